@@ -2,7 +2,9 @@ import { isListening } from './harness/ports.js'
 import { ImagePusher, MEDIA } from './harness/images.js'
 import { PUSHER, TestRegistry, type AuthMode } from './harness/registry.js'
 
-const ACCEPT = [MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest].join(', ')
+const ACCEPT = [MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest].join(
+  ', '
+)
 
 describe.each<AuthMode>(['anonymous', 'basic', 'token'])('the real registry in %s mode', mode => {
   const registry = new TestRegistry({ auth: mode })
@@ -23,7 +25,11 @@ describe.each<AuthMode>(['anonymous', 'basic', 'token'])('the real registry in %
     const first = await pusher.pushImage('library/app', { env: ['A=1'] }, { tag: 'v1' })
     const second = await pusher.pushImage('library/app', { env: ['A=2'] }, { flavour: 'docker' })
     const headers = await authHeaders(registry, 'library/app')
-    const head = () => fetch(`${registry.url}/v2/library/app/manifests/v1`, { method: 'HEAD', headers: { ...headers, Accept: ACCEPT } })
+    const head = () =>
+      fetch(`${registry.url}/v2/library/app/manifests/v1`, {
+        method: 'HEAD',
+        headers: { ...headers, Accept: ACCEPT }
+      })
 
     expect((await head()).headers.get('docker-content-digest')).toBe(first.digest)
     await pusher.tag('library/app', 'v1', second.digest)
@@ -48,14 +54,23 @@ describe.each<AuthMode>(['anonymous', 'basic', 'token'])('the real registry in %
     expect(res.status).toBe(200)
     expect(res.headers.get('docker-content-digest')).toBe(index.digest)
     const body = (await res.json()) as { manifests: { platform: { architecture: string } }[] }
-    expect(body.manifests.map(m => m.platform.architecture)).toEqual(['amd64', 'unknown', 'arm64', 'unknown'])
+    expect(body.manifests.map(m => m.platform.architecture)).toEqual([
+      'amd64',
+      'unknown',
+      'arm64',
+      'unknown'
+    ])
   })
 
   if (mode !== 'anonymous') {
     it('refuses an unauthenticated pull with a challenge', async () => {
       const res = await fetch(`${registry.url}/v2/library/app/manifests/v1`, { method: 'HEAD' })
       expect(res.status).toBe(401)
-      expect(res.headers.get('www-authenticate')).toMatch(mode === 'basic' ? /^Basic realm="bid-basic-realm"/ : /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/token",service="bid-test-registry",scope="repository:library\/app:pull"/)
+      expect(res.headers.get('www-authenticate')).toMatch(
+        mode === 'basic'
+          ? /^Basic realm="bid-basic-realm"/
+          : /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/token",service="bid-test-registry",scope="repository:library\/app:pull"/
+      )
     })
   }
 })
@@ -63,11 +78,16 @@ describe.each<AuthMode>(['anonymous', 'basic', 'token'])('the real registry in %
 /** Pull credentials the way a plain client gets them: Basic as is; an anonymous Bearer token. */
 async function authHeaders(registry: TestRegistry, repo: string): Promise<Record<string, string>> {
   if (registry.mode === 'basic') {
-    return { Authorization: 'Basic ' + Buffer.from(`${PUSHER.username}:${PUSHER.password}`).toString('base64') }
+    return {
+      Authorization:
+        'Basic ' + Buffer.from(`${PUSHER.username}:${PUSHER.password}`).toString('base64')
+    }
   }
   if (registry.mode === 'token') {
     const server = registry.tokenServer!
-    const res = await fetch(`${server.realm}?service=${server.service}&scope=repository:${repo}:pull`)
+    const res = await fetch(
+      `${server.realm}?service=${server.service}&scope=repository:${repo}:pull`
+    )
     const { token } = (await res.json()) as { token: string }
     return { Authorization: `Bearer ${token}` }
   }

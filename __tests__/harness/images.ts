@@ -79,16 +79,26 @@ export class ImagePusher {
   }
 
   /** Pushes one image (config, layers, manifest); tags it when `tag` is given. */
-  async pushImage(repo: string, spec: ImageSpec, options: { tag?: string; flavour?: Flavour } = {}): Promise<PushedImage> {
+  async pushImage(
+    repo: string,
+    spec: ImageSpec,
+    options: { tag?: string; flavour?: Flavour } = {}
+  ): Promise<PushedImage> {
     const oci = (options.flavour ?? 'oci') === 'oci'
     const config = {
       created: spec.created ?? new Date().toISOString(),
       architecture: spec.architecture ?? 'amd64',
       os: spec.os ?? 'linux',
       ...(spec.variant ? { variant: spec.variant } : {}),
-      config: { Env: spec.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Labels: spec.labels ?? {} },
+      config: {
+        Env: spec.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        Labels: spec.labels ?? {}
+      },
       rootfs: { type: 'layers', diff_ids: [] as string[] },
-      history: (spec.history ?? ['/bin/sh -c #(nop) ADD file:synthetic in / ']).map(created_by => ({ created: spec.created, created_by }))
+      history: (spec.history ?? ['/bin/sh -c #(nop) ADD file:synthetic in / ']).map(created_by => ({
+        created: spec.created,
+        created_by
+      }))
     }
     const layerContents = spec.layers ?? [randomBytes(64)]
     const layers: Descriptor[] = []
@@ -126,23 +136,41 @@ export class ImagePusher {
     const manifests: Record<string, string> = {}
     for (const [platformText, spec] of Object.entries(images)) {
       const [os, architecture, variant] = platformText.split('/')
-      const image = await this.pushImage(repo, { ...spec, os, architecture, variant }, { flavour: options.flavour })
+      const image = await this.pushImage(
+        repo,
+        { ...spec, os, architecture, variant },
+        { flavour: options.flavour }
+      )
       manifests[platformText] = image.digest
-      descriptors.push({ mediaType: image.mediaType, digest: image.digest, size: image.size, platform: { os, architecture, ...(variant ? { variant } : {}) } })
+      descriptors.push({
+        mediaType: image.mediaType,
+        digest: image.digest,
+        size: image.size,
+        platform: { os, architecture, ...(variant ? { variant } : {}) }
+      })
       if (options.attestations) {
-        const attestation = await this.pushImage(repo, { os: 'unknown', architecture: 'unknown', layers: [`{"predicate":"${image.digest}"}`] })
+        const attestation = await this.pushImage(repo, {
+          os: 'unknown',
+          architecture: 'unknown',
+          layers: [`{"predicate":"${image.digest}"}`]
+        })
         manifests[`unknown/unknown@${platformText}`] = attestation.digest
         descriptors.push({
           mediaType: attestation.mediaType,
           digest: attestation.digest,
           size: attestation.size,
           platform: { os: 'unknown', architecture: 'unknown' },
-          annotations: { 'vnd.docker.reference.digest': image.digest, 'vnd.docker.reference.type': 'attestation-manifest' }
+          annotations: {
+            'vnd.docker.reference.digest': image.digest,
+            'vnd.docker.reference.type': 'attestation-manifest'
+          }
         })
       }
     }
     const mediaType = oci ? MEDIA.ociIndex : MEDIA.dockerList
-    const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests: descriptors }))
+    const body = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType, manifests: descriptors })
+    )
     const digest = await this.putManifest(repo, tag, body, mediaType)
     return { digest, manifests }
   }
@@ -168,7 +196,12 @@ export class ImagePusher {
     await expectStatus(res, 202, `delete ${digest}`)
   }
 
-  private async putManifest(repo: string, reference: string, body: Buffer, mediaType: string): Promise<string> {
+  private async putManifest(
+    repo: string,
+    reference: string,
+    body: Buffer,
+    mediaType: string
+  ): Promise<string> {
     const res = await this.request(repo, 'PUT', `/v2/${repo}/manifests/${reference}`, {
       body,
       headers: { 'Content-Type': mediaType }
@@ -186,7 +219,7 @@ export class ImagePusher {
     const send = (authorization?: string) =>
       fetch(this.registry.url + path, {
         method,
-        body: init.body,
+        body: init.body ? new Uint8Array(init.body) : undefined,
         headers: { ...init.headers, ...(authorization ? { Authorization: authorization } : {}) },
         redirect: 'manual'
       })

@@ -64,7 +64,9 @@ export class TestRegistry {
       config,
       `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(this.dir, 'data')}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: ${this.host}\n${auth}`
     )
-    this.process = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] })
+    this.process = spawn('docker-registry', ['serve', config], {
+      stdio: ['ignore', 'ignore', 'pipe']
+    })
     this.process.stderr!.on('data', chunk => (this.stderr += chunk))
     await this.waitUntilUp()
     return this
@@ -96,6 +98,8 @@ export class TestRegistry {
         await new Promise(resolve => setTimeout(resolve, 50))
       }
     }
-    throw new Error(`docker-registry did not answer on ${this.url} within 15 s: ${this.stderr.trim()}`)
+    throw new Error(
+      `docker-registry did not answer on ${this.url} within 15 s: ${this.stderr.trim()}`
+    )
   }
 }

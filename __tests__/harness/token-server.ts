@@ -52,8 +52,21 @@ export class TokenServer {
     this.dir = mkdtempSync(join(tmpdir(), 'bid-token-'))
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=bid-test-issuer',
-        '-keyout', join(this.dir, 'key.pem'), '-out', this.certPath],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=bid-test-issuer',
+        '-keyout',
+        join(this.dir, 'key.pem'),
+        '-out',
+        this.certPath
+      ],
       { stdio: 'ignore' }
     )
     this.key = createPrivateKey(readFileSync(join(this.dir, 'key.pem')))
@@ -65,13 +78,21 @@ export class TokenServer {
         return
       }
       if (!request.authorized) {
-        res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"details":"bad credentials"}')
+        res
+          .writeHead(401, { 'Content-Type': 'application/json' })
+          .end('{"details":"bad credentials"}')
         return
       }
       const token = this.issue(request)
       const field = this.options.field ?? 'token'
       res.writeHead(200, { 'Content-Type': 'application/json' })
-      res.end(JSON.stringify({ [field]: token, expires_in: this.options.expiresIn ?? 300, issued_at: new Date().toISOString() }))
+      res.end(
+        JSON.stringify({
+          [field]: token,
+          expires_in: this.options.expiresIn ?? 300,
+          issued_at: new Date().toISOString()
+        })
+      )
     })
     await new Promise<void>(resolve => this.server!.listen(0, '127.0.0.1', resolve))
     const address = this.server.address()
@@ -99,7 +120,12 @@ export class TokenServer {
     } else if (this.options.users) {
       authorized = true // anonymous pull is allowed; only wrong credentials are refused
     }
-    const request = { service: url.searchParams.get('service'), scopes: url.searchParams.getAll('scope'), account, authorized }
+    const request = {
+      service: url.searchParams.get('service'),
+      scopes: url.searchParams.getAll('scope'),
+      account,
+      authorized
+    }
     this.requests.push(request)
     return request
   }
@@ -109,7 +135,11 @@ export class TokenServer {
     const access = request.scopes.map(scope => {
       const [type, ...rest] = scope.split(':')
       const actions = rest.pop() ?? ''
-      return { type, name: rest.join(':'), actions: actions.split(',').filter(a => a === 'pull' || request.account !== null) }
+      return {
+        type,
+        name: rest.join(':'),
+        actions: actions.split(',').filter(a => a === 'pull' || request.account !== null)
+      }
     })
     const header = { typ: 'JWT', alg: 'RS256', x5c: [this.certDer] }
     const claims = {

@@ -1,0 +1,31 @@
+import { spawn } from 'node:child_process'
+import { resolve } from 'node:path'
+
+export const ROOT = resolve(import.meta.dirname ?? '.', '..', '..')
+export const CLI = resolve(ROOT, 'dist/cli.js')
+export const ACTION = resolve(ROOT, 'dist/index.js')
+
+export interface Ran {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs a bundled entry with node, as a user or the runner would. */
+export async function runNode(
+  script: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; node?: string } = {}
+): Promise<Ran> {
+  const child = spawn(options.node ?? process.execPath, [script, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: (options.env ?? process.env) as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', chunk => (stdout += chunk))
+  child.stderr.on('data', chunk => (stderr += chunk))
+  const status = await new Promise<number | null>(resolve => child.on('close', resolve))
+  return { status, stdout, stderr }
+}

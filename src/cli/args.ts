@@ -1,0 +1,117 @@
+import { parseArgs } from 'node:util'
+import { commaList, oneOf, parseBuildArgs, parsePlatforms, parseTimeout } from '../config/values.js'
+
+export type CommandName = 'scan' | 'resolve' | 'check'
+
+export interface CliCommand {
+  command: CommandName
+  paths: string[]
+  buildArgs: Record<string, string>
+  json: boolean
+  platforms: string[]
+  baseline: string
+  update: boolean
+  accept: boolean
+  onDrift: 'fail' | 'warn'
+  onError: 'warn' | 'fail'
+  insecureRegistries: string[]
+  timeoutSeconds: number
+}
+
+export type ParsedArgs =
+  { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: CliCommand }
+
+/** A command line that cannot be run: exit 2 with this one-line reason and the usage. */
+export class UsageError extends Error {}
+
+export const USAGE = `Usage:
+  base-image-drift scan    [PATH…] [--build-arg K=V]… [--json]
+  base-image-drift resolve [PATH…] [--build-arg K=V]… [--platforms P,…] [--json]
+  base-image-drift check   [PATH…] [--baseline FILE] [--update] [--accept] [--json]
+
+PATH is a file or a directory (default .); directories are searched for Dockerfiles,
+Containerfiles and Compose files.
+
+Options:
+  --build-arg K=V            value for a Dockerfile ARG declared before the first FROM (repeatable)
+  --json                     print one JSON object on stdout
+  --platforms P,…            platforms to track, e.g. linux/amd64,linux/arm64 (resolve, check)
+  --insecure-registries H,…  registry hosts spoken to over plain HTTP (resolve, check)
+  --timeout SECONDS          per registry request (default 30)
+  --baseline FILE            baseline file for check (default .base-image-drift.json)
+  --update                   check: write the new baseline to FILE when nothing fails
+  --accept                   check: accept drift (no failure) and record it with --update
+  --on-drift fail|warn       check: exit 1 on drift (fail, default) or only report it (warn)
+  --on-error warn|fail       check: exit 1 when an image cannot be scanned or resolved (fail)
+  -h, --help                 show this help
+  --version                  print the version
+
+Exit status: 0 nothing to fail on, 1 drift (or errors with --on-error fail), 2 usage error.`
+
+const COMMANDS: CommandName[] = ['scan', 'resolve', 'check']
+
+export function parseCommandLine(argv: string[]): ParsedArgs {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'build-arg': { type: 'string', multiple: true },
+        json: { type: 'boolean' },
+        platforms: { type: 'string' },
+        'insecure-registries': { type: 'string' },
+        timeout: { type: 'string' },
+        baseline: { type: 'string' },
+        update: { type: 'boolean' },
+        accept: { type: 'boolean' },
+        'on-drift': { type: 'string' },
+        'on-error': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' }
+      }
+    })
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0].replace(/\. To specify.*$/, ''))
+  }
+  const { values, positionals } = parsed
+  if (values.help) return { kind: 'help' }
+  if (values.version) return { kind: 'version' }
+  const [command, ...paths] = positionals
+  if (command === undefined) throw new UsageError('missing command: use scan, resolve or check')
+  if (!COMMANDS.includes(command as CommandName))
+    throw new UsageError(`unknown command "${command}": use scan, resolve or check`)
+  const only = (flag: string, allowed: CommandName[]) => {
+    if (
+      values[flag as keyof typeof values] !== undefined &&
+      !allowed.includes(command as CommandName)
+    ) {
+      throw new UsageError(
+        `--${flag} is not an option of ${command}: it goes with ${allowed.join(' or ')}`
+      )
+    }
+  }
+  only('platforms', ['resolve', 'check'])
+  only('insecure-registries', ['resolve', 'check'])
+  only('timeout', ['resolve', 'check'])
+  for (const flag of ['baseline', 'update', 'accept', 'on-drift', 'on-error']) only(flag, ['check'])
+
+  return {
+    kind: 'run',
+    options: {
+      command: command as CommandName,
+      paths: paths.length > 0 ? paths : ['.'],
+      buildArgs: parseBuildArgs(values['build-arg'] ?? [], '--build-arg'),
+      json: values.json ?? false,
+      platforms: parsePlatforms(values.platforms ?? '', '--platforms'),
+      baseline: values.baseline ?? '.base-image-drift.json',
+      update: values.update ?? false,
+      accept: values.accept ?? false,
+      onDrift: oneOf(values['on-drift'] ?? 'fail', ['fail', 'warn'], '--on-drift'),
+      onError: oneOf(values['on-error'] ?? 'warn', ['warn', 'fail'], '--on-error'),
+      insecureRegistries: commaList(values['insecure-registries'] ?? ''),
+      timeoutSeconds: parseTimeout(values.timeout ?? '30', '--timeout')
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Validation of the values users give, shared by the action's inputs and the CLI's flags;
+ * `what` names the input or flag in every error.
+ */
+
+/** A value a user gave that is not allowed; the message names it and what is allowed. */
+export class ConfigError extends Error {}
+
+/** `NAME=VALUE` entries; `what` names the flag or input in errors. */
+export function parseBuildArgs(entries: string[], what: string): Record<string, string> {
+  const args: Record<string, string> = {}
+  for (const entry of entries) {
+    const eq = entry.indexOf('=')
+    const name = eq < 0 ? entry : entry.slice(0, eq)
+    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new ConfigError(
+        `${what} "${entry}" must be NAME=VALUE with NAME made of letters, digits and _`
+      )
+    }
+    args[name] = entry.slice(eq + 1)
+  }
+  return args
+}
+
+/** `linux/amd64,linux/arm64/v8` → validated platform strings. */
+export function parsePlatforms(text: string, what: string): string[] {
+  const platforms = commaList(text)
+  for (const platform of platforms) {
+    if (!/^[a-z0-9_-]+\/[a-z0-9_-]+(\/[a-z0-9_.-]+)?$/.test(platform)) {
+      throw new ConfigError(
+        `${what}: "${platform}" is not a platform: use os/arch[/variant], e.g. linux/arm64`
+      )
+    }
+  }
+  return platforms
+}
+
+export function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(`${what} must be ${allowed.join(' or ')}, not "${value}"`)
+  }
+  return value as T
+}
+
+export function parseTimeout(text: string, what: string): number {
+  const seconds = Number(text)
+  if (!Number.isFinite(seconds) || seconds <= 0 || text.trim() === '') {
+    throw new ConfigError(`${what} must be a positive number of seconds, not "${text}"`)
+  }
+  return seconds
+}
+
+export function commaList(text: string): string[] {
+  return text
+    .split(',')
+    .map(s => s.trim())
+    .filter(s => s !== '')
+}

@@ -1,0 +1,12 @@
+import * as core from '@actions/core'
+import { runMain } from './action/main.js'
+import { runPost } from './action/post.js'
+
+// One bundle serves main and post, as in docker/actions-toolkit: main leaves a state
+// that only the post step of the same run can read.
+if (core.getState('isPost') === 'true') {
+  await runPost()
+} else {
+  if (process.env.GITHUB_STATE) core.saveState('isPost', 'true')
+  await runMain()
+}

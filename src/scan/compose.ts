@@ -1,0 +1,149 @@
+import { isMap, isScalar, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml'
+import { InvalidReferenceError, parseReference } from '../reference/reference.js'
+import { expand, ExpansionError } from './expand.js'
+import type { FoundReference, ScanResult } from './types.js'
+
+/** A Dockerfile that a Compose service builds, with the service's `build.args`. */
+export interface ComposeBuild {
+  /** Path relative to the Compose file's directory, `/`-separated. */
+  dockerfile: string
+  buildArgs: Record<string, string>
+  service: string
+  line: number
+}
+
+export interface ComposeScan extends ScanResult {
+  builds: ComposeBuild[]
+}
+
+/**
+ * The images a Compose file pulls: `image:` of services without `build:`, interpolated as
+ * Compose does; services with `build:` yield the Dockerfile to scan instead. Pure.
+ */
+export function scanCompose(
+  file: string,
+  content: string,
+  env: Record<string, string | undefined>
+): ComposeScan {
+  const result: ComposeScan = { references: [], warnings: [], builds: [] }
+  const lineCounter = new LineCounter()
+  const document = parseDocument(content, { lineCounter, uniqueKeys: false })
+  const position = (node: Node | null | undefined) => lineCounter.linePos(node?.range?.[0] ?? 0)
+  if (document.errors.length > 0) {
+    const error = document.errors[0]
+    const line = error.linePos?.[0].line ?? 1
+    result.warnings.push({
+      file,
+      line,
+      message: `invalid YAML, file not scanned: ${error.message.split('\n')[0]}`
+    })
+    return result
+  }
+  const services = isMap(document.contents) ? document.contents.get('services', true) : undefined
+  if (!isMap(services)) return result
+
+  const interpolate = (text: string) => expand(text, name => env[name], { compose: true })
+  for (const pair of (services as YAMLMap).items) {
+    const service = String(isScalar(pair.key) ? pair.key.value : pair.key)
+    const definition = pair.value
+    if (!isMap(definition)) continue
+    const build = definition.get('build', true)
+    const platformNode = definition.get('platform', true)
+    const platform = isScalar(platformNode) ? String(platformNode.value) : null
+    if (build !== undefined && build !== null) {
+      const where = position(definition.get('build', true) as Node)
+      try {
+        const found = composeBuild(service, build as Node, interpolate, env)
+        if (found) result.builds.push({ ...found, line: where.line })
+        else
+          result.warnings.push({
+            file,
+            line: where.line,
+            message: `service "${service}": inline or remote build context not scanned`
+          })
+      } catch (error) {
+        if (!(error instanceof ExpansionError)) throw error
+        result.warnings.push({
+          file,
+          line: where.line,
+          message: `service "${service}" build: ${error.message}`
+        })
+      }
+      continue
+    }
+    const image = definition.get('image', true)
+    if (!isScalar(image)) continue
+    const { line, col } = position(image)
+    const raw = String(image.value)
+    const found: FoundReference = {
+      file,
+      line,
+      column: col,
+      kind: 'compose',
+      source: `image: ${raw}`,
+      stage: null,
+      platform,
+      error: null
+    }
+    try {
+      const text = interpolate(raw)
+      if (text === '') throw new ExpansionError('the image name expands to an empty string')
+      found.image = parseReference(text)
+    } catch (error) {
+      if (!(error instanceof ExpansionError || error instanceof InvalidReferenceError)) throw error
+      found.error = error.message
+    }
+    result.references.push(found)
+  }
+  return result
+}
+
+function composeBuild(
+  service: string,
+  build: Node,
+  interpolate: (text: string) => string,
+  env: Record<string, string | undefined>
+): Omit<ComposeBuild, 'line'> | null {
+  let context = '.'
+  let dockerfile = 'Dockerfile'
+  const buildArgs: Record<string, string> = {}
+  if (isScalar(build)) {
+    context = interpolate(String(build.value))
+  } else if (isMap(build)) {
+    if (build.has('dockerfile_inline')) return null
+    const contextNode = build.get('context', true)
+    const dockerfileNode = build.get('dockerfile', true)
+    if (isScalar(contextNode)) context = interpolate(String(contextNode.value))
+    if (isScalar(dockerfileNode)) dockerfile = interpolate(String(dockerfileNode.value))
+    const args = build.get('args', true) as Node | undefined
+    const entries: [string, string | undefined][] = []
+    if (isMap(args)) {
+      for (const item of args.items) {
+        const key = String(isScalar(item.key) ? item.key.value : item.key)
+        entries.push([
+          key,
+          isScalar(item.value) && item.value.value !== null ? String(item.value.value) : undefined
+        ])
+      }
+    } else if (args && 'items' in args) {
+      for (const item of (args as unknown as { items: Node[] }).items) {
+        if (!isScalar(item)) continue
+        const text = String(item.value)
+        const eq = text.indexOf('=')
+        entries.push(eq < 0 ? [text, undefined] : [text.slice(0, eq), text.slice(eq + 1)])
+      }
+    }
+    for (const [key, value] of entries) {
+      // `- NAME` without a value takes NAME from the environment, as Compose does
+      const resolved = value === undefined ? env[key] : interpolate(value)
+      if (resolved !== undefined) buildArgs[key] = resolved
+    }
+  } else {
+    return null
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith('git@')) return null
+  const path = dockerfile.startsWith('/')
+    ? dockerfile
+    : `${context.replace(/\/+$/, '')}/${dockerfile}`
+  return { dockerfile: path, buildArgs, service }
+}

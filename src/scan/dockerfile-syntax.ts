@@ -1,0 +1,175 @@
+/**
+ * Dockerfile syntax as BuildKit's parser reads it: parser directives, instructions joined
+ * across continuation lines (with the `# escape=` character), comment lines inside
+ * continuations dropped, heredoc bodies consumed as text. Positions are 1-based.
+ */
+
+export interface Directive {
+  name: string
+  value: string
+  line: number
+  column: number
+  text: string
+}
+
+export interface Instruction {
+  /** Lowercased keyword: `from`, `copy`, … */
+  keyword: string
+  /** Everything after the keyword, continuations joined. */
+  args: string
+  line: number
+  column: number
+  /** The instruction as written, continuations joined. */
+  text: string
+}
+
+export interface DockerfileSyntax {
+  directives: Directive[]
+  escape: string
+  instructions: Instruction[]
+  /** Problems with the file as a whole, each with the line it is on. */
+  problems: { line: number; message: string }[]
+}
+
+const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/
+const KNOWN_DIRECTIVES = new Set(['syntax', 'escape', 'check'])
+const HEREDOC_KEYWORDS = new Set(['run', 'copy', 'add'])
+const HEREDOC_WORD = /^\d*<<(-?)(.+)$/
+
+export function parseDockerfileSyntax(content: string): DockerfileSyntax {
+  const lines = content
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .map(l => (l.endsWith('\r') ? l.slice(0, -1) : l))
+  const result: DockerfileSyntax = { directives: [], escape: '\\', instructions: [], problems: [] }
+
+  let index = 0
+  for (; index < lines.length; index++) {
+    const match = DIRECTIVE.exec(lines[index].trimStart())
+    if (!match || !KNOWN_DIRECTIVES.has(match[1].toLowerCase())) break
+    const name = match[1].toLowerCase()
+    if (result.directives.some(d => d.name === name)) {
+      result.problems.push({
+        line: index + 1,
+        message: `only one "# ${name}=" parser directive is allowed`
+      })
+      continue
+    }
+    const column = lines[index].length - lines[index].trimStart().length + 1
+    result.directives.push({
+      name,
+      value: match[2],
+      line: index + 1,
+      column,
+      text: lines[index].trim()
+    })
+  }
+  const escapeDirective = result.directives.find(d => d.name === 'escape')
+  if (escapeDirective) {
+    if (escapeDirective.value === '\\' || escapeDirective.value === '`')
+      result.escape = escapeDirective.value
+    else
+      result.problems.push({
+        line: escapeDirective.line,
+        message: `invalid escape character "${escapeDirective.value}": use \\ or \``
+      })
+  }
+
+  const continuation = new RegExp(`${escapeRegExp(result.escape)}[ \\t]*$`)
+  const isComment = (line: string) => line.trimStart().startsWith('#')
+  while (index < lines.length) {
+    const first = lines[index]
+    const line = index + 1
+    index++
+    const trimmed = first.trimStart()
+    if (trimmed === '' || isComment(first)) continue
+    const column = first.length - trimmed.length + 1
+    let text = trimmed
+    let open = continuation.test(text)
+    if (open) text = text.replace(continuation, '')
+    while (open && index < lines.length) {
+      const next = lines[index]
+      index++
+      if (isComment(next) || next.trim() === '') continue
+      open = continuation.test(next)
+      text += open ? next.replace(continuation, '') : next
+    }
+    const keywordMatch = /^(\S+)\s*/.exec(text)!
+    const keyword = keywordMatch[1].toLowerCase()
+    const args = text.slice(keywordMatch[0].length).trimEnd()
+    result.instructions.push({ keyword, args, line, column, text: text.trimEnd() })
+    if (HEREDOC_KEYWORDS.has(keyword) && args.includes('<<')) {
+      for (const heredoc of heredocs(args, result.escape)) {
+        while (index < lines.length) {
+          const body = lines[index]
+          index++
+          if ((heredoc.chomp ? body.replace(/^\t+/, '') : body) === heredoc.name) break
+        }
+      }
+    }
+  }
+  return result
+}
+
+/** Splits on unquoted white space, keeping quotes and escapes as written. */
+export function splitWords(text: string, escape: string): string[] {
+  const words: string[] = []
+  let current = ''
+  let quote: string | null = null
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === escape && i + 1 < text.length && quote !== "'") {
+      current += c + text[i + 1]
+      i++
+    } else if (quote !== null) {
+      if (c === quote) quote = null
+      current += c
+    } else if (c === '"' || c === "'") {
+      quote = c
+      current += c
+    } else if (/\s/.test(c)) {
+      if (current !== '') words.push(current)
+      current = ''
+    } else {
+      current += c
+    }
+  }
+  if (current !== '') words.push(current)
+  return words
+}
+
+/** Leading `--name=value` words of an instruction, and the words after them. */
+export function splitFlags(
+  args: string,
+  escape: string
+): { flags: Map<string, string[]>; rest: string[] } {
+  const words = splitWords(args, escape)
+  const flags = new Map<string, string[]>()
+  let i = 0
+  for (; i < words.length && words[i].startsWith('--'); i++) {
+    const word = words[i]
+    if (word === '--') {
+      i++
+      break
+    }
+    const eq = word.indexOf('=')
+    const name = (eq < 0 ? word.slice(2) : word.slice(2, eq)).toLowerCase()
+    flags.set(name, [...(flags.get(name) ?? []), eq < 0 ? '' : word.slice(eq + 1)])
+  }
+  return { flags, rest: words.slice(i) }
+}
+
+function heredocs(args: string, escape: string): { name: string; chomp: boolean }[] {
+  const found: { name: string; chomp: boolean }[] = []
+  for (const word of splitWords(args, escape)) {
+    const match = HEREDOC_WORD.exec(word)
+    if (!match) continue
+    const name = match[2].replace(/^(["'])(.*)\1$/, '$2')
+    if (name !== '' && !name.includes('<')) found.push({ name, chomp: match[1] === '-' })
+  }
+  return found
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

@@ -1,0 +1,213 @@
+import { InvalidReferenceError, parseReference } from '../reference/reference.js'
+import {
+  parseDockerfileSyntax,
+  splitFlags,
+  splitWords,
+  type Instruction
+} from './dockerfile-syntax.js'
+import { expand, ExpansionError, type Lookup } from './expand.js'
+import type { FoundReference, ReferenceKind, ScanOptions, ScanResult } from './types.js'
+
+const DEFAULT_PLATFORM = 'linux/amd64'
+const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/
+
+/** Every image a Dockerfile pulls, with BuildKit's semantics (SPEC §3). Pure. */
+export function scanDockerfile(
+  file: string,
+  content: string,
+  options: ScanOptions = {}
+): ScanResult {
+  const syntax = parseDockerfileSyntax(content)
+  const result: ScanResult = {
+    references: [],
+    warnings: syntax.problems.map(p => ({ file, line: p.line, message: p.message }))
+  }
+  const buildArgs = options.buildArgs ?? {}
+  const automatic = platformArgs(options.targetPlatform ?? DEFAULT_PLATFORM)
+  const expandWith = (word: string, lookup: Lookup) =>
+    expand(word, lookup, { escape: syntax.escape })
+
+  const add = (
+    at: { line: number; column: number; text: string },
+    kind: ReferenceKind,
+    value: Evaluated,
+    stage: string | null,
+    platform: string | null
+  ) => {
+    const found: FoundReference = {
+      file,
+      line: at.line,
+      column: at.column,
+      kind,
+      source: at.text,
+      stage,
+      platform,
+      error: null
+    }
+    if ('error' in value) found.error = value.error
+    else {
+      try {
+        found.image = parseReference(value.text)
+      } catch (error) {
+        if (!(error instanceof InvalidReferenceError)) throw error
+        found.error = error.message
+      }
+    }
+    result.references.push(found)
+  }
+
+  const syntaxDirective = syntax.directives.find(d => d.name === 'syntax')
+  if (syntaxDirective) add(syntaxDirective, 'syntax', { text: syntaxDirective.value }, null, null)
+
+  const globals = new Map<string, string | undefined>()
+  const stageNames: string[] = syntax.instructions
+    .filter(i => i.keyword === 'from')
+    .map(i => stageNameOf(i, syntax.escape) ?? '')
+  const globalLookup: Lookup = name => (globals.has(name) ? globals.get(name) : automatic.get(name))
+  let stageIndex = -1
+  let stageArgs = new Map<string, string | undefined>()
+  const stageLookup: Lookup = name => stageArgs.get(name)
+
+  const isStage = (value: string) => /^\d+$/.test(value) || stageNames.includes(value.toLowerCase())
+
+  for (const instruction of syntax.instructions) {
+    const { keyword } = instruction
+    if (keyword === 'arg') {
+      const scope = stageIndex < 0 ? globals : stageArgs
+      declareArgs(
+        instruction,
+        syntax.escape,
+        scope,
+        stageIndex < 0 ? globalLookup : stageLookup,
+        name => {
+          if (stageIndex < 0) return buildArgs[name]
+          return buildArgs[name] ?? (globals.has(name) ? globals.get(name) : automatic.get(name))
+        },
+        message => result.warnings.push({ file, line: instruction.line, message })
+      )
+    } else if (keyword === 'from') {
+      stageIndex++
+      stageArgs = new Map()
+      const { flags, rest } = splitFlags(instruction.args, syntax.escape)
+      const platform = flags.get('platform')?.[0] ?? null
+      const stage = stageNames[stageIndex] || null
+      const earlier = stageNames.slice(0, stageIndex)
+      const problem = fromProblem(rest, flags)
+      const image: Evaluated =
+        problem === null ? evaluate(() => expandWith(rest[0], globalLookup)) : { error: problem }
+      if ('text' in image && earlier.includes(image.text.toLowerCase())) continue
+      add(instruction, 'from', image, stage, platform)
+    } else if (keyword === 'copy' || keyword === 'add') {
+      const from = splitFlags(instruction.args, syntax.escape).flags.get('from')?.[0]
+      if (from === undefined) continue
+      const value = evaluate(() => expandWith(from, stageLookup))
+      if ('text' in value && isStage(value.text)) continue
+      add(instruction, 'copy-from', value, stageNames[stageIndex] || null, null)
+    } else if (keyword === 'run') {
+      for (const mount of splitFlags(instruction.args, syntax.escape).flags.get('mount') ?? []) {
+        const from = mountOption(mount, 'from')
+        if (from === undefined) continue
+        const value = evaluate(() => expandWith(from, stageLookup))
+        if ('text' in value && isStage(value.text)) continue
+        add(instruction, 'mount-from', value, stageNames[stageIndex] || null, null)
+      }
+    } else if (stageIndex < 0) {
+      result.warnings.push({
+        file,
+        line: instruction.line,
+        message: `${keyword.toUpperCase()} before the first FROM: only ARG may come before FROM`
+      })
+    }
+  }
+  return result
+}
+
+/** `ARG A=1 B C="x y"`: each name declared in scope, its default expanded, overrides applied. */
+function declareArgs(
+  instruction: Instruction,
+  escape: string,
+  scope: Map<string, string | undefined>,
+  lookup: Lookup,
+  override: (name: string) => string | undefined,
+  warn: (message: string) => void
+): void {
+  for (const word of splitWords(instruction.args, escape)) {
+    const eq = word.indexOf('=')
+    const name = eq < 0 ? word : word.slice(0, eq)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      warn(`ARG "${word}": a name must be letters, digits and _ (ARG NAME or ARG NAME=default)`)
+      continue
+    }
+    let value = override(name)
+    if (value === undefined && eq >= 0) {
+      try {
+        value = expand(word.slice(eq + 1), lookup, { escape })
+      } catch (error) {
+        if (!(error instanceof ExpansionError)) throw error
+        value = undefined // left unset: a FROM that uses it reports the error on its own line
+      }
+    }
+    scope.set(name, value)
+  }
+}
+
+function fromProblem(rest: string[], flags: Map<string, string[]>): string | null {
+  const unknown = [...flags.keys()].filter(f => f !== 'platform')
+  if (unknown.length > 0) return `unknown flag --${unknown[0]} on FROM: only --platform is allowed`
+  if (rest.length === 0) return 'FROM needs an image: FROM [--platform=P] IMAGE [AS name]'
+  if (
+    rest.length === 2 ||
+    rest.length > 3 ||
+    (rest.length === 3 && rest[1].toLowerCase() !== 'as')
+  ) {
+    return `FROM takes IMAGE [AS name], not "${rest.join(' ')}"`
+  }
+  if (rest.length === 3 && !STAGE_NAME.test(rest[2].toLowerCase())) {
+    return `invalid stage name "${rest[2]}": it must start with a letter and contain only letters, digits, -, _ and .`
+  }
+  return null
+}
+
+function stageNameOf(instruction: Instruction, escape: string): string | null {
+  const { rest } = splitFlags(instruction.args, escape)
+  return rest.length === 3 && rest[1].toLowerCase() === 'as' ? rest[2].toLowerCase() : null
+}
+
+/** A value of a `--mount=type=bind,from=x,target=/y` flag (CSV, keys case-insensitive). */
+function mountOption(mount: string, key: string): string | undefined {
+  for (const field of mount.match(/(?:[^,"]|"[^"]*")+/g) ?? []) {
+    const eq = field.indexOf('=')
+    if (eq > 0 && field.slice(0, eq).trim().toLowerCase() === key)
+      return field.slice(eq + 1).replace(/^"(.*)"$/, '$1')
+  }
+  return undefined
+}
+
+type Evaluated = { text: string } | { error: string }
+
+/** The expanded image text, or why it cannot be determined statically. */
+function evaluate(run: () => string): Evaluated {
+  try {
+    const text = run()
+    return text === '' ? { error: 'the image name expands to an empty string' } : { text }
+  } catch (error) {
+    if (!(error instanceof ExpansionError)) throw error
+    return { error: error.message }
+  }
+}
+
+/** BuildKit's automatic platform ARGs for a target platform (the builder is taken as linux/amd64). */
+function platformArgs(target: string): Map<string, string> {
+  const [os, arch, variant = ''] = target.split('/')
+  const [bos, barch, bvariant = ''] = DEFAULT_PLATFORM.split('/')
+  return new Map([
+    ['TARGETPLATFORM', target],
+    ['TARGETOS', os],
+    ['TARGETARCH', arch],
+    ['TARGETVARIANT', variant],
+    ['BUILDPLATFORM', DEFAULT_PLATFORM],
+    ['BUILDOS', bos],
+    ['BUILDARCH', barch],
+    ['BUILDVARIANT', bvariant]
+  ])
+}
