@@ -11,5 +11,6 @@ export default {
   },
   testMatch: ['**/__tests__/**/*.test.ts'],
   testTimeout: 60000,
+  verbose: true,
   reporters: ['default', '<rootDir>/scripts/totals-reporter.cjs']
 }

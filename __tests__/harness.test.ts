@@ -18,6 +18,7 @@ describe.each<AuthMode>(['anonymous', 'basic', 'token'])('the real registry in %
   afterAll(async () => {
     await registry.stop()
     for (const port of ports) expect(await isListening(port)).toBe(false)
+    expect(() => process.kill(registry.pid, 0)).toThrow(/ESRCH/)
   })
 
   it('serves a pushed image by tag with its digest, and moves and deletes tags', async () => {

@@ -27,6 +27,8 @@ export class TestRegistry {
   readonly users: Record<string, string>
   tokenServer: TokenServer | null = null
   port = 0
+  /** Process id of the registry while it runs; kept after stop for leak checks. */
+  pid = 0
   private process: ChildProcess | null = null
   private dir = ''
   private stderr = ''
@@ -67,6 +69,7 @@ export class TestRegistry {
     this.process = spawn('docker-registry', ['serve', config], {
       stdio: ['ignore', 'ignore', 'pipe']
     })
+    this.pid = this.process.pid ?? 0
     this.process.stderr!.on('data', chunk => (this.stderr += chunk))
     await this.waitUntilUp()
     return this
