@@ -33268,17 +33268,17 @@ function scanDockerfile(file, content, options = {}) {
   const isStage = (value) => /^\d+$/.test(value) || stageNames.includes(value.toLowerCase());
   for (const instruction of syntax.instructions) {
     const { keyword } = instruction;
-    if (keyword === "arg") {
-      const scope = stageIndex < 0 ? globals : stageArgs;
+    if (stageIndex < 0 && keyword !== "arg" && keyword !== "from") {
+      result.warnings.push({ file, line: instruction.line, message: `${keyword.toUpperCase()} before the first FROM: only ARG may come before FROM` });
+    } else if (keyword === "arg") {
       declareArgs(
         instruction,
         syntax.escape,
-        scope,
+        stageIndex < 0 ? globals : stageArgs,
         stageIndex < 0 ? globalLookup : stageLookup,
-        (name) => {
-          if (stageIndex < 0) return buildArgs[name];
-          return buildArgs[name] ?? (globals.has(name) ? globals.get(name) : automatic.get(name));
-        },
+        // build args and the automatic platform ARGs override defaults; in a stage, a bare
+        // `ARG NAME` takes the global value
+        (name, hasDefault) => buildArgs[name] ?? automatic.get(name) ?? (stageIndex >= 0 && !hasDefault ? globals.get(name) : void 0),
         (message) => result.warnings.push({ file, line: instruction.line, message })
       );
     } else if (keyword === "from") {
@@ -33290,7 +33290,7 @@ function scanDockerfile(file, content, options = {}) {
       const earlier = stageNames.slice(0, stageIndex);
       const problem = fromProblem(rest, flags);
       const image = problem === null ? evaluate(() => expandWith(rest[0], globalLookup)) : { error: problem };
-      if ("text" in image && earlier.includes(image.text.toLowerCase())) continue;
+      if ("text" in image && (image.text === "scratch" || earlier.includes(image.text.toLowerCase()))) continue;
       add(instruction, "from", image, stage, platform2);
     } else if (keyword === "copy" || keyword === "add") {
       const from = splitFlags(instruction.args, syntax.escape).flags.get("from")?.[0];
@@ -33324,7 +33324,7 @@ function declareArgs(instruction, escape, scope, lookup, override, warn) {
       warn(`ARG "${word}": a name must be letters, digits and _ (ARG NAME or ARG NAME=default)`);
       continue;
     }
-    let value = override(name);
+    let value = override(name, eq >= 0);
     if (value === void 0 && eq >= 0) {
       try {
         value = expand(word.slice(eq + 1), lookup, { escape });

@@ -1,0 +1,146 @@
+import fc from 'fast-check'
+import {
+  formatReference,
+  InvalidReferenceError,
+  parseReference
+} from '../src/reference/reference.js'
+
+const DIGEST = 'sha256:' + '0123456789abcdef'.repeat(4)
+const normalized = (text: string) => formatReference(parseReference(text))
+
+describe('image references', () => {
+  it.each([
+    ['python:3.12-slim', 'docker.io/library/python:3.12-slim'],
+    ['python', 'docker.io/library/python:latest'],
+    ['bitnami/redis:7', 'docker.io/bitnami/redis:7'],
+    ['index.docker.io/library/node:22', 'docker.io/library/node:22'],
+    ['index.docker.io/node', 'docker.io/library/node:latest'],
+    ['docker.io/node', 'docker.io/library/node:latest'],
+    ['ghcr.io/org/team/app:v1.2.3', 'ghcr.io/org/team/app:v1.2.3'],
+    ['localhost/app', 'localhost/app:latest'],
+    ['localhost:5000/a/b:c', 'localhost:5000/a/b:c'],
+    ['127.0.0.1:5000/app', '127.0.0.1:5000/app:latest'],
+    ['[::1]:5000/app:1', '[::1]:5000/app:1'],
+    ['my-registry.local/a__b/c--d/e.f:TAG_1.0-x', 'my-registry.local/a__b/c--d/e.f:TAG_1.0-x'],
+    [`alpine:3.20@${DIGEST}`, `docker.io/library/alpine:3.20@${DIGEST}`],
+    [`alpine@${DIGEST}`, `docker.io/library/alpine@${DIGEST}`]
+  ])('normalizes %s to %s', (input, expected) => {
+    expect(normalized(input)).toBe(expected)
+  })
+
+  it.each([
+    ['', 'it is empty'],
+    ['Ubuntu', 'repository name must be lowercase'],
+    ['ghcr.io/Org/app', 'repository name must be lowercase'],
+    ['alpine:', 'tag "" must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}'],
+    ['alpine:-x', 'tag "-x" must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}'],
+    [
+      `alpine:${'a'.repeat(129)}`,
+      `tag "${'a'.repeat(129)}" must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`
+    ],
+    ['alpine@sha256:abc', 'a sha256 digest must be 64 lowercase hexadecimal characters'],
+    [
+      `alpine@sha256:${'A'.repeat(64)}`,
+      'a sha256 digest must be 64 lowercase hexadecimal characters'
+    ],
+    ['alpine@md5', 'digest "md5" must be algorithm:hex'],
+    ['a b', 'it contains white space'],
+    ['ex ample.com/a', 'it contains white space'],
+    ['-bad.com/app', 'registry host "-bad.com" is not a valid host name'],
+    ['host.com:port/app', 'registry port "port" must be a number'],
+    ['0123456789abcdef'.repeat(4), 'a 64-character hexadecimal string is an image ID, not a name'],
+    ['a//b', 'path component "" must be lowercase letters, digits and separators (., _, __, -)']
+  ])('rejects %j: %s', (input, reason) => {
+    let caught: unknown
+    try {
+      parseReference(input)
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(InvalidReferenceError)
+    expect((caught as InvalidReferenceError).reason).toBe(reason)
+  })
+
+  const component = fc.stringMatching(/^[a-z0-9]{1,6}(?:(?:[._]|__|-{1,2})[a-z0-9]{1,4}){0,2}$/)
+  const registry = fc.oneof(
+    fc.constant(''),
+    fc.constantFrom(
+      'docker.io/',
+      'index.docker.io/',
+      'ghcr.io/',
+      'localhost/',
+      'localhost:5000/',
+      '127.0.0.1:8080/',
+      'registry.example.com/'
+    )
+  )
+  const reference = fc
+    .tuple(
+      registry,
+      fc.array(component, { minLength: 1, maxLength: 3 }),
+      fc.option(fc.stringMatching(/^[\w][\w.-]{0,20}$/), { nil: undefined }),
+      fc.option(fc.stringMatching(/^[a-f0-9]{64}$/), { nil: undefined })
+    )
+    .map(
+      ([host, path, tag, hex]) =>
+        `${host}${path.join('/')}${tag !== undefined ? `:${tag}` : ''}${hex !== undefined ? `@sha256:${hex}` : ''}`
+    )
+    .filter(text => {
+      try {
+        parseReference(text)
+        return true
+      } catch {
+        return false
+      }
+    })
+
+  it('normalization is idempotent', () => {
+    fc.assert(
+      fc.property(reference, text =>
+        expect(parseReference(normalized(text))).toEqual(parseReference(text))
+      )
+    )
+  })
+
+  it('printing a parsed normalized reference gives it back', () => {
+    fc.assert(
+      fc.property(reference, text => expect(normalized(normalized(text))).toBe(normalized(text)))
+    )
+  })
+
+  it('parsing any string returns a reference or throws the typed error, nothing else', () => {
+    const anyString = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 80 }),
+      fc.string({
+        unit: fc.constantFrom(
+          'a',
+          'B',
+          '0',
+          '/',
+          ':',
+          '@',
+          '.',
+          '-',
+          '_',
+          '[',
+          ']',
+          ' ',
+          'sha256:',
+          'localhost'
+        ),
+        maxLength: 40
+      })
+    )
+    fc.assert(
+      fc.property(anyString, text => {
+        try {
+          const parsed = parseReference(text)
+          expect(parsed.registry.length).toBeGreaterThan(0)
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidReferenceError)
+        }
+      }),
+      { numRuns: 2000 }
+    )
+  })
+})

@@ -1,0 +1,137 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { findByGlobs, findByPaths, scanFiles } from '../src/discover/scan-tree.js'
+import { DEFAULT_PATTERNS } from '../src/discover/scan-tree.js'
+import { CLI, ROOT, runNode } from './helpers/run.js'
+
+const CORPUS = resolve(ROOT, '__tests__/fixtures/corpus')
+const cleanEnv = { PATH: process.env.PATH, MAILPIT_TAG: 'v1.21' }
+
+describe('scan on a corpus of real-world Dockerfiles and Compose files', () => {
+  it('prints the expected JSON for every file (`scan --json .`)', async () => {
+    const ran = await runNode(CLI, ['scan', '--json', '.'], { cwd: CORPUS, env: cleanEnv })
+    expect(ran.status).toBe(0)
+    const expected = JSON.parse(
+      readFileSync(resolve(ROOT, '__tests__/fixtures/corpus.expected.json'), 'utf8')
+    )
+    expect(JSON.parse(ran.stdout)).toEqual(expected)
+    expect(
+      new Set(expected.references.map((r: { file: string }) => r.file)).size
+    ).toBeGreaterThanOrEqual(15)
+    expect(ran.stderr).toBe(
+      'warning: deploy/Dockerfile.bin: skipped: binary file (contains NUL bytes)\n'
+    )
+  })
+
+  it('prints a readable table with errors last', async () => {
+    const ran = await runNode(CLI, ['scan', 'go-cross', 'broken/Dockerfile'], {
+      cwd: CORPUS,
+      env: cleanEnv
+    })
+    expect(ran.status).toBe(0)
+    const lines = ran.stdout.split('\n')
+    expect(lines[0]).toMatch(/^FILE:LINE\s+KIND\s+IMAGE\s+STAGE\s+PLATFORM$/)
+    expect(lines[1]).toMatch(/^go-cross\/Dockerfile:1\s+syntax\s+docker\.io\/docker\/dockerfile:1$/)
+    expect(lines[2]).toMatch(
+      /^go-cross\/Dockerfile:6\s+from\s+docker\.io\/tonistiigi\/xx:1\.5\.0\s+xx\s+\$BUILDPLATFORM$/
+    )
+    expect(ran.stdout).toContain(
+      '5 references could not be determined:\n  broken/Dockerfile:2  from  FROM ${BASE}\n    error: variable BASE is not set and has no default'
+    )
+    expect(lines.at(-2)).toBe('9 image references (5 with errors)')
+  })
+})
+
+describe('bad input', () => {
+  let dir: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bid-scan-'))
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('skips a file over 1 MiB, a binary file and an unreadable one, with one warning each', async () => {
+    writeFileSync(join(dir, 'Dockerfile.big'), 'FROM alpine\n' + '#'.repeat(1024 * 1024))
+    writeFileSync(join(dir, 'Dockerfile.bin'), Buffer.from([0x46, 0x52, 0x00, 0x01]))
+    mkdirSync(join(dir, 'Dockerfile.dir'))
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM alpine:3.20\n')
+    const result = await scanFiles(
+      ['Dockerfile', 'Dockerfile.big', 'Dockerfile.bin', 'Dockerfile.dir'],
+      { cwd: dir, env: {} }
+    )
+    expect(result.references).toHaveLength(1)
+    expect(result.warnings).toEqual([
+      { file: 'Dockerfile.big', message: 'skipped: larger than 1 MiB (1048588 bytes)' },
+      { file: 'Dockerfile.bin', message: 'skipped: binary file (contains NUL bytes)' },
+      { file: 'Dockerfile.dir', message: 'skipped: cannot read it (EISDIR)' }
+    ])
+  })
+
+  it('warns when a Compose service builds a Dockerfile that is not there', async () => {
+    writeFileSync(join(dir, 'compose.yaml'), 'services:\n  app:\n    build: ./missing\n')
+    const result = await scanFiles(['compose.yaml'], { cwd: dir, env: {} })
+    expect(result.warnings).toEqual([
+      {
+        file: 'compose.yaml',
+        line: 3,
+        message: 'service "app" builds missing/Dockerfile, which does not exist'
+      }
+    ])
+  })
+
+  it('warns with file and line for invalid YAML, through the CLI', async () => {
+    writeFileSync(
+      join(dir, 'docker-compose.yml'),
+      'services:\n  web:\n    image: nginx\n  bad: [\n'
+    )
+    const ran = await runNode(CLI, ['scan', '--json', dir], { cwd: dir })
+    expect(ran.status).toBe(0)
+    expect(JSON.parse(ran.stdout)).toEqual({ references: [] })
+    expect(ran.stderr).toMatch(/^warning: docker-compose\.yml:5: invalid YAML, file not scanned: /)
+  })
+
+  it('finds files by the default patterns and by the action input globs', async () => {
+    for (const name of [
+      'Dockerfile',
+      'Dockerfile.prod',
+      'app.Dockerfile',
+      'x.dockerfile',
+      'Containerfile',
+      'Containerfile.dev',
+      'compose.yml',
+      'compose.yaml',
+      'compose.ci.yml',
+      'docker-compose.yaml',
+      'docker-compose.dev.yml',
+      'README.md',
+      'notes.yml'
+    ]) {
+      mkdirSync(join(dir, 'sub'), { recursive: true })
+      writeFileSync(join(dir, 'sub', name), 'FROM alpine\n')
+    }
+    for (const never of ['.git', 'node_modules/pkg']) {
+      mkdirSync(join(dir, never), { recursive: true })
+      writeFileSync(join(dir, never, 'Dockerfile'), 'FROM nope\n')
+    }
+    expect(await findByGlobs(DEFAULT_PATTERNS, dir)).toEqual(
+      [
+        'Containerfile',
+        'Containerfile.dev',
+        'Dockerfile',
+        'Dockerfile.prod',
+        'app.Dockerfile',
+        'compose.ci.yml',
+        'compose.yaml',
+        'compose.yml',
+        'docker-compose.dev.yml',
+        'docker-compose.yaml',
+        'x.dockerfile'
+      ].map(n => `sub/${n}`)
+    )
+    expect(await findByGlobs(['**/notes.yml'], dir)).toEqual(['sub/notes.yml'])
+    const all = await findByPaths(['.'], dir)
+    expect(all).toContain('sub/Dockerfile')
+    expect(all).not.toContain('node_modules/pkg/Dockerfile')
+    expect(await findByPaths(['sub/README.md'], dir)).toEqual(['sub/README.md'])
+  })
+})
