@@ -1,0 +1,83 @@
+// Scanning speed: a tree of 2,000 Dockerfiles (the corpus's, repeated), scanned by
+// base-image-drift and, as a peer, parsed by dockerfile-ast (the parser of VS Code's
+// Dockerfile language server), in the same run. Target: under 1 s of CPU for the tree.
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DockerfileParser } from 'dockerfile-ast'
+import { findByPaths, scanFiles } from '../src/discover/scan-tree.js'
+
+const FILES = 2000
+const corpus = join(process.cwd(), '__tests__/fixtures/corpus')
+const sources = listDockerfiles(corpus).map(f => readFileSync(f, 'utf8'))
+const root = mkdtempSync(join(tmpdir(), 'bid-bench-scan-'))
+for (let i = 0; i < FILES; i++) {
+  const dir = join(root, `svc-${i}`)
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'Dockerfile'), sources[i % sources.length])
+}
+
+function cpuMs(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / 1000
+}
+
+async function ours(): Promise<{ cpu: number; wall: number; references: number }> {
+  const cpu = process.cpuUsage()
+  const wall = performance.now()
+  const files = await findByPaths(['.'], root)
+  const result = await scanFiles(files, { cwd: root, env: {} })
+  return { cpu: cpuMs(cpu), wall: performance.now() - wall, references: result.references.length }
+}
+
+async function peer(): Promise<{ cpu: number; wall: number; references: number }> {
+  const cpu = process.cpuUsage()
+  const wall = performance.now()
+  let references = 0
+  for (const dir of readdirSync(root)) {
+    const content = await readFile(join(root, dir, 'Dockerfile'), 'utf8')
+    references += DockerfileParser.parse(content).getFROMs().length
+  }
+  return { cpu: cpuMs(cpu), wall: performance.now() - wall, references }
+}
+
+await ours() // warm up both, then measure the best of 5
+await peer()
+const best = async (run: typeof ours) => {
+  const runs = []
+  for (let i = 0; i < 5; i++) runs.push(await run())
+  return runs.sort((a, b) => a.cpu - b.cpu)[0]
+}
+const a = await best(ours)
+const b = await best(peer)
+rmSync(root, { recursive: true, force: true })
+
+console.log(`scan: ${FILES} Dockerfiles (${sources.length} distinct corpus files, repeated)`)
+console.log(
+  `  base-image-drift scan (discover + read + scan + expand + normalize): ${a.cpu.toFixed(0)} ms CPU, ${a.wall.toFixed(0)} ms wall, ${a.references} references`
+)
+console.log(
+  `  peer dockerfile-ast (read + parse + getFROMs, no expansion):          ${b.cpu.toFixed(0)} ms CPU, ${b.wall.toFixed(0)} ms wall, ${b.references} FROMs`
+)
+console.log(
+  `  ratio CPU ours/peer: ${(a.cpu / b.cpu).toFixed(2)}; target < 1000 ms CPU: ${a.cpu < 1000 ? 'met' : 'MISSED'}`
+)
+
+function listDockerfiles(dir: string): string[] {
+  const found: string[] = []
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) found.push(...listDockerfiles(path))
+    else if (/(Dockerfile|Containerfile)(\.(build|dev))?$/.test(name)) found.push(path)
+  }
+  return found
+}
