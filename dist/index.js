@@ -33269,7 +33269,11 @@ function scanDockerfile(file, content, options = {}) {
   for (const instruction of syntax.instructions) {
     const { keyword } = instruction;
     if (stageIndex < 0 && keyword !== "arg" && keyword !== "from") {
-      result.warnings.push({ file, line: instruction.line, message: `${keyword.toUpperCase()} before the first FROM: only ARG may come before FROM` });
+      result.warnings.push({
+        file,
+        line: instruction.line,
+        message: `${keyword.toUpperCase()} before the first FROM: only ARG may come before FROM`
+      });
     } else if (keyword === "arg") {
       declareArgs(
         instruction,
@@ -33290,7 +33294,8 @@ function scanDockerfile(file, content, options = {}) {
       const earlier = stageNames.slice(0, stageIndex);
       const problem = fromProblem(rest, flags);
       const image = problem === null ? evaluate(() => expandWith(rest[0], globalLookup)) : { error: problem };
-      if ("text" in image && (image.text === "scratch" || earlier.includes(image.text.toLowerCase()))) continue;
+      if ("text" in image && (image.text === "scratch" || earlier.includes(image.text.toLowerCase())))
+        continue;
       add(instruction, "from", image, stage, platform2);
     } else if (keyword === "copy" || keyword === "add") {
       const from = splitFlags(instruction.args, syntax.escape).flags.get("from")?.[0];

@@ -1,4 +1,6 @@
 import { formatReference } from '../reference/reference.js'
+import type { Resolution } from '../resolve/resolve.js'
+import { resolutionKey } from '../resolve/resolve.js'
 import type { FoundReference, ScanResult } from '../scan/types.js'
 import { formatTable } from './table.js'
 
@@ -18,29 +20,60 @@ export function referenceJson(reference: FoundReference) {
   }
 }
 
+/** `resolve --json`: a reference with where it points now. */
+export function resolvedJson(reference: FoundReference, resolution: Resolution | undefined) {
+  return {
+    ...referenceJson(reference),
+    digest: resolution?.digest ?? null,
+    ...(resolution?.platforms ? { platforms: resolution.platforms } : {}),
+    error: reference.error ?? resolution?.error ?? null
+  }
+}
+
+/** `sha256:0123456789ab`: enough of a digest to tell two apart in a table. */
+export function shortDigest(digest: string | undefined | null): string {
+  return digest ? digest.slice(0, 19) : ''
+}
+
 /** The `scan` table: file:line, kind, image, stage, platform; errors last. */
 export function formatScanText(result: ScanResult): string {
-  const ok = result.references.filter(r => r.error === null)
-  const failed = result.references.filter(r => r.error !== null)
-  const rows = ok.map(r => [
-    `${r.file}:${r.line}`,
-    r.kind,
-    formatReference(r.image!),
-    r.stage ?? '',
-    r.platform ?? ''
-  ])
-  const parts = [formatTable(['FILE:LINE', 'KIND', 'IMAGE', 'STAGE', 'PLATFORM'], rows)]
-  if (failed.length > 0) {
-    parts.push(
-      '',
-      `${failed.length} reference${failed.length === 1 ? '' : 's'} could not be determined:`
-    )
-    for (const r of failed)
-      parts.push(`  ${r.file}:${r.line}  ${r.kind}  ${r.source}\n    error: ${r.error}`)
-  }
-  parts.push(
-    '',
-    `${result.references.length} image reference${result.references.length === 1 ? '' : 's'} (${failed.length} with errors)`
+  return formatReferences(
+    result.references,
+    ['FILE:LINE', 'KIND', 'IMAGE', 'STAGE', 'PLATFORM'],
+    r => [r.stage ?? '', r.platform ?? ''],
+    r => r.error
   )
+}
+
+/** The `resolve` table: file:line, kind, image, digest now; errors last. */
+export function formatResolveText(references: FoundReference[], resolutions: Map<string, Resolution>): string {
+  const resolution = (r: FoundReference) => (r.image ? resolutions.get(resolutionKey(r.image)) : undefined)
+  return formatReferences(
+    references,
+    ['FILE:LINE', 'KIND', 'IMAGE', 'DIGEST', 'PLATFORMS'],
+    r => {
+      const found = resolution(r)
+      const platforms = Object.entries(found?.platforms ?? {}).map(([p, d]) => `${p}=${shortDigest(d)}`)
+      return [shortDigest(found?.digest), platforms.join(' ')]
+    },
+    r => r.error ?? resolution(r)?.error ?? null
+  )
+}
+
+function formatReferences(
+  references: FoundReference[],
+  header: string[],
+  extra: (r: FoundReference) => string[],
+  errorOf: (r: FoundReference) => string | null | undefined
+): string {
+  const ok = references.filter(r => !errorOf(r))
+  const failed = references.filter(r => errorOf(r))
+  const rows = ok.map(r => [`${r.file}:${r.line}`, r.kind, formatReference(r.image!), ...extra(r)])
+  const parts = [formatTable(header, rows)]
+  if (failed.length > 0) {
+    parts.push('', `${failed.length} reference${failed.length === 1 ? '' : 's'} could not be determined:`)
+    for (const r of failed) parts.push(`  ${r.file}:${r.line}  ${r.kind}  ${r.source}\n    error: ${errorOf(r)}`)
+  }
+  parts.push('', `${references.length} image reference${references.length === 1 ? '' : 's'} (${failed.length} with errors)`)
   return parts.join('\n') + '\n'
 }

@@ -1,0 +1,159 @@
+import type { Credential, Keychain } from './credentials.js'
+import { RegistryError } from './errors.js'
+import type { HttpRequest, HttpResponse, Transport } from './transport.js'
+
+/** A parsed `WWW-Authenticate` challenge. */
+export interface Challenge {
+  scheme: 'basic' | 'bearer'
+  params: Record<string, string>
+}
+
+/** `Bearer realm="…",service="…",scope="…"` → scheme and parameters; null when unsupported. */
+export function parseChallenge(header: string | undefined): Challenge | null {
+  if (!header) return null
+  const match = /^\s*(Basic|Bearer)\b\s*(.*)$/i.exec(header)
+  if (!match) return null
+  const params: Record<string, string> = {}
+  for (const param of match[2].matchAll(/([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g)) {
+    params[param[1].toLowerCase()] = param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3]
+  }
+  return { scheme: match[1].toLowerCase() as Challenge['scheme'], params }
+}
+
+interface RegistryAuthState {
+  /** What the registry asked for; undefined until its first answer. */
+  challenge?: Challenge | null
+  /** The first request to a registry goes alone; the others wait to learn its challenge. */
+  learning?: Promise<unknown>
+}
+
+interface CachedToken {
+  value: Promise<string>
+  expiresAt: number
+}
+
+/**
+ * Registry authentication: straight to the request (no `/v2/` ping), answering the
+ * challenge of the first 401 — Bearer tokens fetched once per scope and reused until
+ * `expires_in`, or Basic — and retrying once with it.
+ */
+export class Authenticator {
+  readonly stats = { tokensFetched: 0 }
+  private readonly registries = new Map<string, RegistryAuthState>()
+  private readonly tokens = new Map<string, CachedToken>()
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly keychain: Keychain
+  ) {}
+
+  /** Sends a request for `repository` on `registry` with whatever authorization it needs. */
+  async send(registry: string, repository: string, req: HttpRequest): Promise<HttpResponse> {
+    const state = this.state(registry)
+    if (state.challenge === undefined) {
+      if (!state.learning) {
+        const first = this.transport.send(req)
+        state.learning = first.catch(() => undefined)
+        const response = await first
+        state.challenge = response.status === 401 ? parseChallenge(response.headers['www-authenticate']) : null
+        if (response.status !== 401) return response
+      } else {
+        await state.learning
+      }
+    }
+    let authorization = await this.authorization(registry, repository, false)
+    let response = await this.transport.send({ ...req, authorization })
+    if (response.status === 401) {
+      // the challenge may have changed, or a cached token expired early: learn and try once more
+      state.challenge = parseChallenge(response.headers['www-authenticate']) ?? state.challenge
+      authorization = await this.authorization(registry, repository, true)
+      if (authorization !== undefined) response = await this.transport.send({ ...req, authorization })
+    }
+    return response
+  }
+
+  private state(registry: string): RegistryAuthState {
+    let state = this.registries.get(registry)
+    if (!state) this.registries.set(registry, (state = {}))
+    return state
+  }
+
+  private async authorization(registry: string, repository: string, refresh: boolean): Promise<string | undefined> {
+    const challenge = this.state(registry).challenge
+    if (!challenge) return undefined
+    const credential = await this.keychain.resolve(registry)
+    if (challenge.scheme === 'basic') {
+      if (!credential || !('password' in credential)) return undefined
+      return 'Basic ' + Buffer.from(`${credential.username}:${credential.password}`).toString('base64')
+    }
+    const scope = `repository:${repository}:pull`
+    const key = `${registry}\0${scope}`
+    const cached = this.tokens.get(key)
+    if (cached && !refresh && cached.expiresAt > Date.now()) return `Bearer ${await cached.value}`
+    const entry: CachedToken = { value: Promise.resolve(''), expiresAt: Infinity }
+    entry.value = this.fetchToken(registry, challenge, scope, credential).then(
+      ({ token, expiresIn }) => {
+        // renew a little early so a token never expires between check and use
+        entry.expiresAt = Date.now() + Math.max(0, expiresIn - 10) * 1000
+        return token
+      },
+      error => {
+        this.tokens.delete(key)
+        throw error
+      }
+    )
+    this.tokens.set(key, entry)
+    return `Bearer ${await entry.value}`
+  }
+
+  private async fetchToken(
+    registry: string,
+    challenge: Challenge,
+    scope: string,
+    credential: Credential | null
+  ): Promise<{ token: string; expiresIn: number }> {
+    const realm = challenge.params.realm
+    if (!realm || !/^https?:\/\//.test(realm)) {
+      throw new RegistryError('bad-response', `${registry}: Bearer challenge without a usable realm ("${realm ?? ''}")`)
+    }
+    const url = new URL(realm)
+    const service = challenge.params.service
+    let req: HttpRequest
+    if (credential && 'identityToken' in credential) {
+      // OAuth2 refresh-token grant, as docker does with an identity token
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.identityToken, client_id: 'base-image-drift', scope })
+      if (service) form.set('service', service)
+      req = { method: 'POST', url: url.toString(), body: form.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }
+    } else {
+      if (service) url.searchParams.set('service', service)
+      url.searchParams.set('scope', scope)
+      const authorization = credential ? 'Basic ' + Buffer.from(`${credential.username}:${credential.password}`).toString('base64') : undefined
+      req = { method: 'GET', url: url.toString(), authorization }
+    }
+    this.stats.tokensFetched++
+    let response: HttpResponse
+    try {
+      response = await this.transport.send({ ...req, maxBodyBytes: 1024 * 1024 })
+    } catch (error) {
+      if (error instanceof RegistryError) {
+        throw new RegistryError(error.kind, `token service for ${registry} (${url.host}): ${error.message.replace(/^[^:]+: /, '')}`)
+      }
+      throw error
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new RegistryError('unauthorized', `log in to ${registry}: its token service refused the credentials (HTTP ${response.status}); check the docker/login-action step or registry-auth`)
+    }
+    if (response.status !== 200) {
+      throw new RegistryError('server', `token service for ${registry} (${url.host}) answered HTTP ${response.status}`)
+    }
+    let body: { token?: string; access_token?: string; expires_in?: number }
+    try {
+      body = JSON.parse(response.body.toString('utf8'))
+    } catch {
+      throw new RegistryError('bad-response', `token service for ${registry} (${url.host}) did not answer JSON`)
+    }
+    const token = body.token || body.access_token
+    if (!token) throw new RegistryError('bad-response', `token service for ${registry} (${url.host}) answered without a token`)
+    return { token, expiresIn: typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60 }
+  }
+}

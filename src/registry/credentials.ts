@@ -1,0 +1,136 @@
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { DOCKER_HUB } from '../reference/reference.js'
+import { RegistryError } from './errors.js'
+import { canonicalRegistry } from './hosts.js'
+
+/** What a registry is logged in with. */
+export type Credential = { username: string; password: string } | { identityToken: string }
+
+export interface KeychainOptions {
+  /** The action's `registry-auth` input: registry host → user and password. */
+  registryAuth?: Record<string, { username: string; password: string }>
+  /** The action's `github-token`, used for ghcr.io. */
+  githubToken?: string
+  githubActor?: string
+  /** Environment for DOCKER_CONFIG, HOME and the PATH helpers are found on. */
+  env?: Record<string, string | undefined>
+  /** Called with every secret found, before it can be printed (the action masks it). */
+  onSecret?: (secret: string) => void
+}
+
+interface DockerConfig {
+  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>
+  credsStore?: string
+  credHelpers?: Record<string, string>
+}
+
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+const DOCKER_HUB_SERVER = 'https://index.docker.io/v1/'
+
+/**
+ * Finds credentials for a registry, in SPEC §5's order: the `registry-auth` input, the
+ * GitHub token for ghcr.io, Docker's config.json (credHelpers, credsStore, auths), else none.
+ */
+export class Keychain {
+  private config: Promise<DockerConfig | null> | null = null
+  private readonly found = new Map<string, Promise<Credential | null>>()
+
+  constructor(private readonly options: KeychainOptions = {}) {}
+
+  resolve(registry: string): Promise<Credential | null> {
+    let credential = this.found.get(registry)
+    if (!credential) this.found.set(registry, (credential = this.lookup(registry)))
+    return credential
+  }
+
+  private async lookup(registry: string): Promise<Credential | null> {
+    for (const [host, auth] of Object.entries(this.options.registryAuth ?? {})) {
+      if (canonicalRegistry(host) === registry) return this.secret(auth)
+    }
+    if (registry === 'ghcr.io' && this.options.githubToken) {
+      return this.secret({ username: this.options.githubActor || 'x-access-token', password: this.options.githubToken })
+    }
+    const config = await this.dockerConfig()
+    if (!config) return null
+    const helper = Object.entries(config.credHelpers ?? {}).find(([key]) => canonicalRegistry(key) === registry)?.[1]
+    if (helper) return this.fromHelper(helper, registry)
+    if (config.credsStore) {
+      const stored = await this.fromHelper(config.credsStore, registry)
+      if (stored) return stored
+    }
+    const entry = Object.entries(config.auths ?? {}).find(([key]) => canonicalRegistry(key) === registry)?.[1]
+    if (!entry) return null
+    if (entry.identitytoken) return this.secret({ identityToken: entry.identitytoken })
+    if (entry.auth) {
+      const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
+      const colon = decoded.indexOf(':')
+      if (colon < 0) throw new RegistryError('credentials', `Docker config: the "auth" entry for ${registry} is not base64 of user:password`)
+      return this.secret({ username: decoded.slice(0, colon), password: decoded.slice(colon + 1) })
+    }
+    if (entry.username && entry.password) return this.secret({ username: entry.username, password: entry.password })
+    return null
+  }
+
+  private secret(credential: Credential): Credential {
+    this.options.onSecret?.('password' in credential ? credential.password : credential.identityToken)
+    return credential
+  }
+
+  private dockerConfig(): Promise<DockerConfig | null> {
+    if (!this.config) {
+      const env = this.options.env ?? process.env
+      const dir = env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker')
+      const path = join(dir, 'config.json')
+      this.config = readFile(path, 'utf8').then(
+        text => {
+          try {
+            return JSON.parse(text) as DockerConfig
+          } catch {
+            throw new RegistryError('credentials', `${path} is not valid JSON; fix or remove it`)
+          }
+        },
+        () => null
+      )
+    }
+    return this.config
+  }
+
+  /** The docker-credential-helper protocol: `docker-credential-NAME get`, server on stdin. */
+  private async fromHelper(name: string, registry: string): Promise<Credential | null> {
+    if (!HELPER_NAME.test(name)) {
+      throw new RegistryError('credentials', `Docker config names credential helper "${name}": only letters, digits, ".", "_" and "-" are allowed`)
+    }
+    const server = registry === DOCKER_HUB ? DOCKER_HUB_SERVER : registry
+    const program = `docker-credential-${name}`
+    const output = await new Promise<string | null>((resolve, reject) => {
+      const child = execFile(
+        program,
+        ['get'],
+        { env: (this.options.env ?? process.env) as NodeJS.ProcessEnv, timeout: 30_000, shell: false },
+        (error, stdout) => {
+          if (!error) return resolve(stdout)
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+            return reject(new RegistryError('credentials', `credential helper ${program} (from Docker config) is not on PATH`))
+          }
+          // "credentials not found in native keychain": not logged in to this registry
+          if (/not found/i.test(String(stdout))) return resolve(null)
+          reject(new RegistryError('credentials', `credential helper ${program} failed for ${registry}: ${String(stdout).trim() || error.message}`))
+        }
+      )
+      child.stdin?.end(server)
+    })
+    if (output === null) return null
+    let parsed: { Username?: string; Secret?: string }
+    try {
+      parsed = JSON.parse(output)
+    } catch {
+      throw new RegistryError('credentials', `credential helper ${program} did not print JSON for ${registry}`)
+    }
+    if (!parsed.Secret) return null
+    if (parsed.Username === '<token>') return this.secret({ identityToken: parsed.Secret })
+    return this.secret({ username: parsed.Username ?? '', password: parsed.Secret })
+  }
+}

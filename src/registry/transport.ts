@@ -1,0 +1,209 @@
+import { Agent, request, type Dispatcher } from 'undici'
+import { RegistryError } from './errors.js'
+
+export interface TransportOptions {
+  /** Per-request timeout (each attempt), in milliseconds. */
+  timeoutMs: number
+  /** Retries after the first attempt on 429, 5xx, connection errors and timeouts. */
+  maxRetries?: number
+  globalConcurrency?: number
+  perHostConcurrency?: number
+  /** First backoff delay; doubled each retry, with jitter. */
+  baseDelayMs?: number
+  maxDelayMs?: number
+  /** Longest Retry-After honoured; a longer one ends the retries. */
+  maxRetryAfterMs?: number
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'HEAD' | 'POST'
+  url: string
+  headers?: Record<string, string>
+  body?: string
+  /** Header value sent only to `credentialHost` (the origin it belongs to), never after a redirect elsewhere. */
+  authorization?: string
+  /** Body larger than this is refused. */
+  maxBodyBytes?: number
+}
+
+export interface HttpResponse {
+  status: number
+  url: string
+  headers: Record<string, string>
+  body: Buffer
+}
+
+const RETRY_STATUS = new Set([429, 500, 502, 503, 504])
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308])
+const MAX_REDIRECTS = 5
+
+/**
+ * HTTP for registries: one keep-alive undici Agent, bounded concurrency (global and per
+ * host), a per-attempt timeout, retries with exponential backoff and jitter honouring
+ * Retry-After, and redirects followed by hand so credentials never leave their host.
+ */
+export class Transport {
+  readonly stats = { requests: 0, retries: 0 }
+  private readonly agent: Agent
+  private readonly global: Limiter
+  private readonly perHost = new Map<string, Limiter>()
+  private readonly options: Required<TransportOptions>
+
+  constructor(options: TransportOptions) {
+    this.options = {
+      maxRetries: 4,
+      globalConcurrency: 16,
+      perHostConcurrency: 8,
+      baseDelayMs: 500,
+      maxDelayMs: 10_000,
+      maxRetryAfterMs: 60_000,
+      ...options
+    }
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      connections: this.options.perHostConcurrency,
+      connect: { timeout: this.options.timeoutMs }
+    })
+    this.global = new Limiter(this.options.globalConcurrency)
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close()
+  }
+
+  /** Sends a request, retrying what is worth retrying; returns the final response. */
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    for (let attempt = 0; ; attempt++) {
+      let response: HttpResponse | null = null
+      let failure: RegistryError | null = null
+      try {
+        response = await this.followRedirects(req)
+      } catch (error) {
+        if (!(error instanceof RegistryError) || (error.kind !== 'network' && error.kind !== 'timeout')) throw error
+        failure = error
+      }
+      if (response && !RETRY_STATUS.has(response.status)) return response
+      if (attempt >= this.options.maxRetries) {
+        if (response) return response
+        throw failure!
+      }
+      const retryAfter = response ? parseRetryAfter(response.headers['retry-after']) : null
+      if (retryAfter !== null && retryAfter > this.options.maxRetryAfterMs) return response!
+      const backoff = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** attempt)
+      const jittered = backoff / 2 + Math.random() * (backoff / 2)
+      this.stats.retries++
+      await sleep(retryAfter !== null ? retryAfter + Math.random() * 100 : jittered)
+    }
+  }
+
+  private async followRedirects(req: HttpRequest): Promise<HttpResponse> {
+    const credentialOrigin = new URL(req.url).origin
+    let url = req.url
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const sameOrigin = new URL(url).origin === credentialOrigin
+      const response = await this.once({ ...req, url, authorization: sameOrigin ? req.authorization : undefined })
+      const location = response.headers.location
+      if (!REDIRECT_STATUS.has(response.status) || !location) return response
+      url = new URL(location, url).toString()
+    }
+    throw new RegistryError('bad-response', `${new URL(req.url).host}: more than ${MAX_REDIRECTS} redirects for ${req.url}`)
+  }
+
+  private async once(req: HttpRequest): Promise<HttpResponse> {
+    const { host } = new URL(req.url)
+    let limiter = this.perHost.get(host)
+    if (!limiter) this.perHost.set(host, (limiter = new Limiter(this.options.perHostConcurrency)))
+    // per host first, so a request waiting for a busy registry holds no global slot
+    return limiter.run(() => this.global.run(() => this.dispatch(req, host)))
+  }
+
+  private async dispatch(req: HttpRequest, host: string): Promise<HttpResponse> {
+    this.stats.requests++
+    const signal = AbortSignal.timeout(this.options.timeoutMs)
+    const headers: Record<string, string> = { 'User-Agent': 'base-image-drift', ...req.headers }
+    if (req.authorization) headers.Authorization = req.authorization
+    let res: Dispatcher.ResponseData
+    try {
+      res = await request(req.url, { method: req.method, headers, body: req.body, dispatcher: this.agent, signal })
+    } catch (error) {
+      throw networkError(error, host, signal, this.options.timeoutMs)
+    }
+    const responseHeaders: Record<string, string> = {}
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (value !== undefined) responseHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
+    }
+    const limit = req.maxBodyBytes ?? Infinity
+    const declared = Number(responseHeaders['content-length'] ?? NaN)
+    if (declared > limit) {
+      res.body.destroy()
+      throw tooLarge(host, req.url, declared)
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    try {
+      for await (const chunk of res.body) {
+        size += chunk.length
+        if (size > limit) {
+          res.body.destroy()
+          throw tooLarge(host, req.url, size)
+        }
+        chunks.push(chunk)
+      }
+    } catch (error) {
+      if (error instanceof RegistryError) throw error
+      throw networkError(error, host, signal, this.options.timeoutMs)
+    }
+    return { status: res.statusCode, url: req.url, headers: responseHeaders, body: Buffer.concat(chunks) }
+  }
+}
+
+function tooLarge(host: string, url: string, size: number): RegistryError {
+  const mib = (size / 1024 / 1024).toFixed(1)
+  return new RegistryError('too-large', `${host}: ${new URL(url).pathname} is ${mib} MiB or more, over the 4 MiB limit for manifests`)
+}
+
+function networkError(error: unknown, host: string, signal: AbortSignal, timeoutMs: number): RegistryError {
+  if (signal.aborted) return new RegistryError('timeout', `${host}: no answer within ${timeoutMs / 1000} s (input timeout)`)
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? ''
+  const message = (error as Error).message
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new RegistryError('network', `${host}: DNS lookup failed (${code})`)
+  if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code + message)) {
+    return new RegistryError('network', `${host}: TLS error (${code || message}); for a registry without TLS, add it to insecure-registries`)
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new RegistryError('timeout', `${host}: no answer within ${timeoutMs / 1000} s (input timeout)`)
+  }
+  return new RegistryError('network', `${host}: connection failed (${code || message})`)
+}
+
+/** Retry-After in milliseconds, from seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | null {
+  if (value === undefined || value.trim() === '') return null
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? null : Math.max(0, date - now)
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/** At most `size` tasks at once; the rest wait in order. */
+export class Limiter {
+  private active = 0
+  private readonly waiting: (() => void)[] = []
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>(resolve => this.waiting.push(resolve))
+    else this.active++
+    try {
+      return await task()
+    } finally {
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.active--
+    }
+  }
+}

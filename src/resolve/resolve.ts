@@ -1,0 +1,77 @@
+import { formatReference, tagOf, type ImageReference } from '../reference/reference.js'
+import type { FoundReference } from '../scan/types.js'
+import { RegistryError } from '../registry/errors.js'
+import { indexEntries, normalizePlatform, trackedDigests } from '../registry/platforms.js'
+import type { RegistryClient } from '../registry/remote.js'
+
+/** Where a reference points now. */
+export interface Resolution {
+  /** Digest the tag points at now (for a digest-only reference, its own digest). */
+  digest?: string
+  /** Tracked platform → manifest digest, when platforms are tracked. */
+  platforms?: Record<string, string>
+  error?: string
+}
+
+/** The key a reference is resolved under: its tag form, or its digest form when it has no tag. */
+export function resolutionKey(image: ImageReference): string {
+  return formatReference(tagOf(image) ?? image)
+}
+
+/**
+ * Resolves every distinct reference once, however many files name it, all at once (the
+ * client bounds concurrency). Failures are per reference, never thrown.
+ */
+export async function resolveAll(
+  references: FoundReference[],
+  client: RegistryClient,
+  platforms: string[] = []
+): Promise<Map<string, Resolution>> {
+  const distinct = new Map<string, ImageReference>()
+  for (const reference of references) {
+    if (reference.image) distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image)
+  }
+  const results = new Map<string, Resolution>()
+  await Promise.all(
+    [...distinct].map(async ([key, image]) => {
+      try {
+        results.set(key, await resolveOne(image, client, platforms))
+      } catch (error) {
+        if (!(error instanceof RegistryError)) throw error
+        results.set(key, { error: error.message })
+      }
+    })
+  )
+  return results
+}
+
+async function resolveOne(image: ImageReference, client: RegistryClient, platforms: string[]): Promise<Resolution> {
+  if (image.tag === undefined) {
+    // digest-only: the digest is the pin; nothing moves under it
+    return platforms.length > 0 ? { digest: image.digest, platforms: await platformDigests(image, client, platforms) } : { digest: image.digest }
+  }
+  if (platforms.length === 0) return { digest: await client.digest(image) }
+  const manifest = await client.manifest(image)
+  return { digest: manifest.digest, platforms: await platformDigests({ ...image, digest: manifest.digest }, client, platforms, manifest.bytes) }
+}
+
+/**
+ * Tracked platform digests of an image: from its index, or, for a single-platform
+ * manifest, the manifest's own digest under the platform its config names.
+ */
+export async function platformDigests(
+  image: ImageReference,
+  client: RegistryClient,
+  platforms: string[],
+  bytes?: Buffer
+): Promise<Record<string, string>> {
+  const manifest = bytes ?? (await client.manifest(image)).bytes
+  const entries = indexEntries(manifest)
+  if (entries) return trackedDigests(entries, platforms)
+  const configDigest = (JSON.parse(manifest.toString('utf8')) as { config?: { digest?: string } }).config?.digest
+  if (!configDigest) return {}
+  const config = JSON.parse((await client.blob(image, configDigest)).toString('utf8')) as { os?: string; architecture?: string; variant?: string }
+  const own = normalizePlatform([config.os, config.architecture, config.variant ?? ''].join('/'))
+  const digest = image.digest!
+  return platforms.some(p => normalizePlatform(p) === own) ? { [own]: digest } : {}
+}
