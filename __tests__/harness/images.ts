@@ -237,7 +237,8 @@ export class ImagePusher {
     tokenUrl.searchParams.set('scope', `repository:${repo}:pull,push,delete`)
     const tokenRes = await fetch(tokenUrl, { headers: { Authorization: basic } })
     await expectStatus(tokenRes, 200, 'push token')
-    const { token } = (await tokenRes.json()) as { token: string }
+    const body = (await tokenRes.json()) as { token?: string; access_token?: string }
+    const token = body.token ?? body.access_token ?? ''
     this.tokens.set(repo, token)
     return send(`Bearer ${token}`)
   }

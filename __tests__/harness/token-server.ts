@@ -19,6 +19,10 @@ export interface TokenServerOptions {
   expiresIn?: number
   /** Field the token is returned in. */
   field?: 'token' | 'access_token'
+  /** OAuth2 refresh tokens (docker's identity tokens) → account, for POST refresh_token grants. */
+  identityTokens?: Record<string, string>
+  /** Whether a token without an account may pull (default true, as on Docker Hub). */
+  anonymousPull?: boolean
 }
 
 /**
@@ -71,8 +75,14 @@ export class TokenServer {
     )
     this.key = createPrivateKey(readFileSync(join(this.dir, 'key.pem')))
     this.certDer = new X509Certificate(readFileSync(this.certPath)).raw.toString('base64')
-    this.server = createServer((req, res) => {
-      const request = this.record(req)
+    this.server = createServer(async (req, res) => {
+      let form: URLSearchParams | null = null
+      if (req.method === 'POST') {
+        let body = ''
+        for await (const chunk of req) body += chunk
+        form = new URLSearchParams(body)
+      }
+      const request = this.record(req, form)
       if (this.failWith !== null) {
         res.writeHead(this.failWith).end('token service failure')
         return
@@ -108,21 +118,23 @@ export class TokenServer {
     rmSync(this.dir, { recursive: true, force: true })
   }
 
-  private record(req: IncomingMessage): TokenRequest {
+  private record(req: IncomingMessage, form: URLSearchParams | null): TokenRequest {
     const url = new URL(req.url ?? '/', 'http://localhost')
+    const params = form ?? url.searchParams
     const header = req.headers.authorization ?? ''
     let account: string | null = null
     let authorized = true
-    if (header.startsWith('Basic ')) {
+    if (form) {
+      account = this.options.identityTokens?.[form.get('refresh_token') ?? ''] ?? null
+      authorized = form.get('grant_type') === 'refresh_token' && account !== null
+    } else if (header.startsWith('Basic ')) {
       const [user, ...rest] = Buffer.from(header.slice(6), 'base64').toString().split(':')
       account = user
       authorized = this.options.users?.[user] === rest.join(':')
-    } else if (this.options.users) {
-      authorized = true // anonymous pull is allowed; only wrong credentials are refused
-    }
+    } // anonymous pull is allowed; only wrong credentials are refused
     const request = {
-      service: url.searchParams.get('service'),
-      scopes: url.searchParams.getAll('scope'),
+      service: params.get('service'),
+      scopes: params.getAll('scope').flatMap(scope => scope.split(' ')),
       account,
       authorized
     }
@@ -138,7 +150,11 @@ export class TokenServer {
       return {
         type,
         name: rest.join(':'),
-        actions: actions.split(',').filter(a => a === 'pull' || request.account !== null)
+        actions: actions
+          .split(',')
+          .filter(
+            a => request.account !== null || (a === 'pull' && this.options.anonymousPull !== false)
+          )
       }
     })
     const header = { typ: 'JWT', alg: 'RS256', x5c: [this.certDer] }

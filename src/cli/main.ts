@@ -1,6 +1,11 @@
 import { findByPaths, MissingPathError, scanFiles } from '../discover/scan-tree.js'
 import { RegistryClient } from '../registry/remote.js'
-import { formatResolveText, formatScanText, referenceJson, resolvedJson } from '../report/scan-output.js'
+import {
+  formatResolveText,
+  formatScanText,
+  referenceJson,
+  resolvedJson
+} from '../report/scan-output.js'
 import { resolveAll, resolutionKey } from '../resolve/resolve.js'
 import { ConfigError } from '../config/values.js'
 import { VERSION } from '../version.js'
@@ -44,19 +49,28 @@ async function run(options: CliCommand, io: CliIO): Promise<number> {
   const files = await findByPaths(options.paths, io.cwd)
   const scan = await scanFiles(files, { cwd: io.cwd, env: io.env, buildArgs: options.buildArgs })
   for (const warning of scan.warnings) {
-    io.stderr(`warning: ${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}\n`)
+    io.stderr(
+      `warning: ${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}\n`
+    )
   }
   if (options.command === 'scan') {
-    if (options.json) io.stdout(JSON.stringify({ references: scan.references.map(referenceJson) }, null, 2) + '\n')
+    if (options.json)
+      io.stdout(JSON.stringify({ references: scan.references.map(referenceJson) }, null, 2) + '\n')
     else io.stdout(formatScanText(scan))
     return 0
   }
-  const client = new RegistryClient({ timeoutMs: options.timeoutSeconds * 1000, insecureRegistries: options.insecureRegistries, env: io.env })
+  const client = new RegistryClient({
+    timeoutMs: options.timeoutSeconds * 1000,
+    insecureRegistries: options.insecureRegistries,
+    env: io.env
+  })
   try {
     if (options.command === 'resolve') {
       const resolutions = await resolveAll(scan.references, client, options.platforms)
       if (options.json) {
-        const references = scan.references.map(r => resolvedJson(r, r.image ? resolutions.get(resolutionKey(r.image)) : undefined))
+        const references = scan.references.map(r =>
+          resolvedJson(r, r.image ? resolutions.get(resolutionKey(r.image)) : undefined)
+        )
         io.stdout(JSON.stringify({ references }, null, 2) + '\n')
       } else {
         io.stdout(formatResolveText(scan.references, resolutions))

@@ -15,7 +15,8 @@ export function parseChallenge(header: string | undefined): Challenge | null {
   if (!match) return null
   const params: Record<string, string> = {}
   for (const param of match[2].matchAll(/([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g)) {
-    params[param[1].toLowerCase()] = param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3]
+    params[param[1].toLowerCase()] =
+      param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3]
   }
   return { scheme: match[1].toLowerCase() as Challenge['scheme'], params }
 }
@@ -55,7 +56,8 @@ export class Authenticator {
         const first = this.transport.send(req)
         state.learning = first.catch(() => undefined)
         const response = await first
-        state.challenge = response.status === 401 ? parseChallenge(response.headers['www-authenticate']) : null
+        state.challenge =
+          response.status === 401 ? parseChallenge(response.headers['www-authenticate']) : null
         if (response.status !== 401) return response
       } else {
         await state.learning
@@ -67,7 +69,8 @@ export class Authenticator {
       // the challenge may have changed, or a cached token expired early: learn and try once more
       state.challenge = parseChallenge(response.headers['www-authenticate']) ?? state.challenge
       authorization = await this.authorization(registry, repository, true)
-      if (authorization !== undefined) response = await this.transport.send({ ...req, authorization })
+      if (authorization !== undefined)
+        response = await this.transport.send({ ...req, authorization })
     }
     return response
   }
@@ -78,13 +81,19 @@ export class Authenticator {
     return state
   }
 
-  private async authorization(registry: string, repository: string, refresh: boolean): Promise<string | undefined> {
+  private async authorization(
+    registry: string,
+    repository: string,
+    refresh: boolean
+  ): Promise<string | undefined> {
     const challenge = this.state(registry).challenge
     if (!challenge) return undefined
     const credential = await this.keychain.resolve(registry)
     if (challenge.scheme === 'basic') {
       if (!credential || !('password' in credential)) return undefined
-      return 'Basic ' + Buffer.from(`${credential.username}:${credential.password}`).toString('base64')
+      return (
+        'Basic ' + Buffer.from(`${credential.username}:${credential.password}`).toString('base64')
+      )
     }
     const scope = `repository:${repository}:pull`
     const key = `${registry}\0${scope}`
@@ -114,20 +123,35 @@ export class Authenticator {
   ): Promise<{ token: string; expiresIn: number }> {
     const realm = challenge.params.realm
     if (!realm || !/^https?:\/\//.test(realm)) {
-      throw new RegistryError('bad-response', `${registry}: Bearer challenge without a usable realm ("${realm ?? ''}")`)
+      throw new RegistryError(
+        'bad-response',
+        `${registry}: Bearer challenge without a usable realm ("${realm ?? ''}")`
+      )
     }
     const url = new URL(realm)
     const service = challenge.params.service
     let req: HttpRequest
     if (credential && 'identityToken' in credential) {
       // OAuth2 refresh-token grant, as docker does with an identity token
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.identityToken, client_id: 'base-image-drift', scope })
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: credential.identityToken,
+        client_id: 'base-image-drift',
+        scope
+      })
       if (service) form.set('service', service)
-      req = { method: 'POST', url: url.toString(), body: form.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }
+      req = {
+        method: 'POST',
+        url: url.toString(),
+        body: form.toString(),
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' }
+      }
     } else {
       if (service) url.searchParams.set('service', service)
       url.searchParams.set('scope', scope)
-      const authorization = credential ? 'Basic ' + Buffer.from(`${credential.username}:${credential.password}`).toString('base64') : undefined
+      const authorization = credential
+        ? 'Basic ' + Buffer.from(`${credential.username}:${credential.password}`).toString('base64')
+        : undefined
       req = { method: 'GET', url: url.toString(), authorization }
     }
     this.stats.tokensFetched++
@@ -136,24 +160,43 @@ export class Authenticator {
       response = await this.transport.send({ ...req, maxBodyBytes: 1024 * 1024 })
     } catch (error) {
       if (error instanceof RegistryError) {
-        throw new RegistryError(error.kind, `token service for ${registry} (${url.host}): ${error.message.replace(/^[^:]+: /, '')}`)
+        throw new RegistryError(
+          error.kind,
+          `token service for ${registry} (${url.host}): ${error.message.replace(/^[^:]+: /, '')}`
+        )
       }
       throw error
     }
     if (response.status === 401 || response.status === 403) {
-      throw new RegistryError('unauthorized', `log in to ${registry}: its token service refused the credentials (HTTP ${response.status}); check the docker/login-action step or registry-auth`)
+      throw new RegistryError(
+        'unauthorized',
+        `log in to ${registry}: its token service refused the credentials (HTTP ${response.status}); check the docker/login-action step or registry-auth`
+      )
     }
     if (response.status !== 200) {
-      throw new RegistryError('server', `token service for ${registry} (${url.host}) answered HTTP ${response.status}`)
+      throw new RegistryError(
+        'server',
+        `token service for ${registry} (${url.host}) answered HTTP ${response.status}`
+      )
     }
     let body: { token?: string; access_token?: string; expires_in?: number }
     try {
       body = JSON.parse(response.body.toString('utf8'))
     } catch {
-      throw new RegistryError('bad-response', `token service for ${registry} (${url.host}) did not answer JSON`)
+      throw new RegistryError(
+        'bad-response',
+        `token service for ${registry} (${url.host}) did not answer JSON`
+      )
     }
     const token = body.token || body.access_token
-    if (!token) throw new RegistryError('bad-response', `token service for ${registry} (${url.host}) answered without a token`)
-    return { token, expiresIn: typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60 }
+    if (!token)
+      throw new RegistryError(
+        'bad-response',
+        `token service for ${registry} (${url.host}) answered without a token`
+      )
+    return {
+      token,
+      expiresIn: typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60
+    }
   }
 }

@@ -22,7 +22,10 @@ export interface KeychainOptions {
 }
 
 interface DockerConfig {
-  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>
+  auths?: Record<
+    string,
+    { auth?: string; username?: string; password?: string; identitytoken?: string }
+  >
   credsStore?: string
   credHelpers?: Record<string, string>
 }
@@ -51,31 +54,45 @@ export class Keychain {
       if (canonicalRegistry(host) === registry) return this.secret(auth)
     }
     if (registry === 'ghcr.io' && this.options.githubToken) {
-      return this.secret({ username: this.options.githubActor || 'x-access-token', password: this.options.githubToken })
+      return this.secret({
+        username: this.options.githubActor || 'x-access-token',
+        password: this.options.githubToken
+      })
     }
     const config = await this.dockerConfig()
     if (!config) return null
-    const helper = Object.entries(config.credHelpers ?? {}).find(([key]) => canonicalRegistry(key) === registry)?.[1]
+    const helper = Object.entries(config.credHelpers ?? {}).find(
+      ([key]) => canonicalRegistry(key) === registry
+    )?.[1]
     if (helper) return this.fromHelper(helper, registry)
     if (config.credsStore) {
       const stored = await this.fromHelper(config.credsStore, registry)
       if (stored) return stored
     }
-    const entry = Object.entries(config.auths ?? {}).find(([key]) => canonicalRegistry(key) === registry)?.[1]
+    const entry = Object.entries(config.auths ?? {}).find(
+      ([key]) => canonicalRegistry(key) === registry
+    )?.[1]
     if (!entry) return null
     if (entry.identitytoken) return this.secret({ identityToken: entry.identitytoken })
     if (entry.auth) {
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
       const colon = decoded.indexOf(':')
-      if (colon < 0) throw new RegistryError('credentials', `Docker config: the "auth" entry for ${registry} is not base64 of user:password`)
+      if (colon < 0)
+        throw new RegistryError(
+          'credentials',
+          `Docker config: the "auth" entry for ${registry} is not base64 of user:password`
+        )
       return this.secret({ username: decoded.slice(0, colon), password: decoded.slice(colon + 1) })
     }
-    if (entry.username && entry.password) return this.secret({ username: entry.username, password: entry.password })
+    if (entry.username && entry.password)
+      return this.secret({ username: entry.username, password: entry.password })
     return null
   }
 
   private secret(credential: Credential): Credential {
-    this.options.onSecret?.('password' in credential ? credential.password : credential.identityToken)
+    this.options.onSecret?.(
+      'password' in credential ? credential.password : credential.identityToken
+    )
     return credential
   }
 
@@ -101,7 +118,10 @@ export class Keychain {
   /** The docker-credential-helper protocol: `docker-credential-NAME get`, server on stdin. */
   private async fromHelper(name: string, registry: string): Promise<Credential | null> {
     if (!HELPER_NAME.test(name)) {
-      throw new RegistryError('credentials', `Docker config names credential helper "${name}": only letters, digits, ".", "_" and "-" are allowed`)
+      throw new RegistryError(
+        'credentials',
+        `Docker config names credential helper "${name}": only letters, digits, ".", "_" and "-" are allowed`
+      )
     }
     const server = registry === DOCKER_HUB ? DOCKER_HUB_SERVER : registry
     const program = `docker-credential-${name}`
@@ -109,15 +129,29 @@ export class Keychain {
       const child = execFile(
         program,
         ['get'],
-        { env: (this.options.env ?? process.env) as NodeJS.ProcessEnv, timeout: 30_000, shell: false },
+        {
+          env: (this.options.env ?? process.env) as NodeJS.ProcessEnv,
+          timeout: 30_000,
+          shell: false
+        },
         (error, stdout) => {
           if (!error) return resolve(stdout)
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-            return reject(new RegistryError('credentials', `credential helper ${program} (from Docker config) is not on PATH`))
+            return reject(
+              new RegistryError(
+                'credentials',
+                `credential helper ${program} (from Docker config) is not on PATH`
+              )
+            )
           }
           // "credentials not found in native keychain": not logged in to this registry
           if (/not found/i.test(String(stdout))) return resolve(null)
-          reject(new RegistryError('credentials', `credential helper ${program} failed for ${registry}: ${String(stdout).trim() || error.message}`))
+          reject(
+            new RegistryError(
+              'credentials',
+              `credential helper ${program} failed for ${registry}: ${String(stdout).trim() || error.message}`
+            )
+          )
         }
       )
       child.stdin?.end(server)
@@ -127,7 +161,10 @@ export class Keychain {
     try {
       parsed = JSON.parse(output)
     } catch {
-      throw new RegistryError('credentials', `credential helper ${program} did not print JSON for ${registry}`)
+      throw new RegistryError(
+        'credentials',
+        `credential helper ${program} did not print JSON for ${registry}`
+      )
     }
     if (!parsed.Secret) return null
     if (parsed.Username === '<token>') return this.secret({ identityToken: parsed.Secret })

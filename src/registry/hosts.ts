@@ -2,7 +2,12 @@ import { DOCKER_HUB } from '../reference/reference.js'
 
 /** Docker Hub's registry API lives on another host than its name. */
 const DOCKER_HUB_API = 'registry-1.docker.io'
-const DOCKER_HUB_ALIASES = new Set([DOCKER_HUB, 'index.docker.io', DOCKER_HUB_API, 'registry.hub.docker.com'])
+const DOCKER_HUB_ALIASES = new Set([
+  DOCKER_HUB,
+  'index.docker.io',
+  DOCKER_HUB_API,
+  'registry.hub.docker.com'
+])
 
 /** The registry name a credential key, config entry or host refers to (`docker.io` for Hub's aliases). */
 export function canonicalRegistry(key: string): string {
@@ -15,7 +20,9 @@ export function canonicalRegistry(key: string): string {
 }
 
 function isLoopback(registry: string): boolean {
-  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.split(':')[0]
+  const host = registry.startsWith('[')
+    ? registry.slice(0, registry.indexOf(']') + 1)
+    : registry.split(':')[0]
   return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 

@@ -5,7 +5,11 @@ export interface IndexEntry {
   platform: string
 }
 
-const ARCH_ALIASES: Record<string, string> = { aarch64: 'arm64', x86_64: 'amd64', 'x86-64': 'amd64' }
+const ARCH_ALIASES: Record<string, string> = {
+  aarch64: 'arm64',
+  x86_64: 'amd64',
+  'x86-64': 'amd64'
+}
 
 /** `linux/arm64/v8` → `linux/arm64`; `linux/aarch64` → `linux/arm64`; others as they are. */
 export function normalizePlatform(platform: string): string {
@@ -17,7 +21,12 @@ export function normalizePlatform(platform: string): string {
 
 /** The entries of an OCI index or Docker manifest list, attestations (`unknown/unknown`) left out; null when not an index. */
 export function indexEntries(bytes: Buffer): IndexEntry[] | null {
-  let document: { manifests?: { digest?: string; platform?: { os?: string; architecture?: string; variant?: string } }[] }
+  let document: {
+    manifests?: {
+      digest?: string
+      platform?: { os?: string; architecture?: string; variant?: string }
+    }[]
+  }
   try {
     document = JSON.parse(bytes.toString('utf8'))
   } catch {
@@ -29,7 +38,10 @@ export function indexEntries(bytes: Buffer): IndexEntry[] | null {
     const p = manifest.platform
     if (!manifest.digest || !p?.os || !p.architecture) continue
     if (p.os === 'unknown' && p.architecture === 'unknown') continue
-    entries.push({ digest: manifest.digest, platform: normalizePlatform([p.os, p.architecture, p.variant ?? ''].join('/')) })
+    entries.push({
+      digest: manifest.digest,
+      platform: normalizePlatform([p.os, p.architecture, p.variant ?? ''].join('/'))
+    })
   }
   return entries
 }

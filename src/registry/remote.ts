@@ -80,27 +80,47 @@ export class RegistryClient {
     const header = response.headers[DIGEST_HEADER]
     const name = formatReference(reference)
     if (header && header !== digest) {
-      throw new RegistryError('bad-digest', `${reference.registry}: ${name} came with Docker-Content-Digest ${header} but its bytes hash to ${digest}`)
+      throw new RegistryError(
+        'bad-digest',
+        `${reference.registry}: ${name} came with Docker-Content-Digest ${header} but its bytes hash to ${digest}`
+      )
     }
     if (reference.digest?.startsWith('sha256:') && reference.digest !== digest) {
-      throw new RegistryError('bad-digest', `${reference.registry}: asked for ${reference.digest}, got bytes hashing to ${digest}`)
+      throw new RegistryError(
+        'bad-digest',
+        `${reference.registry}: asked for ${reference.digest}, got bytes hashing to ${digest}`
+      )
     }
     return { digest, mediaType: mediaTypeOf(response), bytes: response.body }
   }
 
   /** A blob (an image config), by digest, checked against it. */
-  async blob(reference: ImageReference, digest: string, maxBytes = MAX_MANIFEST_BYTES): Promise<Buffer> {
+  async blob(
+    reference: ImageReference,
+    digest: string,
+    maxBytes = MAX_MANIFEST_BYTES
+  ): Promise<Buffer> {
     const url = `${registryBaseUrl(reference.registry, this.insecure)}/v2/${reference.repository}/blobs/${digest}`
-    const response = await this.auth.send(reference.registry, reference.repository, { method: 'GET', url, maxBodyBytes: maxBytes })
+    const response = await this.auth.send(reference.registry, reference.repository, {
+      method: 'GET',
+      url,
+      maxBodyBytes: maxBytes
+    })
     this.check(response, reference, `blob ${digest}`)
     const actual = 'sha256:' + createHash('sha256').update(response.body).digest('hex')
     if (digest.startsWith('sha256:') && actual !== digest) {
-      throw new RegistryError('bad-digest', `${reference.registry}: blob ${digest} of ${formatReference(reference)} hashes to ${actual}`)
+      throw new RegistryError(
+        'bad-digest',
+        `${reference.registry}: blob ${digest} of ${formatReference(reference)} hashes to ${actual}`
+      )
     }
     return response.body
   }
 
-  private async manifestRequest(reference: ImageReference, method: 'HEAD' | 'GET'): Promise<HttpResponse> {
+  private async manifestRequest(
+    reference: ImageReference,
+    method: 'HEAD' | 'GET'
+  ): Promise<HttpResponse> {
     const target = reference.digest ?? reference.tag ?? 'latest'
     const url = `${registryBaseUrl(reference.registry, this.insecure)}/v2/${reference.repository}/manifests/${target}`
     this.manifestRequests++
@@ -111,9 +131,15 @@ export class RegistryClient {
       maxBodyBytes: MAX_MANIFEST_BYTES
     })
     const remaining = response.headers['ratelimit-remaining']
-    if (remaining !== undefined && /^\d+/.test(remaining)) this.rateLimit[reference.registry] = parseInt(remaining, 10)
+    if (remaining !== undefined && /^\d+/.test(remaining))
+      this.rateLimit[reference.registry] = parseInt(remaining, 10)
     // a refused HEAD (405 and the like) falls back to GET; real answers are checked
-    if (method === 'HEAD' && response.status !== 200 && ![401, 403, 404, 429].includes(response.status) && response.status < 500) {
+    if (
+      method === 'HEAD' &&
+      response.status !== 200 &&
+      ![401, 403, 404, 429].includes(response.status) &&
+      response.status < 500
+    ) {
       return response
     }
     this.check(response, reference, 'manifest')
@@ -158,7 +184,11 @@ function mediaTypeOf(response: HttpResponse): string {
   const header = response.headers['content-type']?.split(';')[0].trim()
   if (header && header !== 'application/json') return header
   try {
-    return (JSON.parse(response.body.toString('utf8')) as { mediaType?: string }).mediaType ?? header ?? ''
+    return (
+      (JSON.parse(response.body.toString('utf8')) as { mediaType?: string }).mediaType ??
+      header ??
+      ''
+    )
   } catch {
     return header ?? ''
   }

@@ -79,7 +79,11 @@ export class Transport {
       try {
         response = await this.followRedirects(req)
       } catch (error) {
-        if (!(error instanceof RegistryError) || (error.kind !== 'network' && error.kind !== 'timeout')) throw error
+        if (
+          !(error instanceof RegistryError) ||
+          (error.kind !== 'network' && error.kind !== 'timeout')
+        )
+          throw error
         failure = error
       }
       if (response && !RETRY_STATUS.has(response.status)) return response
@@ -101,12 +105,19 @@ export class Transport {
     let url = req.url
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const sameOrigin = new URL(url).origin === credentialOrigin
-      const response = await this.once({ ...req, url, authorization: sameOrigin ? req.authorization : undefined })
+      const response = await this.once({
+        ...req,
+        url,
+        authorization: sameOrigin ? req.authorization : undefined
+      })
       const location = response.headers.location
       if (!REDIRECT_STATUS.has(response.status) || !location) return response
       url = new URL(location, url).toString()
     }
-    throw new RegistryError('bad-response', `${new URL(req.url).host}: more than ${MAX_REDIRECTS} redirects for ${req.url}`)
+    throw new RegistryError(
+      'bad-response',
+      `${new URL(req.url).host}: more than ${MAX_REDIRECTS} redirects for ${req.url}`
+    )
   }
 
   private async once(req: HttpRequest): Promise<HttpResponse> {
@@ -124,13 +135,20 @@ export class Transport {
     if (req.authorization) headers.Authorization = req.authorization
     let res: Dispatcher.ResponseData
     try {
-      res = await request(req.url, { method: req.method, headers, body: req.body, dispatcher: this.agent, signal })
+      res = await request(req.url, {
+        method: req.method,
+        headers,
+        body: req.body,
+        dispatcher: this.agent,
+        signal
+      })
     } catch (error) {
       throw networkError(error, host, signal, this.options.timeoutMs)
     }
     const responseHeaders: Record<string, string> = {}
     for (const [name, value] of Object.entries(res.headers)) {
-      if (value !== undefined) responseHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
+      if (value !== undefined)
+        responseHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
     }
     const limit = req.maxBodyBytes ?? Infinity
     const declared = Number(responseHeaders['content-length'] ?? NaN)
@@ -153,25 +171,54 @@ export class Transport {
       if (error instanceof RegistryError) throw error
       throw networkError(error, host, signal, this.options.timeoutMs)
     }
-    return { status: res.statusCode, url: req.url, headers: responseHeaders, body: Buffer.concat(chunks) }
+    return {
+      status: res.statusCode,
+      url: req.url,
+      headers: responseHeaders,
+      body: Buffer.concat(chunks)
+    }
   }
 }
 
 function tooLarge(host: string, url: string, size: number): RegistryError {
   const mib = (size / 1024 / 1024).toFixed(1)
-  return new RegistryError('too-large', `${host}: ${new URL(url).pathname} is ${mib} MiB or more, over the 4 MiB limit for manifests`)
+  return new RegistryError(
+    'too-large',
+    `${host}: ${new URL(url).pathname} is ${mib} MiB or more, over the 4 MiB limit for manifests`
+  )
 }
 
-function networkError(error: unknown, host: string, signal: AbortSignal, timeoutMs: number): RegistryError {
-  if (signal.aborted) return new RegistryError('timeout', `${host}: no answer within ${timeoutMs / 1000} s (input timeout)`)
-  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? ''
+function networkError(
+  error: unknown,
+  host: string,
+  signal: AbortSignal,
+  timeoutMs: number
+): RegistryError {
+  if (signal.aborted)
+    return new RegistryError(
+      'timeout',
+      `${host}: no answer within ${timeoutMs / 1000} s (input timeout)`
+    )
+  const code =
+    (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? ''
   const message = (error as Error).message
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new RegistryError('network', `${host}: DNS lookup failed (${code})`)
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new RegistryError('network', `${host}: DNS lookup failed (${code})`)
   if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code + message)) {
-    return new RegistryError('network', `${host}: TLS error (${code || message}); for a registry without TLS, add it to insecure-registries`)
+    return new RegistryError(
+      'network',
+      `${host}: TLS error (${code || message}); for a registry without TLS, add it to insecure-registries`
+    )
   }
-  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new RegistryError('timeout', `${host}: no answer within ${timeoutMs / 1000} s (input timeout)`)
+  if (
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT'
+  ) {
+    return new RegistryError(
+      'timeout',
+      `${host}: no answer within ${timeoutMs / 1000} s (input timeout)`
+    )
   }
   return new RegistryError('network', `${host}: connection failed (${code || message})`)
 }

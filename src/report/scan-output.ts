@@ -46,14 +46,20 @@ export function formatScanText(result: ScanResult): string {
 }
 
 /** The `resolve` table: file:line, kind, image, digest now; errors last. */
-export function formatResolveText(references: FoundReference[], resolutions: Map<string, Resolution>): string {
-  const resolution = (r: FoundReference) => (r.image ? resolutions.get(resolutionKey(r.image)) : undefined)
+export function formatResolveText(
+  references: FoundReference[],
+  resolutions: Map<string, Resolution>
+): string {
+  const resolution = (r: FoundReference) =>
+    r.image ? resolutions.get(resolutionKey(r.image)) : undefined
   return formatReferences(
     references,
     ['FILE:LINE', 'KIND', 'IMAGE', 'DIGEST', 'PLATFORMS'],
     r => {
       const found = resolution(r)
-      const platforms = Object.entries(found?.platforms ?? {}).map(([p, d]) => `${p}=${shortDigest(d)}`)
+      const platforms = Object.entries(found?.platforms ?? {}).map(
+        ([p, d]) => `${p}=${shortDigest(d)}`
+      )
       return [shortDigest(found?.digest), platforms.join(' ')]
     },
     r => r.error ?? resolution(r)?.error ?? null
@@ -71,9 +77,16 @@ function formatReferences(
   const rows = ok.map(r => [`${r.file}:${r.line}`, r.kind, formatReference(r.image!), ...extra(r)])
   const parts = [formatTable(header, rows)]
   if (failed.length > 0) {
-    parts.push('', `${failed.length} reference${failed.length === 1 ? '' : 's'} could not be determined:`)
-    for (const r of failed) parts.push(`  ${r.file}:${r.line}  ${r.kind}  ${r.source}\n    error: ${errorOf(r)}`)
+    parts.push(
+      '',
+      `${failed.length} reference${failed.length === 1 ? '' : 's'} could not be determined:`
+    )
+    for (const r of failed)
+      parts.push(`  ${r.file}:${r.line}  ${r.kind}  ${r.source}\n    error: ${errorOf(r)}`)
   }
-  parts.push('', `${references.length} image reference${references.length === 1 ? '' : 's'} (${failed.length} with errors)`)
+  parts.push(
+    '',
+    `${references.length} image reference${references.length === 1 ? '' : 's'} (${failed.length} with errors)`
+  )
   return parts.join('\n') + '\n'
 }

@@ -29,7 +29,8 @@ export async function resolveAll(
 ): Promise<Map<string, Resolution>> {
   const distinct = new Map<string, ImageReference>()
   for (const reference of references) {
-    if (reference.image) distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image)
+    if (reference.image)
+      distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image)
   }
   const results = new Map<string, Resolution>()
   await Promise.all(
@@ -45,14 +46,28 @@ export async function resolveAll(
   return results
 }
 
-async function resolveOne(image: ImageReference, client: RegistryClient, platforms: string[]): Promise<Resolution> {
+async function resolveOne(
+  image: ImageReference,
+  client: RegistryClient,
+  platforms: string[]
+): Promise<Resolution> {
   if (image.tag === undefined) {
     // digest-only: the digest is the pin; nothing moves under it
-    return platforms.length > 0 ? { digest: image.digest, platforms: await platformDigests(image, client, platforms) } : { digest: image.digest }
+    return platforms.length > 0
+      ? { digest: image.digest, platforms: await platformDigests(image, client, platforms) }
+      : { digest: image.digest }
   }
   if (platforms.length === 0) return { digest: await client.digest(image) }
   const manifest = await client.manifest(image)
-  return { digest: manifest.digest, platforms: await platformDigests({ ...image, digest: manifest.digest }, client, platforms, manifest.bytes) }
+  return {
+    digest: manifest.digest,
+    platforms: await platformDigests(
+      { ...image, digest: manifest.digest },
+      client,
+      platforms,
+      manifest.bytes
+    )
+  }
 }
 
 /**
@@ -68,9 +83,14 @@ export async function platformDigests(
   const manifest = bytes ?? (await client.manifest(image)).bytes
   const entries = indexEntries(manifest)
   if (entries) return trackedDigests(entries, platforms)
-  const configDigest = (JSON.parse(manifest.toString('utf8')) as { config?: { digest?: string } }).config?.digest
+  const configDigest = (JSON.parse(manifest.toString('utf8')) as { config?: { digest?: string } })
+    .config?.digest
   if (!configDigest) return {}
-  const config = JSON.parse((await client.blob(image, configDigest)).toString('utf8')) as { os?: string; architecture?: string; variant?: string }
+  const config = JSON.parse((await client.blob(image, configDigest)).toString('utf8')) as {
+    os?: string
+    architecture?: string
+    variant?: string
+  }
   const own = normalizePlatform([config.os, config.architecture, config.variant ?? ''].join('/'))
   const digest = image.digest!
   return platforms.some(p => normalizePlatform(p) === own) ? { [own]: digest } : {}

@@ -1,0 +1,198 @@
+import {
+  createServer,
+  request,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse
+} from 'node:http'
+
+/** One misbehaviour, applied to the next `times` requests that match. */
+export interface Fault {
+  method?: string
+  path?: RegExp
+  times?: number
+  /** Answer with this status (and headers) instead of forwarding. */
+  status?: number
+  headers?: Record<string, string>
+  /** Destroy the connection without an answer. */
+  reset?: boolean
+  /** Hold the request this long before forwarding. */
+  stallMs?: number
+  /** Forward, then drop this response header. */
+  dropHeader?: string
+  /** Forward, then change the body (keeping the headers). */
+  corruptBody?: boolean
+  /** Answer 200 with a body of this many bytes. */
+  bodyBytes?: number
+  /** Forward with credentials, then redirect the client to this URL, which serves the result. */
+  redirectTo?: (stored: StoredResponse) => string
+}
+
+export interface StoredResponse {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: Buffer
+}
+
+export interface SeenRequest {
+  method: string
+  path: string
+  authorization: string | undefined
+}
+
+/**
+ * An HTTP proxy on loopback in front of a TestRegistry that injects faults and latency,
+ * counts requests and the most in flight at once.
+ */
+export class FaultProxy {
+  readonly seen: SeenRequest[] = []
+  maxInFlight = 0
+  latencyMs = 0
+  private inFlight = 0
+  private faults: Fault[] = []
+  private server: Server | null = null
+  port = 0
+
+  constructor(private readonly target: string) {}
+
+  get host(): string {
+    return `127.0.0.1:${this.port}`
+  }
+
+  inject(fault: Fault): void {
+    this.faults.push({ times: 1, ...fault })
+  }
+
+  reset(): void {
+    this.seen.length = 0
+    this.maxInFlight = 0
+    this.faults = []
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res))
+    await new Promise<void>(resolve => this.server!.listen(0, '127.0.0.1', resolve))
+    const address = this.server.address()
+    this.port = typeof address === 'object' && address ? address.port : 0
+    return this
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return
+    this.server.closeAllConnections()
+    await new Promise(resolve => this.server!.close(resolve))
+    this.server = null
+  }
+
+  private takeFault(req: IncomingMessage): Fault | null {
+    const index = this.faults.findIndex(
+      f => (!f.method || f.method === req.method) && (!f.path || f.path.test(req.url ?? ''))
+    )
+    if (index < 0) return null
+    const fault = this.faults[index]
+    fault.times = (fault.times ?? 1) - 1
+    if (fault.times <= 0) this.faults.splice(index, 1)
+    return fault
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.seen.push({
+      method: req.method ?? '',
+      path: req.url ?? '',
+      authorization: req.headers.authorization
+    })
+    this.inFlight++
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight)
+    res.on('close', () => this.inFlight--)
+    const fault = this.takeFault(req)
+    if (this.latencyMs > 0) await sleep(this.latencyMs)
+    if (fault?.stallMs) await sleep(fault.stallMs)
+    if (res.destroyed) return
+    if (fault?.reset) {
+      req.socket.destroy()
+      return
+    }
+    if (fault?.status !== undefined) {
+      res
+        .writeHead(fault.status, fault.headers ?? {})
+        .end(fault.status >= 400 ? `{"errors":[{"code":"INJECTED"}]}` : '')
+      return
+    }
+    if (fault?.bodyBytes !== undefined) {
+      res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' })
+      res.end(Buffer.alloc(fault.bodyBytes, 0x20))
+      return
+    }
+    const stored = await this.forward(req)
+    if (fault?.redirectTo) {
+      res.writeHead(307, { Location: fault.redirectTo(stored) }).end()
+      return
+    }
+    if (fault?.dropHeader) delete stored.headers[fault.dropHeader.toLowerCase()]
+    let body = stored.body
+    if (fault?.corruptBody && body.length > 0)
+      body = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(' ')])
+    res.writeHead(stored.status, stored.headers)
+    res.end(req.method === 'HEAD' ? undefined : body)
+  }
+
+  private async forward(req: IncomingMessage): Promise<StoredResponse> {
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const target = new URL(req.url ?? '/', this.target)
+    return new Promise((resolve, reject) => {
+      const upstream = request(
+        target,
+        { method: req.method, headers: { ...req.headers, host: target.host } },
+        response => {
+          const body: Buffer[] = []
+          response.on('data', chunk => body.push(chunk))
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 502,
+              headers: { ...response.headers },
+              body: Buffer.concat(body)
+            })
+          )
+          response.on('error', reject)
+        }
+      )
+      upstream.on('error', reject)
+      upstream.end(Buffer.concat(chunks))
+    })
+  }
+}
+
+/** Serves one stored response to whoever asks, recording the requests (a redirect's other host). */
+export class RecordingServer {
+  readonly seen: SeenRequest[] = []
+  response: StoredResponse = { status: 404, headers: {}, body: Buffer.alloc(0) }
+  private server: Server | null = null
+  port = 0
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.seen.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        authorization: req.headers.authorization
+      })
+      res.writeHead(this.response.status, this.response.headers)
+      res.end(req.method === 'HEAD' ? undefined : this.response.body)
+    })
+    await new Promise<void>(resolve => this.server!.listen(0, '127.0.0.1', resolve))
+    const address = this.server.address()
+    this.port = typeof address === 'object' && address ? address.port : 0
+    return this
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return
+    this.server.closeAllConnections()
+    await new Promise(resolve => this.server!.close(resolve))
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
+}
