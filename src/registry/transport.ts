@@ -154,7 +154,7 @@ export class Transport {
     const declared = Number(responseHeaders['content-length'] ?? NaN)
     if (declared > limit) {
       res.body.destroy()
-      throw tooLarge(host, req.url, declared)
+      throw tooLarge(host, req.url, limit)
     }
     const chunks: Buffer[] = []
     let size = 0
@@ -163,7 +163,7 @@ export class Transport {
         size += chunk.length
         if (size > limit) {
           res.body.destroy()
-          throw tooLarge(host, req.url, size)
+          throw tooLarge(host, req.url, limit)
         }
         chunks.push(chunk)
       }
@@ -180,11 +180,11 @@ export class Transport {
   }
 }
 
-function tooLarge(host: string, url: string, size: number): RegistryError {
-  const mib = (size / 1024 / 1024).toFixed(1)
+function tooLarge(host: string, url: string, limit: number): RegistryError {
+  const mib = limit / 1024 / 1024
   return new RegistryError(
     'too-large',
-    `${host}: ${new URL(url).pathname} is ${mib} MiB or more, over the 4 MiB limit for manifests`
+    `${host}: ${new URL(url).pathname} is larger than the ${mib} MiB limit; refused`
   )
 }
 
