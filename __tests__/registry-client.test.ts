@@ -6,9 +6,8 @@ import { Keychain } from '../src/registry/credentials.js'
 import { RegistryError } from '../src/registry/errors.js'
 import { RegistryClient, type RegistryClientOptions } from '../src/registry/remote.js'
 import { resolveAll } from '../src/resolve/resolve.js'
-import { FaultProxy, RecordingServer } from './harness/fault-proxy.js'
 import { ImagePusher } from './harness/images.js'
-import { PUSHER, TestRegistry } from './harness/registry.js'
+import { TestRegistry } from './harness/registry.js'
 import { found } from './helpers/references.js'
 
 const FAST: RegistryClientOptions = { timeoutMs: 5000, baseDelayMs: 10, maxDelayMs: 50 }
