@@ -40581,7 +40581,8 @@ var Authenticator = class {
     if (response.status === 401) {
       state.challenge = parseChallenge(response.headers["www-authenticate"]) ?? state.challenge;
       authorization = await this.authorization(registry, repository, true);
-      if (authorization !== void 0) response = await this.transport.send({ ...req, authorization });
+      if (authorization !== void 0)
+        response = await this.transport.send({ ...req, authorization });
     }
     return response;
   }
@@ -40619,15 +40620,28 @@ var Authenticator = class {
   async fetchToken(registry, challenge, scope, credential) {
     const realm = challenge.params.realm;
     if (!realm || !/^https?:\/\//.test(realm)) {
-      throw new RegistryError("bad-response", `${registry}: Bearer challenge without a usable realm ("${realm ?? ""}")`);
+      throw new RegistryError(
+        "bad-response",
+        `${registry}: Bearer challenge without a usable realm ("${realm ?? ""}")`
+      );
     }
     const url = new URL(realm);
     const service = challenge.params.service;
     let req;
     if (credential && "identityToken" in credential) {
-      const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.identityToken, client_id: "base-image-drift", scope });
+      const form = new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: credential.identityToken,
+        client_id: "base-image-drift",
+        scope
+      });
       if (service) form.set("service", service);
-      req = { method: "POST", url: url.toString(), body: form.toString(), headers: { "Content-Type": "application/x-www-form-urlencoded" } };
+      req = {
+        method: "POST",
+        url: url.toString(),
+        body: form.toString(),
+        headers: { "Content-Type": "application/x-www-form-urlencoded" }
+      };
     } else {
       if (service) url.searchParams.set("service", service);
       url.searchParams.set("scope", scope);
@@ -40640,25 +40654,44 @@ var Authenticator = class {
       response = await this.transport.send({ ...req, maxBodyBytes: 1024 * 1024 });
     } catch (error) {
       if (error instanceof RegistryError) {
-        throw new RegistryError(error.kind, `token service for ${registry} (${url.host}): ${error.message.replace(/^[^:]+: /, "")}`);
+        throw new RegistryError(
+          error.kind,
+          `token service for ${registry} (${url.host}): ${error.message.replace(/^[^:]+: /, "")}`
+        );
       }
       throw error;
     }
     if (response.status === 401 || response.status === 403) {
-      throw new RegistryError("unauthorized", `log in to ${registry}: its token service refused the credentials (HTTP ${response.status}); check the docker/login-action step or registry-auth`);
+      throw new RegistryError(
+        "unauthorized",
+        `log in to ${registry}: its token service refused the credentials (HTTP ${response.status}); check the docker/login-action step or registry-auth`
+      );
     }
     if (response.status !== 200) {
-      throw new RegistryError("server", `token service for ${registry} (${url.host}) answered HTTP ${response.status}`);
+      throw new RegistryError(
+        "server",
+        `token service for ${registry} (${url.host}) answered HTTP ${response.status}`
+      );
     }
     let body;
     try {
       body = JSON.parse(response.body.toString("utf8"));
     } catch {
-      throw new RegistryError("bad-response", `token service for ${registry} (${url.host}) did not answer JSON`);
+      throw new RegistryError(
+        "bad-response",
+        `token service for ${registry} (${url.host}) did not answer JSON`
+      );
     }
     const token = body.token || body.access_token;
-    if (!token) throw new RegistryError("bad-response", `token service for ${registry} (${url.host}) answered without a token`);
-    return { token, expiresIn: typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60 };
+    if (!token)
+      throw new RegistryError(
+        "bad-response",
+        `token service for ${registry} (${url.host}) answered without a token`
+      );
+    return {
+      token,
+      expiresIn: typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60
+    };
   }
 };
 
@@ -40670,7 +40703,12 @@ import { join } from "node:path";
 
 // src/registry/hosts.ts
 var DOCKER_HUB_API = "registry-1.docker.io";
-var DOCKER_HUB_ALIASES = /* @__PURE__ */ new Set([DOCKER_HUB, "index.docker.io", DOCKER_HUB_API, "registry.hub.docker.com"]);
+var DOCKER_HUB_ALIASES = /* @__PURE__ */ new Set([
+  DOCKER_HUB,
+  "index.docker.io",
+  DOCKER_HUB_API,
+  "registry.hub.docker.com"
+]);
 function canonicalRegistry(key) {
   const host = key.trim().replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "").toLowerCase();
   return DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB : host;
@@ -40705,30 +40743,44 @@ var Keychain = class {
       if (canonicalRegistry(host) === registry) return this.secret(auth);
     }
     if (registry === "ghcr.io" && this.options.githubToken) {
-      return this.secret({ username: this.options.githubActor || "x-access-token", password: this.options.githubToken });
+      return this.secret({
+        username: this.options.githubActor || "x-access-token",
+        password: this.options.githubToken
+      });
     }
     const config = await this.dockerConfig();
     if (!config) return null;
-    const helper = Object.entries(config.credHelpers ?? {}).find(([key]) => canonicalRegistry(key) === registry)?.[1];
+    const helper = Object.entries(config.credHelpers ?? {}).find(
+      ([key]) => canonicalRegistry(key) === registry
+    )?.[1];
     if (helper) return this.fromHelper(helper, registry);
     if (config.credsStore) {
       const stored = await this.fromHelper(config.credsStore, registry);
       if (stored) return stored;
     }
-    const entry = Object.entries(config.auths ?? {}).find(([key]) => canonicalRegistry(key) === registry)?.[1];
+    const entry = Object.entries(config.auths ?? {}).find(
+      ([key]) => canonicalRegistry(key) === registry
+    )?.[1];
     if (!entry) return null;
     if (entry.identitytoken) return this.secret({ identityToken: entry.identitytoken });
     if (entry.auth) {
       const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
       const colon = decoded.indexOf(":");
-      if (colon < 0) throw new RegistryError("credentials", `Docker config: the "auth" entry for ${registry} is not base64 of user:password`);
+      if (colon < 0)
+        throw new RegistryError(
+          "credentials",
+          `Docker config: the "auth" entry for ${registry} is not base64 of user:password`
+        );
       return this.secret({ username: decoded.slice(0, colon), password: decoded.slice(colon + 1) });
     }
-    if (entry.username && entry.password) return this.secret({ username: entry.username, password: entry.password });
+    if (entry.username && entry.password)
+      return this.secret({ username: entry.username, password: entry.password });
     return null;
   }
   secret(credential) {
-    this.options.onSecret?.("password" in credential ? credential.password : credential.identityToken);
+    this.options.onSecret?.(
+      "password" in credential ? credential.password : credential.identityToken
+    );
     return credential;
   }
   dockerConfig() {
@@ -40752,7 +40804,10 @@ var Keychain = class {
   /** The docker-credential-helper protocol: `docker-credential-NAME get`, server on stdin. */
   async fromHelper(name, registry) {
     if (!HELPER_NAME.test(name)) {
-      throw new RegistryError("credentials", `Docker config names credential helper "${name}": only letters, digits, ".", "_" and "-" are allowed`);
+      throw new RegistryError(
+        "credentials",
+        `Docker config names credential helper "${name}": only letters, digits, ".", "_" and "-" are allowed`
+      );
     }
     const server = registry === DOCKER_HUB ? DOCKER_HUB_SERVER : registry;
     const program = `docker-credential-${name}`;
@@ -40760,14 +40815,28 @@ var Keychain = class {
       const child = execFile(
         program,
         ["get"],
-        { env: this.options.env ?? process.env, timeout: 3e4, shell: false },
+        {
+          env: this.options.env ?? process.env,
+          timeout: 3e4,
+          shell: false
+        },
         (error, stdout) => {
           if (!error) return resolve2(stdout);
           if (error.code === "ENOENT") {
-            return reject(new RegistryError("credentials", `credential helper ${program} (from Docker config) is not on PATH`));
+            return reject(
+              new RegistryError(
+                "credentials",
+                `credential helper ${program} (from Docker config) is not on PATH`
+              )
+            );
           }
           if (/not found/i.test(String(stdout))) return resolve2(null);
-          reject(new RegistryError("credentials", `credential helper ${program} failed for ${registry}: ${String(stdout).trim() || error.message}`));
+          reject(
+            new RegistryError(
+              "credentials",
+              `credential helper ${program} failed for ${registry}: ${String(stdout).trim() || error.message}`
+            )
+          );
         }
       );
       child.stdin?.end(server);
@@ -40777,7 +40846,10 @@ var Keychain = class {
     try {
       parsed = JSON.parse(output);
     } catch {
-      throw new RegistryError("credentials", `credential helper ${program} did not print JSON for ${registry}`);
+      throw new RegistryError(
+        "credentials",
+        `credential helper ${program} did not print JSON for ${registry}`
+      );
     }
     if (!parsed.Secret) return null;
     if (parsed.Username === "<token>") return this.secret({ identityToken: parsed.Secret });
@@ -40824,7 +40896,8 @@ var Transport = class {
       try {
         response = await this.followRedirects(req);
       } catch (error) {
-        if (!(error instanceof RegistryError) || error.kind !== "network" && error.kind !== "timeout") throw error;
+        if (!(error instanceof RegistryError) || error.kind !== "network" && error.kind !== "timeout")
+          throw error;
         failure = error;
       }
       if (response && !RETRY_STATUS.has(response.status)) return response;
@@ -40845,12 +40918,19 @@ var Transport = class {
     let url = req.url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const sameOrigin = new URL(url).origin === credentialOrigin;
-      const response = await this.once({ ...req, url, authorization: sameOrigin ? req.authorization : void 0 });
+      const response = await this.once({
+        ...req,
+        url,
+        authorization: sameOrigin ? req.authorization : void 0
+      });
       const location = response.headers.location;
       if (!REDIRECT_STATUS.has(response.status) || !location) return response;
       url = new URL(location, url).toString();
     }
-    throw new RegistryError("bad-response", `${new URL(req.url).host}: more than ${MAX_REDIRECTS} redirects for ${req.url}`);
+    throw new RegistryError(
+      "bad-response",
+      `${new URL(req.url).host}: more than ${MAX_REDIRECTS} redirects for ${req.url}`
+    );
   }
   async once(req) {
     const { host } = new URL(req.url);
@@ -40860,24 +40940,32 @@ var Transport = class {
   }
   async dispatch(req, host) {
     this.stats.requests++;
-    const signal = AbortSignal.timeout(this.options.timeoutMs);
     const headers = { "User-Agent": "base-image-drift", ...req.headers };
     if (req.authorization) headers.Authorization = req.authorization;
     let res;
     try {
-      res = await (0, import_undici.request)(req.url, { method: req.method, headers, body: req.body, dispatcher: this.agent, signal });
+      res = await (0, import_undici.request)(req.url, {
+        method: req.method,
+        headers,
+        body: req.body,
+        dispatcher: this.agent,
+        // undici's own timers (connect, headers, body) cost less than an AbortSignal each
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs
+      });
     } catch (error) {
-      throw networkError(error, host, signal, this.options.timeoutMs);
+      throw networkError(error, host, this.options.timeoutMs);
     }
     const responseHeaders = {};
     for (const [name, value] of Object.entries(res.headers)) {
-      if (value !== void 0) responseHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+      if (value !== void 0)
+        responseHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
     }
     const limit = req.maxBodyBytes ?? Infinity;
     const declared = Number(responseHeaders["content-length"] ?? NaN);
     if (declared > limit) {
       res.body.destroy();
-      throw tooLarge(host, req.url, declared);
+      throw tooLarge(host, req.url, limit);
     }
     const chunks = [];
     let size = 0;
@@ -40886,31 +40974,45 @@ var Transport = class {
         size += chunk.length;
         if (size > limit) {
           res.body.destroy();
-          throw tooLarge(host, req.url, size);
+          throw tooLarge(host, req.url, limit);
         }
         chunks.push(chunk);
       }
     } catch (error) {
       if (error instanceof RegistryError) throw error;
-      throw networkError(error, host, signal, this.options.timeoutMs);
+      throw networkError(error, host, this.options.timeoutMs);
     }
-    return { status: res.statusCode, url: req.url, headers: responseHeaders, body: Buffer.concat(chunks) };
+    return {
+      status: res.statusCode,
+      url: req.url,
+      headers: responseHeaders,
+      body: Buffer.concat(chunks)
+    };
   }
 };
-function tooLarge(host, url, size) {
-  const mib = (size / 1024 / 1024).toFixed(1);
-  return new RegistryError("too-large", `${host}: ${new URL(url).pathname} is ${mib} MiB or more, over the 4 MiB limit for manifests`);
+function tooLarge(host, url, limit) {
+  const mib = limit / 1024 / 1024;
+  return new RegistryError(
+    "too-large",
+    `${host}: ${new URL(url).pathname} is larger than the ${mib} MiB limit; refused`
+  );
 }
-function networkError(error, host, signal, timeoutMs) {
-  if (signal.aborted) return new RegistryError("timeout", `${host}: no answer within ${timeoutMs / 1e3} s (input timeout)`);
+function networkError(error, host, timeoutMs) {
   const code = error.code ?? error.cause?.code ?? "";
   const message = error.message;
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new RegistryError("network", `${host}: DNS lookup failed (${code})`);
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return new RegistryError("network", `${host}: DNS lookup failed (${code})`);
   if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code + message)) {
-    return new RegistryError("network", `${host}: TLS error (${code || message}); for a registry without TLS, add it to insecure-registries`);
+    return new RegistryError(
+      "network",
+      `${host}: TLS error (${code || message}); for a registry without TLS, add it to insecure-registries`
+    );
   }
   if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
-    return new RegistryError("timeout", `${host}: no answer within ${timeoutMs / 1e3} s (input timeout)`);
+    return new RegistryError(
+      "timeout",
+      `${host}: no answer within ${timeoutMs / 1e3} s (input timeout)`
+    );
   }
   return new RegistryError("network", `${host}: connection failed (${code || message})`);
 }
@@ -40992,21 +41094,34 @@ var RegistryClient = class {
     const header = response.headers[DIGEST_HEADER];
     const name = formatReference(reference);
     if (header && header !== digest) {
-      throw new RegistryError("bad-digest", `${reference.registry}: ${name} came with Docker-Content-Digest ${header} but its bytes hash to ${digest}`);
+      throw new RegistryError(
+        "bad-digest",
+        `${reference.registry}: ${name} came with Docker-Content-Digest ${header} but its bytes hash to ${digest}`
+      );
     }
     if (reference.digest?.startsWith("sha256:") && reference.digest !== digest) {
-      throw new RegistryError("bad-digest", `${reference.registry}: asked for ${reference.digest}, got bytes hashing to ${digest}`);
+      throw new RegistryError(
+        "bad-digest",
+        `${reference.registry}: asked for ${reference.digest}, got bytes hashing to ${digest}`
+      );
     }
     return { digest, mediaType: mediaTypeOf(response), bytes: response.body };
   }
   /** A blob (an image config), by digest, checked against it. */
   async blob(reference, digest, maxBytes = MAX_MANIFEST_BYTES) {
     const url = `${registryBaseUrl(reference.registry, this.insecure)}/v2/${reference.repository}/blobs/${digest}`;
-    const response = await this.auth.send(reference.registry, reference.repository, { method: "GET", url, maxBodyBytes: maxBytes });
+    const response = await this.auth.send(reference.registry, reference.repository, {
+      method: "GET",
+      url,
+      maxBodyBytes: maxBytes
+    });
     this.check(response, reference, `blob ${digest}`);
     const actual = "sha256:" + createHash("sha256").update(response.body).digest("hex");
     if (digest.startsWith("sha256:") && actual !== digest) {
-      throw new RegistryError("bad-digest", `${reference.registry}: blob ${digest} of ${formatReference(reference)} hashes to ${actual}`);
+      throw new RegistryError(
+        "bad-digest",
+        `${reference.registry}: blob ${digest} of ${formatReference(reference)} hashes to ${actual}`
+      );
     }
     return response.body;
   }
@@ -41021,7 +41136,8 @@ var RegistryClient = class {
       maxBodyBytes: MAX_MANIFEST_BYTES
     });
     const remaining = response.headers["ratelimit-remaining"];
-    if (remaining !== void 0 && /^\d+/.test(remaining)) this.rateLimit[reference.registry] = parseInt(remaining, 10);
+    if (remaining !== void 0 && /^\d+/.test(remaining))
+      this.rateLimit[reference.registry] = parseInt(remaining, 10);
     if (method === "HEAD" && response.status !== 200 && ![401, 403, 404, 429].includes(response.status) && response.status < 500) {
       return response;
     }
@@ -41073,7 +41189,11 @@ function isSha256(digest) {
 }
 
 // src/registry/platforms.ts
-var ARCH_ALIASES = { aarch64: "arm64", x86_64: "amd64", "x86-64": "amd64" };
+var ARCH_ALIASES = {
+  aarch64: "arm64",
+  x86_64: "amd64",
+  "x86-64": "amd64"
+};
 function normalizePlatform(platform) {
   const [os = "", rawArch = "", variant = ""] = platform.toLowerCase().split("/");
   const arch = ARCH_ALIASES[rawArch] ?? rawArch;
@@ -41093,7 +41213,10 @@ function indexEntries(bytes) {
     const p = manifest.platform;
     if (!manifest.digest || !p?.os || !p.architecture) continue;
     if (p.os === "unknown" && p.architecture === "unknown") continue;
-    entries.push({ digest: manifest.digest, platform: normalizePlatform([p.os, p.architecture, p.variant ?? ""].join("/")) });
+    entries.push({
+      digest: manifest.digest,
+      platform: normalizePlatform([p.os, p.architecture, p.variant ?? ""].join("/"))
+    });
   }
   return entries;
 }
@@ -41113,7 +41236,8 @@ function resolutionKey(image) {
 async function resolveAll(references, client, platforms = []) {
   const distinct = /* @__PURE__ */ new Map();
   for (const reference of references) {
-    if (reference.image) distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image);
+    if (reference.image)
+      distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image);
   }
   const results = /* @__PURE__ */ new Map();
   await Promise.all(
@@ -41134,7 +41258,15 @@ async function resolveOne(image, client, platforms) {
   }
   if (platforms.length === 0) return { digest: await client.digest(image) };
   const manifest = await client.manifest(image);
-  return { digest: manifest.digest, platforms: await platformDigests({ ...image, digest: manifest.digest }, client, platforms, manifest.bytes) };
+  return {
+    digest: manifest.digest,
+    platforms: await platformDigests(
+      { ...image, digest: manifest.digest },
+      client,
+      platforms,
+      manifest.bytes
+    )
+  };
 }
 async function platformDigests(image, client, platforms, bytes) {
   const manifest = bytes ?? (await client.manifest(image)).bytes;
@@ -41196,7 +41328,9 @@ function formatResolveText(references, resolutions) {
     ["FILE:LINE", "KIND", "IMAGE", "DIGEST", "PLATFORMS"],
     (r) => {
       const found = resolution(r);
-      const platforms = Object.entries(found?.platforms ?? {}).map(([p, d]) => `${p}=${shortDigest(d)}`);
+      const platforms = Object.entries(found?.platforms ?? {}).map(
+        ([p, d]) => `${p}=${shortDigest(d)}`
+      );
       return [shortDigest(found?.digest), platforms.join(" ")];
     },
     (r) => r.error ?? resolution(r)?.error ?? null
@@ -41208,11 +41342,18 @@ function formatReferences(references, header, extra, errorOf) {
   const rows = ok.map((r) => [`${r.file}:${r.line}`, r.kind, formatReference(r.image), ...extra(r)]);
   const parts = [formatTable(header, rows)];
   if (failed.length > 0) {
-    parts.push("", `${failed.length} reference${failed.length === 1 ? "" : "s"} could not be determined:`);
-    for (const r of failed) parts.push(`  ${r.file}:${r.line}  ${r.kind}  ${r.source}
+    parts.push(
+      "",
+      `${failed.length} reference${failed.length === 1 ? "" : "s"} could not be determined:`
+    );
+    for (const r of failed)
+      parts.push(`  ${r.file}:${r.line}  ${r.kind}  ${r.source}
     error: ${errorOf(r)}`);
   }
-  parts.push("", `${references.length} image reference${references.length === 1 ? "" : "s"} (${failed.length} with errors)`);
+  parts.push(
+    "",
+    `${references.length} image reference${references.length === 1 ? "" : "s"} (${failed.length} with errors)`
+  );
   return parts.join("\n") + "\n";
 }
 
@@ -41384,20 +41525,29 @@ async function run(options, io) {
   const files = await findByPaths(options.paths, io.cwd);
   const scan = await scanFiles(files, { cwd: io.cwd, env: io.env, buildArgs: options.buildArgs });
   for (const warning of scan.warnings) {
-    io.stderr(`warning: ${warning.file}${warning.line ? `:${warning.line}` : ""}: ${warning.message}
-`);
+    io.stderr(
+      `warning: ${warning.file}${warning.line ? `:${warning.line}` : ""}: ${warning.message}
+`
+    );
   }
   if (options.command === "scan") {
-    if (options.json) io.stdout(JSON.stringify({ references: scan.references.map(referenceJson) }, null, 2) + "\n");
+    if (options.json)
+      io.stdout(JSON.stringify({ references: scan.references.map(referenceJson) }, null, 2) + "\n");
     else io.stdout(formatScanText(scan));
     return 0;
   }
-  const client = new RegistryClient({ timeoutMs: options.timeoutSeconds * 1e3, insecureRegistries: options.insecureRegistries, env: io.env });
+  const client = new RegistryClient({
+    timeoutMs: options.timeoutSeconds * 1e3,
+    insecureRegistries: options.insecureRegistries,
+    env: io.env
+  });
   try {
     if (options.command === "resolve") {
       const resolutions = await resolveAll(scan.references, client, options.platforms);
       if (options.json) {
-        const references = scan.references.map((r) => resolvedJson(r, r.image ? resolutions.get(resolutionKey(r.image)) : void 0));
+        const references = scan.references.map(
+          (r) => resolvedJson(r, r.image ? resolutions.get(resolutionKey(r.image)) : void 0)
+        );
         io.stdout(JSON.stringify({ references }, null, 2) + "\n");
       } else {
         io.stdout(formatResolveText(scan.references, resolutions));

@@ -13,6 +13,8 @@ export interface RegistryOptions {
   /** user → password, for `basic` (htpasswd) and `token` (accounts of the token server). */
   users?: Record<string, string>
   token?: TokenServerOptions
+  /** Lets the registry send clients to another realm URL (e.g. a proxy in front of the token server). */
+  realm?: (tokenServer: TokenServer) => Promise<string>
 }
 
 /** Credentials the harness pushes with in `basic` and `token` modes. */
@@ -59,7 +61,8 @@ export class TestRegistry {
       this.tokenServer = new TokenServer({ users: this.users, ...this.options.token })
       await this.tokenServer.start()
       const t = this.tokenServer
-      auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.certPath}\n`
+      const realm = this.options.realm ? await this.options.realm(t) : t.realm
+      auth = `auth:\n  token:\n    realm: ${realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.certPath}\n`
     }
     const config = join(this.dir, 'config.yml')
     writeFileSync(

@@ -130,7 +130,6 @@ export class Transport {
 
   private async dispatch(req: HttpRequest, host: string): Promise<HttpResponse> {
     this.stats.requests++
-    const signal = AbortSignal.timeout(this.options.timeoutMs)
     const headers: Record<string, string> = { 'User-Agent': 'base-image-drift', ...req.headers }
     if (req.authorization) headers.Authorization = req.authorization
     let res: Dispatcher.ResponseData
@@ -140,10 +139,12 @@ export class Transport {
         headers,
         body: req.body,
         dispatcher: this.agent,
-        signal
+        // undici's own timers (connect, headers, body) cost less than an AbortSignal each
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs
       })
     } catch (error) {
-      throw networkError(error, host, signal, this.options.timeoutMs)
+      throw networkError(error, host, this.options.timeoutMs)
     }
     const responseHeaders: Record<string, string> = {}
     for (const [name, value] of Object.entries(res.headers)) {
@@ -169,7 +170,7 @@ export class Transport {
       }
     } catch (error) {
       if (error instanceof RegistryError) throw error
-      throw networkError(error, host, signal, this.options.timeoutMs)
+      throw networkError(error, host, this.options.timeoutMs)
     }
     return {
       status: res.statusCode,
@@ -188,17 +189,7 @@ function tooLarge(host: string, url: string, limit: number): RegistryError {
   )
 }
 
-function networkError(
-  error: unknown,
-  host: string,
-  signal: AbortSignal,
-  timeoutMs: number
-): RegistryError {
-  if (signal.aborted)
-    return new RegistryError(
-      'timeout',
-      `${host}: no answer within ${timeoutMs / 1000} s (input timeout)`
-    )
+function networkError(error: unknown, host: string, timeoutMs: number): RegistryError {
   const code =
     (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? ''
   const message = (error as Error).message

@@ -32,18 +32,17 @@ export async function resolveAll(
     if (reference.image)
       distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image)
   }
-  const results = new Map<string, Resolution>()
-  await Promise.all(
-    [...distinct].map(async ([key, image]) => {
+  const resolved = await Promise.all(
+    [...distinct].map(async ([key, image]): Promise<[string, Resolution]> => {
       try {
-        results.set(key, await resolveOne(image, client, platforms))
+        return [key, await resolveOne(image, client, platforms)]
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error
-        results.set(key, { error: error.message })
+        return [key, { error: error.message }]
       }
     })
   )
-  return results
+  return new Map(resolved)
 }
 
 async function resolveOne(
