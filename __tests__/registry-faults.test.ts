@@ -4,6 +4,7 @@ import { RegistryClient, type RegistryClientOptions } from '../src/registry/remo
 import { resolveAll } from '../src/resolve/resolve.js'
 import { FaultProxy, RecordingServer } from './harness/fault-proxy.js'
 import { ImagePusher } from './harness/images.js'
+import { freePort } from './harness/ports.js'
 import { TestRegistry } from './harness/registry.js'
 import { found } from './helpers/references.js'
 
@@ -96,6 +97,14 @@ describe('a registry that misbehaves (fault-injecting proxy in front of the real
     } finally {
       await impatient.close()
     }
+  })
+
+  it('names the registry when nothing listens there', async () => {
+    const port = await freePort()
+    const error = (await client.digest(parseReference(`127.0.0.1:${port}/library/app:v1`)).catch(e => e)) as RegistryError
+    expect(error.kind).toBe('network')
+    expect(error.message).toBe(`127.0.0.1:${port}: connection failed (ECONNREFUSED)`)
+    expect(client.stats.retries).toBe(4)
   })
 
   it('falls back to GET and hashes the bytes when HEAD has no Docker-Content-Digest', async () => {
