@@ -101,7 +101,9 @@ describe('a registry that misbehaves (fault-injecting proxy in front of the real
 
   it('names the registry when nothing listens there', async () => {
     const port = await freePort()
-    const error = (await client.digest(parseReference(`127.0.0.1:${port}/library/app:v1`)).catch(e => e)) as RegistryError
+    const error = (await client
+      .digest(parseReference(`127.0.0.1:${port}/library/app:v1`))
+      .catch(e => e)) as RegistryError
     expect(error.kind).toBe('network')
     expect(error.message).toBe(`127.0.0.1:${port}: connection failed (ECONNREFUSED)`)
     expect(client.stats.retries).toBe(4)
