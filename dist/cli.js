@@ -294,11 +294,11 @@ var require_is_glob = __commonJS({
       if (isExtglob(str)) {
         return true;
       }
-      var check = strictCheck;
+      var check2 = strictCheck;
       if (options && options.strict === false) {
-        check = relaxedCheck;
+        check2 = relaxedCheck;
       }
-      return check(str);
+      return check2(str);
     };
   }
 });
@@ -551,7 +551,7 @@ var require_to_regex_range = __commonJS({
         stop = countZeros(max + 1, zeros) - 1;
       }
       stops = [...stops];
-      stops.sort(compare);
+      stops.sort(compare2);
       return stops;
     }
     function rangeToPattern(start, stop, options) {
@@ -623,7 +623,7 @@ var require_to_regex_range = __commonJS({
       for (let i = 0; i < a.length; i++) arr.push([a[i], b[i]]);
       return arr;
     }
-    function compare(a, b) {
+    function compare2(a, b) {
       return a > b ? 1 : b > a ? -1 : 0;
     }
     function contains(arr, key, val) {
@@ -4564,41 +4564,41 @@ var require_queue = __commonJS({
       queue.drained = drained;
       return queue;
       function push(value) {
-        var p = new Promise(function(resolve2, reject) {
+        var p = new Promise(function(resolve3, reject) {
           pushCb(value, function(err, result) {
             if (err) {
               reject(err);
               return;
             }
-            resolve2(result);
+            resolve3(result);
           });
         });
         p.catch(noop);
         return p;
       }
       function unshift(value) {
-        var p = new Promise(function(resolve2, reject) {
+        var p = new Promise(function(resolve3, reject) {
           unshiftCb(value, function(err, result) {
             if (err) {
               reject(err);
               return;
             }
-            resolve2(result);
+            resolve3(result);
           });
         });
         p.catch(noop);
         return p;
       }
       function drained() {
-        var p = new Promise(function(resolve2) {
+        var p = new Promise(function(resolve3) {
           process.nextTick(function() {
             if (queue.idle()) {
-              resolve2();
+              resolve3();
             } else {
               var previousDrain = queue.drain;
               queue.drain = function() {
                 if (typeof previousDrain === "function") previousDrain();
-                resolve2();
+                resolve3();
                 queue.drain = previousDrain;
               };
             }
@@ -5084,9 +5084,9 @@ var require_stream3 = __commonJS({
         });
       }
       _getStat(filepath) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve3, reject) => {
           this._stat(filepath, this._fsStatSettings, (error, stats) => {
-            return error === null ? resolve2(stats) : reject(error);
+            return error === null ? resolve3(stats) : reject(error);
           });
         });
       }
@@ -5110,10 +5110,10 @@ var require_async5 = __commonJS({
         this._readerStream = new stream_1.default(this._settings);
       }
       dynamic(root, options) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve3, reject) => {
           this._walkAsync(root, options, (error, entries) => {
             if (error === null) {
-              resolve2(entries);
+              resolve3(entries);
             } else {
               reject(error);
             }
@@ -5123,10 +5123,10 @@ var require_async5 = __commonJS({
       async static(patterns, options) {
         const entries = [];
         const stream = this._readerStream.static(patterns, options);
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve3, reject) => {
           stream.once("error", reject);
           stream.on("data", (entry) => entries.push(entry));
-          stream.once("end", () => resolve2(entries));
+          stream.once("end", () => resolve3(entries));
         });
       }
     };
@@ -15859,9 +15859,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve2, reject) => {
+          return new Promise((resolve3, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve2(data);
+              return err ? reject(err) : resolve3(data);
             });
           });
         }
@@ -15899,9 +15899,9 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve2, reject) => {
+          return new Promise((resolve3, reject) => {
             this.destroy(err, (err2, data) => {
-              return err2 ? reject(err2) : resolve2(data);
+              return err2 ? reject(err2) : resolve3(data);
             });
           });
         }
@@ -19407,8 +19407,8 @@ var require_promise = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve2, reject) => {
-        res = resolve2;
+      const promise = new Promise((resolve3, reject) => {
+        res = resolve3;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -20834,12 +20834,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve2, reject) => {
+      const waitForDrain = () => new Promise((resolve3, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve2;
+          callback = resolve3;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -21723,12 +21723,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve2, reject) => {
+      const waitForDrain = () => new Promise((resolve3, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve2;
+          callback = resolve3;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -22045,16 +22045,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       [kClose]() {
-        return new Promise((resolve2) => {
+        return new Promise((resolve3) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve2;
+            this[kClosedResolve] = resolve3;
           } else {
-            resolve2(null);
+            resolve3(null);
           }
         });
       }
       [kDestroy](err) {
-        return new Promise((resolve2) => {
+        return new Promise((resolve3) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -22067,7 +22067,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve2(null);
+            resolve3(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -22474,8 +22474,8 @@ var require_pool_base = __commonJS({
           }
           return Promise.all(closeAll);
         } else {
-          return new Promise((resolve2) => {
-            this[kClosedResolve] = resolve2;
+          return new Promise((resolve3) => {
+            this[kClosedResolve] = resolve3;
           });
         }
       }
@@ -23597,7 +23597,7 @@ var require_socks5_proxy_agent = __commonJS({
         const proxyHost = this[kProxyUrl].hostname;
         const proxyPort = parseInt(this[kProxyUrl].port) || 1080;
         debug("creating SOCKS5 connection to", proxyHost, proxyPort);
-        const socket = await new Promise((resolve2, reject) => {
+        const socket = await new Promise((resolve3, reject) => {
           this[kConnector]({
             hostname: proxyHost,
             host: proxyHost,
@@ -23607,7 +23607,7 @@ var require_socks5_proxy_agent = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve2(socket2);
+              resolve3(socket2);
             }
           });
         });
@@ -23617,14 +23617,14 @@ var require_socks5_proxy_agent = __commonJS({
           socket.destroy();
         });
         await socks5Client.handshake();
-        await new Promise((resolve2, reject) => {
+        await new Promise((resolve3, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 authentication timeout"));
           }, 5e3);
           const onAuthenticated = () => {
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError);
-            resolve2();
+            resolve3();
           };
           const onError = (err) => {
             clearTimeout(timeout);
@@ -23633,14 +23633,14 @@ var require_socks5_proxy_agent = __commonJS({
           };
           if (socks5Client.state === STATES.AUTHENTICATED) {
             clearTimeout(timeout);
-            resolve2();
+            resolve3();
           } else {
             socks5Client.once("authenticated", onAuthenticated);
             socks5Client.once("error", onError);
           }
         });
         await socks5Client.connect(targetHost, targetPort);
-        await new Promise((resolve2, reject) => {
+        await new Promise((resolve3, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 connection timeout"));
           }, 5e3);
@@ -23648,7 +23648,7 @@ var require_socks5_proxy_agent = __commonJS({
             debug("SOCKS5 tunnel established to", targetHost, targetPort, "via", info);
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError);
-            resolve2();
+            resolve3();
           };
           const onError = (err) => {
             clearTimeout(timeout);
@@ -23691,8 +23691,8 @@ var require_socks5_proxy_agent = __commonJS({
                       socket,
                       servername: this[kRequestTls]?.servername || targetHost
                     });
-                    await new Promise((resolve2, reject) => {
-                      finalSocket.once("secureConnect", resolve2);
+                    await new Promise((resolve3, reject) => {
+                      finalSocket.once("secureConnect", resolve3);
                       finalSocket.once("error", reject);
                     });
                   }
@@ -24825,7 +24825,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return Promise.resolve(null);
         }
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve3, reject) => {
           if (this[kContentLength] && this[kContentLength] > limit || this[kBytesRead] > limit) {
             this.destroy(new AbortError());
           }
@@ -24839,11 +24839,11 @@ var require_readable = __commonJS({
               if (signal.aborted) {
                 reject(signal.reason ?? new AbortError());
               } else {
-                resolve2(null);
+                resolve3(null);
               }
             });
           } else {
-            this.on("close", resolve2);
+            this.on("close", resolve3);
           }
           this.on("error", noop).on("data", () => {
             if (this[kBytesRead] > limit) {
@@ -24871,7 +24871,7 @@ var require_readable = __commonJS({
     }
     function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve2, reject) => {
+      return new Promise((resolve3, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -24886,7 +24886,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve2,
+              resolve: resolve3,
               reject,
               length: 0,
               body: []
@@ -24960,18 +24960,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2, encoding) {
-      const { type, body, resolve: resolve2, stream, length } = consume2;
+      const { type, body, resolve: resolve3, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve2(chunksDecode(body, length, encoding));
+          resolve3(chunksDecode(body, length, encoding));
         } else if (type === "json") {
-          resolve2(JSON.parse(chunksDecode(body, length, encoding)));
+          resolve3(JSON.parse(chunksDecode(body, length, encoding)));
         } else if (type === "arrayBuffer") {
-          resolve2(chunksConcat(body, length).buffer);
+          resolve3(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve2(new Blob(body, { type: stream[kContentType] }));
+          resolve3(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve2(chunksConcat(body, length));
+          resolve3(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -25161,9 +25161,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve3, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve2(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
@@ -25375,9 +25375,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve3, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve2(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
@@ -25665,9 +25665,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve3, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve2(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
@@ -25760,9 +25760,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve3, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve2(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
@@ -27035,8 +27035,8 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile, readFile: readFile3, mkdir } = __require("node:fs/promises");
-    var { dirname: dirname2, resolve: resolve2 } = __require("node:path");
+    var { writeFile: writeFile2, readFile: readFile4, mkdir } = __require("node:fs/promises");
+    var { dirname: dirname2, resolve: resolve3 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors2();
     var { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = require_snapshot_utils();
@@ -27237,7 +27237,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile3(resolve2(path), "utf8");
+          const data = await readFile4(resolve3(path), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -27266,13 +27266,13 @@ var require_snapshot_recorder = __commonJS({
         if (!path) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
-        const resolvedPath = resolve2(path);
+        const resolvedPath = resolve3(path);
         await mkdir(dirname2(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
           hash,
           snapshot
         }));
-        await writeFile(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
+        await writeFile2(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
       }
       /**
        * Clears all recorded snapshots
@@ -32154,7 +32154,7 @@ var require_sqlite_cache_store = __commonJS({
     var { Writable } = __require("node:stream");
     var { assertCacheKey, assertCacheValue } = require_cache();
     var DatabaseSync;
-    var VERSION2 = 4;
+    var VERSION3 = 4;
     var MAX_ENTRY_SIZE = 2 * 1e3 * 1e3 * 1e3;
     module.exports = class SqliteCacheStore {
       #maxEntrySize = MAX_ENTRY_SIZE;
@@ -32225,7 +32225,7 @@ var require_sqlite_cache_store = __commonJS({
       PRAGMA temp_store = memory;
       PRAGMA optimize;
 
-      CREATE TABLE IF NOT EXISTS cacheInterceptorV${VERSION2} (
+      CREATE TABLE IF NOT EXISTS cacheInterceptorV${VERSION3} (
         -- Data specific to us
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         url TEXT NOT NULL,
@@ -32244,8 +32244,8 @@ var require_sqlite_cache_store = __commonJS({
         staleAt INTEGER NOT NULL
       );
 
-      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION2}_getValuesQuery ON cacheInterceptorV${VERSION2}(url, method, deleteAt);
-      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION2}_deleteByUrlQuery ON cacheInterceptorV${VERSION2}(deleteAt);
+      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION3}_getValuesQuery ON cacheInterceptorV${VERSION3}(url, method, deleteAt);
+      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION3}_deleteByUrlQuery ON cacheInterceptorV${VERSION3}(deleteAt);
     `);
         this.#getValuesQuery = this.#db.prepare(`
       SELECT
@@ -32260,7 +32260,7 @@ var require_sqlite_cache_store = __commonJS({
         vary,
         cachedAt,
         staleAt
-      FROM cacheInterceptorV${VERSION2}
+      FROM cacheInterceptorV${VERSION3}
       WHERE
         url = ?
         AND method = ?
@@ -32268,7 +32268,7 @@ var require_sqlite_cache_store = __commonJS({
         deleteAt ASC
     `);
         this.#updateValueQuery = this.#db.prepare(`
-      UPDATE cacheInterceptorV${VERSION2} SET
+      UPDATE cacheInterceptorV${VERSION3} SET
         body = ?,
         deleteAt = ?,
         statusCode = ?,
@@ -32282,7 +32282,7 @@ var require_sqlite_cache_store = __commonJS({
         id = ?
     `);
         this.#insertValueQuery = this.#db.prepare(`
-      INSERT INTO cacheInterceptorV${VERSION2} (
+      INSERT INTO cacheInterceptorV${VERSION3} (
         url,
         method,
         body,
@@ -32298,20 +32298,20 @@ var require_sqlite_cache_store = __commonJS({
       ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     `);
         this.#deleteByUrlQuery = this.#db.prepare(
-          `DELETE FROM cacheInterceptorV${VERSION2} WHERE url = ?`
+          `DELETE FROM cacheInterceptorV${VERSION3} WHERE url = ?`
         );
         this.#countEntriesQuery = this.#db.prepare(
-          `SELECT COUNT(*) AS total FROM cacheInterceptorV${VERSION2}`
+          `SELECT COUNT(*) AS total FROM cacheInterceptorV${VERSION3}`
         );
         this.#deleteExpiredValuesQuery = this.#db.prepare(
-          `DELETE FROM cacheInterceptorV${VERSION2} WHERE deleteAt <= ?`
+          `DELETE FROM cacheInterceptorV${VERSION3} WHERE deleteAt <= ?`
         );
         this.#deleteOldValuesQuery = this.#maxCount === Infinity ? null : this.#db.prepare(`
-        DELETE FROM cacheInterceptorV${VERSION2}
+        DELETE FROM cacheInterceptorV${VERSION3}
         WHERE id IN (
           SELECT
             id
-          FROM cacheInterceptorV${VERSION2}
+          FROM cacheInterceptorV${VERSION3}
           ORDER BY cachedAt ASC
           LIMIT ?
         )
@@ -35246,7 +35246,7 @@ var require_fetch = __commonJS({
         const agent = fetchParams.controller.dispatcher;
         const path = url.pathname + url.search;
         const hasTrailingQuestionMark = url.search.length === 0 && url.href[url.href.length - url.hash.length - 1] === "?";
-        return new Promise((resolve2, reject) => agent.dispatch(
+        return new Promise((resolve3, reject) => agent.dispatch(
           {
             path: hasTrailingQuestionMark ? `${path}?` : path,
             origin: url.origin,
@@ -35334,7 +35334,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve2({
+              resolve3({
                 status,
                 statusText,
                 headersList,
@@ -35387,7 +35387,7 @@ var require_fetch = __commonJS({
                   headersList.append(headerName, String(value), true);
                 }
               }
-              resolve2({
+              resolve3({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -35411,7 +35411,7 @@ var require_fetch = __commonJS({
                   headersList.append(nameStr, value.toString("latin1"), true);
                 }
               }
-              resolve2({
+              resolve3({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -39746,13 +39746,11 @@ ${captureLines}` : capture.stack;
   }
 });
 
-// src/discover/scan-tree.ts
-var import_fast_glob = __toESM(require_out4(), 1);
-import { readFile, stat } from "node:fs/promises";
-import { basename, dirname, isAbsolute, posix, relative, resolve, sep } from "node:path";
+// src/cli/main.ts
+import { resolve as resolve2 } from "node:path";
 
-// src/scan/compose.ts
-var import_yaml = __toESM(require_dist(), 1);
+// src/baseline/lockfile-store.ts
+import { readFile, rename, writeFile } from "node:fs/promises";
 
 // src/reference/reference.ts
 var InvalidReferenceError = class extends Error {
@@ -39866,6 +39864,115 @@ function checkDomain(domain, fail) {
     fail(`registry host "${host}" is not a valid host name`);
   }
 }
+
+// src/baseline/document.ts
+var SCHEMA = "https://github.com/base-image-drift/base-image-drift/baseline";
+var VERSION = 1;
+var DIGEST2 = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-f0-9]{32,}$/;
+var BaselineError = class extends Error {
+};
+function parseBaseline(text, source) {
+  let document;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new BaselineError(
+      `${source} is not valid JSON (${error.message}); ignoring it`
+    );
+  }
+  const fail = (why) => {
+    throw new BaselineError(`${source} ${why}; ignoring it`);
+  };
+  if (typeof document !== "object" || document === null || Array.isArray(document))
+    fail("is not a base-image-drift baseline");
+  const doc = document;
+  if (doc.schema !== SCHEMA) fail('is not a base-image-drift baseline (no matching "schema")');
+  if (typeof doc.version !== "number" || !Number.isInteger(doc.version))
+    fail('has no integer "version"');
+  if (doc.version > VERSION) {
+    fail(
+      `is baseline version ${doc.version}, newer than this base-image-drift reads (${VERSION}); upgrade the action`
+    );
+  }
+  if (doc.version < 1) fail(`has unknown version ${doc.version}`);
+  if (typeof doc.images !== "object" || doc.images === null || Array.isArray(doc.images))
+    fail('has no "images" object');
+  const images = {};
+  for (const [key, value] of Object.entries(doc.images)) {
+    let normalized;
+    try {
+      normalized = formatReference(parseReference(key));
+    } catch (error) {
+      if (error instanceof InvalidReferenceError) fail(`has an invalid image "${key}"`);
+      throw error;
+    }
+    if (normalized !== key)
+      fail(`has image "${key}", which is not in normalized form (${normalized})`);
+    const entry = value;
+    if (typeof entry !== "object" || entry === null || typeof entry.digest !== "string" || !DIGEST2.test(entry.digest)) {
+      fail(`has no valid digest for "${key}"`);
+    }
+    const platforms = entry.platforms;
+    if (platforms !== void 0) {
+      const valid = typeof platforms === "object" && platforms !== null && Object.values(platforms).every((d) => typeof d === "string" && DIGEST2.test(d));
+      if (!valid) fail(`has invalid platform digests for "${key}"`);
+    }
+    images[key] = {
+      digest: entry.digest,
+      ...platforms ? { platforms } : {},
+      recordedAt: typeof entry.recordedAt === "string" ? entry.recordedAt : "",
+      ...typeof entry.run === "string" ? { run: entry.run } : {},
+      ...typeof entry.commit === "string" ? { commit: entry.commit } : {}
+    };
+  }
+  return {
+    schema: SCHEMA,
+    version: VERSION,
+    updatedAt: typeof doc.updatedAt === "string" ? doc.updatedAt : "",
+    ...typeof doc.run === "string" ? { run: doc.run } : {},
+    ...typeof doc.commit === "string" ? { commit: doc.commit } : {},
+    images
+  };
+}
+function serializeBaseline(baseline) {
+  const images = Object.fromEntries(
+    Object.keys(baseline.images).sort().map((key) => [key, baseline.images[key]])
+  );
+  return JSON.stringify({ ...baseline, images }, null, 2) + "\n";
+}
+
+// src/baseline/lockfile-store.ts
+async function readBaselineFile(path) {
+  let text;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if (error.code === "ENOENT") return { baseline: null };
+    return {
+      baseline: null,
+      warning: `cannot read baseline ${path} (${error.code}); comparing against nothing`
+    };
+  }
+  try {
+    return { baseline: parseBaseline(text, path) };
+  } catch (error) {
+    if (error instanceof BaselineError) return { baseline: null, warning: error.message };
+    throw error;
+  }
+}
+async function writeBaselineFile(path, baseline) {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, serializeBaseline(baseline));
+  await rename(temporary, path);
+}
+
+// src/discover/scan-tree.ts
+var import_fast_glob = __toESM(require_out4(), 1);
+import { readFile as readFile2, stat } from "node:fs/promises";
+import { basename, dirname, isAbsolute, posix, relative, resolve, sep } from "node:path";
+
+// src/scan/compose.ts
+var import_yaml = __toESM(require_dist(), 1);
 
 // src/scan/expand.ts
 var ExpansionError = class extends Error {
@@ -40456,7 +40563,7 @@ async function scanFiles(files, options) {
         warnings.push({ file, message: `skipped: larger than 1 MiB (${info.size} bytes)` });
         return null;
       }
-      const bytes = await readFile(absolute);
+      const bytes = await readFile2(absolute);
       if (bytes.includes(0)) {
         warnings.push({ file, message: "skipped: binary file (contains NUL bytes)" });
         return null;
@@ -40528,9 +40635,6 @@ function toPosix(path) {
   return path.split(sep).join("/");
 }
 
-// src/registry/remote.ts
-import { createHash } from "node:crypto";
-
 // src/registry/errors.ts
 var RegistryError = class extends Error {
   constructor(kind, message) {
@@ -40540,6 +40644,419 @@ var RegistryError = class extends Error {
   }
   kind;
 };
+
+// src/registry/platforms.ts
+var ARCH_ALIASES = {
+  aarch64: "arm64",
+  x86_64: "amd64",
+  "x86-64": "amd64"
+};
+function normalizePlatform(platform) {
+  const [os = "", rawArch = "", variant = ""] = platform.toLowerCase().split("/");
+  const arch = ARCH_ALIASES[rawArch] ?? rawArch;
+  const keepVariant = variant !== "" && !(arch === "arm64" && variant === "v8");
+  return keepVariant ? `${os}/${arch}/${variant}` : `${os}/${arch}`;
+}
+function indexEntries(bytes) {
+  let document;
+  try {
+    document = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(document.manifests)) return null;
+  const entries = [];
+  for (const manifest of document.manifests) {
+    const p = manifest.platform;
+    if (!manifest.digest || !p?.os || !p.architecture) continue;
+    if (p.os === "unknown" && p.architecture === "unknown") continue;
+    entries.push({
+      digest: manifest.digest,
+      platform: normalizePlatform([p.os, p.architecture, p.variant ?? ""].join("/"))
+    });
+  }
+  return entries;
+}
+function trackedDigests(entries, tracked) {
+  const digests = {};
+  for (const platform of tracked) {
+    const entry = entries.find((e) => e.platform === normalizePlatform(platform));
+    if (entry) digests[normalizePlatform(platform)] = entry.digest;
+  }
+  return digests;
+}
+
+// src/resolve/resolve.ts
+function resolutionKey(image) {
+  return formatReference(tagOf(image) ?? image);
+}
+async function resolveAll(references, client, platforms = []) {
+  const distinct = /* @__PURE__ */ new Map();
+  for (const reference of references) {
+    if (reference.image)
+      distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image);
+  }
+  const resolved = await Promise.all(
+    [...distinct].map(async ([key, image]) => {
+      try {
+        return [key, await resolveOne(image, client, platforms)];
+      } catch (error) {
+        if (!(error instanceof RegistryError)) throw error;
+        return [key, { error: error.message }];
+      }
+    })
+  );
+  return new Map(resolved);
+}
+async function resolveOne(image, client, platforms) {
+  if (image.tag === void 0) {
+    return platforms.length > 0 ? { digest: image.digest, platforms: await platformDigests(image, client, platforms) } : { digest: image.digest };
+  }
+  if (platforms.length === 0) return { digest: await client.digest(image) };
+  const manifest = await client.manifest(image);
+  return {
+    digest: manifest.digest,
+    platforms: await platformDigests(
+      { ...image, digest: manifest.digest },
+      client,
+      platforms,
+      manifest.bytes
+    )
+  };
+}
+async function platformDigests(image, client, platforms, bytes) {
+  const manifest = bytes ?? (await client.manifest(image)).bytes;
+  const entries = indexEntries(manifest);
+  if (entries) return trackedDigests(entries, platforms);
+  const configDigest = JSON.parse(manifest.toString("utf8")).config?.digest;
+  if (!configDigest) return {};
+  const config = JSON.parse((await client.blob(image, configDigest)).toString("utf8"));
+  const own = normalizePlatform([config.os, config.architecture, config.variant ?? ""].join("/"));
+  const digest = image.digest;
+  return platforms.some((p) => normalizePlatform(p) === own) ? { [own]: digest } : {};
+}
+async function fillPreviousPlatforms(entries, client, platforms) {
+  await Promise.all(
+    entries.map(async ({ image, previous, now }) => {
+      if (previous.digest === now || platforms.every((p) => previous.platforms?.[normalizePlatform(p)]))
+        return;
+      try {
+        previous.platforms = await platformDigests(
+          { ...image, digest: previous.digest },
+          client,
+          platforms
+        );
+      } catch (error) {
+        if (!(error instanceof RegistryError)) throw error;
+      }
+    })
+  );
+}
+
+// src/compare/compare.ts
+function compare(references, resolutions, baseline, options) {
+  const images = {};
+  const findings = references.map((reference) => {
+    const finding = judge(reference, resolutions, baseline, options);
+    if (finding.image === null) return finding;
+    const keep = finding.status === "error" || finding.status === "drifted" && !options.accept;
+    if (keep) {
+      if (finding.previous) images[finding.image] = finding.previous;
+    } else if (finding.current) {
+      images[finding.image] = {
+        digest: finding.current.digest,
+        ...finding.current.platforms ? { platforms: finding.current.platforms } : {},
+        recordedAt: options.now,
+        ...options.run ? { run: options.run } : {},
+        ...options.commit ? { commit: options.commit } : {}
+      };
+    }
+    return finding;
+  });
+  const next = {
+    schema: SCHEMA,
+    version: VERSION,
+    updatedAt: options.now,
+    ...options.run ? { run: options.run } : {},
+    ...options.commit ? { commit: options.commit } : {},
+    images
+  };
+  return { findings, next };
+}
+function judge(reference, resolutions, baseline, options) {
+  if (!reference.image)
+    return { reference, image: null, status: "error", error: reference.error ?? "not scanned" };
+  const image = formatReference(reference.image);
+  const previous = baseline?.images[image];
+  const resolution = resolutions.get(resolutionKey(reference.image));
+  const base = { reference, image, ...previous ? { previous } : {} };
+  if (!resolution || resolution.error || !resolution.digest) {
+    return { ...base, status: "error", error: resolution?.error ?? "not resolved" };
+  }
+  const tagNow = {
+    digest: resolution.digest,
+    ...resolution.platforms ? { platforms: resolution.platforms } : {}
+  };
+  if (reference.image.digest) {
+    const pinned = { digest: reference.image.digest };
+    return {
+      ...base,
+      status: "pinned",
+      current: pinned,
+      stale: reference.image.tag !== void 0 && resolution.digest !== reference.image.digest
+    };
+  }
+  if (!previous) return { ...base, status: "new", current: tagNow };
+  if (previous.digest === resolution.digest)
+    return { ...base, status: "unchanged", current: tagNow };
+  if (options.platforms.length > 0 && previous.platforms && resolution.platforms) {
+    const changed = options.platforms.filter(
+      (p) => previous.platforms[p] !== resolution.platforms[p]
+    );
+    if (changed.length === 0) return { ...base, status: "index-churn", current: tagNow };
+    return { ...base, status: "drifted", current: tagNow, changedPlatforms: changed };
+  }
+  return { ...base, status: "drifted", current: tagNow };
+}
+
+// src/compare/policy.ts
+function decide(findings, policy) {
+  const drifted = findings.filter((f) => f.status === "drifted").length;
+  const errors = findings.filter((f) => f.status === "error").length;
+  const failures = [];
+  if (drifted > 0 && !policy.accept && policy.onDrift === "fail") {
+    failures.push(
+      `${drifted} image${drifted === 1 ? "" : "s"} changed under ${drifted === 1 ? "its tag" : "their tags"} since the last successful build`
+    );
+  }
+  if (errors > 0 && policy.onError === "fail") {
+    failures.push(
+      `${errors} image reference${errors === 1 ? "" : "s"} could not be scanned or resolved (on-error: fail)`
+    );
+  }
+  return { failures, drifted, errors, save: failures.length === 0 };
+}
+
+// src/pipeline/check.ts
+async function check(request2) {
+  const platforms = request2.platforms.map(normalizePlatform);
+  const resolutions = await resolveAll(request2.references, request2.client, platforms);
+  if (platforms.length > 0 && request2.baseline) {
+    const moved = request2.references.flatMap((reference) => {
+      if (!reference.image || reference.image.digest) return [];
+      const previous = request2.baseline.images[formatReference(reference.image)];
+      const now = resolutions.get(resolutionKey(reference.image))?.digest;
+      return previous && now ? [{ image: tagOf(reference.image), previous, now }] : [];
+    });
+    await fillPreviousPlatforms(moved, request2.client, platforms);
+  }
+  const { findings, next } = compare(request2.references, resolutions, request2.baseline, {
+    platforms,
+    accept: request2.policy.accept,
+    now: request2.now,
+    run: request2.run,
+    commit: request2.commit
+  });
+  const verdict = decide(findings, request2.policy);
+  const before = Object.keys(request2.baseline?.images ?? {}).length;
+  if (verdict.save && before > 0 && Object.keys(next.images).length === 0) {
+    verdict.save = false;
+    verdict.keptBecause = `no image references were found, so the baseline of ${before} images was kept; check the files input`;
+  }
+  return { findings, next, verdict, resolutions };
+}
+
+// src/report/table.ts
+function formatTable(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells) => cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+// src/report/scan-output.ts
+function referenceJson(reference) {
+  const { file, line, column, kind, source, stage, platform, error } = reference;
+  return {
+    file,
+    line,
+    column,
+    kind,
+    source,
+    ...reference.image ? { image: formatReference(reference.image) } : {},
+    stage,
+    platform,
+    error
+  };
+}
+function resolvedJson(reference, resolution) {
+  return {
+    ...referenceJson(reference),
+    digest: resolution?.digest ?? null,
+    ...resolution?.platforms ? { platforms: resolution.platforms } : {},
+    error: reference.error ?? resolution?.error ?? null
+  };
+}
+function shortDigest(digest) {
+  return digest ? digest.slice(0, 19) : "";
+}
+function formatScanText(result) {
+  return formatReferences(
+    result.references,
+    ["FILE:LINE", "KIND", "IMAGE", "STAGE", "PLATFORM"],
+    (r) => [r.stage ?? "", r.platform ?? ""],
+    (r) => r.error
+  );
+}
+function formatResolveText(references, resolutions) {
+  const resolution = (r) => r.image ? resolutions.get(resolutionKey(r.image)) : void 0;
+  return formatReferences(
+    references,
+    ["FILE:LINE", "KIND", "IMAGE", "DIGEST", "PLATFORMS"],
+    (r) => {
+      const found = resolution(r);
+      const platforms = Object.entries(found?.platforms ?? {}).map(
+        ([p, d]) => `${p}=${shortDigest(d)}`
+      );
+      return [shortDigest(found?.digest), platforms.join(" ")];
+    },
+    (r) => r.error ?? resolution(r)?.error ?? null
+  );
+}
+function formatReferences(references, header, extra, errorOf) {
+  const ok = references.filter((r) => !errorOf(r));
+  const failed = references.filter((r) => errorOf(r));
+  const rows = ok.map((r) => [`${r.file}:${r.line}`, r.kind, formatReference(r.image), ...extra(r)]);
+  const parts = [formatTable(header, rows)];
+  if (failed.length > 0) {
+    parts.push(
+      "",
+      `${failed.length} reference${failed.length === 1 ? "" : "s"} could not be determined:`
+    );
+    for (const r of failed)
+      parts.push(`  ${r.file}:${r.line}  ${r.kind}  ${r.source}
+    error: ${errorOf(r)}`);
+  }
+  parts.push(
+    "",
+    `${references.length} image reference${references.length === 1 ? "" : "s"} (${failed.length} with errors)`
+  );
+  return parts.join("\n") + "\n";
+}
+
+// src/report/findings.ts
+var ORDER = ["drifted", "error", "stale", "new", "index-churn", "pinned", "unchanged"];
+function findingLabel(finding) {
+  return finding.status === "pinned" && finding.stale ? "stale" : finding.status;
+}
+function byImportance(a, b) {
+  return ORDER.indexOf(findingLabel(a)) - ORDER.indexOf(findingLabel(b));
+}
+function digestChange(finding) {
+  const before = finding.previous?.digest;
+  const now = finding.current?.digest;
+  if (finding.status === "drifted" || finding.status === "index-churn")
+    return `${shortDigest(before)} \u2192 ${shortDigest(now)}`;
+  return shortDigest(now ?? before);
+}
+function findingJson(finding) {
+  const { reference } = finding;
+  return {
+    file: reference.file,
+    line: reference.line,
+    column: reference.column,
+    kind: reference.kind,
+    image: finding.image,
+    status: finding.status,
+    ...finding.stale !== void 0 ? { stale: finding.stale } : {},
+    previous: finding.previous?.digest ?? null,
+    digest: finding.current?.digest ?? null,
+    ...finding.previous?.platforms || finding.current?.platforms ? {
+      platforms: {
+        previous: finding.previous?.platforms ?? null,
+        current: finding.current?.platforms ?? null
+      }
+    } : {},
+    ...finding.changedPlatforms ? { changedPlatforms: finding.changedPlatforms } : {},
+    error: finding.error ?? null
+  };
+}
+
+// src/report/remedy.ts
+function pinLine(finding, digest) {
+  const { reference } = finding;
+  const image = reference.image;
+  const pinned = `${formatReference({ ...image, digest: void 0 })}@${digest}`;
+  if (reference.kind === "compose") {
+    const written = reference.source.replace(/^image:\s*/, "");
+    return `image: ${written.includes("$") ? pinned : `${stripDigest(written)}@${digest}`}`;
+  }
+  if (reference.kind === "syntax") return `# syntax=${pinned}`;
+  const words = reference.source.split(/\s+/);
+  const index = words.findIndex((word, i) => i > 0 && !word.startsWith("--"));
+  if (reference.kind === "from" && index > 0 && !words[index].includes("$")) {
+    words[index] = `${stripDigest(words[index])}@${digest}`;
+    return words.join(" ");
+  }
+  if (reference.kind === "from")
+    return `FROM ${pinned}${reference.stage ? ` AS ${reference.stage}` : ""}`;
+  return reference.kind === "copy-from" ? `--from=${pinned}` : `from=${pinned}`;
+}
+function stripDigest(text) {
+  return text.replace(/@[^@\s]*$/, "");
+}
+
+// src/report/check-text.ts
+function formatCheckText(findings, verdict, context) {
+  const sorted = [...findings].sort(byImportance);
+  const rows = sorted.map((f) => [
+    `${f.reference.file}:${f.reference.line}`,
+    f.reference.kind,
+    f.image ?? f.reference.source,
+    digestChange(f),
+    findingLabel(f)
+  ]);
+  const parts = [
+    formatTable(["FILE:LINE", "KIND", "IMAGE", "DIGEST (BASELINE \u2192 NOW)", "FINDING"], rows)
+  ];
+  for (const finding of sorted.filter((f) => f.status === "drifted")) {
+    parts.push(
+      "",
+      `${finding.reference.file}:${finding.reference.line}: ${finding.image} changed under its tag`,
+      `  was ${finding.previous.digest}${finding.previous.recordedAt ? ` (recorded ${finding.previous.recordedAt})` : ""}`,
+      `  now ${finding.current.digest}`,
+      ...finding.changedPlatforms ? [`  changed platforms: ${finding.changedPlatforms.join(", ")}`] : [],
+      `  keep the known-good image:  ${pinLine(finding, finding.previous.digest)}`,
+      `  or accept the new one:      base-image-drift check --accept --update`
+    );
+  }
+  for (const finding of sorted.filter((f) => f.status === "error")) {
+    parts.push(
+      "",
+      `${finding.reference.file}:${finding.reference.line}: not checked: ${finding.error}`
+    );
+  }
+  parts.push("");
+  if (!context.baselineFound) {
+    parts.push(
+      context.updated ? `First run: baseline recorded in ${context.baseline}, nothing compared.` : `No baseline at ${context.baseline}: run with --update to record one.`
+    );
+  } else if (verdict.drifted === 0) {
+    parts.push(
+      `No drift against ${context.baseline}.${context.updated ? " Baseline updated." : ""}`
+    );
+  }
+  for (const failure of verdict.failures) parts.push(`FAIL: ${failure}`);
+  if (verdict.keptBecause) parts.push(`warning: ${verdict.keptBecause}`);
+  const counts = /* @__PURE__ */ new Map();
+  for (const f of findings) counts.set(findingLabel(f), (counts.get(findingLabel(f)) ?? 0) + 1);
+  parts.push(
+    `${findings.length} references: ${[...counts].map(([label, n]) => `${n} ${label}`).join(", ") || "none"}`
+  );
+  return parts.join("\n") + "\n";
+}
+
+// src/registry/remote.ts
+import { createHash } from "node:crypto";
 
 // src/registry/auth.ts
 function parseChallenge(header) {
@@ -40697,7 +41214,7 @@ var Authenticator = class {
 
 // src/registry/credentials.ts
 import { execFile } from "node:child_process";
-import { readFile as readFile2 } from "node:fs/promises";
+import { readFile as readFile3 } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -40788,7 +41305,7 @@ var Keychain = class {
       const env = this.options.env ?? process.env;
       const dir = env.DOCKER_CONFIG || join(env.HOME || homedir(), ".docker");
       const path = join(dir, "config.json");
-      this.config = readFile2(path, "utf8").then(
+      this.config = readFile3(path, "utf8").then(
         (text) => {
           try {
             return JSON.parse(text);
@@ -40811,7 +41328,7 @@ var Keychain = class {
     }
     const server = registry === DOCKER_HUB ? DOCKER_HUB_SERVER : registry;
     const program = `docker-credential-${name}`;
-    const output = await new Promise((resolve2, reject) => {
+    const output = await new Promise((resolve3, reject) => {
       const child = execFile(
         program,
         ["get"],
@@ -40821,7 +41338,7 @@ var Keychain = class {
           shell: false
         },
         (error, stdout) => {
-          if (!error) return resolve2(stdout);
+          if (!error) return resolve3(stdout);
           if (error.code === "ENOENT") {
             return reject(
               new RegistryError(
@@ -40830,7 +41347,7 @@ var Keychain = class {
               )
             );
           }
-          if (/not found/i.test(String(stdout))) return resolve2(null);
+          if (/not found/i.test(String(stdout))) return resolve3(null);
           reject(
             new RegistryError(
               "credentials",
@@ -41023,7 +41540,7 @@ function parseRetryAfter(value, now = Date.now()) {
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 function sleep(ms) {
-  return new Promise((resolve2) => setTimeout(resolve2, ms));
+  return new Promise((resolve3) => setTimeout(resolve3, ms));
 }
 var Limiter = class {
   constructor(size) {
@@ -41033,7 +41550,7 @@ var Limiter = class {
   active = 0;
   waiting = [];
   async run(task) {
-    if (this.active >= this.size) await new Promise((resolve2) => this.waiting.push(resolve2));
+    if (this.active >= this.size) await new Promise((resolve3) => this.waiting.push(resolve3));
     else this.active++;
     try {
       return await task();
@@ -41188,175 +41705,6 @@ function isSha256(digest) {
   return /^sha256:[a-f0-9]{64}$/.test(digest);
 }
 
-// src/registry/platforms.ts
-var ARCH_ALIASES = {
-  aarch64: "arm64",
-  x86_64: "amd64",
-  "x86-64": "amd64"
-};
-function normalizePlatform(platform) {
-  const [os = "", rawArch = "", variant = ""] = platform.toLowerCase().split("/");
-  const arch = ARCH_ALIASES[rawArch] ?? rawArch;
-  const keepVariant = variant !== "" && !(arch === "arm64" && variant === "v8");
-  return keepVariant ? `${os}/${arch}/${variant}` : `${os}/${arch}`;
-}
-function indexEntries(bytes) {
-  let document;
-  try {
-    document = JSON.parse(bytes.toString("utf8"));
-  } catch {
-    return null;
-  }
-  if (!Array.isArray(document.manifests)) return null;
-  const entries = [];
-  for (const manifest of document.manifests) {
-    const p = manifest.platform;
-    if (!manifest.digest || !p?.os || !p.architecture) continue;
-    if (p.os === "unknown" && p.architecture === "unknown") continue;
-    entries.push({
-      digest: manifest.digest,
-      platform: normalizePlatform([p.os, p.architecture, p.variant ?? ""].join("/"))
-    });
-  }
-  return entries;
-}
-function trackedDigests(entries, tracked) {
-  const digests = {};
-  for (const platform of tracked) {
-    const entry = entries.find((e) => e.platform === normalizePlatform(platform));
-    if (entry) digests[normalizePlatform(platform)] = entry.digest;
-  }
-  return digests;
-}
-
-// src/resolve/resolve.ts
-function resolutionKey(image) {
-  return formatReference(tagOf(image) ?? image);
-}
-async function resolveAll(references, client, platforms = []) {
-  const distinct = /* @__PURE__ */ new Map();
-  for (const reference of references) {
-    if (reference.image)
-      distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image);
-  }
-  const results = /* @__PURE__ */ new Map();
-  await Promise.all(
-    [...distinct].map(async ([key, image]) => {
-      try {
-        results.set(key, await resolveOne(image, client, platforms));
-      } catch (error) {
-        if (!(error instanceof RegistryError)) throw error;
-        results.set(key, { error: error.message });
-      }
-    })
-  );
-  return results;
-}
-async function resolveOne(image, client, platforms) {
-  if (image.tag === void 0) {
-    return platforms.length > 0 ? { digest: image.digest, platforms: await platformDigests(image, client, platforms) } : { digest: image.digest };
-  }
-  if (platforms.length === 0) return { digest: await client.digest(image) };
-  const manifest = await client.manifest(image);
-  return {
-    digest: manifest.digest,
-    platforms: await platformDigests(
-      { ...image, digest: manifest.digest },
-      client,
-      platforms,
-      manifest.bytes
-    )
-  };
-}
-async function platformDigests(image, client, platforms, bytes) {
-  const manifest = bytes ?? (await client.manifest(image)).bytes;
-  const entries = indexEntries(manifest);
-  if (entries) return trackedDigests(entries, platforms);
-  const configDigest = JSON.parse(manifest.toString("utf8")).config?.digest;
-  if (!configDigest) return {};
-  const config = JSON.parse((await client.blob(image, configDigest)).toString("utf8"));
-  const own = normalizePlatform([config.os, config.architecture, config.variant ?? ""].join("/"));
-  const digest = image.digest;
-  return platforms.some((p) => normalizePlatform(p) === own) ? { [own]: digest } : {};
-}
-
-// src/report/table.ts
-function formatTable(header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells) => cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
-}
-
-// src/report/scan-output.ts
-function referenceJson(reference) {
-  const { file, line, column, kind, source, stage, platform, error } = reference;
-  return {
-    file,
-    line,
-    column,
-    kind,
-    source,
-    ...reference.image ? { image: formatReference(reference.image) } : {},
-    stage,
-    platform,
-    error
-  };
-}
-function resolvedJson(reference, resolution) {
-  return {
-    ...referenceJson(reference),
-    digest: resolution?.digest ?? null,
-    ...resolution?.platforms ? { platforms: resolution.platforms } : {},
-    error: reference.error ?? resolution?.error ?? null
-  };
-}
-function shortDigest(digest) {
-  return digest ? digest.slice(0, 19) : "";
-}
-function formatScanText(result) {
-  return formatReferences(
-    result.references,
-    ["FILE:LINE", "KIND", "IMAGE", "STAGE", "PLATFORM"],
-    (r) => [r.stage ?? "", r.platform ?? ""],
-    (r) => r.error
-  );
-}
-function formatResolveText(references, resolutions) {
-  const resolution = (r) => r.image ? resolutions.get(resolutionKey(r.image)) : void 0;
-  return formatReferences(
-    references,
-    ["FILE:LINE", "KIND", "IMAGE", "DIGEST", "PLATFORMS"],
-    (r) => {
-      const found = resolution(r);
-      const platforms = Object.entries(found?.platforms ?? {}).map(
-        ([p, d]) => `${p}=${shortDigest(d)}`
-      );
-      return [shortDigest(found?.digest), platforms.join(" ")];
-    },
-    (r) => r.error ?? resolution(r)?.error ?? null
-  );
-}
-function formatReferences(references, header, extra, errorOf) {
-  const ok = references.filter((r) => !errorOf(r));
-  const failed = references.filter((r) => errorOf(r));
-  const rows = ok.map((r) => [`${r.file}:${r.line}`, r.kind, formatReference(r.image), ...extra(r)]);
-  const parts = [formatTable(header, rows)];
-  if (failed.length > 0) {
-    parts.push(
-      "",
-      `${failed.length} reference${failed.length === 1 ? "" : "s"} could not be determined:`
-    );
-    for (const r of failed)
-      parts.push(`  ${r.file}:${r.line}  ${r.kind}  ${r.source}
-    error: ${errorOf(r)}`);
-  }
-  parts.push(
-    "",
-    `${references.length} image reference${references.length === 1 ? "" : "s"} (${failed.length} with errors)`
-  );
-  return parts.join("\n") + "\n";
-}
-
 // src/config/values.ts
 var ConfigError = class extends Error {
 };
@@ -41403,7 +41751,7 @@ function commaList(text) {
 }
 
 // src/version.ts
-var VERSION = "0.1.0";
+var VERSION2 = "0.1.0";
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";
@@ -41504,7 +41852,7 @@ async function runCli(argv, io) {
       return 0;
     }
     if (parsed.kind === "version") {
-      io.stdout(VERSION + "\n");
+      io.stdout(VERSION2 + "\n");
       return 0;
     }
     return await run(parsed.options, io);
@@ -41554,10 +41902,52 @@ async function run(options, io) {
       }
       return 0;
     }
-    throw new UsageError(`${options.command} is not available yet in ${VERSION}`);
+    return await runCheck(options, scan.references, client, io);
   } finally {
     await client.close();
   }
+}
+async function runCheck(options, references, client, io) {
+  const path = resolve2(io.cwd, options.baseline);
+  const restored = await readBaselineFile(path);
+  if (restored.warning) io.stderr(`warning: ${restored.warning}
+`);
+  const result = await check({
+    references,
+    baseline: restored.baseline,
+    client,
+    platforms: options.platforms,
+    policy: { onDrift: options.onDrift, onError: options.onError, accept: options.accept },
+    now: (/* @__PURE__ */ new Date()).toISOString()
+  });
+  const updated = options.update && result.verdict.save;
+  if (updated) await writeBaselineFile(path, result.next);
+  if (options.json) {
+    io.stdout(
+      JSON.stringify(
+        {
+          baseline: options.baseline,
+          baselineFound: restored.baseline !== null,
+          updated,
+          drifted: result.verdict.drifted > 0,
+          failures: result.verdict.failures,
+          findings: result.findings.map(findingJson),
+          rateLimitRemaining: client.stats.rateLimitRemaining
+        },
+        null,
+        2
+      ) + "\n"
+    );
+  } else {
+    io.stdout(
+      formatCheckText(result.findings, result.verdict, {
+        baseline: options.baseline,
+        baselineFound: restored.baseline !== null,
+        updated
+      })
+    );
+  }
+  return result.verdict.failures.length > 0 ? 1 : 0;
 }
 
 // src/cli.ts

@@ -1,10 +1,23 @@
 import * as core from '@actions/core'
-import { findByGlobs, scanFiles } from '../discover/scan-tree.js'
+import { resolve } from 'node:path'
+import { tmpdir } from 'node:os'
+import { CacheStore } from '../baseline/cache-store.js'
+import { readBaselineFile, writeBaselineFile } from '../baseline/lockfile-store.js'
 import { ConfigError } from '../config/values.js'
-import { referenceJson } from '../report/scan-output.js'
+import { findByGlobs, scanFiles } from '../discover/scan-tree.js'
+import { check } from '../pipeline/check.js'
+import { RegistryClient } from '../registry/remote.js'
+import { annotationsFor } from '../report/annotations.js'
+import { findingJson } from '../report/findings.js'
+import { renderMarkdown } from '../report/markdown.js'
 import { readInputs } from './inputs.js'
 
-/** The action's main step. */
+export const STATE = {
+  cacheKey: 'baseline-cache-key',
+  cachePrefix: 'baseline-cache-prefix'
+} as const
+
+/** The action's main step: restore, scan, resolve, compare, report, decide; stage the baseline for post. */
 export async function runMain(): Promise<void> {
   try {
     if (process.env.GITHUB_ACTIONS !== 'true') {
@@ -13,13 +26,7 @@ export async function runMain(): Promise<void> {
       )
       return
     }
-    const inputs = readInputs()
-    const cwd = process.env.GITHUB_WORKSPACE || process.cwd()
-    const files = await findByGlobs(inputs.files, cwd)
-    const scan = await scanFiles(files, { cwd, env: process.env, buildArgs: inputs.buildArgs })
-    for (const warning of scan.warnings)
-      core.warning(warning.message, { file: warning.file, startLine: warning.line })
-    core.setOutput('images', JSON.stringify(scan.references.map(referenceJson)))
+    await main()
   } catch (error) {
     core.setFailed(
       error instanceof ConfigError
@@ -27,4 +34,88 @@ export async function runMain(): Promise<void> {
         : `base-image-drift failed: ${(error as Error).message}`
     )
   }
+}
+
+async function main(): Promise<void> {
+  const env = process.env
+  const inputs = readInputs(env)
+  const cwd = env.GITHUB_WORKSPACE || process.cwd()
+  const cacheStore = inputs.lockfile
+    ? null
+    : new CacheStore(inputs.cacheKey, env.RUNNER_TEMP || tmpdir())
+  const lockfile = inputs.lockfile ? resolve(cwd, inputs.lockfile) : null
+
+  const restored = lockfile ? await readBaselineFile(lockfile) : await cacheStore!.restore()
+  if (restored.warning) core.warning(restored.warning)
+
+  const files = await findByGlobs(inputs.files, cwd)
+  const scan = await scanFiles(files, { cwd, env, buildArgs: inputs.buildArgs })
+  for (const warning of scan.warnings)
+    core.warning(warning.message, { file: warning.file, startLine: warning.line })
+
+  const client = new RegistryClient({
+    timeoutMs: inputs.timeoutSeconds * 1000,
+    insecureRegistries: inputs.insecureRegistries,
+    registryAuth: inputs.registryAuth,
+    githubToken: inputs.githubToken,
+    githubActor: env.GITHUB_ACTOR,
+    env,
+    onSecret: core.setSecret
+  })
+  const policy = { onDrift: inputs.onDrift, onError: inputs.onError, accept: inputs.accept }
+  let result
+  try {
+    result = await check({
+      references: scan.references,
+      baseline: restored.baseline,
+      client,
+      platforms: inputs.platforms,
+      policy,
+      now: new Date().toISOString(),
+      run: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}` : undefined,
+      commit: env.GITHUB_SHA
+    })
+  } finally {
+    await client.close()
+  }
+  const { findings, verdict, next } = result
+
+  const { annotations, omitted } = annotationsFor(findings, policy)
+  for (const a of annotations) {
+    const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column }
+    if (a.level === 'error') core.error(a.message, properties)
+    else if (a.level === 'warning') core.warning(a.message, properties)
+    else core.notice(a.message, properties)
+  }
+  const report = renderMarkdown(findings, {
+    baselineFound: restored.baseline !== null,
+    verdict,
+    rateLimitRemaining: client.stats.rateLimitRemaining,
+    acceptHint: lockfile
+      ? 're-run with `accept: true` and `update-lockfile: true`, then commit the lockfile'
+      : 're-run the job with the input `accept: true`',
+    unannotated: omitted
+  })
+  const drifted = findings.filter(f => f.status === 'drifted')
+  core.setOutput('drifted', drifted.length > 0 ? 'true' : 'false')
+  core.setOutput('changes', JSON.stringify(drifted.map(findingJson)))
+  core.setOutput('images', JSON.stringify(findings.map(findingJson)))
+  core.setOutput('report', report)
+  core.setOutput('baseline-found', restored.baseline !== null ? 'true' : 'false')
+  await core.summary.addRaw(report).write()
+
+  if (verdict.keptBecause) core.warning(verdict.keptBecause)
+  if (verdict.save) {
+    if (lockfile && inputs.updateLockfile) await writeBaselineFile(lockfile, next)
+    if (cacheStore) {
+      // saved by the post step, which runs only when the whole job succeeded (post-if: success())
+      await cacheStore.stage(next)
+      core.saveState(STATE.cachePrefix, inputs.cacheKey)
+      core.saveState(
+        STATE.cacheKey,
+        cacheStore.keyFor(env.GITHUB_RUN_ID ?? '0', env.GITHUB_RUN_ATTEMPT ?? '1')
+      )
+    }
+  }
+  if (verdict.failures.length > 0) core.setFailed(verdict.failures.join('; '))
 }

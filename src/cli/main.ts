@@ -1,4 +1,10 @@
+import { resolve } from 'node:path'
+import { readBaselineFile, writeBaselineFile } from '../baseline/lockfile-store.js'
 import { findByPaths, MissingPathError, scanFiles } from '../discover/scan-tree.js'
+import { check } from '../pipeline/check.js'
+import { formatCheckText } from '../report/check-text.js'
+import { findingJson } from '../report/findings.js'
+import type { FoundReference } from '../scan/types.js'
 import { RegistryClient } from '../registry/remote.js'
 import {
   formatResolveText,
@@ -77,8 +83,55 @@ async function run(options: CliCommand, io: CliIO): Promise<number> {
       }
       return 0
     }
-    throw new UsageError(`${options.command} is not available yet in ${VERSION}`)
+    return await runCheck(options, scan.references, client, io)
   } finally {
     await client.close()
   }
+}
+
+async function runCheck(
+  options: CliCommand,
+  references: FoundReference[],
+  client: RegistryClient,
+  io: CliIO
+): Promise<number> {
+  const path = resolve(io.cwd, options.baseline)
+  const restored = await readBaselineFile(path)
+  if (restored.warning) io.stderr(`warning: ${restored.warning}\n`)
+  const result = await check({
+    references,
+    baseline: restored.baseline,
+    client,
+    platforms: options.platforms,
+    policy: { onDrift: options.onDrift, onError: options.onError, accept: options.accept },
+    now: new Date().toISOString()
+  })
+  const updated = options.update && result.verdict.save
+  if (updated) await writeBaselineFile(path, result.next)
+  if (options.json) {
+    io.stdout(
+      JSON.stringify(
+        {
+          baseline: options.baseline,
+          baselineFound: restored.baseline !== null,
+          updated,
+          drifted: result.verdict.drifted > 0,
+          failures: result.verdict.failures,
+          findings: result.findings.map(findingJson),
+          rateLimitRemaining: client.stats.rateLimitRemaining
+        },
+        null,
+        2
+      ) + '\n'
+    )
+  } else {
+    io.stdout(
+      formatCheckText(result.findings, result.verdict, {
+        baseline: options.baseline,
+        baselineFound: restored.baseline !== null,
+        updated
+      })
+    )
+  }
+  return result.verdict.failures.length > 0 ? 1 : 0
 }

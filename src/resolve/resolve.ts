@@ -94,3 +94,37 @@ export async function platformDigests(
   const digest = image.digest!
   return platforms.some(p => normalizePlatform(p) === own) ? { [own]: digest } : {}
 }
+
+/**
+ * Where a baseline entry lacks a tracked platform's digest (platforms newly tracked) and the
+ * index moved, reads the old index by digest so compare can tell drift from index churn.
+ * An old index that is gone leaves the entry as it is: the index digest decides.
+ */
+export async function fillPreviousPlatforms(
+  entries: {
+    image: ImageReference
+    previous: { digest: string; platforms?: Record<string, string> }
+    now: string
+  }[],
+  client: RegistryClient,
+  platforms: string[]
+): Promise<void> {
+  await Promise.all(
+    entries.map(async ({ image, previous, now }) => {
+      if (
+        previous.digest === now ||
+        platforms.every(p => previous.platforms?.[normalizePlatform(p)])
+      )
+        return
+      try {
+        previous.platforms = await platformDigests(
+          { ...image, digest: previous.digest },
+          client,
+          platforms
+        )
+      } catch (error) {
+        if (!(error instanceof RegistryError)) throw error
+      }
+    })
+  )
+}

@@ -1,0 +1,112 @@
+import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
+
+/** Where a reference pointed at the last successful build. */
+export interface BaselineEntry {
+  digest: string
+  /** Tracked platform → manifest digest. */
+  platforms?: Record<string, string>
+  /** When and by which run this digest was recorded. */
+  recordedAt: string
+  run?: string
+  commit?: string
+}
+
+/** SPEC §6's baseline: normalized reference → entry, plus where it came from. */
+export interface Baseline {
+  schema: typeof SCHEMA
+  version: typeof VERSION
+  updatedAt: string
+  run?: string
+  commit?: string
+  images: Record<string, BaselineEntry>
+}
+
+export const SCHEMA = 'https://github.com/base-image-drift/base-image-drift/baseline'
+export const VERSION = 1
+const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-f0-9]{32,}$/
+
+/** A baseline that cannot be trusted: one warning, then treated as absent. */
+export class BaselineError extends Error {}
+
+/** Reads and validates a baseline document; `source` names it in errors. */
+export function parseBaseline(text: string, source: string): Baseline {
+  let document: unknown
+  try {
+    document = JSON.parse(text)
+  } catch (error) {
+    throw new BaselineError(
+      `${source} is not valid JSON (${(error as Error).message}); ignoring it`
+    )
+  }
+  const fail = (why: string): never => {
+    throw new BaselineError(`${source} ${why}; ignoring it`)
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document))
+    fail('is not a base-image-drift baseline')
+  const doc = document as Record<string, unknown>
+  if (doc.schema !== SCHEMA) fail('is not a base-image-drift baseline (no matching "schema")')
+  if (typeof doc.version !== 'number' || !Number.isInteger(doc.version))
+    fail('has no integer "version"')
+  if ((doc.version as number) > VERSION) {
+    fail(
+      `is baseline version ${doc.version}, newer than this base-image-drift reads (${VERSION}); upgrade the action`
+    )
+  }
+  if ((doc.version as number) < 1) fail(`has unknown version ${doc.version}`)
+  if (typeof doc.images !== 'object' || doc.images === null || Array.isArray(doc.images))
+    fail('has no "images" object')
+  const images: Record<string, BaselineEntry> = {}
+  for (const [key, value] of Object.entries(doc.images as Record<string, unknown>)) {
+    let normalized: string
+    try {
+      normalized = formatReference(parseReference(key))
+    } catch (error) {
+      if (error instanceof InvalidReferenceError) fail(`has an invalid image "${key}"`)
+      throw error
+    }
+    if (normalized! !== key)
+      fail(`has image "${key}", which is not in normalized form (${normalized!})`)
+    const entry = value as Record<string, unknown>
+    if (
+      typeof entry !== 'object' ||
+      entry === null ||
+      typeof entry.digest !== 'string' ||
+      !DIGEST.test(entry.digest)
+    ) {
+      fail(`has no valid digest for "${key}"`)
+    }
+    const platforms = entry.platforms
+    if (platforms !== undefined) {
+      const valid =
+        typeof platforms === 'object' &&
+        platforms !== null &&
+        Object.values(platforms).every(d => typeof d === 'string' && DIGEST.test(d))
+      if (!valid) fail(`has invalid platform digests for "${key}"`)
+    }
+    images[key] = {
+      digest: entry.digest as string,
+      ...(platforms ? { platforms: platforms as Record<string, string> } : {}),
+      recordedAt: typeof entry.recordedAt === 'string' ? entry.recordedAt : '',
+      ...(typeof entry.run === 'string' ? { run: entry.run } : {}),
+      ...(typeof entry.commit === 'string' ? { commit: entry.commit } : {})
+    }
+  }
+  return {
+    schema: SCHEMA,
+    version: VERSION,
+    updatedAt: typeof doc.updatedAt === 'string' ? doc.updatedAt : '',
+    ...(typeof doc.run === 'string' ? { run: doc.run } : {}),
+    ...(typeof doc.commit === 'string' ? { commit: doc.commit } : {}),
+    images
+  }
+}
+
+/** Stable text: sorted keys, two-space indent, final newline — diff-friendly in git. */
+export function serializeBaseline(baseline: Baseline): string {
+  const images = Object.fromEntries(
+    Object.keys(baseline.images)
+      .sort()
+      .map(key => [key, baseline.images[key]])
+  )
+  return JSON.stringify({ ...baseline, images }, null, 2) + '\n'
+}

@@ -1,0 +1,36 @@
+import type { Finding } from './compare.js'
+
+export interface Policy {
+  onDrift: 'fail' | 'warn'
+  onError: 'warn' | 'fail'
+  accept: boolean
+}
+
+export interface Verdict {
+  /** Why the job fails; empty when it passes. */
+  failures: string[]
+  drifted: number
+  errors: number
+  /** Whether this run's baseline may replace the stored one. */
+  save: boolean
+  /** Why a passing run keeps the stored baseline. */
+  keptBecause?: string
+}
+
+/** SPEC §6's policy: what the findings do to the job, and whether the baseline is saved. */
+export function decide(findings: Finding[], policy: Policy): Verdict {
+  const drifted = findings.filter(f => f.status === 'drifted').length
+  const errors = findings.filter(f => f.status === 'error').length
+  const failures: string[] = []
+  if (drifted > 0 && !policy.accept && policy.onDrift === 'fail') {
+    failures.push(
+      `${drifted} image${drifted === 1 ? '' : 's'} changed under ${drifted === 1 ? 'its tag' : 'their tags'} since the last successful build`
+    )
+  }
+  if (errors > 0 && policy.onError === 'fail') {
+    failures.push(
+      `${errors} image reference${errors === 1 ? '' : 's'} could not be scanned or resolved (on-error: fail)`
+    )
+  }
+  return { failures, drifted, errors, save: failures.length === 0 }
+}

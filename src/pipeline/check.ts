@@ -1,0 +1,61 @@
+import type { Baseline } from '../baseline/document.js'
+import { compare, type Finding } from '../compare/compare.js'
+import { decide, type Policy, type Verdict } from '../compare/policy.js'
+import { formatReference, tagOf } from '../reference/reference.js'
+import { normalizePlatform } from '../registry/platforms.js'
+import type { RegistryClient } from '../registry/remote.js'
+import {
+  fillPreviousPlatforms,
+  resolutionKey,
+  resolveAll,
+  type Resolution
+} from '../resolve/resolve.js'
+import type { FoundReference } from '../scan/types.js'
+
+export interface CheckRequest {
+  references: FoundReference[]
+  baseline: Baseline | null
+  client: RegistryClient
+  platforms: string[]
+  policy: Policy
+  now: string
+  run?: string
+  commit?: string
+}
+
+export interface CheckResult {
+  findings: Finding[]
+  next: Baseline
+  verdict: Verdict
+  resolutions: Map<string, Resolution>
+}
+
+/** SPEC §2 from image references to a verdict: resolve, compare with the baseline, decide. */
+export async function check(request: CheckRequest): Promise<CheckResult> {
+  const platforms = request.platforms.map(normalizePlatform)
+  const resolutions = await resolveAll(request.references, request.client, platforms)
+  if (platforms.length > 0 && request.baseline) {
+    const moved = request.references.flatMap(reference => {
+      if (!reference.image || reference.image.digest) return []
+      const previous = request.baseline!.images[formatReference(reference.image)]
+      const now = resolutions.get(resolutionKey(reference.image))?.digest
+      return previous && now ? [{ image: tagOf(reference.image)!, previous, now }] : []
+    })
+    await fillPreviousPlatforms(moved, request.client, platforms)
+  }
+  const { findings, next } = compare(request.references, resolutions, request.baseline, {
+    platforms,
+    accept: request.policy.accept,
+    now: request.now,
+    run: request.run,
+    commit: request.commit
+  })
+  const verdict = decide(findings, request.policy)
+  const before = Object.keys(request.baseline?.images ?? {}).length
+  if (verdict.save && before > 0 && Object.keys(next.images).length === 0) {
+    // never overwrite a baseline with a worse one: an empty scan is more likely a wrong `files` than no images
+    verdict.save = false
+    verdict.keptBecause = `no image references were found, so the baseline of ${before} images was kept; check the files input`
+  }
+  return { findings, next, verdict, resolutions }
+}

@@ -1,0 +1,60 @@
+import type { Finding } from '../compare/compare.js'
+import type { Policy } from '../compare/policy.js'
+import { byImportance, findingLabel } from './findings.js'
+import { pinLine } from './remedy.js'
+
+export interface Annotation {
+  level: 'error' | 'warning' | 'notice'
+  file: string
+  line: number
+  column: number
+  title: string
+  message: string
+}
+
+/** GitHub shows at most this many annotations of each type per step. */
+export const ANNOTATIONS_PER_TYPE = 10
+
+/** Annotations for drift, errors and stale pins, most important first, within GitHub's limits. */
+export function annotationsFor(
+  findings: Finding[],
+  policy: Policy
+): { annotations: Annotation[]; omitted: number } {
+  const all: Annotation[] = []
+  for (const finding of [...findings].sort(byImportance)) {
+    const { reference } = finding
+    const at = { file: reference.file, line: reference.line, column: reference.column }
+    const label = findingLabel(finding)
+    if (label === 'drifted') {
+      all.push({
+        ...at,
+        level: policy.onDrift === 'fail' && !policy.accept ? 'error' : 'warning',
+        title: `${finding.image} changed under its tag`,
+        message: `${finding.previous!.digest} → ${finding.current!.digest}. Keep the known-good image: ${pinLine(finding, finding.previous!.digest)} — or accept the new one.`
+      })
+    } else if (label === 'error') {
+      all.push({
+        ...at,
+        level: policy.onError === 'fail' ? 'error' : 'warning',
+        title: 'image not checked',
+        message: finding.error ?? 'unknown error'
+      })
+    } else if (label === 'stale') {
+      all.push({
+        ...at,
+        level: 'notice',
+        title: `${finding.image} is pinned to a digest its tag has moved on from`,
+        message: `The tag now points at ${finding.current?.digest ?? 'another digest'}.`
+      })
+    }
+  }
+  const shown: Annotation[] = []
+  const perType = new Map<string, number>()
+  for (const annotation of all) {
+    const count = perType.get(annotation.level) ?? 0
+    if (count >= ANNOTATIONS_PER_TYPE) continue
+    perType.set(annotation.level, count + 1)
+    shown.push(annotation)
+  }
+  return { annotations: shown, omitted: all.length - shown.length }
+}

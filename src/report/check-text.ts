@@ -1,0 +1,63 @@
+import type { Finding } from '../compare/compare.js'
+import type { Verdict } from '../compare/policy.js'
+import { byImportance, digestChange, findingLabel } from './findings.js'
+import { pinLine } from './remedy.js'
+import { formatTable } from './table.js'
+
+/** `check` in a terminal: a table of every reference, then each drift with the line to paste. */
+export function formatCheckText(
+  findings: Finding[],
+  verdict: Verdict,
+  context: { baseline: string; baselineFound: boolean; updated: boolean }
+): string {
+  const sorted = [...findings].sort(byImportance)
+  const rows = sorted.map(f => [
+    `${f.reference.file}:${f.reference.line}`,
+    f.reference.kind,
+    f.image ?? f.reference.source,
+    digestChange(f),
+    findingLabel(f)
+  ])
+  const parts = [
+    formatTable(['FILE:LINE', 'KIND', 'IMAGE', 'DIGEST (BASELINE → NOW)', 'FINDING'], rows)
+  ]
+  for (const finding of sorted.filter(f => f.status === 'drifted')) {
+    parts.push(
+      '',
+      `${finding.reference.file}:${finding.reference.line}: ${finding.image} changed under its tag`,
+      `  was ${finding.previous!.digest}${finding.previous!.recordedAt ? ` (recorded ${finding.previous!.recordedAt})` : ''}`,
+      `  now ${finding.current!.digest}`,
+      ...(finding.changedPlatforms
+        ? [`  changed platforms: ${finding.changedPlatforms.join(', ')}`]
+        : []),
+      `  keep the known-good image:  ${pinLine(finding, finding.previous!.digest)}`,
+      `  or accept the new one:      base-image-drift check --accept --update`
+    )
+  }
+  for (const finding of sorted.filter(f => f.status === 'error')) {
+    parts.push(
+      '',
+      `${finding.reference.file}:${finding.reference.line}: not checked: ${finding.error}`
+    )
+  }
+  parts.push('')
+  if (!context.baselineFound) {
+    parts.push(
+      context.updated
+        ? `First run: baseline recorded in ${context.baseline}, nothing compared.`
+        : `No baseline at ${context.baseline}: run with --update to record one.`
+    )
+  } else if (verdict.drifted === 0) {
+    parts.push(
+      `No drift against ${context.baseline}.${context.updated ? ' Baseline updated.' : ''}`
+    )
+  }
+  for (const failure of verdict.failures) parts.push(`FAIL: ${failure}`)
+  if (verdict.keptBecause) parts.push(`warning: ${verdict.keptBecause}`)
+  const counts = new Map<string, number>()
+  for (const f of findings) counts.set(findingLabel(f), (counts.get(findingLabel(f)) ?? 0) + 1)
+  parts.push(
+    `${findings.length} references: ${[...counts].map(([label, n]) => `${n} ${label}`).join(', ') || 'none'}`
+  )
+  return parts.join('\n') + '\n'
+}

@@ -1,0 +1,94 @@
+import type { Finding } from '../compare/compare.js'
+import type { Verdict } from '../compare/policy.js'
+import { byImportance, digestChange, findingLabel } from './findings.js'
+import { pinLine } from './remedy.js'
+
+export interface ReportContext {
+  baselineFound: boolean
+  verdict: Verdict
+  /** Docker Hub pulls left, per registry, where the registry said. */
+  rateLimitRemaining: Record<string, number>
+  /** How to accept drift in this setting (the action's input, or the CLI flag). */
+  acceptHint: string
+  /** Annotations left out because GitHub shows only so many. */
+  unannotated?: number
+}
+
+/** The Markdown report: headline, a table of every reference, and a section per drift. */
+export function renderMarkdown(findings: Finding[], context: ReportContext): string {
+  const sorted = [...findings].sort(byImportance)
+  const lines = [`## ${headline(findings, context)}`, '']
+  if (context.verdict.failures.length > 0)
+    lines.push(...context.verdict.failures.map(f => `- :x: ${f}`), '')
+  if (context.verdict.keptBecause) lines.push(`> [!WARNING]\n> ${context.verdict.keptBecause}`, '')
+  if (findings.length > 0) {
+    lines.push(
+      '| Where | Kind | Image | Digest (baseline → now) | Finding |',
+      '|---|---|---|---|---|'
+    )
+    for (const finding of sorted) {
+      const where = `\`${finding.reference.file}:${finding.reference.line}\``
+      const image = finding.image ? `\`${finding.image}\`` : `\`${finding.reference.source}\``
+      const label = findingLabel(finding)
+      const shown = label === 'drifted' || label === 'error' ? `**${label}**` : label
+      lines.push(
+        `| ${where} | ${finding.reference.kind} | ${image} | ${digestChange(finding) ? `\`${digestChange(finding)}\`` : ''} | ${shown} |`
+      )
+    }
+    lines.push('')
+  }
+  for (const finding of sorted.filter(f => f.status === 'drifted'))
+    lines.push(...driftSection(finding, context), '')
+  const errors = sorted.filter(f => f.status === 'error')
+  if (errors.length > 0) {
+    lines.push('### Could not check', '')
+    for (const f of errors)
+      lines.push(
+        `- \`${f.reference.file}:${f.reference.line}\` \`${f.reference.source}\`: ${f.error}`
+      )
+    lines.push('')
+  }
+  if (context.unannotated)
+    lines.push(
+      `${context.unannotated} more finding${context.unannotated === 1 ? ' was' : 's were'} not annotated (GitHub shows at most 10 of each type per step).`,
+      ''
+    )
+  for (const [registry, remaining] of Object.entries(context.rateLimitRemaining)) {
+    lines.push(`Rate limit: ${remaining} pulls left on ${registry}.`, '')
+  }
+  return lines.join('\n')
+}
+
+function headline(findings: Finding[], context: ReportContext): string {
+  const drifted = findings.filter(f => f.status === 'drifted').length
+  const images = new Set(findings.map(f => f.image ?? f.reference.source)).size
+  if (!context.baselineFound)
+    return `First run: baseline recorded, nothing compared (${images} image${images === 1 ? '' : 's'})`
+  if (drifted > 0)
+    return `Base image drift: ${drifted} reference${drifted === 1 ? '' : 's'} changed under ${drifted === 1 ? 'its tag' : 'their tags'}`
+  return `No drift: ${images} image${images === 1 ? '' : 's'} checked against the last successful build`
+}
+
+function driftSection(finding: Finding, context: ReportContext): string[] {
+  const { reference } = finding
+  const lines = [
+    `### \`${reference.file}:${reference.line}\` ${finding.image} changed under its tag`,
+    ''
+  ]
+  lines.push(
+    `Digest ${finding.previous!.digest} (recorded ${finding.previous!.recordedAt || 'earlier'}) is now ${finding.current!.digest}.`
+  )
+  if (finding.changedPlatforms)
+    lines.push(`Changed platforms: ${finding.changedPlatforms.join(', ')}.`)
+  lines.push(
+    '',
+    'Keep the known-good image by pinning it:',
+    '',
+    '```dockerfile',
+    pinLine(finding, finding.previous!.digest),
+    '```',
+    ''
+  )
+  lines.push(`Or accept the new image: ${context.acceptHint}.`)
+  return lines
+}
