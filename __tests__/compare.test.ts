@@ -1,0 +1,161 @@
+import {
+  parseBaseline,
+  serializeBaseline,
+  SCHEMA,
+  type Baseline
+} from '../src/baseline/document.js'
+import { compare } from '../src/compare/compare.js'
+import { decide } from '../src/compare/policy.js'
+import type { Resolution } from '../src/resolve/resolve.js'
+import { found } from './helpers/references.js'
+
+const d = (c: string) => `sha256:${c.repeat(64)}`
+const NOW = '2026-11-26T12:00:00.000Z'
+const options = { platforms: [] as string[], accept: false, now: NOW, run: '7-1', commit: 'abc' }
+
+function baseline(images: Baseline['images']): Baseline {
+  return { schema: SCHEMA, version: 1, updatedAt: '2026-11-01T00:00:00Z', images }
+}
+const entry = (digest: string, platforms?: Record<string, string>) => ({
+  digest,
+  recordedAt: '2026-11-01T00:00:00Z',
+  ...(platforms ? { platforms } : {})
+})
+
+describe('compare', () => {
+  const py = 'docker.io/library/python:3.12-slim'
+  const resolutions = (map: Record<string, Resolution>) => new Map(Object.entries(map))
+
+  it('tells unchanged, drifted, new and error apart, and builds the next baseline', () => {
+    const refs = [
+      found('python:3.12-slim', 1),
+      found('alpine:3.20', 2),
+      found('node:22', 3),
+      found('gone:1', 4)
+    ]
+    const { findings, next } = compare(
+      refs,
+      resolutions({
+        [py]: { digest: d('b') },
+        'docker.io/library/alpine:3.20': { digest: d('c') },
+        'docker.io/library/node:22': { digest: d('e') },
+        'docker.io/library/gone:1': { error: 'the tag 1 no longer exists' }
+      }),
+      baseline({
+        [py]: entry(d('a')),
+        'docker.io/library/alpine:3.20': entry(d('c')),
+        'docker.io/library/gone:1': entry(d('f')),
+        'docker.io/library/removed:1': entry(d('9'))
+      }),
+      options
+    )
+    expect(findings.map(f => f.status)).toEqual(['drifted', 'unchanged', 'new', 'error'])
+    // drift not accepted keeps the known-good digest; an error keeps its entry; a removed line is dropped
+    expect(Object.fromEntries(Object.entries(next.images).map(([k, v]) => [k, v.digest]))).toEqual({
+      [py]: d('a'),
+      'docker.io/library/alpine:3.20': d('c'),
+      'docker.io/library/node:22': d('e'),
+      'docker.io/library/gone:1': d('f')
+    })
+    expect(next.images['docker.io/library/node:22']).toEqual({
+      digest: d('e'),
+      recordedAt: NOW,
+      run: '7-1',
+      commit: 'abc'
+    })
+  })
+
+  it('records accepted drift', () => {
+    const { findings, next } = compare(
+      [found('python:3.12-slim')],
+      resolutions({ [py]: { digest: d('b') } }),
+      baseline({ [py]: entry(d('a')) }),
+      { ...options, accept: true }
+    )
+    expect(findings[0].status).toBe('drifted')
+    expect(next.images[py].digest).toBe(d('b'))
+  })
+
+  it('calls a change outside the tracked platforms index churn', () => {
+    const before = { 'linux/amd64': d('1'), 'linux/arm64': d('2') }
+    const run = (now: Record<string, string>) =>
+      compare(
+        [found('python:3.12-slim')],
+        resolutions({ [py]: { digest: d('b'), platforms: now } }),
+        baseline({ [py]: entry(d('a'), before) }),
+        { ...options, platforms: ['linux/amd64'] }
+      )
+    const churn = run({ 'linux/amd64': d('1'), 'linux/arm64': d('3') })
+    expect(churn.findings[0].status).toBe('index-churn')
+    expect(churn.next.images[py].digest).toBe(d('b'))
+    const drift = run({ 'linux/amd64': d('4'), 'linux/arm64': d('2') })
+    expect(drift.findings[0]).toMatchObject({
+      status: 'drifted',
+      changedPlatforms: ['linux/amd64']
+    })
+  })
+
+  it('reports pinned references, stale when the tag moved on', () => {
+    const pinned = found(`python:3.12-slim@${d('a')}`)
+    const fresh = compare([pinned], resolutions({ [py]: { digest: d('a') } }), null, options)
+    expect(fresh.findings[0]).toMatchObject({ status: 'pinned', stale: false })
+    const stale = compare([pinned], resolutions({ [py]: { digest: d('b') } }), null, options)
+    expect(stale.findings[0]).toMatchObject({ status: 'pinned', stale: true })
+    expect(stale.next.images[`${py}@${d('a')}`].digest).toBe(d('a'))
+  })
+
+  it('fails on drift or errors only as the policy says', () => {
+    const { findings } = compare(
+      [found('python:3.12-slim'), found('gone:1', 2)],
+      resolutions({ [py]: { digest: d('b') }, 'docker.io/library/gone:1': { error: 'x' } }),
+      baseline({ [py]: entry(d('a')) }),
+      options
+    )
+    expect(decide(findings, { onDrift: 'fail', onError: 'warn', accept: false })).toEqual({
+      failures: ['1 image changed under its tag since the last successful build'],
+      drifted: 1,
+      errors: 1,
+      save: false
+    })
+    expect(decide(findings, { onDrift: 'warn', onError: 'warn', accept: false }).failures).toEqual(
+      []
+    )
+    expect(decide(findings, { onDrift: 'fail', onError: 'warn', accept: true }).save).toBe(true)
+    expect(decide(findings, { onDrift: 'warn', onError: 'fail', accept: false }).failures).toEqual([
+      '1 image reference could not be scanned or resolved (on-error: fail)'
+    ])
+  })
+})
+
+describe('the baseline document', () => {
+  const valid = baseline({
+    'docker.io/library/python:3.12-slim': entry(d('a'), { 'linux/amd64': d('b') })
+  })
+
+  it('reads what it writes', () => {
+    expect(parseBaseline(serializeBaseline(valid), 'b.json')).toEqual(valid)
+  })
+
+  it.each([
+    ['{not json', /^b\.json is not valid JSON \(.*\); ignoring it$/],
+    ['[]', /^b\.json is not a base-image-drift baseline; ignoring it$/],
+    [
+      '{"schema":"other","version":1,"images":{}}',
+      /^b\.json is not a base-image-drift baseline \(no matching "schema"\); ignoring it$/
+    ],
+    [
+      JSON.stringify({ ...valid, version: 2 }),
+      /^b\.json is baseline version 2, newer than this base-image-drift reads \(1\); upgrade the action; ignoring it$/
+    ],
+    [
+      JSON.stringify({ ...valid, images: { 'python:3.12': entry(d('a')) } }),
+      /^b\.json has image "python:3.12", which is not in normalized form \(docker\.io\/library\/python:3\.12\); ignoring it$/
+    ],
+    [
+      JSON.stringify({ ...valid, images: { 'docker.io/library/x:1': { digest: 'md5:abc' } } }),
+      /^b\.json has no valid digest for "docker\.io\/library\/x:1"; ignoring it$/
+    ]
+  ])('refuses %s with one clear reason', (text, reason) => {
+    expect(() => parseBaseline(text, 'b.json')).toThrow(reason)
+  })
+})
