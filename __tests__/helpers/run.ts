@@ -29,3 +29,9 @@ export async function runNode(
   const status = await new Promise<number | null>(resolve => child.on('close', resolve))
   return { status, stdout, stderr }
 }
+
+/** Node versions the bundles are tested under: this machine's, and Node 24 as the runner's `node24`. */
+export const NODES: [string, string][] = [
+  ['node 20', process.execPath],
+  ['node 24', resolve(ROOT, 'node_modules/.cache/node24/node_modules/node/bin/node')]
+]

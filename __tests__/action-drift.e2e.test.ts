@@ -1,0 +1,325 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CacheService } from './harness/cache-service.js'
+import { FaultProxy } from './harness/fault-proxy.js'
+import { ImagePusher, type ImageSpec } from './harness/images.js'
+import { TestRegistry } from './harness/registry.js'
+import { ActionRunner, type JobResult } from './helpers/action-runner.js'
+import { CLI, NODES, runNode } from './helpers/run.js'
+
+/**
+ * The drift lifecycle end to end (issue 5): the bundled action run as the runner runs it,
+ * against the real registry (token auth), a second registry behind a proxy that can fail,
+ * and the Actions cache emulator or a lockfile; then the same with the CLI.
+ */
+const fixed = (spec: ImageSpec): ImageSpec => ({
+  created: '2026-01-01T00:00:00Z',
+  layers: [JSON.stringify(spec.env)],
+  ...spec
+})
+
+class World {
+  readonly hub = new TestRegistry({ auth: 'token' })
+  readonly other = new TestRegistry()
+  otherProxy!: FaultProxy
+  workspace = ''
+
+  async start(): Promise<void> {
+    await this.hub.start()
+    await this.other.start()
+    this.otherProxy = await new FaultProxy(this.other.url).start()
+    this.workspace = mkdtempSync(join(tmpdir(), 'bid-e2e-'))
+    const hub = new ImagePusher(this.hub)
+    await hub.pushImage('library/python', fixed({ env: ['PYTHON_VERSION=3.12.2'] }), {
+      tag: '3.12-slim'
+    })
+    await hub.pushIndex(
+      'library/python',
+      '3.13-slim',
+      {
+        'linux/amd64': fixed({ env: ['PYTHON_VERSION=3.13.0', 'ARCH=amd64'] }),
+        'linux/arm64/v8': fixed({ env: ['PYTHON_VERSION=3.13.0', 'ARCH=arm64'] })
+      },
+      { attestations: true }
+    )
+    await new ImagePusher(this.other).pushImage('team/base', fixed({ env: ['BASE=1'] }), {
+      tag: '1'
+    })
+    this.writeDockerfile('3.12-slim')
+  }
+
+  async stop(): Promise<void> {
+    await this.otherProxy.stop()
+    await this.other.stop()
+    await this.hub.stop()
+    rmSync(this.workspace, { recursive: true, force: true })
+  }
+
+  writeDockerfile(pythonTag: string): void {
+    writeFileSync(
+      join(this.workspace, 'Dockerfile'),
+      `FROM ${this.hub.host}/library/python:${pythonTag} AS base\nRUN pip install flask\n\nFROM ${this.otherProxy.host}/team/base:1\nCOPY --from=base /usr/local /usr/local\n`
+    )
+  }
+
+  /** Upstream rebuilds python:3.12-slim. */
+  async movePython312(): Promise<void> {
+    await new ImagePusher(this.hub).pushImage(
+      'library/python',
+      fixed({ env: ['PYTHON_VERSION=3.12.3'] }),
+      { tag: '3.12-slim' }
+    )
+  }
+
+  /** Upstream rebuilds only the arm64 image of python:3.13-slim. */
+  async rebuildArm64Only(): Promise<void> {
+    await new ImagePusher(this.hub).pushIndex(
+      'library/python',
+      '3.13-slim',
+      {
+        'linux/amd64': fixed({ env: ['PYTHON_VERSION=3.13.0', 'ARCH=amd64'] }),
+        'linux/arm64/v8': fixed({ env: ['PYTHON_VERSION=3.13.0', 'ARCH=arm64', 'REBUILT=1'] })
+      },
+      { attestations: true }
+    )
+  }
+}
+
+const statuses = (job: JobResult) =>
+  Object.fromEntries(
+    (JSON.parse(job.main.outputs.images) as { line: number; status: string }[]).map(i => [
+      i.line,
+      i.status
+    ])
+  )
+
+describe.each(NODES)('the action under %s', (_, node) => {
+  describe('with the Actions cache', () => {
+    const world = new World()
+    const cache = new CacheService()
+    let runner: ActionRunner
+    beforeAll(async () => {
+      await world.start()
+      await cache.start()
+      runner = new ActionRunner(world.workspace, cache.env, node)
+    })
+    afterAll(async () => {
+      runner.dispose()
+      await cache.stop()
+      await world.stop()
+    })
+
+    it('1. first run: passes, says so, and the post step saves a baseline', async () => {
+      const job = await runner.runJob()
+      expect(job.main.status).toBe(0)
+      expect(job.main.outputs['baseline-found']).toBe('false')
+      expect(job.main.outputs.drifted).toBe('false')
+      expect(job.main.summary).toContain(
+        'First run: baseline recorded, nothing compared (2 images)'
+      )
+      expect(statuses(job)).toEqual({ 1: 'new', 4: 'new' })
+      expect(job.post!.status).toBe(0)
+      expect(cache.savedKeys).toEqual(['base-image-drift-ci-drift-101-1'])
+    })
+
+    it('2. the tag moves upstream: fails on the FROM line, drifted=true, no post step, baseline kept', async () => {
+      await world.movePython312()
+      const job = await runner.runJob()
+      expect(job.main.status).toBe(1)
+      expect(job.main.outputs.drifted).toBe('true')
+      expect(job.main.outputs['baseline-found']).toBe('true')
+      const errors = job.main.commands.filter(c => c.command === 'error')
+      expect(errors[0].properties).toMatchObject({
+        file: 'Dockerfile',
+        line: '1',
+        title: `${world.hub.host}/library/python:3.12-slim changed under its tag`
+      })
+      expect(errors.at(-1)!.message).toBe(
+        '1 image changed under its tag since the last successful build'
+      )
+      expect(job.post).toBeNull()
+      expect(cache.savedKeys).toHaveLength(1)
+    })
+
+    it('3. accept: true passes and saves; the next run finds everything unchanged', async () => {
+      const accepted = await runner.runJob({ accept: 'true' })
+      expect(accepted.main.status).toBe(0)
+      expect(statuses(accepted)).toEqual({ 1: 'drifted', 4: 'unchanged' })
+      expect(accepted.post!.status).toBe(0)
+      expect(cache.savedKeys).toHaveLength(2)
+      const next = await runner.runJob()
+      expect(next.main.status).toBe(0)
+      expect(statuses(next)).toEqual({ 1: 'unchanged', 4: 'unchanged' })
+      expect(next.main.summary).toContain(
+        'No drift: 2 images checked against the last successful build'
+      )
+    })
+
+    it('4. editing the FROM line to another tag is new, not drift', async () => {
+      world.writeDockerfile('3.13-slim')
+      const job = await runner.runJob({ platforms: 'linux/amd64' })
+      expect(job.main.status).toBe(0)
+      expect(statuses(job)).toEqual({ 1: 'new', 4: 'unchanged' })
+    })
+
+    it('5. tracking linux/amd64, a rebuild of only the arm64 image is index churn and passes', async () => {
+      await world.rebuildArm64Only()
+      const job = await runner.runJob({ platforms: 'linux/amd64' })
+      expect(job.main.status).toBe(0)
+      expect(statuses(job)).toEqual({ 1: 'index-churn', 4: 'unchanged' })
+      expect(job.main.outputs.drifted).toBe('false')
+    })
+
+    it('6. one registry down with on-error: warn passes with a warning and keeps its digest in the baseline', async () => {
+      world.otherProxy.inject({ status: 503, times: 1000 })
+      const down = await runner.runJob({ platforms: 'linux/amd64' })
+      world.otherProxy.reset()
+      expect(down.main.status).toBe(0)
+      expect(statuses(down)).toEqual({ 1: 'unchanged', 4: 'error' })
+      const warning = down.main.commands.find(
+        c => c.command === 'warning' && c.properties.line === '4'
+      )
+      expect(warning?.message).toBe(
+        `${world.otherProxy.host} answered HTTP 503 for the manifest of ${world.otherProxy.host}/team/base:1`
+      )
+      expect(down.post!.status).toBe(0)
+      const after = await runner.runJob({ platforms: 'linux/amd64' })
+      expect(statuses(after)).toEqual({ 1: 'unchanged', 4: 'unchanged' })
+    })
+
+    it('7. the cache service failing gives a warning, and the job ends as it would without a baseline', async () => {
+      cache.failAll = 500
+      try {
+        const job = await runner.runJob({ platforms: 'linux/amd64' })
+        expect(job.main.status).toBe(0)
+        expect(job.main.outputs['baseline-found']).toBe('false')
+        expect(job.main.commands.filter(c => c.command === 'error')).toEqual([])
+        const cacheWarnings = job.main.commands.filter(
+          c => c.command === 'warning' && c.message.includes('cache')
+        )
+        expect(cacheWarnings).toHaveLength(1)
+        expect(cacheWarnings[0].message).toMatch(
+          /^baseline cache unavailable \(.+\); comparing against nothing, the job result is unaffected$/
+        )
+        expect(job.post!.status).toBe(0)
+        expect(job.post!.commands.filter(c => c.command === 'warning')).toHaveLength(1)
+        expect(job.post!.commands.filter(c => c.command === 'error')).toEqual([])
+      } finally {
+        cache.failAll = null
+      }
+    }, 180_000)
+  })
+
+  describe('with a lockfile', () => {
+    const world = new World()
+    let runner: ActionRunner
+    const lockfile = () => join(world.workspace, '.base-image-drift.json')
+    const inputs = { lockfile: '.base-image-drift.json', 'update-lockfile': 'true' }
+    beforeAll(async () => {
+      await world.start()
+      runner = new ActionRunner(world.workspace, {}, node)
+    })
+    afterAll(async () => {
+      runner.dispose()
+      await world.stop()
+    })
+
+    it('runs the same lifecycle, rewriting the lockfile only after success', async () => {
+      const first = await runner.runJob(inputs)
+      expect(first.main.status).toBe(0)
+      expect(statuses(first)).toEqual({ 1: 'new', 4: 'new' })
+      const recorded = readFileSync(lockfile(), 'utf8')
+      expect(Object.keys(JSON.parse(recorded).images)).toHaveLength(2)
+
+      await world.movePython312()
+      const drift = await runner.runJob(inputs)
+      expect(drift.main.status).toBe(1)
+      expect(drift.main.commands.find(c => c.command === 'error')?.properties).toMatchObject({
+        file: 'Dockerfile',
+        line: '1'
+      })
+      expect(readFileSync(lockfile(), 'utf8')).toBe(recorded)
+
+      expect((await runner.runJob({ ...inputs, accept: 'true' })).main.status).toBe(0)
+      expect(readFileSync(lockfile(), 'utf8')).not.toBe(recorded)
+      expect(statuses(await runner.runJob(inputs))).toEqual({ 1: 'unchanged', 4: 'unchanged' })
+
+      world.writeDockerfile('3.13-slim')
+      const withPlatforms = { ...inputs, platforms: 'linux/amd64' }
+      expect(statuses(await runner.runJob(withPlatforms))).toEqual({ 1: 'new', 4: 'unchanged' })
+      await world.rebuildArm64Only()
+      expect(statuses(await runner.runJob(withPlatforms))).toEqual({
+        1: 'index-churn',
+        4: 'unchanged'
+      })
+
+      world.otherProxy.inject({ status: 503, times: 1000 })
+      const down = await runner.runJob(withPlatforms)
+      world.otherProxy.reset()
+      expect(down.main.status).toBe(0)
+      expect(statuses(down)).toEqual({ 1: 'unchanged', 4: 'error' })
+      expect(
+        JSON.parse(readFileSync(lockfile(), 'utf8')).images[`${world.otherProxy.host}/team/base:1`]
+      ).toBeDefined()
+      expect(statuses(await runner.runJob(withPlatforms))).toEqual({
+        1: 'unchanged',
+        4: 'unchanged'
+      })
+    }, 120_000)
+  })
+
+  describe('the CLI: check --baseline', () => {
+    const world = new World()
+    beforeAll(() => world.start())
+    afterAll(() => world.stop())
+    const check = (...args: string[]) =>
+      runNode(CLI, ['check', '--json', '--baseline', 'base.json', ...args], {
+        cwd: world.workspace,
+        node,
+        env: { PATH: process.env.PATH, HOME: world.workspace }
+      })
+    const findings = (ran: { stdout: string }) =>
+      Object.fromEntries(
+        (JSON.parse(ran.stdout).findings as { line: number; status: string }[]).map(f => [
+          f.line,
+          f.status
+        ])
+      )
+
+    it('exits 0, 1 and 0 through record, drift and accept, and writes only after success', async () => {
+      const first = await check('--update')
+      expect(first.status).toBe(0)
+      expect(findings(first)).toEqual({ 1: 'new', 4: 'new' })
+      const recorded = readFileSync(join(world.workspace, 'base.json'), 'utf8')
+
+      await world.movePython312()
+      const drift = await check('--update')
+      expect(drift.status).toBe(1)
+      expect(JSON.parse(drift.stdout)).toMatchObject({
+        drifted: true,
+        failures: ['1 image changed under its tag since the last successful build']
+      })
+      expect(readFileSync(join(world.workspace, 'base.json'), 'utf8')).toBe(recorded)
+
+      const text = await runNode(CLI, ['check', '--baseline', 'base.json'], {
+        cwd: world.workspace,
+        node,
+        env: { PATH: process.env.PATH, HOME: world.workspace }
+      })
+      expect(text.status).toBe(1)
+      expect(text.stdout).toContain(
+        `Dockerfile:1: ${world.hub.host}/library/python:3.12-slim changed under its tag`
+      )
+      expect(text.stdout).toMatch(
+        new RegExp(
+          `keep the known-good image:  FROM ${world.hub.host.replace(/\./g, '\\.')}/library/python:3\\.12-slim@sha256:[a-f0-9]{64} AS base`
+        )
+      )
+
+      expect((await check('--accept', '--update')).status).toBe(0)
+      expect(findings(await check())).toEqual({ 1: 'unchanged', 4: 'unchanged' })
+      expect((await check('--on-drift', 'warn')).status).toBe(0)
+    }, 60_000)
+  })
+})
