@@ -21,6 +21,8 @@ export class CacheService {
   readonly calls: string[] = []
   /** Answer every request with this status (the service down). */
   failAll: number | null = null
+  /** Answer one Twirp method with an HTTP error and a Twirp message (`cache read denied: …`), or with 200 and `ok: false`. */
+  failMethod: { method: string; status: number; msg: string } | null = null
   private server: Server | null = null
   port = 0
 
@@ -50,6 +52,13 @@ export class CacheService {
       }
       const json = (status: number, value: object) =>
         res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(value))
+      if (this.failMethod && path === SERVICE + this.failMethod.method) {
+        const { status, msg } = this.failMethod
+        const body =
+          status === 200 ? { ok: false, message: msg } : { code: 'permission_denied', msg }
+        res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body))
+        return
+      }
       if (req.method === 'POST' && path.startsWith(SERVICE)) {
         const request = JSON.parse(body.toString('utf8') || '{}')
         json(200, this.rpc(path.slice(SERVICE.length), request))

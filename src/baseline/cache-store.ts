@@ -76,7 +76,12 @@ async function quietly<T>(
           /^(?:::(?:error|warning)(?: [^:]*)?::)?(Failed to (?:save|restore): .*|Cache reservation failed: .*|uploadCacheArchiveSDK: .*|Unable to .*)$/.exec(
             line
           )
-        if (match) problems.push(match[1].replace(/%0A/g, ' ').replace(/%25/g, '%'))
+        if (match) {
+          const message = match[1].replace(/%0A/g, ' ').replace(/%25/g, '%')
+          problems.push(
+            message.replace(/^(?:Failed to (?:save|restore)|Cache reservation failed): /, '')
+          )
+        }
         return !match
       })
       .join('\n')

@@ -1,0 +1,108 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CacheService } from './harness/cache-service.js'
+import { ImagePusher } from './harness/images.js'
+import { TestRegistry } from './harness/registry.js'
+import { ActionRunner } from './helpers/action-runner.js'
+import { NODES } from './helpers/run.js'
+
+describe.each(NODES)('the action under %s, at its edges', (_, node) => {
+  const registry = new TestRegistry()
+  const cache = new CacheService()
+  let workspace = ''
+  let runner: ActionRunner
+  beforeAll(async () => {
+    await registry.start()
+    await cache.start()
+    await new ImagePusher(registry).pushImage('library/alpine', {}, { tag: '3.20' })
+    workspace = mkdtempSync(join(tmpdir(), 'bid-edges-'))
+    writeFileSync(join(workspace, 'Dockerfile'), `FROM ${registry.host}/library/alpine:3.20\n`)
+    runner = new ActionRunner(workspace, cache.env, node)
+  })
+  afterAll(async () => {
+    runner.dispose()
+    await cache.stop()
+    await registry.stop()
+    rmSync(workspace, { recursive: true, force: true })
+  })
+  afterEach(() => {
+    cache.failMethod = null
+  })
+
+  it.each([
+    [{ 'on-drift': 'maybe' }, 'input on-drift must be fail or warn, not "maybe"'],
+    [{ 'on-error': 'ignore' }, 'input on-error must be warn or fail, not "ignore"'],
+    [{ accept: 'yes' }, 'input accept must be true or false, not "yes"'],
+    [
+      { comment: 'sometimes' },
+      'input comment must be on-drift or always or never, not "sometimes"'
+    ],
+    [
+      { platforms: 'arm64' },
+      'input platforms: "arm64" is not a platform: use os/arch[/variant], e.g. linux/arm64'
+    ],
+    [{ timeout: 'soon' }, 'input timeout must be a positive number of seconds, not "soon"'],
+    [
+      { 'build-args': 'NOEQUALS' },
+      'input build-args: entry "NOEQUALS" must be NAME=VALUE with NAME made of letters, digits and _'
+    ],
+    [{ 'registry-auth': 'ghcr.io' }, 'input registry-auth, line 1: must be host=user:password']
+  ])('refuses %j naming the input and what is allowed', async (inputs, message) => {
+    const job = await runner.runJob(inputs)
+    expect(job.main.status).toBe(1)
+    expect(job.main.commands.filter(c => c.command !== 'add-mask')).toEqual([
+      { command: 'error', properties: {}, message }
+    ])
+    expect(job.main.stdout + job.main.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('masks registry-auth passwords before anything is printed', async () => {
+    const job = await runner.runJob({ 'registry-auth': `${registry.host}=me:s3cret-pass` })
+    expect(job.main.commands.filter(c => c.command === 'add-mask').map(c => c.message)).toEqual([
+      'ghs_testtoken',
+      's3cret-pass'
+    ])
+  })
+
+  it('treats a corrupt lockfile as absent, with one warning', async () => {
+    writeFileSync(join(workspace, 'lock.json'), '{"schema": "something else"}')
+    const job = await runner.runJob({ lockfile: 'lock.json', 'update-lockfile': 'true' })
+    expect(job.main.status).toBe(0)
+    expect(job.main.outputs['baseline-found']).toBe('false')
+    expect(job.main.commands.filter(c => c.command === 'warning').map(c => c.message)).toEqual([
+      `${join(workspace, 'lock.json')} is not a base-image-drift baseline (no matching "schema"); ignoring it`
+    ])
+    expect(JSON.parse(readFileSync(join(workspace, 'lock.json'), 'utf8')).images).toHaveProperty([
+      `${registry.host}/library/alpine:3.20`
+    ])
+  })
+
+  it.each([
+    ['read denied', 'GetCacheEntryDownloadURL', 403, 'main'],
+    ['write denied', 'CreateCacheEntry', 200, 'post']
+  ])('gives one warning when the cache %s, never an error', async (_, method, status, step) => {
+    const what = method === 'CreateCacheEntry' ? 'write' : 'read'
+    cache.failMethod = { method, status, msg: `cache ${what} denied: no permission in this scope` }
+    const job = await runner.runJob()
+    expect(job.main.status).toBe(0)
+    const result = step === 'main' ? job.main : job.post!
+    expect(result.commands.filter(c => c.command === 'error')).toEqual([])
+    const warnings = result.commands.filter(c => c.command === 'warning')
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0].message).toMatch(
+      new RegExp(`cache ${what} denied: no permission in this scope`)
+    )
+  })
+
+  it('gives one warning when the cache entry already exists', async () => {
+    const first = await runner.runJob({}, { GITHUB_RUN_ID: '900' })
+    expect(first.post!.commands.filter(c => c.command === 'warning')).toEqual([])
+    const again = await runner.runJob({}, { GITHUB_RUN_ID: '900' })
+    expect(again.main.status).toBe(0)
+    const warnings = again.post!.commands.filter(c => c.command === 'warning')
+    expect(warnings.map(w => w.message)).toEqual([
+      'baseline not saved to the cache (cache entry base-image-drift-ci-drift-900-1 already exists)'
+    ])
+  })
+})
