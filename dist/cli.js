@@ -40837,6 +40837,138 @@ function decide(findings, policy) {
   return { failures, drifted, errors, save: failures.length === 0 };
 }
 
+// src/explain/diff.ts
+var DEBIAN = /debian\.sh\b.*?'([a-z]+)'\s+'@\d+'/;
+var ALPINE = /alpine-minirootfs-(\d+\.\d+(?:\.\d+)?)/;
+var VERSION_VARIABLE = /_VERSION$/;
+function baseOs(config) {
+  for (const entry of config.history ?? []) {
+    const createdBy = entry.created_by ?? "";
+    const debian = DEBIAN.exec(createdBy);
+    if (debian) return `Debian ${debian[1]}`;
+    const alpine = ALPINE.exec(createdBy);
+    if (alpine) return `Alpine ${alpine[1]}`;
+  }
+  const labels = config.config?.Labels ?? {};
+  const version = labels["org.opencontainers.image.version"];
+  const name = labels["org.opencontainers.image.ref.name"];
+  if (name && version) return `${name} ${version}`;
+  return null;
+}
+function explain(before, after, platform) {
+  const env = diffMaps(envMap(before.config), envMap(after.config));
+  const labels = diffMaps(before.config.config?.Labels ?? {}, after.config.config?.Labels ?? {});
+  const annotations = diffMaps(before.annotations, after.annotations);
+  const os = { before: baseOs(before.config), after: baseOs(after.config) };
+  const osChanged = os.before !== os.after;
+  const runtime = env.filter((c) => VERSION_VARIABLE.test(c.name) && majorMinor(c.before) !== majorMinor(c.after));
+  const severity = osChanged ? "os" : runtime.length > 0 ? "runtime" : "other";
+  const parts = [];
+  if (osChanged) parts.push(osChange(os.before, os.after));
+  for (const c of env.filter((c2) => VERSION_VARIABLE.test(c2.name))) parts.push(describe(c));
+  const others = env.filter((c) => !VERSION_VARIABLE.test(c.name)).length + labels.length + annotations.length;
+  if (others > 0) parts.push(`${others} other config change${others === 1 ? "" : "s"}`);
+  if (before.layers.count !== after.layers.count || before.layers.size !== after.layers.size) {
+    parts.push(`layers ${before.layers.count} \u2192 ${after.layers.count} (${mib(before.layers.size)} \u2192 ${mib(after.layers.size)})`);
+  }
+  if (parts.length === 0) parts.push(before.config.created !== after.config.created ? `rebuilt ${after.config.created ?? ""}`.trim() : "rebuilt, nothing else in the config changed");
+  return {
+    platform,
+    created: { before: before.config.created, after: after.config.created },
+    os,
+    env,
+    labels,
+    annotations,
+    layers: { before: before.layers, after: after.layers },
+    severity,
+    summary: parts.join("; ")
+  };
+}
+function describe(change) {
+  if (change.before === void 0) return `+${change.name}=${change.after}`;
+  if (change.after === void 0) return `-${change.name}=${change.before}`;
+  return `${change.name} ${change.before} \u2192 ${change.after}`;
+}
+function osChange(before, after) {
+  if (before && after) {
+    const [bName, ...bRest] = before.split(" ");
+    const [aName, ...aRest] = after.split(" ");
+    if (bName === aName) return `${bName} ${bRest.join(" ")} \u2192 ${aRest.join(" ")}`;
+  }
+  return `base OS ${before ?? "unknown"} \u2192 ${after ?? "unknown"}`;
+}
+function envMap(config) {
+  const map = {};
+  for (const entry of config.config?.Env ?? []) {
+    const eq = entry.indexOf("=");
+    map[eq < 0 ? entry : entry.slice(0, eq)] = eq < 0 ? "" : entry.slice(eq + 1);
+  }
+  return map;
+}
+function diffMaps(before, after) {
+  const names = [.../* @__PURE__ */ new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  return names.filter((name) => before[name] !== after[name]).map((name) => ({ name, ...name in before ? { before: before[name] } : {}, ...name in after ? { after: after[name] } : {} }));
+}
+function majorMinor(version) {
+  return version?.match(/^v?(\d+)(?:\.(\d+))?/)?.slice(1, 3).join(".");
+}
+function mib(bytes) {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+// src/explain/fetch.ts
+var DEFAULT_PLATFORM2 = "linux/amd64";
+async function explainDrift(finding, client, platforms) {
+  const image = tagOf(finding.reference.image);
+  const wanted = finding.changedPlatforms?.[0] ?? (platforms[0] ? normalizePlatform(platforms[0]) : null);
+  let after;
+  try {
+    after = await facts(client, image, finding.current.digest, wanted);
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error;
+    return { platform: wanted, unavailable: `the new image could not be read (${error.message}); only the digests are known` };
+  }
+  try {
+    const before = await facts(client, image, finding.previous.digest, after.platform);
+    return explain(before.facts, after.facts, after.platform);
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error;
+    return {
+      platform: after.platform,
+      unavailable: `the old image ${finding.previous.digest} can no longer be fetched from ${image.registry} (${error.message}); only the digests are known`
+    };
+  }
+}
+async function facts(client, image, digest, wanted) {
+  let manifest = await client.manifest({ ...image, digest });
+  const entries = indexEntries(manifest.bytes);
+  let annotations = annotationsOf(manifest.bytes);
+  let platform = wanted ?? DEFAULT_PLATFORM2;
+  if (entries) {
+    const entry = entries.find((e) => e.platform === platform) ?? (wanted === null ? entries.find((e) => e.platform === DEFAULT_PLATFORM2) ?? (entries.length === 1 ? entries[0] : void 0) : void 0);
+    if (!entry) throw new RegistryError("not-found", `${digest} has no ${platform} image`);
+    platform = entry.platform;
+    manifest = await client.manifest({ ...image, digest: entry.digest });
+    annotations = { ...annotations, ...annotationsOf(manifest.bytes) };
+  }
+  const body = JSON.parse(manifest.bytes.toString("utf8"));
+  if (!body.config?.digest) throw new RegistryError("bad-response", `${digest} is not an image manifest`);
+  const config = JSON.parse((await client.blob(image, body.config.digest)).toString("utf8"));
+  if (!entries && config.os && config.architecture) platform = normalizePlatform([config.os, config.architecture, config.variant ?? ""].join("/"));
+  const layers2 = body.layers ?? [];
+  return {
+    facts: { digest, config, annotations, layers: { count: layers2.length, size: layers2.reduce((sum, l) => sum + (l.size ?? 0), 0) } },
+    platform
+  };
+}
+function annotationsOf(bytes) {
+  try {
+    return JSON.parse(bytes.toString("utf8")).annotations ?? {};
+  } catch {
+    return {};
+  }
+}
+
 // src/pipeline/check.ts
 async function check(request2) {
   const platforms = request2.platforms.map(normalizePlatform);
@@ -40857,6 +40989,10 @@ async function check(request2) {
     run: request2.run,
     commit: request2.commit
   });
+  const drifted = findings.filter((f) => f.status === "drifted");
+  const explanations = /* @__PURE__ */ new Map();
+  for (const f of drifted) if (!explanations.has(f.image)) explanations.set(f.image, explainDrift(f, request2.client, platforms));
+  await Promise.all(drifted.map(async (f) => f.explanation = await explanations.get(f.image)));
   const verdict = decide(findings, request2.policy);
   const before = Object.keys(request2.baseline?.images ?? {}).length;
   if (verdict.save && before > 0 && Object.keys(next.images).length === 0) {
@@ -40948,8 +41084,13 @@ var ORDER = ["drifted", "error", "stale", "new", "index-churn", "pinned", "uncha
 function findingLabel(finding) {
   return finding.status === "pinned" && finding.stale ? "stale" : finding.status;
 }
+var SEVERITY = ["os", "runtime", "other"];
 function byImportance(a, b) {
-  return ORDER.indexOf(findingLabel(a)) - ORDER.indexOf(findingLabel(b));
+  return ORDER.indexOf(findingLabel(a)) - ORDER.indexOf(findingLabel(b)) || severityRank(a) - severityRank(b);
+}
+function severityRank(finding) {
+  const explanation = finding.explanation;
+  return explanation && "severity" in explanation ? SEVERITY.indexOf(explanation.severity) : SEVERITY.length;
 }
 function digestChange(finding) {
   const before = finding.previous?.digest;
@@ -40977,8 +41118,29 @@ function findingJson(finding) {
       }
     } : {},
     ...finding.changedPlatforms ? { changedPlatforms: finding.changedPlatforms } : {},
+    ...finding.explanation ? { explanation: finding.explanation } : {},
     error: finding.error ?? null
   };
+}
+
+// src/report/explanation-text.ts
+var SEVERITY_NOTE = {
+  os: "the base OS release changed: the most severe kind of drift",
+  runtime: "a language runtime changed its major or minor version",
+  other: "no OS or runtime version change"
+};
+function explanationText(explanation, indent) {
+  if ("unavailable" in explanation) return [`${indent}what changed is not known: ${explanation.unavailable}`];
+  const e = explanation;
+  const lines = [`${indent}what changed (${e.platform}): ${e.summary}`];
+  if (e.severity !== "other") lines.push(`${indent}  ${SEVERITY_NOTE[e.severity]}`);
+  lines.push(`${indent}  created ${e.created.before ?? "?"} \u2192 ${e.created.after ?? "?"}`);
+  lines.push(`${indent}  layers ${layers(e.layers.before)} \u2192 ${layers(e.layers.after)}`);
+  for (const change of [...e.env, ...e.labels, ...e.annotations]) lines.push(`${indent}  ${describe(change)}`);
+  return lines;
+}
+function layers(value) {
+  return `${value.count} (${(value.size / 1024 / 1024).toFixed(1)} MiB)`;
 }
 
 // src/report/remedy.ts
@@ -41025,6 +41187,7 @@ function formatCheckText(findings, verdict, context) {
       `  was ${finding.previous.digest}${finding.previous.recordedAt ? ` (recorded ${finding.previous.recordedAt})` : ""}`,
       `  now ${finding.current.digest}`,
       ...finding.changedPlatforms ? [`  changed platforms: ${finding.changedPlatforms.join(", ")}`] : [],
+      ...finding.explanation ? explanationText(finding.explanation, "  ") : [],
       `  keep the known-good image:  ${pinLine(finding, finding.previous.digest)}`,
       `  or accept the new one:      base-image-drift check --accept --update`
     );
@@ -41508,10 +41671,10 @@ var Transport = class {
   }
 };
 function tooLarge(host, url, limit) {
-  const mib = limit / 1024 / 1024;
+  const mib2 = limit / 1024 / 1024;
   return new RegistryError(
     "too-large",
-    `${host}: ${new URL(url).pathname} is larger than the ${mib} MiB limit; refused`
+    `${host}: ${new URL(url).pathname} is larger than the ${mib2} MiB limit; refused`
   );
 }
 function networkError(error, host, timeoutMs) {

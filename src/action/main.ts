@@ -7,8 +7,9 @@ import { ConfigError } from '../config/values.js'
 import { findByGlobs, scanFiles } from '../discover/scan-tree.js'
 import { check } from '../pipeline/check.js'
 import { RegistryClient } from '../registry/remote.js'
-import { annotationsFor } from '../report/annotations.js'
+import { ANNOTATIONS_PER_TYPE, annotationsFor } from '../report/annotations.js'
 import { findingJson } from '../report/findings.js'
+import { publish } from '../report/github.js'
 import { renderMarkdown } from '../report/markdown.js'
 import { readInputs } from './inputs.js'
 
@@ -80,7 +81,10 @@ async function main(): Promise<void> {
   }
   const { findings, verdict, next } = result
 
-  const { annotations, omitted } = annotationsFor(findings, policy)
+  const acceptHint = lockfile
+    ? 'run with `accept: true` and `update-lockfile: true`, then commit the lockfile'
+    : 're-run the job with the input `accept: true`'
+  const { annotations, omitted } = annotationsFor(findings, policy, acceptHint)
   for (const a of annotations) {
     const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column }
     if (a.level === 'error') core.error(a.message, properties)
@@ -103,6 +107,17 @@ async function main(): Promise<void> {
   core.setOutput('report', report)
   core.setOutput('baseline-found', restored.baseline !== null ? 'true' : 'false')
   await core.summary.addRaw(report).write()
+  const published = await publish({
+    token: inputs.githubToken,
+    report,
+    drifted: drifted.length > 0,
+    failed: verdict.failures.length > 0,
+    comment: inputs.comment,
+    checkName: inputs.checkName,
+    annotations: annotationsFor(findings, policy, acceptHint, Infinity).annotations,
+    marker: `<!-- base-image-drift: ${env.GITHUB_WORKFLOW ?? ''}/${env.GITHUB_JOB ?? ''} -->`
+  })
+  for (const warning of published) core.warning(warning)
 
   if (verdict.keptBecause) core.warning(verdict.keptBecause)
   if (verdict.save) {
@@ -117,5 +132,14 @@ async function main(): Promise<void> {
       )
     }
   }
-  if (verdict.failures.length > 0) core.setFailed(verdict.failures.join('; '))
+  if (verdict.failures.length > 0) {
+    const reason = verdict.failures.join('; ')
+    // the failure message is an error annotation too: past GitHub's limit it would push out a drift
+    if (annotations.filter(a => a.level === 'error').length < ANNOTATIONS_PER_TYPE)
+      core.setFailed(reason)
+    else {
+      process.exitCode = 1
+      core.info(`Failing: ${reason}`)
+    }
+  }
 }

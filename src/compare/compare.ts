@@ -1,4 +1,5 @@
 import type { Baseline, BaselineEntry } from '../baseline/document.js'
+import type { Explanation, Unexplained } from '../explain/diff.js'
 import { SCHEMA, VERSION } from '../baseline/document.js'
 import { formatReference } from '../reference/reference.js'
 import { resolutionKey, type Resolution } from '../resolve/resolve.js'
@@ -20,6 +21,8 @@ export interface Finding {
   /** Drifted with tracked platforms: the tracked platforms whose digest changed. */
   changedPlatforms?: string[]
   error?: string
+  /** Drifted only: what changed inside the image (added after compare, by explain). */
+  explanation?: Explanation | Unexplained
 }
 
 export interface CompareOptions {

@@ -1,6 +1,7 @@
 import type { Baseline } from '../baseline/document.js'
 import { compare, type Finding } from '../compare/compare.js'
 import { decide, type Policy, type Verdict } from '../compare/policy.js'
+import { explainDrift } from '../explain/fetch.js'
 import { formatReference, tagOf } from '../reference/reference.js'
 import { normalizePlatform } from '../registry/platforms.js'
 import type { RegistryClient } from '../registry/remote.js'
@@ -50,6 +51,13 @@ export async function check(request: CheckRequest): Promise<CheckResult> {
     run: request.run,
     commit: request.commit
   })
+  // one explanation per drifted image however many lines name it, all fetched at once
+  const drifted = findings.filter(f => f.status === 'drifted')
+  const explanations = new Map<string, ReturnType<typeof explainDrift>>()
+  for (const f of drifted)
+    if (!explanations.has(f.image!))
+      explanations.set(f.image!, explainDrift(f, request.client, platforms))
+  await Promise.all(drifted.map(async f => (f.explanation = await explanations.get(f.image!))))
   const verdict = decide(findings, request.policy)
   const before = Object.keys(request.baseline?.images ?? {}).length
   if (verdict.save && before > 0 && Object.keys(next.images).length === 0) {

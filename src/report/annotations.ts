@@ -1,6 +1,6 @@
 import type { Finding } from '../compare/compare.js'
 import type { Policy } from '../compare/policy.js'
-import { byImportance, findingLabel } from './findings.js'
+import { byImportance, changeSummary, findingLabel } from './findings.js'
 import { pinLine } from './remedy.js'
 
 export interface Annotation {
@@ -18,7 +18,9 @@ export const ANNOTATIONS_PER_TYPE = 10
 /** Annotations for drift, errors and stale pins, most important first, within GitHub's limits. */
 export function annotationsFor(
   findings: Finding[],
-  policy: Policy
+  policy: Policy,
+  acceptHint: string,
+  limit = ANNOTATIONS_PER_TYPE
 ): { annotations: Annotation[]; omitted: number } {
   const all: Annotation[] = []
   for (const finding of [...findings].sort(byImportance)) {
@@ -30,7 +32,14 @@ export function annotationsFor(
         ...at,
         level: policy.onDrift === 'fail' && !policy.accept ? 'error' : 'warning',
         title: `${finding.image} changed under its tag`,
-        message: `${finding.previous!.digest} → ${finding.current!.digest}. Keep the known-good image: ${pinLine(finding, finding.previous!.digest)} — or accept the new one.`
+        message: [
+          changeSummary(finding),
+          `${finding.previous!.digest} → ${finding.current!.digest}.`,
+          `Keep the known-good image: ${pinLine(finding, finding.previous!.digest)}`,
+          `or accept the new one (${acceptHint}).`
+        ]
+          .filter(Boolean)
+          .join('\n')
       })
     } else if (label === 'error') {
       all.push({
@@ -52,7 +61,7 @@ export function annotationsFor(
   const perType = new Map<string, number>()
   for (const annotation of all) {
     const count = perType.get(annotation.level) ?? 0
-    if (count >= ANNOTATIONS_PER_TYPE) continue
+    if (count >= limit) continue
     perType.set(annotation.level, count + 1)
     shown.push(annotation)
   }

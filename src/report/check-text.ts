@@ -1,6 +1,7 @@
 import type { Finding } from '../compare/compare.js'
 import type { Verdict } from '../compare/policy.js'
 import { byImportance, digestChange, findingLabel } from './findings.js'
+import { explanationText } from './explanation-text.js'
 import { pinLine } from './remedy.js'
 import { formatTable } from './table.js'
 
@@ -30,6 +31,7 @@ export function formatCheckText(
       ...(finding.changedPlatforms
         ? [`  changed platforms: ${finding.changedPlatforms.join(', ')}`]
         : []),
+      ...(finding.explanation ? explanationText(finding.explanation, '  ') : []),
       `  keep the known-good image:  ${pinLine(finding, finding.previous!.digest)}`,
       `  or accept the new one:      base-image-drift check --accept --update`
     )

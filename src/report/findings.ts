@@ -8,8 +8,28 @@ export function findingLabel(finding: Finding): string {
   return finding.status === 'pinned' && finding.stale ? 'stale' : finding.status
 }
 
+const SEVERITY = ['os', 'runtime', 'other']
+
+/** Most important first; among drift, the most severe change first (SPEC §7). */
 export function byImportance(a: Finding, b: Finding): number {
-  return ORDER.indexOf(findingLabel(a)) - ORDER.indexOf(findingLabel(b))
+  return (
+    ORDER.indexOf(findingLabel(a)) - ORDER.indexOf(findingLabel(b)) ||
+    severityRank(a) - severityRank(b)
+  )
+}
+
+function severityRank(finding: Finding): number {
+  const explanation = finding.explanation
+  return explanation && 'severity' in explanation
+    ? SEVERITY.indexOf(explanation.severity)
+    : SEVERITY.length
+}
+
+/** The one line that says what changed, or why it is not known. */
+export function changeSummary(finding: Finding): string | null {
+  const explanation = finding.explanation
+  if (!explanation) return null
+  return 'summary' in explanation ? explanation.summary : explanation.unavailable
 }
 
 /** `sha256:aaaa… → sha256:bbbb…`, or one side, as the finding allows. */
@@ -43,6 +63,7 @@ export function findingJson(finding: Finding) {
         }
       : {}),
     ...(finding.changedPlatforms ? { changedPlatforms: finding.changedPlatforms } : {}),
+    ...(finding.explanation ? { explanation: finding.explanation } : {}),
     error: finding.error ?? null
   }
 }

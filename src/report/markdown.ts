@@ -1,6 +1,7 @@
 import type { Finding } from '../compare/compare.js'
 import type { Verdict } from '../compare/policy.js'
 import { byImportance, digestChange, findingLabel } from './findings.js'
+import { explanationMarkdown } from './explanation-text.js'
 import { pinLine } from './remedy.js'
 
 export interface ReportContext {
@@ -75,6 +76,7 @@ function driftSection(finding: Finding, context: ReportContext): string[] {
     `### \`${reference.file}:${reference.line}\` ${finding.image} changed under its tag`,
     ''
   ]
+  if (finding.explanation) lines.push(...explanationMarkdown(finding.explanation), '')
   lines.push(
     `Digest ${finding.previous!.digest} (recorded ${finding.previous!.recordedAt || 'earlier'}) is now ${finding.current!.digest}.`
   )

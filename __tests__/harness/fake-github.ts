@@ -1,0 +1,75 @@
+import { createServer, type Server } from 'node:http'
+
+export interface RecordedRequest {
+  method: string
+  path: string
+  body: Record<string, unknown> | null
+}
+
+/**
+ * A local stand-in for the GitHub REST API (GITHUB_API_URL) that records every request:
+ * issue comments and check runs, with switches for a missing permission.
+ */
+export class FakeGitHub {
+  readonly requests: RecordedRequest[] = []
+  readonly comments: { id: number; body: string }[] = []
+  /** Answer 403 to creating comments (a fork pull request's read-only token). */
+  denyComments = false
+  private server: Server | null = null
+  private nextId = 1000
+  port = 0
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer(async (req, res) => {
+      let raw = ''
+      for await (const chunk of req) raw += chunk
+      const path = (req.url ?? '').split('?')[0]
+      const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : null
+      this.requests.push({ method: req.method ?? '', path, body })
+      const json = (status: number, value: unknown) =>
+        res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(value))
+      let match: RegExpExecArray | null
+      if (req.method === 'GET' && /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/.test(path)) {
+        json(200, this.comments)
+      } else if (
+        req.method === 'POST' &&
+        /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/.test(path)
+      ) {
+        if (this.denyComments)
+          return json(403, { message: 'Resource not accessible by integration' })
+        const comment = { id: this.nextId++, body: String(body?.body) }
+        this.comments.push(comment)
+        json(201, comment)
+      } else if (
+        req.method === 'PATCH' &&
+        (match = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(path))
+      ) {
+        const comment = this.comments.find(c => c.id === Number(match![1]))
+        if (!comment) return json(404, { message: 'Not Found' })
+        comment.body = String(body?.body)
+        json(200, comment)
+      } else if (req.method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/check-runs$/.test(path)) {
+        json(201, { id: this.nextId++, ...body })
+      } else if (req.method === 'PATCH' && /^\/repos\/[^/]+\/[^/]+\/check-runs\/\d+$/.test(path)) {
+        json(200, { ...body })
+      } else {
+        json(404, { message: 'Not Found' })
+      }
+    })
+    await new Promise<void>(resolve => this.server!.listen(0, '127.0.0.1', resolve))
+    const address = this.server.address()
+    this.port = typeof address === 'object' && address ? address.port : 0
+    return this
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return
+    this.server.closeAllConnections()
+    await new Promise(resolve => this.server!.close(resolve))
+    this.server = null
+  }
+}

@@ -1,0 +1,152 @@
+import * as github from '@actions/github'
+import type { Annotation } from './annotations.js'
+
+export interface Publication {
+  token: string
+  /** The Markdown report, as in the job summary. */
+  report: string
+  drifted: boolean
+  failed: boolean
+  comment: 'on-drift' | 'always' | 'never'
+  checkName: string
+  /** Every annotation, uncapped: a check run takes them all, 50 per request. */
+  annotations: Annotation[]
+  /** Tells this job's sticky comment apart from other jobs'. */
+  marker: string
+}
+
+const ANNOTATIONS_PER_REQUEST = 50
+const MAX_TEXT = 65_000
+const LEVEL = { error: 'failure', warning: 'warning', notice: 'notice' } as const
+
+/**
+ * The sticky pull-request comment and the check run (SPEC §8), through the GitHub REST API.
+ * Returns warnings instead of throwing: without permission (fork pull requests) the summary
+ * and annotations still carry the report.
+ */
+export async function publish(publication: Publication): Promise<string[]> {
+  const warnings: string[] = []
+  const { context } = github
+  const pull = context.payload.pull_request
+  const commenting = pull !== undefined && publication.comment !== 'never'
+  if (!commenting && !publication.checkName) return warnings
+  if (!publication.token)
+    return [
+      'github-token is empty: no pull-request comment or check run; the job summary and annotations carry the report'
+    ]
+  const octokit = github.getOctokit(publication.token)
+  if (commenting) {
+    try {
+      await stickyComment(octokit, context.repo, pull!.number as number, publication)
+    } catch (error) {
+      warnings.push(explain(error, 'comment on the pull request', 'pull-requests: write'))
+    }
+  }
+  if (publication.checkName) {
+    try {
+      await checkRun(
+        octokit,
+        context.repo,
+        (pull?.head?.sha as string | undefined) ?? context.sha,
+        publication
+      )
+    } catch (error) {
+      warnings.push(
+        explain(error, `create the check run "${publication.checkName}"`, 'checks: write')
+      )
+    }
+  }
+  return warnings
+}
+
+type Octokit = ReturnType<typeof github.getOctokit>
+type Repo = { owner: string; repo: string }
+
+async function stickyComment(
+  octokit: Octokit,
+  repo: Repo,
+  issue: number,
+  p: Publication
+): Promise<void> {
+  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+    ...repo,
+    issue_number: issue,
+    per_page: 100
+  })
+  const existing = comments.find(c => c.body?.includes(p.marker))
+  let body: string
+  if (p.drifted || p.comment === 'always') {
+    body = `${p.marker}\n${truncate(p.report)}`
+  } else if (existing) {
+    // drift fixed since the last comment: say so rather than leave a stale alarm
+    body = `${p.marker}\n## Base image drift resolved\n\nNo image changed under its tag in the latest run (${runUrl()}).`
+  } else {
+    return
+  }
+  if (existing) await octokit.rest.issues.updateComment({ ...repo, comment_id: existing.id, body })
+  else await octokit.rest.issues.createComment({ ...repo, issue_number: issue, body })
+}
+
+async function checkRun(
+  octokit: Octokit,
+  repo: Repo,
+  headSha: string,
+  p: Publication
+): Promise<void> {
+  const annotations = p.annotations.map(a => ({
+    path: a.file,
+    start_line: a.line,
+    end_line: a.line,
+    annotation_level: LEVEL[a.level],
+    title: a.title,
+    message: a.message
+  }))
+  const batches: (typeof annotations)[] = []
+  for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST)
+    batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST))
+  const title = p.failed
+    ? 'Base images drifted'
+    : p.drifted
+      ? 'Base images drifted (warning)'
+      : 'No base image drift'
+  const output = (batch: typeof annotations | undefined) => ({
+    title,
+    summary: truncate(p.report),
+    ...(batch ? { annotations: batch } : {})
+  })
+  const created = await octokit.rest.checks.create({
+    ...repo,
+    name: p.checkName,
+    head_sha: headSha,
+    status: 'completed',
+    conclusion: p.failed ? 'failure' : p.drifted ? 'neutral' : 'success',
+    output: output(batches[0])
+  })
+  for (const batch of batches.slice(1)) {
+    await octokit.rest.checks.update({
+      ...repo,
+      check_run_id: created.data.id,
+      output: output(batch)
+    })
+  }
+}
+
+function explain(error: unknown, what: string, permission: string): string {
+  const status = (error as { status?: number }).status
+  if (status === 403 || status === 404) {
+    return `could not ${what} (HTTP ${status}): the github-token needs the \`${permission}\` permission, which pull requests from forks never get; the job summary and annotations carry the report`
+  }
+  return `could not ${what}: ${(error as Error).message}`
+}
+
+function runUrl(): string {
+  const { serverUrl, runId } = github.context
+  const repo = process.env.GITHUB_REPOSITORY ?? ''
+  return `${serverUrl}/${repo}/actions/runs/${runId}`
+}
+
+function truncate(text: string): string {
+  return text.length <= MAX_TEXT
+    ? text
+    : `${text.slice(0, MAX_TEXT)}\n\n…(truncated; the job summary has the whole report)`
+}
