@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ImagePusher } from './harness/images.js'
+import { TestRegistry } from './harness/registry.js'
+import { CLI, runNode } from './helpers/run.js'
+
+describe('check in a terminal tells what changed', () => {
+  const registry = new TestRegistry()
+  let dir = ''
+  const run = (...args: string[]) =>
+    runNode(CLI, ['check', ...args], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir } })
+
+  beforeAll(async () => {
+    await registry.start()
+    dir = mkdtempSync(join(tmpdir(), 'bid-check-'))
+    const pusher = new ImagePusher(registry)
+    await pusher.pushImage(
+      'library/node',
+      { env: ['NODE_VERSION=20.18.0'], history: ['ADD alpine-minirootfs-3.20.3-x86_64.tar.gz /'] },
+      { tag: 'lts' }
+    )
+    await pusher.pushImage('library/ruby', { env: ['RUBY_VERSION=3.3.5'] }, { tag: '3.3' })
+    writeFileSync(
+      join(dir, 'compose.yaml'),
+      `services:\n  web:\n    image: ${registry.host}/library/node:lts\n  jobs:\n    image: ${registry.host}/library/ruby:3.3\n`
+    )
+    expect((await run('--update')).status).toBe(0)
+  })
+  afterAll(async () => {
+    await registry.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('prints the explanation and the pin line, and carries the explanation in --json', async () => {
+    const pusher = new ImagePusher(registry)
+    const old = await run('--json')
+    const oldDigest = JSON.parse(old.stdout).findings[0].digest
+    await pusher.pushImage(
+      'library/node',
+      { env: ['NODE_VERSION=22.11.0'], history: ['ADD alpine-minirootfs-3.21.0-x86_64.tar.gz /'] },
+      { tag: 'lts' }
+    )
+    const text = await run()
+    expect(text.status).toBe(1)
+    expect(text.stdout).toContain(
+      `compose.yaml:3: ${registry.host}/library/node:lts changed under its tag`
+    )
+    expect(text.stdout).toContain(
+      '  what changed (linux/amd64): Alpine 3.20.3 → 3.21.0; NODE_VERSION 20.18.0 → 22.11.0'
+    )
+    expect(text.stdout).toContain('    the base OS release changed: the most severe kind of drift')
+    expect(text.stdout).toContain(
+      `  keep the known-good image:  image: ${registry.host}/library/node:lts@${oldDigest}`
+    )
+    expect(text.stdout).toContain(
+      'FAIL: 1 image changed under its tag since the last successful build'
+    )
+    const json = JSON.parse((await run('--json')).stdout)
+    expect(json.findings[0].explanation).toMatchObject({
+      severity: 'os',
+      os: { before: 'Alpine 3.20.3', after: 'Alpine 3.21.0' },
+      env: [{ name: 'NODE_VERSION', before: '20.18.0', after: '22.11.0' }]
+    })
+  })
+
+  it('says so when the old image can no longer be fetched, and gives the digests', async () => {
+    const pusher = new ImagePusher(registry)
+    const before = JSON.parse((await run('--json')).stdout).findings.find((f: { image: string }) =>
+      f.image.endsWith('ruby:3.3')
+    )
+    await pusher.deleteTag('library/ruby', '3.3') // deletes the recorded manifest
+    await pusher.pushImage('library/ruby', { env: ['RUBY_VERSION=3.3.6'] }, { tag: '3.3' })
+    const text = await run()
+    expect(text.stdout).toContain(`  was ${before.previous}`)
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `what changed is not known: the old image ${before.previous} can no longer be fetched from ${registry.host.replace(/\./g, '\\.')} \\(.*HTTP 404\\)\\); only the digests are known`
+      )
+    )
+  })
+})

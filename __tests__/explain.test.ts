@@ -1,0 +1,91 @@
+import { baseOs, explain, type ImageFacts } from '../src/explain/diff.js'
+
+const facts = (
+  env: string[],
+  history: string[] = [],
+  labels: Record<string, string> = {},
+  layers = { count: 2, size: 3 * 1024 * 1024 }
+): ImageFacts => ({
+  digest: 'sha256:' + '0'.repeat(64),
+  config: {
+    created: '2026-01-01T00:00:00Z',
+    config: { Env: env, Labels: labels },
+    history: history.map(created_by => ({ created_by }))
+  },
+  layers,
+  annotations: {}
+})
+
+describe('explaining a drift', () => {
+  it.each([
+    [
+      [
+        "/bin/sh -c #(nop) ADD file:abc in / # debian.sh --arch 'arm64' out/ 'trixie' '@1750000000'"
+      ],
+      {},
+      'Debian trixie'
+    ],
+    [
+      ['/bin/sh -c #(nop) ADD file:alpine-minirootfs-3.20.3-x86_64.tar.gz in / '],
+      {},
+      'Alpine 3.20.3'
+    ],
+    [
+      [],
+      {
+        'org.opencontainers.image.ref.name': 'ubuntu',
+        'org.opencontainers.image.version': '24.04'
+      },
+      'ubuntu 24.04'
+    ],
+    [['RUN make'], {}, null]
+  ])('finds the base OS release in %j %j', (history, labels, os) => {
+    expect(baseOs(facts([], history, labels).config)).toBe(os)
+  })
+
+  it('ranks a base OS change first, then a runtime major/minor change, then the rest', () => {
+    const debian = (suite: string) => [`ADD rootfs # debian.sh --arch 'amd64' out/ '${suite}' '@1'`]
+    expect(
+      explain(
+        facts(['PYTHON_VERSION=3.12.2'], debian('bullseye')),
+        facts(['PYTHON_VERSION=3.12.3'], debian('bookworm')),
+        'linux/amd64'
+      )
+    ).toMatchObject({
+      severity: 'os',
+      summary: 'Debian bullseye → bookworm; PYTHON_VERSION 3.12.2 → 3.12.3'
+    })
+    expect(
+      explain(facts(['NODE_VERSION=20.11.0']), facts(['NODE_VERSION=22.1.0']), 'linux/amd64')
+    ).toMatchObject({
+      severity: 'runtime',
+      summary: 'NODE_VERSION 20.11.0 → 22.1.0'
+    })
+    expect(
+      explain(facts(['NODE_VERSION=20.11.0']), facts(['NODE_VERSION=20.11.1']), 'linux/amd64')
+        .severity
+    ).toBe('other')
+  })
+
+  it('lists changed, added and removed variables, labels and layer changes', () => {
+    const e = explain(
+      facts(['A=1', 'GONE=x'], [], { 'org.opencontainers.image.revision': 'abc' }),
+      facts(
+        ['A=2', 'NEW=y'],
+        [],
+        { 'org.opencontainers.image.revision': 'def' },
+        { count: 3, size: 4 * 1024 * 1024 }
+      ),
+      'linux/arm64'
+    )
+    expect(e.env).toEqual([
+      { name: 'A', before: '1', after: '2' },
+      { name: 'GONE', before: 'x' },
+      { name: 'NEW', after: 'y' }
+    ])
+    expect(e.labels).toEqual([
+      { name: 'org.opencontainers.image.revision', before: 'abc', after: 'def' }
+    ])
+    expect(e.summary).toBe('4 other config changes; layers 2 → 3 (3.0 MiB → 4.0 MiB)')
+  })
+})

@@ -1,0 +1,75 @@
+import { compare } from '../src/compare/compare.js'
+import { decide } from '../src/compare/policy.js'
+import { renderMarkdown } from '../src/report/markdown.js'
+import { found } from './helpers/references.js'
+
+const d = (c: string) => `sha256:${c.repeat(64)}`
+
+describe('the Markdown report', () => {
+  const policy = { onDrift: 'fail' as const, onError: 'warn' as const, accept: false }
+
+  it('says plainly when there was no baseline, and shows the rate limit left', () => {
+    const { findings } = compare(
+      [found('python:3.12-slim')],
+      new Map([['docker.io/library/python:3.12-slim', { digest: d('a') }]]),
+      null,
+      {
+        platforms: [],
+        accept: false,
+        now: 'now'
+      }
+    )
+    const report = renderMarkdown(findings, {
+      baselineFound: false,
+      verdict: decide(findings, policy),
+      rateLimitRemaining: { 'docker.io': 87 },
+      acceptHint: 'x'
+    })
+    expect(report).toMatch(/^## First run: baseline recorded, nothing compared \(1 image\)\n/)
+    expect(report).toContain(
+      '| `Dockerfile:1` | from | `docker.io/library/python:3.12-slim` | `sha256:aaaaaaaaaaaa` | new |'
+    )
+    expect(report).toContain('Rate limit: 87 pulls left on docker.io.')
+  })
+
+  it('pins Compose and variable-built lines in their own form', () => {
+    const compose = { ...found('redis:7'), kind: 'compose' as const, source: 'image: redis:7' }
+    const variable = {
+      ...found('alpine:3.20', 2),
+      source: 'FROM alpine:${V} AS base',
+      stage: 'base'
+    }
+    const baseline = {
+      schema: 'https://github.com/base-image-drift/base-image-drift/baseline' as const,
+      version: 1 as const,
+      updatedAt: '',
+      images: {
+        'docker.io/library/redis:7': { digest: d('a'), recordedAt: '' },
+        'docker.io/library/alpine:3.20': { digest: d('c'), recordedAt: '' }
+      }
+    }
+    const resolutions = new Map([
+      ['docker.io/library/redis:7', { digest: d('b') }],
+      ['docker.io/library/alpine:3.20', { digest: d('e') }]
+    ])
+    const { findings } = compare([compose, variable], resolutions, baseline, {
+      platforms: [],
+      accept: false,
+      now: 'now'
+    })
+    const report = renderMarkdown(findings, {
+      baselineFound: true,
+      verdict: decide(findings, policy),
+      rateLimitRemaining: {},
+      acceptHint: 're-run with `accept: true`'
+    })
+    expect(report).toContain(`\`\`\`dockerfile\nimage: redis:7@${d('a')}\n\`\`\``)
+    expect(report).toContain(
+      `\`\`\`dockerfile\nFROM docker.io/library/alpine:3.20@${d('c')} AS base\n\`\`\``
+    )
+    expect(report).toContain('Or accept the new image: re-run with `accept: true`.')
+    expect(report).toContain(
+      '- :x: 2 images changed under their tags since the last successful build'
+    )
+  })
+})
