@@ -40861,7 +40861,9 @@ function explain(before, after, platform) {
   const annotations = diffMaps(before.annotations, after.annotations);
   const os = { before: baseOs(before.config), after: baseOs(after.config) };
   const osChanged = os.before !== os.after;
-  const runtime = env.filter((c) => VERSION_VARIABLE.test(c.name) && majorMinor(c.before) !== majorMinor(c.after));
+  const runtime = env.filter(
+    (c) => VERSION_VARIABLE.test(c.name) && majorMinor(c.before) !== majorMinor(c.after)
+  );
   const severity = osChanged ? "os" : runtime.length > 0 ? "runtime" : "other";
   const parts = [];
   if (osChanged) parts.push(osChange(os.before, os.after));
@@ -40869,9 +40871,14 @@ function explain(before, after, platform) {
   const others = env.filter((c) => !VERSION_VARIABLE.test(c.name)).length + labels.length + annotations.length;
   if (others > 0) parts.push(`${others} other config change${others === 1 ? "" : "s"}`);
   if (before.layers.count !== after.layers.count || before.layers.size !== after.layers.size) {
-    parts.push(`layers ${before.layers.count} \u2192 ${after.layers.count} (${mib(before.layers.size)} \u2192 ${mib(after.layers.size)})`);
+    parts.push(
+      `layers ${before.layers.count} \u2192 ${after.layers.count} (${formatSize(before.layers.size)} \u2192 ${formatSize(after.layers.size)})`
+    );
   }
-  if (parts.length === 0) parts.push(before.config.created !== after.config.created ? `rebuilt ${after.config.created ?? ""}`.trim() : "rebuilt, nothing else in the config changed");
+  if (parts.length === 0)
+    parts.push(
+      before.config.created !== after.config.created ? `rebuilt ${after.config.created ?? ""}`.trim() : "rebuilt, nothing else in the config changed"
+    );
   return {
     platform,
     created: { before: before.config.created, after: after.config.created },
@@ -40907,12 +40914,16 @@ function envMap(config) {
 }
 function diffMaps(before, after) {
   const names = [.../* @__PURE__ */ new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-  return names.filter((name) => before[name] !== after[name]).map((name) => ({ name, ...name in before ? { before: before[name] } : {}, ...name in after ? { after: after[name] } : {} }));
+  return names.filter((name) => before[name] !== after[name]).map((name) => ({
+    name,
+    ...name in before ? { before: before[name] } : {},
+    ...name in after ? { after: after[name] } : {}
+  }));
 }
 function majorMinor(version) {
   return version?.match(/^v?(\d+)(?:\.(\d+))?/)?.slice(1, 3).join(".");
 }
-function mib(bytes) {
+function formatSize(bytes) {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
@@ -40926,7 +40937,10 @@ async function explainDrift(finding, client, platforms) {
     after = await facts(client, image, finding.current.digest, wanted);
   } catch (error) {
     if (!(error instanceof RegistryError)) throw error;
-    return { platform: wanted, unavailable: `the new image could not be read (${error.message}); only the digests are known` };
+    return {
+      platform: wanted,
+      unavailable: `the new image could not be read (${error.message}); only the digests are known`
+    };
   }
   try {
     const before = await facts(client, image, finding.previous.digest, after.platform);
@@ -40952,12 +40966,21 @@ async function facts(client, image, digest, wanted) {
     annotations = { ...annotations, ...annotationsOf(manifest.bytes) };
   }
   const body = JSON.parse(manifest.bytes.toString("utf8"));
-  if (!body.config?.digest) throw new RegistryError("bad-response", `${digest} is not an image manifest`);
-  const config = JSON.parse((await client.blob(image, body.config.digest)).toString("utf8"));
-  if (!entries && config.os && config.architecture) platform = normalizePlatform([config.os, config.architecture, config.variant ?? ""].join("/"));
+  if (!body.config?.digest)
+    throw new RegistryError("bad-response", `${digest} is not an image manifest`);
+  const config = JSON.parse(
+    (await client.blob(image, body.config.digest)).toString("utf8")
+  );
+  if (!entries && config.os && config.architecture)
+    platform = normalizePlatform([config.os, config.architecture, config.variant ?? ""].join("/"));
   const layers2 = body.layers ?? [];
   return {
-    facts: { digest, config, annotations, layers: { count: layers2.length, size: layers2.reduce((sum, l) => sum + (l.size ?? 0), 0) } },
+    facts: {
+      digest,
+      config,
+      annotations,
+      layers: { count: layers2.length, size: layers2.reduce((sum, l) => sum + (l.size ?? 0), 0) }
+    },
     platform
   };
 }
@@ -40991,7 +41014,9 @@ async function check(request2) {
   });
   const drifted = findings.filter((f) => f.status === "drifted");
   const explanations = /* @__PURE__ */ new Map();
-  for (const f of drifted) if (!explanations.has(f.image)) explanations.set(f.image, explainDrift(f, request2.client, platforms));
+  for (const f of drifted)
+    if (!explanations.has(f.image))
+      explanations.set(f.image, explainDrift(f, request2.client, platforms));
   await Promise.all(drifted.map(async (f) => f.explanation = await explanations.get(f.image)));
   const verdict = decide(findings, request2.policy);
   const before = Object.keys(request2.baseline?.images ?? {}).length;
@@ -41130,41 +41155,41 @@ var SEVERITY_NOTE = {
   other: "no OS or runtime version change"
 };
 function explanationText(explanation, indent) {
-  if ("unavailable" in explanation) return [`${indent}what changed is not known: ${explanation.unavailable}`];
+  if ("unavailable" in explanation)
+    return [`${indent}what changed is not known: ${explanation.unavailable}`];
   const e = explanation;
   const lines = [`${indent}what changed (${e.platform}): ${e.summary}`];
   if (e.severity !== "other") lines.push(`${indent}  ${SEVERITY_NOTE[e.severity]}`);
   lines.push(`${indent}  created ${e.created.before ?? "?"} \u2192 ${e.created.after ?? "?"}`);
   lines.push(`${indent}  layers ${layers(e.layers.before)} \u2192 ${layers(e.layers.after)}`);
-  for (const change of [...e.env, ...e.labels, ...e.annotations]) lines.push(`${indent}  ${describe(change)}`);
+  for (const change of [...e.env, ...e.labels, ...e.annotations])
+    lines.push(`${indent}  ${describe(change)}`);
   return lines;
 }
 function layers(value) {
-  return `${value.count} (${(value.size / 1024 / 1024).toFixed(1)} MiB)`;
+  return `${value.count} (${formatSize(value.size)})`;
 }
 
 // src/report/remedy.ts
 function pinLine(finding, digest) {
   const { reference } = finding;
-  const image = reference.image;
-  const pinned = `${formatReference({ ...image, digest: void 0 })}@${digest}`;
-  if (reference.kind === "compose") {
-    const written = reference.source.replace(/^image:\s*/, "");
-    return `image: ${written.includes("$") ? pinned : `${stripDigest(written)}@${digest}`}`;
-  }
-  if (reference.kind === "syntax") return `# syntax=${pinned}`;
+  const pin = (word) => `${word.replace(/@[^@\s]*$/, "")}@${digest}`;
+  if (reference.kind === "compose")
+    return `image: ${pin(reference.source.replace(/^image:\s*/, ""))}`;
+  if (reference.kind === "syntax") return `# syntax=${pin(formatReference(reference.image))}`;
   const words = reference.source.split(/\s+/);
-  const index = words.findIndex((word, i) => i > 0 && !word.startsWith("--"));
-  if (reference.kind === "from" && index > 0 && !words[index].includes("$")) {
-    words[index] = `${stripDigest(words[index])}@${digest}`;
+  if (reference.kind === "from") {
+    const index2 = words.findIndex((word, i) => i > 0 && !word.startsWith("--"));
+    words[index2] = pin(words[index2]);
     return words.join(" ");
   }
-  if (reference.kind === "from")
-    return `FROM ${pinned}${reference.stage ? ` AS ${reference.stage}` : ""}`;
-  return reference.kind === "copy-from" ? `--from=${pinned}` : `from=${pinned}`;
-}
-function stripDigest(text) {
-  return text.replace(/@[^@\s]*$/, "");
+  const option = reference.kind === "copy-from" ? /^(--from=)(.+)$/i : /^(--mount=.*?\bfrom=)([^,]+)(.*)$/i;
+  const index = words.findIndex((word) => option.test(word) && !/from=\d+(,|$)/i.test(word));
+  const match = option.exec(words[index] ?? "");
+  if (!match)
+    return `${reference.kind === "copy-from" ? "--from=" : "from="}${pin(formatReference(reference.image))}`;
+  words[index] = `${match[1]}${pin(match[2])}${match[3] ?? ""}`;
+  return words.join(" ");
 }
 
 // src/report/check-text.ts
@@ -41671,10 +41696,10 @@ var Transport = class {
   }
 };
 function tooLarge(host, url, limit) {
-  const mib2 = limit / 1024 / 1024;
+  const mib = limit / 1024 / 1024;
   return new RegistryError(
     "too-large",
-    `${host}: ${new URL(url).pathname} is larger than the ${mib2} MiB limit; refused`
+    `${host}: ${new URL(url).pathname} is larger than the ${mib} MiB limit; refused`
   );
 }
 function networkError(error, host, timeoutMs) {

@@ -26,8 +26,9 @@ if (packages.length > 0) {
   run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages])
 }
 
+// --registry-only (the demo and the benchmarks): no Node 24
 const NODE24 = 'node_modules/.cache/node24/node_modules/node/bin/node'
-if (!existsSync(NODE24)) {
+if (!process.argv.includes('--registry-only') && !existsSync(NODE24)) {
   console.error('installing Node 24 (npm package node@24) for the end-to-end tests')
   execFileSync(
     'npm',

@@ -84,7 +84,7 @@ export function explain(before: ImageFacts, after: ImageFacts, platform: string)
   if (others > 0) parts.push(`${others} other config change${others === 1 ? '' : 's'}`)
   if (before.layers.count !== after.layers.count || before.layers.size !== after.layers.size) {
     parts.push(
-      `layers ${before.layers.count} → ${after.layers.count} (${mib(before.layers.size)} → ${mib(after.layers.size)})`
+      `layers ${before.layers.count} → ${after.layers.count} (${formatSize(before.layers.size)} → ${formatSize(after.layers.size)})`
     )
   }
   if (parts.length === 0)
@@ -150,7 +150,7 @@ function majorMinor(version: string | undefined): string | undefined {
     .join('.')
 }
 
-function mib(bytes: number): string {
+export function formatSize(bytes: number): string {
   return bytes >= 1024 * 1024
     ? `${(bytes / 1024 / 1024).toFixed(1)} MiB`
     : `${(bytes / 1024).toFixed(1)} KiB`

@@ -1,4 +1,10 @@
-import { describe, type Change, type Explanation, type Unexplained } from '../explain/diff.js'
+import {
+  describe,
+  formatSize,
+  type Change,
+  type Explanation,
+  type Unexplained
+} from '../explain/diff.js'
 
 const SEVERITY_NOTE: Record<Explanation['severity'], string> = {
   os: 'the base OS release changed: the most severe kind of drift',
@@ -47,5 +53,5 @@ export function explanationText(explanation: Explanation | Unexplained, indent: 
 }
 
 function layers(value: { count: number; size: number }): string {
-  return `${value.count} (${(value.size / 1024 / 1024).toFixed(1)} MiB)`
+  return `${value.count} (${formatSize(value.size)})`
 }

@@ -2,29 +2,28 @@ import type { Finding } from '../compare/compare.js'
 import { formatReference } from '../reference/reference.js'
 
 /**
- * The line to paste to keep the known-good image: the reference as written, pinned to the
- * baseline digest. Where the line builds its image from variables, the normalized reference.
+ * The line to paste to keep the known-good image: the line as written (variables and all),
+ * its image pinned to the baseline digest.
  */
 export function pinLine(finding: Finding, digest: string): string {
   const { reference } = finding
-  const image = reference.image!
-  const pinned = `${formatReference({ ...image, digest: undefined })}@${digest}`
-  if (reference.kind === 'compose') {
-    const written = reference.source.replace(/^image:\s*/, '')
-    return `image: ${written.includes('$') ? pinned : `${stripDigest(written)}@${digest}`}`
-  }
-  if (reference.kind === 'syntax') return `# syntax=${pinned}`
+  const pin = (word: string) => `${word.replace(/@[^@\s]*$/, '')}@${digest}`
+  if (reference.kind === 'compose')
+    return `image: ${pin(reference.source.replace(/^image:\s*/, ''))}`
+  if (reference.kind === 'syntax') return `# syntax=${pin(formatReference(reference.image!))}`
   const words = reference.source.split(/\s+/)
-  const index = words.findIndex((word, i) => i > 0 && !word.startsWith('--'))
-  if (reference.kind === 'from' && index > 0 && !words[index].includes('$')) {
-    words[index] = `${stripDigest(words[index])}@${digest}`
+  if (reference.kind === 'from') {
+    const index = words.findIndex((word, i) => i > 0 && !word.startsWith('--'))
+    words[index] = pin(words[index])
     return words.join(' ')
   }
-  if (reference.kind === 'from')
-    return `FROM ${pinned}${reference.stage ? ` AS ${reference.stage}` : ''}`
-  return reference.kind === 'copy-from' ? `--from=${pinned}` : `from=${pinned}`
-}
-
-function stripDigest(text: string): string {
-  return text.replace(/@[^@\s]*$/, '')
+  // COPY --from=IMAGE, RUN --mount=…,from=IMAGE,…: pin the value in its flag
+  const option =
+    reference.kind === 'copy-from' ? /^(--from=)(.+)$/i : /^(--mount=.*?\bfrom=)([^,]+)(.*)$/i
+  const index = words.findIndex(word => option.test(word) && !/from=\d+(,|$)/i.test(word))
+  const match = option.exec(words[index] ?? '')
+  if (!match)
+    return `${reference.kind === 'copy-from' ? '--from=' : 'from='}${pin(formatReference(reference.image!))}`
+  words[index] = `${match[1]}${pin(match[2])}${match[3] ?? ''}`
+  return words.join(' ')
 }
