@@ -1,0 +1,105 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parse } from 'yaml'
+import { ROOT } from './helpers/run.js'
+
+const read = (path: string) => readFileSync(resolve(ROOT, path), 'utf8')
+const action = parse(read('action.yml')) as {
+  inputs: Record<string, unknown>
+  outputs: Record<string, unknown>
+  runs: Record<string, string>
+}
+const readme = read('README.md')
+
+function sources(dir: string): string {
+  return readdirSync(resolve(ROOT, dir), { withFileTypes: true, recursive: true })
+    .filter(entry => entry.isFile() && entry.name.endsWith('.ts'))
+    .map(entry => readFileSync(join(entry.parentPath, entry.name), 'utf8'))
+    .join('\n')
+}
+
+/** Names in the first column of the README table that follows `## heading`. */
+function tableNames(heading: string): string[] {
+  const section = readme.slice(readme.indexOf(`## ${heading}\n`))
+  const table = section.slice(0, section.indexOf('\n\n', section.indexOf('|')))
+  return [...table.matchAll(/^\| `([a-z-]+)` \|/gm)].map(m => m[1])
+}
+
+describe('action.yml, the README and the code agree', () => {
+  const code = sources('src')
+  const readByCode = [
+    ...code.matchAll(/(?:core\.get(?:Multiline|Boolean)?Input|booleanInput)\('([a-z-]+)'/g)
+  ].map(m => m[1])
+  const written = [...code.matchAll(/core\.setOutput\('([a-z-]+)'/g)].map(m => m[1])
+
+  it('every declared input is read by the code and documented; nothing else is read', () => {
+    const declared = Object.keys(action.inputs).sort()
+    expect([...new Set(readByCode)].sort()).toEqual(declared)
+    expect(tableNames('Inputs').sort()).toEqual(declared)
+  })
+
+  it('every declared output is set by the code and documented', () => {
+    const declared = Object.keys(action.outputs).sort()
+    expect([...new Set(written)].sort()).toEqual(declared)
+    expect(tableNames('Outputs').sort()).toEqual(declared)
+  })
+
+  it('runs on node24 with main and post, post only after success', () => {
+    expect(action.runs).toEqual({
+      using: 'node24',
+      main: 'dist/index.js',
+      post: 'dist/index.js',
+      'post-if': 'success()'
+    })
+  })
+})
+
+interface Workflow {
+  on: unknown
+  jobs: Record<
+    string,
+    { 'runs-on': string; steps: { uses?: string; run?: string; with?: Record<string, unknown> }[] }
+  >
+}
+
+/** Every workflow a user may copy: the README's YAML blocks with jobs, and .github/workflows. */
+function workflows(): [string, Workflow][] {
+  const fromReadme = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map(m => parse(m[1]) as Workflow)
+    .filter(w => w && typeof w === 'object' && 'jobs' in w)
+    .map((w, i): [string, Workflow] => [`README workflow ${i + 1}`, w])
+  const dir = resolve(ROOT, '.github/workflows')
+  const fromRepo = readdirSync(dir).map((f): [string, Workflow] => [
+    `.github/workflows/${f}`,
+    parse(readFileSync(join(dir, f), 'utf8')) as Workflow
+  ])
+  return [...fromReadme, ...fromRepo]
+}
+
+describe('every workflow in the README and .github/workflows', () => {
+  const all = workflows()
+
+  it('includes all the recipes', () => {
+    expect(all.filter(([name]) => name.startsWith('README')).length).toBeGreaterThanOrEqual(11)
+  })
+
+  it.each(all)(
+    '%s parses, uses only declared inputs, and pins third-party actions to a release',
+    (_, workflow) => {
+      expect(workflow.on).toBeDefined()
+      for (const job of Object.values(workflow.jobs)) {
+        expect(job['runs-on']).toBeTruthy()
+        for (const step of job.steps) {
+          expect(Boolean(step.uses) !== Boolean(step.run)).toBe(true)
+          if (!step.uses) continue
+          if (step.uses === './' || step.uses.startsWith('base-image-drift/base-image-drift@')) {
+            for (const input of Object.keys(step.with ?? {}))
+              expect(Object.keys(action.inputs)).toContain(input)
+          } else {
+            expect(step.uses).toMatch(/^[\w.-]+\/[\w.-]+@v\d+(\.\d+){0,2}$/)
+          }
+        }
+      }
+    }
+  )
+})

@@ -1,0 +1,21 @@
+import { spawnSync } from 'node:child_process'
+import { ROOT } from './helpers/run.js'
+
+describe('npm run demo', () => {
+  it('records a baseline, then shows the drift report, and cleans up', () => {
+    const ran = spawnSync(process.execPath, ['scripts/run-ts.mjs', 'scripts/demo.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000
+    })
+    expect(ran.status).toBe(0)
+    expect(ran.stdout).toContain('First run: baseline recorded in')
+    expect(ran.stdout).toContain(
+      'what changed (linux/amd64): Debian bullseye → bookworm; PYTHON_VERSION 3.12.2 → 3.12.3'
+    )
+    expect(ran.stdout).toMatch(
+      /keep the known-good image: {2}FROM \$\{REGISTRY\}\/library\/python:\$\{PYTHON_VERSION\}-slim@sha256:[a-f0-9]{64} AS base/
+    )
+    expect(ran.stdout).toContain('Done: run 1 exited 0, run 2 exited 1')
+  }, 60_000)
+})
