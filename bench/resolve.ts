@@ -6,13 +6,12 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { isMainThread, parentPort, Worker } from 'node:worker_threads'
-import { parseReference } from '../src/reference/reference.js'
 import { RegistryClient } from '../src/registry/remote.js'
 import { resolveAll } from '../src/resolve/resolve.js'
-import type { FoundReference } from '../src/scan/types.js'
 import { FaultProxy } from '../__tests__/harness/fault-proxy.js'
 import { ImagePusher } from '../__tests__/harness/images.js'
 import { TestRegistry } from '../__tests__/harness/registry.js'
+import { found } from '../__tests__/helpers/references.js'
 
 const REPOSITORIES = 50
 const TAGS_PER_REPOSITORY = 4
@@ -95,17 +94,7 @@ async function measure(): Promise<void> {
       worker.postMessage({ id, name })
     })
   try {
-    const references: FoundReference[] = names.map((image, i) => ({
-      file: 'Dockerfile',
-      line: i + 1,
-      column: 1,
-      kind: 'from',
-      source: `FROM ${image}`,
-      image: parseReference(image),
-      stage: null,
-      platform: null,
-      error: null
-    }))
+    const references = names.map((image, i) => found(image, i + 1))
     const resolveOnce = async () => {
       const client = new RegistryClient({ timeoutMs: 30_000 })
       const started = performance.now()

@@ -50,8 +50,9 @@ async function peer(): Promise<{ cpu: number; wall: number; references: number }
   return { cpu: cpuMs(cpu), wall: performance.now() - wall, references }
 }
 
-await ours() // warm up both, then measure the best of 5
-await peer()
+// the first run is what one CLI invocation or action step pays (cold JIT); then best of 5
+const coldOurs = await ours()
+const coldPeer = await peer()
 const best = async (run: typeof ours) => {
   const runs = []
   for (let i = 0; i < 5; i++) runs.push(await run())
@@ -69,7 +70,10 @@ console.log(
   `  peer dockerfile-ast (read + parse + getFROMs, no expansion):          ${b.cpu.toFixed(0)} ms CPU, ${b.wall.toFixed(0)} ms wall, ${b.references} FROMs`
 )
 console.log(
-  `  ratio CPU ours/peer: ${(a.cpu / b.cpu).toFixed(2)}; target < 1000 ms CPU: ${a.cpu < 1000 ? 'met' : 'MISSED'}`
+  `  first (cold) run: ours ${coldOurs.cpu.toFixed(0)} ms CPU, peer ${coldPeer.cpu.toFixed(0)} ms CPU`
+)
+console.log(
+  `  ratio CPU ours/peer: ${(a.cpu / b.cpu).toFixed(2)} warm, ${(coldOurs.cpu / coldPeer.cpu).toFixed(2)} cold; target < 1000 ms CPU: ${coldOurs.cpu < 1000 ? 'met' : 'MISSED'} (cold run)`
 )
 
 function listDockerfiles(dir: string): string[] {

@@ -27035,7 +27035,7 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile: writeFile2, readFile: readFile4, mkdir } = __require("node:fs/promises");
+    var { writeFile: writeFile2, readFile: readFile3, mkdir } = __require("node:fs/promises");
     var { dirname: dirname2, resolve: resolve3 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors2();
@@ -27237,7 +27237,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile4(resolve3(path), "utf8");
+          const data = await readFile3(resolve3(path), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -39968,7 +39968,8 @@ async function writeBaselineFile(path, baseline) {
 
 // src/discover/scan-tree.ts
 var import_fast_glob = __toESM(require_out4(), 1);
-import { readFile as readFile2, stat } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, posix, relative, resolve, sep } from "node:path";
 
 // src/scan/compose.ts
@@ -40555,26 +40556,31 @@ async function findByPaths(paths, cwd) {
 async function scanFiles(files, options) {
   const references = [];
   const warnings = [];
-  const read = async (file) => {
+  const read = (file) => {
     const absolute = resolve(options.cwd, file);
+    let fd = null;
     try {
-      const info = await stat(absolute);
-      if (info.size > MAX_FILE_BYTES) {
-        warnings.push({ file, message: `skipped: larger than 1 MiB (${info.size} bytes)` });
+      fd = openSync(absolute, "r");
+      const size = fstatSync(fd).size;
+      if (size > MAX_FILE_BYTES) {
+        warnings.push({ file, message: `skipped: larger than 1 MiB (${size} bytes)` });
         return null;
       }
-      const bytes = await readFile2(absolute);
-      if (bytes.includes(0)) {
+      const bytes = Buffer.allocUnsafe(size);
+      const length = readSync(fd, bytes, 0, size, 0);
+      if (bytes.subarray(0, length).includes(0)) {
         warnings.push({ file, message: "skipped: binary file (contains NUL bytes)" });
         return null;
       }
-      return bytes.toString("utf8");
+      return bytes.toString("utf8", 0, length);
     } catch (error) {
       warnings.push({
         file,
         message: `skipped: cannot read it (${error.code ?? String(error)})`
       });
       return null;
+    } finally {
+      if (fd !== null) closeSync(fd);
     }
   };
   const collect = (result) => {
@@ -40582,7 +40588,7 @@ async function scanFiles(files, options) {
     warnings.push(...result.warnings);
   };
   for (const file of files) {
-    const content = await read(file);
+    const content = read(file);
     if (content === null) continue;
     if (!COMPOSE_NAME.test(basename(file)) && !/\.ya?ml$/.test(file)) {
       collect(scanDockerfile(file, content, options));
@@ -40601,7 +40607,7 @@ async function scanFiles(files, options) {
         });
         continue;
       }
-      const buildContent = await read(dockerfile);
+      const buildContent = read(dockerfile);
       if (buildContent === null) continue;
       collect(
         scanDockerfile(dockerfile, buildContent, {
@@ -41402,7 +41408,7 @@ var Authenticator = class {
 
 // src/registry/credentials.ts
 import { execFile } from "node:child_process";
-import { readFile as readFile3 } from "node:fs/promises";
+import { readFile as readFile2 } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -41493,7 +41499,7 @@ var Keychain = class {
       const env = this.options.env ?? process.env;
       const dir = env.DOCKER_CONFIG || join(env.HOME || homedir(), ".docker");
       const path = join(dir, "config.json");
-      this.config = readFile3(path, "utf8").then(
+      this.config = readFile2(path, "utf8").then(
         (text) => {
           try {
             return JSON.parse(text);

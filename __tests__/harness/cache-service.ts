@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { close, listen } from './ports.js'
 
 interface Entry {
   key: string
@@ -85,16 +86,12 @@ export class CacheService {
         res.writeHead(404).end()
       }
     })
-    await new Promise<void>(resolve => this.server!.listen(0, '127.0.0.1', resolve))
-    const address = this.server.address()
-    this.port = typeof address === 'object' && address ? address.port : 0
+    this.port = await listen(this.server)
     return this
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return
-    this.server.closeAllConnections()
-    await new Promise(resolve => this.server!.close(resolve))
+    await close(this.server)
     this.server = null
   }
 

@@ -5,6 +5,7 @@ import {
   type Server,
   type ServerResponse
 } from 'node:http'
+import { close, listen } from './ports.js'
 
 /** One misbehaviour, applied to the next `times` requests that match. */
 export interface Fault {
@@ -71,16 +72,12 @@ export class FaultProxy {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res))
-    await new Promise<void>(resolve => this.server!.listen(0, '127.0.0.1', resolve))
-    const address = this.server.address()
-    this.port = typeof address === 'object' && address ? address.port : 0
+    this.port = await listen(this.server)
     return this
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return
-    this.server.closeAllConnections()
-    await new Promise(resolve => this.server!.close(resolve))
+    await close(this.server)
     this.server = null
   }
 
@@ -180,16 +177,13 @@ export class RecordingServer {
       res.writeHead(this.response.status, this.response.headers)
       res.end(req.method === 'HEAD' ? undefined : this.response.body)
     })
-    await new Promise<void>(resolve => this.server!.listen(0, '127.0.0.1', resolve))
-    const address = this.server.address()
-    this.port = typeof address === 'object' && address ? address.port : 0
+    this.port = await listen(this.server)
     return this
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return
-    this.server.closeAllConnections()
-    await new Promise(resolve => this.server!.close(resolve))
+    await close(this.server)
+    this.server = null
   }
 }
 

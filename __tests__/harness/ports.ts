@@ -1,3 +1,4 @@
+import type { Server } from 'node:http'
 import { createServer } from 'node:net'
 
 /** A free TCP port on 127.0.0.1, found by binding port 0 and releasing it. */
@@ -25,4 +26,18 @@ export async function isListening(port: number): Promise<boolean> {
     })
     socket.once('error', () => resolve(false))
   })
+}
+
+/** Starts an HTTP server on 127.0.0.1 and a free port; returns the port. */
+export async function listen(server: Server): Promise<number> {
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  return typeof address === 'object' && address ? address.port : 0
+}
+
+/** Stops an HTTP server, cutting its keep-alive connections. */
+export async function close(server: Server | null): Promise<void> {
+  if (!server) return
+  server.closeAllConnections()
+  await new Promise(resolve => server.close(resolve))
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { close, listen } from './ports.js'
 
 export interface TokenRequest {
   service: string | null
@@ -104,17 +105,12 @@ export class TokenServer {
         })
       )
     })
-    await new Promise<void>(resolve => this.server!.listen(0, '127.0.0.1', resolve))
-    const address = this.server.address()
-    this.port = typeof address === 'object' && address ? address.port : 0
+    this.port = await listen(this.server)
   }
 
   async stop(): Promise<void> {
-    if (this.server) {
-      this.server.closeAllConnections()
-      await new Promise(resolve => this.server!.close(resolve))
-      this.server = null
-    }
+    await close(this.server)
+    this.server = null
     rmSync(this.dir, { recursive: true, force: true })
   }
 

@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path'
 import fg from 'fast-glob'
 import { scanCompose } from '../scan/compose.js'
@@ -67,26 +68,33 @@ export async function findByPaths(paths: string[], cwd: string): Promise<string[
 export async function scanFiles(files: string[], options: TreeOptions): Promise<ScanResult> {
   const references: FoundReference[] = []
   const warnings: ScanWarning[] = []
-  const read = async (file: string): Promise<string | null> => {
+  // synchronous reads: for thousands of small files, a thread-pool hop per call costs more
+  // CPU than the reads themselves, and nothing else runs while the scan does
+  const read = (file: string): string | null => {
     const absolute = resolve(options.cwd, file)
+    let fd: number | null = null
     try {
-      const info = await stat(absolute)
-      if (info.size > MAX_FILE_BYTES) {
-        warnings.push({ file, message: `skipped: larger than 1 MiB (${info.size} bytes)` })
+      fd = openSync(absolute, 'r')
+      const size = fstatSync(fd).size
+      if (size > MAX_FILE_BYTES) {
+        warnings.push({ file, message: `skipped: larger than 1 MiB (${size} bytes)` })
         return null
       }
-      const bytes = await readFile(absolute)
-      if (bytes.includes(0)) {
+      const bytes = Buffer.allocUnsafe(size)
+      const length = readSync(fd, bytes, 0, size, 0)
+      if (bytes.subarray(0, length).includes(0)) {
         warnings.push({ file, message: 'skipped: binary file (contains NUL bytes)' })
         return null
       }
-      return bytes.toString('utf8')
+      return bytes.toString('utf8', 0, length)
     } catch (error) {
       warnings.push({
         file,
         message: `skipped: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`
       })
       return null
+    } finally {
+      if (fd !== null) closeSync(fd)
     }
   }
   const collect = (result: ScanResult) => {
@@ -95,7 +103,7 @@ export async function scanFiles(files: string[], options: TreeOptions): Promise<
   }
 
   for (const file of files) {
-    const content = await read(file)
+    const content = read(file)
     if (content === null) continue
     if (!COMPOSE_NAME.test(basename(file)) && !/\.ya?ml$/.test(file)) {
       collect(scanDockerfile(file, content, options))
@@ -116,7 +124,7 @@ export async function scanFiles(files: string[], options: TreeOptions): Promise<
         })
         continue
       }
-      const buildContent = await read(dockerfile)
+      const buildContent = read(dockerfile)
       if (buildContent === null) continue
       collect(
         scanDockerfile(dockerfile, buildContent, {
