@@ -6,7 +6,7 @@ import { RegistryError } from './errors.js'
 import { registryBaseUrl } from './hosts.js'
 import { Transport, type HttpResponse, type TransportOptions } from './transport.js'
 
-export const MANIFEST_TYPES = {
+const MANIFEST_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',

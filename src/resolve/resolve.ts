@@ -73,7 +73,7 @@ async function resolveOne(
  * Tracked platform digests of an image: from its index, or, for a single-platform
  * manifest, the manifest's own digest under the platform its config names.
  */
-export async function platformDigests(
+async function platformDigests(
   image: ImageReference,
   client: RegistryClient,
   platforms: string[],
