@@ -95,9 +95,7 @@ async function main(): Promise<void> {
     baselineFound: restored.baseline !== null,
     verdict,
     rateLimitRemaining: client.stats.rateLimitRemaining,
-    acceptHint: lockfile
-      ? 're-run with `accept: true` and `update-lockfile: true`, then commit the lockfile'
-      : 're-run the job with the input `accept: true`',
+    acceptHint,
     unannotated: omitted
   })
   const drifted = findings.filter(f => f.status === 'drifted')
