@@ -22,7 +22,7 @@ function sources(dir: string): string {
 function tableNames(heading: string): string[] {
   const section = readme.slice(readme.indexOf(`## ${heading}\n`))
   const table = section.slice(0, section.indexOf('\n\n', section.indexOf('|')))
-  return [...table.matchAll(/^\| `([a-z-]+)` \|/gm)].map(m => m[1])
+  return [...table.matchAll(/^\|\s*`([a-z-]+)`\s*\|/gm)].map(m => m[1])
 }
 
 describe('action.yml, the README and the code agree', () => {

@@ -129,7 +129,8 @@ async function runCheck(
       formatCheckText(result.findings, result.verdict, {
         baseline: options.baseline,
         baselineFound: restored.baseline !== null,
-        updated
+        updated,
+        rateLimitRemaining: client.stats.rateLimitRemaining
       })
     )
   }

@@ -9,7 +9,12 @@ import { formatTable } from './table.js'
 export function formatCheckText(
   findings: Finding[],
   verdict: Verdict,
-  context: { baseline: string; baselineFound: boolean; updated: boolean }
+  context: {
+    baseline: string
+    baselineFound: boolean
+    updated: boolean
+    rateLimitRemaining: Record<string, number>
+  }
 ): string {
   const sorted = [...findings].sort(byImportance)
   const rows = sorted.map(f => [
@@ -56,6 +61,9 @@ export function formatCheckText(
   }
   for (const failure of verdict.failures) parts.push(`FAIL: ${failure}`)
   if (verdict.keptBecause) parts.push(`warning: ${verdict.keptBecause}`)
+  for (const [registry, remaining] of Object.entries(context.rateLimitRemaining)) {
+    parts.push(`rate limit: ${remaining} pulls left on ${registry}`)
+  }
   const counts = new Map<string, number>()
   for (const f of findings) counts.set(findingLabel(f), (counts.get(findingLabel(f)) ?? 0) + 1)
   parts.push(
