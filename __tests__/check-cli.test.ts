@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { FaultProxy } from './harness/fault-proxy.js'
 import { ImagePusher } from './harness/images.js'
 import { TestRegistry } from './harness/registry.js'
 import { CLI, runNode } from './helpers/run.js'
@@ -62,6 +63,23 @@ describe('check in a terminal tells what changed', () => {
       os: { before: 'Alpine 3.20.3', after: 'Alpine 3.21.0' },
       env: [{ name: 'NODE_VERSION', before: '20.18.0', after: '22.11.0' }]
     })
+  })
+
+  it("shows the pulls left where the registry says (Docker Hub's ratelimit-remaining)", async () => {
+    const proxy = await new FaultProxy(registry.url).start()
+    try {
+      writeFileSync(join(dir, 'Dockerfile'), `FROM ${proxy.host}/library/node:lts\n`)
+      proxy.inject({
+        method: 'HEAD',
+        addHeaders: { 'ratelimit-remaining': '76;w=21600' },
+        times: 5
+      })
+      const text = await run('Dockerfile', '--baseline', 'other.json')
+      expect(text.stdout).toContain(`rate limit: 76 pulls left on ${proxy.host}`)
+    } finally {
+      await proxy.stop()
+      rmSync(join(dir, 'Dockerfile'))
+    }
   })
 
   it('says so when the old image can no longer be fetched, and gives the digests', async () => {

@@ -41241,6 +41241,9 @@ function formatCheckText(findings, verdict, context) {
   }
   for (const failure of verdict.failures) parts.push(`FAIL: ${failure}`);
   if (verdict.keptBecause) parts.push(`warning: ${verdict.keptBecause}`);
+  for (const [registry, remaining] of Object.entries(context.rateLimitRemaining)) {
+    parts.push(`rate limit: ${remaining} pulls left on ${registry}`);
+  }
   const counts = /* @__PURE__ */ new Map();
   for (const f of findings) counts.set(findingLabel(f), (counts.get(findingLabel(f)) ?? 0) + 1);
   parts.push(
@@ -42137,7 +42140,8 @@ async function runCheck(options, references, client, io) {
       formatCheckText(result.findings, result.verdict, {
         baseline: options.baseline,
         baselineFound: restored.baseline !== null,
-        updated
+        updated,
+        rateLimitRemaining: client.stats.rateLimitRemaining
       })
     );
   }

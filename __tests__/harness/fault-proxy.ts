@@ -21,6 +21,8 @@ export interface Fault {
   stallMs?: number
   /** Forward, then drop this response header. */
   dropHeader?: string
+  /** Forward, then add these response headers. */
+  addHeaders?: Record<string, string>
   /** Forward, then change the body (keeping the headers). */
   corruptBody?: boolean
   /** Answer 200 with a body of this many bytes. */
@@ -126,6 +128,7 @@ export class FaultProxy {
       return
     }
     if (fault?.dropHeader) delete stored.headers[fault.dropHeader.toLowerCase()]
+    Object.assign(stored.headers, fault?.addHeaders)
     let body = stored.body
     if (fault?.corruptBody && body.length > 0)
       body = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(' ')])
