@@ -211,4 +211,17 @@ describe('many drifts at once', () => {
       conclusion: 'failure'
     })
   })
+
+  it('degrades to one warning naming checks: write when the check run is refused', async () => {
+    api.denyChecks = true
+    try {
+      const job = await runner.runJob({ files: 'thirty.Dockerfile', 'check-name': 'base images' })
+      expect(job.main.status).toBe(1)
+      expect(job.main.commands.filter(c => c.command === 'warning').map(c => c.message)).toEqual([
+        'could not create the check run "base images" (HTTP 403): the github-token needs the `checks: write` permission, which pull requests from forks never get; the job summary and annotations carry the report'
+      ])
+    } finally {
+      api.denyChecks = false
+    }
+  })
 })

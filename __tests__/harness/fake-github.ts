@@ -16,6 +16,8 @@ export class FakeGitHub {
   readonly comments: { id: number; body: string }[] = []
   /** Answer 403 to creating comments (a fork pull request's read-only token). */
   denyComments = false
+  /** Answer 403 to creating check runs (a token without `checks: write`). */
+  denyChecks = false
   private server: Server | null = null
   private nextId = 1000
   port = 0
@@ -54,6 +56,7 @@ export class FakeGitHub {
         comment.body = String(body?.body)
         json(200, comment)
       } else if (req.method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/check-runs$/.test(path)) {
+        if (this.denyChecks) return json(403, { message: 'Resource not accessible by integration' })
         json(201, { id: this.nextId++, ...body })
       } else if (req.method === 'PATCH' && /^\/repos\/[^/]+\/[^/]+\/check-runs\/\d+$/.test(path)) {
         json(200, { ...body })
