@@ -194,6 +194,9 @@ describe.each(NODES)('the action under %s', (_, node) => {
         const job = await runner.runJob({ platforms: 'linux/amd64' })
         expect(job.main.status).toBe(0)
         expect(job.main.outputs['baseline-found']).toBe('false')
+        expect(job.main.summary).toMatch(
+          /^## No baseline to compare with, nothing compared \(2 images\): baseline cache unavailable \(/
+        )
         expect(job.main.commands.filter(c => c.command === 'error')).toEqual([])
         const cacheWarnings = job.main.commands.filter(
           c => c.command === 'warning' && c.message.includes('cache')

@@ -70,6 +70,9 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
     const job = await runner.runJob({ lockfile: 'lock.json', 'update-lockfile': 'true' })
     expect(job.main.status).toBe(0)
     expect(job.main.outputs['baseline-found']).toBe('false')
+    expect(job.main.summary).toContain(
+      '## No baseline to compare with, nothing compared (1 image): '
+    )
     expect(job.main.commands.filter(c => c.command === 'warning').map(c => c.message)).toEqual([
       `${join(workspace, 'lock.json')} is not a base-image-drift baseline (no matching "schema"); ignoring it`
     ])

@@ -107,6 +107,10 @@ describe('a registry that misbehaves (fault-injecting proxy in front of the real
     expect(error.kind).toBe('network')
     expect(error.message).toBe(`127.0.0.1:${port}: connection failed (ECONNREFUSED)`)
     expect(client.stats.retries).toBe(4)
+    const [[, resolution]] = await resolveAll([found(`127.0.0.1:${port}/library/app:v1`)], client)
+    expect(resolution.error).toBe(
+      `127.0.0.1:${port}/library/app:v1: 127.0.0.1:${port}: connection failed (ECONNREFUSED)`
+    )
   })
 
   it('falls back to GET and hashes the bytes when HEAD has no Docker-Content-Digest', async () => {

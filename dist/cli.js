@@ -40708,7 +40708,10 @@ async function resolveAll(references, client, platforms = []) {
         return [key, await resolveOne(image, client, platforms)];
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;
-        return [key, { error: error.message }];
+        return [
+          key,
+          { error: error.message.includes(key) ? error.message : `${key}: ${error.message}` }
+        ];
       }
     })
   );

@@ -93,6 +93,7 @@ async function main(): Promise<void> {
   }
   const report = renderMarkdown(findings, {
     baselineFound: restored.baseline !== null,
+    baselineProblem: restored.warning,
     verdict,
     rateLimitRemaining: client.stats.rateLimitRemaining,
     acceptHint,

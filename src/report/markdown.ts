@@ -6,6 +6,8 @@ import { pinLine } from './remedy.js'
 
 export interface ReportContext {
   baselineFound: boolean
+  /** Why a stored baseline could not be used (the cache unavailable, a corrupt lockfile). */
+  baselineProblem?: string
   verdict: Verdict
   /** Docker Hub pulls left, per registry, where the registry said. */
   rateLimitRemaining: Record<string, number>
@@ -63,8 +65,10 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
 function headline(findings: Finding[], context: ReportContext): string {
   const drifted = findings.filter(f => f.status === 'drifted').length
   const images = new Set(findings.map(f => f.image ?? f.reference.source)).size
-  if (!context.baselineFound)
-    return `First run: baseline recorded, nothing compared (${images} image${images === 1 ? '' : 's'})`
+  const counted = `${images} image${images === 1 ? '' : 's'}`
+  if (!context.baselineFound && context.baselineProblem)
+    return `No baseline to compare with, nothing compared (${counted}): ${context.baselineProblem}`
+  if (!context.baselineFound) return `First run: baseline recorded, nothing compared (${counted})`
   if (drifted > 0)
     return `Base image drift: ${drifted} reference${drifted === 1 ? '' : 's'} changed under ${drifted === 1 ? 'its tag' : 'their tags'}`
   return `No drift: ${images} image${images === 1 ? '' : 's'} checked against the last successful build`

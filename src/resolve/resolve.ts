@@ -38,7 +38,11 @@ export async function resolveAll(
         return [key, await resolveOne(image, client, platforms)]
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error
-        return [key, { error: error.message }]
+        // every error names the reference it is about, as well as the registry
+        return [
+          key,
+          { error: error.message.includes(key) ? error.message : `${key}: ${error.message}` }
+        ]
       }
     })
   )
