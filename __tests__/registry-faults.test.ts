@@ -175,7 +175,7 @@ describe('a registry that misbehaves (fault-injecting proxy in front of the real
     }
   })
 
-  it('keeps open requests to a registry within the per-registry limit, and asks once per distinct reference', async () => {
+  it('keeps open requests to a registry within the per-registry limit on kept-alive connections, and asks once per distinct reference', async () => {
     const pusher = new ImagePusher(registry)
     const pushed = await pusher.pushImage('library/many', {}, { tag: 't0' })
     for (let i = 1; i < 100; i++) await pusher.tag('library/many', `t${i}`, pushed.digest)
@@ -194,6 +194,8 @@ describe('a registry that misbehaves (fault-injecting proxy in front of the real
       expect(manifestCalls()).toHaveLength(101) // 100 distinct, plus the 401 that taught the challenge
       expect(proxy.maxInFlight).toBeLessThanOrEqual(8)
       expect(proxy.maxInFlight).toBeGreaterThan(1)
+      // keep-alive, HEAD included: connections are reused, not opened per request
+      expect(proxy.connections).toBeLessThanOrEqual(8)
     } finally {
       proxy.latencyMs = 0
     }

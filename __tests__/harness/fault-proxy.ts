@@ -1,4 +1,5 @@
 import {
+  Agent,
   createServer,
   request,
   type IncomingMessage,
@@ -50,9 +51,12 @@ export interface SeenRequest {
 export class FaultProxy {
   readonly seen: SeenRequest[] = []
   maxInFlight = 0
+  /** TCP connections clients opened to the proxy. */
+  connections = 0
   latencyMs = 0
   private inFlight = 0
   private faults: Fault[] = []
+  private readonly upstream = new Agent({ keepAlive: true, maxSockets: 64 })
   private server: Server | null = null
   port = 0
 
@@ -69,11 +73,13 @@ export class FaultProxy {
   reset(): void {
     this.seen.length = 0
     this.maxInFlight = 0
+    this.connections = 0
     this.faults = []
   }
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res))
+    this.server.on('connection', () => this.connections++)
     this.port = await listen(this.server)
     return this
   }
@@ -81,6 +87,7 @@ export class FaultProxy {
   async stop(): Promise<void> {
     await close(this.server)
     this.server = null
+    this.upstream.destroy()
   }
 
   private takeFault(req: IncomingMessage): Fault | null {
@@ -143,14 +150,18 @@ export class FaultProxy {
     return new Promise((resolve, reject) => {
       const upstream = request(
         target,
-        { method: req.method, headers: { ...req.headers, host: target.host } },
+        {
+          method: req.method,
+          headers: { ...endToEnd(req.headers), host: target.host },
+          agent: this.upstream
+        },
         response => {
           const body: Buffer[] = []
           response.on('data', chunk => body.push(chunk))
           response.on('end', () =>
             resolve({
               status: response.statusCode ?? 502,
-              headers: { ...response.headers },
+              headers: endToEnd(response.headers),
               body: Buffer.concat(body)
             })
           )
@@ -188,6 +199,23 @@ export class RecordingServer {
     await close(this.server)
     this.server = null
   }
+}
+
+// a proxy keeps its own connections: hop-by-hop headers are not forwarded (RFC 9110 §7.6.1)
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer'
+]
+
+function endToEnd<T extends Record<string, unknown>>(headers: T): T {
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => !HOP_BY_HOP.includes(name.toLowerCase()))
+  ) as T
 }
 
 function sleep(ms: number): Promise<void> {

@@ -139,6 +139,9 @@ export class Transport {
         headers,
         body: req.body,
         dispatcher: this.agent,
+        // undici closes the connection after every HEAD unless told not to; registries answer
+        // HEAD correctly, and a new connection (and TLS handshake) per digest is the main cost
+        reset: false,
         // undici's own timers (connect, headers, body) cost less than an AbortSignal each
         headersTimeout: this.options.timeoutMs,
         bodyTimeout: this.options.timeoutMs
