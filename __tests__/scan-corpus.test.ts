@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { findByGlobs, findByPaths, scanFiles } from '../src/discover/scan-tree.js'
 import { DEFAULT_PATTERNS } from '../src/discover/scan-tree.js'
+import { formatReference } from '../src/reference/reference.js'
 import { CLI, ROOT, runNode } from './helpers/run.js'
 
 const CORPUS = resolve(ROOT, '__tests__/fixtures/corpus')
@@ -65,6 +66,24 @@ describe('bad input', () => {
       { file: 'Dockerfile.bin', message: 'skipped: binary file (contains NUL bytes)' },
       { file: 'Dockerfile.dir', message: 'skipped: cannot read it (EISDIR)' }
     ])
+  })
+
+  it('interpolates Compose files with the .env beside them, the environment taking precedence', async () => {
+    mkdirSync(join(dir, 'deploy'))
+    writeFileSync(
+      join(dir, 'deploy', 'compose.yaml'),
+      'services:\n  db:\n    image: postgres:${PG_TAG}\n  cache:\n    image: ${CACHE_IMAGE}\n'
+    )
+    writeFileSync(
+      join(dir, 'deploy', '.env'),
+      '# versions\nPG_TAG=16.4 # pinned minor\nexport CACHE_IMAGE="redis:7-alpine"\n'
+    )
+    const result = await scanFiles(['deploy/compose.yaml'], { cwd: dir, env: { PG_TAG: '17.0' } })
+    expect(result.references.map(r => r.image && formatReference(r.image))).toEqual([
+      'docker.io/library/postgres:17.0',
+      'docker.io/library/redis:7-alpine'
+    ])
+    expect(result.warnings).toEqual([])
   })
 
   it('warns when a Compose service builds a Dockerfile that is not there', async () => {

@@ -40213,6 +40213,22 @@ function composeBuild(service, build, interpolate, env) {
   const path = dockerfile.startsWith("/") ? dockerfile : `${context.replace(/\/+$/, "")}/${dockerfile}`;
   return { dockerfile: path, buildArgs, service };
 }
+function parseDotenv(text) {
+  const values = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line);
+    if (!match) continue;
+    let value = match[2];
+    const quoted = /^(["'])(.*)\1$/.exec(value);
+    if (quoted)
+      value = quoted[1] === '"' ? quoted[2].replace(/\\n/g, "\n").replace(/\\(["\\])/g, "$1") : quoted[2];
+    else value = value.replace(/\s+#.*$/, "");
+    values[match[1]] = value;
+  }
+  return values;
+}
 
 // src/scan/dockerfile-syntax.ts
 var DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
@@ -40556,7 +40572,7 @@ async function findByPaths(paths, cwd) {
 async function scanFiles(files, options) {
   const references = [];
   const warnings = [];
-  const read = (file) => {
+  const read = (file, mustExist = true) => {
     const absolute = resolve(options.cwd, file);
     let fd = null;
     try {
@@ -40574,6 +40590,7 @@ async function scanFiles(files, options) {
       }
       return bytes.toString("utf8", 0, length);
     } catch (error) {
+      if (!mustExist && error.code === "ENOENT") return null;
       warnings.push({
         file,
         message: `skipped: cannot read it (${error.code ?? String(error)})`
@@ -40594,7 +40611,11 @@ async function scanFiles(files, options) {
       collect(scanDockerfile(file, content, options));
       continue;
     }
-    const compose = scanCompose(file, content, options.env);
+    const dotenv = read(posix.join(posix.dirname(file), ".env"), false);
+    const compose = scanCompose(file, content, {
+      ...dotenv ? parseDotenv(dotenv) : {},
+      ...options.env
+    });
     collect(compose);
     for (const build of compose.builds) {
       const target = isAbsolute(build.dockerfile) ? build.dockerfile : resolve(options.cwd, dirname(file), build.dockerfile);

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path'
 import fg from 'fast-glob'
-import { scanCompose } from '../scan/compose.js'
+import { parseDotenv, scanCompose } from '../scan/compose.js'
 import { scanDockerfile } from '../scan/dockerfile.js'
 import type { FoundReference, ScanOptions, ScanResult, ScanWarning } from '../scan/types.js'
 import { formatReference } from '../reference/reference.js'
@@ -70,7 +70,7 @@ export async function scanFiles(files: string[], options: TreeOptions): Promise<
   const warnings: ScanWarning[] = []
   // synchronous reads: for thousands of small files, a thread-pool hop per call costs more
   // CPU than the reads themselves, and nothing else runs while the scan does
-  const read = (file: string): string | null => {
+  const read = (file: string, mustExist = true): string | null => {
     const absolute = resolve(options.cwd, file)
     let fd: number | null = null
     try {
@@ -88,6 +88,7 @@ export async function scanFiles(files: string[], options: TreeOptions): Promise<
       }
       return bytes.toString('utf8', 0, length)
     } catch (error) {
+      if (!mustExist && (error as NodeJS.ErrnoException).code === 'ENOENT') return null
       warnings.push({
         file,
         message: `skipped: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`
@@ -109,7 +110,12 @@ export async function scanFiles(files: string[], options: TreeOptions): Promise<
       collect(scanDockerfile(file, content, options))
       continue
     }
-    const compose = scanCompose(file, content, options.env)
+    // Compose reads `.env` beside the file; the environment wins over it
+    const dotenv = read(posix.join(posix.dirname(file), '.env'), false)
+    const compose = scanCompose(file, content, {
+      ...(dotenv ? parseDotenv(dotenv) : {}),
+      ...options.env
+    })
     collect(compose)
     for (const build of compose.builds) {
       const target = isAbsolute(build.dockerfile)

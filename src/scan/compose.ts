@@ -147,3 +147,22 @@ function composeBuild(
     : `${context.replace(/\/+$/, '')}/${dockerfile}`
   return { dockerfile: path, buildArgs, service }
 }
+
+/** `KEY=VALUE` lines of a Compose `.env` file: comments, `export`, quotes as Compose reads them. */
+export function parseDotenv(text: string): Record<string, string> {
+  const values: Record<string, string> = {}
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) continue
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line)
+    if (!match) continue
+    let value = match[2]
+    const quoted = /^(["'])(.*)\1$/.exec(value)
+    if (quoted)
+      value =
+        quoted[1] === '"' ? quoted[2].replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1') : quoted[2]
+    else value = value.replace(/\s+#.*$/, '')
+    values[match[1]] = value
+  }
+  return values
+}
