@@ -42003,7 +42003,8 @@ Options:
   -h, --help                 show this help
   --version                  print the version
 
-Exit status: 0 nothing to fail on, 1 drift (or errors with --on-error fail), 2 usage error.`;
+Exit status: 0 nothing to fail on, 1 drift (or errors with --on-error fail), 2 usage error,
+3 any other failure (the message says which).`;
 var COMMANDS = ["scan", "resolve", "check"];
 function parseCommandLine(argv) {
   let parsed;

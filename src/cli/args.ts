@@ -46,7 +46,8 @@ Options:
   -h, --help                 show this help
   --version                  print the version
 
-Exit status: 0 nothing to fail on, 1 drift (or errors with --on-error fail), 2 usage error.`
+Exit status: 0 nothing to fail on, 1 drift (or errors with --on-error fail), 2 usage error,
+3 any other failure (the message says which).`
 
 const COMMANDS: CommandName[] = ['scan', 'resolve', 'check']
 
