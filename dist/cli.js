@@ -40671,6 +40671,13 @@ var RegistryError = class extends Error {
   }
   kind;
 };
+function parseRegistryJson(bytes, what) {
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw new RegistryError("bad-response", `${what} is not valid JSON`);
+  }
+}
 
 // src/registry/platforms.ts
 var ARCH_ALIASES = {
@@ -40758,9 +40765,16 @@ async function platformDigests(image, client, platforms, bytes) {
   const manifest = bytes ?? (await client.manifest(image)).bytes;
   const entries = indexEntries(manifest);
   if (entries) return trackedDigests(entries, platforms);
-  const configDigest = JSON.parse(manifest.toString("utf8")).config?.digest;
+  const name = formatReference(image);
+  const configDigest = parseRegistryJson(
+    manifest,
+    `the manifest of ${name}`
+  ).config?.digest;
   if (!configDigest) return {};
-  const config = JSON.parse((await client.blob(image, configDigest)).toString("utf8"));
+  const config = parseRegistryJson(
+    await client.blob(image, configDigest),
+    `the config of ${name}`
+  );
   const own = normalizePlatform([config.os, config.architecture, config.variant ?? ""].join("/"));
   const digest = image.digest;
   return platforms.some((p) => normalizePlatform(p) === own) ? { [own]: digest } : {};
@@ -40995,12 +41009,13 @@ async function facts(client, image, digest, wanted) {
     manifest = await client.manifest({ ...image, digest: entry.digest });
     annotations = { ...annotations, ...annotationsOf(manifest.bytes) };
   }
-  const body = JSON.parse(manifest.bytes.toString("utf8"));
+  const body = parseRegistryJson(
+    manifest.bytes,
+    `manifest ${manifest.digest}`
+  );
   if (!body.config?.digest)
     throw new RegistryError("bad-response", `${digest} is not an image manifest`);
-  const config = JSON.parse(
-    (await client.blob(image, body.config.digest)).toString("utf8")
-  );
+  const config = parseRegistryJson(await client.blob(image, body.config.digest), `config ${body.config.digest}`);
   if (!entries && config.os && config.architecture)
     platform = normalizePlatform([config.os, config.architecture, config.variant ?? ""].join("/"));
   const layers2 = body.layers ?? [];

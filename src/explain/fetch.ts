@@ -1,6 +1,6 @@
 import type { Finding } from '../compare/compare.js'
 import { tagOf, type ImageReference } from '../reference/reference.js'
-import { RegistryError } from '../registry/errors.js'
+import { parseRegistryJson, RegistryError } from '../registry/errors.js'
 import { indexEntries, normalizePlatform } from '../registry/platforms.js'
 import type { RegistryClient } from '../registry/remote.js'
 import {
@@ -69,15 +69,15 @@ async function facts(
     manifest = await client.manifest({ ...image, digest: entry.digest })
     annotations = { ...annotations, ...annotationsOf(manifest.bytes) }
   }
-  const body = JSON.parse(manifest.bytes.toString('utf8')) as {
-    config?: { digest?: string }
-    layers?: { size?: number }[]
-  }
+  const body = parseRegistryJson<{ config?: { digest?: string }; layers?: { size?: number }[] }>(
+    manifest.bytes,
+    `manifest ${manifest.digest}`
+  )
   if (!body.config?.digest)
     throw new RegistryError('bad-response', `${digest} is not an image manifest`)
-  const config = JSON.parse(
-    (await client.blob(image, body.config.digest)).toString('utf8')
-  ) as ImageConfig & { os?: string; architecture?: string; variant?: string }
+  const config = parseRegistryJson<
+    ImageConfig & { os?: string; architecture?: string; variant?: string }
+  >(await client.blob(image, body.config.digest), `config ${body.config.digest}`)
   if (!entries && config.os && config.architecture)
     platform = normalizePlatform([config.os, config.architecture, config.variant ?? ''].join('/'))
   const layers = body.layers ?? []

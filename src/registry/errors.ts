@@ -20,3 +20,12 @@ export class RegistryError extends Error {
     this.name = 'RegistryError'
   }
 }
+
+/** JSON a registry served (a manifest, a config); a RegistryError when it is not JSON. */
+export function parseRegistryJson<T>(bytes: Buffer, what: string): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T
+  } catch {
+    throw new RegistryError('bad-response', `${what} is not valid JSON`)
+  }
+}

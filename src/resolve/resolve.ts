@@ -1,6 +1,6 @@
 import { formatReference, tagOf, type ImageReference } from '../reference/reference.js'
 import type { FoundReference } from '../scan/types.js'
-import { RegistryError } from '../registry/errors.js'
+import { parseRegistryJson, RegistryError } from '../registry/errors.js'
 import { indexEntries, normalizePlatform, trackedDigests } from '../registry/platforms.js'
 import type { RegistryClient } from '../registry/remote.js'
 
@@ -86,14 +86,16 @@ async function platformDigests(
   const manifest = bytes ?? (await client.manifest(image)).bytes
   const entries = indexEntries(manifest)
   if (entries) return trackedDigests(entries, platforms)
-  const configDigest = (JSON.parse(manifest.toString('utf8')) as { config?: { digest?: string } })
-    .config?.digest
+  const name = formatReference(image)
+  const configDigest = parseRegistryJson<{ config?: { digest?: string } }>(
+    manifest,
+    `the manifest of ${name}`
+  ).config?.digest
   if (!configDigest) return {}
-  const config = JSON.parse((await client.blob(image, configDigest)).toString('utf8')) as {
-    os?: string
-    architecture?: string
-    variant?: string
-  }
+  const config = parseRegistryJson<{ os?: string; architecture?: string; variant?: string }>(
+    await client.blob(image, configDigest),
+    `the config of ${name}`
+  )
   const own = normalizePlatform([config.os, config.architecture, config.variant ?? ''].join('/'))
   const digest = image.digest!
   return platforms.some(p => normalizePlatform(p) === own) ? { [own]: digest } : {}
