@@ -137,6 +137,18 @@ describe('a registry that misbehaves (fault-injecting proxy in front of the real
     )
   })
 
+  it('reports a manifest that is not JSON as an error of that reference', async () => {
+    proxy.inject({ method: 'GET', path: /manifests/, bodyBytes: 100, times: 2 })
+    const [[, resolution]] = await resolveAll([found(`${proxy.host}/library/app:v1`)], client, [
+      'linux/amd64'
+    ])
+    expect(resolution.error).toMatch(
+      new RegExp(
+        `^the manifest of ${proxy.host}/library/app:v1@sha256:[a-f0-9]{64} is not valid JSON$`
+      )
+    )
+  })
+
   it('refuses a 5 MiB manifest', async () => {
     proxy.inject({ method: 'HEAD', path: /manifests/, status: 405, times: 2 })
     proxy.inject({ method: 'GET', path: /manifests/, bodyBytes: 5 * 1024 * 1024, times: 2 })
