@@ -41042,13 +41042,15 @@ async function check(request2) {
   const platforms = request2.platforms.map(normalizePlatform);
   const resolutions = await resolveAll(request2.references, request2.client, platforms);
   if (platforms.length > 0 && request2.baseline) {
-    const moved = request2.references.flatMap((reference) => {
-      if (!reference.image || reference.image.digest) return [];
-      const previous = request2.baseline.images[formatReference(reference.image)];
+    const moved = /* @__PURE__ */ new Map();
+    for (const reference of request2.references) {
+      if (!reference.image || reference.image.digest) continue;
+      const key = formatReference(reference.image);
+      const previous = request2.baseline.images[key];
       const now = resolutions.get(resolutionKey(reference.image))?.digest;
-      return previous && now ? [{ image: tagOf(reference.image), previous, now }] : [];
-    });
-    await fillPreviousPlatforms(moved, request2.client, platforms);
+      if (previous && now) moved.set(key, { image: tagOf(reference.image), previous, now });
+    }
+    await fillPreviousPlatforms([...moved.values()], request2.client, platforms);
   }
   const { findings, next } = compare(request2.references, resolutions, request2.baseline, {
     platforms,
@@ -41069,7 +41071,7 @@ async function check(request2) {
     verdict.save = false;
     verdict.keptBecause = `no image references were found, so the baseline of ${before} images was kept; check the files input`;
   }
-  return { findings, next, verdict, resolutions };
+  return { findings, next, verdict };
 }
 
 // src/report/table.ts

@@ -5,12 +5,7 @@ import { explainDrift } from '../explain/fetch.js'
 import { formatReference, tagOf } from '../reference/reference.js'
 import { normalizePlatform } from '../registry/platforms.js'
 import type { RegistryClient } from '../registry/remote.js'
-import {
-  fillPreviousPlatforms,
-  resolutionKey,
-  resolveAll,
-  type Resolution
-} from '../resolve/resolve.js'
+import { fillPreviousPlatforms, resolutionKey, resolveAll } from '../resolve/resolve.js'
 import type { FoundReference } from '../scan/types.js'
 
 export interface CheckRequest {
@@ -28,7 +23,6 @@ export interface CheckResult {
   findings: Finding[]
   next: Baseline
   verdict: Verdict
-  resolutions: Map<string, Resolution>
 }
 
 /** SPEC §2 from image references to a verdict: resolve, compare with the baseline, decide. */
@@ -36,13 +30,16 @@ export async function check(request: CheckRequest): Promise<CheckResult> {
   const platforms = request.platforms.map(normalizePlatform)
   const resolutions = await resolveAll(request.references, request.client, platforms)
   if (platforms.length > 0 && request.baseline) {
-    const moved = request.references.flatMap(reference => {
-      if (!reference.image || reference.image.digest) return []
-      const previous = request.baseline!.images[formatReference(reference.image)]
+    // one entry per image however many lines name it: each old index is read once
+    const moved = new Map<string, Parameters<typeof fillPreviousPlatforms>[0][number]>()
+    for (const reference of request.references) {
+      if (!reference.image || reference.image.digest) continue
+      const key = formatReference(reference.image)
+      const previous = request.baseline.images[key]
       const now = resolutions.get(resolutionKey(reference.image))?.digest
-      return previous && now ? [{ image: tagOf(reference.image)!, previous, now }] : []
-    })
-    await fillPreviousPlatforms(moved, request.client, platforms)
+      if (previous && now) moved.set(key, { image: tagOf(reference.image)!, previous, now })
+    }
+    await fillPreviousPlatforms([...moved.values()], request.client, platforms)
   }
   const { findings, next } = compare(request.references, resolutions, request.baseline, {
     platforms,
@@ -65,5 +62,5 @@ export async function check(request: CheckRequest): Promise<CheckResult> {
     verdict.save = false
     verdict.keptBecause = `no image references were found, so the baseline of ${before} images was kept; check the files input`
   }
-  return { findings, next, verdict, resolutions }
+  return { findings, next, verdict }
 }
