@@ -32,7 +32,7 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
 
   it.each([
     [{ 'on-drift': 'maybe' }, 'input on-drift must be fail or warn, not "maybe"'],
-    [{ 'on-error': 'ignore' }, 'input on-error must be warn or fail, not "ignore"'],
+    [{ 'on-error': 'ignore' }, 'input on-error must be fail or warn, not "ignore"'],
     [{ accept: 'yes' }, 'input accept must be true or false, not "yes"'],
     [
       { comment: 'sometimes' },

@@ -1,7 +1,7 @@
 import {
   parseBaseline,
   serializeBaseline,
-  SCHEMA,
+  BASELINE_SCHEMA,
   type Baseline
 } from '../src/baseline/document.js'
 import { compare } from '../src/compare/compare.js'
@@ -14,7 +14,7 @@ const NOW = '2026-11-26T12:00:00.000Z'
 const options = { platforms: [] as string[], accept: false, now: NOW, run: '7-1', commit: 'abc' }
 
 function baseline(images: Baseline['images']): Baseline {
-  return { schema: SCHEMA, version: 1, updatedAt: '2026-11-01T00:00:00Z', images }
+  return { schema: BASELINE_SCHEMA, version: 1, updatedAt: '2026-11-01T00:00:00Z', images }
 }
 const entry = (digest: string, platforms?: Record<string, string>) => ({
   digest,
@@ -39,7 +39,13 @@ describe('compare', () => {
         [py]: { digest: d('b') },
         'docker.io/library/alpine:3.20': { digest: d('c') },
         'docker.io/library/node:22': { digest: d('e') },
-        'docker.io/library/gone:1': { error: 'the tag 1 no longer exists' }
+        'docker.io/library/gone:1': {
+          failure: {
+            kind: 'not-found',
+            registry: 'docker.io',
+            message: 'the tag 1 no longer exists'
+          }
+        }
       }),
       baseline({
         [py]: entry(d('a')),
@@ -107,7 +113,12 @@ describe('compare', () => {
   it('fails on drift or errors only as the policy says', () => {
     const { findings } = compare(
       [found('python:3.12-slim'), found('gone:1', 2)],
-      resolutions({ [py]: { digest: d('b') }, 'docker.io/library/gone:1': { error: 'x' } }),
+      resolutions({
+        [py]: { digest: d('b') },
+        'docker.io/library/gone:1': {
+          failure: { kind: 'server', registry: 'docker.io', message: 'x' }
+        }
+      }),
       baseline({ [py]: entry(d('a')) }),
       options
     )

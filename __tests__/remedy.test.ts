@@ -1,13 +1,12 @@
-import type { Finding } from '../src/compare/compare.js'
+import { parseReference } from '../src/reference/reference.js'
 import { pinLine } from '../src/report/remedy.js'
-import type { FoundReference } from '../src/scan/types.js'
+import type { FoundReference } from '../src/sources/source.js'
 import { found } from './helpers/references.js'
 
 const digest = `sha256:${'a'.repeat(64)}`
-const finding = (reference: FoundReference): Finding => ({
+const finding = (reference: FoundReference) => ({
   reference,
-  image: null,
-  status: 'drifted'
+  parsed: reference.image ?? parseReference('unused')
 })
 
 describe('the pin line', () => {

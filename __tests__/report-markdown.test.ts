@@ -20,6 +20,7 @@ describe('the Markdown report', () => {
       }
     )
     const report = renderMarkdown(findings, {
+      explanations: new Map(),
       baselineFound: false,
       verdict: decide(findings, policy),
       rateLimitRemaining: { 'docker.io': 87 },
@@ -58,12 +59,13 @@ describe('the Markdown report', () => {
       now: 'now'
     })
     const report = renderMarkdown(findings, {
+      explanations: new Map(),
       baselineFound: true,
       verdict: decide(findings, policy),
       rateLimitRemaining: {},
       acceptHint: 're-run with `accept: true`'
     })
-    expect(report).toContain(`\`\`\`dockerfile\nimage: redis:7@${d('a')}\n\`\`\``)
+    expect(report).toContain(`\`\`\`yaml\nimage: redis:7@${d('a')}\n\`\`\``)
     expect(report).toContain(`\`\`\`dockerfile\nFROM alpine:\${V}@${d('c')} AS base\n\`\`\``)
     expect(report).toContain('Or accept the new image: re-run with `accept: true`.')
     expect(report).toContain(

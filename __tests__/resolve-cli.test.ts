@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { normalizePlatform } from '../src/registry/platforms.js'
+import { normalizePlatform } from '../src/reference/platform.js'
 import { ImagePusher, type PushedIndex } from './harness/images.js'
 import { TestRegistry } from './harness/registry.js'
 import { CLI, runNode } from './helpers/run.js'

@@ -1,5 +1,5 @@
 import { formatReference } from '../src/reference/reference.js'
-import { scanCompose } from '../src/scan/compose.js'
+import { scanCompose } from '../src/sources/compose.js'
 
 describe('Compose scanning', () => {
   const compose = `services:
@@ -54,12 +54,12 @@ describe('Compose scanning', () => {
   it('gives the Dockerfiles that services build, with their build args', () => {
     expect(scanCompose('compose.yaml', compose, {}).builds).toEqual([
       {
-        service: 'app',
+        by: 'service "app"',
         dockerfile: './app/Containerfile',
         buildArgs: { BASE: 'python:3.12-slim', TAG: 'dev' },
         line: 9
       },
-      { service: 'worker', dockerfile: './worker/Dockerfile', buildArgs: {}, line: 16 }
+      { by: 'service "worker"', dockerfile: './worker/Dockerfile', buildArgs: {}, line: 16 }
     ])
   })
 

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { findByGlobs, findByPaths, scanFiles } from '../src/discover/scan-tree.js'
-import { DEFAULT_PATTERNS } from '../src/discover/scan-tree.js'
+import { discover, scanFiles, type FileSelection } from '../src/sources/discover.js'
+import { DEFAULT_PATTERNS } from '../src/sources/index.js'
 import { formatReference } from '../src/reference/reference.js'
 import { CLI, ROOT, runNode } from './helpers/run.js'
 
@@ -46,6 +46,10 @@ describe('scan on a corpus of real-world Dockerfiles and Compose files', () => {
 
 describe('bad input', () => {
   let dir: string
+  const scan = (files: string[], variables: Record<string, string> = {}) =>
+    scanFiles(files, { cwd: dir, buildArgs: {}, targetPlatforms: [], variables })
+  const filesOf = async (select: FileSelection) =>
+    (await discover({ cwd: dir, select, buildArgs: {}, targetPlatforms: [], variables: {} })).files
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'bid-scan-'))
   })
@@ -56,10 +60,7 @@ describe('bad input', () => {
     writeFileSync(join(dir, 'Dockerfile.bin'), Buffer.from([0x46, 0x52, 0x00, 0x01]))
     mkdirSync(join(dir, 'Dockerfile.dir'))
     writeFileSync(join(dir, 'Dockerfile'), 'FROM alpine:3.20\n')
-    const result = await scanFiles(
-      ['Dockerfile', 'Dockerfile.big', 'Dockerfile.bin', 'Dockerfile.dir'],
-      { cwd: dir, env: {} }
-    )
+    const result = await scan(['Dockerfile', 'Dockerfile.big', 'Dockerfile.bin', 'Dockerfile.dir'])
     expect(result.references).toHaveLength(1)
     expect(result.warnings).toEqual([
       { file: 'Dockerfile.big', message: 'skipped: larger than 1 MiB (1048588 bytes)' },
@@ -78,7 +79,7 @@ describe('bad input', () => {
       join(dir, 'deploy', '.env'),
       '# versions\nPG_TAG=16.4 # pinned minor\nexport CACHE_IMAGE="redis:7-alpine"\n'
     )
-    const result = await scanFiles(['deploy/compose.yaml'], { cwd: dir, env: { PG_TAG: '17.0' } })
+    const result = await scan(['deploy/compose.yaml'], { PG_TAG: '17.0' })
     expect(result.references.map(r => r.image && formatReference(r.image))).toEqual([
       'docker.io/library/postgres:17.0',
       'docker.io/library/redis:7-alpine'
@@ -88,7 +89,7 @@ describe('bad input', () => {
 
   it('warns when a Compose service builds a Dockerfile that is not there', async () => {
     writeFileSync(join(dir, 'compose.yaml'), 'services:\n  app:\n    build: ./missing\n')
-    const result = await scanFiles(['compose.yaml'], { cwd: dir, env: {} })
+    const result = await scan(['compose.yaml'])
     expect(result.warnings).toEqual([
       {
         file: 'compose.yaml',
@@ -132,7 +133,7 @@ describe('bad input', () => {
       mkdirSync(join(dir, never), { recursive: true })
       writeFileSync(join(dir, never, 'Dockerfile'), 'FROM nope\n')
     }
-    expect(await findByGlobs(DEFAULT_PATTERNS, dir)).toEqual(
+    expect(await filesOf({ globs: DEFAULT_PATTERNS })).toEqual(
       [
         'Containerfile',
         'Containerfile.dev',
@@ -147,10 +148,10 @@ describe('bad input', () => {
         'x.dockerfile'
       ].map(n => `sub/${n}`)
     )
-    expect(await findByGlobs(['**/notes.yml'], dir)).toEqual(['sub/notes.yml'])
-    const all = await findByPaths(['.'], dir)
+    expect(await filesOf({ globs: ['**/notes.yml'] })).toEqual(['sub/notes.yml'])
+    const all = await filesOf({ paths: ['.'] })
     expect(all).toContain('sub/Dockerfile')
     expect(all).not.toContain('node_modules/pkg/Dockerfile')
-    expect(await findByPaths(['sub/README.md'], dir)).toEqual(['sub/README.md'])
+    expect(await filesOf({ paths: ['sub/README.md'] })).toEqual(['sub/README.md'])
   })
 })

@@ -1,9 +1,9 @@
 import { formatReference } from '../src/reference/reference.js'
-import { scanDockerfile } from '../src/scan/dockerfile.js'
-import type { ScanOptions } from '../src/scan/types.js'
+import { scanDockerfile } from '../src/sources/dockerfile.js'
+import type { DockerfileOptions } from '../src/sources/dockerfile.js'
 
 /** Compact view of what a user reads in `scan`: line, kind, image or error, stage, platform. */
-function scan(content: string, options: ScanOptions = {}) {
+function scan(content: string, options: DockerfileOptions = {}) {
   const result = scanDockerfile('Dockerfile', content, options)
   return result.references.map(r => ({
     line: r.line,
@@ -15,7 +15,7 @@ function scan(content: string, options: ScanOptions = {}) {
   }))
 }
 
-const images = (content: string, options: ScanOptions = {}) =>
+const images = (content: string, options: DockerfileOptions = {}) =>
   scan(content, options).map(r => r.image ?? `error: ${r.error}`)
 
 describe('Dockerfile scanning', () => {
@@ -88,7 +88,7 @@ describe('Dockerfile scanning', () => {
   it('sets the automatic platform ARGs from the target platform', () => {
     const file =
       'FROM --platform=$BUILDPLATFORM tonistiigi/xx:${BUILDARCH} AS xx\nFROM base:${TARGETOS}-${TARGETARCH}${TARGETVARIANT}\n'
-    expect(images(file, { targetPlatform: 'linux/arm/v7' })).toEqual([
+    expect(images(file, { targetPlatforms: ['linux/arm/v7'] })).toEqual([
       'docker.io/tonistiigi/xx:amd64',
       'docker.io/library/base:linux-armv7'
     ])
@@ -97,7 +97,7 @@ describe('Dockerfile scanning', () => {
 
   it('gives a globally declared platform ARG its automatic value, and stage ARGs their scope', () => {
     expect(
-      images('ARG TARGETARCH\nFROM base:$TARGETARCH\n', { targetPlatform: 'linux/arm64' })
+      images('ARG TARGETARCH\nFROM base:$TARGETARCH\n', { targetPlatforms: ['linux/arm64'] })
     ).toEqual(['docker.io/library/base:arm64'])
     const file =
       'ARG V=global\nFROM alpine\nARG V\nCOPY --from=img:$V / /\nFROM alpine\nARG V=stage\nCOPY --from=img:$V / /\nFROM alpine\nCOPY --from=img:$V / /\n'

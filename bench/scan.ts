@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DockerfileParser } from 'dockerfile-ast'
-import { findByPaths, scanFiles } from '../src/discover/scan-tree.js'
+import { discover } from '../src/sources/discover.js'
 
 const FILES = 2000
 const corpus = join(process.cwd(), '__tests__/fixtures/corpus')
@@ -34,8 +34,13 @@ function cpuMs(start: NodeJS.CpuUsage): number {
 async function ours(): Promise<{ cpu: number; wall: number; references: number }> {
   const cpu = process.cpuUsage()
   const wall = performance.now()
-  const files = await findByPaths(['.'], root)
-  const result = await scanFiles(files, { cwd: root, env: {} })
+  const result = await discover({
+    cwd: root,
+    select: { paths: ['.'] },
+    buildArgs: {},
+    targetPlatforms: [],
+    variables: {}
+  })
   return { cpu: cpuMs(cpu), wall: performance.now() - wall, references: result.references.length }
 }
 

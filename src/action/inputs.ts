@@ -1,5 +1,12 @@
 import * as core from '@actions/core'
-import { DEFAULT_PATTERNS } from '../discover/scan-tree.js'
+import {
+  COMMENT_MODES,
+  DEFAULTS,
+  REACTIONS,
+  type CommentMode,
+  type Reaction
+} from '../config/defaults.js'
+import { DEFAULT_PATTERNS } from '../sources/index.js'
 import {
   commaList,
   ConfigError,
@@ -11,7 +18,7 @@ import {
 
 /** Every input of action.yml, validated; a bad value fails with the input's name. */
 export interface ActionInputs {
-  files: string[]
+  files: readonly string[]
   buildArgs: Record<string, string>
   platforms: string[]
   registryAuth: Record<string, { username: string; password: string }>
@@ -21,10 +28,10 @@ export interface ActionInputs {
   cacheKey: string
   lockfile: string
   updateLockfile: boolean
-  onDrift: 'fail' | 'warn'
-  onError: 'warn' | 'fail'
+  onDrift: Reaction
+  onError: Reaction
   accept: boolean
-  comment: 'on-drift' | 'always' | 'never'
+  comment: CommentMode
   checkName: string
 }
 
@@ -39,18 +46,17 @@ export function readInputs(env: Record<string, string | undefined> = process.env
     registryAuth: parseRegistryAuth(core.getMultilineInput('registry-auth')),
     githubToken,
     insecureRegistries: commaList(core.getInput('insecure-registries')),
-    timeoutSeconds: parseTimeout(core.getInput('timeout') || '30', 'input timeout'),
+    timeoutSeconds: parseTimeout(
+      core.getInput('timeout') || String(DEFAULTS.timeoutSeconds),
+      'input timeout'
+    ),
     cacheKey: core.getInput('cache-key') || defaultCacheKey(env),
     lockfile: core.getInput('lockfile'),
     updateLockfile: booleanInput('update-lockfile'),
-    onDrift: oneOf(core.getInput('on-drift') || 'fail', ['fail', 'warn'], 'input on-drift'),
-    onError: oneOf(core.getInput('on-error') || 'warn', ['warn', 'fail'], 'input on-error'),
+    onDrift: oneOf(core.getInput('on-drift') || DEFAULTS.onDrift, REACTIONS, 'input on-drift'),
+    onError: oneOf(core.getInput('on-error') || DEFAULTS.onError, REACTIONS, 'input on-error'),
     accept: booleanInput('accept'),
-    comment: oneOf(
-      core.getInput('comment') || 'on-drift',
-      ['on-drift', 'always', 'never'],
-      'input comment'
-    ),
+    comment: oneOf(core.getInput('comment') || DEFAULTS.comment, COMMENT_MODES, 'input comment'),
     checkName: core.getInput('check-name')
   }
 }

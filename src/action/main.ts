@@ -2,23 +2,16 @@ import * as core from '@actions/core'
 import { resolve } from 'node:path'
 import { tmpdir } from 'node:os'
 import { CacheStore } from '../baseline/cache-store.js'
-import { readBaselineFile, writeBaselineFile } from '../baseline/lockfile-store.js'
+import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError } from '../config/values.js'
-import { findByGlobs, scanFiles } from '../discover/scan-tree.js'
-import { check } from '../pipeline/check.js'
-import { RegistryClient } from '../registry/remote.js'
+import { run } from '../pipeline/run.js'
 import { ANNOTATIONS_PER_TYPE, annotationsFor } from '../report/annotations.js'
 import { findingJson } from '../report/findings.js'
 import { publish } from '../report/github.js'
 import { renderMarkdown } from '../report/markdown.js'
 import { readInputs } from './inputs.js'
 
-export const STATE = {
-  cacheKey: 'baseline-cache-key',
-  cachePrefix: 'baseline-cache-prefix'
-} as const
-
-/** The action's main step: restore, scan, resolve, compare, report, decide; stage the baseline for post. */
+/** The action's main step: inputs in; annotations, report, outputs and the job's result out. */
 export async function runMain(): Promise<void> {
   try {
     if (process.env.GITHUB_ACTIONS !== 'true') {
@@ -41,50 +34,49 @@ async function main(): Promise<void> {
   const env = process.env
   const inputs = readInputs(env)
   const cwd = env.GITHUB_WORKSPACE || process.cwd()
-  const cacheStore = inputs.lockfile
-    ? null
-    : new CacheStore(inputs.cacheKey, env.RUNNER_TEMP || tmpdir())
-  const lockfile = inputs.lockfile ? resolve(cwd, inputs.lockfile) : null
+  const runId = env.GITHUB_RUN_ID
+    ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}`
+    : undefined
+  const store = inputs.lockfile
+    ? new LockfileStore(resolve(cwd, inputs.lockfile))
+    : new CacheStore(inputs.cacheKey, env.RUNNER_TEMP || tmpdir(), runId ?? '0-1')
+  const policy = { onDrift: inputs.onDrift, onError: inputs.onError, accept: inputs.accept }
 
-  const restored = lockfile ? await readBaselineFile(lockfile) : await cacheStore!.restore()
-  if (restored.warning) core.warning(restored.warning)
-
-  const files = await findByGlobs(inputs.files, cwd)
-  const scan = await scanFiles(files, { cwd, env, buildArgs: inputs.buildArgs })
-  for (const warning of scan.warnings)
+  const result = await run({
+    until: 'check',
+    cwd,
+    select: { globs: inputs.files },
+    buildArgs: inputs.buildArgs,
+    platforms: inputs.platforms,
+    variables: env,
+    registry: {
+      timeoutMs: inputs.timeoutSeconds * 1000,
+      insecureRegistries: inputs.insecureRegistries,
+      registryAuth: inputs.registryAuth,
+      githubToken: inputs.githubToken,
+      githubActor: env.GITHUB_ACTOR,
+      env,
+      onSecret: core.setSecret
+    },
+    store,
+    policy,
+    // a lockfile is rewritten only when asked; the cache keeps every successful run's baseline
+    save: inputs.lockfile ? inputs.updateLockfile : true,
+    now: new Date().toISOString(),
+    run: runId,
+    commit: env.GITHUB_SHA
+  })
+  const { findings, explanations, verdict, restored } = result
+  const baselineProblem =
+    restored.state === 'unusable' || restored.state === 'unavailable' ? restored.why : undefined
+  if (baselineProblem) core.warning(baselineProblem)
+  for (const warning of result.discovered.warnings)
     core.warning(warning.message, { file: warning.file, startLine: warning.line })
 
-  const client = new RegistryClient({
-    timeoutMs: inputs.timeoutSeconds * 1000,
-    insecureRegistries: inputs.insecureRegistries,
-    registryAuth: inputs.registryAuth,
-    githubToken: inputs.githubToken,
-    githubActor: env.GITHUB_ACTOR,
-    env,
-    onSecret: core.setSecret
-  })
-  const policy = { onDrift: inputs.onDrift, onError: inputs.onError, accept: inputs.accept }
-  let result
-  try {
-    result = await check({
-      references: scan.references,
-      baseline: restored.baseline,
-      client,
-      platforms: inputs.platforms,
-      policy,
-      now: new Date().toISOString(),
-      run: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}` : undefined,
-      commit: env.GITHUB_SHA
-    })
-  } finally {
-    await client.close()
-  }
-  const { findings, verdict, next } = result
-
-  const acceptHint = lockfile
+  const acceptHint = inputs.lockfile
     ? 'run with `accept: true` and `update-lockfile: true`, then commit the lockfile'
     : 're-run the job with the input `accept: true`'
-  const { annotations, omitted } = annotationsFor(findings, policy, acceptHint)
+  const { annotations, omitted } = annotationsFor(findings, explanations, policy, acceptHint)
   for (const a of annotations) {
     const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column }
     if (a.level === 'error') core.error(a.message, properties)
@@ -92,19 +84,20 @@ async function main(): Promise<void> {
     else core.notice(a.message, properties)
   }
   const report = renderMarkdown(findings, {
-    baselineFound: restored.baseline !== null,
-    baselineProblem: restored.warning,
+    explanations,
+    baselineFound: result.baseline !== null,
+    baselineProblem,
     verdict,
-    rateLimitRemaining: client.stats.rateLimitRemaining,
+    rateLimitRemaining: result.stats.rateLimitRemaining,
     acceptHint,
     unannotated: omitted
   })
   const drifted = findings.filter(f => f.status === 'drifted')
   core.setOutput('drifted', drifted.length > 0 ? 'true' : 'false')
-  core.setOutput('changes', JSON.stringify(drifted.map(findingJson)))
-  core.setOutput('images', JSON.stringify(findings.map(findingJson)))
+  core.setOutput('changes', JSON.stringify(drifted.map(f => findingJson(f, explanations))))
+  core.setOutput('images', JSON.stringify(findings.map(f => findingJson(f, explanations))))
   core.setOutput('report', report)
-  core.setOutput('baseline-found', restored.baseline !== null ? 'true' : 'false')
+  core.setOutput('baseline-found', result.baseline !== null ? 'true' : 'false')
   await core.summary.addRaw(report).write()
   const published = await publish({
     token: inputs.githubToken,
@@ -113,24 +106,13 @@ async function main(): Promise<void> {
     failed: verdict.failures.length > 0,
     comment: inputs.comment,
     checkName: inputs.checkName,
-    annotations: annotationsFor(findings, policy, acceptHint, Infinity).annotations,
+    annotations: annotationsFor(findings, explanations, policy, acceptHint, Infinity).annotations,
     marker: `<!-- base-image-drift: ${env.GITHUB_WORKFLOW ?? ''}/${env.GITHUB_JOB ?? ''} -->`
   })
   for (const warning of published) core.warning(warning)
 
   if (verdict.keptBecause) core.warning(verdict.keptBecause)
-  if (verdict.save) {
-    if (lockfile && inputs.updateLockfile) await writeBaselineFile(lockfile, next)
-    if (cacheStore) {
-      // saved by the post step, which runs only when the whole job succeeded (post-if: success())
-      await cacheStore.stage(next)
-      core.saveState(STATE.cachePrefix, inputs.cacheKey)
-      core.saveState(
-        STATE.cacheKey,
-        cacheStore.keyFor(env.GITHUB_RUN_ID ?? '0', env.GITHUB_RUN_ATTEMPT ?? '1')
-      )
-    }
-  }
+  if (result.saveProblem) core.warning(result.saveProblem)
   if (verdict.failures.length > 0) {
     const reason = verdict.failures.join('; ')
     // the failure message is an error annotation too: past GitHub's limit it would push out a drift

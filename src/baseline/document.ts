@@ -11,22 +11,28 @@ export interface BaselineEntry {
   commit?: string
 }
 
-/** SPEC §6's baseline: normalized reference → entry, plus where it came from. */
+/** The baseline: normalized reference → entry, plus when and by which run it was written. */
 export interface Baseline {
-  schema: typeof SCHEMA
-  version: typeof VERSION
+  schema: typeof BASELINE_SCHEMA
+  version: typeof BASELINE_SCHEMA_VERSION
   updatedAt: string
   run?: string
   commit?: string
   images: Record<string, BaselineEntry>
 }
 
-export const SCHEMA = 'https://github.com/base-image-drift/base-image-drift/baseline'
-export const VERSION = 1
+export const BASELINE_SCHEMA = 'https://github.com/base-image-drift/base-image-drift/baseline'
+/** The version of the baseline document this build reads and writes. */
+export const BASELINE_SCHEMA_VERSION = 1
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-f0-9]{32,}$/
 
 /** A baseline that cannot be trusted: one warning, then treated as absent. */
-export class BaselineError extends Error {}
+export class BaselineError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'BaselineError'
+  }
+}
 
 /** Reads and validates a baseline document; `source` names it in errors. */
 export function parseBaseline(text: string, source: string): Baseline {
@@ -44,12 +50,13 @@ export function parseBaseline(text: string, source: string): Baseline {
   if (typeof document !== 'object' || document === null || Array.isArray(document))
     fail('is not a base-image-drift baseline')
   const doc = document as Record<string, unknown>
-  if (doc.schema !== SCHEMA) fail('is not a base-image-drift baseline (no matching "schema")')
+  if (doc.schema !== BASELINE_SCHEMA)
+    fail('is not a base-image-drift baseline (no matching "schema")')
   if (typeof doc.version !== 'number' || !Number.isInteger(doc.version))
     fail('has no integer "version"')
-  if ((doc.version as number) > VERSION) {
+  if ((doc.version as number) > BASELINE_SCHEMA_VERSION) {
     fail(
-      `is baseline version ${doc.version}, newer than this base-image-drift reads (${VERSION}); upgrade the action`
+      `is baseline version ${doc.version}, newer than this base-image-drift reads (${BASELINE_SCHEMA_VERSION}); upgrade the action`
     )
   }
   if ((doc.version as number) < 1) fail(`has unknown version ${doc.version}`)
@@ -57,15 +64,10 @@ export function parseBaseline(text: string, source: string): Baseline {
     fail('has no "images" object')
   const images: Record<string, BaselineEntry> = {}
   for (const [key, value] of Object.entries(doc.images as Record<string, unknown>)) {
-    let normalized: string
-    try {
-      normalized = formatReference(parseReference(key))
-    } catch (error) {
-      if (error instanceof InvalidReferenceError) fail(`has an invalid image "${key}"`)
-      throw error
-    }
-    if (normalized! !== key)
-      fail(`has image "${key}", which is not in normalized form (${normalized!})`)
+    const normalized = normalizedOrNull(key)
+    if (normalized === null) fail(`has an invalid image "${key}"`)
+    if (normalized !== key)
+      fail(`has image "${key}", which is not in normalized form (${normalized})`)
     const entry = value as Record<string, unknown>
     if (
       typeof entry !== 'object' ||
@@ -92,12 +94,21 @@ export function parseBaseline(text: string, source: string): Baseline {
     }
   }
   return {
-    schema: SCHEMA,
-    version: VERSION,
+    schema: BASELINE_SCHEMA,
+    version: BASELINE_SCHEMA_VERSION,
     updatedAt: typeof doc.updatedAt === 'string' ? doc.updatedAt : '',
     ...(typeof doc.run === 'string' ? { run: doc.run } : {}),
     ...(typeof doc.commit === 'string' ? { commit: doc.commit } : {}),
     images
+  }
+}
+
+function normalizedOrNull(key: string): string | null {
+  try {
+    return formatReference(parseReference(key))
+  } catch (error) {
+    if (error instanceof InvalidReferenceError) return null
+    throw error
   }
 }
 

@@ -1,28 +1,36 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
-
-export interface Restored {
-  baseline: Baseline | null
-  /** Why a stored baseline was not used; absent when there was none or it was read. */
-  warning?: string
-}
+import type { BaselineStore, Restored } from './store.js'
 
 /** A committed baseline file (input `lockfile`, CLI `--baseline`); missing means first run. */
+export class LockfileStore implements BaselineStore {
+  constructor(private readonly path: string) {}
+
+  restore(): Promise<Restored> {
+    return readBaselineFile(this.path)
+  }
+
+  async save(baseline: Baseline): Promise<null> {
+    await writeBaselineFile(this.path, baseline)
+    return null
+  }
+}
+
 export async function readBaselineFile(path: string): Promise<Restored> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { baseline: null }
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'none' }
     return {
-      baseline: null,
-      warning: `cannot read baseline ${path} (${(error as NodeJS.ErrnoException).code}); comparing against nothing`
+      state: 'unusable',
+      why: `cannot read baseline ${path} (${(error as NodeJS.ErrnoException).code}); comparing against nothing`
     }
   }
   try {
-    return { baseline: parseBaseline(text, path) }
+    return { state: 'found', baseline: parseBaseline(text, path) }
   } catch (error) {
-    if (error instanceof BaselineError) return { baseline: null, warning: error.message }
+    if (error instanceof BaselineError) return { state: 'unusable', why: error.message }
     throw error
   }
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { DEFAULTS, REACTIONS, type Reaction } from '../config/defaults.js'
 import { commaList, oneOf, parseBuildArgs, parsePlatforms, parseTimeout } from '../config/values.js'
 
 export type CommandName = 'scan' | 'resolve' | 'check'
@@ -12,8 +13,8 @@ export interface CliCommand {
   baseline: string
   update: boolean
   accept: boolean
-  onDrift: 'fail' | 'warn'
-  onError: 'warn' | 'fail'
+  onDrift: Reaction
+  onError: Reaction
   insecureRegistries: string[]
   timeoutSeconds: number
 }
@@ -22,7 +23,12 @@ export type ParsedArgs =
   { kind: 'help' } | { kind: 'version' } | { kind: 'run'; options: CliCommand }
 
 /** A command line that cannot be run: exit 2 with this one-line reason and the usage. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
 
 export const USAGE = `Usage:
   base-image-drift scan    [PATH…] [--build-arg K=V]… [--json]
@@ -37,8 +43,8 @@ Options:
   --json                     print one JSON object on stdout
   --platforms P,…            platforms to track, e.g. linux/amd64,linux/arm64 (resolve, check)
   --insecure-registries H,…  registry hosts spoken to over plain HTTP (resolve, check)
-  --timeout SECONDS          per registry request (default 30)
-  --baseline FILE            baseline file for check (default .base-image-drift.json)
+  --timeout SECONDS          per registry request (default ${DEFAULTS.timeoutSeconds})
+  --baseline FILE            baseline file for check (default ${DEFAULTS.baselineFile})
   --update                   check: write the new baseline to FILE when nothing fails
   --accept                   check: accept drift (no failure) and record it with --update
   --on-drift fail|warn       check: exit 1 on drift (fail, default) or only report it (warn)
@@ -106,13 +112,13 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       buildArgs: parseBuildArgs(values['build-arg'] ?? [], '--build-arg'),
       json: values.json ?? false,
       platforms: parsePlatforms(values.platforms ?? '', '--platforms'),
-      baseline: values.baseline ?? '.base-image-drift.json',
+      baseline: values.baseline ?? DEFAULTS.baselineFile,
       update: values.update ?? false,
       accept: values.accept ?? false,
-      onDrift: oneOf(values['on-drift'] ?? 'fail', ['fail', 'warn'], '--on-drift'),
-      onError: oneOf(values['on-error'] ?? 'warn', ['warn', 'fail'], '--on-error'),
+      onDrift: oneOf(values['on-drift'] ?? DEFAULTS.onDrift, REACTIONS, '--on-drift'),
+      onError: oneOf(values['on-error'] ?? DEFAULTS.onError, REACTIONS, '--on-error'),
       insecureRegistries: commaList(values['insecure-registries'] ?? ''),
-      timeoutSeconds: parseTimeout(values.timeout ?? '30', '--timeout')
+      timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), '--timeout')
     }
   }
 }

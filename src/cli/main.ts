@@ -1,19 +1,17 @@
 import { resolve } from 'node:path'
-import { readBaselineFile, writeBaselineFile } from '../baseline/lockfile-store.js'
-import { findByPaths, MissingPathError, scanFiles } from '../discover/scan-tree.js'
-import { check } from '../pipeline/check.js'
+import { LockfileStore } from '../baseline/lockfile-store.js'
+import { ConfigError } from '../config/values.js'
+import { run } from '../pipeline/run.js'
 import { formatCheckText } from '../report/check-text.js'
 import { findingJson } from '../report/findings.js'
-import type { FoundReference } from '../scan/types.js'
-import { RegistryClient } from '../registry/remote.js'
 import {
   formatResolveText,
   formatScanText,
   referenceJson,
   resolvedJson
 } from '../report/scan-output.js'
-import { resolveAll, resolutionKey } from '../resolve/resolve.js'
-import { ConfigError } from '../config/values.js'
+import { resolutionKey } from '../resolve/resolve.js'
+import { MissingPathError } from '../sources/discover.js'
 import { VERSION } from '../version.js'
 import { parseCommandLine, USAGE, UsageError, type CliCommand } from './args.js'
 
@@ -24,7 +22,7 @@ export interface CliIO {
   env: Record<string, string | undefined>
 }
 
-/** Runs the command line and returns its exit status (SPEC §9). */
+/** Runs the command line and returns its exit status. */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   try {
     const parsed = parseCommandLine(argv)
@@ -36,7 +34,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       io.stdout(VERSION + '\n')
       return 0
     }
-    return await run(parsed.options, io)
+    return await command(parsed.options, io)
   } catch (error) {
     if (
       error instanceof UsageError ||
@@ -51,88 +49,80 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-async function run(options: CliCommand, io: CliIO): Promise<number> {
-  const files = await findByPaths(options.paths, io.cwd)
-  const scan = await scanFiles(files, { cwd: io.cwd, env: io.env, buildArgs: options.buildArgs })
-  for (const warning of scan.warnings) {
-    io.stderr(
-      `warning: ${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}\n`
-    )
+async function command(options: CliCommand, io: CliIO): Promise<number> {
+  const scanning = {
+    cwd: io.cwd,
+    select: { paths: options.paths },
+    buildArgs: options.buildArgs,
+    platforms: options.platforms,
+    variables: io.env
   }
-  if (options.command === 'scan') {
-    if (options.json)
-      io.stdout(JSON.stringify({ references: scan.references.map(referenceJson) }, null, 2) + '\n')
-    else io.stdout(formatScanText(scan))
-    return 0
-  }
-  const client = new RegistryClient({
+  const registry = {
     timeoutMs: options.timeoutSeconds * 1000,
     insecureRegistries: options.insecureRegistries,
     env: io.env
-  })
-  try {
-    if (options.command === 'resolve') {
-      const resolutions = await resolveAll(scan.references, client, options.platforms)
-      if (options.json) {
-        const references = scan.references.map(r =>
+  }
+  const warn = (warnings: { file: string; line?: number; message: string }[]) => {
+    for (const warning of warnings)
+      io.stderr(
+        `warning: ${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}\n`
+      )
+  }
+  const json = (value: unknown) => io.stdout(JSON.stringify(value, null, 2) + '\n')
+
+  if (options.command === 'scan') {
+    const { discovered } = await run({ ...scanning, until: 'scan' })
+    warn(discovered.warnings)
+    if (options.json) json({ references: discovered.references.map(referenceJson) })
+    else io.stdout(formatScanText(discovered.references))
+    return 0
+  }
+  if (options.command === 'resolve') {
+    const { discovered, resolutions } = await run({ ...scanning, until: 'resolve', registry })
+    warn(discovered.warnings)
+    const references = discovered.references
+    if (options.json) {
+      json({
+        references: references.map(r =>
           resolvedJson(r, r.image ? resolutions.get(resolutionKey(r.image)) : undefined)
         )
-        io.stdout(JSON.stringify({ references }, null, 2) + '\n')
-      } else {
-        io.stdout(formatResolveText(scan.references, resolutions))
-      }
-      return 0
+      })
+    } else {
+      io.stdout(formatResolveText(references, resolutions))
     }
-    return await runCheck(options, scan.references, client, io)
-  } finally {
-    await client.close()
+    return 0
   }
-}
 
-async function runCheck(
-  options: CliCommand,
-  references: FoundReference[],
-  client: RegistryClient,
-  io: CliIO
-): Promise<number> {
-  const path = resolve(io.cwd, options.baseline)
-  const restored = await readBaselineFile(path)
-  if (restored.warning) io.stderr(`warning: ${restored.warning}\n`)
-  const result = await check({
-    references,
-    baseline: restored.baseline,
-    client,
-    platforms: options.platforms,
+  const result = await run({
+    ...scanning,
+    until: 'check',
+    registry,
+    store: new LockfileStore(resolve(io.cwd, options.baseline)),
     policy: { onDrift: options.onDrift, onError: options.onError, accept: options.accept },
+    save: options.update,
     now: new Date().toISOString()
   })
-  const updated = options.update && result.verdict.save
-  if (updated) await writeBaselineFile(path, result.next)
+  warn(result.discovered.warnings)
+  if (result.restored.state === 'unusable' || result.restored.state === 'unavailable')
+    io.stderr(`warning: ${result.restored.why}\n`)
+  const context = {
+    baseline: options.baseline,
+    baselineFound: result.baseline !== null,
+    updated: result.saved,
+    rateLimitRemaining: result.stats.rateLimitRemaining
+  }
   if (options.json) {
-    io.stdout(
-      JSON.stringify(
-        {
-          baseline: options.baseline,
-          baselineFound: restored.baseline !== null,
-          updated,
-          drifted: result.verdict.drifted > 0,
-          failures: result.verdict.failures,
-          findings: result.findings.map(findingJson),
-          rateLimitRemaining: client.stats.rateLimitRemaining
-        },
-        null,
-        2
-      ) + '\n'
-    )
+    json({
+      baseline: options.baseline,
+      baselineFound: context.baselineFound,
+      updated: result.saved,
+      drifted: result.verdict.drifted > 0,
+      failures: result.verdict.failures,
+      findings: result.findings.map(f => findingJson(f, result.explanations)),
+      rateLimitRemaining: context.rateLimitRemaining
+    })
   } else {
-    io.stdout(
-      formatCheckText(result.findings, result.verdict, {
-        baseline: options.baseline,
-        baselineFound: restored.baseline !== null,
-        updated,
-        rateLimitRemaining: client.stats.rateLimitRemaining
-      })
-    )
+    io.stdout(formatCheckText(result.findings, result.explanations, result.verdict, context))
   }
   return result.verdict.failures.length > 0 ? 1 : 0
 }

@@ -1,48 +1,90 @@
-import type { Baseline, BaselineEntry } from '../baseline/document.js'
-import type { Explanation, Unexplained } from '../explain/diff.js'
-import { SCHEMA, VERSION } from '../baseline/document.js'
-import { formatReference } from '../reference/reference.js'
+import {
+  BASELINE_SCHEMA,
+  BASELINE_SCHEMA_VERSION,
+  type Baseline,
+  type BaselineEntry
+} from '../baseline/document.js'
+import { formatReference, type ImageReference } from '../reference/reference.js'
+import type { RegistryErrorKind } from '../registry/errors.js'
 import { resolutionKey, type Resolution } from '../resolve/resolve.js'
-import type { FoundReference } from '../scan/types.js'
+import type { FoundReference } from '../sources/source.js'
 
-export type Status = 'unchanged' | 'drifted' | 'index-churn' | 'new' | 'pinned' | 'error'
-
-/** What happened to one reference since the baseline. */
-export interface Finding {
-  reference: FoundReference
-  /** The normalized reference, as the baseline keys it; null when it could not be scanned. */
-  image: string | null
-  status: Status
-  previous?: BaselineEntry
-  /** Where the reference (its tag) points now. */
-  current?: { digest: string; platforms?: Record<string, string> }
-  /** Pinned only: the tag has moved away from the pinned digest. */
-  stale?: boolean
-  /** Drifted with tracked platforms: the tracked platforms whose digest changed. */
-  changedPlatforms?: string[]
-  error?: string
-  /** Drifted only: what changed inside the image (added after compare, by explain). */
-  explanation?: Explanation | Unexplained
+/** Where a reference (its tag) points now. */
+export interface Current {
+  digest: string
+  platforms?: Record<string, string>
 }
+
+/** Why a reference was not checked: it could not be determined from its file, or resolved. */
+export interface FindingError {
+  kind: 'scan' | RegistryErrorKind
+  /** The registry it is about, for resolve failures. */
+  registry?: string
+  message: string
+}
+
+interface Found {
+  reference: FoundReference
+  /** The normalized reference, as the baseline keys it. */
+  image: string
+  /** The same, parsed. */
+  parsed: ImageReference
+}
+
+/** What happened to one reference since the baseline: each status carries exactly its facts. */
+export type Finding =
+  | (Found & { status: 'unchanged'; previous: BaselineEntry; current: Current })
+  | (Found & {
+      status: 'drifted'
+      previous: BaselineEntry
+      current: Current
+      /** With tracked platforms: those whose digest changed. */
+      changedPlatforms?: string[]
+    })
+  | (Found & { status: 'index-churn'; previous: BaselineEntry; current: Current })
+  | (Found & { status: 'new'; current: Current })
+  | (Found & {
+      status: 'pinned'
+      previous?: BaselineEntry
+      /** The pinned digest: what is built. */
+      current: Current
+      /** The tag has moved away from the pinned digest. */
+      stale: boolean
+      /** Where the tag points now; null for a digest-only reference. */
+      tagDigest: string | null
+    })
+  | {
+      status: 'error'
+      reference: FoundReference
+      /** Null when the reference could not be determined from its file. */
+      image: string | null
+      previous?: BaselineEntry
+      error: FindingError
+    }
+
+export type Status = Finding['status']
+export type DriftedFinding = Extract<Finding, { status: 'drifted' }>
 
 export interface CompareOptions {
   /** Tracked platforms (normalized); empty, the index digest alone decides. */
   platforms: string[]
   /** Record drift as the new baseline (input `accept`). */
   accept: boolean
+  /** Tracked platform digests of old indexes the baseline lacks, keyed as the baseline is. */
+  previousPlatforms?: ReadonlyMap<string, Record<string, string>>
   now: string
   run?: string
   commit?: string
 }
 
 /**
- * Findings per reference and the next baseline (SPEC §6). Pure. The next baseline keeps
- * the previous entry of references that failed, keeps the previous digest of drift that
- * was not accepted, and drops references no longer in the files.
+ * Findings per reference and the next baseline. Pure. The next baseline keeps the previous
+ * entry of references that failed, keeps the previous digest of drift that was not
+ * accepted, and drops references no longer in the files.
  */
 export function compare(
   references: FoundReference[],
-  resolutions: Map<string, Resolution>,
+  resolutions: ReadonlyMap<string, Resolution>,
   baseline: Baseline | null,
   options: CompareOptions
 ): { findings: Finding[]; next: Baseline } {
@@ -50,10 +92,9 @@ export function compare(
   const findings = references.map(reference => {
     const finding = judge(reference, resolutions, baseline, options)
     if (finding.image === null) return finding
-    const keep = finding.status === 'error' || (finding.status === 'drifted' && !options.accept)
-    if (keep) {
+    if (finding.status === 'error' || (finding.status === 'drifted' && !options.accept)) {
       if (finding.previous) images[finding.image] = finding.previous
-    } else if (finding.current) {
+    } else {
       images[finding.image] = {
         digest: finding.current.digest,
         ...(finding.current.platforms ? { platforms: finding.current.platforms } : {}),
@@ -65,8 +106,8 @@ export function compare(
     return finding
   })
   const next: Baseline = {
-    schema: SCHEMA,
-    version: VERSION,
+    schema: BASELINE_SCHEMA,
+    version: BASELINE_SCHEMA_VERSION,
     updatedAt: options.now,
     ...(options.run ? { run: options.run } : {}),
     ...(options.commit ? { commit: options.commit } : {}),
@@ -77,42 +118,69 @@ export function compare(
 
 function judge(
   reference: FoundReference,
-  resolutions: Map<string, Resolution>,
+  resolutions: ReadonlyMap<string, Resolution>,
   baseline: Baseline | null,
   options: CompareOptions
 ): Finding {
-  if (!reference.image)
-    return { reference, image: null, status: 'error', error: reference.error ?? 'not scanned' }
-  const image = formatReference(reference.image)
+  if (!reference.image) {
+    return {
+      reference,
+      image: null,
+      status: 'error',
+      error: { kind: 'scan', message: reference.error ?? 'not scanned' }
+    }
+  }
+  const parsed = reference.image
+  const image = formatReference(parsed)
   const previous = baseline?.images[image]
   const resolution = resolutions.get(resolutionKey(reference.image))
-  const base = { reference, image, ...(previous ? { previous } : {}) }
-  if (!resolution || resolution.error || !resolution.digest) {
-    return { ...base, status: 'error', error: resolution?.error ?? 'not resolved' }
+  if (!resolution || 'failure' in resolution) {
+    return {
+      reference,
+      image,
+      status: 'error',
+      ...(previous ? { previous } : {}),
+      error: resolution
+        ? resolution.failure
+        : { kind: 'bad-response', message: `${image}: not resolved` }
+    }
   }
-  const tagNow = {
+  const current: Current = {
     digest: resolution.digest,
     ...(resolution.platforms ? { platforms: resolution.platforms } : {})
   }
   if (reference.image.digest) {
     // what is built is the pinned digest; the tag is resolved only to tell whether the pin is stale
-    const pinned = { digest: reference.image.digest }
     return {
-      ...base,
+      reference,
+      image,
+      parsed,
       status: 'pinned',
-      current: pinned,
-      stale: reference.image.tag !== undefined && resolution.digest !== reference.image.digest
+      ...(previous ? { previous } : {}),
+      current: { digest: reference.image.digest },
+      stale: reference.image.tag !== undefined && resolution.digest !== reference.image.digest,
+      tagDigest: reference.image.tag !== undefined ? resolution.digest : null
     }
   }
-  if (!previous) return { ...base, status: 'new', current: tagNow }
+  if (!previous) return { reference, image, parsed, status: 'new', current }
   if (previous.digest === resolution.digest)
-    return { ...base, status: 'unchanged', current: tagNow }
-  if (options.platforms.length > 0 && previous.platforms && resolution.platforms) {
-    const changed = options.platforms.filter(
-      p => previous.platforms![p] !== resolution.platforms![p]
-    )
-    if (changed.length === 0) return { ...base, status: 'index-churn', current: tagNow }
-    return { ...base, status: 'drifted', current: tagNow, changedPlatforms: changed }
+    return { reference, image, parsed, status: 'unchanged', previous, current }
+  const before = previous.platforms ?? options.previousPlatforms?.get(image)
+  if (options.platforms.length > 0 && before && resolution.platforms) {
+    const now = resolution.platforms
+    const changed = options.platforms.filter(p => before[p] !== now[p])
+    const comparable = { ...previous, platforms: before }
+    if (changed.length === 0)
+      return { reference, image, parsed, status: 'index-churn', previous: comparable, current }
+    return {
+      reference,
+      image,
+      parsed,
+      status: 'drifted',
+      previous: comparable,
+      current,
+      changedPlatforms: changed
+    }
   }
-  return { ...base, status: 'drifted', current: tagNow }
+  return { reference, image, parsed, status: 'drifted', previous, current }
 }

@@ -1,8 +1,9 @@
+import type { Reaction } from '../config/defaults.js'
 import type { Finding } from './compare.js'
 
 export interface Policy {
-  onDrift: 'fail' | 'warn'
-  onError: 'warn' | 'fail'
+  onDrift: Reaction
+  onError: Reaction
   accept: boolean
 }
 
@@ -17,7 +18,7 @@ export interface Verdict {
   keptBecause?: string
 }
 
-/** SPEC §6's policy: what the findings do to the job, and whether the baseline is saved. */
+/** What the findings do to the job, and whether the baseline is saved. */
 export function decide(findings: Finding[], policy: Policy): Verdict {
   const drifted = findings.filter(f => f.status === 'drifted').length
   const errors = findings.filter(f => f.status === 'error').length

@@ -4,7 +4,12 @@
  */
 
 /** A value a user gave that is not allowed; the message names it and what is allowed. */
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
 
 /** `NAME=VALUE` entries; `what` names the flag or input in errors. */
 export function parseBuildArgs(entries: string[], what: string): Record<string, string> {

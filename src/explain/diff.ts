@@ -1,7 +1,8 @@
 /**
- * What changed between two images, from their configs and manifests (SPEC §7). Pure: the
- * fetching is in fetch.ts.
+ * What changed between two images, from their configs and manifests, as data. Pure: the
+ * reading is in read.ts, the words in report/.
  */
+import type { ImageConfig } from '../registry/manifest.js'
 
 /** The parts of an image that explain a drift. */
 export interface ImageFacts {
@@ -10,12 +11,6 @@ export interface ImageFacts {
   /** Layer count and total compressed size, from the manifest. */
   layers: { count: number; size: number }
   annotations: Record<string, string>
-}
-
-export interface ImageConfig {
-  created?: string
-  config?: { Env?: string[] | null; Labels?: Record<string, string> | null }
-  history?: { created_by?: string }[]
 }
 
 export interface Change {
@@ -35,8 +30,6 @@ export interface Explanation {
   annotations: Change[]
   layers: { before: ImageFacts['layers']; after: ImageFacts['layers'] }
   severity: Severity
-  /** One line a reviewer reads first: `Debian bullseye → bookworm; PYTHON_VERSION 3.12.2 → 3.12.3`. */
-  summary: string
 }
 
 /** Why only the digests are known. */
@@ -48,6 +41,11 @@ export interface Unexplained {
 const DEBIAN = /debian\.sh\b.*?'([a-z]+)'\s+'@\d+'/
 const ALPINE = /alpine-minirootfs-(\d+\.\d+(?:\.\d+)?)/
 const VERSION_VARIABLE = /_VERSION$/
+
+/** `PYTHON_VERSION` and the like: the variables that say which runtime an image carries. */
+export function isVersionVariable(name: string): boolean {
+  return VERSION_VARIABLE.test(name)
+}
 
 /** The base OS release an image says it is built on, or null. */
 export function baseOs(config: ImageConfig): string | null {
@@ -76,24 +74,6 @@ export function explain(before: ImageFacts, after: ImageFacts, platform: string)
   )
   const severity: Severity = osChanged ? 'os' : runtime.length > 0 ? 'runtime' : 'other'
 
-  const parts: string[] = []
-  if (osChanged) parts.push(osChange(os.before, os.after))
-  for (const c of env.filter(c => VERSION_VARIABLE.test(c.name))) parts.push(describe(c))
-  const others =
-    env.filter(c => !VERSION_VARIABLE.test(c.name)).length + labels.length + annotations.length
-  if (others > 0) parts.push(`${others} other config change${others === 1 ? '' : 's'}`)
-  if (before.layers.count !== after.layers.count || before.layers.size !== after.layers.size) {
-    parts.push(
-      `layers ${before.layers.count} → ${after.layers.count} (${formatSize(before.layers.size)} → ${formatSize(after.layers.size)})`
-    )
-  }
-  if (parts.length === 0)
-    parts.push(
-      before.config.created !== after.config.created
-        ? `rebuilt ${after.config.created ?? ''}`.trim()
-        : 'rebuilt, nothing else in the config changed'
-    )
-
   return {
     platform,
     created: { before: before.config.created, after: after.config.created },
@@ -102,25 +82,8 @@ export function explain(before: ImageFacts, after: ImageFacts, platform: string)
     labels,
     annotations,
     layers: { before: before.layers, after: after.layers },
-    severity,
-    summary: parts.join('; ')
+    severity
   }
-}
-
-/** `NAME before → after`, `+NAME=value`, `-NAME=value`. */
-export function describe(change: Change): string {
-  if (change.before === undefined) return `+${change.name}=${change.after}`
-  if (change.after === undefined) return `-${change.name}=${change.before}`
-  return `${change.name} ${change.before} → ${change.after}`
-}
-
-function osChange(before: string | null, after: string | null): string {
-  if (before && after) {
-    const [bName, ...bRest] = before.split(' ')
-    const [aName, ...aRest] = after.split(' ')
-    if (bName === aName) return `${bName} ${bRest.join(' ')} → ${aRest.join(' ')}`
-  }
-  return `base OS ${before ?? 'unknown'} → ${after ?? 'unknown'}`
 }
 
 function envMap(config: ImageConfig): Record<string, string> {
@@ -148,10 +111,4 @@ function majorMinor(version: string | undefined): string | undefined {
     ?.match(/^v?(\d+)(?:\.(\d+))?/)
     ?.slice(1, 3)
     .join('.')
-}
-
-export function formatSize(bytes: number): string {
-  return bytes >= 1024 * 1024
-    ? `${(bytes / 1024 / 1024).toFixed(1)} MiB`
-    : `${(bytes / 1024).toFixed(1)} KiB`
 }

@@ -34,7 +34,7 @@ const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 const DOCKER_HUB_SERVER = 'https://index.docker.io/v1/'
 
 /**
- * Finds credentials for a registry, in SPEC §5's order: the `registry-auth` input, the
+ * Finds credentials for a registry, in this order: the `registry-auth` input, the
  * GitHub token for ghcr.io, Docker's config.json (credHelpers, credsStore, auths), else none.
  */
 export class Keychain {

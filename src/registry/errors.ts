@@ -11,21 +11,15 @@ export type RegistryErrorKind =
   | 'bad-response'
   | 'credentials'
 
+/** A failure talking to a registry; `kind` survives to the report, which says what to do. */
 export class RegistryError extends Error {
   constructor(
     readonly kind: RegistryErrorKind,
-    message: string
+    message: string,
+    /** The registry it is about, where known. */
+    readonly registry?: string
   ) {
     super(message)
     this.name = 'RegistryError'
-  }
-}
-
-/** JSON a registry served (a manifest, a config); a RegistryError when it is not JSON. */
-export function parseRegistryJson<T>(bytes: Buffer, what: string): T {
-  try {
-    return JSON.parse(bytes.toString('utf8')) as T
-  } catch {
-    throw new RegistryError('bad-response', `${what} is not valid JSON`)
   }
 }

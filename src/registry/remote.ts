@@ -1,25 +1,41 @@
 import { createHash } from 'node:crypto'
+import { Readable, Transform } from 'node:stream'
 import { formatReference, type ImageReference } from '../reference/reference.js'
+import { DEFAULT_PLATFORM, platformOf } from '../reference/platform.js'
 import { Authenticator } from './auth.js'
 import { Keychain, type KeychainOptions } from './credentials.js'
 import { RegistryError } from './errors.js'
 import { registryBaseUrl } from './hosts.js'
+import {
+  MEDIA_TYPES,
+  parseConfig,
+  parseManifest,
+  platformEntries,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+  type Manifest
+} from './manifest.js'
 import { Transport, type HttpResponse, type TransportOptions } from './transport.js'
 
-const MANIFEST_TYPES = {
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json'
-} as const
-const ACCEPT = Object.values(MANIFEST_TYPES).join(', ')
+const ACCEPT = Object.values(MEDIA_TYPES).join(', ')
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 const DIGEST_HEADER = 'docker-content-digest'
 
-export interface Manifest {
+/** A document fetched by digest or tag, with the digest its bytes hash to. */
+export interface Fetched<T> {
   digest: string
-  mediaType: string
-  bytes: Buffer
+  value: T
+}
+
+/** One platform's image: its manifest, config, and the annotations of it and its index. */
+export interface PlatformImage {
+  /** The platform manifest's digest. */
+  digest: string
+  platform: string
+  manifest: ImageManifest
+  config: ImageConfig
+  annotations: Record<string, string>
 }
 
 export interface RegistryClientOptions extends TransportOptions, KeychainOptions {
@@ -70,28 +86,85 @@ export class RegistryClient {
     const head = await this.manifestRequest(reference, 'HEAD')
     const header = head.headers[DIGEST_HEADER]
     if (head.status === 200 && header && isSha256(header)) return header
-    return (await this.manifest(reference)).digest
+    return (await this.index(reference)).digest
   }
 
-  /** The manifest bytes, checked against their digest (and against the reference's, when pinned). */
-  async manifest(reference: ImageReference): Promise<Manifest> {
+  /** The top-level manifest of a reference (an index, for multi-platform images), parsed and checked against its digest. */
+  async index(reference: ImageReference): Promise<Fetched<Manifest>> {
     const response = await this.manifestRequest(reference, 'GET')
-    const digest = 'sha256:' + createHash('sha256').update(response.body).digest('hex')
+    const digest = sha256(response.body)
     const header = response.headers[DIGEST_HEADER]
     const name = formatReference(reference)
     if (header && header !== digest) {
       throw new RegistryError(
         'bad-digest',
-        `${reference.registry}: ${name} came with Docker-Content-Digest ${header} but its bytes hash to ${digest}`
+        `${reference.registry}: ${name} came with Docker-Content-Digest ${header} but its bytes hash to ${digest}`,
+        reference.registry
       )
     }
     if (reference.digest?.startsWith('sha256:') && reference.digest !== digest) {
       throw new RegistryError(
         'bad-digest',
-        `${reference.registry}: asked for ${reference.digest}, got bytes hashing to ${digest}`
+        `${reference.registry}: asked for ${reference.digest}, got bytes hashing to ${digest}`,
+        reference.registry
       )
     }
-    return { digest, mediaType: mediaTypeOf(response), bytes: response.body }
+    return {
+      digest,
+      value: parseManifest(
+        response.body,
+        response.headers['content-type'],
+        `the manifest of ${name}`
+      )
+    }
+  }
+
+  /**
+   * The image a reference means for one platform: its manifest and config. `platform` null
+   * takes the default platform, else an index's only entry; a single-platform image is
+   * whatever platform its config names.
+   */
+  async image(reference: ImageReference, platform: string | null): Promise<PlatformImage> {
+    const top = await this.index(reference)
+    let manifest = top.value
+    let digest = top.digest
+    let chosen = platform ?? DEFAULT_PLATFORM
+    if (manifest.kind === 'index') {
+      const entries = platformEntries(manifest)
+      const entry =
+        entries.find(e => e.platform === chosen) ??
+        (platform === null && entries.length === 1 ? entries[0] : undefined)
+      if (!entry) {
+        throw new RegistryError(
+          'not-found',
+          `${formatReference(reference)} has no ${chosen} image`,
+          reference.registry
+        )
+      }
+      chosen = entry.platform
+      const platformManifest = await this.index({ ...reference, digest: entry.digest })
+      if (platformManifest.value.kind !== 'image') {
+        throw new RegistryError(
+          'bad-response',
+          `${entry.digest} in ${formatReference(reference)} is not an image manifest`,
+          reference.registry
+        )
+      }
+      manifest = platformManifest.value
+      digest = entry.digest
+    }
+    const config = parseConfig(
+      await this.blob(reference, manifest.config.digest),
+      `config ${manifest.config.digest}`
+    )
+    if (top.value.kind === 'image' && config.os && config.architecture) chosen = platformOf(config)
+    return {
+      digest,
+      platform: chosen,
+      manifest,
+      config,
+      annotations: { ...top.value.annotations, ...manifest.annotations }
+    }
   }
 
   /** A blob (an image config), by digest, checked against it. */
@@ -100,21 +173,74 @@ export class RegistryClient {
     digest: string,
     maxBytes = MAX_MANIFEST_BYTES
   ): Promise<Buffer> {
-    const url = `${registryBaseUrl(reference.registry, this.insecure)}/v2/${reference.repository}/blobs/${digest}`
     const response = await this.auth.send(reference.registry, reference.repository, {
       method: 'GET',
-      url,
+      url: this.blobUrl(reference, digest),
       maxBodyBytes: maxBytes
     })
     this.check(response, reference, `blob ${digest}`)
-    const actual = 'sha256:' + createHash('sha256').update(response.body).digest('hex')
+    const actual = sha256(response.body)
     if (digest.startsWith('sha256:') && actual !== digest) {
       throw new RegistryError(
         'bad-digest',
-        `${reference.registry}: blob ${digest} of ${formatReference(reference)} hashes to ${actual}`
+        `${reference.registry}: blob ${digest} of ${formatReference(reference)} hashes to ${actual}`,
+        reference.registry
       )
     }
     return response.body
+  }
+
+  /**
+   * A layer as a stream, for reading what is inside an image without holding it in memory.
+   * The stream fails with a RegistryError past `maxBytes`, or at its end when the bytes do
+   * not hash to the descriptor's digest; a reader may stop early.
+   */
+  async layer(reference: ImageReference, layer: Descriptor, maxBytes: number): Promise<Readable> {
+    const response = await this.auth.send(reference.registry, reference.repository, {
+      method: 'GET',
+      url: this.blobUrl(reference, layer.digest),
+      stream: true
+    })
+    this.check(response, reference, `layer ${layer.digest}`)
+    const hash = createHash('sha256')
+    let size = 0
+    const checked = new Transform({
+      transform(chunk: Buffer, _, done) {
+        size += chunk.length
+        if (size > maxBytes) {
+          done(
+            new RegistryError(
+              'too-large',
+              `layer ${layer.digest} is larger than ${maxBytes} bytes`,
+              reference.registry
+            )
+          )
+          return
+        }
+        hash.update(chunk)
+        done(null, chunk)
+      },
+      flush(done) {
+        const actual = 'sha256:' + hash.digest('hex')
+        if (layer.digest.startsWith('sha256:') && actual !== layer.digest)
+          done(
+            new RegistryError(
+              'bad-digest',
+              `layer ${layer.digest} hashes to ${actual}`,
+              reference.registry
+            )
+          )
+        else done()
+      }
+    })
+    const body = response.stream ?? Readable.from([response.body])
+    body.on('error', error => checked.destroy(error))
+    checked.on('close', () => body.destroy())
+    return body.pipe(checked)
+  }
+
+  private blobUrl(reference: ImageReference, digest: string): string {
+    return `${registryBaseUrl(reference.registry, this.insecure)}/v2/${reference.repository}/blobs/${digest}`
   }
 
   private async manifestRequest(
@@ -155,45 +281,39 @@ export class RegistryClient {
       case 403:
         throw new RegistryError(
           'unauthorized',
-          `log in to ${registry}: pulling ${name} was refused (HTTP ${response.status}); add a docker/login-action step or registry-auth for ${registry}`
+          `log in to ${registry}: pulling ${name} was refused (HTTP ${response.status}); add a docker/login-action step or registry-auth for ${registry}`,
+          registry
         )
       case 404:
         throw new RegistryError(
           'not-found',
           what === 'manifest' && reference.tag && !reference.digest
             ? `${name}: the tag ${reference.tag} no longer exists on ${registry} (HTTP 404)`
-            : `${name}: ${what} not found on ${registry} (HTTP 404)`
+            : `${name}: ${what} not found on ${registry} (HTTP 404)`,
+          registry
         )
       case 429: {
         const remaining = this.rateLimit[registry]
         throw new RegistryError(
           'rate-limited',
-          `${registry} is rate limiting pulls of ${name} (HTTP 429 after retries)${remaining !== undefined ? `; remaining quota ${remaining}` : ''}`
+          `${registry} is rate limiting pulls of ${name} (HTTP 429 after retries)${remaining !== undefined ? `; remaining quota ${remaining}` : ''}`,
+          registry
         )
       }
       default:
         throw new RegistryError(
           response.status >= 500 ? 'server' : 'bad-response',
-          `${registry} answered HTTP ${response.status} for the ${what} of ${name}`
+          `${registry} answered HTTP ${response.status} for the ${what} of ${name}`,
+          registry
         )
     }
   }
 }
 
-function mediaTypeOf(response: HttpResponse): string {
-  const header = response.headers['content-type']?.split(';')[0].trim()
-  if (header && header !== 'application/json') return header
-  try {
-    return (
-      (JSON.parse(response.body.toString('utf8')) as { mediaType?: string }).mediaType ??
-      header ??
-      ''
-    )
-  } catch {
-    return header ?? ''
-  }
-}
-
 function isSha256(digest: string): boolean {
   return /^sha256:[a-f0-9]{64}$/.test(digest)
+}
+
+function sha256(bytes: Buffer): string {
+  return 'sha256:' + createHash('sha256').update(bytes).digest('hex')
 }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
 import { RegistryError } from './errors.js'
 
@@ -24,6 +25,8 @@ export interface HttpRequest {
   authorization?: string
   /** Body larger than this is refused. */
   maxBodyBytes?: number
+  /** Hand a 200's body over as a stream instead of reading it (layers). */
+  stream?: boolean
 }
 
 export interface HttpResponse {
@@ -31,6 +34,8 @@ export interface HttpResponse {
   url: string
   headers: Record<string, string>
   body: Buffer
+  /** A 200's body, unread, when the request asked for a stream. */
+  stream?: Readable
 }
 
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504])
@@ -153,6 +158,15 @@ export class Transport {
     for (const [name, value] of Object.entries(res.headers)) {
       if (value !== undefined)
         responseHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
+    }
+    if (req.stream && res.statusCode === 200) {
+      return {
+        status: res.statusCode,
+        url: req.url,
+        headers: responseHeaders,
+        body: Buffer.alloc(0),
+        stream: res.body
+      }
     }
     const limit = req.maxBodyBytes ?? Infinity
     const declared = Number(responseHeaders['content-length'] ?? NaN)

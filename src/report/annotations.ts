@@ -1,6 +1,6 @@
 import type { Finding } from '../compare/compare.js'
 import type { Policy } from '../compare/policy.js'
-import { byImportance, changeSummary, findingLabel } from './findings.js'
+import { byImportance, changeSummary, errorTitle, type Explanations } from './findings.js'
 import { pinLine } from './remedy.js'
 
 export interface Annotation {
@@ -18,42 +18,42 @@ export const ANNOTATIONS_PER_TYPE = 10
 /** Annotations for drift, errors and stale pins, most important first, within GitHub's limits. */
 export function annotationsFor(
   findings: Finding[],
+  explanations: Explanations,
   policy: Policy,
   acceptHint: string,
   limit = ANNOTATIONS_PER_TYPE
 ): { annotations: Annotation[]; omitted: number } {
   const all: Annotation[] = []
-  for (const finding of [...findings].sort(byImportance)) {
+  for (const finding of [...findings].sort(byImportance(explanations))) {
     const { reference } = finding
     const at = { file: reference.file, line: reference.line, column: reference.column }
-    const label = findingLabel(finding)
-    if (label === 'drifted') {
+    if (finding.status === 'drifted') {
       all.push({
         ...at,
         level: policy.onDrift === 'fail' && !policy.accept ? 'error' : 'warning',
         title: `${finding.image} changed under its tag`,
         message: [
-          changeSummary(finding),
-          `${finding.previous!.digest} → ${finding.current!.digest}.`,
-          `Keep the known-good image: ${pinLine(finding, finding.previous!.digest)}`,
+          changeSummary(explanations.get(finding.image)),
+          `${finding.previous.digest} → ${finding.current.digest}.`,
+          `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
           `or accept the new one (${acceptHint}).`
         ]
           .filter(Boolean)
           .join('\n')
       })
-    } else if (label === 'error') {
+    } else if (finding.status === 'error') {
       all.push({
         ...at,
         level: policy.onError === 'fail' ? 'error' : 'warning',
-        title: 'image not checked',
-        message: finding.error ?? 'unknown error'
+        title: errorTitle(finding.error),
+        message: finding.error.message
       })
-    } else if (label === 'stale') {
+    } else if (finding.status === 'pinned' && finding.stale) {
       all.push({
         ...at,
         level: 'notice',
         title: `${finding.image} is pinned to a digest its tag has moved on from`,
-        message: `The tag now points at ${finding.current?.digest ?? 'another digest'}.`
+        message: `The tag now points at ${finding.tagDigest ?? 'another digest'}.`
       })
     }
   }

@@ -1,6 +1,12 @@
 import type { Finding } from '../compare/compare.js'
 import type { Verdict } from '../compare/policy.js'
-import { byImportance, digestChange, findingLabel } from './findings.js'
+import {
+  byImportance,
+  digestChange,
+  errorTitle,
+  findingLabel,
+  type Explanations
+} from './findings.js'
 import { explanationText } from './explanation-text.js'
 import { pinLine } from './remedy.js'
 import { formatTable } from './table.js'
@@ -8,6 +14,7 @@ import { formatTable } from './table.js'
 /** `check` in a terminal: a table of every reference, then each drift with the line to paste. */
 export function formatCheckText(
   findings: Finding[],
+  explanations: Explanations,
   verdict: Verdict,
   context: {
     baseline: string
@@ -16,7 +23,7 @@ export function formatCheckText(
     rateLimitRemaining: Record<string, number>
   }
 ): string {
-  const sorted = [...findings].sort(byImportance)
+  const sorted = [...findings].sort(byImportance(explanations))
   const rows = sorted.map(f => [
     `${f.reference.file}:${f.reference.line}`,
     f.reference.kind,
@@ -27,25 +34,26 @@ export function formatCheckText(
   const parts = [
     formatTable(['FILE:LINE', 'KIND', 'IMAGE', 'DIGEST (BASELINE → NOW)', 'FINDING'], rows)
   ]
-  for (const finding of sorted.filter(f => f.status === 'drifted')) {
-    parts.push(
-      '',
-      `${finding.reference.file}:${finding.reference.line}: ${finding.image} changed under its tag`,
-      `  was ${finding.previous!.digest}${finding.previous!.recordedAt ? ` (recorded ${finding.previous!.recordedAt})` : ''}`,
-      `  now ${finding.current!.digest}`,
-      ...(finding.changedPlatforms
-        ? [`  changed platforms: ${finding.changedPlatforms.join(', ')}`]
-        : []),
-      ...(finding.explanation ? explanationText(finding.explanation, '  ') : []),
-      `  keep the known-good image:  ${pinLine(finding, finding.previous!.digest)}`,
-      `  or accept the new one:      base-image-drift check --accept --update`
-    )
-  }
-  for (const finding of sorted.filter(f => f.status === 'error')) {
-    parts.push(
-      '',
-      `${finding.reference.file}:${finding.reference.line}: not checked: ${finding.error}`
-    )
+  for (const finding of sorted) {
+    const at = `${finding.reference.file}:${finding.reference.line}`
+    if (finding.status === 'drifted') {
+      const { previous, current } = finding
+      const explanation = explanations.get(finding.image)
+      parts.push(
+        '',
+        `${at}: ${finding.image} changed under its tag`,
+        `  was ${previous.digest}${previous.recordedAt ? ` (recorded ${previous.recordedAt})` : ''}`,
+        `  now ${current.digest}`,
+        ...(finding.changedPlatforms
+          ? [`  changed platforms: ${finding.changedPlatforms.join(', ')}`]
+          : []),
+        ...(explanation ? explanationText(explanation, '  ') : []),
+        `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
+        `  or accept the new one:      base-image-drift check --accept --update`
+      )
+    } else if (finding.status === 'error') {
+      parts.push('', `${at}: ${errorTitle(finding.error)}: ${finding.error.message}`)
+    }
   }
   parts.push('')
   if (!context.baselineFound) {

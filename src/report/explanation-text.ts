@@ -1,6 +1,5 @@
 import {
-  describe,
-  formatSize,
+  isVersionVariable,
   type Change,
   type Explanation,
   type Unexplained
@@ -12,13 +11,58 @@ const SEVERITY_NOTE: Record<Explanation['severity'], string> = {
   other: 'no OS or runtime version change'
 }
 
+/** The one line a reviewer reads first: `Debian bullseye → bookworm; PYTHON_VERSION 3.12.2 → 3.12.3`. */
+export function explanationSummary(e: Explanation): string {
+  const parts: string[] = []
+  if (e.os.before !== e.os.after) parts.push(osChange(e.os.before, e.os.after))
+  for (const c of e.env.filter(c => isVersionVariable(c.name))) parts.push(describe(c))
+  const others =
+    e.env.filter(c => !isVersionVariable(c.name)).length + e.labels.length + e.annotations.length
+  if (others > 0) parts.push(`${others} other config change${others === 1 ? '' : 's'}`)
+  const { before, after } = e.layers
+  if (before.count !== after.count || before.size !== after.size) {
+    parts.push(
+      `layers ${before.count} → ${after.count} (${formatSize(before.size)} → ${formatSize(after.size)})`
+    )
+  }
+  if (parts.length === 0)
+    parts.push(
+      e.created.before !== e.created.after
+        ? `rebuilt ${e.created.after ?? ''}`.trim()
+        : 'rebuilt, nothing else in the config changed'
+    )
+  return parts.join('; ')
+}
+
+/** `NAME before → after`, `+NAME=value`, `-NAME=value`. */
+export function describe(change: Change): string {
+  if (change.before === undefined) return `+${change.name}=${change.after}`
+  if (change.after === undefined) return `-${change.name}=${change.before}`
+  return `${change.name} ${change.before} → ${change.after}`
+}
+
+function osChange(before: string | null, after: string | null): string {
+  if (before && after) {
+    const [bName, ...bRest] = before.split(' ')
+    const [aName, ...aRest] = after.split(' ')
+    if (bName === aName) return `${bName} ${bRest.join(' ')} → ${aRest.join(' ')}`
+  }
+  return `base OS ${before ?? 'unknown'} → ${after ?? 'unknown'}`
+}
+
+export function formatSize(bytes: number): string {
+  return bytes >= 1024 * 1024
+    ? `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+    : `${(bytes / 1024).toFixed(1)} KiB`
+}
+
 /** Markdown for one explanation: the summary line, a before/after table, the config changes. */
 export function explanationMarkdown(explanation: Explanation | Unexplained): string[] {
   if ('unavailable' in explanation)
     return [`_What changed is not known: ${explanation.unavailable}._`]
   const e = explanation
   const lines = [
-    `**${e.summary}** (${e.platform}; ${SEVERITY_NOTE[e.severity]})`,
+    `**${explanationSummary(e)}** (${e.platform}; ${SEVERITY_NOTE[e.severity]})`,
     '',
     '| | baseline | now |',
     '|---|---|---|'
@@ -43,7 +87,7 @@ export function explanationText(explanation: Explanation | Unexplained, indent: 
   if ('unavailable' in explanation)
     return [`${indent}what changed is not known: ${explanation.unavailable}`]
   const e = explanation
-  const lines = [`${indent}what changed (${e.platform}): ${e.summary}`]
+  const lines = [`${indent}what changed (${e.platform}): ${explanationSummary(e)}`]
   if (e.severity !== 'other') lines.push(`${indent}  ${SEVERITY_NOTE[e.severity]}`)
   lines.push(`${indent}  created ${e.created.before ?? '?'} → ${e.created.after ?? '?'}`)
   lines.push(`${indent}  layers ${layers(e.layers.before)} → ${layers(e.layers.after)}`)

@@ -1,49 +1,76 @@
-import type { Finding } from '../compare/compare.js'
+import type { Finding, FindingError } from '../compare/compare.js'
+import type { ExplainResult } from '../explain/read.js'
+import { explanationSummary } from './explanation-text.js'
 import { shortDigest } from './scan-output.js'
 
 /** Drifted first, then errors, stale pins, new, index churn, pinned, unchanged. */
 const ORDER = ['drifted', 'error', 'stale', 'new', 'index-churn', 'pinned', 'unchanged']
+const SEVERITY = ['os', 'runtime', 'other']
+
+export type Explanations = ReadonlyMap<string, ExplainResult>
 
 export function findingLabel(finding: Finding): string {
   return finding.status === 'pinned' && finding.stale ? 'stale' : finding.status
 }
 
-const SEVERITY = ['os', 'runtime', 'other']
-
-/** Most important first; among drift, the most severe change first (SPEC §7). */
-export function byImportance(a: Finding, b: Finding): number {
-  return (
-    ORDER.indexOf(findingLabel(a)) - ORDER.indexOf(findingLabel(b)) ||
-    severityRank(a) - severityRank(b)
-  )
-}
-
-function severityRank(finding: Finding): number {
-  const explanation = finding.explanation
-  return explanation && 'severity' in explanation
-    ? SEVERITY.indexOf(explanation.severity)
-    : SEVERITY.length
+/** Most important first; among drift, the most severe change first. */
+export function byImportance(explanations: Explanations): (a: Finding, b: Finding) => number {
+  const rank = (finding: Finding) => {
+    const explanation = finding.image ? explanations.get(finding.image) : undefined
+    return explanation && 'severity' in explanation
+      ? SEVERITY.indexOf(explanation.severity)
+      : SEVERITY.length
+  }
+  return (a, b) =>
+    ORDER.indexOf(findingLabel(a)) - ORDER.indexOf(findingLabel(b)) || rank(a) - rank(b)
 }
 
 /** The one line that says what changed, or why it is not known. */
-export function changeSummary(finding: Finding): string | null {
-  const explanation = finding.explanation
+export function changeSummary(explanation: ExplainResult | undefined): string | null {
   if (!explanation) return null
-  return 'summary' in explanation ? explanation.summary : explanation.unavailable
+  return 'unavailable' in explanation ? explanation.unavailable : explanationSummary(explanation)
+}
+
+/** A title that says what to do about an error: log in, the tag is gone, wait, the registry is down. */
+export function errorTitle(error: FindingError): string {
+  switch (error.kind) {
+    case 'scan':
+      return 'image not determined from the file'
+    case 'unauthorized':
+    case 'credentials':
+      return `log in to ${error.registry ?? 'the registry'}: image not checked`
+    case 'not-found':
+      return 'tag or image gone: image not checked'
+    case 'rate-limited':
+      return `${error.registry ?? 'registry'} is rate limiting: image not checked`
+    case 'network':
+    case 'timeout':
+    case 'server':
+      return `${error.registry ?? 'registry'} unreachable or failing: image not checked`
+    default:
+      return `${error.registry ?? 'registry'} gave an unusable answer: image not checked`
+  }
 }
 
 /** `sha256:aaaa… → sha256:bbbb…`, or one side, as the finding allows. */
 export function digestChange(finding: Finding): string {
-  const before = finding.previous?.digest
-  const now = finding.current?.digest
-  if (finding.status === 'drifted' || finding.status === 'index-churn')
-    return `${shortDigest(before)} → ${shortDigest(now)}`
-  return shortDigest(now ?? before)
+  switch (finding.status) {
+    case 'drifted':
+    case 'index-churn':
+      return `${shortDigest(finding.previous.digest)} → ${shortDigest(finding.current.digest)}`
+    case 'error':
+      return shortDigest(finding.previous?.digest)
+    default:
+      return shortDigest(finding.current.digest)
+  }
 }
 
 /** The data form of a finding, for the `images` and `changes` outputs and `check --json`. */
-export function findingJson(finding: Finding) {
+export function findingJson(finding: Finding, explanations: Explanations) {
   const { reference } = finding
+  const previous = 'previous' in finding ? finding.previous : undefined
+  const current = 'current' in finding ? finding.current : undefined
+  const explanation = finding.image ? explanations.get(finding.image) : undefined
   return {
     file: reference.file,
     line: reference.line,
@@ -51,19 +78,29 @@ export function findingJson(finding: Finding) {
     kind: reference.kind,
     image: finding.image,
     status: finding.status,
-    ...(finding.stale !== undefined ? { stale: finding.stale } : {}),
-    previous: finding.previous?.digest ?? null,
-    digest: finding.current?.digest ?? null,
-    ...(finding.previous?.platforms || finding.current?.platforms
+    ...(finding.status === 'pinned' ? { stale: finding.stale } : {}),
+    previous: previous?.digest ?? null,
+    digest: current?.digest ?? null,
+    ...(previous?.platforms || current?.platforms
       ? {
           platforms: {
-            previous: finding.previous?.platforms ?? null,
-            current: finding.current?.platforms ?? null
+            previous: previous?.platforms ?? null,
+            current: current?.platforms ?? null
           }
         }
       : {}),
-    ...(finding.changedPlatforms ? { changedPlatforms: finding.changedPlatforms } : {}),
-    ...(finding.explanation ? { explanation: finding.explanation } : {}),
-    error: finding.error ?? null
+    ...(finding.status === 'drifted' && finding.changedPlatforms
+      ? { changedPlatforms: finding.changedPlatforms }
+      : {}),
+    ...(finding.status === 'drifted' && explanation
+      ? {
+          explanation:
+            'unavailable' in explanation
+              ? explanation
+              : { ...explanation, summary: explanationSummary(explanation) }
+        }
+      : {}),
+    error: finding.status === 'error' ? finding.error.message : null,
+    ...(finding.status === 'error' ? { errorKind: finding.error.kind } : {})
   }
 }

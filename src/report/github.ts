@@ -1,4 +1,5 @@
 import * as github from '@actions/github'
+import type { CommentMode } from '../config/defaults.js'
 import type { Annotation } from './annotations.js'
 
 export interface Publication {
@@ -7,7 +8,7 @@ export interface Publication {
   report: string
   drifted: boolean
   failed: boolean
-  comment: 'on-drift' | 'always' | 'never'
+  comment: CommentMode
   checkName: string
   /** Every annotation, uncapped: a check run takes them all, 50 per request. */
   annotations: Annotation[]
@@ -20,7 +21,7 @@ const MAX_TEXT = 65_000
 const LEVEL = { error: 'failure', warning: 'warning', notice: 'notice' } as const
 
 /**
- * The sticky pull-request comment and the check run (SPEC §8), through the GitHub REST API.
+ * The sticky pull-request comment and the check run through the GitHub REST API.
  * Returns warnings instead of throwing: without permission (fork pull requests) the summary
  * and annotations still carry the report.
  */

@@ -1,10 +1,19 @@
 import type { Finding } from '../compare/compare.js'
 import type { Verdict } from '../compare/policy.js'
-import { byImportance, digestChange, findingLabel } from './findings.js'
+import type { DriftedFinding } from '../compare/compare.js'
+import {
+  byImportance,
+  digestChange,
+  errorTitle,
+  findingLabel,
+  type Explanations
+} from './findings.js'
 import { explanationMarkdown } from './explanation-text.js'
-import { pinLine } from './remedy.js'
+import { pinFence, pinLine } from './remedy.js'
 
 export interface ReportContext {
+  /** What changed inside each drifted image, keyed by the normalized reference. */
+  explanations: Explanations
   baselineFound: boolean
   /** Why a stored baseline could not be used (the cache unavailable, a corrupt lockfile). */
   baselineProblem?: string
@@ -19,7 +28,7 @@ export interface ReportContext {
 
 /** The Markdown report: headline, a table of every reference, and a section per drift. */
 export function renderMarkdown(findings: Finding[], context: ReportContext): string {
-  const sorted = [...findings].sort(byImportance)
+  const sorted = [...findings].sort(byImportance(context.explanations))
   const lines = [`## ${headline(findings, context)}`, '']
   if (context.verdict.failures.length > 0)
     lines.push(...context.verdict.failures.map(f => `- :x: ${f}`), '')
@@ -40,14 +49,14 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
     }
     lines.push('')
   }
-  for (const finding of sorted.filter(f => f.status === 'drifted'))
-    lines.push(...driftSection(finding, context), '')
-  const errors = sorted.filter(f => f.status === 'error')
+  for (const finding of sorted)
+    if (finding.status === 'drifted') lines.push(...driftSection(finding, context), '')
+  const errors = sorted.flatMap(f => (f.status === 'error' ? [f] : []))
   if (errors.length > 0) {
     lines.push('### Could not check', '')
     for (const f of errors)
       lines.push(
-        `- \`${f.reference.file}:${f.reference.line}\` \`${f.reference.source}\`: ${f.error}`
+        `- \`${f.reference.file}:${f.reference.line}\` \`${f.reference.source}\`: ${errorTitle(f.error)}: ${f.error.message}`
       )
     lines.push('')
   }
@@ -74,15 +83,16 @@ function headline(findings: Finding[], context: ReportContext): string {
   return `No drift: ${images} image${images === 1 ? '' : 's'} checked against the last successful build`
 }
 
-function driftSection(finding: Finding, context: ReportContext): string[] {
+function driftSection(finding: DriftedFinding, context: ReportContext): string[] {
   const { reference } = finding
   const lines = [
     `### \`${reference.file}:${reference.line}\` ${finding.image} changed under its tag`,
     ''
   ]
-  if (finding.explanation) lines.push(...explanationMarkdown(finding.explanation), '')
+  const explanation = context.explanations.get(finding.image)
+  if (explanation) lines.push(...explanationMarkdown(explanation), '')
   lines.push(
-    `Digest ${finding.previous!.digest} (recorded ${finding.previous!.recordedAt || 'earlier'}) is now ${finding.current!.digest}.`
+    `Digest ${finding.previous.digest} (recorded ${finding.previous.recordedAt || 'earlier'}) is now ${finding.current.digest}.`
   )
   if (finding.changedPlatforms)
     lines.push(`Changed platforms: ${finding.changedPlatforms.join(', ')}.`)
@@ -90,8 +100,8 @@ function driftSection(finding: Finding, context: ReportContext): string[] {
     '',
     'Keep the known-good image by pinning it:',
     '',
-    '```dockerfile',
-    pinLine(finding, finding.previous!.digest),
+    '```' + pinFence(finding),
+    pinLine(finding, finding.previous.digest),
     '```',
     ''
   )

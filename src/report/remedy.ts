@@ -1,29 +1,19 @@
-import type { Finding } from '../compare/compare.js'
-import { formatReference } from '../reference/reference.js'
+import type { ImageReference } from '../reference/reference.js'
+import { kindSpec } from '../sources/index.js'
+import type { FoundReference } from '../sources/source.js'
 
 /**
  * The line to paste to keep the known-good image: the line as written (variables and all),
- * its image pinned to the baseline digest.
+ * its image pinned to the baseline digest, in the form its source writes it.
  */
-export function pinLine(finding: Finding, digest: string): string {
-  const { reference } = finding
-  const pin = (word: string) => `${word.replace(/@[^@\s]*$/, '')}@${digest}`
-  if (reference.kind === 'compose')
-    return `image: ${pin(reference.source.replace(/^image:\s*/, ''))}`
-  if (reference.kind === 'syntax') return `# syntax=${pin(formatReference(reference.image!))}`
-  const words = reference.source.split(/\s+/)
-  if (reference.kind === 'from') {
-    const index = words.findIndex((word, i) => i > 0 && !word.startsWith('--'))
-    words[index] = pin(words[index])
-    return words.join(' ')
-  }
-  // COPY --from=IMAGE, RUN --mount=…,from=IMAGE,…: pin the value in its flag
-  const option =
-    reference.kind === 'copy-from' ? /^(--from=)(.+)$/i : /^(--mount=.*?\bfrom=)([^,]+)(.*)$/i
-  const index = words.findIndex(word => option.test(word) && !/from=\d+(,|$)/i.test(word))
-  const match = option.exec(words[index] ?? '')
-  if (!match)
-    return `${reference.kind === 'copy-from' ? '--from=' : 'from='}${pin(formatReference(reference.image!))}`
-  words[index] = `${match[1]}${pin(match[2])}${match[3] ?? ''}`
-  return words.join(' ')
+export function pinLine(
+  finding: { reference: FoundReference; parsed: ImageReference },
+  digest: string
+): string {
+  return kindSpec(finding.reference).pin({ ...finding.reference, image: finding.parsed }, digest)
+}
+
+/** The language to fence a pin line of this reference in. */
+export function pinFence(finding: { reference: FoundReference }): string {
+  return kindSpec(finding.reference).fence
 }

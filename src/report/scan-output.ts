@@ -1,10 +1,9 @@
 import { formatReference } from '../reference/reference.js'
-import type { Resolution } from '../resolve/resolve.js'
-import { resolutionKey } from '../resolve/resolve.js'
-import type { FoundReference, ScanResult } from '../scan/types.js'
+import { resolutionKey, type Resolution } from '../resolve/resolve.js'
+import type { FoundReference } from '../sources/source.js'
 import { formatTable } from './table.js'
 
-/** SPEC §9's JSON form of one reference. */
+/** The `scan --json` form of one reference. */
 export function referenceJson(reference: FoundReference) {
   const { file, line, column, kind, source, stage, platform, error } = reference
   return {
@@ -24,9 +23,10 @@ export function referenceJson(reference: FoundReference) {
 export function resolvedJson(reference: FoundReference, resolution: Resolution | undefined) {
   return {
     ...referenceJson(reference),
-    digest: resolution?.digest ?? null,
-    ...(resolution?.platforms ? { platforms: resolution.platforms } : {}),
-    error: reference.error ?? resolution?.error ?? null
+    digest: resolution && 'digest' in resolution ? resolution.digest : null,
+    ...(resolution && 'platforms' in resolution ? { platforms: resolution.platforms } : {}),
+    error:
+      reference.error ?? (resolution && 'failure' in resolution ? resolution.failure.message : null)
   }
 }
 
@@ -36,9 +36,9 @@ export function shortDigest(digest: string | undefined | null): string {
 }
 
 /** The `scan` table: file:line, kind, image, stage, platform; errors last. */
-export function formatScanText(result: ScanResult): string {
+export function formatScanText(references: FoundReference[]): string {
   return formatReferences(
-    result.references,
+    references,
     ['FILE:LINE', 'KIND', 'IMAGE', 'STAGE', 'PLATFORM'],
     r => [r.stage ?? '', r.platform ?? ''],
     r => r.error
@@ -57,12 +57,16 @@ export function formatResolveText(
     ['FILE:LINE', 'KIND', 'IMAGE', 'DIGEST', 'PLATFORMS'],
     r => {
       const found = resolution(r)
-      const platforms = Object.entries(found?.platforms ?? {}).map(
+      if (!found || 'failure' in found) return ['', '']
+      const platforms = Object.entries(found.platforms ?? {}).map(
         ([p, d]) => `${p}=${shortDigest(d)}`
       )
-      return [shortDigest(found?.digest), platforms.join(' ')]
+      return [shortDigest(found.digest), platforms.join(' ')]
     },
-    r => r.error ?? resolution(r)?.error ?? null
+    r => {
+      const found = resolution(r)
+      return r.error ?? (found && 'failure' in found ? found.failure.message : null)
+    }
   )
 }
 
@@ -74,7 +78,12 @@ function formatReferences(
 ): string {
   const ok = references.filter(r => !errorOf(r))
   const failed = references.filter(r => errorOf(r))
-  const rows = ok.map(r => [`${r.file}:${r.line}`, r.kind, formatReference(r.image!), ...extra(r)])
+  const rows = ok.map(r => [
+    `${r.file}:${r.line}`,
+    r.kind,
+    r.image ? formatReference(r.image) : r.source,
+    ...extra(r)
+  ])
   const parts = [formatTable(header, rows)]
   if (failed.length > 0) {
     parts.push(

@@ -1,17 +1,31 @@
+import { normalizePlatform, platformOf } from '../reference/platform.js'
 import { formatReference, tagOf, type ImageReference } from '../reference/reference.js'
-import type { FoundReference } from '../scan/types.js'
-import { parseRegistryJson, RegistryError } from '../registry/errors.js'
-import { indexEntries, normalizePlatform, trackedDigests } from '../registry/platforms.js'
-import type { RegistryClient } from '../registry/remote.js'
+import { RegistryError, type RegistryErrorKind } from '../registry/errors.js'
+import {
+  parseConfig,
+  platformEntries,
+  trackedDigests,
+  type Manifest
+} from '../registry/manifest.js'
+import type { Fetched, RegistryClient } from '../registry/remote.js'
+import type { FoundReference } from '../sources/source.js'
 
-/** Where a reference points now. */
-export interface Resolution {
-  /** Digest the tag points at now (for a digest-only reference, its own digest). */
-  digest?: string
-  /** Tracked platform → manifest digest, when platforms are tracked. */
-  platforms?: Record<string, string>
-  error?: string
+/** Why a reference could not be resolved, kept typed to the report. */
+export interface ResolveFailure {
+  kind: RegistryErrorKind
+  registry: string
+  message: string
 }
+
+/** Where a reference points now, or why that is not known. */
+export type Resolution =
+  | {
+      /** Digest the tag points at now (for a digest-only reference, its own digest). */
+      digest: string
+      /** Tracked platform → manifest digest, when platforms are tracked. */
+      platforms?: Record<string, string>
+    }
+  | { failure: ResolveFailure }
 
 /** The key a reference is resolved under: its tag form, or its digest form when it has no tag. */
 export function resolutionKey(image: ImageReference): string {
@@ -37,16 +51,22 @@ export async function resolveAll(
       try {
         return [key, await resolveOne(image, client, platforms)]
       } catch (error) {
-        if (!(error instanceof RegistryError)) throw error
-        // every error names the reference it is about, as well as the registry
-        return [
-          key,
-          { error: error.message.includes(key) ? error.message : `${key}: ${error.message}` }
-        ]
+        return [key, { failure: failureOf(error, key, image.registry) }]
       }
     })
   )
   return new Map(resolved)
+}
+
+/** A registry error as data that names its reference; anything else is a bug and is thrown. */
+export function failureOf(error: unknown, key: string, registry: string): ResolveFailure {
+  if (!(error instanceof RegistryError)) throw error
+  return {
+    kind: error.kind,
+    registry: error.registry ?? registry,
+    // every error names the reference it is about, as well as the registry
+    message: error.message.includes(key) ? error.message : `${key}: ${error.message}`
+  }
 }
 
 async function resolveOne(
@@ -56,20 +76,16 @@ async function resolveOne(
 ): Promise<Resolution> {
   if (image.tag === undefined) {
     // digest-only: the digest is the pin; nothing moves under it
+    const digest = image.digest ?? ''
     return platforms.length > 0
-      ? { digest: image.digest, platforms: await platformDigests(image, client, platforms) }
-      : { digest: image.digest }
+      ? { digest, platforms: await platformDigests(image, client, platforms) }
+      : { digest }
   }
   if (platforms.length === 0) return { digest: await client.digest(image) }
-  const manifest = await client.manifest(image)
+  const top = await client.index(image)
   return {
-    digest: manifest.digest,
-    platforms: await platformDigests(
-      { ...image, digest: manifest.digest },
-      client,
-      platforms,
-      manifest.bytes
-    )
+    digest: top.digest,
+    platforms: await platformDigests({ ...image, digest: top.digest }, client, platforms, top)
   }
 }
 
@@ -81,56 +97,53 @@ async function platformDigests(
   image: ImageReference,
   client: RegistryClient,
   platforms: string[],
-  bytes?: Buffer
+  fetched?: Fetched<Manifest>
 ): Promise<Record<string, string>> {
-  const manifest = bytes ?? (await client.manifest(image)).bytes
-  const entries = indexEntries(manifest)
-  if (entries) return trackedDigests(entries, platforms)
-  const name = formatReference(image)
-  const configDigest = parseRegistryJson<{ config?: { digest?: string } }>(
-    manifest,
-    `the manifest of ${name}`
-  ).config?.digest
-  if (!configDigest) return {}
-  const config = parseRegistryJson<{ os?: string; architecture?: string; variant?: string }>(
-    await client.blob(image, configDigest),
-    `the config of ${name}`
+  const top = fetched ?? (await client.index(image))
+  if (top.value.kind === 'index') return trackedDigests(platformEntries(top.value), platforms)
+  const configDigest = top.value.config.digest
+  const own = platformOf(
+    parseConfig(await client.blob(image, configDigest), `the config of ${formatReference(image)}`)
   )
-  const own = normalizePlatform([config.os, config.architecture, config.variant ?? ''].join('/'))
-  const digest = image.digest!
-  return platforms.some(p => normalizePlatform(p) === own) ? { [own]: digest } : {}
+  return platforms.some(p => normalizePlatform(p) === own) ? { [own]: top.digest } : {}
+}
+
+/** A baseline entry whose index moved, to compare tracked platforms with. */
+export interface MovedImage {
+  /** The normalized reference, as the baseline keys it. */
+  key: string
+  image: ImageReference
+  previous: { digest: string; platforms?: Record<string, string> }
+  now: string
 }
 
 /**
- * Where a baseline entry lacks a tracked platform's digest (platforms newly tracked) and the
- * index moved, reads the old index by digest so compare can tell drift from index churn.
- * An old index that is gone leaves the entry as it is: the index digest decides.
+ * The tracked platform digests of old indexes that the baseline lacks (platforms newly
+ * tracked), read by digest so compare can tell drift from index churn; keyed as the
+ * baseline is. An old index that is gone is left out: the index digest decides.
  */
-export async function fillPreviousPlatforms(
-  entries: {
-    image: ImageReference
-    previous: { digest: string; platforms?: Record<string, string> }
-    now: string
-  }[],
+export async function previousPlatforms(
+  moved: MovedImage[],
   client: RegistryClient,
   platforms: string[]
-): Promise<void> {
+): Promise<Map<string, Record<string, string>>> {
+  const found = new Map<string, Record<string, string>>()
   await Promise.all(
-    entries.map(async ({ image, previous, now }) => {
+    moved.map(async ({ key, image, previous, now }) => {
       if (
         previous.digest === now ||
         platforms.every(p => previous.platforms?.[normalizePlatform(p)])
       )
         return
       try {
-        previous.platforms = await platformDigests(
-          { ...image, digest: previous.digest },
-          client,
-          platforms
+        found.set(
+          key,
+          await platformDigests({ ...image, digest: previous.digest }, client, platforms)
         )
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error
       }
     })
   )
+  return found
 }

@@ -1,35 +1,134 @@
-import { InvalidReferenceError, parseReference } from '../reference/reference.js'
+import { DEFAULT_PLATFORM } from '../reference/platform.js'
+import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
+import type { ImageReference } from '../reference/reference.js'
 import {
   parseDockerfileSyntax,
   splitFlags,
   splitWords,
+  type DockerfileSyntax,
   type Instruction
 } from './dockerfile-syntax.js'
 import { expand, ExpansionError, type Lookup } from './expand.js'
-import type { FoundReference, ReferenceKind, ScanOptions, ScanResult } from './types.js'
+import { pinWord, type FoundReference, type ScanWarning, type Source } from './source.js'
 
-const DEFAULT_PLATFORM = 'linux/amd64'
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/
 
-/** Every image a Dockerfile pulls, with BuildKit's semantics (SPEC §3). Pure. */
+export interface DockerfileOptions {
+  /** Build args (`NAME=VALUE`); they override only globally declared ARGs. */
+  buildArgs?: Record<string, string>
+  /** Platforms the automatic TARGET* ARGs describe; default linux/amd64. */
+  targetPlatforms?: string[]
+}
+
+/** Dockerfiles and Containerfiles, read as BuildKit reads them. */
+export const dockerfileSource: Source = {
+  name: 'Dockerfile',
+  patterns: [
+    '**/Dockerfile',
+    '**/Dockerfile.*',
+    '**/*.Dockerfile',
+    '**/*.dockerfile',
+    '**/Containerfile',
+    '**/Containerfile.*'
+  ],
+  // the last source in the list: a file the patterns chose that no other source claimed
+  claims: () => true,
+  kinds: [
+    {
+      name: 'from',
+      description:
+        '`FROM [--platform=P] IMAGE [AS name]`, unless IMAGE is `scratch` or an earlier stage',
+      fence: 'dockerfile',
+      pin: (reference, digest) => {
+        const words = reference.source.split(/\s+/)
+        const index = words.findIndex((word, i) => i > 0 && !word.startsWith('--'))
+        words[index] = pinWord(words[index], digest)
+        return words.join(' ')
+      }
+    },
+    {
+      name: 'copy-from',
+      description: '`COPY --from=IMAGE` / `ADD --from`, unless the value is a stage name or index',
+      fence: 'dockerfile',
+      pin: (reference, digest) => pinFlag(reference, digest, /^(--from=)(.+)$/i, '--from=')
+    },
+    {
+      name: 'mount-from',
+      description: '`RUN --mount=…,from=IMAGE,…`, unless the value is a stage name or index',
+      fence: 'dockerfile',
+      pin: (reference, digest) =>
+        pinFlag(reference, digest, /^(--mount=.*?\bfrom=)([^,]+)(.*)$/i, 'from=')
+    },
+    {
+      name: 'syntax',
+      description: 'the `# syntax=IMAGE` parser directive (the frontend image BuildKit pulls)',
+      fence: 'dockerfile',
+      pin: (reference, digest) => `# syntax=${pinWord(formatReference(reference.image), digest)}`
+    }
+  ],
+  scan: (file, text, context) => ({
+    ...scanDockerfile(file, text, context),
+    builds: []
+  })
+}
+
+/** COPY --from=IMAGE, RUN --mount=…,from=IMAGE,…: the value pinned in its flag. */
+function pinFlag(
+  reference: FoundReference & { image: ImageReference },
+  digest: string,
+  option: RegExp,
+  bare: string
+): string {
+  const words = reference.source.split(/\s+/)
+  const index = words.findIndex(word => option.test(word) && !/from=\d+(,|$)/i.test(word))
+  const match = option.exec(words[index] ?? '')
+  if (!match) return `${bare}${pinWord(formatReference(reference.image), digest)}`
+  words[index] = `${match[1]}${pinWord(match[2], digest)}${match[3] ?? ''}`
+  return words.join(' ')
+}
+
+/**
+ * Every image a Dockerfile pulls, with BuildKit's semantics, once per target platform (a
+ * `FROM image:$TARGETARCH` pulls one image per platform). Pure.
+ */
 export function scanDockerfile(
   file: string,
   content: string,
-  options: ScanOptions = {}
-): ScanResult {
+  options: DockerfileOptions = {}
+): { references: FoundReference[]; warnings: ScanWarning[] } {
   const syntax = parseDockerfileSyntax(content)
-  const result: ScanResult = {
-    references: [],
-    warnings: syntax.problems.map(p => ({ file, line: p.line, message: p.message }))
+  const platforms = options.targetPlatforms?.length ? options.targetPlatforms : [DEFAULT_PLATFORM]
+  const references = new Map<string, FoundReference>()
+  const warnings = new Map<string, ScanWarning>()
+  for (const platform of platforms) {
+    const one = scanForPlatform(file, syntax, options.buildArgs ?? {}, platform)
+    for (const r of one.references)
+      references.set(
+        [r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join('\0'),
+        r
+      )
+    for (const w of one.warnings) warnings.set(`${w.line}\0${w.message}`, w)
   }
-  const buildArgs = options.buildArgs ?? {}
-  const automatic = platformArgs(options.targetPlatform ?? DEFAULT_PLATFORM)
+  return { references: [...references.values()], warnings: [...warnings.values()] }
+}
+
+function scanForPlatform(
+  file: string,
+  syntax: DockerfileSyntax,
+  buildArgs: Record<string, string>,
+  targetPlatform: string
+): { references: FoundReference[]; warnings: ScanWarning[] } {
+  const result = {
+    references: [] as FoundReference[],
+    warnings: syntax.problems.map((p): ScanWarning => ({ file, line: p.line, message: p.message }))
+  }
+  const automatic = platformArgs(targetPlatform)
   const expandWith = (word: string, lookup: Lookup) =>
     expand(word, lookup, { escape: syntax.escape })
 
   const add = (
     at: { line: number; column: number; text: string },
-    kind: ReferenceKind,
+    kind: string,
     value: Evaluated,
     stage: string | null,
     platform: string | null
@@ -123,12 +222,6 @@ export function scanDockerfile(
         if ('text' in value && isStage(value.text)) continue
         add(instruction, 'mount-from', value, stageNames[stageIndex] || null, null)
       }
-    } else if (stageIndex < 0) {
-      result.warnings.push({
-        file,
-        line: instruction.line,
-        message: `${keyword.toUpperCase()} before the first FROM: only ARG may come before FROM`
-      })
     }
   }
   return result

@@ -1,42 +1,57 @@
+/**
+ * Discovery: which files to scan, read within limits, handed to the source that claims
+ * each, with the builds they name followed; one list of references out.
+ */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import { basename, dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path'
+import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path'
 import fg from 'fast-glob'
-import { parseDotenv, scanCompose } from '../scan/compose.js'
-import { scanDockerfile } from '../scan/dockerfile.js'
-import type { FoundReference, ScanOptions, ScanResult, ScanWarning } from '../scan/types.js'
 import { formatReference } from '../reference/reference.js'
+import { dockerfileSource } from './dockerfile.js'
+import { DEFAULT_PATTERNS, sourceFor } from './index.js'
+import type { FoundReference, ScanContext, ScanWarning, SourceScan } from './source.js'
 
-/** SPEC §3's default file patterns. */
-export const DEFAULT_PATTERNS = [
-  '**/Dockerfile',
-  '**/Dockerfile.*',
-  '**/*.Dockerfile',
-  '**/*.dockerfile',
-  '**/Containerfile',
-  '**/Containerfile.*',
-  '**/compose.y?(a)ml',
-  '**/compose.*.y?(a)ml',
-  '**/docker-compose.y?(a)ml',
-  '**/docker-compose.*.y?(a)ml'
-]
 const NEVER_SEARCHED = ['**/node_modules/**', '**/.git/**']
 const MAX_FILE_BYTES = 1024 * 1024
-const COMPOSE_NAME = /^(docker-)?compose(\.[^/]+)?\.ya?ml$/
 
 /** Thrown for a path argument that names nothing. */
-export class MissingPathError extends Error {}
-
-export interface TreeOptions extends ScanOptions {
-  /** Directory that globs and reported paths are relative to. */
-  cwd: string
-  /** Environment for Compose interpolation. */
-  env: Record<string, string | undefined>
+export class MissingPathError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'MissingPathError'
+  }
 }
 
-/** Files matching globs (the action's `files` input), relative to cwd, sorted. */
-export async function findByGlobs(globs: string[], cwd: string): Promise<string[]> {
-  const files = await fg(globs, {
+/** Which files to scan: globs (the action's `files`), or paths (the CLI's: a file, or a directory searched with the default patterns). */
+export type FileSelection = { globs: readonly string[] } | { paths: readonly string[] }
+
+export interface DiscoverOptions {
+  /** Directory that globs and reported paths are relative to. */
+  cwd: string
+  select: FileSelection
+  buildArgs: Record<string, string>
+  targetPlatforms: string[]
+  /** Variables for Compose interpolation. */
+  variables: Record<string, string | undefined>
+}
+
+export interface Discovered {
+  files: string[]
+  references: FoundReference[]
+  warnings: ScanWarning[]
+}
+
+/** Finds, reads and scans the selected files; builds they name are scanned with their args. */
+export async function discover(options: DiscoverOptions): Promise<Discovered> {
+  const files =
+    'globs' in options.select
+      ? await findByGlobs(options.select.globs, options.cwd)
+      : await findByPaths(options.select.paths, options.cwd)
+  return { files, ...(await scanFiles(files, options)) }
+}
+
+async function findByGlobs(globs: readonly string[], cwd: string): Promise<string[]> {
+  const files = await fg([...globs], {
     cwd,
     dot: true,
     onlyFiles: true,
@@ -46,8 +61,7 @@ export async function findByGlobs(globs: string[], cwd: string): Promise<string[
   return files.sort()
 }
 
-/** Files named by CLI paths: a file as is, a directory searched with the default patterns. */
-export async function findByPaths(paths: string[], cwd: string): Promise<string[]> {
+async function findByPaths(paths: readonly string[], cwd: string): Promise<string[]> {
   const found = new Set<string>()
   for (const path of paths) {
     const absolute = resolve(cwd, path)
@@ -64,8 +78,11 @@ export async function findByPaths(paths: string[], cwd: string): Promise<string[
   return [...found].sort()
 }
 
-/** Reads and scans files; Compose services that build have their Dockerfile scanned too. */
-export async function scanFiles(files: string[], options: TreeOptions): Promise<ScanResult> {
+/** Reads and scans files; the Dockerfiles that builds name are scanned too, with their args. */
+export async function scanFiles(
+  files: string[],
+  options: Omit<DiscoverOptions, 'select'>
+): Promise<Omit<Discovered, 'files'>> {
   const references: FoundReference[] = []
   const warnings: ScanWarning[] = []
   // synchronous reads: for thousands of small files, a thread-pool hop per call costs more
@@ -98,7 +115,13 @@ export async function scanFiles(files: string[], options: TreeOptions): Promise<
       if (fd !== null) closeSync(fd)
     }
   }
-  const collect = (result: ScanResult) => {
+  const context = (file: string, buildArgs: Record<string, string>): ScanContext => ({
+    buildArgs,
+    targetPlatforms: options.targetPlatforms,
+    variables: options.variables,
+    readBeside: name => read(posix.join(posix.dirname(file), name), false)
+  })
+  const collect = (result: Omit<SourceScan, 'builds'>) => {
     references.push(...result.references)
     warnings.push(...result.warnings)
   }
@@ -106,18 +129,9 @@ export async function scanFiles(files: string[], options: TreeOptions): Promise<
   for (const file of files) {
     const content = read(file)
     if (content === null) continue
-    if (!COMPOSE_NAME.test(basename(file)) && !/\.ya?ml$/.test(file)) {
-      collect(scanDockerfile(file, content, options))
-      continue
-    }
-    // Compose reads `.env` beside the file; the environment wins over it
-    const dotenv = read(posix.join(posix.dirname(file), '.env'), false)
-    const compose = scanCompose(file, content, {
-      ...(dotenv ? parseDotenv(dotenv) : {}),
-      ...options.env
-    })
-    collect(compose)
-    for (const build of compose.builds) {
+    const scanned = sourceFor(file).scan(file, content, context(file, options.buildArgs))
+    collect(scanned)
+    for (const build of scanned.builds) {
       const target = isAbsolute(build.dockerfile)
         ? build.dockerfile
         : resolve(options.cwd, dirname(file), build.dockerfile)
@@ -126,17 +140,18 @@ export async function scanFiles(files: string[], options: TreeOptions): Promise<
         warnings.push({
           file,
           line: build.line,
-          message: `service "${build.service}" builds ${dockerfile}, which does not exist`
+          message: `${build.by} builds ${dockerfile}, which does not exist`
         })
         continue
       }
       const buildContent = read(dockerfile)
       if (buildContent === null) continue
       collect(
-        scanDockerfile(dockerfile, buildContent, {
-          ...options,
-          buildArgs: { ...options.buildArgs, ...build.buildArgs }
-        })
+        dockerfileSource.scan(
+          dockerfile,
+          buildContent,
+          context(dockerfile, { ...options.buildArgs, ...build.buildArgs })
+        )
       )
     }
   }

@@ -1,19 +1,40 @@
 import { isMap, isScalar, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml'
 import { InvalidReferenceError, parseReference } from '../reference/reference.js'
 import { expand, ExpansionError } from './expand.js'
-import type { FoundReference, ScanResult } from './types.js'
+import {
+  pinWord,
+  type FollowedBuild,
+  type FoundReference,
+  type Source,
+  type SourceScan
+} from './source.js'
 
-/** A Dockerfile that a Compose service builds, with the service's `build.args`. */
-export interface ComposeBuild {
-  /** Path relative to the Compose file's directory, `/`-separated. */
-  dockerfile: string
-  buildArgs: Record<string, string>
-  service: string
-  line: number
-}
-
-export interface ComposeScan extends ScanResult {
-  builds: ComposeBuild[]
+/** Compose files: services' `image:`, and the Dockerfiles of services that build. */
+export const composeSource: Source = {
+  name: 'Compose file',
+  patterns: [
+    '**/compose.y?(a)ml',
+    '**/compose.*.y?(a)ml',
+    '**/docker-compose.y?(a)ml',
+    '**/docker-compose.*.y?(a)ml'
+  ],
+  // any YAML file the patterns chose that no source before this one claimed
+  claims: path => /\.ya?ml$/.test(path),
+  kinds: [
+    {
+      name: 'compose',
+      description:
+        "a Compose service `image:` for a service that has no `build:` (with `build:`, the Dockerfile it builds is scanned instead, with the service's `build.args`)",
+      fence: 'yaml',
+      pin: (reference, digest) =>
+        `image: ${pinWord(reference.source.replace(/^image:\s*/, ''), digest)}`
+    }
+  ],
+  scan: (file, text, context) => {
+    // Compose reads `.env` beside the file; the variables passed in win over it
+    const dotenv = context.readBeside('.env')
+    return scanCompose(file, text, { ...(dotenv ? parseDotenv(dotenv) : {}), ...context.variables })
+  }
 }
 
 /**
@@ -24,8 +45,8 @@ export function scanCompose(
   file: string,
   content: string,
   env: Record<string, string | undefined>
-): ComposeScan {
-  const result: ComposeScan = { references: [], warnings: [], builds: [] }
+): SourceScan {
+  const result: SourceScan = { references: [], warnings: [], builds: [] }
   const lineCounter = new LineCounter()
   const document = parseDocument(content, { lineCounter, uniqueKeys: false })
   const position = (node: Node | null | undefined) => lineCounter.linePos(node?.range?.[0] ?? 0)
@@ -53,8 +74,8 @@ export function scanCompose(
     if (build !== undefined && build !== null) {
       const where = position(definition.get('build', true) as Node)
       try {
-        const found = composeBuild(service, build as Node, interpolate, env)
-        if (found) result.builds.push({ ...found, line: where.line })
+        const found = composeBuild(build as Node, interpolate, env)
+        if (found) result.builds.push({ ...found, by: `service "${service}"`, line: where.line })
         else
           result.warnings.push({
             file,
@@ -99,11 +120,10 @@ export function scanCompose(
 }
 
 function composeBuild(
-  service: string,
   build: Node,
   interpolate: (text: string) => string,
   env: Record<string, string | undefined>
-): Omit<ComposeBuild, 'line'> | null {
+): Omit<FollowedBuild, 'line' | 'by'> | null {
   let context = '.'
   let dockerfile = 'Dockerfile'
   const buildArgs: Record<string, string> = {}
@@ -145,7 +165,7 @@ function composeBuild(
   const path = dockerfile.startsWith('/')
     ? dockerfile
     : `${context.replace(/\/+$/, '')}/${dockerfile}`
-  return { dockerfile: path, buildArgs, service }
+  return { dockerfile: path, buildArgs }
 }
 
 /** `KEY=VALUE` lines of a Compose `.env` file: comments, `export`, quotes as Compose reads them. */

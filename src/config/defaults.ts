@@ -1,0 +1,20 @@
+/**
+ * Settings shared by the action's inputs and the CLI's flags, with their defaults in one
+ * place; action.yml and the README are checked against these by a test.
+ */
+
+/** What a kind of problem does to the job: fail it, or only warn. */
+export type Reaction = 'fail' | 'warn'
+
+/** When the pull-request comment is posted. */
+export type CommentMode = 'on-drift' | 'always' | 'never'
+export const COMMENT_MODES: readonly CommentMode[] = ['on-drift', 'always', 'never']
+export const REACTIONS: readonly Reaction[] = ['fail', 'warn']
+
+export const DEFAULTS = {
+  timeoutSeconds: 30,
+  onDrift: 'fail' as Reaction,
+  onError: 'warn' as Reaction,
+  comment: 'on-drift' as CommentMode,
+  baselineFile: '.base-image-drift.json'
+} as const

@@ -1,0 +1,185 @@
+/**
+ * The one pipeline both front ends run: discover → scan → resolve → compare → explain →
+ * decide → save. The action and the CLI only map their inputs in and the result out.
+ */
+import type { Baseline } from '../baseline/document.js'
+import { usable, type BaselineStore, type Restored } from '../baseline/store.js'
+import { compare, type DriftedFinding, type Finding } from '../compare/compare.js'
+import { decide, type Policy, type Verdict } from '../compare/policy.js'
+import { explainDrift, type ExplainResult } from '../explain/read.js'
+import { normalizePlatform } from '../reference/platform.js'
+import { formatReference, tagOf } from '../reference/reference.js'
+import {
+  RegistryClient,
+  type RegistryClientOptions,
+  type RegistryStats
+} from '../registry/remote.js'
+import {
+  previousPlatforms,
+  resolutionKey,
+  resolveAll,
+  type MovedImage,
+  type Resolution
+} from '../resolve/resolve.js'
+import { discover, type Discovered, type FileSelection } from '../sources/discover.js'
+
+export interface ScanRequest {
+  until: 'scan'
+  cwd: string
+  select: FileSelection
+  buildArgs: Record<string, string>
+  /** Platforms to track (and to scan `$TARGETPLATFORM` for); empty: the default. */
+  platforms: string[]
+  /** Variables for Compose interpolation. */
+  variables: Record<string, string | undefined>
+}
+
+export interface ResolveRequest extends Omit<ScanRequest, 'until'> {
+  until: 'resolve'
+  registry: RegistryClientOptions
+}
+
+export interface CheckRequest extends Omit<ResolveRequest, 'until'> {
+  until: 'check'
+  store: BaselineStore
+  policy: Policy
+  /** Record the next baseline in the store when nothing fails (`--update`, the cache). */
+  save: boolean
+  now: string
+  run?: string
+  commit?: string
+}
+
+export interface Scanned {
+  discovered: Discovered
+}
+
+export interface Resolved extends Scanned {
+  resolutions: Map<string, Resolution>
+  stats: RegistryStats
+}
+
+export interface Checked extends Resolved {
+  restored: Restored
+  baseline: Baseline | null
+  findings: Finding[]
+  /** What changed inside each drifted image, keyed by the normalized reference. */
+  explanations: ReadonlyMap<string, ExplainResult>
+  verdict: Verdict
+  next: Baseline
+  /** Whether the next baseline was recorded in the store. */
+  saved: boolean
+  /** Why the store did not take it, when it refused. */
+  saveProblem: string | null
+}
+
+export function run(request: ScanRequest): Promise<Scanned>
+export function run(request: ResolveRequest): Promise<Resolved>
+export function run(request: CheckRequest): Promise<Checked>
+export async function run(
+  request: ScanRequest | ResolveRequest | CheckRequest
+): Promise<Scanned | Resolved | Checked> {
+  const platforms = request.platforms.map(normalizePlatform)
+  // restored first: a store that cannot be asked is known before any registry is
+  const restored = request.until === 'check' ? await request.store.restore() : null
+  const discovered = await discover({
+    cwd: request.cwd,
+    select: request.select,
+    buildArgs: request.buildArgs,
+    targetPlatforms: platforms,
+    variables: request.variables
+  })
+  if (request.until === 'scan') return { discovered }
+  const client = new RegistryClient(request.registry)
+  try {
+    const resolutions = await resolveAll(discovered.references, client, platforms)
+    if (request.until === 'resolve' || restored === null)
+      return { discovered, resolutions, stats: client.stats }
+    return {
+      discovered,
+      resolutions,
+      ...(await decideAndSave(request, restored, discovered, resolutions, client, platforms)),
+      stats: client.stats
+    }
+  } finally {
+    await client.close()
+  }
+}
+
+async function decideAndSave(
+  request: CheckRequest,
+  restored: Restored,
+  discovered: Discovered,
+  resolutions: Map<string, Resolution>,
+  client: RegistryClient,
+  platforms: string[]
+): Promise<Omit<Checked, keyof Resolved>> {
+  const { baseline } = usable(restored)
+  const { findings, next } = compare(discovered.references, resolutions, baseline, {
+    platforms,
+    accept: request.policy.accept,
+    previousPlatforms:
+      platforms.length > 0 && baseline
+        ? await previousPlatforms(movedImages(discovered, resolutions, baseline), client, platforms)
+        : undefined,
+    now: request.now,
+    run: request.run,
+    commit: request.commit
+  })
+  const explanations = await explainAll(findings, client, platforms)
+  const verdict = decide(findings, request.policy)
+  const before = Object.keys(baseline?.images ?? {}).length
+  if (verdict.save && before > 0 && Object.keys(next.images).length === 0) {
+    // never overwrite a baseline with a worse one: an empty scan is more likely a wrong `files` than no images
+    verdict.save = false
+    verdict.keptBecause = `no image references were found, so the baseline of ${before} images was kept; check the files input`
+  }
+  const saving = request.save && verdict.save
+  const saveProblem = saving ? await request.store.save(next) : null
+  return {
+    restored,
+    baseline,
+    findings,
+    explanations,
+    verdict,
+    next,
+    saved: saving && saveProblem === null,
+    saveProblem
+  }
+}
+
+/** One entry per image whose index moved, however many lines name it: each old index is read once. */
+function movedImages(
+  discovered: Discovered,
+  resolutions: Map<string, Resolution>,
+  baseline: Baseline
+): MovedImage[] {
+  const moved = new Map<string, MovedImage>()
+  for (const reference of discovered.references) {
+    const image = reference.image
+    if (!image || image.digest) continue
+    const key = formatReference(image)
+    const previous = baseline.images[key]
+    const now = resolutions.get(resolutionKey(image))
+    if (previous && now && 'digest' in now)
+      moved.set(key, { key, image: tagOf(image) ?? image, previous, now: now.digest })
+  }
+  return [...moved.values()]
+}
+
+/** One explanation per drifted image however many lines name it, all read at once. */
+async function explainAll(
+  findings: Finding[],
+  client: RegistryClient,
+  platforms: string[]
+): Promise<Map<string, ExplainResult>> {
+  const drifted = new Map<string, DriftedFinding>()
+  for (const f of findings)
+    if (f.status === 'drifted' && !drifted.has(f.image)) drifted.set(f.image, f)
+  const explained = await Promise.all(
+    [...drifted].map(
+      async ([image, f]) => [image, await explainDrift(f, client, platforms)] as const
+    )
+  )
+  return new Map(explained)
+}

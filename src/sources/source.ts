@@ -1,0 +1,86 @@
+/**
+ * The contract every source of image references fulfils (Dockerfiles, Compose files, …):
+ * which files it claims, how it scans one, which builds it follows, and how a reference it
+ * found is pinned. Discovery, the remedy and the docs read the list in `index.ts`.
+ */
+import type { ImageReference } from '../reference/reference.js'
+
+/** One image a build pulls, where it is named, and what it normalizes to. */
+export interface FoundReference {
+  /** Path relative to the scan's root, with `/` separators. */
+  file: string
+  line: number
+  column: number
+  /** One of the kinds its source declares (`from`, `compose`, …). */
+  kind: string
+  /** The instruction (or Compose `image:` value) as written. */
+  source: string
+  /** Normalized reference; absent when `error` is set. */
+  image?: ImageReference
+  stage: string | null
+  platform: string | null
+  error: string | null
+}
+
+/** A file, or a part of one, that could not be read; never silently dropped. */
+export interface ScanWarning {
+  file: string
+  line?: number
+  message: string
+}
+
+/** A Dockerfile another file builds (a Compose service, …), with the args that build passes. */
+export interface FollowedBuild {
+  /** The Dockerfile, relative to the directory of the file that names it, `/`-separated. */
+  dockerfile: string
+  buildArgs: Record<string, string>
+  /** Who builds it, for messages: `service "web"`. */
+  by: string
+  line: number
+}
+
+export interface SourceScan {
+  references: FoundReference[]
+  warnings: ScanWarning[]
+  builds: FollowedBuild[]
+}
+
+/** What a scan may use beyond the file's own text. */
+export interface ScanContext {
+  /** Build args (`NAME=VALUE`); they override only globally declared ARGs. */
+  buildArgs: Record<string, string>
+  /** Platforms the automatic TARGET* ARGs describe; one scan per platform. */
+  targetPlatforms: string[]
+  /** Variables for Compose interpolation. */
+  variables: Record<string, string | undefined>
+  /** Reads a file beside the scanned one (`.env`); null when it does not exist. */
+  readBeside: (name: string) => string | null
+}
+
+/** How one kind of reference is shown and pinned. */
+export interface ReferenceKindSpec {
+  name: string
+  /** What the kind is, for the README's table. */
+  description: string
+  /** Language of the fenced block the pinned line is shown in. */
+  fence: string
+  /** The line as written, its image pinned to `digest`. */
+  pin: (reference: FoundReference & { image: ImageReference }, digest: string) => string
+}
+
+export interface Source {
+  /** What the files are called in messages: `Dockerfile`, `Compose file`. */
+  name: string
+  kinds: readonly ReferenceKindSpec[]
+  /** Default file patterns (fast-glob syntax). */
+  patterns: readonly string[]
+  /** Whether a matched path is this source's to scan. */
+  claims: (path: string) => boolean
+  /** Pure: the file's references, the problems found, and the builds to follow. */
+  scan: (file: string, text: string, context: ScanContext) => SourceScan
+}
+
+/** `image@digest`, replacing a digest already there. */
+export function pinWord(word: string, digest: string): string {
+  return `${word.replace(/@[^@\s]*$/, '')}@${digest}`
+}
