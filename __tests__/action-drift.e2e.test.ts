@@ -1,217 +1,125 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CacheService } from './harness/cache-service.js'
-import { FaultProxy } from './harness/fault-proxy.js'
-import { ImagePusher, type ImageSpec } from './harness/images.js'
-import { TestRegistry } from './harness/registry.js'
-import { ActionRunner, type JobResult } from './helpers/action-runner.js'
+import { ActionRunner } from './helpers/action-runner.js'
+import { statuses, World } from './helpers/drift-world.js'
 import { CLI, NODES, runNode } from './helpers/run.js'
 
 /**
- * The drift lifecycle end to end (issue 5): the bundled action run as the runner runs it,
+ * The drift lifecycle end to end: the bundled action run as the runner runs it,
  * against the real registry (token auth), a second registry behind a proxy that can fail,
  * and the Actions cache emulator or a lockfile; then the same with the CLI.
  */
-const fixed = (spec: ImageSpec): ImageSpec => ({
-  created: '2026-01-01T00:00:00Z',
-  layers: [JSON.stringify(spec.env)],
-  ...spec
-})
-
-class World {
-  readonly hub = new TestRegistry({ auth: 'token' })
-  readonly other = new TestRegistry()
-  otherProxy!: FaultProxy
-  workspace = ''
-
-  async start(): Promise<void> {
-    await this.hub.start()
-    await this.other.start()
-    this.otherProxy = await new FaultProxy(this.other.url).start()
-    this.workspace = mkdtempSync(join(tmpdir(), 'bid-e2e-'))
-    const hub = new ImagePusher(this.hub)
-    await hub.pushImage('library/python', fixed({ env: ['PYTHON_VERSION=3.12.2'] }), {
-      tag: '3.12-slim'
-    })
-    await hub.pushIndex(
-      'library/python',
-      '3.13-slim',
-      {
-        'linux/amd64': fixed({ env: ['PYTHON_VERSION=3.13.0', 'ARCH=amd64'] }),
-        'linux/arm64/v8': fixed({ env: ['PYTHON_VERSION=3.13.0', 'ARCH=arm64'] })
-      },
-      { attestations: true }
-    )
-    await new ImagePusher(this.other).pushImage('team/base', fixed({ env: ['BASE=1'] }), {
-      tag: '1'
-    })
-    this.writeDockerfile('3.12-slim')
-  }
-
-  async stop(): Promise<void> {
-    await this.otherProxy.stop()
-    await this.other.stop()
-    await this.hub.stop()
-    rmSync(this.workspace, { recursive: true, force: true })
-  }
-
-  writeDockerfile(pythonTag: string): void {
-    writeFileSync(
-      join(this.workspace, 'Dockerfile'),
-      `FROM ${this.hub.host}/library/python:${pythonTag} AS base\nRUN pip install flask\n\nFROM ${this.otherProxy.host}/team/base:1\nCOPY --from=base /usr/local /usr/local\n`
-    )
-  }
-
-  /** Upstream rebuilds python:3.12-slim. */
-  async movePython312(): Promise<void> {
-    await new ImagePusher(this.hub).pushImage(
-      'library/python',
-      fixed({ env: ['PYTHON_VERSION=3.12.3'] }),
-      { tag: '3.12-slim' }
-    )
-  }
-
-  /** Upstream rebuilds only the arm64 image of python:3.13-slim. */
-  async rebuildArm64Only(): Promise<void> {
-    await new ImagePusher(this.hub).pushIndex(
-      'library/python',
-      '3.13-slim',
-      {
-        'linux/amd64': fixed({ env: ['PYTHON_VERSION=3.13.0', 'ARCH=amd64'] }),
-        'linux/arm64/v8': fixed({ env: ['PYTHON_VERSION=3.13.0', 'ARCH=arm64', 'REBUILT=1'] })
-      },
-      { attestations: true }
-    )
-  }
-}
-
-const statuses = (job: JobResult) =>
-  Object.fromEntries(
-    (JSON.parse(job.main.outputs.images) as { line: number; status: string }[]).map(i => [
-      i.line,
-      i.status
-    ])
-  )
-
 describe.each(NODES)('the action under %s', (_, node) => {
-  describe('with the Actions cache', () => {
+  /** Each scenario gets its own registries, workspace, cache service and runner. */
+  async function scenario(
+    body: (world: World, runner: ActionRunner, cache: CacheService) => Promise<void>
+  ): Promise<void> {
     const world = new World()
     const cache = new CacheService()
-    let runner: ActionRunner
-    beforeAll(async () => {
-      await world.start()
-      await cache.start()
-      runner = new ActionRunner(world.workspace, cache.env, node)
-    })
-    afterAll(async () => {
+    await world.start()
+    await cache.start()
+    const runner = new ActionRunner(world.workspace, cache.env, node)
+    try {
+      await body(world, runner, cache)
+    } finally {
       runner.dispose()
       await cache.stop()
       await world.stop()
-    })
+    }
+  }
 
-    it('1. first run: passes, says so, and the post step saves a baseline', async () => {
-      const job = await runner.runJob()
-      expect(job.main.status).toBe(0)
-      expect(job.main.outputs['baseline-found']).toBe('false')
-      expect(job.main.outputs.drifted).toBe('false')
-      expect(job.main.summary).toContain(
-        'First run: baseline recorded, nothing compared (2 images)'
-      )
-      expect(statuses(job)).toEqual({ 1: 'new', 4: 'new' })
-      expect(job.post!.status).toBe(0)
-      expect(cache.savedKeys).toEqual(['base-image-drift-ci-drift-101-1'])
-    })
-
-    it('2. the tag moves upstream: fails on the FROM line, drifted=true, no post step, baseline kept', async () => {
-      await world.movePython312()
-      const job = await runner.runJob()
-      expect(job.main.status).toBe(1)
-      expect(job.main.outputs.drifted).toBe('true')
-      expect(job.main.outputs['baseline-found']).toBe('true')
-      const errors = job.main.commands.filter(c => c.command === 'error')
-      expect(errors[0].properties).toMatchObject({
-        file: 'Dockerfile',
-        line: '1',
-        title: `${world.hub.host}/library/python:3.12-slim changed under its tag`
-      })
-      expect(errors.at(-1)!.message).toBe(
-        '1 image changed under its tag since the last successful build'
-      )
-      expect(job.post).toBeNull()
-      expect(cache.savedKeys).toHaveLength(1)
-    })
-
-    it('3. accept: true passes and saves; the next run finds everything unchanged', async () => {
-      const accepted = await runner.runJob({ accept: 'true' })
-      expect(accepted.main.status).toBe(0)
-      expect(statuses(accepted)).toEqual({ 1: 'drifted', 4: 'unchanged' })
-      expect(accepted.post!.status).toBe(0)
-      expect(cache.savedKeys).toHaveLength(2)
-      const next = await runner.runJob()
-      expect(next.main.status).toBe(0)
-      expect(statuses(next)).toEqual({ 1: 'unchanged', 4: 'unchanged' })
-      expect(next.main.summary).toContain(
-        'No drift: 2 images checked against the last successful build'
-      )
-    })
-
-    it('4. editing the FROM line to another tag is new, not drift', async () => {
-      world.writeDockerfile('3.13-slim')
-      const job = await runner.runJob({ platforms: 'linux/amd64' })
-      expect(job.main.status).toBe(0)
-      expect(statuses(job)).toEqual({ 1: 'new', 4: 'unchanged' })
-    })
-
-    it('5. tracking linux/amd64, a rebuild of only the arm64 image is index churn and passes', async () => {
-      await world.rebuildArm64Only()
-      const job = await runner.runJob({ platforms: 'linux/amd64' })
-      expect(job.main.status).toBe(0)
-      expect(statuses(job)).toEqual({ 1: 'index-churn', 4: 'unchanged' })
-      expect(job.main.outputs.drifted).toBe('false')
-    })
-
-    it('6. one registry down with on-error: warn passes with a warning and keeps its digest in the baseline', async () => {
-      world.otherProxy.inject({ status: 503, times: 1000 })
-      const down = await runner.runJob({ platforms: 'linux/amd64' })
-      world.otherProxy.reset()
-      expect(down.main.status).toBe(0)
-      expect(statuses(down)).toEqual({ 1: 'unchanged', 4: 'error' })
-      const warning = down.main.commands.find(
-        c => c.command === 'warning' && c.properties.line === '4'
-      )
-      expect(warning?.message).toBe(
-        `${world.otherProxy.host} answered HTTP 503 for the manifest of ${world.otherProxy.host}/team/base:1`
-      )
-      expect(down.post!.status).toBe(0)
-      const after = await runner.runJob({ platforms: 'linux/amd64' })
-      expect(statuses(after)).toEqual({ 1: 'unchanged', 4: 'unchanged' })
-    })
-
-    it('7. the cache service failing gives a warning, and the job ends as it would without a baseline', async () => {
-      cache.failAll = 500
-      try {
-        const job = await runner.runJob({ platforms: 'linux/amd64' })
+  describe('with the Actions cache', () => {
+    it('first run: passes, says so, and the post step saves a baseline', () =>
+      scenario(async (_world, runner, cache) => {
+        const job = await runner.runJob()
         expect(job.main.status).toBe(0)
         expect(job.main.outputs['baseline-found']).toBe('false')
-        expect(job.main.summary).toMatch(
-          /^## No baseline to compare with, nothing compared \(2 images\): baseline cache unavailable \(/
+        expect(job.main.outputs.drifted).toBe('false')
+        expect(job.main.summary).toContain(
+          'First run: baseline recorded, nothing compared (2 images)'
         )
-        expect(job.main.commands.filter(c => c.command === 'error')).toEqual([])
-        const cacheWarnings = job.main.commands.filter(
-          c => c.command === 'warning' && c.message.includes('cache')
-        )
-        expect(cacheWarnings).toHaveLength(1)
-        expect(cacheWarnings[0].message).toMatch(
-          /^baseline cache unavailable \(.+\); comparing against nothing, the job result is unaffected$/
-        )
+        expect(statuses(job)).toEqual({ 1: 'new', 4: 'new' })
         expect(job.post!.status).toBe(0)
-        expect(job.post!.commands.filter(c => c.command === 'warning')).toHaveLength(1)
-        expect(job.post!.commands.filter(c => c.command === 'error')).toEqual([])
-      } finally {
-        cache.failAll = null
-      }
-    }, 180_000)
+        expect(cache.savedKeys).toEqual(['base-image-drift-ci-drift-101-1'])
+      }))
+
+    it('the tag moves upstream: fails on the FROM line, drifted=true, no post step, baseline kept', () =>
+      scenario(async (world, runner, cache) => {
+        await runner.runJob()
+        await world.movePython312()
+        const job = await runner.runJob()
+        expect(job.main.status).toBe(1)
+        expect(job.main.outputs.drifted).toBe('true')
+        expect(job.main.outputs['baseline-found']).toBe('true')
+        const errors = job.main.commands.filter(c => c.command === 'error')
+        expect(errors[0].properties).toMatchObject({
+          file: 'Dockerfile',
+          line: '1',
+          title: `${world.hub.host}/library/python:3.12-slim changed under its tag`
+        })
+        expect(errors.at(-1)!.message).toBe(
+          '1 image changed under its tag since the last successful build'
+        )
+        expect(job.post).toBeNull()
+        expect(cache.savedKeys).toHaveLength(1)
+      }))
+
+    it('accept: true passes and saves; the next run finds everything unchanged', () =>
+      scenario(async (world, runner, cache) => {
+        await runner.runJob()
+        await world.movePython312()
+        const accepted = await runner.runJob({ accept: 'true' })
+        expect(accepted.main.status).toBe(0)
+        expect(statuses(accepted)).toEqual({ 1: 'drifted', 4: 'unchanged' })
+        expect(accepted.post!.status).toBe(0)
+        expect(cache.savedKeys).toHaveLength(2)
+        const next = await runner.runJob()
+        expect(next.main.status).toBe(0)
+        expect(statuses(next)).toEqual({ 1: 'unchanged', 4: 'unchanged' })
+        expect(next.main.summary).toContain(
+          'No drift: 2 images checked against the last successful build'
+        )
+      }))
+
+    it('editing the FROM line to another tag is new, not drift', () =>
+      scenario(async (world, runner) => {
+        await runner.runJob()
+        world.writeDockerfile('3.13-slim')
+        const job = await runner.runJob({ platforms: 'linux/amd64' })
+        expect(job.main.status).toBe(0)
+        expect(statuses(job)).toEqual({ 1: 'new', 4: 'unchanged' })
+      }))
+
+    it('tracking linux/amd64, a rebuild of only the arm64 image is index churn and passes', () =>
+      scenario(async (world, runner) => {
+        world.writeDockerfile('3.13-slim')
+        await runner.runJob({ platforms: 'linux/amd64' })
+        await world.rebuildArm64Only()
+        const job = await runner.runJob({ platforms: 'linux/amd64' })
+        expect(job.main.status).toBe(0)
+        expect(statuses(job)).toEqual({ 1: 'index-churn', 4: 'unchanged' })
+        expect(job.main.outputs.drifted).toBe('false')
+      }))
+
+    it('one registry down with on-error: warn passes with a warning and keeps its digest in the baseline', () =>
+      scenario(async (world, runner) => {
+        await runner.runJob()
+        world.otherProxy.inject({ status: 503, times: 1000 })
+        const down = await runner.runJob()
+        world.otherProxy.reset()
+        expect(down.main.status).toBe(0)
+        expect(statuses(down)).toEqual({ 1: 'unchanged', 4: 'error' })
+        const warning = down.main.commands.find(
+          c => c.command === 'warning' && c.properties.line === '4'
+        )
+        expect(warning?.message).toBe(
+          `${world.otherProxy.host} answered HTTP 503 for the manifest of ${world.otherProxy.host}/team/base:1`
+        )
+        expect(down.post!.status).toBe(0)
+        const after = await runner.runJob()
+        expect(statuses(after)).toEqual({ 1: 'unchanged', 4: 'unchanged' })
+      }))
   })
 
   describe('with a lockfile', () => {

@@ -8,7 +8,7 @@ import { TestRegistry } from './harness/registry.js'
 import { ActionRunner } from './helpers/action-runner.js'
 import { NODES } from './helpers/run.js'
 
-/** What python:3.12-slim's config says before and after upstream rebuilt it (SPEC §1's incident). */
+/** What python:3.12-slim's config says before and after upstream rebuilt it (the incident this tool exists for). */
 const bullseye: ImageSpec = {
   created: '2024-03-01T00:00:00Z',
   env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'LANG=C.UTF-8', 'PYTHON_VERSION=3.12.2'],

@@ -1,11 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parse } from 'yaml'
+import { DEFAULTS } from '../src/config/defaults.js'
+import { USAGE } from '../src/cli/args.js'
+import { DEFAULT_PATTERNS, SOURCES } from '../src/sources/index.js'
 import { ROOT } from './helpers/run.js'
 
 const read = (path: string) => readFileSync(resolve(ROOT, path), 'utf8')
 const action = parse(read('action.yml')) as {
-  inputs: Record<string, unknown>
+  inputs: Record<string, { default?: string }>
   outputs: Record<string, unknown>
   runs: Record<string, string>
 }
@@ -44,6 +47,33 @@ describe('action.yml, the README and the code agree', () => {
     expect(tableNames('Outputs').sort()).toEqual(declared)
   })
 
+  it('action.yml, the README and the CLI give the same defaults as the code', () => {
+    const readmeDefault = (input: string) =>
+      new RegExp(`^\\|\\s*\`${input}\`\\s*\\|\\s*\`([^\`]*)\``, 'm').exec(readme)?.[1]
+    for (const [input, value] of [
+      ['timeout', String(DEFAULTS.timeoutSeconds)],
+      ['on-drift', DEFAULTS.onDrift],
+      ['on-error', DEFAULTS.onError],
+      ['comment', DEFAULTS.comment]
+    ]) {
+      expect([input, action.inputs[input].default]).toEqual([input, value])
+      expect([input, readmeDefault(input)]).toEqual([input, value])
+    }
+    expect(USAGE).toContain(`(default ${DEFAULTS.timeoutSeconds})`)
+    expect(USAGE).toContain(`(default ${DEFAULTS.baselineFile})`)
+  })
+
+  it('the README lists the default patterns of every source and every kind of reference', () => {
+    const patterns = readme.slice(readme.indexOf('Default `files`:'))
+    const listed = [...patterns.slice(0, patterns.indexOf('; never')).matchAll(/`([^`]+)`/g)]
+      .map(m => m[1])
+      .filter(p => p !== 'files')
+    expect([...listed].sort()).toEqual([...DEFAULT_PATTERNS].sort())
+    const kinds = SOURCES.flatMap(s => s.kinds)
+    expect(tableNames('What is read').sort()).toEqual(kinds.map(k => k.name).sort())
+    for (const kind of kinds) expect(readme).toContain(`| ${kind.description}`)
+  })
+
   it('runs on node24 with main and post, post only after success', () => {
     expect(action.runs).toEqual({
       using: 'node24',
@@ -79,14 +109,20 @@ function workflows(): [string, Workflow][] {
 describe('every workflow in the README and .github/workflows', () => {
   const all = workflows()
 
-  it('includes all the recipes', () => {
-    expect(all.filter(([name]) => name.startsWith('README')).length).toBeGreaterThanOrEqual(11)
+  it('includes every recipe: each YAML block with jobs parses as a workflow', () => {
+    const blocksWithJobs = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].filter(m =>
+      /^jobs:/m.test(m[1])
+    ).length
+    expect(blocksWithJobs).toBeGreaterThanOrEqual(11)
+    expect(all.filter(([name]) => name.startsWith('README')).length).toBe(blocksWithJobs)
   })
 
   it.each(all)(
     '%s parses, uses only declared inputs, and pins third-party actions to a release',
     (_, workflow) => {
-      expect(workflow.on).toBeDefined()
+      const events =
+        typeof workflow.on === 'string' ? [workflow.on] : Object.keys(workflow.on ?? {})
+      expect(events.length).toBeGreaterThan(0)
       for (const job of Object.values(workflow.jobs)) {
         expect(job['runs-on']).toBeTruthy()
         for (const step of job.steps) {

@@ -42382,8 +42382,8 @@ var USAGE = `Usage:
   base-image-drift resolve [PATH\u2026] [--build-arg K=V]\u2026 [--platforms P,\u2026] [--json]
   base-image-drift check   [PATH\u2026] [--baseline FILE] [--update] [--accept] [--json]
 
-PATH is a file or a directory (default .); directories are searched for Dockerfiles,
-Containerfiles and Compose files.
+PATH is a file or a directory (default .); directories are searched for
+${SOURCES.map((s) => `${s.name}s`).join(", ")}.
 
 Options:
   --build-arg K=V            value for a Dockerfile ARG declared before the first FROM (repeatable)

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 
 export const ROOT = resolve(import.meta.dirname ?? '.', '..', '..')
@@ -17,7 +18,12 @@ export async function runNode(
   args: string[],
   options: { cwd?: string; env?: Record<string, string | undefined>; node?: string } = {}
 ): Promise<Ran> {
-  const child = spawn(options.node ?? process.execPath, [script, ...args], {
+  const node = options.node ?? process.execPath
+  // fail at once, not after a test's whole timeout, when a binary was never installed
+  for (const path of [node, script])
+    if (!existsSync(path))
+      throw new Error(`${path} does not exist: run \`npm test\`, which installs and builds it`)
+  const child = spawn(node, [script, ...args], {
     cwd: options.cwd ?? ROOT,
     env: (options.env ?? process.env) as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe']

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { DEFAULTS, REACTIONS, type Reaction } from '../config/defaults.js'
+import { SOURCES } from '../sources/index.js'
 import { commaList, oneOf, parseBuildArgs, parsePlatforms, parseTimeout } from '../config/values.js'
 
 export type CommandName = 'scan' | 'resolve' | 'check'
@@ -35,8 +36,8 @@ export const USAGE = `Usage:
   base-image-drift resolve [PATH…] [--build-arg K=V]… [--platforms P,…] [--json]
   base-image-drift check   [PATH…] [--baseline FILE] [--update] [--accept] [--json]
 
-PATH is a file or a directory (default .); directories are searched for Dockerfiles,
-Containerfiles and Compose files.
+PATH is a file or a directory (default .); directories are searched for
+${SOURCES.map(s => `${s.name}s`).join(', ')}.
 
 Options:
   --build-arg K=V            value for a Dockerfile ARG declared before the first FROM (repeatable)

@@ -36,9 +36,9 @@ export async function publish(publication: Publication): Promise<string[]> {
       'github-token is empty: no pull-request comment or check run; the job summary and annotations carry the report'
     ]
   const octokit = github.getOctokit(publication.token)
-  if (commenting) {
+  if (pull !== undefined && commenting) {
     try {
-      await stickyComment(octokit, context.repo, pull!.number as number, publication)
+      await stickyComment(octokit, context.repo, pull.number as number, publication)
     } catch (error) {
       warnings.push(explain(error, 'comment on the pull request', 'pull-requests: write'))
     }

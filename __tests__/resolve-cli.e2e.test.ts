@@ -113,6 +113,31 @@ describe('node dist/cli.js resolve, against the real registry with token auth', 
       `1 reference could not be determined:\n  Dockerfile:4  from  FROM ${registry.host}/team/missing:1\n    error: ${registry.host}/team/missing:1: the tag 1 no longer exists`
     )
   })
+
+  it('scans FROM image:$TARGETARCH for each tracked platform, not always amd64', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bid-targetarch-'))
+    try {
+      writeFileSync(
+        join(dir, 'Dockerfile'),
+        `ARG TARGETARCH\nFROM ${registry.host}/team/base:$TARGETARCH\n`
+      )
+      const ran = await runNode(
+        CLI,
+        ['resolve', '--json', '--platforms', 'linux/arm64,linux/arm/v7'],
+        {
+          cwd: dir,
+          env: { PATH: process.env.PATH, HOME: dir }
+        }
+      )
+      expect(ran.status).toBe(0)
+      expect(JSON.parse(ran.stdout).references.map((r: { image: string }) => r.image)).toEqual([
+        `${registry.host}/team/base:arm64`,
+        `${registry.host}/team/base:arm`
+      ])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe('platform names', () => {
