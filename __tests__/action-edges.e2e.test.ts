@@ -50,7 +50,7 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
     [{ 'registry-auth': 'ghcr.io' }, 'input registry-auth, line 1: must be host=user:password']
   ])('refuses %j naming the input and what is allowed', async (inputs, message) => {
     const job = await runner.runJob(inputs)
-    expect(job.main.status).toBe(1)
+    expect(job.main.status).toBe(2)
     expect(job.main.commands.filter(c => c.command !== 'add-mask')).toEqual([
       { command: 'error', properties: {}, message }
     ])

@@ -63,7 +63,7 @@ describe('the action (dist/index.js) outside a runner', () => {
       )
     )
     const ran = await runNode(ACTION, [], { env })
-    expect(ran.status).toBe(1)
+    expect(ran.status).toBe(2)
     const lines = (ran.stdout + ran.stderr).trim().split('\n')
     expect(lines[lines.length - 1]).toMatch(
       /^::error::base-image-drift runs as a GitHub Actions step/

@@ -65,6 +65,7 @@ describe('compare', () => {
     })
     expect(next.images['docker.io/library/node:22']).toEqual({
       digest: d('e'),
+      seenAt: ['Dockerfile:3'],
       recordedAt: NOW,
       run: '7-1',
       commit: 'abc'
@@ -148,23 +149,27 @@ describe('the baseline document', () => {
   })
 
   it.each([
-    ['{not json', /^b\.json is not valid JSON \(.*\); ignoring it$/],
-    ['[]', /^b\.json is not a base-image-drift baseline; ignoring it$/],
+    ['{not json', /^b\.json is not valid JSON \(.*\)$/],
+    ['[]', /^b\.json is not a base-image-drift baseline$/],
     [
       '{"schema":"other","version":1,"images":{}}',
-      /^b\.json is not a base-image-drift baseline \(no matching "schema"\); ignoring it$/
+      /^b\.json is not a base-image-drift baseline \(no matching "schema"\)$/
     ],
     [
       JSON.stringify({ ...valid, version: 2 }),
-      /^b\.json is baseline version 2, newer than this base-image-drift reads \(1\); upgrade the action; ignoring it$/
+      /^b\.json was written by a newer base-image-drift \(baseline version 2; this one reads version 1\): upgrade base-image-drift$/
     ],
     [
       JSON.stringify({ ...valid, images: { 'python:3.12': entry(d('a')) } }),
-      /^b\.json has image "python:3.12", which is not in normalized form \(docker\.io\/library\/python:3\.12\); ignoring it$/
+      /^b\.json has image "python:3.12", which is not in normalized form \(docker\.io\/library\/python:3\.12\)$/
     ],
     [
       JSON.stringify({ ...valid, images: { 'docker.io/library/x:1': { digest: 'md5:abc' } } }),
-      /^b\.json has no valid digest for "docker\.io\/library\/x:1"; ignoring it$/
+      /^b\.json has no valid digest for "docker\.io\/library\/x:1"$/
+    ],
+    [
+      '{\n<<<<<<< HEAD\n  "a": 1\n=======\n  "a": 2\n>>>>>>> main\n}\n',
+      /^b\.json has a git merge-conflict marker on line 2: resolve the conflict$/
     ]
   ])('refuses %s with one clear reason', (text, reason) => {
     expect(() => parseBaseline(text, 'b.json')).toThrow(reason)

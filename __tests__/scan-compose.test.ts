@@ -82,12 +82,12 @@ describe('Compose scanning', () => {
     ])
   })
 
-  it('gives one warning with the line for invalid YAML', () => {
+  it('gives one error with the line for invalid YAML', () => {
     const result = scanCompose('compose.yml', 'services:\n  a:\n    image: [unclosed\n', {})
     expect(result.references).toEqual([])
-    expect(result.warnings).toHaveLength(1)
-    expect(result.warnings[0]).toMatchObject({ file: 'compose.yml', line: 4 })
-    expect(result.warnings[0].message).toMatch(/^invalid YAML, file not scanned: /)
+    expect(result.errors).toHaveLength(1)
+    expect(result.errors[0]).toMatchObject({ file: 'compose.yml', line: 4 })
+    expect(result.errors[0].message).toMatch(/^invalid YAML, file not scanned: /)
   })
 
   it('warns about builds it cannot follow instead of dropping them', () => {

@@ -21,7 +21,7 @@ describe('scan on a corpus of real-world Dockerfiles and Compose files', () => {
       new Set(expected.references.map((r: { file: string }) => r.file)).size
     ).toBeGreaterThanOrEqual(15)
     expect(ran.stderr).toBe(
-      'warning: deploy/Dockerfile.bin: skipped: binary file (contains NUL bytes)\n'
+      'error: deploy/Dockerfile.bin: not scanned: a binary file (contains NUL bytes)\n'
     )
   })
 
@@ -55,17 +55,17 @@ describe('bad input', () => {
   })
   afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('skips a file over 1 MiB, a binary file and an unreadable one, with one warning each', async () => {
+  it('reports a file over 1 MiB, a binary file and an unreadable one as one error each', async () => {
     writeFileSync(join(dir, 'Dockerfile.big'), 'FROM alpine\n' + '#'.repeat(1024 * 1024))
     writeFileSync(join(dir, 'Dockerfile.bin'), Buffer.from([0x46, 0x52, 0x00, 0x01]))
     mkdirSync(join(dir, 'Dockerfile.dir'))
     writeFileSync(join(dir, 'Dockerfile'), 'FROM alpine:3.20\n')
     const result = await scan(['Dockerfile', 'Dockerfile.big', 'Dockerfile.bin', 'Dockerfile.dir'])
     expect(result.references).toHaveLength(1)
-    expect(result.warnings).toEqual([
-      { file: 'Dockerfile.big', message: 'skipped: larger than 1 MiB (1048588 bytes)' },
-      { file: 'Dockerfile.bin', message: 'skipped: binary file (contains NUL bytes)' },
-      { file: 'Dockerfile.dir', message: 'skipped: cannot read it (EISDIR)' }
+    expect(result.errors).toEqual([
+      { file: 'Dockerfile.big', message: 'not scanned: larger than 1 MiB (1048588 bytes)' },
+      { file: 'Dockerfile.bin', message: 'not scanned: a binary file (contains NUL bytes)' },
+      { file: 'Dockerfile.dir', message: 'not scanned: cannot read it (EISDIR)' }
     ])
   })
 
@@ -87,10 +87,10 @@ describe('bad input', () => {
     expect(result.warnings).toEqual([])
   })
 
-  it('warns when a Compose service builds a Dockerfile that is not there', async () => {
+  it('reports an error when a Compose service builds a Dockerfile that is not there', async () => {
     writeFileSync(join(dir, 'compose.yaml'), 'services:\n  app:\n    build: ./missing\n')
     const result = await scan(['compose.yaml'])
-    expect(result.warnings).toEqual([
+    expect(result.errors).toEqual([
       {
         file: 'compose.yaml',
         line: 3,
@@ -99,7 +99,7 @@ describe('bad input', () => {
     ])
   })
 
-  it('warns with file and line for invalid YAML, through the CLI', async () => {
+  it('reports invalid YAML with file and line, through the CLI', async () => {
     writeFileSync(
       join(dir, 'docker-compose.yml'),
       'services:\n  web:\n    image: nginx\n  bad: [\n'
@@ -107,7 +107,7 @@ describe('bad input', () => {
     const ran = await runNode(CLI, ['scan', '--json', dir], { cwd: dir })
     expect(ran.status).toBe(0)
     expect(JSON.parse(ran.stdout)).toEqual({ references: [] })
-    expect(ran.stderr).toMatch(/^warning: docker-compose\.yml:5: invalid YAML, file not scanned: /)
+    expect(ran.stderr).toMatch(/^error: docker-compose\.yml:5: invalid YAML, file not scanned: /)
   })
 
   it('finds files by the default patterns and by the action input globs', async () => {

@@ -25788,12 +25788,12 @@ var require_eventsource_stream = __commonJS({
       }
       return true;
     }
-    function isFieldName(line, length, field) {
-      if (length !== field.length) {
+    function isFieldName(line, length, field2) {
+      if (length !== field2.length) {
         return false;
       }
       for (let i = 0; i < length; i++) {
-        if (line[i] !== field[i]) {
+        if (line[i] !== field2[i]) {
           return false;
         }
       }
@@ -25995,13 +25995,13 @@ ${value}`;
           }
         }
       }
-      setEventFieldSize(field, size) {
-        const eventSize = this.eventSize - this.eventFieldSizes[field] + size;
+      setEventFieldSize(field2, size) {
+        const eventSize = this.eventSize - this.eventFieldSizes[field2] + size;
         if (this.maxEventSize > 0 && eventSize > this.maxEventSize) {
           throw createMaxEventSizeExceededError();
         }
         this.eventSize = eventSize;
-        this.eventFieldSizes[field] = size;
+        this.eventFieldSizes[field2] = size;
       }
       /**
        * @param {EventSourceStreamEvent} event
@@ -30410,7 +30410,7 @@ var require_async = __commonJS({
           callSuccessCallback(callback, lstat);
           return;
         }
-        settings.fs.stat(path, (statError, stat2) => {
+        settings.fs.stat(path, (statError, stat3) => {
           if (statError !== null) {
             if (settings.throwErrorOnBrokenSymbolicLink) {
               callFailureCallback(callback, statError);
@@ -30420,9 +30420,9 @@ var require_async = __commonJS({
             return;
           }
           if (settings.markSymbolicLink) {
-            stat2.isSymbolicLink = () => true;
+            stat3.isSymbolicLink = () => true;
           }
-          callSuccessCallback(callback, stat2);
+          callSuccessCallback(callback, stat3);
         });
       });
     }
@@ -30448,11 +30448,11 @@ var require_sync = __commonJS({
         return lstat;
       }
       try {
-        const stat2 = settings.fs.statSync(path);
+        const stat3 = settings.fs.statSync(path);
         if (settings.markSymbolicLink) {
-          stat2.isSymbolicLink = () => true;
+          stat3.isSymbolicLink = () => true;
         }
-        return stat2;
+        return stat3;
       } catch (error) {
         if (!settings.throwErrorOnBrokenSymbolicLink) {
           return lstat;
@@ -30519,14 +30519,14 @@ var require_out = __commonJS({
     var sync = require_sync();
     var settings_1 = require_settings();
     exports.Settings = settings_1.default;
-    function stat2(path, optionsOrSettingsOrCallback, callback) {
+    function stat3(path, optionsOrSettingsOrCallback, callback) {
       if (typeof optionsOrSettingsOrCallback === "function") {
         async.read(path, getSettings(), optionsOrSettingsOrCallback);
         return;
       }
       async.read(path, getSettings(optionsOrSettingsOrCallback), callback);
     }
-    exports.stat = stat2;
+    exports.stat = stat3;
     function statSync(path, optionsOrSettings) {
       const settings = getSettings(optionsOrSettings);
       return sync.read(path, settings);
@@ -32427,12 +32427,12 @@ var require_identity = __commonJS({
     var SCALAR = /* @__PURE__ */ Symbol.for("yaml.scalar");
     var SEQ = /* @__PURE__ */ Symbol.for("yaml.seq");
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
-    var isAlias = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
+    var isAlias2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
     var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
     var isMap2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
     var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
     var isScalar2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
-    var isSeq = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
+    var isSeq2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
     function isCollection(node) {
       if (node && typeof node === "object")
         switch (node[NODE_TYPE]) {
@@ -32462,14 +32462,14 @@ var require_identity = __commonJS({
     exports.SCALAR = SCALAR;
     exports.SEQ = SEQ;
     exports.hasAnchor = hasAnchor;
-    exports.isAlias = isAlias;
+    exports.isAlias = isAlias2;
     exports.isCollection = isCollection;
     exports.isDocument = isDocument;
     exports.isMap = isMap2;
     exports.isNode = isNode;
     exports.isPair = isPair;
     exports.isScalar = isScalar2;
-    exports.isSeq = isSeq;
+    exports.isSeq = isSeq2;
   }
 });
 
@@ -37956,8 +37956,8 @@ var require_cst_visit = __commonJS({
     visit.REMOVE = REMOVE;
     visit.itemAtPath = (cst, path) => {
       let item = cst;
-      for (const [field, index] of path) {
-        const tok = item?.[field];
+      for (const [field2, index] of path) {
+        const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
         } else
@@ -37967,8 +37967,8 @@ var require_cst_visit = __commonJS({
     };
     visit.parentCollection = (cst, path) => {
       const parent = visit.itemAtPath(cst, path.slice(0, -1));
-      const field = path[path.length - 1][0];
-      const coll = parent?.[field];
+      const field2 = path[path.length - 1][0];
+      const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
@@ -37977,11 +37977,11 @@ var require_cst_visit = __commonJS({
       let ctrl = visitor(item, path);
       if (typeof ctrl === "symbol")
         return ctrl;
-      for (const field of ["key", "value"]) {
-        const token = item[field];
+      for (const field2 of ["key", "value"]) {
+        const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -37991,7 +37991,7 @@ var require_cst_visit = __commonJS({
               i -= 1;
             }
           }
-          if (typeof ctrl === "function" && field === "key")
+          if (typeof ctrl === "function" && field2 === "key")
             ctrl = ctrl(item, path);
         }
       }
@@ -39750,7 +39750,7 @@ var require_dist = __commonJS({
 import { resolve as resolve2 } from "node:path";
 
 // src/baseline/lockfile-store.ts
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 
 // src/reference/reference.ts
 var InvalidReferenceError = class extends Error {
@@ -39876,17 +39876,20 @@ var BaselineError = class extends Error {
   }
 };
 function parseBaseline(text, source) {
+  const fail = (why) => {
+    throw new BaselineError(`${source} ${why}`);
+  };
+  const conflict = /^(?:<{7}|={7}|>{7})(?: |$)/m.exec(text);
+  if (conflict) {
+    const line = text.slice(0, conflict.index).split("\n").length;
+    fail(`has a git merge-conflict marker on line ${line}: resolve the conflict`);
+  }
   let document;
   try {
     document = JSON.parse(text);
   } catch (error) {
-    throw new BaselineError(
-      `${source} is not valid JSON (${error.message}); ignoring it`
-    );
+    fail(`is not valid JSON (${error.message})`);
   }
-  const fail = (why) => {
-    throw new BaselineError(`${source} ${why}; ignoring it`);
-  };
   if (typeof document !== "object" || document === null || Array.isArray(document))
     fail("is not a base-image-drift baseline");
   const doc = document;
@@ -39896,7 +39899,7 @@ function parseBaseline(text, source) {
     fail('has no integer "version"');
   if (doc.version > BASELINE_SCHEMA_VERSION) {
     fail(
-      `is baseline version ${doc.version}, newer than this base-image-drift reads (${BASELINE_SCHEMA_VERSION}); upgrade the action`
+      `was written by a newer base-image-drift (baseline version ${doc.version}; this one reads version ${BASELINE_SCHEMA_VERSION}): upgrade base-image-drift`
     );
   }
   if (doc.version < 1) fail(`has unknown version ${doc.version}`);
@@ -39917,8 +39920,12 @@ function parseBaseline(text, source) {
       const valid = typeof platforms === "object" && platforms !== null && Object.values(platforms).every((d) => typeof d === "string" && DIGEST2.test(d));
       if (!valid) fail(`has invalid platform digests for "${key}"`);
     }
+    const seenAt = entry.seenAt;
+    if (seenAt !== void 0 && !(Array.isArray(seenAt) && seenAt.every((s) => typeof s === "string")))
+      fail(`has an invalid "seenAt" for "${key}"`);
     images[key] = {
       digest: entry.digest,
+      ...seenAt ? { seenAt } : {},
       ...platforms ? { platforms } : {},
       recordedAt: typeof entry.recordedAt === "string" ? entry.recordedAt : "",
       ...typeof entry.run === "string" ? { run: entry.run } : {},
@@ -39963,15 +39970,19 @@ var LockfileStore = class {
     return null;
   }
 };
+var MAX_BASELINE_BYTES = 16 * 1024 * 1024;
 async function readBaselineFile(path) {
   let text;
   try {
+    const { size } = await stat(path);
+    if (size > MAX_BASELINE_BYTES)
+      return { state: "unusable", why: `${path} is larger than 16 MiB (${size} bytes)` };
     text = await readFile(path, "utf8");
   } catch (error) {
     if (error.code === "ENOENT") return { state: "none" };
     return {
       state: "unusable",
-      why: `cannot read baseline ${path} (${error.code}); comparing against nothing`
+      why: `${path} cannot be read (${error.code})`
     };
   }
   try {
@@ -39983,8 +39994,15 @@ async function readBaselineFile(path) {
 }
 async function writeBaselineFile(path, baseline) {
   const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, serializeBaseline(baseline));
-  await rename(temporary, path);
+  try {
+    await writeFile(temporary, serializeBaseline(baseline));
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw new Error(
+      `could not write the baseline ${path} (${error.code ?? error.message})`
+    );
+  }
 }
 
 // src/config/values.ts
@@ -40037,11 +40055,14 @@ function commaList(text) {
 }
 
 // src/baseline/store.ts
-function usable(restored) {
-  if (restored.state === "found") return { baseline: restored.baseline };
-  if (restored.state === "none") return { baseline: null };
-  return { baseline: null, problem: restored.why };
-}
+var UnusableBaselineError = class extends Error {
+  constructor(why) {
+    super(
+      `the baseline cannot be used: ${why}. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)`
+    );
+    this.name = "UnusableBaselineError";
+  }
+};
 
 // src/reference/platform.ts
 var DEFAULT_PLATFORM = "linux/amd64";
@@ -40240,15 +40261,23 @@ async function previousPlatforms(moved, client, platforms) {
 // src/compare/compare.ts
 function compare(references, resolutions, baseline, options) {
   const images = {};
+  const seenAt = /* @__PURE__ */ new Map();
+  for (const reference of references) {
+    if (!reference.image) continue;
+    const key = formatReference(reference.image);
+    seenAt.set(key, [...seenAt.get(key) ?? [], `${reference.file}:${reference.line}`]);
+  }
   const findings = references.map((reference) => {
     const finding = judge(reference, resolutions, baseline, options);
     if (finding.image === null) return finding;
+    const where = { seenAt: seenAt.get(finding.image) ?? [] };
     if (finding.status === "error" || finding.status === "drifted" && !options.accept) {
-      if (finding.previous) images[finding.image] = finding.previous;
+      if (finding.previous) images[finding.image] = { ...finding.previous, ...where };
     } else {
       images[finding.image] = {
         digest: finding.current.digest,
         ...finding.current.platforms ? { platforms: finding.current.platforms } : {},
+        ...where,
         recordedAt: options.now,
         ...options.run ? { run: options.run } : {},
         ...options.commit ? { commit: options.commit } : {}
@@ -40256,6 +40285,34 @@ function compare(references, resolutions, baseline, options) {
     }
     return finding;
   });
+  for (const problem of options.unreadable ?? []) {
+    findings.push({
+      reference: {
+        file: problem.file,
+        line: problem.line ?? 1,
+        column: 1,
+        kind: "file",
+        source: problem.file,
+        stage: null,
+        platform: null,
+        error: problem.message
+      },
+      image: null,
+      status: "error",
+      error: { kind: "scan", message: `${problem.file}: ${problem.message}` }
+    });
+  }
+  const failedFiles = new Set(
+    findings.flatMap(
+      (f) => f.status === "error" && f.error.kind === "scan" ? [f.reference.file] : []
+    )
+  );
+  for (const [key, entry] of Object.entries(baseline?.images ?? {})) {
+    if (key in images || failedFiles.size === 0) continue;
+    const lastSeen = entry.seenAt;
+    if (!lastSeen || lastSeen.some((at) => failedFiles.has(at.slice(0, at.lastIndexOf(":")))))
+      images[key] = entry;
+  }
   const next = {
     schema: BASELINE_SCHEMA,
     version: BASELINE_SCHEMA_VERSION,
@@ -41205,7 +41262,7 @@ function sha256(bytes) {
 // src/sources/discover.ts
 var import_fast_glob = __toESM(require_out4(), 1);
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { stat as stat2 } from "node:fs/promises";
 import { dirname, isAbsolute, posix, relative, resolve, sep } from "node:path";
 
 // src/sources/dockerfile-syntax.ts
@@ -41513,6 +41570,7 @@ var dockerfileSource = {
   ],
   scan: (file, text, context) => ({
     ...scanDockerfile(file, text, context),
+    errors: [],
     builds: []
   })
 };
@@ -41664,10 +41722,10 @@ function stageNameOf(instruction, escape) {
   return rest.length === 3 && rest[1].toLowerCase() === "as" ? rest[2].toLowerCase() : null;
 }
 function mountOption(mount, key) {
-  for (const field of mount.match(/(?:[^,"]|"[^"]*")+/g) ?? []) {
-    const eq = field.indexOf("=");
-    if (eq > 0 && field.slice(0, eq).trim().toLowerCase() === key)
-      return field.slice(eq + 1).replace(/^"(.*)"$/, "$1");
+  for (const field2 of mount.match(/(?:[^,"]|"[^"]*")+/g) ?? []) {
+    const eq = field2.indexOf("=");
+    if (eq > 0 && field2.slice(0, eq).trim().toLowerCase() === key)
+      return field2.slice(eq + 1).replace(/^"(.*)"$/, "$1");
   }
   return void 0;
 }
@@ -41721,34 +41779,49 @@ var composeSource = {
   }
 };
 function scanCompose(file, content, env) {
-  const result = { references: [], warnings: [], builds: [] };
+  const result = { references: [], warnings: [], errors: [], builds: [] };
   const lineCounter = new import_yaml.LineCounter();
   const document = (0, import_yaml.parseDocument)(content, { lineCounter, uniqueKeys: false });
   const position = (node) => lineCounter.linePos(node?.range?.[0] ?? 0);
   if (document.errors.length > 0) {
     const error = document.errors[0];
     const line = error.linePos?.[0].line ?? 1;
-    result.warnings.push({
+    result.errors.push({
       file,
       line,
       message: `invalid YAML, file not scanned: ${error.message.split("\n")[0]}`
     });
     return result;
   }
-  const services = (0, import_yaml.isMap)(document.contents) ? document.contents.get("services", true) : void 0;
-  if (!(0, import_yaml.isMap)(services)) return result;
+  const root = document.contents;
+  const services = (0, import_yaml.isMap)(root) ? field(document, root, "services") : void 0;
+  if (!(0, import_yaml.isMap)(services)) {
+    const legacy = (0, import_yaml.isMap)(root) && root.items.some((pair) => {
+      const value = deref(document, pair.value);
+      return (0, import_yaml.isMap)(value) && (value.has("image") || value.has("build"));
+    });
+    if (legacy)
+      result.warnings.push({
+        file,
+        line: 1,
+        message: "services at the top level (the legacy Compose format) are not scanned: put them under `services:`"
+      });
+    return result;
+  }
   const interpolate = (text) => expand(text, (name) => env[name], { compose: true });
   for (const pair of services.items) {
     const service = String((0, import_yaml.isScalar)(pair.key) ? pair.key.value : pair.key);
-    const definition = pair.value;
+    if (service === "<<") continue;
+    const definition = deref(document, pair.value);
     if (!(0, import_yaml.isMap)(definition)) continue;
-    const build = definition.get("build", true);
-    const platformNode = definition.get("platform", true);
+    const get = (key) => field(document, definition, key);
+    const build = get("build");
+    const platformNode = get("platform");
     const platform = (0, import_yaml.isScalar)(platformNode) ? String(platformNode.value) : null;
-    if (build !== void 0 && build !== null) {
-      const where = position(definition.get("build", true));
+    if (build !== void 0 && !((0, import_yaml.isScalar)(build) && build.value === null)) {
+      const where = position(build);
       try {
-        const found2 = composeBuild(build, interpolate, env);
+        const found2 = composeBuild(document, build, interpolate, env);
         if (found2) result.builds.push({ ...found2, by: `service "${service}"`, line: where.line });
         else
           result.warnings.push({
@@ -41758,7 +41831,7 @@ function scanCompose(file, content, env) {
           });
       } catch (error) {
         if (!(error instanceof ExpansionError)) throw error;
-        result.warnings.push({
+        result.errors.push({
           file,
           line: where.line,
           message: `service "${service}" build: ${error.message}`
@@ -41766,7 +41839,7 @@ function scanCompose(file, content, env) {
       }
       continue;
     }
-    const image = definition.get("image", true);
+    const image = get("image");
     if (!(0, import_yaml.isScalar)(image)) continue;
     const { line, col } = position(image);
     const raw = String(image.value);
@@ -41792,19 +41865,40 @@ function scanCompose(file, content, env) {
   }
   return result;
 }
-function composeBuild(build, interpolate, env) {
+function deref(document, node) {
+  if (node === null || node === void 0) return void 0;
+  return (0, import_yaml.isAlias)(node) ? node.resolve(document) ?? void 0 : node;
+}
+function field(document, map, key, depth = 0) {
+  for (const pair of map.items)
+    if ((0, import_yaml.isScalar)(pair.key) && pair.key.value === key) return deref(document, pair.value);
+  if (depth >= 32) return void 0;
+  for (const pair of map.items) {
+    if (!((0, import_yaml.isScalar)(pair.key) && pair.key.value === "<<")) continue;
+    const value = deref(document, pair.value);
+    for (const source of (0, import_yaml.isSeq)(value) ? value.items : [value]) {
+      const merged = deref(document, source);
+      if (!(0, import_yaml.isMap)(merged)) continue;
+      const found = field(document, merged, key, depth + 1);
+      if (found !== void 0) return found;
+    }
+  }
+  return void 0;
+}
+function composeBuild(document, build, interpolate, env) {
   let context = ".";
   let dockerfile = "Dockerfile";
   const buildArgs = {};
   if ((0, import_yaml.isScalar)(build)) {
     context = interpolate(String(build.value));
   } else if ((0, import_yaml.isMap)(build)) {
-    if (build.has("dockerfile_inline")) return null;
-    const contextNode = build.get("context", true);
-    const dockerfileNode = build.get("dockerfile", true);
+    const get = (key) => field(document, build, key);
+    if (get("dockerfile_inline") !== void 0) return null;
+    const contextNode = get("context");
+    const dockerfileNode = get("dockerfile");
     if ((0, import_yaml.isScalar)(contextNode)) context = interpolate(String(contextNode.value));
     if ((0, import_yaml.isScalar)(dockerfileNode)) dockerfile = interpolate(String(dockerfileNode.value));
-    const args = build.get("args", true);
+    const args = get("args");
     const entries = [];
     if ((0, import_yaml.isMap)(args)) {
       for (const item of args.items) {
@@ -41893,7 +41987,7 @@ async function findByPaths(paths, cwd) {
   const found = /* @__PURE__ */ new Set();
   for (const path of paths) {
     const absolute = resolve(cwd, path);
-    const info = await stat(absolute).catch(() => null);
+    const info = await stat2(absolute).catch(() => null);
     if (info === null) throw new MissingPathError(`${path}: no such file or directory`);
     if (info.isDirectory()) {
       const prefix = toPosix(relative(cwd, absolute));
@@ -41908,6 +42002,7 @@ async function findByPaths(paths, cwd) {
 async function scanFiles(files, options) {
   const references = [];
   const warnings = [];
+  const errors = [];
   const read = (file, mustExist = true) => {
     const absolute = resolve(options.cwd, file);
     let fd = null;
@@ -41915,21 +42010,21 @@ async function scanFiles(files, options) {
       fd = openSync(absolute, "r");
       const size = fstatSync(fd).size;
       if (size > MAX_FILE_BYTES) {
-        warnings.push({ file, message: `skipped: larger than 1 MiB (${size} bytes)` });
+        errors.push({ file, message: `not scanned: larger than 1 MiB (${size} bytes)` });
         return null;
       }
       const bytes = Buffer.allocUnsafe(size);
       const length = readSync(fd, bytes, 0, size, 0);
       if (bytes.subarray(0, length).includes(0)) {
-        warnings.push({ file, message: "skipped: binary file (contains NUL bytes)" });
+        errors.push({ file, message: "not scanned: a binary file (contains NUL bytes)" });
         return null;
       }
       return bytes.toString("utf8", 0, length);
     } catch (error) {
       if (!mustExist && error.code === "ENOENT") return null;
-      warnings.push({
+      errors.push({
         file,
-        message: `skipped: cannot read it (${error.code ?? String(error)})`
+        message: `not scanned: cannot read it (${error.code ?? String(error)})`
       });
       return null;
     } finally {
@@ -41945,8 +42040,15 @@ async function scanFiles(files, options) {
   const collect = (result) => {
     references.push(...result.references);
     warnings.push(...result.warnings);
+    errors.push(...result.errors);
   };
+  const built = /* @__PURE__ */ new Map();
+  const direct = [];
   for (const file of files) {
+    if (sourceFor(file) === dockerfileSource) {
+      direct.push(file);
+      continue;
+    }
     const content = read(file);
     if (content === null) continue;
     const scanned = sourceFor(file).scan(file, content, context(file, options.buildArgs));
@@ -41954,26 +42056,27 @@ async function scanFiles(files, options) {
     for (const build of scanned.builds) {
       const target = isAbsolute(build.dockerfile) ? build.dockerfile : resolve(options.cwd, dirname(file), build.dockerfile);
       const dockerfile = toPosix(relative(options.cwd, target));
-      if (await stat(target).catch(() => null) === null) {
-        warnings.push({
+      if (await stat2(target).catch(() => null) === null) {
+        errors.push({
           file,
           line: build.line,
           message: `${build.by} builds ${dockerfile}, which does not exist`
         });
         continue;
       }
-      const buildContent = read(dockerfile);
-      if (buildContent === null) continue;
-      collect(
-        dockerfileSource.scan(
-          dockerfile,
-          buildContent,
-          context(dockerfile, { ...options.buildArgs, ...build.buildArgs })
-        )
-      );
+      const args = { ...options.buildArgs, ...build.buildArgs };
+      const sets = built.get(dockerfile) ?? /* @__PURE__ */ new Map();
+      sets.set(JSON.stringify(Object.entries(args).sort()), args);
+      built.set(dockerfile, sets);
     }
   }
-  return { references: dedupe(references), warnings };
+  for (const file of direct) if (!built.has(file)) scanDockerfileWith(file, options.buildArgs);
+  for (const [file, sets] of built) for (const args of sets.values()) scanDockerfileWith(file, args);
+  return { references: dedupe(references), warnings, errors };
+  function scanDockerfileWith(file, buildArgs) {
+    const content = read(file);
+    if (content !== null) collect(dockerfileSource.scan(file, content, context(file, buildArgs)));
+  }
 }
 function dedupe(references) {
   const seen = /* @__PURE__ */ new Set();
@@ -42001,6 +42104,8 @@ function toPosix(path) {
 async function run(request2) {
   const platforms = request2.platforms.map(normalizePlatform);
   const restored = request2.until === "check" ? await request2.store.restore() : null;
+  if (restored?.state === "unusable" && request2.until === "check" && !request2.policy.accept)
+    throw new UnusableBaselineError(restored.why);
   const discovered = await discover({
     cwd: request2.cwd,
     select: request2.select,
@@ -42025,10 +42130,11 @@ async function run(request2) {
   }
 }
 async function decideAndSave(request2, restored, discovered, resolutions, client, platforms) {
-  const { baseline } = usable(restored);
+  const baseline = restored.state === "found" ? restored.baseline : null;
   const { findings, next } = compare(discovered.references, resolutions, baseline, {
     platforms,
     accept: request2.policy.accept,
+    unreadable: discovered.errors,
     previousPlatforms: platforms.length > 0 && baseline ? await previousPlatforms(movedImages(discovered, resolutions, baseline), client, platforms) : void 0,
     now: request2.now,
     run: request2.run,
@@ -42041,7 +42147,7 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     verdict.save = false;
     verdict.keptBecause = `no image references were found, so the baseline of ${before} images was kept; check the files input`;
   }
-  const saving = request2.save && verdict.save;
+  const saving = request2.save && verdict.save && restored.state !== "unavailable";
   const saveProblem = saving ? await request2.store.save(next) : null;
   return {
     restored,
@@ -42051,7 +42157,8 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     verdict,
     next,
     saved: saving && saveProblem === null,
-    saveProblem
+    saveProblem,
+    replaced: restored.state === "unusable" ? restored.why : null
   };
 }
 function movedImages(discovered, resolutions, baseline) {
@@ -42237,7 +42344,7 @@ function byImportance(explanations) {
 function errorTitle(error) {
   switch (error.kind) {
     case "scan":
-      return "image not determined from the file";
+      return "not scanned: the image cannot be determined from the file";
     case "unauthorized":
     case "credentials":
       return `log in to ${error.registry ?? "the registry"}: image not checked`;
@@ -42332,7 +42439,11 @@ function formatCheckText(findings, explanations, verdict, context) {
     }
   }
   parts.push("");
-  if (!context.baselineFound) {
+  if (context.replaced) {
+    parts.push(
+      context.updated ? `Replaced the baseline in ${context.baseline}, which could not be used (${context.replaced}), with this run's digests.` : `The baseline in ${context.baseline} could not be used (${context.replaced}); add --update to replace it.`
+    );
+  } else if (!context.baselineFound) {
     parts.push(
       context.updated ? `First run: baseline recorded in ${context.baseline}, nothing compared.` : `No baseline at ${context.baseline}: run with --update to record one.`
     );
@@ -42503,24 +42614,26 @@ async function command(options, io) {
     insecureRegistries: options.insecureRegistries,
     env: io.env
   };
-  const warn = (warnings) => {
-    for (const warning of warnings)
-      io.stderr(
-        `warning: ${warning.file}${warning.line ? `:${warning.line}` : ""}: ${warning.message}
-`
-      );
+  const warn = (discovered) => {
+    for (const [level, list] of [
+      ["error", discovered.errors],
+      ["warning", discovered.warnings]
+    ])
+      for (const w of list)
+        io.stderr(`${level}: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}
+`);
   };
   const json = (value) => io.stdout(JSON.stringify(value, null, 2) + "\n");
   if (options.command === "scan") {
     const { discovered } = await run({ ...scanning, until: "scan" });
-    warn(discovered.warnings);
+    warn(discovered);
     if (options.json) json({ references: discovered.references.map(referenceJson) });
     else io.stdout(formatScanText(discovered.references));
     return 0;
   }
   if (options.command === "resolve") {
     const { discovered, resolutions } = await run({ ...scanning, until: "resolve", registry });
-    warn(discovered.warnings);
+    warn(discovered);
     const references = discovered.references;
     if (options.json) {
       json({
@@ -42542,14 +42655,12 @@ async function command(options, io) {
     save: options.update,
     now: (/* @__PURE__ */ new Date()).toISOString()
   });
-  warn(result.discovered.warnings);
-  if (result.restored.state === "unusable" || result.restored.state === "unavailable")
-    io.stderr(`warning: ${result.restored.why}
-`);
+  warn(result.discovered);
   const context = {
     baseline: options.baseline,
     baselineFound: result.baseline !== null,
     updated: result.saved,
+    replaced: result.replaced,
     rateLimitRemaining: result.stats.rateLimitRemaining
   };
   if (options.json) {

@@ -10,3 +10,5 @@ if (core.getState('isPost') === 'true') {
   if (process.env.GITHUB_STATE) core.saveState('isPost', 'true')
   await runMain()
 }
+// a cache call abandoned at its deadline would keep retrying in the background: the step is done
+process.exit()

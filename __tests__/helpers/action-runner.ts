@@ -67,8 +67,10 @@ export class ActionRunner {
       }
       for (const file of [files.output, files.state, files.summary]) writeFileSync(file, '')
       if (!extraEnv.GITHUB_EVENT_PATH) writeFileSync(files.event, JSON.stringify({}))
+      // each job on a fresh machine: nothing left behind by an earlier job
       rmSync(this.temp, { recursive: true, force: true })
       mkdirSync(this.temp)
+      rmSync(join(this.home, '.base-image-drift'), { recursive: true, force: true })
       this.runNumber++
       const env: Record<string, string> = {
         PATH: process.env.PATH ?? '',

@@ -1,6 +1,5 @@
 import * as core from '@actions/core'
 import { resolve } from 'node:path'
-import { tmpdir } from 'node:os'
 import { CacheStore } from '../baseline/cache-store.js'
 import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError } from '../config/values.js'
@@ -11,22 +10,29 @@ import { publish } from '../report/github.js'
 import { renderMarkdown } from '../report/markdown.js'
 import { readInputs } from './inputs.js'
 
-/** The action's main step: inputs in; annotations, report, outputs and the job's result out. */
+/**
+ * The action's main step: inputs in; annotations, report, outputs and the job's result
+ * out. Exit status as the CLI's: 1 only for drift (or errors under on-error: fail), 2 for
+ * invalid inputs, 3 when the baseline cannot be used or anything else stops the run.
+ */
 export async function runMain(): Promise<void> {
   try {
     if (process.env.GITHUB_ACTIONS !== 'true') {
-      core.setFailed(
+      core.error(
         'base-image-drift runs as a GitHub Actions step (GITHUB_ACTIONS is not set); outside GitHub, use `node dist/cli.js check`'
       )
+      process.exitCode = 2
       return
     }
     await main()
   } catch (error) {
-    core.setFailed(
-      error instanceof ConfigError
-        ? error.message
-        : `base-image-drift failed: ${(error as Error).message}`
-    )
+    if (error instanceof ConfigError) {
+      core.error(error.message)
+      process.exitCode = 2
+    } else {
+      core.error(`base-image-drift: ${(error as Error).message}`)
+      process.exitCode = 3
+    }
   }
 }
 
@@ -39,7 +45,7 @@ async function main(): Promise<void> {
     : undefined
   const store = inputs.lockfile
     ? new LockfileStore(resolve(cwd, inputs.lockfile))
-    : new CacheStore(inputs.cacheKey, env.RUNNER_TEMP || tmpdir(), runId ?? '0-1')
+    : new CacheStore(inputs.cacheKey, runId ?? '0-1')
   const policy = { onDrift: inputs.onDrift, onError: inputs.onError, accept: inputs.accept }
 
   const result = await run({
@@ -68,7 +74,11 @@ async function main(): Promise<void> {
   })
   const { findings, explanations, verdict, restored } = result
   const baselineProblem =
-    restored.state === 'unusable' || restored.state === 'unavailable' ? restored.why : undefined
+    restored.state === 'unavailable'
+      ? restored.why
+      : result.replaced
+        ? `the stored baseline could not be used (${result.replaced}); accept: true replaces it with this run's digests`
+        : undefined
   if (baselineProblem) core.warning(baselineProblem)
   for (const warning of result.discovered.warnings)
     core.warning(warning.message, { file: warning.file, startLine: warning.line })

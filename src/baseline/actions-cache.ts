@@ -11,9 +11,17 @@ import * as cache from '@actions/cache'
 export type CacheRestore =
   { outcome: 'hit'; key: string } | { outcome: 'miss' } | { outcome: 'failed'; why: string }
 
+/**
+ * How long a cache call may take. The library retries a failing service for about 25 s
+ * per call; past this the call is abandoned (the step ends the process when it is done).
+ */
+export const CACHE_DEADLINE_MS = 10_000
+
 /** Restores `path` from the newest entry whose key starts with `prefix`. */
 export async function restoreEntry(path: string, prefix: string): Promise<CacheRestore> {
-  const { result, problems } = await heldBack(() => cache.restoreCache([path], prefix, [prefix]))
+  const { result, problems } = await heldBack(() =>
+    withDeadline(cache.restoreCache([path], prefix, [prefix]))
+  )
   if (result instanceof Error) return { outcome: 'failed', why: result.message }
   if (problems.length > 0) return { outcome: 'failed', why: problems[0] }
   return result === undefined ? { outcome: 'miss' } : { outcome: 'hit', key: result }
@@ -21,10 +29,22 @@ export async function restoreEntry(path: string, prefix: string): Promise<CacheR
 
 /** Saves `path` under `key`; null when saved, else why not. */
 export async function saveEntry(path: string, key: string): Promise<string | null> {
-  const { result, problems } = await heldBack(() => cache.saveCache([path], key))
+  const { result, problems } = await heldBack(() => withDeadline(cache.saveCache([path], key)))
   if (result instanceof Error) return result.message
   if (problems.length > 0) return problems[0]
   return result === -1 ? 'the cache service did not accept it' : null
+}
+
+function withDeadline<T>(call: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new Error(`the cache service did not answer within ${CACHE_DEADLINE_MS / 1000} s`)),
+      CACHE_DEADLINE_MS
+    )
+  })
+  return Promise.race([call, deadline]).finally(() => clearTimeout(timer))
 }
 
 const LIBRARY_PROBLEM =

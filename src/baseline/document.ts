@@ -5,6 +5,11 @@ export interface BaselineEntry {
   digest: string
   /** Tracked platform → manifest digest. */
   platforms?: Record<string, string>
+  /**
+   * Where the reference was read (`Dockerfile:1`, `compose.yaml:4`): a file or line that
+   * fails to scan later keeps the entries it had. Absent in baselines of older versions.
+   */
+  seenAt?: string[]
   /** When and by which run this digest was recorded. */
   recordedAt: string
   run?: string
@@ -26,7 +31,7 @@ export const BASELINE_SCHEMA = 'https://github.com/base-image-drift/base-image-d
 export const BASELINE_SCHEMA_VERSION = 1
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-f0-9]{32,}$/
 
-/** A baseline that cannot be trusted: one warning, then treated as absent. */
+/** A baseline that exists but cannot be used; the message says exactly what is wrong. */
 export class BaselineError extends Error {
   constructor(message: string) {
     super(message)
@@ -36,16 +41,19 @@ export class BaselineError extends Error {
 
 /** Reads and validates a baseline document; `source` names it in errors. */
 export function parseBaseline(text: string, source: string): Baseline {
+  const fail = (why: string): never => {
+    throw new BaselineError(`${source} ${why}`)
+  }
+  const conflict = /^(?:<{7}|={7}|>{7})(?: |$)/m.exec(text)
+  if (conflict) {
+    const line = text.slice(0, conflict.index).split('\n').length
+    fail(`has a git merge-conflict marker on line ${line}: resolve the conflict`)
+  }
   let document: unknown
   try {
     document = JSON.parse(text)
   } catch (error) {
-    throw new BaselineError(
-      `${source} is not valid JSON (${(error as Error).message}); ignoring it`
-    )
-  }
-  const fail = (why: string): never => {
-    throw new BaselineError(`${source} ${why}; ignoring it`)
+    fail(`is not valid JSON (${(error as Error).message})`)
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document))
     fail('is not a base-image-drift baseline')
@@ -56,7 +64,7 @@ export function parseBaseline(text: string, source: string): Baseline {
     fail('has no integer "version"')
   if ((doc.version as number) > BASELINE_SCHEMA_VERSION) {
     fail(
-      `is baseline version ${doc.version}, newer than this base-image-drift reads (${BASELINE_SCHEMA_VERSION}); upgrade the action`
+      `was written by a newer base-image-drift (baseline version ${doc.version}; this one reads version ${BASELINE_SCHEMA_VERSION}): upgrade base-image-drift`
     )
   }
   if ((doc.version as number) < 1) fail(`has unknown version ${doc.version}`)
@@ -85,8 +93,15 @@ export function parseBaseline(text: string, source: string): Baseline {
         Object.values(platforms).every(d => typeof d === 'string' && DIGEST.test(d))
       if (!valid) fail(`has invalid platform digests for "${key}"`)
     }
+    const seenAt = entry.seenAt
+    if (
+      seenAt !== undefined &&
+      !(Array.isArray(seenAt) && seenAt.every(s => typeof s === 'string'))
+    )
+      fail(`has an invalid "seenAt" for "${key}"`)
     images[key] = {
       digest: entry.digest as string,
+      ...(seenAt ? { seenAt: seenAt as string[] } : {}),
       ...(platforms ? { platforms: platforms as Record<string, string> } : {}),
       recordedAt: typeof entry.recordedAt === 'string' ? entry.recordedAt : '',
       ...(typeof entry.run === 'string' ? { run: entry.run } : {}),

@@ -1,4 +1,4 @@
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
 import type { BaselineStore, Restored } from './store.js'
 
@@ -16,15 +16,21 @@ export class LockfileStore implements BaselineStore {
   }
 }
 
+/** Far more than any repository's images; a larger file is not a baseline we wrote. */
+const MAX_BASELINE_BYTES = 16 * 1024 * 1024
+
 export async function readBaselineFile(path: string): Promise<Restored> {
   let text: string
   try {
+    const { size } = await stat(path)
+    if (size > MAX_BASELINE_BYTES)
+      return { state: 'unusable', why: `${path} is larger than 16 MiB (${size} bytes)` }
     text = await readFile(path, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'none' }
     return {
       state: 'unusable',
-      why: `cannot read baseline ${path} (${(error as NodeJS.ErrnoException).code}); comparing against nothing`
+      why: `${path} cannot be read (${(error as NodeJS.ErrnoException).code})`
     }
   }
   try {
@@ -38,6 +44,13 @@ export async function readBaselineFile(path: string): Promise<Restored> {
 /** Writes the baseline whole or not at all (a temporary file renamed over it). */
 export async function writeBaselineFile(path: string, baseline: Baseline): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`
-  await writeFile(temporary, serializeBaseline(baseline))
-  await rename(temporary, path)
+  try {
+    await writeFile(temporary, serializeBaseline(baseline))
+    await rename(temporary, path)
+  } catch (error) {
+    await rm(temporary, { force: true })
+    throw new Error(
+      `could not write the baseline ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`
+    )
+  }
 }

@@ -20,9 +20,12 @@ export interface BaselineStore {
   save(baseline: Baseline): Promise<string | null>
 }
 
-/** The baseline to compare with, and why there is none when a stored one could not be used. */
-export function usable(restored: Restored): { baseline: Baseline | null; problem?: string } {
-  if (restored.state === 'found') return { baseline: restored.baseline }
-  if (restored.state === 'none') return { baseline: null }
-  return { baseline: null, problem: restored.why }
+/** A stored baseline that cannot be used: the run stops rather than forget or overwrite it. */
+export class UnusableBaselineError extends Error {
+  constructor(why: string) {
+    super(
+      `the baseline cannot be used: ${why}. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)`
+    )
+    this.name = 'UnusableBaselineError'
+  }
 }

@@ -12,6 +12,7 @@ import {
 } from '../report/scan-output.js'
 import { resolutionKey } from '../resolve/resolve.js'
 import { MissingPathError } from '../sources/discover.js'
+import type { ScanWarning } from '../sources/source.js'
 import { VERSION } from '../version.js'
 import { parseCommandLine, USAGE, UsageError, type CliCommand } from './args.js'
 
@@ -62,24 +63,26 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     insecureRegistries: options.insecureRegistries,
     env: io.env
   }
-  const warn = (warnings: { file: string; line?: number; message: string }[]) => {
-    for (const warning of warnings)
-      io.stderr(
-        `warning: ${warning.file}${warning.line ? `:${warning.line}` : ''}: ${warning.message}\n`
-      )
+  const warn = (discovered: { warnings: ScanWarning[]; errors: ScanWarning[] }) => {
+    for (const [level, list] of [
+      ['error', discovered.errors],
+      ['warning', discovered.warnings]
+    ] as const)
+      for (const w of list)
+        io.stderr(`${level}: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`)
   }
   const json = (value: unknown) => io.stdout(JSON.stringify(value, null, 2) + '\n')
 
   if (options.command === 'scan') {
     const { discovered } = await run({ ...scanning, until: 'scan' })
-    warn(discovered.warnings)
+    warn(discovered)
     if (options.json) json({ references: discovered.references.map(referenceJson) })
     else io.stdout(formatScanText(discovered.references))
     return 0
   }
   if (options.command === 'resolve') {
     const { discovered, resolutions } = await run({ ...scanning, until: 'resolve', registry })
-    warn(discovered.warnings)
+    warn(discovered)
     const references = discovered.references
     if (options.json) {
       json({
@@ -102,13 +105,12 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     save: options.update,
     now: new Date().toISOString()
   })
-  warn(result.discovered.warnings)
-  if (result.restored.state === 'unusable' || result.restored.state === 'unavailable')
-    io.stderr(`warning: ${result.restored.why}\n`)
+  warn(result.discovered)
   const context = {
     baseline: options.baseline,
     baselineFound: result.baseline !== null,
     updated: result.saved,
+    replaced: result.replaced,
     rateLimitRemaining: result.stats.rateLimitRemaining
   }
   if (options.json) {

@@ -7,7 +7,7 @@ import {
 import { formatReference, type ImageReference } from '../reference/reference.js'
 import type { RegistryErrorKind } from '../registry/errors.js'
 import { resolutionKey, type Resolution } from '../resolve/resolve.js'
-import type { FoundReference } from '../sources/source.js'
+import type { FoundReference, ScanWarning } from '../sources/source.js'
 
 /** Where a reference (its tag) points now. */
 export interface Current {
@@ -70,6 +70,8 @@ export interface CompareOptions {
   platforms: string[]
   /** Record drift as the new baseline (input `accept`). */
   accept: boolean
+  /** Files, or parts of them, that could not be read: error findings, and their entries are kept. */
+  unreadable?: ScanWarning[]
   /** Tracked platform digests of old indexes the baseline lacks, keyed as the baseline is. */
   previousPlatforms?: ReadonlyMap<string, Record<string, string>>
   now: string
@@ -78,9 +80,11 @@ export interface CompareOptions {
 }
 
 /**
- * Findings per reference and the next baseline. Pure. The next baseline keeps the previous
- * entry of references that failed, keeps the previous digest of drift that was not
- * accepted, and drops references no longer in the files.
+ * Findings per reference and the next baseline. Pure. The next baseline never forgets a
+ * known-good digest: it keeps the previous entry of references that failed, the previous
+ * digest of drift that was not accepted, and every entry last seen in a file (or part of
+ * one) that could not be read this time; only references read successfully and gone from
+ * the files are dropped.
  */
 export function compare(
   references: FoundReference[],
@@ -89,15 +93,23 @@ export function compare(
   options: CompareOptions
 ): { findings: Finding[]; next: Baseline } {
   const images: Record<string, BaselineEntry> = {}
-  const findings = references.map(reference => {
+  const seenAt = new Map<string, string[]>()
+  for (const reference of references) {
+    if (!reference.image) continue
+    const key = formatReference(reference.image)
+    seenAt.set(key, [...(seenAt.get(key) ?? []), `${reference.file}:${reference.line}`])
+  }
+  const findings: Finding[] = references.map(reference => {
     const finding = judge(reference, resolutions, baseline, options)
     if (finding.image === null) return finding
+    const where = { seenAt: seenAt.get(finding.image) ?? [] }
     if (finding.status === 'error' || (finding.status === 'drifted' && !options.accept)) {
-      if (finding.previous) images[finding.image] = finding.previous
+      if (finding.previous) images[finding.image] = { ...finding.previous, ...where }
     } else {
       images[finding.image] = {
         digest: finding.current.digest,
         ...(finding.current.platforms ? { platforms: finding.current.platforms } : {}),
+        ...where,
         recordedAt: options.now,
         ...(options.run ? { run: options.run } : {}),
         ...(options.commit ? { commit: options.commit } : {})
@@ -105,6 +117,36 @@ export function compare(
     }
     return finding
   })
+  for (const problem of options.unreadable ?? []) {
+    findings.push({
+      reference: {
+        file: problem.file,
+        line: problem.line ?? 1,
+        column: 1,
+        kind: 'file',
+        source: problem.file,
+        stage: null,
+        platform: null,
+        error: problem.message
+      },
+      image: null,
+      status: 'error',
+      error: { kind: 'scan', message: `${problem.file}: ${problem.message}` }
+    })
+  }
+  // files with a part that could not be read keep the entries last seen in them
+  const failedFiles = new Set(
+    findings.flatMap(f =>
+      f.status === 'error' && f.error.kind === 'scan' ? [f.reference.file] : []
+    )
+  )
+  for (const [key, entry] of Object.entries(baseline?.images ?? {})) {
+    if (key in images || failedFiles.size === 0) continue
+    const lastSeen = entry.seenAt
+    // an entry from an older baseline does not say where it was seen: keep it to be safe
+    if (!lastSeen || lastSeen.some(at => failedFiles.has(at.slice(0, at.lastIndexOf(':')))))
+      images[key] = entry
+  }
   const next: Baseline = {
     schema: BASELINE_SCHEMA,
     version: BASELINE_SCHEMA_VERSION,

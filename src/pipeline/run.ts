@@ -3,7 +3,7 @@
  * decide → save. The action and the CLI only map their inputs in and the result out.
  */
 import type { Baseline } from '../baseline/document.js'
-import { usable, type BaselineStore, type Restored } from '../baseline/store.js'
+import { UnusableBaselineError, type BaselineStore, type Restored } from '../baseline/store.js'
 import { compare, type DriftedFinding, type Finding } from '../compare/compare.js'
 import { decide, type Policy, type Verdict } from '../compare/policy.js'
 import { explainDrift, type ExplainResult } from '../explain/read.js'
@@ -71,6 +71,8 @@ export interface Checked extends Resolved {
   saved: boolean
   /** Why the store did not take it, when it refused. */
   saveProblem: string | null
+  /** With accept: why the stored baseline could not be used, now replaced. */
+  replaced: string | null
 }
 
 export function run(request: ScanRequest): Promise<Scanned>
@@ -80,8 +82,10 @@ export async function run(
   request: ScanRequest | ResolveRequest | CheckRequest
 ): Promise<Scanned | Resolved | Checked> {
   const platforms = request.platforms.map(normalizePlatform)
-  // restored first: a store that cannot be asked is known before any registry is
+  // restored first: a baseline that cannot be used stops the run before any registry is asked
   const restored = request.until === 'check' ? await request.store.restore() : null
+  if (restored?.state === 'unusable' && request.until === 'check' && !request.policy.accept)
+    throw new UnusableBaselineError(restored.why)
   const discovered = await discover({
     cwd: request.cwd,
     select: request.select,
@@ -114,10 +118,11 @@ async function decideAndSave(
   client: RegistryClient,
   platforms: string[]
 ): Promise<Omit<Checked, keyof Resolved>> {
-  const { baseline } = usable(restored)
+  const baseline = restored.state === 'found' ? restored.baseline : null
   const { findings, next } = compare(discovered.references, resolutions, baseline, {
     platforms,
     accept: request.policy.accept,
+    unreadable: discovered.errors,
     previousPlatforms:
       platforms.length > 0 && baseline
         ? await previousPlatforms(movedImages(discovered, resolutions, baseline), client, platforms)
@@ -134,7 +139,8 @@ async function decideAndSave(
     verdict.save = false
     verdict.keptBecause = `no image references were found, so the baseline of ${before} images was kept; check the files input`
   }
-  const saving = request.save && verdict.save
+  // a baseline that could not be restored is not replaced by one that compared with nothing
+  const saving = request.save && verdict.save && restored.state !== 'unavailable'
   const saveProblem = saving ? await request.store.save(next) : null
   return {
     restored,
@@ -144,7 +150,8 @@ async function decideAndSave(
     verdict,
     next,
     saved: saving && saveProblem === null,
-    saveProblem
+    saveProblem,
+    replaced: restored.state === 'unusable' ? restored.why : null
   }
 }
 

@@ -20,6 +20,8 @@ export function formatCheckText(
     baseline: string
     baselineFound: boolean
     updated: boolean
+    /** With --accept: why the baseline could not be used. */
+    replaced: string | null
     rateLimitRemaining: Record<string, number>
   }
 ): string {
@@ -56,7 +58,13 @@ export function formatCheckText(
     }
   }
   parts.push('')
-  if (!context.baselineFound) {
+  if (context.replaced) {
+    parts.push(
+      context.updated
+        ? `Replaced the baseline in ${context.baseline}, which could not be used (${context.replaced}), with this run's digests.`
+        : `The baseline in ${context.baseline} could not be used (${context.replaced}); add --update to replace it.`
+    )
+  } else if (!context.baselineFound) {
     parts.push(
       context.updated
         ? `First run: baseline recorded in ${context.baseline}, nothing compared.`

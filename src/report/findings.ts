@@ -35,7 +35,7 @@ export function changeSummary(explanation: ExplainResult | undefined): string | 
 export function errorTitle(error: FindingError): string {
   switch (error.kind) {
     case 'scan':
-      return 'image not determined from the file'
+      return 'not scanned: the image cannot be determined from the file'
     case 'unauthorized':
     case 'credentials':
       return `log in to ${error.registry ?? 'the registry'}: image not checked`

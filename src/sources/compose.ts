@@ -1,4 +1,14 @@
-import { isMap, isScalar, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml'
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+  type YAMLMap
+} from 'yaml'
 import { InvalidReferenceError, parseReference } from '../reference/reference.js'
 import { expand, ExpansionError } from './expand.js'
 import {
@@ -46,35 +56,53 @@ export function scanCompose(
   content: string,
   env: Record<string, string | undefined>
 ): SourceScan {
-  const result: SourceScan = { references: [], warnings: [], builds: [] }
+  const result: SourceScan = { references: [], warnings: [], errors: [], builds: [] }
   const lineCounter = new LineCounter()
   const document = parseDocument(content, { lineCounter, uniqueKeys: false })
   const position = (node: Node | null | undefined) => lineCounter.linePos(node?.range?.[0] ?? 0)
   if (document.errors.length > 0) {
     const error = document.errors[0]
     const line = error.linePos?.[0].line ?? 1
-    result.warnings.push({
+    result.errors.push({
       file,
       line,
       message: `invalid YAML, file not scanned: ${error.message.split('\n')[0]}`
     })
     return result
   }
-  const services = isMap(document.contents) ? document.contents.get('services', true) : undefined
-  if (!isMap(services)) return result
+  const root = document.contents
+  const services = isMap(root) ? field(document, root, 'services') : undefined
+  if (!isMap(services)) {
+    const legacy =
+      isMap(root) &&
+      root.items.some(pair => {
+        const value = deref(document, pair.value as Node)
+        return isMap(value) && (value.has('image') || value.has('build'))
+      })
+    if (legacy)
+      result.warnings.push({
+        file,
+        line: 1,
+        message:
+          'services at the top level (the legacy Compose format) are not scanned: put them under `services:`'
+      })
+    return result
+  }
 
   const interpolate = (text: string) => expand(text, name => env[name], { compose: true })
-  for (const pair of (services as YAMLMap).items) {
+  for (const pair of services.items) {
     const service = String(isScalar(pair.key) ? pair.key.value : pair.key)
-    const definition = pair.value
+    if (service === '<<') continue
+    const definition = deref(document, pair.value as Node)
     if (!isMap(definition)) continue
-    const build = definition.get('build', true)
-    const platformNode = definition.get('platform', true)
+    const get = (key: string) => field(document, definition, key)
+    const build = get('build')
+    const platformNode = get('platform')
     const platform = isScalar(platformNode) ? String(platformNode.value) : null
-    if (build !== undefined && build !== null) {
-      const where = position(definition.get('build', true) as Node)
+    if (build !== undefined && !(isScalar(build) && build.value === null)) {
+      const where = position(build)
       try {
-        const found = composeBuild(build as Node, interpolate, env)
+        const found = composeBuild(document, build, interpolate, env)
         if (found) result.builds.push({ ...found, by: `service "${service}"`, line: where.line })
         else
           result.warnings.push({
@@ -84,7 +112,7 @@ export function scanCompose(
           })
       } catch (error) {
         if (!(error instanceof ExpansionError)) throw error
-        result.warnings.push({
+        result.errors.push({
           file,
           line: where.line,
           message: `service "${service}" build: ${error.message}`
@@ -92,7 +120,7 @@ export function scanCompose(
       }
       continue
     }
-    const image = definition.get('image', true)
+    const image = get('image')
     if (!isScalar(image)) continue
     const { line, col } = position(image)
     const raw = String(image.value)
@@ -119,7 +147,35 @@ export function scanCompose(
   return result
 }
 
+/** A node, an alias resolved to what it names. */
+function deref(document: Document, node: Node | null | undefined): Node | undefined {
+  if (node === null || node === undefined) return undefined
+  return isAlias(node) ? ((node.resolve(document) as Node | undefined) ?? undefined) : node
+}
+
+/**
+ * A key of a mapping as Compose reads it: its own value, else the first merge source
+ * (`<<: *base`, `<<: [*a, *b]`) that has it; aliases resolved.
+ */
+function field(document: Document, map: YAMLMap, key: string, depth = 0): Node | undefined {
+  for (const pair of map.items)
+    if (isScalar(pair.key) && pair.key.value === key) return deref(document, pair.value as Node)
+  if (depth >= 32) return undefined
+  for (const pair of map.items) {
+    if (!(isScalar(pair.key) && pair.key.value === '<<')) continue
+    const value = deref(document, pair.value as Node)
+    for (const source of isSeq(value) ? value.items : [value]) {
+      const merged = deref(document, source as Node)
+      if (!isMap(merged)) continue
+      const found = field(document, merged, key, depth + 1)
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
+
 function composeBuild(
+  document: Document,
   build: Node,
   interpolate: (text: string) => string,
   env: Record<string, string | undefined>
@@ -130,12 +186,13 @@ function composeBuild(
   if (isScalar(build)) {
     context = interpolate(String(build.value))
   } else if (isMap(build)) {
-    if (build.has('dockerfile_inline')) return null
-    const contextNode = build.get('context', true)
-    const dockerfileNode = build.get('dockerfile', true)
+    const get = (key: string) => field(document, build, key)
+    if (get('dockerfile_inline') !== undefined) return null
+    const contextNode = get('context')
+    const dockerfileNode = get('dockerfile')
     if (isScalar(contextNode)) context = interpolate(String(contextNode.value))
     if (isScalar(dockerfileNode)) dockerfile = interpolate(String(dockerfileNode.value))
-    const args = build.get('args', true) as Node | undefined
+    const args = get('args')
     const entries: [string, string | undefined][] = []
     if (isMap(args)) {
       for (const item of args.items) {

@@ -39,6 +39,8 @@ export interface Discovered {
   files: string[]
   references: FoundReference[]
   warnings: ScanWarning[]
+  /** Files, or parts of them, that could not be read. */
+  errors: ScanWarning[]
 }
 
 /** Finds, reads and scans the selected files; builds they name are scanned with their args. */
@@ -78,13 +80,18 @@ async function findByPaths(paths: readonly string[], cwd: string): Promise<strin
   return [...found].sort()
 }
 
-/** Reads and scans files; the Dockerfiles that builds name are scanned too, with their args. */
+/**
+ * Reads and scans files. A Dockerfile that something builds (a Compose service with its
+ * `build.args`) is scanned once per distinct set of args those builds pass, and not also
+ * with its ARG defaults merely because a pattern matched it.
+ */
 export async function scanFiles(
   files: string[],
   options: Omit<DiscoverOptions, 'select'>
 ): Promise<Omit<Discovered, 'files'>> {
   const references: FoundReference[] = []
   const warnings: ScanWarning[] = []
+  const errors: ScanWarning[] = []
   // synchronous reads: for thousands of small files, a thread-pool hop per call costs more
   // CPU than the reads themselves, and nothing else runs while the scan does
   const read = (file: string, mustExist = true): string | null => {
@@ -94,21 +101,21 @@ export async function scanFiles(
       fd = openSync(absolute, 'r')
       const size = fstatSync(fd).size
       if (size > MAX_FILE_BYTES) {
-        warnings.push({ file, message: `skipped: larger than 1 MiB (${size} bytes)` })
+        errors.push({ file, message: `not scanned: larger than 1 MiB (${size} bytes)` })
         return null
       }
       const bytes = Buffer.allocUnsafe(size)
       const length = readSync(fd, bytes, 0, size, 0)
       if (bytes.subarray(0, length).includes(0)) {
-        warnings.push({ file, message: 'skipped: binary file (contains NUL bytes)' })
+        errors.push({ file, message: 'not scanned: a binary file (contains NUL bytes)' })
         return null
       }
       return bytes.toString('utf8', 0, length)
     } catch (error) {
       if (!mustExist && (error as NodeJS.ErrnoException).code === 'ENOENT') return null
-      warnings.push({
+      errors.push({
         file,
-        message: `skipped: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`
+        message: `not scanned: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`
       })
       return null
     } finally {
@@ -124,9 +131,17 @@ export async function scanFiles(
   const collect = (result: Omit<SourceScan, 'builds'>) => {
     references.push(...result.references)
     warnings.push(...result.warnings)
+    errors.push(...result.errors)
   }
 
+  // Dockerfile → the distinct build-arg sets it is built with (JSON-keyed)
+  const built = new Map<string, Map<string, Record<string, string>>>()
+  const direct: string[] = []
   for (const file of files) {
+    if (sourceFor(file) === dockerfileSource) {
+      direct.push(file)
+      continue
+    }
     const content = read(file)
     if (content === null) continue
     const scanned = sourceFor(file).scan(file, content, context(file, options.buildArgs))
@@ -137,25 +152,27 @@ export async function scanFiles(
         : resolve(options.cwd, dirname(file), build.dockerfile)
       const dockerfile = toPosix(relative(options.cwd, target))
       if ((await stat(target).catch(() => null)) === null) {
-        warnings.push({
+        errors.push({
           file,
           line: build.line,
           message: `${build.by} builds ${dockerfile}, which does not exist`
         })
         continue
       }
-      const buildContent = read(dockerfile)
-      if (buildContent === null) continue
-      collect(
-        dockerfileSource.scan(
-          dockerfile,
-          buildContent,
-          context(dockerfile, { ...options.buildArgs, ...build.buildArgs })
-        )
-      )
+      const args = { ...options.buildArgs, ...build.buildArgs }
+      const sets = built.get(dockerfile) ?? new Map<string, Record<string, string>>()
+      sets.set(JSON.stringify(Object.entries(args).sort()), args)
+      built.set(dockerfile, sets)
     }
   }
-  return { references: dedupe(references), warnings }
+  for (const file of direct) if (!built.has(file)) scanDockerfileWith(file, options.buildArgs)
+  for (const [file, sets] of built) for (const args of sets.values()) scanDockerfileWith(file, args)
+  return { references: dedupe(references), warnings, errors }
+
+  function scanDockerfileWith(file: string, buildArgs: Record<string, string>): void {
+    const content = read(file)
+    if (content !== null) collect(dockerfileSource.scan(file, content, context(file, buildArgs)))
+  }
 }
 
 /** Sorted by file and position; a Dockerfile found twice (directly and via Compose) counts once. */

@@ -68,6 +68,7 @@ export const dockerfileSource: Source = {
   ],
   scan: (file, text, context) => ({
     ...scanDockerfile(file, text, context),
+    errors: [],
     builds: []
   })
 }

@@ -42,6 +42,11 @@ export interface FollowedBuild {
 export interface SourceScan {
   references: FoundReference[]
   warnings: ScanWarning[]
+  /**
+   * Files, or parts of them, that could not be read: errors (on-error applies), and the
+   * baseline keeps the entries they had.
+   */
+  errors: ScanWarning[]
   builds: FollowedBuild[]
 }
 
