@@ -65,18 +65,26 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
     ])
   })
 
-  it('treats a corrupt lockfile as absent, with one warning', async () => {
-    writeFileSync(join(workspace, 'lock.json'), '{"schema": "something else"}')
-    const job = await runner.runJob({ lockfile: 'lock.json', 'update-lockfile': 'true' })
-    expect(job.main.status).toBe(0)
-    expect(job.main.outputs['baseline-found']).toBe('false')
-    expect(job.main.summary).toContain(
-      '## No baseline to compare with, nothing compared (1 image): '
-    )
-    expect(job.main.commands.filter(c => c.command === 'warning').map(c => c.message)).toEqual([
-      `${join(workspace, 'lock.json')} is not a base-image-drift baseline (no matching "schema"); ignoring it`
+  it('stops on a lockfile that cannot be used (exit 3, untouched), until accept: true replaces it', async () => {
+    const lockfile = join(workspace, 'lock.json')
+    const conflicted = '{\n<<<<<<< HEAD\n  "images": {}\n=======\n>>>>>>> main\n}\n'
+    writeFileSync(lockfile, conflicted)
+    const inputs = { lockfile: 'lock.json', 'update-lockfile': 'true' }
+    const job = await runner.runJob(inputs)
+    expect(job.main.status).toBe(3)
+    expect(job.main.commands.filter(c => c.command === 'error').map(c => c.message)).toEqual([
+      `base-image-drift: the baseline cannot be used: ${lockfile} has a git merge-conflict marker on line 2: resolve the conflict. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)`
     ])
-    expect(JSON.parse(readFileSync(join(workspace, 'lock.json'), 'utf8')).images).toHaveProperty([
+    expect(readFileSync(lockfile, 'utf8')).toBe(conflicted)
+
+    const accepted = await runner.runJob({ ...inputs, accept: 'true' })
+    expect(accepted.main.status).toBe(0)
+    expect(accepted.main.commands.filter(c => c.command === 'warning').map(c => c.message)).toEqual(
+      [
+        `the stored baseline could not be used (${lockfile} has a git merge-conflict marker on line 2: resolve the conflict); accept: true replaces it with this run's digests`
+      ]
+    )
+    expect(JSON.parse(readFileSync(lockfile, 'utf8')).images).toHaveProperty([
       `${registry.host}/library/alpine:3.20`
     ])
   })
