@@ -102,6 +102,27 @@ describe.each(NODES)('the action under %s', (_, node) => {
         expect(job.main.outputs.drifted).toBe('false')
       }))
 
+    it('without platforms, tracks the platform of the runner: a rebuild of only arm64 is index churn, not a failure', () =>
+      scenario(async (world, runner) => {
+        world.writeDockerfile('3.13-slim')
+        await runner.runJob({}, { RUNNER_ARCH: 'X64' })
+        await world.rebuildArm64Only()
+        const amd64 = await runner.runJob({}, { RUNNER_ARCH: 'X64' })
+        expect(amd64.main.status).toBe(0)
+        expect(JSON.parse(amd64.main.outputs.images)[0]).toMatchObject({
+          status: 'index-churn',
+          reason: 'only other platforms were rebuilt: linux/arm64'
+        })
+        // the same kind of rebuild fails a job on an ARM runner: that is what it builds on
+        await world.rebuildArm64Only('2')
+        const arm = await runner.runJob({}, { RUNNER_ARCH: 'ARM64' })
+        expect(arm.main.status).toBe(1)
+        expect(JSON.parse(arm.main.outputs.images)[0]).toMatchObject({
+          status: 'drifted',
+          changedPlatforms: ['linux/arm64']
+        })
+      }))
+
     it('one registry down with on-error: warn passes with a warning and keeps its digest in the baseline', () =>
       scenario(async (world, runner) => {
         await runner.runJob()

@@ -83,22 +83,39 @@ describe('compare', () => {
     expect(next.images[py].digest).toBe(d('b'))
   })
 
-  it('calls a change outside the tracked platforms index churn', () => {
+  it('calls a change outside the tracked platforms index churn, saying why', () => {
     const before = { 'linux/amd64': d('1'), 'linux/arm64': d('2') }
-    const run = (now: Record<string, string>) =>
+    const run = (after: Record<string, string>, reference = found('python:3.12-slim')) =>
       compare(
-        [found('python:3.12-slim')],
-        resolutions({ [py]: { digest: d('b'), platforms: now } }),
-        baseline({ [py]: entry(d('a'), before) }),
-        { ...options, platforms: ['linux/amd64'] }
+        [reference],
+        resolutions({ [py]: { digest: d('b') } }),
+        baseline({ [py]: entry(d('a')) }),
+        {
+          ...options,
+          platforms: ['linux/amd64'],
+          platformChanges: new Map([[py, { before, after }]])
+        }
       )
     const churn = run({ 'linux/amd64': d('1'), 'linux/arm64': d('3') })
-    expect(churn.findings[0].status).toBe('index-churn')
+    expect(churn.findings[0]).toMatchObject({
+      status: 'index-churn',
+      reason: 'only other platforms were rebuilt: linux/arm64'
+    })
     expect(churn.next.images[py].digest).toBe(d('b'))
+    expect(run(before).findings[0]).toMatchObject({
+      status: 'index-churn',
+      reason: 'only attestations or index annotations changed'
+    })
     const drift = run({ 'linux/amd64': d('4'), 'linux/arm64': d('2') })
     expect(drift.findings[0]).toMatchObject({
       status: 'drifted',
       changedPlatforms: ['linux/amd64']
+    })
+    // a literal FROM --platform=linux/arm64 tracks that platform, whatever the run tracks
+    const arm = { ...found('python:3.12-slim'), trackedPlatform: 'linux/arm64' }
+    expect(run({ 'linux/amd64': d('1'), 'linux/arm64': d('3') }, arm).findings[0]).toMatchObject({
+      status: 'drifted',
+      changedPlatforms: ['linux/arm64']
     })
   })
 

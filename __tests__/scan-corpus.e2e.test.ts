@@ -47,9 +47,24 @@ describe('scan on a corpus of real-world Dockerfiles and Compose files', () => {
 describe('bad input', () => {
   let dir: string
   const scan = (files: string[], variables: Record<string, string> = {}) =>
-    scanFiles(files, { cwd: dir, buildArgs: {}, targetPlatforms: [], variables })
+    scanFiles(files, {
+      cwd: dir,
+      buildArgs: {},
+      targetPlatforms: [],
+      buildPlatform: 'linux/amd64',
+      variables
+    })
   const filesOf = async (select: FileSelection) =>
-    (await discover({ cwd: dir, select, buildArgs: {}, targetPlatforms: [], variables: {} })).files
+    (
+      await discover({
+        cwd: dir,
+        select,
+        buildArgs: {},
+        targetPlatforms: [],
+        buildPlatform: 'linux/amd64',
+        variables: {}
+      })
+    ).files
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'bid-scan-'))
   })

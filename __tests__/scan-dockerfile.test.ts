@@ -310,4 +310,22 @@ describe('Dockerfile scanning', () => {
       }
     ])
   })
+
+  it('tracks a literal --platform after ARG expansion; an undeclared one is an error on its line, as BuildKit says', () => {
+    const found = scanDockerfile(
+      'Dockerfile',
+      'ARG ARM=linux/arm64/v8\nFROM --platform=$ARM a:1\nFROM --platform=$BUILDPLATFORM b:1\nFROM --platform=$undeclared c:1\nFROM --platform=amd64 d:1\n',
+      { buildPlatform: 'linux/arm64' }
+    ).references
+    expect(found.map(r => [r.line, r.trackedPlatform ?? null, r.error])).toEqual([
+      [2, 'linux/arm64', null],
+      [3, 'linux/arm64', null],
+      [4, null, '--platform=$undeclared: variable undeclared is not set and has no default'],
+      [
+        5,
+        null,
+        '--platform=amd64: "amd64" is not a platform: use os/arch[/variant], e.g. linux/arm64'
+      ]
+    ])
+  })
 })

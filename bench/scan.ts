@@ -39,6 +39,7 @@ async function ours(): Promise<{ cpu: number; wall: number; references: number }
     select: { paths: ['.'] },
     buildArgs: {},
     targetPlatforms: [],
+    buildPlatform: 'linux/amd64',
     variables: {}
   })
   return { cpu: cpuMs(cpu), wall: performance.now() - wall, references: result.references.length }

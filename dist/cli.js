@@ -40080,6 +40080,17 @@ function normalizePlatform(platform) {
 function platformOf(p) {
   return normalizePlatform([p.os ?? "", p.architecture ?? "", p.variant ?? ""].join("/"));
 }
+function hostPlatform(runnerArch, nodeArch) {
+  const arch = {
+    X64: "amd64",
+    ARM64: "arm64",
+    ARM: "arm/v7",
+    x64: "amd64",
+    arm64: "arm64",
+    arm: "arm/v7"
+  };
+  return `linux/${arch[runnerArch ?? ""] ?? arch[nodeArch] ?? "amd64"}`;
+}
 
 // src/registry/errors.ts
 var RegistryError = class extends Error {
@@ -40239,23 +40250,36 @@ async function platformDigests(image, client, platforms, fetched) {
   );
   return platforms.some((p) => normalizePlatform(p) === own) ? { [own]: top.digest } : {};
 }
-async function previousPlatforms(moved, client, platforms) {
+async function platformChanges(moved, client) {
   const found = /* @__PURE__ */ new Map();
+  const all = async (image, digest) => {
+    const top = await client.index({ ...image, digest });
+    if (top.value.kind === "index")
+      return Object.fromEntries(
+        platformEntries(top.value).reverse().map((e) => [e.platform, e.digest])
+      );
+    return platformDigestsOfImage({ ...image, digest }, client, top);
+  };
   await Promise.all(
-    moved.map(async ({ key, image, previous, now }) => {
-      if (previous.digest === now || platforms.every((p) => previous.platforms?.[normalizePlatform(p)]))
-        return;
+    moved.map(async ({ key, image, before, after }) => {
       try {
-        found.set(
-          key,
-          await platformDigests({ ...image, digest: previous.digest }, client, platforms)
-        );
+        found.set(key, { before: await all(image, before), after: await all(image, after) });
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;
       }
     })
   );
   return found;
+}
+async function platformDigestsOfImage(image, client, top) {
+  if (top.value.kind !== "image") return {};
+  const own = platformOf(
+    parseConfig(
+      await client.blob(image, top.value.config.digest),
+      `the config of ${formatReference(image)}`
+    )
+  );
+  return { [own]: top.digest };
 }
 
 // src/compare/compare.ts
@@ -40364,19 +40388,28 @@ function judge(reference, resolutions, baseline, options) {
   if (!previous) return { reference, image, parsed, status: "new", current };
   if (previous.digest === resolution.digest)
     return { reference, image, parsed, status: "unchanged", previous, current };
-  const before = previous.platforms ?? options.previousPlatforms?.get(image);
-  if (options.platforms.length > 0 && before && resolution.platforms) {
-    const now = resolution.platforms;
-    const changed = options.platforms.filter((p) => before[p] !== now[p]);
-    const comparable = { ...previous, platforms: before };
-    if (changed.length === 0)
-      return { reference, image, parsed, status: "index-churn", previous: comparable, current };
+  const change = options.platformChanges?.get(image);
+  if (change) {
+    const tracked = reference.trackedPlatform ? [reference.trackedPlatform] : options.platforms;
+    const changed = tracked.filter((p) => change.before[p] !== change.after[p]);
+    if (changed.length === 0) {
+      const others = [.../* @__PURE__ */ new Set([...Object.keys(change.before), ...Object.keys(change.after)])].filter((p) => change.before[p] !== change.after[p]).sort();
+      return {
+        reference,
+        image,
+        parsed,
+        status: "index-churn",
+        previous,
+        current,
+        reason: others.length === 0 ? "only attestations or index annotations changed" : `only other platforms were rebuilt: ${others.join(", ")}`
+      };
+    }
     return {
       reference,
       image,
       parsed,
       status: "drifted",
-      previous: comparable,
+      previous,
       current,
       changedPlatforms: changed
     };
@@ -41588,7 +41621,12 @@ function scanDockerfile(file, content, options = {}) {
   const references = /* @__PURE__ */ new Map();
   const warnings = /* @__PURE__ */ new Map();
   for (const platform of platforms) {
-    const one = scanForPlatform(file, syntax, options.buildArgs ?? {}, platform);
+    const one = scanForPlatform(
+      file,
+      syntax,
+      options.buildArgs ?? {},
+      platformArgs(platform, options.buildPlatform ?? DEFAULT_PLATFORM)
+    );
     for (const r of one.references)
       references.set(
         [r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join("\0"),
@@ -41598,12 +41636,11 @@ function scanDockerfile(file, content, options = {}) {
   }
   return { references: [...references.values()], warnings: [...warnings.values()] };
 }
-function scanForPlatform(file, syntax, buildArgs, targetPlatform) {
+function scanForPlatform(file, syntax, buildArgs, automatic) {
   const result = {
     references: [],
     warnings: syntax.problems.map((p) => ({ file, line: p.line, message: p.message }))
   };
-  const automatic = platformArgs(targetPlatform);
   const expandWith = (word, lookup) => expand(word, lookup, { escape: syntax.escape });
   const add = (at, kind, value, stage, platform) => {
     const found = {
@@ -41662,11 +41699,14 @@ function scanForPlatform(file, syntax, buildArgs, targetPlatform) {
       const platform = flags.get("platform")?.[0] ?? null;
       const stage = stageNames[stageIndex] || null;
       const earlier = stageNames.slice(0, stageIndex);
-      const problem = fromProblem(rest, flags);
+      const tracked = platform === null ? null : platformValue(platform, expandWith, globalLookup);
+      const problem = fromProblem(rest, flags) ?? (tracked !== null && "error" in tracked ? tracked.error : null);
       const image = problem === null ? evaluate(() => expandWith(rest[0], globalLookup)) : { error: problem };
       if ("text" in image && (image.text === "scratch" || earlier.includes(image.text.toLowerCase())))
         continue;
       add(instruction, "from", image, stage, platform);
+      if (tracked !== null && "text" in tracked)
+        result.references[result.references.length - 1].trackedPlatform = tracked.text;
     } else if (keyword === "copy" || keyword === "add") {
       const from = splitFlags(instruction.args, syntax.escape).flags.get("from")?.[0];
       if (from === void 0) continue;
@@ -41738,15 +41778,24 @@ function evaluate(run2) {
     return { error: error.message };
   }
 }
-function platformArgs(target) {
+function platformValue(flag, expandWith, lookup) {
+  const value = evaluate(() => expandWith(flag, lookup));
+  if ("error" in value) return { error: `--platform=${flag}: ${value.error}` };
+  if (!/^[a-z0-9_-]+\/[a-z0-9_-]+(\/[a-z0-9_.-]+)?$/i.test(value.text))
+    return {
+      error: `--platform=${flag}: "${value.text}" is not a platform: use os/arch[/variant], e.g. linux/arm64`
+    };
+  return { text: normalizePlatform(value.text) };
+}
+function platformArgs(target, build) {
   const [os, arch, variant = ""] = target.split("/");
-  const [bos, barch, bvariant = ""] = DEFAULT_PLATFORM.split("/");
+  const [bos, barch, bvariant = ""] = build.split("/");
   return /* @__PURE__ */ new Map([
     ["TARGETPLATFORM", target],
     ["TARGETOS", os],
     ["TARGETARCH", arch],
     ["TARGETVARIANT", variant],
-    ["BUILDPLATFORM", DEFAULT_PLATFORM],
+    ["BUILDPLATFORM", build],
     ["BUILDOS", bos],
     ["BUILDARCH", barch],
     ["BUILDVARIANT", bvariant]
@@ -42034,6 +42083,7 @@ async function scanFiles(files, options) {
   const context = (file, buildArgs) => ({
     buildArgs,
     targetPlatforms: options.targetPlatforms,
+    buildPlatform: options.buildPlatform,
     variables: options.variables,
     readBeside: (name) => read(posix.join(posix.dirname(file), name), false)
   });
@@ -42102,7 +42152,8 @@ function toPosix(path) {
 
 // src/pipeline/run.ts
 async function run(request2) {
-  const platforms = request2.platforms.map(normalizePlatform);
+  const asked = request2.platforms.map(normalizePlatform);
+  const platforms = asked.length > 0 ? asked : [normalizePlatform(request2.runnerPlatform)];
   const restored = request2.until === "check" ? await request2.store.restore() : null;
   if (restored?.state === "unusable" && request2.until === "check" && !request2.policy.accept)
     throw new UnusableBaselineError(restored.why);
@@ -42111,14 +42162,17 @@ async function run(request2) {
     select: request2.select,
     buildArgs: request2.buildArgs,
     targetPlatforms: platforms,
+    buildPlatform: normalizePlatform(request2.runnerPlatform),
     variables: request2.variables
   });
   if (request2.until === "scan") return { discovered };
   const client = new RegistryClient(request2.registry);
   try {
-    const resolutions = await resolveAll(discovered.references, client, platforms);
-    if (request2.until === "resolve" || restored === null)
-      return { discovered, resolutions, stats: client.stats };
+    if (request2.until === "resolve" || restored === null) {
+      const resolutions2 = await resolveAll(discovered.references, client, asked);
+      return { discovered, resolutions: resolutions2, stats: client.stats };
+    }
+    const resolutions = await resolveAll(discovered.references, client);
     return {
       discovered,
       resolutions,
@@ -42135,7 +42189,7 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     platforms,
     accept: request2.policy.accept,
     unreadable: discovered.errors,
-    previousPlatforms: platforms.length > 0 && baseline ? await previousPlatforms(movedImages(discovered, resolutions, baseline), client, platforms) : void 0,
+    platformChanges: baseline ? await platformChanges(movedImages(discovered, resolutions, baseline), client) : void 0,
     now: request2.now,
     run: request2.run,
     commit: request2.commit
@@ -42169,8 +42223,13 @@ function movedImages(discovered, resolutions, baseline) {
     const key = formatReference(image);
     const previous = baseline.images[key];
     const now = resolutions.get(resolutionKey(image));
-    if (previous && now && "digest" in now)
-      moved.set(key, { key, image: tagOf(image) ?? image, previous, now: now.digest });
+    if (previous && now && "digest" in now && now.digest !== previous.digest)
+      moved.set(key, {
+        key,
+        image: tagOf(image) ?? image,
+        before: previous.digest,
+        after: now.digest
+      });
   }
   return [...moved.values()];
 }
@@ -42334,6 +42393,9 @@ var SEVERITY = ["os", "runtime", "other"];
 function findingLabel(finding) {
   return finding.status === "pinned" && finding.stale ? "stale" : finding.status;
 }
+function findingLabelWithReason(finding) {
+  return finding.status === "index-churn" ? `index-churn (${finding.reason})` : findingLabel(finding);
+}
 function byImportance(explanations) {
   const rank = (finding) => {
     const explanation = finding.image ? explanations.get(finding.image) : void 0;
@@ -42384,6 +42446,7 @@ function findingJson(finding, explanations) {
     image: finding.image,
     status: finding.status,
     ...finding.status === "pinned" ? { stale: finding.stale } : {},
+    ...finding.status === "index-churn" ? { reason: finding.reason } : {},
     previous: previous?.digest ?? null,
     digest: current?.digest ?? null,
     ...previous?.platforms || current?.platforms ? {
@@ -42414,7 +42477,7 @@ function formatCheckText(findings, explanations, verdict, context) {
     f.reference.kind,
     f.image ?? f.reference.source,
     digestChange(f),
-    findingLabel(f)
+    findingLabelWithReason(f)
   ]);
   const parts = [
     formatTable(["FILE:LINE", "KIND", "IMAGE", "DIGEST (BASELINE \u2192 NOW)", "FINDING"], rows)
@@ -42607,6 +42670,7 @@ async function command(options, io) {
     select: { paths: options.paths },
     buildArgs: options.buildArgs,
     platforms: options.platforms,
+    runnerPlatform: hostPlatform(void 0, process.arch),
     variables: io.env
   };
   const registry = {

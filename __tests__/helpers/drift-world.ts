@@ -71,13 +71,15 @@ export class World {
   }
 
   /** Upstream rebuilds only the arm64 image of python:3.13-slim. */
-  async rebuildArm64Only(): Promise<void> {
+  async rebuildArm64Only(rebuild = '1'): Promise<void> {
     await new ImagePusher(this.hub).pushIndex(
       'library/python',
       '3.13-slim',
       {
         'linux/amd64': fixed({ env: ['PYTHON_VERSION=3.13.0', 'ARCH=amd64'] }),
-        'linux/arm64/v8': fixed({ env: ['PYTHON_VERSION=3.13.0', 'ARCH=arm64', 'REBUILT=1'] })
+        'linux/arm64/v8': fixed({
+          env: ['PYTHON_VERSION=3.13.0', 'ARCH=arm64', `REBUILT=${rebuild}`]
+        })
       },
       { attestations: true }
     )

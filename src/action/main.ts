@@ -4,6 +4,7 @@ import { CacheStore } from '../baseline/cache-store.js'
 import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError } from '../config/values.js'
 import { run } from '../pipeline/run.js'
+import { hostPlatform } from '../reference/platform.js'
 import { ANNOTATIONS_PER_TYPE, annotationsFor } from '../report/annotations.js'
 import { findingJson } from '../report/findings.js'
 import { publish } from '../report/github.js'
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     select: { globs: inputs.files },
     buildArgs: inputs.buildArgs,
     platforms: inputs.platforms,
+    runnerPlatform: hostPlatform(env.RUNNER_ARCH, process.arch),
     variables: env,
     registry: {
       timeoutMs: inputs.timeoutSeconds * 1000,

@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError } from '../config/values.js'
 import { run } from '../pipeline/run.js'
+import { hostPlatform } from '../reference/platform.js'
 import { formatCheckText } from '../report/check-text.js'
 import { findingJson } from '../report/findings.js'
 import {
@@ -56,6 +57,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     select: { paths: options.paths },
     buildArgs: options.buildArgs,
     platforms: options.platforms,
+    runnerPlatform: hostPlatform(undefined, process.arch),
     variables: io.env
   }
   const registry = {

@@ -6,7 +6,7 @@ import {
 } from '../baseline/document.js'
 import { formatReference, type ImageReference } from '../reference/reference.js'
 import type { RegistryErrorKind } from '../registry/errors.js'
-import { resolutionKey, type Resolution } from '../resolve/resolve.js'
+import { resolutionKey, type PlatformChange, type Resolution } from '../resolve/resolve.js'
 import type { FoundReference, ScanWarning } from '../sources/source.js'
 
 /** Where a reference (its tag) points now. */
@@ -41,7 +41,13 @@ export type Finding =
       /** With tracked platforms: those whose digest changed. */
       changedPlatforms?: string[]
     })
-  | (Found & { status: 'index-churn'; previous: BaselineEntry; current: Current })
+  | (Found & {
+      status: 'index-churn'
+      previous: BaselineEntry
+      current: Current
+      /** Why it is not drift: only attestations changed, or which other platforms were rebuilt. */
+      reason: string
+    })
   | (Found & { status: 'new'; current: Current })
   | (Found & {
       status: 'pinned'
@@ -72,8 +78,8 @@ export interface CompareOptions {
   accept: boolean
   /** Files, or parts of them, that could not be read: error findings, and their entries are kept. */
   unreadable?: ScanWarning[]
-  /** Tracked platform digests of old indexes the baseline lacks, keyed as the baseline is. */
-  previousPlatforms?: ReadonlyMap<string, Record<string, string>>
+  /** Every platform's digest in the old and new index of images that moved, keyed as the baseline is. */
+  platformChanges?: ReadonlyMap<string, PlatformChange>
   now: string
   run?: string
   commit?: string
@@ -207,19 +213,34 @@ function judge(
   if (!previous) return { reference, image, parsed, status: 'new', current }
   if (previous.digest === resolution.digest)
     return { reference, image, parsed, status: 'unchanged', previous, current }
-  const before = previous.platforms ?? options.previousPlatforms?.get(image)
-  if (options.platforms.length > 0 && before && resolution.platforms) {
-    const now = resolution.platforms
-    const changed = options.platforms.filter(p => before[p] !== now[p])
-    const comparable = { ...previous, platforms: before }
-    if (changed.length === 0)
-      return { reference, image, parsed, status: 'index-churn', previous: comparable, current }
+  const change = options.platformChanges?.get(image)
+  if (change) {
+    // a literal `FROM --platform=…` is what that line builds; otherwise the run's platforms
+    const tracked = reference.trackedPlatform ? [reference.trackedPlatform] : options.platforms
+    const changed = tracked.filter(p => change.before[p] !== change.after[p])
+    if (changed.length === 0) {
+      const others = [...new Set([...Object.keys(change.before), ...Object.keys(change.after)])]
+        .filter(p => change.before[p] !== change.after[p])
+        .sort()
+      return {
+        reference,
+        image,
+        parsed,
+        status: 'index-churn',
+        previous,
+        current,
+        reason:
+          others.length === 0
+            ? 'only attestations or index annotations changed'
+            : `only other platforms were rebuilt: ${others.join(', ')}`
+      }
+    }
     return {
       reference,
       image,
       parsed,
       status: 'drifted',
-      previous: comparable,
+      previous,
       current,
       changedPlatforms: changed
     }

@@ -15,7 +15,7 @@ import {
   type RegistryStats
 } from '../registry/remote.js'
 import {
-  previousPlatforms,
+  platformChanges,
   resolutionKey,
   resolveAll,
   type MovedImage,
@@ -28,8 +28,10 @@ export interface ScanRequest {
   cwd: string
   select: FileSelection
   buildArgs: Record<string, string>
-  /** Platforms to track (and to scan `$TARGETPLATFORM` for); empty: the default. */
+  /** Platforms to track (and to scan `$TARGETPLATFORM` for); empty: the runner's. */
   platforms: string[]
+  /** The platform builds run on here: the runner's, or the CLI's host's. */
+  runnerPlatform: string
   /** Variables for Compose interpolation. */
   variables: Record<string, string | undefined>
 }
@@ -81,7 +83,9 @@ export function run(request: CheckRequest): Promise<Checked>
 export async function run(
   request: ScanRequest | ResolveRequest | CheckRequest
 ): Promise<Scanned | Resolved | Checked> {
-  const platforms = request.platforms.map(normalizePlatform)
+  // track what the build gets: the platforms asked for, else the one the runner builds
+  const asked = request.platforms.map(normalizePlatform)
+  const platforms = asked.length > 0 ? asked : [normalizePlatform(request.runnerPlatform)]
   // restored first: a baseline that cannot be used stops the run before any registry is asked
   const restored = request.until === 'check' ? await request.store.restore() : null
   if (restored?.state === 'unusable' && request.until === 'check' && !request.policy.accept)
@@ -91,14 +95,19 @@ export async function run(
     select: request.select,
     buildArgs: request.buildArgs,
     targetPlatforms: platforms,
+    buildPlatform: normalizePlatform(request.runnerPlatform),
     variables: request.variables
   })
   if (request.until === 'scan') return { discovered }
   const client = new RegistryClient(request.registry)
   try {
-    const resolutions = await resolveAll(discovered.references, client, platforms)
-    if (request.until === 'resolve' || restored === null)
+    if (request.until === 'resolve' || restored === null) {
+      // `resolve` shows the platform digests it was asked for
+      const resolutions = await resolveAll(discovered.references, client, asked)
       return { discovered, resolutions, stats: client.stats }
+    }
+    // the steady state is one HEAD per reference: indexes are read only where the digest moved
+    const resolutions = await resolveAll(discovered.references, client)
     return {
       discovered,
       resolutions,
@@ -123,10 +132,9 @@ async function decideAndSave(
     platforms,
     accept: request.policy.accept,
     unreadable: discovered.errors,
-    previousPlatforms:
-      platforms.length > 0 && baseline
-        ? await previousPlatforms(movedImages(discovered, resolutions, baseline), client, platforms)
-        : undefined,
+    platformChanges: baseline
+      ? await platformChanges(movedImages(discovered, resolutions, baseline), client)
+      : undefined,
     now: request.now,
     run: request.run,
     commit: request.commit
@@ -155,7 +163,7 @@ async function decideAndSave(
   }
 }
 
-/** One entry per image whose index moved, however many lines name it: each old index is read once. */
+/** One entry per image whose index moved, however many lines name it: each index is read once. */
 function movedImages(
   discovered: Discovered,
   resolutions: Map<string, Resolution>,
@@ -168,8 +176,13 @@ function movedImages(
     const key = formatReference(image)
     const previous = baseline.images[key]
     const now = resolutions.get(resolutionKey(image))
-    if (previous && now && 'digest' in now)
-      moved.set(key, { key, image: tagOf(image) ?? image, previous, now: now.digest })
+    if (previous && now && 'digest' in now && now.digest !== previous.digest)
+      moved.set(key, {
+        key,
+        image: tagOf(image) ?? image,
+        before: previous.digest,
+        after: now.digest
+      })
   }
   return [...moved.values()]
 }

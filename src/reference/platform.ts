@@ -21,3 +21,16 @@ export function normalizePlatform(platform: string): string {
 export function platformOf(p: { os?: string; architecture?: string; variant?: string }): string {
   return normalizePlatform([p.os ?? '', p.architecture ?? '', p.variant ?? ''].join('/'))
 }
+
+/** The platform a runner builds for: `RUNNER_ARCH` on GitHub's runners, else Node's `process.arch`. */
+export function hostPlatform(runnerArch: string | undefined, nodeArch: string): string {
+  const arch: Record<string, string> = {
+    X64: 'amd64',
+    ARM64: 'arm64',
+    ARM: 'arm/v7',
+    x64: 'amd64',
+    arm64: 'arm64',
+    arm: 'arm/v7'
+  }
+  return `linux/${arch[runnerArch ?? ''] ?? arch[nodeArch] ?? 'amd64'}`
+}

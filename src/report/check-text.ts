@@ -5,6 +5,7 @@ import {
   digestChange,
   errorTitle,
   findingLabel,
+  findingLabelWithReason,
   type Explanations
 } from './findings.js'
 import { explanationText } from './explanation-text.js'
@@ -31,7 +32,7 @@ export function formatCheckText(
     f.reference.kind,
     f.image ?? f.reference.source,
     digestChange(f),
-    findingLabel(f)
+    findingLabelWithReason(f)
   ])
   const parts = [
     formatTable(['FILE:LINE', 'KIND', 'IMAGE', 'DIGEST (BASELINE → NOW)', 'FINDING'], rows)

@@ -13,6 +13,13 @@ export function findingLabel(finding: Finding): string {
   return finding.status === 'pinned' && finding.stale ? 'stale' : finding.status
 }
 
+/** The label with why, where there is one: `index-churn (only attestations … changed)`. */
+export function findingLabelWithReason(finding: Finding): string {
+  return finding.status === 'index-churn'
+    ? `index-churn (${finding.reason})`
+    : findingLabel(finding)
+}
+
 /** Most important first; among drift, the most severe change first. */
 export function byImportance(explanations: Explanations): (a: Finding, b: Finding) => number {
   const rank = (finding: Finding) => {
@@ -79,6 +86,7 @@ export function findingJson(finding: Finding, explanations: Explanations) {
     image: finding.image,
     status: finding.status,
     ...(finding.status === 'pinned' ? { stale: finding.stale } : {}),
+    ...(finding.status === 'index-churn' ? { reason: finding.reason } : {}),
     previous: previous?.digest ?? null,
     digest: current?.digest ?? null,
     ...(previous?.platforms || current?.platforms

@@ -6,6 +6,7 @@ import {
   digestChange,
   errorTitle,
   findingLabel,
+  findingLabelWithReason,
   type Explanations
 } from './findings.js'
 import { explanationMarkdown } from './explanation-text.js'
@@ -42,7 +43,8 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
       const where = `\`${finding.reference.file}:${finding.reference.line}\``
       const image = finding.image ? `\`${finding.image}\`` : `\`${finding.reference.source}\``
       const label = findingLabel(finding)
-      const shown = label === 'drifted' || label === 'error' ? `**${label}**` : label
+      const shown =
+        label === 'drifted' || label === 'error' ? `**${label}**` : findingLabelWithReason(finding)
       lines.push(
         `| ${where} | ${finding.reference.kind} | ${image} | ${digestChange(finding) ? `\`${digestChange(finding)}\`` : ''} | ${shown} |`
       )

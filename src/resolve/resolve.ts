@@ -108,42 +108,65 @@ async function platformDigests(
   return platforms.some(p => normalizePlatform(p) === own) ? { [own]: top.digest } : {}
 }
 
-/** A baseline entry whose index moved, to compare tracked platforms with. */
+/** An image whose index digest moved since the baseline. */
 export interface MovedImage {
   /** The normalized reference, as the baseline keys it. */
   key: string
   image: ImageReference
-  previous: { digest: string; platforms?: Record<string, string> }
-  now: string
+  before: string
+  after: string
+}
+
+/** Every platform's manifest digest in the old and the new index of a moved image. */
+export interface PlatformChange {
+  before: Record<string, string>
+  after: Record<string, string>
 }
 
 /**
- * The tracked platform digests of old indexes that the baseline lacks (platforms newly
- * tracked), read by digest so compare can tell drift from index churn; keyed as the
- * baseline is. An old index that is gone is left out: the index digest decides.
+ * Reads the old and new index of each image whose digest moved, once per image, so that
+ * compare can tell drift of a tracked platform from index churn. An index that cannot be
+ * read is left out: the index digest alone decides.
  */
-export async function previousPlatforms(
+export async function platformChanges(
   moved: MovedImage[],
-  client: RegistryClient,
-  platforms: string[]
-): Promise<Map<string, Record<string, string>>> {
-  const found = new Map<string, Record<string, string>>()
-  await Promise.all(
-    moved.map(async ({ key, image, previous, now }) => {
-      if (
-        previous.digest === now ||
-        platforms.every(p => previous.platforms?.[normalizePlatform(p)])
+  client: RegistryClient
+): Promise<Map<string, PlatformChange>> {
+  const found = new Map<string, PlatformChange>()
+  const all = async (image: ImageReference, digest: string) => {
+    const top = await client.index({ ...image, digest })
+    if (top.value.kind === 'index')
+      return Object.fromEntries(
+        platformEntries(top.value)
+          .reverse()
+          .map(e => [e.platform, e.digest])
       )
-        return
+    return platformDigestsOfImage({ ...image, digest }, client, top)
+  }
+  await Promise.all(
+    moved.map(async ({ key, image, before, after }) => {
       try {
-        found.set(
-          key,
-          await platformDigests({ ...image, digest: previous.digest }, client, platforms)
-        )
+        found.set(key, { before: await all(image, before), after: await all(image, after) })
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error
       }
     })
   )
   return found
+}
+
+/** A single-platform image: its own digest under the platform its config names. */
+async function platformDigestsOfImage(
+  image: ImageReference,
+  client: RegistryClient,
+  top: Fetched<Manifest>
+): Promise<Record<string, string>> {
+  if (top.value.kind !== 'image') return {}
+  const own = platformOf(
+    parseConfig(
+      await client.blob(image, top.value.config.digest),
+      `the config of ${formatReference(image)}`
+    )
+  )
+  return { [own]: top.digest }
 }

@@ -31,6 +31,8 @@ export interface DiscoverOptions {
   select: FileSelection
   buildArgs: Record<string, string>
   targetPlatforms: string[]
+  /** The platform builds run on (BUILDPLATFORM): the runner's. */
+  buildPlatform: string
   /** Variables for Compose interpolation. */
   variables: Record<string, string | undefined>
 }
@@ -125,6 +127,7 @@ export async function scanFiles(
   const context = (file: string, buildArgs: Record<string, string>): ScanContext => ({
     buildArgs,
     targetPlatforms: options.targetPlatforms,
+    buildPlatform: options.buildPlatform,
     variables: options.variables,
     readBeside: name => read(posix.join(posix.dirname(file), name), false)
   })

@@ -1,4 +1,4 @@
-import { DEFAULT_PLATFORM } from '../reference/platform.js'
+import { DEFAULT_PLATFORM, normalizePlatform } from '../reference/platform.js'
 import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
 import type { ImageReference } from '../reference/reference.js'
 import {
@@ -18,6 +18,8 @@ export interface DockerfileOptions {
   buildArgs?: Record<string, string>
   /** Platforms the automatic TARGET* ARGs describe; default linux/amd64. */
   targetPlatforms?: string[]
+  /** The platform BUILDPLATFORM describes; default linux/amd64. */
+  buildPlatform?: string
 }
 
 /** Dockerfiles and Containerfiles, read as BuildKit reads them. */
@@ -102,7 +104,12 @@ export function scanDockerfile(
   const references = new Map<string, FoundReference>()
   const warnings = new Map<string, ScanWarning>()
   for (const platform of platforms) {
-    const one = scanForPlatform(file, syntax, options.buildArgs ?? {}, platform)
+    const one = scanForPlatform(
+      file,
+      syntax,
+      options.buildArgs ?? {},
+      platformArgs(platform, options.buildPlatform ?? DEFAULT_PLATFORM)
+    )
     for (const r of one.references)
       references.set(
         [r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join('\0'),
@@ -117,13 +124,12 @@ function scanForPlatform(
   file: string,
   syntax: DockerfileSyntax,
   buildArgs: Record<string, string>,
-  targetPlatform: string
+  automatic: Map<string, string>
 ): { references: FoundReference[]; warnings: ScanWarning[] } {
   const result = {
     references: [] as FoundReference[],
     warnings: syntax.problems.map((p): ScanWarning => ({ file, line: p.line, message: p.message }))
   }
-  const automatic = platformArgs(targetPlatform)
   const expandWith = (word: string, lookup: Lookup) =>
     expand(word, lookup, { escape: syntax.escape })
 
@@ -199,7 +205,9 @@ function scanForPlatform(
       const platform = flags.get('platform')?.[0] ?? null
       const stage = stageNames[stageIndex] || null
       const earlier = stageNames.slice(0, stageIndex)
-      const problem = fromProblem(rest, flags)
+      const tracked = platform === null ? null : platformValue(platform, expandWith, globalLookup)
+      const problem =
+        fromProblem(rest, flags) ?? (tracked !== null && 'error' in tracked ? tracked.error : null)
       const image: Evaluated =
         problem === null ? evaluate(() => expandWith(rest[0], globalLookup)) : { error: problem }
       // `scratch` is no image, and an earlier stage's name is that stage
@@ -209,6 +217,8 @@ function scanForPlatform(
       )
         continue
       add(instruction, 'from', image, stage, platform)
+      if (tracked !== null && 'text' in tracked)
+        result.references[result.references.length - 1].trackedPlatform = tracked.text
     } else if (keyword === 'copy' || keyword === 'add') {
       const from = splitFlags(instruction.args, syntax.escape).flags.get('from')?.[0]
       if (from === undefined) continue
@@ -302,16 +312,31 @@ function evaluate(run: () => string): Evaluated {
   }
 }
 
-/** BuildKit's automatic platform ARGs for a target platform (the builder is taken as linux/amd64). */
-function platformArgs(target: string): Map<string, string> {
+/** `--platform=$BUILDPLATFORM` → the platform it names, normalized; or why it names none. */
+function platformValue(
+  flag: string,
+  expandWith: (word: string, lookup: Lookup) => string,
+  lookup: Lookup
+): Evaluated {
+  const value = evaluate(() => expandWith(flag, lookup))
+  if ('error' in value) return { error: `--platform=${flag}: ${value.error}` }
+  if (!/^[a-z0-9_-]+\/[a-z0-9_-]+(\/[a-z0-9_.-]+)?$/i.test(value.text))
+    return {
+      error: `--platform=${flag}: "${value.text}" is not a platform: use os/arch[/variant], e.g. linux/arm64`
+    }
+  return { text: normalizePlatform(value.text) }
+}
+
+/** BuildKit's automatic platform ARGs for a target platform and the platform the build runs on. */
+function platformArgs(target: string, build: string): Map<string, string> {
   const [os, arch, variant = ''] = target.split('/')
-  const [bos, barch, bvariant = ''] = DEFAULT_PLATFORM.split('/')
+  const [bos, barch, bvariant = ''] = build.split('/')
   return new Map([
     ['TARGETPLATFORM', target],
     ['TARGETOS', os],
     ['TARGETARCH', arch],
     ['TARGETVARIANT', variant],
-    ['BUILDPLATFORM', DEFAULT_PLATFORM],
+    ['BUILDPLATFORM', build],
     ['BUILDOS', bos],
     ['BUILDARCH', barch],
     ['BUILDVARIANT', bvariant]

@@ -18,7 +18,10 @@ export interface FoundReference {
   /** Normalized reference; absent when `error` is set. */
   image?: ImageReference
   stage: string | null
+  /** The platform flag as written (`--platform=$BUILDPLATFORM`), or null. */
   platform: string | null
+  /** That flag's value, expanded and normalized: the one platform this reference is tracked for. */
+  trackedPlatform?: string
   error: string | null
 }
 
@@ -56,6 +59,8 @@ export interface ScanContext {
   buildArgs: Record<string, string>
   /** Platforms the automatic TARGET* ARGs describe; one scan per platform. */
   targetPlatforms: string[]
+  /** The platform the build runs on (BUILDPLATFORM): the runner's. */
+  buildPlatform: string
   /** Variables for Compose interpolation. */
   variables: Record<string, string | undefined>
   /** Reads a file beside the scanned one (`.env`); null when it does not exist. */
