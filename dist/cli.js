@@ -40000,7 +40000,8 @@ async function writeBaselineFile(path, baseline) {
   } catch (error) {
     await rm(temporary, { force: true });
     throw new Error(
-      `could not write the baseline ${path} (${error.code ?? error.message})`
+      `could not write the baseline ${path} (${error.code ?? error.message})`,
+      { cause: error }
     );
   }
 }

@@ -50,7 +50,8 @@ export async function writeBaselineFile(path: string, baseline: Baseline): Promi
   } catch (error) {
     await rm(temporary, { force: true })
     throw new Error(
-      `could not write the baseline ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`
+      `could not write the baseline ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      { cause: error }
     )
   }
 }
