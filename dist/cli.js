@@ -40301,7 +40301,6 @@ function compare(references, resolutions, baseline, options) {
     } else {
       images[finding.image] = {
         digest: finding.current.digest,
-        ...finding.current.platforms ? { platforms: finding.current.platforms } : {},
         ...where,
         recordedAt: options.now,
         ...options.run ? { run: options.run } : {},
@@ -40370,10 +40369,7 @@ function judge(reference, resolutions, baseline, options) {
       error: resolution ? resolution.failure : { kind: "bad-response", message: `${image}: not resolved` }
     };
   }
-  const current = {
-    digest: resolution.digest,
-    ...resolution.platforms ? { platforms: resolution.platforms } : {}
-  };
+  const current = { digest: resolution.digest };
   if (reference.image.digest) {
     return {
       reference,
@@ -41553,6 +41549,9 @@ var Expander = class {
 };
 
 // src/sources/source.ts
+function referenceKey(r) {
+  return [r.file, r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join("\0");
+}
 function pinWord(word, digest) {
   return `${word.replace(/@[^@\s]*$/, "")}@${digest}`;
 }
@@ -41628,11 +41627,7 @@ function scanDockerfile(file, content, options = {}) {
       options.buildArgs ?? {},
       platformArgs(platform, options.buildPlatform ?? DEFAULT_PLATFORM)
     );
-    for (const r of one.references)
-      references.set(
-        [r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join("\0"),
-        r
-      );
+    for (const r of one.references) references.set(referenceKey(r), r);
     for (const w of one.warnings) warnings.set(`${w.line}\0${w.message}`, w);
   }
   return { references: [...references.values()], warnings: [...warnings.values()] };
@@ -42096,13 +42091,14 @@ async function scanFiles(files, options) {
   const built = /* @__PURE__ */ new Map();
   const direct = [];
   for (const file of files) {
-    if (sourceFor(file) === dockerfileSource) {
+    const source = sourceFor(file);
+    if (source === dockerfileSource) {
       direct.push(file);
       continue;
     }
     const content = read(file);
     if (content === null) continue;
-    const scanned = sourceFor(file).scan(file, content, context(file, options.buildArgs));
+    const scanned = source.scan(file, content, context(file, options.buildArgs));
     collect(scanned);
     for (const build of scanned.builds) {
       const target = isAbsolute(build.dockerfile) ? build.dockerfile : resolve(options.cwd, dirname(file), build.dockerfile);
@@ -42132,13 +42128,7 @@ async function scanFiles(files, options) {
 function dedupe(references) {
   const seen = /* @__PURE__ */ new Set();
   const unique = references.filter((r) => {
-    const key = [
-      r.file,
-      r.line,
-      r.column,
-      r.kind,
-      r.image ? formatReference(r.image) : r.error
-    ].join("\0");
+    const key = referenceKey(r);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -42450,12 +42440,8 @@ function findingJson(finding, explanations) {
     ...finding.status === "index-churn" ? { reason: finding.reason } : {},
     previous: previous?.digest ?? null,
     digest: current?.digest ?? null,
-    ...previous?.platforms || current?.platforms ? {
-      platforms: {
-        previous: previous?.platforms ?? null,
-        current: current?.platforms ?? null
-      }
-    } : {},
+    // tracked platform digests live only in baselines of older versions
+    ...previous?.platforms ? { platforms: { previous: previous.platforms, current: null } } : {},
     ...finding.status === "drifted" && finding.changedPlatforms ? { changedPlatforms: finding.changedPlatforms } : {},
     ...finding.status === "drifted" && explanation ? {
       explanation: "unavailable" in explanation ? explanation : { ...explanation, summary: explanationSummary(explanation) }

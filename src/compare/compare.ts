@@ -12,7 +12,6 @@ import type { FoundReference, ScanWarning } from '../sources/source.js'
 /** Where a reference (its tag) points now. */
 export interface Current {
   digest: string
-  platforms?: Record<string, string>
 }
 
 /** Why a reference was not checked: it could not be determined from its file, or resolved. */
@@ -114,7 +113,6 @@ export function compare(
     } else {
       images[finding.image] = {
         digest: finding.current.digest,
-        ...(finding.current.platforms ? { platforms: finding.current.platforms } : {}),
         ...where,
         recordedAt: options.now,
         ...(options.run ? { run: options.run } : {}),
@@ -193,10 +191,7 @@ function judge(
         : { kind: 'bad-response', message: `${image}: not resolved` }
     }
   }
-  const current: Current = {
-    digest: resolution.digest,
-    ...(resolution.platforms ? { platforms: resolution.platforms } : {})
-  }
+  const current: Current = { digest: resolution.digest }
   if (reference.image.digest) {
     // what is built is the pinned digest; the tag is resolved only to tell whether the pin is stale
     return {

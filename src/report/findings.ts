@@ -89,14 +89,8 @@ export function findingJson(finding: Finding, explanations: Explanations) {
     ...(finding.status === 'index-churn' ? { reason: finding.reason } : {}),
     previous: previous?.digest ?? null,
     digest: current?.digest ?? null,
-    ...(previous?.platforms || current?.platforms
-      ? {
-          platforms: {
-            previous: previous?.platforms ?? null,
-            current: current?.platforms ?? null
-          }
-        }
-      : {}),
+    // tracked platform digests live only in baselines of older versions
+    ...(previous?.platforms ? { platforms: { previous: previous.platforms, current: null } } : {}),
     ...(finding.status === 'drifted' && finding.changedPlatforms
       ? { changedPlatforms: finding.changedPlatforms }
       : {}),

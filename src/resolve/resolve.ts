@@ -59,7 +59,7 @@ export async function resolveAll(
 }
 
 /** A registry error as data that names its reference; anything else is a bug and is thrown. */
-export function failureOf(error: unknown, key: string, registry: string): ResolveFailure {
+function failureOf(error: unknown, key: string, registry: string): ResolveFailure {
   if (!(error instanceof RegistryError)) throw error
   return {
     kind: error.kind,

@@ -6,10 +6,15 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path'
 import fg from 'fast-glob'
-import { formatReference } from '../reference/reference.js'
 import { dockerfileSource } from './dockerfile.js'
 import { DEFAULT_PATTERNS, sourceFor } from './index.js'
-import type { FoundReference, ScanContext, ScanWarning, SourceScan } from './source.js'
+import {
+  referenceKey,
+  type FoundReference,
+  type ScanContext,
+  type ScanWarning,
+  type SourceScan
+} from './source.js'
 
 const NEVER_SEARCHED = ['**/node_modules/**', '**/.git/**']
 const MAX_FILE_BYTES = 1024 * 1024
@@ -141,13 +146,14 @@ export async function scanFiles(
   const built = new Map<string, Map<string, Record<string, string>>>()
   const direct: string[] = []
   for (const file of files) {
-    if (sourceFor(file) === dockerfileSource) {
+    const source = sourceFor(file)
+    if (source === dockerfileSource) {
       direct.push(file)
       continue
     }
     const content = read(file)
     if (content === null) continue
-    const scanned = sourceFor(file).scan(file, content, context(file, options.buildArgs))
+    const scanned = source.scan(file, content, context(file, options.buildArgs))
     collect(scanned)
     for (const build of scanned.builds) {
       const target = isAbsolute(build.dockerfile)
@@ -182,13 +188,7 @@ export async function scanFiles(
 function dedupe(references: FoundReference[]): FoundReference[] {
   const seen = new Set<string>()
   const unique = references.filter(r => {
-    const key = [
-      r.file,
-      r.line,
-      r.column,
-      r.kind,
-      r.image ? formatReference(r.image) : r.error
-    ].join('\0')
+    const key = referenceKey(r)
     if (seen.has(key)) return false
     seen.add(key)
     return true

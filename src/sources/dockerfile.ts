@@ -9,7 +9,13 @@ import {
   type Instruction
 } from './dockerfile-syntax.js'
 import { expand, ExpansionError, type Lookup } from './expand.js'
-import { pinWord, type FoundReference, type ScanWarning, type Source } from './source.js'
+import {
+  pinWord,
+  referenceKey,
+  type FoundReference,
+  type ScanWarning,
+  type Source
+} from './source.js'
 
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/
 
@@ -110,11 +116,7 @@ export function scanDockerfile(
       options.buildArgs ?? {},
       platformArgs(platform, options.buildPlatform ?? DEFAULT_PLATFORM)
     )
-    for (const r of one.references)
-      references.set(
-        [r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join('\0'),
-        r
-      )
+    for (const r of one.references) references.set(referenceKey(r), r)
     for (const w of one.warnings) warnings.set(`${w.line}\0${w.message}`, w)
   }
   return { references: [...references.values()], warnings: [...warnings.values()] }

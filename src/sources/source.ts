@@ -3,7 +3,7 @@
  * which files it claims, how it scans one, which builds it follows, and how a reference it
  * found is pinned. Discovery, the remedy and the docs read the list in `index.ts`.
  */
-import type { ImageReference } from '../reference/reference.js'
+import { formatReference, type ImageReference } from '../reference/reference.js'
 
 /** One image a build pulls, where it is named, and what it normalizes to. */
 export interface FoundReference {
@@ -88,6 +88,11 @@ export interface Source {
   claims: (path: string) => boolean
   /** Pure: the file's references, the problems found, and the builds to follow. */
   scan: (file: string, text: string, context: ScanContext) => SourceScan
+}
+
+/** What makes two found references the same: a line found twice (directly and via a build, or for two platforms) counts once. */
+export function referenceKey(r: FoundReference): string {
+  return [r.file, r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join('\0')
 }
 
 /** `image@digest`, replacing a digest already there. */
