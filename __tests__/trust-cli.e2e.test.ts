@@ -1,8 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { FaultProxy } from './harness/fault-proxy.js'
 import { ImagePusher } from './harness/images.js'
 import { TestRegistry } from './harness/registry.js'
+import { fixed } from './helpers/drift-world.js'
 import { CLI, runNode } from './helpers/run.js'
 
 /** The gate never forgets a known-good digest: through `check`, against the real registry. */
@@ -76,9 +78,9 @@ describe('check never forgets a known-good digest', () => {
 
       await rebuild('2')
       write(good)
-      const fixed = await check('--update')
-      expect(fixed.status).toBe(1)
-      expect(statuses(fixed)).toEqual([`${file} drifted`])
+      const repaired = await check('--update')
+      expect(repaired.status).toBe(1)
+      expect(statuses(repaired)).toEqual([`${file} drifted`])
     }
   )
 
@@ -131,6 +133,22 @@ describe('check never forgets a known-good digest', () => {
     }
   )
 
+  it('keeps the baseline when no image references are found at all, and says why', async () => {
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${image}\n`)
+    expect((await check('--update')).status).toBe(0)
+    rmSync(join(dir, 'Dockerfile'))
+    const empty = await runNode(CLI, ['check', '--update'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: dir }
+    })
+    expect(empty.status).toBe(0)
+    expect(empty.stdout).toContain(
+      'no image references were found, so the baseline of 1 image was kept; check the files input'
+    )
+    const kept = JSON.parse(readFileSync(join(dir, '.base-image-drift.json'), 'utf8'))
+    expect(Object.keys(kept.images)).toEqual([image])
+  })
+
   it('resolves Compose anchors, aliases and merge keys as Compose does, and warns about the legacy format', async () => {
     writeFileSync(
       join(dir, 'compose.yaml'),
@@ -156,5 +174,80 @@ describe('check never forgets a known-good digest', () => {
     expect(ran.stderr).toBe(
       'warning: docker-compose.legacy.yml:1: services at the top level (the legacy Compose format) are not scanned: put them under `services:`\n'
     )
+  })
+})
+
+/** The gate never cries wolf, and stays cheap: what `check` asks the registry, request by request. */
+describe('check in the steady state', () => {
+  const registry = new TestRegistry()
+  let proxy: FaultProxy
+  let dir = ''
+  const check = (...args: string[]) =>
+    runNode(CLI, ['check', '--json', ...args], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: dir }
+    })
+  const pushPython = (rebuild: string) =>
+    new ImagePusher(registry).pushIndex(
+      'library/python',
+      '3.13-slim',
+      {
+        'linux/amd64': fixed({ env: ['ARCH=amd64'] }),
+        'linux/arm64/v8': fixed({ env: ['ARCH=arm64', `REBUILT=${rebuild}`] })
+      },
+      { attestations: true }
+    )
+  const manifestRequests = () =>
+    proxy.seen.map(r => `${r.method} ${r.path.replace(/sha256:[0-9a-f]{64}/, 'DIGEST')}`).sort()
+
+  beforeAll(async () => {
+    await registry.start()
+    proxy = await new FaultProxy(registry.url).start()
+    dir = mkdtempSync(join(tmpdir(), 'bid-steady-'))
+    await pushPython('0')
+    await new ImagePusher(registry).pushImage('team/tool', { env: ['TOOL=1'] }, { tag: '1' })
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      `FROM ${proxy.host}/library/python:3.13-slim\nFROM ${proxy.host}/team/tool:1 AS tool\nCOPY --from=${proxy.host}/team/tool:1 /bin/tool /bin/\n`
+    )
+    expect((await check('--update')).status).toBe(0)
+  })
+  afterAll(async () => {
+    await proxy.stop()
+    await registry.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  beforeEach(() => proxy.reset())
+
+  it('asks one HEAD per distinct reference when nothing moved, and reads no index or blob', async () => {
+    const ran = await check()
+    expect(ran.status).toBe(0)
+    expect(manifestRequests()).toEqual([
+      'HEAD /v2/library/python/manifests/3.13-slim',
+      'HEAD /v2/team/tool/manifests/1'
+    ])
+  })
+
+  it('reads the old and new index only of the image that moved, then is back to one HEAD each', async () => {
+    await pushPython('1') // another platform rebuilt: the index moved, linux/amd64 did not
+    const churned = await check('--update')
+    expect(churned.status).toBe(0)
+    expect(JSON.parse(churned.stdout).findings.map((f: { status: string }) => f.status)).toEqual([
+      'index-churn',
+      'unchanged',
+      'unchanged'
+    ])
+    expect(manifestRequests()).toEqual([
+      'GET /v2/library/python/manifests/DIGEST',
+      'GET /v2/library/python/manifests/DIGEST',
+      'HEAD /v2/library/python/manifests/3.13-slim',
+      'HEAD /v2/team/tool/manifests/1'
+    ])
+    proxy.reset()
+    expect((await check()).status).toBe(0)
+    expect(manifestRequests()).toEqual([
+      'HEAD /v2/library/python/manifests/3.13-slim',
+      'HEAD /v2/team/tool/manifests/1'
+    ])
   })
 })

@@ -40326,17 +40326,8 @@ function compare(references, resolutions, baseline, options) {
       error: { kind: "scan", message: `${problem.file}: ${problem.message}` }
     });
   }
-  const failedFiles = new Set(
-    findings.flatMap(
-      (f) => f.status === "error" && f.error.kind === "scan" ? [f.reference.file] : []
-    )
-  );
-  for (const [key, entry] of Object.entries(baseline?.images ?? {})) {
-    if (key in images || failedFiles.size === 0) continue;
-    const lastSeen = entry.seenAt;
-    if (!lastSeen || lastSeen.some((at) => failedFiles.has(at.slice(0, at.lastIndexOf(":")))))
-      images[key] = entry;
-  }
+  if (findings.some((f) => f.status === "error" && f.error.kind === "scan"))
+    for (const [key, entry] of Object.entries(baseline?.images ?? {})) images[key] ??= entry;
   const next = {
     schema: BASELINE_SCHEMA,
     version: BASELINE_SCHEMA_VERSION,
@@ -40414,6 +40405,11 @@ function judge(reference, resolutions, baseline, options) {
   return { reference, image, parsed, status: "drifted", previous, current };
 }
 
+// src/words.ts
+function counted(n, noun, plural = `${noun}s`) {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 // src/compare/policy.ts
 function decide(findings, policy) {
   const drifted = findings.filter((f) => f.status === "drifted").length;
@@ -40421,12 +40417,12 @@ function decide(findings, policy) {
   const failures = [];
   if (drifted > 0 && !policy.accept && policy.onDrift === "fail") {
     failures.push(
-      `${drifted} image${drifted === 1 ? "" : "s"} changed under ${drifted === 1 ? "its tag" : "their tags"} since the last successful build`
+      `${counted(drifted, "image")} changed under ${drifted === 1 ? "its tag" : "their tags"} since the last successful build`
     );
   }
   if (errors > 0 && policy.onError === "fail") {
     failures.push(
-      `${errors} image reference${errors === 1 ? "" : "s"} could not be scanned or resolved (on-error: fail)`
+      `${counted(errors, "image reference")} could not be scanned or resolved (on-error: fail)`
     );
   }
   return { failures, drifted, errors, save: failures.length === 0 };
@@ -42190,7 +42186,7 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
   const before = Object.keys(baseline?.images ?? {}).length;
   if (verdict.save && before > 0 && Object.keys(next.images).length === 0) {
     verdict.save = false;
-    verdict.keptBecause = `no image references were found, so the baseline of ${before} images was kept; check the files input`;
+    verdict.keptBecause = `no image references were found, so the baseline of ${counted(before, "image")} was kept; check the files input`;
   }
   const saving = request2.save && verdict.save && restored.state !== "unavailable";
   const saveProblem = saving ? await request2.store.save(next) : null;
@@ -42247,7 +42243,7 @@ function explanationSummary(e) {
   if (e.os.before !== e.os.after) parts.push(osChange(e.os.before, e.os.after));
   for (const c of e.env.filter((c2) => isVersionVariable(c2.name))) parts.push(describe(c));
   const others = e.env.filter((c) => !isVersionVariable(c.name)).length + e.labels.length + e.annotations.length;
-  if (others > 0) parts.push(`${others} other config change${others === 1 ? "" : "s"}`);
+  if (others > 0) parts.push(counted(others, "other config change"));
   const { before, after } = e.layers;
   if (before.count !== after.count || before.size !== after.size) {
     parts.push(
@@ -42363,18 +42359,12 @@ function formatReferences(references, header, extra, errorOf) {
   ]);
   const parts = [formatTable(header, rows)];
   if (failed.length > 0) {
-    parts.push(
-      "",
-      `${failed.length} reference${failed.length === 1 ? "" : "s"} could not be determined:`
-    );
+    parts.push("", `${counted(failed.length, "reference")} could not be determined:`);
     for (const r of failed)
       parts.push(`  ${r.file}:${r.line}  ${r.kind}  ${r.source}
     error: ${errorOf(r)}`);
   }
-  parts.push(
-    "",
-    `${references.length} image reference${references.length === 1 ? "" : "s"} (${failed.length} with errors)`
-  );
+  parts.push("", `${counted(references.length, "image reference")} (${failed.length} with errors)`);
   return parts.join("\n") + "\n";
 }
 

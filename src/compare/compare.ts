@@ -75,7 +75,7 @@ export interface CompareOptions {
   platforms: string[]
   /** Record drift as the new baseline (input `accept`). */
   accept: boolean
-  /** Files, or parts of them, that could not be read: error findings, and their entries are kept. */
+  /** Files, or parts of them, that could not be read: error findings; while there are any, no entry is dropped. */
   unreadable?: ScanWarning[]
   /** Every platform's digest in the old and new index of images that moved, keyed as the baseline is. */
   platformChanges?: ReadonlyMap<string, PlatformChange>
@@ -87,9 +87,8 @@ export interface CompareOptions {
 /**
  * Findings per reference and the next baseline. Pure. The next baseline never forgets a
  * known-good digest: it keeps the previous entry of references that failed, the previous
- * digest of drift that was not accepted, and every entry last seen in a file (or part of
- * one) that could not be read this time; only references read successfully and gone from
- * the files are dropped.
+ * digest of drift that was not accepted, and, when a file or line could not be read, every
+ * entry; an entry is dropped only when every file was read and none names it.
  */
 export function compare(
   references: FoundReference[],
@@ -138,19 +137,10 @@ export function compare(
       error: { kind: 'scan', message: `${problem.file}: ${problem.message}` }
     })
   }
-  // files with a part that could not be read keep the entries last seen in them
-  const failedFiles = new Set(
-    findings.flatMap(f =>
-      f.status === 'error' && f.error.kind === 'scan' ? [f.reference.file] : []
-    )
-  )
-  for (const [key, entry] of Object.entries(baseline?.images ?? {})) {
-    if (key in images || failedFiles.size === 0) continue
-    const lastSeen = entry.seenAt
-    // an entry from an older baseline does not say where it was seen: keep it to be safe
-    if (!lastSeen || lastSeen.some(at => failedFiles.has(at.slice(0, at.lastIndexOf(':')))))
-      images[key] = entry
-  }
+  // An image whose file (or line) could not be read may have moved there from a file that was
+  // read: while anything failed to scan, no entry is dropped.
+  if (findings.some(f => f.status === 'error' && f.error.kind === 'scan'))
+    for (const [key, entry] of Object.entries(baseline?.images ?? {})) images[key] ??= entry
   const next: Baseline = {
     schema: BASELINE_SCHEMA,
     version: BASELINE_SCHEMA_VERSION,

@@ -1,5 +1,6 @@
 import type { Reaction } from '../config/defaults.js'
 import type { Finding } from './compare.js'
+import { counted } from '../words.js'
 
 export interface Policy {
   onDrift: Reaction
@@ -25,12 +26,12 @@ export function decide(findings: Finding[], policy: Policy): Verdict {
   const failures: string[] = []
   if (drifted > 0 && !policy.accept && policy.onDrift === 'fail') {
     failures.push(
-      `${drifted} image${drifted === 1 ? '' : 's'} changed under ${drifted === 1 ? 'its tag' : 'their tags'} since the last successful build`
+      `${counted(drifted, 'image')} changed under ${drifted === 1 ? 'its tag' : 'their tags'} since the last successful build`
     )
   }
   if (errors > 0 && policy.onError === 'fail') {
     failures.push(
-      `${errors} image reference${errors === 1 ? '' : 's'} could not be scanned or resolved (on-error: fail)`
+      `${counted(errors, 'image reference')} could not be scanned or resolved (on-error: fail)`
     )
   }
   return { failures, drifted, errors, save: failures.length === 0 }

@@ -22,6 +22,7 @@ import {
   type Resolution
 } from '../resolve/resolve.js'
 import { discover, type Discovered, type FileSelection } from '../sources/discover.js'
+import { counted } from '../words.js'
 
 export interface ScanRequest {
   until: 'scan'
@@ -145,7 +146,7 @@ async function decideAndSave(
   if (verdict.save && before > 0 && Object.keys(next.images).length === 0) {
     // never overwrite a baseline with a worse one: an empty scan is more likely a wrong `files` than no images
     verdict.save = false
-    verdict.keptBecause = `no image references were found, so the baseline of ${before} images was kept; check the files input`
+    verdict.keptBecause = `no image references were found, so the baseline of ${counted(before, 'image')} was kept; check the files input`
   }
   // a baseline that could not be restored is not replaced by one that compared with nothing
   const saving = request.save && verdict.save && restored.state !== 'unavailable'

@@ -4,6 +4,7 @@ import {
   type Explanation,
   type Unexplained
 } from '../explain/diff.js'
+import { counted } from '../words.js'
 
 const SEVERITY_NOTE: Record<Explanation['severity'], string> = {
   os: 'the base OS release changed: the most severe kind of drift',
@@ -18,7 +19,7 @@ export function explanationSummary(e: Explanation): string {
   for (const c of e.env.filter(c => isVersionVariable(c.name))) parts.push(describe(c))
   const others =
     e.env.filter(c => !isVersionVariable(c.name)).length + e.labels.length + e.annotations.length
-  if (others > 0) parts.push(`${others} other config change${others === 1 ? '' : 's'}`)
+  if (others > 0) parts.push(counted(others, 'other config change'))
   const { before, after } = e.layers
   if (before.count !== after.count || before.size !== after.size) {
     parts.push(

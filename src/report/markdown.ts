@@ -11,6 +11,7 @@ import {
 } from './findings.js'
 import { explanationMarkdown } from './explanation-text.js'
 import { pinFence, pinLine } from './remedy.js'
+import { counted } from '../words.js'
 
 export interface ReportContext {
   /** What changed inside each drifted image, keyed by the normalized reference. */
@@ -64,7 +65,7 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
   }
   if (context.unannotated)
     lines.push(
-      `${context.unannotated} more finding${context.unannotated === 1 ? ' was' : 's were'} not annotated (GitHub shows at most 10 of each type per step).`,
+      `${counted(context.unannotated, 'more finding')} ${context.unannotated === 1 ? 'was' : 'were'} not annotated (GitHub shows at most 10 of each type per step).`,
       ''
     )
   for (const [registry, remaining] of Object.entries(context.rateLimitRemaining)) {
@@ -76,13 +77,13 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
 function headline(findings: Finding[], context: ReportContext): string {
   const drifted = findings.filter(f => f.status === 'drifted').length
   const images = new Set(findings.map(f => f.image ?? f.reference.source)).size
-  const counted = `${images} image${images === 1 ? '' : 's'}`
+  const checked = counted(images, 'image')
   if (!context.baselineFound && context.baselineProblem)
-    return `No baseline to compare with, nothing compared (${counted}): ${context.baselineProblem}`
-  if (!context.baselineFound) return `First run: baseline recorded, nothing compared (${counted})`
+    return `No baseline to compare with, nothing compared (${checked}): ${context.baselineProblem}`
+  if (!context.baselineFound) return `First run: baseline recorded, nothing compared (${checked})`
   if (drifted > 0)
-    return `Base image drift: ${drifted} reference${drifted === 1 ? '' : 's'} changed under ${drifted === 1 ? 'its tag' : 'their tags'}`
-  return `No drift: ${images} image${images === 1 ? '' : 's'} checked against the last successful build`
+    return `Base image drift: ${counted(drifted, 'reference')} changed under ${drifted === 1 ? 'its tag' : 'their tags'}`
+  return `No drift: ${counted(images, 'image')} checked against the last successful build`
 }
 
 function driftSection(finding: DriftedFinding, context: ReportContext): string[] {

@@ -2,6 +2,7 @@ import { formatReference } from '../reference/reference.js'
 import { resolutionKey, type Resolution } from '../resolve/resolve.js'
 import type { FoundReference } from '../sources/source.js'
 import { formatTable } from './table.js'
+import { counted } from '../words.js'
 
 /** The `scan --json` form of one reference. */
 export function referenceJson(reference: FoundReference) {
@@ -86,16 +87,10 @@ function formatReferences(
   ])
   const parts = [formatTable(header, rows)]
   if (failed.length > 0) {
-    parts.push(
-      '',
-      `${failed.length} reference${failed.length === 1 ? '' : 's'} could not be determined:`
-    )
+    parts.push('', `${counted(failed.length, 'reference')} could not be determined:`)
     for (const r of failed)
       parts.push(`  ${r.file}:${r.line}  ${r.kind}  ${r.source}\n    error: ${errorOf(r)}`)
   }
-  parts.push(
-    '',
-    `${references.length} image reference${references.length === 1 ? '' : 's'} (${failed.length} with errors)`
-  )
+  parts.push('', `${counted(references.length, 'image reference')} (${failed.length} with errors)`)
   return parts.join('\n') + '\n'
 }
