@@ -42,7 +42,10 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
       { platforms: 'arm64' },
       'input platforms: "arm64" is not a platform: use os/arch[/variant], e.g. linux/arm64'
     ],
-    [{ timeout: 'soon' }, 'input timeout must be a positive number of seconds, not "soon"'],
+    [
+      { timeout: 'soon' },
+      'input timeout must be a number of seconds above 0 and at most 300, not "soon"'
+    ],
     [
       { 'build-args': 'NOEQUALS' },
       'input build-args: entry "NOEQUALS" must be NAME=VALUE with NAME made of letters, digits and _'

@@ -43,7 +43,11 @@ describe('the command line (dist/cli.js)', () => {
     ],
     [
       ['resolve', '--timeout', '0'],
-      'base-image-drift: --timeout must be a positive number of seconds, not "0"'
+      'base-image-drift: --timeout must be a number of seconds above 0 and at most 300, not "0"'
+    ],
+    [
+      ['check', '--timeout', '86400'],
+      'base-image-drift: --timeout must be a number of seconds above 0 and at most 300, not "86400"'
     ],
     [['scan', 'no/such/dir'], 'base-image-drift: no/such/dir: no such file or directory']
   ])('exits 2 on %j with a one-line reason, then the usage', async (args, reason) => {

@@ -93,7 +93,7 @@ describe('a registry that misbehaves (fault-injecting proxy in front of the real
       proxy.inject({ method: 'HEAD', stallMs: 1500, times: 5 })
       const error = (await impatient.digest(image()).catch(e => e)) as RegistryError
       expect(error.kind).toBe('timeout')
-      expect(error.message).toBe(`${proxy.host}: no answer within 0.3 s (input timeout)`)
+      expect(error.message).toBe(`${proxy.host}: no complete answer within 0.3 s (input timeout)`)
     } finally {
       await impatient.close()
     }

@@ -45,13 +45,13 @@ describe('node dist/cli.js resolve, against the real registry with token auth', 
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('prints digests, tracked platform digests and errors as JSON', async () => {
+  it('prints digests, tracked platform digests and errors as JSON, and exits 4 for the error', async () => {
     const ran = await runNode(
       CLI,
       ['resolve', '--json', '--platforms', 'linux/amd64,linux/arm64/v8', '.'],
       { cwd: dir, env: { PATH: process.env.PATH, HOME: dir } }
     )
-    expect(ran.status).toBe(0)
+    expect(ran.status).toBe(4)
     const { references } = JSON.parse(ran.stdout)
     expect(
       references.map((r: Record<string, unknown>) => [
@@ -103,7 +103,7 @@ describe('node dist/cli.js resolve, against the real registry with token auth', 
       cwd: dir,
       env: { PATH: process.env.PATH, HOME: dir }
     })
-    expect(ran.status).toBe(0)
+    expect(ran.status).toBe(4)
     const lines = ran.stdout.split('\n')
     expect(lines[0]).toMatch(/^FILE:LINE\s+KIND\s+IMAGE\s+DIGEST\s+PLATFORMS$/)
     expect(lines[1]).toBe(
@@ -129,7 +129,7 @@ describe('node dist/cli.js resolve, against the real registry with token auth', 
           env: { PATH: process.env.PATH, HOME: dir }
         }
       )
-      expect(ran.status).toBe(0)
+      expect(ran.status).toBe(4) // neither tag exists: what matters here is what was scanned
       expect(JSON.parse(ran.stdout).references.map((r: { image: string }) => r.image)).toEqual([
         `${registry.host}/team/base:arm64`,
         `${registry.host}/team/base:arm`

@@ -39958,53 +39958,68 @@ function serializeBaseline(baseline) {
 
 // src/baseline/lockfile-store.ts
 var LockfileStore = class {
-  constructor(path) {
+  /** `name` is how messages call the file: as the user wrote it. */
+  constructor(path, name = path) {
     this.path = path;
+    this.name = name;
   }
   path;
+  name;
   restore() {
-    return readBaselineFile(this.path);
+    return readBaselineFile(this.path, this.name);
   }
   async save(baseline) {
-    await writeBaselineFile(this.path, baseline);
+    await writeBaselineFile(this.path, baseline, this.name);
     return null;
   }
 };
 var MAX_BASELINE_BYTES = 16 * 1024 * 1024;
-async function readBaselineFile(path) {
+async function readBaselineFile(path, name = path) {
   let text;
   try {
     const { size } = await stat(path);
     if (size > MAX_BASELINE_BYTES)
-      return { state: "unusable", why: `${path} is larger than 16 MiB (${size} bytes)` };
+      return { state: "unusable", why: `${name} is larger than 16 MiB (${size} bytes)` };
     text = await readFile(path, "utf8");
   } catch (error) {
     if (error.code === "ENOENT") return { state: "none" };
     return {
       state: "unusable",
-      why: `${path} cannot be read (${error.code})`
+      why: `${name} cannot be read (${error.code})`
     };
   }
   try {
-    return { state: "found", baseline: parseBaseline(text, path) };
+    return { state: "found", baseline: parseBaseline(text, name) };
   } catch (error) {
     if (error instanceof BaselineError) return { state: "unusable", why: error.message };
     throw error;
   }
 }
-async function writeBaselineFile(path, baseline) {
+async function writeBaselineFile(path, baseline, name = path) {
   const temporary = `${path}.${process.pid}.tmp`;
   try {
     await writeFile(temporary, serializeBaseline(baseline));
     await rename(temporary, path);
   } catch (error) {
-    await rm(temporary, { force: true });
+    await rm(temporary, { force: true }).catch(() => void 0);
     throw new Error(
-      `could not write the baseline ${path} (${error.code ?? error.message})`,
+      `could not write the baseline ${name} (${error.code ?? error.message})`,
       { cause: error }
     );
   }
 }
+
+// src/config/defaults.ts
+var REACTIONS = ["fail", "warn"];
+var MAX_TIMEOUT_SECONDS = 300;
+var RUN_TIMEOUT_FACTOR = 10;
+var DEFAULTS = {
+  timeoutSeconds: 30,
+  onDrift: "fail",
+  onError: "warn",
+  comment: "on-drift",
+  baselineFile: ".base-image-drift.json"
+};
 
 // src/config/values.ts
 var ConfigError = class extends Error {
@@ -40046,8 +40061,10 @@ function oneOf(value, allowed, what) {
 }
 function parseTimeout(text, what) {
   const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds <= 0 || text.trim() === "") {
-    throw new ConfigError(`${what} must be a positive number of seconds, not "${text}"`);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_TIMEOUT_SECONDS || text.trim() === "") {
+    throw new ConfigError(
+      `${what} must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS}, not "${text}"`
+    );
   }
   return seconds;
 }
@@ -40540,6 +40557,17 @@ function parseChallenge(header) {
   }
   return { scheme: match[1].toLowerCase(), params };
 }
+function challengeFrom(req, response) {
+  const asked = new URL(req.url).host;
+  const answered = new URL(response.url).host;
+  if (response.status === 401 && answered !== asked) {
+    throw new RegistryError(
+      "unauthorized",
+      `${asked} redirected to ${answered}, which asked for credentials (HTTP 401); credentials for ${asked} are never sent to another host`
+    );
+  }
+  return response;
+}
 var Authenticator = class {
   constructor(transport, keychain) {
     this.transport = transport;
@@ -40555,7 +40583,7 @@ var Authenticator = class {
     const state = this.state(registry);
     if (state.challenge === void 0) {
       if (!state.learning) {
-        const first = this.transport.send(req);
+        const first = this.transport.send(req).then((response3) => challengeFrom(req, response3));
         state.learning = first.catch(() => void 0);
         const response2 = await first;
         state.challenge = response2.status === 401 ? parseChallenge(response2.headers["www-authenticate"]) : null;
@@ -40565,12 +40593,12 @@ var Authenticator = class {
       }
     }
     let authorization = await this.authorization(registry, repository, false);
-    let response = await this.transport.send({ ...req, authorization });
+    let response = challengeFrom(req, await this.transport.send({ ...req, authorization }));
     if (response.status === 401) {
       state.challenge = parseChallenge(response.headers["www-authenticate"]) ?? state.challenge;
       authorization = await this.authorization(registry, repository, true);
       if (authorization !== void 0)
-        response = await this.transport.send({ ...req, authorization });
+        response = challengeFrom(req, await this.transport.send({ ...req, authorization }));
     }
     return response;
   }
@@ -40856,6 +40884,7 @@ var Transport = class {
   global;
   perHost = /* @__PURE__ */ new Map();
   options;
+  runDeadline;
   constructor(options) {
     this.options = {
       maxRetries: 4,
@@ -40864,8 +40893,10 @@ var Transport = class {
       baseDelayMs: 500,
       maxDelayMs: 1e4,
       maxRetryAfterMs: 6e4,
+      runTimeoutMs: options.timeoutMs * RUN_TIMEOUT_FACTOR,
       ...options
     };
+    this.runDeadline = Date.now() + this.options.runTimeoutMs;
     this.agent = new import_undici.Agent({
       keepAliveTimeout: 3e4,
       connections: this.options.perHostConcurrency,
@@ -40894,11 +40925,14 @@ var Transport = class {
         throw failure;
       }
       const retryAfter = response ? parseRetryAfter(response.headers["retry-after"]) : null;
-      if (retryAfter !== null && retryAfter > this.options.maxRetryAfterMs) return response;
       const backoff = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** attempt);
-      const jittered = backoff / 2 + Math.random() * (backoff / 2);
+      const wait = retryAfter !== null ? retryAfter + Math.random() * 100 : backoff / 2 + Math.random() * (backoff / 2);
+      if (retryAfter !== null && retryAfter > this.options.maxRetryAfterMs || Date.now() + wait >= this.runDeadline) {
+        if (response) return response;
+        throw failure;
+      }
       this.stats.retries++;
-      await sleep(retryAfter !== null ? retryAfter + Math.random() * 100 : jittered);
+      await sleep(wait);
     }
   }
   async followRedirects(req) {
@@ -40913,7 +40947,14 @@ var Transport = class {
       });
       const location = response.headers.location;
       if (!REDIRECT_STATUS.has(response.status) || !location) return response;
-      url = new URL(location, url).toString();
+      const next = new URL(location, url);
+      if (next.protocol !== new URL(url).protocol) {
+        throw new RegistryError(
+          "bad-response",
+          `${new URL(url).host} redirected ${new URL(url).protocol.slice(0, -1)} to ${next.protocol.slice(0, -1)} (${next.host}); refused: a redirect never changes the scheme`
+        );
+      }
+      url = next.toString();
     }
     throw new RegistryError(
       "bad-response",
@@ -40927,6 +40968,30 @@ var Transport = class {
     return limiter.run(() => this.global.run(() => this.dispatch(req, host)));
   }
   async dispatch(req, host) {
+    const runLeft = this.runDeadline - Date.now();
+    if (runLeft <= 0) {
+      throw new RegistryError(
+        "timeout",
+        `${host}: not asked, the run's time limit of ${this.options.runTimeoutMs / 1e3} s (${RUN_TIMEOUT_FACTOR} \xD7 timeout) has passed`
+      );
+    }
+    const limitMs = Math.min(this.options.timeoutMs, runLeft);
+    const abort = new AbortController();
+    const timer = req.stream ? null : setTimeout(() => abort.abort(), limitMs);
+    try {
+      return await this.exchange(req, host, abort.signal);
+    } catch (error) {
+      if (abort.signal.aborted)
+        throw new RegistryError(
+          "timeout",
+          `${host}: no complete answer within ${limitMs / 1e3} s (input timeout)`
+        );
+      throw error;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+  async exchange(req, host, signal) {
     this.stats.requests++;
     const headers = { "User-Agent": "base-image-drift", ...req.headers };
     if (req.authorization) headers.Authorization = req.authorization;
@@ -40937,6 +41002,7 @@ var Transport = class {
         headers,
         body: req.body,
         dispatcher: this.agent,
+        signal,
         // undici closes the connection after every HEAD unless told not to; registries answer
         // HEAD correctly, and a new connection (and TLS handshake) per digest is the main cost
         reset: false,
@@ -40962,7 +41028,7 @@ var Transport = class {
       };
     }
     const limit = req.maxBodyBytes ?? Infinity;
-    const declared = Number(responseHeaders["content-length"] ?? NaN);
+    const declared = req.method === "HEAD" ? NaN : Number(responseHeaders["content-length"] ?? NaN);
     if (declared > limit) {
       res.body.destroy();
       throw tooLarge(host, req.url, limit);
@@ -41011,7 +41077,7 @@ function networkError(error, host, timeoutMs) {
   if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
     return new RegistryError(
       "timeout",
-      `${host}: no answer within ${timeoutMs / 1e3} s (input timeout)`
+      `${host}: no complete answer within ${timeoutMs / 1e3} s (input timeout)`
     );
   }
   return new RegistryError("network", `${host}: connection failed (${code || message})`);
@@ -41046,7 +41112,8 @@ var Limiter = class {
 };
 
 // src/registry/remote.ts
-var ACCEPT = Object.values(MEDIA_TYPES).join(", ");
+var MANIFEST_TYPES = Object.values(MEDIA_TYPES);
+var ACCEPT = MANIFEST_TYPES.join(", ");
 var MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 var DIGEST_HEADER = "docker-content-digest";
 var RegistryClient = class {
@@ -41078,7 +41145,9 @@ var RegistryClient = class {
   async digest(reference) {
     const head = await this.manifestRequest(reference, "HEAD");
     const header = head.headers[DIGEST_HEADER];
-    if (head.status === 200 && header && isSha256(header)) return header;
+    const type = head.headers["content-type"]?.split(";")[0].trim();
+    const manifestType = type === void 0 || MANIFEST_TYPES.includes(type);
+    if (head.status === 200 && header && isSha256(header) && manifestType) return header;
     return (await this.index(reference)).digest;
   }
   /** The top-level manifest of a reference (an index, for multi-platform images), parsed and checked against its digest. */
@@ -42510,18 +42579,6 @@ var VERSION = "0.1.0";
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";
-
-// src/config/defaults.ts
-var REACTIONS = ["fail", "warn"];
-var DEFAULTS = {
-  timeoutSeconds: 30,
-  onDrift: "fail",
-  onError: "warn",
-  comment: "on-drift",
-  baselineFile: ".base-image-drift.json"
-};
-
-// src/cli/args.ts
 var UsageError = class extends Error {
   constructor(message) {
     super(message);
@@ -42541,7 +42598,8 @@ Options:
   --json                     print one JSON object on stdout
   --platforms P,\u2026            platforms to track, e.g. linux/amd64,linux/arm64 (resolve, check)
   --insecure-registries H,\u2026  registry hosts spoken to over plain HTTP (resolve, check)
-  --timeout SECONDS          per registry request (default ${DEFAULTS.timeoutSeconds})
+  --timeout SECONDS          per registry request, at most ${MAX_TIMEOUT_SECONDS}; the run stops
+                             asking after ${RUN_TIMEOUT_FACTOR} \xD7 this (default ${DEFAULTS.timeoutSeconds})
   --baseline FILE            baseline file for check (default ${DEFAULTS.baselineFile})
   --update                   check: write the new baseline to FILE when nothing fails
   --accept                   check: accept drift (no failure) and record it with --update
@@ -42616,6 +42674,7 @@ function parseCommandLine(argv) {
 }
 
 // src/cli/main.ts
+var UNRESOLVED_EXIT = 4;
 async function runCli(argv, io) {
   try {
     const parsed = parseCommandLine(argv);
@@ -42685,13 +42744,17 @@ async function command(options, io) {
     } else {
       io.stdout(formatResolveText(references, resolutions));
     }
-    return 0;
+    const unresolved = references.filter((r) => {
+      const resolution = r.image && resolutions.get(resolutionKey(r.image));
+      return !resolution || "failure" in resolution;
+    });
+    return unresolved.length > 0 || discovered.errors.length > 0 ? UNRESOLVED_EXIT : 0;
   }
   const result = await run({
     ...scanning,
     until: "check",
     registry,
-    store: new LockfileStore(resolve2(io.cwd, options.baseline)),
+    store: new LockfileStore(resolve2(io.cwd, options.baseline), options.baseline),
     policy: { onDrift: options.onDrift, onError: options.onError, accept: options.accept },
     save: options.update,
     now: (/* @__PURE__ */ new Date()).toISOString()
@@ -42720,7 +42783,20 @@ async function command(options, io) {
   return result.verdict.failures.length > 0 ? 1 : 0;
 }
 
+// src/crash.ts
+var CRASH_EXIT = 3;
+function exitOnCrash(report) {
+  const crash = (error) => {
+    report(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(CRASH_EXIT);
+  };
+  process.on("uncaughtException", crash);
+  process.on("unhandledRejection", crash);
+}
+
 // src/cli.ts
+exitOnCrash((message) => process.stderr.write(`base-image-drift: ${message}
+`));
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),

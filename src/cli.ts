@@ -1,4 +1,7 @@
 import { runCli } from './cli/main.js'
+import { exitOnCrash } from './crash.js'
+
+exitOnCrash(message => process.stderr.write(`base-image-drift: ${message}\n`))
 
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: text => process.stdout.write(text),

@@ -1,6 +1,9 @@
 import * as core from '@actions/core'
 import { runMain } from './action/main.js'
 import { runPost } from './action/post.js'
+import { exitOnCrash } from './crash.js'
+
+exitOnCrash(message => core.error(message))
 
 // One bundle serves main and post, as in docker/actions-toolkit: main leaves a state
 // that only the post step of the same run can read.

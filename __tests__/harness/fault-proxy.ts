@@ -26,6 +26,10 @@ export interface Fault {
   addHeaders?: Record<string, string>
   /** Forward, then change the body (keeping the headers). */
   corruptBody?: boolean
+  /** With `status`: the body to answer with (default: a registry error for 4xx/5xx, else empty). */
+  body?: string
+  /** Forward, then send the body one byte every this many milliseconds. */
+  dripMs?: number
   /** Answer 200 with a body of this many bytes. */
   bodyBytes?: number
   /** Forward with credentials, then redirect the client to this URL, which serves the result. */
@@ -55,6 +59,8 @@ export class FaultProxy {
   connections = 0
   latencyMs = 0
   private inFlight = 0
+  /** Stalls and drips under way: cut short when the proxy stops, so nothing outlives the test. */
+  private readonly pauses = new Set<NodeJS.Timeout>()
   private faults: Fault[] = []
   private readonly upstream = new Agent({ keepAlive: true, maxSockets: 64 })
   private server: Server | null = null
@@ -85,6 +91,8 @@ export class FaultProxy {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.pauses) clearTimeout(timer)
+    this.pauses.clear()
     await close(this.server)
     this.server = null
     this.upstream.destroy()
@@ -111,8 +119,8 @@ export class FaultProxy {
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight)
     res.on('close', () => this.inFlight--)
     const fault = this.takeFault(req)
-    if (this.latencyMs > 0) await sleep(this.latencyMs)
-    if (fault?.stallMs) await sleep(fault.stallMs)
+    if (this.latencyMs > 0) await this.pause(this.latencyMs)
+    if (fault?.stallMs) await this.pause(fault.stallMs)
     if (res.destroyed) return
     if (fault?.reset) {
       req.socket.destroy()
@@ -121,7 +129,11 @@ export class FaultProxy {
     if (fault?.status !== undefined) {
       res
         .writeHead(fault.status, fault.headers ?? {})
-        .end(fault.status >= 400 ? `{"errors":[{"code":"INJECTED"}]}` : '')
+        .end(
+          req.method === 'HEAD'
+            ? undefined
+            : (fault.body ?? (fault.status >= 400 ? `{"errors":[{"code":"INJECTED"}]}` : ''))
+        )
       return
     }
     if (fault?.bodyBytes !== undefined) {
@@ -140,7 +152,23 @@ export class FaultProxy {
     if (fault?.corruptBody && body.length > 0)
       body = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(' ')])
     res.writeHead(stored.status, stored.headers)
-    res.end(req.method === 'HEAD' ? undefined : body)
+    if (fault?.dripMs && req.method !== 'HEAD') {
+      for (let i = 0; i < body.length && !res.destroyed; i++) {
+        res.write(body.subarray(i, i + 1))
+        await this.pause(fault.dripMs)
+      }
+    }
+    res.end(req.method === 'HEAD' || fault?.dripMs ? undefined : body)
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise(resolve => {
+      const timer = setTimeout(() => {
+        this.pauses.delete(timer)
+        resolve()
+      }, ms)
+      this.pauses.add(timer)
+    })
   }
 
   private async forward(req: IncomingMessage): Promise<StoredResponse> {
@@ -216,8 +244,4 @@ function endToEnd<T extends Record<string, unknown>>(headers: T): T {
   return Object.fromEntries(
     Object.entries(headers).filter(([name]) => !HOP_BY_HOP.includes(name.toLowerCase()))
   ) as T
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms))
 }

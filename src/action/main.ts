@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}`
     : undefined
   const store = inputs.lockfile
-    ? new LockfileStore(resolve(cwd, inputs.lockfile))
+    ? new LockfileStore(resolve(cwd, inputs.lockfile), inputs.lockfile)
     : new CacheStore(inputs.cacheKey, runId ?? '0-1')
   const policy = { onDrift: inputs.onDrift, onError: inputs.onError, accept: inputs.accept }
 

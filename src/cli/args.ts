@@ -1,5 +1,11 @@
 import { parseArgs } from 'node:util'
-import { DEFAULTS, REACTIONS, type Reaction } from '../config/defaults.js'
+import {
+  DEFAULTS,
+  MAX_TIMEOUT_SECONDS,
+  REACTIONS,
+  RUN_TIMEOUT_FACTOR,
+  type Reaction
+} from '../config/defaults.js'
 import { SOURCES } from '../sources/index.js'
 import { commaList, oneOf, parseBuildArgs, parsePlatforms, parseTimeout } from '../config/values.js'
 
@@ -44,7 +50,8 @@ Options:
   --json                     print one JSON object on stdout
   --platforms P,…            platforms to track, e.g. linux/amd64,linux/arm64 (resolve, check)
   --insecure-registries H,…  registry hosts spoken to over plain HTTP (resolve, check)
-  --timeout SECONDS          per registry request (default ${DEFAULTS.timeoutSeconds})
+  --timeout SECONDS          per registry request, at most ${MAX_TIMEOUT_SECONDS}; the run stops
+                             asking after ${RUN_TIMEOUT_FACTOR} × this (default ${DEFAULTS.timeoutSeconds})
   --baseline FILE            baseline file for check (default ${DEFAULTS.baselineFile})
   --update                   check: write the new baseline to FILE when nothing fails
   --accept                   check: accept drift (no failure) and record it with --update

@@ -17,6 +17,9 @@ import type { ScanWarning } from '../sources/source.js'
 import { VERSION } from '../version.js'
 import { parseCommandLine, USAGE, UsageError, type CliCommand } from './args.js'
 
+/** `resolve`: some reference could not be determined or resolved (1 is only ever drift). */
+const UNRESOLVED_EXIT = 4
+
 export interface CliIO {
   stdout: (text: string) => void
   stderr: (text: string) => void
@@ -95,14 +98,18 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     } else {
       io.stdout(formatResolveText(references, resolutions))
     }
-    return 0
+    const unresolved = references.filter(r => {
+      const resolution = r.image && resolutions.get(resolutionKey(r.image))
+      return !resolution || 'failure' in resolution
+    })
+    return unresolved.length > 0 || discovered.errors.length > 0 ? UNRESOLVED_EXIT : 0
   }
 
   const result = await run({
     ...scanning,
     until: 'check',
     registry,
-    store: new LockfileStore(resolve(io.cwd, options.baseline)),
+    store: new LockfileStore(resolve(io.cwd, options.baseline), options.baseline),
     policy: { onDrift: options.onDrift, onError: options.onError, accept: options.accept },
     save: options.update,
     now: new Date().toISOString()

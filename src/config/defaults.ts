@@ -11,6 +11,11 @@ export type CommentMode = 'on-drift' | 'always' | 'never'
 export const COMMENT_MODES: readonly CommentMode[] = ['on-drift', 'always', 'never']
 export const REACTIONS: readonly Reaction[] = ['fail', 'warn']
 
+/** The longest `timeout` allowed: one stuck registry must not hold a job for long. */
+export const MAX_TIMEOUT_SECONDS = 300
+/** The whole run may take this many request timeouts, retries and Retry-After waits included. */
+export const RUN_TIMEOUT_FACTOR = 10
+
 export const DEFAULTS = {
   timeoutSeconds: 30,
   onDrift: 'fail' as Reaction,

@@ -3,6 +3,8 @@
  * `what` names the input or flag in every error.
  */
 
+import { MAX_TIMEOUT_SECONDS } from './defaults.js'
+
 /** A value a user gave that is not allowed; the message names it and what is allowed. */
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -49,8 +51,15 @@ export function oneOf<T extends string>(value: string, allowed: readonly T[], wh
 
 export function parseTimeout(text: string, what: string): number {
   const seconds = Number(text)
-  if (!Number.isFinite(seconds) || seconds <= 0 || text.trim() === '') {
-    throw new ConfigError(`${what} must be a positive number of seconds, not "${text}"`)
+  if (
+    !Number.isFinite(seconds) ||
+    seconds <= 0 ||
+    seconds > MAX_TIMEOUT_SECONDS ||
+    text.trim() === ''
+  ) {
+    throw new ConfigError(
+      `${what} must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS}, not "${text}"`
+    )
   }
   return seconds
 }

@@ -21,6 +21,22 @@ export function parseChallenge(header: string | undefined): Challenge | null {
   return { scheme: match[1].toLowerCase() as Challenge['scheme'], params }
 }
 
+/**
+ * The response, unless it is a 401 from a host the request was redirected to: a challenge
+ * is trusted only from the registry's own host, or its credentials would go to the other.
+ */
+function challengeFrom(req: HttpRequest, response: HttpResponse): HttpResponse {
+  const asked = new URL(req.url).host
+  const answered = new URL(response.url).host
+  if (response.status === 401 && answered !== asked) {
+    throw new RegistryError(
+      'unauthorized',
+      `${asked} redirected to ${answered}, which asked for credentials (HTTP 401); credentials for ${asked} are never sent to another host`
+    )
+  }
+  return response
+}
+
 interface RegistryAuthState {
   /** What the registry asked for; undefined until its first answer. */
   challenge?: Challenge | null
@@ -53,7 +69,7 @@ export class Authenticator {
     const state = this.state(registry)
     if (state.challenge === undefined) {
       if (!state.learning) {
-        const first = this.transport.send(req)
+        const first = this.transport.send(req).then(response => challengeFrom(req, response))
         state.learning = first.catch(() => undefined)
         const response = await first
         state.challenge =
@@ -64,13 +80,13 @@ export class Authenticator {
       }
     }
     let authorization = await this.authorization(registry, repository, false)
-    let response = await this.transport.send({ ...req, authorization })
+    let response = challengeFrom(req, await this.transport.send({ ...req, authorization }))
     if (response.status === 401) {
       // the challenge may have changed, or a cached token expired early: learn and try once more
       state.challenge = parseChallenge(response.headers['www-authenticate']) ?? state.challenge
       authorization = await this.authorization(registry, repository, true)
       if (authorization !== undefined)
-        response = await this.transport.send({ ...req, authorization })
+        response = challengeFrom(req, await this.transport.send({ ...req, authorization }))
     }
     return response
   }

@@ -18,7 +18,8 @@ import {
 } from './manifest.js'
 import { Transport, type HttpResponse, type TransportOptions } from './transport.js'
 
-const ACCEPT = Object.values(MEDIA_TYPES).join(', ')
+const MANIFEST_TYPES: readonly string[] = Object.values(MEDIA_TYPES)
+const ACCEPT = MANIFEST_TYPES.join(', ')
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 const DIGEST_HEADER = 'docker-content-digest'
 
@@ -85,7 +86,10 @@ export class RegistryClient {
   async digest(reference: ImageReference): Promise<string> {
     const head = await this.manifestRequest(reference, 'HEAD')
     const header = head.headers[DIGEST_HEADER]
-    if (head.status === 200 && header && isSha256(header)) return header
+    // a 200 that is not a manifest (a proxy's login page) is read and refused, never recorded
+    const type = head.headers['content-type']?.split(';')[0].trim()
+    const manifestType = type === undefined || MANIFEST_TYPES.includes(type)
+    if (head.status === 200 && header && isSha256(header) && manifestType) return header
     return (await this.index(reference)).digest
   }
 

@@ -1,10 +1,13 @@
 import type { Readable } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
+import { RUN_TIMEOUT_FACTOR } from '../config/defaults.js'
 import { RegistryError } from './errors.js'
 
 export interface TransportOptions {
-  /** Per-request timeout (each attempt), in milliseconds. */
+  /** Per-request timeout (each attempt, from sending it to its last byte), in milliseconds. */
   timeoutMs: number
+  /** Whole-run deadline: after it no request starts and none is retried; default 10 × timeoutMs. */
+  runTimeoutMs?: number
   /** Retries after the first attempt on 429, 5xx, connection errors and timeouts. */
   maxRetries?: number
   globalConcurrency?: number
@@ -53,6 +56,7 @@ export class Transport {
   private readonly global: Limiter
   private readonly perHost = new Map<string, Limiter>()
   private readonly options: Required<TransportOptions>
+  private readonly runDeadline: number
 
   constructor(options: TransportOptions) {
     this.options = {
@@ -62,8 +66,10 @@ export class Transport {
       baseDelayMs: 500,
       maxDelayMs: 10_000,
       maxRetryAfterMs: 60_000,
+      runTimeoutMs: options.timeoutMs * RUN_TIMEOUT_FACTOR,
       ...options
     }
+    this.runDeadline = Date.now() + this.options.runTimeoutMs
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
       connections: this.options.perHostConcurrency,
@@ -97,11 +103,21 @@ export class Transport {
         throw failure!
       }
       const retryAfter = response ? parseRetryAfter(response.headers['retry-after']) : null
-      if (retryAfter !== null && retryAfter > this.options.maxRetryAfterMs) return response!
       const backoff = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** attempt)
-      const jittered = backoff / 2 + Math.random() * (backoff / 2)
+      const wait =
+        retryAfter !== null
+          ? retryAfter + Math.random() * 100
+          : backoff / 2 + Math.random() * (backoff / 2)
+      // a wait the registry asks for, however long, never outlasts the run
+      if (
+        (retryAfter !== null && retryAfter > this.options.maxRetryAfterMs) ||
+        Date.now() + wait >= this.runDeadline
+      ) {
+        if (response) return response
+        throw failure!
+      }
       this.stats.retries++
-      await sleep(retryAfter !== null ? retryAfter + Math.random() * 100 : jittered)
+      await sleep(wait)
     }
   }
 
@@ -117,7 +133,14 @@ export class Transport {
       })
       const location = response.headers.location
       if (!REDIRECT_STATUS.has(response.status) || !location) return response
-      url = new URL(location, url).toString()
+      const next = new URL(location, url)
+      if (next.protocol !== new URL(url).protocol) {
+        throw new RegistryError(
+          'bad-response',
+          `${new URL(url).host} redirected ${new URL(url).protocol.slice(0, -1)} to ${next.protocol.slice(0, -1)} (${next.host}); refused: a redirect never changes the scheme`
+        )
+      }
+      url = next.toString()
     }
     throw new RegistryError(
       'bad-response',
@@ -134,6 +157,36 @@ export class Transport {
   }
 
   private async dispatch(req: HttpRequest, host: string): Promise<HttpResponse> {
+    const runLeft = this.runDeadline - Date.now()
+    if (runLeft <= 0) {
+      throw new RegistryError(
+        'timeout',
+        `${host}: not asked, the run's time limit of ${this.options.runTimeoutMs / 1000} s (${RUN_TIMEOUT_FACTOR} × timeout) has passed`
+      )
+    }
+    // one deadline for the whole exchange, so a body dripped a byte at a time cannot hold it open
+    const limitMs = Math.min(this.options.timeoutMs, runLeft)
+    const abort = new AbortController()
+    const timer = req.stream ? null : setTimeout(() => abort.abort(), limitMs)
+    try {
+      return await this.exchange(req, host, abort.signal)
+    } catch (error) {
+      if (abort.signal.aborted)
+        throw new RegistryError(
+          'timeout',
+          `${host}: no complete answer within ${limitMs / 1000} s (input timeout)`
+        )
+      throw error
+    } finally {
+      if (timer) clearTimeout(timer)
+    }
+  }
+
+  private async exchange(
+    req: HttpRequest,
+    host: string,
+    signal: AbortSignal
+  ): Promise<HttpResponse> {
     this.stats.requests++
     const headers: Record<string, string> = { 'User-Agent': 'base-image-drift', ...req.headers }
     if (req.authorization) headers.Authorization = req.authorization
@@ -144,6 +197,7 @@ export class Transport {
         headers,
         body: req.body,
         dispatcher: this.agent,
+        signal,
         // undici closes the connection after every HEAD unless told not to; registries answer
         // HEAD correctly, and a new connection (and TLS handshake) per digest is the main cost
         reset: false,
@@ -169,7 +223,8 @@ export class Transport {
       }
     }
     const limit = req.maxBodyBytes ?? Infinity
-    const declared = Number(responseHeaders['content-length'] ?? NaN)
+    // a HEAD's Content-Length describes a body that is never sent
+    const declared = req.method === 'HEAD' ? NaN : Number(responseHeaders['content-length'] ?? NaN)
     if (declared > limit) {
       res.body.destroy()
       throw tooLarge(host, req.url, limit)
@@ -225,7 +280,7 @@ function networkError(error: unknown, host: string, timeoutMs: number): Registry
   ) {
     return new RegistryError(
       'timeout',
-      `${host}: no answer within ${timeoutMs / 1000} s (input timeout)`
+      `${host}: no complete answer within ${timeoutMs / 1000} s (input timeout)`
     )
   }
   return new RegistryError('network', `${host}: connection failed (${code || message})`)
