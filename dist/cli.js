@@ -30527,11 +30527,11 @@ var require_out = __commonJS({
       async.read(path, getSettings(optionsOrSettingsOrCallback), callback);
     }
     exports.stat = stat3;
-    function statSync(path, optionsOrSettings) {
+    function statSync2(path, optionsOrSettings) {
       const settings = getSettings(optionsOrSettings);
       return sync.read(path, settings);
     }
-    exports.statSync = statSync;
+    exports.statSync = statSync2;
     function getSettings(settingsOrOptions = {}) {
       if (settingsOrOptions instanceof settings_1.default) {
         return settingsOrOptions;
@@ -41356,12 +41356,22 @@ function sha256(bytes) {
 
 // src/sources/discover.ts
 var import_fast_glob = __toESM(require_out4(), 1);
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { stat as stat2 } from "node:fs/promises";
 import { dirname, isAbsolute, posix, relative, resolve, sep } from "node:path";
 
+// src/sources/source.ts
+function referenceKey(r) {
+  return [r.file, r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join("\0");
+}
+function pinWord(word, digest) {
+  return `${word.replace(/@[^@\s]*$/, "")}@${digest}`;
+}
+function excerpt(text, max = 80) {
+  return text.length > max ? `${text.slice(0, max)}\u2026` : text;
+}
+
 // src/sources/dockerfile-syntax.ts
-var DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 var KNOWN_DIRECTIVES = /* @__PURE__ */ new Set(["syntax", "escape", "check"]);
 var HEREDOC_KEYWORDS = /* @__PURE__ */ new Set(["run", "copy", "add"]);
 var HEREDOC_WORD = /^\d*<<(-?)(.+)$/;
@@ -41370,9 +41380,9 @@ function parseDockerfileSyntax(content) {
   const result = { directives: [], escape: "\\", instructions: [], problems: [] };
   let index = 0;
   for (; index < lines.length; index++) {
-    const match = DIRECTIVE.exec(lines[index].trimStart());
-    if (!match || !KNOWN_DIRECTIVES.has(match[1].toLowerCase())) break;
-    const name = match[1].toLowerCase();
+    const match = parseDirective(lines[index]);
+    if (!match || !KNOWN_DIRECTIVES.has(match.name.toLowerCase())) break;
+    const name = match.name.toLowerCase();
     if (result.directives.some((d) => d.name === name)) {
       result.problems.push({
         line: index + 1,
@@ -41383,7 +41393,7 @@ function parseDockerfileSyntax(content) {
     const column = lines[index].length - lines[index].trimStart().length + 1;
     result.directives.push({
       name,
-      value: match[2],
+      value: match.value,
       line: index + 1,
       column,
       text: lines[index].trim()
@@ -41396,7 +41406,7 @@ function parseDockerfileSyntax(content) {
     else
       result.problems.push({
         line: escapeDirective.line,
-        message: `invalid escape character "${escapeDirective.value}": use \\ or \``
+        message: `invalid escape character "${excerpt(escapeDirective.value)}": use \\ or \``
       });
   }
   const continuation = new RegExp(`${escapeRegExp(result.escape)}[ \\t]*$`);
@@ -41419,6 +41429,7 @@ function parseDockerfileSyntax(content) {
       text += open ? next.replace(continuation, "") : next;
     }
     const keywordMatch = /^(\S+)\s*/.exec(text);
+    if (!keywordMatch) continue;
     const keyword = keywordMatch[1].toLowerCase();
     const args = text.slice(keywordMatch[0].length).trimEnd();
     result.instructions.push({ keyword, args, line, column, text: text.trimEnd() });
@@ -41485,6 +41496,24 @@ function heredocs(args, escape) {
   }
   return found;
 }
+function parseDirective(line) {
+  let at = 0;
+  const skipBlanks = () => {
+    while (at < line.length && /\s/.test(line[at])) at++;
+  };
+  skipBlanks();
+  if (line[at] !== "#") return null;
+  at++;
+  skipBlanks();
+  const start = at;
+  if (!/[a-zA-Z]/.test(line[at] ?? "")) return null;
+  while (at < line.length && /[a-zA-Z0-9]/.test(line[at])) at++;
+  const name = line.slice(start, at);
+  skipBlanks();
+  if (line[at] !== "=") return null;
+  const value = line.slice(at + 1).trim();
+  return value === "" ? null : { name, value };
+}
 function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
@@ -41496,6 +41525,7 @@ var ExpansionError = class extends Error {
     this.name = "ExpansionError";
   }
 };
+var MAX_NESTING = 64;
 var NAME_START = /[A-Za-z_]/;
 var NAME_CHAR = /[A-Za-z0-9_]/;
 function expand(word, lookup, options = {}) {
@@ -41511,6 +41541,7 @@ var Expander = class {
   lookup;
   options;
   at = 0;
+  depth = 0;
   word(stopAtBrace = false) {
     let out = "";
     let quote = null;
@@ -41544,7 +41575,7 @@ var Expander = class {
       this.at++;
     }
     if (quote !== null && !stopAtBrace)
-      throw new ExpansionError(`unterminated ${quote} quote in "${this.text}"`);
+      throw new ExpansionError(`unterminated ${quote} quote in "${excerpt(this.text)}"`);
     return out;
   }
   variable() {
@@ -41563,10 +41594,22 @@ var Expander = class {
     return this.value(name);
   }
   braced() {
+    if (this.depth >= MAX_NESTING)
+      throw new ExpansionError(
+        `variables nested more than ${MAX_NESTING} deep in "${excerpt(this.text)}"; not expanded`
+      );
+    this.depth++;
+    try {
+      return this.substitution();
+    } finally {
+      this.depth--;
+    }
+  }
+  substitution() {
     const name = this.name();
     if (name === "")
       throw new ExpansionError(
-        `bad substitution in "${this.text}": \${ must be followed by a variable name`
+        `bad substitution in "${excerpt(this.text)}": \${ must be followed by a variable name`
       );
     if (this.text[this.at] === "}") {
       this.at++;
@@ -41577,24 +41620,26 @@ var Expander = class {
     const allowed = this.options.compose ? [":-", "-", ":+", "+", ":?", "?"] : [":-", "-", ":+", "+"];
     if (!allowed.includes(operator)) {
       throw new ExpansionError(
-        `unsupported substitution "\${${name}${operator}\u2026}" in "${this.text}": use one of ${allowed.map((o) => `\${${name}${o}word}`).join(", ")}`
+        `unsupported substitution "\${${name}${operator}\u2026}" in "${excerpt(this.text)}": use one of ${allowed.map((o) => `\${${name}${o}word}`).join(", ")}`
       );
     }
     this.at += operator.length;
     const word = this.word(true);
-    if (this.text[this.at] !== "}") throw new ExpansionError(`missing "}" in "${this.text}"`);
+    if (this.text[this.at] !== "}")
+      throw new ExpansionError(`missing "}" in "${excerpt(this.text)}"`);
     this.at++;
     const value = this.lookup(name);
     const colon = operator.startsWith(":");
-    const isSet = colon ? value !== void 0 && value !== "" : value !== void 0;
+    const set = colon ? value === "" ? void 0 : value : value;
     switch (operator.slice(-1)) {
       case "-":
-        return isSet ? value : word;
+        return set ?? word;
       case "+":
-        return isSet ? word : "";
+        return set !== void 0 ? word : "";
       default:
-        if (!isSet) throw new ExpansionError(`variable ${name} is required: ${word || "not set"}`);
-        return value;
+        if (set === void 0)
+          throw new ExpansionError(`variable ${name} is required: ${word || "not set"}`);
+        return set;
     }
   }
   name() {
@@ -41612,14 +41657,6 @@ var Expander = class {
     return value;
   }
 };
-
-// src/sources/source.ts
-function referenceKey(r) {
-  return [r.file, r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join("\0");
-}
-function pinWord(word, digest) {
-  return `${word.replace(/@[^@\s]*$/, "")}@${digest}`;
-}
 
 // src/sources/dockerfile.ts
 var STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
@@ -42037,6 +42074,15 @@ function composeBuild(document, build, interpolate, env) {
   const path = dockerfile.startsWith("/") ? dockerfile : `${context.replace(/\/+$/, "")}/${dockerfile}`;
   return { dockerfile: path, buildArgs };
 }
+function withoutComment(value) {
+  for (let at = 1; at < value.length; at++) {
+    if (value[at] !== "#" || !/\s/.test(value[at - 1])) continue;
+    let end = at - 1;
+    while (end > 0 && /\s/.test(value[end - 1])) end--;
+    return value.slice(0, end);
+  }
+  return value;
+}
 function parseDotenv(text) {
   const values = {};
   for (const raw of text.split(/\r?\n/)) {
@@ -42048,7 +42094,7 @@ function parseDotenv(text) {
     const quoted = /^(["'])(.*)\1$/.exec(value);
     if (quoted)
       value = quoted[1] === '"' ? quoted[2].replace(/\\n/g, "\n").replace(/\\(["\\])/g, "$1") : quoted[2];
-    else value = value.replace(/\s+#.*$/, "");
+    else value = withoutComment(value);
     values[match[1]] = value;
   }
   return values;
@@ -42081,17 +42127,35 @@ var MissingPathError = class extends Error {
 };
 async function discover(options) {
   const files = "globs" in options.select ? await findByGlobs(options.select.globs, options.cwd) : await findByPaths(options.select.paths, options.cwd);
-  return { files, ...await scanFiles(files, options) };
+  const roots = "paths" in options.select ? [options.cwd, ...options.select.paths.map((path) => resolve(options.cwd, path))] : [options.cwd];
+  return { files, ...await scanFiles(files, { ...options, roots }) };
 }
 async function findByGlobs(globs, cwd) {
-  const files = await (0, import_fast_glob.default)([...globs], {
+  const entries = await (0, import_fast_glob.default)([...globs], {
     cwd,
     dot: true,
-    onlyFiles: true,
+    onlyFiles: false,
     ignore: NEVER_SEARCHED,
     followSymbolicLinks: false
   });
-  return files.sort();
+  const seen = /* @__PURE__ */ new Set();
+  return entries.sort().filter((entry) => {
+    const absolute = resolve(cwd, entry);
+    const info = statOrNull(absolute);
+    if (info === null) return true;
+    if (!info.isFile()) return false;
+    const real = realpathSync(absolute);
+    if (seen.has(real)) return false;
+    seen.add(real);
+    return true;
+  });
+}
+function statOrNull(path) {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
 }
 async function findByPaths(paths, cwd) {
   const found = /* @__PURE__ */ new Set();
@@ -42113,8 +42177,20 @@ async function scanFiles(files, options) {
   const references = [];
   const warnings = [];
   const errors = [];
+  const roots = (options.roots ?? [options.cwd]).flatMap((root) => [
+    root,
+    realpathOrNull(root) ?? root
+  ]);
+  const insideRoots = (absolute) => {
+    const real = realpathOrNull(absolute) ?? absolute;
+    return roots.some((root) => real === root || real.startsWith(root + sep));
+  };
   const read = (file, mustExist = true) => {
     const absolute = resolve(options.cwd, file);
+    if (!insideRoots(absolute)) {
+      errors.push({ file, message: "not read: it leads outside the scanned directory" });
+      return null;
+    }
     let fd = null;
     try {
       fd = openSync(absolute, "r");
@@ -42163,11 +42239,19 @@ async function scanFiles(files, options) {
     }
     const content = read(file);
     if (content === null) continue;
-    const scanned = source.scan(file, content, context(file, options.buildArgs));
+    const scanned = scanSafely(source, file, content, context(file, options.buildArgs));
     collect(scanned);
     for (const build of scanned.builds) {
       const target = isAbsolute(build.dockerfile) ? build.dockerfile : resolve(options.cwd, dirname(file), build.dockerfile);
       const dockerfile = toPosix(relative(options.cwd, target));
+      if (!insideRoots(target)) {
+        errors.push({
+          file,
+          line: build.line,
+          message: `${build.by} builds a Dockerfile outside the scanned directory; not read`
+        });
+        continue;
+      }
       if (await stat2(target).catch(() => null) === null) {
         errors.push({
           file,
@@ -42187,7 +42271,16 @@ async function scanFiles(files, options) {
   return { references: dedupe(references), warnings, errors };
   function scanDockerfileWith(file, buildArgs) {
     const content = read(file);
-    if (content !== null) collect(dockerfileSource.scan(file, content, context(file, buildArgs)));
+    if (content !== null)
+      collect(scanSafely(dockerfileSource, file, content, context(file, buildArgs)));
+  }
+  function scanSafely(source, file, content, context2) {
+    try {
+      return source.scan(file, content, context2);
+    } catch (error) {
+      errors.push({ file, message: `not scanned: ${error.message ?? String(error)}` });
+      return { references: [], warnings: [], errors: [], builds: [] };
+    }
   }
 }
 function dedupe(references) {
@@ -42204,6 +42297,13 @@ function dedupe(references) {
 }
 function toPosix(path) {
   return path.split(sep).join("/");
+}
+function realpathOrNull(path) {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
 }
 
 // src/pipeline/run.ts

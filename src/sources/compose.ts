@@ -225,6 +225,17 @@ function composeBuild(
   return { dockerfile: path, buildArgs }
 }
 
+/** An unquoted `.env` value up to a ` #` comment; one pass (the obvious regular expression is quadratic). */
+function withoutComment(value: string): string {
+  for (let at = 1; at < value.length; at++) {
+    if (value[at] !== '#' || !/\s/.test(value[at - 1])) continue
+    let end = at - 1
+    while (end > 0 && /\s/.test(value[end - 1])) end--
+    return value.slice(0, end)
+  }
+  return value
+}
+
 /** `KEY=VALUE` lines of a Compose `.env` file: comments, `export`, quotes as Compose reads them. */
 export function parseDotenv(text: string): Record<string, string> {
   const values: Record<string, string> = {}
@@ -238,7 +249,7 @@ export function parseDotenv(text: string): Record<string, string> {
     if (quoted)
       value =
         quoted[1] === '"' ? quoted[2].replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1') : quoted[2]
-    else value = value.replace(/\s+#.*$/, '')
+    else value = withoutComment(value)
     values[match[1]] = value
   }
   return values

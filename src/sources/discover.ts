@@ -2,7 +2,7 @@
  * Discovery: which files to scan, read within limits, handed to the source that claims
  * each, with the builds they name followed; one list of references out.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path'
 import fg from 'fast-glob'
@@ -13,6 +13,7 @@ import {
   type FoundReference,
   type ScanContext,
   type ScanWarning,
+  type Source,
   type SourceScan
 } from './source.js'
 
@@ -40,6 +41,11 @@ export interface DiscoverOptions {
   buildPlatform: string
   /** Variables for Compose interpolation. */
   variables: Record<string, string | undefined>
+  /**
+   * Directories (or files) that may be read; nothing outside them is, whatever a symbolic
+   * link or a Compose `build` says. Default: `cwd`.
+   */
+  roots?: string[]
 }
 
 export interface Discovered {
@@ -56,18 +62,43 @@ export async function discover(options: DiscoverOptions): Promise<Discovered> {
     'globs' in options.select
       ? await findByGlobs(options.select.globs, options.cwd)
       : await findByPaths(options.select.paths, options.cwd)
-  return { files, ...(await scanFiles(files, options)) }
+  // paths given on the command line are the user's choice, wherever they are
+  const roots =
+    'paths' in options.select
+      ? [options.cwd, ...options.select.paths.map(path => resolve(options.cwd, path))]
+      : [options.cwd]
+  return { files, ...(await scanFiles(files, { ...options, roots })) }
 }
 
 async function findByGlobs(globs: readonly string[], cwd: string): Promise<string[]> {
-  const files = await fg([...globs], {
+  // symbolic links are listed, not followed into directories; a link to a file is that file
+  const entries = await fg([...globs], {
     cwd,
     dot: true,
-    onlyFiles: true,
+    onlyFiles: false,
     ignore: NEVER_SEARCHED,
     followSymbolicLinks: false
   })
-  return files.sort()
+  const seen = new Set<string>()
+  return entries.sort().filter(entry => {
+    const absolute = resolve(cwd, entry)
+    const info = statOrNull(absolute)
+    if (info === null) return true // a dangling link: reading it says why
+    if (!info.isFile()) return false
+    // the same file reached through a link and directly is scanned once, under the first path
+    const real = realpathSync(absolute)
+    if (seen.has(real)) return false
+    seen.add(real)
+    return true
+  })
+}
+
+function statOrNull(path: string) {
+  try {
+    return statSync(path)
+  } catch {
+    return null
+  }
 }
 
 async function findByPaths(paths: readonly string[], cwd: string): Promise<string[]> {
@@ -99,10 +130,24 @@ export async function scanFiles(
   const references: FoundReference[] = []
   const warnings: ScanWarning[] = []
   const errors: ScanWarning[] = []
+  // each root as given and as it really is, for paths that do not exist (yet) to compare with
+  const roots = (options.roots ?? [options.cwd]).flatMap(root => [
+    root,
+    realpathOrNull(root) ?? root
+  ])
+  const insideRoots = (absolute: string): boolean => {
+    const real = realpathOrNull(absolute) ?? absolute
+    return roots.some(root => real === root || real.startsWith(root + sep))
+  }
   // synchronous reads: for thousands of small files, a thread-pool hop per call costs more
   // CPU than the reads themselves, and nothing else runs while the scan does
   const read = (file: string, mustExist = true): string | null => {
     const absolute = resolve(options.cwd, file)
+    if (!insideRoots(absolute)) {
+      // nothing of it is read, so nothing of it can end up in a message
+      errors.push({ file, message: 'not read: it leads outside the scanned directory' })
+      return null
+    }
     let fd: number | null = null
     try {
       fd = openSync(absolute, 'r')
@@ -153,13 +198,21 @@ export async function scanFiles(
     }
     const content = read(file)
     if (content === null) continue
-    const scanned = source.scan(file, content, context(file, options.buildArgs))
+    const scanned = scanSafely(source, file, content, context(file, options.buildArgs))
     collect(scanned)
     for (const build of scanned.builds) {
       const target = isAbsolute(build.dockerfile)
         ? build.dockerfile
         : resolve(options.cwd, dirname(file), build.dockerfile)
       const dockerfile = toPosix(relative(options.cwd, target))
+      if (!insideRoots(target)) {
+        errors.push({
+          file,
+          line: build.line,
+          message: `${build.by} builds a Dockerfile outside the scanned directory; not read`
+        })
+        continue
+      }
       if ((await stat(target).catch(() => null)) === null) {
         errors.push({
           file,
@@ -180,7 +233,18 @@ export async function scanFiles(
 
   function scanDockerfileWith(file: string, buildArgs: Record<string, string>): void {
     const content = read(file)
-    if (content !== null) collect(dockerfileSource.scan(file, content, context(file, buildArgs)))
+    if (content !== null)
+      collect(scanSafely(dockerfileSource, file, content, context(file, buildArgs)))
+  }
+
+  /** One file that breaks its parser is an error on that file; the others are still scanned. */
+  function scanSafely(source: Source, file: string, content: string, context: ScanContext) {
+    try {
+      return source.scan(file, content, context)
+    } catch (error) {
+      errors.push({ file, message: `not scanned: ${(error as Error).message ?? String(error)}` })
+      return { references: [], warnings: [], errors: [], builds: [] }
+    }
   }
 }
 
@@ -200,4 +264,12 @@ function dedupe(references: FoundReference[]): FoundReference[] {
 
 function toPosix(path: string): string {
   return path.split(sep).join('/')
+}
+
+function realpathOrNull(path: string): string | null {
+  try {
+    return realpathSync(path)
+  } catch {
+    return null
+  }
 }

@@ -1,3 +1,5 @@
+import { excerpt } from './source.js'
+
 /**
  * Dockerfile syntax as BuildKit's parser reads it: parser directives, instructions joined
  * across continuation lines (with the `# escape=` character), comment lines inside
@@ -31,7 +33,6 @@ export interface DockerfileSyntax {
   problems: { line: number; message: string }[]
 }
 
-const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/
 const KNOWN_DIRECTIVES = new Set(['syntax', 'escape', 'check'])
 const HEREDOC_KEYWORDS = new Set(['run', 'copy', 'add'])
 const HEREDOC_WORD = /^\d*<<(-?)(.+)$/
@@ -45,9 +46,9 @@ export function parseDockerfileSyntax(content: string): DockerfileSyntax {
 
   let index = 0
   for (; index < lines.length; index++) {
-    const match = DIRECTIVE.exec(lines[index].trimStart())
-    if (!match || !KNOWN_DIRECTIVES.has(match[1].toLowerCase())) break
-    const name = match[1].toLowerCase()
+    const match = parseDirective(lines[index])
+    if (!match || !KNOWN_DIRECTIVES.has(match.name.toLowerCase())) break
+    const name = match.name.toLowerCase()
     if (result.directives.some(d => d.name === name)) {
       result.problems.push({
         line: index + 1,
@@ -58,7 +59,7 @@ export function parseDockerfileSyntax(content: string): DockerfileSyntax {
     const column = lines[index].length - lines[index].trimStart().length + 1
     result.directives.push({
       name,
-      value: match[2],
+      value: match.value,
       line: index + 1,
       column,
       text: lines[index].trim()
@@ -71,7 +72,7 @@ export function parseDockerfileSyntax(content: string): DockerfileSyntax {
     else
       result.problems.push({
         line: escapeDirective.line,
-        message: `invalid escape character "${escapeDirective.value}": use \\ or \``
+        message: `invalid escape character "${excerpt(escapeDirective.value)}": use \\ or \``
       })
   }
 
@@ -94,7 +95,9 @@ export function parseDockerfileSyntax(content: string): DockerfileSyntax {
       open = continuation.test(next)
       text += open ? next.replace(continuation, '') : next
     }
-    const keywordMatch = /^(\S+)\s*/.exec(text)!
+    const keywordMatch = /^(\S+)\s*/.exec(text)
+    // a lone continuation character joins nothing: no instruction
+    if (!keywordMatch) continue
     const keyword = keywordMatch[1].toLowerCase()
     const args = text.slice(keywordMatch[0].length).trimEnd()
     result.instructions.push({ keyword, args, line, column, text: text.trimEnd() })
@@ -168,6 +171,29 @@ function heredocs(args: string, escape: string): { name: string; chomp: boolean 
     if (name !== '' && !name.includes('<')) found.push({ name, chomp: match[1] === '-' })
   }
   return found
+}
+
+/**
+ * `# name=value` → name and value, trimmed; null for any other line. By hand, in one pass:
+ * a regular expression with a lazy value and trailing blanks is quadratic in a line of spaces.
+ */
+function parseDirective(line: string): { name: string; value: string } | null {
+  let at = 0
+  const skipBlanks = () => {
+    while (at < line.length && /\s/.test(line[at])) at++
+  }
+  skipBlanks()
+  if (line[at] !== '#') return null
+  at++
+  skipBlanks()
+  const start = at
+  if (!/[a-zA-Z]/.test(line[at] ?? '')) return null
+  while (at < line.length && /[a-zA-Z0-9]/.test(line[at])) at++
+  const name = line.slice(start, at)
+  skipBlanks()
+  if (line[at] !== '=') return null
+  const value = line.slice(at + 1).trim()
+  return value === '' ? null : { name, value }
 }
 
 function escapeRegExp(text: string): string {

@@ -4,6 +4,8 @@
  * (Compose also `${V:?e}`, `${V?e}`); `w` may itself contain variables.
  */
 
+import { excerpt } from './source.js'
+
 export interface ExpandOptions {
   /** Dockerfile escape character (`\` or a backtick) that makes the next character literal. */
   escape?: string
@@ -21,6 +23,9 @@ export class ExpansionError extends Error {
   }
 }
 
+/** Deeper `${A:-${B:-…}}` nesting is refused: no real file needs it, and each level costs stack. */
+export const MAX_NESTING = 64
+
 const NAME_START = /[A-Za-z_]/
 const NAME_CHAR = /[A-Za-z0-9_]/
 
@@ -30,6 +35,7 @@ export function expand(word: string, lookup: Lookup, options: ExpandOptions = {}
 
 class Expander {
   private at = 0
+  private depth = 0
 
   constructor(
     private readonly text: string,
@@ -70,7 +76,7 @@ class Expander {
       this.at++
     }
     if (quote !== null && !stopAtBrace)
-      throw new ExpansionError(`unterminated ${quote} quote in "${this.text}"`)
+      throw new ExpansionError(`unterminated ${quote} quote in "${excerpt(this.text)}"`)
     return out
   }
 
@@ -91,10 +97,23 @@ class Expander {
   }
 
   private braced(): string {
+    if (this.depth >= MAX_NESTING)
+      throw new ExpansionError(
+        `variables nested more than ${MAX_NESTING} deep in "${excerpt(this.text)}"; not expanded`
+      )
+    this.depth++
+    try {
+      return this.substitution()
+    } finally {
+      this.depth--
+    }
+  }
+
+  private substitution(): string {
     const name = this.name()
     if (name === '')
       throw new ExpansionError(
-        `bad substitution in "${this.text}": \${ must be followed by a variable name`
+        `bad substitution in "${excerpt(this.text)}": \${ must be followed by a variable name`
       )
     if (this.text[this.at] === '}') {
       this.at++
@@ -107,24 +126,26 @@ class Expander {
       : [':-', '-', ':+', '+']
     if (!allowed.includes(operator)) {
       throw new ExpansionError(
-        `unsupported substitution "\${${name}${operator}…}" in "${this.text}": use one of ${allowed.map(o => `\${${name}${o}word}`).join(', ')}`
+        `unsupported substitution "\${${name}${operator}…}" in "${excerpt(this.text)}": use one of ${allowed.map(o => `\${${name}${o}word}`).join(', ')}`
       )
     }
     this.at += operator.length
     const word = this.word(true)
-    if (this.text[this.at] !== '}') throw new ExpansionError(`missing "}" in "${this.text}"`)
+    if (this.text[this.at] !== '}')
+      throw new ExpansionError(`missing "}" in "${excerpt(this.text)}"`)
     this.at++
     const value = this.lookup(name)
     const colon = operator.startsWith(':')
-    const isSet = colon ? value !== undefined && value !== '' : value !== undefined
+    const set = colon ? (value === '' ? undefined : value) : value
     switch (operator.slice(-1)) {
       case '-':
-        return isSet ? value! : word
+        return set ?? word
       case '+':
-        return isSet ? word : ''
+        return set !== undefined ? word : ''
       default:
-        if (!isSet) throw new ExpansionError(`variable ${name} is required: ${word || 'not set'}`)
-        return value!
+        if (set === undefined)
+          throw new ExpansionError(`variable ${name} is required: ${word || 'not set'}`)
+        return set
     }
   }
 

@@ -99,3 +99,8 @@ export function referenceKey(r: FoundReference): string {
 export function pinWord(word: string, digest: string): string {
   return `${word.replace(/@[^@\s]*$/, '')}@${digest}`
 }
+
+/** A piece of a repository file as messages quote it: enough to find it, never a whole hostile line. */
+export function excerpt(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text
+}
