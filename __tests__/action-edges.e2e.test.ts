@@ -76,7 +76,7 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
     const job = await runner.runJob(inputs)
     expect(job.main.status).toBe(3)
     expect(job.main.commands.filter(c => c.command === 'error').map(c => c.message)).toEqual([
-      `base-image-drift: the baseline cannot be used: ${lockfile} has a git merge-conflict marker on line 2: resolve the conflict. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)`
+      `base-image-drift: the baseline cannot be used: lock.json has a git merge-conflict marker on line 2: resolve the conflict. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)`
     ])
     expect(readFileSync(lockfile, 'utf8')).toBe(conflicted)
 
@@ -84,7 +84,7 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
     expect(accepted.main.status).toBe(0)
     expect(accepted.main.commands.filter(c => c.command === 'warning').map(c => c.message)).toEqual(
       [
-        `the stored baseline could not be used (${lockfile} has a git merge-conflict marker on line 2: resolve the conflict); accept: true replaces it with this run's digests`
+        `the stored baseline could not be used (lock.json has a git merge-conflict marker on line 2: resolve the conflict); accept: true replaces it with this run's digests`
       ]
     )
     expect(JSON.parse(readFileSync(lockfile, 'utf8')).images).toHaveProperty([

@@ -11,7 +11,10 @@ const cleanEnv = { PATH: process.env.PATH, MAILPIT_TAG: 'v1.21' }
 
 describe('scan on a corpus of real-world Dockerfiles and Compose files', () => {
   it('prints the expected JSON for every file (`scan --json .`)', async () => {
-    const ran = await runNode(CLI, ['scan', '--json', '.'], { cwd: CORPUS, env: cleanEnv })
+    const ran = await runNode(CLI, ['scan', '--json', '--var', 'MAILPIT_TAG', '.'], {
+      cwd: CORPUS,
+      env: cleanEnv
+    })
     expect(ran.status).toBe(0)
     const expected = JSON.parse(
       readFileSync(resolve(ROOT, '__tests__/fixtures/corpus.expected.json'), 'utf8')
@@ -52,7 +55,8 @@ describe('bad input', () => {
       buildArgs: {},
       targetPlatforms: [],
       buildPlatform: 'linux/amd64',
-      variables
+      variables,
+      secrets: []
     })
   const filesOf = async (select: FileSelection) =>
     (
@@ -62,7 +66,8 @@ describe('bad input', () => {
         buildArgs: {},
         targetPlatforms: [],
         buildPlatform: 'linux/amd64',
-        variables: {}
+        variables: {},
+        secrets: []
       })
     ).files
   beforeEach(() => {

@@ -14,6 +14,7 @@ const context = (dotenv: string | null = null): ScanContext => ({
   targetPlatforms: ['linux/amd64'],
   buildPlatform: 'linux/amd64',
   variables: { A: 'a' },
+  secrets: [],
   readBeside: name => (name === '.env' ? dotenv : null)
 })
 

@@ -117,7 +117,7 @@ describe('check never forgets a known-good digest', () => {
       const refused = await check('--update')
       expect(refused.status).toBe(3)
       expect(refused.stderr).toBe(
-        `base-image-drift: the baseline cannot be used: ${path} ${why}. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)\n`
+        `base-image-drift: the baseline cannot be used: .base-image-drift.json ${why}. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)\n`
       )
       expect(readFileSync(path, 'utf8')).toBe(text)
 
@@ -127,7 +127,7 @@ describe('check never forgets a known-good digest', () => {
       })
       expect(replaced.status).toBe(0)
       expect(replaced.stdout).toContain(
-        `Replaced the baseline in .base-image-drift.json, which could not be used (${path} ${why}), with this run's digests.`
+        `Replaced the baseline in .base-image-drift.json, which could not be used (.base-image-drift.json ${why}), with this run's digests.`
       )
       expect(Object.keys(JSON.parse(readFileSync(path, 'utf8')).images)).toEqual([image])
     }

@@ -40042,6 +40042,23 @@ function parseBuildArgs(entries, what) {
   }
   return args;
 }
+function parseVariables(entries, env, what) {
+  const variables = {};
+  for (const entry of entries) {
+    if (entry.trim() === "*") {
+      Object.assign(variables, env);
+      continue;
+    }
+    const eq = entry.indexOf("=");
+    const name = (eq < 0 ? entry : entry.slice(0, eq)).trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new ConfigError(
+        `${what} "${entry}" must be NAME (taken from the environment), NAME=VALUE, or * (the whole environment)`
+      );
+    variables[name] = eq < 0 ? env[name] : entry.slice(eq + 1);
+  }
+  return variables;
+}
 function parsePlatforms(text, what) {
   const platforms = commaList(text);
   for (const platform of platforms) {
@@ -41902,6 +41919,43 @@ function platformArgs(target, build) {
 
 // src/sources/compose.ts
 var import_yaml = __toESM(require_dist(), 1);
+
+// src/sources/variables.ts
+var SECRET_PARTS = /* @__PURE__ */ new Set([
+  "token",
+  "password",
+  "passwd",
+  "pass",
+  "secret",
+  "key",
+  "apikey",
+  "credential",
+  "credentials",
+  "creds",
+  "auth",
+  "private",
+  "pat"
+]);
+function looksSecret(name) {
+  return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().split(/[^a-z0-9]+/).some((part) => SECRET_PARTS.has(part));
+}
+function guardedLookup(variables, secrets) {
+  return (name) => {
+    const value = variables[name];
+    if (value === void 0) return void 0;
+    if (looksSecret(name))
+      throw new ExpansionError(
+        `\${${name}} looks like a secret by its name, so it is never sent to a registry or printed`
+      );
+    if (secrets.some((secret) => secret !== "" && value.includes(secret)))
+      throw new ExpansionError(
+        `\${${name}} holds a secret of this job, so it is never sent to a registry or printed`
+      );
+    return value;
+  };
+}
+
+// src/sources/compose.ts
 var composeSource = {
   name: "Compose file",
   patterns: [
@@ -41922,10 +41976,12 @@ var composeSource = {
   ],
   scan: (file, text, context) => {
     const dotenv = context.readBeside(".env");
-    return scanCompose(file, text, { ...dotenv ? parseDotenv(dotenv) : {}, ...context.variables });
+    const variables = { ...dotenv ? parseDotenv(dotenv) : {}, ...context.variables };
+    return scanCompose(file, text, variables, context.secrets);
   }
 };
-function scanCompose(file, content, env) {
+function scanCompose(file, content, variables, secrets = []) {
+  const lookup = guardedLookup(variables, secrets);
   const result = { references: [], warnings: [], errors: [], builds: [] };
   const lineCounter = new import_yaml.LineCounter();
   const document = (0, import_yaml.parseDocument)(content, { lineCounter, uniqueKeys: false });
@@ -41955,7 +42011,7 @@ function scanCompose(file, content, env) {
       });
     return result;
   }
-  const interpolate = (text) => expand(text, (name) => env[name], { compose: true });
+  const interpolate = (text) => expand(text, lookup, { compose: true });
   for (const pair of services.items) {
     const service = String((0, import_yaml.isScalar)(pair.key) ? pair.key.value : pair.key);
     if (service === "<<") continue;
@@ -41968,7 +42024,7 @@ function scanCompose(file, content, env) {
     if (build !== void 0 && !((0, import_yaml.isScalar)(build) && build.value === null)) {
       const where = position(build);
       try {
-        const found2 = composeBuild(document, build, interpolate, env);
+        const found2 = composeBuild(document, build, interpolate, lookup);
         if (found2) result.builds.push({ ...found2, by: `service "${service}"`, line: where.line });
         else
           result.warnings.push({
@@ -42032,7 +42088,7 @@ function field(document, map, key, depth = 0) {
   }
   return void 0;
 }
-function composeBuild(document, build, interpolate, env) {
+function composeBuild(document, build, interpolate, lookup) {
   let context = ".";
   let dockerfile = "Dockerfile";
   const buildArgs = {};
@@ -42064,7 +42120,7 @@ function composeBuild(document, build, interpolate, env) {
       }
     }
     for (const [key, value] of entries) {
-      const resolved = value === void 0 ? env[key] : interpolate(value);
+      const resolved = value === void 0 ? lookup(key) : interpolate(value);
       if (resolved !== void 0) buildArgs[key] = resolved;
     }
   } else {
@@ -42222,6 +42278,7 @@ async function scanFiles(files, options) {
     targetPlatforms: options.targetPlatforms,
     buildPlatform: options.buildPlatform,
     variables: options.variables,
+    secrets: options.secrets,
     readBeside: (name) => read(posix.join(posix.dirname(file), name), false)
   });
   const collect = (result) => {
@@ -42319,7 +42376,8 @@ async function run(request2) {
     buildArgs: request2.buildArgs,
     targetPlatforms: platforms,
     buildPlatform: normalizePlatform(request2.runnerPlatform),
-    variables: request2.variables
+    variables: request2.variables,
+    secrets: request2.secrets ?? []
   });
   if (request2.until === "scan") return { discovered };
   const client = new RegistryClient(request2.registry);
@@ -42686,8 +42744,8 @@ var UsageError = class extends Error {
   }
 };
 var USAGE = `Usage:
-  base-image-drift scan    [PATH\u2026] [--build-arg K=V]\u2026 [--json]
-  base-image-drift resolve [PATH\u2026] [--build-arg K=V]\u2026 [--platforms P,\u2026] [--json]
+  base-image-drift scan    [PATH\u2026] [--build-arg K=V]\u2026 [--var NAME[=V]]\u2026 [--json]
+  base-image-drift resolve [PATH\u2026] [--build-arg K=V]\u2026 [--var NAME[=V]]\u2026 [--platforms P,\u2026] [--json]
   base-image-drift check   [PATH\u2026] [--baseline FILE] [--update] [--accept] [--json]
 
 PATH is a file or a directory (default .); directories are searched for
@@ -42695,6 +42753,8 @@ ${SOURCES.map((s) => `${s.name}s`).join(", ")}.
 
 Options:
   --build-arg K=V            value for a Dockerfile ARG declared before the first FROM (repeatable)
+  --var NAME[=VALUE]         a variable for Compose files' \${NAME}: its value, or without one
+                             the environment's; --var '*' passes the whole environment (repeatable)
   --json                     print one JSON object on stdout
   --platforms P,\u2026            platforms to track, e.g. linux/amd64,linux/arm64 (resolve, check)
   --insecure-registries H,\u2026  registry hosts spoken to over plain HTTP (resolve, check)
@@ -42720,6 +42780,7 @@ function parseCommandLine(argv) {
       strict: true,
       options: {
         "build-arg": { type: "string", multiple: true },
+        var: { type: "string", multiple: true },
         json: { type: "boolean" },
         platforms: { type: "string" },
         "insecure-registries": { type: "string" },
@@ -42760,6 +42821,7 @@ function parseCommandLine(argv) {
       command: command2,
       paths: paths.length > 0 ? paths : ["."],
       buildArgs: parseBuildArgs(values["build-arg"] ?? [], "--build-arg"),
+      variables: values.var ?? [],
       json: values.json ?? false,
       platforms: parsePlatforms(values.platforms ?? "", "--platforms"),
       baseline: values.baseline ?? DEFAULTS.baselineFile,
@@ -42807,7 +42869,7 @@ async function command(options, io) {
     buildArgs: options.buildArgs,
     platforms: options.platforms,
     runnerPlatform: hostPlatform(void 0, process.arch),
-    variables: io.env
+    variables: parseVariables(options.variables, io.env, "--var")
   };
   const registry = {
     timeoutMs: options.timeoutSeconds * 1e3,

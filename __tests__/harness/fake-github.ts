@@ -13,7 +13,7 @@ export interface RecordedRequest {
  */
 export class FakeGitHub {
   readonly requests: RecordedRequest[] = []
-  readonly comments: { id: number; body: string }[] = []
+  readonly comments: { id: number; body: string; user: { login: string } }[] = []
   /** Answer 403 to creating comments (a fork pull request's read-only token). */
   denyComments = false
   /** Answer 403 to creating check runs (a token without `checks: write`). */
@@ -36,7 +36,13 @@ export class FakeGitHub {
       const json = (status: number, value: unknown) =>
         res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(value))
       let match: RegExpExecArray | null
-      if (req.method === 'GET' && /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/.test(path)) {
+      if (req.method === 'GET' && path === '/user') {
+        // an installation token (GITHUB_TOKEN) cannot read the authenticated user
+        json(403, { message: 'Resource not accessible by integration' })
+      } else if (
+        req.method === 'GET' &&
+        /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/.test(path)
+      ) {
         json(200, this.comments)
       } else if (
         req.method === 'POST' &&
@@ -44,7 +50,12 @@ export class FakeGitHub {
       ) {
         if (this.denyComments)
           return json(403, { message: 'Resource not accessible by integration' })
-        const comment = { id: this.nextId++, body: String(body?.body) }
+        // the workflow's GITHUB_TOKEN comments as the Actions bot
+        const comment = {
+          id: this.nextId++,
+          body: String(body?.body),
+          user: { login: 'github-actions[bot]' }
+        }
         this.comments.push(comment)
         json(201, comment)
       } else if (

@@ -38,7 +38,8 @@ const declared = (
  */
 export class ActionRunner {
   private runNumber = 100
-  private readonly home = mkdtempSync(join(tmpdir(), 'bid-runner-home-'))
+  /** The runner's home directory, where the cached baseline is restored to and saved from. */
+  readonly home = mkdtempSync(join(tmpdir(), 'bid-runner-home-'))
   /** Like a runner machine's RUNNER_TEMP: the same path for every job, emptied between jobs. */
   private readonly temp = mkdtempSync(join(tmpdir(), 'bid-runner-temp-'))
 

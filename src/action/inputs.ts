@@ -13,13 +13,15 @@ import {
   oneOf,
   parseBuildArgs,
   parsePlatforms,
-  parseTimeout
+  parseTimeout,
+  parseVariables
 } from '../config/values.js'
 
 /** Every input of action.yml, validated; a bad value fails with the input's name. */
 export interface ActionInputs {
   files: readonly string[]
   buildArgs: Record<string, string>
+  variables: Record<string, string | undefined>
   platforms: string[]
   registryAuth: Record<string, { username: string; password: string }>
   githubToken: string
@@ -42,6 +44,7 @@ export function readInputs(env: Record<string, string | undefined> = process.env
   return {
     files: files.length > 0 ? files : DEFAULT_PATTERNS,
     buildArgs: parseBuildArgs(core.getMultilineInput('build-args'), 'input build-args: entry'),
+    variables: parseVariables(core.getMultilineInput('variables'), env, 'input variables: entry'),
     platforms: parsePlatforms(core.getInput('platforms'), 'input platforms'),
     registryAuth: parseRegistryAuth(core.getMultilineInput('registry-auth')),
     githubToken,

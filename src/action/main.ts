@@ -56,7 +56,8 @@ async function main(): Promise<void> {
     buildArgs: inputs.buildArgs,
     platforms: inputs.platforms,
     runnerPlatform: hostPlatform(env.RUNNER_ARCH, process.arch),
-    variables: env,
+    variables: inputs.variables,
+    secrets: [inputs.githubToken, ...Object.values(inputs.registryAuth).map(a => a.password)],
     registry: {
       timeoutMs: inputs.timeoutSeconds * 1000,
       insecureRegistries: inputs.insecureRegistries,

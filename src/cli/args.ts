@@ -15,6 +15,8 @@ export interface CliCommand {
   command: CommandName
   paths: string[]
   buildArgs: Record<string, string>
+  /** `--var` entries, read against the environment when the command runs. */
+  variables: string[]
   json: boolean
   platforms: string[]
   baseline: string
@@ -38,8 +40,8 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `Usage:
-  base-image-drift scan    [PATH…] [--build-arg K=V]… [--json]
-  base-image-drift resolve [PATH…] [--build-arg K=V]… [--platforms P,…] [--json]
+  base-image-drift scan    [PATH…] [--build-arg K=V]… [--var NAME[=V]]… [--json]
+  base-image-drift resolve [PATH…] [--build-arg K=V]… [--var NAME[=V]]… [--platforms P,…] [--json]
   base-image-drift check   [PATH…] [--baseline FILE] [--update] [--accept] [--json]
 
 PATH is a file or a directory (default .); directories are searched for
@@ -47,6 +49,8 @@ ${SOURCES.map(s => `${s.name}s`).join(', ')}.
 
 Options:
   --build-arg K=V            value for a Dockerfile ARG declared before the first FROM (repeatable)
+  --var NAME[=VALUE]         a variable for Compose files' \${NAME}: its value, or without one
+                             the environment's; --var '*' passes the whole environment (repeatable)
   --json                     print one JSON object on stdout
   --platforms P,…            platforms to track, e.g. linux/amd64,linux/arm64 (resolve, check)
   --insecure-registries H,…  registry hosts spoken to over plain HTTP (resolve, check)
@@ -74,6 +78,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       strict: true,
       options: {
         'build-arg': { type: 'string', multiple: true },
+        var: { type: 'string', multiple: true },
         json: { type: 'boolean' },
         platforms: { type: 'string' },
         'insecure-registries': { type: 'string' },
@@ -118,6 +123,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       command: command as CommandName,
       paths: paths.length > 0 ? paths : ['.'],
       buildArgs: parseBuildArgs(values['build-arg'] ?? [], '--build-arg'),
+      variables: values.var ?? [],
       json: values.json ?? false,
       platforms: parsePlatforms(values.platforms ?? '', '--platforms'),
       baseline: values.baseline ?? DEFAULTS.baselineFile,

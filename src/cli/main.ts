@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { LockfileStore } from '../baseline/lockfile-store.js'
-import { ConfigError } from '../config/values.js'
+import { ConfigError, parseVariables } from '../config/values.js'
 import { run } from '../pipeline/run.js'
 import { hostPlatform } from '../reference/platform.js'
 import { formatCheckText } from '../report/check-text.js'
@@ -61,7 +61,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     buildArgs: options.buildArgs,
     platforms: options.platforms,
     runnerPlatform: hostPlatform(undefined, process.arch),
-    variables: io.env
+    variables: parseVariables(options.variables, io.env, '--var')
   }
   const registry = {
     timeoutMs: options.timeoutSeconds * 1000,

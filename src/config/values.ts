@@ -29,6 +29,32 @@ export function parseBuildArgs(entries: string[], what: string): Record<string, 
   return args
 }
 
+/**
+ * Variables for Compose interpolation: `NAME` takes NAME from the environment, `NAME=VALUE`
+ * sets it, `*` takes the whole environment.
+ */
+export function parseVariables(
+  entries: string[],
+  env: Record<string, string | undefined>,
+  what: string
+): Record<string, string | undefined> {
+  const variables: Record<string, string | undefined> = {}
+  for (const entry of entries) {
+    if (entry.trim() === '*') {
+      Object.assign(variables, env)
+      continue
+    }
+    const eq = entry.indexOf('=')
+    const name = (eq < 0 ? entry : entry.slice(0, eq)).trim()
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new ConfigError(
+        `${what} "${entry}" must be NAME (taken from the environment), NAME=VALUE, or * (the whole environment)`
+      )
+    variables[name] = eq < 0 ? env[name] : entry.slice(eq + 1)
+  }
+  return variables
+}
+
 /** `linux/amd64,linux/arm64/v8` → validated platform strings. */
 export function parsePlatforms(text: string, what: string): string[] {
   const platforms = commaList(text)

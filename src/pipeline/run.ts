@@ -33,8 +33,10 @@ export interface ScanRequest {
   platforms: string[]
   /** The platform builds run on here: the runner's, or the CLI's host's. */
   runnerPlatform: string
-  /** Variables for Compose interpolation. */
+  /** Variables for Compose interpolation, given explicitly (never the whole environment by default). */
   variables: Record<string, string | undefined>
+  /** The job's secrets, never interpolated into a reference. */
+  secrets?: readonly string[]
 }
 
 export interface ResolveRequest extends Omit<ScanRequest, 'until'> {
@@ -97,7 +99,8 @@ export async function run(
     buildArgs: request.buildArgs,
     targetPlatforms: platforms,
     buildPlatform: normalizePlatform(request.runnerPlatform),
-    variables: request.variables
+    variables: request.variables,
+    secrets: request.secrets ?? []
   })
   if (request.until === 'scan') return { discovered }
   const client = new RegistryClient(request.registry)

@@ -5,6 +5,7 @@ import {
   type Unexplained
 } from '../explain/diff.js'
 import { counted } from '../words.js'
+import { mdCode, mdText } from './markdown-escape.js'
 
 const SEVERITY_NOTE: Record<Explanation['severity'], string> = {
   os: 'the base OS release changed: the most severe kind of drift',
@@ -60,16 +61,18 @@ export function formatSize(bytes: number): string {
 /** Markdown for one explanation: the summary line, a before/after table, the config changes. */
 export function explanationMarkdown(explanation: Explanation | Unexplained): string[] {
   if ('unavailable' in explanation)
-    return [`_What changed is not known: ${explanation.unavailable}._`]
+    return [`_What changed is not known: ${mdText(explanation.unavailable)}._`]
   const e = explanation
   const lines = [
-    `**${explanationSummary(e)}** (${e.platform}; ${SEVERITY_NOTE[e.severity]})`,
+    `**${mdText(explanationSummary(e))}** (${mdText(e.platform)}; ${SEVERITY_NOTE[e.severity]})`,
     '',
     '| | baseline | now |',
     '|---|---|---|'
   ]
-  lines.push(`| created | ${e.created.before ?? ''} | ${e.created.after ?? ''} |`)
-  lines.push(`| base OS | ${e.os.before ?? 'unknown'} | ${e.os.after ?? 'unknown'} |`)
+  lines.push(`| created | ${mdText(e.created.before ?? '')} | ${mdText(e.created.after ?? '')} |`)
+  lines.push(
+    `| base OS | ${mdText(e.os.before ?? 'unknown')} | ${mdText(e.os.after ?? 'unknown')} |`
+  )
   lines.push(`| layers | ${layers(e.layers.before)} | ${layers(e.layers.after)} |`)
   lines.push('')
   for (const [title, changes] of [
@@ -78,7 +81,7 @@ export function explanationMarkdown(explanation: Explanation | Unexplained): str
     ['Annotations', e.annotations]
   ] as [string, Change[]][]) {
     if (changes.length > 0)
-      lines.push(`${title}: ${changes.map(c => `\`${describe(c)}\``).join(', ')}`, '')
+      lines.push(`${title}: ${changes.map(c => mdCode(describe(c))).join(', ')}`, '')
   }
   return lines
 }

@@ -74,7 +74,9 @@ async function stickyComment(
     issue_number: issue,
     per_page: 100
   })
-  const existing = comments.find(c => c.body?.includes(p.marker))
+  // anyone can post a comment carrying the marker: only our own is ever edited
+  const author = await tokenIdentity(octokit)
+  const existing = comments.find(c => c.body?.includes(p.marker) && c.user?.login === author)
   let body: string
   if (p.drifted || p.comment === 'always') {
     body = `${p.marker}\n${truncate(p.report)}`
@@ -86,6 +88,15 @@ async function stickyComment(
   }
   if (existing) await octokit.rest.issues.updateComment({ ...repo, comment_id: existing.id, body })
   else await octokit.rest.issues.createComment({ ...repo, issue_number: issue, body })
+}
+
+/** Whose comments this token writes: its user, or for the workflow's GITHUB_TOKEN (which cannot ask), the Actions bot. */
+async function tokenIdentity(octokit: Octokit): Promise<string> {
+  try {
+    return (await octokit.rest.users.getAuthenticated()).data.login
+  } catch {
+    return 'github-actions[bot]'
+  }
 }
 
 async function checkRun(

@@ -12,6 +12,7 @@ import {
 import { explanationMarkdown } from './explanation-text.js'
 import { pinFence, pinLine } from './remedy.js'
 import { counted } from '../words.js'
+import { mdCode, mdFence, mdText } from './markdown-escape.js'
 
 export interface ReportContext {
   /** What changed inside each drifted image, keyed by the normalized reference. */
@@ -34,20 +35,24 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
   const lines = [`## ${headline(findings, context)}`, '']
   if (context.verdict.failures.length > 0)
     lines.push(...context.verdict.failures.map(f => `- :x: ${f}`), '')
-  if (context.verdict.keptBecause) lines.push(`> [!WARNING]\n> ${context.verdict.keptBecause}`, '')
+  if (context.verdict.keptBecause)
+    lines.push(`> [!WARNING]\n> ${mdText(context.verdict.keptBecause)}`, '')
   if (findings.length > 0) {
     lines.push(
       '| Where | Kind | Image | Digest (baseline → now) | Finding |',
       '|---|---|---|---|---|'
     )
     for (const finding of sorted) {
-      const where = `\`${finding.reference.file}:${finding.reference.line}\``
-      const image = finding.image ? `\`${finding.image}\`` : `\`${finding.reference.source}\``
+      const where = mdCode(`${finding.reference.file}:${finding.reference.line}`, true)
+      const image = mdCode(finding.image ?? finding.reference.source, true)
       const label = findingLabel(finding)
       const shown =
-        label === 'drifted' || label === 'error' ? `**${label}**` : findingLabelWithReason(finding)
+        label === 'drifted' || label === 'error'
+          ? `**${label}**`
+          : mdText(findingLabelWithReason(finding))
+      const digests = digestChange(finding)
       lines.push(
-        `| ${where} | ${finding.reference.kind} | ${image} | ${digestChange(finding) ? `\`${digestChange(finding)}\`` : ''} | ${shown} |`
+        `| ${where} | ${finding.reference.kind} | ${image} | ${digests ? mdCode(digests, true) : ''} | ${shown} |`
       )
     }
     lines.push('')
@@ -59,7 +64,7 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
     lines.push('### Could not check', '')
     for (const f of errors)
       lines.push(
-        `- \`${f.reference.file}:${f.reference.line}\` \`${f.reference.source}\`: ${errorTitle(f.error)}: ${f.error.message}`
+        `- ${mdCode(`${f.reference.file}:${f.reference.line}`)} ${mdCode(f.reference.source)}: ${mdText(`${errorTitle(f.error)}: ${f.error.message}`)}`
       )
     lines.push('')
   }
@@ -69,7 +74,7 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
       ''
     )
   for (const [registry, remaining] of Object.entries(context.rateLimitRemaining)) {
-    lines.push(`Rate limit: ${remaining} pulls left on ${registry}.`, '')
+    lines.push(`Rate limit: ${remaining} pulls left on ${mdText(registry)}.`, '')
   }
   return lines.join('\n')
 }
@@ -79,7 +84,7 @@ function headline(findings: Finding[], context: ReportContext): string {
   const images = new Set(findings.map(f => f.image ?? f.reference.source)).size
   const checked = counted(images, 'image')
   if (!context.baselineFound && context.baselineProblem)
-    return `No baseline to compare with, nothing compared (${checked}): ${context.baselineProblem}`
+    return `No baseline to compare with, nothing compared (${checked}): ${mdText(context.baselineProblem)}`
   if (!context.baselineFound) return `First run: baseline recorded, nothing compared (${checked})`
   if (drifted > 0)
     return `Base image drift: ${counted(drifted, 'reference')} changed under ${drifted === 1 ? 'its tag' : 'their tags'}`
@@ -89,23 +94,25 @@ function headline(findings: Finding[], context: ReportContext): string {
 function driftSection(finding: DriftedFinding, context: ReportContext): string[] {
   const { reference } = finding
   const lines = [
-    `### \`${reference.file}:${reference.line}\` ${finding.image} changed under its tag`,
+    `### ${mdCode(`${reference.file}:${reference.line}`)} ${mdCode(finding.image)} changed under its tag`,
     ''
   ]
   const explanation = context.explanations.get(finding.image)
   if (explanation) lines.push(...explanationMarkdown(explanation), '')
   lines.push(
-    `Digest ${finding.previous.digest} (recorded ${finding.previous.recordedAt || 'earlier'}) is now ${finding.current.digest}.`
+    `Digest ${mdCode(finding.previous.digest)} (recorded ${mdText(finding.previous.recordedAt || 'earlier')}) is now ${mdCode(finding.current.digest)}.`
   )
   if (finding.changedPlatforms)
-    lines.push(`Changed platforms: ${finding.changedPlatforms.join(', ')}.`)
+    lines.push(`Changed platforms: ${mdText(finding.changedPlatforms.join(', '))}.`)
+  const pin = pinLine(finding, finding.previous.digest).replace(/[\r\n]+/g, ' ')
+  const fence = mdFence([pin])
   lines.push(
     '',
     'Keep the known-good image by pinning it:',
     '',
-    '```' + pinFence(finding),
-    pinLine(finding, finding.previous.digest),
-    '```',
+    fence + pinFence(finding),
+    pin,
+    fence,
     ''
   )
   lines.push(`Or accept the new image: ${context.acceptHint}.`)

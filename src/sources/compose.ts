@@ -10,7 +10,8 @@ import {
   type YAMLMap
 } from 'yaml'
 import { InvalidReferenceError, parseReference } from '../reference/reference.js'
-import { expand, ExpansionError } from './expand.js'
+import { expand, ExpansionError, type Lookup } from './expand.js'
+import { guardedLookup } from './variables.js'
 import {
   pinWord,
   type FollowedBuild,
@@ -43,7 +44,8 @@ export const composeSource: Source = {
   scan: (file, text, context) => {
     // Compose reads `.env` beside the file; the variables passed in win over it
     const dotenv = context.readBeside('.env')
-    return scanCompose(file, text, { ...(dotenv ? parseDotenv(dotenv) : {}), ...context.variables })
+    const variables = { ...(dotenv ? parseDotenv(dotenv) : {}), ...context.variables }
+    return scanCompose(file, text, variables, context.secrets)
   }
 }
 
@@ -54,8 +56,10 @@ export const composeSource: Source = {
 export function scanCompose(
   file: string,
   content: string,
-  env: Record<string, string | undefined>
+  variables: Record<string, string | undefined>,
+  secrets: readonly string[] = []
 ): SourceScan {
+  const lookup = guardedLookup(variables, secrets)
   const result: SourceScan = { references: [], warnings: [], errors: [], builds: [] }
   const lineCounter = new LineCounter()
   const document = parseDocument(content, { lineCounter, uniqueKeys: false })
@@ -89,7 +93,7 @@ export function scanCompose(
     return result
   }
 
-  const interpolate = (text: string) => expand(text, name => env[name], { compose: true })
+  const interpolate = (text: string) => expand(text, lookup, { compose: true })
   for (const pair of services.items) {
     const service = String(isScalar(pair.key) ? pair.key.value : pair.key)
     if (service === '<<') continue
@@ -102,7 +106,7 @@ export function scanCompose(
     if (build !== undefined && !(isScalar(build) && build.value === null)) {
       const where = position(build)
       try {
-        const found = composeBuild(document, build, interpolate, env)
+        const found = composeBuild(document, build, interpolate, lookup)
         if (found) result.builds.push({ ...found, by: `service "${service}"`, line: where.line })
         else
           result.warnings.push({
@@ -178,7 +182,7 @@ function composeBuild(
   document: Document,
   build: Node,
   interpolate: (text: string) => string,
-  env: Record<string, string | undefined>
+  lookup: Lookup
 ): Omit<FollowedBuild, 'line' | 'by'> | null {
   let context = '.'
   let dockerfile = 'Dockerfile'
@@ -212,7 +216,7 @@ function composeBuild(
     }
     for (const [key, value] of entries) {
       // `- NAME` without a value takes NAME from the environment, as Compose does
-      const resolved = value === undefined ? env[key] : interpolate(value)
+      const resolved = value === undefined ? lookup(key) : interpolate(value)
       if (resolved !== undefined) buildArgs[key] = resolved
     }
   } else {

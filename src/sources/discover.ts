@@ -41,6 +41,7 @@ export interface DiscoverOptions {
   buildPlatform: string
   /** Variables for Compose interpolation. */
   variables: Record<string, string | undefined>
+  secrets: readonly string[]
   /**
    * Directories (or files) that may be read; nothing outside them is, whatever a symbolic
    * link or a Compose `build` says. Default: `cwd`.
@@ -179,6 +180,7 @@ export async function scanFiles(
     targetPlatforms: options.targetPlatforms,
     buildPlatform: options.buildPlatform,
     variables: options.variables,
+    secrets: options.secrets,
     readBeside: name => read(posix.join(posix.dirname(file), name), false)
   })
   const collect = (result: Omit<SourceScan, 'builds'>) => {

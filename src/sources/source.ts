@@ -63,6 +63,8 @@ export interface ScanContext {
   buildPlatform: string
   /** Variables for Compose interpolation. */
   variables: Record<string, string | undefined>
+  /** The job's secrets: a value carrying one is never interpolated into a reference. */
+  secrets: readonly string[]
   /** Reads a file beside the scanned one (`.env`); null when it does not exist. */
   readBeside: (name: string) => string | null
 }
