@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { CacheService } from './harness/cache-service.js'
 import { FakeGitHub } from './harness/fake-github.js'
 import { ImagePusher, type ImageSpec } from './harness/images.js'
+import { debianRelease, dpkgStatus, tarLayer } from './harness/layers.js'
 import { TestRegistry } from './harness/registry.js'
 import { ActionRunner } from './helpers/action-runner.js'
 import { NODES } from './helpers/run.js'
@@ -16,7 +17,7 @@ const bullseye: ImageSpec = {
     "/bin/sh -c #(nop) ADD file:4b1a in / # debian.sh --arch 'amd64' out/ 'bullseye' '@1709510400'",
     'ENV PYTHON_VERSION=3.12.2'
   ],
-  layers: ['rootfs-bullseye', 'python-3.12.2']
+  layers: ['python-3.12.2']
 }
 const bookworm: ImageSpec = {
   created: '2024-04-10T00:00:00Z',
@@ -25,7 +26,7 @@ const bookworm: ImageSpec = {
     "/bin/sh -c #(nop) ADD file:9c2e in / # debian.sh --arch 'amd64' out/ 'bookworm' '@1712707200'",
     'ENV PYTHON_VERSION=3.12.3'
   ],
-  layers: ['rootfs-bookworm', 'python-3.12.3', 'extra']
+  layers: ['python-3.12.3', 'extra']
 }
 
 describe.each(NODES)('reporting a drift under %s', (_, node) => {
@@ -40,6 +41,31 @@ describe.each(NODES)('reporting a drift under %s', (_, node) => {
 
   beforeAll(async () => {
     await Promise.all([registry.start(), cache.start(), api.start()])
+    // real layers: a root file system with the package database that tells what vanished
+    if (typeof bullseye.layers![0] === 'string') {
+      const asTar = (layers: ImageSpec['layers']) =>
+        Promise.all(layers!.map(l => tarLayer({ [`opt/${String(l)}`]: String(l) })))
+      bullseye.layers = [
+        await tarLayer({
+          'etc/os-release': debianRelease('11', 'bullseye'),
+          'var/lib/dpkg/status': dpkgStatus({
+            libc6: '2.31-13+deb11u7',
+            'libssl1.1': '1.1.1w-0+deb11u1'
+          })
+        }),
+        ...(await asTar(bullseye.layers))
+      ]
+      bookworm.layers = [
+        await tarLayer({
+          'etc/os-release': debianRelease('12', 'bookworm'),
+          'var/lib/dpkg/status': dpkgStatus({
+            libc6: '2.36-9+deb12u3',
+            libssl3: '3.0.11-1~deb12u2'
+          })
+        }),
+        ...(await asTar(bookworm.layers))
+      ]
+    }
     oldDigest = (
       await new ImagePusher(registry).pushImage('library/python', bullseye, { tag: '3.12-slim' })
     ).digest
@@ -51,7 +77,7 @@ describe.each(NODES)('reporting a drift under %s', (_, node) => {
     )
     writeFileSync(
       join(workspace, 'Dockerfile'),
-      `FROM ${registry.host}/library/python:3.12-slim AS app\nRUN pip install flask\n`
+      `FROM ${registry.host}/library/python:3.12-slim AS app\nRUN apt-get install -y libssl1.1 && pip install flask\n`
     )
     runner = new ActionRunner(workspace, { ...cache.env, GITHUB_API_URL: api.url }, node)
   })
@@ -77,18 +103,32 @@ describe.each(NODES)('reporting a drift under %s', (_, node) => {
     )!
     expect(annotation.properties.line).toBe('1')
     expect(annotation.message).toContain(
-      'Debian bullseye → bookworm; PYTHON_VERSION 3.12.2 → 3.12.3'
+      'Debian bullseye → bookworm; 1 package removed (libssl1.1); PYTHON_VERSION 3.12.2 → 3.12.3'
     )
     expect(annotation.message).toContain(`Keep the known-good image: ${pin}`)
+    expect(
+      job.main.commands.find(
+        c =>
+          c.command === 'error' && c.properties.file === 'Dockerfile' && c.properties.line === '2'
+      )
+    ).toMatchObject({
+      properties: { title: `libssl1.1 was removed from ${registry.host}/library/python:3.12-slim` },
+      message: `libssl1.1 is not in ${registry.host}/library/python:3.12-slim any more (Debian bookworm); this line installs it`
+    })
 
     for (const text of [job.main.summary, job.main.outputs.report, api.comments[0]?.body ?? '']) {
       expect(text).toContain(
-        '**Debian bullseye → bookworm; PYTHON_VERSION 3.12.2 → 3.12.3; layers 2 → 3'
+        '**Debian bullseye → bookworm; 1 package removed (libssl1.1); PYTHON_VERSION 3.12.2 → 3.12.3; layers 2 → 3'
       )
       expect(text).toContain('the base OS release changed: the most severe kind of drift')
       expect(text).toContain('| base OS | Debian bullseye | Debian bookworm |')
       expect(text).toContain('`PYTHON_VERSION 3.12.2 → 3.12.3`')
       expect(text).toContain(`\`\`\`dockerfile\n${pin}\n\`\`\``)
+      expect(text).toContain('| `libssl1.1` | `1.1.1w-0+deb11u1` | **removed** |')
+      expect(text).toContain('| `libc6` | `2.31-13+deb11u7` | `2.36-9+deb12u3` |')
+      expect(text).toContain(
+        `- \`Dockerfile:2\`: libssl1.1 is not in ${registry.host}/library/python:3.12-slim any more (Debian bookworm); this line installs it`
+      )
     }
     const [change] = JSON.parse(job.main.outputs.changes)
     expect(change).toMatchObject({
@@ -99,8 +139,27 @@ describe.each(NODES)('reporting a drift under %s', (_, node) => {
     })
     expect(change.explanation).toMatchObject({
       severity: 'os',
-      os: { before: 'Debian bullseye', after: 'Debian bookworm' }
+      os: { before: 'Debian bullseye', after: 'Debian bookworm' },
+      packages: {
+        from: 'dpkg',
+        diff: {
+          removed: [{ name: 'libssl1.1', version: '1.1.1w-0+deb11u1', type: 'deb' }],
+          added: [{ name: 'libssl3', version: '3.0.11-1~deb12u2', type: 'deb' }],
+          changed: [
+            {
+              name: 'libc6',
+              type: 'deb',
+              before: '2.31-13+deb11u7',
+              after: '2.36-9+deb12u3',
+              major: false
+            }
+          ]
+        }
+      }
     })
+    expect(change.packageUses).toEqual([
+      { file: 'Dockerfile', line: 2, column: 1, package: 'libssl1.1', does: 'installs' }
+    ])
     expect(change.explanation.env).toEqual([
       { name: 'PYTHON_VERSION', before: '3.12.2', after: '3.12.3' }
     ])

@@ -6,6 +6,7 @@ import {
 } from '../src/baseline/document.js'
 import { compare } from '../src/compare/compare.js'
 import { decide } from '../src/compare/policy.js'
+import { SEVERITIES } from '../src/explain/diff.js'
 import type { Resolution } from '../src/resolve/resolve.js'
 import { found } from './helpers/references.js'
 
@@ -140,19 +141,25 @@ describe('compare', () => {
       baseline({ [py]: entry(d('a')) }),
       options
     )
-    expect(decide(findings, { onDrift: 'fail', onError: 'warn', accept: false })).toEqual({
+    expect(
+      decide(findings, { onDrift: 'fail', onError: 'warn', accept: false, failOn: SEVERITIES })
+    ).toEqual({
       failures: ['1 image changed under its tag since the last successful build'],
       drifted: 1,
       errors: 1,
       save: false
     })
-    expect(decide(findings, { onDrift: 'warn', onError: 'warn', accept: false }).failures).toEqual(
-      []
-    )
-    expect(decide(findings, { onDrift: 'fail', onError: 'warn', accept: true }).save).toBe(true)
-    expect(decide(findings, { onDrift: 'warn', onError: 'fail', accept: false }).failures).toEqual([
-      '1 image reference could not be scanned or resolved (on-error: fail)'
-    ])
+    expect(
+      decide(findings, { onDrift: 'warn', onError: 'warn', accept: false, failOn: SEVERITIES })
+        .failures
+    ).toEqual([])
+    expect(
+      decide(findings, { onDrift: 'fail', onError: 'warn', accept: true, failOn: SEVERITIES }).save
+    ).toBe(true)
+    expect(
+      decide(findings, { onDrift: 'warn', onError: 'fail', accept: false, failOn: SEVERITIES })
+        .failures
+    ).toEqual(['1 image reference could not be scanned or resolved (on-error: fail)'])
   })
 })
 

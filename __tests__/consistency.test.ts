@@ -54,13 +54,17 @@ describe('action.yml, the README and the code agree', () => {
       ['timeout', String(DEFAULTS.timeoutSeconds)],
       ['on-drift', DEFAULTS.onDrift],
       ['on-error', DEFAULTS.onError],
-      ['comment', DEFAULTS.comment]
+      ['comment', DEFAULTS.comment],
+      ['explain-budget', String(DEFAULTS.explainBudgetMiB)],
+      ['fail-on', DEFAULTS.failOn]
     ]) {
       expect([input, action.inputs[input].default]).toEqual([input, value])
       expect([input, readmeDefault(input)]).toEqual([input, value])
     }
     expect(USAGE).toContain(`(default ${DEFAULTS.timeoutSeconds})`)
     expect(USAGE).toContain(`(default ${DEFAULTS.baselineFile})`)
+    expect(USAGE).toContain(`(default ${DEFAULTS.failOn})`)
+    expect(USAGE).toContain(`(default ${DEFAULTS.explainBudgetMiB};`)
   })
 
   it('the README lists the default patterns of every source and every kind of reference', () => {

@@ -44,7 +44,7 @@ describe('explaining a drift', () => {
     expect(baseOs(facts([], history, labels).config)).toBe(os)
   })
 
-  it('ranks a base OS change first, then a runtime major/minor change, then the rest', () => {
+  it('ranks a base OS change first, then a runtime major/minor change, then a rebuild', () => {
     const debian = (suite: string) => [`ADD rootfs # debian.sh --arch 'amd64' out/ '${suite}' '@1'`]
     const os = explain(
       facts(['PYTHON_VERSION=3.12.2'], debian('bullseye')),
@@ -60,12 +60,12 @@ describe('explaining a drift', () => {
       facts(['NODE_VERSION=22.1.0']),
       'linux/amd64'
     )
-    expect(runtime.severity).toBe('runtime')
+    expect(runtime.severity).toBe('major')
     expect(explanationSummary(runtime)).toBe('NODE_VERSION 20.11.0 → 22.1.0')
     expect(
       explain(facts(['NODE_VERSION=20.11.0']), facts(['NODE_VERSION=20.11.1']), 'linux/amd64')
         .severity
-    ).toBe('other')
+    ).toBe('rebuild')
   })
 
   it('lists changed, added and removed variables, labels and layer changes', () => {

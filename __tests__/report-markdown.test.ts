@@ -1,12 +1,18 @@
 import { compare } from '../src/compare/compare.js'
 import { decide } from '../src/compare/policy.js'
 import { renderMarkdown } from '../src/report/markdown.js'
+import { SEVERITIES } from '../src/explain/diff.js'
 import { found } from './helpers/references.js'
 
 const d = (c: string) => `sha256:${c.repeat(64)}`
 
 describe('the Markdown report', () => {
-  const policy = { onDrift: 'fail' as const, onError: 'warn' as const, accept: false }
+  const policy = {
+    onDrift: 'fail' as const,
+    onError: 'warn' as const,
+    accept: false,
+    failOn: SEVERITIES
+  }
 
   it('says plainly when there was no baseline, and shows the rate limit left', () => {
     const { findings } = compare(

@@ -32,6 +32,9 @@ export interface ImageSpec {
   created?: string
   /** Layer contents; each becomes a blob. One random layer when absent. */
   layers?: (string | Buffer)[]
+  /** The layers' media type (default: an OCI gzip layer) and annotations (an attestation's). */
+  layerMediaType?: string
+  layerAnnotations?: Record<string, string>
   annotations?: Record<string, string>
 }
 
@@ -105,7 +108,11 @@ export class ImagePusher {
     for (const content of layerContents) {
       const blob = await this.pushBlob(repo, content)
       config.rootfs.diff_ids.push(blob.digest)
-      layers.push({ mediaType: oci ? MEDIA.ociLayer : MEDIA.dockerLayer, ...blob })
+      layers.push({
+        mediaType: spec.layerMediaType ?? (oci ? MEDIA.ociLayer : MEDIA.dockerLayer),
+        ...blob,
+        ...(spec.layerAnnotations ? { annotations: spec.layerAnnotations } : {})
+      })
     }
     const configBlob = await this.pushBlob(repo, JSON.stringify(config))
     const mediaType = oci ? MEDIA.ociManifest : MEDIA.dockerManifest
@@ -129,7 +136,11 @@ export class ImagePusher {
     repo: string,
     tag: string,
     images: Record<string, ImageSpec>,
-    options: { flavour?: Flavour; attestations?: boolean } = {}
+    options: {
+      flavour?: Flavour
+      /** An attestation manifest per image; a function gives its spec (an SBOM), given the platform. */
+      attestations?: boolean | ((platform: string) => ImageSpec)
+    } = {}
   ): Promise<PushedIndex> {
     const oci = (options.flavour ?? 'oci') === 'oci'
     const descriptors: Descriptor[] = []
@@ -150,9 +161,10 @@ export class ImagePusher {
       })
       if (options.attestations) {
         const attestation = await this.pushImage(repo, {
+          layers: [`{"predicate":"${image.digest}"}`],
+          ...(typeof options.attestations === 'function' ? options.attestations(platformText) : {}),
           os: 'unknown',
-          architecture: 'unknown',
-          layers: [`{"predicate":"${image.digest}"}`]
+          architecture: 'unknown'
         })
         manifests[`unknown/unknown@${platformText}`] = attestation.digest
         descriptors.push({

@@ -14,8 +14,11 @@ import {
   parseBuildArgs,
   parsePlatforms,
   parseTimeout,
+  parseMiB,
+  parseSeverities,
   parseVariables
 } from '../config/values.js'
+import { SEVERITIES, type Severity } from '../explain/diff.js'
 
 /** Every input of action.yml, validated; a bad value fails with the input's name. */
 export interface ActionInputs {
@@ -35,6 +38,8 @@ export interface ActionInputs {
   accept: boolean
   comment: CommentMode
   checkName: string
+  explainBudgetMiB: number
+  failOn: Severity[]
 }
 
 export function readInputs(env: Record<string, string | undefined> = process.env): ActionInputs {
@@ -60,7 +65,16 @@ export function readInputs(env: Record<string, string | undefined> = process.env
     onError: oneOf(core.getInput('on-error') || DEFAULTS.onError, REACTIONS, 'input on-error'),
     accept: booleanInput('accept'),
     comment: oneOf(core.getInput('comment') || DEFAULTS.comment, COMMENT_MODES, 'input comment'),
-    checkName: core.getInput('check-name')
+    checkName: core.getInput('check-name'),
+    explainBudgetMiB: parseMiB(
+      core.getInput('explain-budget') || String(DEFAULTS.explainBudgetMiB),
+      'input explain-budget'
+    ),
+    failOn: parseSeverities(
+      core.getInput('fail-on') || DEFAULTS.failOn,
+      SEVERITIES,
+      'input fail-on'
+    )
   }
 }
 

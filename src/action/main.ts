@@ -47,7 +47,12 @@ async function main(): Promise<void> {
   const store = inputs.lockfile
     ? new LockfileStore(resolve(cwd, inputs.lockfile), inputs.lockfile)
     : new CacheStore(inputs.cacheKey, runId ?? '0-1')
-  const policy = { onDrift: inputs.onDrift, onError: inputs.onError, accept: inputs.accept }
+  const policy = {
+    onDrift: inputs.onDrift,
+    onError: inputs.onError,
+    accept: inputs.accept,
+    failOn: inputs.failOn
+  }
 
   const result = await run({
     until: 'check',
@@ -71,6 +76,7 @@ async function main(): Promise<void> {
     policy,
     // a lockfile is rewritten only when asked; the cache keeps every successful run's baseline
     save: inputs.lockfile ? inputs.updateLockfile : true,
+    explainBudgetMiB: inputs.explainBudgetMiB,
     now: new Date().toISOString(),
     run: runId,
     commit: env.GITHUB_SHA

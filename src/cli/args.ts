@@ -7,7 +7,16 @@ import {
   type Reaction
 } from '../config/defaults.js'
 import { SOURCES } from '../sources/index.js'
-import { commaList, oneOf, parseBuildArgs, parsePlatforms, parseTimeout } from '../config/values.js'
+import {
+  commaList,
+  oneOf,
+  parseBuildArgs,
+  parseMiB,
+  parsePlatforms,
+  parseSeverities,
+  parseTimeout
+} from '../config/values.js'
+import { SEVERITIES, type Severity } from '../explain/diff.js'
 
 export type CommandName = 'scan' | 'resolve' | 'check'
 
@@ -24,6 +33,8 @@ export interface CliCommand {
   accept: boolean
   onDrift: Reaction
   onError: Reaction
+  failOn: Severity[]
+  explainBudgetMiB: number
   insecureRegistries: string[]
   timeoutSeconds: number
 }
@@ -61,6 +72,10 @@ Options:
   --accept                   check: accept drift (no failure) and record it with --update
   --on-drift fail|warn       check: exit 1 on drift (fail, default) or only report it (warn)
   --on-error warn|fail       check: exit 1 when an image cannot be scanned or resolved (fail)
+  --fail-on S,…              check: severities of drift that fail: os, removed, major, rebuild
+                             (default ${DEFAULTS.failOn}); the others warn
+  --explain-budget MIB       check: compressed layer MiB read per drifted image to compare its
+                             packages (default ${DEFAULTS.explainBudgetMiB}; 0: SBOMs only)
   -h, --help                 show this help
   --version                  print the version
 
@@ -88,6 +103,8 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
         accept: { type: 'boolean' },
         'on-drift': { type: 'string' },
         'on-error': { type: 'string' },
+        'fail-on': { type: 'string' },
+        'explain-budget': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' }
       }
@@ -115,7 +132,16 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   only('platforms', ['resolve', 'check'])
   only('insecure-registries', ['resolve', 'check'])
   only('timeout', ['resolve', 'check'])
-  for (const flag of ['baseline', 'update', 'accept', 'on-drift', 'on-error']) only(flag, ['check'])
+  for (const flag of [
+    'baseline',
+    'update',
+    'accept',
+    'on-drift',
+    'on-error',
+    'fail-on',
+    'explain-budget'
+  ])
+    only(flag, ['check'])
 
   return {
     kind: 'run',
@@ -131,6 +157,11 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       accept: values.accept ?? false,
       onDrift: oneOf(values['on-drift'] ?? DEFAULTS.onDrift, REACTIONS, '--on-drift'),
       onError: oneOf(values['on-error'] ?? DEFAULTS.onError, REACTIONS, '--on-error'),
+      failOn: parseSeverities(values['fail-on'] ?? DEFAULTS.failOn, SEVERITIES, '--fail-on'),
+      explainBudgetMiB: parseMiB(
+        values['explain-budget'] ?? String(DEFAULTS.explainBudgetMiB),
+        '--explain-budget'
+      ),
       insecureRegistries: commaList(values['insecure-registries'] ?? ''),
       timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), '--timeout')
     }

@@ -110,7 +110,13 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     until: 'check',
     registry,
     store: new LockfileStore(resolve(io.cwd, options.baseline), options.baseline),
-    policy: { onDrift: options.onDrift, onError: options.onError, accept: options.accept },
+    policy: {
+      onDrift: options.onDrift,
+      onError: options.onError,
+      accept: options.accept,
+      failOn: options.failOn
+    },
+    explainBudgetMiB: options.explainBudgetMiB,
     save: options.update,
     now: new Date().toISOString()
   })

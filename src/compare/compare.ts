@@ -7,6 +7,7 @@ import {
 import { formatReference, type ImageReference } from '../reference/reference.js'
 import type { RegistryErrorKind } from '../registry/errors.js'
 import { resolutionKey, type PlatformChange, type Resolution } from '../resolve/resolve.js'
+import type { PackageUse } from '../explain/uses.js'
 import type { FoundReference, ScanWarning } from '../sources/source.js'
 
 /** Where a reference (its tag) points now. */
@@ -39,6 +40,8 @@ export type Finding =
       current: Current
       /** With tracked platforms: those whose digest changed. */
       changedPlatforms?: string[]
+      /** Lines of this file that need a package the new image no longer has. */
+      packageUses?: PackageUse[]
     })
   | (Found & {
       status: 'index-churn'

@@ -1,4 +1,6 @@
 import type { Reaction } from '../config/defaults.js'
+import type { Severity } from '../explain/diff.js'
+import type { ExplainResult } from '../explain/read.js'
 import type { Finding } from './compare.js'
 import { counted } from '../words.js'
 
@@ -6,6 +8,8 @@ export interface Policy {
   onDrift: Reaction
   onError: Reaction
   accept: boolean
+  /** Severities of drift that fail the job; the others warn. A drift not explained always fails. */
+  failOn: readonly Severity[]
 }
 
 export interface Verdict {
@@ -20,13 +24,19 @@ export interface Verdict {
 }
 
 /** What the findings do to the job, and whether the baseline is saved. */
-export function decide(findings: Finding[], policy: Policy): Verdict {
-  const drifted = findings.filter(f => f.status === 'drifted').length
+export function decide(
+  findings: Finding[],
+  policy: Policy,
+  explanations: ReadonlyMap<string, ExplainResult> = new Map()
+): Verdict {
+  const drifts = findings.flatMap(f => (f.status === 'drifted' ? [f] : []))
+  const drifted = drifts.length
   const errors = findings.filter(f => f.status === 'error').length
   const failures: string[] = []
-  if (drifted > 0 && !policy.accept && policy.onDrift === 'fail') {
+  const failing = drifts.filter(f => failsOn(explanations.get(f.image), policy.failOn)).length
+  if (failing > 0 && !policy.accept && policy.onDrift === 'fail') {
     failures.push(
-      `${counted(drifted, 'image')} changed under ${drifted === 1 ? 'its tag' : 'their tags'} since the last successful build`
+      `${counted(failing, 'image')} changed under ${failing === 1 ? 'its tag' : 'their tags'} since the last successful build${failing < drifted ? ` (${drifted - failing} more of a severity that only warns: fail-on ${policy.failOn.join(',')})` : ''}`
     )
   }
   if (errors > 0 && policy.onError === 'fail') {
@@ -35,4 +45,12 @@ export function decide(findings: Finding[], policy: Policy): Verdict {
     )
   }
   return { failures, drifted, errors, save: failures.length === 0 }
+}
+
+/** Whether a drift fails under `fail-on`: by its severity, and always when it could not be explained. */
+export function failsOn(
+  explanation: ExplainResult | undefined,
+  failOn: readonly Severity[]
+): boolean {
+  return !explanation || !('severity' in explanation) || failOn.includes(explanation.severity)
 }

@@ -21,5 +21,8 @@ export const DEFAULTS = {
   onDrift: 'fail' as Reaction,
   onError: 'warn' as Reaction,
   comment: 'on-drift' as CommentMode,
-  baselineFile: '.base-image-drift.json'
+  baselineFile: '.base-image-drift.json',
+  /** Enough for the layers of a typical slim image (python:3.12-slim is about 45 MiB). */
+  explainBudgetMiB: 100,
+  failOn: 'os,removed,major,rebuild'
 } as const

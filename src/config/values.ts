@@ -90,6 +90,26 @@ export function parseTimeout(text: string, what: string): number {
   return seconds
 }
 
+/** A whole number of MiB, 0 or more. */
+export function parseMiB(text: string, what: string): number {
+  const mib = Number(text)
+  if (text.trim() === '' || !Number.isInteger(mib) || mib < 0)
+    throw new ConfigError(`${what} must be a whole number of MiB (0 or more), not "${text}"`)
+  return mib
+}
+
+/** `os,removed` → severities, each one of `allowed`. */
+export function parseSeverities<T extends string>(
+  text: string,
+  allowed: readonly T[],
+  what: string
+): T[] {
+  const list = commaList(text)
+  if (list.length === 0)
+    throw new ConfigError(`${what} must name at least one of ${allowed.join(', ')}`)
+  return list.map(item => oneOf(item, allowed, `${what}: each entry`))
+}
+
 export function commaList(text: string): string[] {
   return text
     .split(',')

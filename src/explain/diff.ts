@@ -3,6 +3,7 @@
  * reading is in read.ts, the words in report/.
  */
 import type { ImageConfig } from '../registry/manifest.js'
+import { diffPackages, type OsRelease, type PackageDiff, type PackageList } from './packages.js'
 
 /** The parts of an image that explain a drift. */
 export interface ImageFacts {
@@ -11,7 +12,21 @@ export interface ImageFacts {
   /** Layer count and total compressed size, from the manifest. */
   layers: { count: number; size: number }
   annotations: Record<string, string>
+  /** What is installed, where it was read (not when the explain budget is 0). */
+  contents?: ImageContents
 }
+
+/** What an image holds, from its SBOM or its layers. */
+export interface ImageContents {
+  packages: PackageList | null
+  osRelease: OsRelease | null
+  /** Why the packages could not be read in full (the budget, a compression not supported). */
+  incomplete?: string
+}
+
+/** The package diff, or why there is none. */
+export type PackagesExplained =
+  { from: PackageList['from']; diff: PackageDiff } | { unavailable: string }
 
 export interface Change {
   name: string
@@ -19,7 +34,12 @@ export interface Change {
   after?: string
 }
 
-export type Severity = 'os' | 'runtime' | 'other'
+/**
+ * How much a drift matters: the OS release changed; packages were removed; a runtime or
+ * package changed its major version (a runtime also its minor); or only a rebuild.
+ */
+export type Severity = 'os' | 'removed' | 'major' | 'rebuild'
+export const SEVERITIES: readonly Severity[] = ['os', 'removed', 'major', 'rebuild']
 
 export interface Explanation {
   platform: string
@@ -29,6 +49,12 @@ export interface Explanation {
   labels: Change[]
   annotations: Change[]
   layers: { before: ImageFacts['layers']; after: ImageFacts['layers'] }
+  /** Absent when packages were not looked at (explain budget 0 and no SBOM). */
+  packages?: PackagesExplained
+  /** The new image's `org.opencontainers.image.source`, with the old and new revisions. */
+  source?: { url: string; before?: string; after?: string }
+  /** A tag of the same image for the old OS release, where the registry has one. */
+  oldRelease?: { tag: string; digest: string; release: string }
   severity: Severity
 }
 
@@ -67,12 +93,23 @@ export function explain(before: ImageFacts, after: ImageFacts, platform: string)
   const env = diffMaps(envMap(before.config), envMap(after.config))
   const labels = diffMaps(before.config.config?.Labels ?? {}, after.config.config?.Labels ?? {})
   const annotations = diffMaps(before.annotations, after.annotations)
-  const os = { before: baseOs(before.config), after: baseOs(after.config) }
-  const osChanged = os.before !== os.after
+  const os = {
+    before: baseOs(before.config) ?? osName(before.contents?.osRelease),
+    after: baseOs(after.config) ?? osName(after.contents?.osRelease)
+  }
   const runtime = env.filter(
     c => VERSION_VARIABLE.test(c.name) && majorMinor(c.before) !== majorMinor(c.after)
   )
-  const severity: Severity = osChanged ? 'os' : runtime.length > 0 ? 'runtime' : 'other'
+  const packages = packagesExplained(before.contents, after.contents)
+  const diff = packages && 'diff' in packages ? packages.diff : null
+  const severity: Severity =
+    os.before !== os.after
+      ? 'os'
+      : diff && diff.removed.length > 0
+        ? 'removed'
+        : runtime.length > 0 || diff?.changed.some(c => c.major)
+          ? 'major'
+          : 'rebuild'
 
   return {
     platform,
@@ -82,8 +119,48 @@ export function explain(before: ImageFacts, after: ImageFacts, platform: string)
     labels,
     annotations,
     layers: { before: before.layers, after: after.layers },
+    ...(packages ? { packages } : {}),
+    ...sourceOf(before.config, after.config),
     severity
   }
+}
+
+const SOURCE = 'org.opencontainers.image.source'
+const REVISION = 'org.opencontainers.image.revision'
+
+function sourceOf(before: ImageConfig, after: ImageConfig): Pick<Explanation, 'source'> {
+  const url = after.config?.Labels?.[SOURCE]
+  if (!url) return {}
+  const revision = (config: ImageConfig) => config.config?.Labels?.[REVISION]
+  return { source: { url, before: revision(before), after: revision(after) } }
+}
+
+function packagesExplained(
+  before: ImageContents | undefined,
+  after: ImageContents | undefined
+): PackagesExplained | undefined {
+  if (!before || !after) return undefined
+  if (before.packages && after.packages)
+    return {
+      from: after.packages.from,
+      diff: diffPackages(before.packages.packages, after.packages.packages)
+    }
+  return {
+    unavailable:
+      before.incomplete ??
+      after.incomplete ??
+      'neither image has a package database or an SBOM this reads'
+  }
+}
+
+/** `Debian bullseye`, `Alpine 3.20.3`, else the release's own name. */
+function osName(release: OsRelease | null | undefined): string | null {
+  if (!release) return null
+  const id = release.id ? release.id[0].toUpperCase() + release.id.slice(1) : null
+  if (id && release.versionCodename && ['debian', 'ubuntu'].includes(release.id ?? ''))
+    return `${id} ${release.versionCodename}`
+  if (id && release.versionId) return `${id} ${release.versionId}`
+  return release.prettyName
 }
 
 function envMap(config: ImageConfig): Record<string, string> {

@@ -3,7 +3,17 @@ import { normalizePlatform } from '../reference/platform.js'
 import { tagOf } from '../reference/reference.js'
 import { RegistryError } from '../registry/errors.js'
 import type { PlatformImage, RegistryClient } from '../registry/remote.js'
-import { explain, type Explanation, type ImageFacts, type Unexplained } from './diff.js'
+import {
+  explain,
+  type Explanation,
+  type ImageContents,
+  type ImageFacts,
+  type Unexplained
+} from './diff.js'
+import { APK_INSTALLED, DPKG_STATUS, DPKG_STATUS_D, OS_RELEASE, readImageFiles } from './layers.js'
+import { parseApkInstalled, parseDpkgStatus, parseOsRelease, type PackageList } from './packages.js'
+import { readSbom } from './sbom.js'
+import type { ImageReference } from '../reference/reference.js'
 
 /** What changed inside a drifted image, or why only the digests are known. */
 export type ExplainResult = Explanation | Unexplained
@@ -16,7 +26,9 @@ export type ExplainResult = Explanation | Unexplained
 export async function explainDrift(
   finding: DriftedFinding,
   client: RegistryClient,
-  platforms: string[]
+  platforms: string[],
+  /** Compressed layer bytes each image's package database may cost; 0 reads SBOMs only. */
+  budgetBytes: number
 ): Promise<ExplainResult> {
   const image = tagOf(finding.parsed) ?? finding.parsed
   const wanted =
@@ -32,8 +44,20 @@ export async function explainDrift(
     }
   }
   try {
-    const before = await client.image({ ...image, digest: finding.previous.digest }, after.platform)
-    return explain(facts(before), facts(after), after.platform)
+    const old = { ...image, digest: finding.previous.digest }
+    const before = await client.image(old, after.platform)
+    const now = { ...image, digest: finding.current.digest }
+    const [beforeContents, afterContents] = await Promise.all([
+      contents(client, old, before, budgetBytes),
+      contents(client, now, after, budgetBytes)
+    ])
+    const explanation = explain(
+      facts(before, beforeContents),
+      facts(after, afterContents),
+      after.platform
+    )
+    const oldRelease = await oldReleaseTag(client, image, explanation)
+    return oldRelease ? { ...explanation, oldRelease } : explanation
   } catch (error) {
     if (!(error instanceof RegistryError)) throw error
     return {
@@ -43,12 +67,87 @@ export async function explainDrift(
   }
 }
 
-function facts(image: PlatformImage): ImageFacts {
+/**
+ * When the OS release changed (`Debian bullseye → bookworm`), a tag that stays on the old
+ * one: the tag with the old codename substituted or appended (`3.12-slim-bullseye`), where
+ * the registry has it. One HEAD per candidate, only on such a drift.
+ */
+async function oldReleaseTag(
+  client: RegistryClient,
+  image: ImageReference,
+  explanation: Explanation
+): Promise<Explanation['oldRelease']> {
+  const codename = (os: string | null) => /^(?:Debian|Ubuntu) ([a-z]+)$/.exec(os ?? '')?.[1]
+  const before = codename(explanation.os.before)
+  const after = codename(explanation.os.after)
+  if (!before || !after || before === after || !image.tag) return undefined
+  const candidates = new Set([
+    ...(image.tag.includes(after) ? [image.tag.replace(after, before)] : []),
+    `${image.tag}-${before}`
+  ])
+  for (const tag of candidates) {
+    try {
+      const digest = await client.digest({ ...image, tag, digest: undefined })
+      return { tag, digest, release: explanation.os.before ?? before }
+    } catch (error) {
+      if (!(error instanceof RegistryError)) throw error
+    }
+  }
+  return undefined
+}
+
+function facts(image: PlatformImage, contents: ImageContents | undefined): ImageFacts {
   const { layers } = image.manifest
   return {
     digest: image.digest,
     config: image.config,
     annotations: image.annotations,
-    layers: { count: layers.length, size: layers.reduce((sum, l) => sum + l.size, 0) }
+    layers: { count: layers.length, size: layers.reduce((sum, l) => sum + l.size, 0) },
+    ...(contents ? { contents } : {})
   }
+}
+
+/**
+ * What an image holds, cheapest first: the SBOM its index carries, else its package
+ * database and os-release from the layers, within the budget. Undefined when neither was
+ * tried (budget 0 and no SBOM); a failure to read is said, not thrown.
+ */
+async function contents(
+  client: RegistryClient,
+  reference: ImageReference,
+  image: PlatformImage,
+  budgetBytes: number
+): Promise<ImageContents | undefined> {
+  try {
+    const sbom = await readSbom(client, reference, image.digest)
+    // with an SBOM, no layer is read
+    const fromLayers =
+      sbom === null && budgetBytes > 0
+        ? await readImageFiles(client, reference, image.manifest.layers, budgetBytes)
+        : null
+    if (sbom === null && fromLayers === null) return undefined
+    const files = fromLayers?.files ?? new Map<string, string>()
+    const release = OS_RELEASE.map(path => files.get(path)).find(text => text !== undefined)
+    return {
+      packages: sbom ? { from: 'sbom', packages: sbom } : installed(files),
+      osRelease: release === undefined ? null : parseOsRelease(release),
+      ...(fromLayers?.incomplete ? { incomplete: fromLayers.incomplete } : {})
+    }
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error
+    return {
+      packages: null,
+      osRelease: null,
+      incomplete: `the layers could not be read (${error.message})`
+    }
+  }
+}
+
+/** The package list the files hold: dpkg (with distroless status.d), else apk. */
+function installed(files: Map<string, string>): PackageList | null {
+  const dpkg = [...files].filter(([path]) => path === DPKG_STATUS || path.startsWith(DPKG_STATUS_D))
+  if (dpkg.length > 0)
+    return { from: 'dpkg', packages: dpkg.flatMap(([, text]) => parseDpkgStatus(text)) }
+  const apk = files.get(APK_INSTALLED)
+  return apk === undefined ? null : { from: 'apk', packages: parseApkInstalled(apk) }
 }

@@ -6,7 +6,10 @@ import type { Baseline } from '../baseline/document.js'
 import { UnusableBaselineError, type BaselineStore, type Restored } from '../baseline/store.js'
 import { compare, type DriftedFinding, type Finding } from '../compare/compare.js'
 import { decide, type Policy, type Verdict } from '../compare/policy.js'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { explainDrift, type ExplainResult } from '../explain/read.js'
+import { packageUses } from '../explain/uses.js'
 import { normalizePlatform } from '../reference/platform.js'
 import { formatReference, tagOf } from '../reference/reference.js'
 import {
@@ -50,6 +53,8 @@ export interface CheckRequest extends Omit<ResolveRequest, 'until'> {
   policy: Policy
   /** Record the next baseline in the store when nothing fails (`--update`, the cache). */
   save: boolean
+  /** MiB of compressed layers each drifted image's package database may cost; 0: SBOMs only. */
+  explainBudgetMiB: number
   now: string
   run?: string
   commit?: string
@@ -143,8 +148,15 @@ async function decideAndSave(
     run: request.run,
     commit: request.commit
   })
-  const explanations = await explainAll(findings, client, platforms)
-  const verdict = decide(findings, request.policy)
+  const explanations = await explainAll(
+    findings,
+    client,
+    platforms,
+    request.explainBudgetMiB * 1024 * 1024
+  )
+  for (const finding of findings)
+    if (finding.status === 'drifted') findUses(finding, explanations, request.cwd)
+  const verdict = decide(findings, request.policy, explanations)
   const before = Object.keys(baseline?.images ?? {}).length
   if (verdict.save && before > 0 && Object.keys(next.images).length === 0) {
     // never overwrite a baseline with a worse one: an empty scan is more likely a wrong `files` than no images
@@ -165,6 +177,30 @@ async function decideAndSave(
     saveProblem,
     replaced: restored.state === 'unusable' ? restored.why : null
   }
+}
+
+/** The lines of a drifted FROM's stages that need a package the new image lost. */
+function findUses(
+  finding: DriftedFinding,
+  explanations: ReadonlyMap<string, ExplainResult>,
+  cwd: string
+): void {
+  const explanation = explanations.get(finding.image)
+  const packages = explanation && 'packages' in explanation ? explanation.packages : undefined
+  if (finding.reference.kind !== 'from' || !packages || !('diff' in packages)) return
+  if (packages.diff.removed.length === 0) return
+  let text: string
+  try {
+    text = readFileSync(resolve(cwd, finding.reference.file), 'utf8')
+  } catch {
+    return // it was read a moment ago; if it is gone now, there is nothing to point at
+  }
+  finding.packageUses = packageUses(
+    finding.reference.file,
+    text,
+    finding.reference.line,
+    packages.diff.removed
+  )
 }
 
 /** One entry per image whose index moved, however many lines name it: each index is read once. */
@@ -195,14 +231,15 @@ function movedImages(
 async function explainAll(
   findings: Finding[],
   client: RegistryClient,
-  platforms: string[]
+  platforms: string[],
+  budgetBytes: number
 ): Promise<Map<string, ExplainResult>> {
   const drifted = new Map<string, DriftedFinding>()
   for (const f of findings)
     if (f.status === 'drifted' && !drifted.has(f.image)) drifted.set(f.image, f)
   const explained = await Promise.all(
     [...drifted].map(
-      async ([image, f]) => [image, await explainDrift(f, client, platforms)] as const
+      async ([image, f]) => [image, await explainDrift(f, client, platforms, budgetBytes)] as const
     )
   )
   return new Map(explained)

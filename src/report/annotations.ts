@@ -1,6 +1,14 @@
-import type { Finding } from '../compare/compare.js'
-import type { Policy } from '../compare/policy.js'
-import { byImportance, changeSummary, errorTitle, type Explanations } from './findings.js'
+import type { DriftedFinding, Finding } from '../compare/compare.js'
+import type { ExplainResult } from '../explain/read.js'
+import { failsOn, type Policy } from '../compare/policy.js'
+import {
+  byImportance,
+  changeSummary,
+  errorTitle,
+  oldReleaseReference,
+  useSentence,
+  type Explanations
+} from './findings.js'
 import { pinLine } from './remedy.js'
 
 export interface Annotation {
@@ -10,6 +18,13 @@ export interface Annotation {
   column: number
   title: string
   message: string
+}
+
+function stayLine(finding: DriftedFinding, explanation: ExplainResult | undefined): string | null {
+  const stay = oldReleaseReference(finding, explanation)
+  return stay && explanation && 'oldRelease' in explanation && explanation.oldRelease
+    ? `or stay on ${explanation.oldRelease.release} with ${stay},`
+    : null
 }
 
 /** GitHub shows at most this many annotations of each type per step. */
@@ -30,17 +45,32 @@ export function annotationsFor(
     if (finding.status === 'drifted') {
       all.push({
         ...at,
-        level: policy.onDrift === 'fail' && !policy.accept ? 'error' : 'warning',
+        level:
+          policy.onDrift === 'fail' &&
+          !policy.accept &&
+          failsOn(explanations.get(finding.image), policy.failOn)
+            ? 'error'
+            : 'warning',
         title: `${finding.image} changed under its tag`,
         message: [
           changeSummary(explanations.get(finding.image)),
           `${finding.previous.digest} → ${finding.current.digest}.`,
           `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
+          stayLine(finding, explanations.get(finding.image)),
           `or accept the new one (${acceptHint}).`
         ]
           .filter(Boolean)
           .join('\n')
       })
+      for (const use of finding.packageUses ?? [])
+        all.push({
+          file: use.file,
+          line: use.line,
+          column: use.column,
+          level: all[all.length - 1].level,
+          title: `${use.package} was removed from ${finding.image}`,
+          message: useSentence(use, finding, explanations.get(finding.image))
+        })
     } else if (finding.status === 'error') {
       all.push({
         ...at,

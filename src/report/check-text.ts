@@ -6,6 +6,9 @@ import {
   errorTitle,
   findingLabel,
   findingLabelWithReason,
+  oldReleaseReference,
+  sourceCompareUrl,
+  useSentence,
   type Explanations
 } from './findings.js'
 import { explanationText } from './explanation-text.js'
@@ -51,7 +54,16 @@ export function formatCheckText(
           ? [`  changed platforms: ${finding.changedPlatforms.join(', ')}`]
           : []),
         ...(explanation ? explanationText(explanation, '  ') : []),
+        ...(finding.packageUses ?? []).map(
+          use => `  ${use.file}:${use.line}: ${useSentence(use, finding, explanation)}`
+        ),
         `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
+        ...(oldReleaseReference(finding, explanation)
+          ? [`  or stay on the old release: ${oldReleaseReference(finding, explanation)}`]
+          : []),
+        ...(sourceCompareUrl(explanation)
+          ? [`  source changes:             ${sourceCompareUrl(explanation)}`]
+          : []),
         `  or accept the new one:      base-image-drift check --accept --update`
       )
     } else if (finding.status === 'error') {

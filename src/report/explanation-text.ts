@@ -1,3 +1,4 @@
+import type { PackageDiff } from '../explain/packages.js'
 import {
   isVersionVariable,
   type Change,
@@ -9,15 +10,39 @@ import { mdCode, mdText } from './markdown-escape.js'
 
 const SEVERITY_NOTE: Record<Explanation['severity'], string> = {
   os: 'the base OS release changed: the most severe kind of drift',
-  runtime: 'a language runtime changed its major or minor version',
-  other: 'no OS or runtime version change'
+  removed: 'packages were removed: whatever needs them breaks',
+  major: 'a runtime or package changed its major version (a runtime also its minor)',
+  rebuild: 'a rebuild: no OS release change, no package removed, no major version change'
 }
+
+const PACKAGE_SOURCE: Record<'sbom' | 'dpkg' | 'apk', string> = {
+  sbom: "the image's SBOM",
+  dpkg: 'the dpkg database',
+  apk: 'the apk database'
+}
+/** Package rows shown before the rest are folded away. */
+const PACKAGE_ROWS = 10
 
 /** The one line a reviewer reads first: `Debian bullseye → bookworm; PYTHON_VERSION 3.12.2 → 3.12.3`. */
 export function explanationSummary(e: Explanation): string {
   const parts: string[] = []
   if (e.os.before !== e.os.after) parts.push(osChange(e.os.before, e.os.after))
+  const packages = e.packages && 'diff' in e.packages ? e.packages.diff : null
+  if (packages && packages.removed.length > 0) {
+    const names = packages.removed.slice(0, 3).map(p => p.name)
+    parts.push(
+      `${counted(packages.removed.length, 'package')} removed (${names.join(', ')}${packages.removed.length > 3 ? ', …' : ''})`
+    )
+  }
   for (const c of e.env.filter(c => isVersionVariable(c.name))) parts.push(describe(c))
+  const majors = packages?.changed.filter(c => c.major) ?? []
+  if (majors.length > 0)
+    parts.push(
+      `${counted(majors.length, 'major package upgrade')} (${majors
+        .slice(0, 3)
+        .map(c => `${c.name} ${c.before} → ${c.after}`)
+        .join(', ')}${majors.length > 3 ? ', …' : ''})`
+    )
   const others =
     e.env.filter(c => !isVersionVariable(c.name)).length + e.labels.length + e.annotations.length
   if (others > 0) parts.push(counted(others, 'other config change'))
@@ -75,6 +100,7 @@ export function explanationMarkdown(explanation: Explanation | Unexplained): str
   )
   lines.push(`| layers | ${layers(e.layers.before)} | ${layers(e.layers.after)} |`)
   lines.push('')
+  lines.push(...packagesMarkdown(e))
   for (const [title, changes] of [
     ['Environment', e.env],
     ['Labels', e.labels],
@@ -92,11 +118,66 @@ export function explanationText(explanation: Explanation | Unexplained, indent: 
     return [`${indent}what changed is not known: ${explanation.unavailable}`]
   const e = explanation
   const lines = [`${indent}what changed (${e.platform}): ${explanationSummary(e)}`]
-  if (e.severity !== 'other') lines.push(`${indent}  ${SEVERITY_NOTE[e.severity]}`)
+  if (e.severity !== 'rebuild') lines.push(`${indent}  ${SEVERITY_NOTE[e.severity]}`)
   lines.push(`${indent}  created ${e.created.before ?? '?'} → ${e.created.after ?? '?'}`)
   lines.push(`${indent}  layers ${layers(e.layers.before)} → ${layers(e.layers.after)}`)
   for (const change of [...e.env, ...e.labels, ...e.annotations])
     lines.push(`${indent}  ${describe(change)}`)
+  if (e.packages && 'unavailable' in e.packages)
+    lines.push(`${indent}  packages not compared: ${e.packages.unavailable}`)
+  else if (e.packages)
+    for (const row of packageRows(e.packages.diff))
+      lines.push(`${indent}  ${row.name} ${row.before ?? '(none)'} → ${row.after ?? 'removed'}`)
+  return lines
+}
+
+interface PackageRow {
+  name: string
+  before?: string
+  after?: string
+}
+
+/** Removed (shared libraries first), major upgrades, added, then the other version changes. */
+function packageRows(diff: PackageDiff): PackageRow[] {
+  return [
+    ...diff.removed.map(p => ({ name: p.name, before: p.version })),
+    ...diff.changed.filter(c => c.major),
+    ...diff.added.map(p => ({ name: p.name, after: p.version })),
+    ...diff.changed.filter(c => !c.major)
+  ]
+}
+
+/** The package diff as a table, the first rows shown and the rest folded. */
+function packagesMarkdown(e: Explanation): string[] {
+  if (!e.packages) return []
+  if ('unavailable' in e.packages)
+    return [`Packages not compared: ${mdText(e.packages.unavailable)}.`, '']
+  const { diff, from } = e.packages
+  const rows = packageRows(diff)
+  if (rows.length === 0) return [`Packages (from ${PACKAGE_SOURCE[from]}): none changed.`, '']
+  const table = (list: PackageRow[]) => [
+    '| package | baseline | now |',
+    '|---|---|---|',
+    ...list.map(
+      r =>
+        `| ${mdCode(r.name, true)} | ${r.before ? mdCode(r.before, true) : 'not installed'} | ${r.after ? mdCode(r.after, true) : '**removed**'} |`
+    )
+  ]
+  const lines = [
+    `Packages (from ${PACKAGE_SOURCE[from]}): ${diff.removed.length} removed, ${diff.added.length} added, ${diff.changed.length} changed version.`,
+    '',
+    ...table(rows.slice(0, PACKAGE_ROWS)),
+    ''
+  ]
+  if (rows.length > PACKAGE_ROWS)
+    lines.push(
+      `<details><summary>${counted(rows.length - PACKAGE_ROWS, 'more package change')}</summary>`,
+      '',
+      ...table(rows.slice(PACKAGE_ROWS)),
+      '',
+      '</details>',
+      ''
+    )
   return lines
 }
 

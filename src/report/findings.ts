@@ -1,11 +1,13 @@
-import type { Finding, FindingError } from '../compare/compare.js'
+import { SEVERITIES } from '../explain/diff.js'
+import type { DriftedFinding, Finding, FindingError } from '../compare/compare.js'
+import type { PackageUse } from '../explain/uses.js'
+import { formatReference } from '../reference/reference.js'
 import type { ExplainResult } from '../explain/read.js'
 import { explanationSummary } from './explanation-text.js'
 import { shortDigest } from './scan-output.js'
 
 /** Drifted first, then errors, stale pins, new, index churn, pinned, unchanged. */
 const ORDER = ['drifted', 'error', 'stale', 'new', 'index-churn', 'pinned', 'unchanged']
-const SEVERITY = ['os', 'runtime', 'other']
 
 export type Explanations = ReadonlyMap<string, ExplainResult>
 
@@ -25,8 +27,8 @@ export function byImportance(explanations: Explanations): (a: Finding, b: Findin
   const rank = (finding: Finding) => {
     const explanation = finding.image ? explanations.get(finding.image) : undefined
     return explanation && 'severity' in explanation
-      ? SEVERITY.indexOf(explanation.severity)
-      : SEVERITY.length
+      ? SEVERITIES.indexOf(explanation.severity)
+      : SEVERITIES.length
   }
   return (a, b) =>
     ORDER.indexOf(findingLabel(a)) - ORDER.indexOf(findingLabel(b)) || rank(a) - rank(b)
@@ -36,6 +38,40 @@ export function byImportance(explanations: Explanations): (a: Finding, b: Findin
 export function changeSummary(explanation: ExplainResult | undefined): string | null {
   if (!explanation) return null
   return 'unavailable' in explanation ? explanation.unavailable : explanationSummary(explanation)
+}
+
+/** "libssl1.1 is not in python:3.12-slim any more (Debian bookworm); this line installs it" */
+export function useSentence(
+  use: PackageUse,
+  finding: DriftedFinding,
+  explanation: ExplainResult | undefined
+): string {
+  const os = explanation && 'os' in explanation ? explanation.os.after : null
+  const does = {
+    installs: 'this line installs it',
+    uses: 'this line uses it',
+    copies: 'this line copies its shared library'
+  }[use.does]
+  return `${use.package} is not in ${finding.image} any more${os ? ` (${os})` : ''}; ${does}`
+}
+
+/** `python:3.12-slim-bullseye`: the reference on a tag that stays on the old OS release. */
+export function oldReleaseReference(
+  finding: DriftedFinding,
+  explanation: ExplainResult | undefined
+): string | null {
+  if (!explanation || !('oldRelease' in explanation) || !explanation.oldRelease) return null
+  return formatReference({ ...finding.parsed, tag: explanation.oldRelease.tag, digest: undefined })
+}
+
+/** A GitHub compare link between the old and new image's source revisions, when the labels give both. */
+export function sourceCompareUrl(explanation: ExplainResult | undefined): string | null {
+  const source = explanation && 'source' in explanation ? explanation.source : undefined
+  if (!source?.before || !source.after || source.before === source.after) return null
+  const repo = /^https:\/\/github\.com\/([\w.-]+\/[\w.-]+?)(?:\.git)?\/?$/.exec(source.url)?.[1]
+  const revision = /^[0-9a-f]{7,40}$/
+  if (!repo || !revision.test(source.before) || !revision.test(source.after)) return null
+  return `https://github.com/${repo}/compare/${source.before}...${source.after}`
 }
 
 /** A title that says what to do about an error: log in, the tag is gone, wait, the registry is down. */
@@ -93,6 +129,9 @@ export function findingJson(finding: Finding, explanations: Explanations) {
     ...(previous?.platforms ? { platforms: { previous: previous.platforms, current: null } } : {}),
     ...(finding.status === 'drifted' && finding.changedPlatforms
       ? { changedPlatforms: finding.changedPlatforms }
+      : {}),
+    ...(finding.status === 'drifted' && finding.packageUses?.length
+      ? { packageUses: finding.packageUses }
       : {}),
     ...(finding.status === 'drifted' && explanation
       ? {

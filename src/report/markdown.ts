@@ -7,6 +7,9 @@ import {
   errorTitle,
   findingLabel,
   findingLabelWithReason,
+  oldReleaseReference,
+  sourceCompareUrl,
+  useSentence,
   type Explanations
 } from './findings.js'
 import { explanationMarkdown } from './explanation-text.js'
@@ -99,6 +102,14 @@ function driftSection(finding: DriftedFinding, context: ReportContext): string[]
   ]
   const explanation = context.explanations.get(finding.image)
   if (explanation) lines.push(...explanationMarkdown(explanation), '')
+  if (finding.packageUses?.length) {
+    lines.push('Lines that need a removed package:', '')
+    for (const use of finding.packageUses)
+      lines.push(
+        `- ${mdCode(`${use.file}:${use.line}`)}: ${mdText(useSentence(use, finding, explanation))}`
+      )
+    lines.push('')
+  }
   lines.push(
     `Digest ${mdCode(finding.previous.digest)} (recorded ${mdText(finding.previous.recordedAt || 'earlier')}) is now ${mdCode(finding.current.digest)}.`
   )
@@ -115,6 +126,14 @@ function driftSection(finding: DriftedFinding, context: ReportContext): string[]
     fence,
     ''
   )
+  const stay = oldReleaseReference(finding, explanation)
+  if (stay && explanation && 'oldRelease' in explanation && explanation.oldRelease)
+    lines.push(
+      `Or stay on ${mdText(explanation.oldRelease.release)}: the tag ${mdCode(stay)} still exists (${mdCode(explanation.oldRelease.digest)}).`,
+      ''
+    )
+  const compare = sourceCompareUrl(explanation)
+  if (compare) lines.push(`Source changes: [compare the revisions](${compare}).`, '')
   lines.push(`Or accept the new image: ${context.acceptHint}.`)
   return lines
 }

@@ -1,0 +1,308 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { FaultProxy } from './harness/fault-proxy.js'
+import { ImagePusher, type ImageSpec } from './harness/images.js'
+import { debianRelease, dpkgStatus, tarLayer } from './harness/layers.js'
+import { TestRegistry } from './harness/registry.js'
+import { CLI, runNode } from './helpers/run.js'
+
+const BULLSEYE = {
+  libc6: '2.31-13+deb11u7',
+  'libssl1.1': '1.1.1w-0+deb11u1',
+  openssl: '1.1.1w-0+deb11u1',
+  bash: '5.1-2+deb11u1',
+  'ca-certificates': '20210119'
+}
+const BOOKWORM = {
+  libc6: '2.36-9+deb12u3',
+  libssl3: '3.0.11-1~deb12u2',
+  openssl: '3.0.11-1~deb12u2',
+  bash: '5.2.15-2+b2',
+  'ca-certificates': '20230311'
+}
+
+/** python:3.12-slim as upstream built it, with a real root file system layer. */
+async function slim(
+  release: [string, string],
+  packages: Record<string, string>,
+  python: string,
+  revision: string
+): Promise<ImageSpec> {
+  return {
+    created: '2024-04-10T00:00:00Z',
+    env: [`PYTHON_VERSION=${python}`],
+    labels: {
+      'org.opencontainers.image.source': 'https://github.com/docker-library/python',
+      'org.opencontainers.image.revision': revision
+    },
+    // no debuerreotype history: the OS release comes from etc/os-release
+    history: ['ADD rootfs.tar.gz /', 'RUN install python'],
+    layers: [
+      await tarLayer({
+        'etc/os-release': debianRelease(...release),
+        'var/lib/dpkg/status': dpkgStatus(packages)
+      }),
+      await tarLayer({ [`usr/local/bin/python${python}`]: 'python' })
+    ]
+  }
+}
+
+/**
+ * Package-level explanations, through the CLI against the real registry: the packages that
+ * vanished, read from the image's SBOM or its layers, and the user's lines that need them.
+ */
+describe('explaining a drift by its packages', () => {
+  const registry = new TestRegistry()
+  let proxy: FaultProxy
+  let dir = ''
+  let pusher: ImagePusher
+  const check = (...args: string[]) =>
+    runNode(CLI, ['check', '--json', ...args], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: dir }
+    })
+  const drift = async (...args: string[]) => {
+    const ran = await check(...args)
+    return {
+      ran,
+      finding: JSON.parse(ran.stdout).findings.find(
+        (f: { status: string }) => f.status === 'drifted'
+      )
+    }
+  }
+
+  beforeAll(async () => {
+    await registry.start()
+    proxy = await new FaultProxy(registry.url).start()
+    pusher = new ImagePusher(registry)
+  })
+  afterAll(async () => {
+    await proxy.stop()
+    await registry.stop()
+  })
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bid-packages-'))
+    proxy.reset()
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('bullseye → bookworm: libssl1.1 removed, libssl3 added, libc6 2.31 → 2.36, and the lines that need libssl1.1', async () => {
+    const bullseye = await pusher.pushImage(
+      'library/python',
+      await slim(['11', 'bullseye'], BULLSEYE, '3.12.2', 'a1b2c3d'),
+      { tag: '3.12-slim' }
+    )
+    // upstream keeps a tag per Debian release
+    await pusher.tag('library/python', '3.12-slim-bullseye', bullseye.digest)
+    await pusher.pushImage('library/tools', { env: ['T=1'] }, { tag: '1' })
+    const image = `${proxy.host}/library/python:3.12-slim`
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      [
+        `FROM ${image} AS base`,
+        'RUN apt-get update && apt-get install -y --no-install-recommends libssl1.1 ca-certificates',
+        'FROM base AS app',
+        'RUN ln -s /usr/lib/x86_64-linux-gnu/libssl.so.1.1 /opt/libssl.so',
+        'COPY --from=base /usr/lib/x86_64-linux-gnu/libssl.so.1.1 /opt/',
+        `FROM ${proxy.host}/library/tools:1`,
+        'RUN apt-get install -y libssl1.1',
+        ''
+      ].join('\n')
+    )
+    expect((await check('--update')).status).toBe(0)
+    await pusher.pushImage(
+      'library/python',
+      await slim(['12', 'bookworm'], BOOKWORM, '3.12.3', 'e4f5a6b'),
+      { tag: '3.12-slim' }
+    )
+    proxy.reset()
+    const { ran, finding } = await drift()
+    expect(ran.status).toBe(1)
+    expect(finding.explanation).toMatchObject({
+      severity: 'os',
+      os: { before: 'Debian bullseye', after: 'Debian bookworm' },
+      packages: {
+        from: 'dpkg',
+        diff: {
+          removed: [{ name: 'libssl1.1', version: '1.1.1w-0+deb11u1', type: 'deb' }],
+          added: [{ name: 'libssl3', version: '3.0.11-1~deb12u2', type: 'deb' }]
+        }
+      }
+    })
+    expect(finding.explanation.packages.diff.changed).toContainEqual({
+      name: 'libc6',
+      type: 'deb',
+      before: '2.31-13+deb11u7',
+      after: '2.36-9+deb12u3',
+      major: false
+    })
+    expect(finding.explanation.summary).toBe(
+      'Debian bullseye → bookworm; 1 package removed (libssl1.1); PYTHON_VERSION 3.12.2 → 3.12.3; 2 major package upgrades (ca-certificates 20210119 → 20230311, openssl 1.1.1w-0+deb11u1 → 3.0.11-1~deb12u2); 1 other config change; layers 2 → 2 (0.5 KiB → 0.5 KiB)'
+    )
+    // the stages built on the drifted image, not the one built on tools:1
+    expect(finding.packageUses).toEqual([
+      { file: 'Dockerfile', line: 2, column: 1, package: 'libssl1.1', does: 'installs' },
+      { file: 'Dockerfile', line: 4, column: 1, package: 'libssl1.1', does: 'uses' },
+      { file: 'Dockerfile', line: 5, column: 1, package: 'libssl1.1', does: 'copies' }
+    ])
+    const text = await check().then(() =>
+      runNode(CLI, ['check'], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir } })
+    )
+    expect(text.stdout).toContain(
+      `  Dockerfile:2: libssl1.1 is not in ${image} any more (Debian bookworm); this line installs it`
+    )
+    expect(text.stdout).toContain('  libssl1.1 1.1.1w-0+deb11u1 → removed')
+    expect(finding.explanation.oldRelease).toEqual({
+      tag: '3.12-slim-bullseye',
+      digest: bullseye.digest,
+      release: 'Debian bullseye'
+    })
+    expect(text.stdout).toContain(`  or stay on the old release: ${image}-bullseye`)
+    expect(text.stdout).toContain(
+      '  source changes:             https://github.com/docker-library/python/compare/a1b2c3d...e4f5a6b'
+    )
+  })
+
+  it('reads the SBOM an index carries, and no layer', async () => {
+    const sbom = (packages: Record<string, string>) => (): ImageSpec => ({
+      layerMediaType: 'application/vnd.in-toto+json',
+      layerAnnotations: { 'in-toto.io/predicate-type': 'https://spdx.dev/Document' },
+      layers: [
+        JSON.stringify({
+          _type: 'https://in-toto.io/Statement/v0.1',
+          predicateType: 'https://spdx.dev/Document',
+          predicate: {
+            spdxVersion: 'SPDX-2.3',
+            packages: Object.entries(packages).map(([name, version]) => ({
+              name,
+              versionInfo: version,
+              externalRefs: [
+                {
+                  referenceCategory: 'PACKAGE-MANAGER',
+                  referenceType: 'purl',
+                  referenceLocator: `pkg:deb/debian/${name}@${version}?arch=amd64`
+                }
+              ]
+            }))
+          }
+        })
+      ]
+    })
+    const push = (packages: Record<string, string>, build: string) =>
+      pusher.pushIndex(
+        'library/sbom',
+        '1',
+        {
+          'linux/amd64': {
+            env: [`BUILD=${build}`],
+            created: '2026-01-01T00:00:00Z',
+            layers: [`rootfs-${build}`]
+          }
+        },
+        { attestations: sbom(packages) }
+      )
+    await push(BULLSEYE, '1')
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${proxy.host}/library/sbom:1\n`)
+    expect((await check('--update')).status).toBe(0)
+    await push({ ...BULLSEYE, 'libssl1.1': '1.1.1x-0+deb11u1' }, '2')
+    proxy.reset()
+    const { finding } = await drift()
+    expect(finding.explanation.packages).toEqual({
+      from: 'sbom',
+      diff: {
+        removed: [],
+        added: [],
+        changed: [
+          {
+            name: 'libssl1.1',
+            type: 'deb',
+            before: '1.1.1w-0+deb11u1',
+            after: '1.1.1x-0+deb11u1',
+            major: false
+          }
+        ]
+      }
+    })
+    expect(finding.explanation.severity).toBe('rebuild')
+    // the layers' blobs are never asked for: only configs and the SBOM
+    const blobs = proxy.seen.filter(r => r.method === 'GET' && r.path.includes('/blobs/'))
+    expect(blobs.length).toBe(4) // 2 configs + 2 SBOMs
+  })
+
+  it('honours a whiteout: a package deleted by an upper layer of a distroless image is removed', async () => {
+    const base = await tarLayer({
+      'etc/os-release': debianRelease('12', 'bookworm'),
+      'var/lib/dpkg/status.d/base': dpkgStatus({ 'base-files': '12.4' }),
+      'var/lib/dpkg/status.d/libssl3': dpkgStatus({ libssl3: '3.0.11-1~deb12u2' })
+    })
+    await pusher.pushImage('library/static', { env: ['V=1'], layers: [base] }, { tag: 'nonroot' })
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${proxy.host}/library/static:nonroot\n`)
+    expect((await check('--update')).status).toBe(0)
+    const deletes = await tarLayer({ 'var/lib/dpkg/status.d/libssl3': null })
+    await pusher.pushImage(
+      'library/static',
+      { env: ['V=2'], layers: [base, deletes] },
+      { tag: 'nonroot' }
+    )
+    const { finding } = await drift()
+    expect(finding.explanation.packages).toEqual({
+      from: 'dpkg',
+      diff: {
+        removed: [{ name: 'libssl3', version: '3.0.11-1~deb12u2', type: 'deb' }],
+        added: [],
+        changed: []
+      }
+    })
+    expect(finding.explanation.severity).toBe('removed')
+  })
+
+  it('stays within the explain budget: a large layer above the database is not read past it, and the drift still fails', async () => {
+    const database = await tarLayer({
+      'etc/os-release': debianRelease('12', 'bookworm'),
+      'var/lib/dpkg/status': dpkgStatus({ libc6: '2.36-9' })
+    })
+    const large = () => tarLayer({ 'opt/blob': randomBytes(3 * 1024 * 1024) })
+    await pusher.pushImage(
+      'library/big',
+      { env: ['V=1'], layers: [database, await large()] },
+      { tag: '1' }
+    )
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${proxy.host}/library/big:1\n`)
+    expect((await check('--update')).status).toBe(0)
+    await pusher.pushImage(
+      'library/big',
+      { env: ['V=2'], layers: [database, await large()] },
+      { tag: '1' }
+    )
+    const { ran, finding } = await drift('--explain-budget', '1')
+    expect(ran.status).toBe(1)
+    expect(finding.explanation.packages).toEqual({
+      unavailable: 'the layers are larger than the explain budget of 1 MiB (input explain-budget)'
+    })
+    const text = await runNode(CLI, ['check', '--explain-budget', '0'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: dir }
+    })
+    expect(text.status).toBe(1)
+    expect(text.stdout).not.toContain('packages not compared')
+  })
+
+  it('fails only on the severities in --fail-on; the others warn', async () => {
+    const layers = [await tarLayer({ 'var/lib/dpkg/status': dpkgStatus({ bash: '5.2.15-2' }) })]
+    await pusher.pushImage('library/weekly', { env: ['V=1'], layers }, { tag: '1' })
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${proxy.host}/library/weekly:1\n`)
+    expect((await check('--update')).status).toBe(0)
+    // a weekly rebuild: same packages, a new build date
+    await pusher.pushImage('library/weekly', { env: ['V=2'], layers }, { tag: '1' })
+    const quiet = await drift('--fail-on', 'os,removed,major')
+    expect(quiet.finding.explanation.severity).toBe('rebuild')
+    expect(quiet.ran.status).toBe(0)
+    const strict = await drift('--fail-on', 'rebuild')
+    expect(strict.ran.status).toBe(1)
+    expect((await check('--fail-on', 'minor')).stderr).toContain(
+      '--fail-on: each entry must be os or removed or major or rebuild, not "minor"'
+    )
+  })
+})

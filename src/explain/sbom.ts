@@ -1,0 +1,40 @@
+import type { ImageReference } from '../reference/reference.js'
+import { isAttestation, parseRegistryJson } from '../registry/manifest.js'
+import type { RegistryClient } from '../registry/remote.js'
+import { parseSbom, type Package } from './packages.js'
+
+const PREDICATE_TYPE = 'in-toto.io/predicate-type'
+const SBOM_PREDICATES = [/^https:\/\/spdx\.dev\/Document/, /^https:\/\/cyclonedx\.org\/bom/]
+/** An SBOM larger than this is not read. */
+const MAX_SBOM_BYTES = 64 * 1024 * 1024
+
+/**
+ * The packages of one platform's image from the SBOM BuildKit attached to its index (an
+ * attestation manifest whose `vnd.docker.reference.digest` is the image; in-toto layers with
+ * an SPDX or CycloneDX predicate); null when there is none.
+ */
+export async function readSbom(
+  client: RegistryClient,
+  index: ImageReference,
+  platformDigest: string
+): Promise<Package[] | null> {
+  const top = await client.index(index)
+  if (top.value.kind !== 'index') return null
+  const attestation = top.value.manifests.find(
+    d => isAttestation(d) && d.annotations['vnd.docker.reference.digest'] === platformDigest
+  )
+  if (!attestation) return null
+  const manifest = await client.index({ ...index, digest: attestation.digest })
+  if (manifest.value.kind !== 'image') return null
+  for (const layer of manifest.value.layers) {
+    const predicate = layer.annotations[PREDICATE_TYPE] ?? ''
+    if (!SBOM_PREDICATES.some(p => p.test(predicate))) continue
+    const statement = parseRegistryJson(
+      await client.blob(index, layer.digest, MAX_SBOM_BYTES),
+      `the SBOM ${layer.digest}`
+    ) as { predicate?: unknown }
+    const packages = parseSbom(statement.predicate)
+    if (packages) return packages
+  }
+  return null
+}
