@@ -1415,7 +1415,7 @@ var require_streamx = __commonJS({
         return this;
       }
     };
-    var Transform2 = class extends Duplex {
+    var Transform3 = class extends Duplex {
       constructor(opts) {
         super(opts);
         this._transformState = new TransformState(this);
@@ -1459,7 +1459,7 @@ var require_streamx = __commonJS({
         this._flush(transformAfterFlush.bind(this));
       }
     };
-    var PassThrough2 = class extends Transform2 {
+    var PassThrough2 = class extends Transform3 {
     };
     function transformAfterFlush(err, data) {
       const cb = this._transformState.afterFinal;
@@ -1588,7 +1588,7 @@ var require_streamx = __commonJS({
       Writable,
       Readable: Readable2,
       Duplex,
-      Transform: Transform2,
+      Transform: Transform3,
       // Export PassThrough for compatibility with Node.js core's stream module
       PassThrough: PassThrough2
     };
@@ -7495,7 +7495,7 @@ var require_webidl = __commonJS({
 var require_util2 = __commonJS({
   "node_modules/undici/lib/web/fetch/util.js"(exports, module) {
     "use strict";
-    var { Transform: Transform2 } = __require("node:stream");
+    var { Transform: Transform3 } = __require("node:stream");
     var zlib2 = __require("node:zlib");
     var { redirectStatusSet, referrerPolicyTokens, badPortsSet } = require_constants4();
     var { getGlobalOrigin } = require_global();
@@ -8086,7 +8086,7 @@ var require_util2 = __commonJS({
       contentRange += isomorphicEncode(`${fullLength}`);
       return contentRange;
     }
-    var InflateStream = class extends Transform2 {
+    var InflateStream = class extends Transform3 {
       #zlibOptions;
       /** @param {zlib.ZlibOptions} [zlibOptions] */
       constructor(zlibOptions) {
@@ -16074,13 +16074,13 @@ var require_mock_pool = __commonJS({
 var require_pending_interceptors_formatter = __commonJS({
   "node_modules/undici/lib/mock/pending-interceptors-formatter.js"(exports, module) {
     "use strict";
-    var { Transform: Transform2 } = __require("node:stream");
+    var { Transform: Transform3 } = __require("node:stream");
     var { Console } = __require("node:console");
     var PERSISTENT = process.versions.icu ? "\u2705" : "Y ";
     var NOT_PERSISTENT = process.versions.icu ? "\u274C" : "N ";
     module.exports = class PendingInterceptorsFormatter {
       constructor({ disableColors } = {}) {
-        this.transform = new Transform2({
+        this.transform = new Transform3({
           transform(chunk, _enc, cb) {
             cb(null, chunk);
           }
@@ -28180,7 +28180,7 @@ var require_eventsource_stream = __commonJS({
   "node_modules/undici/lib/web/eventsource/eventsource-stream.js"(exports, module) {
     "use strict";
     var buffer = __require("node:buffer");
-    var { Transform: Transform2 } = __require("node:stream");
+    var { Transform: Transform3 } = __require("node:stream");
     var { isASCIINumber, isValidLastEventId } = require_util6();
     var BOM = [239, 187, 191];
     var LF = 10;
@@ -28230,7 +28230,7 @@ var require_eventsource_stream = __commonJS({
       error.aborted = false;
       return error;
     }
-    var EventSourceStream = class extends Transform2 {
+    var EventSourceStream = class extends Transform3 {
       /**
        * @type {eventSourceSettings}
        */
@@ -43133,7 +43133,7 @@ function majorMinor(version) {
 var import_tar_stream = __toESM(require_tar_stream(), 1);
 import { posix } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { PassThrough } from "node:stream";
+import { PassThrough, Transform } from "node:stream";
 import * as zlib from "node:zlib";
 var DPKG_STATUS = "var/lib/dpkg/status";
 var DPKG_STATUS_D = "var/lib/dpkg/status.d/";
@@ -43141,14 +43141,14 @@ var APK_INSTALLED = "lib/apk/db/installed";
 var OS_RELEASE = ["etc/os-release", "usr/lib/os-release"];
 var SINGLE_FILES = [DPKG_STATUS, APK_INSTALLED, ...OS_RELEASE];
 var MAX_FILE_BYTES = 32 * 1024 * 1024;
-async function readImageFiles(client, reference, layers2, budgetBytes) {
+async function readImageFiles(client, reference, layers2, budgetBytes, needOsRelease = true) {
   const files = /* @__PURE__ */ new Map();
   const decided = /* @__PURE__ */ new Set();
   const hiddenDirs = [];
   let bytesRead = 0;
   let statusD = false;
   const hidden = (path) => hiddenDirs.some((dir) => path.startsWith(dir));
-  const done = () => !statusD && (decided.has(DPKG_STATUS) || decided.has(APK_INSTALLED)) && OS_RELEASE.some((path) => decided.has(path));
+  const done = () => !statusD && (decided.has(DPKG_STATUS) || decided.has(APK_INSTALLED)) && (!needOsRelease || OS_RELEASE.some((path) => decided.has(path)));
   for (const layer of [...layers2].reverse()) {
     if (done()) break;
     const left = budgetBytes - bytesRead;
@@ -43162,10 +43162,15 @@ async function readImageFiles(client, reference, layers2, budgetBytes) {
       };
     const stream = await client.layer(reference, layer, left);
     let size = 0;
-    stream.on("data", (chunk) => size += chunk.length);
+    const counted2 = new Transform({
+      transform(chunk, _, done2) {
+        size += chunk.length;
+        done2(null, chunk);
+      }
+    });
     const extract = import_tar_stream.default.extract();
     const newlyHidden = [];
-    const reading = pipeline(stream, decompress, extract).then(
+    const reading = pipeline(stream, counted2, decompress, extract).then(
       () => null,
       (error) => error
     );
@@ -43333,7 +43338,13 @@ function facts(image, contents2) {
 async function contents(client, reference, image, budgetBytes) {
   try {
     const sbom = await readSbom(client, reference, image.digest);
-    const fromLayers = sbom === null && budgetBytes > 0 ? await readImageFiles(client, reference, image.manifest.layers, budgetBytes) : null;
+    const fromLayers = sbom === null && budgetBytes > 0 ? await readImageFiles(
+      client,
+      reference,
+      image.manifest.layers,
+      budgetBytes,
+      baseOs(image.config) === null
+    ) : null;
     if (sbom === null && fromLayers === null) return void 0;
     const files = fromLayers?.files ?? /* @__PURE__ */ new Map();
     const release = OS_RELEASE.map((path) => files.get(path)).find((text2) => text2 !== void 0);
@@ -43578,7 +43589,7 @@ function installs(command2) {
 
 // src/registry/remote.ts
 import { createHash } from "node:crypto";
-import { Readable, Transform } from "node:stream";
+import { Readable, Transform as Transform2 } from "node:stream";
 
 // src/registry/auth.ts
 function parseChallenge(header) {
@@ -44290,7 +44301,7 @@ var RegistryClient = class {
     this.check(response, reference, `layer ${layer.digest}`);
     const hash = createHash("sha256");
     let size = 0;
-    const checked = new Transform({
+    const checked = new Transform2({
       transform(chunk, _, done) {
         size += chunk.length;
         if (size > maxBytes) {

@@ -1,6 +1,6 @@
 import { posix } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { PassThrough, type Transform } from 'node:stream'
+import { PassThrough, Transform } from 'node:stream'
 import * as zlib from 'node:zlib'
 import tar from 'tar-stream'
 import type { ImageReference } from '../reference/reference.js'
@@ -36,7 +36,9 @@ export async function readImageFiles(
   client: RegistryClient,
   reference: ImageReference,
   layers: Descriptor[],
-  budgetBytes: number
+  budgetBytes: number,
+  /** False when the config already says the OS release: then os-release does not keep the reading going. */
+  needOsRelease = true
 ): Promise<ImageFiles> {
   const files = new Map<string, string>()
   /** Paths whose top-most state is known: read, or deleted by a whiteout above. */
@@ -49,7 +51,7 @@ export async function readImageFiles(
   const done = () =>
     !statusD &&
     (decided.has(DPKG_STATUS) || decided.has(APK_INSTALLED)) &&
-    OS_RELEASE.some(path => decided.has(path))
+    (!needOsRelease || OS_RELEASE.some(path => decided.has(path)))
 
   for (const layer of [...layers].reverse()) {
     if (done()) break
@@ -64,10 +66,16 @@ export async function readImageFiles(
       }
     const stream = await client.layer(reference, layer, left)
     let size = 0
-    stream.on('data', (chunk: Buffer) => (size += chunk.length))
+    // counted in the pipeline: a 'data' listener would switch off backpressure and buffer the layer
+    const counted = new Transform({
+      transform(chunk: Buffer, _, done) {
+        size += chunk.length
+        done(null, chunk)
+      }
+    })
     const extract = tar.extract()
     const newlyHidden: string[] = []
-    const reading = pipeline(stream, decompress, extract).then(
+    const reading = pipeline(stream, counted, decompress, extract).then(
       () => null,
       (error: unknown) => error
     )

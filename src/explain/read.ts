@@ -4,6 +4,7 @@ import { tagOf } from '../reference/reference.js'
 import { RegistryError } from '../registry/errors.js'
 import type { PlatformImage, RegistryClient } from '../registry/remote.js'
 import {
+  baseOs,
   explain,
   type Explanation,
   type ImageContents,
@@ -123,7 +124,13 @@ async function contents(
     // with an SBOM, no layer is read
     const fromLayers =
       sbom === null && budgetBytes > 0
-        ? await readImageFiles(client, reference, image.manifest.layers, budgetBytes)
+        ? await readImageFiles(
+            client,
+            reference,
+            image.manifest.layers,
+            budgetBytes,
+            baseOs(image.config) === null
+          )
         : null
     if (sbom === null && fromLayers === null) return undefined
     const files = fromLayers?.files ?? new Map<string, string>()
