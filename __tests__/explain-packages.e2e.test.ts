@@ -1,12 +1,14 @@
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import * as zlib from 'node:zlib'
 import { FaultProxy } from './harness/fault-proxy.js'
 import { ImagePusher, type ImageSpec } from './harness/images.js'
-import { debianRelease, dpkgStatus, tarLayer } from './harness/layers.js'
+import { apkInstalled, debianRelease, dpkgStatus, tarArchive, tarLayer } from './harness/layers.js'
 import { TestRegistry } from './harness/registry.js'
-import { CLI, runNode } from './helpers/run.js'
+import { CLI, NODES, runNode } from './helpers/run.js'
 
 const BULLSEYE = {
   libc6: '2.31-13+deb11u7',
@@ -258,6 +260,113 @@ describe('explaining a drift by its packages', () => {
     expect(finding.explanation.severity).toBe('removed')
   })
 
+  it('reads an Alpine pair from the apk database, and says an RPM image is not supported', async () => {
+    const alpine = async (packages: Record<string, string>, version: string) => [
+      await tarLayer({
+        'etc/os-release': `ID=alpine\nVERSION_ID=${version}\nPRETTY_NAME="Alpine Linux v${version}"\n`,
+        'lib/apk/db/installed': apkInstalled(packages)
+      })
+    ]
+    await pusher.pushImage(
+      'library/node',
+      {
+        env: ['NODE_VERSION=22.11.0'],
+        layers: await alpine({ musl: '1.2.5-r0', libssl3: '3.3.2-r0' }, '3.20.3')
+      },
+      { tag: '22-alpine' }
+    )
+    await pusher.pushImage(
+      'library/ubi',
+      { env: ['V=1'], layers: [await tarLayer({ 'var/lib/rpm/rpmdb.sqlite': 'SQLite format 3' })] },
+      { tag: '9' }
+    )
+    writeFileSync(
+      join(dir, 'Dockerfile'),
+      `FROM ${proxy.host}/library/node:22-alpine\nFROM ${proxy.host}/library/ubi:9\n`
+    )
+    expect((await check('--update')).status).toBe(0)
+    await pusher.pushImage(
+      'library/node',
+      {
+        env: ['NODE_VERSION=22.12.0'],
+        layers: await alpine(
+          { musl: '1.2.5-r1', libssl3: '3.3.2-r1', libcrypto3: '3.3.2-r1' },
+          '3.21.0'
+        )
+      },
+      { tag: '22-alpine' }
+    )
+    await pusher.pushImage(
+      'library/ubi',
+      { env: ['V=2'], layers: [await tarLayer({ 'var/lib/rpm/rpmdb.sqlite': 'SQLite format 3' })] },
+      { tag: '9' }
+    )
+    const ran = await check()
+    const [node, ubi] = JSON.parse(ran.stdout).findings
+    expect(node.explanation).toMatchObject({
+      severity: 'os',
+      os: { before: 'Alpine 3.20.3', after: 'Alpine 3.21.0' },
+      packages: {
+        from: 'apk',
+        diff: {
+          removed: [],
+          added: [{ name: 'libcrypto3', version: '3.3.2-r1', type: 'apk' }]
+        }
+      }
+    })
+    expect(node.explanation.packages.diff.changed.map((c: { name: string }) => c.name)).toEqual([
+      'libssl3',
+      'musl'
+    ])
+    expect(ubi.explanation.packages).toEqual({
+      unavailable:
+        'the image keeps its packages in an RPM database, which is not read (not supported)'
+    })
+  })
+
+  it("reads zstd layers under Node 24 (the runner's node24), and says so under a Node without zstd", async () => {
+    const zstd = (tar: Buffer) =>
+      execFileSync(
+        NODES[1][1],
+        [
+          '-e',
+          "process.stdout.write(require('zlib').zstdCompressSync(require('fs').readFileSync(0)))"
+        ],
+        { input: tar }
+      )
+    const layer = async (bash: string) =>
+      zstd(await tarArchive({ 'var/lib/dpkg/status': dpkgStatus({ bash }) }))
+    const spec = async (bash: string): Promise<ImageSpec> => ({
+      env: [`BASH=${bash}`],
+      layers: [await layer(bash)],
+      layerMediaType: 'application/vnd.oci.image.layer.v1.tar+zstd'
+    })
+    await pusher.pushImage('library/zstd', await spec('5.2.15-2'), { tag: '1' })
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${proxy.host}/library/zstd:1\n`)
+    expect((await check('--update')).status).toBe(0)
+    await pusher.pushImage('library/zstd', await spec('5.2.21-2'), { tag: '1' })
+    const under = (node: string) =>
+      runNode(CLI, ['check', '--json'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, HOME: dir },
+        node
+      })
+    const node24 = JSON.parse((await under(NODES[1][1])).stdout).findings[0]
+    expect(node24.explanation.packages.diff.changed).toEqual([
+      { name: 'bash', type: 'deb', before: '5.2.15-2', after: '5.2.21-2', major: false }
+    ])
+    const node20 = JSON.parse((await under(NODES[0][1])).stdout).findings[0]
+    const hasZstd = 'createZstdDecompress' in zlib
+    expect(node20.explanation.packages).toEqual(
+      hasZstd
+        ? node24.explanation.packages
+        : {
+            unavailable:
+              'a layer is application/vnd.oci.image.layer.v1.tar+zstd, which this Node.js cannot decompress'
+          }
+    )
+  })
+
   it('stays within the explain budget: a large layer above the database is not read past it, and the drift still fails', async () => {
     const database = await tarLayer({
       'etc/os-release': debianRelease('12', 'bookworm'),
@@ -287,6 +396,28 @@ describe('explaining a drift by its packages', () => {
     })
     expect(text.status).toBe(1)
     expect(text.stdout).not.toContain('packages not compared')
+  })
+
+  it('stops reading a layer that expands like a decompression bomb', async () => {
+    const bomb = () => tarLayer({ 'opt/zeros': Buffer.alloc(40 * 1024 * 1024) })
+    const database = await tarLayer({ 'var/lib/dpkg/status': dpkgStatus({ bash: '5.2' }) })
+    await pusher.pushImage(
+      'library/bomb',
+      { env: ['V=1'], layers: [database, await bomb()] },
+      { tag: '1' }
+    )
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${proxy.host}/library/bomb:1\n`)
+    expect((await check('--update')).status).toBe(0)
+    await pusher.pushImage(
+      'library/bomb',
+      { env: ['V=2'], layers: [database, await bomb()] },
+      { tag: '1' }
+    )
+    const { ran, finding } = await drift('--explain-budget', '1')
+    expect(ran.status).toBe(1)
+    expect(finding.explanation.packages).toEqual({
+      unavailable: 'the layers expand to more than 20 times the explain budget; reading stopped'
+    })
   })
 
   it('fails only on the severities in --fail-on; the others warn', async () => {

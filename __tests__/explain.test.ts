@@ -1,5 +1,5 @@
 import { baseOs, explain, type ImageFacts } from '../src/explain/diff.js'
-import { explanationSummary } from '../src/report/explanation-text.js'
+import { explanationMarkdown, explanationSummary } from '../src/report/explanation-text.js'
 
 const facts = (
   env: string[],
@@ -88,5 +88,52 @@ describe('explaining a drift', () => {
       { name: 'org.opencontainers.image.revision', before: 'abc', after: 'def' }
     ])
     expect(explanationSummary(e)).toBe('4 other config changes; layers 2 → 3 (3.0 MiB → 4.0 MiB)')
+  })
+})
+
+describe('explaining by packages', () => {
+  const deb = (count: number, version: string) =>
+    Array.from({ length: count }, (_, i) => ({ name: `pkg${i}`, version, type: 'deb' }))
+  const withPackages = (facts0: ImageFacts, packages: ReturnType<typeof deb>): ImageFacts => ({
+    ...facts0,
+    contents: { packages: { from: 'dpkg', packages }, osRelease: null }
+  })
+
+  it('folds a long package list in the report, showing the most important rows first', () => {
+    const before = withPackages(facts(['A=1']), [
+      ...deb(25, '1.0-1'),
+      { name: 'libssl1.1', version: '1.1.1w', type: 'deb' }
+    ])
+    const after = withPackages(facts(['A=1']), deb(25, '1.0-2'))
+    const e = explain(before, after, 'linux/amd64')
+    expect(e.severity).toBe('removed')
+    const markdown = explanationMarkdown(e).join('\n')
+    expect(markdown).toContain(
+      'Packages (from the dpkg database): 1 removed, 0 added, 25 changed version.'
+    )
+    const visible = markdown.slice(0, markdown.indexOf('<details>'))
+    expect(visible.split('\n').filter(l => l.startsWith('| `'))).toHaveLength(10)
+    expect(visible).toContain('| `libssl1.1` | `1.1.1w` | **removed** |')
+    expect(markdown).toContain('<details><summary>16 more package changes</summary>')
+    expect(
+      markdown
+        .slice(markdown.indexOf('<details>'))
+        .split('\n')
+        .filter(l => l.startsWith('| `'))
+    ).toHaveLength(16)
+  })
+
+  it('says why packages were not compared, and still explains the rest', () => {
+    const e = explain(
+      {
+        ...facts(['A=1']),
+        contents: { packages: null, osRelease: null, incomplete: 'the budget' }
+      },
+      { ...facts(['A=2']), contents: { packages: null, osRelease: null } },
+      'linux/amd64'
+    )
+    expect(e.packages).toEqual({ unavailable: 'the budget' })
+    expect(explanationMarkdown(e)).toContain('Packages not compared: the budget.')
+    expect(e.severity).toBe('rebuild')
   })
 })

@@ -43139,14 +43139,19 @@ var DPKG_STATUS = "var/lib/dpkg/status";
 var DPKG_STATUS_D = "var/lib/dpkg/status.d/";
 var APK_INSTALLED = "lib/apk/db/installed";
 var OS_RELEASE = ["etc/os-release", "usr/lib/os-release"];
+var RPM_DATABASE = /^(usr\/lib\/sysimage\/rpm|var\/lib\/rpm)\/(rpmdb\.sqlite|Packages(\.db)?)$/;
 var SINGLE_FILES = [DPKG_STATUS, APK_INSTALLED, ...OS_RELEASE];
+var MAX_EXPANSION = 20;
 var MAX_FILE_BYTES = 32 * 1024 * 1024;
 async function readImageFiles(client, reference, layers2, budgetBytes, needOsRelease = true) {
   const files = /* @__PURE__ */ new Map();
   const decided = /* @__PURE__ */ new Set();
   const hiddenDirs = [];
   let bytesRead = 0;
+  let expanded = 0;
+  const maxExpanded = budgetBytes * MAX_EXPANSION;
   let statusD = false;
+  let rpm = false;
   const hidden = (path) => hiddenDirs.some((dir) => path.startsWith(dir));
   const done = () => !statusD && (decided.has(DPKG_STATUS) || decided.has(APK_INSTALLED)) && (!needOsRelease || OS_RELEASE.some((path) => decided.has(path)));
   for (const layer of [...layers2].reverse()) {
@@ -43168,9 +43173,16 @@ async function readImageFiles(client, reference, layers2, budgetBytes, needOsRel
         done2(null, chunk);
       }
     });
+    const bounded = new Transform({
+      transform(chunk, _, done2) {
+        expanded += chunk.length;
+        if (expanded > maxExpanded) done2(new ExpansionLimit());
+        else done2(null, chunk);
+      }
+    });
     const extract = import_tar_stream.default.extract();
     const newlyHidden = [];
-    const reading = pipeline(stream, counted2, decompress, extract).then(
+    const reading = pipeline(stream, counted2, decompress, bounded, extract).then(
       () => null,
       (error) => error
     );
@@ -43187,6 +43199,8 @@ async function readImageFiles(client, reference, layers2, budgetBytes, needOsRel
           const gone = dir === "." ? base.slice(4) : `${dir}/${base.slice(4)}`;
           if (!decided.has(gone) && !hidden(gone)) decided.add(gone);
           newlyHidden.push(`${gone}/`);
+        } else if (RPM_DATABASE.test(path)) {
+          rpm = true;
         } else if (entry.header.type === "file" && wanted(path) && !decided.has(path) && !hidden(path) && (entry.header.size ?? 0) <= MAX_FILE_BYTES) {
           files.set(path, await text(entry));
           decided.add(path);
@@ -43210,6 +43224,12 @@ async function readImageFiles(client, reference, layers2, budgetBytes, needOsRel
     hiddenDirs.push(...newlyHidden);
     if (failure instanceof RegistryError && failure.kind === "too-large")
       return { files, bytesRead, incomplete: budgetNote(budgetBytes) };
+    if (failure instanceof ExpansionLimit)
+      return {
+        files,
+        bytesRead,
+        incomplete: `the layers expand to more than ${MAX_EXPANSION} times the explain budget; reading stopped`
+      };
     if (failure instanceof RegistryError) throw failure;
     if (failure !== null && !stoppedEarly)
       return {
@@ -43218,8 +43238,14 @@ async function readImageFiles(client, reference, layers2, budgetBytes, needOsRel
         incomplete: `layer ${layer.digest} could not be read (${failure.message})`
       };
   }
-  return { files, bytesRead };
+  return { files, bytesRead, ...rpm ? { rpm } : {} };
 }
+var ExpansionLimit = class extends Error {
+  constructor() {
+    super("decompressed layer data over the limit");
+    this.name = "ExpansionLimit";
+  }
+};
 function wanted(path) {
   return SINGLE_FILES.includes(path) || path.startsWith(DPKG_STATUS_D) && !path.endsWith(".md5sums");
 }
@@ -43351,7 +43377,9 @@ async function contents(client, reference, image, budgetBytes) {
     return {
       packages: sbom ? { from: "sbom", packages: sbom } : installed(files),
       osRelease: release === void 0 ? null : parseOsRelease(release),
-      ...fromLayers?.incomplete ? { incomplete: fromLayers.incomplete } : {}
+      ...fromLayers?.incomplete ? { incomplete: fromLayers.incomplete } : fromLayers?.rpm && !files.has(DPKG_STATUS) && !files.has(APK_INSTALLED) ? {
+        incomplete: "the image keeps its packages in an RPM database, which is not read (not supported)"
+      } : {}
     };
   } catch (error) {
     if (!(error instanceof RegistryError)) throw error;

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ImagePusher } from '../__tests__/harness/images.js'
+import { dpkgStatus, tarLayer } from '../__tests__/harness/layers.js'
 import { TestRegistry } from '../__tests__/harness/registry.js'
 
 const registry = new TestRegistry()
@@ -20,6 +21,9 @@ function check(): number {
     'examples',
     '--build-arg',
     `REGISTRY=${registry.host}`,
+    // Compose reads only the variables it is given
+    '--var',
+    'REGISTRY',
     '--baseline',
     join(work, 'baseline.json'),
     '--update'
@@ -40,18 +44,40 @@ try {
   say('Starting a local registry (docker-registry) with the images examples/ pulls')
   await registry.start()
   const pusher = new ImagePusher(registry)
-  const python = (suite: string, version: string, date: string) => ({
+  // root file systems with the dpkg database each Debian release really has for these packages
+  const packages: Record<string, Record<string, string>> = {
+    bullseye: {
+      libc6: '2.31-13+deb11u7',
+      'libssl1.1': '1.1.1w-0+deb11u1',
+      openssl: '1.1.1w-0+deb11u1',
+      'ca-certificates': '20210119'
+    },
+    bookworm: {
+      libc6: '2.36-9+deb12u3',
+      libssl3: '3.0.11-1~deb12u2',
+      openssl: '3.0.11-1~deb12u2',
+      'ca-certificates': '20230311'
+    }
+  }
+  const python = async (suite: string, version: string, date: string) => ({
     created: date,
     env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'LANG=C.UTF-8', `PYTHON_VERSION=${version}`],
     history: [
       `/bin/sh -c #(nop) ADD file:rootfs in / # debian.sh --arch 'amd64' out/ '${suite}' '@1700000000'`,
       `ENV PYTHON_VERSION=${version}`
     ],
-    layers: [`rootfs-${suite}`, `python-${version}`]
+    layers: [
+      await tarLayer({ 'var/lib/dpkg/status': dpkgStatus(packages[suite]) }),
+      await tarLayer({ [`usr/local/bin/python${version}`]: version })
+    ]
   })
-  await pusher.pushImage('library/python', python('bullseye', '3.12.2', '2024-03-01T00:00:00Z'), {
-    tag: '3.12-slim'
-  })
+  await pusher.pushImage(
+    'library/python',
+    await python('bullseye', '3.12.2', '2024-03-01T00:00:00Z'),
+    {
+      tag: '3.12-slim'
+    }
+  )
   await pusher.pushImage(
     'library/redis',
     { env: ['REDIS_VERSION=7.4.1'], history: ['ADD alpine-minirootfs-3.20.3-x86_64.tar.gz /'] },
@@ -65,9 +91,13 @@ try {
   say(
     'Upstream rebuilds python:3.12-slim on Debian bookworm with Python 3.12.3, under the same tag'
   )
-  await pusher.pushImage('library/python', python('bookworm', '3.12.3', '2024-04-10T00:00:00Z'), {
-    tag: '3.12-slim'
-  })
+  await pusher.pushImage(
+    'library/python',
+    await python('bookworm', '3.12.3', '2024-04-10T00:00:00Z'),
+    {
+      tag: '3.12-slim'
+    }
+  )
 
   say('Run 2: check compares with the baseline, finds the drift, and exits 1')
   const second = check()

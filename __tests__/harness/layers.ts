@@ -7,6 +7,11 @@ import tar from 'tar-stream'
  * is an opaque directory (`.wh..wh..opq`).
  */
 export async function tarLayer(files: Record<string, string | Buffer | null>): Promise<Buffer> {
+  return gzipSync(await tarArchive(files))
+}
+
+/** The same, as a plain (uncompressed) tar. */
+export async function tarArchive(files: Record<string, string | Buffer | null>): Promise<Buffer> {
   const pack = tar.pack()
   const chunks: Buffer[] = []
   pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer))
@@ -23,7 +28,7 @@ export async function tarLayer(files: Record<string, string | Buffer | null>): P
   }
   pack.finalize()
   await ended
-  return gzipSync(Buffer.concat(chunks))
+  return Buffer.concat(chunks)
 }
 
 /** A `var/lib/dpkg/status` with these packages installed. */

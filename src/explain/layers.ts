@@ -13,7 +13,11 @@ export const DPKG_STATUS = 'var/lib/dpkg/status'
 export const DPKG_STATUS_D = 'var/lib/dpkg/status.d/'
 export const APK_INSTALLED = 'lib/apk/db/installed'
 export const OS_RELEASE = ['etc/os-release', 'usr/lib/os-release']
+/** RPM databases: recognised, not read. */
+const RPM_DATABASE = /^(usr\/lib\/sysimage\/rpm|var\/lib\/rpm)\/(rpmdb\.sqlite|Packages(\.db)?)$/
 const SINGLE_FILES = [DPKG_STATUS, APK_INSTALLED, ...OS_RELEASE]
+/** Layers expand by more than this only when built to (a decompression bomb): reading stops. */
+const MAX_EXPANSION = 20
 /** A package database larger than this is not one. */
 const MAX_FILE_BYTES = 32 * 1024 * 1024
 
@@ -24,6 +28,8 @@ export interface ImageFiles {
   bytesRead: number
   /** Why the layers could not all be read (the budget, a compression Node cannot read). */
   incomplete?: string
+  /** An RPM database was seen: the image's packages are RPMs, which are not read. */
+  rpm?: boolean
 }
 
 /**
@@ -46,7 +52,10 @@ export async function readImageFiles(
   /** Directories an upper layer replaced (opaque whiteout) or deleted. */
   const hiddenDirs: string[] = []
   let bytesRead = 0
+  let expanded = 0
+  const maxExpanded = budgetBytes * MAX_EXPANSION
   let statusD = false
+  let rpm = false
   const hidden = (path: string) => hiddenDirs.some(dir => path.startsWith(dir))
   const done = () =>
     !statusD &&
@@ -73,9 +82,16 @@ export async function readImageFiles(
         done(null, chunk)
       }
     })
+    const bounded = new Transform({
+      transform(chunk: Buffer, _, done) {
+        expanded += chunk.length
+        if (expanded > maxExpanded) done(new ExpansionLimit())
+        else done(null, chunk)
+      }
+    })
     const extract = tar.extract()
     const newlyHidden: string[] = []
-    const reading = pipeline(stream, counted, decompress, extract).then(
+    const reading = pipeline(stream, counted, decompress, bounded, extract).then(
       () => null,
       (error: unknown) => error
     )
@@ -92,6 +108,8 @@ export async function readImageFiles(
           const gone = dir === '.' ? base.slice(4) : `${dir}/${base.slice(4)}`
           if (!decided.has(gone) && !hidden(gone)) decided.add(gone)
           newlyHidden.push(`${gone}/`)
+        } else if (RPM_DATABASE.test(path)) {
+          rpm = true
         } else if (
           entry.header.type === 'file' &&
           wanted(path) &&
@@ -122,6 +140,12 @@ export async function readImageFiles(
     hiddenDirs.push(...newlyHidden)
     if (failure instanceof RegistryError && failure.kind === 'too-large')
       return { files, bytesRead, incomplete: budgetNote(budgetBytes) }
+    if (failure instanceof ExpansionLimit)
+      return {
+        files,
+        bytesRead,
+        incomplete: `the layers expand to more than ${MAX_EXPANSION} times the explain budget; reading stopped`
+      }
     if (failure instanceof RegistryError) throw failure
     if (failure !== null && !stoppedEarly)
       return {
@@ -130,7 +154,14 @@ export async function readImageFiles(
         incomplete: `layer ${layer.digest} could not be read (${(failure as Error).message})`
       }
   }
-  return { files, bytesRead }
+  return { files, bytesRead, ...(rpm ? { rpm } : {}) }
+}
+
+class ExpansionLimit extends Error {
+  constructor() {
+    super('decompressed layer data over the limit')
+    this.name = 'ExpansionLimit'
+  }
 }
 
 function wanted(path: string): boolean {

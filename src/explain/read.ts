@@ -138,7 +138,14 @@ async function contents(
     return {
       packages: sbom ? { from: 'sbom', packages: sbom } : installed(files),
       osRelease: release === undefined ? null : parseOsRelease(release),
-      ...(fromLayers?.incomplete ? { incomplete: fromLayers.incomplete } : {})
+      ...(fromLayers?.incomplete
+        ? { incomplete: fromLayers.incomplete }
+        : fromLayers?.rpm && !files.has(DPKG_STATUS) && !files.has(APK_INSTALLED)
+          ? {
+              incomplete:
+                'the image keeps its packages in an RPM database, which is not read (not supported)'
+            }
+          : {})
     }
   } catch (error) {
     if (!(error instanceof RegistryError)) throw error
