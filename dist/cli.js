@@ -34855,10 +34855,10 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
     var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
-    var isMap2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
+    var isMap3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
     var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
-    var isScalar2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
-    var isSeq2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
+    var isScalar3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isSeq3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
     function isCollection(node) {
       if (node && typeof node === "object")
         switch (node[NODE_TYPE]) {
@@ -34879,7 +34879,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node) => (isScalar2(node) || isCollection(node)) && !!node.anchor;
+    var hasAnchor = (node) => (isScalar3(node) || isCollection(node)) && !!node.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -34891,11 +34891,11 @@ var require_identity = __commonJS({
     exports.isAlias = isAlias2;
     exports.isCollection = isCollection;
     exports.isDocument = isDocument;
-    exports.isMap = isMap2;
+    exports.isMap = isMap3;
     exports.isNode = isNode;
     exports.isPair = isPair;
-    exports.isScalar = isScalar2;
-    exports.isSeq = isSeq2;
+    exports.isScalar = isScalar3;
+    exports.isSeq = isSeq3;
   }
 });
 
@@ -35201,7 +35201,7 @@ var require_directives = __commonJS({
         return tag[0] === "!" ? tag : `!<${tag}>`;
       }
       toString(doc) {
-        const lines = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
+        const lines2 = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
         const tagEntries = Object.entries(this.tags);
         let tagNames;
         if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
@@ -35217,9 +35217,9 @@ var require_directives = __commonJS({
           if (handle === "!!" && prefix === "tag:yaml.org,2002:")
             continue;
           if (!doc || tagNames.some((tn) => tn.startsWith(prefix)))
-            lines.push(`%TAG ${handle} ${prefix}`);
+            lines2.push(`%TAG ${handle} ${prefix}`);
         }
-        return lines.join("\n");
+        return lines2.join("\n");
       }
     };
     Directives.defaultYaml = { explicit: false, version: "1.2" };
@@ -36680,22 +36680,22 @@ var require_stringifyCollection = __commonJS({
       const { indent, options: { commentString } } = ctx;
       const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
       let chompKeep = false;
-      const lines = [];
+      const lines2 = [];
       for (let i = 0; i < items.length; ++i) {
         const item = items[i];
         let comment2 = null;
         if (identity.isNode(item)) {
           if (!chompKeep && item.spaceBefore)
-            lines.push("");
-          addCommentBefore(ctx, lines, item.commentBefore, chompKeep);
+            lines2.push("");
+          addCommentBefore(ctx, lines2, item.commentBefore, chompKeep);
           if (item.comment)
             comment2 = item.comment;
         } else if (identity.isPair(item)) {
           const ik = identity.isNode(item.key) ? item.key : null;
           if (ik) {
             if (!chompKeep && ik.spaceBefore)
-              lines.push("");
-            addCommentBefore(ctx, lines, ik.commentBefore, chompKeep);
+              lines2.push("");
+            addCommentBefore(ctx, lines2, ik.commentBefore, chompKeep);
           }
         }
         chompKeep = false;
@@ -36704,15 +36704,15 @@ var require_stringifyCollection = __commonJS({
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
           chompKeep = false;
-        lines.push(blockItemPrefix + str2);
+        lines2.push(blockItemPrefix + str2);
       }
       let str;
-      if (lines.length === 0) {
+      if (lines2.length === 0) {
         str = flowChars.start + flowChars.end;
       } else {
-        str = lines[0];
-        for (let i = 1; i < lines.length; ++i) {
-          const line = lines[i];
+        str = lines2[0];
+        for (let i = 1; i < lines2.length; ++i) {
+          const line = lines2[i];
           str += line ? `
 ${indent}${line}` : "\n";
         }
@@ -36735,22 +36735,22 @@ ${indent}${line}` : "\n";
       });
       let reqNewline = false;
       let linesAtValue = 0;
-      const lines = [];
+      const lines2 = [];
       for (let i = 0; i < items.length; ++i) {
         const item = items[i];
         let comment = null;
         if (identity.isNode(item)) {
           if (item.spaceBefore)
-            lines.push("");
-          addCommentBefore(ctx, lines, item.commentBefore, false);
+            lines2.push("");
+          addCommentBefore(ctx, lines2, item.commentBefore, false);
           if (item.comment)
             comment = item.comment;
         } else if (identity.isPair(item)) {
           const ik = identity.isNode(item.key) ? item.key : null;
           if (ik) {
             if (ik.spaceBefore)
-              lines.push("");
-            addCommentBefore(ctx, lines, ik.commentBefore, false);
+              lines2.push("");
+            addCommentBefore(ctx, lines2, ik.commentBefore, false);
             if (ik.comment)
               reqNewline = true;
           }
@@ -36767,12 +36767,12 @@ ${indent}${line}` : "\n";
         if (comment)
           reqNewline = true;
         let str = stringify.stringify(item, itemCtx, () => comment = null);
-        reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
+        reqNewline || (reqNewline = lines2.length > linesAtValue || str.includes("\n"));
         if (i < items.length - 1) {
           str += ",";
         } else if (ctx.options.trailingComma) {
           if (ctx.options.lineWidth > 0) {
-            reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) + (str.length + 2) > ctx.options.lineWidth);
+            reqNewline || (reqNewline = lines2.reduce((sum, line) => sum + line.length + 2, 2) + (str.length + 2) > ctx.options.lineWidth);
           }
           if (reqNewline) {
             str += ",";
@@ -36780,35 +36780,35 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
-        lines.push(str);
-        linesAtValue = lines.length;
+        lines2.push(str);
+        linesAtValue = lines2.length;
       }
       const { start, end } = flowChars;
-      if (lines.length === 0) {
+      if (lines2.length === 0) {
         return start + end;
       } else {
         if (!reqNewline) {
-          const len = lines.reduce((sum, line) => sum + line.length + 2, 2);
+          const len = lines2.reduce((sum, line) => sum + line.length + 2, 2);
           reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
         }
         if (reqNewline) {
           let str = start;
-          for (const line of lines)
+          for (const line of lines2)
             str += line ? `
 ${indentStep}${indent}${line}` : "\n";
           return `${str}
 ${indent}${end}`;
         } else {
-          return `${start}${fcPadding}${lines.join(" ")}${fcPadding}${end}`;
+          return `${start}${fcPadding}${lines2.join(" ")}${fcPadding}${end}`;
         }
       }
     }
-    function addCommentBefore({ indent, options: { commentString } }, lines, comment, chompKeep) {
+    function addCommentBefore({ indent, options: { commentString } }, lines2, comment, chompKeep) {
       if (comment && chompKeep)
         comment = comment.replace(/^\n+/, "");
       if (comment) {
         const ic = stringifyComment.indentComment(commentString(comment), indent);
-        lines.push(ic.trimStart());
+        lines2.push(ic.trimStart());
       }
     }
     exports.stringifyCollection = stringifyCollection;
@@ -37446,11 +37446,11 @@ var require_binary = __commonJS({
         if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
           const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
           const n = Math.ceil(str.length / lineWidth);
-          const lines = new Array(n);
+          const lines2 = new Array(n);
           for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
-            lines[i] = str.substr(o, lineWidth);
+            lines2[i] = str.substr(o, lineWidth);
           }
-          str = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
+          str = lines2.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
         }
         return stringifyString.stringifyString({ comment, type, value: str }, ctx, onComment, onChompKeep);
       }
@@ -38130,35 +38130,35 @@ var require_stringifyDocument = __commonJS({
     var stringify = require_stringify2();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
-      const lines = [];
+      const lines2 = [];
       let hasDirectives = options.directives === true;
       if (options.directives !== false && doc.directives) {
         const dir = doc.directives.toString(doc);
         if (dir) {
-          lines.push(dir);
+          lines2.push(dir);
           hasDirectives = true;
         } else if (doc.directives.docStart)
           hasDirectives = true;
       }
       if (hasDirectives)
-        lines.push("---");
+        lines2.push("---");
       const ctx = stringify.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
-        if (lines.length !== 1)
-          lines.unshift("");
+        if (lines2.length !== 1)
+          lines2.unshift("");
         const cs = commentString(doc.commentBefore);
-        lines.unshift(stringifyComment.indentComment(cs, ""));
+        lines2.unshift(stringifyComment.indentComment(cs, ""));
       }
       let chompKeep = false;
       let contentComment = null;
       if (doc.contents) {
         if (identity.isNode(doc.contents)) {
           if (doc.contents.spaceBefore && hasDirectives)
-            lines.push("");
+            lines2.push("");
           if (doc.contents.commentBefore) {
             const cs = commentString(doc.contents.commentBefore);
-            lines.push(stringifyComment.indentComment(cs, ""));
+            lines2.push(stringifyComment.indentComment(cs, ""));
           }
           ctx.forceBlockIndent = !!doc.comment;
           contentComment = doc.contents.comment;
@@ -38167,36 +38167,36 @@ var require_stringifyDocument = __commonJS({
         let body = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
-        if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
-          lines[lines.length - 1] = `--- ${body}`;
+        if ((body[0] === "|" || body[0] === ">") && lines2[lines2.length - 1] === "---") {
+          lines2[lines2.length - 1] = `--- ${body}`;
         } else
-          lines.push(body);
+          lines2.push(body);
       } else {
-        lines.push(stringify.stringify(doc.contents, ctx));
+        lines2.push(stringify.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
           const cs = commentString(doc.comment);
           if (cs.includes("\n")) {
-            lines.push("...");
-            lines.push(stringifyComment.indentComment(cs, ""));
+            lines2.push("...");
+            lines2.push(stringifyComment.indentComment(cs, ""));
           } else {
-            lines.push(`... ${cs}`);
+            lines2.push(`... ${cs}`);
           }
         } else {
-          lines.push("...");
+          lines2.push("...");
         }
       } else {
         let dc = doc.comment;
         if (dc && chompKeep)
           dc = dc.replace(/^\n+/, "");
         if (dc) {
-          if ((!chompKeep || contentComment) && lines[lines.length - 1] !== "")
-            lines.push("");
-          lines.push(stringifyComment.indentComment(commentString(dc), ""));
+          if ((!chompKeep || contentComment) && lines2[lines2.length - 1] !== "")
+            lines2.push("");
+          lines2.push(stringifyComment.indentComment(commentString(dc), ""));
         }
       }
-      return lines.join("\n") + "\n";
+      return lines2.join("\n") + "\n";
     }
     exports.stringifyDocument = stringifyDocument;
   }
@@ -39003,9 +39003,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap2 = fc.start.source === "{";
-      const fcName = isMap2 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap3 = fc.start.source === "{";
+      const fcName = isMap3 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap3 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -39041,7 +39041,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap3 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError(
               key,
               // checked by containsNewline()
@@ -39081,7 +39081,7 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep2 && !props.found) {
+        if (!isMap3 && !sep2 && !props.found) {
           const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep2, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -39104,7 +39104,7 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap2 && !props.found && ctx.options.strict) {
+            if (!isMap3 && !props.found && ctx.options.strict) {
               if (sep2)
                 for (const st of sep2) {
                   if (st === valueProps.found)
@@ -39136,7 +39136,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap2) {
+          if (isMap3) {
             const map = coll;
             if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
               onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -39152,7 +39152,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap2 ? "}" : "]";
+      const expectedEnd = isMap3 ? "}" : "]";
       const [ce, ...ee] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -39258,17 +39258,17 @@ var require_resolve_block_scalar = __commonJS({
       if (!header)
         return { value: "", type: null, comment: "", range: [start, start, start] };
       const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
-      const lines = scalar.source ? splitLines(scalar.source) : [];
-      let chompStart = lines.length;
-      for (let i = lines.length - 1; i >= 0; --i) {
-        const content = lines[i][1];
+      const lines2 = scalar.source ? splitLines(scalar.source) : [];
+      let chompStart = lines2.length;
+      for (let i = lines2.length - 1; i >= 0; --i) {
+        const content = lines2[i][1];
         if (content === "" || content === "\r")
           chompStart = i;
         else
           break;
       }
       if (chompStart === 0) {
-        const value2 = header.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
+        const value2 = header.chomp === "+" && lines2.length > 0 ? "\n".repeat(Math.max(1, lines2.length - 1)) : "";
         let end2 = start + header.length;
         if (scalar.source)
           end2 += scalar.source.length;
@@ -39278,7 +39278,7 @@ var require_resolve_block_scalar = __commonJS({
       let offset = scalar.offset + header.length;
       let contentStart = 0;
       for (let i = 0; i < chompStart; ++i) {
-        const [indent, content] = lines[i];
+        const [indent, content] = lines2[i];
         if (content === "" || content === "\r") {
           if (header.indent === 0 && indent.length > trimIndent)
             trimIndent = indent.length;
@@ -39298,17 +39298,17 @@ var require_resolve_block_scalar = __commonJS({
         }
         offset += indent.length + content.length + 1;
       }
-      for (let i = lines.length - 1; i >= chompStart; --i) {
-        if (lines[i][0].length > trimIndent)
+      for (let i = lines2.length - 1; i >= chompStart; --i) {
+        if (lines2[i][0].length > trimIndent)
           chompStart = i + 1;
       }
       let value = "";
       let sep2 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
-        value += lines[i][0].slice(trimIndent) + "\n";
+        value += lines2[i][0].slice(trimIndent) + "\n";
       for (let i = contentStart; i < chompStart; ++i) {
-        let [indent, content] = lines[i];
+        let [indent, content] = lines2[i];
         offset += indent.length + content.length + 1;
         const crlf = content[content.length - 1] === "\r";
         if (crlf)
@@ -39345,8 +39345,8 @@ var require_resolve_block_scalar = __commonJS({
         case "-":
           break;
         case "+":
-          for (let i = chompStart; i < lines.length; ++i)
-            value += "\n" + lines[i][0].slice(trimIndent);
+          for (let i = chompStart; i < lines2.length; ++i)
+            value += "\n" + lines2[i][0].slice(trimIndent);
           if (value[value.length - 1] !== "\n")
             value += "\n";
           break;
@@ -39421,10 +39421,10 @@ var require_resolve_block_scalar = __commonJS({
       const first = split[0];
       const m = first.match(/^( *)/);
       const line0 = m?.[1] ? [m[1], first.slice(m[1].length)] : ["", first];
-      const lines = [line0];
+      const lines2 = [line0];
       for (let i = 1; i < split.length; i += 2)
-        lines.push([split[i], split[i + 1]]);
-      return lines;
+        lines2.push([split[i], split[i + 1]]);
+      return lines2;
     }
     exports.resolveBlockScalar = resolveBlockScalar;
   }
@@ -40439,7 +40439,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection = (token) => !!token && "items" in token;
-    var isScalar2 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar3 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -40523,7 +40523,7 @@ var require_cst = __commonJS({
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
     exports.isCollection = isCollection;
-    exports.isScalar = isScalar2;
+    exports.isScalar = isScalar3;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -41122,7 +41122,7 @@ var require_lexer = __commonJS({
 var require_line_counter = __commonJS({
   "node_modules/yaml/dist/parse/line-counter.js"(exports) {
     "use strict";
-    var LineCounter2 = class {
+    var LineCounter3 = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -41145,7 +41145,7 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports.LineCounter = LineCounter2;
+    exports.LineCounter = LineCounter3;
   }
 });
 
@@ -42053,7 +42053,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument2(source, options = {}) {
+    function parseDocument3(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -42079,7 +42079,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument2(src, options);
+      const doc = parseDocument3(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
@@ -42115,7 +42115,7 @@ var require_public_api = __commonJS({
     }
     exports.parse = parse;
     exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument2;
+    exports.parseDocument = parseDocument3;
     exports.stringify = stringify;
   }
 });
@@ -43414,11 +43414,11 @@ var KNOWN_DIRECTIVES = /* @__PURE__ */ new Set(["syntax", "escape", "check"]);
 var HEREDOC_KEYWORDS = /* @__PURE__ */ new Set(["run", "copy", "add"]);
 var HEREDOC_WORD = /^\d*<<(-?)(.+)$/;
 function parseDockerfileSyntax(content) {
-  const lines = content.replace(/^\uFEFF/, "").split("\n").map((l) => l.endsWith("\r") ? l.slice(0, -1) : l);
+  const lines2 = content.replace(/^\uFEFF/, "").split("\n").map((l) => l.endsWith("\r") ? l.slice(0, -1) : l);
   const result = { directives: [], escape: "\\", instructions: [], problems: [] };
   let index = 0;
-  for (; index < lines.length; index++) {
-    const match = parseDirective(lines[index]);
+  for (; index < lines2.length; index++) {
+    const match = parseDirective(lines2[index]);
     if (!match || !KNOWN_DIRECTIVES.has(match.name.toLowerCase())) break;
     const name = match.name.toLowerCase();
     if (result.directives.some((d) => d.name === name)) {
@@ -43428,13 +43428,13 @@ function parseDockerfileSyntax(content) {
       });
       continue;
     }
-    const column = lines[index].length - lines[index].trimStart().length + 1;
+    const column = lines2[index].length - lines2[index].trimStart().length + 1;
     result.directives.push({
       name,
       value: match.value,
       line: index + 1,
       column,
-      text: lines[index].trim()
+      text: lines2[index].trim()
     });
   }
   const escapeDirective = result.directives.find((d) => d.name === "escape");
@@ -43449,8 +43449,8 @@ function parseDockerfileSyntax(content) {
   }
   const continuation = new RegExp(`${escapeRegExp(result.escape)}[ \\t]*$`);
   const isComment = (line) => line.trimStart().startsWith("#");
-  while (index < lines.length) {
-    const first = lines[index];
+  while (index < lines2.length) {
+    const first = lines2[index];
     const line = index + 1;
     index++;
     const trimmed = first.trimStart();
@@ -43459,8 +43459,8 @@ function parseDockerfileSyntax(content) {
     let text2 = trimmed;
     let open = continuation.test(text2);
     if (open) text2 = text2.replace(continuation, "");
-    while (open && index < lines.length) {
-      const next = lines[index];
+    while (open && index < lines2.length) {
+      const next = lines2[index];
       index++;
       if (isComment(next) || next.trim() === "") continue;
       open = continuation.test(next);
@@ -43473,8 +43473,8 @@ function parseDockerfileSyntax(content) {
     result.instructions.push({ keyword, args, line, column, text: text2.trimEnd() });
     if (HEREDOC_KEYWORDS.has(keyword) && args.includes("<<")) {
       for (const heredoc of heredocs(args, result.escape)) {
-        while (index < lines.length) {
-          const body = lines[index];
+        while (index < lines2.length) {
+          const body = lines2[index];
           index++;
           if ((heredoc.chomp ? body.replace(/^\t+/, "") : body) === heredoc.name) break;
         }
@@ -44642,14 +44642,15 @@ function scanDockerfile(file, content, options = {}) {
       file,
       syntax,
       options.buildArgs ?? {},
-      platformArgs(platform, options.buildPlatform ?? DEFAULT_PLATFORM)
+      platformArgs(platform, options.buildPlatform ?? DEFAULT_PLATFORM),
+      (options.contexts ?? []).map((name) => name.toLowerCase())
     );
     for (const r of one.references) references.set(referenceKey(r), r);
     for (const w of one.warnings) warnings.set(`${w.line}\0${w.message}`, w);
   }
   return { references: [...references.values()], warnings: [...warnings.values()] };
 }
-function scanForPlatform(file, syntax, buildArgs, automatic) {
+function scanForPlatform(file, syntax, buildArgs, automatic, contexts) {
   const result = {
     references: [],
     warnings: syntax.problems.map((p) => ({ file, line: p.line, message: p.message }))
@@ -44685,7 +44686,7 @@ function scanForPlatform(file, syntax, buildArgs, automatic) {
   let stageIndex = -1;
   let stageArgs = /* @__PURE__ */ new Map();
   const stageLookup = (name) => stageArgs.get(name);
-  const isStage = (value) => /^\d+$/.test(value) || stageNames.includes(value.toLowerCase());
+  const isStage = (value) => /^\d+$/.test(value) || stageNames.includes(value.toLowerCase()) || contexts.includes(value.toLowerCase());
   for (const instruction of syntax.instructions) {
     const { keyword } = instruction;
     if (stageIndex < 0 && keyword !== "arg" && keyword !== "from") {
@@ -44715,7 +44716,7 @@ function scanForPlatform(file, syntax, buildArgs, automatic) {
       const tracked = platform === null ? null : platformValue(platform, expandWith, globalLookup);
       const problem = fromProblem(rest, flags) ?? (tracked !== null && "error" in tracked ? tracked.error : null);
       const image = problem === null ? evaluate(() => expandWith(rest[0], globalLookup)) : { error: problem };
-      if ("text" in image && (image.text === "scratch" || earlier.includes(image.text.toLowerCase())))
+      if ("text" in image && (image.text === "scratch" || earlier.includes(image.text.toLowerCase()) || contexts.includes(image.text.toLowerCase())))
         continue;
       add(instruction, "from", image, stage, platform);
       if (tracked !== null && "text" in tracked)
@@ -45054,8 +45055,278 @@ function parseDotenv(text2) {
   return values;
 }
 
+// src/sources/workflow.ts
+var import_yaml2 = __toESM(require_dist(), 1);
+var pinValue = (reference, digest) => {
+  const key = reference.source.slice(0, reference.source.indexOf(": "));
+  const prefix = reference.source.slice(key.length + 2).startsWith("docker://") ? "docker://" : "";
+  return `${key}: ${prefix}${pinWord(formatReference({ ...reference.image, digest: void 0 }), digest)}`;
+};
+var workflowSource = {
+  name: "workflow",
+  patterns: [".github/workflows/*.y?(a)ml"],
+  claims: (path) => /^\.github\/workflows\/[^/]+\.ya?ml$/.test(path),
+  kinds: [
+    {
+      name: "workflow-container",
+      description: "a workflow job's `container:` (or `container.image`)",
+      fence: "yaml",
+      pin: pinValue
+    },
+    {
+      name: "workflow-service",
+      description: "a workflow job's `services.NAME` (or `services.NAME.image`)",
+      fence: "yaml",
+      pin: pinValue
+    },
+    {
+      name: "workflow-step",
+      description: "a workflow step that runs `uses: docker://IMAGE`",
+      fence: "yaml",
+      pin: pinValue
+    },
+    {
+      name: "build-context",
+      description: "`docker/build-push-action` `build-contexts: NAME=docker-image://IMAGE` (a Dockerfile `FROM NAME` is that image)",
+      fence: "yaml",
+      pin: (reference, digest) => `${reference.source.slice(0, reference.source.indexOf("=") + 1)}docker-image://${pinWord(formatReference({ ...reference.image, digest: void 0 }), digest)}`
+    }
+  ],
+  scan: (file, text2) => scanWorkflow(file, text2)
+};
+var EXPRESSION = /\$\{\{\s*([^}]*?)\s*\}\}/g;
+function scanWorkflow(file, content) {
+  const result = { references: [], warnings: [], errors: [], builds: [], notices: [] };
+  const lines2 = new import_yaml2.LineCounter();
+  const document = (0, import_yaml2.parseDocument)(content, { lineCounter: lines2, uniqueKeys: false });
+  if (document.errors.length > 0) {
+    const error = document.errors[0];
+    result.errors.push({
+      file,
+      line: error.linePos?.[0].line ?? 1,
+      message: `invalid YAML, file not scanned: ${error.message.split("\n")[0]}`
+    });
+    return result;
+  }
+  const at = (node) => lines2.linePos(node.range?.[0] ?? 0);
+  const root = document.contents;
+  const get = (map, key) => (0, import_yaml2.isMap)(map) ? map.get(key, true) : void 0;
+  const literalEnv = (map) => {
+    const env = {};
+    const node = get(map, "env");
+    if ((0, import_yaml2.isMap)(node)) {
+      for (const pair of node.items)
+        if ((0, import_yaml2.isScalar)(pair.key) && (0, import_yaml2.isScalar)(pair.value) && !String(pair.value.value).includes("${{"))
+          env[String(pair.key.value)] = String(pair.value.value);
+    }
+    return env;
+  };
+  const workflowEnv = literalEnv(root);
+  const jobs = get(root, "jobs");
+  if (!(0, import_yaml2.isMap)(jobs)) return result;
+  for (const jobPair of jobs.items) {
+    const job = jobPair.value;
+    if (!(0, import_yaml2.isMap)(job) || !(0, import_yaml2.isScalar)(jobPair.key)) continue;
+    const jobId = String(jobPair.key.value);
+    const env = { ...workflowEnv, ...literalEnv(job) };
+    const combinations = matrixOf(get(get(job, "strategy"), "matrix"));
+    const image = (node, kind, key, prefix = "") => {
+      if (!(0, import_yaml2.isScalar)(node) || typeof node.value !== "string") return;
+      const raw = node.value;
+      const { line, col } = at(node);
+      const values = substitute(raw.slice(prefix.length), env, combinations);
+      if ("runtime" in values) {
+        result.notices.push({
+          file,
+          line,
+          message: `${key}: ${raw} is set at run time (${values.runtime}), not checked`
+        });
+        return;
+      }
+      for (const text2 of values.texts) {
+        const found = {
+          file,
+          line,
+          column: col,
+          kind,
+          source: `${key}: ${raw}`,
+          stage: null,
+          platform: null,
+          error: null
+        };
+        try {
+          found.image = parseReference(text2);
+        } catch (error) {
+          if (!(error instanceof InvalidReferenceError)) throw error;
+          found.error = error.message;
+        }
+        result.references.push(found);
+      }
+    };
+    const container = get(job, "container");
+    if ((0, import_yaml2.isMap)(container)) image(get(container, "image"), "workflow-container", "image");
+    else image(container, "workflow-container", "container");
+    const services = get(job, "services");
+    if ((0, import_yaml2.isMap)(services))
+      for (const pair of services.items) {
+        const service = pair.value;
+        if ((0, import_yaml2.isMap)(service)) image(get(service, "image"), "workflow-service", "image");
+        else image(service, "workflow-service", String(pair.key.value));
+      }
+    const steps = get(job, "steps");
+    if (!(0, import_yaml2.isSeq)(steps)) continue;
+    steps.items.forEach((step, index) => {
+      const uses = get(step, "uses");
+      if (!(0, import_yaml2.isScalar)(uses) || typeof uses.value !== "string") return;
+      if (uses.value.startsWith("docker://")) image(uses, "workflow-step", "uses", "docker://");
+      else if (/^docker\/build-push-action@/.test(uses.value)) {
+        const build = buildPushStep(
+          file,
+          get(step, "with"),
+          at,
+          jobId,
+          index,
+          at(uses).line,
+          result
+        );
+        if (build) result.builds.push(build);
+      }
+    });
+  }
+  return result;
+}
+function matrixOf(matrix) {
+  if (matrix === void 0) return [];
+  if (!(0, import_yaml2.isMap)(matrix)) return null;
+  const plain = (node) => {
+    if (!(0, import_yaml2.isMap)(node)) return null;
+    const combination = {};
+    for (const pair of node.items) {
+      if (!(0, import_yaml2.isScalar)(pair.key) || !(0, import_yaml2.isScalar)(pair.value)) return null;
+      combination[String(pair.key.value)] = String(pair.value.value);
+    }
+    return combination;
+  };
+  let combinations = [{}];
+  let include = [];
+  let exclude = [];
+  for (const pair of matrix.items) {
+    if (!(0, import_yaml2.isScalar)(pair.key)) return null;
+    const key = String(pair.key.value);
+    const value = pair.value;
+    if (key === "include" || key === "exclude") {
+      if (!(0, import_yaml2.isSeq)(value)) return null;
+      const entries = value.items.map(plain);
+      if (entries.some((e) => e === null)) return null;
+      if (key === "include") include = entries;
+      else exclude = entries;
+      continue;
+    }
+    if (!(0, import_yaml2.isSeq)(value) || !value.items.every(import_yaml2.isScalar)) return null;
+    const values = value.items.map((item) => String(item.value));
+    combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
+  }
+  const matches = (c, pattern) => Object.entries(pattern).every(([k, v]) => c[k] === v);
+  combinations = combinations.filter((c) => !exclude.some((e) => matches(c, e)));
+  const base = new Set(combinations.flatMap((c) => Object.keys(c)));
+  for (const entry of include) {
+    const original = Object.fromEntries(Object.entries(entry).filter(([k]) => base.has(k)));
+    const targets = combinations.filter((c) => Object.keys(c).length > 0 && matches(c, original));
+    if (Object.keys(original).length > 0 && targets.length > 0)
+      for (const t of targets) Object.assign(t, entry);
+    else combinations.push({ ...entry });
+  }
+  return combinations.filter((c) => Object.keys(c).length > 0);
+}
+function substitute(raw, env, combinations) {
+  const expressions = [...raw.matchAll(EXPRESSION)].map((m) => m[1]);
+  if (expressions.length === 0) return { texts: [raw] };
+  const usesMatrix = expressions.some((e) => e.startsWith("matrix."));
+  for (const expression of expressions) {
+    const env1 = /^env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expression);
+    if (env1 && env[env1[1]] !== void 0) continue;
+    const matrix = /^matrix\.([A-Za-z_][A-Za-z0-9_-]*)$/.exec(expression);
+    if (matrix && combinations !== null && combinations.some((c) => matrix[1] in c)) continue;
+    return { runtime: `\${{ ${expression} }}` };
+  }
+  const fill = (combination) => raw.replace(
+    EXPRESSION,
+    (_, expression) => expression.startsWith("env.") ? env[expression.slice(4)] : combination[expression.slice(7)] ?? ""
+  );
+  const texts = usesMatrix ? (combinations ?? []).filter((c) => expressions.every((e) => !e.startsWith("matrix.") || e.slice(7) in c)).map(fill) : [fill({})];
+  return { texts: [...new Set(texts)] };
+}
+function buildPushStep(file, inputs, at, jobId, index, line, result) {
+  const input = (name) => {
+    const node = (0, import_yaml2.isMap)(inputs) ? inputs.get(name, true) : void 0;
+    return (0, import_yaml2.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;
+  };
+  const by = `job "${jobId}" step ${index + 1} (docker/build-push-action)`;
+  const context = input("context")?.text ?? ".";
+  const file0 = input("file")?.text;
+  for (const value of [context, file0 ?? ""])
+    if (value.includes("${{")) {
+      result.notices.push({
+        file,
+        line,
+        message: `${by}: ${value} is set at run time, not checked`
+      });
+      return null;
+    }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context)) {
+    result.notices.push({
+      file,
+      line,
+      message: `${by}: a remote build context (${context}) is not checked`
+    });
+    return null;
+  }
+  const buildArgs = {};
+  for (const entry of lines(input("build-args")?.text)) {
+    const eq = entry.indexOf("=");
+    if (eq > 0 && !entry.includes("${{")) buildArgs[entry.slice(0, eq).trim()] = entry.slice(eq + 1);
+  }
+  const contexts = [];
+  const named = input("build-contexts");
+  for (const entry of lines(named?.text)) {
+    const match = /^([^=\s]+)=docker-image:\/\/(.+)$/.exec(entry);
+    if (!match) continue;
+    contexts.push(match[1]);
+    const { line: contextLine, col } = at(named.node);
+    const found = {
+      file,
+      // a block scalar's text starts on the line after its indicator
+      line: contextLine + (String(named.node.type).startsWith("BLOCK") ? 1 : 0) + entryOffset(named.text, entry),
+      column: col,
+      kind: "build-context",
+      source: `${match[1]}=docker-image://${match[2]}`,
+      stage: null,
+      platform: null,
+      error: null
+    };
+    try {
+      found.image = parseReference(match[2]);
+    } catch (error) {
+      if (!(error instanceof InvalidReferenceError)) throw error;
+      found.error = error.message;
+    }
+    result.references.push(found);
+  }
+  const dockerfile = file0 ?? `${context.replace(/\/+$/, "")}/Dockerfile`;
+  return { dockerfile, buildArgs, by, line, fromRoot: true, contexts };
+}
+function lines(text2) {
+  return (text2 ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+}
+function entryOffset(text2, entry) {
+  return Math.max(
+    0,
+    text2.split("\n").findIndex((l) => l.trim() === entry)
+  );
+}
+
 // src/sources/index.ts
-var SOURCES = [composeSource, dockerfileSource];
+var SOURCES = [workflowSource, composeSource, dockerfileSource];
 var DEFAULT_PATTERNS = SOURCES.flatMap((s) => s.patterns);
 function sourceFor(path) {
   const source = SOURCES.find((s) => s.claims(path));
@@ -45131,6 +45402,7 @@ async function scanFiles(files, options) {
   const references = [];
   const warnings = [];
   const errors = [];
+  const notices = [];
   const roots = (options.roots ?? [options.cwd]).flatMap((root) => [
     root,
     realpathOrNull(root) ?? root
@@ -45171,8 +45443,9 @@ async function scanFiles(files, options) {
       if (fd !== null) closeSync(fd);
     }
   };
-  const context = (file, buildArgs) => ({
+  const context = (file, buildArgs, contexts = []) => ({
     buildArgs,
+    contexts,
     targetPlatforms: options.targetPlatforms,
     buildPlatform: options.buildPlatform,
     variables: options.variables,
@@ -45183,6 +45456,7 @@ async function scanFiles(files, options) {
     references.push(...result.references);
     warnings.push(...result.warnings);
     errors.push(...result.errors);
+    notices.push(...result.notices ?? []);
   };
   const built = /* @__PURE__ */ new Map();
   const direct = [];
@@ -45197,7 +45471,7 @@ async function scanFiles(files, options) {
     const scanned = scanSafely(source, file, content, context(file, options.buildArgs));
     collect(scanned);
     for (const build of scanned.builds) {
-      const target = isAbsolute(build.dockerfile) ? build.dockerfile : resolve(options.cwd, dirname(file), build.dockerfile);
+      const target = isAbsolute(build.dockerfile) ? build.dockerfile : resolve(options.cwd, build.fromRoot ? "." : dirname(file), build.dockerfile);
       const dockerfile = toPosix(relative(options.cwd, target));
       if (!insideRoots(target)) {
         errors.push({
@@ -45216,18 +45490,20 @@ async function scanFiles(files, options) {
         continue;
       }
       const args = { ...options.buildArgs, ...build.buildArgs };
+      const contexts = [...build.contexts ?? []].sort();
       const sets = built.get(dockerfile) ?? /* @__PURE__ */ new Map();
-      sets.set(JSON.stringify(Object.entries(args).sort()), args);
+      sets.set(JSON.stringify([Object.entries(args).sort(), contexts]), { args, contexts });
       built.set(dockerfile, sets);
     }
   }
   for (const file of direct) if (!built.has(file)) scanDockerfileWith(file, options.buildArgs);
-  for (const [file, sets] of built) for (const args of sets.values()) scanDockerfileWith(file, args);
-  return { references: dedupe(references), warnings, errors };
-  function scanDockerfileWith(file, buildArgs) {
+  for (const [file, sets] of built)
+    for (const { args, contexts } of sets.values()) scanDockerfileWith(file, args, contexts);
+  return { references: dedupe(references), warnings, errors, notices };
+  function scanDockerfileWith(file, buildArgs, contexts = []) {
     const content = read(file);
     if (content !== null)
-      collect(scanSafely(dockerfileSource, file, content, context(file, buildArgs)));
+      collect(scanSafely(dockerfileSource, file, content, context(file, buildArgs, contexts)));
   }
   function scanSafely(source, file, content, context2) {
     try {
@@ -45439,18 +45715,18 @@ function explanationText(explanation, indent) {
   if ("unavailable" in explanation)
     return [`${indent}what changed is not known: ${explanation.unavailable}`];
   const e = explanation;
-  const lines = [`${indent}what changed (${e.platform}): ${explanationSummary(e)}`];
-  if (e.severity !== "rebuild") lines.push(`${indent}  ${SEVERITY_NOTE[e.severity]}`);
-  lines.push(`${indent}  created ${e.created.before ?? "?"} \u2192 ${e.created.after ?? "?"}`);
-  lines.push(`${indent}  layers ${layers(e.layers.before)} \u2192 ${layers(e.layers.after)}`);
+  const lines2 = [`${indent}what changed (${e.platform}): ${explanationSummary(e)}`];
+  if (e.severity !== "rebuild") lines2.push(`${indent}  ${SEVERITY_NOTE[e.severity]}`);
+  lines2.push(`${indent}  created ${e.created.before ?? "?"} \u2192 ${e.created.after ?? "?"}`);
+  lines2.push(`${indent}  layers ${layers(e.layers.before)} \u2192 ${layers(e.layers.after)}`);
   for (const change of [...e.env, ...e.labels, ...e.annotations])
-    lines.push(`${indent}  ${describe(change)}`);
+    lines2.push(`${indent}  ${describe(change)}`);
   if (e.packages && "unavailable" in e.packages)
-    lines.push(`${indent}  packages not compared: ${e.packages.unavailable}`);
+    lines2.push(`${indent}  packages not compared: ${e.packages.unavailable}`);
   else if (e.packages)
     for (const row of packageRows(e.packages.diff))
-      lines.push(`${indent}  ${row.name} ${row.before ?? "(none)"} \u2192 ${row.after ?? "removed"}`);
-  return lines;
+      lines2.push(`${indent}  ${row.name} ${row.before ?? "(none)"} \u2192 ${row.after ?? "removed"}`);
+  return lines2;
 }
 function packageRows(diff) {
   return [
@@ -45559,6 +45835,10 @@ function byImportance(explanations) {
   };
   return (a, b) => ORDER.indexOf(findingLabel(a)) - ORDER.indexOf(findingLabel(b)) || rank(a) - rank(b);
 }
+function changeSummary(explanation) {
+  if (!explanation) return null;
+  return "unavailable" in explanation ? explanation.unavailable : explanationSummary(explanation);
+}
 function useSentence(use, finding, explanation) {
   const os = explanation && "os" in explanation ? explanation.os.after : null;
   const does = {
@@ -45643,6 +45923,76 @@ function pinLine(finding, digest) {
   return kindSpec(finding.reference).pin({ ...finding.reference, image: finding.parsed }, digest);
 }
 
+// src/report/annotations.ts
+function stayLine(finding, explanation) {
+  const stay = oldReleaseReference(finding, explanation);
+  return stay && explanation && "oldRelease" in explanation && explanation.oldRelease ? `or stay on ${explanation.oldRelease.release} with ${stay},` : null;
+}
+var ANNOTATIONS_PER_TYPE = 10;
+function annotationsFor(findings, explanations, policy, acceptHint, limit = ANNOTATIONS_PER_TYPE) {
+  const all = [];
+  for (const finding of [...findings].sort(byImportance(explanations))) {
+    const { reference } = finding;
+    const at = { file: reference.file, line: reference.line, column: reference.column };
+    if (finding.status === "drifted") {
+      all.push({
+        ...at,
+        rule: "drifted",
+        identity: [reference.file, finding.image, finding.previous.digest].join("\0"),
+        level: policy.onDrift === "fail" && !policy.accept && failsOn(explanations.get(finding.image), policy.failOn) ? "error" : "warning",
+        title: `${finding.image} changed under its tag`,
+        message: [
+          changeSummary(explanations.get(finding.image)),
+          `${finding.previous.digest} \u2192 ${finding.current.digest}.`,
+          `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
+          stayLine(finding, explanations.get(finding.image)),
+          `or accept the new one (${acceptHint}).`
+        ].filter(Boolean).join("\n")
+      });
+      for (const use of finding.packageUses ?? [])
+        all.push({
+          rule: "removed-package",
+          identity: [use.file, finding.image, use.package, use.does].join("\0"),
+          file: use.file,
+          line: use.line,
+          column: use.column,
+          level: all[all.length - 1].level,
+          title: `${use.package} was removed from ${finding.image}`,
+          message: useSentence(use, finding, explanations.get(finding.image))
+        });
+    } else if (finding.status === "error") {
+      all.push({
+        ...at,
+        rule: "not-checked",
+        identity: [reference.file, finding.image ?? reference.source, finding.error.kind].join(
+          "\0"
+        ),
+        level: policy.onError === "fail" ? "error" : "warning",
+        title: errorTitle(finding.error),
+        message: finding.error.message
+      });
+    } else if (finding.status === "pinned" && finding.stale) {
+      all.push({
+        ...at,
+        rule: "stale-pin",
+        identity: [reference.file, finding.image].join("\0"),
+        level: "notice",
+        title: `${finding.image} is pinned to a digest its tag has moved on from`,
+        message: `The tag now points at ${finding.tagDigest ?? "another digest"}.`
+      });
+    }
+  }
+  const shown = [];
+  const perType = /* @__PURE__ */ new Map();
+  for (const annotation of all) {
+    const count = perType.get(annotation.level) ?? 0;
+    if (count >= limit) continue;
+    perType.set(annotation.level, count + 1);
+    shown.push(annotation);
+  }
+  return { annotations: shown, omitted: all.length - shown.length };
+}
+
 // src/report/check-text.ts
 function formatCheckText(findings, explanations, verdict, context) {
   const sorted = [...findings].sort(byImportance(explanations));
@@ -45707,8 +46057,88 @@ function formatCheckText(findings, explanations, verdict, context) {
   return parts.join("\n") + "\n";
 }
 
+// src/report/sarif.ts
+import { createHash as createHash2 } from "node:crypto";
+import { writeFileSync } from "node:fs";
+
 // src/version.ts
 var VERSION = "0.1.0";
+
+// src/report/sarif.ts
+var RULES = {
+  drifted: {
+    name: "BaseImageDrifted",
+    text: "A base image changed under its tag since the last successful build",
+    level: "error"
+  },
+  "removed-package": {
+    name: "RemovedPackageNeeded",
+    text: "A line needs a package the drifted base image no longer has",
+    level: "error"
+  },
+  "not-checked": {
+    name: "ImageNotChecked",
+    text: "An image reference could not be scanned or resolved, so drift could not be checked",
+    level: "warning"
+  },
+  "stale-pin": {
+    name: "StalePin",
+    text: "An image is pinned to a digest its tag has moved on from",
+    level: "note"
+  }
+};
+var LEVEL = {
+  error: "error",
+  warning: "warning",
+  notice: "note"
+};
+function writeSarif(path, annotations) {
+  writeFileSync(path, JSON.stringify(renderSarif(annotations), null, 2) + "\n");
+}
+function renderSarif(annotations) {
+  const ids = Object.keys(RULES);
+  const rules = ids.map((id) => ({
+    id,
+    name: RULES[id].name,
+    shortDescription: { text: RULES[id].text },
+    defaultConfiguration: { level: RULES[id].level },
+    helpUri: "https://github.com/base-image-drift/base-image-drift#how-drift-is-decided"
+  }));
+  return {
+    $schema: "https://json.schemastore.org/sarif-2.1.0.json",
+    version: "2.1.0",
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: "base-image-drift",
+            version: VERSION,
+            informationUri: "https://github.com/base-image-drift/base-image-drift",
+            rules
+          }
+        },
+        results: annotations.map((a) => ({
+          ruleId: a.rule,
+          ruleIndex: ids.indexOf(a.rule),
+          level: LEVEL[a.level],
+          message: { text: `${a.title}
+${a.message}` },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: a.file, uriBaseId: "%SRCROOT%" },
+                region: { startLine: a.line, startColumn: a.column }
+              }
+            }
+          ],
+          partialFingerprints: {
+            "baseImageDrift/v1": createHash2("sha256").update(`${a.rule}\0${a.identity}`).digest("hex")
+          }
+        }))
+      }
+    ]
+  };
+}
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";
@@ -45742,6 +46172,7 @@ Options:
   --on-error warn|fail       check: exit 1 when an image cannot be scanned or resolved (fail)
   --fail-on S,\u2026              check: severities of drift that fail: os, removed, major, rebuild
                              (default ${DEFAULTS.failOn}); the others warn
+  --sarif FILE               check: also write the findings as a SARIF 2.1.0 log (code scanning)
   --explain-budget MIB       check: compressed layer MiB read per drifted image to compare its
                              packages (default ${DEFAULTS.explainBudgetMiB}; 0: SBOMs only)
   -h, --help                 show this help
@@ -45771,6 +46202,7 @@ function parseCommandLine(argv) {
         "on-error": { type: "string" },
         "fail-on": { type: "string" },
         "explain-budget": { type: "string" },
+        sarif: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" }
       }
@@ -45802,7 +46234,8 @@ function parseCommandLine(argv) {
     "on-drift",
     "on-error",
     "fail-on",
-    "explain-budget"
+    "explain-budget",
+    "sarif"
   ])
     only(flag, ["check"]);
   return {
@@ -45819,6 +46252,7 @@ function parseCommandLine(argv) {
       accept: values.accept ?? false,
       onDrift: oneOf(values["on-drift"] ?? DEFAULTS.onDrift, REACTIONS, "--on-drift"),
       onError: oneOf(values["on-error"] ?? DEFAULTS.onError, REACTIONS, "--on-error"),
+      sarif: values.sarif ?? null,
       failOn: parseSeverities(values["fail-on"] ?? DEFAULTS.failOn, SEVERITIES, "--fail-on"),
       explainBudgetMiB: parseMiB(
         values["explain-budget"] ?? String(DEFAULTS.explainBudgetMiB),
@@ -45874,7 +46308,8 @@ async function command(options, io) {
   const warn = (discovered) => {
     for (const [level, list] of [
       ["error", discovered.errors],
-      ["warning", discovered.warnings]
+      ["warning", discovered.warnings],
+      ["notice", discovered.notices]
     ])
       for (const w of list)
         io.stderr(`${level}: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}
@@ -45907,17 +46342,18 @@ async function command(options, io) {
     });
     return unresolved.length > 0 || discovered.errors.length > 0 ? UNRESOLVED_EXIT : 0;
   }
+  const policy = {
+    onDrift: options.onDrift,
+    onError: options.onError,
+    accept: options.accept,
+    failOn: options.failOn
+  };
   const result = await run({
     ...scanning,
     until: "check",
     registry,
     store: new LockfileStore(resolve3(io.cwd, options.baseline), options.baseline),
-    policy: {
-      onDrift: options.onDrift,
-      onError: options.onError,
-      accept: options.accept,
-      failOn: options.failOn
-    },
+    policy,
     explainBudgetMiB: options.explainBudgetMiB,
     save: options.update,
     now: (/* @__PURE__ */ new Date()).toISOString()
@@ -45942,6 +46378,13 @@ async function command(options, io) {
     });
   } else {
     io.stdout(formatCheckText(result.findings, result.explanations, result.verdict, context));
+  }
+  if (options.sarif) {
+    const hint = "base-image-drift check --accept --update";
+    writeSarif(
+      resolve3(io.cwd, options.sarif),
+      annotationsFor(result.findings, result.explanations, policy, hint, Infinity).annotations
+    );
   }
   return result.verdict.failures.length > 0 ? 1 : 0;
 }

@@ -38,6 +38,8 @@ export interface ActionInputs {
   accept: boolean
   comment: CommentMode
   checkName: string
+  /** Where to write a SARIF log; empty: none. */
+  sarif: string
   explainBudgetMiB: number
   failOn: Severity[]
 }
@@ -66,6 +68,7 @@ export function readInputs(env: Record<string, string | undefined> = process.env
     accept: booleanInput('accept'),
     comment: oneOf(core.getInput('comment') || DEFAULTS.comment, COMMENT_MODES, 'input comment'),
     checkName: core.getInput('check-name'),
+    sarif: core.getInput('sarif'),
     explainBudgetMiB: parseMiB(
       core.getInput('explain-budget') || String(DEFAULTS.explainBudgetMiB),
       'input explain-budget'

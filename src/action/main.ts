@@ -9,6 +9,7 @@ import { ANNOTATIONS_PER_TYPE, annotationsFor } from '../report/annotations.js'
 import { findingJson } from '../report/findings.js'
 import { publish } from '../report/github.js'
 import { renderMarkdown } from '../report/markdown.js'
+import { writeSarif } from '../report/sarif.js'
 import { readInputs } from './inputs.js'
 
 /**
@@ -91,6 +92,9 @@ async function main(): Promise<void> {
   if (baselineProblem) core.warning(baselineProblem)
   for (const warning of result.discovered.warnings)
     core.warning(warning.message, { file: warning.file, startLine: warning.line })
+  // in the log only: what is known only at run time is not a problem of the files
+  for (const notice of result.discovered.notices)
+    core.info(`${notice.file}${notice.line ? `:${notice.line}` : ''}: ${notice.message}`)
 
   const acceptHint = inputs.lockfile
     ? 'run with `accept: true` and `update-lockfile: true`, then commit the lockfile'
@@ -118,6 +122,14 @@ async function main(): Promise<void> {
   core.setOutput('report', report)
   core.setOutput('baseline-found', result.baseline !== null ? 'true' : 'false')
   await core.summary.addRaw(report).write()
+  const everyAnnotation = annotationsFor(
+    findings,
+    explanations,
+    policy,
+    acceptHint,
+    Infinity
+  ).annotations
+  if (inputs.sarif) writeSarif(resolve(cwd, inputs.sarif), everyAnnotation)
   const published = await publish({
     token: inputs.githubToken,
     report,
@@ -125,7 +137,7 @@ async function main(): Promise<void> {
     failed: verdict.failures.length > 0,
     comment: inputs.comment,
     checkName: inputs.checkName,
-    annotations: annotationsFor(findings, explanations, policy, acceptHint, Infinity).annotations,
+    annotations: everyAnnotation,
     marker: `<!-- base-image-drift: ${env.GITHUB_WORKFLOW ?? ''}/${env.GITHUB_JOB ?? ''} -->`
   })
   for (const warning of published) core.warning(warning)

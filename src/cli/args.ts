@@ -35,6 +35,8 @@ export interface CliCommand {
   onError: Reaction
   failOn: Severity[]
   explainBudgetMiB: number
+  /** check: where to write a SARIF log. */
+  sarif: string | null
   insecureRegistries: string[]
   timeoutSeconds: number
 }
@@ -74,6 +76,7 @@ Options:
   --on-error warn|fail       check: exit 1 when an image cannot be scanned or resolved (fail)
   --fail-on S,…              check: severities of drift that fail: os, removed, major, rebuild
                              (default ${DEFAULTS.failOn}); the others warn
+  --sarif FILE               check: also write the findings as a SARIF 2.1.0 log (code scanning)
   --explain-budget MIB       check: compressed layer MiB read per drifted image to compare its
                              packages (default ${DEFAULTS.explainBudgetMiB}; 0: SBOMs only)
   -h, --help                 show this help
@@ -105,6 +108,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
         'on-error': { type: 'string' },
         'fail-on': { type: 'string' },
         'explain-budget': { type: 'string' },
+        sarif: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' }
       }
@@ -139,7 +143,8 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     'on-drift',
     'on-error',
     'fail-on',
-    'explain-budget'
+    'explain-budget',
+    'sarif'
   ])
     only(flag, ['check'])
 
@@ -157,6 +162,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       accept: values.accept ?? false,
       onDrift: oneOf(values['on-drift'] ?? DEFAULTS.onDrift, REACTIONS, '--on-drift'),
       onError: oneOf(values['on-error'] ?? DEFAULTS.onError, REACTIONS, '--on-error'),
+      sarif: values.sarif ?? null,
       failOn: parseSeverities(values['fail-on'] ?? DEFAULTS.failOn, SEVERITIES, '--fail-on'),
       explainBudgetMiB: parseMiB(
         values['explain-budget'] ?? String(DEFAULTS.explainBudgetMiB),

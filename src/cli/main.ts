@@ -3,6 +3,7 @@ import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError, parseVariables } from '../config/values.js'
 import { run } from '../pipeline/run.js'
 import { hostPlatform } from '../reference/platform.js'
+import { annotationsFor } from '../report/annotations.js'
 import { formatCheckText } from '../report/check-text.js'
 import { findingJson } from '../report/findings.js'
 import {
@@ -11,6 +12,7 @@ import {
   referenceJson,
   resolvedJson
 } from '../report/scan-output.js'
+import { writeSarif } from '../report/sarif.js'
 import { resolutionKey } from '../resolve/resolve.js'
 import { MissingPathError } from '../sources/discover.js'
 import type { ScanWarning } from '../sources/source.js'
@@ -68,10 +70,15 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     insecureRegistries: options.insecureRegistries,
     env: io.env
   }
-  const warn = (discovered: { warnings: ScanWarning[]; errors: ScanWarning[] }) => {
+  const warn = (discovered: {
+    warnings: ScanWarning[]
+    errors: ScanWarning[]
+    notices: ScanWarning[]
+  }) => {
     for (const [level, list] of [
       ['error', discovered.errors],
-      ['warning', discovered.warnings]
+      ['warning', discovered.warnings],
+      ['notice', discovered.notices]
     ] as const)
       for (const w of list)
         io.stderr(`${level}: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`)
@@ -105,17 +112,18 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     return unresolved.length > 0 || discovered.errors.length > 0 ? UNRESOLVED_EXIT : 0
   }
 
+  const policy = {
+    onDrift: options.onDrift,
+    onError: options.onError,
+    accept: options.accept,
+    failOn: options.failOn
+  }
   const result = await run({
     ...scanning,
     until: 'check',
     registry,
     store: new LockfileStore(resolve(io.cwd, options.baseline), options.baseline),
-    policy: {
-      onDrift: options.onDrift,
-      onError: options.onError,
-      accept: options.accept,
-      failOn: options.failOn
-    },
+    policy,
     explainBudgetMiB: options.explainBudgetMiB,
     save: options.update,
     now: new Date().toISOString()
@@ -140,6 +148,13 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     })
   } else {
     io.stdout(formatCheckText(result.findings, result.explanations, result.verdict, context))
+  }
+  if (options.sarif) {
+    const hint = 'base-image-drift check --accept --update'
+    writeSarif(
+      resolve(io.cwd, options.sarif),
+      annotationsFor(result.findings, result.explanations, policy, hint, Infinity).annotations
+    )
   }
   return result.verdict.failures.length > 0 ? 1 : 0
 }

@@ -11,7 +11,13 @@ import {
 } from './findings.js'
 import { pinLine } from './remedy.js'
 
+/** What an annotation is about, as a rule of code scanning calls it. */
+export type AnnotationRule = 'drifted' | 'removed-package' | 'not-checked' | 'stale-pin'
+
 export interface Annotation {
+  rule: AnnotationRule
+  /** The same for the same problem from run to run (the line may move): a code-scanning alert's identity. */
+  identity: string
   level: 'error' | 'warning' | 'notice'
   file: string
   line: number
@@ -45,6 +51,8 @@ export function annotationsFor(
     if (finding.status === 'drifted') {
       all.push({
         ...at,
+        rule: 'drifted',
+        identity: [reference.file, finding.image, finding.previous.digest].join('\0'),
         level:
           policy.onDrift === 'fail' &&
           !policy.accept &&
@@ -64,6 +72,8 @@ export function annotationsFor(
       })
       for (const use of finding.packageUses ?? [])
         all.push({
+          rule: 'removed-package',
+          identity: [use.file, finding.image, use.package, use.does].join('\0'),
           file: use.file,
           line: use.line,
           column: use.column,
@@ -74,6 +84,10 @@ export function annotationsFor(
     } else if (finding.status === 'error') {
       all.push({
         ...at,
+        rule: 'not-checked',
+        identity: [reference.file, finding.image ?? reference.source, finding.error.kind].join(
+          '\0'
+        ),
         level: policy.onError === 'fail' ? 'error' : 'warning',
         title: errorTitle(finding.error),
         message: finding.error.message
@@ -81,6 +95,8 @@ export function annotationsFor(
     } else if (finding.status === 'pinned' && finding.stale) {
       all.push({
         ...at,
+        rule: 'stale-pin',
+        identity: [reference.file, finding.image].join('\0'),
         level: 'notice',
         title: `${finding.image} is pinned to a digest its tag has moved on from`,
         message: `The tag now points at ${finding.tagDigest ?? 'another digest'}.`

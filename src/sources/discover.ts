@@ -55,6 +55,8 @@ export interface Discovered {
   warnings: ScanWarning[]
   /** Files, or parts of them, that could not be read. */
   errors: ScanWarning[]
+  /** What is set only at run time and so not checked. */
+  notices: ScanWarning[]
 }
 
 /** Finds, reads and scans the selected files; builds they name are scanned with their args. */
@@ -131,6 +133,7 @@ export async function scanFiles(
   const references: FoundReference[] = []
   const warnings: ScanWarning[] = []
   const errors: ScanWarning[] = []
+  const notices: ScanWarning[] = []
   // each root as given and as it really is, for paths that do not exist (yet) to compare with
   const roots = (options.roots ?? [options.cwd]).flatMap(root => [
     root,
@@ -175,8 +178,13 @@ export async function scanFiles(
       if (fd !== null) closeSync(fd)
     }
   }
-  const context = (file: string, buildArgs: Record<string, string>): ScanContext => ({
+  const context = (
+    file: string,
+    buildArgs: Record<string, string>,
+    contexts: readonly string[] = []
+  ): ScanContext => ({
     buildArgs,
+    contexts,
     targetPlatforms: options.targetPlatforms,
     buildPlatform: options.buildPlatform,
     variables: options.variables,
@@ -187,10 +195,12 @@ export async function scanFiles(
     references.push(...result.references)
     warnings.push(...result.warnings)
     errors.push(...result.errors)
+    notices.push(...(result.notices ?? []))
   }
 
-  // Dockerfile → the distinct build-arg sets it is built with (JSON-keyed)
-  const built = new Map<string, Map<string, Record<string, string>>>()
+  // Dockerfile → the distinct builds of it: args and named contexts (JSON-keyed)
+  type Build = { args: Record<string, string>; contexts: readonly string[] }
+  const built = new Map<string, Map<string, Build>>()
   const direct: string[] = []
   for (const file of files) {
     const source = sourceFor(file)
@@ -205,7 +215,7 @@ export async function scanFiles(
     for (const build of scanned.builds) {
       const target = isAbsolute(build.dockerfile)
         ? build.dockerfile
-        : resolve(options.cwd, dirname(file), build.dockerfile)
+        : resolve(options.cwd, build.fromRoot ? '.' : dirname(file), build.dockerfile)
       const dockerfile = toPosix(relative(options.cwd, target))
       if (!insideRoots(target)) {
         errors.push({
@@ -224,19 +234,25 @@ export async function scanFiles(
         continue
       }
       const args = { ...options.buildArgs, ...build.buildArgs }
-      const sets = built.get(dockerfile) ?? new Map<string, Record<string, string>>()
-      sets.set(JSON.stringify(Object.entries(args).sort()), args)
+      const contexts = [...(build.contexts ?? [])].sort()
+      const sets = built.get(dockerfile) ?? new Map<string, Build>()
+      sets.set(JSON.stringify([Object.entries(args).sort(), contexts]), { args, contexts })
       built.set(dockerfile, sets)
     }
   }
   for (const file of direct) if (!built.has(file)) scanDockerfileWith(file, options.buildArgs)
-  for (const [file, sets] of built) for (const args of sets.values()) scanDockerfileWith(file, args)
-  return { references: dedupe(references), warnings, errors }
+  for (const [file, sets] of built)
+    for (const { args, contexts } of sets.values()) scanDockerfileWith(file, args, contexts)
+  return { references: dedupe(references), warnings, errors, notices }
 
-  function scanDockerfileWith(file: string, buildArgs: Record<string, string>): void {
+  function scanDockerfileWith(
+    file: string,
+    buildArgs: Record<string, string>,
+    contexts: readonly string[] = []
+  ): void {
     const content = read(file)
     if (content !== null)
-      collect(scanSafely(dockerfileSource, file, content, context(file, buildArgs)))
+      collect(scanSafely(dockerfileSource, file, content, context(file, buildArgs, contexts)))
   }
 
   /** One file that breaks its parser is an error on that file; the others are still scanned. */

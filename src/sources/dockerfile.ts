@@ -26,6 +26,8 @@ export interface DockerfileOptions {
   targetPlatforms?: string[]
   /** The platform BUILDPLATFORM describes; default linux/amd64. */
   buildPlatform?: string
+  /** Named build contexts the build passes (`--build-context name=…`): `FROM name` is that context, reported where it is named. */
+  contexts?: readonly string[]
 }
 
 /** Dockerfiles and Containerfiles, read as BuildKit reads them. */
@@ -114,7 +116,8 @@ export function scanDockerfile(
       file,
       syntax,
       options.buildArgs ?? {},
-      platformArgs(platform, options.buildPlatform ?? DEFAULT_PLATFORM)
+      platformArgs(platform, options.buildPlatform ?? DEFAULT_PLATFORM),
+      (options.contexts ?? []).map(name => name.toLowerCase())
     )
     for (const r of one.references) references.set(referenceKey(r), r)
     for (const w of one.warnings) warnings.set(`${w.line}\0${w.message}`, w)
@@ -126,7 +129,8 @@ function scanForPlatform(
   file: string,
   syntax: DockerfileSyntax,
   buildArgs: Record<string, string>,
-  automatic: Map<string, string>
+  automatic: Map<string, string>,
+  contexts: readonly string[]
 ): { references: FoundReference[]; warnings: ScanWarning[] } {
   const result = {
     references: [] as FoundReference[],
@@ -176,7 +180,10 @@ function scanForPlatform(
   let stageArgs = new Map<string, string | undefined>()
   const stageLookup: Lookup = name => stageArgs.get(name)
 
-  const isStage = (value: string) => /^\d+$/.test(value) || stageNames.includes(value.toLowerCase())
+  const isStage = (value: string) =>
+    /^\d+$/.test(value) ||
+    stageNames.includes(value.toLowerCase()) ||
+    contexts.includes(value.toLowerCase())
 
   for (const instruction of syntax.instructions) {
     const { keyword } = instruction
@@ -215,7 +222,9 @@ function scanForPlatform(
       // `scratch` is no image, and an earlier stage's name is that stage
       if (
         'text' in image &&
-        (image.text === 'scratch' || earlier.includes(image.text.toLowerCase()))
+        (image.text === 'scratch' ||
+          earlier.includes(image.text.toLowerCase()) ||
+          contexts.includes(image.text.toLowerCase()))
       )
         continue
       add(instruction, 'from', image, stage, platform)

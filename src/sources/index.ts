@@ -5,9 +5,10 @@
  */
 import { composeSource } from './compose.js'
 import { dockerfileSource } from './dockerfile.js'
+import { workflowSource } from './workflow.js'
 import type { FoundReference, ReferenceKindSpec, Source } from './source.js'
 
-export const SOURCES: readonly Source[] = [composeSource, dockerfileSource]
+export const SOURCES: readonly Source[] = [workflowSource, composeSource, dockerfileSource]
 
 /** The default file patterns: every source's. */
 export const DEFAULT_PATTERNS: readonly string[] = SOURCES.flatMap(s => s.patterns)

@@ -40,6 +40,10 @@ export interface FollowedBuild {
   /** Who builds it, for messages: `service "web"`. */
   by: string
   line: number
+  /** `dockerfile` is relative to the scanned root, not to the file (a workflow's build step). */
+  fromRoot?: boolean
+  /** Named build contexts the build passes: a `FROM` naming one is not a registry image. */
+  contexts?: readonly string[]
 }
 
 export interface SourceScan {
@@ -51,6 +55,8 @@ export interface SourceScan {
    */
   errors: ScanWarning[]
   builds: FollowedBuild[]
+  /** What is set only at run time and so not checked: said, never a warning or an error. */
+  notices?: ScanWarning[]
 }
 
 /** What a scan may use beyond the file's own text. */
@@ -65,6 +71,8 @@ export interface ScanContext {
   variables: Record<string, string | undefined>
   /** The job's secrets: a value carrying one is never interpolated into a reference. */
   secrets: readonly string[]
+  /** Named build contexts of the build that scans this Dockerfile. */
+  contexts?: readonly string[]
   /** Reads a file beside the scanned one (`.env`); null when it does not exist. */
   readBeside: (name: string) => string | null
 }

@@ -1,0 +1,333 @@
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml'
+import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
+import {
+  pinWord,
+  type FollowedBuild,
+  type FoundReference,
+  type ReferenceKindSpec,
+  type Source,
+  type SourceScan
+} from './source.js'
+
+/** The line as written (`key: value`), its value the image in full pinned to the digest. */
+const pinValue: ReferenceKindSpec['pin'] = (reference, digest) => {
+  const key = reference.source.slice(0, reference.source.indexOf(': '))
+  const prefix = reference.source.slice(key.length + 2).startsWith('docker://') ? 'docker://' : ''
+  return `${key}: ${prefix}${pinWord(formatReference({ ...reference.image, digest: undefined }), digest)}`
+}
+
+/**
+ * GitHub Actions workflows: job containers and service containers, `docker://` steps, and
+ * the Dockerfiles `docker/build-push-action` builds, with its build args and named contexts.
+ */
+export const workflowSource: Source = {
+  name: 'workflow',
+  patterns: ['.github/workflows/*.y?(a)ml'],
+  claims: path => /^\.github\/workflows\/[^/]+\.ya?ml$/.test(path),
+  kinds: [
+    {
+      name: 'workflow-container',
+      description: "a workflow job's `container:` (or `container.image`)",
+      fence: 'yaml',
+      pin: pinValue
+    },
+    {
+      name: 'workflow-service',
+      description: "a workflow job's `services.NAME` (or `services.NAME.image`)",
+      fence: 'yaml',
+      pin: pinValue
+    },
+    {
+      name: 'workflow-step',
+      description: 'a workflow step that runs `uses: docker://IMAGE`',
+      fence: 'yaml',
+      pin: pinValue
+    },
+    {
+      name: 'build-context',
+      description:
+        '`docker/build-push-action` `build-contexts: NAME=docker-image://IMAGE` (a Dockerfile `FROM NAME` is that image)',
+      fence: 'yaml',
+      pin: (reference, digest) =>
+        `${reference.source.slice(0, reference.source.indexOf('=') + 1)}docker-image://${pinWord(formatReference({ ...reference.image, digest: undefined }), digest)}`
+    }
+  ],
+  scan: (file, text) => scanWorkflow(file, text)
+}
+
+const EXPRESSION = /\$\{\{\s*([^}]*?)\s*\}\}/g
+
+/** Every image a workflow pulls, with the literal values of its matrix. Pure. */
+export function scanWorkflow(file: string, content: string): SourceScan {
+  const result: SourceScan = { references: [], warnings: [], errors: [], builds: [], notices: [] }
+  const lines = new LineCounter()
+  const document = parseDocument(content, { lineCounter: lines, uniqueKeys: false })
+  if (document.errors.length > 0) {
+    const error = document.errors[0]
+    result.errors.push({
+      file,
+      line: error.linePos?.[0].line ?? 1,
+      message: `invalid YAML, file not scanned: ${error.message.split('\n')[0]}`
+    })
+    return result
+  }
+  const at = (node: Node) => lines.linePos(node.range?.[0] ?? 0)
+  const root = document.contents
+  const get = (map: unknown, key: string): Node | undefined =>
+    isMap(map) ? ((map as YAMLMap).get(key, true) as Node | undefined) : undefined
+  const literalEnv = (map: unknown): Record<string, string> => {
+    const env: Record<string, string> = {}
+    const node = get(map, 'env')
+    if (isMap(node))
+      for (const pair of node.items)
+        if (isScalar(pair.key) && isScalar(pair.value) && !String(pair.value.value).includes('${{'))
+          env[String(pair.key.value)] = String(pair.value.value)
+    return env
+  }
+  const workflowEnv = literalEnv(root)
+  const jobs = get(root, 'jobs')
+  if (!isMap(jobs)) return result
+
+  for (const jobPair of jobs.items) {
+    const job = jobPair.value
+    if (!isMap(job) || !isScalar(jobPair.key)) continue
+    const jobId = String(jobPair.key.value)
+    const env = { ...workflowEnv, ...literalEnv(job) }
+    const combinations = matrixOf(get(get(job, 'strategy'), 'matrix'))
+
+    /** One reference per value the expression-free or literal-matrix image takes. */
+    const image = (node: Node | undefined, kind: string, key: string, prefix = '') => {
+      if (!isScalar(node) || typeof node.value !== 'string') return
+      const raw = node.value
+      const { line, col } = at(node)
+      const values = substitute(raw.slice(prefix.length), env, combinations)
+      if ('runtime' in values) {
+        result.notices!.push({
+          file,
+          line,
+          message: `${key}: ${raw} is set at run time (${values.runtime}), not checked`
+        })
+        return
+      }
+      for (const text of values.texts) {
+        const found: FoundReference = {
+          file,
+          line,
+          column: col,
+          kind,
+          source: `${key}: ${raw}`,
+          stage: null,
+          platform: null,
+          error: null
+        }
+        try {
+          found.image = parseReference(text)
+        } catch (error) {
+          if (!(error instanceof InvalidReferenceError)) throw error
+          found.error = error.message
+        }
+        result.references.push(found)
+      }
+    }
+
+    const container = get(job, 'container')
+    if (isMap(container)) image(get(container, 'image'), 'workflow-container', 'image')
+    else image(container, 'workflow-container', 'container')
+    const services = get(job, 'services')
+    if (isMap(services))
+      for (const pair of services.items) {
+        const service = pair.value as Node
+        if (isMap(service)) image(get(service, 'image'), 'workflow-service', 'image')
+        else image(service, 'workflow-service', String((pair.key as { value: unknown }).value))
+      }
+    const steps = get(job, 'steps')
+    if (!isSeq(steps)) continue
+    steps.items.forEach((step, index) => {
+      const uses = get(step, 'uses')
+      if (!isScalar(uses) || typeof uses.value !== 'string') return
+      if (uses.value.startsWith('docker://')) image(uses, 'workflow-step', 'uses', 'docker://')
+      else if (/^docker\/build-push-action@/.test(uses.value)) {
+        const build = buildPushStep(
+          file,
+          get(step, 'with'),
+          at,
+          jobId,
+          index,
+          at(uses).line,
+          result
+        )
+        if (build) result.builds.push(build)
+      }
+    })
+  }
+  return result
+}
+
+type Combination = Record<string, string>
+
+/**
+ * The combinations of a literal matrix, as GitHub forms them: the product of its lists,
+ * less `exclude`, with `include` merged into matching combinations or added. Null when any
+ * part is not literal (an expression, `fromJSON`).
+ */
+function matrixOf(matrix: Node | undefined): Combination[] | null {
+  if (matrix === undefined) return []
+  if (!isMap(matrix)) return null
+  const plain = (node: unknown): Combination | null => {
+    if (!isMap(node)) return null
+    const combination: Combination = {}
+    for (const pair of node.items) {
+      if (!isScalar(pair.key) || !isScalar(pair.value)) return null
+      combination[String(pair.key.value)] = String(pair.value.value)
+    }
+    return combination
+  }
+  let combinations: Combination[] = [{}]
+  let include: Combination[] = []
+  let exclude: Combination[] = []
+  for (const pair of matrix.items) {
+    if (!isScalar(pair.key)) return null
+    const key = String(pair.key.value)
+    const value = pair.value
+    if (key === 'include' || key === 'exclude') {
+      if (!isSeq(value)) return null
+      const entries = value.items.map(plain)
+      if (entries.some(e => e === null)) return null
+      if (key === 'include') include = entries as Combination[]
+      else exclude = entries as Combination[]
+      continue
+    }
+    if (!isSeq(value) || !value.items.every(isScalar)) return null
+    const values = value.items.map(item => String((item as { value: unknown }).value))
+    combinations = combinations.flatMap(c => values.map(v => ({ ...c, [key]: v })))
+  }
+  const matches = (c: Combination, pattern: Combination) =>
+    Object.entries(pattern).every(([k, v]) => c[k] === v)
+  combinations = combinations.filter(c => !exclude.some(e => matches(c, e)))
+  const base = new Set(combinations.flatMap(c => Object.keys(c)))
+  for (const entry of include) {
+    const original = Object.fromEntries(Object.entries(entry).filter(([k]) => base.has(k)))
+    const targets = combinations.filter(c => Object.keys(c).length > 0 && matches(c, original))
+    if (Object.keys(original).length > 0 && targets.length > 0)
+      for (const t of targets) Object.assign(t, entry)
+    else combinations.push({ ...entry })
+  }
+  return combinations.filter(c => Object.keys(c).length > 0)
+}
+
+/** The texts an image value takes: its `${{ matrix.x }}` and `${{ env.X }}` filled in, or why it is known only at run time. */
+function substitute(
+  raw: string,
+  env: Record<string, string>,
+  combinations: Combination[] | null
+): { texts: string[] } | { runtime: string } {
+  const expressions = [...raw.matchAll(EXPRESSION)].map(m => m[1])
+  if (expressions.length === 0) return { texts: [raw] }
+  const usesMatrix = expressions.some(e => e.startsWith('matrix.'))
+  for (const expression of expressions) {
+    const env1 = /^env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expression)
+    if (env1 && env[env1[1]] !== undefined) continue
+    const matrix = /^matrix\.([A-Za-z_][A-Za-z0-9_-]*)$/.exec(expression)
+    if (matrix && combinations !== null && combinations.some(c => matrix[1] in c)) continue
+    return { runtime: `\${{ ${expression} }}` }
+  }
+  const fill = (combination: Combination) =>
+    raw.replace(EXPRESSION, (_, expression: string) =>
+      expression.startsWith('env.')
+        ? env[expression.slice(4)]
+        : (combination[expression.slice(7)] ?? '')
+    )
+  const texts = usesMatrix
+    ? (combinations ?? [])
+        .filter(c => expressions.every(e => !e.startsWith('matrix.') || e.slice(7) in c))
+        .map(fill)
+    : [fill({})]
+  return { texts: [...new Set(texts)] }
+}
+
+/** The Dockerfile a `docker/build-push-action` step builds, with its args and named contexts. */
+function buildPushStep(
+  file: string,
+  inputs: Node | undefined,
+  at: (node: Node) => { line: number; col: number },
+  jobId: string,
+  index: number,
+  line: number,
+  result: SourceScan
+): FollowedBuild | null {
+  const input = (name: string): { text: string; node: Node } | null => {
+    const node = isMap(inputs) ? (inputs.get(name, true) as Node | undefined) : undefined
+    return isScalar(node) && node.value !== null ? { text: String(node.value), node } : null
+  }
+  const by = `job "${jobId}" step ${index + 1} (docker/build-push-action)`
+  const context = input('context')?.text ?? '.'
+  const file0 = input('file')?.text
+  for (const value of [context, file0 ?? ''])
+    if (value.includes('${{')) {
+      result.notices!.push({
+        file,
+        line,
+        message: `${by}: ${value} is set at run time, not checked`
+      })
+      return null
+    }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context)) {
+    result.notices!.push({
+      file,
+      line,
+      message: `${by}: a remote build context (${context}) is not checked`
+    })
+    return null
+  }
+  const buildArgs: Record<string, string> = {}
+  for (const entry of lines(input('build-args')?.text)) {
+    const eq = entry.indexOf('=')
+    if (eq > 0 && !entry.includes('${{')) buildArgs[entry.slice(0, eq).trim()] = entry.slice(eq + 1)
+  }
+  const contexts: string[] = []
+  const named = input('build-contexts')
+  for (const entry of lines(named?.text)) {
+    const match = /^([^=\s]+)=docker-image:\/\/(.+)$/.exec(entry)
+    if (!match) continue
+    contexts.push(match[1])
+    const { line: contextLine, col } = at(named!.node)
+    const found: FoundReference = {
+      file,
+      // a block scalar's text starts on the line after its indicator
+      line:
+        contextLine +
+        (String((named!.node as { type?: string }).type).startsWith('BLOCK') ? 1 : 0) +
+        entryOffset(named!.text, entry),
+      column: col,
+      kind: 'build-context',
+      source: `${match[1]}=docker-image://${match[2]}`,
+      stage: null,
+      platform: null,
+      error: null
+    }
+    try {
+      found.image = parseReference(match[2])
+    } catch (error) {
+      if (!(error instanceof InvalidReferenceError)) throw error
+      found.error = error.message
+    }
+    result.references.push(found)
+  }
+  const dockerfile = file0 ?? `${context.replace(/\/+$/, '')}/Dockerfile`
+  return { dockerfile, buildArgs, by, line, fromRoot: true, contexts }
+}
+
+function lines(text: string | undefined): string[] {
+  return (text ?? '')
+    .split('\n')
+    .map(l => l.trim())
+    .filter(l => l !== '' && !l.startsWith('#'))
+}
+
+/** Which line of a multiline value an entry is on, counting from the value's first line. */
+function entryOffset(text: string, entry: string): number {
+  return Math.max(
+    0,
+    text.split('\n').findIndex(l => l.trim() === entry)
+  )
+}
