@@ -24,7 +24,12 @@ describe('scan on a corpus of real-world Dockerfiles and Compose files', () => {
       new Set(expected.references.map((r: { file: string }) => r.file)).size
     ).toBeGreaterThanOrEqual(15)
     expect(ran.stderr).toBe(
-      'error: deploy/Dockerfile.bin: not scanned: a binary file (contains NUL bytes)\n'
+      [
+        'error: deploy/Dockerfile.bin: not scanned: a binary file (contains NUL bytes)',
+        'notice: .github/workflows/ci.yml:58: container: ${{ vars.BUILDER_IMAGE }} is set at run time (${{ vars.BUILDER_IMAGE }}), not checked',
+        'notice: docker-bake.hcl:18: target "web": arg GIT_SHA: ${GITHUB_SHA} is not a declared variable; left out',
+        ''
+      ].join('\n')
     )
   })
 
@@ -173,5 +178,39 @@ describe('bad input', () => {
     expect(all).toContain('sub/Dockerfile')
     expect(all).not.toContain('node_modules/pkg/Dockerfile')
     expect(await filesOf({ paths: ['sub/README.md'] })).toEqual(['sub/README.md'])
+  })
+})
+
+describe('files a workflow names', () => {
+  it('reads the Bake files docker/bake-action is given, whatever their names, and what they build', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bid-bake-action-'))
+    try {
+      mkdirSync(join(dir, '.github/workflows'), { recursive: true })
+      mkdirSync(join(dir, 'ci'))
+      mkdirSync(join(dir, 'app'))
+      writeFileSync(
+        join(dir, '.github/workflows/release.yml'),
+        'jobs:\n  release:\n    steps:\n      - uses: docker/bake-action@v5\n        with:\n          workdir: ci\n          files: |\n            release.hcl\n            missing.hcl\n'
+      )
+      writeFileSync(
+        join(dir, 'ci/release.hcl'),
+        'target "app" {\n  context = "../app"\n  args = { NODE = "22" }\n}\n'
+      )
+      writeFileSync(join(dir, 'app/Dockerfile'), 'ARG NODE=20\nFROM node:${NODE}-alpine\n')
+      const ran = await runNode(CLI, ['scan', '--json'], {
+        cwd: dir,
+        env: { PATH: process.env.PATH }
+      })
+      expect(
+        JSON.parse(ran.stdout).references.map(
+          (r: { file: string; image: string; builtBy?: string }) => [r.file, r.image, r.builtBy]
+        )
+      ).toEqual([['app/Dockerfile', 'docker.io/library/node:22-alpine', 'bake target "app"']])
+      expect(ran.stderr).toBe(
+        'error: .github/workflows/release.yml:4: job "release" step 1 (docker/bake-action) names ci/missing.hcl, which does not exist\n'
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { bakeSource } from '../src/sources/bake.js'
 import { composeSource, parseDotenv } from '../src/sources/compose.js'
 import { dockerfileSource } from '../src/sources/dockerfile.js'
 import { MAX_NESTING } from '../src/sources/expand.js'
@@ -34,6 +35,13 @@ const ORDINARY_COMPOSE = (() => {
   let text = 'services:\n'
   for (let i = 0; text.length < SIZE; i++)
     text += `  s${i}:\n    image: \${REGISTRY:-docker.io}/team/app${i}:\${TAG:-1}\n`
+  return text
+})()
+
+const ORDINARY_BAKE = (() => {
+  let text = 'variable "TAG" {\n  default = "1"\n}\n'
+  for (let i = 0; text.length < SIZE; i++)
+    text += `target "t${i}" {\n  context = "svc/${i}"\n  args = { V = "\${TAG}" }\n}\n`
   return text
 })()
 
@@ -128,6 +136,29 @@ describe('scanning hostile files', () => {
         examples: [
           [`x${' '.repeat(160_000)}y`, `x${' '.repeat(160_000)}y`],
           [`${'${A:-'.repeat(5000)}x${'}'.repeat(5000)}`, 'a']
+        ]
+      }
+    )
+  })
+
+  it('a Bake file of the same: builds, notices or an error on a line, in linear time', () => {
+    const bakePace = pace(bakeSource, 'docker-bake.hcl', ORDINARY_BAKE)
+    fc.assert(
+      fc.property(hostileLine, fc.boolean(), (value, quoted) => {
+        const text = quoted
+          ? `target "a" {\n  args = { A = ${JSON.stringify(value)} }\n}\n`
+          : `target "a" {\n  ${value}\n}\n`
+        const started = performance.now()
+        const scanned = bakeSource.scan('docker-bake.hcl', text, context())
+        within(performance.now() - started, text.length, bakePace)
+        expect(scanned.builds.length + scanned.errors.length).toBeGreaterThan(0)
+      }),
+      {
+        numRuns: 60,
+        examples: [
+          [`${'${'.repeat(5000)}`, true],
+          [`x = ${'['.repeat(5000)}`, false],
+          [`x = "${' '.repeat(160_000)}`, false]
         ]
       }
     )

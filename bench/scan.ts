@@ -17,6 +17,8 @@ import { DockerfileParser } from 'dockerfile-ast'
 import { discover } from '../src/sources/discover.js'
 
 const FILES = 2000
+/** Workflows beside the Dockerfiles (a large monorepo's CI), each with a matrix, services and a build step. */
+const WORKFLOWS = 20
 const corpus = join(process.cwd(), '__tests__/fixtures/corpus')
 const sources = listDockerfiles(corpus).map(f => readFileSync(f, 'utf8'))
 const root = mkdtempSync(join(tmpdir(), 'bid-bench-scan-'))
@@ -25,6 +27,19 @@ for (let i = 0; i < FILES; i++) {
   mkdirSync(dir)
   writeFileSync(join(dir, 'Dockerfile'), sources[i % sources.length])
 }
+// and a Bake file in every hundredth service: a matrix of two builds of its Dockerfile
+for (let i = 0; i < FILES; i += 100)
+  writeFileSync(
+    join(root, `svc-${i}`, 'docker-bake.hcl'),
+    `variable "TAG" {\n  default = "1"\n}\ntarget "app" {\n  name = "app-\${v}"\n  matrix = { v = ["a", "b"] }\n  args = { V = v, TAG = "\${TAG}" }\n  contexts = { base = "docker-image://alpine:3.20" }\n}\n`
+  )
+const workflow = readFileSync(join(corpus, '.github/workflows/ci.yml'), 'utf8')
+mkdirSync(join(root, '.github/workflows'), { recursive: true })
+for (let i = 0; i < WORKFLOWS; i++)
+  writeFileSync(
+    join(root, '.github/workflows', `svc-${i}.yml`),
+    workflow.replace('context: python-api', `context: svc-${i}`)
+  )
 
 function cpuMs(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start)
@@ -40,7 +55,8 @@ async function ours(): Promise<{ cpu: number; wall: number; references: number }
     buildArgs: {},
     targetPlatforms: [],
     buildPlatform: 'linux/amd64',
-    variables: {}
+    variables: {},
+    secrets: []
   })
   return { cpu: cpuMs(cpu), wall: performance.now() - wall, references: result.references.length }
 }
@@ -49,7 +65,7 @@ async function peer(): Promise<{ cpu: number; wall: number; references: number }
   const cpu = process.cpuUsage()
   const wall = performance.now()
   let references = 0
-  for (const dir of readdirSync(root)) {
+  for (const dir of readdirSync(root).filter(d => d.startsWith('svc-'))) {
     const content = await readFile(join(root, dir, 'Dockerfile'), 'utf8')
     references += DockerfileParser.parse(content).getFROMs().length
   }
@@ -68,7 +84,9 @@ const a = await best(ours)
 const b = await best(peer)
 rmSync(root, { recursive: true, force: true })
 
-console.log(`scan: ${FILES} Dockerfiles (${sources.length} distinct corpus files, repeated)`)
+console.log(
+  `scan: ${FILES} Dockerfiles (${sources.length} distinct corpus files, repeated), ${WORKFLOWS} workflows and ${FILES / 100} Bake files that build some of them (the peer reads the Dockerfiles only)`
+)
 console.log(
   `  base-image-drift scan (discover + read + scan + expand + normalize): ${a.cpu.toFixed(0)} ms CPU, ${a.wall.toFixed(0)} ms wall, ${a.references} references`
 )

@@ -9235,7 +9235,7 @@ var require_client_h1 = __commonJS({
     var TIMEOUT_HEADERS = 2 | USE_FAST_TIMER;
     var TIMEOUT_BODY = 4 | USE_FAST_TIMER;
     var TIMEOUT_KEEP_ALIVE = 8 | USE_NATIVE_TIMER;
-    var Parser = class {
+    var Parser2 = class {
       /**
          * @param {import('./client.js')} client
          * @param {import('net').Socket} socket
@@ -9716,7 +9716,7 @@ var require_client_h1 = __commonJS({
       socket[kIdleSocketValidation] = 0;
       socket[kIdleSocketValidationTimeout] = null;
       socket[kSocketUsed] = false;
-      socket[kParser] = new Parser(client, socket, llhttpInstance);
+      socket[kParser] = new Parser2(client, socket, llhttpInstance);
       util.addListener(socket, "error", onHttpSocketError);
       util.addListener(socket, "readable", onHttpSocketReadable);
       util.addListener(socket, "end", onHttpSocketEnd);
@@ -31571,9 +31571,9 @@ var require_parse3 = __commonJS({
                 const idx = prev.value.lastIndexOf("[");
                 const pre = prev.value.slice(0, idx);
                 const rest2 = prev.value.slice(idx + 2);
-                const posix3 = POSIX_REGEX_SOURCE[rest2];
-                if (posix3) {
-                  prev.value = pre + posix3;
+                const posix5 = POSIX_REGEX_SOURCE[rest2];
+                if (posix5) {
+                  prev.value = pre + posix5;
                   state.backtrack = true;
                   advance();
                   if (!bos.output && tokens.indexOf(prev) === 1) {
@@ -32094,7 +32094,7 @@ var require_picomatch = __commonJS({
         throw new TypeError("Expected pattern to be a non-empty string");
       }
       const opts = options || {};
-      const posix3 = utils.isWindows(options);
+      const posix5 = utils.isWindows(options);
       const regex = isState ? picomatch.compileRe(glob, options) : picomatch.makeRe(glob, options, false, true);
       const state = regex.state;
       delete regex.state;
@@ -32104,8 +32104,8 @@ var require_picomatch = __commonJS({
         isIgnored = picomatch(opts.ignore, ignoreOpts, returnState);
       }
       const matcher = (input, returnObject = false) => {
-        const { isMatch, match, output } = picomatch.test(input, regex, options, { glob, posix: posix3 });
-        const result = { glob, state, regex, posix: posix3, input, output, match, isMatch };
+        const { isMatch, match, output } = picomatch.test(input, regex, options, { glob, posix: posix5 });
+        const result = { glob, state, regex, posix: posix5, input, output, match, isMatch };
         if (typeof opts.onResult === "function") {
           opts.onResult(result);
         }
@@ -32130,7 +32130,7 @@ var require_picomatch = __commonJS({
       }
       return matcher;
     };
-    picomatch.test = (input, regex, options, { glob, posix: posix3 } = {}) => {
+    picomatch.test = (input, regex, options, { glob, posix: posix5 } = {}) => {
       if (typeof input !== "string") {
         throw new TypeError("Expected input to be a string");
       }
@@ -32138,7 +32138,7 @@ var require_picomatch = __commonJS({
         return { isMatch: false, output: "" };
       }
       const opts = options || {};
-      const format = opts.format || (posix3 ? utils.toPosixSlashes : null);
+      const format = opts.format || (posix5 ? utils.toPosixSlashes : null);
       let match = input === glob;
       let output = match && format ? format(input) : input;
       if (match === false) {
@@ -32147,14 +32147,14 @@ var require_picomatch = __commonJS({
       }
       if (match === false || opts.capture === true) {
         if (opts.matchBase === true || opts.basename === true) {
-          match = picomatch.matchBase(input, regex, options, posix3);
+          match = picomatch.matchBase(input, regex, options, posix5);
         } else {
           match = regex.exec(output);
         }
       }
       return { isMatch: Boolean(match), match, output };
     };
-    picomatch.matchBase = (input, glob, options, posix3 = utils.isWindows(options)) => {
+    picomatch.matchBase = (input, glob, options, posix5 = utils.isWindows(options)) => {
       const regex = glob instanceof RegExp ? glob : picomatch.makeRe(glob, options);
       return regex.test(path.basename(input));
     };
@@ -32343,9 +32343,9 @@ var require_micromatch = __commonJS({
       return [].concat(patterns).every((p) => picomatch(p, options)(str));
     };
     micromatch.capture = (glob, input, options) => {
-      let posix3 = utils.isWindows(options);
+      let posix5 = utils.isWindows(options);
       let regex = picomatch.makeRe(String(glob), { ...options, capture: true });
-      let match = regex.exec(posix3 ? utils.toPosixSlashes(input) : input);
+      let match = regex.exec(posix5 ? utils.toPosixSlashes(input) : input);
       if (match) {
         return match.slice(1).map((v) => v === void 0 ? "" : v);
       }
@@ -34797,19 +34797,19 @@ var require_out4 = __commonJS({
         return utils.path.convertPathToPattern(source);
       }
       FastGlob2.convertPathToPattern = convertPathToPattern;
-      let posix3;
-      (function(posix4) {
+      let posix5;
+      (function(posix6) {
         function escapePath2(source) {
           assertPatternsInput(source);
           return utils.path.escapePosixPath(source);
         }
-        posix4.escapePath = escapePath2;
+        posix6.escapePath = escapePath2;
         function convertPathToPattern2(source) {
           assertPatternsInput(source);
           return utils.path.convertPosixPathToPattern(source);
         }
-        posix4.convertPathToPattern = convertPathToPattern2;
-      })(posix3 = FastGlob2.posix || (FastGlob2.posix = {}));
+        posix6.convertPathToPattern = convertPathToPattern2;
+      })(posix5 = FastGlob2.posix || (FastGlob2.posix = {}));
       let win32;
       (function(win322) {
         function escapePath2(source) {
@@ -41246,7 +41246,7 @@ var require_parser = __commonJS({
         }
       }
     }
-    var Parser = class {
+    var Parser2 = class {
       /**
        * @param onNewLine - If defined, called separately with the start position of
        *   each new line (in `parse()`, including the start of input).
@@ -42019,7 +42019,7 @@ var require_parser = __commonJS({
         }
       }
     };
-    exports.Parser = Parser;
+    exports.Parser = Parser2;
   }
 });
 
@@ -43402,6 +43402,10 @@ function installed(files) {
 function referenceKey(r) {
   return [r.file, r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join("\0");
 }
+var BUILD_CONTEXT = {
+  name: "build-context",
+  description: "a named build context `NAME=docker-image://IMAGE`: `build-contexts` of `docker/build-push-action`, `contexts` of a Bake target (a Dockerfile `FROM NAME` is that image)"
+};
 function pinWord(word, digest) {
   return `${word.replace(/@[^@\s]*$/, "")}@${digest}`;
 }
@@ -44431,7 +44435,7 @@ function sha256(bytes) {
 var import_fast_glob = __toESM(require_out4(), 1);
 import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { stat as stat2 } from "node:fs/promises";
-import { dirname, isAbsolute, posix as posix2, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, posix as posix4, relative, resolve, sep } from "node:path";
 
 // src/sources/expand.ts
 var ExpansionError = class extends Error {
@@ -44816,8 +44820,287 @@ function platformArgs(target, build) {
   ]);
 }
 
-// src/sources/compose.ts
-var import_yaml = __toESM(require_dist(), 1);
+// src/sources/bake.ts
+import { posix as posix2 } from "node:path";
+
+// src/sources/hcl.ts
+var HclError = class extends Error {
+  constructor(message, line) {
+    super(message);
+    this.line = line;
+    this.name = "HclError";
+  }
+  line;
+};
+var MAX_DEPTH = 64;
+var IDENTIFIER_START = /[A-Za-z_]/;
+var IDENTIFIER = /[A-Za-z0-9_-]/;
+function parseHcl(text2) {
+  return new Parser(text2).document();
+}
+function parseHclString(text2, line) {
+  return { ...new Parser(text2).template(false, true), line };
+}
+var Parser = class {
+  constructor(text2) {
+    this.text = text2;
+  }
+  text;
+  at = 0;
+  line = 1;
+  depth = 0;
+  document() {
+    const body = this.body();
+    this.skip(true);
+    if (this.at < this.text.length) this.fail(`unexpected "${this.text[this.at]}"`);
+    return body;
+  }
+  fail(message) {
+    throw new HclError(message, this.line);
+  }
+  peek(offset = 0) {
+    return this.text[this.at + offset] ?? "";
+  }
+  advance() {
+    const c = this.text[this.at++];
+    if (c === "\n") this.line++;
+    return c;
+  }
+  /** Blanks and comments; newlines too when `newlines`. */
+  skip(newlines) {
+    for (; ; ) {
+      const c = this.peek();
+      if (c === " " || c === "	" || c === "\r" || newlines && c === "\n") this.advance();
+      else if (c === "#" || c === "/" && this.peek(1) === "/")
+        while (this.at < this.text.length && this.peek() !== "\n") this.advance();
+      else if (c === "/" && this.peek(1) === "*") {
+        this.at += 2;
+        while (this.at < this.text.length && !(this.peek() === "*" && this.peek(1) === "/"))
+          this.advance();
+        this.at += 2;
+      } else return;
+    }
+  }
+  nest(read) {
+    if (++this.depth > MAX_DEPTH) this.fail(`nested more than ${MAX_DEPTH} deep`);
+    try {
+      return read();
+    } finally {
+      this.depth--;
+    }
+  }
+  identifier() {
+    const start = this.at;
+    if (!IDENTIFIER_START.test(this.peek())) this.fail(`expected a name, found "${this.peek()}"`);
+    while (IDENTIFIER.test(this.peek())) this.at++;
+    return this.text.slice(start, this.at);
+  }
+  body() {
+    const body = { attributes: [], blocks: [] };
+    for (; ; ) {
+      this.skip(true);
+      if (this.at >= this.text.length || this.peek() === "}") return body;
+      const line = this.line;
+      const name = this.identifier();
+      this.skip(false);
+      if (this.peek() === "=" && this.peek(1) !== "=") {
+        this.at++;
+        this.skip(false);
+        body.attributes.push({ name, value: this.expression(), line });
+        continue;
+      }
+      const labels = [];
+      while (this.peek() !== "{") {
+        if (this.peek() === '"') {
+          const label = this.template();
+          labels.push(label.parts.filter((p) => typeof p === "string").join(""));
+        } else labels.push(this.identifier());
+        this.skip(false);
+      }
+      this.at++;
+      const inner = this.nest(() => this.body());
+      if (this.peek() !== "}") this.fail(`block ${name} is not closed`);
+      this.at++;
+      body.blocks.push({ type: name, labels, body: inner, line });
+    }
+  }
+  expression() {
+    const line = this.line;
+    const start = this.at;
+    const value = this.nest(() => this.primary());
+    this.skip(false);
+    if (/^[?+\-*/%<>!=&|]/.test(this.peek())) {
+      let depth = 0;
+      while (this.at < this.text.length) {
+        const c = this.peek();
+        if ("([{".includes(c)) depth++;
+        else if (")]}".includes(c)) {
+          if (depth === 0) break;
+          depth--;
+        } else if ((c === "," || c === "\n") && depth === 0) break;
+        this.advance();
+      }
+      return { type: "unsupported", text: this.text.slice(start, this.at).trim(), line };
+    }
+    return value;
+  }
+  primary() {
+    const line = this.line;
+    const c = this.peek();
+    if (c === '"') return this.template();
+    if (c === "<" && this.peek(1) === "<") return this.heredoc();
+    if (c === "[") return this.tuple();
+    if (c === "{") return this.object();
+    if (c === "(") {
+      this.at++;
+      this.skip(true);
+      const inner = this.expression();
+      this.skip(true);
+      if (this.peek() !== ")") this.fail('expected ")"');
+      this.at++;
+      return inner;
+    }
+    if (/[0-9]/.test(c)) {
+      const start = this.at;
+      while (/[0-9.eE+-]/.test(this.peek())) this.at++;
+      return { type: "literal", value: Number(this.text.slice(start, this.at)), line };
+    }
+    if (IDENTIFIER_START.test(c)) {
+      let name = this.identifier();
+      if (name === "true" || name === "false")
+        return { type: "literal", value: name === "true", line };
+      if (name === "null") return { type: "literal", value: null, line };
+      if (name === "for") return { type: "unsupported", text: "for", line };
+      if (this.peek() === "(") {
+        this.skipBalanced("(", ")");
+        return { type: "call", name, line };
+      }
+      while (this.peek() === "." && IDENTIFIER_START.test(this.peek(1))) {
+        this.at++;
+        name += `.${this.identifier()}`;
+      }
+      if (this.peek() === "[") {
+        this.skipBalanced("[", "]");
+        return { type: "unsupported", text: `${name}[\u2026]`, line };
+      }
+      return { type: "variable", name, line };
+    }
+    this.fail(c === "" ? "unexpected end of file" : `unexpected "${c}"`);
+  }
+  skipBalanced(open, close) {
+    let depth = 0;
+    do {
+      const c = this.advance();
+      if (c === void 0) this.fail(`"${open}" is not closed`);
+      if (c === '"') this.template(true);
+      else if (c === open) depth++;
+      else if (c === close) depth--;
+    } while (depth > 0);
+  }
+  /**
+   * A quoted template; `afterQuote` when its opening quote was consumed already; `raw`: the
+   * whole text is the template's content (a JSON string, already unescaped).
+   */
+  template(afterQuote = false, raw = false) {
+    const line = this.line;
+    if (!afterQuote && !raw) this.at++;
+    const parts = [];
+    let text2 = "";
+    for (; ; ) {
+      const c = this.peek();
+      if (raw && c === "") break;
+      if (c === "" || c === "\n" && !raw) this.fail("string is not closed");
+      if (c === '"' && !raw) {
+        this.at++;
+        break;
+      }
+      if (c === "\\" && !raw) {
+        const next = this.text[this.at + 1];
+        text2 += next === "n" ? "\n" : next === "t" ? "	" : next;
+        this.at += 2;
+      } else if ((c === "$" || c === "%") && this.peek(1) === "{") {
+        if (c === "%") this.fail("template directives (%{\u2026}) are not supported");
+        if (text2) parts.push(text2);
+        text2 = "";
+        this.at += 2;
+        this.skip(true);
+        parts.push(this.expression());
+        this.skip(true);
+        if (this.peek() !== "}") this.fail('expected "}" to close "${"');
+        this.at++;
+      } else if (c === "$" && this.peek(1) === "$" && this.peek(2) === "{") {
+        text2 += "${";
+        this.at += 3;
+      } else {
+        text2 += c;
+        this.at++;
+      }
+    }
+    if (text2) parts.push(text2);
+    return { type: "template", parts, line };
+  }
+  heredoc() {
+    const line = this.line;
+    this.at += 2;
+    if (this.peek() === "-") this.at++;
+    const marker = this.identifier();
+    while (this.peek() !== "\n" && this.at < this.text.length) this.advance();
+    this.advance();
+    const lines2 = [];
+    for (; ; ) {
+      if (this.at >= this.text.length) this.fail(`heredoc ${marker} is not closed`);
+      const end = this.text.indexOf("\n", this.at);
+      const content = this.text.slice(this.at, end < 0 ? this.text.length : end);
+      this.at = end < 0 ? this.text.length : end;
+      if (content.trim() === marker) break;
+      lines2.push(content);
+      if (end >= 0) this.advance();
+    }
+    return { type: "template", parts: [lines2.join("\n")], line };
+  }
+  tuple() {
+    const line = this.line;
+    this.at++;
+    const items = [];
+    for (; ; ) {
+      this.skip(true);
+      if (this.peek() === "]") {
+        this.at++;
+        return { type: "tuple", items, line };
+      }
+      if (this.text.startsWith("for ", this.at)) {
+        this.at--;
+        this.skipBalanced("[", "]");
+        return { type: "unsupported", text: "[for \u2026]", line };
+      }
+      items.push(this.expression());
+      this.skip(true);
+      if (this.peek() === ",") this.at++;
+      else if (this.peek() !== "]") this.fail('expected "," or "]"');
+    }
+  }
+  object() {
+    const line = this.line;
+    this.at++;
+    const items = [];
+    for (; ; ) {
+      this.skip(true);
+      if (this.peek() === "}") {
+        this.at++;
+        return { type: "object", items, line };
+      }
+      const keyLine = this.line;
+      const key = this.peek() === '"' ? this.template().parts.filter((p) => typeof p === "string").join("") : this.identifier();
+      this.skip(false);
+      if (this.peek() !== "=" && this.peek() !== ":") this.fail(`expected "=" after ${key}`);
+      this.at++;
+      this.skip(false);
+      items.push({ key, value: this.expression(), line: keyLine });
+      this.skip(false);
+      if (this.peek() === ",") this.at++;
+    }
+  }
+};
 
 // src/sources/variables.ts
 var SECRET_PARTS = /* @__PURE__ */ new Set([
@@ -44854,7 +45137,304 @@ function guardedLookup(variables, secrets) {
   };
 }
 
+// src/sources/bake.ts
+var OVERRIDE = /^(.*\/)?docker-bake\.override\.(hcl|json)$/;
+var bakeSource = {
+  name: "Bake file",
+  patterns: ["**/docker-bake.hcl", "**/docker-bake.json", "**/docker-bake.override.hcl"],
+  claims: (path) => /(^|\/)docker-bake(\.override)?\.(hcl|json)$/.test(path),
+  kinds: [
+    {
+      ...BUILD_CONTEXT,
+      fence: "hcl",
+      pin: (reference, digest) => `${reference.source.slice(0, reference.source.indexOf("=") + 1)} "docker-image://${pinWord(formatReference({ ...reference.image, digest: void 0 }), digest)}"`
+    }
+  ],
+  scan: (file, text2, context) => {
+    if (OVERRIDE.test(file)) {
+      const beside = ["docker-bake.hcl", "docker-bake.json"].some(
+        (name) => context.readBeside(name) !== null
+      );
+      if (beside) return { references: [], warnings: [], errors: [], builds: [] };
+      return scanBake(file, [text2], context);
+    }
+    const override = context.readBeside("docker-bake.override.hcl");
+    return scanBake(file, override === null ? [text2] : [text2, override], context);
+  }
+};
+var Unknown = class {
+  constructor(reason, line) {
+    this.reason = reason;
+    this.line = line;
+  }
+  reason;
+  line;
+};
+function scanBake(file, texts, context) {
+  const result = { references: [], warnings: [], errors: [], builds: [], notices: [] };
+  const bodies = [];
+  for (const text2 of texts) {
+    try {
+      bodies.push(file.endsWith(".json") && bodies.length === 0 ? fromJson(text2) : parseHcl(text2));
+    } catch (error) {
+      if (!(error instanceof HclError || error instanceof SyntaxError)) throw error;
+      result.errors.push({
+        file,
+        line: error instanceof HclError ? error.line : 1,
+        message: `invalid Bake file, not scanned: ${error.message}`
+      });
+      return result;
+    }
+  }
+  const blocks = bodies.flatMap((b) => b.blocks);
+  const merged = (type) => {
+    const byName = /* @__PURE__ */ new Map();
+    for (const block of blocks.filter((b) => b.type === type && b.labels.length > 0)) {
+      const entry = byName.get(block.labels[0]) ?? { attributes: /* @__PURE__ */ new Map(), line: block.line };
+      for (const a of block.body.attributes) entry.attributes.set(a.name, a.value);
+      byName.set(block.labels[0], entry);
+    }
+    return byName;
+  };
+  const variables = merged("variable");
+  const targets = merged("target");
+  const given = guardedLookup(context.variables, context.secrets);
+  const resolving = /* @__PURE__ */ new Set();
+  const variable = (name, line) => {
+    let value;
+    try {
+      value = given(name);
+    } catch (error) {
+      if (error instanceof ExpansionError) return new Unknown(error.message, line);
+      throw error;
+    }
+    if (value !== void 0) return value;
+    const declared = variables.get(name);
+    if (!declared) return new Unknown(`\${${name}} is not a declared variable`, line);
+    const fallback = declared.attributes.get("default");
+    if (!fallback || resolving.has(name)) return new Unknown(`\${${name}} has no default`, line);
+    resolving.add(name);
+    try {
+      return evaluate2(fallback, (n) => variable(n, line));
+    } finally {
+      resolving.delete(name);
+    }
+  };
+  const attributesOf = (name, seen) => {
+    const own = targets.get(name);
+    if (!own || seen.has(name)) return /* @__PURE__ */ new Map();
+    seen.add(name);
+    const result2 = /* @__PURE__ */ new Map();
+    const parents = own.attributes.get("inherits");
+    const names = parents ? evaluate2(parents, (n) => variable(n, own.line)) : [];
+    for (const parent of Array.isArray(names) ? names : [])
+      if (typeof parent === "string") mergeInto(result2, attributesOf(parent, new Set(seen)));
+    const self = new Map(own.attributes);
+    self.delete("inherits");
+    mergeInto(result2, self);
+    return result2;
+  };
+  for (const [name, target] of targets) {
+    const attributes = attributesOf(name, /* @__PURE__ */ new Set());
+    const said = /* @__PURE__ */ new Set();
+    const notice = (message, line = target.line) => {
+      const text2 = `target "${name}": ${message}`;
+      if (said.has(`${line}\0${text2}`)) return;
+      said.add(`${line}\0${text2}`);
+      result.notices.push({ file, line, message: text2 });
+    };
+    for (const combination of matrixOf(attributes.get("matrix"), (v) => variable(v, target.line))) {
+      if (combination instanceof Unknown) {
+        notice(`its matrix is known only when Bake runs (${combination.reason}); not checked`);
+        break;
+      }
+      const scope = (n) => n in combination ? combination[n] : variable(n, target.line);
+      const text2 = (key, fallback) => {
+        const expr = attributes.get(key);
+        if (!expr) return fallback;
+        const value = evaluate2(expr, scope);
+        return value instanceof Unknown ? value : String(value);
+      };
+      const label = Object.keys(combination).length > 0 ? text2("name", name) : name;
+      const by = `bake target "${label instanceof Unknown ? name : label}"`;
+      if (attributes.has("dockerfile-inline")) {
+        notice("dockerfile-inline is not checked");
+        continue;
+      }
+      const buildContext = text2("context", ".");
+      const dockerfile = text2("dockerfile", "Dockerfile");
+      const unknown = [buildContext, dockerfile].find((v) => v instanceof Unknown);
+      if (unknown instanceof Unknown) {
+        notice(`${unknown.reason}; not checked`, unknown.line);
+        continue;
+      }
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(buildContext) || /^git@/.test(buildContext)) {
+        notice(`a remote context (${buildContext}) is not checked`);
+        continue;
+      }
+      const buildArgs = {};
+      const args = attributes.get("args");
+      if (args?.type === "object")
+        for (const item of args.items) {
+          const value = evaluate2(item.value, scope);
+          if (value instanceof Unknown)
+            notice(`arg ${item.key}: ${value.reason}; left out`, item.line);
+          else if (value !== null) buildArgs[item.key] = String(value);
+        }
+      const contexts = [];
+      const named = attributes.get("contexts");
+      if (named?.type === "object")
+        for (const item of named.items) {
+          contexts.push(item.key);
+          const value = evaluate2(item.value, scope);
+          if (value instanceof Unknown) {
+            notice(`context ${item.key}: ${value.reason}; not checked`, item.line);
+            continue;
+          }
+          const image = /^docker-image:\/\/(.+)$/.exec(String(value))?.[1];
+          if (image) result.references.push(contextReference(file, item.key, image, item.line));
+        }
+      const path = dockerfile;
+      result.builds.push({
+        dockerfile: path.startsWith("/") ? path : posix2.join(buildContext, path),
+        buildArgs,
+        by,
+        line: target.line,
+        contexts
+      });
+    }
+  }
+  return result;
+}
+function contextReference(file, name, image, line) {
+  const found = {
+    file,
+    line,
+    column: 1,
+    kind: BUILD_CONTEXT.name,
+    source: `${name} = "docker-image://${image}"`,
+    stage: null,
+    platform: null,
+    error: null
+  };
+  try {
+    found.image = parseReference(image);
+  } catch (error) {
+    if (!(error instanceof InvalidReferenceError)) throw error;
+    found.error = error.message;
+  }
+  return found;
+}
+function mergeInto(into, from) {
+  for (const [key, value] of from) {
+    const current = into.get(key);
+    if (current?.type === "object" && value.type === "object") {
+      const items = new Map(current.items.map((i) => [i.key, i]));
+      for (const item of value.items) items.set(item.key, item);
+      into.set(key, { ...value, items: [...items.values()] });
+    } else into.set(key, value);
+  }
+}
+function matrixOf(matrix, scope) {
+  if (!matrix) return [{}];
+  const value = evaluate2(matrix, scope);
+  if (value instanceof Unknown) return [value];
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return [new Unknown("it is not a map of lists", matrix.line)];
+  let combinations = [{}];
+  for (const [key, values] of Object.entries(value)) {
+    if (!Array.isArray(values)) return [new Unknown(`${key} is not a list`, matrix.line)];
+    combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
+  }
+  return combinations;
+}
+function evaluate2(expr, scope) {
+  switch (expr.type) {
+    case "literal":
+      return expr.value;
+    case "variable":
+      return expr.name.includes(".") ? new Unknown(`${expr.name} is evaluated by Bake`, expr.line) : scope(expr.name);
+    case "call":
+      return new Unknown(`the function ${expr.name}() is evaluated by Bake`, expr.line);
+    case "unsupported":
+      return new Unknown(`"${expr.text}" is evaluated by Bake`, expr.line);
+    case "template": {
+      let text2 = "";
+      for (const part of expr.parts) {
+        if (typeof part === "string") {
+          text2 += part;
+          continue;
+        }
+        const value = evaluate2(part, scope);
+        if (value instanceof Unknown) return value;
+        text2 += typeof value === "object" && value !== null ? JSON.stringify(value) : String(value ?? "");
+      }
+      return text2;
+    }
+    case "tuple": {
+      const items = [];
+      for (const item of expr.items) {
+        const value = evaluate2(item, scope);
+        if (value instanceof Unknown) return value;
+        items.push(value);
+      }
+      return items;
+    }
+    case "object": {
+      const object = {};
+      for (const item of expr.items) {
+        const value = evaluate2(item.value, scope);
+        if (value instanceof Unknown) return value;
+        object[item.key] = value;
+      }
+      return object;
+    }
+  }
+}
+function fromJson(text2) {
+  const document = JSON.parse(text2);
+  const lineOf = (needle) => {
+    const at = text2.indexOf(JSON.stringify(needle));
+    return at < 0 ? 1 : text2.slice(0, at).split("\n").length;
+  };
+  const toExpr = (value, line) => {
+    if (typeof value === "string") return parseHclString(value, line);
+    if (Array.isArray(value)) return { type: "tuple", items: value.map((v) => toExpr(v, line)), line };
+    if (typeof value === "object" && value !== null)
+      return {
+        type: "object",
+        items: Object.entries(value).map(([key, v]) => {
+          const at = lineOf(key);
+          return { key, value: toExpr(v, at), line: at };
+        }),
+        line
+      };
+    return { type: "literal", value, line };
+  };
+  const blocks = [];
+  for (const type of ["variable", "target", "group"]) {
+    for (const [label, attributes] of Object.entries(document[type] ?? {})) {
+      const line = lineOf(label);
+      blocks.push({
+        type,
+        labels: [label],
+        line,
+        body: {
+          blocks: [],
+          attributes: Object.entries(attributes ?? {}).map(([name, value]) => ({
+            name,
+            value: toExpr(value, line),
+            line
+          }))
+        }
+      });
+    }
+  }
+  return { attributes: [], blocks };
+}
+
 // src/sources/compose.ts
+var import_yaml = __toESM(require_dist(), 1);
 var composeSource = {
   name: "Compose file",
   patterns: [
@@ -45057,6 +45637,7 @@ function parseDotenv(text2) {
 
 // src/sources/workflow.ts
 var import_yaml2 = __toESM(require_dist(), 1);
+import { posix as posix3 } from "node:path";
 var pinValue = (reference, digest) => {
   const key = reference.source.slice(0, reference.source.indexOf(": "));
   const prefix = reference.source.slice(key.length + 2).startsWith("docker://") ? "docker://" : "";
@@ -45086,8 +45667,7 @@ var workflowSource = {
       pin: pinValue
     },
     {
-      name: "build-context",
-      description: "`docker/build-push-action` `build-contexts: NAME=docker-image://IMAGE` (a Dockerfile `FROM NAME` is that image)",
+      ...BUILD_CONTEXT,
       fence: "yaml",
       pin: (reference, digest) => `${reference.source.slice(0, reference.source.indexOf("=") + 1)}docker-image://${pinWord(formatReference({ ...reference.image, digest: void 0 }), digest)}`
     }
@@ -45129,7 +45709,7 @@ function scanWorkflow(file, content) {
     if (!(0, import_yaml2.isMap)(job) || !(0, import_yaml2.isScalar)(jobPair.key)) continue;
     const jobId = String(jobPair.key.value);
     const env = { ...workflowEnv, ...literalEnv(job) };
-    const combinations = matrixOf(get(get(job, "strategy"), "matrix"));
+    const combinations = matrixOf2(get(get(job, "strategy"), "matrix"));
     const image = (node, kind, key, prefix = "") => {
       if (!(0, import_yaml2.isScalar)(node) || typeof node.value !== "string") return;
       const raw = node.value;
@@ -45179,7 +45759,31 @@ function scanWorkflow(file, content) {
       const uses = get(step, "uses");
       if (!(0, import_yaml2.isScalar)(uses) || typeof uses.value !== "string") return;
       if (uses.value.startsWith("docker://")) image(uses, "workflow-step", "uses", "docker://");
-      else if (/^docker\/build-push-action@/.test(uses.value)) {
+      else if (/^docker\/bake-action@/.test(uses.value)) {
+        const inputs = get(step, "with");
+        const text2 = (name) => {
+          const node = get(inputs, name);
+          return (0, import_yaml2.isScalar)(node) && node.value !== null ? String(node.value) : "";
+        };
+        const by = `job "${jobId}" step ${index + 1} (docker/bake-action)`;
+        for (const name of text2("files").split(/[\n,]/).map((f) => f.trim()).filter(Boolean)) {
+          if (name.includes("${{")) {
+            result.notices.push({
+              file,
+              line: at(uses).line,
+              message: `${by}: ${name} is set at run time, not checked`
+            });
+            continue;
+          }
+          result.follows ??= [];
+          result.follows.push({
+            path: posix3.join(text2("workdir") || ".", name),
+            source: bakeSource.name,
+            by,
+            line: at(uses).line
+          });
+        }
+      } else if (/^docker\/build-push-action@/.test(uses.value)) {
         const build = buildPushStep(
           file,
           get(step, "with"),
@@ -45195,7 +45799,7 @@ function scanWorkflow(file, content) {
   }
   return result;
 }
-function matrixOf(matrix) {
+function matrixOf2(matrix) {
   if (matrix === void 0) return [];
   if (!(0, import_yaml2.isMap)(matrix)) return null;
   const plain = (node) => {
@@ -45326,7 +45930,12 @@ function entryOffset(text2, entry) {
 }
 
 // src/sources/index.ts
-var SOURCES = [workflowSource, composeSource, dockerfileSource];
+var SOURCES = [
+  workflowSource,
+  composeSource,
+  bakeSource,
+  dockerfileSource
+];
 var DEFAULT_PATTERNS = SOURCES.flatMap((s) => s.patterns);
 function sourceFor(path) {
   const source = SOURCES.find((s) => s.claims(path));
@@ -45334,6 +45943,8 @@ function sourceFor(path) {
   return source;
 }
 function kindSpec(reference) {
+  const own = sourceFor(reference.file).kinds.find((k) => k.name === reference.kind);
+  if (own) return own;
   for (const source of SOURCES) {
     const spec = source.kinds.find((k) => k.name === reference.kind);
     if (spec) return spec;
@@ -45391,7 +46002,7 @@ async function findByPaths(paths, cwd) {
     if (info.isDirectory()) {
       const prefix = toPosix(relative(cwd, absolute));
       for (const file of await findByGlobs(DEFAULT_PATTERNS, absolute))
-        found.add(prefix ? posix2.join(prefix, file) : file);
+        found.add(prefix ? posix4.join(prefix, file) : file);
     } else {
       found.add(toPosix(relative(cwd, absolute)));
     }
@@ -45450,7 +46061,7 @@ async function scanFiles(files, options) {
     buildPlatform: options.buildPlatform,
     variables: options.variables,
     secrets: options.secrets,
-    readBeside: (name) => read(posix2.join(posix2.dirname(file), name), false)
+    readBeside: (name) => read(posix4.join(posix4.dirname(file), name), false)
   });
   const collect = (result) => {
     references.push(...result.references);
@@ -45460,8 +46071,10 @@ async function scanFiles(files, options) {
   };
   const built = /* @__PURE__ */ new Map();
   const direct = [];
-  for (const file of files) {
-    const source = sourceFor(file);
+  const pending = files.map((file) => ({ file, source: sourceFor(file) }));
+  const queued = new Set(files);
+  for (let next = pending.shift(); next; next = pending.shift()) {
+    const { file, source } = next;
     if (source === dockerfileSource) {
       direct.push(file);
       continue;
@@ -45470,6 +46083,26 @@ async function scanFiles(files, options) {
     if (content === null) continue;
     const scanned = scanSafely(source, file, content, context(file, options.buildArgs));
     collect(scanned);
+    for (const follow of scanned.follows ?? []) {
+      const target = resolve(options.cwd, follow.path);
+      const path = toPosix(relative(options.cwd, target));
+      const reader = SOURCES.find((s) => s.name === follow.source);
+      if (queued.has(path) || !reader) continue;
+      queued.add(path);
+      if (!insideRoots(target)) {
+        errors.push({
+          file,
+          line: follow.line,
+          message: `${follow.by} names a file outside the scanned directory; not read`
+        });
+      } else if (await stat2(target).catch(() => null) === null) {
+        errors.push({
+          file,
+          line: follow.line,
+          message: `${follow.by} names ${path}, which does not exist`
+        });
+      } else pending.push({ file: path, source: reader });
+    }
     for (const build of scanned.builds) {
       const target = isAbsolute(build.dockerfile) ? build.dockerfile : resolve(options.cwd, build.fromRoot ? "." : dirname(file), build.dockerfile);
       const dockerfile = toPosix(relative(options.cwd, target));
@@ -45492,18 +46125,24 @@ async function scanFiles(files, options) {
       const args = { ...options.buildArgs, ...build.buildArgs };
       const contexts = [...build.contexts ?? []].sort();
       const sets = built.get(dockerfile) ?? /* @__PURE__ */ new Map();
-      sets.set(JSON.stringify([Object.entries(args).sort(), contexts]), { args, contexts });
+      const key = JSON.stringify([Object.entries(args).sort(), contexts]);
+      const same = sets.get(key);
+      if (same) same.by.push(build.by);
+      else sets.set(key, { args, contexts, by: [build.by] });
       built.set(dockerfile, sets);
     }
   }
   for (const file of direct) if (!built.has(file)) scanDockerfileWith(file, options.buildArgs);
   for (const [file, sets] of built)
-    for (const { args, contexts } of sets.values()) scanDockerfileWith(file, args, contexts);
+    for (const { args, contexts, by } of sets.values())
+      scanDockerfileWith(file, args, contexts, by.join(", "));
   return { references: dedupe(references), warnings, errors, notices };
-  function scanDockerfileWith(file, buildArgs, contexts = []) {
+  function scanDockerfileWith(file, buildArgs, contexts = [], builtBy) {
     const content = read(file);
-    if (content !== null)
-      collect(scanSafely(dockerfileSource, file, content, context(file, buildArgs, contexts)));
+    if (content === null) return;
+    const scanned = scanSafely(dockerfileSource, file, content, context(file, buildArgs, contexts));
+    if (builtBy) for (const reference of scanned.references) reference.builtBy = builtBy;
+    collect(scanned);
   }
   function scanSafely(source, file, content, context2) {
     try {
@@ -45515,14 +46154,15 @@ async function scanFiles(files, options) {
   }
 }
 function dedupe(references) {
-  const seen = /* @__PURE__ */ new Set();
-  const unique = references.filter((r) => {
+  const unique = /* @__PURE__ */ new Map();
+  for (const r of references) {
     const key = referenceKey(r);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-  return unique.sort(
+    const first = unique.get(key);
+    if (!first) unique.set(key, r);
+    else if (r.builtBy && !first.builtBy?.split(", ").includes(r.builtBy))
+      first.builtBy = first.builtBy ? `${first.builtBy}, ${r.builtBy}` : r.builtBy;
+  }
+  return [...unique.values()].sort(
     (a, b) => a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column
   );
 }
@@ -45759,7 +46399,8 @@ function referenceJson(reference) {
     ...reference.image ? { image: formatReference(reference.image) } : {},
     stage,
     platform,
-    error
+    error,
+    ...reference.builtBy ? { builtBy: reference.builtBy } : {}
   };
 }
 function resolvedJson(reference, resolution) {
@@ -45901,6 +46542,7 @@ function findingJson(finding, explanations) {
     column: reference.column,
     kind: reference.kind,
     image: finding.image,
+    ...reference.builtBy ? { builtBy: reference.builtBy } : {},
     status: finding.status,
     ...finding.status === "pinned" ? { stale: finding.stale } : {},
     ...finding.status === "index-churn" ? { reason: finding.reason } : {},

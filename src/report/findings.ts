@@ -120,6 +120,7 @@ export function findingJson(finding: Finding, explanations: Explanations) {
     column: reference.column,
     kind: reference.kind,
     image: finding.image,
+    ...(reference.builtBy ? { builtBy: reference.builtBy } : {}),
     status: finding.status,
     ...(finding.status === 'pinned' ? { stale: finding.stale } : {}),
     ...(finding.status === 'index-churn' ? { reason: finding.reason } : {}),

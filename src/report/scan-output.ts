@@ -16,7 +16,8 @@ export function referenceJson(reference: FoundReference) {
     ...(reference.image ? { image: formatReference(reference.image) } : {}),
     stage,
     platform,
-    error
+    error,
+    ...(reference.builtBy ? { builtBy: reference.builtBy } : {})
   }
 }
 

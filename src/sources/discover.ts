@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises'
 import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path'
 import fg from 'fast-glob'
 import { dockerfileSource } from './dockerfile.js'
-import { DEFAULT_PATTERNS, sourceFor } from './index.js'
+import { DEFAULT_PATTERNS, SOURCES, sourceFor } from './index.js'
 import {
   referenceKey,
   type FoundReference,
@@ -199,11 +199,14 @@ export async function scanFiles(
   }
 
   // Dockerfile → the distinct builds of it: args and named contexts (JSON-keyed)
-  type Build = { args: Record<string, string>; contexts: readonly string[] }
+  type Build = { args: Record<string, string>; contexts: readonly string[]; by: string[] }
   const built = new Map<string, Map<string, Build>>()
   const direct: string[] = []
-  for (const file of files) {
-    const source = sourceFor(file)
+  // the selected files, then the files they name (a workflow's Bake files), each once
+  const pending = files.map(file => ({ file, source: sourceFor(file) }))
+  const queued = new Set(files)
+  for (let next = pending.shift(); next; next = pending.shift()) {
+    const { file, source } = next
     if (source === dockerfileSource) {
       direct.push(file)
       continue
@@ -212,6 +215,26 @@ export async function scanFiles(
     if (content === null) continue
     const scanned = scanSafely(source, file, content, context(file, options.buildArgs))
     collect(scanned)
+    for (const follow of scanned.follows ?? []) {
+      const target = resolve(options.cwd, follow.path)
+      const path = toPosix(relative(options.cwd, target))
+      const reader = SOURCES.find(s => s.name === follow.source)
+      if (queued.has(path) || !reader) continue
+      queued.add(path)
+      if (!insideRoots(target)) {
+        errors.push({
+          file,
+          line: follow.line,
+          message: `${follow.by} names a file outside the scanned directory; not read`
+        })
+      } else if ((await stat(target).catch(() => null)) === null) {
+        errors.push({
+          file,
+          line: follow.line,
+          message: `${follow.by} names ${path}, which does not exist`
+        })
+      } else pending.push({ file: path, source: reader })
+    }
     for (const build of scanned.builds) {
       const target = isAbsolute(build.dockerfile)
         ? build.dockerfile
@@ -236,23 +259,30 @@ export async function scanFiles(
       const args = { ...options.buildArgs, ...build.buildArgs }
       const contexts = [...(build.contexts ?? [])].sort()
       const sets = built.get(dockerfile) ?? new Map<string, Build>()
-      sets.set(JSON.stringify([Object.entries(args).sort(), contexts]), { args, contexts })
+      const key = JSON.stringify([Object.entries(args).sort(), contexts])
+      const same = sets.get(key)
+      if (same) same.by.push(build.by)
+      else sets.set(key, { args, contexts, by: [build.by] })
       built.set(dockerfile, sets)
     }
   }
   for (const file of direct) if (!built.has(file)) scanDockerfileWith(file, options.buildArgs)
   for (const [file, sets] of built)
-    for (const { args, contexts } of sets.values()) scanDockerfileWith(file, args, contexts)
+    for (const { args, contexts, by } of sets.values())
+      scanDockerfileWith(file, args, contexts, by.join(', '))
   return { references: dedupe(references), warnings, errors, notices }
 
   function scanDockerfileWith(
     file: string,
     buildArgs: Record<string, string>,
-    contexts: readonly string[] = []
+    contexts: readonly string[] = [],
+    builtBy?: string
   ): void {
     const content = read(file)
-    if (content !== null)
-      collect(scanSafely(dockerfileSource, file, content, context(file, buildArgs, contexts)))
+    if (content === null) return
+    const scanned = scanSafely(dockerfileSource, file, content, context(file, buildArgs, contexts))
+    if (builtBy) for (const reference of scanned.references) reference.builtBy = builtBy
+    collect(scanned)
   }
 
   /** One file that breaks its parser is an error on that file; the others are still scanned. */
@@ -268,14 +298,16 @@ export async function scanFiles(
 
 /** Sorted by file and position; a Dockerfile found twice (directly and via Compose) counts once. */
 function dedupe(references: FoundReference[]): FoundReference[] {
-  const seen = new Set<string>()
-  const unique = references.filter(r => {
+  const unique = new Map<string, FoundReference>()
+  for (const r of references) {
     const key = referenceKey(r)
-    if (seen.has(key)) return false
-    seen.add(key)
-    return true
-  })
-  return unique.sort((a, b) =>
+    const first = unique.get(key)
+    if (!first) unique.set(key, r)
+    // the same image from two builds of the file: the finding names both
+    else if (r.builtBy && !first.builtBy?.split(', ').includes(r.builtBy))
+      first.builtBy = first.builtBy ? `${first.builtBy}, ${r.builtBy}` : r.builtBy
+  }
+  return [...unique.values()].sort((a, b) =>
     a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column
   )
 }

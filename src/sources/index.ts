@@ -3,12 +3,18 @@
  * discovery, the pin lines and the docs all read this list. Order matters: a file is
  * scanned by the first source that claims it.
  */
+import { bakeSource } from './bake.js'
 import { composeSource } from './compose.js'
 import { dockerfileSource } from './dockerfile.js'
 import { workflowSource } from './workflow.js'
 import type { FoundReference, ReferenceKindSpec, Source } from './source.js'
 
-export const SOURCES: readonly Source[] = [workflowSource, composeSource, dockerfileSource]
+export const SOURCES: readonly Source[] = [
+  workflowSource,
+  composeSource,
+  bakeSource,
+  dockerfileSource
+]
 
 /** The default file patterns: every source's. */
 export const DEFAULT_PATTERNS: readonly string[] = SOURCES.flatMap(s => s.patterns)
@@ -20,8 +26,10 @@ export function sourceFor(path: string): Source {
   return source
 }
 
-/** How references of a kind are shown and pinned. */
+/** How references of a kind are shown and pinned: as the source of their file says, first. */
 export function kindSpec(reference: FoundReference): ReferenceKindSpec {
+  const own = sourceFor(reference.file).kinds.find(k => k.name === reference.kind)
+  if (own) return own
   for (const source of SOURCES) {
     const spec = source.kinds.find(k => k.name === reference.kind)
     if (spec) return spec

@@ -22,6 +22,8 @@ export interface FoundReference {
   platform: string | null
   /** That flag's value, expanded and normalized: the one platform this reference is tracked for. */
   trackedPlatform?: string
+  /** How the Dockerfile is built, when another file builds it: `service "web"`, `job "image" step 2 (…)`. */
+  builtBy?: string
   error: string | null
 }
 
@@ -46,6 +48,16 @@ export interface FollowedBuild {
   contexts?: readonly string[]
 }
 
+/** Another file a file names to be read as a given source (`docker/bake-action` `files:`). */
+export interface FollowedFile {
+  /** Relative to the scanned root, `/`-separated. */
+  path: string
+  /** The `name` of the source that reads it. */
+  source: string
+  by: string
+  line: number
+}
+
 export interface SourceScan {
   references: FoundReference[]
   warnings: ScanWarning[]
@@ -57,6 +69,8 @@ export interface SourceScan {
   builds: FollowedBuild[]
   /** What is set only at run time and so not checked: said, never a warning or an error. */
   notices?: ScanWarning[]
+  /** Other files to read, whatever their names (a Bake file a workflow step names). */
+  follows?: FollowedFile[]
 }
 
 /** What a scan may use beyond the file's own text. */
@@ -104,6 +118,13 @@ export interface Source {
 export function referenceKey(r: FoundReference): string {
   return [r.file, r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join('\0')
 }
+
+/** One kind, two sources: a named build context that is a registry image. */
+export const BUILD_CONTEXT = {
+  name: 'build-context',
+  description:
+    'a named build context `NAME=docker-image://IMAGE`: `build-contexts` of `docker/build-push-action`, `contexts` of a Bake target (a Dockerfile `FROM NAME` is that image)'
+} as const
 
 /** `image@digest`, replacing a digest already there. */
 export function pinWord(word: string, digest: string): string {

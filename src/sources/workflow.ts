@@ -1,6 +1,9 @@
+import { posix } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml'
+import { bakeSource } from './bake.js'
 import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
 import {
+  BUILD_CONTEXT,
   pinWord,
   type FollowedBuild,
   type FoundReference,
@@ -44,9 +47,7 @@ export const workflowSource: Source = {
       pin: pinValue
     },
     {
-      name: 'build-context',
-      description:
-        '`docker/build-push-action` `build-contexts: NAME=docker-image://IMAGE` (a Dockerfile `FROM NAME` is that image)',
+      ...BUILD_CONTEXT,
       fence: 'yaml',
       pin: (reference, digest) =>
         `${reference.source.slice(0, reference.source.indexOf('=') + 1)}docker-image://${pinWord(formatReference({ ...reference.image, digest: undefined }), digest)}`
@@ -146,7 +147,34 @@ export function scanWorkflow(file: string, content: string): SourceScan {
       const uses = get(step, 'uses')
       if (!isScalar(uses) || typeof uses.value !== 'string') return
       if (uses.value.startsWith('docker://')) image(uses, 'workflow-step', 'uses', 'docker://')
-      else if (/^docker\/build-push-action@/.test(uses.value)) {
+      else if (/^docker\/bake-action@/.test(uses.value)) {
+        const inputs = get(step, 'with')
+        const text = (name: string) => {
+          const node = get(inputs, name)
+          return isScalar(node) && node.value !== null ? String(node.value) : ''
+        }
+        const by = `job "${jobId}" step ${index + 1} (docker/bake-action)`
+        for (const name of text('files')
+          .split(/[\n,]/)
+          .map(f => f.trim())
+          .filter(Boolean)) {
+          if (name.includes('${{')) {
+            result.notices!.push({
+              file,
+              line: at(uses).line,
+              message: `${by}: ${name} is set at run time, not checked`
+            })
+            continue
+          }
+          result.follows ??= []
+          result.follows.push({
+            path: posix.join(text('workdir') || '.', name),
+            source: bakeSource.name,
+            by,
+            line: at(uses).line
+          })
+        }
+      } else if (/^docker\/build-push-action@/.test(uses.value)) {
         const build = buildPushStep(
           file,
           get(step, 'with'),

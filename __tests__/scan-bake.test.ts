@@ -1,0 +1,180 @@
+import { formatReference } from '../src/reference/reference.js'
+import { bakeSource, scanBake } from '../src/sources/bake.js'
+import { parseHcl } from '../src/sources/hcl.js'
+import { kindSpec } from '../src/sources/index.js'
+import type { ScanContext } from '../src/sources/source.js'
+
+const context = (
+  beside: Record<string, string> = {},
+  variables: Record<string, string> = {}
+): ScanContext => ({
+  buildArgs: {},
+  targetPlatforms: ['linux/amd64'],
+  buildPlatform: 'linux/amd64',
+  variables,
+  secrets: [],
+  readBeside: name => beside[name] ?? null
+})
+
+const BAKE = `
+# the release images
+variable "PYTHON" {
+  default = "3.12"
+}
+variable "REGISTRY" {
+  default = "ghcr.io/acme"
+}
+
+group "default" {
+  targets = ["api", "worker"]
+}
+
+target "_common" {
+  context = "services"
+  args = {
+    PYTHON_VERSION = "\${PYTHON}"
+    BUILD_DATE     = timestamp()
+  }
+}
+
+target "api" {
+  inherits   = ["_common"]
+  dockerfile = "api/Dockerfile"
+  args = {
+    APP = "api"
+  }
+  contexts = {
+    base = "docker-image://python:\${PYTHON}-slim"
+    src  = "../shared"
+  }
+  tags = ["\${REGISTRY}/api:latest"]
+}
+
+target "worker" {
+  inherits = ["_common"]
+  name     = "worker-\${flavour}"
+  matrix = {
+    flavour = ["cpu", "gpu"]
+  }
+  dockerfile = "worker/Dockerfile.\${flavour}"
+}
+
+target "dynamic" {
+  dockerfile = equal(PYTHON, "3.12") ? "a.Dockerfile" : "b.Dockerfile"
+}
+`
+
+describe('scanning a Buildx Bake file', () => {
+  it('builds each target with its inherited args, a build per matrix value, and its image contexts', () => {
+    const scanned = scanBake('docker-bake.hcl', [BAKE], context())
+    expect(scanned.builds.map(b => [b.by, b.dockerfile, b.buildArgs, b.contexts, b.line])).toEqual([
+      ['bake target "_common"', 'services/Dockerfile', { PYTHON_VERSION: '3.12' }, [], 14],
+      [
+        'bake target "api"',
+        'services/api/Dockerfile',
+        { PYTHON_VERSION: '3.12', APP: 'api' },
+        ['base', 'src'],
+        22
+      ],
+      [
+        'bake target "worker-cpu"',
+        'services/worker/Dockerfile.cpu',
+        { PYTHON_VERSION: '3.12' },
+        [],
+        35
+      ],
+      [
+        'bake target "worker-gpu"',
+        'services/worker/Dockerfile.gpu',
+        { PYTHON_VERSION: '3.12' },
+        [],
+        35
+      ]
+    ])
+    expect(
+      scanned.references.map(r => [r.line, r.kind, r.image ? formatReference(r.image) : r.error])
+    ).toEqual([[29, 'build-context', 'docker.io/library/python:3.12-slim']])
+    expect(scanned.notices?.map(n => [n.line, n.message])).toEqual([
+      [
+        18,
+        'target "_common": arg BUILD_DATE: the function timestamp() is evaluated by Bake; left out'
+      ],
+      [18, 'target "api": arg BUILD_DATE: the function timestamp() is evaluated by Bake; left out'],
+      [
+        18,
+        'target "worker": arg BUILD_DATE: the function timestamp() is evaluated by Bake; left out'
+      ],
+      [
+        45,
+        'target "dynamic": "equal(PYTHON, "3.12") ? "a.Dockerfile" : "b.Dockerfile"" is evaluated by Bake; not checked'
+      ]
+    ])
+    const [reference] = scanned.references
+    expect(
+      kindSpec(reference).pin({ ...reference, image: reference.image! }, `sha256:${'b'.repeat(64)}`)
+    ).toBe(`base = "docker-image://docker.io/library/python:3.12-slim@sha256:${'b'.repeat(64)}"`)
+  })
+
+  it('merges docker-bake.override.hcl as Bake does, and takes a variable the workflow gives', () => {
+    const override =
+      'variable "PYTHON" {\n  default = "3.13"\n}\ntarget "api" {\n  args = { APP = "api2" }\n}\n'
+    const scanned = bakeSource.scan(
+      'docker-bake.hcl',
+      BAKE,
+      context({ 'docker-bake.override.hcl': override })
+    )
+    expect(scanned.builds.find(b => b.by === 'bake target "api"')?.buildArgs).toEqual({
+      PYTHON_VERSION: '3.13',
+      APP: 'api2'
+    })
+    // scanned once, with the file it overrides
+    expect(
+      bakeSource.scan('docker-bake.override.hcl', override, context({ 'docker-bake.hcl': BAKE }))
+        .builds
+    ).toEqual([])
+    const given = scanBake('docker-bake.hcl', [BAKE], context({}, { PYTHON: '3.11' }))
+    expect(given.references.map(r => r.image && formatReference(r.image))).toEqual([
+      'docker.io/library/python:3.11-slim'
+    ])
+  })
+
+  it('reads docker-bake.json the same way', () => {
+    const json = JSON.stringify(
+      {
+        variable: { TAG: { default: '1.27' } },
+        target: {
+          web: {
+            context: 'web',
+            args: { NGINX: '${TAG}' },
+            contexts: { nginx: 'docker-image://nginx:${TAG}-alpine' }
+          }
+        }
+      },
+      null,
+      2
+    )
+    const scanned = scanBake('docker-bake.json', [json], context())
+    expect(scanned.builds).toMatchObject([
+      {
+        dockerfile: 'web/Dockerfile',
+        buildArgs: { NGINX: '1.27' },
+        contexts: ['nginx'],
+        by: 'bake target "web"'
+      }
+    ])
+    expect(scanned.references.map(r => [r.line, r.image && formatReference(r.image)])).toEqual([
+      [14, 'docker.io/library/nginx:1.27-alpine']
+    ])
+  })
+
+  it('says where an invalid Bake file breaks, and refuses deep nesting', () => {
+    expect(scanBake('docker-bake.hcl', ['target "a" {\n  args = {\n'], context()).errors).toEqual([
+      {
+        file: 'docker-bake.hcl',
+        line: 3,
+        message: expect.stringMatching(/^invalid Bake file, not scanned: /)
+      }
+    ])
+    expect(() => parseHcl(`x = ${'['.repeat(5000)}`)).toThrow('nested more than 64 deep')
+  })
+})

@@ -1,0 +1,345 @@
+import { posix } from 'node:path'
+import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
+import { HclError, parseHcl, parseHclString, type Block, type Body, type Expr } from './hcl.js'
+import {
+  BUILD_CONTEXT,
+  pinWord,
+  type FollowedBuild,
+  type FoundReference,
+  type ScanContext,
+  type Source,
+  type SourceScan
+} from './source.js'
+import { guardedLookup } from './variables.js'
+import { ExpansionError } from './expand.js'
+
+const OVERRIDE = /^(.*\/)?docker-bake\.override\.(hcl|json)$/
+
+/**
+ * Buildx Bake files: every target's Dockerfile, scanned with the target's args (inherited,
+ * overridden, per literal matrix value, with variable defaults), and its named contexts.
+ */
+export const bakeSource: Source = {
+  name: 'Bake file',
+  patterns: ['**/docker-bake.hcl', '**/docker-bake.json', '**/docker-bake.override.hcl'],
+  claims: path => /(^|\/)docker-bake(\.override)?\.(hcl|json)$/.test(path),
+  kinds: [
+    {
+      ...BUILD_CONTEXT,
+      fence: 'hcl',
+      pin: (reference, digest) =>
+        `${reference.source.slice(0, reference.source.indexOf('=') + 1)} "docker-image://${pinWord(formatReference({ ...reference.image, digest: undefined }), digest)}"`
+    }
+  ],
+  scan: (file, text, context) => {
+    // an override file is merged into the Bake file beside it, as Bake does
+    if (OVERRIDE.test(file)) {
+      const beside = ['docker-bake.hcl', 'docker-bake.json'].some(
+        name => context.readBeside(name) !== null
+      )
+      if (beside) return { references: [], warnings: [], errors: [], builds: [] }
+      return scanBake(file, [text], context)
+    }
+    const override = context.readBeside('docker-bake.override.hcl')
+    return scanBake(file, override === null ? [text] : [text, override], context)
+  }
+}
+
+type Value = string | number | boolean | null | Value[] | { [key: string]: Value }
+
+/** Why a value is known only when Bake runs. */
+class Unknown {
+  constructor(
+    readonly reason: string,
+    readonly line: number
+  ) {}
+}
+
+/** Every target's build of a Bake file (and its override), with variables and matrices evaluated. Pure. */
+export function scanBake(file: string, texts: string[], context: ScanContext): SourceScan {
+  const result: SourceScan = { references: [], warnings: [], errors: [], builds: [], notices: [] }
+  const bodies: Body[] = []
+  for (const text of texts) {
+    try {
+      bodies.push(file.endsWith('.json') && bodies.length === 0 ? fromJson(text) : parseHcl(text))
+    } catch (error) {
+      if (!(error instanceof HclError || error instanceof SyntaxError)) throw error
+      result.errors.push({
+        file,
+        line: error instanceof HclError ? error.line : 1,
+        message: `invalid Bake file, not scanned: ${error.message}`
+      })
+      return result
+    }
+  }
+  const blocks = bodies.flatMap(b => b.blocks)
+  const merged = (type: string) => {
+    const byName = new Map<string, { attributes: Map<string, Expr>; line: number }>()
+    for (const block of blocks.filter(b => b.type === type && b.labels.length > 0)) {
+      const entry = byName.get(block.labels[0]) ?? { attributes: new Map(), line: block.line }
+      for (const a of block.body.attributes) entry.attributes.set(a.name, a.value)
+      byName.set(block.labels[0], entry)
+    }
+    return byName
+  }
+  const variables = merged('variable')
+  const targets = merged('target')
+  // the workflow may set a variable (as Bake reads the environment), never to a secret
+  const given = guardedLookup(context.variables, context.secrets)
+  const resolving = new Set<string>()
+  const variable = (name: string, line: number): Value | Unknown => {
+    let value: string | undefined
+    try {
+      value = given(name)
+    } catch (error) {
+      if (error instanceof ExpansionError) return new Unknown(error.message, line)
+      throw error
+    }
+    if (value !== undefined) return value
+    const declared = variables.get(name)
+    if (!declared) return new Unknown(`\${${name}} is not a declared variable`, line)
+    const fallback = declared.attributes.get('default')
+    if (!fallback || resolving.has(name)) return new Unknown(`\${${name}} has no default`, line)
+    resolving.add(name)
+    try {
+      return evaluate(fallback, n => variable(n, line))
+    } finally {
+      resolving.delete(name)
+    }
+  }
+
+  /** A target's attributes with its `inherits` applied: maps merged key by key, the rest overridden. */
+  const attributesOf = (name: string, seen: Set<string>): Map<string, Expr> => {
+    const own = targets.get(name)
+    if (!own || seen.has(name)) return new Map()
+    seen.add(name)
+    const result = new Map<string, Expr>()
+    const parents = own.attributes.get('inherits')
+    const names = parents ? evaluate(parents, n => variable(n, own.line)) : []
+    for (const parent of Array.isArray(names) ? names : [])
+      if (typeof parent === 'string') mergeInto(result, attributesOf(parent, new Set(seen)))
+    const self = new Map(own.attributes)
+    self.delete('inherits')
+    mergeInto(result, self)
+    return result
+  }
+
+  for (const [name, target] of targets) {
+    const attributes = attributesOf(name, new Set())
+    const said = new Set<string>()
+    const notice = (message: string, line = target.line) => {
+      // once per line, however many matrix values meet it
+      const text = `target "${name}": ${message}`
+      if (said.has(`${line}\0${text}`)) return
+      said.add(`${line}\0${text}`)
+      result.notices!.push({ file, line, message: text })
+    }
+    for (const combination of matrixOf(attributes.get('matrix'), v => variable(v, target.line))) {
+      if (combination instanceof Unknown) {
+        notice(`its matrix is known only when Bake runs (${combination.reason}); not checked`)
+        break
+      }
+      const scope = (n: string) => (n in combination ? combination[n] : variable(n, target.line))
+      const text = (key: string, fallback: string): string | Unknown => {
+        const expr = attributes.get(key)
+        if (!expr) return fallback
+        const value = evaluate(expr, scope)
+        return value instanceof Unknown ? value : String(value)
+      }
+      const label = Object.keys(combination).length > 0 ? text('name', name) : name
+      const by = `bake target "${label instanceof Unknown ? name : label}"`
+      if (attributes.has('dockerfile-inline')) {
+        notice('dockerfile-inline is not checked')
+        continue
+      }
+      const buildContext = text('context', '.')
+      const dockerfile = text('dockerfile', 'Dockerfile')
+      const unknown = [buildContext, dockerfile].find(v => v instanceof Unknown)
+      if (unknown instanceof Unknown) {
+        notice(`${unknown.reason}; not checked`, unknown.line)
+        continue
+      }
+      if (
+        /^[a-z][a-z0-9+.-]*:\/\//i.test(buildContext as string) ||
+        /^git@/.test(buildContext as string)
+      ) {
+        notice(`a remote context (${buildContext as string}) is not checked`)
+        continue
+      }
+      const buildArgs: Record<string, string> = {}
+      const args = attributes.get('args')
+      if (args?.type === 'object')
+        for (const item of args.items) {
+          const value = evaluate(item.value, scope)
+          if (value instanceof Unknown)
+            notice(`arg ${item.key}: ${value.reason}; left out`, item.line)
+          else if (value !== null) buildArgs[item.key] = String(value)
+        }
+      const contexts: string[] = []
+      const named = attributes.get('contexts')
+      if (named?.type === 'object')
+        for (const item of named.items) {
+          contexts.push(item.key)
+          const value = evaluate(item.value, scope)
+          if (value instanceof Unknown) {
+            notice(`context ${item.key}: ${value.reason}; not checked`, item.line)
+            continue
+          }
+          const image = /^docker-image:\/\/(.+)$/.exec(String(value))?.[1]
+          if (image) result.references.push(contextReference(file, item.key, image, item.line))
+        }
+      const path = dockerfile as string
+      result.builds.push({
+        dockerfile: path.startsWith('/') ? path : posix.join(buildContext as string, path),
+        buildArgs,
+        by,
+        line: target.line,
+        contexts
+      } satisfies FollowedBuild)
+    }
+  }
+  return result
+}
+
+function contextReference(file: string, name: string, image: string, line: number): FoundReference {
+  const found: FoundReference = {
+    file,
+    line,
+    column: 1,
+    kind: BUILD_CONTEXT.name,
+    source: `${name} = "docker-image://${image}"`,
+    stage: null,
+    platform: null,
+    error: null
+  }
+  try {
+    found.image = parseReference(image)
+  } catch (error) {
+    if (!(error instanceof InvalidReferenceError)) throw error
+    found.error = error.message
+  }
+  return found
+}
+
+/** Objects merged key by key (args, contexts, labels); everything else replaced. */
+function mergeInto(into: Map<string, Expr>, from: Map<string, Expr>): void {
+  for (const [key, value] of from) {
+    const current = into.get(key)
+    if (current?.type === 'object' && value.type === 'object') {
+      const items = new Map(current.items.map(i => [i.key, i]))
+      for (const item of value.items) items.set(item.key, item)
+      into.set(key, { ...value, items: [...items.values()] })
+    } else into.set(key, value)
+  }
+}
+
+/** The literal combinations of a `matrix` attribute; `[{}]` without one. */
+function matrixOf(
+  matrix: Expr | undefined,
+  scope: (name: string) => Value | Unknown
+): (Record<string, Value> | Unknown)[] {
+  if (!matrix) return [{}]
+  const value = evaluate(matrix, scope)
+  if (value instanceof Unknown) return [value]
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return [new Unknown('it is not a map of lists', matrix.line)]
+  let combinations: Record<string, Value>[] = [{}]
+  for (const [key, values] of Object.entries(value)) {
+    if (!Array.isArray(values)) return [new Unknown(`${key} is not a list`, matrix.line)]
+    combinations = combinations.flatMap(c => values.map(v => ({ ...c, [key]: v })))
+  }
+  return combinations
+}
+
+function evaluate(expr: Expr, scope: (name: string) => Value | Unknown): Value | Unknown {
+  switch (expr.type) {
+    case 'literal':
+      return expr.value
+    case 'variable':
+      return expr.name.includes('.')
+        ? new Unknown(`${expr.name} is evaluated by Bake`, expr.line)
+        : scope(expr.name)
+    case 'call':
+      return new Unknown(`the function ${expr.name}() is evaluated by Bake`, expr.line)
+    case 'unsupported':
+      return new Unknown(`"${expr.text}" is evaluated by Bake`, expr.line)
+    case 'template': {
+      let text = ''
+      for (const part of expr.parts) {
+        if (typeof part === 'string') {
+          text += part
+          continue
+        }
+        const value = evaluate(part, scope)
+        if (value instanceof Unknown) return value
+        text +=
+          typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '')
+      }
+      return text
+    }
+    case 'tuple': {
+      const items: Value[] = []
+      for (const item of expr.items) {
+        const value = evaluate(item, scope)
+        if (value instanceof Unknown) return value
+        items.push(value)
+      }
+      return items
+    }
+    case 'object': {
+      const object: Record<string, Value> = {}
+      for (const item of expr.items) {
+        const value = evaluate(item.value, scope)
+        if (value instanceof Unknown) return value
+        object[item.key] = value
+      }
+      return object
+    }
+  }
+}
+
+/**
+ * A `docker-bake.json` as the same blocks an HCL file gives: `variable`, `target` and
+ * `group` maps; strings keep their `${…}`. Lines are where each name first appears.
+ */
+function fromJson(text: string): Body {
+  const document = JSON.parse(text) as Record<string, Record<string, Record<string, unknown>>>
+  const lineOf = (needle: string) => {
+    const at = text.indexOf(JSON.stringify(needle))
+    return at < 0 ? 1 : text.slice(0, at).split('\n').length
+  }
+  const toExpr = (value: unknown, line: number): Expr => {
+    if (typeof value === 'string') return parseHclString(value, line)
+    if (Array.isArray(value)) return { type: 'tuple', items: value.map(v => toExpr(v, line)), line }
+    if (typeof value === 'object' && value !== null)
+      return {
+        type: 'object',
+        items: Object.entries(value).map(([key, v]) => {
+          const at = lineOf(key)
+          return { key, value: toExpr(v, at), line: at }
+        }),
+        line
+      }
+    return { type: 'literal', value: value as number | boolean | null, line }
+  }
+  const blocks: Block[] = []
+  for (const type of ['variable', 'target', 'group']) {
+    for (const [label, attributes] of Object.entries(document[type] ?? {})) {
+      const line = lineOf(label)
+      blocks.push({
+        type,
+        labels: [label],
+        line,
+        body: {
+          blocks: [],
+          attributes: Object.entries(attributes ?? {}).map(([name, value]) => ({
+            name,
+            value: toExpr(value, line),
+            line
+          }))
+        }
+      })
+    }
+  }
+  return { attributes: [], blocks }
+}
