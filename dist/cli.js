@@ -43402,6 +43402,14 @@ function installed(files) {
 function referenceKey(r) {
   return [r.file, r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join("\0");
 }
+function imageOrError(text2) {
+  try {
+    return { image: parseReference(text2), error: null };
+  } catch (error) {
+    if (!(error instanceof InvalidReferenceError)) throw error;
+    return { error: error.message };
+  }
+}
 var BUILD_CONTEXT = {
   name: "build-context",
   description: "a named build context `NAME=docker-image://IMAGE`: `build-contexts` of `docker/build-push-action`, `contexts` of a Bake target (a Dockerfile `FROM NAME` is that image)"
@@ -44671,15 +44679,7 @@ function scanForPlatform(file, syntax, buildArgs, automatic, contexts) {
       platform,
       error: null
     };
-    if ("error" in value) found.error = value.error;
-    else {
-      try {
-        found.image = parseReference(value.text);
-      } catch (error) {
-        if (!(error instanceof InvalidReferenceError)) throw error;
-        found.error = error.message;
-      }
-    }
+    Object.assign(found, "error" in value ? { error: value.error } : imageOrError(value.text));
     result.references.push(found);
   };
   const syntaxDirective = syntax.directives.find((d) => d.name === "syntax");
@@ -45315,14 +45315,8 @@ function contextReference(file, name, image, line) {
     source: `${name} = "docker-image://${image}"`,
     stage: null,
     platform: null,
-    error: null
+    ...imageOrError(image)
   };
-  try {
-    found.image = parseReference(image);
-  } catch (error) {
-    if (!(error instanceof InvalidReferenceError)) throw error;
-    found.error = error.message;
-  }
   return found;
 }
 function mergeInto(into, from) {
@@ -45732,14 +45726,8 @@ function scanWorkflow(file, content) {
           source: `${key}: ${raw}`,
           stage: null,
           platform: null,
-          error: null
+          ...imageOrError(text2)
         };
-        try {
-          found.image = parseReference(text2);
-        } catch (error) {
-          if (!(error instanceof InvalidReferenceError)) throw error;
-          found.error = error.message;
-        }
         result.references.push(found);
       }
     };
@@ -45906,14 +45894,8 @@ function buildPushStep(file, inputs, at, jobId, index, line, result) {
       source: `${match[1]}=docker-image://${match[2]}`,
       stage: null,
       platform: null,
-      error: null
+      ...imageOrError(match[2])
     };
-    try {
-      found.image = parseReference(match[2]);
-    } catch (error) {
-      if (!(error instanceof InvalidReferenceError)) throw error;
-      found.error = error.message;
-    }
     result.references.push(found);
   }
   const dockerfile = file0 ?? `${context.replace(/\/+$/, "")}/Dockerfile`;

@@ -1,8 +1,9 @@
 import { posix } from 'node:path'
-import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
+import { formatReference } from '../reference/reference.js'
 import { HclError, parseHcl, parseHclString, type Block, type Body, type Expr } from './hcl.js'
 import {
   BUILD_CONTEXT,
+  imageOrError,
   pinWord,
   type FollowedBuild,
   type FoundReference,
@@ -210,13 +211,7 @@ function contextReference(file: string, name: string, image: string, line: numbe
     source: `${name} = "docker-image://${image}"`,
     stage: null,
     platform: null,
-    error: null
-  }
-  try {
-    found.image = parseReference(image)
-  } catch (error) {
-    if (!(error instanceof InvalidReferenceError)) throw error
-    found.error = error.message
+    ...imageOrError(image)
   }
   return found
 }

@@ -1,5 +1,5 @@
 import { DEFAULT_PLATFORM, normalizePlatform } from '../reference/platform.js'
-import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
+import { formatReference } from '../reference/reference.js'
 import type { ImageReference } from '../reference/reference.js'
 import {
   parseDockerfileSyntax,
@@ -10,6 +10,7 @@ import {
 } from './dockerfile-syntax.js'
 import { expand, ExpansionError, type Lookup } from './expand.js'
 import {
+  imageOrError,
   pinWord,
   referenceKey,
   type FoundReference,
@@ -156,15 +157,7 @@ function scanForPlatform(
       platform,
       error: null
     }
-    if ('error' in value) found.error = value.error
-    else {
-      try {
-        found.image = parseReference(value.text)
-      } catch (error) {
-        if (!(error instanceof InvalidReferenceError)) throw error
-        found.error = error.message
-      }
-    }
+    Object.assign(found, 'error' in value ? { error: value.error } : imageOrError(value.text))
     result.references.push(found)
   }
 

@@ -3,7 +3,12 @@
  * which files it claims, how it scans one, which builds it follows, and how a reference it
  * found is pinned. Discovery, the remedy and the docs read the list in `index.ts`.
  */
-import { formatReference, type ImageReference } from '../reference/reference.js'
+import {
+  formatReference,
+  InvalidReferenceError,
+  parseReference,
+  type ImageReference
+} from '../reference/reference.js'
 
 /** One image a build pulls, where it is named, and what it normalizes to. */
 export interface FoundReference {
@@ -117,6 +122,16 @@ export interface Source {
 /** What makes two found references the same: a line found twice (directly and via a build, or for two platforms) counts once. */
 export function referenceKey(r: FoundReference): string {
   return [r.file, r.line, r.column, r.kind, r.image ? formatReference(r.image) : r.error].join('\0')
+}
+
+/** A reference's image parsed from its text, or the reason it is not one. */
+export function imageOrError(text: string): Pick<FoundReference, 'image' | 'error'> {
+  try {
+    return { image: parseReference(text), error: null }
+  } catch (error) {
+    if (!(error instanceof InvalidReferenceError)) throw error
+    return { error: error.message }
+  }
 }
 
 /** One kind, two sources: a named build context that is a registry image. */

@@ -1,9 +1,10 @@
 import { posix } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml'
 import { bakeSource } from './bake.js'
-import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
+import { formatReference } from '../reference/reference.js'
 import {
   BUILD_CONTEXT,
+  imageOrError,
   pinWord,
   type FollowedBuild,
   type FoundReference,
@@ -119,13 +120,7 @@ export function scanWorkflow(file: string, content: string): SourceScan {
           source: `${key}: ${raw}`,
           stage: null,
           platform: null,
-          error: null
-        }
-        try {
-          found.image = parseReference(text)
-        } catch (error) {
-          if (!(error instanceof InvalidReferenceError)) throw error
-          found.error = error.message
+          ...imageOrError(text)
         }
         result.references.push(found)
       }
@@ -331,13 +326,7 @@ function buildPushStep(
       source: `${match[1]}=docker-image://${match[2]}`,
       stage: null,
       platform: null,
-      error: null
-    }
-    try {
-      found.image = parseReference(match[2])
-    } catch (error) {
-      if (!(error instanceof InvalidReferenceError)) throw error
-      found.error = error.message
+      ...imageOrError(match[2])
     }
     result.references.push(found)
   }
