@@ -212,10 +212,39 @@ describe('a registry that misbehaves (fault-injecting proxy in front of the real
         true
       )
       expect(manifestCalls()).toHaveLength(101) // 100 distinct, plus the 401 that taught the challenge
-      expect(proxy.maxInFlight).toBeLessThanOrEqual(8)
-      expect(proxy.maxInFlight).toBeGreaterThan(1)
+      // 32 at first, one more per 32 answers without a busy one
+      expect(proxy.maxInFlight).toBeLessThanOrEqual(client.stats.limitedTo[proxy.host])
+      expect(proxy.maxInFlight).toBeGreaterThan(8)
       // keep-alive, HEAD included: connections are reused, not opened per request
-      expect(proxy.connections).toBeLessThanOrEqual(8)
+      // (a connection per request would be 101; undici keeps at most 64 per registry)
+      expect(proxy.connections).toBeLessThanOrEqual(64)
+    } finally {
+      proxy.latencyMs = 0
+    }
+  })
+  it('halves its concurrency when the registry answers 429/503, and grows it back on success', async () => {
+    const pusher = new ImagePusher(registry)
+    const pushed = await pusher.pushImage('library/busy', {}, { tag: 't0' })
+    for (let i = 1; i < 60; i++) await pusher.tag('library/busy', `t${i}`, pushed.digest)
+    const references = Array.from({ length: 60 }, (_, i) =>
+      found(`${proxy.host}/library/busy:t${i}`, i + 1)
+    )
+    proxy.reset()
+    proxy.latencyMs = 20
+    try {
+      await client.digest(image()) // learn the challenge first
+      proxy.inject({ method: 'HEAD', path: /busy/, status: 503, times: 10 })
+      const busy = await resolveAll(references, client)
+      expect([...busy.values()].every(r => 'digest' in r)).toBe(true)
+      // halved from 32 to 16 by the burst, then a little grown by the successes after it
+      const backedOff = client.stats.limitedTo[proxy.host]
+      expect(backedOff).toBeLessThan(24)
+      proxy.reset()
+      await resolveAll(references, client)
+      await resolveAll(references, client)
+      expect(client.stats.limitedTo[proxy.host]).toBeGreaterThan(backedOff)
+      // never more open than the limit allowed at the time
+      expect(proxy.maxInFlight).toBeLessThanOrEqual(client.stats.limitedTo[proxy.host])
     } finally {
       proxy.latencyMs = 0
     }

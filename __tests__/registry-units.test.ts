@@ -67,3 +67,20 @@ describe('registry protocol details', () => {
     expect(order.slice(0, 3).sort()).toEqual([0, 1, 2])
   })
 })
+
+describe('a limiter that moves (AIMD)', () => {
+  it('halves at most once a second, grows by one after a limit of successes, and never below 1', () => {
+    const limiter = new Limiter(32)
+    limiter.backOff(10_000)
+    limiter.backOff(10_500) // the same burst of busy answers
+    expect(limiter.limit).toBe(16)
+    for (let i = 0; i < 15; i++) limiter.grow(64)
+    expect(limiter.limit).toBe(16)
+    limiter.grow(64)
+    expect(limiter.limit).toBe(17)
+    for (let t = 0; t < 10; t++) limiter.backOff(20_000 + t * 1000)
+    expect(limiter.limit).toBe(1)
+    for (let i = 0; i < 1000; i++) limiter.grow(4)
+    expect(limiter.limit).toBe(4)
+  })
+})

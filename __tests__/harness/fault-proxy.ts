@@ -46,6 +46,8 @@ export interface SeenRequest {
   method: string
   path: string
   authorization: string | undefined
+  /** When it arrived (Date.now()). */
+  at?: number
 }
 
 /**
@@ -113,7 +115,8 @@ export class FaultProxy {
     this.seen.push({
       method: req.method ?? '',
       path: req.url ?? '',
-      authorization: req.headers.authorization
+      authorization: req.headers.authorization,
+      at: Date.now()
     })
     this.inFlight++
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight)

@@ -2,7 +2,11 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 
-export const ROOT = resolve(import.meta.dirname ?? '.', '..', '..')
+const here = import.meta.dirname ?? process.cwd()
+/** The project's root, also when this file is bundled under node_modules/.cache (benchmarks). */
+export const ROOT = here.includes('/node_modules/')
+  ? here.slice(0, here.indexOf('/node_modules/'))
+  : resolve(here, '..', '..')
 export const CLI = resolve(ROOT, 'dist/cli.js')
 export const ACTION = resolve(ROOT, 'dist/index.js')
 

@@ -6,7 +6,6 @@
  * turns them into a result; a test of this adapter against the cache service emulator
  * fails if the library's wording changes.
  */
-import * as cache from '@actions/cache'
 
 export type CacheRestore =
   { outcome: 'hit'; key: string } | { outcome: 'miss' } | { outcome: 'failed'; why: string }
@@ -20,7 +19,9 @@ export const CACHE_DEADLINE_MS = 10_000
 /** Restores `path` from the newest entry whose key starts with `prefix`. */
 export async function restoreEntry(path: string, prefix: string): Promise<CacheRestore> {
   const { result, problems } = await heldBack(() =>
-    withDeadline(cache.restoreCache([path], prefix, [prefix]))
+    withDeadline(
+      import('@actions/cache').then(cache => cache.restoreCache([path], prefix, [prefix]))
+    )
   )
   if (result instanceof Error) return { outcome: 'failed', why: result.message }
   if (problems.length > 0) return { outcome: 'failed', why: problems[0] }
@@ -29,7 +30,9 @@ export async function restoreEntry(path: string, prefix: string): Promise<CacheR
 
 /** Saves `path` under `key`; null when saved, else why not. */
 export async function saveEntry(path: string, key: string): Promise<string | null> {
-  const { result, problems } = await heldBack(() => withDeadline(cache.saveCache([path], key)))
+  const { result, problems } = await heldBack(() =>
+    withDeadline(import('@actions/cache').then(cache => cache.saveCache([path], key)))
+  )
   if (result instanceof Error) return result.message
   if (problems.length > 0) return problems[0]
   return result === -1 ? 'the cache service did not accept it' : null

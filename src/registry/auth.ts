@@ -26,9 +26,11 @@ export function parseChallenge(header: string | undefined): Challenge | null {
  * is trusted only from the registry's own host, or its credentials would go to the other.
  */
 function challengeFrom(req: HttpRequest, response: HttpResponse): HttpResponse {
+  // the same URL (no redirect) is the common case: no parsing for it
+  if (response.status !== 401 || response.url === req.url) return response
   const asked = new URL(req.url).host
   const answered = new URL(response.url).host
-  if (response.status === 401 && answered !== asked) {
+  if (answered !== asked) {
     throw new RegistryError(
       'unauthorized',
       `${asked} redirected to ${answered}, which asked for credentials (HTTP 401); credentials for ${asked} are never sent to another host`

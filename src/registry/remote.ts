@@ -48,6 +48,8 @@ export interface RegistryStats {
   retries: number
   tokensFetched: number
   manifestRequests: number
+  /** Requests allowed open at once, per registry host, as the run ended (lower after 429/503). */
+  limitedTo: Record<string, number>
   /** Docker Hub's `ratelimit-remaining` (pulls left in the window), per registry, as last seen. */
   rateLimitRemaining: Record<string, number>
 }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
-import { Agent, request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+import { Agent, request } from './undici.js'
 import { RUN_TIMEOUT_FACTOR } from '../config/defaults.js'
 import { RegistryError } from './errors.js'
 
@@ -11,7 +12,10 @@ export interface TransportOptions {
   /** Retries after the first attempt on 429, 5xx, connection errors and timeouts. */
   maxRetries?: number
   globalConcurrency?: number
+  /** Requests open at once to one registry at first; halved on 429/503, grown back on success. */
   perHostConcurrency?: number
+  /** The most requests ever open at once to one registry. */
+  maxPerHostConcurrency?: number
   /** First backoff delay; doubled each retry, with jitter. */
   baseDelayMs?: number
   maxDelayMs?: number
@@ -51,7 +55,7 @@ const MAX_REDIRECTS = 5
  * Retry-After, and redirects followed by hand so credentials never leave their host.
  */
 export class Transport {
-  readonly stats = { requests: 0, retries: 0 }
+  readonly stats = { requests: 0, retries: 0, limitedTo: {} as Record<string, number> }
   private readonly agent: Agent
   private readonly global: Limiter
   private readonly perHost = new Map<string, Limiter>()
@@ -61,8 +65,9 @@ export class Transport {
   constructor(options: TransportOptions) {
     this.options = {
       maxRetries: 4,
-      globalConcurrency: 16,
-      perHostConcurrency: 8,
+      globalConcurrency: 64,
+      perHostConcurrency: 32,
+      maxPerHostConcurrency: 64,
       baseDelayMs: 500,
       maxDelayMs: 10_000,
       maxRetryAfterMs: 60_000,
@@ -72,7 +77,7 @@ export class Transport {
     this.runDeadline = Date.now() + this.options.runTimeoutMs
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
-      connections: this.options.perHostConcurrency,
+      connections: this.options.maxPerHostConcurrency,
       connect: { timeout: this.options.timeoutMs }
     })
     this.global = new Limiter(this.options.globalConcurrency)
@@ -152,8 +157,14 @@ export class Transport {
     const { host } = new URL(req.url)
     let limiter = this.perHost.get(host)
     if (!limiter) this.perHost.set(host, (limiter = new Limiter(this.options.perHostConcurrency)))
+    const own = limiter
     // per host first, so a request waiting for a busy registry holds no global slot
-    return limiter.run(() => this.global.run(() => this.dispatch(req, host)))
+    const response = await own.run(() => this.global.run(() => this.dispatch(req, host)))
+    // additive increase, multiplicative decrease: a registry that says it is busy gets fewer
+    if (response.status === 429 || response.status === 503) own.backOff()
+    else own.grow(this.options.maxPerHostConcurrency)
+    this.stats.limitedTo[host] = own.limit
+    return response
   }
 
   private async dispatch(req: HttpRequest, host: string): Promise<HttpResponse> {
@@ -166,12 +177,14 @@ export class Transport {
     }
     // one deadline for the whole exchange, so a body dripped a byte at a time cannot hold it open
     const limitMs = Math.min(this.options.timeoutMs, runLeft)
-    const abort = new AbortController()
-    const timer = req.stream ? null : setTimeout(() => abort.abort(), limitMs)
+    // a HEAD has no body to drip: undici's headers timeout bounds it whole; a streamed layer
+    // is bounded by the explain budget and the run's limit instead
+    const abort = req.stream || req.method === 'HEAD' ? null : new AbortController()
+    const timer = abort ? setTimeout(() => abort.abort(), limitMs) : null
     try {
-      return await this.exchange(req, host, abort.signal)
+      return await this.exchange(req, host, abort?.signal, limitMs)
     } catch (error) {
-      if (abort.signal.aborted)
+      if (abort?.signal.aborted)
         throw new RegistryError(
           'timeout',
           `${host}: no complete answer within ${limitMs / 1000} s (input timeout)`
@@ -185,24 +198,24 @@ export class Transport {
   private async exchange(
     req: HttpRequest,
     host: string,
-    signal: AbortSignal
+    signal: AbortSignal | undefined,
+    limitMs: number
   ): Promise<HttpResponse> {
     this.stats.requests++
     const headers: Record<string, string> = { 'User-Agent': 'base-image-drift', ...req.headers }
     if (req.authorization) headers.Authorization = req.authorization
     let res: Dispatcher.ResponseData
     try {
-      res = await request(req.url, {
+      res = await request(this.agent, req.url, {
         method: req.method,
         headers,
         body: req.body,
-        dispatcher: this.agent,
         signal,
         // undici closes the connection after every HEAD unless told not to; registries answer
         // HEAD correctly, and a new connection (and TLS handshake) per digest is the main cost
         reset: false,
         // undici's own timers (connect, headers, body) cost less than an AbortSignal each
-        headersTimeout: this.options.timeoutMs,
+        headersTimeout: limitMs,
         bodyTimeout: this.options.timeoutMs
       })
     } catch (error) {
@@ -298,12 +311,18 @@ function sleep(ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms))
 }
 
-/** At most `size` tasks at once; the rest wait in order. */
+/** At most `limit` tasks at once; the rest wait in order. The limit can move (AIMD). */
 export class Limiter {
   private active = 0
   private readonly waiting: (() => void)[] = []
+  private successes = 0
+  private lastBackOff = 0
 
-  constructor(private readonly size: number) {}
+  constructor(private size: number) {}
+
+  get limit(): number {
+    return this.size
+  }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active >= this.size) await new Promise<void>(resolve => this.waiting.push(resolve))
@@ -311,9 +330,30 @@ export class Limiter {
     try {
       return await task()
     } finally {
-      const next = this.waiting.shift()
+      // a lowered limit lets the slot go instead of handing it on
+      const next = this.active <= this.size ? this.waiting.shift() : undefined
       if (next) next()
       else this.active--
+    }
+  }
+
+  /** Halve the limit, at most once per second however many busy answers arrive together. */
+  backOff(now = Date.now()): void {
+    if (now - this.lastBackOff < 1000) return
+    this.lastBackOff = now
+    this.size = Math.max(1, Math.floor(this.size / 2))
+    this.successes = 0
+  }
+
+  /** One more slot after a limit's worth of answers without a busy one. */
+  grow(max: number): void {
+    if (this.size >= max || ++this.successes < this.size) return
+    this.successes = 0
+    this.size++
+    const next = this.waiting.shift()
+    if (next) {
+      this.active++
+      next()
     }
   }
 }

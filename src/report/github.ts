@@ -1,4 +1,4 @@
-import * as github from '@actions/github'
+import type * as GitHub from '@actions/github'
 import type { CommentMode } from '../config/defaults.js'
 import type { Annotation } from './annotations.js'
 
@@ -27,6 +27,11 @@ const LEVEL = { error: 'failure', warning: 'warning', notice: 'notice' } as cons
  */
 export async function publish(publication: Publication): Promise<string[]> {
   const warnings: string[] = []
+  // most runs have nothing to post: the GitHub client is loaded only when one does
+  const pullRequestEvent = /^pull_request/.test(process.env.GITHUB_EVENT_NAME ?? '')
+  if ((!pullRequestEvent || publication.comment === 'never') && !publication.checkName)
+    return warnings
+  const github = await import('@actions/github')
   const { context } = github
   const pull = context.payload.pull_request
   const commenting = pull !== undefined && publication.comment !== 'never'
@@ -38,7 +43,13 @@ export async function publish(publication: Publication): Promise<string[]> {
   const octokit = github.getOctokit(publication.token)
   if (pull !== undefined && commenting) {
     try {
-      await stickyComment(octokit, context.repo, pull.number as number, publication)
+      await stickyComment(
+        octokit,
+        context.repo,
+        pull.number as number,
+        publication,
+        runUrl(context)
+      )
     } catch (error) {
       warnings.push(explain(error, 'comment on the pull request', 'pull-requests: write'))
     }
@@ -60,14 +71,15 @@ export async function publish(publication: Publication): Promise<string[]> {
   return warnings
 }
 
-type Octokit = ReturnType<typeof github.getOctokit>
+type Octokit = ReturnType<typeof GitHub.getOctokit>
 type Repo = { owner: string; repo: string }
 
 async function stickyComment(
   octokit: Octokit,
   repo: Repo,
   issue: number,
-  p: Publication
+  p: Publication,
+  run: string
 ): Promise<void> {
   const comments = await octokit.paginate(octokit.rest.issues.listComments, {
     ...repo,
@@ -82,7 +94,7 @@ async function stickyComment(
     body = `${p.marker}\n${truncate(p.report)}`
   } else if (existing) {
     // drift fixed since the last comment: say so rather than leave a stale alarm
-    body = `${p.marker}\n## Base image drift resolved\n\nNo image changed under its tag in the latest run (${runUrl()}).`
+    body = `${p.marker}\n## Base image drift resolved\n\nNo image changed under its tag in the latest run (${run}).`
   } else {
     return
   }
@@ -151,8 +163,8 @@ function explain(error: unknown, what: string, permission: string): string {
   return `could not ${what}: ${(error as Error).message}`
 }
 
-function runUrl(): string {
-  const { serverUrl, runId } = github.context
+function runUrl(context: typeof GitHub.context): string {
+  const { serverUrl, runId } = context
   const repo = process.env.GITHUB_REPOSITORY ?? ''
   return `${serverUrl}/${repo}/actions/runs/${runId}`
 }
