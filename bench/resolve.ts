@@ -16,7 +16,8 @@ import { found } from '../__tests__/helpers/references.js'
 const REPOSITORIES = 50
 const TAGS_PER_REPOSITORY = 4
 const LATENCY_MS = 20
-const PER_REGISTRY = 8
+// the client's starting per-registry limit (it grows by one per limit of good answers)
+const PER_REGISTRY = 32
 
 type Command = { id: number; name: 'counts' | 'stop' | 'no-latency' | 'latency' }
 interface Counts {

@@ -1864,7 +1864,7 @@ var require_extract = __commonJS({
     var FIFO = require_fast_fifo();
     var b4a = require_b4a();
     var headers = require_headers();
-    var EMPTY = b4a.alloc(0);
+    var EMPTY2 = b4a.alloc(0);
     var MAX_HEADER_SIZE = 4 * 1024 * 1024;
     var BufferList = class {
       constructor() {
@@ -1882,7 +1882,7 @@ var require_extract = __commonJS({
       }
       shift(size) {
         if (size > this.buffered) return null;
-        if (size === 0) return EMPTY;
+        if (size === 0) return EMPTY2;
         let chunk = this._next(size);
         if (size === chunk.byteLength) return chunk;
         const chunks = [chunk];
@@ -26289,22 +26289,32 @@ function stringMap(value) {
 function resolutionKey(image) {
   return formatReference(tagOf(image) ?? image);
 }
+var IN_PROGRESS = 256;
 async function resolveAll(references, client, platforms = []) {
   const distinct = /* @__PURE__ */ new Map();
   for (const reference of references) {
     if (reference.image)
       distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image);
   }
-  const resolved = await Promise.all(
-    [...distinct].map(async ([key, image]) => {
+  const resolved = /* @__PURE__ */ new Map();
+  const pending = distinct.entries();
+  const worker = async () => {
+    for (let next = pending.next(); !next.done; next = pending.next()) {
+      const [key, image] = next.value;
       try {
-        return [key, await resolveOne(image, client, platforms)];
+        resolved.set(key, await resolveOne(image, client, platforms));
       } catch (error) {
-        return [key, { failure: failureOf(error, key, image.registry) }];
+        resolved.set(key, { failure: failureOf(error, key, image.registry) });
       }
-    })
-  );
-  return new Map(resolved);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_PROGRESS, distinct.size) }, worker));
+  const ordered = /* @__PURE__ */ new Map();
+  for (const key of distinct.keys()) {
+    const resolution = resolved.get(key);
+    if (resolution) ordered.set(key, resolution);
+  }
+  return ordered;
 }
 function failureOf(error, key, registry) {
   if (!(error instanceof RegistryError)) throw error;
@@ -27580,6 +27590,7 @@ function request(agent, url, options) {
 
 // src/registry/transport.ts
 var RETRY_STATUS = /* @__PURE__ */ new Set([429, 500, 502, 503, 504]);
+var EMPTY = Buffer.alloc(0);
 var REDIRECT_STATUS = /* @__PURE__ */ new Set([301, 302, 303, 307, 308]);
 var MAX_REDIRECTS = 5;
 var Transport = class {
@@ -27736,8 +27747,12 @@ var Transport = class {
         stream: res.body
       };
     }
+    if (req.method === "HEAD") {
+      res.body.resume();
+      return { status: res.statusCode, url: req.url, headers: responseHeaders, body: EMPTY };
+    }
     const limit = req.maxBodyBytes ?? Infinity;
-    const declared = req.method === "HEAD" ? NaN : Number(responseHeaders["content-length"] ?? NaN);
+    const declared = Number(responseHeaders["content-length"] ?? NaN);
     if (declared > limit) {
       res.body.destroy();
       throw tooLarge(host, req.url, limit);

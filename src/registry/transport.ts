@@ -46,6 +46,7 @@ export interface HttpResponse {
 }
 
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504])
+const EMPTY = Buffer.alloc(0)
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308])
 const MAX_REDIRECTS = 5
 
@@ -235,9 +236,13 @@ export class Transport {
         stream: res.body
       }
     }
+    if (req.method === 'HEAD') {
+      // no body comes, and its Content-Length describes one that is never sent: nothing to read
+      res.body.resume()
+      return { status: res.statusCode, url: req.url, headers: responseHeaders, body: EMPTY }
+    }
     const limit = req.maxBodyBytes ?? Infinity
-    // a HEAD's Content-Length describes a body that is never sent
-    const declared = req.method === 'HEAD' ? NaN : Number(responseHeaders['content-length'] ?? NaN)
+    const declared = Number(responseHeaders['content-length'] ?? NaN)
     if (declared > limit) {
       res.body.destroy()
       throw tooLarge(host, req.url, limit)

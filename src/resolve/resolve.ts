@@ -32,9 +32,12 @@ export function resolutionKey(image: ImageReference): string {
   return formatReference(tagOf(image) ?? image)
 }
 
+/** References in progress at once: more than the client lets out, few enough that thousands do not wait in memory. */
+const IN_PROGRESS = 256
+
 /**
- * Resolves every distinct reference once, however many files name it, all at once (the
- * client bounds concurrency). Failures are per reference, never thrown.
+ * Resolves every distinct reference once, however many files name it, many at a time (the
+ * client bounds concurrency per registry). Failures are per reference, never thrown.
  */
 export async function resolveAll(
   references: FoundReference[],
@@ -46,16 +49,26 @@ export async function resolveAll(
     if (reference.image)
       distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image)
   }
-  const resolved = await Promise.all(
-    [...distinct].map(async ([key, image]): Promise<[string, Resolution]> => {
+  const resolved = new Map<string, Resolution>()
+  const pending = distinct.entries()
+  const worker = async () => {
+    for (let next = pending.next(); !next.done; next = pending.next()) {
+      const [key, image] = next.value
       try {
-        return [key, await resolveOne(image, client, platforms)]
+        resolved.set(key, await resolveOne(image, client, platforms))
       } catch (error) {
-        return [key, { failure: failureOf(error, key, image.registry) }]
+        resolved.set(key, { failure: failureOf(error, key, image.registry) })
       }
-    })
-  )
-  return new Map(resolved)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(IN_PROGRESS, distinct.size) }, worker))
+  // in the order the references were found, whatever order the answers came in
+  const ordered = new Map<string, Resolution>()
+  for (const key of distinct.keys()) {
+    const resolution = resolved.get(key)
+    if (resolution) ordered.set(key, resolution)
+  }
+  return ordered
 }
 
 /** A registry error as data that names its reference; anything else is a bug and is thrown. */
