@@ -37,10 +37,13 @@ async function serve(): Promise<void> {
   parentPort!.on('message', async (command: string) => {
     if (command === 'counts') {
       const manifest = proxy.seen.filter(r => r.path.includes('/manifests/')).length
+      const times = proxy.seen.map(r => r.at ?? 0)
       parentPort!.postMessage({
         manifest,
         other: proxy.seen.length - manifest,
-        maxInFlight: proxy.maxInFlight
+        maxInFlight: proxy.maxInFlight,
+        first: Math.min(...times),
+        last: Math.max(...times)
       })
       proxy.reset()
     } else {
@@ -91,8 +94,15 @@ async function measure(): Promise<void> {
       return wall
     }
     await ask('counts')
+    const spawned = Date.now()
     const first = await cli()
-    const counts = await ask<{ manifest: number; other: number; maxInFlight: number }>('counts')
+    const counts = await ask<{
+      manifest: number
+      other: number
+      maxInFlight: number
+      first: number
+      last: number
+    }>('counts')
     const walls = [first, await cli(), await cli()].sort((a, b) => a - b)
     await ask('counts')
     const start = performance.now()
@@ -117,6 +127,9 @@ async function measure(): Promise<void> {
     console.log(`  speed: ${(peer / walls[0]).toFixed(1)}x the skopeo loop (target >= 20x)`)
     console.log(
       `  concurrency used C = ${c}; latency bound L + ceil(N/C)·L = ${bound} ms; ours minus Node's start is ${((walls[0] - nodeStart) / bound).toFixed(2)}x it (target <= 1.2x)`
+    )
+    console.log(
+      `  timeline of the first run: first request at ${counts.first - spawned} ms, last request sent at ${counts.last - spawned} ms, process gone at ${first.toFixed(0)} ms`
     )
     console.log(
       `  requests per reference: ${(counts.manifest / n).toFixed(3)} manifest, ${(counts.other / n).toFixed(3)} other (target 1 manifest)`
