@@ -177,6 +177,22 @@ describe('a hostile pull request, through the action', () => {
     ])
   })
 
+  it('a GitHub API that never answers costs the timeout, not the job', async () => {
+    writeFileSync(join(workspace, 'Dockerfile'), `FROM ${proxy.host}/library/app:1\n`)
+    api.stallMs = 30_000
+    try {
+      const started = Date.now()
+      const job = await runner.runJob({ comment: 'always', timeout: '1' }, pullRequest())
+      expect(job.main.status).toBe(0)
+      expect(Date.now() - started).toBeLessThan(10_000)
+      expect(job.main.commands.filter(c => c.command === 'warning').map(c => c.message)).toContain(
+        'could not comment on the pull request: the GitHub API gave no answer within 1 s (input timeout); the job summary and annotations carry the report'
+      )
+    } finally {
+      api.stallMs = 0
+    }
+  })
+
   it('the CLI reads no variable it was not given', async () => {
     writeFileSync(
       join(workspace, 'compose.yaml'),

@@ -18,6 +18,9 @@ export class FakeGitHub {
   denyComments = false
   /** Answer 403 to creating check runs (a token without `checks: write`). */
   denyChecks = false
+  /** Hold every answer this long (an API that does not answer); cut short by stop(). */
+  stallMs = 0
+  private readonly stalls = new Set<NodeJS.Timeout>()
   private server: Server | null = null
   private nextId = 1000
   port = 0
@@ -33,6 +36,15 @@ export class FakeGitHub {
       const path = (req.url ?? '').split('?')[0]
       const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : null
       this.requests.push({ method: req.method ?? '', path, body })
+      if (this.stallMs > 0)
+        await new Promise<void>(resolve => {
+          const timer = setTimeout(() => {
+            this.stalls.delete(timer)
+            resolve()
+          }, this.stallMs)
+          this.stalls.add(timer)
+        })
+      if (res.destroyed) return
       const json = (status: number, value: unknown) =>
         res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(value))
       let match: RegExpExecArray | null
@@ -80,6 +92,8 @@ export class FakeGitHub {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.stalls) clearTimeout(timer)
+    this.stalls.clear()
     await close(this.server)
     this.server = null
   }

@@ -138,7 +138,8 @@ async function main(): Promise<void> {
     comment: inputs.comment,
     checkName: inputs.checkName,
     annotations: everyAnnotation,
-    marker: `<!-- base-image-drift: ${env.GITHUB_WORKFLOW ?? ''}/${env.GITHUB_JOB ?? ''} -->`
+    marker: `<!-- base-image-drift: ${env.GITHUB_WORKFLOW ?? ''}/${env.GITHUB_JOB ?? ''} -->`,
+    timeoutMs: inputs.timeoutSeconds * 1000
   })
   for (const warning of published) core.warning(warning)
 

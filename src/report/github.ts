@@ -14,6 +14,8 @@ export interface Publication {
   annotations: Annotation[]
   /** Tells this job's sticky comment apart from other jobs'. */
   marker: string
+  /** Each API request's deadline (input timeout): a stalled API never holds the job. */
+  timeoutMs: number
 }
 
 const ANNOTATIONS_PER_REQUEST = 50
@@ -41,6 +43,14 @@ export async function publish(publication: Publication): Promise<string[]> {
       'github-token is empty: no pull-request comment or check run; the job summary and annotations carry the report'
     ]
   const octokit = github.getOctokit(publication.token)
+  // the request left behind is dropped with the process (the action ends with process.exit)
+  octokit.hook.wrap('request', (request, options) => {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ApiTimeout(publication.timeoutMs)), publication.timeoutMs)
+    })
+    return Promise.race([request(options), deadline]).finally(() => clearTimeout(timer))
+  })
   if (pull !== undefined && commenting) {
     try {
       await stickyComment(
@@ -51,7 +61,9 @@ export async function publish(publication: Publication): Promise<string[]> {
         runUrl(context)
       )
     } catch (error) {
-      warnings.push(explain(error, 'comment on the pull request', 'pull-requests: write'))
+      warnings.push(
+        explain(error, 'comment on the pull request', 'pull-requests: write', publication)
+      )
     }
   }
   if (publication.checkName) {
@@ -64,7 +76,12 @@ export async function publish(publication: Publication): Promise<string[]> {
       )
     } catch (error) {
       warnings.push(
-        explain(error, `create the check run "${publication.checkName}"`, 'checks: write')
+        explain(
+          error,
+          `create the check run "${publication.checkName}"`,
+          'checks: write',
+          publication
+        )
       )
     }
   }
@@ -155,12 +172,26 @@ async function checkRun(
   }
 }
 
-function explain(error: unknown, what: string, permission: string): string {
+function explain(
+  error: unknown,
+  what: string,
+  permission: string,
+  publication: Publication
+): string {
   const status = (error as { status?: number }).status
+  if (error instanceof ApiTimeout)
+    return `could not ${what}: the GitHub API gave no answer within ${publication.timeoutMs / 1000} s (input timeout); the job summary and annotations carry the report`
   if (status === 403 || status === 404) {
     return `could not ${what} (HTTP ${status}): the github-token needs the \`${permission}\` permission, which pull requests from forks never get; the job summary and annotations carry the report`
   }
   return `could not ${what}: ${(error as Error).message}`
+}
+
+class ApiTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`)
+    this.name = 'ApiTimeout'
+  }
 }
 
 function runUrl(context: typeof GitHub.context): string {
