@@ -14,6 +14,7 @@ import { promisify } from 'node:util'
 import { ImagePusher } from '../__tests__/harness/images.js'
 import { debianRelease, dpkgStatus, tarLayer } from '../__tests__/harness/layers.js'
 import { TestRegistry } from '../__tests__/harness/registry.js'
+import { measuredCli } from './lib/measured-cli.js'
 
 const run = promisify(execFile)
 const MiB = 1024 * 1024
@@ -45,29 +46,8 @@ async function image(pythonMiB: number, build: string) {
 
 /** `check` as a process, with its own CPU time and peak RSS. */
 async function checkProcess(dir: string) {
-  const wrapper = join(dir, 'measure.mjs')
-  // VmHWM, not ru_maxrss: Linux keeps the parent's peak across fork and exec in the latter
-  writeFileSync(
-    wrapper,
-    `import { readFileSync } from 'node:fs'\nprocess.on('exit', () => process.stderr.write(JSON.stringify({ cpu: process.cpuUsage(), rssKiB: Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) }) + '\\n'))\nawait import(${JSON.stringify(CLI)})\n`
-  )
-  const started = performance.now()
-  const ran = await run(process.execPath, [wrapper, 'check', '--json'], {
-    cwd: dir,
-    env: { PATH: process.env.PATH, HOME: dir }
-  }).catch((error: { stdout: string; stderr: string }) => error)
-  const wall = performance.now() - started
-  const usage = JSON.parse(ran.stderr.trim().split('\n').at(-1)!) as {
-    cpu: NodeJS.CpuUsage
-    rss: number
-  }
-  const finding = JSON.parse(ran.stdout).findings[0]
-  return {
-    wall,
-    cpuMs: (usage.cpu.user + usage.cpu.system) / 1000,
-    rssMiB: usage.rssKiB / 1024,
-    finding
-  }
+  const measured = await measuredCli(dir, ['check', '--json'])
+  return { ...measured, finding: JSON.parse(measured.stdout).findings[0] }
 }
 
 const registry = new TestRegistry()

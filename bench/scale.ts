@@ -2,18 +2,15 @@
 // (in 100 / 500 repositories, 10 tags each) named by 400 / 2,000 Dockerfiles, on the real
 // registry with no added latency. Wall time, requests per reference, CPU time per reference
 // and peak memory (VmHWM of the process), side by side, to show the growth is linear.
-import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { promisify } from 'node:util'
+import { join } from 'node:path'
 import { FaultProxy } from '../__tests__/harness/fault-proxy.js'
 import { ImagePusher } from '../__tests__/harness/images.js'
 import { TestRegistry } from '../__tests__/harness/registry.js'
+import { measuredCli } from './lib/measured-cli.js'
 
-const run = promisify(execFile)
 const TAGS_PER_REPOSITORY = 10
-const CLI = resolve('dist/cli.js')
 
 const registry = new TestRegistry()
 await registry.start()
@@ -44,29 +41,14 @@ async function measure(tags: number, dockerfiles: number) {
       const lines = names.slice(f * perFile, (f + 1) * perFile).map((n, i) => `FROM ${n} AS s${i}`)
       writeFileSync(join(dir, `svc-${f}`, 'Dockerfile'), lines.join('\n') + '\n')
     }
-    // VmHWM, not ru_maxrss: Linux keeps the parent's peak across fork and exec in the latter
-    writeFileSync(
-      join(dir, 'measure.mjs'),
-      `import { readFileSync } from 'node:fs'\nprocess.on('exit', () => process.stderr.write(JSON.stringify({ cpu: process.cpuUsage(), rssKiB: Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) }) + '\\n'))\nawait import(${JSON.stringify(CLI)})\n`
-    )
     proxy.reset()
-    const started = performance.now()
-    const ran = await run(process.execPath, [join(dir, 'measure.mjs'), 'resolve', '--json', '.'], {
-      cwd: dir,
-      env: { PATH: process.env.PATH, HOME: dir },
-      maxBuffer: 256 * 1024 * 1024
-    })
-    const wall = performance.now() - started
-    const usage = JSON.parse(ran.stderr.trim().split('\n').at(-1)!) as {
-      cpu: NodeJS.CpuUsage
-      rssKiB: number
-    }
+    const ran = await measuredCli(dir, ['resolve', '--json', '.'])
     const references = JSON.parse(ran.stdout).references as { digest: string | null }[]
     const resolved = references.filter(r => r.digest).length
     if (resolved !== tags) throw new Error(`resolved ${resolved} of ${tags}`)
     const manifest = proxy.seen.filter(r => r.path.includes('/manifests/')).length
-    const cpuMs = (usage.cpu.user + usage.cpu.system) / 1000
-    return { tags, dockerfiles, wall, cpuMs, rssMiB: usage.rssKiB / 1024, perRef: manifest / tags }
+    const { wall, cpuMs, rssMiB } = ran
+    return { tags, dockerfiles, wall, cpuMs, rssMiB, perRef: manifest / tags }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

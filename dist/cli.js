@@ -26296,25 +26296,22 @@ async function resolveAll(references, client, platforms = []) {
     if (reference.image)
       distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image);
   }
-  const resolved = /* @__PURE__ */ new Map();
-  const pending = distinct.entries();
+  const entries = [...distinct];
+  const resolutions = [];
+  let next = 0;
   const worker = async () => {
-    for (let next = pending.next(); !next.done; next = pending.next()) {
-      const [key, image] = next.value;
+    while (next < entries.length) {
+      const i = next++;
+      const [key, image] = entries[i];
       try {
-        resolved.set(key, await resolveOne(image, client, platforms));
+        resolutions[i] = await resolveOne(image, client, platforms);
       } catch (error) {
-        resolved.set(key, { failure: failureOf(error, key, image.registry) });
+        resolutions[i] = { failure: failureOf(error, key, image.registry) };
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(IN_PROGRESS, distinct.size) }, worker));
-  const ordered = /* @__PURE__ */ new Map();
-  for (const key of distinct.keys()) {
-    const resolution = resolved.get(key);
-    if (resolution) ordered.set(key, resolution);
-  }
-  return ordered;
+  await Promise.all(Array.from({ length: Math.min(IN_PROGRESS, entries.length) }, worker));
+  return new Map(entries.map(([key], i) => [key, resolutions[i]]));
 }
 function failureOf(error, key, registry) {
   if (!(error instanceof RegistryError)) throw error;
@@ -26893,20 +26890,18 @@ async function text(entry) {
 var PREDICATE_TYPE = "in-toto.io/predicate-type";
 var SBOM_PREDICATES = [/^https:\/\/spdx\.dev\/Document/, /^https:\/\/cyclonedx\.org\/bom/];
 var MAX_SBOM_BYTES = 64 * 1024 * 1024;
-async function readSbom(client, index, platformDigest) {
-  const top = await client.index(index);
-  if (top.value.kind !== "index") return null;
-  const attestation = top.value.manifests.find(
-    (d) => isAttestation(d) && d.annotations["vnd.docker.reference.digest"] === platformDigest
+async function readSbom(client, reference, image) {
+  const attestation = image.index?.manifests.find(
+    (d) => isAttestation(d) && d.annotations["vnd.docker.reference.digest"] === image.digest
   );
   if (!attestation) return null;
-  const manifest = await client.index({ ...index, digest: attestation.digest });
+  const manifest = await client.index({ ...reference, digest: attestation.digest });
   if (manifest.value.kind !== "image") return null;
   for (const layer of manifest.value.layers) {
     const predicate = layer.annotations[PREDICATE_TYPE] ?? "";
     if (!SBOM_PREDICATES.some((p) => p.test(predicate))) continue;
     const statement = parseRegistryJson(
-      await client.blob(index, layer.digest, MAX_SBOM_BYTES),
+      await client.blob(reference, layer.digest, MAX_SBOM_BYTES),
       `the SBOM ${layer.digest}`
     );
     const packages = parseSbom(statement.predicate);
@@ -26983,7 +26978,7 @@ function facts(image, contents2) {
 }
 async function contents(client, reference, image, budgetBytes) {
   try {
-    const sbom = await readSbom(client, reference, image.digest);
+    const sbom = await readSbom(client, reference, image);
     const fromLayers = sbom === null && budgetBytes > 0 ? await readImageFiles(
       client,
       reference,
@@ -27968,7 +27963,8 @@ var RegistryClient = class {
       platform: chosen,
       manifest,
       config,
-      annotations: { ...top.value.annotations, ...manifest.annotations }
+      annotations: { ...top.value.annotations, ...manifest.annotations },
+      ...top.value.kind === "index" ? { index: top.value } : {}
     };
   }
   /** A blob (an image config), by digest, checked against it. */
@@ -30133,9 +30129,14 @@ function useSentence(use, finding, explanation) {
   }[use.does];
   return `${use.package} is not in ${finding.image} any more${os ? ` (${os})` : ""}; ${does}`;
 }
-function oldReleaseReference(finding, explanation) {
+function stayOnRelease(finding, explanation) {
   if (!explanation || !("oldRelease" in explanation) || !explanation.oldRelease) return null;
-  return formatReference({ ...finding.parsed, tag: explanation.oldRelease.tag, digest: void 0 });
+  const { tag, release, digest } = explanation.oldRelease;
+  return {
+    reference: formatReference({ ...finding.parsed, tag, digest: void 0 }),
+    release,
+    digest
+  };
 }
 function sourceCompareUrl(explanation) {
   const source = explanation && "source" in explanation ? explanation.source : void 0;
@@ -30210,28 +30211,26 @@ function pinLine(finding, digest) {
 }
 
 // src/report/annotations.ts
-function stayLine(finding, explanation) {
-  const stay = oldReleaseReference(finding, explanation);
-  return stay && explanation && "oldRelease" in explanation && explanation.oldRelease ? `or stay on ${explanation.oldRelease.release} with ${stay},` : null;
-}
-var ANNOTATIONS_PER_TYPE = 10;
-function annotationsFor(findings, explanations, policy, acceptHint, limit = ANNOTATIONS_PER_TYPE) {
+function annotationsFor(findings, explanations, policy, acceptHint) {
   const all = [];
   for (const finding of [...findings].sort(byImportance(explanations))) {
     const { reference } = finding;
     const at = { file: reference.file, line: reference.line, column: reference.column };
     if (finding.status === "drifted") {
+      const explanation = explanations.get(finding.image);
+      const level = policy.onDrift === "fail" && !policy.accept && failsOn(explanation, policy.failOn) ? "error" : "warning";
+      const stay = stayOnRelease(finding, explanation);
       all.push({
         ...at,
         rule: "drifted",
         identity: [reference.file, finding.image, finding.previous.digest].join("\0"),
-        level: policy.onDrift === "fail" && !policy.accept && failsOn(explanations.get(finding.image), policy.failOn) ? "error" : "warning",
+        level,
         title: `${finding.image} changed under its tag`,
         message: [
-          changeSummary(explanations.get(finding.image)),
+          changeSummary(explanation),
           `${finding.previous.digest} \u2192 ${finding.current.digest}.`,
           `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
-          stayLine(finding, explanations.get(finding.image)),
+          stay && `or stay on ${stay.release} with ${stay.reference},`,
           `or accept the new one (${acceptHint}).`
         ].filter(Boolean).join("\n")
       });
@@ -30242,9 +30241,9 @@ function annotationsFor(findings, explanations, policy, acceptHint, limit = ANNO
           file: use.file,
           line: use.line,
           column: use.column,
-          level: all[all.length - 1].level,
+          level,
           title: `${use.package} was removed from ${finding.image}`,
-          message: useSentence(use, finding, explanations.get(finding.image))
+          message: useSentence(use, finding, explanation)
         });
     } else if (finding.status === "error") {
       all.push({
@@ -30268,15 +30267,7 @@ function annotationsFor(findings, explanations, policy, acceptHint, limit = ANNO
       });
     }
   }
-  const shown = [];
-  const perType = /* @__PURE__ */ new Map();
-  for (const annotation of all) {
-    const count = perType.get(annotation.level) ?? 0;
-    if (count >= limit) continue;
-    perType.set(annotation.level, count + 1);
-    shown.push(annotation);
-  }
-  return { annotations: shown, omitted: all.length - shown.length };
+  return all;
 }
 
 // src/report/check-text.ts
@@ -30297,6 +30288,8 @@ function formatCheckText(findings, explanations, verdict, context) {
     if (finding.status === "drifted") {
       const { previous, current } = finding;
       const explanation = explanations.get(finding.image);
+      const stay = stayOnRelease(finding, explanation);
+      const compare2 = sourceCompareUrl(explanation);
       parts.push(
         "",
         `${at}: ${finding.image} changed under its tag`,
@@ -30308,8 +30301,8 @@ function formatCheckText(findings, explanations, verdict, context) {
           (use) => `  ${use.file}:${use.line}: ${useSentence(use, finding, explanation)}`
         ),
         `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
-        ...oldReleaseReference(finding, explanation) ? [`  or stay on the old release: ${oldReleaseReference(finding, explanation)}`] : [],
-        ...sourceCompareUrl(explanation) ? [`  source changes:             ${sourceCompareUrl(explanation)}`] : [],
+        ...stay ? [`  or stay on the old release: ${stay.reference}`] : [],
+        ...compare2 ? [`  source changes:             ${compare2}`] : [],
         `  or accept the new one:      base-image-drift check --accept --update`
       );
     } else if (finding.status === "error") {
@@ -30669,7 +30662,7 @@ async function command(options, io) {
     const hint = "base-image-drift check --accept --update";
     writeSarif(
       resolve3(io.cwd, options.sarif),
-      annotationsFor(result.findings, result.explanations, policy, hint, Infinity).annotations
+      annotationsFor(result.findings, result.explanations, policy, hint)
     );
   }
   return result.verdict.failures.length > 0 ? 1 : 0;

@@ -5,7 +5,7 @@ import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError } from '../config/values.js'
 import { run } from '../pipeline/run.js'
 import { hostPlatform } from '../reference/platform.js'
-import { ANNOTATIONS_PER_TYPE, annotationsFor } from '../report/annotations.js'
+import { ANNOTATIONS_PER_TYPE, annotationsFor, withinLimits } from '../report/annotations.js'
 import { findingJson } from '../report/findings.js'
 import { publish } from '../report/github.js'
 import { renderMarkdown } from '../report/markdown.js'
@@ -99,7 +99,8 @@ async function main(): Promise<void> {
   const acceptHint = inputs.lockfile
     ? 'run with `accept: true` and `update-lockfile: true`, then commit the lockfile'
     : 're-run the job with the input `accept: true`'
-  const { annotations, omitted } = annotationsFor(findings, explanations, policy, acceptHint)
+  const everyAnnotation = annotationsFor(findings, explanations, policy, acceptHint)
+  const { annotations, omitted } = withinLimits(everyAnnotation)
   for (const a of annotations) {
     const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column }
     if (a.level === 'error') core.error(a.message, properties)
@@ -122,13 +123,6 @@ async function main(): Promise<void> {
   core.setOutput('report', report)
   core.setOutput('baseline-found', result.baseline !== null ? 'true' : 'false')
   await core.summary.addRaw(report).write()
-  const everyAnnotation = annotationsFor(
-    findings,
-    explanations,
-    policy,
-    acceptHint,
-    Infinity
-  ).annotations
   if (inputs.sarif) writeSarif(resolve(cwd, inputs.sarif), everyAnnotation)
   const published = await publish({
     token: inputs.githubToken,

@@ -153,7 +153,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     const hint = 'base-image-drift check --accept --update'
     writeSarif(
       resolve(io.cwd, options.sarif),
-      annotationsFor(result.findings, result.explanations, policy, hint, Infinity).annotations
+      annotationsFor(result.findings, result.explanations, policy, hint)
     )
   }
   return result.verdict.failures.length > 0 ? 1 : 0

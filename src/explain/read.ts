@@ -120,7 +120,7 @@ async function contents(
   budgetBytes: number
 ): Promise<ImageContents | undefined> {
   try {
-    const sbom = await readSbom(client, reference, image.digest)
+    const sbom = await readSbom(client, reference, image)
     // with an SBOM, no layer is read
     const fromLayers =
       sbom === null && budgetBytes > 0

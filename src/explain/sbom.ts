@@ -1,6 +1,6 @@
 import type { ImageReference } from '../reference/reference.js'
 import { isAttestation, parseRegistryJson } from '../registry/manifest.js'
-import type { RegistryClient } from '../registry/remote.js'
+import type { PlatformImage, RegistryClient } from '../registry/remote.js'
 import { parseSbom, type Package } from './packages.js'
 
 const PREDICATE_TYPE = 'in-toto.io/predicate-type'
@@ -15,22 +15,20 @@ const MAX_SBOM_BYTES = 64 * 1024 * 1024
  */
 export async function readSbom(
   client: RegistryClient,
-  index: ImageReference,
-  platformDigest: string
+  reference: ImageReference,
+  image: PlatformImage
 ): Promise<Package[] | null> {
-  const top = await client.index(index)
-  if (top.value.kind !== 'index') return null
-  const attestation = top.value.manifests.find(
-    d => isAttestation(d) && d.annotations['vnd.docker.reference.digest'] === platformDigest
+  const attestation = image.index?.manifests.find(
+    d => isAttestation(d) && d.annotations['vnd.docker.reference.digest'] === image.digest
   )
   if (!attestation) return null
-  const manifest = await client.index({ ...index, digest: attestation.digest })
+  const manifest = await client.index({ ...reference, digest: attestation.digest })
   if (manifest.value.kind !== 'image') return null
   for (const layer of manifest.value.layers) {
     const predicate = layer.annotations[PREDICATE_TYPE] ?? ''
     if (!SBOM_PREDICATES.some(p => p.test(predicate))) continue
     const statement = parseRegistryJson(
-      await client.blob(index, layer.digest, MAX_SBOM_BYTES),
+      await client.blob(reference, layer.digest, MAX_SBOM_BYTES),
       `the SBOM ${layer.digest}`
     ) as { predicate?: unknown }
     const packages = parseSbom(statement.predicate)

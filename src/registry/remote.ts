@@ -13,6 +13,7 @@ import {
   platformEntries,
   type Descriptor,
   type ImageConfig,
+  type ImageIndex,
   type ImageManifest,
   type Manifest
 } from './manifest.js'
@@ -37,6 +38,8 @@ export interface PlatformImage {
   manifest: ImageManifest
   config: ImageConfig
   annotations: Record<string, string>
+  /** The index it was chosen from (its attestations name it); absent for a single-platform image. */
+  index?: ImageIndex
 }
 
 export interface RegistryClientOptions extends TransportOptions, KeychainOptions {
@@ -169,7 +172,8 @@ export class RegistryClient {
       platform: chosen,
       manifest,
       config,
-      annotations: { ...top.value.annotations, ...manifest.annotations }
+      annotations: { ...top.value.annotations, ...manifest.annotations },
+      ...(top.value.kind === 'index' ? { index: top.value } : {})
     }
   }
 

@@ -1,11 +1,10 @@
-import type { DriftedFinding, Finding } from '../compare/compare.js'
-import type { ExplainResult } from '../explain/read.js'
+import type { Finding } from '../compare/compare.js'
 import { failsOn, type Policy } from '../compare/policy.js'
 import {
   byImportance,
   changeSummary,
   errorTitle,
-  oldReleaseReference,
+  stayOnRelease,
   useSentence,
   type Explanations
 } from './findings.js'
@@ -26,45 +25,38 @@ export interface Annotation {
   message: string
 }
 
-function stayLine(finding: DriftedFinding, explanation: ExplainResult | undefined): string | null {
-  const stay = oldReleaseReference(finding, explanation)
-  return stay && explanation && 'oldRelease' in explanation && explanation.oldRelease
-    ? `or stay on ${explanation.oldRelease.release} with ${stay},`
-    : null
-}
-
 /** GitHub shows at most this many annotations of each type per step. */
 export const ANNOTATIONS_PER_TYPE = 10
 
-/** Annotations for drift, errors and stale pins, most important first, within GitHub's limits. */
+/** Annotations for drift, errors and stale pins, most important first: every one (a check run, SARIF). */
 export function annotationsFor(
   findings: Finding[],
   explanations: Explanations,
   policy: Policy,
-  acceptHint: string,
-  limit = ANNOTATIONS_PER_TYPE
-): { annotations: Annotation[]; omitted: number } {
+  acceptHint: string
+): Annotation[] {
   const all: Annotation[] = []
   for (const finding of [...findings].sort(byImportance(explanations))) {
     const { reference } = finding
     const at = { file: reference.file, line: reference.line, column: reference.column }
     if (finding.status === 'drifted') {
+      const explanation = explanations.get(finding.image)
+      const level =
+        policy.onDrift === 'fail' && !policy.accept && failsOn(explanation, policy.failOn)
+          ? 'error'
+          : 'warning'
+      const stay = stayOnRelease(finding, explanation)
       all.push({
         ...at,
         rule: 'drifted',
         identity: [reference.file, finding.image, finding.previous.digest].join('\0'),
-        level:
-          policy.onDrift === 'fail' &&
-          !policy.accept &&
-          failsOn(explanations.get(finding.image), policy.failOn)
-            ? 'error'
-            : 'warning',
+        level,
         title: `${finding.image} changed under its tag`,
         message: [
-          changeSummary(explanations.get(finding.image)),
+          changeSummary(explanation),
           `${finding.previous.digest} → ${finding.current.digest}.`,
           `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
-          stayLine(finding, explanations.get(finding.image)),
+          stay && `or stay on ${stay.release} with ${stay.reference},`,
           `or accept the new one (${acceptHint}).`
         ]
           .filter(Boolean)
@@ -77,9 +69,9 @@ export function annotationsFor(
           file: use.file,
           line: use.line,
           column: use.column,
-          level: all[all.length - 1].level,
+          level,
           title: `${use.package} was removed from ${finding.image}`,
-          message: useSentence(use, finding, explanations.get(finding.image))
+          message: useSentence(use, finding, explanation)
         })
     } else if (finding.status === 'error') {
       all.push({
@@ -103,6 +95,14 @@ export function annotationsFor(
       })
     }
   }
+  return all
+}
+
+/** The annotations a step may print: GitHub shows at most `limit` of each type. */
+export function withinLimits(
+  all: Annotation[],
+  limit = ANNOTATIONS_PER_TYPE
+): { annotations: Annotation[]; omitted: number } {
   const shown: Annotation[] = []
   const perType = new Map<string, number>()
   for (const annotation of all) {

@@ -6,7 +6,7 @@ import {
   errorTitle,
   findingLabel,
   findingLabelWithReason,
-  oldReleaseReference,
+  stayOnRelease,
   sourceCompareUrl,
   useSentence,
   type Explanations
@@ -45,6 +45,8 @@ export function formatCheckText(
     if (finding.status === 'drifted') {
       const { previous, current } = finding
       const explanation = explanations.get(finding.image)
+      const stay = stayOnRelease(finding, explanation)
+      const compare = sourceCompareUrl(explanation)
       parts.push(
         '',
         `${at}: ${finding.image} changed under its tag`,
@@ -58,12 +60,8 @@ export function formatCheckText(
           use => `  ${use.file}:${use.line}: ${useSentence(use, finding, explanation)}`
         ),
         `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
-        ...(oldReleaseReference(finding, explanation)
-          ? [`  or stay on the old release: ${oldReleaseReference(finding, explanation)}`]
-          : []),
-        ...(sourceCompareUrl(explanation)
-          ? [`  source changes:             ${sourceCompareUrl(explanation)}`]
-          : []),
+        ...(stay ? [`  or stay on the old release: ${stay.reference}`] : []),
+        ...(compare ? [`  source changes:             ${compare}`] : []),
         `  or accept the new one:      base-image-drift check --accept --update`
       )
     } else if (finding.status === 'error') {

@@ -56,12 +56,17 @@ export function useSentence(
 }
 
 /** `python:3.12-slim-bullseye`: the reference on a tag that stays on the old OS release. */
-export function oldReleaseReference(
+export function stayOnRelease(
   finding: DriftedFinding,
   explanation: ExplainResult | undefined
-): string | null {
+): { reference: string; release: string; digest: string } | null {
   if (!explanation || !('oldRelease' in explanation) || !explanation.oldRelease) return null
-  return formatReference({ ...finding.parsed, tag: explanation.oldRelease.tag, digest: undefined })
+  const { tag, release, digest } = explanation.oldRelease
+  return {
+    reference: formatReference({ ...finding.parsed, tag, digest: undefined }),
+    release,
+    digest
+  }
 }
 
 /** A GitHub compare link between the old and new image's source revisions, when the labels give both. */

@@ -7,7 +7,7 @@ import {
   errorTitle,
   findingLabel,
   findingLabelWithReason,
-  oldReleaseReference,
+  stayOnRelease,
   sourceCompareUrl,
   useSentence,
   type Explanations
@@ -126,10 +126,10 @@ function driftSection(finding: DriftedFinding, context: ReportContext): string[]
     fence,
     ''
   )
-  const stay = oldReleaseReference(finding, explanation)
-  if (stay && explanation && 'oldRelease' in explanation && explanation.oldRelease)
+  const stay = stayOnRelease(finding, explanation)
+  if (stay)
     lines.push(
-      `Or stay on ${mdText(explanation.oldRelease.release)}: the tag ${mdCode(stay)} still exists (${mdCode(explanation.oldRelease.digest)}).`,
+      `Or stay on ${mdText(stay.release)}: the tag ${mdCode(stay.reference)} still exists (${mdCode(stay.digest)}).`,
       ''
     )
   const compare = sourceCompareUrl(explanation)

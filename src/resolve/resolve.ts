@@ -49,26 +49,23 @@ export async function resolveAll(
     if (reference.image)
       distinct.set(resolutionKey(reference.image), tagOf(reference.image) ?? reference.image)
   }
-  const resolved = new Map<string, Resolution>()
-  const pending = distinct.entries()
+  const entries = [...distinct]
+  const resolutions: Resolution[] = []
+  let next = 0
   const worker = async () => {
-    for (let next = pending.next(); !next.done; next = pending.next()) {
-      const [key, image] = next.value
+    while (next < entries.length) {
+      const i = next++
+      const [key, image] = entries[i]
       try {
-        resolved.set(key, await resolveOne(image, client, platforms))
+        resolutions[i] = await resolveOne(image, client, platforms)
       } catch (error) {
-        resolved.set(key, { failure: failureOf(error, key, image.registry) })
+        resolutions[i] = { failure: failureOf(error, key, image.registry) }
       }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(IN_PROGRESS, distinct.size) }, worker))
+  await Promise.all(Array.from({ length: Math.min(IN_PROGRESS, entries.length) }, worker))
   // in the order the references were found, whatever order the answers came in
-  const ordered = new Map<string, Resolution>()
-  for (const key of distinct.keys()) {
-    const resolution = resolved.get(key)
-    if (resolution) ordered.set(key, resolution)
-  }
-  return ordered
+  return new Map(entries.map(([key], i) => [key, resolutions[i]]))
 }
 
 /** A registry error as data that names its reference; anything else is a bug and is thrown. */
