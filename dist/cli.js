@@ -5610,7 +5610,7 @@ var require_connect = __commonJS({
         this._sessionRegistry.register(session, sessionKey);
       }
     };
-    function buildConnector({ allowH2, useH2c, maxCachedSessions, socketPath, timeout, session: customSession, ...opts }) {
+    function buildConnector2({ allowH2, useH2c, maxCachedSessions, socketPath, timeout, session: customSession, ...opts }) {
       if (maxCachedSessions != null && (!Number.isInteger(maxCachedSessions) || maxCachedSessions < 0)) {
         throw new InvalidArgumentError("maxCachedSessions must be a positive integer or zero");
       }
@@ -5683,7 +5683,7 @@ var require_connect = __commonJS({
         return socket;
       };
     }
-    module.exports = buildConnector;
+    module.exports = buildConnector2;
   }
 });
 
@@ -11373,7 +11373,7 @@ var require_client = __commonJS({
       InformationalError,
       ClientDestroyedError
     } = require_errors2();
-    var buildConnector = require_connect();
+    var buildConnector2 = require_connect();
     var {
       kUrl,
       kServerName,
@@ -11428,7 +11428,7 @@ var require_client = __commonJS({
     function getPipelining(client) {
       return client[kPipelining] ?? client[kHTTPContext]?.defaultPipelining ?? 1;
     }
-    var Client = class extends DispatcherBase {
+    var Client2 = class extends DispatcherBase {
       /**
        *
        * @param {string|URL} url
@@ -11546,7 +11546,7 @@ var require_client = __commonJS({
         }
         super({ webSocket, eventSource });
         if (typeof connect2 !== "function") {
-          connect2 = buildConnector({
+          connect2 = buildConnector2({
             ...tls,
             maxCachedSessions,
             allowH2,
@@ -11884,7 +11884,7 @@ var require_client = __commonJS({
         }
       }
     }
-    module.exports = Client;
+    module.exports = Client2;
   }
 });
 
@@ -11900,20 +11900,20 @@ var require_pool = __commonJS({
       kGetDispatcher,
       kRemoveClient
     } = require_pool_base();
-    var Client = require_client();
+    var Client2 = require_client();
     var {
       InvalidArgumentError
     } = require_errors2();
     var util = require_util();
     var { kUrl } = require_symbols();
-    var buildConnector = require_connect();
+    var buildConnector2 = require_connect();
     var kOptions = /* @__PURE__ */ Symbol("options");
     var kConnections = /* @__PURE__ */ Symbol("connections");
     var kFactory = /* @__PURE__ */ Symbol("factory");
     function defaultFactory(origin, opts) {
-      return new Client(origin, opts);
+      return new Client2(origin, opts);
     }
-    var Pool = class extends PoolBase {
+    var Pool2 = class extends PoolBase {
       constructor(origin, {
         connections,
         factory = defaultFactory,
@@ -11938,7 +11938,7 @@ var require_pool = __commonJS({
           throw new InvalidArgumentError("connect must be a function or an object");
         }
         if (typeof connect !== "function") {
-          connect = buildConnector({
+          connect = buildConnector2({
             ...tls,
             maxCachedSessions,
             allowH2,
@@ -11986,7 +11986,7 @@ var require_pool = __commonJS({
         }
       }
     };
-    module.exports = Pool;
+    module.exports = Pool2;
   }
 });
 
@@ -11997,8 +11997,8 @@ var require_agent = __commonJS({
     var { InvalidArgumentError, MaxOriginsReachedError } = require_errors2();
     var { kClients, kRunning, kClose, kDestroy, kDispatch, kUrl } = require_symbols();
     var DispatcherBase = require_dispatcher_base();
-    var Pool = require_pool();
-    var Client = require_client();
+    var Pool2 = require_pool();
+    var Client2 = require_client();
     var util = require_util();
     var kOnConnect = /* @__PURE__ */ Symbol("onConnect");
     var kOnDisconnect = /* @__PURE__ */ Symbol("onDisconnect");
@@ -12008,7 +12008,7 @@ var require_agent = __commonJS({
     var kOptions = /* @__PURE__ */ Symbol("options");
     var kOrigins = /* @__PURE__ */ Symbol("origins");
     function defaultFactory(origin, opts) {
-      return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
+      return opts && opts.connections === 1 ? new Client2(origin, opts) : new Pool2(origin, opts);
     }
     var Agent2 = class extends DispatcherBase {
       constructor({ factory = defaultFactory, maxOrigins = Infinity, connect, tls, ...options } = {}) {
@@ -27576,8 +27576,37 @@ var Keychain = class {
 
 // src/registry/undici.ts
 var import_agent = __toESM(require_agent(), 1);
+var import_client = __toESM(require_client(), 1);
+var import_pool = __toESM(require_pool(), 1);
 var import_api_request = __toESM(require_api_request(), 1);
+var import_connect = __toESM(require_connect(), 1);
 var Agent = import_agent.default;
+var Client = import_client.default;
+var Pool = import_pool.default;
+var buildConnector = import_connect.default;
+function registryAgent(options) {
+  const connect = buildConnector({ allowH2: true, timeout: options.connectTimeout });
+  const client = (origin, clientOptions) => {
+    const created = new Client(origin, {
+      ...clientOptions,
+      allowH2: true,
+      connect: (connectOptions, callback) => connect(connectOptions, (...answer) => {
+        if (answer[1]?.alpnProtocol === "h2")
+          created.pipelining = options.streams;
+        callback(...answer);
+      })
+    });
+    return created;
+  };
+  return new Agent({
+    keepAliveTimeout: options.keepAliveTimeout,
+    factory: (origin, poolOptions) => new Pool(origin, {
+      ...poolOptions,
+      connections: options.connections,
+      factory: client
+    })
+  });
+}
 function request(agent, url, options) {
   const { origin, pathname, search } = new URL(url);
   return import_api_request.default.call(agent, { ...options, origin, path: pathname + search });
@@ -27608,10 +27637,11 @@ var Transport = class {
       ...options
     };
     this.runDeadline = Date.now() + this.options.runTimeoutMs;
-    this.agent = new Agent({
+    this.agent = registryAgent({
       keepAliveTimeout: 3e4,
       connections: this.options.maxPerHostConcurrency,
-      connect: { timeout: this.options.timeoutMs }
+      streams: this.options.maxPerHostConcurrency,
+      connectTimeout: this.options.timeoutMs
     });
     this.global = new Limiter(this.options.globalConcurrency);
   }

@@ -7,3 +7,15 @@ declare module 'undici/lib/api/api-request.js' {
   const request: unknown
   export default request
 }
+declare module 'undici/lib/dispatcher/client.js' {
+  const Client: unknown
+  export default Client
+}
+declare module 'undici/lib/dispatcher/pool.js' {
+  const Pool: unknown
+  export default Pool
+}
+declare module 'undici/lib/core/connect.js' {
+  const buildConnector: unknown
+  export default buildConnector
+}

@@ -243,7 +243,7 @@ const HOP_BY_HOP = [
   'trailer'
 ]
 
-function endToEnd<T extends Record<string, unknown>>(headers: T): T {
+export function endToEnd<T extends Record<string, unknown>>(headers: T): T {
   return Object.fromEntries(
     Object.entries(headers).filter(([name]) => !HOP_BY_HOP.includes(name.toLowerCase()))
   ) as T

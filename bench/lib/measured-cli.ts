@@ -15,7 +15,11 @@ export interface Measured {
 }
 
 /** `node dist/cli.js ARGS` in `dir`; a non-zero exit (drift) is a result, not a failure. */
-export async function measuredCli(dir: string, args: string[]): Promise<Measured> {
+export async function measuredCli(
+  dir: string,
+  args: string[],
+  env: Record<string, string> = {}
+): Promise<Measured> {
   const wrapper = join(dir, 'measure.mjs')
   // VmHWM, not ru_maxrss: Linux keeps the parent's peak across fork and exec in the latter
   writeFileSync(
@@ -25,7 +29,7 @@ export async function measuredCli(dir: string, args: string[]): Promise<Measured
   const started = performance.now()
   const ran = await run(process.execPath, [wrapper, ...args], {
     cwd: dir,
-    env: { PATH: process.env.PATH, HOME: dir },
+    env: { PATH: process.env.PATH, HOME: dir, ...env },
     maxBuffer: 256 * 1024 * 1024
   }).catch((error: { stdout: string; stderr: string }) => error)
   const wall = performance.now() - started

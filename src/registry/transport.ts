@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { Agent, request } from './undici.js'
+import { registryAgent, request, type Agent } from './undici.js'
 import { RUN_TIMEOUT_FACTOR } from '../config/defaults.js'
 import { RegistryError } from './errors.js'
 
@@ -76,10 +76,11 @@ export class Transport {
       ...options
     }
     this.runDeadline = Date.now() + this.options.runTimeoutMs
-    this.agent = new Agent({
+    this.agent = registryAgent({
       keepAliveTimeout: 30_000,
       connections: this.options.maxPerHostConcurrency,
-      connect: { timeout: this.options.timeoutMs }
+      streams: this.options.maxPerHostConcurrency,
+      connectTimeout: this.options.timeoutMs
     })
     this.global = new Limiter(this.options.globalConcurrency)
   }
