@@ -7,27 +7,33 @@
 // proxy and registry share the cores), and the CPU time of each party.
 // Registry and proxies run in a worker thread so the measured process shares no event loop.
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { isMainThread, parentPort, Worker } from 'node:worker_threads'
 import { FaultProxy } from '../__tests__/harness/fault-proxy.js'
 import { ImagePusher } from '../__tests__/harness/images.js'
 import { TestRegistry } from '../__tests__/harness/registry.js'
 import { TlsFront } from '../__tests__/harness/tls-front.js'
-import { measuredCli, type Measured } from './lib/measured-cli.js'
+import { MEDIA_TYPES } from '../src/registry/manifest.js'
+import { measuredCli, measuredNode, type Measured } from './lib/measured-cli.js'
 
 const REPOSITORIES = 50
 const TAGS_PER_REPOSITORY = 4
 const LATENCY_MS = 20
 const run = promisify(execFile)
+const TITLES = {
+  plain: 'plain HTTP/1.1 (a registry without TLS)',
+  'tls-h1': 'TLS with HTTP/1.1 only',
+  'tls-h2': 'TLS offering HTTP/2 (as Docker Hub, ghcr.io, quay.io and the clouds serve)'
+}
 
-type Transport = 'plain' | 'tls'
+type Transport = 'plain' | 'tls-h1' | 'tls-h2'
 
 interface Setup {
   names: Record<Transport, string[]>
-  certPath: string
+  certPaths: Record<Exclude<Transport, 'plain'>, string>
   registryPid: number
 }
 
@@ -40,47 +46,80 @@ interface Counts {
   last: number
 }
 
+// The floor of any client built on undici: the same HEADs, nothing else, at the same concurrency.
+const BARE_UNDICI = `
+import { readFileSync } from 'node:fs'
+const { Agent, request } = await import(process.env.UNDICI)
+const { names, concurrency, scheme, h2 } = JSON.parse(readFileSync('bare.json', 'utf8'))
+const agent = h2
+  ? new Agent({ allowH2: true, connections: 1, pipelining: concurrency })
+  : new Agent({ connections: concurrency })
+let next = 0
+await Promise.all(Array.from({ length: concurrency }, async () => {
+  while (next < names.length) {
+    const name = names[next++]
+    const slash = name.indexOf('/'), colon = name.lastIndexOf(':')
+    const url = scheme + '://' + name.slice(0, slash) + '/v2' + name.slice(slash, colon) + '/manifests/' + name.slice(colon + 1)
+    const res = await request(url, { method: 'HEAD', dispatcher: agent, reset: false, headers: { accept: process.env.ACCEPT } })
+    await res.body.dump()
+    if (!res.headers['docker-content-digest']) throw new Error(url + ': no digest')
+  }
+}))
+await agent.close()
+`
+
 if (!isMainThread) await serve()
 else await measure()
 
 async function serve(): Promise<void> {
   const certs = mkdtempSync(join(tmpdir(), 'bid-bench-tls-'))
+  mkdirSync(join(certs, 'h1'))
+  mkdirSync(join(certs, 'h2'))
   const registry = new TestRegistry()
   await registry.start()
   const proxy = await new FaultProxy(registry.url).start()
-  const front = await new TlsFront(registry.url, certs, 'h2').start()
+  const fronts = {
+    'tls-h1': await new TlsFront(registry.url, join(certs, 'h1'), 'http/1.1').start(),
+    'tls-h2': await new TlsFront(registry.url, join(certs, 'h2'), 'h2').start()
+  }
   const pusher = new ImagePusher(registry)
-  const names: Record<Transport, string[]> = { plain: [], tls: [] }
+  const names: Record<Transport, string[]> = { plain: [], 'tls-h1': [], 'tls-h2': [] }
   for (let r = 0; r < REPOSITORIES; r++)
     for (let t = 0; t < TAGS_PER_REPOSITORY; t++) {
       await pusher.pushImage(`bench/repo-${r}`, { env: [`R=${r}`, `T=${t}`] }, { tag: `tag-${t}` })
       names.plain.push(`${proxy.host}/bench/repo-${r}:tag-${t}`)
-      names.tls.push(`${front.host}/bench/repo-${r}:tag-${t}`)
+      for (const [transport, front] of Object.entries(fronts))
+        names[transport as Transport].push(`${front.host}/bench/repo-${r}:tag-${t}`)
     }
-  const setup: Setup = { names, certPath: front.certPath, registryPid: registry.pid }
+  const setup: Setup = {
+    names,
+    certPaths: { 'tls-h1': fronts['tls-h1'].certPath, 'tls-h2': fronts['tls-h2'].certPath },
+    registryPid: registry.pid
+  }
   parentPort!.postMessage(setup)
   parentPort!.on('message', async (command: { latency?: number; counts?: Transport }) => {
     if (command.latency !== undefined) {
-      proxy.latencyMs = front.latencyMs = command.latency
+      proxy.latencyMs = fronts['tls-h1'].latencyMs = fronts['tls-h2'].latencyMs = command.latency
       parentPort!.postMessage({})
     } else if (command.counts) {
-      const seen = command.counts === 'plain' ? proxy.seen : front.seen
+      const counter = command.counts === 'plain' ? proxy : fronts[command.counts]
+      const seen = counter.seen
       const manifest = seen.filter(r => r.path.includes('/manifests/')).length
       const times = seen.map(r => r.at ?? 0)
       const counts: Counts = {
         manifest,
         other: seen.length - manifest,
-        maxInFlight: command.counts === 'plain' ? proxy.maxInFlight : front.maxInFlight,
-        connections: command.counts === 'plain' ? proxy.connections : front.connections,
+        maxInFlight: counter.maxInFlight,
+        connections: counter.connections,
         first: Math.min(...times),
         last: Math.max(...times)
       }
       proxy.reset()
-      front.reset()
+      for (const front of Object.values(fronts)) front.reset()
       parentPort!.postMessage(counts)
     } else {
       await proxy.stop()
-      await front.stop()
+      for (const front of Object.values(fronts)) await front.stop()
       await registry.stop()
       rmSync(certs, { recursive: true, force: true })
       parentPort!.postMessage({})
@@ -110,9 +149,9 @@ async function measure(): Promise<void> {
     console.log(
       `headline: resolve as a process, ${n} tags in ${REPOSITORIES} repositories, anonymous, +${LATENCY_MS} ms per request; ${cpus().length} cores shared by client, proxy and registry; Node itself starts in ${nodeStart.toFixed(0)} ms`
     )
-    for (const transport of ['plain', 'tls'] as const) {
+    for (const transport of ['plain', 'tls-h1', 'tls-h2'] as const) {
       const names = setup.names[transport]
-      const env = transport === 'tls' ? { NODE_EXTRA_CA_CERTS: setup.certPath } : {}
+      const env = transport === 'plain' ? {} : { NODE_EXTRA_CA_CERTS: setup.certPaths[transport] }
       writeFileSync(join(dir, 'Dockerfile'), names.map(name => `FROM ${name}`).join('\n') + '\n')
       const cli = async (): Promise<Measured & { registryMs: number; benchMs: number }> => {
         const registryBefore = registryCpuMs()
@@ -145,6 +184,26 @@ async function measure(): Promise<void> {
       const runs = [first, await cli(), await cli()].sort((a, b) => a.wall - b.wall)
       const best = runs[0]
 
+      writeFileSync(join(dir, 'bare.mjs'), BARE_UNDICI)
+      writeFileSync(
+        join(dir, 'bare.json'),
+        JSON.stringify({
+          names,
+          concurrency: counts.maxInFlight,
+          scheme: transport === 'plain' ? 'http' : 'https',
+          h2: transport === 'tls-h2'
+        })
+      )
+      const bareEnv = {
+        ...env,
+        UNDICI: resolve('node_modules/undici/index.js'),
+        ACCEPT: Object.values(MEDIA_TYPES).join(', ')
+      }
+      const bareRuns: Measured[] = []
+      for (let i = 0; i < 3; i++)
+        bareRuns.push(await measuredNode(dir, join(dir, 'bare.mjs'), [], bareEnv))
+      const bare = bareRuns.sort((a, b) => a.wall - b.wall)[0]
+
       const peerStarted = performance.now()
       for (const name of names)
         await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${name}`])
@@ -154,11 +213,7 @@ async function measure(): Promise<void> {
       const c = counts.maxInFlight
       const bound = LATENCY_MS + Math.ceil(n / c) * LATENCY_MS
       const paid = best.wall - floor.wall
-      console.log(
-        transport === 'plain'
-          ? '  plain HTTP/1.1 (a registry without TLS):'
-          : '  TLS offering HTTP/2 (as Docker Hub, ghcr.io, quay.io and the clouds serve):'
-      )
+      console.log(`  ${TITLES[transport]}:`)
       console.log(
         `    base-image-drift: ${best.wall.toFixed(0)} ms wall (best of 3; median ${runs[1].wall.toFixed(0)} ms); peer, a skopeo inspect --raw loop: ${peer.toFixed(0)} ms`
       )
@@ -171,6 +226,9 @@ async function measure(): Promise<void> {
       )
       console.log(
         `    CPU of one run (no latency): client ${floor.cpuMs.toFixed(0)} ms (${((floor.cpuMs * 1000) / n).toFixed(0)} µs per reference, start included), registry ${floor.registryMs} ms, proxy ${floor.benchMs.toFixed(0)} ms; the sum over ${cpus().length} cores is ${((floor.cpuMs + floor.registryMs + floor.benchMs) / cpus().length).toFixed(0)} ms`
+      )
+      console.log(
+        `    bare undici, the same HEADs at C = ${c} and nothing else (best of 3, with latency): ${bare.wall.toFixed(0)} ms wall, ${bare.cpuMs.toFixed(0)} ms CPU; ours: ${best.wall.toFixed(0)} ms wall, ${best.cpuMs.toFixed(0)} ms CPU`
       )
       console.log(
         `    timeline of the first run: first request at ${counts.first - spawned} ms, last request sent at ${counts.last - spawned} ms, process gone at ${first.wall.toFixed(0)} ms`

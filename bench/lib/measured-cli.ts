@@ -1,4 +1,4 @@
-// The CLI run as a process that reports its own CPU time and peak memory as it exits.
+// A Node process that reports its own CPU time and peak memory as it exits.
 import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -15,8 +15,18 @@ export interface Measured {
 }
 
 /** `node dist/cli.js ARGS` in `dir`; a non-zero exit (drift) is a result, not a failure. */
-export async function measuredCli(
+export function measuredCli(
   dir: string,
+  args: string[],
+  env: Record<string, string> = {}
+): Promise<Measured> {
+  return measuredNode(dir, CLI, args, env)
+}
+
+/** `node ENTRY ARGS` in `dir`, with only PATH, HOME and `env` in its environment. */
+export async function measuredNode(
+  dir: string,
+  entry: string,
   args: string[],
   env: Record<string, string> = {}
 ): Promise<Measured> {
@@ -24,7 +34,7 @@ export async function measuredCli(
   // VmHWM, not ru_maxrss: Linux keeps the parent's peak across fork and exec in the latter
   writeFileSync(
     wrapper,
-    `import { readFileSync } from 'node:fs'\nprocess.on('exit', () => process.stderr.write(JSON.stringify({ cpu: process.cpuUsage(), rssKiB: Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) }) + '\\n'))\nawait import(${JSON.stringify(CLI)})\n`
+    `import { readFileSync } from 'node:fs'\nprocess.on('exit', () => process.stderr.write(JSON.stringify({ cpu: process.cpuUsage(), rssKiB: Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) }) + '\\n'))\nawait import(${JSON.stringify(entry)})\n`
   )
   const started = performance.now()
   const ran = await run(process.execPath, [wrapper, ...args], {
