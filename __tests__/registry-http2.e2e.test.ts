@@ -77,6 +77,19 @@ describe('over TLS, HTTP/2 where the registry offers it, HTTP/1.1 where it does 
     expect(tls.maxInFlightPerConnection).toBeGreaterThan(1)
   })
 
+  it('when the HTTP/2 connection is cut with streams open, asks again on a new one', async () => {
+    const tls = await frontOf('h2')
+    tls.cutAfter = 8
+    dockerfile(tls)
+    const ran = await cli(['resolve', '--json', 'Dockerfile'], tls)
+    expect(ran.status).toBe(0)
+    expect(digestsOf(ran.stdout)).toEqual(Object.fromEntries(pushed))
+    // the streams cut were asked again, on a new connection, still as HTTP/2
+    expect(tls.seen.length).toBeGreaterThan(20)
+    expect(tls.connections).toBeGreaterThanOrEqual(2)
+    expect(new Set(versions(tls))).toEqual(new Set(['2.0']))
+  })
+
   it('over HTTP/1.1 alone, sends one request per connection at a time, connections in parallel', async () => {
     const tls = await frontOf('http/1.1')
     dockerfile(tls)

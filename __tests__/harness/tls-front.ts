@@ -28,6 +28,8 @@ export class TlsFront {
   maxInFlight = 0
   maxInFlightPerConnection = 0
   latencyMs = 0
+  /** Cut the connection of this request (the first is 1), with the streams it carries. */
+  cutAfter = 0
   port = 0
   readonly certPath: string
   private readonly keyPath: string
@@ -92,7 +94,11 @@ export class TlsFront {
   }
 
   private async handle(req: FrontRequest, res: FrontResponse): Promise<void> {
-    this.seen.push({ version: req.httpVersion, path: req.url ?? '', at: Date.now() })
+    const arrival = this.seen.push({
+      version: req.httpVersion,
+      path: req.url ?? '',
+      at: Date.now()
+    })
     // one key per connection: an HTTP/2 request's socket is a proxy of its own stream
     const socket: object = ('stream' in req ? req.stream.session : req.socket) ?? req
     const inFlight = (this.inFlightPer.get(socket) ?? 0) + 1
@@ -104,6 +110,11 @@ export class TlsFront {
       this.inFlightPer.set(socket, (this.inFlightPer.get(socket) ?? 1) - 1)
     })
     if (this.latencyMs > 0) await new Promise(resolve => setTimeout(resolve, this.latencyMs))
+    if (arrival === this.cutAfter) {
+      if ('stream' in req) req.stream.session?.destroy()
+      else req.socket.destroy()
+      return
+    }
     const target = new URL(req.url ?? '/', this.target)
     // HTTP/2 pseudo-headers (":path" and the like) are not headers of the HTTP/1.1 upstream
     const headers = Object.fromEntries(
