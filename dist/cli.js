@@ -29851,9 +29851,8 @@ function realpathOrNull(path) {
 async function run(request2) {
   const asked = request2.platforms.map(normalizePlatform);
   const platforms = asked.length > 0 ? asked : [normalizePlatform(request2.runnerPlatform)];
-  const restored = request2.until === "check" ? await request2.store.restore() : null;
-  if (restored?.state === "unusable" && request2.until === "check" && !request2.policy.accept)
-    throw new UnusableBaselineError(restored.why);
+  const restoring = request2.until === "check" ? request2.store.restore() : null;
+  restoring?.catch(() => void 0);
   const discovered = await discover({
     cwd: request2.cwd,
     select: request2.select,
@@ -29866,11 +29865,16 @@ async function run(request2) {
   if (request2.until === "scan") return { discovered };
   const client = new RegistryClient(request2.registry);
   try {
-    if (request2.until === "resolve" || restored === null) {
+    if (request2.until === "resolve" || restoring === null) {
       const resolutions2 = await resolveAll(discovered.references, client, asked);
       return { discovered, resolutions: resolutions2, stats: client.stats };
     }
-    const resolutions = await resolveAll(discovered.references, client);
+    const [restored, resolutions] = await Promise.all([
+      restoring,
+      resolveAll(discovered.references, client)
+    ]);
+    if (restored.state === "unusable" && !request2.policy.accept)
+      throw new UnusableBaselineError(restored.why);
     return {
       discovered,
       resolutions,

@@ -24,6 +24,8 @@ export class CacheService {
   failAll: number | null = null
   /** Answer one Twirp method with an HTTP error and a Twirp message (`cache read denied: …`), or with 200 and `ok: false`. */
   failMethod: { method: string; status: number; msg: string } | null = null
+  /** Hold every answer this long: the service is across a network from the runner. */
+  latencyMs = 0
   private server: Server | null = null
   port = 0
 
@@ -43,6 +45,7 @@ export class CacheService {
   async start(): Promise<this> {
     this.server = createServer(async (req, res) => {
       const body = await readBody(req)
+      if (this.latencyMs > 0) await new Promise(resolve => setTimeout(resolve, this.latencyMs))
       const path = (req.url ?? '').split('?')[0]
       this.calls.push(`${req.method} ${path.replace(SERVICE, '')}`)
       if (this.failAll !== null) {

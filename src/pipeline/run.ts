@@ -94,10 +94,11 @@ export async function run(
   // track what the build gets: the platforms asked for, else the one the runner builds
   const asked = request.platforms.map(normalizePlatform)
   const platforms = asked.length > 0 ? asked : [normalizePlatform(request.runnerPlatform)]
-  // restored first: a baseline that cannot be used stops the run before any registry is asked
-  const restored = request.until === 'check' ? await request.store.restore() : null
-  if (restored?.state === 'unusable' && request.until === 'check' && !request.policy.accept)
-    throw new UnusableBaselineError(restored.why)
+  // the baseline is restored while the files are scanned and the registries asked: the two
+  // meet only at compare, and a cache restore is a network round trip or two
+  const restoring = request.until === 'check' ? request.store.restore() : null
+  // a store that throws is reported where it is awaited, not as an unhandled rejection meanwhile
+  restoring?.catch(() => undefined)
   const discovered = await discover({
     cwd: request.cwd,
     select: request.select,
@@ -110,13 +111,18 @@ export async function run(
   if (request.until === 'scan') return { discovered }
   const client = new RegistryClient(request.registry)
   try {
-    if (request.until === 'resolve' || restored === null) {
+    if (request.until === 'resolve' || restoring === null) {
       // `resolve` shows the platform digests it was asked for
       const resolutions = await resolveAll(discovered.references, client, asked)
       return { discovered, resolutions, stats: client.stats }
     }
     // the steady state is one HEAD per reference: indexes are read only where the digest moved
-    const resolutions = await resolveAll(discovered.references, client)
+    const [restored, resolutions] = await Promise.all([
+      restoring,
+      resolveAll(discovered.references, client)
+    ])
+    if (restored.state === 'unusable' && !request.policy.accept)
+      throw new UnusableBaselineError(restored.why)
     return {
       discovered,
       resolutions,
