@@ -141,7 +141,7 @@ describe('explaining a drift by its packages', () => {
       major: false
     })
     expect(finding.explanation.summary).toBe(
-      'Debian bullseye → bookworm; 1 package removed (libssl1.1); PYTHON_VERSION 3.12.2 → 3.12.3; 2 major package upgrades (ca-certificates 20210119 → 20230311, openssl 1.1.1w-0+deb11u1 → 3.0.11-1~deb12u2); 1 other config change; layers 2 → 2 (0.5 KiB → 0.5 KiB)'
+      'Debian bullseye → bookworm; 1 package removed (libssl1.1); PYTHON_VERSION 3.12.2 → 3.12.3; 2 major package upgrades (ca-certificates 20210119 → 20230311, openssl 1.1.1w-0+deb11u1 → 3.0.11-1~deb12u2); 1 other config change'
     )
     // the stages built on the drifted image, not the one built on tools:1
     expect(finding.packageUses).toEqual([

@@ -89,6 +89,15 @@ describe('explaining a drift', () => {
     ])
     expect(explanationSummary(e)).toBe('4 other config changes; layers 2 → 3 (3.0 MiB → 4.0 MiB)')
   })
+
+  it('leaves out layer sizes that print the same: a few bytes of rebuild timestamps are no news', () => {
+    const e = explain(
+      facts(['A=1'], [], {}, { count: 2, size: 3 * 1024 * 1024 }),
+      facts(['A=2'], [], {}, { count: 2, size: 3 * 1024 * 1024 + 17 }),
+      'linux/amd64'
+    )
+    expect(explanationSummary(e)).toBe('1 other config change')
+  })
 })
 
 describe('explaining by packages', () => {

@@ -29998,11 +29998,9 @@ function explanationSummary(e) {
   const others = e.env.filter((c) => !isVersionVariable(c.name)).length + e.labels.length + e.annotations.length;
   if (others > 0) parts.push(counted(others, "other config change"));
   const { before, after } = e.layers;
-  if (before.count !== after.count || before.size !== after.size) {
-    parts.push(
-      `layers ${before.count} \u2192 ${after.count} (${formatSize(before.size)} \u2192 ${formatSize(after.size)})`
-    );
-  }
+  const [sizeBefore, sizeAfter] = [formatSize(before.size), formatSize(after.size)];
+  if (before.count !== after.count || sizeBefore !== sizeAfter)
+    parts.push(`layers ${before.count} \u2192 ${after.count} (${sizeBefore} \u2192 ${sizeAfter})`);
   if (parts.length === 0)
     parts.push(
       e.created.before !== e.created.after ? `rebuilt ${e.created.after ?? ""}`.trim() : "rebuilt, nothing else in the config changed"

@@ -47,11 +47,10 @@ export function explanationSummary(e: Explanation): string {
     e.env.filter(c => !isVersionVariable(c.name)).length + e.labels.length + e.annotations.length
   if (others > 0) parts.push(counted(others, 'other config change'))
   const { before, after } = e.layers
-  if (before.count !== after.count || before.size !== after.size) {
-    parts.push(
-      `layers ${before.count} → ${after.count} (${formatSize(before.size)} → ${formatSize(after.size)})`
-    )
-  }
+  const [sizeBefore, sizeAfter] = [formatSize(before.size), formatSize(after.size)]
+  // sizes that print the same are no news, whatever bytes a rebuild's timestamps moved
+  if (before.count !== after.count || sizeBefore !== sizeAfter)
+    parts.push(`layers ${before.count} → ${after.count} (${sizeBefore} → ${sizeAfter})`)
   if (parts.length === 0)
     parts.push(
       e.created.before !== e.created.after
