@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { ImagePusher } from './harness/images.js'
 import { TestRegistry } from './harness/registry.js'
 import { TlsFront, type FrontProtocol } from './harness/tls-front.js'
-import { CLI, runNode } from './helpers/run.js'
+import { CLI, NODES, runNode } from './helpers/run.js'
 
 // Public registries serve TLS and offer HTTP/2; the real registry here speaks plain HTTP/1.1,
 // so a TLS front stands where their load balancers do.
@@ -20,10 +20,11 @@ describe('over TLS, HTTP/2 where the registry offers it, HTTP/1.1 where it does 
     front.latencyMs = 20
     return front
   }
-  const cli = (args: string[], tls: TlsFront) =>
+  const cli = (args: string[], tls: TlsFront, node?: string) =>
     runNode(CLI, args, {
       cwd: dir,
-      env: { PATH: process.env.PATH, HOME: dir, NODE_EXTRA_CA_CERTS: tls.certPath }
+      env: { PATH: process.env.PATH, HOME: dir, NODE_EXTRA_CA_CERTS: tls.certPath },
+      node
     })
   const dockerfile = (tls: TlsFront) =>
     writeFileSync(
@@ -64,18 +65,21 @@ describe('over TLS, HTTP/2 where the registry offers it, HTTP/1.1 where it does 
       ])
     )
 
-  it('resolves 20 references as HTTP/2 streams on one TLS connection', async () => {
-    const tls = await frontOf('h2')
-    dockerfile(tls)
-    const ran = await cli(['resolve', '--json', 'Dockerfile'], tls)
-    expect(ran.stderr).toBe('')
-    expect(ran.status).toBe(0)
-    expect(digestsOf(ran.stdout)).toEqual(Object.fromEntries(pushed))
-    expect(versions(tls)).toHaveLength(20)
-    expect(new Set(versions(tls))).toEqual(new Set(['2.0']))
-    expect(tls.connections).toBe(1)
-    expect(tls.maxInFlightPerConnection).toBeGreaterThan(1)
-  })
+  it.each(NODES)(
+    'resolves 20 references as HTTP/2 streams on one TLS connection, under %s',
+    async (_, node) => {
+      const tls = await frontOf('h2')
+      dockerfile(tls)
+      const ran = await cli(['resolve', '--json', 'Dockerfile'], tls, node)
+      expect(ran.stderr).toBe('')
+      expect(ran.status).toBe(0)
+      expect(digestsOf(ran.stdout)).toEqual(Object.fromEntries(pushed))
+      expect(versions(tls)).toHaveLength(20)
+      expect(new Set(versions(tls))).toEqual(new Set(['2.0']))
+      expect(tls.connections).toBe(1)
+      expect(tls.maxInFlightPerConnection).toBeGreaterThan(1)
+    }
+  )
 
   it('when the HTTP/2 connection is cut with streams open, asks again on a new one', async () => {
     const tls = await frontOf('h2')
