@@ -94,6 +94,20 @@ describe('over TLS, HTTP/2 where the registry offers it, HTTP/1.1 where it does 
     expect(new Set(versions(tls))).toEqual(new Set(['2.0']))
   })
 
+  it('bounds each HTTP/2 stream by the timeout: a registry that never answers costs the run limit', async () => {
+    const tls = await frontOf('h2')
+    tls.latencyMs = 60_000
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${tls.host}/team/app-0:v0\n`)
+    const started = Date.now()
+    const ran = await cli(['resolve', '--json', '--timeout', '0.2', 'Dockerfile'], tls)
+    expect(ran.status).toBe(4)
+    expect(JSON.parse(ran.stdout).references[0].error).toContain(
+      `${tls.host}: no complete answer within 0.2 s (input timeout)`
+    )
+    // 10 × the timeout for the whole run, retries included
+    expect(Date.now() - started).toBeLessThan(4_000)
+  })
+
   it('over HTTP/1.1 alone, sends one request per connection at a time, connections in parallel', async () => {
     const tls = await frontOf('http/1.1')
     dockerfile(tls)

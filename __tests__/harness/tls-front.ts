@@ -36,6 +36,8 @@ export class TlsFront {
   private inFlight = 0
   private readonly inFlightPer = new Map<object, number>()
   private readonly sockets = new Set<Socket>()
+  /** Latency waits under way: cut short when the front stops, so nothing outlives the test. */
+  private readonly pauses = new Set<NodeJS.Timeout>()
   private readonly upstream = new Agent({ keepAlive: true, maxSockets: 64 })
   private server: Http2SecureServer | HttpsServer | null = null
 
@@ -88,6 +90,8 @@ export class TlsFront {
   async stop(): Promise<void> {
     const server = this.server
     this.server = null
+    for (const timer of this.pauses) clearTimeout(timer)
+    this.pauses.clear()
     for (const socket of this.sockets) socket.destroy()
     if (server) await new Promise(resolve => server.close(resolve))
     this.upstream.destroy()
@@ -109,7 +113,15 @@ export class TlsFront {
       this.inFlight--
       this.inFlightPer.set(socket, (this.inFlightPer.get(socket) ?? 1) - 1)
     })
-    if (this.latencyMs > 0) await new Promise(resolve => setTimeout(resolve, this.latencyMs))
+    if (this.latencyMs > 0)
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(() => {
+          this.pauses.delete(timer)
+          resolve()
+        }, this.latencyMs)
+        this.pauses.add(timer)
+      })
+    if (!this.server) return
     if (arrival === this.cutAfter) {
       if ('stream' in req) req.stream.session?.destroy()
       else req.socket.destroy()
