@@ -128,6 +128,15 @@ async function serve(): Promise<void> {
   })
 }
 
+/** Three runs one after another (the first may be given), fastest first. */
+async function threeRuns<T extends { wall: number }>(
+  measure: () => Promise<T>,
+  first?: T
+): Promise<T[]> {
+  const runs = [first ?? (await measure()), await measure(), await measure()]
+  return runs.sort((a, b) => a.wall - b.wall)
+}
+
 async function measure(): Promise<void> {
   const worker = new Worker(new URL(import.meta.url))
   const ask = <T>(command: object) =>
@@ -168,20 +177,16 @@ async function measure(): Promise<void> {
           benchMs: (bench.user + bench.system) / 1000
         }
       }
-      const bestOf3 = async () => {
-        const runs = [await cli(), await cli(), await cli()]
-        return runs.sort((a, b) => a.wall - b.wall)
-      }
 
       await ask({ latency: 0 })
       await cli()
-      const floor = (await bestOf3())[0]
+      const [floor] = await threeRuns(cli)
       await ask({ latency: LATENCY_MS })
       await ask({ counts: transport })
       const spawned = Date.now()
       const first = await cli()
       const counts = await ask<Counts>({ counts: transport })
-      const runs = [first, await cli(), await cli()].sort((a, b) => a.wall - b.wall)
+      const runs = await threeRuns(cli, first)
       const best = runs[0]
 
       writeFileSync(join(dir, 'bare.mjs'), BARE_UNDICI)
@@ -199,10 +204,7 @@ async function measure(): Promise<void> {
         UNDICI: resolve('node_modules/undici/index.js'),
         ACCEPT: Object.values(MEDIA_TYPES).join(', ')
       }
-      const bareRuns: Measured[] = []
-      for (let i = 0; i < 3; i++)
-        bareRuns.push(await measuredNode(dir, join(dir, 'bare.mjs'), [], bareEnv))
-      const bare = bareRuns.sort((a, b) => a.wall - b.wall)[0]
+      const [bare] = await threeRuns(() => measuredNode(dir, join(dir, 'bare.mjs'), [], bareEnv))
 
       const peerStarted = performance.now()
       for (const name of names)

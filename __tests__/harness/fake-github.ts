@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http'
+import { Pauses } from './pauses.js'
 import { close, listen } from './ports.js'
 
 export interface RecordedRequest {
@@ -20,7 +21,7 @@ export class FakeGitHub {
   denyChecks = false
   /** Hold every answer this long (an API that does not answer); cut short by stop(). */
   stallMs = 0
-  private readonly stalls = new Set<NodeJS.Timeout>()
+  private readonly stalls = new Pauses()
   private server: Server | null = null
   private nextId = 1000
   port = 0
@@ -36,14 +37,7 @@ export class FakeGitHub {
       const path = (req.url ?? '').split('?')[0]
       const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : null
       this.requests.push({ method: req.method ?? '', path, body })
-      if (this.stallMs > 0)
-        await new Promise<void>(resolve => {
-          const timer = setTimeout(() => {
-            this.stalls.delete(timer)
-            resolve()
-          }, this.stallMs)
-          this.stalls.add(timer)
-        })
+      if (this.stallMs > 0) await this.stalls.wait(this.stallMs)
       if (res.destroyed) return
       const json = (status: number, value: unknown) =>
         res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(value))
@@ -92,8 +86,7 @@ export class FakeGitHub {
   }
 
   async stop(): Promise<void> {
-    for (const timer of this.stalls) clearTimeout(timer)
-    this.stalls.clear()
+    this.stalls.cancelAll()
     await close(this.server)
     this.server = null
   }

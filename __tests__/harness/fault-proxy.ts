@@ -6,6 +6,7 @@ import {
   type Server,
   type ServerResponse
 } from 'node:http'
+import { Pauses } from './pauses.js'
 import { close, listen } from './ports.js'
 
 /** One misbehaviour, applied to the next `times` requests that match. */
@@ -61,8 +62,7 @@ export class FaultProxy {
   connections = 0
   latencyMs = 0
   private inFlight = 0
-  /** Stalls and drips under way: cut short when the proxy stops, so nothing outlives the test. */
-  private readonly pauses = new Set<NodeJS.Timeout>()
+  private readonly pauses = new Pauses()
   private faults: Fault[] = []
   private readonly upstream = new Agent({ keepAlive: true, maxSockets: 64 })
   private server: Server | null = null
@@ -93,8 +93,7 @@ export class FaultProxy {
   }
 
   async stop(): Promise<void> {
-    for (const timer of this.pauses) clearTimeout(timer)
-    this.pauses.clear()
+    this.pauses.cancelAll()
     await close(this.server)
     this.server = null
     this.upstream.destroy()
@@ -122,8 +121,8 @@ export class FaultProxy {
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight)
     res.on('close', () => this.inFlight--)
     const fault = this.takeFault(req)
-    if (this.latencyMs > 0) await this.pause(this.latencyMs)
-    if (fault?.stallMs) await this.pause(fault.stallMs)
+    if (this.latencyMs > 0) await this.pauses.wait(this.latencyMs)
+    if (fault?.stallMs) await this.pauses.wait(fault.stallMs)
     if (res.destroyed) return
     if (fault?.reset) {
       req.socket.destroy()
@@ -158,20 +157,10 @@ export class FaultProxy {
     if (fault?.dripMs && req.method !== 'HEAD') {
       for (let i = 0; i < body.length && !res.destroyed; i++) {
         res.write(body.subarray(i, i + 1))
-        await this.pause(fault.dripMs)
+        await this.pauses.wait(fault.dripMs)
       }
     }
     res.end(req.method === 'HEAD' || fault?.dripMs ? undefined : body)
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise(resolve => {
-      const timer = setTimeout(() => {
-        this.pauses.delete(timer)
-        resolve()
-      }, ms)
-      this.pauses.add(timer)
-    })
   }
 
   private async forward(req: IncomingMessage): Promise<StoredResponse> {

@@ -11,6 +11,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { endToEnd } from './fault-proxy.js'
+import { Pauses } from './pauses.js'
 
 export type FrontProtocol = 'h2' | 'http/1.1'
 
@@ -36,8 +37,7 @@ export class TlsFront {
   private inFlight = 0
   private readonly inFlightPer = new Map<object, number>()
   private readonly sockets = new Set<Socket>()
-  /** Latency waits under way: cut short when the front stops, so nothing outlives the test. */
-  private readonly pauses = new Set<NodeJS.Timeout>()
+  private readonly pauses = new Pauses()
   private readonly upstream = new Agent({ keepAlive: true, maxSockets: 64 })
   private server: Http2SecureServer | HttpsServer | null = null
 
@@ -90,8 +90,7 @@ export class TlsFront {
   async stop(): Promise<void> {
     const server = this.server
     this.server = null
-    for (const timer of this.pauses) clearTimeout(timer)
-    this.pauses.clear()
+    this.pauses.cancelAll()
     for (const socket of this.sockets) socket.destroy()
     if (server) await new Promise(resolve => server.close(resolve))
     this.upstream.destroy()
@@ -113,14 +112,7 @@ export class TlsFront {
       this.inFlight--
       this.inFlightPer.set(socket, (this.inFlightPer.get(socket) ?? 1) - 1)
     })
-    if (this.latencyMs > 0)
-      await new Promise<void>(resolve => {
-        const timer = setTimeout(() => {
-          this.pauses.delete(timer)
-          resolve()
-        }, this.latencyMs)
-        this.pauses.add(timer)
-      })
+    if (this.latencyMs > 0) await this.pauses.wait(this.latencyMs)
     if (!this.server) return
     if (arrival === this.cutAfter) {
       if ('stream' in req) req.stream.session?.destroy()
