@@ -27589,10 +27589,9 @@ function registryAgent(options) {
   const client = (origin, clientOptions) => {
     const created = new Client(origin, {
       ...clientOptions,
-      allowH2: true,
       connect: (connectOptions, callback) => connect(connectOptions, (...answer) => {
         if (answer[1]?.alpnProtocol === "h2")
-          created.pipelining = options.streams;
+          created.pipelining = options.perOrigin;
         callback(...answer);
       })
     });
@@ -27602,7 +27601,7 @@ function registryAgent(options) {
     keepAliveTimeout: options.keepAliveTimeout,
     factory: (origin, poolOptions) => new Pool(origin, {
       ...poolOptions,
-      connections: options.connections,
+      connections: options.perOrigin,
       factory: client
     })
   });
@@ -27639,8 +27638,7 @@ var Transport = class {
     this.runDeadline = Date.now() + this.options.runTimeoutMs;
     this.agent = registryAgent({
       keepAliveTimeout: 3e4,
-      connections: this.options.maxPerHostConcurrency,
-      streams: this.options.maxPerHostConcurrency,
+      perOrigin: this.options.maxPerHostConcurrency,
       connectTimeout: this.options.timeoutMs
     });
     this.global = new Limiter(this.options.globalConcurrency);

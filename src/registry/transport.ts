@@ -78,8 +78,7 @@ export class Transport {
     this.runDeadline = Date.now() + this.options.runTimeoutMs
     this.agent = registryAgent({
       keepAliveTimeout: 30_000,
-      connections: this.options.maxPerHostConcurrency,
-      streams: this.options.maxPerHostConcurrency,
+      perOrigin: this.options.maxPerHostConcurrency,
       connectTimeout: this.options.timeoutMs
     })
     this.global = new Limiter(this.options.globalConcurrency)

@@ -22,17 +22,15 @@ const buildConnector = buildConnectorModule as unknown as typeof undiciBuildConn
 export type Agent = UndiciAgent
 
 export interface AgentOptions {
-  /** Connections per origin. */
-  connections: number
-  /** Requests sharing one HTTP/2 connection at once. */
-  streams: number
+  /** Requests in flight per origin: as many connections over HTTP/1.1, streams of one over HTTP/2. */
+  perOrigin: number
   keepAliveTimeout: number
   connectTimeout: number
 }
 
 /**
  * An Agent that speaks HTTP/2 where a registry offers it (TLS with ALPN, as public registries
- * do): once a connection says h2, up to `streams` requests share it instead of a connection
+ * do): once a connection says h2, up to `perOrigin` requests share it instead of a connection
  * and a TLS handshake each. Over HTTP/1.1 a connection carries one request at a time.
  */
 export function registryAgent(options: AgentOptions): Agent {
@@ -42,11 +40,10 @@ export function registryAgent(options: AgentOptions): Agent {
   const client = (origin: URL, clientOptions: object): UndiciClient => {
     const created: UndiciClient = new Client(origin, {
       ...clientOptions,
-      allowH2: true,
       connect: (connectOptions, callback) =>
         connect(connectOptions, (...answer) => {
           if ((answer[1] as { alpnProtocol?: string | false } | null)?.alpnProtocol === 'h2')
-            created.pipelining = options.streams
+            created.pipelining = options.perOrigin
           callback(...answer)
         })
     })
@@ -57,8 +54,8 @@ export function registryAgent(options: AgentOptions): Agent {
     factory: (origin, poolOptions) =>
       new Pool(origin, {
         ...poolOptions,
-        connections: options.connections,
-        factory: client as (origin: URL, options: object) => Dispatcher
+        connections: options.perOrigin,
+        factory: client
       })
   })
 }
