@@ -37,11 +37,17 @@ describe.each(NODES)('the action under %s', (_, node) => {
         expect(job.main.outputs['baseline-found']).toBe('false')
         expect(job.main.outputs.drifted).toBe('false')
         expect(job.main.summary).toContain(
-          'First run: baseline recorded, nothing compared (2 images)'
+          '## No baseline found (first run, or lost: unused for 7 days, the 10 GB cache limit, a renamed workflow or job): 2 images recorded without comparison'
         )
+        expect(job.main.commands.filter(c => c.command === 'warning').map(c => c.message)).toEqual([
+          'no baseline found (first run, or lost: unused for 7 days, the 10 GB cache limit, a renamed workflow or job): 2 images recorded without comparison; set on-missing-baseline: fail to fail instead'
+        ])
         expect(statuses(job)).toEqual({ 1: 'new', 4: 'new' })
         expect(job.post!.status).toBe(0)
-        expect(cache.savedKeys).toEqual(['base-image-drift-ci-drift-101-1'])
+        // a fixed-length prefix, then run, attempt and step
+        expect(cache.savedKeys).toEqual([
+          expect.stringMatching(/^base-image-drift-[0-9a-f]{20}-101-1-__acme_base-image-drift$/)
+        ])
       }))
 
     it('the tag moves upstream: fails on the FROM line, drifted=true, no post step, baseline kept', () =>
@@ -72,23 +78,28 @@ describe.each(NODES)('the action under %s', (_, node) => {
         const accepted = await runner.runJob({ accept: 'true' })
         expect(accepted.main.status).toBe(0)
         expect(statuses(accepted)).toEqual({ 1: 'drifted', 4: 'unchanged' })
+        expect(accepted.main.summary).toMatch(
+          /^## Accepted: 1 image recorded at its new digest \(2 compared\)\n/
+        )
         expect(accepted.post!.status).toBe(0)
         expect(cache.savedKeys).toHaveLength(2)
         const next = await runner.runJob()
         expect(next.main.status).toBe(0)
         expect(statuses(next)).toEqual({ 1: 'unchanged', 4: 'unchanged' })
-        expect(next.main.summary).toContain(
-          'No drift: 2 images checked against the last successful build'
-        )
+        expect(next.main.summary).toContain('## No drift: 2 compared\n')
       }))
 
     it('editing the FROM line to another tag is new, not drift', () =>
       scenario(async (world, runner) => {
-        await runner.runJob()
+        await runner.runJob({ platforms: 'linux/amd64' })
         world.writeDockerfile('3.13-slim')
         const job = await runner.runJob({ platforms: 'linux/amd64' })
         expect(job.main.status).toBe(0)
         expect(statuses(job)).toEqual({ 1: 'new', 4: 'unchanged' })
+        // said as it is: one image compared, one recorded without comparison
+        expect(job.main.summary).toMatch(
+          /^## No drift: 1 compared, 1 new \(recorded without comparison\)\n/
+        )
       }))
 
     it('tracking linux/amd64, a rebuild of only the arm64 image is index churn and passes', () =>

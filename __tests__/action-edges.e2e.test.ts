@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CacheService } from './harness/cache-service.js'
+import { CACHE_SIGNATURE, CacheService } from './harness/cache-service.js'
 import { ImagePusher } from './harness/images.js'
 import { TestRegistry } from './harness/registry.js'
 import { ActionRunner } from './helpers/action-runner.js'
@@ -33,7 +33,18 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
   it.each([
     [{ 'on-drift': 'maybe' }, 'input on-drift must be fail or warn, not "maybe"'],
     [{ 'on-error': 'ignore' }, 'input on-error must be fail or warn, not "ignore"'],
-    [{ accept: 'yes' }, 'input accept must be true or false, not "yes"'],
+    [
+      { accept: 'yes' },
+      'input accept must be true, false, or the images to accept with their tags (e.g. python:3.12-slim), not "yes": an image to accept is named with its tag'
+    ],
+    [
+      { 'save-baseline': 'main' },
+      'input save-baseline must be default-branch or always or never, not "main"'
+    ],
+    [
+      { 'on-missing-baseline': 'ignore' },
+      'input on-missing-baseline must be fail or warn, not "ignore"'
+    ],
     [
       { comment: 'sometimes' },
       'input comment must be on-drift or always or never, not "sometimes"'
@@ -62,10 +73,9 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
 
   it('masks registry-auth passwords before anything is printed', async () => {
     const job = await runner.runJob({ 'registry-auth': `${registry.host}=me:s3cret-pass` })
-    expect(job.main.commands.filter(c => c.command === 'add-mask').map(c => c.message)).toEqual([
-      'ghs_testtoken',
-      's3cret-pass'
-    ])
+    const masked = job.main.commands.filter(c => c.command === 'add-mask').map(c => c.message)
+    // the cache library masks the signature of the download URL it was given, as it should
+    expect(masked.filter(m => m !== CACHE_SIGNATURE)).toEqual(['ghs_testtoken', 's3cret-pass'])
   })
 
   it('stops on a lockfile that cannot be used (exit 3, untouched), until accept: true replaces it', async () => {
@@ -109,14 +119,18 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
     )
   })
 
-  it('gives one warning when the cache entry already exists', async () => {
+  it('fails the post step with a configuration error when another step took the key', async () => {
+    // two matrix legs scanning the same files with the same settings: one run, one step id
     const first = await runner.runJob({}, { GITHUB_RUN_ID: '900' })
     expect(first.post!.commands.filter(c => c.command === 'warning')).toEqual([])
     const again = await runner.runJob({}, { GITHUB_RUN_ID: '900' })
     expect(again.main.status).toBe(0)
-    const warnings = again.post!.commands.filter(c => c.command === 'warning')
-    expect(warnings.map(w => w.message)).toEqual([
-      'baseline not saved to the cache (cache entry base-image-drift-ci-drift-900-1 already exists)'
+    expect(again.post!.status).toBe(2)
+    const errors = again.post!.commands.filter(c => c.command === 'error')
+    expect(errors.map(e => e.message)).toEqual([
+      expect.stringMatching(
+        /^the baseline cache key base-image-drift-[0-9a-f]{20}-900-1-__acme_base-image-drift is already taken: another step of this run saved under it\. .* give each its own cache-key$/
+      )
     ])
   })
 })

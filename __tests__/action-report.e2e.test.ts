@@ -7,6 +7,7 @@ import { ImagePusher, type ImageSpec } from './harness/images.js'
 import { debianRelease, dpkgStatus, tarLayer } from './harness/layers.js'
 import { TestRegistry } from './harness/registry.js'
 import { ActionRunner } from './helpers/action-runner.js'
+import { on } from './helpers/trigger.js'
 import { NODES } from './helpers/run.js'
 
 /** What python:3.12-slim's config says before and after upstream rebuilt it (the incident this tool exists for). */
@@ -36,8 +37,6 @@ describe.each(NODES)('reporting a drift under %s', (_, node) => {
   let workspace = ''
   let runner: ActionRunner
   let oldDigest = ''
-  let event = ''
-  const pullRequest = () => ({ GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event })
 
   beforeAll(async () => {
     await Promise.all([registry.start(), cache.start(), api.start()])
@@ -70,11 +69,6 @@ describe.each(NODES)('reporting a drift under %s', (_, node) => {
       await new ImagePusher(registry).pushImage('library/python', bullseye, { tag: '3.12-slim' })
     ).digest
     workspace = mkdtempSync(join(tmpdir(), 'bid-report-'))
-    event = join(workspace, '..', `${workspace.split('/').pop()}-event.json`)
-    writeFileSync(
-      event,
-      JSON.stringify({ pull_request: { number: 7, head: { sha: 'b'.repeat(40) } } })
-    )
     writeFileSync(
       join(workspace, 'Dockerfile'),
       `FROM ${registry.host}/library/python:3.12-slim AS app\nRUN apt-get install -y libssl1.1 && pip install flask\n`
@@ -85,16 +79,16 @@ describe.each(NODES)('reporting a drift under %s', (_, node) => {
     runner.dispose()
     await Promise.all([registry.stop(), cache.stop(), api.stop()])
     rmSync(workspace, { recursive: true, force: true })
-    rmSync(event, { force: true })
   })
 
   it('states bullseye → bookworm, the version change and the pin line in the annotation, summary, PR comment and outputs', async () => {
-    const first = await runner.runJob({}, pullRequest())
+    // the default branch records; pull requests compare with it
+    const first = await runner.runJob()
     expect(first.main.status).toBe(0)
     expect(api.requests.filter(r => r.method !== 'GET')).toEqual([]) // no drift, no comment yet
 
     await new ImagePusher(registry).pushImage('library/python', bookworm, { tag: '3.12-slim' })
-    const job = await runner.runJob({}, pullRequest())
+    const job = await runner.runJob({}, {}, on.pullRequest(7))
     expect(job.main.status).toBe(1)
     const pin = `FROM ${registry.host}/library/python:3.12-slim@${oldDigest} AS app`
 
@@ -174,7 +168,7 @@ describe.each(NODES)('reporting a drift under %s', (_, node) => {
   })
 
   it('updates the same comment on a later run, and marks it resolved once the drift is gone', async () => {
-    const again = await runner.runJob({}, pullRequest())
+    const again = await runner.runJob({}, {}, on.pullRequest(7))
     expect(again.main.status).toBe(1)
     expect(api.comments).toHaveLength(1)
     expect(api.requests.at(-1)).toMatchObject({
@@ -182,8 +176,9 @@ describe.each(NODES)('reporting a drift under %s', (_, node) => {
       path: `/repos/acme/shop/issues/comments/${api.comments[0].id}`
     })
 
-    expect((await runner.runJob({ accept: 'true' }, pullRequest())).main.status).toBe(0)
-    const clean = await runner.runJob({}, pullRequest())
+    // accepted where it counts: a dispatch on the default branch, which the pull request reads
+    expect((await runner.runJob({ accept: 'true' }, {}, on.dispatch())).main.status).toBe(0)
+    const clean = await runner.runJob({}, {}, on.pullRequest(7))
     expect(clean.main.status).toBe(0)
     expect(api.comments).toHaveLength(1)
     expect(api.comments[0].body).toContain('## Base image drift resolved')
@@ -198,7 +193,7 @@ describe.each(NODES)('reporting a drift under %s', (_, node) => {
         { ...bookworm, env: [...bookworm.env!, 'REBUILT=1'] },
         { tag: '3.12-slim' }
       )
-      const job = await runner.runJob({}, pullRequest())
+      const job = await runner.runJob({}, {}, on.pullRequest(7))
       expect(job.main.status).toBe(1)
       const warnings = job.main.commands.filter(c => c.command === 'warning')
       expect(warnings.map(w => w.message)).toEqual([
@@ -233,7 +228,8 @@ describe('many drifts at once', () => {
     writeFileSync(join(workspace, 'thirty.Dockerfile'), from(tags.slice(0, 30)))
     writeFileSync(join(workspace, 'ninety.Dockerfile'), from(tags.slice(30)))
     runner = new ActionRunner(workspace, { ...cache.env, GITHUB_API_URL: api.url })
-    expect((await runner.runJob()).main.status).toBe(0)
+    // one baseline for every run here, whichever files each scans
+    expect((await runner.runJob({ 'cache-key': 'many-' })).main.status).toBe(0)
     const moved = await pusher.pushImage('team/base', { env: ['GEN=2'] })
     for (const tag of tags) await pusher.tag('team/base', tag, moved.digest)
   }, 120_000)
@@ -244,7 +240,7 @@ describe('many drifts at once', () => {
   })
 
   it('30 drifted references: 10 error annotations; the summary lists all 30 and says 20 were not annotated', async () => {
-    const job = await runner.runJob({ files: 'thirty.Dockerfile' })
+    const job = await runner.runJob({ files: 'thirty.Dockerfile', 'cache-key': 'many-' })
     expect(job.main.status).toBe(1)
     expect(job.main.commands.filter(c => c.command === 'error')).toHaveLength(10)
     expect(job.main.summary.match(/\| \*\*drifted\*\* \|/g)).toHaveLength(30)
@@ -255,7 +251,7 @@ describe('many drifts at once', () => {
 
   it('sends a check run with 120 annotations in 3 requests', async () => {
     api.requests.length = 0
-    const job = await runner.runJob({ 'check-name': 'base images' })
+    const job = await runner.runJob({ 'check-name': 'base images', 'cache-key': 'many-' })
     expect(job.main.status).toBe(1)
     const sent = api.requests.filter(r => r.path.includes('/check-runs'))
     expect(sent.map(r => r.method)).toEqual(['POST', 'PATCH', 'PATCH'])
@@ -274,7 +270,11 @@ describe('many drifts at once', () => {
   it('degrades to one warning naming checks: write when the check run is refused', async () => {
     api.denyChecks = true
     try {
-      const job = await runner.runJob({ files: 'thirty.Dockerfile', 'check-name': 'base images' })
+      const job = await runner.runJob({
+        files: 'thirty.Dockerfile',
+        'check-name': 'base images',
+        'cache-key': 'many-'
+      })
       expect(job.main.status).toBe(1)
       expect(job.main.commands.filter(c => c.command === 'warning').map(c => c.message)).toEqual([
         'could not create the check run "base images" (HTTP 403): the github-token needs the `checks: write` permission, which pull requests from forks never get; the job summary and annotations carry the report'

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CacheService } from './harness/cache-service.js'
@@ -7,6 +7,7 @@ import { FaultProxy } from './harness/fault-proxy.js'
 import { ImagePusher } from './harness/images.js'
 import { TestRegistry } from './harness/registry.js'
 import { ActionRunner } from './helpers/action-runner.js'
+import { on } from './helpers/trigger.js'
 import { CLI, runNode } from './helpers/run.js'
 
 const MARKER = '<!-- base-image-drift: ci/drift -->'
@@ -43,23 +44,12 @@ describe('a hostile pull request, through the action', () => {
   let proxy: FaultProxy
   let workspace = ''
   let runner: ActionRunner
-  let event = ''
-  const pullRequest = (extra: Record<string, string> = {}) => ({
-    GITHUB_EVENT_NAME: 'pull_request',
-    GITHUB_EVENT_PATH: event,
-    ...extra
-  })
 
   beforeAll(async () => {
     await Promise.all([registry.start(), cache.start(), api.start()])
     proxy = await new FaultProxy(registry.url).start()
     await new ImagePusher(registry).pushImage('library/app', { env: ['A=1'] }, { tag: '1' })
     workspace = mkdtempSync(join(tmpdir(), 'bid-pr-'))
-    event = `${workspace}-event.json`
-    writeFileSync(
-      event,
-      JSON.stringify({ pull_request: { number: 9, head: { sha: 'c'.repeat(40) } } })
-    )
     runner = new ActionRunner(workspace, { ...cache.env, GITHUB_API_URL: api.url })
   })
   afterAll(async () => {
@@ -67,7 +57,6 @@ describe('a hostile pull request, through the action', () => {
     await proxy.stop()
     await Promise.all([registry.stop(), cache.stop(), api.stop()])
     rmSync(workspace, { recursive: true, force: true })
-    rmSync(event, { force: true })
   })
   beforeEach(() => {
     api.comments.length = 0
@@ -83,8 +72,10 @@ describe('a hostile pull request, through the action', () => {
       `services:\n  web:\n    image: ${proxy.host}/library/app:\${DEPLOY_TOKEN}\n  ok:\n    image: ${proxy.host}/library/app:\${TAG}\n`
     )
     const job = await runner.runJob(
-      { variables: '*', comment: 'always' },
-      pullRequest({ DEPLOY_TOKEN: 'tok-8c1f-very-secret', TAG: '1' })
+      // the pull request records its own baseline too, to show none of it reaches the cache
+      { variables: '*', comment: 'always', 'save-baseline': 'always' },
+      { DEPLOY_TOKEN: 'tok-8c1f-very-secret', TAG: '1' },
+      on.pullRequest(9)
     )
     expect(job.main.status).toBe(0)
     const everything = [
@@ -93,7 +84,7 @@ describe('a hostile pull request, through the action', () => {
       job.main.summary,
       JSON.stringify(job.main.outputs),
       ...api.comments.map(c => c.body),
-      readFileSync(join(runner.home, '.base-image-drift', 'baseline.json'), 'utf8')
+      ...cache.savedKeys.map(key => cache.savedText(key))
     ].join('\n')
     expect(everything).not.toContain('tok-8c1f')
     expect(proxy.seen.map(r => r.path).join('\n')).not.toContain('tok-8c1f')
@@ -113,11 +104,11 @@ describe('a hostile pull request, through the action', () => {
       join(workspace, 'compose.yaml'),
       `services:\n  web:\n    image: ${proxy.host}/library/app:\${TAG}\n`
     )
-    const withoutInput = await runner.runJob({}, pullRequest({ TAG: '1' }))
+    const withoutInput = await runner.runJob({}, { TAG: '1' }, on.pullRequest(9))
     expect(JSON.parse(withoutInput.main.outputs.images)[0].error).toBe(
       'variable TAG is not set and has no default'
     )
-    const named = await runner.runJob({ variables: 'TAG' }, pullRequest({ TAG: '1' }))
+    const named = await runner.runJob({ variables: 'TAG' }, { TAG: '1' }, on.pullRequest(9))
     expect(JSON.parse(named.main.outputs.images)[0]).toMatchObject({
       image: `${proxy.host}/library/app:1`,
       error: null
@@ -132,7 +123,7 @@ describe('a hostile pull request, through the action', () => {
     writeFileSync(join(workspace, 'Dockerfile'), `FROM ${proxy.host}/library/evil:1\n`)
     const pusher = new ImagePusher(registry)
     await pusher.pushImage('library/evil', { env: ['V=1'] }, { tag: '1' })
-    expect((await runner.runJob({}, pullRequest())).main.status).toBe(0)
+    expect((await runner.runJob()).main.status).toBe(0)
     // the registry rebuilds the tag with a config written to attack the report
     const hostile = '<img src=x onerror=alert(1)> | @everyone [x](https://evil.example) `'
     await pusher.pushImage(
@@ -140,7 +131,7 @@ describe('a hostile pull request, through the action', () => {
       { env: [`V=${hostile}`], labels: { [`l|${hostile}`]: hostile } },
       { tag: '1' }
     )
-    const job = await runner.runJob({ comment: 'always' }, pullRequest())
+    const job = await runner.runJob({ comment: 'always' }, {}, on.pullRequest(9))
     expect(job.main.status).toBe(1)
     expect(api.comments[0].body).toContain('changed under its tag')
     for (const markdown of [job.main.summary, api.comments[0].body]) {
@@ -162,7 +153,7 @@ describe('a hostile pull request, through the action', () => {
       body: `${MARKER}\nAll good, merge it.`,
       user: { login: 'mallory' }
     })
-    const job = await runner.runJob({ comment: 'always' }, pullRequest())
+    const job = await runner.runJob({ comment: 'always' }, {}, on.pullRequest(9))
     expect(job.main.status).toBe(0)
     expect(api.requests.filter(r => r.method === 'PATCH')).toEqual([])
     expect(api.comments.map(c => [c.user.login, c.body.startsWith(MARKER)])).toEqual([
@@ -171,7 +162,7 @@ describe('a hostile pull request, through the action', () => {
     ])
     expect(api.comments[0].body).toBe(`${MARKER}\nAll good, merge it.`)
     // the action's own comment is the one it updates next time
-    await runner.runJob({ comment: 'always' }, pullRequest())
+    await runner.runJob({ comment: 'always' }, {}, on.pullRequest(9))
     expect(api.requests.filter(r => r.method === 'PATCH').map(r => r.path)).toEqual([
       `/repos/acme/shop/issues/comments/${api.comments[1].id}`
     ])
@@ -182,7 +173,7 @@ describe('a hostile pull request, through the action', () => {
     api.stallMs = 30_000
     try {
       const started = Date.now()
-      const job = await runner.runJob({ comment: 'always', timeout: '1' }, pullRequest())
+      const job = await runner.runJob({ comment: 'always', timeout: '1' }, {}, on.pullRequest(9))
       expect(job.main.status).toBe(0)
       expect(Date.now() - started).toBeLessThan(10_000)
       expect(job.main.commands.filter(c => c.command === 'warning').map(c => c.message)).toContain(

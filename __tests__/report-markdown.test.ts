@@ -30,9 +30,12 @@ describe('the Markdown report', () => {
       baselineFound: false,
       verdict: decide(findings, policy),
       rateLimitRemaining: { 'docker.io': 87 },
-      acceptHint: 'x'
+      acceptHint: 'x',
+      records: true
     })
-    expect(report).toMatch(/^## First run: baseline recorded, nothing compared \(1 image\)\n/)
+    expect(report).toMatch(
+      /^## No baseline found \(first run, or lost: unused for 7 days, the 10 GB cache limit, a renamed workflow or job\): 1 image recorded without comparison\n/
+    )
     expect(report).toContain(
       '| `Dockerfile:1` | from | `docker.io/library/python:3.12-slim` | `sha256:aaaaaaaaaaaa` | new |'
     )
@@ -69,7 +72,8 @@ describe('the Markdown report', () => {
       baselineFound: true,
       verdict: decide(findings, policy),
       rateLimitRemaining: {},
-      acceptHint: 're-run with `accept: true`'
+      acceptHint: 're-run with `accept: true`',
+      records: true
     })
     expect(report).toContain(`\`\`\`yaml\nimage: redis:7@${d('a')}\n\`\`\``)
     expect(report).toContain(`\`\`\`dockerfile\nFROM alpine:\${V}@${d('c')} AS base\n\`\`\``)

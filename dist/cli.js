@@ -26001,8 +26001,9 @@ var LockfileStore = class {
   }
   path;
   name;
-  restore() {
-    return readBaselineFile(this.path, this.name);
+  async restore() {
+    const read = await readBaselineFile(this.path, this.name);
+    return read.state === "found" ? { ...read, from: `\`${this.name}\`` } : read;
   }
   async save(baseline) {
     await writeBaselineFile(this.path, baseline, this.name);
@@ -26053,6 +26054,8 @@ var DEFAULTS = {
   timeoutSeconds: 30,
   onDrift: "fail",
   onError: "warn",
+  onMissingBaseline: "warn",
+  saveBaseline: "default-branch",
   comment: "on-drift",
   baselineFile: ".base-image-drift.json",
   /** Enough for the layers of a typical slim image (python:3.12-slim is about 45 MiB). */
@@ -26376,8 +26379,14 @@ async function platformDigestsOfImage(image, client, top) {
 }
 
 // src/compare/compare.ts
+function accepts(accept, image) {
+  return typeof accept === "boolean" ? accept : accept.includes(image);
+}
 function compare(references, resolutions, baseline, options) {
   const images = {};
+  const accepting = {};
+  const added = /* @__PURE__ */ new Set();
+  const accepted = /* @__PURE__ */ new Set();
   const seenAt = /* @__PURE__ */ new Map();
   for (const reference of references) {
     if (!reference.image) continue;
@@ -26388,16 +26397,25 @@ function compare(references, resolutions, baseline, options) {
     const finding = judge(reference, resolutions, baseline, options);
     if (finding.image === null) return finding;
     const where = { seenAt: seenAt.get(finding.image) ?? [] };
-    if (finding.status === "error" || finding.status === "drifted" && !options.accept) {
-      if (finding.previous) images[finding.image] = { ...finding.previous, ...where };
+    if (finding.status === "error") {
+      if (finding.previous)
+        images[finding.image] = accepting[finding.image] = { ...finding.previous, ...where };
+      return finding;
+    }
+    const recorded = {
+      digest: finding.current.digest,
+      ...where,
+      recordedAt: options.now,
+      ...options.run ? { run: options.run } : {},
+      ...options.commit ? { commit: options.commit } : {}
+    };
+    accepting[finding.image] = recorded;
+    if (finding.status === "drifted" && !accepts(options.accept, finding.image)) {
+      images[finding.image] = { ...finding.previous, ...where };
     } else {
-      images[finding.image] = {
-        digest: finding.current.digest,
-        ...where,
-        recordedAt: options.now,
-        ...options.run ? { run: options.run } : {},
-        ...options.commit ? { commit: options.commit } : {}
-      };
+      images[finding.image] = recorded;
+      if (finding.status === "drifted") accepted.add(finding.image);
+      if (!("previous" in finding) || !finding.previous) added.add(finding.image);
     }
     return finding;
   });
@@ -26419,16 +26437,24 @@ function compare(references, resolutions, baseline, options) {
     });
   }
   if (findings.some((f) => f.status === "error" && f.error.kind === "scan"))
-    for (const [key, entry] of Object.entries(baseline?.images ?? {})) images[key] ??= entry;
-  const next = {
+    for (const [key, entry] of Object.entries(baseline?.images ?? {})) {
+      images[key] ??= entry;
+      accepting[key] ??= entry;
+    }
+  const document = (entries) => ({
     schema: BASELINE_SCHEMA,
     version: BASELINE_SCHEMA_VERSION,
     updatedAt: options.now,
     ...options.run ? { run: options.run } : {},
     ...options.commit ? { commit: options.commit } : {},
-    images
+    images: entries
+  });
+  return {
+    findings,
+    next: document(images),
+    accepting: document(accepting),
+    changes: { added: [...added], accepted: [...accepted] }
   };
-  return { findings, next };
 }
 function judge(reference, resolutions, baseline, options) {
   if (!reference.image) {
@@ -26508,10 +26534,12 @@ function decide(findings, policy, explanations = /* @__PURE__ */ new Map()) {
   const drifted = drifts.length;
   const errors = findings.filter((f) => f.status === "error").length;
   const failures = [];
-  const failing = drifts.filter((f) => failsOn(explanations.get(f.image), policy.failOn)).length;
-  if (failing > 0 && !policy.accept && policy.onDrift === "fail") {
+  const unaccepted = drifts.filter((f) => !accepts(policy.accept, f.image));
+  const failing = unaccepted.filter((f) => failsOn(explanations.get(f.image), policy.failOn)).length;
+  if (failing > 0 && policy.onDrift === "fail") {
+    const warnOnly = unaccepted.length - failing;
     failures.push(
-      `${counted(failing, "image")} changed under ${failing === 1 ? "its tag" : "their tags"} since the last successful build${failing < drifted ? ` (${drifted - failing} more of a severity that only warns: fail-on ${policy.failOn.join(",")})` : ""}`
+      `${counted(failing, "image")} changed under ${failing === 1 ? "its tag" : "their tags"} since the last successful build${warnOnly > 0 ? ` (${warnOnly} more of a severity that only warns: fail-on ${policy.failOn.join(",")})` : ""}`
     );
   }
   if (errors > 0 && policy.onError === "fail") {
@@ -29871,7 +29899,7 @@ async function run(request2) {
       restoring,
       resolveAll(discovered.references, client)
     ]);
-    if (restored.state === "unusable" && !request2.policy.accept)
+    if (restored.state === "unusable" && request2.policy.accept !== true)
       throw new UnusableBaselineError(restored.why);
     return {
       discovered,
@@ -29885,15 +29913,20 @@ async function run(request2) {
 }
 async function decideAndSave(request2, restored, discovered, resolutions, client, platforms) {
   const baseline = restored.state === "found" ? restored.baseline : null;
-  const { findings, next } = compare(discovered.references, resolutions, baseline, {
-    platforms,
-    accept: request2.policy.accept,
-    unreadable: discovered.errors,
-    platformChanges: baseline ? await platformChanges(movedImages(discovered, resolutions, baseline), client) : void 0,
-    now: request2.now,
-    run: request2.run,
-    commit: request2.commit
-  });
+  const { findings, next, accepting, changes } = compare(
+    discovered.references,
+    resolutions,
+    baseline,
+    {
+      platforms,
+      accept: request2.policy.accept,
+      unreadable: discovered.errors,
+      platformChanges: baseline ? await platformChanges(movedImages(discovered, resolutions, baseline), client) : void 0,
+      now: request2.now,
+      run: request2.run,
+      commit: request2.commit
+    }
+  );
   const explanations = await explainAll(
     findings,
     client,
@@ -29909,7 +29942,7 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     verdict.keptBecause = `no image references were found, so the baseline of ${counted(before, "image")} was kept; check the files input`;
   }
   const saving = request2.save && verdict.save && restored.state !== "unavailable";
-  const saveProblem = saving ? await request2.store.save(next) : null;
+  const saveProblem = saving ? await request2.store.save(next, changes) : null;
   return {
     restored,
     baseline,
@@ -29917,6 +29950,8 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     explanations,
     verdict,
     next,
+    accepting,
+    changes,
     saved: saving && saveProblem === null,
     saveProblem,
     replaced: restored.state === "unusable" ? restored.why : null
@@ -30248,7 +30283,7 @@ function annotationsFor(findings, explanations, policy, acceptHint) {
     const at = { file: reference.file, line: reference.line, column: reference.column };
     if (finding.status === "drifted") {
       const explanation = explanations.get(finding.image);
-      const level = policy.onDrift === "fail" && !policy.accept && failsOn(explanation, policy.failOn) ? "error" : "warning";
+      const level = policy.onDrift === "fail" && !accepts(policy.accept, finding.image) && failsOn(explanation, policy.failOn) ? "error" : "warning";
       const stay = stayOnRelease(finding, explanation);
       all.push({
         ...at,

@@ -1,21 +1,49 @@
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { close, listen } from './ports.js'
 
 interface Entry {
   key: string
   version: string
+  /** The ref whose runs saved it: only runs that may read this scope restore it. */
+  scope: string
   blob: Buffer | null
   finalized: boolean
   createdAt: number
+  lastAccessedAt: number
 }
 
+/** A scope of the run's token, as GitHub writes them into the `ac` claim. */
+export interface TokenScope {
+  Scope: string
+  /** 1 read, 2 write, 3 both. */
+  Permission: number
+}
+
+/** The signature of every signed blob URL: the cache library masks it in the log. */
+export const CACHE_SIGNATURE = 'emulator-signature'
 const SERVICE = '/twirp/github.actions.results.api.v1.CacheService/'
+const DAY_MS = 24 * 60 * 60 * 1000
+/** GitHub removes cache entries that have not been accessed in over 7 days. */
+export const EVICTION_MS = 7 * DAY_MS
+const READ = 1
+const WRITE = 2
 
 /**
- * An emulator of the Actions cache service v2, as @actions/cache talks to it: the Twirp
- * JSON endpoints under ACTIONS_RESULTS_URL and a blob endpoint for the signed URLs.
- * Restore matches the key exactly, then the newest finalized entry whose key starts with a
- * restore key; entries are immutable.
+ * An emulator of the Actions cache service v2, as @actions/cache talks to it (the Twirp
+ * JSON endpoints under ACTIONS_RESULTS_URL and a blob endpoint for the signed URLs), keeping
+ * GitHub's rules:
+ * - the run's token says which refs' caches it may read and which one it writes (the `ac`
+ *   claim: the run's own ref first, then the base branch of a pull request, then the
+ *   default branch); an entry lives in the scope of the ref that saved it;
+ * - restore searches scope by scope in that order; in each, the exact key, then the newest
+ *   entry whose key starts with the key, then the same for each restore key;
+ * - keys are immutable per scope; a token without a writable scope cannot save
+ *   (`cache write denied: …`), one without a readable scope cannot restore;
+ * - entries unused for 7 days are evicted, on a clock the test moves (`advanceDays`).
  */
 export class CacheService {
   readonly entries: Entry[] = []
@@ -26,6 +54,8 @@ export class CacheService {
   failMethod: { method: string; status: number; msg: string } | null = null
   /** Hold every answer this long: the service is across a network from the runner. */
   latencyMs = 0
+  /** The service's clock, in ms: entries are stamped with it and evicted by it. */
+  private now = Date.now()
   private server: Server | null = null
   port = 0
 
@@ -33,13 +63,14 @@ export class CacheService {
     return `http://127.0.0.1:${this.port}/`
   }
 
-  /** Environment that points @actions/cache at this emulator. */
+  /** Environment that points @actions/cache at this emulator; each run adds its own token. */
   get env(): Record<string, string> {
-    return {
-      ACTIONS_CACHE_SERVICE_V2: 'true',
-      ACTIONS_RESULTS_URL: this.url,
-      ACTIONS_RUNTIME_TOKEN: 'test-runtime-token'
-    }
+    return { ACTIONS_CACHE_SERVICE_V2: 'true', ACTIONS_RESULTS_URL: this.url }
+  }
+
+  /** Moves the service's clock on: what nobody used meanwhile is evicted on the next request. */
+  advanceDays(days: number): void {
+    this.now += days * DAY_MS
   }
 
   async start(): Promise<this> {
@@ -48,24 +79,31 @@ export class CacheService {
       if (this.latencyMs > 0) await new Promise(resolve => setTimeout(resolve, this.latencyMs))
       const path = (req.url ?? '').split('?')[0]
       this.calls.push(`${req.method} ${path.replace(SERVICE, '')}`)
-      if (this.failAll !== null) {
-        res
-          .writeHead(this.failAll, { 'Content-Type': 'application/json' })
-          .end('{"code":"internal","msg":"injected"}')
-        return
-      }
+      this.now += 1 // every request is later than the one before: "newest" is never a tie
+      this.evict()
       const json = (status: number, value: object) =>
         res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(value))
+      if (this.failAll !== null) {
+        json(this.failAll, { code: 'internal', msg: 'injected' })
+        return
+      }
       if (this.failMethod && path === SERVICE + this.failMethod.method) {
         const { status, msg } = this.failMethod
-        const body =
+        json(
+          status,
           status === 200 ? { ok: false, message: msg } : { code: 'permission_denied', msg }
-        res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body))
+        )
         return
       }
       if (req.method === 'POST' && path.startsWith(SERVICE)) {
+        const scopes = scopesOf(req.headers.authorization)
+        if (scopes === null) {
+          json(401, { code: 'unauthenticated', msg: 'no valid runtime token' })
+          return
+        }
         const request = JSON.parse(body.toString('utf8') || '{}')
-        json(200, this.rpc(path.slice(SERVICE.length), request))
+        const [status, answer] = this.rpc(path.slice(SERVICE.length), request, scopes)
+        json(status, answer)
         return
       }
       const blob = /^\/devstoreaccount1\/cache\/(\d+)$/.exec(path)
@@ -98,58 +136,174 @@ export class CacheService {
     this.server = null
   }
 
-  /** Keys of the saved (finalized) entries, oldest first. */
+  /** Keys of the saved (finalized) entries that are still there, oldest first. */
   get savedKeys(): string[] {
-    return this.entries.filter(e => e.finalized).map(e => e.key)
+    return this.live.map(e => e.key)
   }
 
-  private rpc(method: string, request: Record<string, unknown>): object {
-    const blobUrl = (index: number) => `${this.url}devstoreaccount1/cache/${index}?sig=test`
+  /** Keys saved in one ref's scope, oldest first. */
+  keysIn(scope: string): string[] {
+    return this.live.filter(e => e.scope === scope).map(e => e.key)
+  }
+
+  /** The stored bytes of a saved entry (a tar archive): tests read what a run recorded. */
+  blobOf(key: string): Buffer {
+    const entry = this.live.find(e => e.key === key)
+    if (!entry?.blob) throw new Error(`no saved entry ${key}`)
+    return entry.blob
+  }
+
+  /** What the files of a saved entry say, as tar extracts them (zstd or gzip, by their magic). */
+  savedText(key: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'bid-cache-entry-'))
+    try {
+      const archive = join(dir, 'entry.tar')
+      writeFileSync(archive, this.blobOf(key))
+      return execFileSync('tar', ['-xOf', archive], { encoding: 'utf8' })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
+  /** Replaces what a saved entry holds with other files: an archive whose file is not where the step looks. */
+  rewriteEntry(key: string, files: Record<string, string>): void {
+    const entry = this.live.find(e => e.key === key)
+    if (!entry) throw new Error(`no saved entry ${key}`)
+    const dir = mkdtempSync(join(tmpdir(), 'bid-cache-entry-'))
+    try {
+      for (const [path, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, 'files', path)), { recursive: true })
+        writeFileSync(join(dir, 'files', path), text)
+      }
+      const archive = join(dir, 'entry.tar.zst')
+      execFileSync('tar', [
+        '--zstd',
+        '-cf',
+        archive,
+        '-C',
+        join(dir, 'files'),
+        ...Object.keys(files)
+      ])
+      entry.blob = readFileSync(archive)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
+  private get live(): Entry[] {
+    return this.entries.filter(e => e.finalized && e.blob !== null)
+  }
+
+  private evict(): void {
+    for (const entry of this.entries)
+      if (entry.finalized && this.now - entry.lastAccessedAt > EVICTION_MS) entry.blob = null
+  }
+
+  private rpc(
+    method: string,
+    request: Record<string, unknown>,
+    scopes: TokenScope[]
+  ): [number, object] {
+    const blobUrl = (index: number) =>
+      `${this.url}devstoreaccount1/cache/${index}?sig=${CACHE_SIGNATURE}`
+    const writable = scopes.find(s => (s.Permission & WRITE) !== 0)?.Scope
     switch (method) {
       case 'CreateCacheEntry': {
-        if (this.entries.some(e => e.key === request.key && e.version === request.version)) {
-          return { ok: false, message: `cache entry ${request.key} already exists` }
-        }
+        if (!writable)
+          return [
+            200,
+            { ok: false, message: 'cache write denied: the token of this run is read-only' }
+          ]
+        const taken = this.live.some(
+          e => e.scope === writable && e.key === request.key && e.version === request.version
+        )
+        if (taken)
+          return [
+            200,
+            {
+              ok: false,
+              message: 'cache entry with the same key, version, and scope already exists'
+            }
+          ]
         this.entries.push({
           key: String(request.key),
           version: String(request.version),
+          scope: writable,
           blob: null,
           finalized: false,
-          createdAt: Date.now()
+          createdAt: this.now,
+          lastAccessedAt: this.now
         })
-        return { ok: true, signed_upload_url: blobUrl(this.entries.length - 1) }
+        return [200, { ok: true, signed_upload_url: blobUrl(this.entries.length - 1) }]
       }
       case 'FinalizeCacheEntryUpload': {
         const index = this.entries.findIndex(
-          e => e.key === request.key && e.version === request.version && !e.finalized
+          e =>
+            e.scope === writable &&
+            e.key === request.key &&
+            e.version === request.version &&
+            !e.finalized
         )
         if (index < 0 || !this.entries[index].blob)
-          return { ok: false, message: 'nothing uploaded' }
+          return [200, { ok: false, message: 'nothing uploaded' }]
         this.entries[index].finalized = true
-        return { ok: true, entry_id: String(index + 1) }
+        this.entries[index].createdAt = this.now
+        this.entries[index].lastAccessedAt = this.now
+        return [200, { ok: true, entry_id: String(index + 1) }]
       }
       case 'GetCacheEntryDownloadURL': {
-        const usable = this.entries
-          .map((e, index) => ({ e, index }))
-          .filter(({ e }) => e.finalized && e.version === request.version)
-        const exact = usable.find(({ e }) => e.key === request.key)
-        const prefixes = (request.restore_keys as string[] | undefined) ?? []
-        const byPrefix = prefixes
-          .map(
-            prefix =>
-              usable
-                .filter(({ e }) => e.key.startsWith(prefix))
-                .sort((a, b) => b.e.createdAt - a.e.createdAt || b.index - a.index)[0]
-          )
-          .find(Boolean)
-        const match = exact ?? byPrefix
-        return match
-          ? { ok: true, signed_download_url: blobUrl(match.index), matched_key: match.e.key }
-          : { ok: false }
+        const readable = scopes.filter(s => (s.Permission & READ) !== 0).map(s => s.Scope)
+        if (readable.length === 0)
+          return [403, { code: 'permission_denied', msg: 'cache read denied: no readable scope' }]
+        const keys = [String(request.key), ...((request.restore_keys as string[]) ?? [])]
+        const match = this.lookup(readable, keys, String(request.version))
+        if (!match) return [200, { ok: false }]
+        match.lastAccessedAt = this.now
+        return [
+          200,
+          {
+            ok: true,
+            signed_download_url: blobUrl(this.entries.indexOf(match)),
+            matched_key: match.key
+          }
+        ]
       }
       default:
-        return { ok: false, message: `unknown method ${method}` }
+        return [200, { ok: false, message: `unknown method ${method}` }]
     }
+  }
+
+  /** GitHub's order: scope by scope; in each, per key, the exact key, then the newest with it as prefix. */
+  private lookup(scopes: string[], keys: string[], version: string): Entry | undefined {
+    for (const scope of scopes) {
+      const usable = this.live.filter(e => e.scope === scope && e.version === version)
+      for (const key of keys) {
+        const exact = usable.find(e => e.key === key)
+        if (exact) return exact
+        const newest = usable
+          .filter(e => e.key.startsWith(key))
+          .sort((a, b) => b.createdAt - a.createdAt)[0]
+        if (newest) return newest
+      }
+    }
+    return undefined
+  }
+}
+
+/** The runtime token GitHub gives a run: a JWT whose `ac` claim lists its cache scopes. */
+export function runtimeToken(scopes: TokenScope[]): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  return `${part({ alg: 'none', typ: 'JWT' })}.${part({ ac: JSON.stringify(scopes) })}.test`
+}
+
+function scopesOf(authorization: string | undefined): TokenScope[] | null {
+  const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1]
+  try {
+    const claims = JSON.parse(Buffer.from(token!.split('.')[1], 'base64url').toString('utf8'))
+    const scopes = JSON.parse(claims.ac) as TokenScope[]
+    return Array.isArray(scopes) ? scopes : null
+  } catch {
+    return null
   }
 }
 

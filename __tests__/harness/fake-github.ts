@@ -19,6 +19,8 @@ export class FakeGitHub {
   denyComments = false
   /** Answer 403 to creating check runs (a token without `checks: write`). */
   denyChecks = false
+  /** What `GET /repos/{owner}/{repo}` says the default branch is; null answers 404. */
+  defaultBranch: string | null = 'main'
   /** Hold every answer this long (an API that does not answer); cut short by stop(). */
   stallMs = 0
   private readonly stalls = new Pauses()
@@ -42,7 +44,10 @@ export class FakeGitHub {
       const json = (status: number, value: unknown) =>
         res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(value))
       let match: RegExpExecArray | null
-      if (req.method === 'GET' && path === '/user') {
+      if (req.method === 'GET' && /^\/repos\/[^/]+\/[^/]+$/.test(path)) {
+        if (this.defaultBranch === null) json(404, { message: 'Not Found' })
+        else json(200, { full_name: path.slice(7), default_branch: this.defaultBranch })
+      } else if (req.method === 'GET' && path === '/user') {
         // an installation token (GITHUB_TOKEN) cannot read the authenticated user
         json(403, { message: 'Resource not accessible by integration' })
       } else if (

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse } from 'yaml'
 import { ACTION, ROOT, runNode } from './run.js'
+import { on, type Trigger } from './trigger.js'
 
 export interface WorkflowCommand {
   command: string
@@ -38,16 +39,24 @@ const declared = (
  */
 export class ActionRunner {
   private runNumber = 100
-  /** The runner's home directory, where the cached baseline is restored to and saved from. */
-  readonly home = mkdtempSync(join(tmpdir(), 'bid-runner-home-'))
-  /** Like a runner machine's RUNNER_TEMP: the same path for every job, emptied between jobs. */
-  private readonly temp = mkdtempSync(join(tmpdir(), 'bid-runner-temp-'))
+  /** The runner's home directory. */
+  readonly home: string
+  /**
+   * Like a runner machine's RUNNER_TEMP: the same path for every job, emptied between jobs.
+   * By default beside the workspace's parent, as the runner lays out `_work/_temp` and
+   * `_work/<repo>/<repo>`.
+   */
+  private readonly temp: string
 
   constructor(
     private readonly workspace: string,
     private readonly baseEnv: Record<string, string>,
-    private readonly node?: string
-  ) {}
+    private readonly node?: string,
+    layout: { temp?: string; home?: string } = {}
+  ) {
+    this.temp = layout.temp ?? mkdtempSync(join(tmpdir(), 'bid-runner-temp-'))
+    this.home = layout.home ?? mkdtempSync(join(tmpdir(), 'bid-runner-home-'))
+  }
 
   dispose(): void {
     rmSync(this.home, { recursive: true, force: true })
@@ -56,64 +65,89 @@ export class ActionRunner {
 
   async runJob(
     inputs: Record<string, string> = {},
-    extraEnv: Record<string, string> = {}
+    extraEnv: Record<string, string> = {},
+    trigger: Trigger = on.push()
   ): Promise<JobResult> {
+    const job = await this.startJob(inputs, extraEnv, trigger)
+    return { main: job.main, post: await job.finish() }
+  }
+
+  /**
+   * Runs the main step now and leaves the post step for later (`finish`): a long job whose
+   * post step runs after other runs have come and gone. `finish` is null when the job failed.
+   */
+  async startJob(
+    inputs: Record<string, string> = {},
+    extraEnv: Record<string, string> = {},
+    trigger: Trigger = on.push(),
+    /** false: another step of a job already started (its RUNNER_TEMP and run kept). */
+    freshJob = true
+  ): Promise<{ main: StepResult; finish: () => Promise<StepResult | null> }> {
     const job = mkdtempSync(join(tmpdir(), 'bid-job-'))
-    try {
-      const files = {
-        output: join(job, 'output'),
-        state: join(job, 'state'),
-        summary: join(job, 'summary'),
-        event: join(job, 'event.json')
-      }
-      for (const file of [files.output, files.state, files.summary]) writeFileSync(file, '')
-      if (!extraEnv.GITHUB_EVENT_PATH) writeFileSync(files.event, JSON.stringify({}))
+    const files = {
+      output: join(job, 'output'),
+      state: join(job, 'state'),
+      summary: join(job, 'summary'),
+      event: join(job, 'event.json')
+    }
+    for (const file of [files.output, files.state, files.summary]) writeFileSync(file, '')
+    writeFileSync(files.event, JSON.stringify(trigger.event))
+    if (freshJob) {
       // each job on a fresh machine: nothing left behind by an earlier job
       rmSync(this.temp, { recursive: true, force: true })
-      mkdirSync(this.temp)
-      rmSync(join(this.home, '.base-image-drift'), { recursive: true, force: true })
+      mkdirSync(this.temp, { recursive: true })
       this.runNumber++
-      const env: Record<string, string> = {
-        PATH: process.env.PATH ?? '',
-        HOME: this.home,
-        GITHUB_ACTIONS: 'true',
-        CI: 'true',
-        GITHUB_WORKSPACE: this.workspace,
-        RUNNER_TEMP: this.temp,
-        GITHUB_OUTPUT: files.output,
-        GITHUB_STATE: files.state,
-        GITHUB_STEP_SUMMARY: files.summary,
-        GITHUB_EVENT_PATH: files.event,
-        GITHUB_EVENT_NAME: 'push',
-        GITHUB_RUN_ID: String(this.runNumber),
-        GITHUB_RUN_ATTEMPT: '1',
-        GITHUB_SHA: 'a'.repeat(40),
-        GITHUB_REF: 'refs/heads/main',
-        GITHUB_REPOSITORY: 'acme/shop',
-        GITHUB_WORKFLOW: 'ci',
-        GITHUB_JOB: 'drift',
-        GITHUB_ACTOR: 'octocat',
-        ...this.baseEnv,
-        ...extraEnv
-      }
-      for (const [name, spec] of Object.entries(declared)) {
-        const fallback =
-          spec.default === '${{ github.token }}' ? 'ghs_testtoken' : (spec.default ?? '')
-        env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? fallback
-      }
-      const main = await this.step(env, files)
-      if (main.status !== 0) return { main, post: null }
-      const state = parseFileCommands(readFileSync(files.state, 'utf8'))
-      const postEnv = {
-        ...env,
-        ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]))
-      }
-      writeFileSync(files.output, '')
-      writeFileSync(files.summary, '')
-      return { main, post: await this.step(postEnv, files) }
-    } finally {
-      rmSync(job, { recursive: true, force: true })
     }
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      HOME: this.home,
+      GITHUB_ACTIONS: 'true',
+      CI: 'true',
+      GITHUB_WORKSPACE: this.workspace,
+      RUNNER_TEMP: this.temp,
+      GITHUB_OUTPUT: files.output,
+      GITHUB_STATE: files.state,
+      GITHUB_STEP_SUMMARY: files.summary,
+      GITHUB_EVENT_PATH: files.event,
+      GITHUB_RUN_ID: String(this.runNumber),
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_SHA: 'a'.repeat(40),
+      GITHUB_REPOSITORY: 'acme/shop',
+      GITHUB_WORKFLOW: 'ci',
+      GITHUB_WORKFLOW_REF: 'acme/shop/.github/workflows/ci.yml@refs/heads/main',
+      GITHUB_JOB: 'drift',
+      GITHUB_ACTION: '__acme_base-image-drift',
+      GITHUB_ACTOR: 'octocat',
+      ...this.baseEnv,
+      ...trigger.env,
+      ...extraEnv
+    }
+    for (const [name, spec] of Object.entries(declared)) {
+      const fallback =
+        spec.default === '${{ github.token }}' ? 'ghs_testtoken' : (spec.default ?? '')
+      env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? fallback
+    }
+    const main = await this.step(env, files).catch(error => {
+      rmSync(job, { recursive: true, force: true })
+      throw error
+    })
+    const finish = async (): Promise<StepResult | null> => {
+      try {
+        // `post-if: success()`: a failed job runs no post step
+        if (main.status !== 0) return null
+        const state = parseFileCommands(readFileSync(files.state, 'utf8'))
+        const postEnv = {
+          ...env,
+          ...Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]))
+        }
+        writeFileSync(files.output, '')
+        writeFileSync(files.summary, '')
+        return await this.step(postEnv, files)
+      } finally {
+        rmSync(job, { recursive: true, force: true })
+      }
+    }
+    return { main, finish }
   }
 
   private async step(

@@ -3,7 +3,9 @@ import {
   COMMENT_MODES,
   DEFAULTS,
   REACTIONS,
+  SAVE_BASELINE_MODES,
   type CommentMode,
+  type SaveBaseline,
   type Reaction
 } from '../config/defaults.js'
 import { DEFAULT_PATTERNS } from '../sources/index.js'
@@ -19,6 +21,9 @@ import {
   parseVariables
 } from '../config/values.js'
 import { SEVERITIES, type Severity } from '../explain/diff.js'
+import { baselineKeyPrefix, workflowFile } from '../baseline/cache-key.js'
+import type { Acceptance } from '../compare/compare.js'
+import { formatReference, parseReference } from '../reference/reference.js'
 
 /** Every input of action.yml, validated; a bad value fails with the input's name. */
 export interface ActionInputs {
@@ -31,11 +36,15 @@ export interface ActionInputs {
   insecureRegistries: string[]
   timeoutSeconds: number
   cacheKey: string
+  /** Which runs save the cache baseline. */
+  saveBaseline: SaveBaseline
+  onMissingBaseline: Reaction
   lockfile: string
   updateLockfile: boolean
   onDrift: Reaction
   onError: Reaction
-  accept: boolean
+  /** true, false, or the images whose drift is accepted (normalized). */
+  accept: Acceptance
   comment: CommentMode
   checkName: string
   /** Where to write a SARIF log; empty: none. */
@@ -47,12 +56,20 @@ export interface ActionInputs {
 export function readInputs(env: Record<string, string | undefined> = process.env): ActionInputs {
   const githubToken = core.getInput('github-token')
   if (githubToken) core.setSecret(githubToken)
-  const files = core.getMultilineInput('files')
+  const given = core.getMultilineInput('files')
+  const files = given.length > 0 ? given : DEFAULT_PATTERNS
+  const buildArgs = parseBuildArgs(core.getMultilineInput('build-args'), 'input build-args: entry')
+  const variables = parseVariables(
+    core.getMultilineInput('variables'),
+    env,
+    'input variables: entry'
+  )
+  const platforms = parsePlatforms(core.getInput('platforms'), 'input platforms')
   return {
-    files: files.length > 0 ? files : DEFAULT_PATTERNS,
-    buildArgs: parseBuildArgs(core.getMultilineInput('build-args'), 'input build-args: entry'),
-    variables: parseVariables(core.getMultilineInput('variables'), env, 'input variables: entry'),
-    platforms: parsePlatforms(core.getInput('platforms'), 'input platforms'),
+    files,
+    buildArgs,
+    variables,
+    platforms,
     registryAuth: parseRegistryAuth(core.getMultilineInput('registry-auth')),
     githubToken,
     insecureRegistries: commaList(core.getInput('insecure-registries')),
@@ -60,12 +77,31 @@ export function readInputs(env: Record<string, string | undefined> = process.env
       core.getInput('timeout') || String(DEFAULTS.timeoutSeconds),
       'input timeout'
     ),
-    cacheKey: core.getInput('cache-key') || defaultCacheKey(env),
+    cacheKey:
+      core.getInput('cache-key') ||
+      baselineKeyPrefix({
+        workflow: workflowFile(env.GITHUB_WORKFLOW_REF) ?? env.GITHUB_WORKFLOW ?? '',
+        job: env.GITHUB_JOB ?? '',
+        files,
+        buildArgs,
+        platforms,
+        variableNames: Object.keys(variables)
+      }),
+    saveBaseline: oneOf(
+      core.getInput('save-baseline') || DEFAULTS.saveBaseline,
+      SAVE_BASELINE_MODES,
+      'input save-baseline'
+    ),
+    onMissingBaseline: oneOf(
+      core.getInput('on-missing-baseline') || DEFAULTS.onMissingBaseline,
+      REACTIONS,
+      'input on-missing-baseline'
+    ),
     lockfile: core.getInput('lockfile'),
     updateLockfile: booleanInput('update-lockfile'),
     onDrift: oneOf(core.getInput('on-drift') || DEFAULTS.onDrift, REACTIONS, 'input on-drift'),
     onError: oneOf(core.getInput('on-error') || DEFAULTS.onError, REACTIONS, 'input on-error'),
-    accept: booleanInput('accept'),
+    accept: acceptInput(core.getMultilineInput('accept')),
     comment: oneOf(core.getInput('comment') || DEFAULTS.comment, COMMENT_MODES, 'input comment'),
     checkName: core.getInput('check-name'),
     sarif: core.getInput('sarif'),
@@ -81,10 +117,34 @@ export function readInputs(env: Record<string, string | undefined> = process.env
   }
 }
 
-/** `base-image-drift-<workflow>-<job>-`: one baseline per job, never shared between jobs. */
-function defaultCacheKey(env: Record<string, string | undefined>): string {
-  const part = (value: string | undefined) => (value ?? '').replace(/[^A-Za-z0-9._-]+/g, '_') || '_'
-  return `base-image-drift-${part(env.GITHUB_WORKFLOW)}-${part(env.GITHUB_JOB)}-`
+/**
+ * `true`, `false`, or images (one a line, or a comma list) whose drift is accepted: a
+ * reviewer accepts what they reviewed and nothing else.
+ */
+function acceptInput(lines: string[]): Acceptance {
+  const entries = lines
+    .flatMap(line => line.split(','))
+    .map(e => e.trim())
+    .filter(Boolean)
+  if (entries.length === 0) return false
+  if (entries.length === 1 && ['true', 'false'].includes(entries[0].toLowerCase()))
+    return entries[0].toLowerCase() === 'true'
+  const refuse = (entry: string, why: string) =>
+    new ConfigError(
+      `input accept must be true, false, or the images to accept with their tags (e.g. python:3.12-slim), not "${entry}": ${why}`
+    )
+  return entries.map(entry => {
+    let image
+    try {
+      image = parseReference(entry)
+    } catch (error) {
+      throw refuse(entry, (error as Error).message)
+    }
+    // a bare word ("yes") is far more likely a mistyped true than the image library/yes:latest
+    if (!/[:@]/.test(entry.slice(entry.lastIndexOf('/') + 1)))
+      throw refuse(entry, 'an image to accept is named with its tag')
+    return formatReference(image)
+  })
 }
 
 function booleanInput(name: string): boolean {

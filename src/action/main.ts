@@ -1,11 +1,23 @@
 import * as core from '@actions/core'
 import { resolve } from 'node:path'
-import { CacheStore } from '../baseline/cache-store.js'
+import { tmpdir } from 'node:os'
+import { savedKey, workflowFile } from '../baseline/cache-key.js'
+import { CacheStore, uploadStaged } from '../baseline/cache-store.js'
+import { serializeBaseline, type Baseline } from '../baseline/document.js'
 import { LockfileStore } from '../baseline/lockfile-store.js'
+import type { Restored } from '../baseline/store.js'
+import type { Finding } from '../compare/compare.js'
 import { ConfigError } from '../config/values.js'
-import { run } from '../pipeline/run.js'
+import { run, type Checked } from '../pipeline/run.js'
+import { counted } from '../words.js'
+import { decideRecording, defaultBranch, type Recording } from './recording.js'
 import { hostPlatform } from '../reference/platform.js'
-import { ANNOTATIONS_PER_TYPE, annotationsFor, withinLimits } from '../report/annotations.js'
+import {
+  ANNOTATIONS_PER_TYPE,
+  annotationsFor,
+  recordedNotices,
+  withinLimits
+} from '../report/annotations.js'
 import { findingJson } from '../report/findings.js'
 import { publish } from '../report/github.js'
 import { renderMarkdown } from '../report/markdown.js'
@@ -42,12 +54,38 @@ async function main(): Promise<void> {
   const env = process.env
   const inputs = readInputs(env)
   const cwd = env.GITHUB_WORKSPACE || process.cwd()
+  // the cache's paths are relative to the workspace, which is where the runner starts a step anyway
+  process.chdir(cwd)
   const runId = env.GITHUB_RUN_ID
     ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}`
     : undefined
-  const store = inputs.lockfile
-    ? new LockfileStore(resolve(cwd, inputs.lockfile), inputs.lockfile)
-    : new CacheStore(inputs.cacheKey, runId ?? '0-1')
+  const recording = inputs.lockfile
+    ? lockfileRecording(inputs.lockfile, inputs.updateLockfile)
+    : decideRecording(inputs.saveBaseline, {
+        eventName: env.GITHUB_EVENT_NAME ?? 'unknown',
+        ref: env.GITHUB_REF ?? '',
+        defaultBranch: await defaultBranch(env, inputs.githubToken, inputs.timeoutSeconds * 1000),
+        workflow: workflowFile(env.GITHUB_WORKFLOW_REF) ?? env.GITHUB_WORKFLOW ?? 'this workflow'
+      })
+  if (inputs.accept !== false && !recording.records)
+    throw new ConfigError(
+      `input accept: ${recording.statement}, so nothing it accepts would reach another run. To accept: ${recording.acceptWhere}`
+    )
+  const cacheStore = inputs.lockfile
+    ? null
+    : new CacheStore({
+        prefix: inputs.cacheKey,
+        key: savedKey(
+          inputs.cacheKey,
+          env.GITHUB_RUN_ID ?? '0',
+          env.GITHUB_RUN_ATTEMPT ?? '1',
+          env.GITHUB_ACTION ?? 'step'
+        ),
+        workspace: cwd,
+        temp: env.RUNNER_TEMP || tmpdir(),
+        env
+      })
+  const store = cacheStore ?? new LockfileStore(resolve(cwd, inputs.lockfile), inputs.lockfile)
   const policy = {
     onDrift: inputs.onDrift,
     onError: inputs.onError,
@@ -75,8 +113,7 @@ async function main(): Promise<void> {
     },
     store,
     policy,
-    // a lockfile is rewritten only when asked; the cache keeps every successful run's baseline
-    save: inputs.lockfile ? inputs.updateLockfile : true,
+    save: recording.records,
     explainBudgetMiB: inputs.explainBudgetMiB,
     now: new Date().toISOString(),
     run: runId,
@@ -90,23 +127,28 @@ async function main(): Promise<void> {
         ? `the stored baseline could not be used (${result.replaced}); accept: true replaces it with this run's digests`
         : undefined
   if (baselineProblem) core.warning(baselineProblem)
+  const missing = restored.state === 'none'
+  if (missing) core.warning(missingBaseline(findings, result.saved, inputs.lockfile))
   for (const warning of result.discovered.warnings)
     core.warning(warning.message, { file: warning.file, startLine: warning.line })
   // in the log only: what is known only at run time is not a problem of the files
   for (const notice of result.discovered.notices)
     core.info(`${notice.file}${notice.line ? `:${notice.line}` : ''}: ${notice.message}`)
 
-  const acceptHint = inputs.lockfile
-    ? 'run with `accept: true` and `update-lockfile: true`, then commit the lockfile'
-    : 're-run the job with the input `accept: true`'
+  const acceptHint = recording.records
+    ? recording.acceptWhere
+    : `${recording.acceptWhere}, then re-run this job`
   const everyAnnotation = annotationsFor(findings, explanations, policy, acceptHint)
-  const { annotations, omitted } = withinLimits(everyAnnotation)
+  // images the baseline lacked, recorded as they are now: a notice each, with its pin line
+  const recordedNew = restored.state === 'found' && result.saved ? recordedNotices(findings) : []
+  const { annotations, omitted } = withinLimits([...everyAnnotation, ...recordedNew])
   for (const a of annotations) {
     const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column }
     if (a.level === 'error') core.error(a.message, properties)
     else if (a.level === 'warning') core.warning(a.message, properties)
     else core.notice(a.message, properties)
   }
+  const lockfileText = inputs.lockfile ? lockfileToCommit(result) : null
   const report = renderMarkdown(findings, {
     explanations,
     baselineFound: result.baseline !== null,
@@ -114,7 +156,11 @@ async function main(): Promise<void> {
     verdict,
     rateLimitRemaining: result.stats.rateLimitRemaining,
     acceptHint,
-    unannotated: omitted
+    unannotated: omitted,
+    records: recording.records,
+    accepted: result.saved ? policy.accept : false,
+    baselineStatement: baselineStatement(restored, recording.statement),
+    lockfileToCommit: lockfileText ? { name: inputs.lockfile, text: lockfileText } : undefined
   })
   const drifted = findings.filter(f => f.status === 'drifted')
   core.setOutput('drifted', drifted.length > 0 ? 'true' : 'false')
@@ -122,6 +168,7 @@ async function main(): Promise<void> {
   core.setOutput('images', JSON.stringify(findings.map(f => findingJson(f, explanations))))
   core.setOutput('report', report)
   core.setOutput('baseline-found', result.baseline !== null ? 'true' : 'false')
+  core.setOutput('lockfile', lockfileText ?? '')
   await core.summary.addRaw(report).write()
   if (inputs.sarif) writeSarif(resolve(cwd, inputs.sarif), everyAnnotation)
   const published = await publish({
@@ -139,6 +186,22 @@ async function main(): Promise<void> {
 
   if (verdict.keptBecause) core.warning(verdict.keptBecause)
   if (result.saveProblem) core.warning(result.saveProblem)
+  if (missing && inputs.onMissingBaseline === 'fail') {
+    // a failed job runs no post step: what this run found is saved now, so the next run compares
+    let saved = ''
+    if (cacheStore?.staging) {
+      const uploaded = await uploadStaged(cacheStore.staging)
+      CacheStore.clearState()
+      saved =
+        uploaded.outcome === 'saved'
+          ? `; ${uploaded.message}, so the next run compares with it`
+          : `; ${uploaded.message}`
+    } else if (result.saved)
+      saved = `; ${inputs.lockfile} was written, so the next run compares with it`
+    core.error(`no baseline found (on-missing-baseline: fail)${saved}`)
+    process.exitCode = 3
+    return
+  }
   if (verdict.failures.length > 0) {
     const reason = verdict.failures.join('; ')
     // the failure message is an error annotation too: past GitHub's limit it would push out a drift
@@ -149,4 +212,45 @@ async function main(): Promise<void> {
       core.info(`Failing: ${reason}`)
     }
   }
+}
+
+/** A lockfile run: it records when it rewrites the lockfile, and accepting is committing it. */
+function lockfileRecording(name: string, update: boolean): Recording {
+  return {
+    records: update,
+    statement: update
+      ? `this run rewrites \`${name}\` when it passes; committing it records the baseline`
+      : `this run compares with \`${name}\` and changes nothing (update-lockfile: false)`,
+    acceptWhere: `commit the lockfile this run's summary shows as \`${name}\` (a change to it in a pull request is an acceptance), or run with \`accept\` and \`update-lockfile: true\` and commit the file`
+  }
+}
+
+function missingBaseline(findings: Finding[], saved: boolean, lockfile: string): string {
+  const images = new Set(findings.flatMap(f => (f.image ? [f.image] : []))).size
+  const where = lockfile
+    ? `${lockfile} does not exist (first run, or it was deleted)`
+    : 'first run, or lost: unused for 7 days, the 10 GB cache limit, a renamed workflow or job'
+  return `no baseline found (${where}): ${counted(images, 'image')} ${saved ? 'recorded' : 'neither compared nor recorded'} without comparison; set on-missing-baseline: fail to fail instead`
+}
+
+function baselineStatement(restored: Restored, decided: string): string {
+  const from = restored.state === 'found' && restored.from ? `Compared with ${restored.from}; ` : ''
+  const sentence = `${from}${decided}.`
+  return sentence.charAt(0).toUpperCase() + sentence.slice(1)
+}
+
+/**
+ * The lockfile that accepts this run's digests, when its images differ from what is
+ * committed and this run did not write it: the summary carries it to commit.
+ */
+function lockfileToCommit(result: Checked): string | null {
+  if (result.saved) return null
+  const digests = (baseline: Baseline | null) =>
+    JSON.stringify(
+      Object.entries(baseline?.images ?? {})
+        .map(([key, entry]) => [key, entry.digest])
+        .sort()
+    )
+  if (digests(result.accepting) === digests(result.baseline)) return null
+  return serializeBaseline(result.accepting)
 }

@@ -10,17 +10,49 @@
 export type CacheRestore =
   { outcome: 'hit'; key: string } | { outcome: 'miss' } | { outcome: 'failed'; why: string }
 
+/** Why a save did not happen: the key is taken (a configuration error), or anything else. */
+export type SaveProblem = { taken: boolean; why: string }
+
+/**
+ * What the runner lets this job do with the cache (`ACTIONS_CACHE_MODE`: none, read, write,
+ * write-only; unset is both). The library skips a call it may not make as if there were no
+ * entry, so the store asks first and says so instead.
+ */
+export function cacheAccess(env: Record<string, string | undefined>): {
+  read: boolean
+  write: boolean
+  mode: string
+} {
+  const mode = (env.ACTIONS_CACHE_MODE ?? '').trim().toLowerCase()
+  const known = ['none', 'read', 'write', 'write-only'].includes(mode)
+  return {
+    read: !known || mode === 'read' || mode === 'write',
+    write: !known || mode === 'write' || mode === 'write-only',
+    mode
+  }
+}
+
 /**
  * How long a cache call may take. The library retries a failing service for about 25 s
  * per call; past this the call is abandoned (the step ends the process when it is done).
  */
 export const CACHE_DEADLINE_MS = 10_000
 
-/** Restores `path` from the newest entry whose key starts with `prefix`. */
-export async function restoreEntry(path: string, prefix: string): Promise<CacheRestore> {
+/**
+ * Restores `path` from the newest entry whose key starts with `prefix`, in the first scope
+ * that has one (the run's own ref, then the base branch, then the default branch); with
+ * `lookupOnly`, only says which entry that is.
+ */
+export async function restoreEntry(
+  path: string,
+  prefix: string,
+  lookupOnly = false
+): Promise<CacheRestore> {
   const { result, problems } = await heldBack(() =>
     withDeadline(
-      import('@actions/cache').then(cache => cache.restoreCache([path], prefix, [prefix]))
+      import('@actions/cache').then(cache =>
+        cache.restoreCache([path], prefix, [prefix], { lookupOnly })
+      )
     )
   )
   if (result instanceof Error) return { outcome: 'failed', why: result.message }
@@ -29,13 +61,16 @@ export async function restoreEntry(path: string, prefix: string): Promise<CacheR
 }
 
 /** Saves `path` under `key`; null when saved, else why not. */
-export async function saveEntry(path: string, key: string): Promise<string | null> {
+export async function saveEntry(path: string, key: string): Promise<SaveProblem | null> {
   const { result, problems } = await heldBack(() =>
     withDeadline(import('@actions/cache').then(cache => cache.saveCache([path], key)))
   )
-  if (result instanceof Error) return result.message
-  if (problems.length > 0) return problems[0]
-  return result === -1 ? 'the cache service did not accept it' : null
+  if (result instanceof Error) return { taken: false, why: result.message }
+  // the service refuses a key that exists in this ref's scope; a read-only token is refused too, and says so
+  const refused = problems.some(p => /^Unable to reserve cache with key/.test(p))
+  const denied = problems.some(p => /cache write denied/i.test(p))
+  if (problems.length > 0) return { taken: refused && !denied, why: problems[0] }
+  return result === -1 ? { taken: false, why: 'the cache service did not accept it' } : null
 }
 
 function withDeadline<T>(call: Promise<T>): Promise<T> {

@@ -26,6 +26,25 @@ export interface Baseline {
   images: Record<string, BaselineEntry>
 }
 
+/** The entries a run recorded afresh: images it saw for the first time, and drift it accepted. */
+export interface BaselineChanges {
+  added: string[]
+  accepted: string[]
+}
+
+/**
+ * A run's fresh entries on top of a baseline saved while it ran, so a slow job never undoes
+ * what a newer run recorded: its accepted drift replaces the newer entry, its new images are
+ * added where the newer baseline has none, and everything else stays as the newer one has it.
+ */
+export function layerOnto(newer: Baseline, next: Baseline, changes: BaselineChanges): Baseline {
+  const images = { ...newer.images }
+  for (const key of changes.added)
+    if (!images[key] && next.images[key]) images[key] = next.images[key]
+  for (const key of changes.accepted) if (next.images[key]) images[key] = next.images[key]
+  return { ...next, images }
+}
+
 export const BASELINE_SCHEMA = 'https://github.com/base-image-drift/base-image-drift/baseline'
 /** The version of the baseline document this build reads and writes. */
 export const BASELINE_SCHEMA_VERSION = 1

@@ -10,8 +10,9 @@ export class LockfileStore implements BaselineStore {
     private readonly name = path
   ) {}
 
-  restore(): Promise<Restored> {
-    return readBaselineFile(this.path, this.name)
+  async restore(): Promise<Restored> {
+    const read = await readBaselineFile(this.path, this.name)
+    return read.state === 'found' ? { ...read, from: `\`${this.name}\`` } : read
   }
 
   async save(baseline: Baseline): Promise<null> {

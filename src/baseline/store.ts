@@ -1,8 +1,9 @@
-import type { Baseline } from './document.js'
+import type { Baseline, BaselineChanges } from './document.js'
 
 /** What restoring a baseline found. */
 export type Restored =
-  | { state: 'found'; baseline: Baseline }
+  /** `from` says where it was found, for the report (a cache key, a file). */
+  | { state: 'found'; baseline: Baseline; from?: string }
   /** Nothing stored yet: a first run. */
   | { state: 'none' }
   /** A baseline exists but cannot be used (corrupt, a newer version, unreadable). */
@@ -16,8 +17,12 @@ export type Restored =
  */
 export interface BaselineStore {
   restore(): Promise<Restored>
-  /** Records the next baseline; a warning when it could not be recorded. */
-  save(baseline: Baseline): Promise<string | null>
+  /**
+   * Records the next baseline; a warning when it could not be recorded. `changes` are the
+   * entries this run recorded afresh, which a store that finds a newer baseline saved
+   * meanwhile layers on top of it instead of overwriting it.
+   */
+  save(baseline: Baseline, changes: BaselineChanges): Promise<string | null>
 }
 
 /** A stored baseline that cannot be used: the run stops rather than forget or overwrite it. */

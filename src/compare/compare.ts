@@ -2,6 +2,7 @@ import {
   BASELINE_SCHEMA,
   BASELINE_SCHEMA_VERSION,
   type Baseline,
+  type BaselineChanges,
   type BaselineEntry
 } from '../baseline/document.js'
 import { formatReference, type ImageReference } from '../reference/reference.js'
@@ -73,11 +74,19 @@ export type Finding =
 export type Status = Finding['status']
 export type DriftedFinding = Extract<Finding, { status: 'drifted' }>
 
+/** Which drift a run accepts: all of it, none, or the images listed (normalized references). */
+export type Acceptance = boolean | readonly string[]
+
+/** Whether a drift of `image` is accepted. */
+export function accepts(accept: Acceptance, image: string): boolean {
+  return typeof accept === 'boolean' ? accept : accept.includes(image)
+}
+
 export interface CompareOptions {
   /** Tracked platforms (normalized); empty, the index digest alone decides. */
   platforms: string[]
   /** Record drift as the new baseline (input `accept`). */
-  accept: boolean
+  accept: Acceptance
   /** Files, or parts of them, that could not be read: error findings; while there are any, no entry is dropped. */
   unreadable?: ScanWarning[]
   /** Every platform's digest in the old and new index of images that moved, keyed as the baseline is. */
@@ -92,14 +101,19 @@ export interface CompareOptions {
  * known-good digest: it keeps the previous entry of references that failed, the previous
  * digest of drift that was not accepted, and, when a file or line could not be read, every
  * entry; an entry is dropped only when every file was read and none names it.
+ * `accepting` is the same with every drift accepted: what a committed lockfile would need
+ * to say to accept this run's digests. `changes` names the entries recorded afresh.
  */
 export function compare(
   references: FoundReference[],
   resolutions: ReadonlyMap<string, Resolution>,
   baseline: Baseline | null,
   options: CompareOptions
-): { findings: Finding[]; next: Baseline } {
+): { findings: Finding[]; next: Baseline; accepting: Baseline; changes: BaselineChanges } {
   const images: Record<string, BaselineEntry> = {}
+  const accepting: Record<string, BaselineEntry> = {}
+  const added = new Set<string>()
+  const accepted = new Set<string>()
   const seenAt = new Map<string, string[]>()
   for (const reference of references) {
     if (!reference.image) continue
@@ -110,16 +124,25 @@ export function compare(
     const finding = judge(reference, resolutions, baseline, options)
     if (finding.image === null) return finding
     const where = { seenAt: seenAt.get(finding.image) ?? [] }
-    if (finding.status === 'error' || (finding.status === 'drifted' && !options.accept)) {
-      if (finding.previous) images[finding.image] = { ...finding.previous, ...where }
+    if (finding.status === 'error') {
+      if (finding.previous)
+        images[finding.image] = accepting[finding.image] = { ...finding.previous, ...where }
+      return finding
+    }
+    const recorded: BaselineEntry = {
+      digest: finding.current.digest,
+      ...where,
+      recordedAt: options.now,
+      ...(options.run ? { run: options.run } : {}),
+      ...(options.commit ? { commit: options.commit } : {})
+    }
+    accepting[finding.image] = recorded
+    if (finding.status === 'drifted' && !accepts(options.accept, finding.image)) {
+      images[finding.image] = { ...finding.previous, ...where }
     } else {
-      images[finding.image] = {
-        digest: finding.current.digest,
-        ...where,
-        recordedAt: options.now,
-        ...(options.run ? { run: options.run } : {}),
-        ...(options.commit ? { commit: options.commit } : {})
-      }
+      images[finding.image] = recorded
+      if (finding.status === 'drifted') accepted.add(finding.image)
+      if (!('previous' in finding) || !finding.previous) added.add(finding.image)
     }
     return finding
   })
@@ -143,16 +166,24 @@ export function compare(
   // An image whose file (or line) could not be read may have moved there from a file that was
   // read: while anything failed to scan, no entry is dropped.
   if (findings.some(f => f.status === 'error' && f.error.kind === 'scan'))
-    for (const [key, entry] of Object.entries(baseline?.images ?? {})) images[key] ??= entry
-  const next: Baseline = {
+    for (const [key, entry] of Object.entries(baseline?.images ?? {})) {
+      images[key] ??= entry
+      accepting[key] ??= entry
+    }
+  const document = (entries: Record<string, BaselineEntry>): Baseline => ({
     schema: BASELINE_SCHEMA,
     version: BASELINE_SCHEMA_VERSION,
     updatedAt: options.now,
     ...(options.run ? { run: options.run } : {}),
     ...(options.commit ? { commit: options.commit } : {}),
-    images
+    images: entries
+  })
+  return {
+    findings,
+    next: document(images),
+    accepting: document(accepting),
+    changes: { added: [...added], accepted: [...accepted] }
   }
-  return { findings, next }
 }
 
 function judge(

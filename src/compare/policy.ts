@@ -1,13 +1,14 @@
 import type { Reaction } from '../config/defaults.js'
 import type { Severity } from '../explain/diff.js'
 import type { ExplainResult } from '../explain/read.js'
-import type { Finding } from './compare.js'
+import { accepts, type Acceptance, type Finding } from './compare.js'
 import { counted } from '../words.js'
 
 export interface Policy {
   onDrift: Reaction
   onError: Reaction
-  accept: boolean
+  /** Drift recorded as accepted: all, none, or the images listed. */
+  accept: Acceptance
   /** Severities of drift that fail the job; the others warn. A drift not explained always fails. */
   failOn: readonly Severity[]
 }
@@ -33,10 +34,12 @@ export function decide(
   const drifted = drifts.length
   const errors = findings.filter(f => f.status === 'error').length
   const failures: string[] = []
-  const failing = drifts.filter(f => failsOn(explanations.get(f.image), policy.failOn)).length
-  if (failing > 0 && !policy.accept && policy.onDrift === 'fail') {
+  const unaccepted = drifts.filter(f => !accepts(policy.accept, f.image))
+  const failing = unaccepted.filter(f => failsOn(explanations.get(f.image), policy.failOn)).length
+  if (failing > 0 && policy.onDrift === 'fail') {
+    const warnOnly = unaccepted.length - failing
     failures.push(
-      `${counted(failing, 'image')} changed under ${failing === 1 ? 'its tag' : 'their tags'} since the last successful build${failing < drifted ? ` (${drifted - failing} more of a severity that only warns: fail-on ${policy.failOn.join(',')})` : ''}`
+      `${counted(failing, 'image')} changed under ${failing === 1 ? 'its tag' : 'their tags'} since the last successful build${warnOnly > 0 ? ` (${warnOnly} more of a severity that only warns: fail-on ${policy.failOn.join(',')})` : ''}`
     )
   }
   if (errors > 0 && policy.onError === 'fail') {

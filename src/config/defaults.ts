@@ -11,6 +11,10 @@ export type CommentMode = 'on-drift' | 'always' | 'never'
 export const COMMENT_MODES: readonly CommentMode[] = ['on-drift', 'always', 'never']
 export const REACTIONS: readonly Reaction[] = ['fail', 'warn']
 
+/** Which runs save the cache baseline: the default branch's, every run's, or none. */
+export type SaveBaseline = 'default-branch' | 'always' | 'never'
+export const SAVE_BASELINE_MODES: readonly SaveBaseline[] = ['default-branch', 'always', 'never']
+
 /** The longest `timeout` allowed: one stuck registry must not hold a job for long. */
 export const MAX_TIMEOUT_SECONDS = 300
 /** The whole run may take this many request timeouts, retries and Retry-After waits included. */
@@ -20,6 +24,8 @@ export const DEFAULTS = {
   timeoutSeconds: 30,
   onDrift: 'fail' as Reaction,
   onError: 'warn' as Reaction,
+  onMissingBaseline: 'warn' as Reaction,
+  saveBaseline: 'default-branch' as SaveBaseline,
   comment: 'on-drift' as CommentMode,
   baselineFile: '.base-image-drift.json',
   /** Enough for the layers of a typical slim image (python:3.12-slim is about 45 MiB). */

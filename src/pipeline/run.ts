@@ -2,7 +2,7 @@
  * The one pipeline both front ends run: discover → scan → resolve → compare → explain →
  * decide → save. The action and the CLI only map their inputs in and the result out.
  */
-import type { Baseline } from '../baseline/document.js'
+import type { Baseline, BaselineChanges } from '../baseline/document.js'
 import { UnusableBaselineError, type BaselineStore, type Restored } from '../baseline/store.js'
 import { compare, type DriftedFinding, type Finding } from '../compare/compare.js'
 import { decide, type Policy, type Verdict } from '../compare/policy.js'
@@ -77,6 +77,10 @@ export interface Checked extends Resolved {
   explanations: ReadonlyMap<string, ExplainResult>
   verdict: Verdict
   next: Baseline
+  /** The next baseline with every drift accepted: what a lockfile must say to accept this run. */
+  accepting: Baseline
+  /** The entries this run recorded afresh: new images, accepted drift. */
+  changes: BaselineChanges
   /** Whether the next baseline was recorded in the store. */
   saved: boolean
   /** Why the store did not take it, when it refused. */
@@ -121,7 +125,7 @@ export async function run(
       restoring,
       resolveAll(discovered.references, client)
     ])
-    if (restored.state === 'unusable' && !request.policy.accept)
+    if (restored.state === 'unusable' && request.policy.accept !== true)
       throw new UnusableBaselineError(restored.why)
     return {
       discovered,
@@ -143,17 +147,22 @@ async function decideAndSave(
   platforms: string[]
 ): Promise<Omit<Checked, keyof Resolved>> {
   const baseline = restored.state === 'found' ? restored.baseline : null
-  const { findings, next } = compare(discovered.references, resolutions, baseline, {
-    platforms,
-    accept: request.policy.accept,
-    unreadable: discovered.errors,
-    platformChanges: baseline
-      ? await platformChanges(movedImages(discovered, resolutions, baseline), client)
-      : undefined,
-    now: request.now,
-    run: request.run,
-    commit: request.commit
-  })
+  const { findings, next, accepting, changes } = compare(
+    discovered.references,
+    resolutions,
+    baseline,
+    {
+      platforms,
+      accept: request.policy.accept,
+      unreadable: discovered.errors,
+      platformChanges: baseline
+        ? await platformChanges(movedImages(discovered, resolutions, baseline), client)
+        : undefined,
+      now: request.now,
+      run: request.run,
+      commit: request.commit
+    }
+  )
   const explanations = await explainAll(
     findings,
     client,
@@ -171,7 +180,7 @@ async function decideAndSave(
   }
   // a baseline that could not be restored is not replaced by one that compared with nothing
   const saving = request.save && verdict.save && restored.state !== 'unavailable'
-  const saveProblem = saving ? await request.store.save(next) : null
+  const saveProblem = saving ? await request.store.save(next, changes) : null
   return {
     restored,
     baseline,
@@ -179,6 +188,8 @@ async function decideAndSave(
     explanations,
     verdict,
     next,
+    accepting,
+    changes,
     saved: saving && saveProblem === null,
     saveProblem,
     replaced: restored.state === 'unusable' ? restored.why : null

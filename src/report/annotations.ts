@@ -1,4 +1,4 @@
-import type { Finding } from '../compare/compare.js'
+import { accepts, type Finding } from '../compare/compare.js'
 import { failsOn, type Policy } from '../compare/policy.js'
 import {
   byImportance,
@@ -42,7 +42,9 @@ export function annotationsFor(
     if (finding.status === 'drifted') {
       const explanation = explanations.get(finding.image)
       const level =
-        policy.onDrift === 'fail' && !policy.accept && failsOn(explanation, policy.failOn)
+        policy.onDrift === 'fail' &&
+        !accepts(policy.accept, finding.image) &&
+        failsOn(explanation, policy.failOn)
           ? 'error'
           : 'warning'
       const stay = stayOnRelease(finding, explanation)
@@ -98,12 +100,34 @@ export function annotationsFor(
   return all
 }
 
+/**
+ * A notice at each image the baseline did not have, which this run records without
+ * comparison: what was recorded, and the line that pins it, so a change made on the way in
+ * (a new tag rebuilt upstream before the merge) can be seen and undone.
+ */
+export function recordedNotices(findings: Finding[]): Omit<Annotation, 'rule' | 'identity'>[] {
+  return findings.flatMap(f =>
+    f.status === 'new'
+      ? [
+          {
+            file: f.reference.file,
+            line: f.reference.line,
+            column: f.reference.column,
+            level: 'notice' as const,
+            title: `${f.image} recorded without comparison`,
+            message: `Not in the baseline, so recorded as it is now: ${f.current.digest}. To keep exactly this image: ${pinLine(f, f.current.digest)}`
+          }
+        ]
+      : []
+  )
+}
+
 /** The annotations a step may print: GitHub shows at most `limit` of each type. */
-export function withinLimits(
-  all: Annotation[],
+export function withinLimits<T extends Pick<Annotation, 'level'>>(
+  all: T[],
   limit = ANNOTATIONS_PER_TYPE
-): { annotations: Annotation[]; omitted: number } {
-  const shown: Annotation[] = []
+): { annotations: T[]; omitted: number } {
+  const shown: T[] = []
   const perType = new Map<string, number>()
   for (const annotation of all) {
     const count = perType.get(annotation.level) ?? 0

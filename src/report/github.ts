@@ -28,16 +28,15 @@ const LEVEL = { error: 'failure', warning: 'warning', notice: 'notice' } as cons
  * and annotations still carry the report.
  */
 export async function publish(publication: Publication): Promise<string[]> {
-  const warnings: string[] = []
+  const warnings: Refusal[] = []
   // most runs have nothing to post: the GitHub client is loaded only when one does
   const pullRequestEvent = /^pull_request/.test(process.env.GITHUB_EVENT_NAME ?? '')
-  if ((!pullRequestEvent || publication.comment === 'never') && !publication.checkName)
-    return warnings
+  if ((!pullRequestEvent || publication.comment === 'never') && !publication.checkName) return []
   const github = await import('@actions/github')
   const { context } = github
   const pull = context.payload.pull_request
   const commenting = pull !== undefined && publication.comment !== 'never'
-  if (!commenting && !publication.checkName) return warnings
+  if (!commenting && !publication.checkName) return []
   if (!publication.token)
     return [
       'github-token is empty: no pull-request comment or check run; the job summary and annotations carry the report'
@@ -61,9 +60,7 @@ export async function publish(publication: Publication): Promise<string[]> {
         runUrl(context)
       )
     } catch (error) {
-      warnings.push(
-        explain(error, 'comment on the pull request', 'pull-requests: write', publication)
-      )
+      warnings.push(refusal(error, 'comment on the pull request', 'pull-requests: write'))
     }
   }
   if (publication.checkName) {
@@ -76,16 +73,42 @@ export async function publish(publication: Publication): Promise<string[]> {
       )
     } catch (error) {
       warnings.push(
-        explain(
-          error,
-          `create the check run "${publication.checkName}"`,
-          'checks: write',
-          publication
-        )
+        refusal(error, `create the check run "${publication.checkName}"`, 'checks: write')
       )
     }
   }
-  return warnings
+  return oneWarningPerCause(warnings, publication)
+}
+
+/** A request the API did not carry out: what it was for and the permission it needs. */
+interface Refusal {
+  error: unknown
+  what: string
+  permission: string
+}
+
+function refusal(error: unknown, what: string, permission: string): Refusal {
+  return { error, what, permission }
+}
+
+/**
+ * A read-only token (a fork's pull request) refuses every write: that is one warning, as
+ * the README promises, not one per refused request.
+ */
+function oneWarningPerCause(refusals: Refusal[], publication: Publication): string[] {
+  const denied = refusals.filter(r => {
+    const status = (r.error as { status?: number }).status
+    return !(r.error instanceof ApiTimeout) && (status === 403 || status === 404)
+  })
+  if (denied.length < 2)
+    return refusals.map(r => explain(r.error, r.what, r.permission, publication))
+  const status = (denied[0].error as { status: number }).status
+  return [
+    `could not ${denied.map(r => r.what).join(' or ')} (HTTP ${status}): the github-token needs the ${denied.map(r => `\`${r.permission}\``).join(' and ')} permissions, which pull requests from forks never get; the job summary and annotations carry the report`,
+    ...refusals
+      .filter(r => !denied.includes(r))
+      .map(r => explain(r.error, r.what, r.permission, publication))
+  ]
 }
 
 type Octokit = ReturnType<typeof GitHub.getOctokit>

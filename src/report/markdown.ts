@@ -1,4 +1,4 @@
-import type { Finding } from '../compare/compare.js'
+import { accepts, type Acceptance, type Finding } from '../compare/compare.js'
 import type { Verdict } from '../compare/policy.js'
 import type { DriftedFinding } from '../compare/compare.js'
 import {
@@ -30,12 +30,24 @@ export interface ReportContext {
   acceptHint: string
   /** Annotations left out because GitHub shows only so many. */
   unannotated?: number
+  /** Whether this run records its digests as the next baseline. */
+  records: boolean
+  /** Drift this run recorded as accepted (only when it did record). */
+  accepted?: Acceptance
+  /** Where the baseline came from and who records it, said under the headline. */
+  baselineStatement?: string
+  /** The lockfile that accepts this run's digests, when the run did not write it. */
+  lockfileToCommit?: { name: string; text: string }
 }
+
+/** Past this, the lockfile to commit is not printed whole: the job summary has a 1 MiB limit. */
+const LOCKFILE_SHOWN_BYTES = 256 * 1024
 
 /** The Markdown report: headline, a table of every reference, and a section per drift. */
 export function renderMarkdown(findings: Finding[], context: ReportContext): string {
   const sorted = [...findings].sort(byImportance(context.explanations))
   const lines = [`## ${headline(findings, context)}`, '']
+  if (context.baselineStatement) lines.push(mdText(context.baselineStatement), '')
   if (context.verdict.failures.length > 0)
     lines.push(...context.verdict.failures.map(f => `- :x: ${f}`), '')
   if (context.verdict.keptBecause)
@@ -79,19 +91,62 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
   for (const [registry, remaining] of Object.entries(context.rateLimitRemaining)) {
     lines.push(`Rate limit: ${remaining} pulls left on ${mdText(registry)}.`, '')
   }
+  if (context.lockfileToCommit) lines.push(...lockfileSection(context.lockfileToCommit), '')
   return lines.join('\n')
 }
 
+function lockfileSection({ name, text }: { name: string; text: string }): string[] {
+  const heading = `### Commit this as ${mdCode(name)} to accept`
+  const why =
+    "This run's digests, drift accepted. A change to the lockfile in a pull request is an acceptance: review it as one."
+  if (text.length > LOCKFILE_SHOWN_BYTES)
+    return [
+      heading,
+      '',
+      why,
+      '',
+      `It is ${Math.round(text.length / 1024)} KiB, too large to show here: run \`base-image-drift check --accept --update --baseline ${mdText(name)}\` and commit the file.`
+    ]
+  const fence = mdFence(text.split('\n'))
+  return [
+    heading,
+    '',
+    why,
+    '',
+    '<details><summary>The lockfile</summary>',
+    '',
+    `${fence}json`,
+    text.trimEnd(),
+    fence,
+    '',
+    '</details>'
+  ]
+}
+
+/** Says what was compared and what was only recorded: "no drift" never hides an image nobody compared. */
 function headline(findings: Finding[], context: ReportContext): string {
-  const drifted = findings.filter(f => f.status === 'drifted').length
-  const images = new Set(findings.map(f => f.image ?? f.reference.source)).size
+  const imagesWith = (test: (f: Finding) => boolean) =>
+    new Set(findings.filter(test).map(f => f.image ?? f.reference.source)).size
+  const images = imagesWith(() => true)
   const checked = counted(images, 'image')
   if (!context.baselineFound && context.baselineProblem)
     return `No baseline to compare with, nothing compared (${checked}): ${mdText(context.baselineProblem)}`
-  if (!context.baselineFound) return `First run: baseline recorded, nothing compared (${checked})`
-  if (drifted > 0)
-    return `Base image drift: ${counted(drifted, 'reference')} changed under ${drifted === 1 ? 'its tag' : 'their tags'}`
-  return `No drift: ${counted(images, 'image')} checked against the last successful build`
+  const uncompared = context.records
+    ? 'recorded without comparison'
+    : 'not compared, and not recorded by this run'
+  if (!context.baselineFound)
+    return `No baseline found (first run, or lost: unused for 7 days, the 10 GB cache limit, a renamed workflow or job): ${counted(images, 'image')} ${uncompared}`
+  const drifted = findings.flatMap(f => (f.status === 'drifted' ? [f] : []))
+  const accepted = drifted.filter(f => accepts(context.accepted ?? false, f.image))
+  const unaccepted = drifted.length - accepted.length
+  const compared = imagesWith(f => ['unchanged', 'drifted', 'index-churn'].includes(f.status))
+  const fresh = imagesWith(f => f.status === 'new')
+  const tally = `${compared} compared${fresh > 0 ? `, ${fresh} new (${uncompared})` : ''}`
+  if (unaccepted > 0)
+    return `Base image drift: ${counted(unaccepted, 'reference')} changed under ${unaccepted === 1 ? 'its tag' : 'their tags'} (${tally})`
+  if (accepted.length > 0)
+    return `Accepted: ${counted(new Set(accepted.map(f => f.image)).size, 'image')} recorded at ${accepted.length === 1 ? 'its' : 'their'} new digest (${tally})`
+  return `No drift: ${tally}`
 }
 
 function driftSection(finding: DriftedFinding, context: ReportContext): string[] {
