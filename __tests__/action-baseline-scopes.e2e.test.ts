@@ -35,6 +35,15 @@ async function scenario(
   }
 }
 
+/** Another runner machine for the same repository: a job that runs beside the others. */
+function elsewhere(world: World, cache: CacheService): ActionRunner {
+  const runner = new ActionRunner(world.workspace, cache.env, node)
+  afterOtherRunners.push(() => runner.dispose())
+  return runner
+}
+const afterOtherRunners: (() => void)[] = []
+afterAll(() => afterOtherRunners.forEach(dispose => dispose()))
+
 const messages = (step: StepResult | null, command: string) =>
   (step?.commands ?? []).filter(c => c.command === command).map(c => c.message)
 const headline = (job: JobResult) => job.main.summary.split('\n')[0]
@@ -229,7 +238,7 @@ describe('who records, and where drift is accepted', () => {
         expect(job.main.status).toBe(0)
         expect(job.main.outputs['baseline-found']).toBe('true')
         expect(job.main.summary).toMatch(
-          /records nothing: only pushes, schedules and dispatches on `main` record/
+          /records nothing: only pushes, schedules and dispatches on main record/
         )
         expect(job.post?.status ?? 0).toBe(0)
       }
@@ -245,13 +254,13 @@ describe('who records, and where drift is accepted', () => {
       const image = `${world.hub.host}/library/python:3.12-slim`
       // the remedy fits the event: a pull request's re-run has no inputs
       expect(pull.main.summary).toContain(
-        'Or accept the new image: run `.github/workflows/ci.yml` on `main` by hand (Actions → Run workflow) with the input `accept` set to the images to accept, or true, then re-run this job.'
+        'Or accept the new image: run the workflow .github/workflows/ci.yml on main by hand (Actions → Run workflow) with the input accept set to the images to accept, or true, then re-run this job.'
       )
 
       const refused = await runner.runJob({ accept: 'true' }, {}, on.pullRequest(7))
       expect(refused.main.status).toBe(2)
       expect(messages(refused.main, 'error')).toEqual([
-        "input accept: this pull_request run of `refs/pull/7/merge` compares with `main`'s newest baseline and records nothing: only pushes, schedules and dispatches on `main` record (input save-baseline), so nothing it accepts would reach another run. To accept: run `.github/workflows/ci.yml` on `main` by hand (Actions → Run workflow) with the input `accept` set to the images to accept, or true"
+        "input accept: this pull_request run of refs/pull/7/merge compares with main's newest baseline and records nothing: only pushes, schedules and dispatches on main record (input save-baseline), so nothing it accepts would reach another run. To accept: run the workflow .github/workflows/ci.yml on main by hand (Actions → Run workflow) with the input accept set to the images to accept, or true"
       ])
 
       const accepted = await runner.runJob({ accept: image }, {}, on.dispatch())
@@ -310,7 +319,7 @@ describe('who records, and where drift is accepted', () => {
       await runner.runJob()
       // a long job starts: its main step sees python as it was, and team/base for the first time
       writeFileSync(dockerfile, python + base)
-      const slow = await runner.startJob()
+      const slow = await elsewhere(world, cache).startJob()
       expect(statuses({ main: slow.main, post: null })).toEqual({ 1: 'unchanged', 2: 'new' })
       // meanwhile upstream moves and someone accepts it on the default branch
       writeFileSync(dockerfile, python)
@@ -332,7 +341,7 @@ describe('who records, and where drift is accepted', () => {
   it('a long job with nothing new saves nothing over a newer baseline', () =>
     scenario(async (world, runner, cache) => {
       await runner.runJob()
-      const slow = await runner.startJob()
+      const slow = await elsewhere(world, cache).startJob()
       await world.movePython312()
       await runner.runJob({ accept: 'true' }, {}, on.dispatch())
       const post = await slow.finish()
@@ -375,7 +384,7 @@ describe('who records, and where drift is accepted', () => {
         api.defaultBranch = 'trunk'
         const onMain = await runner.runJob({}, { GITHUB_API_URL: api.url }, bare)
         expect(onMain.main.summary).toContain(
-          "this push run of `main` compares with `trunk`'s newest baseline and records nothing"
+          "This push run of main compares with trunk's newest baseline and records nothing"
         )
         expect(api.requests.map(r => `${r.method} ${r.path}`)).toEqual(['GET /repos/acme/shop'])
         expect(cache.savedKeys).toEqual([])
@@ -451,7 +460,7 @@ describe('a lockfile in a pull request', () => {
       const job = await runner.runJob({ lockfile: 'lock.json', accept: 'true' })
       expect(job.main.status).toBe(2)
       expect(messages(job.main, 'error')[0]).toMatch(
-        /^input accept: this run compares with `lock.json` and changes nothing \(update-lockfile: false\), so nothing it accepts would reach another run\. To accept: commit the lockfile this run's summary shows/
+        /^input accept: this run compares with lock\.json and changes nothing \(update-lockfile: false\), so nothing it accepts would reach another run\. To accept: commit the lockfile this run's summary shows/
       )
     }))
 })

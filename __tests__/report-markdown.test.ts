@@ -72,12 +72,12 @@ describe('the Markdown report', () => {
       baselineFound: true,
       verdict: decide(findings, policy),
       rateLimitRemaining: {},
-      acceptHint: 're-run with `accept: true`',
+      acceptHint: 'run the gate on main with accept: true',
       records: true
     })
     expect(report).toContain(`\`\`\`yaml\nimage: redis:7@${d('a')}\n\`\`\``)
     expect(report).toContain(`\`\`\`dockerfile\nFROM alpine:\${V}@${d('c')} AS base\n\`\`\``)
-    expect(report).toContain('Or accept the new image: re-run with `accept: true`.')
+    expect(report).toContain('Or accept the new image: run the gate on main with accept: true.')
     expect(report).toContain(
       '- :x: 2 images changed under their tags since the last successful build'
     )

@@ -26003,7 +26003,7 @@ var LockfileStore = class {
   name;
   async restore() {
     const read = await readBaselineFile(this.path, this.name);
-    return read.state === "found" ? { ...read, from: `\`${this.name}\`` } : read;
+    return read.state === "found" ? { ...read, from: this.name } : read;
   }
   async save(baseline) {
     await writeBaselineFile(this.path, baseline, this.name);

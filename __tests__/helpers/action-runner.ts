@@ -38,7 +38,8 @@ const declared = (
  * post step with STATE_* when the job succeeded.
  */
 export class ActionRunner {
-  private runNumber = 100
+  /** Run ids are unique across runners, as they are across a repository's jobs. */
+  private static runNumber = 100
   /** The runner's home directory. */
   readonly home: string
   /**
@@ -96,7 +97,7 @@ export class ActionRunner {
       // each job on a fresh machine: nothing left behind by an earlier job
       rmSync(this.temp, { recursive: true, force: true })
       mkdirSync(this.temp, { recursive: true })
-      this.runNumber++
+      ActionRunner.runNumber++
     }
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
@@ -109,7 +110,7 @@ export class ActionRunner {
       GITHUB_STATE: files.state,
       GITHUB_STEP_SUMMARY: files.summary,
       GITHUB_EVENT_PATH: files.event,
-      GITHUB_RUN_ID: String(this.runNumber),
+      GITHUB_RUN_ID: String(ActionRunner.runNumber),
       GITHUB_RUN_ATTEMPT: '1',
       GITHUB_SHA: 'a'.repeat(40),
       GITHUB_REPOSITORY: 'acme/shop',

@@ -219,9 +219,9 @@ function lockfileRecording(name: string, update: boolean): Recording {
   return {
     records: update,
     statement: update
-      ? `this run rewrites \`${name}\` when it passes; committing it records the baseline`
-      : `this run compares with \`${name}\` and changes nothing (update-lockfile: false)`,
-    acceptWhere: `commit the lockfile this run's summary shows as \`${name}\` (a change to it in a pull request is an acceptance), or run with \`accept\` and \`update-lockfile: true\` and commit the file`
+      ? `this run rewrites ${name} when it passes; committing it records the baseline`
+      : `this run compares with ${name} and changes nothing (update-lockfile: false)`,
+    acceptWhere: `commit the lockfile this run's summary shows as ${name} (a change to it in a pull request is an acceptance), or run with accept and update-lockfile: true and commit the file`
   }
 }
 

@@ -31,8 +31,8 @@ export interface Recording {
 /** Pure: whether this run records, by the input `save-baseline` and what started the run. */
 export function decideRecording(mode: SaveBaseline, facts: RunFacts): Recording {
   const branch = facts.defaultBranch ?? 'the default branch'
-  const acceptWhere = `run \`${facts.workflow}\` on \`${branch}\` by hand (Actions → Run workflow) with the input \`accept\` set to the images to accept, or true`
-  const run = `this ${facts.eventName} run of \`${shortRef(facts.ref)}\``
+  const acceptWhere = `run the workflow ${facts.workflow} on ${branch} by hand (Actions → Run workflow) with the input accept set to the images to accept, or true`
+  const run = `this ${facts.eventName} run of ${shortRef(facts.ref)}`
   if (mode === 'never')
     return {
       records: false,
@@ -43,7 +43,7 @@ export function decideRecording(mode: SaveBaseline, facts: RunFacts): Recording 
     return {
       records: true,
       statement: `${run} records the baseline for its ref (save-baseline: always)`,
-      acceptWhere: 'run this job again with the input `accept` set to the images to accept, or true'
+      acceptWhere: 'run this job again with the input accept set to the images to accept, or true'
     }
   if (facts.defaultBranch === null)
     return {
@@ -60,7 +60,7 @@ export function decideRecording(mode: SaveBaseline, facts: RunFacts): Recording 
     }
   return {
     records: false,
-    statement: `${run} compares with \`${branch}\`'s newest baseline and records nothing: only pushes, schedules and dispatches on \`${branch}\` record (input save-baseline)`,
+    statement: `${run} compares with ${branch}'s newest baseline and records nothing: only pushes, schedules and dispatches on ${branch} record (input save-baseline)`,
     acceptWhere
   }
 }

@@ -106,7 +106,7 @@ export class CacheStore implements BaselineStore {
     const read = await readBaselineFile(this.cached, `the cached baseline ${restored.key}`)
     await removeCached(this.cached)
     return read.state === 'found'
-      ? { ...read, from: `the Actions cache entry \`${restored.key}\`` }
+      ? { ...read, from: `the Actions cache entry ${restored.key}` }
       : read
   }
 

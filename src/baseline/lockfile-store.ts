@@ -12,7 +12,7 @@ export class LockfileStore implements BaselineStore {
 
   async restore(): Promise<Restored> {
     const read = await readBaselineFile(this.path, this.name)
-    return read.state === 'found' ? { ...read, from: `\`${this.name}\`` } : read
+    return read.state === 'found' ? { ...read, from: this.name } : read
   }
 
   async save(baseline: Baseline): Promise<null> {

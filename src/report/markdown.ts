@@ -189,6 +189,6 @@ function driftSection(finding: DriftedFinding, context: ReportContext): string[]
     )
   const compare = sourceCompareUrl(explanation)
   if (compare) lines.push(`Source changes: [compare the revisions](${compare}).`, '')
-  lines.push(`Or accept the new image: ${context.acceptHint}.`)
+  lines.push(`Or accept the new image: ${mdText(context.acceptHint)}.`)
   return lines
 }
