@@ -279,6 +279,17 @@ describe('who records, and where drift is accepted', () => {
       ])
     }))
 
+  it('an accept left in the workflow file warns on every push: the gate is off for what it names', () =>
+    scenario(async (world, runner) => {
+      await runner.runJob()
+      await world.movePython312()
+      const push = await runner.runJob({ accept: 'true' })
+      expect(push.main.status).toBe(0)
+      expect(messages(push.main, 'warning')).toEqual([
+        'input accept is set on a push run: every such run accepts the drift it names, so the gate never fails for it; set accept only from a workflow_dispatch input'
+      ])
+    }))
+
   it('accept takes a list: only the images named are accepted, the others still fail', () =>
     scenario(async (world, runner) => {
       await runner.runJob()

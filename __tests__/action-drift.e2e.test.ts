@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CacheService } from './harness/cache-service.js'
 import { ActionRunner } from './helpers/action-runner.js'
+import { on } from './helpers/trigger.js'
 import { statuses, World } from './helpers/drift-world.js'
 import { CLI, NODES, runNode } from './helpers/run.js'
 
@@ -75,7 +76,7 @@ describe.each(NODES)('the action under %s', (_, node) => {
       scenario(async (world, runner, cache) => {
         await runner.runJob()
         await world.movePython312()
-        const accepted = await runner.runJob({ accept: 'true' })
+        const accepted = await runner.runJob({ accept: 'true' }, {}, on.dispatch())
         expect(accepted.main.status).toBe(0)
         expect(statuses(accepted)).toEqual({ 1: 'drifted', 4: 'unchanged' })
         expect(accepted.main.summary).toMatch(

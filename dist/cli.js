@@ -30174,6 +30174,10 @@ function findingLabel(finding) {
 function findingLabelWithReason(finding) {
   return finding.status === "index-churn" ? `index-churn (${finding.reason})` : findingLabel(finding);
 }
+function comparedTally(findings) {
+  const images = (statuses) => new Set(findings.filter((f) => statuses.includes(f.status)).map((f) => f.image)).size;
+  return { compared: images(["unchanged", "drifted", "index-churn"]), fresh: images(["new"]) };
+}
 function byImportance(explanations) {
   const rank = (finding) => {
     const explanation = finding.image ? explanations.get(finding.image) : void 0;
@@ -30283,8 +30287,14 @@ function annotationsFor(findings, explanations, policy, acceptHint) {
     const at = { file: reference.file, line: reference.line, column: reference.column };
     if (finding.status === "drifted") {
       const explanation = explanations.get(finding.image);
-      const level = policy.onDrift === "fail" && !accepts(policy.accept, finding.image) && failsOn(explanation, policy.failOn) ? "error" : "warning";
+      const accepted = accepts(policy.accept, finding.image);
+      const level = accepted ? "notice" : policy.onDrift === "fail" && failsOn(explanation, policy.failOn) ? "error" : "warning";
       const stay = stayOnRelease(finding, explanation);
+      const remedy = accepted ? [`Accepted: the new digest is recorded as the baseline.`] : [
+        `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
+        stay && `or stay on ${stay.release} with ${stay.reference},`,
+        `or accept the new one (${acceptHint}).`
+      ];
       all.push({
         ...at,
         rule: "drifted",
@@ -30294,9 +30304,7 @@ function annotationsFor(findings, explanations, policy, acceptHint) {
         message: [
           changeSummary(explanation),
           `${finding.previous.digest} \u2192 ${finding.current.digest}.`,
-          `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
-          stay && `or stay on ${stay.release} with ${stay.reference},`,
-          `or accept the new one (${acceptHint}).`
+          ...remedy
         ].filter(Boolean).join("\n")
       });
       for (const use of finding.packageUses ?? [])
@@ -30384,8 +30392,10 @@ function formatCheckText(findings, explanations, verdict, context) {
       context.updated ? `First run: baseline recorded in ${context.baseline}, nothing compared.` : `No baseline at ${context.baseline}: run with --update to record one.`
     );
   } else if (verdict.drifted === 0) {
+    const { compared, fresh } = comparedTally(findings);
+    const uncompared = context.updated ? "recorded without comparison" : "not compared, not recorded";
     parts.push(
-      `No drift against ${context.baseline}.${context.updated ? " Baseline updated." : ""}`
+      `No drift against ${context.baseline}: ${compared} compared${fresh > 0 ? `, ${fresh} new (${uncompared})` : ""}.${context.updated ? " Baseline updated." : ""}`
     );
   }
   for (const failure of verdict.failures) parts.push(`FAIL: ${failure}`);

@@ -71,6 +71,12 @@ async function main(): Promise<void> {
     throw new ConfigError(
       `input accept: ${recording.statement}, so nothing it accepts would reach another run. To accept: ${recording.acceptWhere}`
     )
+  const event = env.GITHUB_EVENT_NAME ?? ''
+  if (inputs.accept !== false && !inputs.lockfile && !event.endsWith('_dispatch'))
+    // an accept left in a workflow file accepts on every run: the gate is off for those images
+    core.warning(
+      `input accept is set on a ${event} run: every such run accepts the drift it names, so the gate never fails for it; set accept only from a workflow_dispatch input`
+    )
   const cacheStore = inputs.lockfile
     ? null
     : new CacheStore({

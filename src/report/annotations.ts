@@ -41,13 +41,20 @@ export function annotationsFor(
     const at = { file: reference.file, line: reference.line, column: reference.column }
     if (finding.status === 'drifted') {
       const explanation = explanations.get(finding.image)
-      const level =
-        policy.onDrift === 'fail' &&
-        !accepts(policy.accept, finding.image) &&
-        failsOn(explanation, policy.failOn)
+      const accepted = accepts(policy.accept, finding.image)
+      const level = accepted
+        ? 'notice'
+        : policy.onDrift === 'fail' && failsOn(explanation, policy.failOn)
           ? 'error'
           : 'warning'
       const stay = stayOnRelease(finding, explanation)
+      const remedy = accepted
+        ? [`Accepted: the new digest is recorded as the baseline.`]
+        : [
+            `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
+            stay && `or stay on ${stay.release} with ${stay.reference},`,
+            `or accept the new one (${acceptHint}).`
+          ]
       all.push({
         ...at,
         rule: 'drifted',
@@ -57,9 +64,7 @@ export function annotationsFor(
         message: [
           changeSummary(explanation),
           `${finding.previous.digest} → ${finding.current.digest}.`,
-          `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
-          stay && `or stay on ${stay.release} with ${stay.reference},`,
-          `or accept the new one (${acceptHint}).`
+          ...remedy
         ]
           .filter(Boolean)
           .join('\n')

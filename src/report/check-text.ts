@@ -2,6 +2,7 @@ import type { Finding } from '../compare/compare.js'
 import type { Verdict } from '../compare/policy.js'
 import {
   byImportance,
+  comparedTally,
   digestChange,
   errorTitle,
   findingLabel,
@@ -82,8 +83,12 @@ export function formatCheckText(
         : `No baseline at ${context.baseline}: run with --update to record one.`
     )
   } else if (verdict.drifted === 0) {
+    const { compared, fresh } = comparedTally(findings)
+    const uncompared = context.updated
+      ? 'recorded without comparison'
+      : 'not compared, not recorded'
     parts.push(
-      `No drift against ${context.baseline}.${context.updated ? ' Baseline updated.' : ''}`
+      `No drift against ${context.baseline}: ${compared} compared${fresh > 0 ? `, ${fresh} new (${uncompared})` : ''}.${context.updated ? ' Baseline updated.' : ''}`
     )
   }
   for (const failure of verdict.failures) parts.push(`FAIL: ${failure}`)

@@ -23,6 +23,16 @@ export function findingLabelWithReason(finding: Finding): string {
 }
 
 /** Most important first; among drift, the most severe change first. */
+/**
+ * How many images were compared with the baseline and how many it did not have (new): a
+ * headline says both, so "no drift" never hides an image nobody compared.
+ */
+export function comparedTally(findings: Finding[]): { compared: number; fresh: number } {
+  const images = (statuses: string[]) =>
+    new Set(findings.filter(f => statuses.includes(f.status)).map(f => f.image)).size
+  return { compared: images(['unchanged', 'drifted', 'index-churn']), fresh: images(['new']) }
+}
+
 export function byImportance(explanations: Explanations): (a: Finding, b: Finding) => number {
   const rank = (finding: Finding) => {
     const explanation = finding.image ? explanations.get(finding.image) : undefined

@@ -3,6 +3,7 @@ import type { Verdict } from '../compare/policy.js'
 import type { DriftedFinding } from '../compare/compare.js'
 import {
   byImportance,
+  comparedTally,
   digestChange,
   errorTitle,
   findingLabel,
@@ -139,8 +140,7 @@ function headline(findings: Finding[], context: ReportContext): string {
   const drifted = findings.flatMap(f => (f.status === 'drifted' ? [f] : []))
   const accepted = drifted.filter(f => accepts(context.accepted ?? false, f.image))
   const unaccepted = drifted.length - accepted.length
-  const compared = imagesWith(f => ['unchanged', 'drifted', 'index-churn'].includes(f.status))
-  const fresh = imagesWith(f => f.status === 'new')
+  const { compared, fresh } = comparedTally(findings)
   const tally = `${compared} compared${fresh > 0 ? `, ${fresh} new (${uncompared})` : ''}`
   if (unaccepted > 0)
     return `Base image drift: ${counted(unaccepted, 'reference')} changed under ${unaccepted === 1 ? 'its tag' : 'their tags'} (${tally})`
