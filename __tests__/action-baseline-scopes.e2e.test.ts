@@ -279,6 +279,29 @@ describe('who records, and where drift is accepted', () => {
       ])
     }))
 
+  it("save-baseline: always saves in the run's own scope, which the default branch never reads; a fork's read-only token is refused with one warning", () =>
+    scenario(async (world, runner, cache) => {
+      await runner.runJob()
+      const own = await runner.runJob({ 'save-baseline': 'always' }, {}, on.pullRequest(7))
+      expect(own.post!.status).toBe(0)
+      expect(cache.keysIn('refs/pull/7/merge')).toHaveLength(1)
+      expect(cache.keysIn(MAIN)).toHaveLength(1)
+      const fork = await runner.runJob(
+        { 'save-baseline': 'always' },
+        {},
+        on.pullRequest(8, { fork: true })
+      )
+      expect(fork.main.status).toBe(0)
+      expect(messages(fork.post, 'warning')).toEqual([
+        expect.stringMatching(/^baseline not saved to the cache \(.*cache write denied/)
+      ])
+      expect(messages(fork.post, 'error')).toEqual([])
+      expect(cache.keysIn('refs/pull/8/merge')).toEqual([])
+      // what the pull request saved is read by it alone: the default branch still compares with its own
+      await world.movePython312()
+      expect((await runner.runJob()).main.status).toBe(1)
+    }))
+
   it('an accept left in the workflow file warns on every push: the gate is off for what it names', () =>
     scenario(async (world, runner) => {
       await runner.runJob()
