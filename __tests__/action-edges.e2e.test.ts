@@ -50,8 +50,8 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
       'input comment must be on-drift or always or never, not "sometimes"'
     ],
     [
-      { platforms: 'arm64' },
-      'input platforms: "arm64" is not a platform: use os/arch[/variant], e.g. linux/arm64'
+      { platforms: 'linux/arm64/v8/extra' },
+      'input platforms: "linux/arm64/v8/extra" is not a platform: it has more than three parts; use os/arch[/variant] (e.g. linux/arm64), an OS or an architecture alone (linux, arm64)'
     ],
     [
       { timeout: 'soon' },

@@ -38,8 +38,8 @@ describe('the command line (dist/cli.js)', () => {
       'base-image-drift: --on-drift must be fail or warn, not "maybe"'
     ],
     [
-      ['resolve', '--platforms', 'amd64'],
-      'base-image-drift: --platforms: "amd64" is not a platform: use os/arch[/variant], e.g. linux/arm64'
+      ['resolve', '--platforms', 'vax'],
+      'base-image-drift: --platforms: "vax" is not a platform: it is no operating system or architecture known; use os/arch[/variant] (e.g. linux/arm64), an OS or an architecture alone (linux, arm64)'
     ],
     [
       ['resolve', '--timeout', '0'],

@@ -321,11 +321,50 @@ describe('Dockerfile scanning', () => {
       [2, 'linux/arm64', null],
       [3, 'linux/arm64', null],
       [4, null, '--platform=$undeclared: variable undeclared is not set and has no default'],
-      [
-        5,
-        null,
-        '--platform=amd64: "amd64" is not a platform: use os/arch[/variant], e.g. linux/arm64'
-      ]
+      [5, 'linux/amd64', null]
     ])
+  })
+
+  // containerd's platforms.Parse (parse.go, database.go), which BuildKit's Dockerfile frontend
+  // uses for FROM --platform, then platforms.Normalize: an OS alone takes the builder's
+  // architecture, an architecture alone OS linux, and the aliases below.
+  it.each([
+    ['linux', 'linux/arm64'],
+    ['windows', 'windows/arm64'],
+    ['amd64', 'linux/amd64'],
+    ['x86_64', 'linux/amd64'],
+    ['x86-64', 'linux/amd64'],
+    ['aarch64', 'linux/arm64'],
+    ['linux/arm64/v8', 'linux/arm64'],
+    ['linux/aarch64', 'linux/arm64'],
+    ['arm', 'linux/arm/v7'],
+    ['linux/arm', 'linux/arm/v7'],
+    ['linux/arm/7', 'linux/arm/v7'],
+    ['linux/arm/6', 'linux/arm/v6'],
+    ['armhf', 'linux/arm/v7'],
+    ['armel', 'linux/arm/v6'],
+    ['i386', 'linux/386'],
+    ['linux/amd64/v1', 'linux/amd64'],
+    ['linux/amd64/v3', 'linux/amd64/v3'],
+    ['Linux/AMD64', 'linux/amd64'],
+    ['macos/arm64', 'darwin/arm64'],
+    ['windows(10.0.17763)/amd64', 'windows/amd64']
+  ])('FROM --platform=%s on an arm64 builder tracks %s', (platform, tracked) => {
+    const [found] = scanDockerfile('Dockerfile', `FROM --platform=${platform} a:1\n`, {
+      buildPlatform: 'linux/arm64'
+    }).references
+    expect([found.trackedPlatform, found.error]).toEqual([tracked, null])
+  })
+
+  it.each([
+    ['vax', 'it is no operating system or architecture known'],
+    ['linux/*', 'wildcards are not supported'],
+    ['linux/amd64/v2/x', 'it has more than three parts'],
+    ['linux/am+d64', '"am+d64" is not a valid part']
+  ])('FROM --platform=%s is an error on its line: %s', (platform, why) => {
+    const [found] = scanDockerfile('Dockerfile', `FROM --platform=${platform} a:1\n`).references
+    expect(found.error).toBe(
+      `--platform=${platform}: "${platform}" is not a platform: ${why}; use os/arch[/variant] (e.g. linux/arm64), an OS or an architecture alone (linux, arm64)`
+    )
   })
 })

@@ -23,6 +23,7 @@ import {
 import { SEVERITIES, type Severity } from '../explain/diff.js'
 import { baselineKeyPrefix, workflowFile } from '../baseline/cache-key.js'
 import type { Acceptance } from '../compare/compare.js'
+import { hostPlatform } from '../reference/platform.js'
 import { formatReference, parseReference } from '../reference/reference.js'
 
 /** Every input of action.yml, validated; a bad value fails with the input's name. */
@@ -64,7 +65,11 @@ export function readInputs(env: Record<string, string | undefined> = process.env
     env,
     'input variables: entry'
   )
-  const platforms = parsePlatforms(core.getInput('platforms'), 'input platforms')
+  const platforms = parsePlatforms(
+    core.getInput('platforms'),
+    'input platforms',
+    hostPlatform(env.RUNNER_ARCH, process.arch)
+  )
   return {
     files,
     buildArgs,

@@ -7,6 +7,7 @@ import {
   type Reaction
 } from '../config/defaults.js'
 import { SOURCES } from '../sources/index.js'
+import { hostPlatform } from '../reference/platform.js'
 import {
   commaList,
   oneOf,
@@ -156,7 +157,11 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       buildArgs: parseBuildArgs(values['build-arg'] ?? [], '--build-arg'),
       variables: values.var ?? [],
       json: values.json ?? false,
-      platforms: parsePlatforms(values.platforms ?? '', '--platforms'),
+      platforms: parsePlatforms(
+        values.platforms ?? '',
+        '--platforms',
+        hostPlatform(undefined, process.arch)
+      ),
       baseline: values.baseline ?? DEFAULTS.baselineFile,
       update: values.update ?? false,
       accept: values.accept ?? false,

@@ -3,6 +3,7 @@
  * `what` names the input or flag in every error.
  */
 
+import { parsePlatform, PlatformError } from '../reference/platform.js'
 import { MAX_TIMEOUT_SECONDS } from './defaults.js'
 
 /** A value a user gave that is not allowed; the message names it and what is allowed. */
@@ -55,17 +56,19 @@ export function parseVariables(
   return variables
 }
 
-/** `linux/amd64,linux/arm64/v8` → validated platform strings. */
-export function parsePlatforms(text: string, what: string): string[] {
-  const platforms = commaList(text)
-  for (const platform of platforms) {
-    if (!/^[a-z0-9_-]+\/[a-z0-9_-]+(\/[a-z0-9_.-]+)?$/.test(platform)) {
-      throw new ConfigError(
-        `${what}: "${platform}" is not a platform: use os/arch[/variant], e.g. linux/arm64`
-      )
+/**
+ * `linux/amd64,arm64,linux/arm` → normalized platforms, read as containerd reads them; an OS
+ * alone takes the architecture of `host`, the machine that builds.
+ */
+export function parsePlatforms(text: string, what: string, host?: string): string[] {
+  return commaList(text).map(platform => {
+    try {
+      return parsePlatform(platform, host)
+    } catch (error) {
+      if (error instanceof PlatformError) throw new ConfigError(`${what}: ${error.message}`)
+      throw error
     }
-  }
-  return platforms
+  })
 }
 
 export function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {

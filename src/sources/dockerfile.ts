@@ -1,4 +1,4 @@
-import { DEFAULT_PLATFORM, normalizePlatform } from '../reference/platform.js'
+import { DEFAULT_PLATFORM, parsePlatform, PlatformError } from '../reference/platform.js'
 import { formatReference } from '../reference/reference.js'
 import type { ImageReference } from '../reference/reference.js'
 import {
@@ -207,7 +207,15 @@ function scanForPlatform(
       const platform = flags.get('platform')?.[0] ?? null
       const stage = stageNames[stageIndex] || null
       const earlier = stageNames.slice(0, stageIndex)
-      const tracked = platform === null ? null : platformValue(platform, expandWith, globalLookup)
+      const tracked =
+        platform === null
+          ? null
+          : platformValue(
+              platform,
+              expandWith,
+              globalLookup,
+              automatic.get('BUILDPLATFORM') ?? DEFAULT_PLATFORM
+            )
       const problem =
         fromProblem(rest, flags) ?? (tracked !== null && 'error' in tracked ? tracked.error : null)
       const image: Evaluated =
@@ -320,15 +328,17 @@ function evaluate(run: () => string): Evaluated {
 function platformValue(
   flag: string,
   expandWith: (word: string, lookup: Lookup) => string,
-  lookup: Lookup
+  lookup: Lookup,
+  buildPlatform: string
 ): Evaluated {
   const value = evaluate(() => expandWith(flag, lookup))
   if ('error' in value) return { error: `--platform=${flag}: ${value.error}` }
-  if (!/^[a-z0-9_-]+\/[a-z0-9_-]+(\/[a-z0-9_.-]+)?$/i.test(value.text))
-    return {
-      error: `--platform=${flag}: "${value.text}" is not a platform: use os/arch[/variant], e.g. linux/arm64`
-    }
-  return { text: normalizePlatform(value.text) }
+  try {
+    return { text: parsePlatform(value.text, buildPlatform) }
+  } catch (error) {
+    if (error instanceof PlatformError) return { error: `--platform=${flag}: ${error.message}` }
+    throw error
+  }
 }
 
 /** BuildKit's automatic platform ARGs for a target platform and the platform the build runs on. */
