@@ -99,16 +99,11 @@ describe('Dockerfile scanning', () => {
     expect(
       images('ARG TARGETARCH\nFROM base:$TARGETARCH\n', { targetPlatforms: ['linux/arm64'] })
     ).toEqual(['docker.io/library/base:arm64'])
-    const file =
-      'ARG V=global\nFROM alpine\nARG V\nCOPY --from=img:$V / /\nFROM alpine\nARG V=stage\nCOPY --from=img:$V / /\nFROM alpine\nCOPY --from=img:$V / /\n'
-    expect(
-      scan(file)
-        .filter(r => r.kind === 'copy-from')
-        .map(r => r.image ?? r.error)
-    ).toEqual([
-      'docker.io/library/img:global',
-      'docker.io/library/img:stage',
-      'variable V is not set and has no default'
+    // stage ARGs take their scope in FROM … AS and RUN, but COPY --from expands nothing
+    const file = 'ARG V=global\nFROM alpine\nARG V\nRUN echo $V\nFROM alpine:$V\n'
+    expect(images(file)).toEqual([
+      'docker.io/library/alpine:latest',
+      'docker.io/library/alpine:global'
     ])
   })
 
@@ -132,9 +127,9 @@ describe('Dockerfile scanning', () => {
     expect(images('FROM scratch\nCOPY a /a\n')).toEqual([])
   })
 
-  it('reads COPY --from and ADD --from images, not stage names or indexes', () => {
+  it('reads COPY --from images, not stage names or indexes', () => {
     const file =
-      'FROM golang:1.23 AS Build\nFROM alpine\nCOPY --from=0 /a /a\nCOPY --from=BUILD /b /b\nCOPY --from=nginx:1.27 /etc/nginx /etc/nginx\nADD --from=busybox:1.36 /bin/sh /sh\n'
+      'FROM golang:1.23 AS Build\nFROM alpine\nCOPY --from=0 /a /a\nCOPY --from=BUILD /b /b\nCOPY --from=nginx:1.27 /etc/nginx /etc/nginx\n'
     expect(scan(file).slice(2)).toEqual([
       {
         line: 5,
@@ -142,11 +137,65 @@ describe('Dockerfile scanning', () => {
         image: 'docker.io/library/nginx:1.27',
         stage: null,
         platform: null
-      },
+      }
+    ])
+  })
+
+  // BuildKit's dockerfile2llb (toCommand) expands --from with no variables and refuses any
+  // change ("variable expansion is not supported for --from"); its mount parser refuses a `$`
+  // in from= ("doesn't support variable expansion"); ADD has no --from flag. Each fails the
+  // whole build, so the file pulls nothing and its stage names never become images.
+  it.each([
+    [
+      'COPY --from=img:$V / /',
+      'COPY --from=img:$V: BuildKit does not expand variables in --from; name a stage FROM the image (with an ARG) and copy from that stage'
+    ],
+    [
+      'COPY --from=${STAGE} / /',
+      'COPY --from=${STAGE}: BuildKit does not expand variables in --from; name a stage FROM the image (with an ARG) and copy from that stage'
+    ],
+    [
+      'RUN --mount=type=bind,from=$TOOLS,target=/t make',
+      '--mount from=$TOOLS: BuildKit does not expand variables in from=; name a stage FROM the image (with an ARG) and mount from that stage'
+    ],
+    [
+      'ADD --from=busybox:1.36 /bin/sh /sh',
+      'ADD has no --from flag (BuildKit refuses it): use COPY --from'
+    ]
+  ])('%s fails the build: an error on its line, and nothing else of the file', (line, error) => {
+    const file = `ARG V=1\nFROM golang:1.23 AS builder\nFROM alpine\nCOPY --from=builder /a /a\n${line}\n`
+    expect(scan(file)).toEqual([
+      { line: 5, kind: expect.any(String), image: undefined, error, stage: null, platform: null }
+    ])
+  })
+
+  it('a template matched by Dockerfile.* builds nothing: a notice, and no stage becomes an image', () => {
+    for (const text of [
+      'FROM {{ base_image }} AS builder\nRUN make\nFROM alpine\nCOPY --from=builder /app /app\n',
+      '{% if prod %}\nFROM python:3.12\n{% endif %}\nFROM alpine\n'
+    ]) {
+      const scanned = scanDockerfile('Dockerfile.j2', text)
+      expect(scanned.references).toEqual([])
+      expect(scanned.warnings).toEqual([])
+      expect(scanned.notices).toEqual([
+        {
+          file: 'Dockerfile.j2',
+          line: 1,
+          message:
+            'a template ({{ … }}, {% … %}): BuildKit cannot build it as it is, so it is not scanned'
+        }
+      ])
+    }
+  })
+
+  it('a FROM BuildKit cannot parse builds nothing: its stage names never become images', () => {
+    const file = 'FROM golang:1.23 AS builder extra\nFROM alpine\nCOPY --from=builder /a /a\n'
+    expect(scan(file)).toEqual([
       {
-        line: 6,
-        kind: 'copy-from',
-        image: 'docker.io/library/busybox:1.36',
+        line: 1,
+        kind: 'from',
+        image: undefined,
+        error: 'FROM takes IMAGE [AS name], not "golang:1.23 AS builder extra"',
         stage: null,
         platform: null
       }

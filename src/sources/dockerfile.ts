@@ -59,7 +59,7 @@ export const dockerfileSource: Source = {
     },
     {
       name: 'copy-from',
-      description: '`COPY --from=IMAGE` / `ADD --from`, unless the value is a stage name or index',
+      description: '`COPY --from=IMAGE`, unless the value is a stage name or index (BuildKit expands no variables there)',
       fence: 'dockerfile',
       pin: (reference, digest) => pinFlag(reference, digest, /^(--from=)(.+)$/i, '--from=')
     },
@@ -107,10 +107,28 @@ export function scanDockerfile(
   file: string,
   content: string,
   options: DockerfileOptions = {}
-): { references: FoundReference[]; warnings: ScanWarning[] } {
+): { references: FoundReference[]; warnings: ScanWarning[]; notices: ScanWarning[] } {
   const syntax = parseDockerfileSyntax(content)
+  const template = syntax.instructions.find(
+    i => i.keyword.startsWith('{') || (i.keyword === 'from' && i.args.includes('{{'))
+  )
+  if (template)
+    // a Jinja or Go template matched by `Dockerfile.*`: BuildKit cannot parse it, it builds nothing
+    return {
+      references: [],
+      warnings: [],
+      notices: [
+        {
+          file,
+          line: template.line,
+          message:
+            'a template ({{ … }}, {% … %}): BuildKit cannot build it as it is, so it is not scanned'
+        }
+      ]
+    }
   const platforms = options.targetPlatforms?.length ? options.targetPlatforms : [DEFAULT_PLATFORM]
   const references = new Map<string, FoundReference>()
+  const unbuildable = new Map<string, FoundReference>()
   const warnings = new Map<string, ScanWarning>()
   for (const platform of platforms) {
     const one = scanForPlatform(
@@ -121,9 +139,12 @@ export function scanDockerfile(
       (options.contexts ?? []).map(name => name.toLowerCase())
     )
     for (const r of one.references) references.set(referenceKey(r), r)
+    for (const r of one.unbuildable) unbuildable.set(referenceKey(r), r)
     for (const w of one.warnings) warnings.set(`${w.line}\0${w.message}`, w)
   }
-  return { references: [...references.values()], warnings: [...warnings.values()] }
+  // a line BuildKit refuses fails the whole build: the file pulls nothing, its errors say why
+  const found = unbuildable.size > 0 ? unbuildable : references
+  return { references: [...found.values()], warnings: [...warnings.values()], notices: [] }
 }
 
 function scanForPlatform(
@@ -132,14 +153,27 @@ function scanForPlatform(
   buildArgs: Record<string, string>,
   automatic: Map<string, string>,
   contexts: readonly string[]
-): { references: FoundReference[]; warnings: ScanWarning[] } {
+): { references: FoundReference[]; warnings: ScanWarning[]; unbuildable: FoundReference[] } {
   const result = {
     references: [] as FoundReference[],
+    /** Lines BuildKit refuses to parse: errors of the file, which then builds nothing. */
+    unbuildable: [] as FoundReference[],
     warnings: syntax.problems.map((p): ScanWarning => ({ file, line: p.line, message: p.message }))
   }
   const expandWith = (word: string, lookup: Lookup) =>
     expand(word, lookup, { escape: syntax.escape })
 
+  const refuse = (at: Instruction, kind: string, error: string) =>
+    result.unbuildable.push({
+      file,
+      line: at.line,
+      column: at.column,
+      kind,
+      source: at.text,
+      stage: null,
+      platform: null,
+      error
+    })
   const add = (
     at: { line: number; column: number; text: string },
     kind: string,
@@ -216,8 +250,12 @@ function scanForPlatform(
               globalLookup,
               automatic.get('BUILDPLATFORM') ?? DEFAULT_PLATFORM
             )
-      const problem =
-        fromProblem(rest, flags) ?? (tracked !== null && 'error' in tracked ? tracked.error : null)
+      const structure = fromProblem(rest, flags)
+      if (structure !== null) {
+        refuse(instruction, 'from', structure)
+        continue
+      }
+      const problem = tracked !== null && 'error' in tracked ? tracked.error : null
       const image: Evaluated =
         problem === null ? evaluate(() => expandWith(rest[0], globalLookup)) : { error: problem }
       // `scratch` is no image, and an earlier stage's name is that stage
@@ -231,19 +269,39 @@ function scanForPlatform(
       add(instruction, 'from', image, stage, platform)
       if (tracked !== null && 'text' in tracked)
         result.references[result.references.length - 1].trackedPlatform = tracked.text
-    } else if (keyword === 'copy' || keyword === 'add') {
+    } else if (keyword === 'add') {
+      // BuildKit's ADD has no --from (unknown flag: from), and the build stops there
+      if (splitFlags(instruction.args, syntax.escape).flags.has('from'))
+        refuse(
+          instruction,
+          'copy-from',
+          'ADD has no --from flag (BuildKit refuses it): use COPY --from'
+        )
+    } else if (keyword === 'copy') {
       const from = splitFlags(instruction.args, syntax.escape).flags.get('from')?.[0]
       if (from === undefined) continue
-      const value = evaluate(() => expandWith(from, stageLookup))
-      if ('text' in value && isStage(value.text)) continue
-      add(instruction, 'copy-from', value, stageNames[stageIndex] || null, null)
+      // dockerfile2llb expands --from with no variables and refuses any change: no variables
+      if (/\$(?:[A-Za-z_{]|$)/.test(from.replace(/\$$/, '')))
+        refuse(
+          instruction,
+          'copy-from',
+          `COPY --from=${from}: BuildKit does not expand variables in --from; name a stage FROM the image (with an ARG) and copy from that stage`
+        )
+      else if (!isStage(from))
+        add(instruction, 'copy-from', { text: from }, stageNames[stageIndex] || null, null)
     } else if (keyword === 'run') {
       for (const mount of splitFlags(instruction.args, syntax.escape).flags.get('mount') ?? []) {
         const from = mountOption(mount, 'from')
         if (from === undefined) continue
-        const value = evaluate(() => expandWith(from, stageLookup))
-        if ('text' in value && isStage(value.text)) continue
-        add(instruction, 'mount-from', value, stageNames[stageIndex] || null, null)
+        // BuildKit's mount parser refuses a `$` anywhere but last in from=
+        if (from.slice(0, -1).includes('$'))
+          refuse(
+            instruction,
+            'mount-from',
+            `--mount from=${from}: BuildKit does not expand variables in from=; name a stage FROM the image (with an ARG) and mount from that stage`
+          )
+        else if (!isStage(from))
+          add(instruction, 'mount-from', { text: from }, stageNames[stageIndex] || null, null)
       }
     }
   }
