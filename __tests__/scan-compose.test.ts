@@ -55,11 +55,20 @@ describe('Compose scanning', () => {
     expect(scanCompose('compose.yaml', compose, {}).builds).toEqual([
       {
         by: 'service "app"',
-        dockerfile: './app/Containerfile',
+        dockerfile: 'app/Containerfile',
+        fromRoot: true,
         buildArgs: { BASE: 'python:3.12-slim', TAG: 'dev' },
-        line: 9
+        line: 9,
+        localImages: ['docker.io/myorg/app:latest']
       },
-      { by: 'service "worker"', dockerfile: './worker/Dockerfile', buildArgs: {}, line: 16 }
+      {
+        by: 'service "worker"',
+        dockerfile: 'worker/Dockerfile',
+        fromRoot: true,
+        buildArgs: {},
+        line: 16,
+        localImages: ['docker.io/myorg/app:latest']
+      }
     ])
   })
 

@@ -13459,7 +13459,7 @@ var require_fill_range = __commonJS({
       let padded = zeros(startString) || zeros(endString) || zeros(stepString);
       let maxLen = padded ? Math.max(startString.length, endString.length, stepString.length) : 0;
       let toNumber = padded === false && stringify(start, end, options) === false;
-      let format = options.transform || transform(toNumber);
+      let format2 = options.transform || transform(toNumber);
       if (options.toRegex && step === 1) {
         return toRange(toMaxLen(start, maxLen), toMaxLen(end, maxLen), true, options);
       }
@@ -13471,7 +13471,7 @@ var require_fill_range = __commonJS({
         if (options.toRegex === true && step > 1) {
           push(a);
         } else {
-          range.push(pad(format(a, index), maxLen, toNumber));
+          range.push(pad(format2(a, index), maxLen, toNumber));
         }
         a = descending ? a - step : a + step;
         index++;
@@ -13485,7 +13485,7 @@ var require_fill_range = __commonJS({
       if (!isNumber(start) && start.length > 1 || !isNumber(end) && end.length > 1) {
         return invalidRange(start, end, options);
       }
-      let format = options.transform || ((val) => String.fromCharCode(val));
+      let format2 = options.transform || ((val) => String.fromCharCode(val));
       let a = `${start}`.charCodeAt(0);
       let b = `${end}`.charCodeAt(0);
       let descending = a > b;
@@ -13497,7 +13497,7 @@ var require_fill_range = __commonJS({
       let range = [];
       let index = 0;
       while (descending ? a >= b : a <= b) {
-        range.push(format(a, index));
+        range.push(format2(a, index));
         a = descending ? a - step : a + step;
         index++;
       }
@@ -15181,9 +15181,9 @@ var require_parse2 = __commonJS({
                 const idx = prev.value.lastIndexOf("[");
                 const pre = prev.value.slice(0, idx);
                 const rest2 = prev.value.slice(idx + 2);
-                const posix5 = POSIX_REGEX_SOURCE[rest2];
-                if (posix5) {
-                  prev.value = pre + posix5;
+                const posix6 = POSIX_REGEX_SOURCE[rest2];
+                if (posix6) {
+                  prev.value = pre + posix6;
                   state.backtrack = true;
                   advance();
                   if (!bos.output && tokens.indexOf(prev) === 1) {
@@ -15704,7 +15704,7 @@ var require_picomatch = __commonJS({
         throw new TypeError("Expected pattern to be a non-empty string");
       }
       const opts = options || {};
-      const posix5 = utils.isWindows(options);
+      const posix6 = utils.isWindows(options);
       const regex = isState ? picomatch.compileRe(glob, options) : picomatch.makeRe(glob, options, false, true);
       const state = regex.state;
       delete regex.state;
@@ -15714,8 +15714,8 @@ var require_picomatch = __commonJS({
         isIgnored = picomatch(opts.ignore, ignoreOpts, returnState);
       }
       const matcher = (input, returnObject = false) => {
-        const { isMatch, match, output } = picomatch.test(input, regex, options, { glob, posix: posix5 });
-        const result = { glob, state, regex, posix: posix5, input, output, match, isMatch };
+        const { isMatch, match, output } = picomatch.test(input, regex, options, { glob, posix: posix6 });
+        const result = { glob, state, regex, posix: posix6, input, output, match, isMatch };
         if (typeof opts.onResult === "function") {
           opts.onResult(result);
         }
@@ -15740,7 +15740,7 @@ var require_picomatch = __commonJS({
       }
       return matcher;
     };
-    picomatch.test = (input, regex, options, { glob, posix: posix5 } = {}) => {
+    picomatch.test = (input, regex, options, { glob, posix: posix6 } = {}) => {
       if (typeof input !== "string") {
         throw new TypeError("Expected input to be a string");
       }
@@ -15748,23 +15748,23 @@ var require_picomatch = __commonJS({
         return { isMatch: false, output: "" };
       }
       const opts = options || {};
-      const format = opts.format || (posix5 ? utils.toPosixSlashes : null);
+      const format2 = opts.format || (posix6 ? utils.toPosixSlashes : null);
       let match = input === glob;
-      let output = match && format ? format(input) : input;
+      let output = match && format2 ? format2(input) : input;
       if (match === false) {
-        output = format ? format(input) : input;
+        output = format2 ? format2(input) : input;
         match = output === glob;
       }
       if (match === false || opts.capture === true) {
         if (opts.matchBase === true || opts.basename === true) {
-          match = picomatch.matchBase(input, regex, options, posix5);
+          match = picomatch.matchBase(input, regex, options, posix6);
         } else {
           match = regex.exec(output);
         }
       }
       return { isMatch: Boolean(match), match, output };
     };
-    picomatch.matchBase = (input, glob, options, posix5 = utils.isWindows(options)) => {
+    picomatch.matchBase = (input, glob, options, posix6 = utils.isWindows(options)) => {
       const regex = glob instanceof RegExp ? glob : picomatch.makeRe(glob, options);
       return regex.test(path.basename(input));
     };
@@ -15953,9 +15953,9 @@ var require_micromatch = __commonJS({
       return [].concat(patterns).every((p) => picomatch(p, options)(str));
     };
     micromatch.capture = (glob, input, options) => {
-      let posix5 = utils.isWindows(options);
+      let posix6 = utils.isWindows(options);
       let regex = picomatch.makeRe(String(glob), { ...options, capture: true });
-      let match = regex.exec(posix5 ? utils.toPosixSlashes(input) : input);
+      let match = regex.exec(posix6 ? utils.toPosixSlashes(input) : input);
       if (match) {
         return match.slice(1).map((v) => v === void 0 ? "" : v);
       }
@@ -18407,19 +18407,19 @@ var require_out4 = __commonJS({
         return utils.path.convertPathToPattern(source);
       }
       FastGlob2.convertPathToPattern = convertPathToPattern;
-      let posix5;
-      (function(posix6) {
+      let posix6;
+      (function(posix7) {
         function escapePath2(source) {
           assertPatternsInput(source);
           return utils.path.escapePosixPath(source);
         }
-        posix6.escapePath = escapePath2;
+        posix7.escapePath = escapePath2;
         function convertPathToPattern2(source) {
           assertPatternsInput(source);
           return utils.path.convertPosixPathToPattern(source);
         }
-        posix6.convertPathToPattern = convertPathToPattern2;
-      })(posix5 = FastGlob2.posix || (FastGlob2.posix = {}));
+        posix7.convertPathToPattern = convertPathToPattern2;
+      })(posix6 = FastGlob2.posix || (FastGlob2.posix = {}));
       let win32;
       (function(win322) {
         function escapePath2(source) {
@@ -20794,14 +20794,14 @@ var require_bool = __commonJS({
 var require_stringifyNumber = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyNumber.js"(exports) {
     "use strict";
-    function stringifyNumber({ format, minFractionDigits, tag, value }) {
+    function stringifyNumber({ format: format2, minFractionDigits, tag, value }) {
       if (typeof value === "bigint")
         return String(value);
       const num = typeof value === "number" ? value : Number(value);
       if (!isFinite(num))
         return isNaN(num) ? ".nan" : num < 0 ? "-.inf" : ".inf";
       let n = Object.is(value, -0) ? "-0" : JSON.stringify(value);
-      if (!format && minFractionDigits && (!tag || tag === "tag:yaml.org,2002:float") && /^-?\d/.test(n) && !n.includes("e")) {
+      if (!format2 && minFractionDigits && (!tag || tag === "tag:yaml.org,2002:float") && /^-?\d/.test(n) && !n.includes("e")) {
         let i = n.indexOf(".");
         if (i < 0) {
           i = n.length;
@@ -26046,6 +26046,97 @@ async function writeBaselineFile(path, baseline, name = path) {
   }
 }
 
+// src/reference/platform.ts
+var DEFAULT_PLATFORM = "linux/amd64";
+var PlatformError = class extends Error {
+  constructor(specifier, why) {
+    super(
+      `"${specifier}" is not a platform: ${why}; use os/arch[/variant] (e.g. linux/arm64), an OS or an architecture alone (linux, arm64)`
+    );
+    this.name = "PlatformError";
+  }
+};
+var KNOWN_OS = new Set(
+  "aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd plan9 solaris windows zos".split(
+    " "
+  )
+);
+var KNOWN_ARCH = new Set(
+  "386 amd64 amd64p32 arm armbe arm64 arm64be ppc64 ppc64le loong64 mips mipsle mips64 mips64le mips64p32 mips64p32le ppc riscv riscv64 s390 s390x sparc sparc64 wasm".split(
+    " "
+  )
+);
+var OS_PART = /^([A-Za-z0-9_-]+)(?:\([A-Za-z0-9_.%-]*(?:\+[A-Za-z0-9_.%-]+)*\))?$/;
+var PART = /^[A-Za-z0-9_.-]+$/;
+function normalizeOs(os) {
+  const lower = os.toLowerCase();
+  return lower === "macos" ? "darwin" : lower;
+}
+function normalizeArch(rawArch, rawVariant) {
+  const arch = rawArch.toLowerCase();
+  const variant = rawVariant.toLowerCase();
+  switch (arch) {
+    case "i386":
+      return ["386", ""];
+    case "x86_64":
+    case "x86-64":
+    case "amd64":
+      return ["amd64", variant === "v1" ? "" : variant];
+    case "aarch64":
+    case "arm64":
+      return ["arm64", variant === "8" || variant === "v8" ? "" : variant];
+    case "armhf":
+      return ["arm", "v7"];
+    case "armel":
+      return ["arm", "v6"];
+    case "arm":
+      if (variant === "" || variant === "7") return ["arm", "v7"];
+      return ["arm", ["5", "6", "8"].includes(variant) ? `v${variant}` : variant];
+    default:
+      return [arch, variant];
+  }
+}
+function format(os, arch, variant) {
+  return [os, arch, variant].filter(Boolean).join("/");
+}
+function parsePlatform(specifier, host = DEFAULT_PLATFORM) {
+  if (specifier.includes("*")) throw new PlatformError(specifier, "wildcards are not supported");
+  const parts = specifier.split("/");
+  if (parts.length > 3) throw new PlatformError(specifier, "it has more than three parts");
+  const os = OS_PART.exec(parts[0])?.[1];
+  if (!os) throw new PlatformError(specifier, `"${parts[0]}" is not an operating system`);
+  const bad = parts.slice(1).find((part) => !PART.test(part));
+  if (bad !== void 0) throw new PlatformError(specifier, `"${bad}" is not a valid part`);
+  if (parts.length === 1) {
+    if (KNOWN_OS.has(normalizeOs(os))) {
+      const [, hostArch = "amd64", hostVariant = ""] = host.split("/");
+      return format(normalizeOs(os), ...normalizeArch(hostArch, hostVariant));
+    }
+    const [arch, variant] = normalizeArch(parts[0], "");
+    if (KNOWN_ARCH.has(arch)) return format("linux", arch, variant);
+    throw new PlatformError(specifier, "it is no operating system or architecture known");
+  }
+  return format(normalizeOs(os), ...normalizeArch(parts[1], parts[2] ?? ""));
+}
+function normalizePlatform(platform) {
+  const [os = "", arch = "", variant = ""] = platform.split("/");
+  return format(normalizeOs(os), ...normalizeArch(arch, variant));
+}
+function platformOf(p) {
+  return normalizePlatform([p.os ?? "", p.architecture ?? "", p.variant ?? ""].join("/"));
+}
+function hostPlatform(runnerArch, nodeArch) {
+  const arch = {
+    X64: "amd64",
+    ARM64: "arm64",
+    ARM: "arm/v7",
+    x64: "amd64",
+    arm64: "arm64",
+    arm: "arm/v7"
+  };
+  return `linux/${arch[runnerArch ?? ""] ?? arch[nodeArch] ?? "amd64"}`;
+}
+
 // src/config/defaults.ts
 var REACTIONS = ["fail", "warn"];
 var MAX_TIMEOUT_SECONDS = 300;
@@ -26101,16 +26192,15 @@ function parseVariables(entries, env, what) {
   }
   return variables;
 }
-function parsePlatforms(text2, what) {
-  const platforms = commaList(text2);
-  for (const platform of platforms) {
-    if (!/^[a-z0-9_-]+\/[a-z0-9_-]+(\/[a-z0-9_.-]+)?$/.test(platform)) {
-      throw new ConfigError(
-        `${what}: "${platform}" is not a platform: use os/arch[/variant], e.g. linux/arm64`
-      );
+function parsePlatforms(text2, what, host) {
+  return commaList(text2).map((platform) => {
+    try {
+      return parsePlatform(platform, host);
+    } catch (error) {
+      if (error instanceof PlatformError) throw new ConfigError(`${what}: ${error.message}`);
+      throw error;
     }
-  }
-  return platforms;
+  });
 }
 function oneOf(value, allowed, what) {
   if (!allowed.includes(value)) {
@@ -26152,34 +26242,6 @@ var UnusableBaselineError = class extends Error {
     this.name = "UnusableBaselineError";
   }
 };
-
-// src/reference/platform.ts
-var DEFAULT_PLATFORM = "linux/amd64";
-var ARCH_ALIASES = {
-  aarch64: "arm64",
-  x86_64: "amd64",
-  "x86-64": "amd64"
-};
-function normalizePlatform(platform) {
-  const [os = "", rawArch = "", variant = ""] = platform.toLowerCase().split("/");
-  const arch = ARCH_ALIASES[rawArch] ?? rawArch;
-  const keepVariant = variant !== "" && !(arch === "arm64" && variant === "v8");
-  return keepVariant ? `${os}/${arch}/${variant}` : `${os}/${arch}`;
-}
-function platformOf(p) {
-  return normalizePlatform([p.os ?? "", p.architecture ?? "", p.variant ?? ""].join("/"));
-}
-function hostPlatform(runnerArch, nodeArch) {
-  const arch = {
-    X64: "amd64",
-    ARM64: "arm64",
-    ARM: "arm/v7",
-    x64: "amd64",
-    arm64: "arm64",
-    arm: "arm/v7"
-  };
-  return `linux/${arch[runnerArch ?? ""] ?? arch[nodeArch] ?? "amd64"}`;
-}
 
 // src/registry/errors.ts
 var RegistryError = class extends Error {
@@ -28157,7 +28219,7 @@ function sha256(bytes) {
 var import_fast_glob = __toESM(require_out4(), 1);
 import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from "node:fs";
 import { stat as stat2 } from "node:fs/promises";
-import { dirname, isAbsolute, posix as posix4, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, posix as posix5, relative, resolve, sep } from "node:path";
 
 // src/sources/expand.ts
 var ExpansionError = class extends Error {
@@ -28293,6 +28355,7 @@ var Expander = class {
   }
   value(name) {
     const value = this.lookup(name);
+    if (value === void 0 && this.options.unsetIsEmpty) return "";
     if (value === void 0)
       throw new ExpansionError(`variable ${name} is not set and has no default`);
     return value;
@@ -28327,7 +28390,7 @@ var dockerfileSource = {
     },
     {
       name: "copy-from",
-      description: "`COPY --from=IMAGE` / `ADD --from`, unless the value is a stage name or index",
+      description: "`COPY --from=IMAGE`, unless the value is a stage name or index (BuildKit expands no variables there)",
       fence: "dockerfile",
       pin: (reference, digest) => pinFlag(reference, digest, /^(--from=)(.+)$/i, "--from=")
     },
@@ -28360,8 +28423,24 @@ function pinFlag(reference, digest, option, bare) {
 }
 function scanDockerfile(file, content, options = {}) {
   const syntax = parseDockerfileSyntax(content);
+  const template = syntax.instructions.find(
+    (i) => i.keyword.startsWith("{") || i.keyword === "from" && i.args.includes("{{")
+  );
+  if (template)
+    return {
+      references: [],
+      warnings: [],
+      notices: [
+        {
+          file,
+          line: template.line,
+          message: "a template ({{ \u2026 }}, {% \u2026 %}): BuildKit cannot build it as it is, so it is not scanned"
+        }
+      ]
+    };
   const platforms = options.targetPlatforms?.length ? options.targetPlatforms : [DEFAULT_PLATFORM];
   const references = /* @__PURE__ */ new Map();
+  const unbuildable = /* @__PURE__ */ new Map();
   const warnings = /* @__PURE__ */ new Map();
   for (const platform of platforms) {
     const one = scanForPlatform(
@@ -28372,16 +28451,40 @@ function scanDockerfile(file, content, options = {}) {
       (options.contexts ?? []).map((name) => name.toLowerCase())
     );
     for (const r of one.references) references.set(referenceKey(r), r);
+    for (const r of one.unbuildable) unbuildable.set(referenceKey(r), r);
     for (const w of one.warnings) warnings.set(`${w.line}\0${w.message}`, w);
   }
-  return { references: [...references.values()], warnings: [...warnings.values()] };
+  const found = unbuildable.size > 0 ? unbuildable : references;
+  const local = new Set(options.localImages ?? []);
+  const isLocal = (r) => r.image !== void 0 && local.has(formatReference(r.image));
+  return {
+    references: [...found.values()].filter((r) => !isLocal(r)),
+    warnings: [...warnings.values()],
+    notices: [...found.values()].filter(isLocal).map((r) => ({
+      file,
+      line: r.line,
+      message: `${formatReference(r.image)} is built by this Compose project: not pulled, not checked`
+    }))
+  };
 }
 function scanForPlatform(file, syntax, buildArgs, automatic, contexts) {
   const result = {
     references: [],
+    /** Lines BuildKit refuses to parse: errors of the file, which then builds nothing. */
+    unbuildable: [],
     warnings: syntax.problems.map((p) => ({ file, line: p.line, message: p.message }))
   };
   const expandWith = (word, lookup) => expand(word, lookup, { escape: syntax.escape });
+  const refuse = (at, kind, error) => result.unbuildable.push({
+    file,
+    line: at.line,
+    column: at.column,
+    kind,
+    source: at.text,
+    stage: null,
+    platform: null,
+    error
+  });
   const add = (at, kind, value, stage, platform) => {
     const found = {
       file,
@@ -28431,27 +28534,54 @@ function scanForPlatform(file, syntax, buildArgs, automatic, contexts) {
       const platform = flags.get("platform")?.[0] ?? null;
       const stage = stageNames[stageIndex] || null;
       const earlier = stageNames.slice(0, stageIndex);
-      const tracked = platform === null ? null : platformValue(platform, expandWith, globalLookup);
-      const problem = fromProblem(rest, flags) ?? (tracked !== null && "error" in tracked ? tracked.error : null);
+      const tracked = platform === null ? null : platformValue(
+        platform,
+        expandWith,
+        globalLookup,
+        automatic.get("BUILDPLATFORM") ?? DEFAULT_PLATFORM
+      );
+      const structure = fromProblem(rest, flags);
+      if (structure !== null) {
+        refuse(instruction, "from", structure);
+        continue;
+      }
+      const problem = tracked !== null && "error" in tracked ? tracked.error : null;
       const image = problem === null ? evaluate(() => expandWith(rest[0], globalLookup)) : { error: problem };
       if ("text" in image && (image.text === "scratch" || earlier.includes(image.text.toLowerCase()) || contexts.includes(image.text.toLowerCase())))
         continue;
       add(instruction, "from", image, stage, platform);
       if (tracked !== null && "text" in tracked)
         result.references[result.references.length - 1].trackedPlatform = tracked.text;
-    } else if (keyword === "copy" || keyword === "add") {
+    } else if (keyword === "add") {
+      if (splitFlags(instruction.args, syntax.escape).flags.has("from"))
+        refuse(
+          instruction,
+          "copy-from",
+          "ADD has no --from flag (BuildKit refuses it): use COPY --from"
+        );
+    } else if (keyword === "copy") {
       const from = splitFlags(instruction.args, syntax.escape).flags.get("from")?.[0];
       if (from === void 0) continue;
-      const value = evaluate(() => expandWith(from, stageLookup));
-      if ("text" in value && isStage(value.text)) continue;
-      add(instruction, "copy-from", value, stageNames[stageIndex] || null, null);
+      if (/\$(?:[A-Za-z_{]|$)/.test(from.replace(/\$$/, "")))
+        refuse(
+          instruction,
+          "copy-from",
+          `COPY --from=${from}: BuildKit does not expand variables in --from; name a stage FROM the image (with an ARG) and copy from that stage`
+        );
+      else if (!isStage(from))
+        add(instruction, "copy-from", { text: from }, stageNames[stageIndex] || null, null);
     } else if (keyword === "run") {
       for (const mount of splitFlags(instruction.args, syntax.escape).flags.get("mount") ?? []) {
         const from = mountOption(mount, "from");
         if (from === void 0) continue;
-        const value = evaluate(() => expandWith(from, stageLookup));
-        if ("text" in value && isStage(value.text)) continue;
-        add(instruction, "mount-from", value, stageNames[stageIndex] || null, null);
+        if (from.slice(0, -1).includes("$"))
+          refuse(
+            instruction,
+            "mount-from",
+            `--mount from=${from}: BuildKit does not expand variables in from=; name a stage FROM the image (with an ARG) and mount from that stage`
+          );
+        else if (!isStage(from))
+          add(instruction, "mount-from", { text: from }, stageNames[stageIndex] || null, null);
       }
     }
   }
@@ -28510,14 +28640,15 @@ function evaluate(run2) {
     return { error: error.message };
   }
 }
-function platformValue(flag, expandWith, lookup) {
+function platformValue(flag, expandWith, lookup, buildPlatform) {
   const value = evaluate(() => expandWith(flag, lookup));
   if ("error" in value) return { error: `--platform=${flag}: ${value.error}` };
-  if (!/^[a-z0-9_-]+\/[a-z0-9_-]+(\/[a-z0-9_.-]+)?$/i.test(value.text))
-    return {
-      error: `--platform=${flag}: "${value.text}" is not a platform: use os/arch[/variant], e.g. linux/arm64`
-    };
-  return { text: normalizePlatform(value.text) };
+  try {
+    return { text: parsePlatform(value.text, buildPlatform) };
+  } catch (error) {
+    if (error instanceof PlatformError) return { error: `--platform=${flag}: ${error.message}` };
+    throw error;
+  }
 }
 function platformArgs(target, build) {
   const [os, arch, variant = ""] = target.split("/");
@@ -29143,13 +29274,18 @@ function fromJson(text2) {
 
 // src/sources/compose.ts
 var import_yaml = __toESM(require_dist(), 1);
+import { posix as posix3 } from "node:path";
 var composeSource = {
   name: "Compose file",
   patterns: [
     "**/compose.y?(a)ml",
     "**/compose.*.y?(a)ml",
     "**/docker-compose.y?(a)ml",
-    "**/docker-compose.*.y?(a)ml"
+    "**/docker-compose.*.y?(a)ml",
+    // the names users write beside those
+    "**/docker-compose-*.y?(a)ml",
+    "**/compose-*.y?(a)ml",
+    "**/*.compose.y?(a)ml"
   ],
   // any YAML file the patterns chose that no source before this one claimed
   claims: (path) => /\.ya?ml$/.test(path),
@@ -29163,26 +29299,27 @@ var composeSource = {
   ],
   scan: (file, text2, context) => {
     const dotenv = context.readBeside(".env");
-    const variables = { ...dotenv ? parseDotenv(dotenv) : {}, ...context.variables };
-    return scanCompose(file, text2, variables, context.secrets);
+    const passed = guardedLookup(context.variables, context.secrets);
+    const variables = { ...dotenv ? parseDotenv(dotenv, passed) : {}, ...context.variables };
+    return scanCompose(file, text2, variables, context.secrets, context.readBeside);
   }
 };
-function scanCompose(file, content, variables, secrets = []) {
+function scanCompose(file, content, variables, secrets = [], readRelative = () => null) {
   const lookup = guardedLookup(variables, secrets);
-  const result = { references: [], warnings: [], errors: [], builds: [] };
-  const lineCounter = new import_yaml.LineCounter();
-  const document = (0, import_yaml.parseDocument)(content, { lineCounter, uniqueKeys: false });
-  const position = (node) => lineCounter.linePos(node?.range?.[0] ?? 0);
-  if (document.errors.length > 0) {
-    const error = document.errors[0];
-    const line = error.linePos?.[0].line ?? 1;
-    result.errors.push({
-      file,
-      line,
-      message: `invalid YAML, file not scanned: ${error.message.split("\n")[0]}`
-    });
+  const result = {
+    references: [],
+    warnings: [],
+    errors: [],
+    builds: [],
+    notices: [],
+    follows: []
+  };
+  const own = parseComposeText(file, content);
+  if ("error" in own) {
+    result.errors.push(own.error);
     return result;
   }
+  const { document } = own;
   const root = document.contents;
   const services = (0, import_yaml.isMap)(root) ? field(document, root, "services") : void 0;
   if (!(0, import_yaml.isMap)(services)) {
@@ -29199,61 +29336,206 @@ function scanCompose(file, content, variables, secrets = []) {
     return result;
   }
   const interpolate = (text2) => expand(text2, lookup, { compose: true });
+  follow(own, root, file, interpolate, result);
+  const parsed = /* @__PURE__ */ new Map([[file, own]]);
+  const load = (path) => {
+    if (!parsed.has(path)) {
+      const text2 = readRelative(posix3.relative(posix3.dirname(file), path) || path);
+      const loaded = text2 === null ? null : parseComposeText(path, text2);
+      parsed.set(path, loaded && "error" in loaded ? null : loaded);
+    }
+    return parsed.get(path) ?? null;
+  };
+  const effective = /* @__PURE__ */ new Map();
   for (const pair of services.items) {
     const service = String((0, import_yaml.isScalar)(pair.key) ? pair.key.value : pair.key);
     if (service === "<<") continue;
     const definition = deref(document, pair.value);
     if (!(0, import_yaml.isMap)(definition)) continue;
-    const get = (key) => field(document, definition, key);
-    const build = get("build");
-    const platformNode = get("platform");
-    const platform = (0, import_yaml.isScalar)(platformNode) ? String(platformNode.value) : null;
-    if (build !== void 0 && !((0, import_yaml.isScalar)(build) && build.value === null)) {
-      const where = position(build);
-      try {
-        const found2 = composeBuild(document, build, interpolate, lookup);
-        if (found2) result.builds.push({ ...found2, by: `service "${service}"`, line: where.line });
-        else
-          result.warnings.push({
-            file,
-            line: where.line,
-            message: `service "${service}": inline or remote build context not scanned`
-          });
-      } catch (error) {
-        if (!(error instanceof ExpansionError)) throw error;
-        result.errors.push({
-          file,
-          line: where.line,
-          message: `service "${service}" build: ${error.message}`
-        });
-      }
+    const resolved = resolveService({ ...own, file }, definition, load, [`${file}#${service}`]);
+    if ("error" in resolved) {
+      const { line } = own.lineCounter.linePos(definition.range?.[0] ?? 0);
+      result.errors.push({ file, line, message: `service "${service}": ${resolved.error}` });
       continue;
     }
-    const image = get("image");
-    if (!(0, import_yaml.isScalar)(image)) continue;
-    const { line, col } = position(image);
-    const raw = String(image.value);
-    const found = {
-      file,
-      line,
-      column: col,
-      kind: "compose",
-      source: `image: ${raw}`,
-      stage: null,
-      platform,
-      error: null
-    };
-    try {
-      const text2 = interpolate(raw);
-      if (text2 === "") throw new ExpansionError("the image name expands to an empty string");
-      found.image = parseReference(text2);
-    } catch (error) {
-      if (!(error instanceof ExpansionError || error instanceof InvalidReferenceError)) throw error;
-      found.error = error.message;
+    effective.set(service, resolved);
+  }
+  const local = /* @__PURE__ */ new Map();
+  for (const [service, shape] of effective) {
+    if (!shape.build || !shape.image) continue;
+    const name = normalizedOrNull2(interpolateOrNull(interpolate, String(shape.image.node.value)));
+    if (name) local.set(name, service);
+  }
+  for (const [service, shape] of effective) {
+    if (shape.build) {
+      addBuild(service, shape, shape.build, interpolate, lookup, [...local.keys()], result);
+      continue;
     }
-    result.references.push(found);
+    if (shape.image) addImage(service, shape, shape.image, interpolate, local, result);
   }
   return result;
+}
+function parseComposeText(file, content) {
+  const lineCounter = new import_yaml.LineCounter();
+  const document = (0, import_yaml.parseDocument)(content, { lineCounter, uniqueKeys: false });
+  if (document.errors.length === 0) return { document, lineCounter };
+  const error = document.errors[0];
+  return {
+    error: {
+      file,
+      line: error.linePos?.[0].line ?? 1,
+      message: `invalid YAML, file not scanned: ${error.message.split("\n")[0]}`
+    }
+  };
+}
+var MAX_EXTENDS = 16;
+function resolveService(at, definition, load, chain) {
+  const get = (key2) => field(at.document, definition, key2);
+  const buildNode = get("build");
+  const imageNode = get("image");
+  const platformNode = get("platform");
+  const own = {
+    ...buildNode !== void 0 && !((0, import_yaml.isScalar)(buildNode) && buildNode.value === null) ? { build: { ...at, node: buildNode } } : {},
+    ...(0, import_yaml.isScalar)(imageNode) ? { image: { ...at, node: imageNode } } : {},
+    platform: (0, import_yaml.isScalar)(platformNode) ? String(platformNode.value) : null
+  };
+  const extendsNode = get("extends");
+  if (extendsNode === void 0) return own;
+  const baseService = (0, import_yaml.isScalar)(extendsNode) ? String(extendsNode.value) : (0, import_yaml.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "service")) : null;
+  if (!baseService) return { error: "extends names no service" };
+  const baseFileText = (0, import_yaml.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "file")) : null;
+  const baseFile = baseFileText ? posix3.normalize(posix3.join(posix3.dirname(at.file), baseFileText)) : at.file;
+  const key = `${baseFile}#${baseService}`;
+  if (chain.includes(key)) return { error: `extends goes round in a circle through ${baseService}` };
+  if (chain.length >= MAX_EXTENDS)
+    return { error: `extends is nested more than ${MAX_EXTENDS} deep` };
+  const base = baseFile === at.file ? at : load(baseFile);
+  if (!base) return { error: `extends ${baseFileText}, which cannot be read` };
+  const baseServices = (0, import_yaml.isMap)(base.document.contents) ? field(base.document, base.document.contents, "services") : void 0;
+  const baseDefinition = (0, import_yaml.isMap)(baseServices) ? deref(base.document, field(base.document, baseServices, baseService)) : void 0;
+  if (!(0, import_yaml.isMap)(baseDefinition))
+    return {
+      error: `extends service "${baseService}", which ${baseFileText ?? "this file"} does not define`
+    };
+  const inherited = resolveService({ ...base, file: baseFile }, baseDefinition, load, [
+    ...chain,
+    key
+  ]);
+  if ("error" in inherited) return inherited;
+  return {
+    ...own.build ?? inherited.build ? { build: own.build ?? inherited.build } : {},
+    ...own.build && inherited.build ? { baseBuild: inherited.build } : {},
+    ...own.image ?? inherited.image ? { image: own.image ?? inherited.image } : {},
+    platform: own.platform ?? inherited.platform
+  };
+}
+function scalarText(node) {
+  return (0, import_yaml.isScalar)(node) && node.value !== null ? String(node.value) : null;
+}
+function follow({ document, lineCounter }, root, file, interpolate, result) {
+  const include = field(document, root, "include");
+  if (!(0, import_yaml.isSeq)(include)) return;
+  for (const item of include.items) {
+    const entry = deref(document, item);
+    const pathNode = (0, import_yaml.isMap)(entry) ? field(document, entry, "path") : entry;
+    const paths = (0, import_yaml.isSeq)(pathNode) ? pathNode.items.map((n) => deref(document, n)) : [pathNode];
+    for (const node of paths) {
+      const text2 = scalarText(node);
+      if (text2 === null) continue;
+      const { line } = lineCounter.linePos(node?.range?.[0] ?? 0);
+      try {
+        result.follows.push({
+          path: posix3.normalize(posix3.join(posix3.dirname(file), interpolate(text2))),
+          source: composeSource.name,
+          by: "include",
+          line
+        });
+      } catch (error) {
+        if (!(error instanceof ExpansionError)) throw error;
+        result.errors.push({ file, line, message: `include ${text2}: ${error.message}` });
+      }
+    }
+  }
+}
+function interpolateOrNull(interpolate, text2) {
+  try {
+    return interpolate(text2);
+  } catch (error) {
+    if (error instanceof ExpansionError) return null;
+    throw error;
+  }
+}
+function normalizedOrNull2(text2) {
+  if (!text2) return null;
+  try {
+    return formatReference(parseReference(text2));
+  } catch (error) {
+    if (error instanceof InvalidReferenceError) return null;
+    throw error;
+  }
+}
+function addBuild(service, shape, build, interpolate, lookup, localImages, result) {
+  const { line } = build.lineCounter.linePos(build.node.range?.[0] ?? 0);
+  try {
+    const found = composeBuild(build.document, build.node, interpolate, lookup);
+    if (!found) {
+      result.warnings.push({
+        file: build.file,
+        line,
+        message: `service "${service}": inline or remote build context not scanned`
+      });
+      return;
+    }
+    const base = shape.baseBuild && composeBuild(shape.baseBuild.document, shape.baseBuild.node, interpolate, lookup);
+    const buildArgs = { ...base ? base.buildArgs : {}, ...found.buildArgs };
+    result.builds.push({
+      dockerfile: found.dockerfile.startsWith("/") ? found.dockerfile : posix3.join(posix3.dirname(build.file), found.dockerfile),
+      fromRoot: true,
+      buildArgs,
+      by: `service "${service}"`,
+      line,
+      ...localImages.length > 0 ? { localImages } : {}
+    });
+  } catch (error) {
+    if (!(error instanceof ExpansionError)) throw error;
+    result.errors.push({
+      file: build.file,
+      line,
+      message: `service "${service}" build: ${error.message}`
+    });
+  }
+}
+function addImage(service, shape, image, interpolate, local, result) {
+  const { line, col } = image.lineCounter.linePos(image.node.range?.[0] ?? 0);
+  const raw = String(image.node.value);
+  const found = {
+    file: image.file,
+    line,
+    column: col,
+    kind: "compose",
+    source: `image: ${raw}`,
+    stage: null,
+    platform: shape.platform,
+    error: null
+  };
+  try {
+    const text2 = interpolate(raw);
+    if (text2 === "") throw new ExpansionError("the image name expands to an empty string");
+    found.image = parseReference(text2);
+  } catch (error) {
+    if (!(error instanceof ExpansionError || error instanceof InvalidReferenceError)) throw error;
+    found.error = error.message;
+  }
+  const builder = found.image ? local.get(formatReference(found.image)) : void 0;
+  if (builder !== void 0) {
+    result.notices.push({
+      file: image.file,
+      line,
+      message: `service "${service}" runs ${formatReference(found.image)}, which service "${builder}" builds here: not pulled, not checked`
+    });
+    return;
+  }
+  result.references.push(found);
 }
 function deref(document, node) {
   if (node === null || node === void 0) return void 0;
@@ -29326,26 +29608,33 @@ function withoutComment(value) {
   }
   return value;
 }
-function parseDotenv(text2) {
+function parseDotenv(text2, passed = () => void 0) {
   const values = {};
+  const lookup = (name) => passed(name) ?? (Object.hasOwn(values, name) ? values[name] : void 0);
   for (const raw of text2.split(/\r?\n/)) {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
     const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line);
     if (!match) continue;
-    let value = match[2];
-    const quoted = /^(["'])(.*)\1$/.exec(value);
-    if (quoted)
-      value = quoted[1] === '"' ? quoted[2].replace(/\\n/g, "\n").replace(/\\(["\\])/g, "$1") : quoted[2];
-    else value = withoutComment(value);
-    values[match[1]] = value;
+    const quoted = /^(["'])(.*)\1$/.exec(match[2]);
+    if (quoted?.[1] === "'") {
+      values[match[1]] = quoted[2];
+      continue;
+    }
+    const value = quoted ? quoted[2].replace(/\\n/g, "\n").replace(/\\\$/g, "$$$$").replace(/\\(["\\])/g, "$1") : withoutComment(match[2]);
+    try {
+      values[match[1]] = expand(value, lookup, { compose: true, unsetIsEmpty: true });
+    } catch (error) {
+      if (!(error instanceof ExpansionError)) throw error;
+      delete values[match[1]];
+    }
   }
   return values;
 }
 
 // src/sources/workflow.ts
 var import_yaml2 = __toESM(require_dist(), 1);
-import { posix as posix3 } from "node:path";
+import { posix as posix4 } from "node:path";
 var pinValue = (reference, digest) => {
   const key = reference.source.slice(0, reference.source.indexOf(": "));
   const prefix = reference.source.slice(key.length + 2).startsWith("docker://") ? "docker://" : "";
@@ -29479,7 +29768,7 @@ function scanWorkflow(file, content) {
           }
           result.follows ??= [];
           result.follows.push({
-            path: posix3.join(text2("workdir") || ".", name),
+            path: posix4.join(text2("workdir") || ".", name),
             source: bakeSource.name,
             by,
             line: at(uses).line
@@ -29649,7 +29938,7 @@ function kindSpec(reference) {
 }
 
 // src/sources/discover.ts
-var NEVER_SEARCHED = ["**/node_modules/**", "**/.git/**"];
+var NEVER_SEARCHED = ["**/node_modules/**", "**/vendor/**", "**/.git/**"];
 var MAX_FILE_BYTES2 = 1024 * 1024;
 var MissingPathError = class extends Error {
   constructor(message) {
@@ -29658,20 +29947,31 @@ var MissingPathError = class extends Error {
   }
 };
 async function discover(options) {
-  const files = "globs" in options.select ? await findByGlobs(options.select.globs, options.cwd) : await findByPaths(options.select.paths, options.cwd);
-  const roots = "paths" in options.select ? [options.cwd, ...options.select.paths.map((path) => resolve(options.cwd, path))] : [options.cwd];
+  const ignore = [...NEVER_SEARCHED, ...options.select.exclude ?? []];
+  const files = "globs" in options.select ? await findByGlobs(options.select.globs, options.cwd, ignore) : await findByPaths(options.select.paths, options.cwd, ignore);
+  const roots = "paths" in options.select ? [options.cwd, ...await Promise.all(options.select.paths.map((p) => rootOf(options.cwd, p)))] : [options.cwd];
   return { files, ...await scanFiles(files, { ...options, roots }) };
 }
-async function findByGlobs(globs, cwd) {
-  const entries = await (0, import_fast_glob.default)([...globs], {
-    cwd,
-    dot: true,
-    onlyFiles: false,
-    ignore: NEVER_SEARCHED,
-    followSymbolicLinks: false
-  });
+async function rootOf(cwd, path) {
+  const absolute = resolve(cwd, path);
+  const info = await stat2(absolute).catch(() => null);
+  return info?.isDirectory() ? absolute : dirname(absolute);
+}
+async function findByGlobs(globs, cwd, ignore) {
+  const named = globs.filter((glob) => !import_fast_glob.default.isDynamicPattern(glob));
+  const searched = globs.filter((glob) => import_fast_glob.default.isDynamicPattern(glob));
+  const entries = [
+    ...named.filter((glob) => statOrNull(resolve(cwd, glob)) !== null).map(posix5.normalize),
+    ...await (0, import_fast_glob.default)(searched, {
+      cwd,
+      dot: true,
+      onlyFiles: false,
+      ignore: [...ignore],
+      followSymbolicLinks: false
+    })
+  ];
   const seen = /* @__PURE__ */ new Set();
-  return entries.sort().filter((entry) => {
+  return [...new Set(entries)].sort().filter((entry) => {
     const absolute = resolve(cwd, entry);
     const info = statOrNull(absolute);
     if (info === null) return true;
@@ -29689,7 +29989,7 @@ function statOrNull(path) {
     return null;
   }
 }
-async function findByPaths(paths, cwd) {
+async function findByPaths(paths, cwd, ignore) {
   const found = /* @__PURE__ */ new Set();
   for (const path of paths) {
     const absolute = resolve(cwd, path);
@@ -29697,8 +29997,8 @@ async function findByPaths(paths, cwd) {
     if (info === null) throw new MissingPathError(`${path}: no such file or directory`);
     if (info.isDirectory()) {
       const prefix = toPosix(relative(cwd, absolute));
-      for (const file of await findByGlobs(DEFAULT_PATTERNS, absolute))
-        found.add(prefix ? posix4.join(prefix, file) : file);
+      for (const file of await findByGlobs(DEFAULT_PATTERNS, absolute, ignore))
+        found.add(prefix ? posix5.join(prefix, file) : file);
     } else {
       found.add(toPosix(relative(cwd, absolute)));
     }
@@ -29720,6 +30020,7 @@ async function scanFiles(files, options) {
   };
   const read = (file, mustExist = true) => {
     const absolute = resolve(options.cwd, file);
+    if (!mustExist && statOrNull(absolute) === null) return null;
     if (!insideRoots(absolute)) {
       errors.push({ file, message: "not read: it leads outside the scanned directory" });
       return null;
@@ -29750,14 +30051,15 @@ async function scanFiles(files, options) {
       if (fd !== null) closeSync(fd);
     }
   };
-  const context = (file, buildArgs, contexts = []) => ({
+  const context = (file, buildArgs, contexts = [], localImages = []) => ({
     buildArgs,
     contexts,
+    localImages,
     targetPlatforms: options.targetPlatforms,
     buildPlatform: options.buildPlatform,
     variables: options.variables,
     secrets: options.secrets,
-    readBeside: (name) => read(posix4.join(posix4.dirname(file), name), false)
+    readBeside: (name) => read(posix5.join(posix5.dirname(file), name), false)
   });
   const collect = (result) => {
     references.push(...result.references);
@@ -29779,23 +30081,23 @@ async function scanFiles(files, options) {
     if (content === null) continue;
     const scanned = scanSafely(source, file, content, context(file, options.buildArgs));
     collect(scanned);
-    for (const follow of scanned.follows ?? []) {
-      const target = resolve(options.cwd, follow.path);
+    for (const follow2 of scanned.follows ?? []) {
+      const target = resolve(options.cwd, follow2.path);
       const path = toPosix(relative(options.cwd, target));
-      const reader = SOURCES.find((s) => s.name === follow.source);
+      const reader = SOURCES.find((s) => s.name === follow2.source);
       if (queued.has(path) || !reader) continue;
       queued.add(path);
       if (!insideRoots(target)) {
         errors.push({
           file,
-          line: follow.line,
-          message: `${follow.by} names a file outside the scanned directory; not read`
+          line: follow2.line,
+          message: `${follow2.by} names a file outside the scanned directory; not read`
         });
       } else if (await stat2(target).catch(() => null) === null) {
         errors.push({
           file,
-          line: follow.line,
-          message: `${follow.by} names ${path}, which does not exist`
+          line: follow2.line,
+          message: `${follow2.by} names ${path}, which does not exist`
         });
       } else pending.push({ file: path, source: reader });
     }
@@ -29820,23 +30122,29 @@ async function scanFiles(files, options) {
       }
       const args = { ...options.buildArgs, ...build.buildArgs };
       const contexts = [...build.contexts ?? []].sort();
+      const localImages = [...build.localImages ?? []].sort();
       const sets = built.get(dockerfile) ?? /* @__PURE__ */ new Map();
-      const key = JSON.stringify([Object.entries(args).sort(), contexts]);
+      const key = JSON.stringify([Object.entries(args).sort(), contexts, localImages]);
       const same = sets.get(key);
       if (same) same.by.push(build.by);
-      else sets.set(key, { args, contexts, by: [build.by] });
+      else sets.set(key, { args, contexts, localImages, by: [build.by] });
       built.set(dockerfile, sets);
     }
   }
   for (const file of direct) if (!built.has(file)) scanDockerfileWith(file, options.buildArgs);
   for (const [file, sets] of built)
-    for (const { args, contexts, by } of sets.values())
-      scanDockerfileWith(file, args, contexts, by.join(", "));
+    for (const { args, contexts, localImages, by } of sets.values())
+      scanDockerfileWith(file, args, contexts, localImages, by.join(", "));
   return { references: dedupe(references), warnings, errors, notices };
-  function scanDockerfileWith(file, buildArgs, contexts = [], builtBy) {
+  function scanDockerfileWith(file, buildArgs, contexts = [], localImages = [], builtBy) {
     const content = read(file);
     if (content === null) return;
-    const scanned = scanSafely(dockerfileSource, file, content, context(file, buildArgs, contexts));
+    const scanned = scanSafely(
+      dockerfileSource,
+      file,
+      content,
+      context(file, buildArgs, contexts, localImages)
+    );
     if (builtBy) for (const reference of scanned.references) reference.builtBy = builtBy;
     collect(scanned);
   }
@@ -30503,7 +30811,7 @@ var UsageError = class extends Error {
   }
 };
 var USAGE = `Usage:
-  base-image-drift scan    [PATH\u2026] [--build-arg K=V]\u2026 [--var NAME[=V]]\u2026 [--json]
+  base-image-drift scan    [PATH\u2026] [--build-arg K=V]\u2026 [--var NAME[=V]]\u2026 [--exclude GLOB]\u2026 [--json]
   base-image-drift resolve [PATH\u2026] [--build-arg K=V]\u2026 [--var NAME[=V]]\u2026 [--platforms P,\u2026] [--json]
   base-image-drift check   [PATH\u2026] [--baseline FILE] [--update] [--accept] [--json]
 
@@ -30514,6 +30822,8 @@ Options:
   --build-arg K=V            value for a Dockerfile ARG declared before the first FROM (repeatable)
   --var NAME[=VALUE]         a variable for Compose files' \${NAME}: its value, or without one
                              the environment's; --var '*' passes the whole environment (repeatable)
+  --exclude GLOB             do not search paths matching GLOB (besides node_modules, vendor
+                             and .git); files named as PATH are always read (repeatable)
   --json                     print one JSON object on stdout
   --platforms P,\u2026            platforms to track, e.g. linux/amd64,linux/arm64 (resolve, check)
   --insecure-registries H,\u2026  registry hosts spoken to over plain HTTP (resolve, check)
@@ -30545,6 +30855,7 @@ function parseCommandLine(argv) {
       options: {
         "build-arg": { type: "string", multiple: true },
         var: { type: "string", multiple: true },
+        exclude: { type: "string", multiple: true },
         json: { type: "boolean" },
         platforms: { type: "string" },
         "insecure-registries": { type: "string" },
@@ -30599,8 +30910,13 @@ function parseCommandLine(argv) {
       paths: paths.length > 0 ? paths : ["."],
       buildArgs: parseBuildArgs(values["build-arg"] ?? [], "--build-arg"),
       variables: values.var ?? [],
+      exclude: values.exclude ?? [],
       json: values.json ?? false,
-      platforms: parsePlatforms(values.platforms ?? "", "--platforms"),
+      platforms: parsePlatforms(
+        values.platforms ?? "",
+        "--platforms",
+        hostPlatform(void 0, process.arch)
+      ),
       baseline: values.baseline ?? DEFAULTS.baselineFile,
       update: values.update ?? false,
       accept: values.accept ?? false,
@@ -30648,7 +30964,7 @@ ${USAGE}
 async function command(options, io) {
   const scanning = {
     cwd: io.cwd,
-    select: { paths: options.paths },
+    select: { paths: options.paths, exclude: options.exclude },
     buildArgs: options.buildArgs,
     platforms: options.platforms,
     runnerPlatform: hostPlatform(void 0, process.arch),

@@ -29,6 +29,8 @@ import { formatReference, parseReference } from '../reference/reference.js'
 /** Every input of action.yml, validated; a bad value fails with the input's name. */
 export interface ActionInputs {
   files: readonly string[]
+  /** Globs not searched, besides node_modules, vendor and .git. */
+  exclude: string[]
   buildArgs: Record<string, string>
   variables: Record<string, string | undefined>
   platforms: string[]
@@ -72,6 +74,7 @@ export function readInputs(env: Record<string, string | undefined> = process.env
   )
   return {
     files,
+    exclude: core.getMultilineInput('exclude'),
     buildArgs,
     variables,
     platforms,

@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const result = await run({
     until: 'check',
     cwd,
-    select: { globs: inputs.files },
+    select: { globs: inputs.files, exclude: inputs.exclude },
     buildArgs: inputs.buildArgs,
     platforms: inputs.platforms,
     runnerPlatform: hostPlatform(env.RUNNER_ARCH, process.arch),

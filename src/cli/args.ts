@@ -25,6 +25,8 @@ export interface CliCommand {
   command: CommandName
   paths: string[]
   buildArgs: Record<string, string>
+  /** `--exclude` globs: not searched in directories (files named are always read). */
+  exclude: string[]
   /** `--var` entries, read against the environment when the command runs. */
   variables: string[]
   json: boolean
@@ -54,7 +56,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `Usage:
-  base-image-drift scan    [PATH…] [--build-arg K=V]… [--var NAME[=V]]… [--json]
+  base-image-drift scan    [PATH…] [--build-arg K=V]… [--var NAME[=V]]… [--exclude GLOB]… [--json]
   base-image-drift resolve [PATH…] [--build-arg K=V]… [--var NAME[=V]]… [--platforms P,…] [--json]
   base-image-drift check   [PATH…] [--baseline FILE] [--update] [--accept] [--json]
 
@@ -65,6 +67,8 @@ Options:
   --build-arg K=V            value for a Dockerfile ARG declared before the first FROM (repeatable)
   --var NAME[=VALUE]         a variable for Compose files' \${NAME}: its value, or without one
                              the environment's; --var '*' passes the whole environment (repeatable)
+  --exclude GLOB             do not search paths matching GLOB (besides node_modules, vendor
+                             and .git); files named as PATH are always read (repeatable)
   --json                     print one JSON object on stdout
   --platforms P,…            platforms to track, e.g. linux/amd64,linux/arm64 (resolve, check)
   --insecure-registries H,…  registry hosts spoken to over plain HTTP (resolve, check)
@@ -98,6 +102,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       options: {
         'build-arg': { type: 'string', multiple: true },
         var: { type: 'string', multiple: true },
+        exclude: { type: 'string', multiple: true },
         json: { type: 'boolean' },
         platforms: { type: 'string' },
         'insecure-registries': { type: 'string' },
@@ -156,6 +161,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       paths: paths.length > 0 ? paths : ['.'],
       buildArgs: parseBuildArgs(values['build-arg'] ?? [], '--build-arg'),
       variables: values.var ?? [],
+      exclude: values.exclude ?? [],
       json: values.json ?? false,
       platforms: parsePlatforms(
         values.platforms ?? '',

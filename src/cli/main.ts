@@ -59,7 +59,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 async function command(options: CliCommand, io: CliIO): Promise<number> {
   const scanning = {
     cwd: io.cwd,
-    select: { paths: options.paths },
+    select: { paths: options.paths, exclude: options.exclude },
     buildArgs: options.buildArgs,
     platforms: options.platforms,
     runnerPlatform: hostPlatform(undefined, process.arch),

@@ -7,15 +7,18 @@ import {
   parseDocument,
   type Document,
   type Node,
+  type Scalar,
   type YAMLMap
 } from 'yaml'
-import { InvalidReferenceError, parseReference } from '../reference/reference.js'
+import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
+import { posix } from 'node:path'
 import { expand, ExpansionError, type Lookup } from './expand.js'
 import { guardedLookup } from './variables.js'
 import {
   pinWord,
   type FollowedBuild,
   type FoundReference,
+  type ScanWarning,
   type Source,
   type SourceScan
 } from './source.js'
@@ -27,7 +30,11 @@ export const composeSource: Source = {
     '**/compose.y?(a)ml',
     '**/compose.*.y?(a)ml',
     '**/docker-compose.y?(a)ml',
-    '**/docker-compose.*.y?(a)ml'
+    '**/docker-compose.*.y?(a)ml',
+    // the names users write beside those
+    '**/docker-compose-*.y?(a)ml',
+    '**/compose-*.y?(a)ml',
+    '**/*.compose.y?(a)ml'
   ],
   // any YAML file the patterns chose that no source before this one claimed
   claims: path => /\.ya?ml$/.test(path),
@@ -44,8 +51,9 @@ export const composeSource: Source = {
   scan: (file, text, context) => {
     // Compose reads `.env` beside the file; the variables passed in win over it
     const dotenv = context.readBeside('.env')
-    const variables = { ...(dotenv ? parseDotenv(dotenv) : {}), ...context.variables }
-    return scanCompose(file, text, variables, context.secrets)
+    const passed = guardedLookup(context.variables, context.secrets)
+    const variables = { ...(dotenv ? parseDotenv(dotenv, passed) : {}), ...context.variables }
+    return scanCompose(file, text, variables, context.secrets, context.readBeside)
   }
 }
 
@@ -57,23 +65,25 @@ export function scanCompose(
   file: string,
   content: string,
   variables: Record<string, string | undefined>,
-  secrets: readonly string[] = []
+  secrets: readonly string[] = [],
+  /** Reads a file relative to this one (an `extends: {file}`); null when it does not exist. */
+  readRelative: (path: string) => string | null = () => null
 ): SourceScan {
   const lookup = guardedLookup(variables, secrets)
-  const result: SourceScan = { references: [], warnings: [], errors: [], builds: [] }
-  const lineCounter = new LineCounter()
-  const document = parseDocument(content, { lineCounter, uniqueKeys: false })
-  const position = (node: Node | null | undefined) => lineCounter.linePos(node?.range?.[0] ?? 0)
-  if (document.errors.length > 0) {
-    const error = document.errors[0]
-    const line = error.linePos?.[0].line ?? 1
-    result.errors.push({
-      file,
-      line,
-      message: `invalid YAML, file not scanned: ${error.message.split('\n')[0]}`
-    })
+  const result: SourceScan = {
+    references: [],
+    warnings: [],
+    errors: [],
+    builds: [],
+    notices: [],
+    follows: []
+  }
+  const own = parseComposeText(file, content)
+  if ('error' in own) {
+    result.errors.push(own.error)
     return result
   }
+  const { document } = own
   const root = document.contents
   const services = isMap(root) ? field(document, root, 'services') : undefined
   if (!isMap(services)) {
@@ -94,61 +104,283 @@ export function scanCompose(
   }
 
   const interpolate = (text: string) => expand(text, lookup, { compose: true })
+  follow(own, root as YAMLMap, file, interpolate, result)
+  const parsed = new Map<string, ParsedCompose | null>([[file, own]])
+  const load = (path: string): ParsedCompose | null => {
+    if (!parsed.has(path)) {
+      const text = readRelative(posix.relative(posix.dirname(file), path) || path)
+      const loaded = text === null ? null : parseComposeText(path, text)
+      parsed.set(path, loaded && 'error' in loaded ? null : loaded)
+    }
+    return parsed.get(path) ?? null
+  }
+  const effective = new Map<string, Effective>()
   for (const pair of services.items) {
     const service = String(isScalar(pair.key) ? pair.key.value : pair.key)
     if (service === '<<') continue
     const definition = deref(document, pair.value as Node)
     if (!isMap(definition)) continue
-    const get = (key: string) => field(document, definition, key)
-    const build = get('build')
-    const platformNode = get('platform')
-    const platform = isScalar(platformNode) ? String(platformNode.value) : null
-    if (build !== undefined && !(isScalar(build) && build.value === null)) {
-      const where = position(build)
-      try {
-        const found = composeBuild(document, build, interpolate, lookup)
-        if (found) result.builds.push({ ...found, by: `service "${service}"`, line: where.line })
-        else
-          result.warnings.push({
-            file,
-            line: where.line,
-            message: `service "${service}": inline or remote build context not scanned`
-          })
-      } catch (error) {
-        if (!(error instanceof ExpansionError)) throw error
-        result.errors.push({
-          file,
-          line: where.line,
-          message: `service "${service}" build: ${error.message}`
-        })
-      }
+    const resolved = resolveService({ ...own, file }, definition, load, [`${file}#${service}`])
+    if ('error' in resolved) {
+      const { line } = own.lineCounter.linePos(definition.range?.[0] ?? 0)
+      result.errors.push({ file, line, message: `service "${service}": ${resolved.error}` })
       continue
     }
-    const image = get('image')
-    if (!isScalar(image)) continue
-    const { line, col } = position(image)
-    const raw = String(image.value)
-    const found: FoundReference = {
-      file,
-      line,
-      column: col,
-      kind: 'compose',
-      source: `image: ${raw}`,
-      stage: null,
-      platform,
-      error: null
+    effective.set(service, resolved)
+  }
+  // images a service of this project builds are built here, never pulled
+  const local = new Map<string, string>()
+  for (const [service, shape] of effective) {
+    if (!shape.build || !shape.image) continue
+    const name = normalizedOrNull(interpolateOrNull(interpolate, String(shape.image.node.value)))
+    if (name) local.set(name, service)
+  }
+  for (const [service, shape] of effective) {
+    if (shape.build) {
+      addBuild(service, shape, shape.build, interpolate, lookup, [...local.keys()], result)
+      continue
     }
-    try {
-      const text = interpolate(raw)
-      if (text === '') throw new ExpansionError('the image name expands to an empty string')
-      found.image = parseReference(text)
-    } catch (error) {
-      if (!(error instanceof ExpansionError || error instanceof InvalidReferenceError)) throw error
-      found.error = error.message
-    }
-    result.references.push(found)
+    if (shape.image) addImage(service, shape, shape.image, interpolate, local, result)
   }
   return result
+}
+
+/** A Compose file parsed with its line positions, or the error that stopped it. */
+interface ParsedCompose {
+  document: Document
+  lineCounter: LineCounter
+}
+
+function parseComposeText(file: string, content: string): ParsedCompose | { error: ScanWarning } {
+  const lineCounter = new LineCounter()
+  const document = parseDocument(content, { lineCounter, uniqueKeys: false })
+  if (document.errors.length === 0) return { document, lineCounter }
+  const error = document.errors[0]
+  return {
+    error: {
+      file,
+      line: error.linePos?.[0].line ?? 1,
+      message: `invalid YAML, file not scanned: ${error.message.split('\n')[0]}`
+    }
+  }
+}
+
+/** A node and the file it is written in (a service `extends` one in another file). */
+interface Located extends ParsedCompose {
+  file: string
+  node: Node
+}
+
+/** What a service is, its `extends` applied: its own keys over its base's, build args merged. */
+interface Effective {
+  image?: Located & { node: Scalar }
+  build?: Located
+  /** The base's build, whose args the service's own build adds to. */
+  baseBuild?: Located
+  platform: string | null
+}
+
+const MAX_EXTENDS = 16
+
+/** A service with `extends` (same file, or `file:` relative to the file that names it) applied. */
+function resolveService(
+  at: ParsedCompose & { file: string },
+  definition: YAMLMap,
+  load: (path: string) => ParsedCompose | null,
+  chain: string[]
+): Effective | { error: string } {
+  const get = (key: string) => field(at.document, definition, key)
+  const buildNode = get('build')
+  const imageNode = get('image')
+  const platformNode = get('platform')
+  const own: Effective = {
+    ...(buildNode !== undefined && !(isScalar(buildNode) && buildNode.value === null)
+      ? { build: { ...at, node: buildNode } }
+      : {}),
+    ...(isScalar(imageNode) ? { image: { ...at, node: imageNode } } : {}),
+    platform: isScalar(platformNode) ? String(platformNode.value) : null
+  }
+  const extendsNode = get('extends')
+  if (extendsNode === undefined) return own
+  const baseService = isScalar(extendsNode)
+    ? String(extendsNode.value)
+    : isMap(extendsNode)
+      ? scalarText(field(at.document, extendsNode, 'service'))
+      : null
+  if (!baseService) return { error: 'extends names no service' }
+  const baseFileText = isMap(extendsNode)
+    ? scalarText(field(at.document, extendsNode, 'file'))
+    : null
+  const baseFile = baseFileText
+    ? posix.normalize(posix.join(posix.dirname(at.file), baseFileText))
+    : at.file
+  const key = `${baseFile}#${baseService}`
+  if (chain.includes(key)) return { error: `extends goes round in a circle through ${baseService}` }
+  if (chain.length >= MAX_EXTENDS)
+    return { error: `extends is nested more than ${MAX_EXTENDS} deep` }
+  const base = baseFile === at.file ? at : load(baseFile)
+  if (!base) return { error: `extends ${baseFileText}, which cannot be read` }
+  const baseServices = isMap(base.document.contents)
+    ? field(base.document, base.document.contents as YAMLMap, 'services')
+    : undefined
+  const baseDefinition = isMap(baseServices)
+    ? deref(base.document, field(base.document, baseServices, baseService))
+    : undefined
+  if (!isMap(baseDefinition))
+    return {
+      error: `extends service "${baseService}", which ${baseFileText ?? 'this file'} does not define`
+    }
+  const inherited = resolveService({ ...base, file: baseFile }, baseDefinition, load, [
+    ...chain,
+    key
+  ])
+  if ('error' in inherited) return inherited
+  return {
+    ...((own.build ?? inherited.build) ? { build: own.build ?? inherited.build } : {}),
+    ...(own.build && inherited.build ? { baseBuild: inherited.build } : {}),
+    ...((own.image ?? inherited.image) ? { image: own.image ?? inherited.image } : {}),
+    platform: own.platform ?? inherited.platform
+  }
+}
+
+function scalarText(node: Node | undefined): string | null {
+  return isScalar(node) && node.value !== null ? String(node.value) : null
+}
+
+/** The top-level `include:`: each Compose file it names is read as one of its own, with its own `.env`. */
+function follow(
+  { document, lineCounter }: ParsedCompose,
+  root: YAMLMap,
+  file: string,
+  interpolate: (text: string) => string,
+  result: SourceScan
+): void {
+  const include = field(document, root, 'include')
+  if (!isSeq(include)) return
+  for (const item of include.items) {
+    const entry = deref(document, item as Node)
+    const pathNode = isMap(entry) ? field(document, entry, 'path') : entry
+    const paths = isSeq(pathNode) ? pathNode.items.map(n => deref(document, n as Node)) : [pathNode]
+    for (const node of paths) {
+      const text = scalarText(node)
+      if (text === null) continue
+      const { line } = lineCounter.linePos(node?.range?.[0] ?? 0)
+      try {
+        result.follows!.push({
+          path: posix.normalize(posix.join(posix.dirname(file), interpolate(text))),
+          source: composeSource.name,
+          by: 'include',
+          line
+        })
+      } catch (error) {
+        if (!(error instanceof ExpansionError)) throw error
+        result.errors.push({ file, line, message: `include ${text}: ${error.message}` })
+      }
+    }
+  }
+}
+
+function interpolateOrNull(interpolate: (text: string) => string, text: string): string | null {
+  try {
+    return interpolate(text)
+  } catch (error) {
+    if (error instanceof ExpansionError) return null
+    throw error
+  }
+}
+
+function normalizedOrNull(text: string | null): string | null {
+  if (!text) return null
+  try {
+    return formatReference(parseReference(text))
+  } catch (error) {
+    if (error instanceof InvalidReferenceError) return null
+    throw error
+  }
+}
+
+function addBuild(
+  service: string,
+  shape: Effective,
+  build: Located,
+  interpolate: (text: string) => string,
+  lookup: Lookup,
+  localImages: string[],
+  result: SourceScan
+): void {
+  const { line } = build.lineCounter.linePos(build.node.range?.[0] ?? 0)
+  try {
+    const found = composeBuild(build.document, build.node, interpolate, lookup)
+    if (!found) {
+      result.warnings.push({
+        file: build.file,
+        line,
+        message: `service "${service}": inline or remote build context not scanned`
+      })
+      return
+    }
+    const base =
+      shape.baseBuild &&
+      composeBuild(shape.baseBuild.document, shape.baseBuild.node, interpolate, lookup)
+    const buildArgs = { ...(base ? base.buildArgs : {}), ...found.buildArgs }
+    result.builds.push({
+      dockerfile: found.dockerfile.startsWith('/')
+        ? found.dockerfile
+        : posix.join(posix.dirname(build.file), found.dockerfile),
+      fromRoot: true,
+      buildArgs,
+      by: `service "${service}"`,
+      line,
+      ...(localImages.length > 0 ? { localImages } : {})
+    })
+  } catch (error) {
+    if (!(error instanceof ExpansionError)) throw error
+    result.errors.push({
+      file: build.file,
+      line,
+      message: `service "${service}" build: ${error.message}`
+    })
+  }
+}
+
+function addImage(
+  service: string,
+  shape: Effective,
+  image: Located & { node: Scalar },
+  interpolate: (text: string) => string,
+  local: ReadonlyMap<string, string>,
+  result: SourceScan
+): void {
+  const { line, col } = image.lineCounter.linePos(image.node.range?.[0] ?? 0)
+  const raw = String(image.node.value)
+  const found: FoundReference = {
+    file: image.file,
+    line,
+    column: col,
+    kind: 'compose',
+    source: `image: ${raw}`,
+    stage: null,
+    platform: shape.platform,
+    error: null
+  }
+  try {
+    const text = interpolate(raw)
+    if (text === '') throw new ExpansionError('the image name expands to an empty string')
+    found.image = parseReference(text)
+  } catch (error) {
+    if (!(error instanceof ExpansionError || error instanceof InvalidReferenceError)) throw error
+    found.error = error.message
+  }
+  const builder = found.image ? local.get(formatReference(found.image)) : undefined
+  if (builder !== undefined) {
+    result.notices!.push({
+      file: image.file,
+      line,
+      message: `service "${service}" runs ${formatReference(found.image!)}, which service "${builder}" builds here: not pulled, not checked`
+    })
+    return
+  }
+  result.references.push(found)
 }
 
 /** A node, an alias resolved to what it names. */
@@ -240,21 +472,41 @@ function withoutComment(value: string): string {
   return value
 }
 
-/** `KEY=VALUE` lines of a Compose `.env` file: comments, `export`, quotes as Compose reads them. */
-export function parseDotenv(text: string): Record<string, string> {
+/**
+ * `KEY=VALUE` lines of a Compose `.env` file as compose-go's dotenv reads them: comments,
+ * `export`, quotes; unquoted and double-quoted values interpolate `${V}`, `${V:-w}`, … from
+ * the variables passed in, then the lines above (unset is empty); single-quoted are literal.
+ * A line whose interpolation is refused (a secret-looking variable) is left unset.
+ */
+export function parseDotenv(
+  text: string,
+  passed: Lookup = () => undefined
+): Record<string, string> {
   const values: Record<string, string> = {}
+  const lookup: Lookup = name =>
+    passed(name) ?? (Object.hasOwn(values, name) ? values[name] : undefined)
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim()
     if (line === '' || line.startsWith('#')) continue
     const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line)
     if (!match) continue
-    let value = match[2]
-    const quoted = /^(["'])(.*)\1$/.exec(value)
-    if (quoted)
-      value =
-        quoted[1] === '"' ? quoted[2].replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1') : quoted[2]
-    else value = withoutComment(value)
-    values[match[1]] = value
+    const quoted = /^(["'])(.*)\1$/.exec(match[2])
+    if (quoted?.[1] === "'") {
+      values[match[1]] = quoted[2]
+      continue
+    }
+    const value = quoted
+      ? quoted[2]
+          .replace(/\\n/g, '\n')
+          .replace(/\\\$/g, '$$$$')
+          .replace(/\\(["\\])/g, '$1')
+      : withoutComment(match[2])
+    try {
+      values[match[1]] = expand(value, lookup, { compose: true, unsetIsEmpty: true })
+    } catch (error) {
+      if (!(error instanceof ExpansionError)) throw error
+      delete values[match[1]]
+    }
   }
   return values
 }

@@ -17,7 +17,8 @@ import {
   type SourceScan
 } from './source.js'
 
-const NEVER_SEARCHED = ['**/node_modules/**', '**/.git/**']
+/** Never searched: installed packages, vendored Go modules (whose Dockerfiles no build here uses), git's own files. */
+const NEVER_SEARCHED = ['**/node_modules/**', '**/vendor/**', '**/.git/**']
 const MAX_FILE_BYTES = 1024 * 1024
 
 /** Thrown for a path argument that names nothing. */
@@ -28,8 +29,14 @@ export class MissingPathError extends Error {
   }
 }
 
-/** Which files to scan: globs (the action's `files`), or paths (the CLI's: a file, or a directory searched with the default patterns). */
-export type FileSelection = { globs: readonly string[] } | { paths: readonly string[] }
+/**
+ * Which files to scan: globs (the action's `files`), or paths (the CLI's: a file, or a
+ * directory searched with the default patterns); `exclude` globs are not searched (besides
+ * node_modules, vendor and .git), but a file named as it is (no glob characters) is read.
+ */
+export type FileSelection = ({ globs: readonly string[] } | { paths: readonly string[] }) & {
+  exclude?: readonly string[]
+}
 
 export interface DiscoverOptions {
   /** Directory that globs and reported paths are relative to. */
@@ -61,29 +68,47 @@ export interface Discovered {
 
 /** Finds, reads and scans the selected files; builds they name are scanned with their args. */
 export async function discover(options: DiscoverOptions): Promise<Discovered> {
+  const ignore = [...NEVER_SEARCHED, ...(options.select.exclude ?? [])]
   const files =
     'globs' in options.select
-      ? await findByGlobs(options.select.globs, options.cwd)
-      : await findByPaths(options.select.paths, options.cwd)
-  // paths given on the command line are the user's choice, wherever they are
+      ? await findByGlobs(options.select.globs, options.cwd, ignore)
+      : await findByPaths(options.select.paths, options.cwd, ignore)
+  // paths given on the command line are the user's choice, wherever they are: a directory,
+  // or a file with its folder (the .env beside a Compose file)
   const roots =
     'paths' in options.select
-      ? [options.cwd, ...options.select.paths.map(path => resolve(options.cwd, path))]
+      ? [options.cwd, ...(await Promise.all(options.select.paths.map(p => rootOf(options.cwd, p))))]
       : [options.cwd]
   return { files, ...(await scanFiles(files, { ...options, roots })) }
 }
 
-async function findByGlobs(globs: readonly string[], cwd: string): Promise<string[]> {
+async function rootOf(cwd: string, path: string): Promise<string> {
+  const absolute = resolve(cwd, path)
+  const info = await stat(absolute).catch(() => null)
+  return info?.isDirectory() ? absolute : dirname(absolute)
+}
+
+async function findByGlobs(
+  globs: readonly string[],
+  cwd: string,
+  ignore: readonly string[]
+): Promise<string[]> {
+  // a pattern without glob characters names a file: read it even where searches do not go
+  const named = globs.filter(glob => !fg.isDynamicPattern(glob))
+  const searched = globs.filter(glob => fg.isDynamicPattern(glob))
   // symbolic links are listed, not followed into directories; a link to a file is that file
-  const entries = await fg([...globs], {
-    cwd,
-    dot: true,
-    onlyFiles: false,
-    ignore: NEVER_SEARCHED,
-    followSymbolicLinks: false
-  })
+  const entries = [
+    ...named.filter(glob => statOrNull(resolve(cwd, glob)) !== null).map(posix.normalize),
+    ...(await fg(searched, {
+      cwd,
+      dot: true,
+      onlyFiles: false,
+      ignore: [...ignore],
+      followSymbolicLinks: false
+    }))
+  ]
   const seen = new Set<string>()
-  return entries.sort().filter(entry => {
+  return [...new Set(entries)].sort().filter(entry => {
     const absolute = resolve(cwd, entry)
     const info = statOrNull(absolute)
     if (info === null) return true // a dangling link: reading it says why
@@ -104,7 +129,11 @@ function statOrNull(path: string) {
   }
 }
 
-async function findByPaths(paths: readonly string[], cwd: string): Promise<string[]> {
+async function findByPaths(
+  paths: readonly string[],
+  cwd: string,
+  ignore: readonly string[]
+): Promise<string[]> {
   const found = new Set<string>()
   for (const path of paths) {
     const absolute = resolve(cwd, path)
@@ -112,7 +141,7 @@ async function findByPaths(paths: readonly string[], cwd: string): Promise<strin
     if (info === null) throw new MissingPathError(`${path}: no such file or directory`)
     if (info.isDirectory()) {
       const prefix = toPosix(relative(cwd, absolute))
-      for (const file of await findByGlobs(DEFAULT_PATTERNS, absolute))
+      for (const file of await findByGlobs(DEFAULT_PATTERNS, absolute, ignore))
         found.add(prefix ? posix.join(prefix, file) : file)
     } else {
       found.add(toPosix(relative(cwd, absolute)))
@@ -147,6 +176,8 @@ export async function scanFiles(
   // CPU than the reads themselves, and nothing else runs while the scan does
   const read = (file: string, mustExist = true): string | null => {
     const absolute = resolve(options.cwd, file)
+    // a file that is only looked for (the .env beside a Compose file) and is not there is no error
+    if (!mustExist && statOrNull(absolute) === null) return null
     if (!insideRoots(absolute)) {
       // nothing of it is read, so nothing of it can end up in a message
       errors.push({ file, message: 'not read: it leads outside the scanned directory' })
@@ -181,10 +212,12 @@ export async function scanFiles(
   const context = (
     file: string,
     buildArgs: Record<string, string>,
-    contexts: readonly string[] = []
+    contexts: readonly string[] = [],
+    localImages: readonly string[] = []
   ): ScanContext => ({
     buildArgs,
     contexts,
+    localImages,
     targetPlatforms: options.targetPlatforms,
     buildPlatform: options.buildPlatform,
     variables: options.variables,
@@ -199,7 +232,12 @@ export async function scanFiles(
   }
 
   // Dockerfile → the distinct builds of it: args and named contexts (JSON-keyed)
-  type Build = { args: Record<string, string>; contexts: readonly string[]; by: string[] }
+  type Build = {
+    args: Record<string, string>
+    contexts: readonly string[]
+    localImages: readonly string[]
+    by: string[]
+  }
   const built = new Map<string, Map<string, Build>>()
   const direct: string[] = []
   // the selected files, then the files they name (a workflow's Bake files), each once
@@ -258,29 +296,36 @@ export async function scanFiles(
       }
       const args = { ...options.buildArgs, ...build.buildArgs }
       const contexts = [...(build.contexts ?? [])].sort()
+      const localImages = [...(build.localImages ?? [])].sort()
       const sets = built.get(dockerfile) ?? new Map<string, Build>()
-      const key = JSON.stringify([Object.entries(args).sort(), contexts])
+      const key = JSON.stringify([Object.entries(args).sort(), contexts, localImages])
       const same = sets.get(key)
       if (same) same.by.push(build.by)
-      else sets.set(key, { args, contexts, by: [build.by] })
+      else sets.set(key, { args, contexts, localImages, by: [build.by] })
       built.set(dockerfile, sets)
     }
   }
   for (const file of direct) if (!built.has(file)) scanDockerfileWith(file, options.buildArgs)
   for (const [file, sets] of built)
-    for (const { args, contexts, by } of sets.values())
-      scanDockerfileWith(file, args, contexts, by.join(', '))
+    for (const { args, contexts, localImages, by } of sets.values())
+      scanDockerfileWith(file, args, contexts, localImages, by.join(', '))
   return { references: dedupe(references), warnings, errors, notices }
 
   function scanDockerfileWith(
     file: string,
     buildArgs: Record<string, string>,
     contexts: readonly string[] = [],
+    localImages: readonly string[] = [],
     builtBy?: string
   ): void {
     const content = read(file)
     if (content === null) return
-    const scanned = scanSafely(dockerfileSource, file, content, context(file, buildArgs, contexts))
+    const scanned = scanSafely(
+      dockerfileSource,
+      file,
+      content,
+      context(file, buildArgs, contexts, localImages)
+    )
     if (builtBy) for (const reference of scanned.references) reference.builtBy = builtBy
     collect(scanned)
   }

@@ -29,6 +29,8 @@ export interface DockerfileOptions {
   buildPlatform?: string
   /** Named build contexts the build passes (`--build-context name=…`): `FROM name` is that context, reported where it is named. */
   contexts?: readonly string[]
+  /** Images the same project builds (Compose), normalized: a FROM naming one is built, not pulled. */
+  localImages?: readonly string[]
 }
 
 /** Dockerfiles and Containerfiles, read as BuildKit reads them. */
@@ -59,7 +61,8 @@ export const dockerfileSource: Source = {
     },
     {
       name: 'copy-from',
-      description: '`COPY --from=IMAGE`, unless the value is a stage name or index (BuildKit expands no variables there)',
+      description:
+        '`COPY --from=IMAGE`, unless the value is a stage name or index (BuildKit expands no variables there)',
       fence: 'dockerfile',
       pin: (reference, digest) => pinFlag(reference, digest, /^(--from=)(.+)$/i, '--from=')
     },
@@ -144,7 +147,19 @@ export function scanDockerfile(
   }
   // a line BuildKit refuses fails the whole build: the file pulls nothing, its errors say why
   const found = unbuildable.size > 0 ? unbuildable : references
-  return { references: [...found.values()], warnings: [...warnings.values()], notices: [] }
+  // an image the same Compose project builds is built here, not pulled
+  const local = new Set(options.localImages ?? [])
+  const isLocal = (r: FoundReference) =>
+    r.image !== undefined && local.has(formatReference(r.image))
+  return {
+    references: [...found.values()].filter(r => !isLocal(r)),
+    warnings: [...warnings.values()],
+    notices: [...found.values()].filter(isLocal).map(r => ({
+      file,
+      line: r.line,
+      message: `${formatReference(r.image!)} is built by this Compose project: not pulled, not checked`
+    }))
+  }
 }
 
 function scanForPlatform(

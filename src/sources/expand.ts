@@ -11,6 +11,8 @@ export interface ExpandOptions {
   escape?: string
   /** Compose: `$$` is a literal `$`; quotes are plain characters. */
   compose?: boolean
+  /** An unset `$V` is empty instead of an error (as a Compose `.env` file reads it). */
+  unsetIsEmpty?: boolean
 }
 
 export type Lookup = (name: string) => string | undefined
@@ -160,6 +162,7 @@ class Expander {
 
   private value(name: string): string {
     const value = this.lookup(name)
+    if (value === undefined && this.options.unsetIsEmpty) return ''
     if (value === undefined)
       throw new ExpansionError(`variable ${name} is not set and has no default`)
     return value

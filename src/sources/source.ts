@@ -51,6 +51,8 @@ export interface FollowedBuild {
   fromRoot?: boolean
   /** Named build contexts the build passes: a `FROM` naming one is not a registry image. */
   contexts?: readonly string[]
+  /** Images built by the same project (Compose services with `build:` and `image:`), normalized: never pulled. */
+  localImages?: readonly string[]
 }
 
 /** Another file a file names to be read as a given source (`docker/bake-action` `files:`). */
@@ -92,6 +94,8 @@ export interface ScanContext {
   secrets: readonly string[]
   /** Named build contexts of the build that scans this Dockerfile. */
   contexts?: readonly string[]
+  /** Images the same project builds, normalized: a `FROM` naming one is built here, not pulled. */
+  localImages?: readonly string[]
   /** Reads a file beside the scanned one (`.env`); null when it does not exist. */
   readBeside: (name: string) => string | null
 }

@@ -1,0 +1,132 @@
+import { composeSource, parseDotenv, scanCompose } from '../src/sources/compose.js'
+import { DEFAULT_PATTERNS, sourceFor } from '../src/sources/index.js'
+import { formatReference } from '../src/reference/reference.js'
+import fg from 'fast-glob'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+
+const images = (scan: ReturnType<typeof scanCompose>) =>
+  scan.references.map(r => [r.file, r.line, r.image ? formatReference(r.image) : r.error])
+
+describe('a Compose project as Compose reads it', () => {
+  // compose-go dotenv (parser.go extractVarValue, godotenv.go expandVariables): unquoted and
+  // double-quoted values are interpolated from the environment, then the lines above, an unset
+  // variable being empty; single-quoted values are literal; `\$` in double quotes is a `$`.
+  it('interpolates .env values like compose-go: unquoted and double-quoted, not single-quoted', () => {
+    const env = [
+      'REGISTRY=ghcr.io/acme',
+      'PY=${PY_VERSION:-3.12}',
+      'BASE=${REGISTRY}/python:${PY}-slim # the base',
+      'QUOTED="${REGISTRY}/node:22"',
+      "LITERAL='${REGISTRY}/go:1'",
+      'EMPTY=${NOT_DEFINED}',
+      'DOLLAR="a\\$b"'
+    ].join('\n')
+    expect(parseDotenv(env)).toEqual({
+      REGISTRY: 'ghcr.io/acme',
+      PY: '3.12',
+      BASE: 'ghcr.io/acme/python:3.12-slim',
+      QUOTED: 'ghcr.io/acme/node:22',
+      LITERAL: '${REGISTRY}/go:1',
+      EMPTY: '',
+      DOLLAR: 'a$b'
+    })
+    // the variables a workflow passes win over the file, as the environment does in Compose
+    expect(
+      parseDotenv('PY=${PY_VERSION:-3.12}', name => (name === 'PY_VERSION' ? '3.13' : undefined)).PY
+    ).toBe('3.13')
+  })
+
+  it('reads the image a .env value builds from other values', () => {
+    const scanned = composeSource.scan('compose.yaml', 'services:\n  api:\n    image: ${BASE}\n', {
+      buildArgs: {},
+      targetPlatforms: [],
+      buildPlatform: 'linux/amd64',
+      variables: {},
+      secrets: [],
+      readBeside: name =>
+        name === '.env' ? 'REGISTRY=ghcr.io/acme\nBASE=${REGISTRY}/python:3.12\n' : null
+    })
+    expect(images(scanned)).toEqual([['compose.yaml', 3, 'ghcr.io/acme/python:3.12']])
+  })
+
+  // compose-go loader/extends.go: a service takes its base's keys under its own; a base in
+  // another file has its relative paths resolved against that file's folder.
+  it('follows extends in the same file and in another file, paths relative to the file that defines them', () => {
+    const files: Record<string, string> = {
+      'common/services.yml':
+        'services:\n  base-py:\n    image: python:3.12-slim\n  builder:\n    build:\n      context: ./py\n      args:\n        A: "1"\n'
+    }
+    const compose =
+      'services:\n  web:\n    extends:\n      file: common/services.yml\n      service: base-py\n  job:\n    extends: web\n  worker:\n    extends:\n      file: common/services.yml\n      service: builder\n    build:\n      context: ./py\n      args:\n        B: "2"\n'
+    const scanned = scanCompose('compose.yaml', compose, {}, [], path => files[path] ?? null)
+    expect(images(scanned)).toEqual([
+      ['common/services.yml', 3, 'docker.io/library/python:3.12-slim'],
+      ['common/services.yml', 3, 'docker.io/library/python:3.12-slim']
+    ])
+    expect(scanned.builds).toEqual([
+      expect.objectContaining({ dockerfile: 'py/Dockerfile', buildArgs: { A: '1', B: '2' } })
+    ])
+    expect(scanned.errors).toEqual([])
+  })
+
+  it('says where extends cannot be followed: a missing service or file, a cycle', () => {
+    const compose =
+      'services:\n  a:\n    extends: b\n  b:\n    extends: a\n  c:\n    extends:\n      file: nowhere.yml\n      service: x\n  d:\n    extends: nobody\n'
+    expect(scanCompose('compose.yaml', compose, {}).errors.map(e => [e.line, e.message])).toEqual([
+      [3, 'service "a": extends goes round in a circle through a'],
+      [5, 'service "b": extends goes round in a circle through b'],
+      [7, 'service "c": extends nowhere.yml, which cannot be read'],
+      [11, 'service "d": extends service "nobody", which this file does not define']
+    ])
+  })
+
+  it('follows the top-level include, relative to the including file', () => {
+    const compose =
+      'include:\n  - ../shared/db.yaml\n  - path: [./monitoring/compose.yaml]\nservices:\n  app:\n    image: alpine\n'
+    expect(scanCompose('deploy/compose.yaml', compose, {}).follows).toEqual([
+      { path: 'shared/db.yaml', source: 'Compose file', by: 'include', line: 2 },
+      { path: 'deploy/monitoring/compose.yaml', source: 'Compose file', by: 'include', line: 3 }
+    ])
+  })
+
+  it('an image a service of the project builds is built here: not pulled, and passed on to the Dockerfiles it builds', () => {
+    const compose =
+      'services:\n  base:\n    build: ./base\n    image: acme-base:${TAG:-dev}\n  api:\n    build:\n      context: ./api\n      args:\n        BASE_IMAGE: acme-base:dev\n  worker:\n    image: acme-base:dev\n  redis:\n    image: redis:7\n'
+    const scanned = scanCompose('compose.yaml', compose, {})
+    expect(images(scanned)).toEqual([['compose.yaml', 13, 'docker.io/library/redis:7']])
+    expect(scanned.notices).toEqual([
+      {
+        file: 'compose.yaml',
+        line: 11,
+        message:
+          'service "worker" runs docker.io/library/acme-base:dev, which service "base" builds here: not pulled, not checked'
+      }
+    ])
+    expect(scanned.builds.map(b => b.localImages)).toEqual([
+      ['docker.io/library/acme-base:dev'],
+      ['docker.io/library/acme-base:dev']
+    ])
+  })
+
+  it('takes the Compose file names users write', async () => {
+    const names = [
+      'docker-compose-dev.yml',
+      'compose-prod.yaml',
+      'ops/docker-compose-ci.yaml',
+      'stack.compose.yaml'
+    ]
+    const dir = mkdtempSync(join(tmpdir(), 'bid-compose-names-'))
+    try {
+      for (const name of names) {
+        mkdirSync(join(dir, dirname(name)), { recursive: true })
+        writeFileSync(join(dir, name), 'services: {}\n')
+      }
+      expect((await fg([...DEFAULT_PATTERNS], { cwd: dir })).sort()).toEqual([...names].sort())
+      for (const name of names) expect(sourceFor(name)).toBe(composeSource)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
