@@ -67,8 +67,8 @@ target "dynamic" {
 describe('scanning a Buildx Bake file', () => {
   it('builds each target with its inherited args, a build per matrix value, and its image contexts', () => {
     const scanned = scanBake('docker-bake.hcl', [BAKE], context())
+    // _common is only inherited and no group names it: a mixin, never built on its own
     expect(scanned.builds.map(b => [b.by, b.dockerfile, b.buildArgs, b.contexts, b.line])).toEqual([
-      ['bake target "_common"', 'services/Dockerfile', { PYTHON_VERSION: '3.12' }, [], 14],
       [
         'bake target "api"',
         'services/api/Dockerfile',
@@ -95,10 +95,6 @@ describe('scanning a Buildx Bake file', () => {
       scanned.references.map(r => [r.line, r.kind, r.image ? formatReference(r.image) : r.error])
     ).toEqual([[29, 'build-context', 'docker.io/library/python:3.12-slim']])
     expect(scanned.notices?.map(n => [n.line, n.message])).toEqual([
-      [
-        18,
-        'target "_common": arg BUILD_DATE: the function timestamp() is evaluated by Bake; left out'
-      ],
       [18, 'target "api": arg BUILD_DATE: the function timestamp() is evaluated by Bake; left out'],
       [
         18,
@@ -176,5 +172,47 @@ describe('scanning a Buildx Bake file', () => {
       }
     ])
     expect(() => parseHcl(`x = ${'['.repeat(5000)}`)).toThrow('nested more than 64 deep')
+  })
+})
+
+describe('Bake as buildx evaluates it', () => {
+  // HCL template unwrapping (hcl/v2 hclsyntax TemplateWrapExpr), which buildx relies on: a
+  // string that is one interpolation yields the value itself; buildx drops an arg whose value
+  // is null, so the Dockerfile's own ARG default applies.
+  it('keeps a null default null and drops the arg', () => {
+    const bake = `variable "GO_VERSION" {\n  default = null\n}\ntarget "default" {\n  args = {\n    GO_VERSION = "\${GO_VERSION}"\n    DEBUG = "\${GO_VERSION}-x"\n  }\n}\n`
+    const [build] = scanBake('docker-bake.hcl', [bake], context()).builds
+    expect(build.buildArgs).toEqual({ DEBUG: '-x' })
+  })
+
+  // buildx bake resolves context and dockerfile against the directory it runs in, which for
+  // docker/bake-action is its workdir (default the repository root), not the Bake file's folder.
+  it('resolves context and dockerfile against the workdir of the step that runs it', () => {
+    const bake = 'target "api" {\n  context = "services/api"\n}\n'
+    const run = (workdir?: string) =>
+      scanBake('ci/docker-bake.hcl', [bake], {
+        ...context(),
+        ...(workdir !== undefined ? { invocation: { workdir, targets: [] } } : {})
+      }).builds.map(b => [b.dockerfile, b.fromRoot ?? false])
+    expect(run('.')).toEqual([['services/api/Dockerfile', true]])
+    expect(run('build')).toEqual([['build/services/api/Dockerfile', true]])
+    // found on its own, the Bake file's folder is where it would run
+    expect(run()).toEqual([['services/api/Dockerfile', false]])
+  })
+
+  it('builds a target others inherit only when a group or the workflow step names it', () => {
+    const bake =
+      'target "base" {\n  dockerfile = "base.Dockerfile"\n}\ntarget "app" {\n  inherits = ["base"]\n}\ngroup "release" {\n  targets = ["all"]\n}\ngroup "all" {\n  targets = ["app", "tools"]\n}\ntarget "tools" {\n  inherits = ["base"]\n}\n'
+    const built = (targets?: string[]) =>
+      scanBake('docker-bake.hcl', [bake], {
+        ...context(),
+        ...(targets ? { invocation: { workdir: '.', targets } } : {})
+      }).builds.map(b => b.by)
+    expect(built()).toEqual(['bake target "app"', 'bake target "tools"'])
+    expect(built(['base'])).toEqual([
+      'bake target "base"',
+      'bake target "app"',
+      'bake target "tools"'
+    ])
   })
 })

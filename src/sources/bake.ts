@@ -125,7 +125,12 @@ export function scanBake(file: string, texts: string[], context: ScanContext): S
     return result
   }
 
+  const mixins = mixinsOf(targets, merged('group'), context.invocation?.targets ?? [], n =>
+    variable(n, 1)
+  )
   for (const [name, target] of targets) {
+    // a target others only inherit, which nothing builds by name, is never built on its own
+    if (mixins.has(name)) continue
     const attributes = attributesOf(name, new Set())
     const said = new Set<string>()
     const notice = (message: string, line = target.line) => {
@@ -190,8 +195,12 @@ export function scanBake(file: string, texts: string[], context: ScanContext): S
           if (image) result.references.push(contextReference(file, item.key, image, item.line))
         }
       const path = dockerfile as string
+      const inContext = path.startsWith('/') ? path : posix.join(buildContext as string, path)
+      // relative to where Bake runs: the workflow step's workdir, else the Bake file's folder
+      const workdir = context.invocation?.workdir
       result.builds.push({
-        dockerfile: path.startsWith('/') ? path : posix.join(buildContext as string, path),
+        dockerfile: workdir !== undefined ? posix.join(workdir, inContext) : inContext,
+        ...(workdir !== undefined ? { fromRoot: true } : {}),
         buildArgs,
         by,
         line: target.line,
@@ -200,6 +209,32 @@ export function scanBake(file: string, texts: string[], context: ScanContext): S
     }
   }
   return result
+}
+
+/**
+ * Targets that other targets inherit and that no group (`default` included) and no workflow
+ * step names: mixins, which Bake builds only as part of the targets that inherit them.
+ */
+function mixinsOf(
+  targets: ReadonlyMap<string, { attributes: Map<string, Expr> }>,
+  groups: ReadonlyMap<string, { attributes: Map<string, Expr> }>,
+  named: readonly string[],
+  scope: (name: string) => Value | Unknown
+): Set<string> {
+  const names = (expr: Expr | undefined): string[] => {
+    const value = expr ? evaluate(expr, scope) : []
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
+  }
+  const inherited = new Set([...targets.values()].flatMap(t => names(t.attributes.get('inherits'))))
+  const built = new Set<string>()
+  const visit = (name: string, depth: number) => {
+    if (built.has(name) || depth > 32) return
+    built.add(name)
+    for (const member of names(groups.get(name)?.attributes.get('targets')))
+      visit(member, depth + 1)
+  }
+  for (const name of [...groups.keys(), ...named]) visit(name, 0)
+  return new Set([...inherited].filter(name => !built.has(name)))
 }
 
 function contextReference(file: string, name: string, image: string, line: number): FoundReference {
@@ -259,6 +294,9 @@ function evaluate(expr: Expr, scope: (name: string) => Value | Unknown): Value |
     case 'unsupported':
       return new Unknown(`"${expr.text}" is evaluated by Bake`, expr.line)
     case 'template': {
+      // HCL's template unwrapping: "${X}" alone is X's value itself, a null included
+      if (expr.parts.length === 1 && typeof expr.parts[0] !== 'string')
+        return evaluate(expr.parts[0], scope)
       let text = ''
       for (const part of expr.parts) {
         if (typeof part === 'string') {

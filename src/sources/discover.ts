@@ -8,8 +8,10 @@ import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path'
 import fg from 'fast-glob'
 import { dockerfileSource } from './dockerfile.js'
 import { DEFAULT_PATTERNS, SOURCES, sourceFor } from './index.js'
+import { workflowSource } from './workflow.js'
 import {
   referenceKey,
+  type BakeInvocation,
   type FoundReference,
   type ScanContext,
   type ScanWarning,
@@ -213,11 +215,13 @@ export async function scanFiles(
     file: string,
     buildArgs: Record<string, string>,
     contexts: readonly string[] = [],
-    localImages: readonly string[] = []
+    localImages: readonly string[] = [],
+    invocation?: BakeInvocation
   ): ScanContext => ({
     buildArgs,
     contexts,
     localImages,
+    ...(invocation ? { invocation } : {}),
     targetPlatforms: options.targetPlatforms,
     buildPlatform: options.buildPlatform,
     variables: options.variables,
@@ -240,23 +244,34 @@ export async function scanFiles(
   }
   const built = new Map<string, Map<string, Build>>()
   const direct: string[] = []
-  // the selected files, then the files they name (a workflow's Bake files), each once
-  const pending = files.map(file => ({ file, source: sourceFor(file) }))
+  // the selected files, then the files they name (a workflow's Bake files), each once;
+  // workflows first, so a Bake file a step runs is read as that step runs it
+  type Pending = { file: string; source: Source; invocation?: BakeInvocation }
+  const pending: Pending[] = files
+    .map(file => ({ file, source: sourceFor(file) }))
+    .sort((a, b) => Number(b.source === workflowSource) - Number(a.source === workflowSource))
   const queued = new Set(files)
   for (let next = pending.shift(); next; next = pending.shift()) {
-    const { file, source } = next
+    const { file, source, invocation } = next
     if (source === dockerfileSource) {
       direct.push(file)
       continue
     }
     const content = read(file)
     if (content === null) continue
-    const scanned = scanSafely(source, file, content, context(file, options.buildArgs))
+    const scanned = scanSafely(
+      source,
+      file,
+      content,
+      context(file, options.buildArgs, [], [], invocation)
+    )
     collect(scanned)
     for (const follow of scanned.follows ?? []) {
       const target = resolve(options.cwd, follow.path)
       const path = toPosix(relative(options.cwd, target))
       const reader = SOURCES.find(s => s.name === follow.source)
+      const waiting = pending.find(p => p.file === path)
+      if (waiting && follow.invocation) waiting.invocation ??= follow.invocation
       if (queued.has(path) || !reader) continue
       queued.add(path)
       if (!insideRoots(target)) {
@@ -271,7 +286,7 @@ export async function scanFiles(
           line: follow.line,
           message: `${follow.by} names ${path}, which does not exist`
         })
-      } else pending.push({ file: path, source: reader })
+      } else pending.push({ file: path, source: reader, invocation: follow.invocation })
     }
     for (const build of scanned.builds) {
       const target = isAbsolute(build.dockerfile)

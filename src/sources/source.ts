@@ -63,6 +63,15 @@ export interface FollowedFile {
   source: string
   by: string
   line: number
+  /** How a workflow step runs it: Bake's working directory (relative to the root) and targets. */
+  invocation?: BakeInvocation
+}
+
+/** A `docker/bake-action` step: where Bake runs (paths resolve against it) and what it builds. */
+export interface BakeInvocation {
+  workdir: string
+  /** Targets or groups the step names; empty: Bake's `default`. */
+  targets: string[]
 }
 
 export interface SourceScan {
@@ -96,6 +105,8 @@ export interface ScanContext {
   contexts?: readonly string[]
   /** Images the same project builds, normalized: a `FROM` naming one is built here, not pulled. */
   localImages?: readonly string[]
+  /** How a workflow step runs this Bake file, when one names it. */
+  invocation?: BakeInvocation
   /** Reads a file beside the scanned one (`.env`); null when it does not exist. */
   readBeside: (name: string) => string | null
 }

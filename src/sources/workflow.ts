@@ -162,11 +162,20 @@ export function scanWorkflow(file: string, content: string): SourceScan {
             continue
           }
           result.follows ??= []
+          const workdir = posix.normalize(text('workdir') || '.')
           result.follows.push({
-            path: posix.join(text('workdir') || '.', name),
+            path: posix.join(workdir, name),
             source: bakeSource.name,
             by,
-            line: at(uses).line
+            line: at(uses).line,
+            // Bake resolves context and dockerfile against where it runs, not the file's folder
+            invocation: {
+              workdir,
+              targets: text('targets')
+                .split(/[\n,]/)
+                .map(t => t.trim())
+                .filter(Boolean)
+            }
           })
         }
       } else if (/^docker\/build-push-action@/.test(uses.value)) {
