@@ -148,3 +148,81 @@ describe('scanning a GitHub workflow', () => {
     })
   })
 })
+
+describe('literal values a workflow expands', () => {
+  it('fills ${{ matrix.obj.field }} from a literal matrix of objects, include entries too', () => {
+    const workflow = [
+      'on: push',
+      'jobs:',
+      '  test:',
+      '    runs-on: ubuntu-latest',
+      '    strategy:',
+      '      matrix:',
+      '        db:',
+      '          - { image: postgres, tag: "16" }',
+      '          - { image: postgres, tag: "17" }',
+      '        include:',
+      '          - db: { image: mysql, tag: "8.4" }',
+      '    services:',
+      '      db:',
+      '        image: ${{ matrix.db.image }}:${{ matrix.db.tag }}',
+      '    steps:',
+      '      - run: true'
+    ].join('\n')
+    expect(images(workflow)).toEqual([
+      [14, 'workflow-service', 'docker.io/library/postgres:16'],
+      [14, 'workflow-service', 'docker.io/library/postgres:17'],
+      [14, 'workflow-service', 'docker.io/library/mysql:8.4']
+    ])
+    expect(scanWorkflow('.github/workflows/ci.yml', workflow).notices).toEqual([])
+  })
+
+  it('fills ${{ env.X }} and matrix values in a build-push-action step from the step, job and workflow env', () => {
+    const workflow = [
+      'on: push',
+      'env:',
+      '  DOCKERFILE: docker/app.Dockerfile',
+      'jobs:',
+      '  image:',
+      '    runs-on: ubuntu-latest',
+      '    strategy:',
+      '      matrix:',
+      '        python: ["3.12", "3.13"]',
+      '    steps:',
+      '      - uses: docker/build-push-action@v6',
+      '        env:',
+      '          BASE: python',
+      '        with:',
+      '          file: ${{ env.DOCKERFILE }}',
+      '          build-args: |',
+      '            BASE=${{ env.BASE }}:${{ matrix.python }}-slim',
+      '            SHA=${{ github.sha }}'
+    ].join('\n')
+    const scanned = scanWorkflow('.github/workflows/ci.yml', workflow)
+    expect(scanned.builds.map(b => [b.dockerfile, b.buildArgs])).toEqual([
+      ['docker/app.Dockerfile', { BASE: 'python:3.12-slim' }],
+      ['docker/app.Dockerfile', { BASE: 'python:3.13-slim' }]
+    ])
+    expect(scanned.notices).toEqual([])
+  })
+
+  it('keeps the notice for what only the run knows', () => {
+    const workflow = [
+      'on: push',
+      'jobs:',
+      '  image:',
+      '    runs-on: ubuntu-latest',
+      '    container: ${{ inputs.builder }}',
+      '    steps:',
+      '      - uses: docker/build-push-action@v6',
+      '        with:',
+      '          file: ${{ steps.meta.outputs.file }}'
+    ].join('\n')
+    expect(scanWorkflow('.github/workflows/ci.yml', workflow).notices!.map(n => n.message)).toEqual(
+      [
+        'container: ${{ inputs.builder }} is set at run time (${{ inputs.builder }}), not checked',
+        'job "image" step 1 (docker/build-push-action): ${{ steps.meta.outputs.file }} is set at run time, not checked'
+      ]
+    )
+  })
+})

@@ -179,23 +179,49 @@ export function scanWorkflow(file: string, content: string): SourceScan {
           })
         }
       } else if (/^docker\/build-push-action@/.test(uses.value)) {
-        const build = buildPushStep(
-          file,
-          get(step, 'with'),
-          at,
-          jobId,
-          index,
-          at(uses).line,
-          result
+        const literal = { env: { ...env, ...literalEnv(step) }, combinations }
+        result.builds.push(
+          ...buildPushStep(
+            file,
+            get(step, 'with'),
+            at,
+            jobId,
+            index,
+            at(uses).line,
+            result,
+            literal
+          )
         )
-        if (build) result.builds.push(build)
       }
     })
   }
   return result
 }
 
-type Combination = Record<string, string>
+/** A matrix value: a scalar's text, or an object of them (`${{ matrix.image.tag }}`). */
+type MatrixValue = string | { [key: string]: MatrixValue }
+type Combination = Record<string, MatrixValue>
+
+/** A YAML node as a literal matrix value; null for anything else (a list in an entry, an alias). */
+function matrixValue(node: unknown, depth = 0): MatrixValue | null {
+  if (isScalar(node)) return String(node.value)
+  if (!isMap(node) || depth > 8) return null
+  const value: Record<string, MatrixValue> = {}
+  for (const pair of node.items) {
+    const inner = isScalar(pair.key) ? matrixValue(pair.value, depth + 1) : null
+    if (inner === null) return null
+    value[String((pair.key as { value: unknown }).value)] = inner
+  }
+  return value
+}
+
+/** `image.tag` of a combination, when it names a scalar. */
+function valueAt(combination: Combination, path: string): string | undefined {
+  let value: MatrixValue | undefined = combination
+  for (const key of path.split('.'))
+    value = typeof value === 'object' && Object.hasOwn(value, key) ? value[key] : undefined
+  return typeof value === 'string' ? value : undefined
+}
 
 /**
  * The combinations of a literal matrix, as GitHub forms them: the product of its lists,
@@ -206,13 +232,8 @@ function matrixOf(matrix: Node | undefined): Combination[] | null {
   if (matrix === undefined) return []
   if (!isMap(matrix)) return null
   const plain = (node: unknown): Combination | null => {
-    if (!isMap(node)) return null
-    const combination: Combination = {}
-    for (const pair of node.items) {
-      if (!isScalar(pair.key) || !isScalar(pair.value)) return null
-      combination[String(pair.key.value)] = String(pair.value.value)
-    }
-    return combination
+    const value = matrixValue(node)
+    return typeof value === 'object' && value !== null ? value : null
   }
   let combinations: Combination[] = [{}]
   let include: Combination[] = []
@@ -229,12 +250,12 @@ function matrixOf(matrix: Node | undefined): Combination[] | null {
       else exclude = entries as Combination[]
       continue
     }
-    if (!isSeq(value) || !value.items.every(isScalar)) return null
-    const values = value.items.map(item => String((item as { value: unknown }).value))
-    combinations = combinations.flatMap(c => values.map(v => ({ ...c, [key]: v })))
+    const values = isSeq(value) ? value.items.map(item => matrixValue(item)) : [null]
+    if (values.some(v => v === null)) return null
+    combinations = combinations.flatMap(c => values.map(v => ({ ...c, [key]: v as MatrixValue })))
   }
   const matches = (c: Combination, pattern: Combination) =>
-    Object.entries(pattern).every(([k, v]) => c[k] === v)
+    Object.entries(pattern).every(([k, v]) => JSON.stringify(c[k]) === JSON.stringify(v))
   combinations = combinations.filter(c => !exclude.some(e => matches(c, e)))
   const base = new Set(combinations.flatMap(c => Object.keys(c)))
   for (const entry of include) {
@@ -256,22 +277,27 @@ function substitute(
   const expressions = [...raw.matchAll(EXPRESSION)].map(m => m[1])
   if (expressions.length === 0) return { texts: [raw] }
   const usesMatrix = expressions.some(e => e.startsWith('matrix.'))
+  const matrixPath = (e: string) => /^matrix\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)$/.exec(e)?.[1]
   for (const expression of expressions) {
     const env1 = /^env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expression)
     if (env1 && env[env1[1]] !== undefined) continue
-    const matrix = /^matrix\.([A-Za-z_][A-Za-z0-9_-]*)$/.exec(expression)
-    if (matrix && combinations !== null && combinations.some(c => matrix[1] in c)) continue
+    const path = matrixPath(expression)
+    if (path && combinations?.some(c => valueAt(c, path) !== undefined)) continue
     return { runtime: `\${{ ${expression} }}` }
   }
   const fill = (combination: Combination) =>
     raw.replace(EXPRESSION, (_, expression: string) =>
       expression.startsWith('env.')
         ? env[expression.slice(4)]
-        : (combination[expression.slice(7)] ?? '')
+        : (valueAt(combination, matrixPath(expression)!) ?? '')
     )
   const texts = usesMatrix
     ? (combinations ?? [])
-        .filter(c => expressions.every(e => !e.startsWith('matrix.') || e.slice(7) in c))
+        .filter(c =>
+          expressions.every(
+            e => !e.startsWith('matrix.') || valueAt(c, matrixPath(e)!) !== undefined
+          )
+        )
         .map(fill)
     : [fill({})]
   return { texts: [...new Set(texts)] }
@@ -285,36 +311,53 @@ function buildPushStep(
   jobId: string,
   index: number,
   line: number,
-  result: SourceScan
-): FollowedBuild | null {
+  result: SourceScan,
+  literal: { env: Record<string, string>; combinations: Combination[] | null }
+): FollowedBuild[] {
   const input = (name: string): { text: string; node: Node } | null => {
     const node = isMap(inputs) ? (inputs.get(name, true) as Node | undefined) : undefined
     return isScalar(node) && node.value !== null ? { text: String(node.value), node } : null
   }
   const by = `job "${jobId}" step ${index + 1} (docker/build-push-action)`
-  const context = input('context')?.text ?? '.'
-  const file0 = input('file')?.text
-  for (const value of [context, file0 ?? ''])
-    if (value.includes('${{')) {
+  const rawContext = input('context')?.text ?? '.'
+  const rawFile = input('file')?.text
+  const rawArgs = lines(input('build-args')?.text)
+  // one build per matrix combination its inputs name, literal env and matrix values filled in
+  const matrixUsed = [rawContext, rawFile ?? '', ...rawArgs].some(t => /\$\{\{\s*matrix\./.test(t))
+  const variants = matrixUsed && literal.combinations?.length ? literal.combinations : [{}]
+  const builds = new Map<string, { context: string; file?: string; args: Record<string, string> }>()
+  for (const variant of variants) {
+    const one = (text: string) => substitute(text, literal.env, [variant])
+    const filled = [rawContext, rawFile ?? ''].map(one)
+    const runtime = filled.find(f => 'runtime' in f || f.texts.length !== 1)
+    if (runtime) {
       result.notices!.push({
         file,
         line,
-        message: `${by}: ${value} is set at run time, not checked`
+        message: `${by}: ${'runtime' in runtime ? runtime.runtime : rawContext} is set at run time, not checked`
       })
-      return null
+      return []
     }
+    const [context, dockerfile] = filled.map(f => ('texts' in f ? f.texts[0] : ''))
+    const args: Record<string, string> = {}
+    for (const entry of rawArgs) {
+      const eq = entry.indexOf('=')
+      const value = one(entry.slice(eq + 1))
+      // an arg known only at run time is left out: the Dockerfile's default applies
+      if (eq > 0 && 'texts' in value && value.texts.length === 1)
+        args[entry.slice(0, eq).trim()] = value.texts[0]
+    }
+    const build = { context, ...(rawFile !== undefined ? { file: dockerfile } : {}), args }
+    builds.set(JSON.stringify(build), build)
+  }
+  const context = [...builds.values()][0].context
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context)) {
     result.notices!.push({
       file,
       line,
       message: `${by}: a remote build context (${context}) is not checked`
     })
-    return null
-  }
-  const buildArgs: Record<string, string> = {}
-  for (const entry of lines(input('build-args')?.text)) {
-    const eq = entry.indexOf('=')
-    if (eq > 0 && !entry.includes('${{')) buildArgs[entry.slice(0, eq).trim()] = entry.slice(eq + 1)
+    return []
   }
   const contexts: string[] = []
   const named = input('build-contexts')
@@ -339,8 +382,14 @@ function buildPushStep(
     }
     result.references.push(found)
   }
-  const dockerfile = file0 ?? `${context.replace(/\/+$/, '')}/Dockerfile`
-  return { dockerfile, buildArgs, by, line, fromRoot: true, contexts }
+  return [...builds.values()].map(build => ({
+    dockerfile: build.file ?? `${build.context.replace(/\/+$/, '')}/Dockerfile`,
+    buildArgs: build.args,
+    by,
+    line,
+    fromRoot: true,
+    contexts
+  }))
 }
 
 function lines(text: string | undefined): string[] {
