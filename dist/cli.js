@@ -29079,7 +29079,14 @@ function scanBake(file, texts, context) {
     mergeInto(result2, self);
     return result2;
   };
+  const mixins = mixinsOf(
+    targets,
+    merged("group"),
+    context.invocation?.targets ?? [],
+    (n) => variable(n, 1)
+  );
   for (const [name, target] of targets) {
+    if (mixins.has(name)) continue;
     const attributes = attributesOf(name, /* @__PURE__ */ new Set());
     const said = /* @__PURE__ */ new Set();
     const notice = (message, line = target.line) => {
@@ -29140,8 +29147,11 @@ function scanBake(file, texts, context) {
           if (image) result.references.push(contextReference(file, item.key, image, item.line));
         }
       const path = dockerfile;
+      const inContext = path.startsWith("/") ? path : posix2.join(buildContext, path);
+      const workdir = context.invocation?.workdir;
       result.builds.push({
-        dockerfile: path.startsWith("/") ? path : posix2.join(buildContext, path),
+        dockerfile: workdir !== void 0 ? posix2.join(workdir, inContext) : inContext,
+        ...workdir !== void 0 ? { fromRoot: true } : {},
         buildArgs,
         by,
         line: target.line,
@@ -29150,6 +29160,22 @@ function scanBake(file, texts, context) {
     }
   }
   return result;
+}
+function mixinsOf(targets, groups, named, scope) {
+  const names = (expr) => {
+    const value = expr ? evaluate2(expr, scope) : [];
+    return Array.isArray(value) ? value.filter((v) => typeof v === "string") : [];
+  };
+  const inherited = new Set([...targets.values()].flatMap((t) => names(t.attributes.get("inherits"))));
+  const built = /* @__PURE__ */ new Set();
+  const visit = (name, depth) => {
+    if (built.has(name) || depth > 32) return;
+    built.add(name);
+    for (const member of names(groups.get(name)?.attributes.get("targets")))
+      visit(member, depth + 1);
+  };
+  for (const name of [...groups.keys(), ...named]) visit(name, 0);
+  return new Set([...inherited].filter((name) => !built.has(name)));
 }
 function contextReference(file, name, image, line) {
   const found = {
@@ -29198,6 +29224,8 @@ function evaluate2(expr, scope) {
     case "unsupported":
       return new Unknown(`"${expr.text}" is evaluated by Bake`, expr.line);
     case "template": {
+      if (expr.parts.length === 1 && typeof expr.parts[0] !== "string")
+        return evaluate2(expr.parts[0], scope);
       let text2 = "";
       for (const part of expr.parts) {
         if (typeof part === "string") {
@@ -29767,40 +29795,61 @@ function scanWorkflow(file, content) {
             continue;
           }
           result.follows ??= [];
+          const workdir = posix4.normalize(text2("workdir") || ".");
           result.follows.push({
-            path: posix4.join(text2("workdir") || ".", name),
+            path: posix4.join(workdir, name),
             source: bakeSource.name,
             by,
-            line: at(uses).line
+            line: at(uses).line,
+            // Bake resolves context and dockerfile against where it runs, not the file's folder
+            invocation: {
+              workdir,
+              targets: text2("targets").split(/[\n,]/).map((t) => t.trim()).filter(Boolean)
+            }
           });
         }
       } else if (/^docker\/build-push-action@/.test(uses.value)) {
-        const build = buildPushStep(
-          file,
-          get(step, "with"),
-          at,
-          jobId,
-          index,
-          at(uses).line,
-          result
+        const literal = { env: { ...env, ...literalEnv(step) }, combinations };
+        result.builds.push(
+          ...buildPushStep(
+            file,
+            get(step, "with"),
+            at,
+            jobId,
+            index,
+            at(uses).line,
+            result,
+            literal
+          )
         );
-        if (build) result.builds.push(build);
       }
     });
   }
   return result;
 }
+function matrixValue(node, depth = 0) {
+  if ((0, import_yaml2.isScalar)(node)) return String(node.value);
+  if (!(0, import_yaml2.isMap)(node) || depth > 8) return null;
+  const value = {};
+  for (const pair of node.items) {
+    const inner = (0, import_yaml2.isScalar)(pair.key) ? matrixValue(pair.value, depth + 1) : null;
+    if (inner === null) return null;
+    value[String(pair.key.value)] = inner;
+  }
+  return value;
+}
+function valueAt(combination, path) {
+  let value = combination;
+  for (const key of path.split("."))
+    value = typeof value === "object" && Object.hasOwn(value, key) ? value[key] : void 0;
+  return typeof value === "string" ? value : void 0;
+}
 function matrixOf2(matrix) {
   if (matrix === void 0) return [];
   if (!(0, import_yaml2.isMap)(matrix)) return null;
   const plain = (node) => {
-    if (!(0, import_yaml2.isMap)(node)) return null;
-    const combination = {};
-    for (const pair of node.items) {
-      if (!(0, import_yaml2.isScalar)(pair.key) || !(0, import_yaml2.isScalar)(pair.value)) return null;
-      combination[String(pair.key.value)] = String(pair.value.value);
-    }
-    return combination;
+    const value = matrixValue(node);
+    return typeof value === "object" && value !== null ? value : null;
   };
   let combinations = [{}];
   let include = [];
@@ -29817,11 +29866,11 @@ function matrixOf2(matrix) {
       else exclude = entries;
       continue;
     }
-    if (!(0, import_yaml2.isSeq)(value) || !value.items.every(import_yaml2.isScalar)) return null;
-    const values = value.items.map((item) => String(item.value));
+    const values = (0, import_yaml2.isSeq)(value) ? value.items.map((item) => matrixValue(item)) : [null];
+    if (values.some((v) => v === null)) return null;
     combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
   }
-  const matches = (c, pattern) => Object.entries(pattern).every(([k, v]) => c[k] === v);
+  const matches = (c, pattern) => Object.entries(pattern).every(([k, v]) => JSON.stringify(c[k]) === JSON.stringify(v));
   combinations = combinations.filter((c) => !exclude.some((e) => matches(c, e)));
   const base = new Set(combinations.flatMap((c) => Object.keys(c)));
   for (const entry of include) {
@@ -29837,49 +29886,68 @@ function substitute(raw, env, combinations) {
   const expressions = [...raw.matchAll(EXPRESSION)].map((m) => m[1]);
   if (expressions.length === 0) return { texts: [raw] };
   const usesMatrix = expressions.some((e) => e.startsWith("matrix."));
+  const matrixPath = (e) => /^matrix\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)$/.exec(e)?.[1];
   for (const expression of expressions) {
     const env1 = /^env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expression);
     if (env1 && env[env1[1]] !== void 0) continue;
-    const matrix = /^matrix\.([A-Za-z_][A-Za-z0-9_-]*)$/.exec(expression);
-    if (matrix && combinations !== null && combinations.some((c) => matrix[1] in c)) continue;
+    const path = matrixPath(expression);
+    if (path && combinations?.some((c) => valueAt(c, path) !== void 0)) continue;
     return { runtime: `\${{ ${expression} }}` };
   }
   const fill = (combination) => raw.replace(
     EXPRESSION,
-    (_, expression) => expression.startsWith("env.") ? env[expression.slice(4)] : combination[expression.slice(7)] ?? ""
+    (_, expression) => expression.startsWith("env.") ? env[expression.slice(4)] : valueAt(combination, matrixPath(expression)) ?? ""
   );
-  const texts = usesMatrix ? (combinations ?? []).filter((c) => expressions.every((e) => !e.startsWith("matrix.") || e.slice(7) in c)).map(fill) : [fill({})];
+  const texts = usesMatrix ? (combinations ?? []).filter(
+    (c) => expressions.every(
+      (e) => !e.startsWith("matrix.") || valueAt(c, matrixPath(e)) !== void 0
+    )
+  ).map(fill) : [fill({})];
   return { texts: [...new Set(texts)] };
 }
-function buildPushStep(file, inputs, at, jobId, index, line, result) {
+function buildPushStep(file, inputs, at, jobId, index, line, result, literal) {
   const input = (name) => {
     const node = (0, import_yaml2.isMap)(inputs) ? inputs.get(name, true) : void 0;
     return (0, import_yaml2.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;
   };
   const by = `job "${jobId}" step ${index + 1} (docker/build-push-action)`;
-  const context = input("context")?.text ?? ".";
-  const file0 = input("file")?.text;
-  for (const value of [context, file0 ?? ""])
-    if (value.includes("${{")) {
+  const rawContext = input("context")?.text ?? ".";
+  const rawFile = input("file")?.text;
+  const rawArgs = lines(input("build-args")?.text);
+  const matrixUsed = [rawContext, rawFile ?? "", ...rawArgs].some((t) => /\$\{\{\s*matrix\./.test(t));
+  const variants = matrixUsed && literal.combinations?.length ? literal.combinations : [{}];
+  const builds = /* @__PURE__ */ new Map();
+  for (const variant of variants) {
+    const one = (text2) => substitute(text2, literal.env, [variant]);
+    const filled = [rawContext, rawFile ?? ""].map(one);
+    const runtime = filled.find((f) => "runtime" in f || f.texts.length !== 1);
+    if (runtime) {
       result.notices.push({
         file,
         line,
-        message: `${by}: ${value} is set at run time, not checked`
+        message: `${by}: ${"runtime" in runtime ? runtime.runtime : rawContext} is set at run time, not checked`
       });
-      return null;
+      return [];
     }
+    const [context2, dockerfile] = filled.map((f) => "texts" in f ? f.texts[0] : "");
+    const args = {};
+    for (const entry of rawArgs) {
+      const eq = entry.indexOf("=");
+      const value = one(entry.slice(eq + 1));
+      if (eq > 0 && "texts" in value && value.texts.length === 1)
+        args[entry.slice(0, eq).trim()] = value.texts[0];
+    }
+    const build = { context: context2, ...rawFile !== void 0 ? { file: dockerfile } : {}, args };
+    builds.set(JSON.stringify(build), build);
+  }
+  const context = [...builds.values()][0].context;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context)) {
     result.notices.push({
       file,
       line,
       message: `${by}: a remote build context (${context}) is not checked`
     });
-    return null;
-  }
-  const buildArgs = {};
-  for (const entry of lines(input("build-args")?.text)) {
-    const eq = entry.indexOf("=");
-    if (eq > 0 && !entry.includes("${{")) buildArgs[entry.slice(0, eq).trim()] = entry.slice(eq + 1);
+    return [];
   }
   const contexts = [];
   const named = input("build-contexts");
@@ -29901,8 +29969,14 @@ function buildPushStep(file, inputs, at, jobId, index, line, result) {
     };
     result.references.push(found);
   }
-  const dockerfile = file0 ?? `${context.replace(/\/+$/, "")}/Dockerfile`;
-  return { dockerfile, buildArgs, by, line, fromRoot: true, contexts };
+  return [...builds.values()].map((build) => ({
+    dockerfile: build.file ?? `${build.context.replace(/\/+$/, "")}/Dockerfile`,
+    buildArgs: build.args,
+    by,
+    line,
+    fromRoot: true,
+    contexts
+  }));
 }
 function lines(text2) {
   return (text2 ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
@@ -30051,10 +30125,11 @@ async function scanFiles(files, options) {
       if (fd !== null) closeSync(fd);
     }
   };
-  const context = (file, buildArgs, contexts = [], localImages = []) => ({
+  const context = (file, buildArgs, contexts = [], localImages = [], invocation) => ({
     buildArgs,
     contexts,
     localImages,
+    ...invocation ? { invocation } : {},
     targetPlatforms: options.targetPlatforms,
     buildPlatform: options.buildPlatform,
     variables: options.variables,
@@ -30069,22 +30144,29 @@ async function scanFiles(files, options) {
   };
   const built = /* @__PURE__ */ new Map();
   const direct = [];
-  const pending = files.map((file) => ({ file, source: sourceFor(file) }));
+  const pending = files.map((file) => ({ file, source: sourceFor(file) })).sort((a, b) => Number(b.source === workflowSource) - Number(a.source === workflowSource));
   const queued = new Set(files);
   for (let next = pending.shift(); next; next = pending.shift()) {
-    const { file, source } = next;
+    const { file, source, invocation } = next;
     if (source === dockerfileSource) {
       direct.push(file);
       continue;
     }
     const content = read(file);
     if (content === null) continue;
-    const scanned = scanSafely(source, file, content, context(file, options.buildArgs));
+    const scanned = scanSafely(
+      source,
+      file,
+      content,
+      context(file, options.buildArgs, [], [], invocation)
+    );
     collect(scanned);
     for (const follow2 of scanned.follows ?? []) {
       const target = resolve(options.cwd, follow2.path);
       const path = toPosix(relative(options.cwd, target));
       const reader = SOURCES.find((s) => s.name === follow2.source);
+      const waiting = pending.find((p) => p.file === path);
+      if (waiting && follow2.invocation) waiting.invocation ??= follow2.invocation;
       if (queued.has(path) || !reader) continue;
       queued.add(path);
       if (!insideRoots(target)) {
@@ -30099,7 +30181,7 @@ async function scanFiles(files, options) {
           line: follow2.line,
           message: `${follow2.by} names ${path}, which does not exist`
         });
-      } else pending.push({ file: path, source: reader });
+      } else pending.push({ file: path, source: reader, invocation: follow2.invocation });
     }
     for (const build of scanned.builds) {
       const target = isAbsolute(build.dockerfile) ? build.dockerfile : resolve(options.cwd, build.fromRoot ? "." : dirname(file), build.dockerfile);
