@@ -1,3 +1,4 @@
+import { parsePlatforms } from '../src/config/values.js'
 import fc from 'fast-check'
 import {
   formatReference,
@@ -142,6 +143,22 @@ describe('image references', () => {
         }
       }),
       { numRuns: 2000 }
+    )
+  })
+})
+
+describe('platforms given as inputs', () => {
+  // the same containerd rules as FROM --platform: an OS alone takes the runner's architecture
+  it('reads the platforms input and --platforms as containerd does, on the runner they run on', () => {
+    expect(
+      parsePlatforms(
+        'linux, arm64,x86_64 ,linux/arm,linux/arm64/v8',
+        'input platforms',
+        'linux/arm64'
+      )
+    ).toEqual(['linux/arm64', 'linux/arm64', 'linux/amd64', 'linux/arm/v7', 'linux/arm64'])
+    expect(() => parsePlatforms('linux/amd64,vax', 'input platforms')).toThrow(
+      'input platforms: "vax" is not a platform: it is no operating system or architecture known'
     )
   })
 })
