@@ -5,7 +5,7 @@ import { CacheService } from './harness/cache-service.js'
 import { FakeGitHub } from './harness/fake-github.js'
 import { ImagePusher } from './harness/images.js'
 import { ActionRunner, type JobResult, type StepResult } from './helpers/action-runner.js'
-import { fixed, statuses, World } from './helpers/drift-world.js'
+import { fixed, inWorld, statuses, World } from './helpers/drift-world.js'
 import { NODES } from './helpers/run.js'
 import { on } from './helpers/trigger.js'
 
@@ -18,22 +18,9 @@ import { on } from './helpers/trigger.js'
 const [, node] = NODES[NODES.length - 1]
 const MAIN = 'refs/heads/main'
 
-async function scenario(
+const scenario = (
   body: (world: World, runner: ActionRunner, cache: CacheService) => Promise<void>
-): Promise<void> {
-  const world = new World()
-  const cache = new CacheService()
-  await world.start()
-  await cache.start()
-  const runner = new ActionRunner(world.workspace, cache.env, node)
-  try {
-    await body(world, runner, cache)
-  } finally {
-    runner.dispose()
-    await cache.stop()
-    await world.stop()
-  }
-}
+) => inWorld(node, body)
 
 /** Another runner machine for the same repository: a job that runs beside the others. */
 function elsewhere(world: World, cache: CacheService): ActionRunner {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { CacheService } from './harness/cache-service.js'
 import { ActionRunner } from './helpers/action-runner.js'
 import { on } from './helpers/trigger.js'
-import { statuses, World } from './helpers/drift-world.js'
+import { inWorld, statuses, World } from './helpers/drift-world.js'
 import { CLI, NODES, runNode } from './helpers/run.js'
 
 /**
@@ -13,22 +13,9 @@ import { CLI, NODES, runNode } from './helpers/run.js'
  */
 describe.each(NODES)('the action under %s', (_, node) => {
   /** Each scenario gets its own registries, workspace, cache service and runner. */
-  async function scenario(
+  const scenario = (
     body: (world: World, runner: ActionRunner, cache: CacheService) => Promise<void>
-  ): Promise<void> {
-    const world = new World()
-    const cache = new CacheService()
-    await world.start()
-    await cache.start()
-    const runner = new ActionRunner(world.workspace, cache.env, node)
-    try {
-      await body(world, runner, cache)
-    } finally {
-      runner.dispose()
-      await cache.stop()
-      await world.stop()
-    }
-  }
+  ) => inWorld(node, body)
 
   describe('with the Actions cache', () => {
     it('first run: passes, says so, and the post step saves a baseline', () =>

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { FaultProxy } from '../harness/fault-proxy.js'
 import { ImagePusher, type ImageSpec } from '../harness/images.js'
 import { TestRegistry } from '../harness/registry.js'
-import type { JobResult } from './action-runner.js'
+import { CacheService } from '../harness/cache-service.js'
+import { ActionRunner, type JobResult } from './action-runner.js'
 
 /**
  * A small world for drift scenarios: a Docker Hub-like registry with token auth holding
@@ -94,3 +95,22 @@ export const statuses = (job: JobResult) =>
       i.status
     ])
   )
+
+/** A drift scenario of its own: registries, workspace, cache service and runner, all stopped after. */
+export async function inWorld(
+  node: string,
+  body: (world: World, runner: ActionRunner, cache: CacheService) => Promise<void>
+): Promise<void> {
+  const world = new World()
+  const cache = new CacheService()
+  await world.start()
+  await cache.start()
+  const runner = new ActionRunner(world.workspace, cache.env, node)
+  try {
+    await body(world, runner, cache)
+  } finally {
+    runner.dispose()
+    await cache.stop()
+    await world.stop()
+  }
+}
