@@ -3,6 +3,8 @@ import { bakeSource } from '../src/sources/bake.js'
 import { composeSource, parseDotenv } from '../src/sources/compose.js'
 import { dockerfileSource } from '../src/sources/dockerfile.js'
 import { MAX_NESTING } from '../src/sources/expand.js'
+import { workflowSource } from '../src/sources/workflow.js'
+import { MAX_FLOW_DEPTH, MAX_FLOW_PER_LINE } from '../src/sources/yaml.js'
 import type { ScanContext, Source } from '../src/sources/source.js'
 
 // Anyone who opens a pull request writes the files the gate scans. Whatever they write, the
@@ -45,6 +47,13 @@ const ORDINARY_BAKE = (() => {
   return text
 })()
 
+const ORDINARY_WORKFLOW = (() => {
+  let text = 'on: push\njobs:\n'
+  for (let i = 0; text.length < SIZE; i++)
+    text += `  j${i}:\n    runs-on: ubuntu-latest\n    container: node:\${{ matrix.v }}\n    strategy:\n      matrix:\n        v: [20, 22]\n    steps:\n      - uses: docker://alpine:3.20\n`
+  return text
+})()
+
 /** Milliseconds per byte of the fastest of a few runs: the machine's pace for ordinary files. */
 function pace(source: Source, file: string, text: string): number {
   let best = Infinity
@@ -74,7 +83,14 @@ const piece = fc.constantFrom(
   '<<EOF',
   '\\\n',
   'a',
-  '@'
+  '@',
+  '[',
+  ']',
+  '{',
+  '}',
+  ': ',
+  '- ',
+  '${{ '
 )
 const run = fc.tuple(piece, fc.integer({ min: 1, max: 40_000 })).map(([p, n]) => p.repeat(n))
 const hostileLine = fc
@@ -162,6 +178,115 @@ describe('scanning hostile files', () => {
         ]
       }
     )
+  })
+
+  const MiB = 1024 * 1024
+  // unquoted YAML values reach the yaml library as they are: its costs must stay linear too
+  const yamlValue = fc.oneof(
+    hostileLine,
+    fc
+      .tuple(
+        fc.constantFrom('[', ']', '{', '}', ']]', '}{', ': [', '"'),
+        fc.integer({ min: 1, max: MiB })
+      )
+      .map(([p, n]) => p.repeat(Math.ceil(n / p.length)).slice(0, MiB))
+  )
+
+  it('a Compose file with an unquoted hostile value, up to 1 MiB: a reference or an error, in linear time', () => {
+    fc.assert(
+      fc.property(yamlValue, value => {
+        const text = `services:\n  web:\n    image: ${value}\n`
+        const started = performance.now()
+        const scanned = composeSource.scan('compose.yaml', text, context())
+        within(performance.now() - started, text.length, composePace)
+        expect(scanned.references.length + scanned.errors.length).toBeGreaterThanOrEqual(0)
+      }),
+      {
+        numRuns: 30,
+        // no shrinking: each run of a 1 MiB value costs a scan, and the first failure says enough
+        endOnFailure: true,
+        examples: [
+          ['}'.repeat(120_000)],
+          ['['.repeat(20_000)],
+          [']'.repeat(MiB)],
+          ['"'.repeat(MiB)]
+        ]
+      }
+    )
+  })
+
+  it('a workflow with a hostile value, quoted or not, up to 1 MiB: references, notices or an error, in linear time', () => {
+    const workflowPace = pace(workflowSource, '.github/workflows/ci.yml', ORDINARY_WORKFLOW)
+    fc.assert(
+      fc.property(yamlValue, fc.boolean(), (value, quoted) => {
+        const shown = quoted ? JSON.stringify(value) : value
+        const text = `on: push\njobs:\n  a:\n    runs-on: x\n    container: ${shown}\n    services:\n      db: ${shown}\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          build-contexts: ${shown}\n`
+        const started = performance.now()
+        workflowSource.scan('.github/workflows/ci.yml', text, context())
+        within(performance.now() - started, text.length, workflowPace)
+      }),
+      {
+        numRuns: 40,
+        examples: [
+          ['}'.repeat(120_000), false],
+          ['${{ '.repeat(200_000), true]
+        ]
+      }
+    )
+  })
+
+  it(`refuses YAML with more than ${MAX_FLOW_PER_LINE} brackets on a line or nested ${MAX_FLOW_DEPTH} deep, on its line, before the yaml library sees it`, () => {
+    for (const [text, line, why] of [
+      [
+        `services:\n  a:\n    image: ${'}'.repeat(120_000)}\n`,
+        3,
+        `more than ${MAX_FLOW_PER_LINE} brackets or quotes on one line`
+      ],
+      [
+        `services:\n  a:\n    image: ${'['.repeat(20_000)}\n`,
+        3,
+        `brackets nested more than ${MAX_FLOW_DEPTH} deep`
+      ]
+    ] as const) {
+      const started = performance.now()
+      expect(composeSource.scan('compose.yaml', text, context()).errors).toEqual([
+        { file: 'compose.yaml', line, message: `not scanned: ${why}` }
+      ])
+      within(performance.now() - started, text.length, composePace)
+    }
+  })
+
+  // GitHub refuses a matrix of more than 256 jobs: counted before it is expanded, never formed
+  it('a workflow matrix of 8 lists of 10 values is an error on its line, at once', () => {
+    const lists = Array.from({ length: 8 }, (_, i) => `        v${i}: [0,1,2,3,4,5,6,7,8,9]`).join(
+      '\n'
+    )
+    const text = `on: push\njobs:\n  a:\n    runs-on: x\n    strategy:\n      matrix:\n${lists}\n    container: alpine:\${{ matrix.v0 }}\n`
+    const started = performance.now()
+    const scanned = workflowSource.scan('.github/workflows/ci.yml', text, context())
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect(scanned.errors).toEqual([
+      {
+        file: '.github/workflows/ci.yml',
+        line: 7,
+        message:
+          'job "a": its matrix has 100000000 combinations, more than the 256 GitHub runs; not expanded'
+      }
+    ])
+    expect(scanned.references).toEqual([])
+  })
+
+  it('a Bake matrix past 256 combinations is an error on its line, at once', () => {
+    const lists = Array.from({ length: 8 }, (_, i) => `    v${i} = [0,1,2,3,4,5,6,7,8,9]`).join(
+      '\n'
+    )
+    const text = `target "a" {\n  name = "a-\${v0}"\n  matrix = {\n${lists}\n  }\n}\n`
+    const started = performance.now()
+    const scanned = bakeSource.scan('docker-bake.hcl', text, context())
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect(scanned.errors.map(e => e.message)).toEqual([
+      'target "a": its matrix has 100000000 combinations, more than 256; not expanded'
+    ])
   })
 
   it('a .env value of spaces without a comment is read in one pass', () => {

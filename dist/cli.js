@@ -24732,7 +24732,7 @@ var require_lexer = __commonJS({
 var require_line_counter = __commonJS({
   "node_modules/yaml/dist/parse/line-counter.js"(exports) {
     "use strict";
-    var LineCounter3 = class {
+    var LineCounter2 = class {
       constructor() {
         this.lineStarts = [];
         this.addNewLine = (offset) => this.lineStarts.push(offset);
@@ -24755,7 +24755,7 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports.LineCounter = LineCounter3;
+    exports.LineCounter = LineCounter2;
   }
 });
 
@@ -25663,7 +25663,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument3(source, options = {}) {
+    function parseDocument2(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -25689,7 +25689,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument3(src, options);
+      const doc = parseDocument2(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
@@ -25725,7 +25725,7 @@ var require_public_api = __commonJS({
     }
     exports.parse = parse;
     exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument3;
+    exports.parseDocument = parseDocument2;
     exports.stringify = stringify;
   }
 });
@@ -29015,6 +29015,17 @@ var Unknown = class {
   reason;
   line;
 };
+var MAX_VALUE_LENGTH = 64 * 1024;
+var MAX_MATRIX = 256;
+var MatrixTooLarge = class extends Error {
+  constructor(count, line) {
+    super(`its matrix has ${count} combinations, more than ${MAX_MATRIX}; not expanded`);
+    this.count = count;
+    this.line = line;
+  }
+  count;
+  line;
+};
 function scanBake(file, texts, context) {
   const result = { references: [], warnings: [], errors: [], builds: [], notices: [] };
   const bodies = [];
@@ -29045,6 +29056,7 @@ function scanBake(file, texts, context) {
   const targets = merged("target");
   const given = guardedLookup(context.variables, context.secrets);
   const resolving = /* @__PURE__ */ new Set();
+  const defaults = /* @__PURE__ */ new Map();
   const variable = (name, line) => {
     let value;
     try {
@@ -29058,25 +29070,35 @@ function scanBake(file, texts, context) {
     if (!declared) return new Unknown(`\${${name}} is not a declared variable`, line);
     const fallback = declared.attributes.get("default");
     if (!fallback || resolving.has(name)) return new Unknown(`\${${name}} has no default`, line);
+    const known = defaults.get(name);
+    if (known !== void 0) return known;
     resolving.add(name);
     try {
-      return evaluate2(fallback, (n) => variable(n, line));
+      const value2 = evaluate2(fallback, (n) => variable(n, line));
+      defaults.set(name, value2);
+      return value2;
     } finally {
       resolving.delete(name);
     }
   };
-  const attributesOf = (name, seen) => {
+  const resolved = /* @__PURE__ */ new Map();
+  const visiting = /* @__PURE__ */ new Set();
+  const attributesOf = (name) => {
     const own = targets.get(name);
-    if (!own || seen.has(name)) return /* @__PURE__ */ new Map();
-    seen.add(name);
+    const known = resolved.get(name);
+    if (known) return known;
+    if (!own || visiting.has(name)) return /* @__PURE__ */ new Map();
+    visiting.add(name);
     const result2 = /* @__PURE__ */ new Map();
     const parents = own.attributes.get("inherits");
     const names = parents ? evaluate2(parents, (n) => variable(n, own.line)) : [];
     for (const parent of Array.isArray(names) ? names : [])
-      if (typeof parent === "string") mergeInto(result2, attributesOf(parent, new Set(seen)));
+      if (typeof parent === "string") mergeInto(result2, attributesOf(parent));
     const self = new Map(own.attributes);
     self.delete("inherits");
     mergeInto(result2, self);
+    visiting.delete(name);
+    resolved.set(name, result2);
     return result2;
   };
   const mixins = mixinsOf(
@@ -29087,7 +29109,7 @@ function scanBake(file, texts, context) {
   );
   for (const [name, target] of targets) {
     if (mixins.has(name)) continue;
-    const attributes = attributesOf(name, /* @__PURE__ */ new Set());
+    const attributes = attributesOf(name);
     const said = /* @__PURE__ */ new Set();
     const notice = (message, line = target.line) => {
       const text2 = `target "${name}": ${message}`;
@@ -29095,7 +29117,15 @@ function scanBake(file, texts, context) {
       said.add(`${line}\0${text2}`);
       result.notices.push({ file, line, message: text2 });
     };
-    for (const combination of matrixOf(attributes.get("matrix"), (v) => variable(v, target.line))) {
+    let combinations;
+    try {
+      combinations = matrixOf(attributes.get("matrix"), (v) => variable(v, target.line));
+    } catch (error) {
+      if (!(error instanceof MatrixTooLarge)) throw error;
+      result.errors.push({ file, line: error.line, message: `target "${name}": ${error.message}` });
+      continue;
+    }
+    for (const combination of combinations) {
       if (combination instanceof Unknown) {
         notice(`its matrix is known only when Bake runs (${combination.reason}); not checked`);
         break;
@@ -29206,11 +29236,14 @@ function matrixOf(matrix, scope) {
   if (value instanceof Unknown) return [value];
   if (typeof value !== "object" || value === null || Array.isArray(value))
     return [new Unknown("it is not a map of lists", matrix.line)];
-  let combinations = [{}];
-  for (const [key, values] of Object.entries(value)) {
+  const lists = Object.entries(value);
+  for (const [key, values] of lists)
     if (!Array.isArray(values)) return [new Unknown(`${key} is not a list`, matrix.line)];
+  const count = lists.reduce((n, [, values]) => Math.min(n * values.length, 1e12), 1);
+  if (count > MAX_MATRIX) throw new MatrixTooLarge(count, matrix.line);
+  let combinations = [{}];
+  for (const [key, values] of lists)
     combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
-  }
   return combinations;
 }
 function evaluate2(expr, scope) {
@@ -29235,6 +29268,8 @@ function evaluate2(expr, scope) {
         const value = evaluate2(part, scope);
         if (value instanceof Unknown) return value;
         text2 += typeof value === "object" && value !== null ? JSON.stringify(value) : String(value ?? "");
+        if (text2.length > MAX_VALUE_LENGTH)
+          return new Unknown(`a value longer than ${MAX_VALUE_LENGTH / 1024} KiB`, expr.line);
       }
       return text2;
     }
@@ -29258,12 +29293,26 @@ function evaluate2(expr, scope) {
     }
   }
 }
+function firstLines(text2) {
+  const lines2 = /* @__PURE__ */ new Map();
+  let line = 1;
+  for (let at = 0; at < text2.length; at++) {
+    const c = text2[at];
+    if (c === "\n") line++;
+    else if (c === '"') {
+      let end = at + 1;
+      while (end < text2.length && text2[end] !== '"') end += text2[end] === "\\" ? 2 : 1;
+      const raw = text2.slice(at, end + 1);
+      if (!lines2.has(raw)) lines2.set(raw, line);
+      for (let i = at; i < end; i++) if (text2[i] === "\n") line++;
+      at = end;
+    }
+  }
+  return (value) => lines2.get(JSON.stringify(value)) ?? 1;
+}
 function fromJson(text2) {
   const document = JSON.parse(text2);
-  const lineOf = (needle) => {
-    const at = text2.indexOf(JSON.stringify(needle));
-    return at < 0 ? 1 : text2.slice(0, at).split("\n").length;
-  };
+  const lineOf = firstLines(text2);
   const toExpr = (value, line) => {
     if (typeof value === "string") return parseHclString(value, line);
     if (Array.isArray(value)) return { type: "tuple", items: value.map((v) => toExpr(v, line)), line };
@@ -29301,8 +29350,54 @@ function fromJson(text2) {
 }
 
 // src/sources/compose.ts
-var import_yaml = __toESM(require_dist(), 1);
+var import_yaml2 = __toESM(require_dist(), 1);
 import { posix as posix3 } from "node:path";
+
+// src/sources/yaml.ts
+var import_yaml = __toESM(require_dist(), 1);
+var MAX_FLOW_PER_LINE = 1024;
+var MAX_FLOW_DEPTH = 64;
+function parseYaml(file, text2) {
+  const refused = guard(text2);
+  if (refused)
+    return { error: { file, line: refused.line, message: `not scanned: ${refused.why}` } };
+  const lineCounter = new import_yaml.LineCounter();
+  const document = (0, import_yaml.parseDocument)(text2, { lineCounter, uniqueKeys: false });
+  if (document.errors.length === 0) return { document, lineCounter };
+  const error = document.errors[0];
+  return {
+    error: {
+      file,
+      line: error.linePos?.[0].line ?? 1,
+      message: `invalid YAML, file not scanned: ${error.message.split("\n")[0]}`
+    }
+  };
+}
+function guard(text2) {
+  let line = 1;
+  let onLine = 0;
+  let depth = 0;
+  for (let at = 0; at < text2.length; at++) {
+    const c = text2.charCodeAt(at);
+    if (c === 10) {
+      line++;
+      onLine = 0;
+    } else if (c === 91 || c === 123) {
+      onLine++;
+      if (++depth > MAX_FLOW_DEPTH)
+        return { line, why: `brackets nested more than ${MAX_FLOW_DEPTH} deep` };
+    } else if (c === 93 || c === 125) {
+      onLine++;
+      depth = Math.max(0, depth - 1);
+    } else if (c === 34 || c === 39) onLine++;
+    else continue;
+    if (onLine > MAX_FLOW_PER_LINE)
+      return { line, why: `more than ${MAX_FLOW_PER_LINE} brackets or quotes on one line` };
+  }
+  return null;
+}
+
+// src/sources/compose.ts
 var composeSource = {
   name: "Compose file",
   patterns: [
@@ -29349,11 +29444,11 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
   }
   const { document } = own;
   const root = document.contents;
-  const services = (0, import_yaml.isMap)(root) ? field(document, root, "services") : void 0;
-  if (!(0, import_yaml.isMap)(services)) {
-    const legacy = (0, import_yaml.isMap)(root) && root.items.some((pair) => {
+  const services = (0, import_yaml2.isMap)(root) ? field(document, root, "services") : void 0;
+  if (!(0, import_yaml2.isMap)(services)) {
+    const legacy = (0, import_yaml2.isMap)(root) && root.items.some((pair) => {
       const value = deref(document, pair.value);
-      return (0, import_yaml.isMap)(value) && (value.has("image") || value.has("build"));
+      return (0, import_yaml2.isMap)(value) && (value.has("image") || value.has("build"));
     });
     if (legacy)
       result.warnings.push({
@@ -29376,10 +29471,10 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
   };
   const effective = /* @__PURE__ */ new Map();
   for (const pair of services.items) {
-    const service = String((0, import_yaml.isScalar)(pair.key) ? pair.key.value : pair.key);
+    const service = String((0, import_yaml2.isScalar)(pair.key) ? pair.key.value : pair.key);
     if (service === "<<") continue;
     const definition = deref(document, pair.value);
-    if (!(0, import_yaml.isMap)(definition)) continue;
+    if (!(0, import_yaml2.isMap)(definition)) continue;
     const resolved = resolveService({ ...own, file }, definition, load, [`${file}#${service}`]);
     if ("error" in resolved) {
       const { line } = own.lineCounter.linePos(definition.range?.[0] ?? 0);
@@ -29403,19 +29498,7 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
   }
   return result;
 }
-function parseComposeText(file, content) {
-  const lineCounter = new import_yaml.LineCounter();
-  const document = (0, import_yaml.parseDocument)(content, { lineCounter, uniqueKeys: false });
-  if (document.errors.length === 0) return { document, lineCounter };
-  const error = document.errors[0];
-  return {
-    error: {
-      file,
-      line: error.linePos?.[0].line ?? 1,
-      message: `invalid YAML, file not scanned: ${error.message.split("\n")[0]}`
-    }
-  };
-}
+var parseComposeText = parseYaml;
 var MAX_EXTENDS = 16;
 function resolveService(at, definition, load, chain) {
   const get = (key2) => field(at.document, definition, key2);
@@ -29423,15 +29506,15 @@ function resolveService(at, definition, load, chain) {
   const imageNode = get("image");
   const platformNode = get("platform");
   const own = {
-    ...buildNode !== void 0 && !((0, import_yaml.isScalar)(buildNode) && buildNode.value === null) ? { build: { ...at, node: buildNode } } : {},
-    ...(0, import_yaml.isScalar)(imageNode) ? { image: { ...at, node: imageNode } } : {},
-    platform: (0, import_yaml.isScalar)(platformNode) ? String(platformNode.value) : null
+    ...buildNode !== void 0 && !((0, import_yaml2.isScalar)(buildNode) && buildNode.value === null) ? { build: { ...at, node: buildNode } } : {},
+    ...(0, import_yaml2.isScalar)(imageNode) ? { image: { ...at, node: imageNode } } : {},
+    platform: (0, import_yaml2.isScalar)(platformNode) ? String(platformNode.value) : null
   };
   const extendsNode = get("extends");
   if (extendsNode === void 0) return own;
-  const baseService = (0, import_yaml.isScalar)(extendsNode) ? String(extendsNode.value) : (0, import_yaml.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "service")) : null;
+  const baseService = (0, import_yaml2.isScalar)(extendsNode) ? String(extendsNode.value) : (0, import_yaml2.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "service")) : null;
   if (!baseService) return { error: "extends names no service" };
-  const baseFileText = (0, import_yaml.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "file")) : null;
+  const baseFileText = (0, import_yaml2.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "file")) : null;
   const baseFile = baseFileText ? posix3.normalize(posix3.join(posix3.dirname(at.file), baseFileText)) : at.file;
   const key = `${baseFile}#${baseService}`;
   if (chain.includes(key)) return { error: `extends goes round in a circle through ${baseService}` };
@@ -29439,9 +29522,9 @@ function resolveService(at, definition, load, chain) {
     return { error: `extends is nested more than ${MAX_EXTENDS} deep` };
   const base = baseFile === at.file ? at : load(baseFile);
   if (!base) return { error: `extends ${baseFileText}, which cannot be read` };
-  const baseServices = (0, import_yaml.isMap)(base.document.contents) ? field(base.document, base.document.contents, "services") : void 0;
-  const baseDefinition = (0, import_yaml.isMap)(baseServices) ? deref(base.document, field(base.document, baseServices, baseService)) : void 0;
-  if (!(0, import_yaml.isMap)(baseDefinition))
+  const baseServices = (0, import_yaml2.isMap)(base.document.contents) ? field(base.document, base.document.contents, "services") : void 0;
+  const baseDefinition = (0, import_yaml2.isMap)(baseServices) ? deref(base.document, field(base.document, baseServices, baseService)) : void 0;
+  if (!(0, import_yaml2.isMap)(baseDefinition))
     return {
       error: `extends service "${baseService}", which ${baseFileText ?? "this file"} does not define`
     };
@@ -29458,15 +29541,15 @@ function resolveService(at, definition, load, chain) {
   };
 }
 function scalarText(node) {
-  return (0, import_yaml.isScalar)(node) && node.value !== null ? String(node.value) : null;
+  return (0, import_yaml2.isScalar)(node) && node.value !== null ? String(node.value) : null;
 }
 function follow({ document, lineCounter }, root, file, interpolate, result) {
   const include = field(document, root, "include");
-  if (!(0, import_yaml.isSeq)(include)) return;
+  if (!(0, import_yaml2.isSeq)(include)) return;
   for (const item of include.items) {
     const entry = deref(document, item);
-    const pathNode = (0, import_yaml.isMap)(entry) ? field(document, entry, "path") : entry;
-    const paths = (0, import_yaml.isSeq)(pathNode) ? pathNode.items.map((n) => deref(document, n)) : [pathNode];
+    const pathNode = (0, import_yaml2.isMap)(entry) ? field(document, entry, "path") : entry;
+    const paths = (0, import_yaml2.isSeq)(pathNode) ? pathNode.items.map((n) => deref(document, n)) : [pathNode];
     for (const node of paths) {
       const text2 = scalarText(node);
       if (text2 === null) continue;
@@ -29567,18 +29650,18 @@ function addImage(service, shape, image, interpolate, local, result) {
 }
 function deref(document, node) {
   if (node === null || node === void 0) return void 0;
-  return (0, import_yaml.isAlias)(node) ? node.resolve(document) ?? void 0 : node;
+  return (0, import_yaml2.isAlias)(node) ? node.resolve(document) ?? void 0 : node;
 }
 function field(document, map, key, depth = 0) {
   for (const pair of map.items)
-    if ((0, import_yaml.isScalar)(pair.key) && pair.key.value === key) return deref(document, pair.value);
+    if ((0, import_yaml2.isScalar)(pair.key) && pair.key.value === key) return deref(document, pair.value);
   if (depth >= 32) return void 0;
   for (const pair of map.items) {
-    if (!((0, import_yaml.isScalar)(pair.key) && pair.key.value === "<<")) continue;
+    if (!((0, import_yaml2.isScalar)(pair.key) && pair.key.value === "<<")) continue;
     const value = deref(document, pair.value);
-    for (const source of (0, import_yaml.isSeq)(value) ? value.items : [value]) {
+    for (const source of (0, import_yaml2.isSeq)(value) ? value.items : [value]) {
       const merged = deref(document, source);
-      if (!(0, import_yaml.isMap)(merged)) continue;
+      if (!(0, import_yaml2.isMap)(merged)) continue;
       const found = field(document, merged, key, depth + 1);
       if (found !== void 0) return found;
     }
@@ -29589,28 +29672,28 @@ function composeBuild(document, build, interpolate, lookup) {
   let context = ".";
   let dockerfile = "Dockerfile";
   const buildArgs = {};
-  if ((0, import_yaml.isScalar)(build)) {
+  if ((0, import_yaml2.isScalar)(build)) {
     context = interpolate(String(build.value));
-  } else if ((0, import_yaml.isMap)(build)) {
+  } else if ((0, import_yaml2.isMap)(build)) {
     const get = (key) => field(document, build, key);
     if (get("dockerfile_inline") !== void 0) return null;
     const contextNode = get("context");
     const dockerfileNode = get("dockerfile");
-    if ((0, import_yaml.isScalar)(contextNode)) context = interpolate(String(contextNode.value));
-    if ((0, import_yaml.isScalar)(dockerfileNode)) dockerfile = interpolate(String(dockerfileNode.value));
+    if ((0, import_yaml2.isScalar)(contextNode)) context = interpolate(String(contextNode.value));
+    if ((0, import_yaml2.isScalar)(dockerfileNode)) dockerfile = interpolate(String(dockerfileNode.value));
     const args = get("args");
     const entries = [];
-    if ((0, import_yaml.isMap)(args)) {
+    if ((0, import_yaml2.isMap)(args)) {
       for (const item of args.items) {
-        const key = String((0, import_yaml.isScalar)(item.key) ? item.key.value : item.key);
+        const key = String((0, import_yaml2.isScalar)(item.key) ? item.key.value : item.key);
         entries.push([
           key,
-          (0, import_yaml.isScalar)(item.value) && item.value.value !== null ? String(item.value.value) : void 0
+          (0, import_yaml2.isScalar)(item.value) && item.value.value !== null ? String(item.value.value) : void 0
         ]);
       }
     } else if (args && "items" in args) {
       for (const item of args.items) {
-        if (!(0, import_yaml.isScalar)(item)) continue;
+        if (!(0, import_yaml2.isScalar)(item)) continue;
         const text2 = String(item.value);
         const eq = text2.indexOf("=");
         entries.push(eq < 0 ? [text2, void 0] : [text2.slice(0, eq), text2.slice(eq + 1)]);
@@ -29661,7 +29744,7 @@ function parseDotenv(text2, passed = () => void 0) {
 }
 
 // src/sources/workflow.ts
-var import_yaml2 = __toESM(require_dist(), 1);
+var import_yaml4 = __toESM(require_dist(), 1);
 import { posix as posix4 } from "node:path";
 var pinValue = (reference, digest) => {
   const key = reference.source.slice(0, reference.source.indexOf(": "));
@@ -29699,44 +29782,67 @@ var workflowSource = {
   ],
   scan: (file, text2) => scanWorkflow(file, text2)
 };
-var EXPRESSION = /\$\{\{\s*([^}]*?)\s*\}\}/g;
+function expressionsIn(text2) {
+  const found = [];
+  for (let start = text2.indexOf("${{"); start >= 0; start = text2.indexOf("${{", start)) {
+    const close = text2.indexOf("}}", start + 3);
+    if (close < 0) break;
+    found.push({ start, end: close + 2, inner: text2.slice(start + 3, close).trim() });
+    start = close + 2;
+  }
+  return found;
+}
+function replaceExpressions(text2, replace) {
+  let out = "";
+  let from = 0;
+  for (const e of expressionsIn(text2)) {
+    out += text2.slice(from, e.start) + replace(e.inner);
+    from = e.end;
+  }
+  return out + text2.slice(from);
+}
 function scanWorkflow(file, content) {
   const result = { references: [], warnings: [], errors: [], builds: [], notices: [] };
-  const lines2 = new import_yaml2.LineCounter();
-  const document = (0, import_yaml2.parseDocument)(content, { lineCounter: lines2, uniqueKeys: false });
-  if (document.errors.length > 0) {
-    const error = document.errors[0];
-    result.errors.push({
-      file,
-      line: error.linePos?.[0].line ?? 1,
-      message: `invalid YAML, file not scanned: ${error.message.split("\n")[0]}`
-    });
+  const parsed = parseYaml(file, content);
+  if ("error" in parsed) {
+    result.errors.push(parsed.error);
     return result;
   }
+  const { document, lineCounter: lines2 } = parsed;
   const at = (node) => lines2.linePos(node.range?.[0] ?? 0);
   const root = document.contents;
-  const get = (map, key) => (0, import_yaml2.isMap)(map) ? map.get(key, true) : void 0;
+  const get = (map, key) => (0, import_yaml4.isMap)(map) ? map.get(key, true) : void 0;
   const literalEnv = (map) => {
     const env = {};
     const node = get(map, "env");
-    if ((0, import_yaml2.isMap)(node)) {
+    if ((0, import_yaml4.isMap)(node)) {
       for (const pair of node.items)
-        if ((0, import_yaml2.isScalar)(pair.key) && (0, import_yaml2.isScalar)(pair.value) && !String(pair.value.value).includes("${{"))
+        if ((0, import_yaml4.isScalar)(pair.key) && (0, import_yaml4.isScalar)(pair.value) && !String(pair.value.value).includes("${{"))
           env[String(pair.key.value)] = String(pair.value.value);
     }
     return env;
   };
   const workflowEnv = literalEnv(root);
   const jobs = get(root, "jobs");
-  if (!(0, import_yaml2.isMap)(jobs)) return result;
+  if (!(0, import_yaml4.isMap)(jobs)) return result;
   for (const jobPair of jobs.items) {
     const job = jobPair.value;
-    if (!(0, import_yaml2.isMap)(job) || !(0, import_yaml2.isScalar)(jobPair.key)) continue;
+    if (!(0, import_yaml4.isMap)(job) || !(0, import_yaml4.isScalar)(jobPair.key)) continue;
     const jobId = String(jobPair.key.value);
     const env = { ...workflowEnv, ...literalEnv(job) };
-    const combinations = matrixOf2(get(get(job, "strategy"), "matrix"));
+    const matrixNode = get(get(job, "strategy"), "matrix");
+    const expanded = matrixOf2(matrixNode);
+    if (expanded !== null && "tooMany" in expanded) {
+      result.errors.push({
+        file,
+        line: matrixNode ? at(matrixNode).line : 1,
+        message: `job "${jobId}": its matrix has ${expanded.tooMany} combinations, more than the ${MAX_MATRIX2} GitHub runs; not expanded`
+      });
+      continue;
+    }
+    const combinations = expanded;
     const image = (node, kind, key, prefix = "") => {
-      if (!(0, import_yaml2.isScalar)(node) || typeof node.value !== "string") return;
+      if (!(0, import_yaml4.isScalar)(node) || typeof node.value !== "string") return;
       const raw = node.value;
       const { line, col } = at(node);
       const values = substitute(raw.slice(prefix.length), env, combinations);
@@ -29763,26 +29869,26 @@ function scanWorkflow(file, content) {
       }
     };
     const container = get(job, "container");
-    if ((0, import_yaml2.isMap)(container)) image(get(container, "image"), "workflow-container", "image");
+    if ((0, import_yaml4.isMap)(container)) image(get(container, "image"), "workflow-container", "image");
     else image(container, "workflow-container", "container");
     const services = get(job, "services");
-    if ((0, import_yaml2.isMap)(services))
+    if ((0, import_yaml4.isMap)(services))
       for (const pair of services.items) {
         const service = pair.value;
-        if ((0, import_yaml2.isMap)(service)) image(get(service, "image"), "workflow-service", "image");
+        if ((0, import_yaml4.isMap)(service)) image(get(service, "image"), "workflow-service", "image");
         else image(service, "workflow-service", String(pair.key.value));
       }
     const steps = get(job, "steps");
-    if (!(0, import_yaml2.isSeq)(steps)) continue;
+    if (!(0, import_yaml4.isSeq)(steps)) continue;
     steps.items.forEach((step, index) => {
       const uses = get(step, "uses");
-      if (!(0, import_yaml2.isScalar)(uses) || typeof uses.value !== "string") return;
+      if (!(0, import_yaml4.isScalar)(uses) || typeof uses.value !== "string") return;
       if (uses.value.startsWith("docker://")) image(uses, "workflow-step", "uses", "docker://");
       else if (/^docker\/bake-action@/.test(uses.value)) {
         const inputs = get(step, "with");
         const text2 = (name) => {
           const node = get(inputs, name);
-          return (0, import_yaml2.isScalar)(node) && node.value !== null ? String(node.value) : "";
+          return (0, import_yaml4.isScalar)(node) && node.value !== null ? String(node.value) : "";
         };
         const by = `job "${jobId}" step ${index + 1} (docker/bake-action)`;
         for (const name of text2("files").split(/[\n,]/).map((f) => f.trim()).filter(Boolean)) {
@@ -29827,12 +29933,20 @@ function scanWorkflow(file, content) {
   }
   return result;
 }
+var MAX_MATRIX2 = 256;
+function countCombinations(matrix) {
+  let count = 1;
+  for (const pair of matrix.items)
+    if ((0, import_yaml4.isScalar)(pair.key) && !["include", "exclude"].includes(String(pair.key.value)) && (0, import_yaml4.isSeq)(pair.value))
+      count = Math.min(count * pair.value.items.length, 1e12);
+  return count;
+}
 function matrixValue(node, depth = 0) {
-  if ((0, import_yaml2.isScalar)(node)) return String(node.value);
-  if (!(0, import_yaml2.isMap)(node) || depth > 8) return null;
+  if ((0, import_yaml4.isScalar)(node)) return String(node.value);
+  if (!(0, import_yaml4.isMap)(node) || depth > 8) return null;
   const value = {};
   for (const pair of node.items) {
-    const inner = (0, import_yaml2.isScalar)(pair.key) ? matrixValue(pair.value, depth + 1) : null;
+    const inner = (0, import_yaml4.isScalar)(pair.key) ? matrixValue(pair.value, depth + 1) : null;
     if (inner === null) return null;
     value[String(pair.key.value)] = inner;
   }
@@ -29846,7 +29960,7 @@ function valueAt(combination, path) {
 }
 function matrixOf2(matrix) {
   if (matrix === void 0) return [];
-  if (!(0, import_yaml2.isMap)(matrix)) return null;
+  if (!(0, import_yaml4.isMap)(matrix)) return null;
   const plain = (node) => {
     const value = matrixValue(node);
     return typeof value === "object" && value !== null ? value : null;
@@ -29855,19 +29969,21 @@ function matrixOf2(matrix) {
   let include = [];
   let exclude = [];
   for (const pair of matrix.items) {
-    if (!(0, import_yaml2.isScalar)(pair.key)) return null;
+    if (!(0, import_yaml4.isScalar)(pair.key)) return null;
     const key = String(pair.key.value);
     const value = pair.value;
     if (key === "include" || key === "exclude") {
-      if (!(0, import_yaml2.isSeq)(value)) return null;
+      if (!(0, import_yaml4.isSeq)(value)) return null;
       const entries = value.items.map(plain);
       if (entries.some((e) => e === null)) return null;
       if (key === "include") include = entries;
       else exclude = entries;
       continue;
     }
-    const values = (0, import_yaml2.isSeq)(value) ? value.items.map((item) => matrixValue(item)) : [null];
+    const values = (0, import_yaml4.isSeq)(value) ? value.items.map((item) => matrixValue(item)) : [null];
     if (values.some((v) => v === null)) return null;
+    if (combinations.length * values.length > MAX_MATRIX2)
+      return { tooMany: countCombinations(matrix) };
     combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
   }
   const matches = (c, pattern) => Object.entries(pattern).every(([k, v]) => JSON.stringify(c[k]) === JSON.stringify(v));
@@ -29883,7 +29999,7 @@ function matrixOf2(matrix) {
   return combinations.filter((c) => Object.keys(c).length > 0);
 }
 function substitute(raw, env, combinations) {
-  const expressions = [...raw.matchAll(EXPRESSION)].map((m) => m[1]);
+  const expressions = expressionsIn(raw).map((e) => e.inner);
   if (expressions.length === 0) return { texts: [raw] };
   const usesMatrix = expressions.some((e) => e.startsWith("matrix."));
   const matrixPath = (e) => /^matrix\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)$/.exec(e)?.[1];
@@ -29894,9 +30010,9 @@ function substitute(raw, env, combinations) {
     if (path && combinations?.some((c) => valueAt(c, path) !== void 0)) continue;
     return { runtime: `\${{ ${expression} }}` };
   }
-  const fill = (combination) => raw.replace(
-    EXPRESSION,
-    (_, expression) => expression.startsWith("env.") ? env[expression.slice(4)] : valueAt(combination, matrixPath(expression)) ?? ""
+  const fill = (combination) => replaceExpressions(
+    raw,
+    (expression) => expression.startsWith("env.") ? env[expression.slice(4)] : valueAt(combination, matrixPath(expression)) ?? ""
   );
   const texts = usesMatrix ? (combinations ?? []).filter(
     (c) => expressions.every(
@@ -29907,8 +30023,8 @@ function substitute(raw, env, combinations) {
 }
 function buildPushStep(file, inputs, at, jobId, index, line, result, literal) {
   const input = (name) => {
-    const node = (0, import_yaml2.isMap)(inputs) ? inputs.get(name, true) : void 0;
-    return (0, import_yaml2.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;
+    const node = (0, import_yaml4.isMap)(inputs) ? inputs.get(name, true) : void 0;
+    return (0, import_yaml4.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;
   };
   const by = `job "${jobId}" step ${index + 1} (docker/build-push-action)`;
   const rawContext = input("context")?.text ?? ".";
@@ -29951,6 +30067,7 @@ function buildPushStep(file, inputs, at, jobId, index, line, result, literal) {
   }
   const contexts = [];
   const named = input("build-contexts");
+  const offsetOf = lineOffsets(named?.text ?? "");
   for (const entry of lines(named?.text)) {
     const match = /^([^=\s]+)=docker-image:\/\/(.+)$/.exec(entry);
     if (!match) continue;
@@ -29959,7 +30076,7 @@ function buildPushStep(file, inputs, at, jobId, index, line, result, literal) {
     const found = {
       file,
       // a block scalar's text starts on the line after its indicator
-      line: contextLine + (String(named.node.type).startsWith("BLOCK") ? 1 : 0) + entryOffset(named.text, entry),
+      line: contextLine + (String(named.node.type).startsWith("BLOCK") ? 1 : 0) + offsetOf(entry),
       column: col,
       kind: "build-context",
       source: `${match[1]}=docker-image://${match[2]}`,
@@ -29981,11 +30098,12 @@ function buildPushStep(file, inputs, at, jobId, index, line, result, literal) {
 function lines(text2) {
   return (text2 ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
 }
-function entryOffset(text2, entry) {
-  return Math.max(
-    0,
-    text2.split("\n").findIndex((l) => l.trim() === entry)
-  );
+function lineOffsets(text2) {
+  const first = /* @__PURE__ */ new Map();
+  text2.split("\n").forEach((line, index) => {
+    if (!first.has(line.trim())) first.set(line.trim(), index);
+  });
+  return (entry) => first.get(entry) ?? 0;
 }
 
 // src/sources/index.ts
@@ -30241,13 +30359,16 @@ async function scanFiles(files, options) {
 }
 function dedupe(references) {
   const unique = /* @__PURE__ */ new Map();
+  const builders = /* @__PURE__ */ new Map();
   for (const r of references) {
     const key = referenceKey(r);
-    const first = unique.get(key);
-    if (!first) unique.set(key, r);
-    else if (r.builtBy && !first.builtBy?.split(", ").includes(r.builtBy))
-      first.builtBy = first.builtBy ? `${first.builtBy}, ${r.builtBy}` : r.builtBy;
+    const first = unique.get(key) ?? r;
+    unique.set(key, first);
+    const by = builders.get(first) ?? new Set(first.builtBy ? [first.builtBy] : []);
+    if (r.builtBy) by.add(r.builtBy);
+    builders.set(first, by);
   }
+  for (const [reference, by] of builders) if (by.size > 0) reference.builtBy = [...by].join(", ");
   return [...unique.values()].sort(
     (a, b) => a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column
   );

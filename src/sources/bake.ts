@@ -56,6 +56,21 @@ class Unknown {
   ) {}
 }
 
+/** No arg, context or name needs more: longer values are not expanded further. */
+const MAX_VALUE_LENGTH = 64 * 1024
+
+/** The most combinations of one matrix expanded, as GitHub's limit for a workflow's. */
+const MAX_MATRIX = 256
+
+class MatrixTooLarge extends Error {
+  constructor(
+    readonly count: number,
+    readonly line: number
+  ) {
+    super(`its matrix has ${count} combinations, more than ${MAX_MATRIX}; not expanded`)
+  }
+}
+
 /** Every target's build of a Bake file (and its override), with variables and matrices evaluated. Pure. */
 export function scanBake(file: string, texts: string[], context: ScanContext): SourceScan {
   const result: SourceScan = { references: [], warnings: [], errors: [], builds: [], notices: [] }
@@ -88,6 +103,8 @@ export function scanBake(file: string, texts: string[], context: ScanContext): S
   // the workflow may set a variable (as Bake reads the environment), never to a secret
   const given = guardedLookup(context.variables, context.secrets)
   const resolving = new Set<string>()
+  // each variable's default is evaluated once, however often it is used
+  const defaults = new Map<string, Value | Unknown>()
   const variable = (name: string, line: number): Value | Unknown => {
     let value: string | undefined
     try {
@@ -101,27 +118,41 @@ export function scanBake(file: string, texts: string[], context: ScanContext): S
     if (!declared) return new Unknown(`\${${name}} is not a declared variable`, line)
     const fallback = declared.attributes.get('default')
     if (!fallback || resolving.has(name)) return new Unknown(`\${${name}} has no default`, line)
+    const known = defaults.get(name)
+    if (known !== undefined) return known
     resolving.add(name)
     try {
-      return evaluate(fallback, n => variable(n, line))
+      const value = evaluate(fallback, n => variable(n, line))
+      defaults.set(name, value)
+      return value
     } finally {
       resolving.delete(name)
     }
   }
 
-  /** A target's attributes with its `inherits` applied: maps merged key by key, the rest overridden. */
-  const attributesOf = (name: string, seen: Set<string>): Map<string, Expr> => {
+  /**
+   * A target's attributes with its `inherits` applied: maps merged key by key, the rest
+   * overridden. Each target is resolved once (a ladder of diamonds would otherwise be walked
+   * once per path); a target in its own ancestry contributes nothing the second time.
+   */
+  const resolved = new Map<string, Map<string, Expr>>()
+  const visiting = new Set<string>()
+  const attributesOf = (name: string): Map<string, Expr> => {
     const own = targets.get(name)
-    if (!own || seen.has(name)) return new Map()
-    seen.add(name)
+    const known = resolved.get(name)
+    if (known) return known
+    if (!own || visiting.has(name)) return new Map()
+    visiting.add(name)
     const result = new Map<string, Expr>()
     const parents = own.attributes.get('inherits')
     const names = parents ? evaluate(parents, n => variable(n, own.line)) : []
     for (const parent of Array.isArray(names) ? names : [])
-      if (typeof parent === 'string') mergeInto(result, attributesOf(parent, new Set(seen)))
+      if (typeof parent === 'string') mergeInto(result, attributesOf(parent))
     const self = new Map(own.attributes)
     self.delete('inherits')
     mergeInto(result, self)
+    visiting.delete(name)
+    resolved.set(name, result)
     return result
   }
 
@@ -131,7 +162,7 @@ export function scanBake(file: string, texts: string[], context: ScanContext): S
   for (const [name, target] of targets) {
     // a target others only inherit, which nothing builds by name, is never built on its own
     if (mixins.has(name)) continue
-    const attributes = attributesOf(name, new Set())
+    const attributes = attributesOf(name)
     const said = new Set<string>()
     const notice = (message: string, line = target.line) => {
       // once per line, however many matrix values meet it
@@ -140,7 +171,15 @@ export function scanBake(file: string, texts: string[], context: ScanContext): S
       said.add(`${line}\0${text}`)
       result.notices!.push({ file, line, message: text })
     }
-    for (const combination of matrixOf(attributes.get('matrix'), v => variable(v, target.line))) {
+    let combinations: (Record<string, Value> | Unknown)[]
+    try {
+      combinations = matrixOf(attributes.get('matrix'), v => variable(v, target.line))
+    } catch (error) {
+      if (!(error instanceof MatrixTooLarge)) throw error
+      result.errors.push({ file, line: error.line, message: `target "${name}": ${error.message}` })
+      continue
+    }
+    for (const combination of combinations) {
       if (combination instanceof Unknown) {
         notice(`its matrix is known only when Bake runs (${combination.reason}); not checked`)
         break
@@ -273,11 +312,15 @@ function matrixOf(
   if (value instanceof Unknown) return [value]
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return [new Unknown('it is not a map of lists', matrix.line)]
-  let combinations: Record<string, Value>[] = [{}]
-  for (const [key, values] of Object.entries(value)) {
+  const lists = Object.entries(value)
+  for (const [key, values] of lists)
     if (!Array.isArray(values)) return [new Unknown(`${key} is not a list`, matrix.line)]
-    combinations = combinations.flatMap(c => values.map(v => ({ ...c, [key]: v })))
-  }
+  // counted before the product is formed: its size is exponential in the file's
+  const count = lists.reduce((n, [, values]) => Math.min(n * (values as Value[]).length, 1e12), 1)
+  if (count > MAX_MATRIX) throw new MatrixTooLarge(count, matrix.line)
+  let combinations: Record<string, Value>[] = [{}]
+  for (const [key, values] of lists)
+    combinations = combinations.flatMap(c => (values as Value[]).map(v => ({ ...c, [key]: v })))
   return combinations
 }
 
@@ -307,6 +350,9 @@ function evaluate(expr: Expr, scope: (name: string) => Value | Unknown): Value |
         if (value instanceof Unknown) return value
         text +=
           typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '')
+        // doubling variables (`v1 = "${v2}${v2}"`) must not grow a string without bound
+        if (text.length > MAX_VALUE_LENGTH)
+          return new Unknown(`a value longer than ${MAX_VALUE_LENGTH / 1024} KiB`, expr.line)
       }
       return text
     }
@@ -332,15 +378,34 @@ function evaluate(expr: Expr, scope: (name: string) => Value | Unknown): Value |
 }
 
 /**
+ * The line each JSON string first appears on, from one pass over the text: finding each key
+ * anew would rescan the file once per key.
+ */
+function firstLines(text: string): (value: string) => number {
+  const lines = new Map<string, number>()
+  let line = 1
+  for (let at = 0; at < text.length; at++) {
+    const c = text[at]
+    if (c === '\n') line++
+    else if (c === '"') {
+      let end = at + 1
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1
+      const raw = text.slice(at, end + 1)
+      if (!lines.has(raw)) lines.set(raw, line)
+      for (let i = at; i < end; i++) if (text[i] === '\n') line++
+      at = end
+    }
+  }
+  return value => lines.get(JSON.stringify(value)) ?? 1
+}
+
+/**
  * A `docker-bake.json` as the same blocks an HCL file gives: `variable`, `target` and
  * `group` maps; strings keep their `${…}`. Lines are where each name first appears.
  */
 function fromJson(text: string): Body {
   const document = JSON.parse(text) as Record<string, Record<string, Record<string, unknown>>>
-  const lineOf = (needle: string) => {
-    const at = text.indexOf(JSON.stringify(needle))
-    return at < 0 ? 1 : text.slice(0, at).split('\n').length
-  }
+  const lineOf = firstLines(text)
   const toExpr = (value: unknown, line: number): Expr => {
     if (typeof value === 'string') return parseHclString(value, line)
     if (Array.isArray(value)) return { type: 'tuple', items: value.map(v => toExpr(v, line)), line }

@@ -3,8 +3,6 @@ import {
   isMap,
   isScalar,
   isSeq,
-  LineCounter,
-  parseDocument,
   type Document,
   type Node,
   type Scalar,
@@ -14,11 +12,11 @@ import { formatReference, InvalidReferenceError, parseReference } from '../refer
 import { posix } from 'node:path'
 import { expand, ExpansionError, type Lookup } from './expand.js'
 import { guardedLookup } from './variables.js'
+import { parseYaml, type ParsedYaml } from './yaml.js'
 import {
   pinWord,
   type FollowedBuild,
   type FoundReference,
-  type ScanWarning,
   type Source,
   type SourceScan
 } from './source.js'
@@ -145,25 +143,9 @@ export function scanCompose(
   return result
 }
 
-/** A Compose file parsed with its line positions, or the error that stopped it. */
-interface ParsedCompose {
-  document: Document
-  lineCounter: LineCounter
-}
-
-function parseComposeText(file: string, content: string): ParsedCompose | { error: ScanWarning } {
-  const lineCounter = new LineCounter()
-  const document = parseDocument(content, { lineCounter, uniqueKeys: false })
-  if (document.errors.length === 0) return { document, lineCounter }
-  const error = document.errors[0]
-  return {
-    error: {
-      file,
-      line: error.linePos?.[0].line ?? 1,
-      message: `invalid YAML, file not scanned: ${error.message.split('\n')[0]}`
-    }
-  }
-}
+/** A Compose file parsed with its line positions. */
+type ParsedCompose = ParsedYaml
+const parseComposeText = parseYaml
 
 /** A node and the file it is written in (a service `extends` one in another file). */
 interface Located extends ParsedCompose {

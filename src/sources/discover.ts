@@ -359,14 +359,17 @@ export async function scanFiles(
 /** Sorted by file and position; a Dockerfile found twice (directly and via Compose) counts once. */
 function dedupe(references: FoundReference[]): FoundReference[] {
   const unique = new Map<string, FoundReference>()
+  // the same image from two builds of the file: the finding names both (kept as sets, joined once)
+  const builders = new Map<FoundReference, Set<string>>()
   for (const r of references) {
     const key = referenceKey(r)
-    const first = unique.get(key)
-    if (!first) unique.set(key, r)
-    // the same image from two builds of the file: the finding names both
-    else if (r.builtBy && !first.builtBy?.split(', ').includes(r.builtBy))
-      first.builtBy = first.builtBy ? `${first.builtBy}, ${r.builtBy}` : r.builtBy
+    const first = unique.get(key) ?? r
+    unique.set(key, first)
+    const by = builders.get(first) ?? new Set(first.builtBy ? [first.builtBy] : [])
+    if (r.builtBy) by.add(r.builtBy)
+    builders.set(first, by)
   }
+  for (const [reference, by] of builders) if (by.size > 0) reference.builtBy = [...by].join(', ')
   return [...unique.values()].sort((a, b) =>
     a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column
   )

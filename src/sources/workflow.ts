@@ -1,6 +1,7 @@
 import { posix } from 'node:path'
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml'
+import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml'
 import { bakeSource } from './bake.js'
+import { parseYaml } from './yaml.js'
 import { formatReference } from '../reference/reference.js'
 import {
   BUILD_CONTEXT,
@@ -57,22 +58,41 @@ export const workflowSource: Source = {
   scan: (file, text) => scanWorkflow(file, text)
 }
 
-const EXPRESSION = /\$\{\{\s*([^}]*?)\s*\}\}/g
+/**
+ * The `${{ … }}` expressions of a value, in one pass: each `${{` to the next `}}` (a lazy
+ * regular expression would rescan the rest of the value from every unclosed `${{`).
+ */
+function expressionsIn(text: string): { start: number; end: number; inner: string }[] {
+  const found: { start: number; end: number; inner: string }[] = []
+  for (let start = text.indexOf('${{'); start >= 0; start = text.indexOf('${{', start)) {
+    const close = text.indexOf('}}', start + 3)
+    if (close < 0) break
+    found.push({ start, end: close + 2, inner: text.slice(start + 3, close).trim() })
+    start = close + 2
+  }
+  return found
+}
+
+/** A value with each expression replaced. */
+function replaceExpressions(text: string, replace: (inner: string) => string): string {
+  let out = ''
+  let from = 0
+  for (const e of expressionsIn(text)) {
+    out += text.slice(from, e.start) + replace(e.inner)
+    from = e.end
+  }
+  return out + text.slice(from)
+}
 
 /** Every image a workflow pulls, with the literal values of its matrix. Pure. */
 export function scanWorkflow(file: string, content: string): SourceScan {
   const result: SourceScan = { references: [], warnings: [], errors: [], builds: [], notices: [] }
-  const lines = new LineCounter()
-  const document = parseDocument(content, { lineCounter: lines, uniqueKeys: false })
-  if (document.errors.length > 0) {
-    const error = document.errors[0]
-    result.errors.push({
-      file,
-      line: error.linePos?.[0].line ?? 1,
-      message: `invalid YAML, file not scanned: ${error.message.split('\n')[0]}`
-    })
+  const parsed = parseYaml(file, content)
+  if ('error' in parsed) {
+    result.errors.push(parsed.error)
     return result
   }
+  const { document, lineCounter: lines } = parsed
   const at = (node: Node) => lines.linePos(node.range?.[0] ?? 0)
   const root = document.contents
   const get = (map: unknown, key: string): Node | undefined =>
@@ -95,7 +115,18 @@ export function scanWorkflow(file: string, content: string): SourceScan {
     if (!isMap(job) || !isScalar(jobPair.key)) continue
     const jobId = String(jobPair.key.value)
     const env = { ...workflowEnv, ...literalEnv(job) }
-    const combinations = matrixOf(get(get(job, 'strategy'), 'matrix'))
+    const matrixNode = get(get(job, 'strategy'), 'matrix')
+    const expanded = matrixOf(matrixNode)
+    if (expanded !== null && 'tooMany' in expanded) {
+      // GitHub refuses the run; expanding it would cost time and memory exponential in its size
+      result.errors.push({
+        file,
+        line: matrixNode ? at(matrixNode).line : 1,
+        message: `job "${jobId}": its matrix has ${expanded.tooMany} combinations, more than the ${MAX_MATRIX} GitHub runs; not expanded`
+      })
+      continue
+    }
+    const combinations = expanded
 
     /** One reference per value the expression-free or literal-matrix image takes. */
     const image = (node: Node | undefined, kind: string, key: string, prefix = '') => {
@@ -198,6 +229,22 @@ export function scanWorkflow(file: string, content: string): SourceScan {
   return result
 }
 
+/** GitHub runs at most this many jobs of one matrix. */
+export const MAX_MATRIX = 256
+
+/** How many combinations a matrix's lists make, without forming them (a count, capped at 10^12). */
+function countCombinations(matrix: YAMLMap): number {
+  let count = 1
+  for (const pair of matrix.items)
+    if (
+      isScalar(pair.key) &&
+      !['include', 'exclude'].includes(String(pair.key.value)) &&
+      isSeq(pair.value)
+    )
+      count = Math.min(count * pair.value.items.length, 1e12)
+  return count
+}
+
 /** A matrix value: a scalar's text, or an object of them (`${{ matrix.image.tag }}`). */
 type MatrixValue = string | { [key: string]: MatrixValue }
 type Combination = Record<string, MatrixValue>
@@ -228,7 +275,7 @@ function valueAt(combination: Combination, path: string): string | undefined {
  * less `exclude`, with `include` merged into matching combinations or added. Null when any
  * part is not literal (an expression, `fromJSON`).
  */
-function matrixOf(matrix: Node | undefined): Combination[] | null {
+function matrixOf(matrix: Node | undefined): Combination[] | { tooMany: number } | null {
   if (matrix === undefined) return []
   if (!isMap(matrix)) return null
   const plain = (node: unknown): Combination | null => {
@@ -252,6 +299,9 @@ function matrixOf(matrix: Node | undefined): Combination[] | null {
     }
     const values = isSeq(value) ? value.items.map(item => matrixValue(item)) : [null]
     if (values.some(v => v === null)) return null
+    // counted before the product is formed
+    if (combinations.length * values.length > MAX_MATRIX)
+      return { tooMany: countCombinations(matrix) }
     combinations = combinations.flatMap(c => values.map(v => ({ ...c, [key]: v as MatrixValue })))
   }
   const matches = (c: Combination, pattern: Combination) =>
@@ -274,7 +324,7 @@ function substitute(
   env: Record<string, string>,
   combinations: Combination[] | null
 ): { texts: string[] } | { runtime: string } {
-  const expressions = [...raw.matchAll(EXPRESSION)].map(m => m[1])
+  const expressions = expressionsIn(raw).map(e => e.inner)
   if (expressions.length === 0) return { texts: [raw] }
   const usesMatrix = expressions.some(e => e.startsWith('matrix.'))
   const matrixPath = (e: string) => /^matrix\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)$/.exec(e)?.[1]
@@ -286,7 +336,7 @@ function substitute(
     return { runtime: `\${{ ${expression} }}` }
   }
   const fill = (combination: Combination) =>
-    raw.replace(EXPRESSION, (_, expression: string) =>
+    replaceExpressions(raw, (expression: string) =>
       expression.startsWith('env.')
         ? env[expression.slice(4)]
         : (valueAt(combination, matrixPath(expression)!) ?? '')
@@ -361,6 +411,7 @@ function buildPushStep(
   }
   const contexts: string[] = []
   const named = input('build-contexts')
+  const offsetOf = lineOffsets(named?.text ?? '')
   for (const entry of lines(named?.text)) {
     const match = /^([^=\s]+)=docker-image:\/\/(.+)$/.exec(entry)
     if (!match) continue
@@ -372,7 +423,7 @@ function buildPushStep(
       line:
         contextLine +
         (String((named!.node as { type?: string }).type).startsWith('BLOCK') ? 1 : 0) +
-        entryOffset(named!.text, entry),
+        offsetOf(entry),
       column: col,
       kind: 'build-context',
       source: `${match[1]}=docker-image://${match[2]}`,
@@ -399,10 +450,11 @@ function lines(text: string | undefined): string[] {
     .filter(l => l !== '' && !l.startsWith('#'))
 }
 
-/** Which line of a multiline value an entry is on, counting from the value's first line. */
-function entryOffset(text: string, entry: string): number {
-  return Math.max(
-    0,
-    text.split('\n').findIndex(l => l.trim() === entry)
-  )
+/** Which line of a multiline value each entry is first on, from the value's first line: indexed once. */
+function lineOffsets(text: string): (entry: string) => number {
+  const first = new Map<string, number>()
+  text.split('\n').forEach((line, index) => {
+    if (!first.has(line.trim())) first.set(line.trim(), index)
+  })
+  return entry => first.get(entry) ?? 0
 }
