@@ -30516,6 +30516,22 @@ async function explainAll(findings, client, platforms, budgetBytes) {
   return new Map(explained);
 }
 
+// src/report/plain-text.ts
+function isControl(code) {
+  return code < 32 && code !== 10 && code !== 9 || code >= 127 && code <= 159;
+}
+function terminalText(text2) {
+  let out = "";
+  let from = 0;
+  for (let at = 0; at < text2.length; at++) {
+    const code = text2.charCodeAt(at);
+    if (!isControl(code)) continue;
+    out += `${text2.slice(from, at)}\\u${code.toString(16).padStart(4, "0")}`;
+    from = at + 1;
+  }
+  return from === 0 ? text2 : out + text2.slice(from);
+}
+
 // src/report/explanation-text.ts
 var SEVERITY_NOTE = {
   os: "the base OS release changed: the most severe kind of drift",
@@ -31159,8 +31175,7 @@ ${USAGE}
 `);
       return 2;
     }
-    io.stderr(`base-image-drift: ${error.message ?? String(error)}
-`);
+    io.stderr(terminalText(`base-image-drift: ${error.message ?? String(error)}`) + "\n");
     return 3;
   }
 }
@@ -31185,15 +31200,16 @@ async function command(options, io) {
       ["notice", discovered.notices]
     ])
       for (const w of list)
-        io.stderr(`${level}: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}
-`);
+        io.stderr(
+          terminalText(`${level}: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}`) + "\n"
+        );
   };
   const json = (value) => io.stdout(JSON.stringify(value, null, 2) + "\n");
   if (options.command === "scan") {
     const { discovered } = await run({ ...scanning, until: "scan" });
     warn(discovered);
     if (options.json) json({ references: discovered.references.map(referenceJson) });
-    else io.stdout(formatScanText(discovered.references));
+    else io.stdout(terminalText(formatScanText(discovered.references)));
     return 0;
   }
   if (options.command === "resolve") {
@@ -31207,7 +31223,7 @@ async function command(options, io) {
         )
       });
     } else {
-      io.stdout(formatResolveText(references, resolutions));
+      io.stdout(terminalText(formatResolveText(references, resolutions)));
     }
     const unresolved = references.filter((r) => {
       const resolution = r.image && resolutions.get(resolutionKey(r.image));
@@ -31250,7 +31266,9 @@ async function command(options, io) {
       rateLimitRemaining: context.rateLimitRemaining
     });
   } else {
-    io.stdout(formatCheckText(result.findings, result.explanations, result.verdict, context));
+    io.stdout(
+      terminalText(formatCheckText(result.findings, result.explanations, result.verdict, context))
+    );
   }
   if (options.sarif) {
     const hint = "base-image-drift check --accept --update";

@@ -21,6 +21,7 @@ import {
 import { findingJson } from '../report/findings.js'
 import { publish } from '../report/github.js'
 import { renderMarkdown } from '../report/markdown.js'
+import { logLine } from '../report/plain-text.js'
 import { writeSarif } from '../report/sarif.js'
 import { readInputs } from './inputs.js'
 
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
     core.warning(warning.message, { file: warning.file, startLine: warning.line })
   // in the log only: what is known only at run time is not a problem of the files
   for (const notice of result.discovered.notices)
-    core.info(`${notice.file}${notice.line ? `:${notice.line}` : ''}: ${notice.message}`)
+    core.info(logLine(`${notice.file}${notice.line ? `:${notice.line}` : ''}: ${notice.message}`))
 
   const acceptHint = recording.records
     ? recording.acceptWhere

@@ -3,6 +3,7 @@ import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError, parseVariables } from '../config/values.js'
 import { run } from '../pipeline/run.js'
 import { hostPlatform } from '../reference/platform.js'
+import { terminalText } from '../report/plain-text.js'
 import { annotationsFor } from '../report/annotations.js'
 import { formatCheckText } from '../report/check-text.js'
 import { findingJson } from '../report/findings.js'
@@ -51,7 +52,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       io.stderr(`base-image-drift: ${error.message}\n\n${USAGE}\n`)
       return 2
     }
-    io.stderr(`base-image-drift: ${(error as Error).message ?? String(error)}\n`)
+    io.stderr(terminalText(`base-image-drift: ${(error as Error).message ?? String(error)}`) + '\n')
     return 3
   }
 }
@@ -81,7 +82,9 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
       ['notice', discovered.notices]
     ] as const)
       for (const w of list)
-        io.stderr(`${level}: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}\n`)
+        io.stderr(
+          terminalText(`${level}: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`) + '\n'
+        )
   }
   const json = (value: unknown) => io.stdout(JSON.stringify(value, null, 2) + '\n')
 
@@ -89,7 +92,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     const { discovered } = await run({ ...scanning, until: 'scan' })
     warn(discovered)
     if (options.json) json({ references: discovered.references.map(referenceJson) })
-    else io.stdout(formatScanText(discovered.references))
+    else io.stdout(terminalText(formatScanText(discovered.references)))
     return 0
   }
   if (options.command === 'resolve') {
@@ -103,7 +106,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
         )
       })
     } else {
-      io.stdout(formatResolveText(references, resolutions))
+      io.stdout(terminalText(formatResolveText(references, resolutions)))
     }
     const unresolved = references.filter(r => {
       const resolution = r.image && resolutions.get(resolutionKey(r.image))
@@ -147,7 +150,9 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
       rateLimitRemaining: context.rateLimitRemaining
     })
   } else {
-    io.stdout(formatCheckText(result.findings, result.explanations, result.verdict, context))
+    io.stdout(
+      terminalText(formatCheckText(result.findings, result.explanations, result.verdict, context))
+    )
   }
   if (options.sarif) {
     const hint = 'base-image-drift check --accept --update'
