@@ -1,3 +1,4 @@
+import { uriOf } from '../src/report/sarif.js'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -126,6 +127,24 @@ describe('a SARIF log of the findings', () => {
     } finally {
       runner.dispose()
       rmSync(workspace, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('SARIF artifact URIs', () => {
+  it('percent-encodes each path segment (RFC 3986), so every path names its own file', () => {
+    for (const path of [
+      'my app/Dockerfile',
+      '50%off/Dockerfile',
+      'a#b/Dockerfile',
+      'q?x/Dockerfile',
+      'ü/a:b/Dockerfile'
+    ]) {
+      const uri = uriOf(path)
+      expect(uri).toMatch(/^[A-Za-z0-9\-._~%/]+$/)
+      const resolved = new URL(uri, 'file:///repo/')
+      expect([resolved.hash, resolved.search]).toEqual(['', ''])
+      expect(decodeURIComponent(resolved.pathname)).toBe(`/repo/${path}`)
     }
   })
 })

@@ -73,7 +73,7 @@ export function renderSarif(annotations: Annotation[]): Log {
           locations: [
             {
               physicalLocation: {
-                artifactLocation: { uri: a.file, uriBaseId: '%SRCROOT%' },
+                artifactLocation: { uri: uriOf(a.file), uriBaseId: '%SRCROOT%' },
                 region: { startLine: a.line, startColumn: a.column }
               }
             }
@@ -87,4 +87,20 @@ export function renderSarif(annotations: Annotation[]): Log {
       }
     ]
   }
+}
+
+/**
+ * A repository path as an RFC 3986 relative reference: each segment percent-encoded, so
+ * `my app/`, `50%off/` and `a#b/Dockerfile` name those files, not a fragment or a bad escape.
+ */
+export function uriOf(path: string): string {
+  return path
+    .split('/')
+    .map(segment =>
+      encodeURIComponent(segment).replace(
+        /[!'()*]/g,
+        c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`
+      )
+    )
+    .join('/')
 }
