@@ -30772,6 +30772,23 @@ function digestChange(finding) {
       return shortDigest(finding.current.digest);
   }
 }
+var JSON_PACKAGES = 200;
+function boundedDiff(diff) {
+  const cut = (list) => list.slice(0, JSON_PACKAGES);
+  const more = {
+    removed: Math.max(0, diff.removed.length - JSON_PACKAGES),
+    added: Math.max(0, diff.added.length - JSON_PACKAGES),
+    changed: Math.max(0, diff.changed.length - JSON_PACKAGES)
+  };
+  const cutAny = more.removed + more.added + more.changed > 0;
+  return {
+    ...diff,
+    removed: cut(diff.removed),
+    added: cut(diff.added),
+    changed: cut(diff.changed),
+    ...cutAny ? { notListed: more } : {}
+  };
+}
 function findingJson(finding, explanations) {
   const { reference } = finding;
   const previous = "previous" in finding ? finding.previous : void 0;
@@ -30794,7 +30811,16 @@ function findingJson(finding, explanations) {
     ...finding.status === "drifted" && finding.changedPlatforms ? { changedPlatforms: finding.changedPlatforms } : {},
     ...finding.status === "drifted" && finding.packageUses?.length ? { packageUses: finding.packageUses } : {},
     ...finding.status === "drifted" && explanation ? {
-      explanation: "unavailable" in explanation ? explanation : { ...explanation, summary: explanationSummary(explanation) }
+      explanation: "unavailable" in explanation ? explanation : {
+        ...explanation,
+        ...explanation.packages && "diff" in explanation.packages ? {
+          packages: {
+            ...explanation.packages,
+            diff: boundedDiff(explanation.packages.diff)
+          }
+        } : {},
+        summary: explanationSummary(explanation)
+      }
     } : {},
     error: finding.status === "error" ? finding.error.message : null,
     ...finding.status === "error" ? { errorKind: finding.error.kind } : {}
@@ -31007,7 +31033,7 @@ ${a.message}` },
           locations: [
             {
               physicalLocation: {
-                artifactLocation: { uri: a.file, uriBaseId: "%SRCROOT%" },
+                artifactLocation: { uri: uriOf(a.file), uriBaseId: "%SRCROOT%" },
                 region: { startLine: a.line, startColumn: a.column }
               }
             }
@@ -31019,6 +31045,14 @@ ${a.message}` },
       }
     ]
   };
+}
+function uriOf(path) {
+  return path.split("/").map(
+    (segment) => encodeURIComponent(segment).replace(
+      /[!'()*]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`
+    )
+  ).join("/");
 }
 
 // src/cli/args.ts

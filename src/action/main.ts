@@ -22,6 +22,7 @@ import { findingJson } from '../report/findings.js'
 import { publish } from '../report/github.js'
 import { renderMarkdown } from '../report/markdown.js'
 import { logLine } from '../report/plain-text.js'
+import { jsonWithinBytes, STEP_TEXT_BYTES, withinBytes } from '../report/limits.js'
 import { writeSarif } from '../report/sarif.js'
 import { readInputs } from './inputs.js'
 
@@ -156,26 +157,41 @@ async function main(): Promise<void> {
     else core.notice(a.message, properties)
   }
   const lockfileText = inputs.lockfile ? lockfileToCommit(result) : null
-  const report = renderMarkdown(findings, {
-    explanations,
-    baselineFound: result.baseline !== null,
-    baselineProblem,
-    verdict,
-    rateLimitRemaining: result.stats.rateLimitRemaining,
-    acceptHint,
-    unannotated: omitted,
-    records: recording.records,
-    accepted: result.saved ? policy.accept : false,
-    baselineStatement: baselineStatement(restored, recording.statement),
-    lockfileToCommit: lockfileText ? { name: inputs.lockfile, text: lockfileText } : undefined
-  })
+  const report = withinBytes(
+    renderMarkdown(findings, {
+      explanations,
+      baselineFound: result.baseline !== null,
+      baselineProblem,
+      verdict,
+      rateLimitRemaining: result.stats.rateLimitRemaining,
+      acceptHint,
+      unannotated: omitted,
+      records: recording.records,
+      accepted: result.saved ? policy.accept : false,
+      baselineStatement: baselineStatement(restored, recording.statement),
+      lockfileToCommit: lockfileText ? { name: inputs.lockfile, text: lockfileText } : undefined
+    })
+  )
   const drifted = findings.filter(f => f.status === 'drifted')
   core.setOutput('drifted', drifted.length > 0 ? 'true' : 'false')
-  core.setOutput('changes', JSON.stringify(drifted.map(f => findingJson(f, explanations))))
-  core.setOutput('images', JSON.stringify(findings.map(f => findingJson(f, explanations))))
+  for (const [name, list] of [
+    ['changes', drifted],
+    ['images', findings]
+  ] as const) {
+    const { json, omitted } = jsonWithinBytes(list.map(f => findingJson(f, explanations)))
+    core.setOutput(name, json)
+    if (omitted > 0)
+      core.warning(
+        `output ${name}: ${counted(omitted, 'finding')} left out to stay under GitHub's 1 MiB; the job summary lists them`
+      )
+  }
   core.setOutput('report', report)
   core.setOutput('baseline-found', result.baseline !== null ? 'true' : 'false')
-  core.setOutput('lockfile', lockfileText ?? '')
+  // a lockfile cut short is no lockfile: past the limit the summary says how to write it instead
+  core.setOutput(
+    'lockfile',
+    lockfileText && Buffer.byteLength(lockfileText) <= STEP_TEXT_BYTES ? lockfileText : ''
+  )
   await core.summary.addRaw(report).write()
   if (inputs.sarif) writeSarif(resolve(cwd, inputs.sarif), everyAnnotation)
   const published = await publish({

@@ -22,6 +22,8 @@ const PACKAGE_SOURCE: Record<'sbom' | 'dpkg' | 'apk', string> = {
 }
 /** Package rows shown before the rest are folded away. */
 const PACKAGE_ROWS = 10
+/** Package rows shown at all: past these a count, so 60k changes never make a summary GitHub drops. */
+const PACKAGE_ROWS_SHOWN = 200
 
 /** The one line a reviewer reads first: `Debian bullseye → bookworm; PYTHON_VERSION 3.12.2 → 3.12.3`. */
 export function explanationSummary(e: Explanation): string {
@@ -168,15 +170,20 @@ function packagesMarkdown(e: Explanation): string[] {
     ...table(rows.slice(0, PACKAGE_ROWS)),
     ''
   ]
-  if (rows.length > PACKAGE_ROWS)
+  if (rows.length > PACKAGE_ROWS) {
+    const hidden = rows.length - PACKAGE_ROWS_SHOWN
     lines.push(
       `<details><summary>${counted(rows.length - PACKAGE_ROWS, 'more package change')}</summary>`,
       '',
-      ...table(rows.slice(PACKAGE_ROWS)),
+      ...table(rows.slice(PACKAGE_ROWS, PACKAGE_ROWS_SHOWN)),
       '',
+      ...(hidden > 0
+        ? [`…and ${counted(hidden, 'more package change')}, not listed here.`, '']
+        : []),
       '</details>',
       ''
     )
+  }
   return lines
 }
 

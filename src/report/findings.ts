@@ -123,6 +123,29 @@ export function digestChange(finding: Finding): string {
   }
 }
 
+/** Package changes listed per kind in the JSON outputs; past these, a count of the rest. */
+const JSON_PACKAGES = 200
+
+/** Each list of a package diff, bounded, with how many entries were left out. */
+function boundedDiff<T extends { removed: unknown[]; added: unknown[]; changed: unknown[] }>(
+  diff: T
+) {
+  const cut = (list: unknown[]) => list.slice(0, JSON_PACKAGES)
+  const more = {
+    removed: Math.max(0, diff.removed.length - JSON_PACKAGES),
+    added: Math.max(0, diff.added.length - JSON_PACKAGES),
+    changed: Math.max(0, diff.changed.length - JSON_PACKAGES)
+  }
+  const cutAny = more.removed + more.added + more.changed > 0
+  return {
+    ...diff,
+    removed: cut(diff.removed),
+    added: cut(diff.added),
+    changed: cut(diff.changed),
+    ...(cutAny ? { notListed: more } : {})
+  }
+}
+
 /** The data form of a finding, for the `images` and `changes` outputs and `check --json`. */
 export function findingJson(finding: Finding, explanations: Explanations) {
   const { reference } = finding
@@ -154,7 +177,18 @@ export function findingJson(finding: Finding, explanations: Explanations) {
           explanation:
             'unavailable' in explanation
               ? explanation
-              : { ...explanation, summary: explanationSummary(explanation) }
+              : {
+                  ...explanation,
+                  ...(explanation.packages && 'diff' in explanation.packages
+                    ? {
+                        packages: {
+                          ...explanation.packages,
+                          diff: boundedDiff(explanation.packages.diff)
+                        }
+                      }
+                    : {}),
+                  summary: explanationSummary(explanation)
+                }
         }
       : {}),
     error: finding.status === 'error' ? finding.error.message : null,
