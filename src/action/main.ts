@@ -174,17 +174,16 @@ async function main(): Promise<void> {
   )
   const drifted = findings.filter(f => f.status === 'drifted')
   core.setOutput('drifted', drifted.length > 0 ? 'true' : 'false')
-  for (const [name, list] of [
-    ['changes', drifted],
-    ['images', findings]
-  ] as const) {
+  const bounded = (name: string, list: Finding[]) => {
     const { json, omitted } = jsonWithinBytes(list.map(f => findingJson(f, explanations)))
-    core.setOutput(name, json)
     if (omitted > 0)
       core.warning(
         `output ${name}: ${counted(omitted, 'finding')} left out to stay under GitHub's 1 MiB; the job summary lists them`
       )
+    return json
   }
+  core.setOutput('changes', bounded('changes', drifted))
+  core.setOutput('images', bounded('images', findings))
   core.setOutput('report', report)
   core.setOutput('baseline-found', result.baseline !== null ? 'true' : 'false')
   // a lockfile cut short is no lockfile: past the limit the summary says how to write it instead
