@@ -187,10 +187,9 @@ async function main(): Promise<void> {
   core.setOutput('report', report)
   core.setOutput('baseline-found', result.baseline !== null ? 'true' : 'false')
   // a lockfile cut short is no lockfile: past the limit the summary says how to write it instead
-  core.setOutput(
-    'lockfile',
-    lockfileText && Buffer.byteLength(lockfileText) <= STEP_TEXT_BYTES ? lockfileText : ''
-  )
+  const lockfileFits = lockfileText !== null && Buffer.byteLength(lockfileText) <= STEP_TEXT_BYTES
+  core.setOutput('lockfile', lockfileFits ? lockfileText : '')
+
   await core.summary.addRaw(report).write()
   if (inputs.sarif) writeSarif(resolve(cwd, inputs.sarif), everyAnnotation)
   const published = await publish({
