@@ -26302,7 +26302,28 @@ function parseManifest(bytes, contentType, what) {
 function parseConfig(bytes, what) {
   const document = parseRegistryJson(bytes, what);
   if (!isObject(document)) throw new RegistryError("bad-response", `${what} is not a JSON object`);
-  return document;
+  const doc = document;
+  const text2 = (value) => typeof value === "string" ? value : void 0;
+  const inner = isObject(doc.config) ? doc.config : {};
+  const labels = isObject(inner.Labels) ? Object.fromEntries(
+    Object.entries(inner.Labels).filter(
+      (entry) => typeof entry[1] === "string"
+    )
+  ) : null;
+  return {
+    ...text2(doc.os) !== void 0 ? { os: text2(doc.os) } : {},
+    ...text2(doc.architecture) !== void 0 ? { architecture: text2(doc.architecture) } : {},
+    ...text2(doc.variant) !== void 0 ? { variant: text2(doc.variant) } : {},
+    ...text2(doc.created) !== void 0 ? { created: text2(doc.created) } : {},
+    config: {
+      Env: Array.isArray(inner.Env) ? inner.Env.filter((e) => typeof e === "string") : null,
+      Labels: labels
+    },
+    history: Array.isArray(doc.history) ? doc.history.filter(isObject).map((h) => {
+      const createdBy = text2(h.created_by);
+      return createdBy !== void 0 ? { created_by: createdBy } : {};
+    }) : []
+  };
 }
 function isAttestation(d) {
   return d.annotations["vnd.docker.reference.type"] === "attestation-manifest" || d.platform?.os === "unknown" && d.platform.architecture === "unknown";
@@ -26681,8 +26702,8 @@ function parseSbom(document) {
   const doc = document;
   const packages = [];
   if (Array.isArray(doc.packages) && typeof doc.spdxVersion === "string") {
-    for (const entry of doc.packages) {
-      const refs = Array.isArray(entry.externalRefs) ? entry.externalRefs : [];
+    for (const entry of doc.packages.filter(isRecord)) {
+      const refs = Array.isArray(entry.externalRefs) ? entry.externalRefs.filter(isRecord) : [];
       const purl = refs.find((r) => r.referenceType === "purl")?.referenceLocator;
       const type = purlType(typeof purl === "string" ? purl : void 0);
       if (type && typeof entry.name === "string" && typeof entry.versionInfo === "string")
@@ -26691,7 +26712,7 @@ function parseSbom(document) {
     return packages;
   }
   if (doc.bomFormat === "CycloneDX" && Array.isArray(doc.components)) {
-    for (const entry of doc.components) {
+    for (const entry of doc.components.filter(isRecord)) {
       const type = purlType(typeof entry.purl === "string" ? entry.purl : void 0);
       if (type && typeof entry.name === "string" && typeof entry.version === "string")
         packages.push({ name: entry.name, version: entry.version, type });
@@ -26700,13 +26721,18 @@ function parseSbom(document) {
   }
   return null;
 }
+function isRecord(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
 function leadingNumber(version) {
   return /^(?:\d+:)?(\d+)/.exec(version)?.[1] ?? version;
 }
+var MAX_PACKAGE_NAME = 256;
 function isSharedLibrary(name) {
-  return /^lib.*\d/.test(name) && !/-(dev|bin|doc|common|data|utils)$/.test(name);
+  return name.length <= MAX_PACKAGE_NAME && /^lib.*\d/.test(name) && !/-(dev|bin|doc|common|data|utils)$/.test(name);
 }
 function sharedObject(name) {
+  if (name.length > MAX_PACKAGE_NAME) return null;
   const match = /^lib(.+?)-?(\d[\d.]*)(?:t64)?$/.exec(name);
   return match ? `lib${match[1]}.so.${match[2]}` : null;
 }
@@ -26742,17 +26768,29 @@ function diffPackages(before, after) {
 
 // src/explain/diff.ts
 var SEVERITIES = ["os", "removed", "major", "rebuild"];
-var DEBIAN = /debian\.sh\b.*?'([a-z]+)'\s+'@\d+'/;
 var ALPINE = /alpine-minirootfs-(\d+\.\d+(?:\.\d+)?)/;
+var CREATED_BY_LOOKED_AT = 1024;
+function debianSuite(createdBy) {
+  const script = createdBy.indexOf("debian.sh");
+  if (script < 0) return null;
+  const stamp = createdBy.indexOf("'@", script);
+  if (stamp < 0 || !/^'@\d+'/.test(createdBy.slice(stamp, stamp + 24))) return null;
+  let end = stamp - 1;
+  while (end > script && /\s/.test(createdBy[end])) end--;
+  if (end === stamp - 1 || createdBy[end] !== "'") return null;
+  let start = end - 1;
+  while (start > script && /[a-z]/.test(createdBy[start])) start--;
+  return createdBy[start] === "'" && start < end - 1 ? createdBy.slice(start + 1, end) : null;
+}
 var VERSION_VARIABLE = /_VERSION$/;
 function isVersionVariable(name) {
   return VERSION_VARIABLE.test(name);
 }
 function baseOs(config) {
   for (const entry of config.history ?? []) {
-    const createdBy = entry.created_by ?? "";
-    const debian = DEBIAN.exec(createdBy);
-    if (debian) return `Debian ${debian[1]}`;
+    const createdBy = (entry.created_by ?? "").slice(0, CREATED_BY_LOOKED_AT);
+    const debian = debianSuite(createdBy);
+    if (debian) return `Debian ${debian}`;
     const alpine = ALPINE.exec(createdBy);
     if (alpine) return `Alpine ${alpine[1]}`;
   }
@@ -26850,16 +26888,22 @@ var RPM_DATABASE = /^(usr\/lib\/sysimage\/rpm|var\/lib\/rpm)\/(rpmdb\.sqlite|Pac
 var SINGLE_FILES = [DPKG_STATUS, APK_INSTALLED, ...OS_RELEASE];
 var MAX_EXPANSION = 20;
 var MAX_FILE_BYTES = 32 * 1024 * 1024;
+var MAX_KEPT_BYTES = 48 * 1024 * 1024;
 async function readImageFiles(client, reference, layers2, budgetBytes, needOsRelease = true) {
   const files = /* @__PURE__ */ new Map();
   const decided = /* @__PURE__ */ new Set();
-  const hiddenDirs = [];
+  const hiddenDirs = /* @__PURE__ */ new Set();
   let bytesRead = 0;
   let expanded = 0;
   const maxExpanded = budgetBytes * MAX_EXPANSION;
   let statusD = false;
   let rpm = false;
-  const hidden = (path) => hiddenDirs.some((dir) => path.startsWith(dir));
+  let kept = 0;
+  const hidden = (path) => {
+    for (let slash = path.indexOf("/"); slash >= 0; slash = path.indexOf("/", slash + 1))
+      if (hiddenDirs.has(path.slice(0, slash + 1))) return true;
+    return false;
+  };
   const done = () => !statusD && (decided.has(DPKG_STATUS) || decided.has(APK_INSTALLED)) && (!needOsRelease || OS_RELEASE.some((path) => decided.has(path)));
   for (const layer of [...layers2].reverse()) {
     if (done()) break;
@@ -26909,6 +26953,15 @@ async function readImageFiles(client, reference, layers2, budgetBytes, needOsRel
         } else if (RPM_DATABASE.test(path)) {
           rpm = true;
         } else if (entry.header.type === "file" && wanted(path) && !decided.has(path) && !hidden(path) && (entry.header.size ?? 0) <= MAX_FILE_BYTES) {
+          kept += entry.header.size ?? 0;
+          if (kept > MAX_KEPT_BYTES) {
+            stream.destroy();
+            return {
+              files,
+              bytesRead: bytesRead + size,
+              incomplete: `its package databases hold more than ${MAX_KEPT_BYTES / 1024 / 1024} MiB; reading stopped`
+            };
+          }
           files.set(path, await text(entry));
           decided.add(path);
           if (path.startsWith(DPKG_STATUS_D)) statusD = true;
@@ -26928,7 +26981,7 @@ async function readImageFiles(client, reference, layers2, budgetBytes, needOsRel
     }
     const failure = broken ?? await reading;
     bytesRead += size;
-    hiddenDirs.push(...newlyHidden);
+    for (const dir of newlyHidden) hiddenDirs.add(dir);
     if (failure instanceof RegistryError && failure.kind === "too-large")
       return { files, bytesRead, incomplete: budgetNote(budgetBytes) };
     if (failure instanceof ExpansionLimit)
@@ -26979,7 +27032,7 @@ async function text(entry) {
 // src/explain/sbom.ts
 var PREDICATE_TYPE = "in-toto.io/predicate-type";
 var SBOM_PREDICATES = [/^https:\/\/spdx\.dev\/Document/, /^https:\/\/cyclonedx\.org\/bom/];
-var MAX_SBOM_BYTES = 64 * 1024 * 1024;
+var MAX_SBOM_BYTES = 16 * 1024 * 1024;
 async function readSbom(client, reference, image) {
   const attestation = image.index?.manifests.find(
     (d) => isAttestation(d) && d.annotations["vnd.docker.reference.digest"] === image.digest
@@ -27852,12 +27905,23 @@ var Transport = class {
         responseHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
     }
     if (req.stream && res.statusCode === 200) {
+      const body = res.body;
+      const cutoff = setTimeout(
+        () => body.destroy(
+          new RegistryError(
+            "timeout",
+            `${host}: still sending when the run's time limit of ${this.options.runTimeoutMs / 1e3} s (${RUN_TIMEOUT_FACTOR} \xD7 timeout) passed`
+          )
+        ),
+        Math.max(0, this.runDeadline - Date.now())
+      );
+      body.once("close", () => clearTimeout(cutoff));
       return {
         status: res.statusCode,
         url: req.url,
         headers: responseHeaders,
         body: Buffer.alloc(0),
-        stream: res.body
+        stream: body
       };
     }
     if (req.method === "HEAD") {
@@ -30504,16 +30568,33 @@ function movedImages(discovered, resolutions, baseline) {
   }
   return [...moved.values()];
 }
+var EXPLAINED_AT_ONCE = 2;
 async function explainAll(findings, client, platforms, budgetBytes) {
   const drifted = /* @__PURE__ */ new Map();
   for (const f of findings)
     if (f.status === "drifted" && !drifted.has(f.image)) drifted.set(f.image, f);
-  const explained = await Promise.all(
-    [...drifted].map(
-      async ([image, f]) => [image, await explainDrift(f, client, platforms, budgetBytes)]
-    )
+  const queue = [...drifted];
+  const explained = /* @__PURE__ */ new Map();
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [image, finding] = next;
+      try {
+        explained.set(image, await explainDrift(finding, client, platforms, budgetBytes));
+      } catch (error) {
+        explained.set(image, {
+          platform: null,
+          unavailable: `what changed could not be read (${error.message ?? String(error)}); only the digests are known`
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: EXPLAINED_AT_ONCE }, worker));
+  return new Map(
+    [...drifted.keys()].flatMap((image) => {
+      const result = explained.get(image);
+      return result ? [[image, result]] : [];
+    })
   );
-  return new Map(explained);
 }
 
 // src/report/plain-text.ts

@@ -36,6 +36,8 @@ export interface ImageSpec {
   layerMediaType?: string
   layerAnnotations?: Record<string, string>
   annotations?: Record<string, string>
+  /** Rewrites the config before it is pushed: a registry that serves configs of any shape. */
+  rawConfig?: (config: Record<string, unknown>) => unknown
 }
 
 export interface PushedImage {
@@ -114,7 +116,10 @@ export class ImagePusher {
         ...(spec.layerAnnotations ? { annotations: spec.layerAnnotations } : {})
       })
     }
-    const configBlob = await this.pushBlob(repo, JSON.stringify(config))
+    const configBlob = await this.pushBlob(
+      repo,
+      JSON.stringify(spec.rawConfig ? spec.rawConfig(config) : config)
+    )
     const mediaType = oci ? MEDIA.ociManifest : MEDIA.dockerManifest
     const manifest = {
       schemaVersion: 2,

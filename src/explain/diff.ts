@@ -64,8 +64,26 @@ export interface Unexplained {
   unavailable: string
 }
 
-const DEBIAN = /debian\.sh\b.*?'([a-z]+)'\s+'@\d+'/
 const ALPINE = /alpine-minirootfs-(\d+\.\d+(?:\.\d+)?)/
+/** A history entry that names the base is short; registry text past this is not looked at. */
+const CREATED_BY_LOOKED_AT = 1024
+
+/**
+ * The suite of Debian's `debian.sh … 'bookworm' '@1712707200'` history entry, read by hand
+ * in one pass (a lazy regular expression rescans the rest of the text from every match).
+ */
+function debianSuite(createdBy: string): string | null {
+  const script = createdBy.indexOf('debian.sh')
+  if (script < 0) return null
+  const stamp = createdBy.indexOf("'@", script)
+  if (stamp < 0 || !/^'@\d+'/.test(createdBy.slice(stamp, stamp + 24))) return null
+  let end = stamp - 1
+  while (end > script && /\s/.test(createdBy[end])) end--
+  if (end === stamp - 1 || createdBy[end] !== "'") return null
+  let start = end - 1
+  while (start > script && /[a-z]/.test(createdBy[start])) start--
+  return createdBy[start] === "'" && start < end - 1 ? createdBy.slice(start + 1, end) : null
+}
 const VERSION_VARIABLE = /_VERSION$/
 
 /** `PYTHON_VERSION` and the like: the variables that say which runtime an image carries. */
@@ -76,9 +94,9 @@ export function isVersionVariable(name: string): boolean {
 /** The base OS release an image says it is built on, or null. */
 export function baseOs(config: ImageConfig): string | null {
   for (const entry of config.history ?? []) {
-    const createdBy = entry.created_by ?? ''
-    const debian = DEBIAN.exec(createdBy)
-    if (debian) return `Debian ${debian[1]}`
+    const createdBy = (entry.created_by ?? '').slice(0, CREATED_BY_LOOKED_AT)
+    const debian = debianSuite(createdBy)
+    if (debian) return `Debian ${debian}`
     const alpine = ALPINE.exec(createdBy)
     if (alpine) return `Alpine ${alpine[1]}`
   }

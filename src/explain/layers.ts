@@ -20,6 +20,8 @@ const SINGLE_FILES = [DPKG_STATUS, APK_INSTALLED, ...OS_RELEASE]
 const MAX_EXPANSION = 20
 /** A package database larger than this is not one. */
 const MAX_FILE_BYTES = 32 * 1024 * 1024
+/** The package databases kept per image, all files together: what one explanation may hold. */
+const MAX_KEPT_BYTES = 48 * 1024 * 1024
 
 export interface ImageFiles {
   /** Path (without a leading `/`) → content, as the image's top-most layer holding it has it. */
@@ -49,14 +51,20 @@ export async function readImageFiles(
   const files = new Map<string, string>()
   /** Paths whose top-most state is known: read, or deleted by a whiteout above. */
   const decided = new Set<string>()
-  /** Directories an upper layer replaced (opaque whiteout) or deleted. */
-  const hiddenDirs: string[] = []
+  /** Directories an upper layer replaced (opaque whiteout) or deleted, `dir/`. */
+  const hiddenDirs = new Set<string>()
   let bytesRead = 0
   let expanded = 0
   const maxExpanded = budgetBytes * MAX_EXPANSION
   let statusD = false
   let rpm = false
-  const hidden = (path: string) => hiddenDirs.some(dir => path.startsWith(dir))
+  let kept = 0
+  // each of the path's own directories looked up: not every hidden directory compared with every path
+  const hidden = (path: string) => {
+    for (let slash = path.indexOf('/'); slash >= 0; slash = path.indexOf('/', slash + 1))
+      if (hiddenDirs.has(path.slice(0, slash + 1))) return true
+    return false
+  }
   const done = () =>
     !statusD &&
     (decided.has(DPKG_STATUS) || decided.has(APK_INSTALLED)) &&
@@ -117,6 +125,16 @@ export async function readImageFiles(
           !hidden(path) &&
           (entry.header.size ?? 0) <= MAX_FILE_BYTES
         ) {
+          kept += entry.header.size ?? 0
+          // many status.d files of 32 MiB each from a little gzip: stop before they fill memory
+          if (kept > MAX_KEPT_BYTES) {
+            stream.destroy()
+            return {
+              files,
+              bytesRead: bytesRead + size,
+              incomplete: `its package databases hold more than ${MAX_KEPT_BYTES / 1024 / 1024} MiB; reading stopped`
+            }
+          }
           files.set(path, await text(entry))
           decided.add(path)
           if (path.startsWith(DPKG_STATUS_D)) statusD = true
@@ -137,7 +155,7 @@ export async function readImageFiles(
     }
     const failure = broken ?? (await reading)
     bytesRead += size
-    hiddenDirs.push(...newlyHidden)
+    for (const dir of newlyHidden) hiddenDirs.add(dir)
     if (failure instanceof RegistryError && failure.kind === 'too-large')
       return { files, bytesRead, incomplete: budgetNote(budgetBytes) }
     if (failure instanceof ExpansionLimit)

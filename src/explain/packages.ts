@@ -122,10 +122,8 @@ export function parseSbom(document: unknown): Package[] | null {
   const doc = document as Record<string, unknown>
   const packages: Package[] = []
   if (Array.isArray(doc.packages) && typeof doc.spdxVersion === 'string') {
-    for (const entry of doc.packages as Record<string, unknown>[]) {
-      const refs = Array.isArray(entry.externalRefs)
-        ? (entry.externalRefs as Record<string, unknown>[])
-        : []
+    for (const entry of (doc.packages as unknown[]).filter(isRecord)) {
+      const refs = Array.isArray(entry.externalRefs) ? entry.externalRefs.filter(isRecord) : []
       const purl = refs.find(r => r.referenceType === 'purl')?.referenceLocator
       const type = purlType(typeof purl === 'string' ? purl : undefined)
       if (type && typeof entry.name === 'string' && typeof entry.versionInfo === 'string')
@@ -134,7 +132,7 @@ export function parseSbom(document: unknown): Package[] | null {
     return packages
   }
   if (doc.bomFormat === 'CycloneDX' && Array.isArray(doc.components)) {
-    for (const entry of doc.components as Record<string, unknown>[]) {
+    for (const entry of (doc.components as unknown[]).filter(isRecord)) {
       const type = purlType(typeof entry.purl === 'string' ? entry.purl : undefined)
       if (type && typeof entry.name === 'string' && typeof entry.version === 'string')
         packages.push({ name: entry.name, version: entry.version, type })
@@ -144,14 +142,26 @@ export function parseSbom(document: unknown): Package[] | null {
   return null
 }
 
+/** An SBOM entry is an object; anything else in the list (`null`, a number) is not a package. */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
 /** Debian `1:2.36-9+deb12u4` → `2`; Alpine `3.1.4-r5` → `3`. */
 function leadingNumber(version: string): string {
   return /^(?:\d+:)?(\d+)/.exec(version)?.[1] ?? version
 }
 
+/** Longer than any real package name (Debian allows far fewer characters in practice). */
+const MAX_PACKAGE_NAME = 256
+
 /** A shared library package: `libssl1.1`, `libc6`, not `libc-bin` or `libssl-dev`. */
 export function isSharedLibrary(name: string): boolean {
-  return /^lib.*\d/.test(name) && !/-(dev|bin|doc|common|data|utils)$/.test(name)
+  return (
+    name.length <= MAX_PACKAGE_NAME &&
+    /^lib.*\d/.test(name) &&
+    !/-(dev|bin|doc|common|data|utils)$/.test(name)
+  )
 }
 
 /**
@@ -159,6 +169,8 @@ export function isSharedLibrary(name: string): boolean {
  * `libssl1.1` → `libssl.so.1.1`, `libc6` → `libc.so.6`; null when the name does not say.
  */
 export function sharedObject(name: string): string | null {
+  // the lazy pattern costs the square of its input: a package name from a registry is bounded first
+  if (name.length > MAX_PACKAGE_NAME) return null
   const match = /^lib(.+?)-?(\d[\d.]*)(?:t64)?$/.exec(name)
   return match ? `lib${match[1]}.so.${match[2]}` : null
 }

@@ -244,7 +244,13 @@ function movedImages(
   return [...moved.values()]
 }
 
-/** One explanation per drifted image however many lines name it, all read at once. */
+/** Images explained at once: each may hold its package databases in memory. */
+const EXPLAINED_AT_ONCE = 2
+
+/**
+ * One explanation per drifted image however many lines name it, a few at a time. Whatever
+ * goes wrong inside one image's explanation makes that image "not known", never the run.
+ */
 async function explainAll(
   findings: Finding[],
   client: RegistryClient,
@@ -254,10 +260,27 @@ async function explainAll(
   const drifted = new Map<string, DriftedFinding>()
   for (const f of findings)
     if (f.status === 'drifted' && !drifted.has(f.image)) drifted.set(f.image, f)
-  const explained = await Promise.all(
-    [...drifted].map(
-      async ([image, f]) => [image, await explainDrift(f, client, platforms, budgetBytes)] as const
-    )
+  const queue = [...drifted]
+  const explained = new Map<string, ExplainResult>()
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [image, finding] = next
+      try {
+        explained.set(image, await explainDrift(finding, client, platforms, budgetBytes))
+      } catch (error) {
+        explained.set(image, {
+          platform: null,
+          unavailable: `what changed could not be read (${(error as Error).message ?? String(error)}); only the digests are known`
+        })
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: EXPLAINED_AT_ONCE }, worker))
+  // in the findings' order, as before
+  return new Map(
+    [...drifted.keys()].flatMap(image => {
+      const result = explained.get(image)
+      return result ? [[image, result] as const] : []
+    })
   )
-  return new Map(explained)
 }

@@ -115,7 +115,34 @@ export function parseManifest(
 export function parseConfig(bytes: Buffer, what: string): ImageConfig {
   const document = parseRegistryJson(bytes, what)
   if (!isObject(document)) throw new RegistryError('bad-response', `${what} is not a JSON object`)
-  return document as ImageConfig
+  // only the fields read, each of the type it must have: `"history": 5` or `"Env": [1]` from a
+  // registry are left out, never a crash further on
+  const doc = document as Record<string, unknown>
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
+  const inner = isObject(doc.config) ? (doc.config as Record<string, unknown>) : {}
+  const labels = isObject(inner.Labels)
+    ? Object.fromEntries(
+        Object.entries(inner.Labels as Record<string, unknown>).filter(
+          (entry): entry is [string, string] => typeof entry[1] === 'string'
+        )
+      )
+    : null
+  return {
+    ...(text(doc.os) !== undefined ? { os: text(doc.os) } : {}),
+    ...(text(doc.architecture) !== undefined ? { architecture: text(doc.architecture) } : {}),
+    ...(text(doc.variant) !== undefined ? { variant: text(doc.variant) } : {}),
+    ...(text(doc.created) !== undefined ? { created: text(doc.created) } : {}),
+    config: {
+      Env: Array.isArray(inner.Env) ? inner.Env.filter(e => typeof e === 'string') : null,
+      Labels: labels
+    },
+    history: Array.isArray(doc.history)
+      ? doc.history.filter(isObject).map(h => {
+          const createdBy = text((h as Record<string, unknown>).created_by)
+          return createdBy !== undefined ? { created_by: createdBy } : {}
+        })
+      : []
+  }
 }
 
 /** BuildKit's attestation manifests: `unknown/unknown` entries that point at an image. */

@@ -228,12 +228,26 @@ export class Transport {
         responseHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
     }
     if (req.stream && res.statusCode === 200) {
+      // undici's body timeout is per chunk: a layer dripped a byte at a time would hold the run
+      // as long as the registry liked, so every stream ends at the run's deadline
+      const body = res.body
+      const cutoff = setTimeout(
+        () =>
+          body.destroy(
+            new RegistryError(
+              'timeout',
+              `${host}: still sending when the run's time limit of ${this.options.runTimeoutMs / 1000} s (${RUN_TIMEOUT_FACTOR} × timeout) passed`
+            )
+          ),
+        Math.max(0, this.runDeadline - Date.now())
+      )
+      body.once('close', () => clearTimeout(cutoff))
       return {
         status: res.statusCode,
         url: req.url,
         headers: responseHeaders,
         body: Buffer.alloc(0),
-        stream: res.body
+        stream: body
       }
     }
     if (req.method === 'HEAD') {
