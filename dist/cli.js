@@ -7747,7 +7747,7 @@ var require_util2 = __commonJS({
     var { redirectStatusSet, referrerPolicyTokens, badPortsSet } = require_constants4();
     var { getGlobalOrigin } = require_global();
     var { collectAnHTTPQuotedString, parseMIMEType } = require_data_url();
-    var { performance } = __require("node:perf_hooks");
+    var { performance: performance2 } = __require("node:perf_hooks");
     var { ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = require_util();
     var assert = __require("node:assert");
     var { isUint8Array } = __require("node:util/types");
@@ -7902,7 +7902,7 @@ var require_util2 = __commonJS({
       };
     }
     function coarsenedSharedCurrentTime(crossOriginIsolatedCapability) {
-      return coarsenTime(performance.now(), crossOriginIsolatedCapability);
+      return coarsenTime(performance2.now(), crossOriginIsolatedCapability);
     }
     function createOpaqueTimingInfo(timingInfo) {
       return {
@@ -30196,6 +30196,7 @@ function kindSpec(reference) {
 // src/sources/discover.ts
 var NEVER_SEARCHED = ["**/node_modules/**", "**/vendor/**", "**/.git/**"];
 var MAX_FILE_BYTES2 = 1024 * 1024;
+var YIELD_EVERY_MS = 20;
 var MissingPathError = class extends Error {
   constructor(message) {
     super(message);
@@ -30328,7 +30329,14 @@ async function scanFiles(files, options) {
   const direct = [];
   const pending = files.map((file) => ({ file, source: sourceFor(file) })).sort((a, b) => Number(b.source === workflowSource) - Number(a.source === workflowSource));
   const queued = new Set(files);
+  let lastYield = performance.now();
+  const breathe = async () => {
+    if (performance.now() - lastYield < YIELD_EVERY_MS) return;
+    await new Promise((resolve4) => setImmediate(resolve4));
+    lastYield = performance.now();
+  };
   for (let next = pending.shift(); next; next = pending.shift()) {
+    await breathe();
     const { file, source, invocation } = next;
     if (source === dockerfileSource) {
       direct.push(file);
@@ -30395,10 +30403,15 @@ async function scanFiles(files, options) {
       built.set(dockerfile, sets);
     }
   }
-  for (const file of direct) if (!built.has(file)) scanDockerfileWith(file, options.buildArgs);
+  for (const file of direct) {
+    await breathe();
+    if (!built.has(file)) scanDockerfileWith(file, options.buildArgs);
+  }
   for (const [file, sets] of built)
-    for (const { args, contexts, localImages, by } of sets.values())
+    for (const { args, contexts, localImages, by } of sets.values()) {
+      await breathe();
       scanDockerfileWith(file, args, contexts, localImages, by.join(", "));
+    }
   return { references: dedupe(references), warnings, errors, notices };
   function scanDockerfileWith(file, buildArgs, contexts = [], localImages = [], builtBy) {
     const content = read(file);

@@ -73,16 +73,28 @@ export async function saveEntry(path: string, key: string): Promise<SaveProblem 
   return result === -1 ? { taken: false, why: 'the cache service did not accept it' } : null
 }
 
-function withDeadline<T>(call: Promise<T>): Promise<T> {
+/** How often the deadline counts the time that passed. */
+const TICK_MS = 100
+
+/**
+ * `call`, or an error once `deadlineMs` of waiting on it have passed. Only time the process
+ * could wait counts: while the scan held the event loop, nothing could be read from the cache
+ * service either, so a blocked stretch counts as one tick, not as its length.
+ */
+export function withDeadline<T>(call: Promise<T>, deadlineMs = CACHE_DEADLINE_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new Error(`the cache service did not answer within ${CACHE_DEADLINE_MS / 1000} s`)),
-      CACHE_DEADLINE_MS
-    )
+    let waited = 0
+    let last = performance.now()
+    timer = setInterval(() => {
+      const now = performance.now()
+      waited += Math.min(now - last, 2 * TICK_MS)
+      last = now
+      if (waited >= deadlineMs)
+        reject(new Error(`the cache service did not answer within ${deadlineMs / 1000} s`))
+    }, TICK_MS)
   })
-  return Promise.race([call, deadline]).finally(() => clearTimeout(timer))
+  return Promise.race([call, deadline]).finally(() => clearInterval(timer))
 }
 
 const LIBRARY_PROBLEM =

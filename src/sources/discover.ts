@@ -22,6 +22,8 @@ import {
 /** Never searched: installed packages, vendored Go modules (whose Dockerfiles no build here uses), git's own files. */
 const NEVER_SEARCHED = ['**/node_modules/**', '**/vendor/**', '**/.git/**']
 const MAX_FILE_BYTES = 1024 * 1024
+/** How long the scan works before it lets other work (the cache restore) run. */
+const YIELD_EVERY_MS = 20
 
 /** Thrown for a path argument that names nothing. */
 export class MissingPathError extends Error {
@@ -251,7 +253,15 @@ export async function scanFiles(
     .map(file => ({ file, source: sourceFor(file) }))
     .sort((a, b) => Number(b.source === workflowSource) - Number(a.source === workflowSource))
   const queued = new Set(files)
+  // the scan is synchronous work: now and then it lets the cache restore beside it read its answers
+  let lastYield = performance.now()
+  const breathe = async () => {
+    if (performance.now() - lastYield < YIELD_EVERY_MS) return
+    await new Promise(resolve => setImmediate(resolve))
+    lastYield = performance.now()
+  }
   for (let next = pending.shift(); next; next = pending.shift()) {
+    await breathe()
     const { file, source, invocation } = next
     if (source === dockerfileSource) {
       direct.push(file)
@@ -320,10 +330,15 @@ export async function scanFiles(
       built.set(dockerfile, sets)
     }
   }
-  for (const file of direct) if (!built.has(file)) scanDockerfileWith(file, options.buildArgs)
+  for (const file of direct) {
+    await breathe()
+    if (!built.has(file)) scanDockerfileWith(file, options.buildArgs)
+  }
   for (const [file, sets] of built)
-    for (const { args, contexts, localImages, by } of sets.values())
+    for (const { args, contexts, localImages, by } of sets.values()) {
+      await breathe()
       scanDockerfileWith(file, args, contexts, localImages, by.join(', '))
+    }
   return { references: dedupe(references), warnings, errors, notices }
 
   function scanDockerfileWith(
