@@ -232,7 +232,9 @@ describe('scanning hostile files', () => {
         numRuns: 40,
         examples: [
           ['}'.repeat(120_000), false],
-          ['${{ '.repeat(200_000), true]
+          ['${{ '.repeat(200_000), true],
+          [': '.repeat(100_000), false],
+          ['&a '.repeat(100_000), false]
         ]
       }
     )
@@ -243,7 +245,7 @@ describe('scanning hostile files', () => {
       [
         `services:\n  a:\n    image: ${'}'.repeat(120_000)}\n`,
         3,
-        `more than ${MAX_FLOW_PER_LINE} brackets or quotes on one line`
+        `more than ${MAX_FLOW_PER_LINE} YAML indicators on one line`
       ],
       [
         `services:\n  a:\n    image: ${'['.repeat(20_000)}\n`,

@@ -29453,10 +29453,16 @@ function guard(text2) {
     } else if (c === 93 || c === 125) {
       onLine++;
       depth = Math.max(0, depth - 1);
-    } else if (c === 34 || c === 39) onLine++;
+    } else if (c === 34 || // "
+    c === 39 || // '
+    c === 38 || // & anchor
+    c === 42 || // * alias
+    c === 33 || // ! tag
+    c === 58 && (text2.charCodeAt(at + 1) === 32 || text2.charCodeAt(at + 1) === 9))
+      onLine++;
     else continue;
     if (onLine > MAX_FLOW_PER_LINE)
-      return { line, why: `more than ${MAX_FLOW_PER_LINE} brackets or quotes on one line` };
+      return { line, why: `more than ${MAX_FLOW_PER_LINE} YAML indicators on one line` };
   }
   return null;
 }

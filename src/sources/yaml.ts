@@ -1,13 +1,14 @@
 /**
  * The one way YAML sources (Compose files, workflows) parse a file: with line positions, the
  * "invalid YAML" error on its line, and a linear guard before the `yaml` library sees the
- * text, since the library is quadratic on long runs of flow indicators or quotes (`}}}}…`,
- * `""""…`) and runs out of memory on deep flow nesting (`[[[[…`): no real file has either.
+ * text, since the library is quadratic on long runs of indicators on one line (`}}}}…`,
+ * `""""…`, `: : : …`, `&a &a …`) and runs out of memory on deep flow nesting (`[[[[…`): no
+ * real file has either.
  */
 import { LineCounter, parseDocument, type Document } from 'yaml'
 import type { ScanWarning } from './source.js'
 
-/** Flow indicators (`[ ] { }`) and quotes one line may hold. */
+/** Indicators one line may hold: flow brackets, quotes, anchors, aliases, tags, `: `. */
 export const MAX_FLOW_PER_LINE = 1024
 /** How deep `[` and `{` may nest. */
 export const MAX_FLOW_DEPTH = 64
@@ -52,10 +53,18 @@ function guard(text: string): { line: number; why: string } | null {
     } else if (c === 93 || c === 125) {
       onLine++
       depth = Math.max(0, depth - 1)
-    } else if (c === 34 || c === 39) onLine++
+    } else if (
+      c === 34 || // "
+      c === 39 || // '
+      c === 38 || // & anchor
+      c === 42 || // * alias
+      c === 33 || // ! tag
+      (c === 58 && (text.charCodeAt(at + 1) === 32 || text.charCodeAt(at + 1) === 9)) // ": "
+    )
+      onLine++
     else continue
     if (onLine > MAX_FLOW_PER_LINE)
-      return { line, why: `more than ${MAX_FLOW_PER_LINE} brackets or quotes on one line` }
+      return { line, why: `more than ${MAX_FLOW_PER_LINE} YAML indicators on one line` }
   }
   return null
 }
