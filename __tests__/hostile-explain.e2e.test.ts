@@ -1,3 +1,4 @@
+import { measuredCli } from '../bench/lib/measured-cli.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -113,4 +114,40 @@ describe('a hostile registry, through the explanation of a drift', () => {
     expect(ran.status).toBe(1)
     expect(seconds).toBeLessThan(8)
   }, 60_000)
+})
+
+describe('memory, whatever the layers hold', () => {
+  it('status.d files that expand to 256 MiB from a little gzip stop at the kept limit: peak memory stays bounded', async () => {
+    const registry = new TestRegistry()
+    await registry.start()
+    const dir = mkdtempSync(join(tmpdir(), 'bid-hostile-memory-'))
+    try {
+      const pusher = new ImagePusher(registry)
+      const small = await tarLayer({ 'var/lib/dpkg/status': dpkgStatus({ libc6: '2.36-9' }) })
+      await pusher.pushImage('library/big', { env: ['V=1'], layers: [small] }, { tag: '1' })
+      writeFileSync(join(dir, 'Dockerfile'), `FROM ${registry.host}/library/big:1\n`)
+      const baseline = ['--baseline', join(dir, 'b.json')]
+      expect(
+        (await runNode(CLI, ['check', '--update', ...baseline, '.'], { cwd: dir })).status
+      ).toBe(0)
+      const stanza = Buffer.from('Package: filler\nStatus: install ok installed\nVersion: 1.0\n\n')
+      const file = Buffer.alloc(32 * 1024 * 1024, stanza)
+      const files: Record<string, Buffer> = {}
+      for (let i = 0; i < 8; i++) files[`var/lib/dpkg/status.d/p${i}`] = file
+      const bomb = await tarLayer(files)
+      expect(bomb.length).toBeLessThan(2 * 1024 * 1024)
+      await pusher.pushImage('library/big', { env: ['V=2'], layers: [bomb] }, { tag: '1' })
+      const measured = await measuredCli(dir, ['check', '--json', ...baseline, '.'])
+      const [finding] = JSON.parse(measured.stdout).findings
+      expect(finding.status).toBe('drifted')
+      expect(finding.explanation.packages?.unavailable ?? '').toMatch(
+        /package databases hold more than 48 MiB/
+      )
+      // the kept limit (48 MiB, held as text) and one layer in flight: far from the 256 MiB it expands to
+      expect(measured.rssMiB).toBeLessThan(300)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+      await registry.stop()
+    }
+  }, 120_000)
 })

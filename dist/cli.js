@@ -26956,6 +26956,7 @@ async function readImageFiles(client, reference, layers2, budgetBytes, needOsRel
           kept += entry.header.size ?? 0;
           if (kept > MAX_KEPT_BYTES) {
             stream.destroy();
+            for (const path2 of files.keys()) if (path2.startsWith(DPKG_STATUS_D)) files.delete(path2);
             return {
               files,
               bytesRead: bytesRead + size,

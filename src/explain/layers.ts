@@ -129,6 +129,8 @@ export async function readImageFiles(
           // many status.d files of 32 MiB each from a little gzip: stop before they fill memory
           if (kept > MAX_KEPT_BYTES) {
             stream.destroy()
+            // a database read in part would list what it did not reach as removed: none of it is kept
+            for (const path of files.keys()) if (path.startsWith(DPKG_STATUS_D)) files.delete(path)
             return {
               files,
               bytesRead: bytesRead + size,
