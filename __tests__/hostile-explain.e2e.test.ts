@@ -151,3 +151,75 @@ describe('memory, whatever the layers hold', () => {
     }
   }, 120_000)
 })
+
+describe('memory, whatever the SBOM holds', () => {
+  it('an SBOM near its 16 MiB limit is read within the same bound, and one past it is not read', async () => {
+    const registry = new TestRegistry()
+    await registry.start()
+    const dir = mkdtempSync(join(tmpdir(), 'bid-hostile-sbom-'))
+    try {
+      const pusher = new ImagePusher(registry)
+      const sbom = (count: number) => (): ImageSpec => ({
+        layerMediaType: 'application/vnd.in-toto+json',
+        layerAnnotations: { 'in-toto.io/predicate-type': 'https://spdx.dev/Document' },
+        layers: [
+          JSON.stringify({
+            _type: 'https://in-toto.io/Statement/v0.1',
+            predicateType: 'https://spdx.dev/Document',
+            predicate: {
+              spdxVersion: 'SPDX-2.3',
+              packages: Array.from({ length: count }, (_, i) => ({
+                name: `p${i}`,
+                versionInfo: '1',
+                externalRefs: [
+                  { referenceType: 'purl', referenceLocator: `pkg:deb/debian/p${i}@1` }
+                ]
+              }))
+            }
+          })
+        ]
+      })
+      const push = (build: string, count: number) =>
+        pusher.pushIndex(
+          'library/sbom',
+          '1',
+          { 'linux/amd64': { env: [`B=${build}`] } },
+          { attestations: sbom(count) }
+        )
+      await push('1', 10)
+      writeFileSync(join(dir, 'Dockerfile'), `FROM ${registry.host}/library/sbom:1\n`)
+      const baseline = ['--baseline', join(dir, 'b.json')]
+      expect(
+        (await runNode(CLI, ['check', '--update', ...baseline, '.'], { cwd: dir })).status
+      ).toBe(0)
+      await push('2', 120_000) // about 14 MiB of JSON
+      const measured = await measuredCli(dir, [
+        'check',
+        '--json',
+        '--explain-budget',
+        '0',
+        ...baseline,
+        '.'
+      ])
+      const [finding] = JSON.parse(measured.stdout).findings
+      expect(finding.explanation.packages.from).toBe('sbom')
+      console.log('RSS', measured.rssMiB, measured.wall)
+      expect(measured.rssMiB).toBeLessThan(300)
+      await push('3', 150_000) // past 16 MiB: not read, and said so
+      const past = await runNode(
+        CLI,
+        ['check', '--json', '--explain-budget', '0', ...baseline, '.'],
+        {
+          cwd: dir
+        }
+      )
+      expect(past.status).toBe(1)
+      expect(JSON.parse(past.stdout).findings[0].explanation.packages.unavailable).toMatch(
+        /larger than the 16 MiB limit/
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+      await registry.stop()
+    }
+  }, 120_000)
+})
