@@ -203,7 +203,6 @@ describe('memory, whatever the SBOM holds', () => {
       ])
       const [finding] = JSON.parse(measured.stdout).findings
       expect(finding.explanation.packages.from).toBe('sbom')
-      console.log('RSS', measured.rssMiB, measured.wall)
       expect(measured.rssMiB).toBeLessThan(300)
       await push('3', 150_000) // past 16 MiB: not read, and said so
       const past = await runNode(
