@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CacheService } from './harness/cache-service.js'
@@ -67,4 +67,55 @@ describe.each(NODES)('the action under %s, with the Actions cache', (_, node) =>
       rmSync(elsewhere, { recursive: true, force: true })
     }
   })
+})
+
+/** The action's process while it runs: found by its workspace, which only it has. */
+function actionProcess(workspace: string): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+      if (!cmdline.includes('dist/index.js')) continue
+      if (
+        readFileSync(`/proc/${entry}/environ`, 'utf8').includes(`GITHUB_WORKSPACE=${workspace}\0`)
+      )
+        return Number(entry)
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return null
+}
+
+describe('the cache deadline against a step held busy', () => {
+  it('a step frozen for longer than the 10 s deadline while the restore waits still finds the baseline', async () => {
+    const world = new World()
+    const cache = new CacheService()
+    await world.start()
+    await cache.start()
+    const runner = new ActionRunner(world.workspace, cache.env)
+    try {
+      expect((await runner.runJob()).post!.status).toBe(0)
+      // the restore is in flight when the process stops running, as it is while a long scan holds the event loop
+      cache.latencyMs = 1500
+      const job = runner.runJob()
+      let pid: number | null = null
+      for (let i = 0; i < 100 && pid === null; i++) {
+        await new Promise(resolve => setTimeout(resolve, 20))
+        pid = actionProcess(world.workspace)
+      }
+      expect(pid).not.toBeNull()
+      await new Promise(resolve => setTimeout(resolve, 300))
+      process.kill(pid!, 'SIGSTOP')
+      await new Promise(resolve => setTimeout(resolve, 11_000))
+      process.kill(pid!, 'SIGCONT')
+      const held = await job
+      expect(held.main.outputs['baseline-found']).toBe('true')
+      expect(held.main.commands.filter(c => c.command === 'warning')).toEqual([])
+    } finally {
+      runner.dispose()
+      await cache.stop()
+      await world.stop()
+    }
+  }, 60_000)
 })
