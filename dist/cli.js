@@ -28521,15 +28521,23 @@ function scanDockerfile(file, content, options = {}) {
   }
   const found = unbuildable.size > 0 ? unbuildable : references;
   const local = new Set(options.localImages ?? []);
-  const isLocal = (r) => r.image !== void 0 && local.has(formatReference(r.image));
+  const localName = (r) => {
+    const name = r.image ? formatReference(r.image) : void 0;
+    return name !== void 0 && local.has(name) ? name : void 0;
+  };
   return {
-    references: [...found.values()].filter((r) => !isLocal(r)),
+    references: [...found.values()].filter((r) => localName(r) === void 0),
     warnings: [...warnings.values()],
-    notices: [...found.values()].filter(isLocal).map((r) => ({
-      file,
-      line: r.line,
-      message: `${formatReference(r.image)} is built by this Compose project: not pulled, not checked`
-    }))
+    notices: [...found.values()].flatMap((r) => {
+      const name = localName(r);
+      return name ? [
+        {
+          file,
+          line: r.line,
+          message: `${name} is built by this Compose project: not pulled, not checked`
+        }
+      ] : [];
+    })
   };
 }
 function scanForPlatform(file, syntax, buildArgs, automatic, contexts) {
@@ -29065,7 +29073,7 @@ var bakeSource = {
       const beside = ["docker-bake.hcl", "docker-bake.json"].some(
         (name) => context.readBeside(name) !== null
       );
-      if (beside) return { references: [], warnings: [], errors: [], builds: [] };
+      if (beside) return { references: [], warnings: [], errors: [], builds: [], notices: [] };
       return scanBake(file, [text2], context);
     }
     const override = context.readBeside("docker-bake.override.hcl");
@@ -29617,6 +29625,7 @@ function scalarText(node) {
 function follow({ document, lineCounter }, root, file, interpolate, result) {
   const include = field(document, root, "include");
   if (!(0, import_yaml2.isSeq)(include)) return;
+  const follows = result.follows ??= [];
   for (const item of include.items) {
     const entry = deref(document, item);
     const pathNode = (0, import_yaml2.isMap)(entry) ? field(document, entry, "path") : entry;
@@ -29626,7 +29635,7 @@ function follow({ document, lineCounter }, root, file, interpolate, result) {
       if (text2 === null) continue;
       const { line } = lineCounter.linePos(node?.range?.[0] ?? 0);
       try {
-        result.follows.push({
+        follows.push({
           path: posix3.normalize(posix3.join(posix3.dirname(file), interpolate(text2))),
           source: composeSource.name,
           by: "include",
@@ -29708,12 +29717,13 @@ function addImage(service, shape, image, interpolate, local, result) {
     if (!(error instanceof ExpansionError || error instanceof InvalidReferenceError)) throw error;
     found.error = error.message;
   }
-  const builder = found.image ? local.get(formatReference(found.image)) : void 0;
+  const name = found.image ? formatReference(found.image) : void 0;
+  const builder = name !== void 0 ? local.get(name) : void 0;
   if (builder !== void 0) {
     result.notices.push({
       file: image.file,
       line,
-      message: `service "${service}" runs ${formatReference(found.image)}, which service "${builder}" builds here: not pulled, not checked`
+      message: `service "${service}" runs ${name}, which service "${builder}" builds here: not pulled, not checked`
     });
     return;
   }
@@ -30330,7 +30340,7 @@ async function scanFiles(files, options) {
     references.push(...result.references);
     warnings.push(...result.warnings);
     errors.push(...result.errors);
-    notices.push(...result.notices ?? []);
+    notices.push(...result.notices);
   };
   const built = /* @__PURE__ */ new Map();
   const direct = [];
@@ -30437,7 +30447,7 @@ async function scanFiles(files, options) {
       return source.scan(file, content, context2);
     } catch (error) {
       errors.push({ file, message: `not scanned: ${error.message ?? String(error)}` });
-      return { references: [], warnings: [], errors: [], builds: [] };
+      return { references: [], warnings: [], errors: [], builds: [], notices: [] };
     }
   }
 }

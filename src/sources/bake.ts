@@ -38,7 +38,7 @@ export const bakeSource: Source = {
       const beside = ['docker-bake.hcl', 'docker-bake.json'].some(
         name => context.readBeside(name) !== null
       )
-      if (beside) return { references: [], warnings: [], errors: [], builds: [] }
+      if (beside) return { references: [], warnings: [], errors: [], builds: [], notices: [] }
       return scanBake(file, [text], context)
     }
     const override = context.readBeside('docker-bake.override.hcl')
@@ -169,7 +169,7 @@ export function scanBake(file: string, texts: string[], context: ScanContext): S
       const text = `target "${name}": ${message}`
       if (said.has(`${line}\0${text}`)) return
       said.add(`${line}\0${text}`)
-      result.notices!.push({ file, line, message: text })
+      result.notices.push({ file, line, message: text })
     }
     let combinations: (Record<string, Value> | Unknown)[]
     try {

@@ -16,6 +16,7 @@ import { parseYaml, type ParsedYaml } from './yaml.js'
 import {
   pinWord,
   type FollowedBuild,
+  type FollowedFile,
   type FoundReference,
   type Source,
   type SourceScan
@@ -239,6 +240,7 @@ function follow(
 ): void {
   const include = field(document, root, 'include')
   if (!isSeq(include)) return
+  const follows: FollowedFile[] = (result.follows ??= [])
   for (const item of include.items) {
     const entry = deref(document, item as Node)
     const pathNode = isMap(entry) ? field(document, entry, 'path') : entry
@@ -248,7 +250,7 @@ function follow(
       if (text === null) continue
       const { line } = lineCounter.linePos(node?.range?.[0] ?? 0)
       try {
-        result.follows!.push({
+        follows.push({
           path: posix.normalize(posix.join(posix.dirname(file), interpolate(text))),
           source: composeSource.name,
           by: 'include',
@@ -353,12 +355,13 @@ function addImage(
     if (!(error instanceof ExpansionError || error instanceof InvalidReferenceError)) throw error
     found.error = error.message
   }
-  const builder = found.image ? local.get(formatReference(found.image)) : undefined
+  const name = found.image ? formatReference(found.image) : undefined
+  const builder = name !== undefined ? local.get(name) : undefined
   if (builder !== undefined) {
-    result.notices!.push({
+    result.notices.push({
       file: image.file,
       line,
-      message: `service "${service}" runs ${formatReference(found.image!)}, which service "${builder}" builds here: not pulled, not checked`
+      message: `service "${service}" runs ${name}, which service "${builder}" builds here: not pulled, not checked`
     })
     return
   }

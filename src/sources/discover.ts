@@ -234,7 +234,7 @@ export async function scanFiles(
     references.push(...result.references)
     warnings.push(...result.warnings)
     errors.push(...result.errors)
-    notices.push(...(result.notices ?? []))
+    notices.push(...result.notices)
   }
 
   // Dockerfile → the distinct builds of it: args and named contexts (JSON-keyed)
@@ -361,12 +361,17 @@ export async function scanFiles(
   }
 
   /** One file that breaks its parser is an error on that file; the others are still scanned. */
-  function scanSafely(source: Source, file: string, content: string, context: ScanContext) {
+  function scanSafely(
+    source: Source,
+    file: string,
+    content: string,
+    context: ScanContext
+  ): SourceScan {
     try {
       return source.scan(file, content, context)
     } catch (error) {
       errors.push({ file, message: `not scanned: ${(error as Error).message ?? String(error)}` })
-      return { references: [], warnings: [], errors: [], builds: [] }
+      return { references: [], warnings: [], errors: [], builds: [], notices: [] }
     }
   }
 }

@@ -149,16 +149,25 @@ export function scanDockerfile(
   const found = unbuildable.size > 0 ? unbuildable : references
   // an image the same Compose project builds is built here, not pulled
   const local = new Set(options.localImages ?? [])
-  const isLocal = (r: FoundReference) =>
-    r.image !== undefined && local.has(formatReference(r.image))
+  const localName = (r: FoundReference) => {
+    const name = r.image ? formatReference(r.image) : undefined
+    return name !== undefined && local.has(name) ? name : undefined
+  }
   return {
-    references: [...found.values()].filter(r => !isLocal(r)),
+    references: [...found.values()].filter(r => localName(r) === undefined),
     warnings: [...warnings.values()],
-    notices: [...found.values()].filter(isLocal).map(r => ({
-      file,
-      line: r.line,
-      message: `${formatReference(r.image!)} is built by this Compose project: not pulled, not checked`
-    }))
+    notices: [...found.values()].flatMap(r => {
+      const name = localName(r)
+      return name
+        ? [
+            {
+              file,
+              line: r.line,
+              message: `${name} is built by this Compose project: not pulled, not checked`
+            }
+          ]
+        : []
+    })
   }
 }
 

@@ -84,7 +84,7 @@ export interface SourceScan {
   errors: ScanWarning[]
   builds: FollowedBuild[]
   /** What is set only at run time and so not checked: said, never a warning or an error. */
-  notices?: ScanWarning[]
+  notices: ScanWarning[]
   /** Other files to read, whatever their names (a Bake file a workflow step names). */
   follows?: FollowedFile[]
 }

@@ -135,7 +135,7 @@ export function scanWorkflow(file: string, content: string): SourceScan {
       const { line, col } = at(node)
       const values = substitute(raw.slice(prefix.length), env, combinations)
       if ('runtime' in values) {
-        result.notices!.push({
+        result.notices.push({
           file,
           line,
           message: `${key}: ${raw} is set at run time (${values.runtime}), not checked`
@@ -185,7 +185,7 @@ export function scanWorkflow(file: string, content: string): SourceScan {
           .map(f => f.trim())
           .filter(Boolean)) {
           if (name.includes('${{')) {
-            result.notices!.push({
+            result.notices.push({
               file,
               line: at(uses).line,
               message: `${by}: ${name} is set at run time, not checked`
@@ -381,7 +381,7 @@ function buildPushStep(
     const filled = [rawContext, rawFile ?? ''].map(one)
     const runtime = filled.find(f => 'runtime' in f || f.texts.length !== 1)
     if (runtime) {
-      result.notices!.push({
+      result.notices.push({
         file,
         line,
         message: `${by}: ${'runtime' in runtime ? runtime.runtime : rawContext} is set at run time, not checked`
@@ -402,7 +402,7 @@ function buildPushStep(
   }
   const context = [...builds.values()][0].context
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context)) {
-    result.notices!.push({
+    result.notices.push({
       file,
       line,
       message: `${by}: a remote build context (${context}) is not checked`
