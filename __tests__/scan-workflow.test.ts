@@ -226,3 +226,23 @@ describe('literal values a workflow expands', () => {
     )
   })
 })
+
+describe('remote build contexts', () => {
+  it('a Git SSH address is remote for a workflow step as for Compose and Bake: noted, not followed', () => {
+    const workflow = [
+      'on: push',
+      'jobs:',
+      '  image:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - uses: docker/build-push-action@v6',
+      '        with:',
+      '          context: git@github.com:acme/app.git#main'
+    ].join('\n')
+    const scanned = scanWorkflow('.github/workflows/ci.yml', workflow)
+    expect(scanned.builds).toEqual([])
+    expect(scanned.notices.map(n => n.message)).toEqual([
+      'job "image" step 1 (docker/build-push-action): a remote build context (git@github.com:acme/app.git#main) is not checked'
+    ])
+  })
+})

@@ -27173,6 +27173,9 @@ var BUILD_CONTEXT = {
   name: "build-context",
   description: "a named build context `NAME=docker-image://IMAGE`: `build-contexts` of `docker/build-push-action`, `contexts` of a Bake target (a Dockerfile `FROM NAME` is that image)"
 };
+function isRemoteContext(context) {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith("git@");
+}
 function pinWord(word, digest) {
   return `${word.replace(/@[^@\s]*$/, "")}@${digest}`;
 }
@@ -29223,7 +29226,7 @@ function scanBake(file, texts, context) {
         notice(`${unknown.reason}; not checked`, unknown.line);
         continue;
       }
-      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(buildContext) || /^git@/.test(buildContext)) {
+      if (isRemoteContext(buildContext)) {
         notice(`a remote context (${buildContext}) is not checked`);
         continue;
       }
@@ -29787,7 +29790,7 @@ function composeBuild(document, build, interpolate, lookup) {
   } else {
     return null;
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith("git@")) return null;
+  if (isRemoteContext(context)) return null;
   const path = dockerfile.startsWith("/") ? dockerfile : `${context.replace(/\/+$/, "")}/${dockerfile}`;
   return { dockerfile: path, buildArgs };
 }
@@ -30138,7 +30141,7 @@ function buildPushStep(file, inputs, at, jobId, index, line, result, literal) {
     builds.set(JSON.stringify(build), build);
   }
   const context = [...builds.values()][0].context;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context)) {
+  if (isRemoteContext(context)) {
     result.notices.push({
       file,
       line,

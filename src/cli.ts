@@ -1,3 +1,6 @@
+/**
+ * The command line's entry: `node dist/cli.js scan | resolve | check`.
+ */
 import { runCli } from './cli/main.js'
 import { exitOnCrash } from './crash.js'
 

@@ -1,3 +1,6 @@
+/**
+ * The action's entry: one bundle serves the main and the post step.
+ */
 import * as core from '@actions/core'
 import { runMain } from './action/main.js'
 import { runPost } from './action/post.js'

@@ -1,3 +1,6 @@
+/**
+ * The action's inputs, each read and validated once; a bad value is a ConfigError naming the input.
+ */
 import * as core from '@actions/core'
 import {
   COMMENT_MODES,

@@ -1,3 +1,7 @@
+/**
+ * The action's main step: decides whether this run records the baseline, runs the pipeline, and writes
+ * annotations, the job summary, outputs, the pull-request comment and the check run.
+ */
 import * as core from '@actions/core'
 import { resolve } from 'node:path'
 import { tmpdir } from 'node:os'

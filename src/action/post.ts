@@ -1,3 +1,6 @@
+/**
+ * The action's post step (run only when the job succeeded): uploads the baseline the main step staged.
+ */
 import * as core from '@actions/core'
 import { CacheStore, uploadStaged } from '../baseline/cache-store.js'
 

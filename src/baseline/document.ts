@@ -1,3 +1,7 @@
+/**
+ * The baseline document: its JSON form, strict reading (an unusable baseline is an error, never a
+ * first run), stable writing, and how a run's fresh entries are layered on a newer baseline.
+ */
 import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
 
 /** Where a reference pointed at the last successful build. */

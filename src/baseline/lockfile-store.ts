@@ -1,3 +1,6 @@
+/**
+ * The baseline as a committed file (input `lockfile`, CLI `--baseline`), written whole or not at all.
+ */
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
 import type { BaselineStore, Restored } from './store.js'

@@ -1,3 +1,6 @@
+/**
+ * The store interface every baseline store implements (the Actions cache, a lockfile): restore, save.
+ */
 import type { Baseline, BaselineChanges } from './document.js'
 
 /** What restoring a baseline found. */

@@ -1,3 +1,6 @@
+/**
+ * The command line's flags, parsed and validated; a bad one is a UsageError with the usage.
+ */
 import { parseArgs } from 'node:util'
 import {
   DEFAULTS,

@@ -1,3 +1,6 @@
+/**
+ * The command line: maps flags to the pipeline and its result to text, JSON, SARIF and exit statuses.
+ */
 import { resolve } from 'node:path'
 import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError, parseVariables } from '../config/values.js'

@@ -1,3 +1,6 @@
+/**
+ * Compare: each reference's current digest against the baseline, as findings, and the next baseline. Pure.
+ */
 import {
   BASELINE_SCHEMA,
   BASELINE_SCHEMA_VERSION,

@@ -1,3 +1,6 @@
+/**
+ * Decide: what the findings do to the job (fail-on, on-drift, on-error, accept) and whether to save. Pure.
+ */
 import type { Reaction } from '../config/defaults.js'
 import type { Severity } from '../explain/diff.js'
 import type { ExplainResult } from '../explain/read.js'

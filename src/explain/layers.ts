@@ -1,3 +1,6 @@
+/**
+ * Reads an image's package database and os-release out of its layers, streamed and bounded.
+ */
 import { posix } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { PassThrough, Transform } from 'node:stream'

@@ -1,3 +1,6 @@
+/**
+ * Explain: reads the old and new images of a drift from the registry and says what changed between them.
+ */
 import type { DriftedFinding } from '../compare/compare.js'
 import { normalizePlatform } from '../reference/platform.js'
 import { tagOf } from '../reference/reference.js'

@@ -1,3 +1,6 @@
+/**
+ * Reads the SBOM an image's index carries (BuildKit attestations), bounded in size.
+ */
 import type { ImageReference } from '../reference/reference.js'
 import { isAttestation, parseRegistryJson } from '../registry/manifest.js'
 import type { PlatformImage, RegistryClient } from '../registry/remote.js'

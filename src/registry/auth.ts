@@ -1,3 +1,7 @@
+/**
+ * Registry authentication: answers WWW-Authenticate challenges (Bearer tokens per scope, Basic),
+ * sending credentials only to the host they belong to.
+ */
 import type { Credential, Keychain } from './credentials.js'
 import { RegistryError } from './errors.js'
 import type { HttpRequest, HttpResponse, Transport } from './transport.js'

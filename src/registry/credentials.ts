@@ -1,3 +1,7 @@
+/**
+ * Registry credentials: the registry-auth input, the github-token for GHCR, Docker's config.json and
+ * credential helpers, in that order.
+ */
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'

@@ -1,3 +1,7 @@
+/**
+ * Registry hosts: where a registry is spoken to (Docker Hub's API host, plain HTTP for loopback and
+ * insecure-registries).
+ */
 import { DOCKER_HUB } from '../reference/reference.js'
 
 /** Docker Hub's registry API lives on another host than its name. */

@@ -1,3 +1,6 @@
+/**
+ * Remote operations on a registry: digests, manifests, configs, blobs and layers, each checked.
+ */
 import { createHash } from 'node:crypto'
 import { Readable, Transform } from 'node:stream'
 import { formatReference, type ImageReference } from '../reference/reference.js'

@@ -1,3 +1,7 @@
+/**
+ * The HTTP transport under every registry request: per-host and global limits, retries with backoff,
+ * redirects followed by hand, capped bodies, deadlines per request and for the run.
+ */
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { registryAgent, request, type Agent } from './undici.js'

@@ -1,3 +1,6 @@
+/**
+ * `check` in a terminal: the findings table and each drift with the line to paste.
+ */
 import type { Finding } from '../compare/compare.js'
 import type { Verdict } from '../compare/policy.js'
 import {

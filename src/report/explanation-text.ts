@@ -1,3 +1,6 @@
+/**
+ * What changed inside a drifted image, in words: one summary line, Markdown and terminal forms.
+ */
 import type { PackageDiff } from '../explain/packages.js'
 import {
   isVersionVariable,

@@ -1,3 +1,6 @@
+/**
+ * Shared words and data forms of findings: labels, order of importance, digests, the JSON outputs.
+ */
 import { SEVERITIES } from '../explain/diff.js'
 import type { DriftedFinding, Finding, FindingError } from '../compare/compare.js'
 import type { PackageUse } from '../explain/uses.js'

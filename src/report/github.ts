@@ -1,3 +1,6 @@
+/**
+ * The sticky pull-request comment and the check run, through the GitHub REST API, with deadlines.
+ */
 import type * as GitHub from '@actions/github'
 import type { CommentMode } from '../config/defaults.js'
 import type { Annotation } from './annotations.js'

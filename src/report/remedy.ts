@@ -1,3 +1,6 @@
+/**
+ * The remedy: each reference's line pinned to the known-good digest, in its own file's form.
+ */
 import type { ImageReference } from '../reference/reference.js'
 import { kindSpec } from '../sources/index.js'
 import type { FoundReference } from '../sources/source.js'

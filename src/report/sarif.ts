@@ -1,3 +1,6 @@
+/**
+ * SARIF 2.1.0 for GitHub code scanning: one rule per kind of finding, stable fingerprints.
+ */
 import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import type { Log, ReportingDescriptor, Result } from 'sarif'

@@ -1,3 +1,6 @@
+/**
+ * `scan` and `resolve` output: tables for a terminal and the JSON forms.
+ */
 import { formatReference } from '../reference/reference.js'
 import { resolutionKey, type Resolution } from '../resolve/resolve.js'
 import type { FoundReference } from '../sources/source.js'

@@ -1,3 +1,6 @@
+/**
+ * Resolve: each distinct reference to its current digest (and platform digests where it moved).
+ */
 import { normalizePlatform, platformOf } from '../reference/platform.js'
 import { formatReference, tagOf, type ImageReference } from '../reference/reference.js'
 import { RegistryError, type RegistryErrorKind } from '../registry/errors.js'

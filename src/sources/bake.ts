@@ -1,9 +1,13 @@
+/**
+ * Buildx Bake files as buildx evaluates them: targets, inheritance, matrices, variables and contexts.
+ */
 import { posix } from 'node:path'
 import { formatReference } from '../reference/reference.js'
 import { HclError, parseHcl, parseHclString, type Block, type Body, type Expr } from './hcl.js'
 import {
   BUILD_CONTEXT,
   imageOrError,
+  isRemoteContext,
   pinWord,
   type FollowedBuild,
   type FoundReference,
@@ -204,10 +208,7 @@ export function scanBake(file: string, texts: string[], context: ScanContext): S
         notice(`${unknown.reason}; not checked`, unknown.line)
         continue
       }
-      if (
-        /^[a-z][a-z0-9+.-]*:\/\//i.test(buildContext as string) ||
-        /^git@/.test(buildContext as string)
-      ) {
+      if (isRemoteContext(buildContext as string)) {
         notice(`a remote context (${buildContext as string}) is not checked`)
         continue
       }

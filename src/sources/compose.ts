@@ -1,3 +1,7 @@
+/**
+ * Compose files as Compose reads them: services' images, the Dockerfiles they build, .env,
+ * extends and include.
+ */
 import {
   isAlias,
   isMap,
@@ -14,6 +18,7 @@ import { expand, ExpansionError, type Lookup } from './expand.js'
 import { guardedLookup } from './variables.js'
 import { parseYaml, type ParsedYaml } from './yaml.js'
 import {
+  isRemoteContext,
   pinWord,
   type FollowedBuild,
   type FollowedFile,
@@ -439,7 +444,7 @@ function composeBuild(
   } else {
     return null
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith('git@')) return null
+  if (isRemoteContext(context)) return null
   const path = dockerfile.startsWith('/')
     ? dockerfile
     : `${context.replace(/\/+$/, '')}/${dockerfile}`

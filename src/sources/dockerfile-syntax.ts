@@ -1,3 +1,6 @@
+/**
+ * Dockerfile syntax as BuildKit's parser reads it: directives, continuations, heredocs, instructions.
+ */
 import { excerpt } from './source.js'
 
 /**

@@ -1,3 +1,6 @@
+/**
+ * Dockerfiles and Containerfiles as BuildKit builds them: every image a build pulls, per platform.
+ */
 import { DEFAULT_PLATFORM, parsePlatform, PlatformError } from '../reference/platform.js'
 import { formatReference } from '../reference/reference.js'
 import type { ImageReference } from '../reference/reference.js'

@@ -156,6 +156,15 @@ export const BUILD_CONTEXT = {
     'a named build context `NAME=docker-image://IMAGE`: `build-contexts` of `docker/build-push-action`, `contexts` of a Bake target (a Dockerfile `FROM NAME` is that image)'
 } as const
 
+/**
+ * A build context that is not a folder here: a URL (`https://…`, `git://…`, `ssh://…`) or a
+ * Git SSH address (`git@github.com:org/repo.git`), as Compose, Bake and build-push-action take
+ * them. Its Dockerfile is not in the repository, so it is not scanned.
+ */
+export function isRemoteContext(context: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith('git@')
+}
+
 /** `image@digest`, replacing a digest already there. */
 export function pinWord(word: string, digest: string): string {
   return `${word.replace(/@[^@\s]*$/, '')}@${digest}`

@@ -1,3 +1,6 @@
+/**
+ * Which variables may reach a reference: never a secret-looking name or a value carrying a secret.
+ */
 import { ExpansionError, type Lookup } from './expand.js'
 
 /** Parts of a variable name that say it holds a secret: `DEPLOY_TOKEN`, `dbPassword`, `AWS_SECRET_ACCESS_KEY`. */

@@ -1,3 +1,6 @@
+/**
+ * GitHub workflows: job containers, services, docker:// steps, and the builds their steps run.
+ */
 import { posix } from 'node:path'
 import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml'
 import { bakeSource } from './bake.js'
@@ -6,6 +9,7 @@ import { formatReference } from '../reference/reference.js'
 import {
   BUILD_CONTEXT,
   imageOrError,
+  isRemoteContext,
   pinWord,
   type FollowedBuild,
   type FoundReference,
@@ -401,7 +405,7 @@ function buildPushStep(
     builds.set(JSON.stringify(build), build)
   }
   const context = [...builds.values()][0].context
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context)) {
+  if (isRemoteContext(context)) {
     result.notices.push({
       file,
       line,
