@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as zlib from 'node:zlib'
 import { FaultProxy } from './harness/fault-proxy.js'
-import { ImagePusher, type ImageSpec } from './harness/images.js'
+import { ImagePusher, spdxAttestation, type ImageSpec } from './harness/images.js'
 import { apkInstalled, debianRelease, dpkgStatus, tarArchive, tarLayer } from './harness/layers.js'
 import { TestRegistry } from './harness/registry.js'
 import { CLI, NODES, runNode } from './helpers/run.js'
@@ -168,30 +168,8 @@ describe('explaining a drift by its packages', () => {
   })
 
   it('reads the SBOM an index carries, and no layer', async () => {
-    const sbom = (packages: Record<string, string>) => (): ImageSpec => ({
-      layerMediaType: 'application/vnd.in-toto+json',
-      layerAnnotations: { 'in-toto.io/predicate-type': 'https://spdx.dev/Document' },
-      layers: [
-        JSON.stringify({
-          _type: 'https://in-toto.io/Statement/v0.1',
-          predicateType: 'https://spdx.dev/Document',
-          predicate: {
-            spdxVersion: 'SPDX-2.3',
-            packages: Object.entries(packages).map(([name, version]) => ({
-              name,
-              versionInfo: version,
-              externalRefs: [
-                {
-                  referenceCategory: 'PACKAGE-MANAGER',
-                  referenceType: 'purl',
-                  referenceLocator: `pkg:deb/debian/${name}@${version}?arch=amd64`
-                }
-              ]
-            }))
-          }
-        })
-      ]
-    })
+    const sbom = (packages: Record<string, string>) => () =>
+      spdxAttestation(Object.entries(packages))
     const push = (packages: Record<string, string>, build: string) =>
       pusher.pushIndex(
         'library/sbom',

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FaultProxy } from './harness/fault-proxy.js'
-import { ImagePusher, sha256, type ImageSpec } from './harness/images.js'
+import { ImagePusher, sha256, spdxAttestation, type ImageSpec } from './harness/images.js'
 import { debianRelease, dpkgStatus, tarLayer } from './harness/layers.js'
 import { TestRegistry } from './harness/registry.js'
 import { CLI, runNode } from './helpers/run.js'
@@ -159,26 +159,8 @@ describe('memory, whatever the SBOM holds', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bid-hostile-sbom-'))
     try {
       const pusher = new ImagePusher(registry)
-      const sbom = (count: number) => (): ImageSpec => ({
-        layerMediaType: 'application/vnd.in-toto+json',
-        layerAnnotations: { 'in-toto.io/predicate-type': 'https://spdx.dev/Document' },
-        layers: [
-          JSON.stringify({
-            _type: 'https://in-toto.io/Statement/v0.1',
-            predicateType: 'https://spdx.dev/Document',
-            predicate: {
-              spdxVersion: 'SPDX-2.3',
-              packages: Array.from({ length: count }, (_, i) => ({
-                name: `p${i}`,
-                versionInfo: '1',
-                externalRefs: [
-                  { referenceType: 'purl', referenceLocator: `pkg:deb/debian/p${i}@1` }
-                ]
-              }))
-            }
-          })
-        ]
-      })
+      const sbom = (count: number) => () =>
+        spdxAttestation(Array.from({ length: count }, (_, i): [string, string] => [`p${i}`, '1']))
       const push = (build: string, count: number) =>
         pusher.pushIndex(
           'library/sbom',

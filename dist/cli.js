@@ -29519,7 +29519,7 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
     notices: [],
     follows: []
   };
-  const own = parseComposeText(file, content);
+  const own = parseYaml(file, content);
   if ("error" in own) {
     result.errors.push(own.error);
     return result;
@@ -29546,7 +29546,7 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
   const load = (path) => {
     if (!parsed.has(path)) {
       const text2 = readRelative(posix3.relative(posix3.dirname(file), path) || path);
-      const loaded = text2 === null ? null : parseComposeText(path, text2);
+      const loaded = text2 === null ? null : parseYaml(path, text2);
       parsed.set(path, loaded && "error" in loaded ? null : loaded);
     }
     return parsed.get(path) ?? null;
@@ -29580,7 +29580,6 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
   }
   return result;
 }
-var parseComposeText = parseYaml;
 var MAX_EXTENDS = 16;
 function resolveService(at, definition, load, chain) {
   const get = (key2) => field(at.document, definition, key2);

@@ -40,6 +40,33 @@ export interface ImageSpec {
   rawConfig?: (config: Record<string, unknown>) => unknown
 }
 
+/**
+ * A BuildKit SBOM attestation: an in-toto statement with an SPDX document listing these
+ * Debian packages (`[name, version]`), as the `attestations` of `pushIndex` take it.
+ */
+export function spdxAttestation(packages: [string, string][]): ImageSpec {
+  return {
+    layerMediaType: 'application/vnd.in-toto+json',
+    layerAnnotations: { 'in-toto.io/predicate-type': 'https://spdx.dev/Document' },
+    layers: [
+      JSON.stringify({
+        _type: 'https://in-toto.io/Statement/v0.1',
+        predicateType: 'https://spdx.dev/Document',
+        predicate: {
+          spdxVersion: 'SPDX-2.3',
+          packages: packages.map(([name, version]) => ({
+            name,
+            versionInfo: version,
+            externalRefs: [
+              { referenceType: 'purl', referenceLocator: `pkg:deb/debian/${name}@${version}` }
+            ]
+          }))
+        }
+      })
+    ]
+  }
+}
+
 export interface PushedImage {
   digest: string
   configDigest: string

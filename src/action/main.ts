@@ -70,7 +70,11 @@ async function main(): Promise<void> {
     : decideRecording(inputs.saveBaseline, {
         eventName: env.GITHUB_EVENT_NAME ?? 'unknown',
         ref: env.GITHUB_REF ?? '',
-        defaultBranch: await defaultBranch(env, inputs.githubToken, inputs.timeoutSeconds * 1000),
+        // only the default-branch mode needs to know it (it may cost an API request)
+        defaultBranch:
+          inputs.saveBaseline === 'default-branch'
+            ? await defaultBranch(env, inputs.githubToken, inputs.timeoutSeconds * 1000)
+            : null,
         workflow: workflowFile(env.GITHUB_WORKFLOW_REF) ?? env.GITHUB_WORKFLOW ?? 'this workflow'
       })
   if (inputs.accept !== false && !recording.records)

@@ -41,8 +41,12 @@ export function baselineKeyPrefix(identity: BaselineIdentity): string {
  * key that is taken means two steps of one run share a prefix.
  */
 export function savedKey(prefix: string, run: string, attempt: string, step: string): string {
-  const safe = (value: string) => value.replace(/[^A-Za-z0-9._-]+/g, '_') || '_'
-  return `${prefix}${safe(run)}-${safe(attempt)}-${safe(step)}`
+  return `${prefix}${keySafe(run)}-${keySafe(attempt)}-${keySafe(step)}`
+}
+
+/** A key, or a part of one, as a file name: anything but letters, digits, `.`, `_` and `-` as `_`. */
+export function keySafe(value: string): string {
+  return value.replace(/[^A-Za-z0-9._-]+/g, '_') || '_'
 }
 
 /** The workflow file a run comes from: `owner/repo/.github/workflows/ci.yml@refs/…` → `.github/workflows/ci.yml`. */

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { cacheAccess, restoreEntry, saveEntry } from './actions-cache.js'
+import { keySafe } from './cache-key.js'
 import {
   BaselineError,
   layerOnto,
@@ -74,7 +75,7 @@ export class CacheStore implements BaselineStore {
     // workspace: `~` is /home/runner on the host but /github/home in a container job, and a
     // file saved from one would come out somewhere else in the other. The file is there only
     // between the restore and its reading, or the write and the upload.
-    const name = options.prefix.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/-+$/, '')
+    const name = keySafe(options.prefix).replace(/-+$/, '')
     this.cachePath = `${CACHE_DIR}/${name}.json`
     this.cached = join(options.workspace, this.cachePath)
   }
@@ -111,13 +112,14 @@ export class CacheStore implements BaselineStore {
   }
 
   async save(baseline: Baseline, changes: BaselineChanges): Promise<string | null> {
-    if (!cacheAccess(this.options.env).write)
-      return `the baseline was not saved: the runner's cache mode (ACTIONS_CACHE_MODE=${cacheAccess(this.options.env).mode}) does not allow writing the cache`
+    const access = cacheAccess(this.options.env)
+    if (!access.write)
+      return `the baseline was not saved: the runner's cache mode (ACTIONS_CACHE_MODE=${access.mode}) does not allow writing the cache`
     const staged = join(
       this.options.temp,
       'base-image-drift',
       'staged',
-      `${this.options.key.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`
+      `${keySafe(this.options.key)}.json`
     )
     await mkdir(dirname(staged), { recursive: true })
     await writeFile(
@@ -167,8 +169,9 @@ interface StagedDocument {
  * saved. The cached path is relative to the working directory, which is the workspace.
  */
 export async function uploadStaged(staging: Staging): Promise<Upload> {
+  // written by this job's main step, in this job's temporary folder
   const staged = JSON.parse(await readFile(staging.staged, 'utf8')) as StagedDocument
-  const next = parseBaseline(JSON.stringify(staged.baseline), 'the staged baseline')
+  const next = staged.baseline
   const cached = resolve(staging.path)
   await mkdir(dirname(cached), { recursive: true })
   try {

@@ -129,17 +129,14 @@ function lockfileSection({ name, text }: { name: string; text: string }): string
 
 /** Says what was compared and what was only recorded: "no drift" never hides an image nobody compared. */
 function headline(findings: Finding[], context: ReportContext): string {
-  const imagesWith = (test: (f: Finding) => boolean) =>
-    new Set(findings.filter(test).map(f => f.image ?? f.reference.source)).size
-  const images = imagesWith(() => true)
-  const checked = counted(images, 'image')
+  const checked = counted(new Set(findings.map(f => f.image ?? f.reference.source)).size, 'image')
   if (!context.baselineFound && context.baselineProblem)
     return `No baseline to compare with, nothing compared (${checked}): ${mdText(context.baselineProblem)}`
   const uncompared = context.records
     ? 'recorded without comparison'
     : 'not compared, and not recorded by this run'
   if (!context.baselineFound)
-    return `No baseline found (first run, or lost: unused for 7 days, the 10 GB cache limit, a renamed workflow or job): ${counted(images, 'image')} ${uncompared}`
+    return `No baseline found (first run, or lost: unused for 7 days, the 10 GB cache limit, a renamed workflow or job): ${checked} ${uncompared}`
   const drifted = findings.flatMap(f => (f.status === 'drifted' ? [f] : []))
   const accepted = drifted.filter(f => accepts(context.accepted ?? false, f.image))
   const unaccepted = drifted.length - accepted.length

@@ -82,7 +82,7 @@ export function scanCompose(
     notices: [],
     follows: []
   }
-  const own = parseComposeText(file, content)
+  const own = parseYaml(file, content)
   if ('error' in own) {
     result.errors.push(own.error)
     return result
@@ -109,11 +109,11 @@ export function scanCompose(
 
   const interpolate = (text: string) => expand(text, lookup, { compose: true })
   follow(own, root as YAMLMap, file, interpolate, result)
-  const parsed = new Map<string, ParsedCompose | null>([[file, own]])
-  const load = (path: string): ParsedCompose | null => {
+  const parsed = new Map<string, ParsedYaml | null>([[file, own]])
+  const load = (path: string): ParsedYaml | null => {
     if (!parsed.has(path)) {
       const text = readRelative(posix.relative(posix.dirname(file), path) || path)
-      const loaded = text === null ? null : parseComposeText(path, text)
+      const loaded = text === null ? null : parseYaml(path, text)
       parsed.set(path, loaded && 'error' in loaded ? null : loaded)
     }
     return parsed.get(path) ?? null
@@ -149,12 +149,8 @@ export function scanCompose(
   return result
 }
 
-/** A Compose file parsed with its line positions. */
-type ParsedCompose = ParsedYaml
-const parseComposeText = parseYaml
-
 /** A node and the file it is written in (a service `extends` one in another file). */
-interface Located extends ParsedCompose {
+interface Located extends ParsedYaml {
   file: string
   node: Node
 }
@@ -172,9 +168,9 @@ const MAX_EXTENDS = 16
 
 /** A service with `extends` (same file, or `file:` relative to the file that names it) applied. */
 function resolveService(
-  at: ParsedCompose & { file: string },
+  at: ParsedYaml & { file: string },
   definition: YAMLMap,
-  load: (path: string) => ParsedCompose | null,
+  load: (path: string) => ParsedYaml | null,
   chain: string[]
 ): Effective | { error: string } {
   const get = (key: string) => field(at.document, definition, key)
@@ -237,7 +233,7 @@ function scalarText(node: Node | undefined): string | null {
 
 /** The top-level `include:`: each Compose file it names is read as one of its own, with its own `.env`. */
 function follow(
-  { document, lineCounter }: ParsedCompose,
+  { document, lineCounter }: ParsedYaml,
   root: YAMLMap,
   file: string,
   interpolate: (text: string) => string,
