@@ -29836,6 +29836,7 @@ var pinValue = (reference, digest) => {
 };
 var workflowSource = {
   name: "workflow",
+  readsFirst: true,
   patterns: [".github/workflows/*.y?(a)ml"],
   claims: (path) => /^\.github\/workflows\/[^/]+\.ya?ml$/.test(path),
   kinds: [
@@ -30346,7 +30347,7 @@ async function scanFiles(files, options) {
   };
   const built = /* @__PURE__ */ new Map();
   const direct = [];
-  const pending = files.map((file) => ({ file, source: sourceFor(file) })).sort((a, b) => Number(b.source === workflowSource) - Number(a.source === workflowSource));
+  const pending = files.map((file) => ({ file, source: sourceFor(file) })).sort((a, b) => Number(b.source.readsFirst ?? false) - Number(a.source.readsFirst ?? false));
   const queued = new Set(files);
   let lastYield = performance.now();
   const breathe = async () => {

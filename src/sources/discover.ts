@@ -8,7 +8,6 @@ import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path'
 import fg from 'fast-glob'
 import { dockerfileSource } from './dockerfile.js'
 import { DEFAULT_PATTERNS, SOURCES, sourceFor } from './index.js'
-import { workflowSource } from './workflow.js'
 import {
   referenceKey,
   type BakeInvocation,
@@ -247,11 +246,11 @@ export async function scanFiles(
   const built = new Map<string, Map<string, Build>>()
   const direct: string[] = []
   // the selected files, then the files they name (a workflow's Bake files), each once;
-  // workflows first, so a Bake file a step runs is read as that step runs it
+  // files that name others first (workflows), so a Bake file a step runs is read as it runs it
   type Pending = { file: string; source: Source; invocation?: BakeInvocation }
   const pending: Pending[] = files
     .map(file => ({ file, source: sourceFor(file) }))
-    .sort((a, b) => Number(b.source === workflowSource) - Number(a.source === workflowSource))
+    .sort((a, b) => Number(b.source.readsFirst ?? false) - Number(a.source.readsFirst ?? false))
   const queued = new Set(files)
   // the scan is synchronous work: now and then it lets the cache restore beside it read its answers
   let lastYield = performance.now()

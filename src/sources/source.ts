@@ -128,6 +128,11 @@ export interface Source {
   kinds: readonly ReferenceKindSpec[]
   /** Default file patterns (fast-glob syntax). */
   patterns: readonly string[]
+  /**
+   * Its files name other files and say how to read them (a workflow step runs a Bake file
+   * in its workdir): they are read before the rest, so what they name is read as they say.
+   */
+  readsFirst?: boolean
   /** Whether a matched path is this source's to scan. */
   claims: (path: string) => boolean
   /** Pure: the file's references, the problems found, and the builds to follow. */

@@ -31,6 +31,7 @@ const pinValue: ReferenceKindSpec['pin'] = (reference, digest) => {
  */
 export const workflowSource: Source = {
   name: 'workflow',
+  readsFirst: true,
   patterns: ['.github/workflows/*.y?(a)ml'],
   claims: path => /^\.github\/workflows\/[^/]+\.ya?ml$/.test(path),
   kinds: [
