@@ -5,7 +5,7 @@ import {
   type Baseline
 } from '../src/baseline/document.js'
 import { compare } from '../src/compare/compare.js'
-import { decide } from '../src/compare/policy.js'
+import { decide } from '../src/decide/policy.js'
 import { SEVERITIES } from '../src/explain/diff.js'
 import type { Resolution } from '../src/resolve/resolve.js'
 import { found } from './helpers/references.js'

@@ -6,7 +6,7 @@ import {
   parseSbom,
   sharedObject
 } from '../src/explain/packages.js'
-import { packageUses } from '../src/explain/uses.js'
+import { packageUses } from '../src/sources/dockerfile-uses.js'
 
 describe('package databases', () => {
   it('reads installed dpkg packages, not those only configured or removed', () => {
@@ -87,7 +87,7 @@ describe('package databases', () => {
 })
 
 describe('lines that need a removed package', () => {
-  const removed = [{ name: 'libssl1.1', version: '1.1.1w', type: 'deb' }]
+  const removed = [{ name: 'libssl1.1', sharedObject: sharedObject('libssl1.1') }]
 
   it('follows the stages built on the drifted image, and only those', () => {
     const dockerfile = [

@@ -1,5 +1,5 @@
 import { compare } from '../src/compare/compare.js'
-import { decide } from '../src/compare/policy.js'
+import { decide } from '../src/decide/policy.js'
 import type { Explanation } from '../src/explain/diff.js'
 import { parseReference } from '../src/reference/reference.js'
 import { findingJson } from '../src/report/findings.js'
@@ -18,8 +18,6 @@ function hugeDrift() {
     kind: 'from',
     source: 'FROM python:3.12-slim',
     image: parseReference('python:3.12-slim'),
-    stage: null,
-    platform: null,
     error: null
   }
   const image = 'docker.io/library/python:3.12-slim'

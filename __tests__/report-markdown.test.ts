@@ -1,5 +1,5 @@
 import { compare } from '../src/compare/compare.js'
-import { decide } from '../src/compare/policy.js'
+import { decide } from '../src/decide/policy.js'
 import { renderMarkdown } from '../src/report/markdown.js'
 import { SEVERITIES } from '../src/explain/diff.js'
 import { found } from './helpers/references.js'

@@ -1,18 +1,21 @@
+import { builds } from './helpers/references.js'
 import { formatReference } from '../src/reference/reference.js'
 import { bakeSource, scanBake } from '../src/sources/bake.js'
 import { parseHcl } from '../src/sources/hcl.js'
 import { kindSpec } from '../src/sources/index.js'
 import type { ScanContext } from '../src/sources/source.js'
+import type { BakeInvocation } from '../src/sources/bake.js'
 
 const context = (
   beside: Record<string, string> = {},
   variables: Record<string, string> = {}
-): ScanContext => ({
+): ScanContext<BakeInvocation> => ({
   buildArgs: {},
   targetPlatforms: ['linux/amd64'],
   buildPlatform: 'linux/amd64',
   variables,
   secrets: [],
+  passed: null,
   readBeside: name => beside[name] ?? null
 })
 
@@ -68,32 +71,34 @@ describe('scanning a Buildx Bake file', () => {
   it('builds each target with its inherited args, a build per matrix value, and its image contexts', () => {
     const scanned = scanBake('docker-bake.hcl', [BAKE], context())
     // _common is only inherited and no group names it: a mixin, never built on its own
-    expect(scanned.builds.map(b => [b.by, b.dockerfile, b.buildArgs, b.contexts, b.line])).toEqual([
+    expect(builds(scanned).map(b => [b.by, b.dockerfile, b.buildArgs, b.contexts, b.line])).toEqual(
       [
-        'bake target "api"',
-        'services/api/Dockerfile',
-        { PYTHON_VERSION: '3.12', APP: 'api' },
-        ['base', 'src'],
-        22
-      ],
-      [
-        'bake target "worker-cpu"',
-        'services/worker/Dockerfile.cpu',
-        { PYTHON_VERSION: '3.12' },
-        [],
-        35
-      ],
-      [
-        'bake target "worker-gpu"',
-        'services/worker/Dockerfile.gpu',
-        { PYTHON_VERSION: '3.12' },
-        [],
-        35
+        [
+          'bake target "api"',
+          'services/api/Dockerfile',
+          { PYTHON_VERSION: '3.12', APP: 'api' },
+          ['base', 'src'],
+          22
+        ],
+        [
+          'bake target "worker-cpu"',
+          'services/worker/Dockerfile.cpu',
+          { PYTHON_VERSION: '3.12' },
+          [],
+          35
+        ],
+        [
+          'bake target "worker-gpu"',
+          'services/worker/Dockerfile.gpu',
+          { PYTHON_VERSION: '3.12' },
+          [],
+          35
+        ]
       ]
-    ])
+    )
     expect(
       scanned.references.map(r => [r.line, r.kind, r.image ? formatReference(r.image) : r.error])
-    ).toEqual([[29, 'build-context', 'docker.io/library/python:3.12-slim']])
+    ).toEqual([[29, 'bake-context', 'docker.io/library/python:3.12-slim']])
     expect(scanned.notices?.map(n => [n.line, n.message])).toEqual([
       [18, 'target "api": arg BUILD_DATE: the function timestamp() is evaluated by Bake; left out'],
       [
@@ -119,14 +124,15 @@ describe('scanning a Buildx Bake file', () => {
       BAKE,
       context({ 'docker-bake.override.hcl': override })
     )
-    expect(scanned.builds.find(b => b.by === 'bake target "api"')?.buildArgs).toEqual({
+    expect(builds(scanned).find(b => b.by === 'bake target "api"')?.buildArgs).toEqual({
       PYTHON_VERSION: '3.13',
       APP: 'api2'
     })
     // scanned once, with the file it overrides
     expect(
-      bakeSource.scan('docker-bake.override.hcl', override, context({ 'docker-bake.hcl': BAKE }))
-        .builds
+      builds(
+        bakeSource.scan('docker-bake.override.hcl', override, context({ 'docker-bake.hcl': BAKE }))
+      )
     ).toEqual([])
     const given = scanBake('docker-bake.hcl', [BAKE], context({}, { PYTHON: '3.11' }))
     expect(given.references.map(r => r.image && formatReference(r.image))).toEqual([
@@ -150,7 +156,7 @@ describe('scanning a Buildx Bake file', () => {
       2
     )
     const scanned = scanBake('docker-bake.json', [json], context())
-    expect(scanned.builds).toMatchObject([
+    expect(builds(scanned)).toMatchObject([
       {
         dockerfile: 'web/Dockerfile',
         buildArgs: { NGINX: '1.27' },
@@ -181,7 +187,7 @@ describe('Bake as buildx evaluates it', () => {
   // is null, so the Dockerfile's own ARG default applies.
   it('keeps a null default null and drops the arg', () => {
     const bake = `variable "GO_VERSION" {\n  default = null\n}\ntarget "default" {\n  args = {\n    GO_VERSION = "\${GO_VERSION}"\n    DEBUG = "\${GO_VERSION}-x"\n  }\n}\n`
-    const [build] = scanBake('docker-bake.hcl', [bake], context()).builds
+    const [build] = builds(scanBake('docker-bake.hcl', [bake], context()))
     expect(build.buildArgs).toEqual({ DEBUG: '-x' })
   })
 
@@ -190,10 +196,12 @@ describe('Bake as buildx evaluates it', () => {
   it('resolves context and dockerfile against the workdir of the step that runs it', () => {
     const bake = 'target "api" {\n  context = "services/api"\n}\n'
     const run = (workdir?: string) =>
-      scanBake('ci/docker-bake.hcl', [bake], {
-        ...context(),
-        ...(workdir !== undefined ? { invocation: { workdir, targets: [] } } : {})
-      }).builds.map(b => [b.dockerfile, b.fromRoot ?? false])
+      builds(
+        scanBake('ci/docker-bake.hcl', [bake], {
+          ...context(),
+          ...(workdir !== undefined ? { passed: { workdir, targets: [] } } : {})
+        })
+      ).map(b => [b.dockerfile, b.fromRoot ?? false])
     expect(run('.')).toEqual([['services/api/Dockerfile', true]])
     expect(run('build')).toEqual([['build/services/api/Dockerfile', true]])
     // found on its own, the Bake file's folder is where it would run
@@ -204,10 +212,12 @@ describe('Bake as buildx evaluates it', () => {
     const bake =
       'target "base" {\n  dockerfile = "base.Dockerfile"\n}\ntarget "app" {\n  inherits = ["base"]\n}\ngroup "release" {\n  targets = ["all"]\n}\ngroup "all" {\n  targets = ["app", "tools"]\n}\ntarget "tools" {\n  inherits = ["base"]\n}\n'
     const built = (targets?: string[]) =>
-      scanBake('docker-bake.hcl', [bake], {
-        ...context(),
-        ...(targets ? { invocation: { workdir: '.', targets } } : {})
-      }).builds.map(b => b.by)
+      builds(
+        scanBake('docker-bake.hcl', [bake], {
+          ...context(),
+          ...(targets ? { passed: { workdir: '.', targets } } : {})
+        })
+      ).map(b => b.by)
     expect(built()).toEqual(['bake target "app"', 'bake target "tools"'])
     expect(built(['base'])).toEqual([
       'bake target "base"',

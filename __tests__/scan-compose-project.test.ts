@@ -1,3 +1,4 @@
+import { builds } from './helpers/references.js'
 import { composeSource, parseDotenv, scanCompose } from '../src/sources/compose.js'
 import { DEFAULT_PATTERNS, sourceFor } from '../src/sources/index.js'
 import { formatReference } from '../src/reference/reference.js'
@@ -45,6 +46,7 @@ describe('a Compose project as Compose reads it', () => {
       buildPlatform: 'linux/amd64',
       variables: {},
       secrets: [],
+      passed: null,
       readBeside: name =>
         name === '.env' ? 'REGISTRY=ghcr.io/acme\nBASE=${REGISTRY}/python:3.12\n' : null
     })
@@ -65,7 +67,7 @@ describe('a Compose project as Compose reads it', () => {
       ['common/services.yml', 3, 'docker.io/library/python:3.12-slim'],
       ['common/services.yml', 3, 'docker.io/library/python:3.12-slim']
     ])
-    expect(scanned.builds).toEqual([
+    expect(builds(scanned)).toEqual([
       expect.objectContaining({ dockerfile: 'py/Dockerfile', buildArgs: { A: '1', B: '2' } })
     ])
     expect(scanned.errors).toEqual([])
@@ -85,9 +87,17 @@ describe('a Compose project as Compose reads it', () => {
   it('follows the top-level include, relative to the including file', () => {
     const compose =
       'include:\n  - ../shared/db.yaml\n  - path: [./monitoring/compose.yaml]\nservices:\n  app:\n    image: alpine\n'
-    expect(scanCompose('deploy/compose.yaml', compose, {}).follows).toEqual([
-      { path: 'shared/db.yaml', source: 'Compose file', by: 'include', line: 2 },
-      { path: 'deploy/monitoring/compose.yaml', source: 'Compose file', by: 'include', line: 3 }
+    expect(
+      scanCompose('deploy/compose.yaml', compose, {}).follows.map(f => [
+        f.path,
+        f.fromRoot,
+        f.source.name,
+        f.by,
+        f.line
+      ])
+    ).toEqual([
+      ['shared/db.yaml', true, 'Compose file', 'include', 2],
+      ['deploy/monitoring/compose.yaml', true, 'Compose file', 'include', 3]
     ])
   })
 
@@ -104,7 +114,7 @@ describe('a Compose project as Compose reads it', () => {
           'service "worker" runs docker.io/library/acme-base:dev, which service "base" builds here: not pulled, not checked'
       }
     ])
-    expect(scanned.builds.map(b => b.localImages)).toEqual([
+    expect(builds(scanned).map(b => b.localImages)).toEqual([
       ['docker.io/library/acme-base:dev'],
       ['docker.io/library/acme-base:dev']
     ])
@@ -124,7 +134,7 @@ describe('a Compose project as Compose reads it', () => {
         writeFileSync(join(dir, name), 'services: {}\n')
       }
       expect((await fg([...DEFAULT_PATTERNS], { cwd: dir })).sort()).toEqual([...names].sort())
-      for (const name of names) expect(sourceFor(name)).toBe(composeSource)
+      for (const name of names) expect(sourceFor(name, 'services: {}\n')).toBe(composeSource)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

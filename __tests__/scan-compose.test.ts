@@ -1,3 +1,4 @@
+import { builds } from './helpers/references.js'
 import { formatReference } from '../src/reference/reference.js'
 import { scanCompose } from '../src/sources/compose.js'
 
@@ -29,7 +30,7 @@ describe('Compose scanning', () => {
         r.line,
         r.column,
         r.image && formatReference(r.image),
-        r.platform,
+        r.platform ?? null,
         r.source
       ])
     ).toEqual([
@@ -52,7 +53,7 @@ describe('Compose scanning', () => {
   })
 
   it('gives the Dockerfiles that services build, with their build args', () => {
-    expect(scanCompose('compose.yaml', compose, {}).builds).toEqual([
+    expect(builds(scanCompose('compose.yaml', compose, {}))).toEqual([
       {
         by: 'service "app"',
         dockerfile: 'app/Containerfile',
@@ -75,7 +76,7 @@ describe('Compose scanning', () => {
   it('takes list-form build args, a bare name from the environment', () => {
     const file =
       'services:\n  a:\n    build:\n      context: .\n      args:\n        - BASE=alpine:3.20\n        - FROM_ENV\n        - MISSING\n'
-    expect(scanCompose('compose.yml', file, { FROM_ENV: 'x' }).builds[0].buildArgs).toEqual({
+    expect(builds(scanCompose('compose.yml', file, { FROM_ENV: 'x' }))[0].buildArgs).toEqual({
       BASE: 'alpine:3.20',
       FROM_ENV: 'x'
     })

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { discover, scanFiles, type FileSelection } from '../src/sources/discover.js'
+import { discover, type FileSelection } from '../src/sources/discover.js'
 import { DEFAULT_PATTERNS } from '../src/sources/index.js'
 import { formatReference } from '../src/reference/reference.js'
 import { CLI, ROOT, runNode } from './helpers/run.js'
@@ -62,8 +62,9 @@ describe('scan on a corpus of real-world Dockerfiles and Compose files', () => {
 describe('bad input', () => {
   let dir: string
   const scan = (files: string[], variables: Record<string, string> = {}) =>
-    scanFiles(files, {
+    discover({
       cwd: dir,
+      select: { globs: files },
       buildArgs: {},
       targetPlatforms: [],
       buildPlatform: 'linux/amd64',
@@ -159,7 +160,10 @@ describe('bad input', () => {
       'notes.yml'
     ]) {
       mkdirSync(join(dir, 'sub'), { recursive: true })
-      writeFileSync(join(dir, 'sub', name), 'FROM alpine\n')
+      writeFileSync(
+        join(dir, 'sub', name),
+        /\.ya?ml$/.test(name) ? 'services:\n  a:\n    image: alpine\n' : 'FROM alpine\n'
+      )
     }
     for (const never of ['.git', 'node_modules/pkg']) {
       mkdirSync(join(dir, never), { recursive: true })

@@ -10,8 +10,8 @@ function scan(content: string, options: DockerfileOptions = {}) {
     kind: r.kind,
     image: r.image ? formatReference(r.image) : undefined,
     error: r.error ?? undefined,
-    stage: r.stage,
-    platform: r.platform
+    stage: r.stage ?? null,
+    platform: r.platform ?? null
   }))
 }
 

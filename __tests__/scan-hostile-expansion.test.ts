@@ -1,16 +1,19 @@
+import { builds } from './helpers/references.js'
 import { bakeSource } from '../src/sources/bake.js'
 import { parseSbom, sharedObject } from '../src/explain/packages.js'
 import type { ScanContext } from '../src/sources/source.js'
+import type { BakeInvocation } from '../src/sources/bake.js'
 import { workflowSource } from '../src/sources/workflow.js'
 
 // What a few hundred bytes (or a large but ordinary file) could make the scan do before:
 // each case here took tens of seconds or ran out of memory; each is now linear in its input.
-const context: ScanContext = {
+const context: ScanContext<BakeInvocation> = {
   buildArgs: {},
   targetPlatforms: ['linux/amd64'],
   buildPlatform: 'linux/amd64',
   variables: {},
   secrets: [],
+  passed: null,
   readBeside: () => null
 }
 const timed = <T>(run: () => T): [T, number] => {
@@ -26,7 +29,7 @@ describe('expansions a hostile file asks for', () => {
       bake += `target "l${i}" {\n  inherits = ["${i === 1 ? 't0' : `t${i - 1}`}"]\n}\ntarget "r${i}" {\n  inherits = ["${i === 1 ? 't0' : `t${i - 1}`}"]\n}\ntarget "t${i}" {\n  inherits = ["l${i}", "r${i}"]\n}\n`
     const [scanned, ms] = timed(() => bakeSource.scan('docker-bake.hcl', bake, context))
     expect(ms).toBeLessThan(2000)
-    expect(scanned.builds.find(b => b.by === 'bake target "t22"')?.buildArgs).toEqual({ A: '0' })
+    expect(builds(scanned).find(b => b.by === 'bake target "t22"')?.buildArgs).toEqual({ A: '0' })
   })
 
   it('variables that double each other 26 deep stop at 64 KiB instead of growing to 64 MiB', () => {
@@ -52,8 +55,8 @@ describe('expansions a hostile file asks for', () => {
     expect(json.length).toBeGreaterThan(800_000)
     const [scanned, ms] = timed(() => bakeSource.scan('docker-bake.json', json, context))
     expect(ms).toBeLessThan(3000)
-    expect(scanned.builds).toHaveLength(9000)
-    expect(scanned.builds.at(-1)!.line).toBe(
+    expect(builds(scanned)).toHaveLength(9000)
+    expect(builds(scanned).at(-1)!.line).toBe(
       json.split('\n').findIndex(l => l.includes('"t8999"')) + 1
     )
   })

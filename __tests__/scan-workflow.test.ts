@@ -1,3 +1,4 @@
+import { builds } from './helpers/references.js'
 import { formatReference } from '../src/reference/reference.js'
 import { kindSpec } from '../src/sources/index.js'
 import { scanWorkflow } from '../src/sources/workflow.js'
@@ -120,7 +121,7 @@ describe('scanning a GitHub workflow', () => {
       ''
     ].join('\n')
     const scanned = scanWorkflow('.github/workflows/release.yml', workflow)
-    expect(scanned.builds).toEqual([
+    expect(builds(scanned)).toEqual([
       {
         dockerfile: 'services/api/Dockerfile',
         buildArgs: { PYTHON: '3.12' },
@@ -199,7 +200,7 @@ describe('literal values a workflow expands', () => {
       '            SHA=${{ github.sha }}'
     ].join('\n')
     const scanned = scanWorkflow('.github/workflows/ci.yml', workflow)
-    expect(scanned.builds.map(b => [b.dockerfile, b.buildArgs])).toEqual([
+    expect(builds(scanned).map(b => [b.dockerfile, b.buildArgs])).toEqual([
       ['docker/app.Dockerfile', { BASE: 'python:3.12-slim' }],
       ['docker/app.Dockerfile', { BASE: 'python:3.13-slim' }]
     ])
@@ -240,7 +241,7 @@ describe('remote build contexts', () => {
       '          context: git@github.com:acme/app.git#main'
     ].join('\n')
     const scanned = scanWorkflow('.github/workflows/ci.yml', workflow)
-    expect(scanned.builds).toEqual([])
+    expect(builds(scanned)).toEqual([])
     expect(scanned.notices.map(n => n.message)).toEqual([
       'job "image" step 1 (docker/build-push-action): a remote build context (git@github.com:acme/app.git#main) is not checked'
     ])

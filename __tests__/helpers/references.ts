@@ -1,5 +1,6 @@
 import { parseReference } from '../../src/reference/reference.js'
-import type { FoundReference } from '../../src/sources/source.js'
+import { dockerfileSource, type DockerfileBuild } from '../../src/sources/dockerfile.js'
+import type { FoundReference, SourceScan } from '../../src/sources/source.js'
 
 /** A reference as the scanner would report it from `FROM image` on line `line` of a Dockerfile. */
 export function found(image: string, line = 1, file = 'Dockerfile'): FoundReference {
@@ -10,8 +11,24 @@ export function found(image: string, line = 1, file = 'Dockerfile'): FoundRefere
     kind: 'from',
     source: `FROM ${image}`,
     image: parseReference(image),
-    stage: null,
-    platform: null,
     error: null
   }
+}
+
+/** The Dockerfiles a scan follows to build, with what each build passes, as a reader checks them. */
+export function builds(scan: SourceScan) {
+  return scan.follows
+    .filter(f => f.source === dockerfileSource)
+    .map(f => {
+      const passed = f.passed as DockerfileBuild
+      return {
+        dockerfile: f.path,
+        ...(f.fromRoot ? { fromRoot: true } : {}),
+        buildArgs: passed.buildArgs,
+        by: f.by,
+        line: f.line,
+        ...(passed.contexts ? { contexts: passed.contexts } : {}),
+        ...(passed.localImages ? { localImages: passed.localImages } : {})
+      }
+    })
 }

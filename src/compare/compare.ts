@@ -11,8 +11,8 @@ import {
 import { formatReference, type ImageReference } from '../reference/reference.js'
 import type { RegistryErrorKind } from '../registry/errors.js'
 import { resolutionKey, type PlatformChange, type Resolution } from '../resolve/resolve.js'
-import type { PackageUse } from '../explain/uses.js'
-import type { FoundReference, ScanWarning } from '../sources/source.js'
+import type { PackageUse } from '../sources/dockerfile-uses.js'
+import { UNREADABLE_KIND, type FoundReference, type ScanWarning } from '../sources/source.js'
 
 /** Where a reference (its tag) points now. */
 export interface Current {
@@ -155,10 +155,8 @@ export function compare(
         file: problem.file,
         line: problem.line ?? 1,
         column: 1,
-        kind: 'file',
+        kind: UNREADABLE_KIND,
         source: problem.file,
-        stage: null,
-        platform: null,
         error: problem.message
       },
       image: null,

@@ -5,11 +5,12 @@
 import type { Baseline, BaselineChanges } from '../baseline/document.js'
 import { UnusableBaselineError, type BaselineStore, type Restored } from '../baseline/store.js'
 import { compare, type DriftedFinding, type Finding } from '../compare/compare.js'
-import { decide, type Policy, type Verdict } from '../compare/policy.js'
+import { decide, type Policy, type Verdict } from '../decide/policy.js'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { sharedObject } from '../explain/packages.js'
 import { explainDrift, type ExplainResult } from '../explain/read.js'
-import { packageUses } from '../explain/uses.js'
+import { kindSpec } from '../sources/index.js'
 import { normalizePlatform } from '../reference/platform.js'
 import { formatReference, tagOf } from '../reference/reference.js'
 import {
@@ -196,7 +197,7 @@ async function decideAndSave(
   }
 }
 
-/** The lines of a drifted FROM's stages that need a package the new image lost. */
+/** The lines of a drifted reference's file that need a package the new image lost, where its kind can tell. */
 function findUses(
   finding: DriftedFinding,
   explanations: ReadonlyMap<string, ExplainResult>,
@@ -204,7 +205,8 @@ function findUses(
 ): void {
   const explanation = explanations.get(finding.image)
   const packages = explanation && 'packages' in explanation ? explanation.packages : undefined
-  if (finding.reference.kind !== 'from' || !packages || !('diff' in packages)) return
+  const linesNeeding = kindSpec(finding.reference).packageUses
+  if (!linesNeeding || !packages || !('diff' in packages)) return
   if (packages.diff.removed.length === 0) return
   let text: string
   try {
@@ -212,11 +214,10 @@ function findUses(
   } catch {
     return // it was read a moment ago; if it is gone now, there is nothing to point at
   }
-  finding.packageUses = packageUses(
-    finding.reference.file,
+  finding.packageUses = linesNeeding(
+    finding.reference,
     text,
-    finding.reference.line,
-    packages.diff.removed
+    packages.diff.removed.map(p => ({ name: p.name, sharedObject: sharedObject(p.name) }))
   )
 }
 

@@ -2,7 +2,7 @@
  * Annotations for drift, errors and stale pins, most important first, within GitHub's limits.
  */
 import { accepts, type Finding } from '../compare/compare.js'
-import { failsOn, type Policy } from '../compare/policy.js'
+import { failsOn, type Policy } from '../decide/policy.js'
 import {
   byImportance,
   changeSummary,

@@ -2,7 +2,7 @@
  * `check` in a terminal: the findings table and each drift with the line to paste.
  */
 import type { Finding } from '../compare/compare.js'
-import type { Verdict } from '../compare/policy.js'
+import type { Verdict } from '../decide/policy.js'
 import {
   byImportance,
   comparedTally,

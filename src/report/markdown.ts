@@ -2,7 +2,7 @@
  * The Markdown report: the job summary, the `report` output and the pull-request comment.
  */
 import { accepts, type Acceptance, type Finding } from '../compare/compare.js'
-import type { Verdict } from '../compare/policy.js'
+import type { Verdict } from '../decide/policy.js'
 import type { DriftedFinding } from '../compare/compare.js'
 import {
   byImportance,

@@ -17,8 +17,8 @@ export function referenceJson(reference: FoundReference) {
     kind,
     source,
     ...(reference.image ? { image: formatReference(reference.image) } : {}),
-    stage,
-    platform,
+    stage: stage ?? null,
+    platform: platform ?? null,
     error,
     ...(reference.builtBy ? { builtBy: reference.builtBy } : {})
   }

@@ -5,11 +5,11 @@ import { posix } from 'node:path'
 import { formatReference } from '../reference/reference.js'
 import { HclError, parseHcl, parseHclString, type Block, type Body, type Expr } from './hcl.js'
 import {
-  BUILD_CONTEXT,
   imageOrError,
   isRemoteContext,
   pinWord,
-  type FollowedBuild,
+  emptyScan,
+  follow,
   type FoundReference,
   type ScanContext,
   type Source,
@@ -17,6 +17,7 @@ import {
 } from './source.js'
 import { guardedLookup } from './variables.js'
 import { ExpansionError } from './expand.js'
+import { dockerfileSource } from './dockerfile.js'
 
 const OVERRIDE = /^(.*\/)?docker-bake\.override\.(hcl|json)$/
 
@@ -24,13 +25,27 @@ const OVERRIDE = /^(.*\/)?docker-bake\.override\.(hcl|json)$/
  * Buildx Bake files: every target's Dockerfile, scanned with the target's args (inherited,
  * overridden, per literal matrix value, with variable defaults), and its named contexts.
  */
-export const bakeSource: Source = {
+/** How a `docker/bake-action` step runs a Bake file: where (paths resolve against it) and what it builds. */
+export interface BakeInvocation {
+  /** Relative to the scanned root. */
+  workdir: string
+  /** Targets or groups the step names; empty: Bake's `default`. */
+  targets: string[]
+}
+
+export const bakeSource: Source<BakeInvocation> = {
   name: 'Bake file',
   patterns: ['**/docker-bake.hcl', '**/docker-bake.json', '**/docker-bake.override.hcl'],
-  claims: path => /(^|\/)docker-bake(\.override)?\.(hcl|json)$/.test(path),
+  // a file another names to be read as Bake: HCL blocks, or JSON with targets
+  looksLike: text =>
+    /^[ \t]*(target|group)[ \t]+"[^"\n]*"[ \t]*\{/m.test(text) ||
+    (text.trimStart().startsWith('{') && text.includes('"target"')),
+  follows: [dockerfileSource],
   kinds: [
     {
-      ...BUILD_CONTEXT,
+      name: 'bake-context',
+      description:
+        'a Bake target\'s named context `contexts = { NAME = "docker-image://IMAGE" }` (a Dockerfile `FROM NAME` is that image)',
       fence: 'hcl',
       pin: (reference, digest) =>
         `${reference.source.slice(0, reference.source.indexOf('=') + 1)} "docker-image://${pinWord(formatReference({ ...reference.image, digest: undefined }), digest)}"`
@@ -42,7 +57,7 @@ export const bakeSource: Source = {
       const beside = ['docker-bake.hcl', 'docker-bake.json'].some(
         name => context.readBeside(name) !== null
       )
-      if (beside) return { references: [], warnings: [], errors: [], builds: [], notices: [] }
+      if (beside) return emptyScan()
       return scanBake(file, [text], context)
     }
     const override = context.readBeside('docker-bake.override.hcl')
@@ -76,8 +91,12 @@ class MatrixTooLarge extends Error {
 }
 
 /** Every target's build of a Bake file (and its override), with variables and matrices evaluated. Pure. */
-export function scanBake(file: string, texts: string[], context: ScanContext): SourceScan {
-  const result: SourceScan = { references: [], warnings: [], errors: [], builds: [], notices: [] }
+export function scanBake(
+  file: string,
+  texts: string[],
+  context: ScanContext<BakeInvocation>
+): SourceScan {
+  const result = emptyScan()
   const bodies: Body[] = []
   for (const text of texts) {
     try {
@@ -160,7 +179,7 @@ export function scanBake(file: string, texts: string[], context: ScanContext): S
     return result
   }
 
-  const mixins = mixinsOf(targets, merged('group'), context.invocation?.targets ?? [], n =>
+  const mixins = mixinsOf(targets, merged('group'), context.passed?.targets ?? [], n =>
     variable(n, 1)
   )
   for (const [name, target] of targets) {
@@ -237,15 +256,20 @@ export function scanBake(file: string, texts: string[], context: ScanContext): S
       const path = dockerfile as string
       const inContext = path.startsWith('/') ? path : posix.join(buildContext as string, path)
       // relative to where Bake runs: the workflow step's workdir, else the Bake file's folder
-      const workdir = context.invocation?.workdir
-      result.builds.push({
-        dockerfile: workdir !== undefined ? posix.join(workdir, inContext) : inContext,
-        ...(workdir !== undefined ? { fromRoot: true } : {}),
-        buildArgs,
-        by,
-        line: target.line,
-        contexts
-      } satisfies FollowedBuild)
+      const workdir = context.passed?.workdir
+      result.follows.push(
+        follow(
+          dockerfileSource,
+          { buildArgs, contexts },
+          {
+            path: workdir !== undefined ? posix.join(workdir, inContext) : inContext,
+            ...(workdir !== undefined ? { fromRoot: true } : {}),
+            verb: 'builds',
+            by,
+            line: target.line
+          }
+        )
+      )
     }
   }
   return result
@@ -282,10 +306,8 @@ function contextReference(file: string, name: string, image: string, line: numbe
     file,
     line,
     column: 1,
-    kind: BUILD_CONTEXT.name,
+    kind: 'bake-context',
     source: `${name} = "docker-image://${image}"`,
-    stage: null,
-    platform: null,
     ...imageOrError(image)
   }
   return found

@@ -2,26 +2,18 @@
  * Compose files as Compose reads them: services' images, the Dockerfiles they build, .env,
  * extends and include.
  */
-import {
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  type Document,
-  type Node,
-  type Scalar,
-  type YAMLMap
-} from 'yaml'
+import { isMap, isScalar, isSeq, type Document, type Node, type Scalar, type YAMLMap } from 'yaml'
 import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
 import { posix } from 'node:path'
 import { expand, ExpansionError, type Lookup } from './expand.js'
 import { guardedLookup } from './variables.js'
-import { parseYaml, type ParsedYaml } from './yaml.js'
+import { dockerfileSource } from './dockerfile.js'
+import { deref, field, parseYaml, scalarText, type ParsedYaml } from './yaml.js'
 import {
   isRemoteContext,
   pinWord,
-  type FollowedBuild,
-  type FollowedFile,
+  emptyScan,
+  follow,
   type FoundReference,
   type Source,
   type SourceScan
@@ -40,8 +32,11 @@ export const composeSource: Source = {
     '**/compose-*.y?(a)ml',
     '**/*.compose.y?(a)ml'
   ],
-  // any YAML file the patterns chose that no source before this one claimed
-  claims: path => /\.ya?ml$/.test(path),
+  // services or includes at the top (or a first-version file: services there, each with an image or a build)
+  looksLike: text =>
+    /^(services|include)[ \t]*:|^[\w.-]+:[ \t]*\r?\n[ \t]+(image|build)[ \t]*:/m.test(text),
+  // and Compose files it includes, read as they are on their own
+  follows: [dockerfileSource],
   kinds: [
     {
       name: 'compose',
@@ -74,14 +69,7 @@ export function scanCompose(
   readRelative: (path: string) => string | null = () => null
 ): SourceScan {
   const lookup = guardedLookup(variables, secrets)
-  const result: SourceScan = {
-    references: [],
-    warnings: [],
-    errors: [],
-    builds: [],
-    notices: [],
-    follows: []
-  }
+  const result = emptyScan()
   const own = parseYaml(file, content)
   if ('error' in own) {
     result.errors.push(own.error)
@@ -108,7 +96,7 @@ export function scanCompose(
   }
 
   const interpolate = (text: string) => expand(text, lookup, { compose: true })
-  follow(own, root as YAMLMap, file, interpolate, result)
+  followIncludes(own, root as YAMLMap, file, interpolate, result)
   const parsed = new Map<string, ParsedYaml | null>([[file, own]])
   const load = (path: string): ParsedYaml | null => {
     if (!parsed.has(path)) {
@@ -227,12 +215,8 @@ function resolveService(
   }
 }
 
-function scalarText(node: Node | undefined): string | null {
-  return isScalar(node) && node.value !== null ? String(node.value) : null
-}
-
 /** The top-level `include:`: each Compose file it names is read as one of its own, with its own `.env`. */
-function follow(
+function followIncludes(
   { document, lineCounter }: ParsedYaml,
   root: YAMLMap,
   file: string,
@@ -241,7 +225,6 @@ function follow(
 ): void {
   const include = field(document, root, 'include')
   if (!isSeq(include)) return
-  const follows: FollowedFile[] = (result.follows ??= [])
   for (const item of include.items) {
     const entry = deref(document, item as Node)
     const pathNode = isMap(entry) ? field(document, entry, 'path') : entry
@@ -251,12 +234,15 @@ function follow(
       if (text === null) continue
       const { line } = lineCounter.linePos(node?.range?.[0] ?? 0)
       try {
-        follows.push({
-          path: posix.normalize(posix.join(posix.dirname(file), interpolate(text))),
-          source: composeSource.name,
-          by: 'include',
-          line
-        })
+        result.follows.push(
+          follow(composeSource, null, {
+            path: posix.normalize(posix.join(posix.dirname(file), interpolate(text))),
+            fromRoot: true,
+            verb: 'names',
+            by: 'include',
+            line
+          })
+        )
       } catch (error) {
         if (!(error instanceof ExpansionError)) throw error
         result.errors.push({ file, line, message: `include ${text}: ${error.message}` })
@@ -308,16 +294,21 @@ function addBuild(
       shape.baseBuild &&
       composeBuild(shape.baseBuild.document, shape.baseBuild.node, interpolate, lookup)
     const buildArgs = { ...(base ? base.buildArgs : {}), ...found.buildArgs }
-    result.builds.push({
-      dockerfile: found.dockerfile.startsWith('/')
-        ? found.dockerfile
-        : posix.join(posix.dirname(build.file), found.dockerfile),
-      fromRoot: true,
-      buildArgs,
-      by: `service "${service}"`,
-      line,
-      ...(localImages.length > 0 ? { localImages } : {})
-    })
+    result.follows.push(
+      follow(
+        dockerfileSource,
+        { buildArgs, ...(localImages.length > 0 ? { localImages } : {}) },
+        {
+          path: found.dockerfile.startsWith('/')
+            ? found.dockerfile
+            : posix.join(posix.dirname(build.file), found.dockerfile),
+          fromRoot: true,
+          verb: 'builds',
+          by: `service "${service}"`,
+          line
+        }
+      )
+    )
   } catch (error) {
     if (!(error instanceof ExpansionError)) throw error
     result.errors.push({
@@ -344,8 +335,7 @@ function addImage(
     column: col,
     kind: 'compose',
     source: `image: ${raw}`,
-    stage: null,
-    platform: shape.platform,
+    ...(shape.platform !== null ? { platform: shape.platform } : {}),
     error: null
   }
   try {
@@ -370,38 +360,13 @@ function addImage(
 }
 
 /** A node, an alias resolved to what it names. */
-function deref(document: Document, node: Node | null | undefined): Node | undefined {
-  if (node === null || node === undefined) return undefined
-  return isAlias(node) ? ((node.resolve(document) as Node | undefined) ?? undefined) : node
-}
-
-/**
- * A key of a mapping as Compose reads it: its own value, else the first merge source
- * (`<<: *base`, `<<: [*a, *b]`) that has it; aliases resolved.
- */
-function field(document: Document, map: YAMLMap, key: string, depth = 0): Node | undefined {
-  for (const pair of map.items)
-    if (isScalar(pair.key) && pair.key.value === key) return deref(document, pair.value as Node)
-  if (depth >= 32) return undefined
-  for (const pair of map.items) {
-    if (!(isScalar(pair.key) && pair.key.value === '<<')) continue
-    const value = deref(document, pair.value as Node)
-    for (const source of isSeq(value) ? value.items : [value]) {
-      const merged = deref(document, source as Node)
-      if (!isMap(merged)) continue
-      const found = field(document, merged, key, depth + 1)
-      if (found !== undefined) return found
-    }
-  }
-  return undefined
-}
 
 function composeBuild(
   document: Document,
   build: Node,
   interpolate: (text: string) => string,
   lookup: Lookup
-): Omit<FollowedBuild, 'line' | 'by'> | null {
+): { dockerfile: string; buildArgs: Record<string, string> } | null {
   let context = '.'
   let dockerfile = 'Dockerfile'
   const buildArgs: Record<string, string> = {}

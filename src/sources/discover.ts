@@ -1,48 +1,30 @@
 /**
- * Discovery: which files to scan, read within limits, handed to the source that claims
- * each, with the builds they name followed; one list of references out.
+ * Discovery: the selected files, each read by the source whose file it is, and the files
+ * they follow read as they say (a Dockerfile with the args of each build of it); one list
+ * of references out. Selecting files, reading them safely and scanning each are their own
+ * modules; this one only puts them in order.
  */
-import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs'
-import { stat } from 'node:fs/promises'
-import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path'
-import fg from 'fast-glob'
-import { dockerfileSource } from './dockerfile.js'
-import { DEFAULT_PATTERNS, SOURCES, sourceFor } from './index.js'
+import { dirname, isAbsolute, posix, relative, resolve } from 'node:path'
+import { DEFAULT_PATTERNS, READ_ORDER, SOURCES, sourceFor } from './index.js'
+import { RepositoryReader } from './read-file.js'
+import { selectFiles, statOrNull, toPosix, type FileSelection } from './select.js'
 import {
+  emptyScan,
   referenceKey,
-  type BakeInvocation,
+  type Follow,
   type FoundReference,
-  type ScanContext,
   type ScanWarning,
   type Source,
   type SourceScan
 } from './source.js'
 
-/** Never searched: installed packages, vendored Go modules (whose Dockerfiles no build here uses), git's own files. */
-const NEVER_SEARCHED = ['**/node_modules/**', '**/vendor/**', '**/.git/**']
-const MAX_FILE_BYTES = 1024 * 1024
+export { MissingPathError, type FileSelection } from './select.js'
+
 /** How long the scan works before it lets other work (the cache restore) run. */
 const YIELD_EVERY_MS = 20
 
-/** Thrown for a path argument that names nothing. */
-export class MissingPathError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'MissingPathError'
-  }
-}
-
-/**
- * Which files to scan: globs (the action's `files`), or paths (the CLI's: a file, or a
- * directory searched with the default patterns); `exclude` globs are not searched (besides
- * node_modules, vendor and .git), but a file named as it is (no glob characters) is read.
- */
-export type FileSelection = ({ globs: readonly string[] } | { paths: readonly string[] }) & {
-  exclude?: readonly string[]
-}
-
 export interface DiscoverOptions {
-  /** Directory that globs and reported paths are relative to. */
+  /** Directory that globs and reported paths are relative to; nothing outside it (or the paths named) is read. */
   cwd: string
   select: FileSelection
   buildArgs: Record<string, string>
@@ -52,11 +34,6 @@ export interface DiscoverOptions {
   /** Variables for Compose interpolation. */
   variables: Record<string, string | undefined>
   secrets: readonly string[]
-  /**
-   * Directories (or files) that may be read; nothing outside them is, whatever a symbolic
-   * link or a Compose `build` says. Default: `cwd`.
-   */
-  roots?: string[]
 }
 
 export interface Discovered {
@@ -69,313 +46,202 @@ export interface Discovered {
   notices: ScanWarning[]
 }
 
-/** Finds, reads and scans the selected files; builds they name are scanned with their args. */
+/** Finds, reads and scans the selected files and the files they follow. */
 export async function discover(options: DiscoverOptions): Promise<Discovered> {
-  const ignore = [...NEVER_SEARCHED, ...(options.select.exclude ?? [])]
-  const files =
-    'globs' in options.select
-      ? await findByGlobs(options.select.globs, options.cwd, ignore)
-      : await findByPaths(options.select.paths, options.cwd, ignore)
-  // paths given on the command line are the user's choice, wherever they are: a directory,
-  // or a file with its folder (the .env beside a Compose file)
-  const roots =
-    'paths' in options.select
-      ? [options.cwd, ...(await Promise.all(options.select.paths.map(p => rootOf(options.cwd, p))))]
-      : [options.cwd]
-  return { files, ...(await scanFiles(files, { ...options, roots })) }
-}
-
-async function rootOf(cwd: string, path: string): Promise<string> {
-  const absolute = resolve(cwd, path)
-  const info = await stat(absolute).catch(() => null)
-  return info?.isDirectory() ? absolute : dirname(absolute)
-}
-
-async function findByGlobs(
-  globs: readonly string[],
-  cwd: string,
-  ignore: readonly string[]
-): Promise<string[]> {
-  // a pattern without glob characters names a file: read it even where searches do not go
-  const named = globs.filter(glob => !fg.isDynamicPattern(glob))
-  const searched = globs.filter(glob => fg.isDynamicPattern(glob))
-  // symbolic links are listed, not followed into directories; a link to a file is that file
-  const entries = [
-    ...named.filter(glob => statOrNull(resolve(cwd, glob)) !== null).map(posix.normalize),
-    ...(await fg(searched, {
-      cwd,
-      dot: true,
-      onlyFiles: false,
-      ignore: [...ignore],
-      followSymbolicLinks: false
-    }))
-  ]
-  const seen = new Set<string>()
-  return [...new Set(entries)].sort().filter(entry => {
-    const absolute = resolve(cwd, entry)
-    const info = statOrNull(absolute)
-    if (info === null) return true // a dangling link: reading it says why
-    if (!info.isFile()) return false
-    // the same file reached through a link and directly is scanned once, under the first path
-    const real = realpathSync(absolute)
-    if (seen.has(real)) return false
-    seen.add(real)
-    return true
-  })
-}
-
-function statOrNull(path: string) {
-  try {
-    return statSync(path)
-  } catch {
-    return null
+  const selected = await selectFiles(options.select, options.cwd, DEFAULT_PATTERNS)
+  const reader = new RepositoryReader(options.cwd, selected.roots)
+  const plan = new ReadingPlan(options, reader)
+  const files: string[] = []
+  // the user's own globs say which files to read, whatever their names: their content says how
+  const ownGlobs =
+    'globs' in options.select && options.select.globs.some(glob => !DEFAULT_PATTERNS.includes(glob))
+  for (const file of selected.files) {
+    const text = reader.read(file)
+    const chosenByUser = ownGlobs || selected.named.has(file)
+    const source = text === null ? null : sourceFor(file, text, chosenByUser)
+    if (text === null || source !== null) files.push(file)
+    if (source !== null) plan.readOnItsOwn(file, source, text ?? '')
+    else if (text !== null && selected.named.has(file))
+      reader.errors.push({
+        file,
+        message: `not scanned: not a file of a kind read here (${SOURCES.map(s => s.name).join(', ')})`
+      })
   }
+  const found = await plan.run()
+  return { files, ...found, errors: [...reader.errors, ...found.errors] }
 }
 
-async function findByPaths(
-  paths: readonly string[],
-  cwd: string,
-  ignore: readonly string[]
-): Promise<string[]> {
-  const found = new Set<string>()
-  for (const path of paths) {
-    const absolute = resolve(cwd, path)
-    const info = await stat(absolute).catch(() => null)
-    if (info === null) throw new MissingPathError(`${path}: no such file or directory`)
-    if (info.isDirectory()) {
-      const prefix = toPosix(relative(cwd, absolute))
-      for (const file of await findByGlobs(DEFAULT_PATTERNS, absolute, ignore))
-        found.add(prefix ? posix.join(prefix, file) : file)
-    } else {
-      found.add(toPosix(relative(cwd, absolute)))
-    }
-  }
-  return [...found].sort()
+/** One way a file is read: what its followers pass (null: on its own) and who they are. */
+interface Reading {
+  passed: unknown
+  by: string[]
+  /** Its references are marked with who builds them. */
+  builds: boolean
+}
+
+/** A file as one source reads it: on its own (it was selected), or as followers say. */
+interface Entry {
+  file: string
+  source: Source
+  onItsOwn: boolean
+  readings: Map<string, Reading>
+  done: Set<string>
+  queued: boolean
 }
 
 /**
- * Reads and scans files. A Dockerfile that something builds (a Compose service with its
- * `build.args`) is scanned once per distinct set of args those builds pass, and not also
- * with its ARG defaults merely because a pattern matched it.
+ * Reads files source by source in `READ_ORDER`, so that by the time a file is read, every
+ * file that could follow it has been: it is then read once per distinct thing passed to it,
+ * or on its own when nothing follows it.
  */
-export async function scanFiles(
-  files: string[],
-  options: Omit<DiscoverOptions, 'select'>
-): Promise<Omit<Discovered, 'files'>> {
-  const references: FoundReference[] = []
-  const warnings: ScanWarning[] = []
-  const errors: ScanWarning[] = []
-  const notices: ScanWarning[] = []
-  // each root as given and as it really is, for paths that do not exist (yet) to compare with
-  const roots = (options.roots ?? [options.cwd]).flatMap(root => [
-    root,
-    realpathOrNull(root) ?? root
-  ])
-  const insideRoots = (absolute: string): boolean => {
-    const real = realpathOrNull(absolute) ?? absolute
-    return roots.some(root => real === root || real.startsWith(root + sep))
-  }
-  // synchronous reads: for thousands of small files, a thread-pool hop per call costs more
-  // CPU than the reads themselves, and nothing else runs while the scan does
-  const read = (file: string, mustExist = true): string | null => {
-    const absolute = resolve(options.cwd, file)
-    // a file that is only looked for (the .env beside a Compose file) and is not there is no error
-    if (!mustExist && statOrNull(absolute) === null) return null
-    if (!insideRoots(absolute)) {
-      // nothing of it is read, so nothing of it can end up in a message
-      errors.push({ file, message: 'not read: it leads outside the scanned directory' })
-      return null
-    }
-    let fd: number | null = null
-    try {
-      fd = openSync(absolute, 'r')
-      const size = fstatSync(fd).size
-      if (size > MAX_FILE_BYTES) {
-        errors.push({ file, message: `not scanned: larger than 1 MiB (${size} bytes)` })
-        return null
-      }
-      const bytes = Buffer.allocUnsafe(size)
-      const length = readSync(fd, bytes, 0, size, 0)
-      if (bytes.subarray(0, length).includes(0)) {
-        errors.push({ file, message: 'not scanned: a binary file (contains NUL bytes)' })
-        return null
-      }
-      return bytes.toString('utf8', 0, length)
-    } catch (error) {
-      if (!mustExist && (error as NodeJS.ErrnoException).code === 'ENOENT') return null
-      errors.push({
-        file,
-        message: `not scanned: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`
-      })
-      return null
-    } finally {
-      if (fd !== null) closeSync(fd)
-    }
-  }
-  const context = (
-    file: string,
-    buildArgs: Record<string, string>,
-    contexts: readonly string[] = [],
-    localImages: readonly string[] = [],
-    invocation?: BakeInvocation
-  ): ScanContext => ({
-    buildArgs,
-    contexts,
-    localImages,
-    ...(invocation ? { invocation } : {}),
-    targetPlatforms: options.targetPlatforms,
-    buildPlatform: options.buildPlatform,
-    variables: options.variables,
-    secrets: options.secrets,
-    readBeside: name => read(posix.join(posix.dirname(file), name), false)
-  })
-  const collect = (result: Omit<SourceScan, 'builds'>) => {
-    references.push(...result.references)
-    warnings.push(...result.warnings)
-    errors.push(...result.errors)
-    notices.push(...result.notices)
+class ReadingPlan {
+  private readonly entries = new Map<string, Entry>()
+  private readonly queues: Entry[][] = READ_ORDER.map(() => [])
+  private readonly texts = new Map<string, string | null>()
+  private rank = 0
+  private readonly found = {
+    references: [] as FoundReference[],
+    warnings: [] as ScanWarning[],
+    errors: [] as ScanWarning[],
+    notices: [] as ScanWarning[]
   }
 
-  // Dockerfile → the distinct builds of it: args and named contexts (JSON-keyed)
-  type Build = {
-    args: Record<string, string>
-    contexts: readonly string[]
-    localImages: readonly string[]
-    by: string[]
-  }
-  const built = new Map<string, Map<string, Build>>()
-  const direct: string[] = []
-  // the selected files, then the files they name (a workflow's Bake files), each once;
-  // files that name others first (workflows), so a Bake file a step runs is read as it runs it
-  type Pending = { file: string; source: Source; invocation?: BakeInvocation }
-  const pending: Pending[] = files
-    .map(file => ({ file, source: sourceFor(file) }))
-    .sort((a, b) => Number(b.source.readsFirst ?? false) - Number(a.source.readsFirst ?? false))
-  const queued = new Set(files)
-  // the scan is synchronous work: now and then it lets the cache restore beside it read its answers
-  let lastYield = performance.now()
-  const breathe = async () => {
-    if (performance.now() - lastYield < YIELD_EVERY_MS) return
-    await new Promise(resolve => setImmediate(resolve))
-    lastYield = performance.now()
-  }
-  for (let next = pending.shift(); next; next = pending.shift()) {
-    await breathe()
-    const { file, source, invocation } = next
-    if (source === dockerfileSource) {
-      direct.push(file)
-      continue
-    }
-    const content = read(file)
-    if (content === null) continue
-    const scanned = scanSafely(
-      source,
-      file,
-      content,
-      context(file, options.buildArgs, [], [], invocation)
-    )
-    collect(scanned)
-    for (const follow of scanned.follows ?? []) {
-      const target = resolve(options.cwd, follow.path)
-      const path = toPosix(relative(options.cwd, target))
-      const reader = SOURCES.find(s => s.name === follow.source)
-      const waiting = pending.find(p => p.file === path)
-      if (waiting && follow.invocation) waiting.invocation ??= follow.invocation
-      if (queued.has(path) || !reader) continue
-      queued.add(path)
-      if (!insideRoots(target)) {
-        errors.push({
-          file,
-          line: follow.line,
-          message: `${follow.by} names a file outside the scanned directory; not read`
-        })
-      } else if ((await stat(target).catch(() => null)) === null) {
-        errors.push({
-          file,
-          line: follow.line,
-          message: `${follow.by} names ${path}, which does not exist`
-        })
-      } else pending.push({ file: path, source: reader, invocation: follow.invocation })
-    }
-    for (const build of scanned.builds) {
-      const target = isAbsolute(build.dockerfile)
-        ? build.dockerfile
-        : resolve(options.cwd, build.fromRoot ? '.' : dirname(file), build.dockerfile)
-      const dockerfile = toPosix(relative(options.cwd, target))
-      if (!insideRoots(target)) {
-        errors.push({
-          file,
-          line: build.line,
-          message: `${build.by} builds a Dockerfile outside the scanned directory; not read`
-        })
-        continue
-      }
-      if ((await stat(target).catch(() => null)) === null) {
-        errors.push({
-          file,
-          line: build.line,
-          message: `${build.by} builds ${dockerfile}, which does not exist`
-        })
-        continue
-      }
-      const args = { ...options.buildArgs, ...build.buildArgs }
-      const contexts = [...(build.contexts ?? [])].sort()
-      const localImages = [...(build.localImages ?? [])].sort()
-      const sets = built.get(dockerfile) ?? new Map<string, Build>()
-      const key = JSON.stringify([Object.entries(args).sort(), contexts, localImages])
-      const same = sets.get(key)
-      if (same) same.by.push(build.by)
-      else sets.set(key, { args, contexts, localImages, by: [build.by] })
-      built.set(dockerfile, sets)
-    }
-  }
-  for (const file of direct) {
-    await breathe()
-    if (!built.has(file)) scanDockerfileWith(file, options.buildArgs)
-  }
-  for (const [file, sets] of built)
-    for (const { args, contexts, localImages, by } of sets.values()) {
-      await breathe()
-      scanDockerfileWith(file, args, contexts, localImages, by.join(', '))
-    }
-  return { references: dedupe(references), warnings, errors, notices }
+  constructor(
+    private readonly options: DiscoverOptions,
+    private readonly reader: RepositoryReader
+  ) {}
 
-  function scanDockerfileWith(
-    file: string,
-    buildArgs: Record<string, string>,
-    contexts: readonly string[] = [],
-    localImages: readonly string[] = [],
-    builtBy?: string
-  ): void {
-    const content = read(file)
-    if (content === null) return
-    const scanned = scanSafely(
-      dockerfileSource,
-      file,
-      content,
-      context(file, buildArgs, contexts, localImages)
-    )
-    if (builtBy) for (const reference of scanned.references) reference.builtBy = builtBy
-    collect(scanned)
+  readOnItsOwn(file: string, source: Source, text: string): void {
+    this.texts.set(file, text)
+    this.entry(file, source).onItsOwn = true
+  }
+
+  async run(): Promise<Omit<Discovered, 'files'>> {
+    // the scan is synchronous work: now and then it lets the cache restore beside it read its answers
+    let lastYield = performance.now()
+    for (this.rank = 0; this.rank < this.queues.length; this.rank++) {
+      const queue = this.queues[this.rank]
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+          await new Promise(resolve => setImmediate(resolve))
+          lastYield = performance.now()
+        }
+        this.scanEntry(next)
+      }
+    }
+    return { ...this.found, references: dedupe(this.found.references) }
+  }
+
+  private entry(file: string, source: Source): Entry {
+    const key = `${source.name}\0${file}`
+    let entry = this.entries.get(key)
+    if (!entry) {
+      entry = { file, source, onItsOwn: false, readings: new Map(), done: new Set(), queued: false }
+      this.entries.set(key, entry)
+    }
+    if (!entry.queued) {
+      entry.queued = true
+      // a source that follows itself (a Compose include) adds to the queue being read
+      this.queues[Math.max(this.rank, READ_ORDER.indexOf(source))].push(entry)
+    }
+    return entry
+  }
+
+  private scanEntry(entry: Entry): void {
+    entry.queued = false
+    const readings: [string, Reading][] =
+      entry.readings.size > 0
+        ? [...entry.readings]
+        : entry.onItsOwn
+          ? [['null', { passed: null, by: [], builds: false }]]
+          : []
+    for (const [key, reading] of readings) {
+      if (entry.done.has(key)) continue
+      entry.done.add(key)
+      const text = this.text(entry.file)
+      if (text === null) return
+      const scanned = this.scanSafely(entry, text, reading.passed)
+      if (reading.builds)
+        for (const reference of scanned.references) reference.builtBy = reading.by.join(', ')
+      this.found.references.push(...scanned.references)
+      this.found.warnings.push(...scanned.warnings)
+      this.found.errors.push(...scanned.errors)
+      this.found.notices.push(...scanned.notices)
+      for (const follow of scanned.follows) this.follow(entry.file, follow)
+    }
+  }
+
+  private text(file: string): string | null {
+    if (!this.texts.has(file)) this.texts.set(file, this.reader.read(file))
+    return this.texts.get(file) ?? null
   }
 
   /** One file that breaks its parser is an error on that file; the others are still scanned. */
-  function scanSafely(
-    source: Source,
-    file: string,
-    content: string,
-    context: ScanContext
-  ): SourceScan {
+  private scanSafely(entry: Entry, text: string, passed: unknown): SourceScan {
+    const { file, source } = entry
     try {
-      return source.scan(file, content, context)
+      return source.scan(file, text, {
+        buildArgs: this.options.buildArgs,
+        targetPlatforms: this.options.targetPlatforms,
+        buildPlatform: this.options.buildPlatform,
+        variables: this.options.variables,
+        secrets: this.options.secrets,
+        passed,
+        readBeside: name => this.reader.read(posix.join(posix.dirname(file), name), false)
+      })
     } catch (error) {
-      errors.push({ file, message: `not scanned: ${(error as Error).message ?? String(error)}` })
-      return { references: [], warnings: [], errors: [], builds: [], notices: [] }
+      return {
+        ...emptyScan(),
+        errors: [{ file, message: `not scanned: ${(error as Error).message ?? String(error)}` }]
+      }
     }
+  }
+
+  /** A file another names: read as it says, if it is inside the scanned directory and there. */
+  private follow(from: string, follow: Follow): void {
+    const { cwd } = this.options
+    const target = isAbsolute(follow.path)
+      ? follow.path
+      : resolve(cwd, follow.fromRoot ? '.' : dirname(from), follow.path)
+    const path = toPosix(relative(cwd, target))
+    const at = { file: from, line: follow.line }
+    if (!this.reader.inside(target)) {
+      this.found.errors.push({
+        ...at,
+        message: `${follow.by} ${follow.verb} a ${follow.source.name} outside the scanned directory; not read`
+      })
+      return
+    }
+    if (!this.entries.has(`${follow.source.name}\0${path}`) && statOrNull(target) === null) {
+      this.found.errors.push({
+        ...at,
+        message: `${follow.by} ${follow.verb} ${path}, which does not exist`
+      })
+      return
+    }
+    const entry = this.entry(path, follow.source)
+    const key = readingKey(follow.passed)
+    const reading = entry.readings.get(key)
+    if (reading) reading.by.push(follow.by)
+    else
+      entry.readings.set(key, {
+        passed: follow.passed,
+        by: [follow.by],
+        builds: follow.verb === 'builds'
+      })
   }
 }
 
-/** Sorted by file and position; a Dockerfile found twice (directly and via Compose) counts once. */
+/** The same thing passed twice is one reading, whatever the order of its keys. */
+function readingKey(passed: unknown): string {
+  return JSON.stringify(passed, (_, value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value
+  )
+}
+
+/** Sorted by file and position; a line found twice (directly and via a build, or for two platforms) counts once. */
 function dedupe(references: FoundReference[]): FoundReference[] {
   const unique = new Map<string, FoundReference>()
   // the same image from two builds of the file: the finding names both (kept as sets, joined once)
@@ -392,16 +258,4 @@ function dedupe(references: FoundReference[]): FoundReference[] {
   return [...unique.values()].sort((a, b) =>
     a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column
   )
-}
-
-function toPosix(path: string): string {
-  return path.split(sep).join('/')
-}
-
-function realpathOrNull(path: string): string | null {
-  try {
-    return realpathSync(path)
-  } catch {
-    return null
-  }
 }

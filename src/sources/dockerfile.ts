@@ -11,6 +11,7 @@ import {
   type DockerfileSyntax,
   type Instruction
 } from './dockerfile-syntax.js'
+import { packageUses } from './dockerfile-uses.js'
 import { expand, ExpansionError, type Lookup } from './expand.js'
 import {
   imageOrError,
@@ -36,8 +37,17 @@ export interface DockerfileOptions {
   localImages?: readonly string[]
 }
 
+/** What a build (a Compose service, a Bake target, a workflow step) passes to the Dockerfile it builds. */
+export interface DockerfileBuild {
+  buildArgs: Record<string, string>
+  /** Named build contexts: a `FROM` naming one is not a registry image. */
+  contexts?: readonly string[]
+  /** Images built by the same project, normalized: never pulled. */
+  localImages?: readonly string[]
+}
+
 /** Dockerfiles and Containerfiles, read as BuildKit reads them. */
-export const dockerfileSource: Source = {
+export const dockerfileSource: Source<DockerfileBuild> = {
   name: 'Dockerfile',
   patterns: [
     '**/Dockerfile',
@@ -47,8 +57,9 @@ export const dockerfileSource: Source = {
     '**/Containerfile',
     '**/Containerfile.*'
   ],
-  // the last source in the list: a file the patterns chose that no other source claimed
-  claims: () => true,
+  // a file with a FROM line (a template's `FROM {{ … }}` too: it is said not to build)
+  looksLike: text => /^[ \t]*from(\s|\\)/im.test(text),
+  follows: [],
   kinds: [
     {
       name: 'from',
@@ -60,7 +71,10 @@ export const dockerfileSource: Source = {
         const index = words.findIndex((word, i) => i > 0 && !word.startsWith('--'))
         words[index] = pinWord(words[index], digest)
         return words.join(' ')
-      }
+      },
+      // the RUN, COPY and ADD lines of the stages built on it
+      packageUses: (reference, text, removed) =>
+        packageUses(reference.file, text, reference.line, removed)
     },
     {
       name: 'copy-from',
@@ -84,9 +98,15 @@ export const dockerfileSource: Source = {
     }
   ],
   scan: (file, text, context) => ({
-    ...scanDockerfile(file, text, context),
+    ...scanDockerfile(file, text, {
+      ...context,
+      // a build's own args win over the run's
+      buildArgs: { ...context.buildArgs, ...context.passed?.buildArgs },
+      contexts: context.passed?.contexts,
+      localImages: context.passed?.localImages
+    }),
     errors: [],
-    builds: []
+    follows: []
   })
 }
 
@@ -197,8 +217,6 @@ function scanForPlatform(
       column: at.column,
       kind,
       source: at.text,
-      stage: null,
-      platform: null,
       error
     })
   const add = (
@@ -214,8 +232,8 @@ function scanForPlatform(
       column: at.column,
       kind,
       source: at.text,
-      stage,
-      platform,
+      ...(stage !== null ? { stage } : {}),
+      ...(platform !== null ? { platform } : {}),
       error: null
     }
     Object.assign(found, 'error' in value ? { error: value.error } : imageOrError(value.text))

@@ -1,11 +1,15 @@
 /**
  * The list of sources of image references. A new source is one module and one entry here:
- * discovery, the pin lines and the docs all read this list. Order matters: a file is
- * scanned by the first source that claims it.
+ * discovery, the pin lines and the docs all read this list. Which source reads a file comes
+ * from each source's own description (its names, then its content), never from list order.
  */
+import picomatch from 'picomatch'
 import { bakeSource } from './bake.js'
 import { composeSource } from './compose.js'
 import { dockerfileSource } from './dockerfile.js'
+import { helmValuesSource } from './helm-values.js'
+import { kubernetesSource } from './kubernetes.js'
+import { kustomizeSource } from './kustomize.js'
 import { workflowSource } from './workflow.js'
 import type { FoundReference, ReferenceKindSpec, Source } from './source.js'
 
@@ -13,23 +17,61 @@ export const SOURCES: readonly Source[] = [
   workflowSource,
   composeSource,
   bakeSource,
-  dockerfileSource
+  dockerfileSource,
+  kustomizeSource,
+  kubernetesSource,
+  helmValuesSource
 ]
 
 /** The default file patterns: every source's. */
-export const DEFAULT_PATTERNS: readonly string[] = SOURCES.flatMap(s => s.patterns)
+export const DEFAULT_PATTERNS: readonly string[] = [...new Set(SOURCES.flatMap(s => s.patterns))]
 
-/** The source that scans a path. */
-export function sourceFor(path: string): Source {
-  const source = SOURCES.find(s => s.claims(path))
-  if (!source) throw new Error(`no source claims ${path}`)
-  return source
+const namedBy = new Map(SOURCES.map(s => [s, picomatch([...s.patterns], { dot: true })]))
+
+/** Whether a path is one of a source's names (its default patterns). */
+export function isNamedAs(source: Source, path: string): boolean {
+  return (namedBy.get(source) ?? picomatch([...source.patterns], { dot: true }))(path)
 }
 
-/** How references of a kind are shown and pinned: as the source of their file says, first. */
+/**
+ * The source that reads a file: one whose names match and whose content test agrees; else
+ * one whose names match and that has no content test. A file the user chose by name (not
+ * by the default patterns) that none of those reads is read by the source whose content it
+ * is. Null: no source reads it, and it is passed over.
+ */
+export function sourceFor(path: string, text: string, chosenByUser = false): Source | null {
+  const named = SOURCES.filter(s => isNamedAs(s, path))
+  return (
+    named.find(s => s.looksLike?.(text) === true) ??
+    named.find(s => s.looksLike === undefined) ??
+    (chosenByUser ? SOURCES.find(s => s.looksLike?.(text) === true) : undefined) ??
+    null
+  )
+}
+
+/**
+ * Sources in the order discovery reads their files: a source before the sources it follows
+ * (a workflow before the Bake files its steps run, both before the Dockerfiles they build),
+ * so a file is read as what names it says. A source may follow itself (a Compose `include`).
+ */
+export const READ_ORDER: readonly Source[] = (() => {
+  const ordered: Source[] = []
+  const visit = (source: Source, path: readonly Source[]): void => {
+    if (ordered.includes(source)) return
+    if (path.includes(source))
+      throw new Error(`sources follow each other in a cycle: ${source.name}`)
+    // everything that follows this source comes first
+    for (const follower of SOURCES)
+      if (follower !== source && follower.follows.includes(source))
+        visit(follower, [...path, source])
+    ordered.push(source)
+  }
+  for (const source of SOURCES) visit(source, [])
+  return ordered
+})()
+
+/** How references of a kind are shown and pinned: the kind's name is the same wherever it is declared. */
 export function kindSpec(reference: FoundReference): ReferenceKindSpec {
-  const own = sourceFor(reference.file).kinds.find(k => k.name === reference.kind)
-  if (own) return own
   for (const source of SOURCES) {
     const spec = source.kinds.find(k => k.name === reference.kind)
     if (spec) return spec

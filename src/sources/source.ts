@@ -1,7 +1,8 @@
 /**
  * The contract every source of image references fulfils (Dockerfiles, Compose files, …):
- * which files it claims, how it scans one, which builds it follows, and how a reference it
- * found is pinned. Discovery, the remedy and the docs read the list in `index.ts`.
+ * which files are its own (by name and content), how it scans one, which other files it
+ * follows, and how a reference it found is pinned. Discovery, the remedy and the docs read
+ * the list in `index.ts`.
  */
 import {
   formatReference,
@@ -9,6 +10,7 @@ import {
   parseReference,
   type ImageReference
 } from '../reference/reference.js'
+import type { PackageUse, RemovedPackage } from './dockerfile-uses.js'
 
 /** One image a build pulls, where it is named, and what it normalizes to. */
 export interface FoundReference {
@@ -16,18 +18,19 @@ export interface FoundReference {
   file: string
   line: number
   column: number
-  /** One of the kinds its source declares (`from`, `compose`, …). */
+  /** One of the kinds its source declares (`from`, `compose`, …), or `UNREADABLE_KIND`. */
   kind: string
   /** The instruction (or Compose `image:` value) as written. */
   source: string
   /** Normalized reference; absent when `error` is set. */
   image?: ImageReference
-  stage: string | null
-  /** The platform flag as written (`--platform=$BUILDPLATFORM`), or null. */
-  platform: string | null
-  /** That flag's value, expanded and normalized: the one platform this reference is tracked for. */
+  /** The Dockerfile stage its `FROM` starts (`AS name`), when it names one. */
+  stage?: string
+  /** The platform as written (`--platform=$BUILDPLATFORM`, a Compose `platform:`), when one is. */
+  platform?: string
+  /** That value, expanded and normalized: the one platform this reference is tracked for. */
   trackedPlatform?: string
-  /** How the Dockerfile is built, when another file builds it: `service "web"`, `job "image" step 2 (…)`. */
+  /** How the file is built, when another file builds it: `service "web"`, `job "image" step 2 (…)`. */
   builtBy?: string
   error: string | null
 }
@@ -39,39 +42,34 @@ export interface ScanWarning {
   message: string
 }
 
-/** A Dockerfile another file builds (a Compose service, …), with the args that build passes. */
-export interface FollowedBuild {
-  /** The Dockerfile, relative to the directory of the file that names it, `/`-separated. */
-  dockerfile: string
-  buildArgs: Record<string, string>
-  /** Who builds it, for messages: `service "web"`. */
-  by: string
-  line: number
-  /** `dockerfile` is relative to the scanned root, not to the file (a workflow's build step). */
-  fromRoot?: boolean
-  /** Named build contexts the build passes: a `FROM` naming one is not a registry image. */
-  contexts?: readonly string[]
-  /** Images built by the same project (Compose services with `build:` and `image:`), normalized: never pulled. */
-  localImages?: readonly string[]
-}
-
-/** Another file a file names to be read as a given source (`docker/bake-action` `files:`). */
-export interface FollowedFile {
-  /** Relative to the scanned root, `/`-separated. */
+/**
+ * Another file a file makes part of what is pulled (the Dockerfile a Compose service builds,
+ * the Bake file a workflow step runs, the manifests a kustomization lists), and what it passes
+ * to it. A file that something follows is read only as its followers say, once per distinct
+ * thing passed, and not also on its own.
+ */
+export interface Follow {
+  /** `/`-separated: relative to the naming file's folder, or to the scanned root with `fromRoot`. */
   path: string
-  /** The `name` of the source that reads it. */
-  source: string
+  fromRoot?: boolean
+  /** The source that reads it. */
+  source: Source
+  /** How the naming file uses it, for messages: `service "web" builds …`, `… names …`. */
+  verb: 'builds' | 'names'
+  /** Who names it, for messages: `service "web"`. */
   by: string
   line: number
-  /** How a workflow step runs it: Bake's working directory (relative to the root) and targets. */
-  invocation?: BakeInvocation
+  /** What it is read with, in the shape its source defines; null: as on its own. */
+  passed: unknown
 }
 
-/** A `docker/bake-action` step: where Bake runs (paths resolve against it) and what it builds. */
-export interface BakeInvocation {
-  workdir: string
-  /** Targets or groups the step names; empty: Bake's `default`. */
-  targets: string[]
+/** A follow whose passed value has the shape its source reads. */
+export function follow<Passed>(
+  source: Source<Passed>,
+  passed: Passed | null,
+  at: Omit<Follow, 'source' | 'passed'>
+): Follow {
+  return { ...at, source: source as Source, passed }
 }
 
 export interface SourceScan {
@@ -82,16 +80,20 @@ export interface SourceScan {
    * baseline keeps the entries they had.
    */
   errors: ScanWarning[]
-  builds: FollowedBuild[]
   /** What is set only at run time and so not checked: said, never a warning or an error. */
   notices: ScanWarning[]
-  /** Other files to read, whatever their names (a Bake file a workflow step names). */
-  follows?: FollowedFile[]
+  /** Other files to read as this one says (the Dockerfiles it builds, …). */
+  follows: Follow[]
+}
+
+/** A scan that found nothing yet. */
+export function emptyScan(): SourceScan {
+  return { references: [], warnings: [], errors: [], notices: [], follows: [] }
 }
 
 /** What a scan may use beyond the file's own text. */
-export interface ScanContext {
-  /** Build args (`NAME=VALUE`); they override only globally declared ARGs. */
+export interface ScanContext<Passed = unknown> {
+  /** The run's build args (`NAME=VALUE`); they override only globally declared ARGs. */
   buildArgs: Record<string, string>
   /** Platforms the automatic TARGET* ARGs describe; one scan per platform. */
   targetPlatforms: string[]
@@ -101,13 +103,9 @@ export interface ScanContext {
   variables: Record<string, string | undefined>
   /** The job's secrets: a value carrying one is never interpolated into a reference. */
   secrets: readonly string[]
-  /** Named build contexts of the build that scans this Dockerfile. */
-  contexts?: readonly string[]
-  /** Images the same project builds, normalized: a `FROM` naming one is built here, not pulled. */
-  localImages?: readonly string[]
-  /** How a workflow step runs this Bake file, when one names it. */
-  invocation?: BakeInvocation
-  /** Reads a file beside the scanned one (`.env`); null when it does not exist. */
+  /** What the file that follows this one passes to it; null when it is read on its own. */
+  passed: Passed | null
+  /** Reads a file beside the scanned one (`.env`), or below or above it within the scanned root; null when it does not exist. */
   readBeside: (name: string) => string | null
 }
 
@@ -120,23 +118,30 @@ export interface ReferenceKindSpec {
   fence: string
   /** The line as written, its image pinned to `digest`. */
   pin: (reference: FoundReference & { image: ImageReference }, digest: string) => string
+  /** The lines of the reference's file (its text) that need a package the new image lost. */
+  packageUses?: (
+    reference: FoundReference,
+    text: string,
+    removed: readonly RemovedPackage[]
+  ) => PackageUse[]
 }
 
-export interface Source {
+export interface Source<Passed = unknown> {
   /** What the files are called in messages: `Dockerfile`, `Compose file`. */
   name: string
   kinds: readonly ReferenceKindSpec[]
-  /** Default file patterns (fast-glob syntax). */
+  /** Default file patterns (fast-glob syntax): the names of this source's files. */
   patterns: readonly string[]
   /**
-   * Its files name other files and say how to read them (a workflow step runs a Bake file
-   * in its workdir): they are read before the rest, so what they name is read as they say.
+   * Whether a file's content is this source's: a file its names match is read only when
+   * this says so, and a file no source's names match (one the user names) is read by the
+   * source whose content it is. Without it, the names alone decide.
    */
-  readsFirst?: boolean
-  /** Whether a matched path is this source's to scan. */
-  claims: (path: string) => boolean
-  /** Pure: the file's references, the problems found, and the builds to follow. */
-  scan: (file: string, text: string, context: ScanContext) => SourceScan
+  looksLike?: (text: string) => boolean
+  /** The sources of the files this one's files name (Compose → Dockerfile): those are read after it. */
+  follows: readonly Source[]
+  /** Pure: the file's references, the problems found, and the files to follow. */
+  scan(file: string, text: string, context: ScanContext<Passed>): SourceScan
 }
 
 /** What makes two found references the same: a line found twice (directly and via a build, or for two platforms) counts once. */
@@ -154,12 +159,8 @@ export function imageOrError(text: string): Pick<FoundReference, 'image' | 'erro
   }
 }
 
-/** One kind, two sources: a named build context that is a registry image. */
-export const BUILD_CONTEXT = {
-  name: 'build-context',
-  description:
-    'a named build context `NAME=docker-image://IMAGE`: `build-contexts` of `docker/build-push-action`, `contexts` of a Bake target (a Dockerfile `FROM NAME` is that image)'
-} as const
+/** The kind of a finding that is no reference: a file, or a line of one, that could not be read. */
+export const UNREADABLE_KIND = 'file'
 
 /**
  * A build context that is not a folder here: a URL (`https://…`, `git://…`, `ssh://…`) or a

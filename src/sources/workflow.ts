@@ -4,14 +4,16 @@
 import { posix } from 'node:path'
 import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml'
 import { bakeSource } from './bake.js'
+import { dockerfileSource } from './dockerfile.js'
 import { parseYaml } from './yaml.js'
 import { formatReference } from '../reference/reference.js'
 import {
-  BUILD_CONTEXT,
   imageOrError,
   isRemoteContext,
   pinWord,
-  type FollowedBuild,
+  emptyScan,
+  follow,
+  type Follow,
   type FoundReference,
   type ReferenceKindSpec,
   type Source,
@@ -31,9 +33,9 @@ const pinValue: ReferenceKindSpec['pin'] = (reference, digest) => {
  */
 export const workflowSource: Source = {
   name: 'workflow',
-  readsFirst: true,
   patterns: ['.github/workflows/*.y?(a)ml'],
-  claims: path => /^\.github\/workflows\/[^/]+\.ya?ml$/.test(path),
+  looksLike: text => /^["']?jobs["']?[ \t]*:/m.test(text),
+  follows: [bakeSource, dockerfileSource],
   kinds: [
     {
       name: 'workflow-container',
@@ -54,7 +56,9 @@ export const workflowSource: Source = {
       pin: pinValue
     },
     {
-      ...BUILD_CONTEXT,
+      name: 'build-context',
+      description:
+        'a `build-contexts` entry `NAME=docker-image://IMAGE` of `docker/build-push-action` (a Dockerfile `FROM NAME` is that image)',
       fence: 'yaml',
       pin: (reference, digest) =>
         `${reference.source.slice(0, reference.source.indexOf('=') + 1)}docker-image://${pinWord(formatReference({ ...reference.image, digest: undefined }), digest)}`
@@ -91,7 +95,7 @@ function replaceExpressions(text: string, replace: (inner: string) => string): s
 
 /** Every image a workflow pulls, with the literal values of its matrix. Pure. */
 export function scanWorkflow(file: string, content: string): SourceScan {
-  const result: SourceScan = { references: [], warnings: [], errors: [], builds: [], notices: [] }
+  const result = emptyScan()
   const parsed = parseYaml(file, content)
   if ('error' in parsed) {
     result.errors.push(parsed.error)
@@ -154,8 +158,6 @@ export function scanWorkflow(file: string, content: string): SourceScan {
           column: col,
           kind,
           source: `${key}: ${raw}`,
-          stage: null,
-          platform: null,
           ...imageOrError(text)
         }
         result.references.push(found)
@@ -197,26 +199,31 @@ export function scanWorkflow(file: string, content: string): SourceScan {
             })
             continue
           }
-          result.follows ??= []
           const workdir = posix.normalize(text('workdir') || '.')
-          result.follows.push({
-            path: posix.join(workdir, name),
-            source: bakeSource.name,
-            by,
-            line: at(uses).line,
+          result.follows.push(
             // Bake resolves context and dockerfile against where it runs, not the file's folder
-            invocation: {
-              workdir,
-              targets: text('targets')
-                .split(/[\n,]/)
-                .map(t => t.trim())
-                .filter(Boolean)
-            }
-          })
+            follow(
+              bakeSource,
+              {
+                workdir,
+                targets: text('targets')
+                  .split(/[\n,]/)
+                  .map(t => t.trim())
+                  .filter(Boolean)
+              },
+              {
+                path: posix.join(workdir, name),
+                fromRoot: true,
+                verb: 'names',
+                by,
+                line: at(uses).line
+              }
+            )
+          )
         }
       } else if (/^docker\/build-push-action@/.test(uses.value)) {
         const literal = { env: { ...env, ...literalEnv(step) }, combinations }
-        result.builds.push(
+        result.follows.push(
           ...buildPushStep(
             file,
             get(step, 'with'),
@@ -368,7 +375,7 @@ function buildPushStep(
   line: number,
   result: SourceScan,
   literal: { env: Record<string, string>; combinations: Combination[] | null }
-): FollowedBuild[] {
+): Follow[] {
   const input = (name: string): { text: string; node: Node } | null => {
     const node = isMap(inputs) ? (inputs.get(name, true) as Node | undefined) : undefined
     return isScalar(node) && node.value !== null ? { text: String(node.value), node } : null
@@ -432,20 +439,23 @@ function buildPushStep(
       column: col,
       kind: 'build-context',
       source: `${match[1]}=docker-image://${match[2]}`,
-      stage: null,
-      platform: null,
       ...imageOrError(match[2])
     }
     result.references.push(found)
   }
-  return [...builds.values()].map(build => ({
-    dockerfile: build.file ?? `${build.context.replace(/\/+$/, '')}/Dockerfile`,
-    buildArgs: build.args,
-    by,
-    line,
-    fromRoot: true,
-    contexts
-  }))
+  return [...builds.values()].map(build =>
+    follow(
+      dockerfileSource,
+      { buildArgs: build.args, contexts },
+      {
+        path: build.file ?? `${build.context.replace(/\/+$/, '')}/Dockerfile`,
+        fromRoot: true,
+        verb: 'builds',
+        by,
+        line
+      }
+    )
+  )
 }
 
 function lines(text: string | undefined): string[] {

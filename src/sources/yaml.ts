@@ -1,11 +1,22 @@
 /**
- * The one way YAML sources (Compose files, workflows) parse a file: with line positions, the
+ * The one way YAML sources (Compose files, workflows, manifests) parse a file: with line positions, the
  * "invalid YAML" error on its line, and a linear guard before the `yaml` library sees the
  * text, since the library is quadratic on long runs of indicators on one line (`}}}}…`,
  * `""""…`, `: : : …`, `&a &a …`) and runs out of memory on deep flow nesting (`[[[[…`): no
  * real file has either.
  */
-import { LineCounter, parseDocument, type Document } from 'yaml'
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  parseDocument,
+  type Document,
+  type Node,
+  type YAMLMap
+} from 'yaml'
 import type { ScanWarning } from './source.js'
 
 /** Indicators one line may hold: flow brackets, quotes, anchors, aliases, tags, `: `. */
@@ -18,15 +29,31 @@ export interface ParsedYaml {
   lineCounter: LineCounter
 }
 
-/** Parses a YAML file, or says why it is not scanned, on its line. */
+/** Parses a YAML file of one document, or says why it is not scanned, on its line. */
 export function parseYaml(file: string, text: string): ParsedYaml | { error: ScanWarning } {
+  const parsed = parseYamlDocuments(file, text, false)
+  return 'error' in parsed
+    ? parsed
+    : { document: parsed.documents[0], lineCounter: parsed.lineCounter }
+}
+
+/** Parses a YAML stream (`---` between documents), or says why it is not scanned, on its line. */
+export function parseYamlDocuments(
+  file: string,
+  text: string,
+  many = true
+): { documents: Document[]; lineCounter: LineCounter } | { error: ScanWarning } {
   const refused = guard(text)
   if (refused)
     return { error: { file, line: refused.line, message: `not scanned: ${refused.why}` } }
   const lineCounter = new LineCounter()
-  const document = parseDocument(text, { lineCounter, uniqueKeys: false })
-  if (document.errors.length === 0) return { document, lineCounter }
-  const error = document.errors[0]
+  const options = { lineCounter, uniqueKeys: false }
+  // an empty stream is no documents
+  const documents: Document[] = many
+    ? [...parseAllDocuments(text, options)]
+    : [parseDocument(text, options)]
+  const error = documents.flatMap(d => d.errors).at(0)
+  if (error === undefined) return { documents, lineCounter }
   return {
     error: {
       file,
@@ -34,6 +61,45 @@ export function parseYaml(file: string, text: string): ParsedYaml | { error: Sca
       message: `invalid YAML, file not scanned: ${error.message.split('\n')[0]}`
     }
   }
+}
+
+/** Where a node starts: its line and column, 1-based. */
+export function positionOf(
+  lineCounter: LineCounter,
+  node: Node | undefined
+): { line: number; col: number } {
+  return lineCounter.linePos(node?.range?.[0] ?? 0)
+}
+
+/** A scalar's text, or null for anything else (a map, a list, `null`). */
+export function scalarText(node: Node | undefined): string | null {
+  return isScalar(node) && node.value !== null ? String(node.value) : null
+}
+
+export function deref(document: Document, node: Node | null | undefined): Node | undefined {
+  if (node === null || node === undefined) return undefined
+  return isAlias(node) ? ((node.resolve(document) as Node | undefined) ?? undefined) : node
+}
+
+/**
+ * A key of a mapping as YAML tools read it: its own value, else the first merge source
+ * (`<<: *base`, `<<: [*a, *b]`) that has it; aliases resolved.
+ */
+export function field(document: Document, map: YAMLMap, key: string, depth = 0): Node | undefined {
+  for (const pair of map.items)
+    if (isScalar(pair.key) && pair.key.value === key) return deref(document, pair.value as Node)
+  if (depth >= 32) return undefined
+  for (const pair of map.items) {
+    if (!(isScalar(pair.key) && pair.key.value === '<<')) continue
+    const value = deref(document, pair.value as Node)
+    for (const source of isSeq(value) ? value.items : [value]) {
+      const merged = deref(document, source as Node)
+      if (!isMap(merged)) continue
+      const found = field(document, merged, key, depth + 1)
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
 }
 
 /** One pass over the text: brackets per line and their nesting (quotes not told apart: a bound, not a parser). */

@@ -3,8 +3,7 @@
  * lines of the stages built on it that install the package or name its shared object,
  * COPY/ADD lines that copy that shared object. Pure.
  */
-import { parseDockerfileSyntax, splitWords } from '../sources/dockerfile-syntax.js'
-import { sharedObject, type Package } from './packages.js'
+import { parseDockerfileSyntax, splitWords } from './dockerfile-syntax.js'
 
 export interface PackageUse {
   file: string
@@ -29,19 +28,24 @@ const INSTALLERS = new Set([
 /** Where a package name or a file name ends: anything that cannot be part of one. */
 const SEPARATORS = /[^A-Za-z0-9.+_-]+/
 
+/** A package the new image no longer has, and the shared object it provided, if it is a library. */
+export interface RemovedPackage {
+  name: string
+  sharedObject: string | null
+}
+
 export function packageUses(
   file: string,
   text: string,
   fromLine: number,
-  removed: Package[]
+  removed: readonly RemovedPackage[]
 ): PackageUse[] {
   if (removed.length === 0) return []
   const syntax = parseDockerfileSyntax(text)
   const names = new Map<string, { package: string; soname: boolean }>()
   for (const p of removed) {
     names.set(p.name, { package: p.name, soname: false })
-    const so = sharedObject(p.name)
-    if (so) names.set(so, { package: p.name, soname: true })
+    if (p.sharedObject) names.set(p.sharedObject, { package: p.name, soname: true })
   }
   const uses: PackageUse[] = []
   // the stage that FROM line starts, and every later stage built on it

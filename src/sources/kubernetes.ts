@@ -1,0 +1,190 @@
+/**
+ * Kubernetes manifests: the images a cluster pulls for the Pods they describe, in every
+ * document of a file, with the `images:` overrides of the kustomizations that list it applied
+ * as Kustomize applies them. A Helm template is said not to be scanned.
+ */
+import { isMap, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml'
+import {
+  emptyScan,
+  excerpt,
+  imageOrError,
+  pinWord,
+  type Source,
+  type SourceScan
+} from './source.js'
+import { field, parseYamlDocuments, positionOf, scalarText } from './yaml.js'
+
+/** The kind of a reference a Kustomize `images:` entry makes: declared by the kustomization source. */
+export const KUSTOMIZE_KIND = 'kustomize'
+
+/** One Kustomize `images:` entry: the image `name` it matches, and what it sets. */
+export interface ImageOverride {
+  name: string
+  newName?: string
+  newTag?: string
+  digest?: string
+  /** Where it is written, for the reference it makes. */
+  file: string
+  line: number
+  column: number
+  /** The entry as one line: `name: nginx, newTag: 1.27`. */
+  source: string
+}
+
+/** What a kustomization passes to a manifest it lists: its overrides, and those of the kustomizations above it, innermost first. */
+export interface KustomizeImages {
+  layers: ImageOverride[][]
+}
+
+/** Where a Pod spec is: a Pod, a workload's template, a CronJob's job template. */
+const POD_SPEC_PATHS = [
+  ['spec'],
+  ['spec', 'template', 'spec'],
+  ['spec', 'jobTemplate', 'spec', 'template', 'spec']
+]
+const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers']
+/** How deep `List` items may nest. */
+const MAX_LIST_DEPTH = 8
+
+export const kubernetesSource: Source<KustomizeImages> = {
+  name: 'Kubernetes manifest',
+  patterns: ['**/*.y?(a)ml'],
+  // only a file whose content says it: any YAML file may be named *.yaml
+  looksLike: text =>
+    /^apiVersion[ \t]*:/m.test(text) &&
+    /^kind[ \t]*:/m.test(text) &&
+    !/^kind[ \t]*:[ \t]*["']?(Kustomization|Component)\b/m.test(text),
+  follows: [],
+  kinds: [
+    {
+      name: 'kubernetes',
+      description:
+        '`image:` of `containers`, `initContainers` and `ephemeralContainers` in a Pod spec: a Pod, a workload template (`spec.template.spec`), a CronJob (`spec.jobTemplate.spec.template.spec`), in every document and every `List` item',
+      fence: 'yaml',
+      pin: (reference, digest) =>
+        `image: ${pinWord(reference.source.replace(/^image:\s*/, ''), digest)}`
+    }
+  ],
+  scan: (file, text, context) => scanManifests(file, text, context.passed?.layers ?? [])
+}
+
+/** Every image the manifests of a file pull, overrides applied. Pure. */
+export function scanManifests(
+  file: string,
+  text: string,
+  layers: readonly ImageOverride[][] = []
+): SourceScan {
+  const result = emptyScan()
+  const template = text.indexOf('{{')
+  if (template >= 0) {
+    // a Helm or Go template is YAML only once rendered, with values set at install time
+    const line = text.slice(0, template).split('\n').length
+    result.notices.push({ file, line, message: 'a template ({{ … }}): not scanned' })
+    return result
+  }
+  const parsed = parseYamlDocuments(file, text)
+  if ('error' in parsed) {
+    result.errors.push(parsed.error)
+    return result
+  }
+  for (const document of parsed.documents)
+    if (isMap(document.contents))
+      readObject(document, document.contents, parsed.lineCounter, 0, (node, position) =>
+        addImage(file, node, position, layers, result)
+      )
+  return result
+}
+
+function readObject(
+  document: Document,
+  object: YAMLMap,
+  lines: LineCounter,
+  depth: number,
+  onImage: (node: Node, position: { line: number; col: number }) => void
+): void {
+  const items = field(document, object, 'items')
+  if (isSeq(items) && depth < MAX_LIST_DEPTH) {
+    for (const item of items.items)
+      if (isMap(item)) readObject(document, item, lines, depth + 1, onImage)
+  }
+  for (const path of POD_SPEC_PATHS) {
+    let node: Node | undefined = object
+    for (const key of path) node = isMap(node) ? field(document, node, key) : undefined
+    if (!isMap(node)) continue
+    for (const list of CONTAINER_LISTS) {
+      const containers = field(document, node, list)
+      if (!isSeq(containers)) continue
+      for (const container of containers.items) {
+        if (!isMap(container)) continue
+        const image = field(document, container, 'image')
+        if (image !== undefined) onImage(image, positionOf(lines, image))
+      }
+    }
+  }
+}
+
+function addImage(
+  file: string,
+  node: Node,
+  { line, col }: { line: number; col: number },
+  layers: readonly ImageOverride[][],
+  result: SourceScan
+): void {
+  const written = scalarText(node)
+  if (written === null || written.trim() === '') {
+    result.references.push({
+      file,
+      line,
+      column: col,
+      kind: 'kubernetes',
+      source: 'image:',
+      error: 'image: is empty or not a string'
+    })
+    return
+  }
+  const { image, by } = applyOverrides(written, layers)
+  const at = by ?? { file, line, column: col, source: `image: ${excerpt(written, 300)}` }
+  result.references.push({
+    file: at.file,
+    line: at.line,
+    column: at.column,
+    kind: by ? KUSTOMIZE_KIND : 'kubernetes',
+    source: at.source,
+    ...imageOrError(image)
+  })
+}
+
+/**
+ * The image after each kustomization's `images:`, innermost first, as Kustomize's image
+ * transformer does it: an entry matches the image's name without tag or digest; `newName`
+ * replaces the name, `newTag` the tag, and `digest` the tag (or digest) too.
+ */
+export function applyOverrides(
+  written: string,
+  layers: readonly ImageOverride[][]
+): { image: string; by: ImageOverride | null } {
+  let image = written
+  let by: ImageOverride | null = null
+  for (const layer of layers) {
+    const { name, suffix } = splitImage(image)
+    const override = layer.find(o => o.name === name)
+    if (!override) continue
+    by = override
+    const tagged = override.digest
+      ? `@${override.digest}`
+      : override.newTag
+        ? `:${override.newTag}`
+        : suffix
+    image = `${override.newName ?? name}${tagged}`
+  }
+  return { image, by }
+}
+
+/** `nginx:1.27@sha256:…` → `nginx` and `:1.27@sha256:…`; a registry port is part of the name. */
+function splitImage(image: string): { name: string; suffix: string } {
+  const at = image.indexOf('@')
+  const beforeDigest = at >= 0 ? image.slice(0, at) : image
+  const colon = beforeDigest.lastIndexOf(':')
+  const end = colon > beforeDigest.lastIndexOf('/') ? colon : beforeDigest.length
+  return { name: image.slice(0, end), suffix: image.slice(end) }
+}
