@@ -144,3 +144,36 @@ describe('every workflow in the README and .github/workflows', () => {
     }
   )
 })
+
+describe('the folders of src/ show the data flow', () => {
+  /** Folder → the folders its modules import (types included). */
+  const imports = new Map<string, Set<string>>()
+  for (const entry of readdirSync(resolve(ROOT, 'src'), { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue
+    const folder = entry.parentPath.slice(resolve(ROOT, 'src').length + 1)
+    if (folder === '') continue
+    const text = readFileSync(join(entry.parentPath, entry.name), 'utf8')
+    const used = imports.get(folder) ?? new Set<string>()
+    for (const m of text.matchAll(/from '\.\.\/([a-z-]+)\//g)) used.add(m[1])
+    imports.set(folder, used)
+  }
+
+  it('no folder imports one that imports it back, however far round', () => {
+    const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
+      [...(imports.get(from) ?? [])].some(
+        next => next === to || (!seen.has(next) && (seen.add(next), reaches(next, to, seen)))
+      )
+    const cycles = [...imports.keys()].filter(folder => reaches(folder, folder))
+    expect(cycles).toEqual([])
+  })
+
+  it('sources → resolve → compare → explain → decide → report: no stage imports a later one', () => {
+    const flow = ['sources', 'resolve', 'compare', 'explain', 'decide', 'report']
+    const backwards = flow.flatMap((stage, i) =>
+      flow
+        .slice(i + 1)
+        .flatMap(later => (imports.get(stage)?.has(later) ? [`${stage} → ${later}`] : []))
+    )
+    expect(backwards).toEqual([])
+  })
+})

@@ -5,8 +5,11 @@ import { composeSource, parseDotenv } from '../src/sources/compose.js'
 import { dockerfileSource } from '../src/sources/dockerfile.js'
 import { MAX_NESTING } from '../src/sources/expand.js'
 import { workflowSource } from '../src/sources/workflow.js'
+import { scanHelmValues } from '../src/sources/helm-values.js'
+import { kubernetesSource } from '../src/sources/kubernetes.js'
+import { kustomizeSource } from '../src/sources/kustomize.js'
 import { MAX_FLOW_DEPTH, MAX_FLOW_PER_LINE } from '../src/sources/yaml.js'
-import type { ScanContext, Source } from '../src/sources/source.js'
+import type { ScanContext, Source, SourceScan } from '../src/sources/source.js'
 
 // Anyone who opens a pull request writes the files the gate scans. Whatever they write, the
 // scan answers with references or errors on lines, never a crash, and in time proportional
@@ -46,6 +49,13 @@ const ORDINARY_BAKE = (() => {
   let text = 'variable "TAG" {\n  default = "1"\n}\n'
   for (let i = 0; text.length < SIZE; i++)
     text += `target "t${i}" {\n  context = "svc/${i}"\n  args = { V = "\${TAG}" }\n}\n`
+  return text
+})()
+
+const ORDINARY_MANIFESTS = (() => {
+  let text = ''
+  for (let i = 0; text.length < SIZE; i++)
+    text += `---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app${i}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/acme/app${i}:1.${i}\n`
   return text
 })()
 
@@ -237,6 +247,45 @@ describe('scanning hostile files', () => {
           ['${{ '.repeat(200_000), true],
           [': '.repeat(100_000), false],
           ['&a '.repeat(100_000), false]
+        ]
+      }
+    )
+  })
+
+  it('a manifest stream, a kustomization and Helm values with a hostile value, quoted or not, up to 1 MiB: in linear time', () => {
+    const manifestPace = pace(kubernetesSource, 'k8s/all.yaml', ORDINARY_MANIFESTS)
+    fc.assert(
+      fc.property(yamlValue, fc.boolean(), (value, quoted) => {
+        const shown = quoted ? JSON.stringify(value) : value
+        const scans: [string, () => SourceScan][] = [
+          [
+            `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    spec:\n      containers:\n        - image: ${shown}\n---\napiVersion: v1\nkind: Pod\nspec:\n  initContainers: [{image: ${shown}}]\n`,
+            () => kubernetesSource.scan('k8s/all.yaml', scans[0][0], context())
+          ],
+          [
+            `resources:\n  - ${shown}\nimages:\n  - name: ${shown}\n    newTag: ${shown}\n`,
+            () => kustomizeSource.scan('kustomization.yaml', scans[1][0], context())
+          ],
+          [
+            `image:\n  repository: ${shown}\n  tag: ${shown}\n`,
+            () => scanHelmValues('chart/values.yaml', scans[2][0], '1.0.0')
+          ]
+        ]
+        for (const [text, scan] of scans) {
+          const started = performance.now()
+          scan()
+          within(performance.now() - started, text.length, manifestPace, YAML_ERRORS_RATIO)
+        }
+      }),
+      {
+        numRuns: 30,
+        endOnFailure: true,
+        examples: [
+          ['}'.repeat(120_000), false],
+          ['{{ '.repeat(200_000), true],
+          [': '.repeat(100_000), false],
+          ['&a '.repeat(100_000), false],
+          ['['.repeat(20_000), false]
         ]
       }
     )
