@@ -1,4 +1,5 @@
-// Bundles the action (dist/index.js: main and post) and the command line (dist/cli.js).
+// Bundles the action (dist/index.js: main and post; dist/cache-worker.js: its cache calls) and
+// the command line (dist/cli.js).
 import { build } from 'esbuild'
 
 const common = {
@@ -15,6 +16,12 @@ const common = {
 }
 
 await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' })
+// each cache call runs in a worker thread, from its own file beside the action's bundle
+await build({
+  ...common,
+  entryPoints: ['src/baseline/cache-worker.ts'],
+  outfile: 'dist/cache-worker.js'
+})
 await build({
   ...common,
   entryPoints: ['src/cli.ts'],

@@ -2,10 +2,18 @@
  * The one place that talks to `@actions/cache`. The library never throws for a service
  * failure: it prints `Failed to restore: …` / `Failed to save: …` as a warning or error
  * annotation itself and returns as if there were no entry. That printed line is the only
- * signal of a failure it gives, so this adapter holds back the library's own lines and
- * turns them into a result; a test of this adapter against the cache service emulator
- * fails if the library's wording changes.
+ * signal of a failure it gives, so each call runs in a worker thread whose output this
+ * adapter reads line by line, turning those lines into a result: the step's own output is
+ * never touched while the scan runs beside it, and a worker past its deadline is stopped,
+ * so no late line of it is printed. A test of this adapter against the cache service
+ * emulator fails if the library's wording changes.
  */
+import { createInterface } from 'node:readline'
+import { Worker } from 'node:worker_threads'
+import type { CacheCall } from './cache-worker.js'
+
+/** The worker's script: beside the bundle that runs this (dist/index.js). */
+const CACHE_WORKER = new URL('./cache-worker.js', import.meta.url)
 
 export type CacheRestore =
   { outcome: 'hit'; key: string } | { outcome: 'miss' } | { outcome: 'failed'; why: string }
@@ -48,13 +56,8 @@ export async function restoreEntry(
   prefix: string,
   lookupOnly = false
 ): Promise<CacheRestore> {
-  const { result, problems } = await heldBack(() =>
-    withDeadline(
-      import('@actions/cache').then(cache =>
-        cache.restoreCache([path], prefix, [prefix], { lookupOnly })
-      )
-    )
-  )
+  const call: CacheCall = { op: 'restore', path, key: prefix, lookupOnly }
+  const { result, problems } = await inWorker<string | undefined>(CACHE_WORKER, call)
   if (result instanceof Error) return { outcome: 'failed', why: result.message }
   if (problems.length > 0) return { outcome: 'failed', why: problems[0] }
   return result === undefined ? { outcome: 'miss' } : { outcome: 'hit', key: result }
@@ -62,9 +65,8 @@ export async function restoreEntry(
 
 /** Saves `path` under `key`; null when saved, else why not. */
 export async function saveEntry(path: string, key: string): Promise<SaveProblem | null> {
-  const { result, problems } = await heldBack(() =>
-    withDeadline(import('@actions/cache').then(cache => cache.saveCache([path], key)))
-  )
+  const call: CacheCall = { op: 'save', path, key, lookupOnly: false }
+  const { result, problems } = await inWorker<number>(CACHE_WORKER, call)
   if (result instanceof Error) return { taken: false, why: result.message }
   // the service refuses a key that exists in this ref's scope; a read-only token is refused too, and says so
   const refused = problems.some(p => /^Unable to reserve cache with key/.test(p))
@@ -101,36 +103,51 @@ const LIBRARY_PROBLEM =
   /^(?:::(?:error|warning)(?: [^:]*)?::)?(Failed to (?:save|restore): .*|Cache reservation failed: .*|uploadCacheArchiveSDK: .*|Unable to .*)$/
 
 /**
- * Runs a library call, holding back the problems it prints so that one failure gives one
- * warning of ours, never an error annotation: the cache must not look like a failed job.
+ * Runs a worker script to its answer (the value it posts), or an error once `deadlineMs` of
+ * waiting have passed. Its output is read here: the problems the library prints are held
+ * back, to give one warning of ours and never an error annotation (the cache must not look
+ * like a failed job); its other lines are printed as they come, until the answer or the
+ * deadline, after which the worker is stopped.
  */
-async function heldBack<T>(
-  run: () => Promise<T>
+export async function inWorker<T>(
+  script: URL,
+  data: unknown,
+  deadlineMs = CACHE_DEADLINE_MS
 ): Promise<{ result: T | Error; problems: string[] }> {
   const problems: string[] = []
-  const write = process.stdout.write.bind(process.stdout)
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
-    const kept = text
-      .split('\n')
-      .filter(line => {
-        const match = LIBRARY_PROBLEM.exec(line)
-        if (match) {
-          const message = match[1].replace(/%0A/g, ' ').replace(/%25/g, '%')
-          problems.push(
-            message.replace(/^(?:Failed to (?:save|restore)|Cache reservation failed): /, '')
-          )
-        }
-        return !match
-      })
-      .join('\n')
-    return kept === '' ? true : write(kept, ...(rest as []))
-  }) as typeof process.stdout.write
+  const worker = new Worker(script, { workerData: data, stdout: true })
+  let open = true
+  const lines = createInterface({ input: worker.stdout, crlfDelay: Infinity })
+  lines.on('line', line => {
+    if (!open) return
+    const match = LIBRARY_PROBLEM.exec(line)
+    if (!match) process.stdout.write(`${line}\n`)
+    else
+      problems.push(
+        match[1]
+          .replace(/%0A/g, ' ')
+          .replace(/%25/g, '%')
+          .replace(/^(?:Failed to (?:save|restore)|Cache reservation failed): /, '')
+      )
+  })
+  // the answer counts once the worker's output has been read to its end, whatever comes first
+  const answered = new Promise<T>((resolve, reject) => {
+    let answer: { value: T } | null = null
+    worker.once('message', (value: T) => (answer = { value }))
+    worker.once('error', reject)
+    lines.once('close', () =>
+      answer ? resolve(answer.value) : reject(new Error('the cache call ended without an answer'))
+    )
+  })
   try {
-    return { result: await run(), problems }
+    return { result: await withDeadline(answered, deadlineMs), problems }
   } catch (error) {
-    return { result: error as Error, problems }
+    // an error thrown in the worker arrives rebuilt: keep its message, whatever its realm
+    const message = (error as { message?: unknown } | null)?.message
+    return { result: new Error(typeof message === 'string' ? message : String(error)), problems }
   } finally {
-    process.stdout.write = write
+    open = false
+    lines.close()
+    await worker.terminate()
   }
 }
