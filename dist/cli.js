@@ -25782,12 +25782,6 @@ var require_out4 = __commonJS({
   }
 });
 
-// src/cli/main.ts
-import { resolve as resolve5 } from "node:path";
-
-// src/baseline/lockfile-store.ts
-import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-
 // src/reference/reference.ts
 var InvalidReferenceError = class extends Error {
   constructor(input, reason) {
@@ -25992,60 +25986,6 @@ function serializeBaseline(baseline) {
   return JSON.stringify({ ...baseline, images }, null, 2) + "\n";
 }
 
-// src/baseline/lockfile-store.ts
-var LockfileStore = class {
-  /** `name` is how messages call the file: as the user wrote it. */
-  constructor(path, name = path) {
-    this.path = path;
-    this.name = name;
-  }
-  path;
-  name;
-  async restore() {
-    const read = await readBaselineFile(this.path, this.name);
-    return read.state === "found" ? { ...read, from: this.name } : read;
-  }
-  async save(baseline) {
-    await writeBaselineFile(this.path, baseline, this.name);
-    return null;
-  }
-};
-var MAX_BASELINE_BYTES = 16 * 1024 * 1024;
-async function readBaselineFile(path, name = path) {
-  let text2;
-  try {
-    const { size } = await stat(path);
-    if (size > MAX_BASELINE_BYTES)
-      return { state: "unusable", why: `${name} is larger than 16 MiB (${size} bytes)` };
-    text2 = await readFile(path, "utf8");
-  } catch (error) {
-    if (error.code === "ENOENT") return { state: "none" };
-    return {
-      state: "unusable",
-      why: `${name} cannot be read (${error.code})`
-    };
-  }
-  try {
-    return { state: "found", baseline: parseBaseline(text2, name) };
-  } catch (error) {
-    if (error instanceof BaselineError) return { state: "unusable", why: error.message };
-    throw error;
-  }
-}
-async function writeBaselineFile(path, baseline, name = path) {
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(temporary, serializeBaseline(baseline));
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => void 0);
-    throw new Error(
-      `could not write the baseline ${name} (${error.code ?? error.message})`,
-      { cause: error }
-    );
-  }
-}
-
 // src/reference/platform.ts
 var DEFAULT_PLATFORM = "linux/amd64";
 var PlatformError = class extends Error {
@@ -26136,112 +26076,6 @@ function hostPlatform(runnerArch, nodeArch) {
   };
   return `linux/${arch[runnerArch ?? ""] ?? arch[nodeArch] ?? "amd64"}`;
 }
-
-// src/config/defaults.ts
-var REACTIONS = ["fail", "warn"];
-var MAX_TIMEOUT_SECONDS = 300;
-var RUN_TIMEOUT_FACTOR = 10;
-var DEFAULTS = {
-  timeoutSeconds: 30,
-  onDrift: "fail",
-  onError: "warn",
-  onMissingBaseline: "warn",
-  saveBaseline: "default-branch",
-  comment: "on-drift",
-  baselineFile: ".base-image-drift.json",
-  /** Enough for the layers of a typical slim image (python:3.12-slim is about 45 MiB). */
-  explainBudgetMiB: 100,
-  failOn: "os,removed,major,rebuild"
-};
-
-// src/config/values.ts
-var ConfigError = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "ConfigError";
-  }
-};
-function parseBuildArgs(entries, what) {
-  const args = {};
-  for (const entry of entries) {
-    const eq = entry.indexOf("=");
-    const name = eq < 0 ? entry : entry.slice(0, eq);
-    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new ConfigError(
-        `${what} "${entry}" must be NAME=VALUE with NAME made of letters, digits and _`
-      );
-    }
-    args[name] = entry.slice(eq + 1);
-  }
-  return args;
-}
-function parseVariables(entries, env, what) {
-  const variables = {};
-  for (const entry of entries) {
-    if (entry.trim() === "*") {
-      Object.assign(variables, env);
-      continue;
-    }
-    const eq = entry.indexOf("=");
-    const name = (eq < 0 ? entry : entry.slice(0, eq)).trim();
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-      throw new ConfigError(
-        `${what} "${entry}" must be NAME (taken from the environment), NAME=VALUE, or * (the whole environment)`
-      );
-    variables[name] = eq < 0 ? env[name] : entry.slice(eq + 1);
-  }
-  return variables;
-}
-function parsePlatforms(text2, what, host) {
-  return commaList(text2).map((platform) => {
-    try {
-      return parsePlatform(platform, host);
-    } catch (error) {
-      if (error instanceof PlatformError) throw new ConfigError(`${what}: ${error.message}`);
-      throw error;
-    }
-  });
-}
-function oneOf(value, allowed, what) {
-  if (!allowed.includes(value)) {
-    throw new ConfigError(`${what} must be ${allowed.join(" or ")}, not "${value}"`);
-  }
-  return value;
-}
-function parseTimeout(text2, what) {
-  const seconds = Number(text2);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_TIMEOUT_SECONDS || text2.trim() === "") {
-    throw new ConfigError(
-      `${what} must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS}, not "${text2}"`
-    );
-  }
-  return seconds;
-}
-function parseMiB(text2, what) {
-  const mib = Number(text2);
-  if (text2.trim() === "" || !Number.isInteger(mib) || mib < 0)
-    throw new ConfigError(`${what} must be a whole number of MiB (0 or more), not "${text2}"`);
-  return mib;
-}
-function parseSeverities(text2, allowed, what) {
-  const list = commaList(text2);
-  if (list.length === 0)
-    throw new ConfigError(`${what} must name at least one of ${allowed.join(", ")}`);
-  return list.map((item) => oneOf(item, allowed, `${what}: each entry`));
-}
-function commaList(text2) {
-  return text2.split(",").map((s) => s.trim()).filter((s) => s !== "");
-}
-
-// src/baseline/store.ts
-var UnusableBaselineError = class extends Error {
-  constructor(why) {
-    super(
-      `the baseline cannot be used: ${why}. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)`
-    );
-    this.name = "UnusableBaselineError";
-  }
-};
 
 // src/registry/errors.ts
 var RegistryError = class extends Error {
@@ -26483,6 +26317,9 @@ var UNREADABLE_KIND = "file";
 function isRemoteContext(context) {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith("git@");
 }
+function pinImageLine(reference, digest) {
+  return `image: ${pinWord(reference.source.replace(/^image:\s*/, ""), digest)}`;
+}
 function pinWord(word, digest) {
   return `${word.replace(/@[^@\s]*$/, "")}@${digest}`;
 }
@@ -26639,6 +26476,9 @@ function counted(n, noun, plural = `${noun}s`) {
 }
 
 // src/decide/policy.ts
+function policyOf({ onDrift, onError, accept, failOn }) {
+  return { onDrift, onError, accept, failOn };
+}
 function decide(findings, policy, explanations = /* @__PURE__ */ new Map()) {
   const drifts = findings.flatMap((f) => f.status === "drifted" ? [f] : []);
   const drifted = drifts.length;
@@ -26662,6 +26502,170 @@ function decide(findings, policy, explanations = /* @__PURE__ */ new Map()) {
 function failsOn(explanation, failOn) {
   return !explanation || !("severity" in explanation) || failOn.includes(explanation.severity);
 }
+
+// src/cli/main.ts
+import { resolve as resolve5 } from "node:path";
+
+// src/baseline/lockfile-store.ts
+import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+var LockfileStore = class {
+  /** `name` is how messages call the file: as the user wrote it. */
+  constructor(path, name = path) {
+    this.path = path;
+    this.name = name;
+  }
+  path;
+  name;
+  async restore() {
+    const read = await readBaselineFile(this.path, this.name);
+    return read.state === "found" ? { ...read, from: this.name } : read;
+  }
+  async save(baseline) {
+    await writeBaselineFile(this.path, baseline, this.name);
+    return null;
+  }
+};
+var MAX_BASELINE_BYTES = 16 * 1024 * 1024;
+async function readBaselineFile(path, name = path) {
+  let text2;
+  try {
+    const { size } = await stat(path);
+    if (size > MAX_BASELINE_BYTES)
+      return { state: "unusable", why: `${name} is larger than 16 MiB (${size} bytes)` };
+    text2 = await readFile(path, "utf8");
+  } catch (error) {
+    if (error.code === "ENOENT") return { state: "none" };
+    return {
+      state: "unusable",
+      why: `${name} cannot be read (${error.code})`
+    };
+  }
+  try {
+    return { state: "found", baseline: parseBaseline(text2, name) };
+  } catch (error) {
+    if (error instanceof BaselineError) return { state: "unusable", why: error.message };
+    throw error;
+  }
+}
+async function writeBaselineFile(path, baseline, name = path) {
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(temporary, serializeBaseline(baseline));
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => void 0);
+    throw new Error(
+      `could not write the baseline ${name} (${error.code ?? error.message})`,
+      { cause: error }
+    );
+  }
+}
+
+// src/config/defaults.ts
+var REACTIONS = ["fail", "warn"];
+var MAX_TIMEOUT_SECONDS = 300;
+var RUN_TIMEOUT_FACTOR = 10;
+var DEFAULTS = {
+  timeoutSeconds: 30,
+  onDrift: "fail",
+  onError: "warn",
+  onMissingBaseline: "warn",
+  saveBaseline: "default-branch",
+  comment: "on-drift",
+  baselineFile: ".base-image-drift.json",
+  /** Enough for the layers of a typical slim image (python:3.12-slim is about 45 MiB). */
+  explainBudgetMiB: 100,
+  failOn: "os,removed,major,rebuild"
+};
+
+// src/config/values.ts
+var ConfigError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ConfigError";
+  }
+};
+function parseBuildArgs(entries, what) {
+  const args = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    const name = eq < 0 ? entry : entry.slice(0, eq);
+    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new ConfigError(
+        `${what} "${entry}" must be NAME=VALUE with NAME made of letters, digits and _`
+      );
+    }
+    args[name] = entry.slice(eq + 1);
+  }
+  return args;
+}
+function parseVariables(entries, env, what) {
+  const variables = {};
+  for (const entry of entries) {
+    if (entry.trim() === "*") {
+      Object.assign(variables, env);
+      continue;
+    }
+    const eq = entry.indexOf("=");
+    const name = (eq < 0 ? entry : entry.slice(0, eq)).trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new ConfigError(
+        `${what} "${entry}" must be NAME (taken from the environment), NAME=VALUE, or * (the whole environment)`
+      );
+    variables[name] = eq < 0 ? env[name] : entry.slice(eq + 1);
+  }
+  return variables;
+}
+function parsePlatforms(text2, what, host) {
+  return commaList(text2).map((platform) => {
+    try {
+      return parsePlatform(platform, host);
+    } catch (error) {
+      if (error instanceof PlatformError) throw new ConfigError(`${what}: ${error.message}`);
+      throw error;
+    }
+  });
+}
+function oneOf(value, allowed, what) {
+  if (!allowed.includes(value)) {
+    throw new ConfigError(`${what} must be ${allowed.join(" or ")}, not "${value}"`);
+  }
+  return value;
+}
+function parseTimeout(text2, what) {
+  const seconds = Number(text2);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_TIMEOUT_SECONDS || text2.trim() === "") {
+    throw new ConfigError(
+      `${what} must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS}, not "${text2}"`
+    );
+  }
+  return seconds;
+}
+function parseMiB(text2, what) {
+  const mib = Number(text2);
+  if (text2.trim() === "" || !Number.isInteger(mib) || mib < 0)
+    throw new ConfigError(`${what} must be a whole number of MiB (0 or more), not "${text2}"`);
+  return mib;
+}
+function parseSeverities(text2, allowed, what) {
+  const list = commaList(text2);
+  if (list.length === 0)
+    throw new ConfigError(`${what} must name at least one of ${allowed.join(", ")}`);
+  return list.map((item) => oneOf(item, allowed, `${what}: each entry`));
+}
+function commaList(text2) {
+  return text2.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+// src/baseline/store.ts
+var UnusableBaselineError = class extends Error {
+  constructor(why) {
+    super(
+      `the baseline cannot be used: ${why}. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)`
+    );
+    this.name = "UnusableBaselineError";
+  }
+};
 
 // src/pipeline/run.ts
 import { readFileSync } from "node:fs";
@@ -28553,6 +28557,13 @@ function parseYaml(file, text2) {
   const parsed = parseYamlDocuments(file, text2, false);
   return "error" in parsed ? parsed : { document: parsed.documents[0], lineCounter: parsed.lineCounter };
 }
+function scanYaml(file, text2, read) {
+  const result = emptyScan();
+  const parsed = parseYaml(file, text2);
+  if ("error" in parsed) result.errors.push(parsed.error);
+  else read(parsed, result);
+  return result;
+}
 function parseYamlDocuments(file, text2, many = true) {
   const refused = guard(text2);
   if (refused)
@@ -28648,7 +28659,7 @@ var composeSource = {
       name: "compose",
       description: "a Compose service `image:` for a service that has no `build:` (with `build:`, the Dockerfile it builds is scanned instead, with the service's `build.args`)",
       fence: "yaml",
-      pin: (reference, digest) => `image: ${pinWord(reference.source.replace(/^image:\s*/, ""), digest)}`
+      pin: pinImageLine
     }
   ],
   scan: (file, text2, context) => {
@@ -28974,27 +28985,21 @@ var helmValuesSource = {
   }
 };
 function scanHelmValues(file, text2, appVersion) {
-  const result = emptyScan();
-  const parsed = parseYaml(file, text2);
-  if ("error" in parsed) {
-    result.errors.push(parsed.error);
-    return result;
-  }
-  const { document, lineCounter } = parsed;
-  const visit = (node, depth) => {
-    if (depth > MAX_DEPTH2) return;
-    if ((0, import_yaml4.isSeq)(node)) for (const item of node.items) visit(item, depth + 1);
-    if (!(0, import_yaml4.isMap)(node)) return;
-    for (const pair of node.items) {
-      const value = pair.value;
-      const key = scalarText(pair.key);
-      if (key === "image" && (0, import_yaml4.isMap)(value) && field(document, value, "repository") !== void 0)
-        addImage2(file, document, value, lineCounter, appVersion, result);
-      else visit(value, depth + 1);
-    }
-  };
-  visit(document.contents ?? void 0, 0);
-  return result;
+  return scanYaml(file, text2, ({ document, lineCounter }, result) => {
+    const visit = (node, depth) => {
+      if (depth > MAX_DEPTH2) return;
+      if ((0, import_yaml4.isSeq)(node)) for (const item of node.items) visit(item, depth + 1);
+      if (!(0, import_yaml4.isMap)(node)) return;
+      for (const pair of node.items) {
+        const value = pair.value;
+        const key = scalarText(pair.key);
+        if (key === "image" && (0, import_yaml4.isMap)(value) && field(document, value, "repository") !== void 0)
+          addImage2(file, document, value, lineCounter, appVersion, result);
+        else visit(value, depth + 1);
+      }
+    };
+    visit(document.contents ?? void 0, 0);
+  });
 }
 function addImage2(file, document, image, lines2, appVersion, result) {
   const get = (key) => field(document, image, key);
@@ -29041,7 +29046,7 @@ var kubernetesSource = {
       name: "kubernetes",
       description: "`image:` of `containers`, `initContainers` and `ephemeralContainers` in a Pod spec: a Pod, a workload template (`spec.template.spec`), a CronJob (`spec.jobTemplate.spec.template.spec`), in every document and every `List` item",
       fence: "yaml",
-      pin: (reference, digest) => `image: ${pinWord(reference.source.replace(/^image:\s*/, ""), digest)}`
+      pin: pinImageLine
     }
   ],
   scan: (file, text2, context) => scanManifests(file, text2, context.passed?.layers ?? [])
@@ -29165,60 +29170,54 @@ var kustomizeSource = {
   )
 };
 function scanKustomization(file, text2, outer, exists = () => false) {
-  const result = emptyScan();
-  const parsed = parseYaml(file, text2);
-  if ("error" in parsed) {
-    result.errors.push(parsed.error);
-    return result;
-  }
-  const { document, lineCounter } = parsed;
-  const root = document.contents;
-  if (!(0, import_yaml8.isMap)(root)) return result;
-  const images = field(document, root, "images");
-  const own = [];
-  for (const entry of (0, import_yaml8.isSeq)(images) ? images.items : []) {
-    if (!(0, import_yaml8.isMap)(entry)) continue;
-    const name = scalarText(field(document, entry, "name"));
-    if (name === null) continue;
-    const set = Object.fromEntries(
-      OVERRIDE_KEYS.flatMap((key) => {
-        const value = scalarText(field(document, entry, key));
-        return value === null ? [] : [[key, value]];
-      })
-    );
-    const changed = OVERRIDE_KEYS.map((key) => field(document, entry, key)).filter(Boolean).at(-1);
-    const { line, col } = positionOf(lineCounter, changed ?? entry);
-    const shown = [`name: ${name}`, ...Object.entries(set).map(([k, v]) => `${k}: ${v}`)];
-    own.push({ name, ...set, file, line, column: col, source: excerpt(shown.join(", "), 300) });
-  }
-  const layers2 = [own, ...outer];
-  for (const key of ["resources", "bases", "components"]) {
-    const listed = field(document, root, key);
-    for (const item of (0, import_yaml8.isSeq)(listed) ? listed.items : []) {
-      const path = scalarText(item);
-      if (path === null) continue;
-      const { line } = positionOf(lineCounter, item);
-      const by = `kustomization ${file}`;
-      if (/^[a-z][a-z0-9+.-]*:\/\/|^(github\.com|gitlab\.com|bitbucket\.org)\/|\?ref=/i.test(path)) {
-        result.notices.push({
-          file,
-          line,
-          message: `${excerpt(path)}: a remote resource, not scanned`
-        });
-      } else if (/\.(ya?ml|json)$/i.test(path)) {
-        result.follows.push(
-          follow(kubernetesSource, { layers: layers2 }, { path, verb: "builds", by, line })
-        );
-      } else {
-        const names = KUSTOMIZATION_NAMES.map((name) => posix4.join(path, name));
-        const found = names.find(exists) ?? names[0];
-        result.follows.push(
-          follow(kustomizeSource, { layers: layers2 }, { path: found, verb: "builds", by, line })
-        );
+  return scanYaml(file, text2, ({ document, lineCounter }, result) => {
+    const root = document.contents;
+    if (!(0, import_yaml8.isMap)(root)) return;
+    const images = field(document, root, "images");
+    const own = [];
+    for (const entry of (0, import_yaml8.isSeq)(images) ? images.items : []) {
+      if (!(0, import_yaml8.isMap)(entry)) continue;
+      const name = scalarText(field(document, entry, "name"));
+      if (name === null) continue;
+      const set = Object.fromEntries(
+        OVERRIDE_KEYS.flatMap((key) => {
+          const value = scalarText(field(document, entry, key));
+          return value === null ? [] : [[key, value]];
+        })
+      );
+      const changed = OVERRIDE_KEYS.map((key) => field(document, entry, key)).filter(Boolean).at(-1);
+      const { line, col } = positionOf(lineCounter, changed ?? entry);
+      const shown = [`name: ${name}`, ...Object.entries(set).map(([k, v]) => `${k}: ${v}`)];
+      own.push({ name, ...set, file, line, column: col, source: excerpt(shown.join(", "), 300) });
+    }
+    const layers2 = [own, ...outer];
+    for (const key of ["resources", "bases", "components"]) {
+      const listed = field(document, root, key);
+      for (const item of (0, import_yaml8.isSeq)(listed) ? listed.items : []) {
+        const path = scalarText(item);
+        if (path === null) continue;
+        const { line } = positionOf(lineCounter, item);
+        const by = `kustomization ${file}`;
+        if (/^[a-z][a-z0-9+.-]*:\/\/|^(github\.com|gitlab\.com|bitbucket\.org)\/|\?ref=/i.test(path)) {
+          result.notices.push({
+            file,
+            line,
+            message: `${excerpt(path)}: a remote resource, not scanned`
+          });
+        } else if (/\.(ya?ml|json)$/i.test(path)) {
+          result.follows.push(
+            follow(kubernetesSource, { layers: layers2 }, { path, verb: "builds", by, line })
+          );
+        } else {
+          const names = KUSTOMIZATION_NAMES.map((name) => posix4.join(path, name));
+          const found = names.find(exists) ?? names[0];
+          result.follows.push(
+            follow(kustomizeSource, { layers: layers2 }, { path: found, verb: "builds", by, line })
+          );
+        }
       }
     }
-  }
-  return result;
+  });
 }
 
 // src/sources/workflow.ts
@@ -31740,12 +31739,7 @@ async function command(options, io) {
     });
     return unresolved.length > 0 || discovered.errors.length > 0 ? UNRESOLVED_EXIT : 0;
   }
-  const policy = {
-    onDrift: options.onDrift,
-    onError: options.onError,
-    accept: options.accept,
-    failOn: options.failOn
-  };
+  const policy = policyOf(options);
   const result = await run({
     ...scanning,
     until: "check",

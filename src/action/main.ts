@@ -2,6 +2,7 @@
  * The action's main step: decides whether this run records the baseline, runs the pipeline, and writes
  * annotations, the job summary, outputs, the pull-request comment and the check run.
  */
+import { policyOf } from '../decide/policy.js'
 import * as core from '@actions/core'
 import { resolve } from 'node:path'
 import { tmpdir } from 'node:os'
@@ -102,12 +103,7 @@ async function main(): Promise<void> {
         env
       })
   const store = cacheStore ?? new LockfileStore(resolve(cwd, inputs.lockfile), inputs.lockfile)
-  const policy = {
-    onDrift: inputs.onDrift,
-    onError: inputs.onError,
-    accept: inputs.accept,
-    failOn: inputs.failOn
-  }
+  const policy = policyOf(inputs)
 
   const result = await run({
     until: 'check',

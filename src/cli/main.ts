@@ -1,6 +1,7 @@
 /**
  * The command line: maps flags to the pipeline and its result to text, JSON, SARIF and exit statuses.
  */
+import { policyOf } from '../decide/policy.js'
 import { resolve } from 'node:path'
 import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError, parseVariables } from '../config/values.js'
@@ -118,12 +119,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     return unresolved.length > 0 || discovered.errors.length > 0 ? UNRESOLVED_EXIT : 0
   }
 
-  const policy = {
-    onDrift: options.onDrift,
-    onError: options.onError,
-    accept: options.accept,
-    failOn: options.failOn
-  }
+  const policy = policyOf(options)
   const result = await run({
     ...scanning,
     until: 'check',

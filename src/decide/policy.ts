@@ -16,6 +16,11 @@ export interface Policy {
   failOn: readonly Severity[]
 }
 
+/** The policy part of a front end's options (the action's inputs, the CLI's flags). */
+export function policyOf({ onDrift, onError, accept, failOn }: Policy): Policy {
+  return { onDrift, onError, accept, failOn }
+}
+
 export interface Verdict {
   /** Why the job fails; empty when it passes. */
   failures: string[]

@@ -11,7 +11,7 @@ import { dockerfileSource } from './dockerfile.js'
 import { deref, field, parseYaml, scalarText, type ParsedYaml } from './yaml.js'
 import {
   isRemoteContext,
-  pinWord,
+  pinImageLine,
   emptyScan,
   follow,
   type FoundReference,
@@ -43,8 +43,7 @@ export const composeSource: Source = {
       description:
         "a Compose service `image:` for a service that has no `build:` (with `build:`, the Dockerfile it builds is scanned instead, with the service's `build.args`)",
       fence: 'yaml',
-      pin: (reference, digest) =>
-        `image: ${pinWord(reference.source.replace(/^image:\s*/, ''), digest)}`
+      pin: pinImageLine
     }
   ],
   scan: (file, text, context) => {

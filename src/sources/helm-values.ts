@@ -5,7 +5,7 @@
  */
 import { isMap, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml'
 import { emptyScan, excerpt, imageOrError, type Source, type SourceScan } from './source.js'
-import { field, parseYaml, positionOf, scalarText } from './yaml.js'
+import { field, positionOf, scalarText, scanYaml } from './yaml.js'
 
 /** How deep values are searched for `image:` maps. */
 const MAX_DEPTH = 32
@@ -34,27 +34,21 @@ export const helmValuesSource: Source = {
 
 /** The `image:` maps of a values file. Pure. */
 export function scanHelmValues(file: string, text: string, appVersion: string | null): SourceScan {
-  const result = emptyScan()
-  const parsed = parseYaml(file, text)
-  if ('error' in parsed) {
-    result.errors.push(parsed.error)
-    return result
-  }
-  const { document, lineCounter } = parsed
-  const visit = (node: Node | undefined, depth: number): void => {
-    if (depth > MAX_DEPTH) return
-    if (isSeq(node)) for (const item of node.items) visit(item as Node, depth + 1)
-    if (!isMap(node)) return
-    for (const pair of node.items) {
-      const value = pair.value as Node | undefined
-      const key = scalarText(pair.key as Node)
-      if (key === 'image' && isMap(value) && field(document, value, 'repository') !== undefined)
-        addImage(file, document, value, lineCounter, appVersion, result)
-      else visit(value, depth + 1)
+  return scanYaml(file, text, ({ document, lineCounter }, result) => {
+    const visit = (node: Node | undefined, depth: number): void => {
+      if (depth > MAX_DEPTH) return
+      if (isSeq(node)) for (const item of node.items) visit(item as Node, depth + 1)
+      if (!isMap(node)) return
+      for (const pair of node.items) {
+        const value = pair.value as Node | undefined
+        const key = scalarText(pair.key as Node)
+        if (key === 'image' && isMap(value) && field(document, value, 'repository') !== undefined)
+          addImage(file, document, value, lineCounter, appVersion, result)
+        else visit(value, depth + 1)
+      }
     }
-  }
-  visit(document.contents ?? undefined, 0)
-  return result
+    visit(document.contents ?? undefined, 0)
+  })
 }
 
 function addImage(

@@ -8,7 +8,7 @@ import {
   emptyScan,
   excerpt,
   imageOrError,
-  pinWord,
+  pinImageLine,
   type Source,
   type SourceScan
 } from './source.js'
@@ -61,8 +61,7 @@ export const kubernetesSource: Source<KustomizeImages> = {
       description:
         '`image:` of `containers`, `initContainers` and `ephemeralContainers` in a Pod spec: a Pod, a workload template (`spec.template.spec`), a CronJob (`spec.jobTemplate.spec.template.spec`), in every document and every `List` item',
       fence: 'yaml',
-      pin: (reference, digest) =>
-        `image: ${pinWord(reference.source.replace(/^image:\s*/, ''), digest)}`
+      pin: pinImageLine
     }
   ],
   scan: (file, text, context) => scanManifests(file, text, context.passed?.layers ?? [])

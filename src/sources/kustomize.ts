@@ -11,8 +11,8 @@ import {
   type ImageOverride,
   type KustomizeImages
 } from './kubernetes.js'
-import { emptyScan, excerpt, follow, type Source, type SourceScan } from './source.js'
-import { field, parseYaml, positionOf, scalarText } from './yaml.js'
+import { excerpt, follow, type Source, type SourceScan } from './source.js'
+import { field, positionOf, scalarText, scanYaml } from './yaml.js'
 
 /** The names `kustomize build DIR` looks for, in its order. */
 const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
@@ -53,64 +53,58 @@ export function scanKustomization(
   /** Whether a path relative to the kustomization exists. */
   exists: (path: string) => boolean = () => false
 ): SourceScan {
-  const result = emptyScan()
-  const parsed = parseYaml(file, text)
-  if ('error' in parsed) {
-    result.errors.push(parsed.error)
-    return result
-  }
-  const { document, lineCounter } = parsed
-  const root = document.contents
-  if (!isMap(root)) return result
-  const images = field(document, root, 'images')
-  const own: ImageOverride[] = []
-  for (const entry of isSeq(images) ? images.items : []) {
-    if (!isMap(entry)) continue
-    const name = scalarText(field(document, entry, 'name'))
-    if (name === null) continue
-    const set = Object.fromEntries(
-      OVERRIDE_KEYS.flatMap(key => {
-        const value = scalarText(field(document, entry, key))
-        return value === null ? [] : [[key, value]]
-      })
-    ) as Pick<ImageOverride, (typeof OVERRIDE_KEYS)[number]>
-    // the reference is placed on what changes the image: its digest, tag or name
-    const changed = OVERRIDE_KEYS.map(key => field(document, entry, key))
-      .filter(Boolean)
-      .at(-1)
-    const { line, col } = positionOf(lineCounter, changed ?? (entry as Node))
-    const shown = [`name: ${name}`, ...Object.entries(set).map(([k, v]) => `${k}: ${v}`)]
-    own.push({ name, ...set, file, line, column: col, source: excerpt(shown.join(', '), 300) })
-  }
-  const layers = [own, ...outer]
-  for (const key of ['resources', 'bases', 'components']) {
-    const listed = field(document, root, key)
-    for (const item of isSeq(listed) ? listed.items : []) {
-      const path = scalarText(item as Node)
-      if (path === null) continue
-      const { line } = positionOf(lineCounter, item as Node)
-      const by = `kustomization ${file}`
-      if (
-        /^[a-z][a-z0-9+.-]*:\/\/|^(github\.com|gitlab\.com|bitbucket\.org)\/|\?ref=/i.test(path)
-      ) {
-        result.notices.push({
-          file,
-          line,
-          message: `${excerpt(path)}: a remote resource, not scanned`
+  return scanYaml(file, text, ({ document, lineCounter }, result) => {
+    const root = document.contents
+    if (!isMap(root)) return
+    const images = field(document, root, 'images')
+    const own: ImageOverride[] = []
+    for (const entry of isSeq(images) ? images.items : []) {
+      if (!isMap(entry)) continue
+      const name = scalarText(field(document, entry, 'name'))
+      if (name === null) continue
+      const set = Object.fromEntries(
+        OVERRIDE_KEYS.flatMap(key => {
+          const value = scalarText(field(document, entry, key))
+          return value === null ? [] : [[key, value]]
         })
-      } else if (/\.(ya?ml|json)$/i.test(path)) {
-        result.follows.push(
-          follow(kubernetesSource, { layers }, { path, verb: 'builds', by, line })
-        )
-      } else {
-        // a directory: the kustomization in it, by the names kustomize looks for
-        const names = KUSTOMIZATION_NAMES.map(name => posix.join(path, name))
-        const found = names.find(exists) ?? names[0]
-        result.follows.push(
-          follow(kustomizeSource, { layers }, { path: found, verb: 'builds', by, line })
-        )
+      ) as Pick<ImageOverride, (typeof OVERRIDE_KEYS)[number]>
+      // the reference is placed on what changes the image: its digest, tag or name
+      const changed = OVERRIDE_KEYS.map(key => field(document, entry, key))
+        .filter(Boolean)
+        .at(-1)
+      const { line, col } = positionOf(lineCounter, changed ?? (entry as Node))
+      const shown = [`name: ${name}`, ...Object.entries(set).map(([k, v]) => `${k}: ${v}`)]
+      own.push({ name, ...set, file, line, column: col, source: excerpt(shown.join(', '), 300) })
+    }
+    const layers = [own, ...outer]
+    for (const key of ['resources', 'bases', 'components']) {
+      const listed = field(document, root, key)
+      for (const item of isSeq(listed) ? listed.items : []) {
+        const path = scalarText(item as Node)
+        if (path === null) continue
+        const { line } = positionOf(lineCounter, item as Node)
+        const by = `kustomization ${file}`
+        if (
+          /^[a-z][a-z0-9+.-]*:\/\/|^(github\.com|gitlab\.com|bitbucket\.org)\/|\?ref=/i.test(path)
+        ) {
+          result.notices.push({
+            file,
+            line,
+            message: `${excerpt(path)}: a remote resource, not scanned`
+          })
+        } else if (/\.(ya?ml|json)$/i.test(path)) {
+          result.follows.push(
+            follow(kubernetesSource, { layers }, { path, verb: 'builds', by, line })
+          )
+        } else {
+          // a directory: the kustomization in it, by the names kustomize looks for
+          const names = KUSTOMIZATION_NAMES.map(name => posix.join(path, name))
+          const found = names.find(exists) ?? names[0]
+          result.follows.push(
+            follow(kustomizeSource, { layers }, { path: found, verb: 'builds', by, line })
+          )
+        }
       }
     }
-  }
-  return result
+  })
 }

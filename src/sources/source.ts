@@ -171,6 +171,11 @@ export function isRemoteContext(context: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith('git@')
 }
 
+/** An `image: IMAGE` line as written, its image pinned: Compose services and Kubernetes containers. */
+export function pinImageLine(reference: FoundReference, digest: string): string {
+  return `image: ${pinWord(reference.source.replace(/^image:\s*/, ''), digest)}`
+}
+
 /** `image@digest`, replacing a digest already there. */
 export function pinWord(word: string, digest: string): string {
   return `${word.replace(/@[^@\s]*$/, '')}@${digest}`
