@@ -1,6 +1,7 @@
 import { parseChallenge } from '../src/registry/auth.js'
 import { canonicalRegistry, registryBaseUrl } from '../src/registry/hosts.js'
-import { Limiter, parseRetryAfter } from '../src/registry/transport.js'
+import { Limiter } from '../src/registry/transport/limit.js'
+import { parseRetryAfter } from '../src/registry/transport/retry.js'
 
 describe('registry protocol details', () => {
   it('parses Bearer and Basic challenges, quoted values with escapes and commas', () => {

@@ -30001,119 +30001,54 @@ function request(agent, url, options) {
   return import_api_request.default.call(agent, { ...options, origin, path: pathname + search });
 }
 
-// src/registry/transport.ts
-var RETRY_STATUS = /* @__PURE__ */ new Set([429, 500, 502, 503, 504]);
+// src/registry/transport/body.ts
+async function readCapped(body, declaredLength, limit, where, failed) {
+  if (declaredLength > limit) {
+    body.destroy();
+    throw tooLarge(where, limit);
+  }
+  const chunks = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > limit) {
+        body.destroy();
+        throw tooLarge(where, limit);
+      }
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof RegistryError) throw error;
+    throw failed(error);
+  }
+  return Buffer.concat(chunks);
+}
+function tooLarge({ host, url }, limit) {
+  const mib = limit / 1024 / 1024;
+  return new RegistryError(
+    "too-large",
+    `${host}: ${new URL(url).pathname} is larger than the ${mib} MiB limit; refused`
+  );
+}
+
+// src/registry/transport/exchange.ts
 var EMPTY = Buffer.alloc(0);
-var REDIRECT_STATUS = /* @__PURE__ */ new Set([301, 302, 303, 307, 308]);
-var MAX_REDIRECTS = 5;
-var Transport = class {
-  stats = { requests: 0, retries: 0, limitedTo: {} };
-  agent;
-  global;
-  perHost = /* @__PURE__ */ new Map();
-  options;
-  runDeadline;
-  constructor(options) {
-    this.options = {
-      maxRetries: 4,
-      globalConcurrency: 64,
-      perHostConcurrency: 32,
-      maxPerHostConcurrency: 64,
-      baseDelayMs: 500,
-      maxDelayMs: 1e4,
-      maxRetryAfterMs: 6e4,
-      runTimeoutMs: options.timeoutMs * RUN_TIMEOUT_FACTOR,
-      ...options
-    };
-    this.runDeadline = Date.now() + this.options.runTimeoutMs;
-    this.agent = registryAgent({
-      keepAliveTimeout: 3e4,
-      perOrigin: this.options.maxPerHostConcurrency,
-      connectTimeout: this.options.timeoutMs
-    });
-    this.global = new Limiter(this.options.globalConcurrency);
-  }
-  async close() {
-    await this.agent.close();
-  }
-  /** Sends a request, retrying what is worth retrying; returns the final response. */
-  async send(req) {
-    for (let attempt = 0; ; attempt++) {
-      let response = null;
-      let failure = null;
-      try {
-        response = await this.followRedirects(req);
-      } catch (error) {
-        if (!(error instanceof RegistryError) || error.kind !== "network" && error.kind !== "timeout")
-          throw error;
-        failure = error;
-      }
-      if (response && !RETRY_STATUS.has(response.status)) return response;
-      if (attempt >= this.options.maxRetries) {
-        if (response) return response;
-        throw failure;
-      }
-      const retryAfter = response ? parseRetryAfter(response.headers["retry-after"]) : null;
-      const backoff = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** attempt);
-      const wait = retryAfter !== null ? retryAfter + Math.random() * 100 : backoff / 2 + Math.random() * (backoff / 2);
-      if (retryAfter !== null && retryAfter > this.options.maxRetryAfterMs || Date.now() + wait >= this.runDeadline) {
-        if (response) return response;
-        throw failure;
-      }
-      this.stats.retries++;
-      await sleep(wait);
-    }
-  }
-  async followRedirects(req) {
-    const credentialOrigin = new URL(req.url).origin;
-    let url = req.url;
-    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const sameOrigin = new URL(url).origin === credentialOrigin;
-      const response = await this.once({
-        ...req,
-        url,
-        authorization: sameOrigin ? req.authorization : void 0
-      });
-      const location = response.headers.location;
-      if (!REDIRECT_STATUS.has(response.status) || !location) return response;
-      const next = new URL(location, url);
-      if (next.protocol !== new URL(url).protocol) {
-        throw new RegistryError(
-          "bad-response",
-          `${new URL(url).host} redirected ${new URL(url).protocol.slice(0, -1)} to ${next.protocol.slice(0, -1)} (${next.host}); refused: a redirect never changes the scheme`
-        );
-      }
-      url = next.toString();
-    }
-    throw new RegistryError(
-      "bad-response",
-      `${new URL(req.url).host}: more than ${MAX_REDIRECTS} redirects for ${req.url}`
-    );
-  }
-  async once(req) {
-    const { host } = new URL(req.url);
-    let limiter = this.perHost.get(host);
-    if (!limiter) this.perHost.set(host, limiter = new Limiter(this.options.perHostConcurrency));
-    const own = limiter;
-    const response = await own.run(() => this.global.run(() => this.dispatch(req, host)));
-    if (response.status === 429 || response.status === 503) own.backOff();
-    else own.grow(this.options.maxPerHostConcurrency);
-    this.stats.limitedTo[host] = own.limit;
-    return response;
-  }
-  async dispatch(req, host) {
-    const runLeft = this.runDeadline - Date.now();
-    if (runLeft <= 0) {
+function exchanging(agent, timeoutMs, deadline, stats) {
+  return async (request2) => {
+    const { host } = new URL(request2.url);
+    const runLeft = deadline.at - Date.now();
+    if (runLeft <= 0)
       throw new RegistryError(
         "timeout",
-        `${host}: not asked, the run's time limit of ${this.options.runTimeoutMs / 1e3} s (${RUN_TIMEOUT_FACTOR} \xD7 timeout) has passed`
+        `${host}: not asked, the run's time limit of ${deadline.described} has passed`
       );
-    }
-    const limitMs = Math.min(this.options.timeoutMs, runLeft);
-    const abort = req.stream || req.method === "HEAD" ? null : new AbortController();
+    const limitMs = Math.min(timeoutMs, runLeft);
+    const abort = request2.stream || request2.method === "HEAD" ? null : new AbortController();
     const timer = abort ? setTimeout(() => abort.abort(), limitMs) : null;
     try {
-      return await this.exchange(req, host, abort?.signal, limitMs);
+      stats.requests++;
+      return await exchange(agent, request2, host, abort?.signal, limitMs, timeoutMs, deadline);
     } catch (error) {
       if (abort?.signal.aborted)
         throw new RegistryError(
@@ -30124,120 +30059,93 @@ var Transport = class {
     } finally {
       if (timer) clearTimeout(timer);
     }
+  };
+}
+async function exchange(agent, req, host, signal, limitMs, timeoutMs, deadline) {
+  const headers = { "User-Agent": "base-image-drift", ...req.headers };
+  if (req.authorization) headers.Authorization = req.authorization;
+  let res;
+  try {
+    res = await request(agent, req.url, {
+      method: req.method,
+      headers,
+      body: req.body,
+      signal,
+      // undici closes the connection after every HEAD unless told not to; registries answer
+      // HEAD correctly, and a new connection (and TLS handshake) per digest is the main cost
+      reset: false,
+      // undici's own timers (connect, headers, body) cost less than an AbortSignal each
+      headersTimeout: limitMs,
+      bodyTimeout: timeoutMs
+    });
+  } catch (error) {
+    throw networkError(error, host, timeoutMs);
   }
-  async exchange(req, host, signal, limitMs) {
-    this.stats.requests++;
-    const headers = { "User-Agent": "base-image-drift", ...req.headers };
-    if (req.authorization) headers.Authorization = req.authorization;
-    let res;
-    try {
-      res = await request(this.agent, req.url, {
-        method: req.method,
-        headers,
-        body: req.body,
-        signal,
-        // undici closes the connection after every HEAD unless told not to; registries answer
-        // HEAD correctly, and a new connection (and TLS handshake) per digest is the main cost
-        reset: false,
-        // undici's own timers (connect, headers, body) cost less than an AbortSignal each
-        headersTimeout: limitMs,
-        bodyTimeout: this.options.timeoutMs
-      });
-    } catch (error) {
-      throw networkError(error, host, this.options.timeoutMs);
-    }
-    const responseHeaders = {};
-    for (const [name, value] of Object.entries(res.headers)) {
-      if (value !== void 0)
-        responseHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
-    }
-    if (req.stream && res.statusCode === 200) {
-      const body = res.body;
-      const cutoff = setTimeout(
-        () => body.destroy(
-          new RegistryError(
-            "timeout",
-            `${host}: still sending when the run's time limit of ${this.options.runTimeoutMs / 1e3} s (${RUN_TIMEOUT_FACTOR} \xD7 timeout) passed`
-          )
-        ),
-        Math.max(0, this.runDeadline - Date.now())
-      );
-      body.once("close", () => clearTimeout(cutoff));
-      return {
-        status: res.statusCode,
-        url: req.url,
-        headers: responseHeaders,
-        body: Buffer.alloc(0),
-        stream: body
-      };
-    }
-    if (req.method === "HEAD") {
-      res.body.resume();
-      return { status: res.statusCode, url: req.url, headers: responseHeaders, body: EMPTY };
-    }
-    const limit = req.maxBodyBytes ?? Infinity;
-    const declared = Number(responseHeaders["content-length"] ?? NaN);
-    if (declared > limit) {
-      res.body.destroy();
-      throw tooLarge(host, req.url, limit);
-    }
-    const chunks = [];
-    let size = 0;
-    try {
-      for await (const chunk of res.body) {
-        size += chunk.length;
-        if (size > limit) {
-          res.body.destroy();
-          throw tooLarge(host, req.url, limit);
-        }
-        chunks.push(chunk);
-      }
-    } catch (error) {
-      if (error instanceof RegistryError) throw error;
-      throw networkError(error, host, this.options.timeoutMs);
-    }
-    return {
-      status: res.statusCode,
-      url: req.url,
-      headers: responseHeaders,
-      body: Buffer.concat(chunks)
-    };
+  const responseHeaders = {};
+  for (const [name, value] of Object.entries(res.headers))
+    if (value !== void 0)
+      responseHeaders[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  const answer = { status: res.statusCode, url: req.url, headers: responseHeaders };
+  if (req.stream && res.statusCode === 200) {
+    const body2 = res.body;
+    const cutoff = setTimeout(
+      () => body2.destroy(
+        new RegistryError(
+          "timeout",
+          `${host}: still sending when the run's time limit of ${deadline.described} passed`
+        )
+      ),
+      Math.max(0, deadline.at - Date.now())
+    );
+    body2.once("close", () => clearTimeout(cutoff));
+    return { ...answer, body: EMPTY, stream: body2 };
   }
-};
-function tooLarge(host, url, limit) {
-  const mib = limit / 1024 / 1024;
-  return new RegistryError(
-    "too-large",
-    `${host}: ${new URL(url).pathname} is larger than the ${mib} MiB limit; refused`
+  if (req.method === "HEAD") {
+    res.body.resume();
+    return { ...answer, body: EMPTY };
+  }
+  const body = await readCapped(
+    res.body,
+    Number(responseHeaders["content-length"] ?? NaN),
+    req.maxBodyBytes ?? Infinity,
+    { host, url: req.url },
+    (error) => networkError(error, host, timeoutMs)
   );
+  return { ...answer, body };
 }
 function networkError(error, host, timeoutMs) {
   const code = error.code ?? error.cause?.code ?? "";
   const message = error.message;
   if (code === "ENOTFOUND" || code === "EAI_AGAIN")
     return new RegistryError("network", `${host}: DNS lookup failed (${code})`);
-  if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code + message)) {
+  if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code + message))
     return new RegistryError(
       "network",
       `${host}: TLS error (${code || message}); for a registry without TLS, add it to insecure-registries`
     );
-  }
-  if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+  if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT")
     return new RegistryError(
       "timeout",
       `${host}: no complete answer within ${timeoutMs / 1e3} s (input timeout)`
     );
-  }
   return new RegistryError("network", `${host}: connection failed (${code || message})`);
 }
-function parseRetryAfter(value, now = Date.now()) {
-  if (value === void 0 || value.trim() === "") return null;
-  if (/^\d+$/.test(value.trim())) return Number(value) * 1e3;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
-function sleep(ms) {
-  return new Promise((resolve6) => setTimeout(resolve6, ms));
+
+// src/registry/transport/limit.ts
+function limited(next, options, stats) {
+  const global2 = new Limiter(options.globalConcurrency);
+  const perHost = /* @__PURE__ */ new Map();
+  return async (request2) => {
+    const { host } = new URL(request2.url);
+    let own = perHost.get(host);
+    if (!own) perHost.set(host, own = new Limiter(options.perHostConcurrency));
+    const limiter = own;
+    const response = await limiter.run(() => global2.run(() => next(request2)));
+    if (response.status === 429 || response.status === 503) limiter.backOff();
+    else limiter.grow(options.maxPerHostConcurrency);
+    stats.limitedTo[host] = limiter.limit;
+    return response;
+  };
 }
 var Limiter = class {
   constructor(size) {
@@ -30279,6 +30187,115 @@ var Limiter = class {
       this.active++;
       next();
     }
+  }
+};
+
+// src/registry/transport/redirect.ts
+var REDIRECT_STATUS = /* @__PURE__ */ new Set([301, 302, 303, 307, 308]);
+var MAX_REDIRECTS = 5;
+function followingRedirects(next) {
+  return async (request2) => {
+    const credentialOrigin = new URL(request2.url).origin;
+    let url = request2.url;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const sameOrigin = new URL(url).origin === credentialOrigin;
+      const response = await next({
+        ...request2,
+        url,
+        authorization: sameOrigin ? request2.authorization : void 0
+      });
+      const location = response.headers.location;
+      if (!REDIRECT_STATUS.has(response.status) || !location) return response;
+      const from = new URL(url);
+      const to = new URL(location, url);
+      if (to.protocol !== from.protocol)
+        throw new RegistryError(
+          "bad-response",
+          `${from.host} redirected ${from.protocol.slice(0, -1)} to ${to.protocol.slice(0, -1)} (${to.host}); refused: a redirect never changes the scheme`
+        );
+      url = to.toString();
+    }
+    throw new RegistryError(
+      "bad-response",
+      `${new URL(request2.url).host}: more than ${MAX_REDIRECTS} redirects for ${request2.url}`
+    );
+  };
+}
+
+// src/registry/transport/retry.ts
+var RETRY_STATUS = /* @__PURE__ */ new Set([429, 500, 502, 503, 504]);
+function retrying(next, options, deadline, stats, sleep = (ms) => new Promise((resolve6) => setTimeout(resolve6, ms))) {
+  return async (request2) => {
+    for (let attempt = 0; ; attempt++) {
+      let outcome;
+      try {
+        outcome = { response: await next(request2) };
+      } catch (error) {
+        if (!(error instanceof RegistryError) || !["network", "timeout"].includes(error.kind))
+          throw error;
+        outcome = { failure: error };
+      }
+      const response = "response" in outcome ? outcome.response : null;
+      const giveUp = () => {
+        if ("response" in outcome) return outcome.response;
+        throw outcome.failure;
+      };
+      if (response && !RETRY_STATUS.has(response.status)) return response;
+      if (attempt >= options.maxRetries) return giveUp();
+      const retryAfter = response ? parseRetryAfter(response.headers["retry-after"]) : null;
+      const backoff = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** attempt);
+      const wait = retryAfter !== null ? retryAfter + Math.random() * 100 : backoff / 2 + Math.random() * (backoff / 2);
+      if (retryAfter !== null && retryAfter > options.maxRetryAfterMs || Date.now() + wait >= deadline.at)
+        return giveUp();
+      stats.retries++;
+      await sleep(wait);
+    }
+  };
+}
+function parseRetryAfter(value, now = Date.now()) {
+  if (value === void 0 || value.trim() === "") return null;
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1e3;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+// src/registry/transport.ts
+var Transport = class {
+  stats = { requests: 0, retries: 0, limitedTo: {} };
+  /** Sends a request, retrying what is worth retrying; returns the final response. */
+  send;
+  agent;
+  constructor(given) {
+    const options = {
+      maxRetries: 4,
+      globalConcurrency: 64,
+      perHostConcurrency: 32,
+      maxPerHostConcurrency: 64,
+      baseDelayMs: 500,
+      maxDelayMs: 1e4,
+      maxRetryAfterMs: 6e4,
+      runTimeoutMs: given.timeoutMs * RUN_TIMEOUT_FACTOR,
+      ...given
+    };
+    const deadline = {
+      at: Date.now() + options.runTimeoutMs,
+      described: `${options.runTimeoutMs / 1e3} s (${RUN_TIMEOUT_FACTOR} \xD7 timeout)`
+    };
+    this.agent = registryAgent({
+      keepAliveTimeout: 3e4,
+      perOrigin: options.maxPerHostConcurrency,
+      connectTimeout: options.timeoutMs
+    });
+    const exchange2 = exchanging(this.agent, options.timeoutMs, deadline, this.stats);
+    this.send = retrying(
+      followingRedirects(limited(exchange2, options, this.stats)),
+      options,
+      deadline,
+      this.stats
+    );
+  }
+  async close() {
+    await this.agent.close();
   }
 };
 
