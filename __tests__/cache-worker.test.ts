@@ -35,12 +35,12 @@ describe('a cache call in a worker thread', () => {
     const stdoutWrite = process.stdout.write
     const { result, problems } = await inWorker<string>(
       fixture('late-line.mjs'),
-      { lateMs: 600, answer: 'late' },
-      200
+      { lateMs: 300, answer: 'late' },
+      100
     )
-    expect(result).toEqual(new Error('the cache service did not answer within 0.2 s'))
+    expect(result).toEqual(new Error('the cache service did not answer within 0.1 s'))
     // the worker is stopped: wait past the moment it would have printed
-    await new Promise(resolve => setTimeout(resolve, 800))
+    await new Promise(resolve => setTimeout(resolve, 400))
     expect(printed.join('')).not.toContain('Failed to restore')
     expect(problems).toEqual([])
     // nothing replaced the step's own writer meanwhile (the spy is this test's)

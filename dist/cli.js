@@ -5333,27 +5333,27 @@ var require_stringifyString = __commonJS({
       return true;
     }
     function doubleQuotedString(value, ctx) {
-      const json = JSON.stringify(value);
+      const json2 = JSON.stringify(value);
       if (ctx.options.doubleQuotedAsJSON)
-        return json;
+        return json2;
       const { implicitKey } = ctx;
       const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
       const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
       let str = "";
       let start = 0;
-      for (let i = 0, ch = json[i]; ch; ch = json[++i]) {
-        if (ch === " " && json[i + 1] === "\\" && json[i + 2] === "n") {
-          str += json.slice(start, i) + "\\ ";
+      for (let i = 0, ch = json2[i]; ch; ch = json2[++i]) {
+        if (ch === " " && json2[i + 1] === "\\" && json2[i + 2] === "n") {
+          str += json2.slice(start, i) + "\\ ";
           i += 1;
           start = i;
           ch = "\\";
         }
         if (ch === "\\")
-          switch (json[i + 1]) {
+          switch (json2[i + 1]) {
             case "u":
               {
-                str += json.slice(start, i);
-                const code = json.substr(i + 2, 4);
+                str += json2.slice(start, i);
+                const code = json2.substr(i + 2, 4);
                 switch (code) {
                   case "0000":
                     str += "\\0";
@@ -5383,23 +5383,23 @@ var require_stringifyString = __commonJS({
                     if (code.substr(0, 2) === "00")
                       str += "\\x" + code.substr(2);
                     else
-                      str += json.substr(i, 6);
+                      str += json2.substr(i, 6);
                 }
                 i += 5;
                 start = i + 1;
               }
               break;
             case "n":
-              if (implicitKey || json[i + 2] === '"' || json.length < minMultiLineLength) {
+              if (implicitKey || json2[i + 2] === '"' || json2.length < minMultiLineLength) {
                 i += 1;
               } else {
-                str += json.slice(start, i) + "\n\n";
-                while (json[i + 2] === "\\" && json[i + 3] === "n" && json[i + 4] !== '"') {
+                str += json2.slice(start, i) + "\n\n";
+                while (json2[i + 2] === "\\" && json2[i + 3] === "n" && json2[i + 4] !== '"') {
                   str += "\n";
                   i += 2;
                 }
                 str += indent;
-                if (json[i + 2] === " ")
+                if (json2[i + 2] === " ")
                   str += "\\";
                 i += 1;
                 start = i + 1;
@@ -5409,7 +5409,7 @@ var require_stringifyString = __commonJS({
               i += 1;
           }
       }
-      str = start ? str + json.slice(start) : json;
+      str = start ? str + json2.slice(start) : json2;
       return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
     }
     function singleQuotedString(value, ctx) {
@@ -5851,7 +5851,7 @@ var require_log = __commonJS({
       if (logLevel === "debug")
         console.log(...messages);
     }
-    function warn(logLevel, warning) {
+    function warn2(logLevel, warning) {
       if (logLevel === "debug" || logLevel === "warn") {
         if (typeof node_process.emitWarning === "function")
           node_process.emitWarning(warning);
@@ -5860,7 +5860,7 @@ var require_log = __commonJS({
       }
     }
     exports.debug = debug;
-    exports.warn = warn;
+    exports.warn = warn2;
   }
 });
 
@@ -7831,11 +7831,11 @@ var require_Document = __commonJS({
           throw new Error(`With a null YAML version, the { schema: Schema } option is required`);
       }
       // json & jsonArg are only used from toJSON()
-      toJS({ json, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+      toJS({ json: json2, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
         const ctx = {
           anchors: /* @__PURE__ */ new Map(),
           doc: this,
-          keep: !json,
+          keep: !json2,
           mapAsMap: mapAsMap === true,
           mapKeyWarned: false,
           maxAliasCount: typeof maxAliasCount === "number" ? maxAliasCount : 100
@@ -24302,7 +24302,7 @@ var require_reusify = __commonJS({
     function reusify(Constructor) {
       var head = new Constructor();
       var tail = head;
-      function get() {
+      function get2() {
         var current = head;
         if (current.next) {
           head = current.next;
@@ -24318,7 +24318,7 @@ var require_reusify = __commonJS({
         tail = obj;
       }
       return {
-        get,
+        get: get2,
         release
       };
     }
@@ -26921,45 +26921,68 @@ var MAX_EXPANSION = 20;
 var MAX_FILE_BYTES = 32 * 1024 * 1024;
 var MAX_KEPT_BYTES = 48 * 1024 * 1024;
 async function readImageFiles(client, reference, layers2, budgetBytes, needOsRelease = true) {
-  const files = /* @__PURE__ */ new Map();
-  const decided = /* @__PURE__ */ new Set();
-  const hiddenDirs = /* @__PURE__ */ new Set();
-  let bytesRead = 0;
-  let expanded = 0;
-  const maxExpanded = budgetBytes * MAX_EXPANSION;
-  let statusD = false;
-  let rpm = false;
-  let kept = 0;
-  const hidden = (path) => {
-    for (let slash = path.indexOf("/"); slash >= 0; slash = path.indexOf("/", slash + 1))
-      if (hiddenDirs.has(path.slice(0, slash + 1))) return true;
-    return false;
-  };
-  const done = () => !statusD && (decided.has(DPKG_STATUS) || decided.has(APK_INSTALLED)) && (!needOsRelease || OS_RELEASE.some((path) => decided.has(path)));
+  const walk = new LayerWalk(budgetBytes, needOsRelease);
   for (const layer of [...layers2].reverse()) {
-    if (done()) break;
-    const left = budgetBytes - bytesRead;
-    if (left <= 0) return { files, bytesRead, incomplete: budgetNote(budgetBytes) };
+    if (walk.done()) break;
+    const stopped = await walk.read(client, reference, layer);
+    if (stopped) return stopped;
+  }
+  return walk.found();
+}
+var LayerWalk = class {
+  constructor(budgetBytes, needOsRelease) {
+    this.budgetBytes = budgetBytes;
+    this.needOsRelease = needOsRelease;
+  }
+  budgetBytes;
+  needOsRelease;
+  files = /* @__PURE__ */ new Map();
+  /** Paths whose top-most state is known: read, or deleted by a whiteout above. */
+  decided = /* @__PURE__ */ new Set();
+  /** Directories an upper layer replaced (opaque whiteout) or deleted, `dir/`. */
+  hiddenDirs = /* @__PURE__ */ new Set();
+  bytesRead = 0;
+  expanded = 0;
+  statusD = false;
+  rpm = false;
+  kept = 0;
+  /** Whether the layers read so far settle the package database and the OS release. */
+  done() {
+    return !this.statusD && (this.decided.has(DPKG_STATUS) || this.decided.has(APK_INSTALLED)) && (!this.needOsRelease || OS_RELEASE.some((path) => this.decided.has(path)));
+  }
+  found() {
+    return { files: this.files, bytesRead: this.bytesRead, ...this.rpm ? { rpm: true } : {} };
+  }
+  stop(incomplete) {
+    return { files: this.files, bytesRead: this.bytesRead, incomplete };
+  }
+  /** Each of the path's own directories looked up: not every hidden directory compared with every path. */
+  hidden(path) {
+    for (let slash = path.indexOf("/"); slash >= 0; slash = path.indexOf("/", slash + 1))
+      if (this.hiddenDirs.has(path.slice(0, slash + 1))) return true;
+    return false;
+  }
+  /** Reads one layer; what the walk ends with, when it must end here. */
+  async read(client, reference, layer) {
+    const left = this.budgetBytes - this.bytesRead;
+    if (left <= 0) return this.stop(budgetNote(this.budgetBytes));
     const decompress = decompressor(layer.mediaType);
     if (decompress === null)
-      return {
-        files,
-        bytesRead,
-        incomplete: `a layer is ${layer.mediaType}, which this Node.js cannot decompress`
-      };
+      return this.stop(`a layer is ${layer.mediaType}, which this Node.js cannot decompress`);
     const stream = await client.layer(reference, layer, left);
     let size = 0;
     const counted2 = new Transform({
-      transform(chunk, _, done2) {
+      transform(chunk, _, done) {
         size += chunk.length;
-        done2(null, chunk);
+        done(null, chunk);
       }
     });
+    const maxExpanded = this.budgetBytes * MAX_EXPANSION;
     const bounded = new Transform({
-      transform(chunk, _, done2) {
-        expanded += chunk.length;
-        if (expanded > maxExpanded) done2(new ExpansionLimit());
-        else done2(null, chunk);
+      transform: (chunk, _, done) => {
+        this.expanded += chunk.length;
+        if (this.expanded > maxExpanded) done(new ExpansionLimit());
+        else done(null, chunk);
       }
     });
     const extract = import_tar_stream.default.extract();
@@ -26972,35 +26995,16 @@ async function readImageFiles(client, reference, layers2, budgetBytes, needOsRel
     let broken = null;
     try {
       for await (const entry of extract) {
-        const path = normalize(entry.header.name);
-        const base = posix.basename(path);
-        const dir = posix.dirname(path);
-        if (base === ".wh..wh..opq") {
-          newlyHidden.push(`${dir}/`);
-        } else if (base.startsWith(".wh.")) {
-          const gone = dir === "." ? base.slice(4) : `${dir}/${base.slice(4)}`;
-          if (!decided.has(gone) && !hidden(gone)) decided.add(gone);
-          newlyHidden.push(`${gone}/`);
-        } else if (RPM_DATABASE.test(path)) {
-          rpm = true;
-        } else if (entry.header.type === "file" && wanted(path) && !decided.has(path) && !hidden(path) && (entry.header.size ?? 0) <= MAX_FILE_BYTES) {
-          kept += entry.header.size ?? 0;
-          if (kept > MAX_KEPT_BYTES) {
-            stream.destroy();
-            for (const path2 of files.keys()) if (path2.startsWith(DPKG_STATUS_D)) files.delete(path2);
-            return {
-              files,
-              bytesRead: bytesRead + size,
-              incomplete: `its package databases hold more than ${MAX_KEPT_BYTES / 1024 / 1024} MiB; reading stopped`
-            };
-          }
-          files.set(path, await text(entry));
-          decided.add(path);
-          if (path.startsWith(DPKG_STATUS_D)) statusD = true;
-          continue;
+        const outcome = await this.entry(entry, newlyHidden);
+        if (outcome === "too-much") {
+          for (const path of this.files.keys())
+            if (path.startsWith(DPKG_STATUS_D)) this.files.delete(path);
+          this.bytesRead += size;
+          return this.stop(
+            `its package databases hold more than ${MAX_KEPT_BYTES / 1024 / 1024} MiB; reading stopped`
+          );
         }
-        entry.resume();
-        if (done()) {
+        if (outcome === "settled") {
           stoppedEarly = true;
           break;
         }
@@ -27012,26 +27016,43 @@ async function readImageFiles(client, reference, layers2, budgetBytes, needOsRel
       extract.destroy();
     }
     const failure = broken ?? await reading;
-    bytesRead += size;
-    for (const dir of newlyHidden) hiddenDirs.add(dir);
+    this.bytesRead += size;
+    for (const dir of newlyHidden) this.hiddenDirs.add(dir);
     if (failure instanceof RegistryError && failure.kind === "too-large")
-      return { files, bytesRead, incomplete: budgetNote(budgetBytes) };
+      return this.stop(budgetNote(this.budgetBytes));
     if (failure instanceof ExpansionLimit)
-      return {
-        files,
-        bytesRead,
-        incomplete: `the layers expand to more than ${MAX_EXPANSION} times the explain budget; reading stopped`
-      };
+      return this.stop(
+        `the layers expand to more than ${MAX_EXPANSION} times the explain budget; reading stopped`
+      );
     if (failure instanceof RegistryError) throw failure;
     if (failure !== null && !stoppedEarly)
-      return {
-        files,
-        bytesRead,
-        incomplete: `layer ${layer.digest} could not be read (${failure.message})`
-      };
+      return this.stop(`layer ${layer.digest} could not be read (${failure.message})`);
+    return null;
   }
-  return { files, bytesRead, ...rpm ? { rpm } : {} };
-}
+  async entry(entry, newlyHidden) {
+    const path = normalize(entry.header.name);
+    const base = posix.basename(path);
+    const dir = posix.dirname(path);
+    if (base === ".wh..wh..opq") {
+      newlyHidden.push(`${dir}/`);
+    } else if (base.startsWith(".wh.")) {
+      const gone = dir === "." ? base.slice(4) : `${dir}/${base.slice(4)}`;
+      if (!this.decided.has(gone) && !this.hidden(gone)) this.decided.add(gone);
+      newlyHidden.push(`${gone}/`);
+    } else if (RPM_DATABASE.test(path)) {
+      this.rpm = true;
+    } else if (entry.header.type === "file" && wanted(path) && !this.decided.has(path) && !this.hidden(path) && (entry.header.size ?? 0) <= MAX_FILE_BYTES) {
+      this.kept += entry.header.size ?? 0;
+      if (this.kept > MAX_KEPT_BYTES) return "too-much";
+      this.files.set(path, await text(entry));
+      this.decided.add(path);
+      if (path.startsWith(DPKG_STATUS_D)) this.statusD = true;
+      return "kept";
+    }
+    entry.resume();
+    return this.done() ? "settled" : "passed";
+  }
+};
 var ExpansionLimit = class extends Error {
   constructor() {
     super("decompressed layer data over the limit");
@@ -27977,129 +27998,165 @@ function scanDockerfile(file, content, options = {}) {
   };
 }
 function scanForPlatform(file, syntax, buildArgs, automatic, contexts) {
-  const result = {
+  const scan = new PlatformScan(file, syntax, buildArgs, automatic, contexts);
+  for (const instruction of syntax.instructions) scan.read(instruction);
+  return scan.result;
+}
+var PlatformScan = class {
+  constructor(file, syntax, buildArgs, automatic, contexts) {
+    this.file = file;
+    this.syntax = syntax;
+    this.buildArgs = buildArgs;
+    this.automatic = automatic;
+    this.contexts = contexts;
+    this.result.warnings.push(
+      ...syntax.problems.map((p) => ({ file, line: p.line, message: p.message }))
+    );
+    this.stageNames = syntax.instructions.filter((i) => i.keyword === "from").map((i) => stageNameOf(i, syntax.escape) ?? "");
+    const directive = syntax.directives.find((d) => d.name === "syntax");
+    if (directive) this.add(directive, "syntax", { text: directive.value }, null, null);
+  }
+  file;
+  syntax;
+  buildArgs;
+  automatic;
+  contexts;
+  result = {
     references: [],
     /** Lines BuildKit refuses to parse: errors of the file, which then builds nothing. */
     unbuildable: [],
-    warnings: syntax.problems.map((p) => ({ file, line: p.line, message: p.message }))
+    warnings: []
   };
-  const expandWith = (word, lookup) => expand(word, lookup, { escape: syntax.escape });
-  const refuse = (at, kind, error) => result.unbuildable.push({
-    file,
-    line: at.line,
-    column: at.column,
-    kind,
-    source: at.text,
-    error
-  });
-  const add = (at, kind, value, stage, platform) => {
+  globals = /* @__PURE__ */ new Map();
+  stageArgs = /* @__PURE__ */ new Map();
+  stageIndex = -1;
+  stageNames;
+  globalLookup = (name) => this.globals.has(name) ? this.globals.get(name) : this.automatic.get(name);
+  stageLookup = (name) => this.stageArgs.get(name);
+  read(instruction) {
+    const { keyword } = instruction;
+    if (this.stageIndex < 0 && keyword !== "arg" && keyword !== "from")
+      this.result.warnings.push({
+        file: this.file,
+        line: instruction.line,
+        message: `${keyword.toUpperCase()} before the first FROM: only ARG may come before FROM`
+      });
+    else if (keyword === "arg") this.arg(instruction);
+    else if (keyword === "from") this.from(instruction);
+    else if (keyword === "add") {
+      if (this.flags(instruction).has("from"))
+        this.refuse(
+          instruction,
+          "copy-from",
+          "ADD has no --from flag (BuildKit refuses it): use COPY --from"
+        );
+    } else if (keyword === "copy") this.copy(instruction);
+    else if (keyword === "run") this.run(instruction);
+  }
+  flags(instruction) {
+    return splitFlags(instruction.args, this.syntax.escape).flags;
+  }
+  expand(word, lookup) {
+    return expand(word, lookup, { escape: this.syntax.escape });
+  }
+  get stage() {
+    return this.stageNames[this.stageIndex] || null;
+  }
+  /** A stage name or index, or a named build context: not an image. */
+  isStage(value) {
+    return /^\d+$/.test(value) || this.stageNames.includes(value.toLowerCase()) || this.contexts.includes(value.toLowerCase());
+  }
+  arg(instruction) {
+    const global2 = this.stageIndex < 0;
+    declareArgs(
+      instruction,
+      this.syntax.escape,
+      global2 ? this.globals : this.stageArgs,
+      global2 ? this.globalLookup : this.stageLookup,
+      // build args and the automatic platform ARGs override defaults; in a stage, a bare
+      // `ARG NAME` takes the global value
+      (name, hasDefault) => this.buildArgs[name] ?? this.automatic.get(name) ?? (!global2 && !hasDefault ? this.globals.get(name) : void 0),
+      (message) => this.result.warnings.push({ file: this.file, line: instruction.line, message })
+    );
+  }
+  from(instruction) {
+    this.stageIndex++;
+    this.stageArgs = /* @__PURE__ */ new Map();
+    const { flags, rest } = splitFlags(instruction.args, this.syntax.escape);
+    const platform = flags.get("platform")?.[0] ?? null;
+    const earlier = this.stageNames.slice(0, this.stageIndex);
+    const tracked = platform === null ? null : platformValue(
+      platform,
+      (word, lookup) => this.expand(word, lookup),
+      this.globalLookup,
+      this.automatic.get("BUILDPLATFORM") ?? DEFAULT_PLATFORM
+    );
+    const structure = fromProblem(rest, flags);
+    if (structure !== null) return this.refuse(instruction, "from", structure);
+    const problem = tracked !== null && "error" in tracked ? tracked.error : null;
+    const image = problem === null ? evaluate(() => this.expand(rest[0], this.globalLookup)) : { error: problem };
+    if ("text" in image && (image.text === "scratch" || earlier.includes(image.text.toLowerCase()) || this.contexts.includes(image.text.toLowerCase())))
+      return;
+    const found = this.add(instruction, "from", image, this.stage, platform);
+    if (tracked !== null && "text" in tracked) found.trackedPlatform = tracked.text;
+  }
+  copy(instruction) {
+    const from = this.flags(instruction).get("from")?.[0];
+    if (from === void 0) return;
+    if (/\$(?:[A-Za-z_{]|$)/.test(from.replace(/\$$/, "")))
+      this.refuse(
+        instruction,
+        "copy-from",
+        `COPY --from=${from}: BuildKit does not expand variables in --from; name a stage FROM the image (with an ARG) and copy from that stage`
+      );
+    else if (!this.isStage(from))
+      this.add(instruction, "copy-from", { text: from }, this.stage, null);
+  }
+  run(instruction) {
+    for (const mount of this.flags(instruction).get("mount") ?? []) {
+      const from = mountOption(mount, "from");
+      if (from === void 0) continue;
+      if (from.slice(0, -1).includes("$"))
+        this.refuse(
+          instruction,
+          "mount-from",
+          `--mount from=${from}: BuildKit does not expand variables in from=; name a stage FROM the image (with an ARG) and mount from that stage`
+        );
+      else if (!this.isStage(from))
+        this.add(instruction, "mount-from", { text: from }, this.stage, null);
+    }
+  }
+  refuse(at, kind, error) {
+    this.result.unbuildable.push({
+      file: this.file,
+      line: at.line,
+      column: at.column,
+      kind,
+      source: at.text,
+      error
+    });
+  }
+  add(at, kind, value, stage, platform) {
     const found = {
-      file,
+      file: this.file,
       line: at.line,
       column: at.column,
       kind,
       source: at.text,
       ...stage !== null ? { stage } : {},
       ...platform !== null ? { platform } : {},
-      error: null
+      ..."error" in value ? { error: value.error } : imageOrError(value.text)
     };
-    Object.assign(found, "error" in value ? { error: value.error } : imageOrError(value.text));
-    result.references.push(found);
-  };
-  const syntaxDirective = syntax.directives.find((d) => d.name === "syntax");
-  if (syntaxDirective) add(syntaxDirective, "syntax", { text: syntaxDirective.value }, null, null);
-  const globals = /* @__PURE__ */ new Map();
-  const stageNames = syntax.instructions.filter((i) => i.keyword === "from").map((i) => stageNameOf(i, syntax.escape) ?? "");
-  const globalLookup = (name) => globals.has(name) ? globals.get(name) : automatic.get(name);
-  let stageIndex = -1;
-  let stageArgs = /* @__PURE__ */ new Map();
-  const stageLookup = (name) => stageArgs.get(name);
-  const isStage = (value) => /^\d+$/.test(value) || stageNames.includes(value.toLowerCase()) || contexts.includes(value.toLowerCase());
-  for (const instruction of syntax.instructions) {
-    const { keyword } = instruction;
-    if (stageIndex < 0 && keyword !== "arg" && keyword !== "from") {
-      result.warnings.push({
-        file,
-        line: instruction.line,
-        message: `${keyword.toUpperCase()} before the first FROM: only ARG may come before FROM`
-      });
-    } else if (keyword === "arg") {
-      declareArgs(
-        instruction,
-        syntax.escape,
-        stageIndex < 0 ? globals : stageArgs,
-        stageIndex < 0 ? globalLookup : stageLookup,
-        // build args and the automatic platform ARGs override defaults; in a stage, a bare
-        // `ARG NAME` takes the global value
-        (name, hasDefault) => buildArgs[name] ?? automatic.get(name) ?? (stageIndex >= 0 && !hasDefault ? globals.get(name) : void 0),
-        (message) => result.warnings.push({ file, line: instruction.line, message })
-      );
-    } else if (keyword === "from") {
-      stageIndex++;
-      stageArgs = /* @__PURE__ */ new Map();
-      const { flags, rest } = splitFlags(instruction.args, syntax.escape);
-      const platform = flags.get("platform")?.[0] ?? null;
-      const stage = stageNames[stageIndex] || null;
-      const earlier = stageNames.slice(0, stageIndex);
-      const tracked = platform === null ? null : platformValue(
-        platform,
-        expandWith,
-        globalLookup,
-        automatic.get("BUILDPLATFORM") ?? DEFAULT_PLATFORM
-      );
-      const structure = fromProblem(rest, flags);
-      if (structure !== null) {
-        refuse(instruction, "from", structure);
-        continue;
-      }
-      const problem = tracked !== null && "error" in tracked ? tracked.error : null;
-      const image = problem === null ? evaluate(() => expandWith(rest[0], globalLookup)) : { error: problem };
-      if ("text" in image && (image.text === "scratch" || earlier.includes(image.text.toLowerCase()) || contexts.includes(image.text.toLowerCase())))
-        continue;
-      add(instruction, "from", image, stage, platform);
-      if (tracked !== null && "text" in tracked)
-        result.references[result.references.length - 1].trackedPlatform = tracked.text;
-    } else if (keyword === "add") {
-      if (splitFlags(instruction.args, syntax.escape).flags.has("from"))
-        refuse(
-          instruction,
-          "copy-from",
-          "ADD has no --from flag (BuildKit refuses it): use COPY --from"
-        );
-    } else if (keyword === "copy") {
-      const from = splitFlags(instruction.args, syntax.escape).flags.get("from")?.[0];
-      if (from === void 0) continue;
-      if (/\$(?:[A-Za-z_{]|$)/.test(from.replace(/\$$/, "")))
-        refuse(
-          instruction,
-          "copy-from",
-          `COPY --from=${from}: BuildKit does not expand variables in --from; name a stage FROM the image (with an ARG) and copy from that stage`
-        );
-      else if (!isStage(from))
-        add(instruction, "copy-from", { text: from }, stageNames[stageIndex] || null, null);
-    } else if (keyword === "run") {
-      for (const mount of splitFlags(instruction.args, syntax.escape).flags.get("mount") ?? []) {
-        const from = mountOption(mount, "from");
-        if (from === void 0) continue;
-        if (from.slice(0, -1).includes("$"))
-          refuse(
-            instruction,
-            "mount-from",
-            `--mount from=${from}: BuildKit does not expand variables in from=; name a stage FROM the image (with an ARG) and mount from that stage`
-          );
-        else if (!isStage(from))
-          add(instruction, "mount-from", { text: from }, stageNames[stageIndex] || null, null);
-      }
-    }
+    this.result.references.push(found);
+    return found;
   }
-  return result;
-}
-function declareArgs(instruction, escape, scope, lookup, override, warn) {
+};
+function declareArgs(instruction, escape, scope, lookup, override, warn2) {
   for (const word of splitWords(instruction.args, escape)) {
     const eq = word.indexOf("=");
     const name = eq < 0 ? word : word.slice(0, eq);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      warn(`ARG "${word}": a name must be letters, digits and _ (ARG NAME or ARG NAME=default)`);
+      warn2(`ARG "${word}": a name must be letters, digits and _ (ARG NAME or ARG NAME=default)`);
       continue;
     }
     let value = override(name, eq >= 0);
@@ -28235,159 +28292,180 @@ function scanBake(file, texts, context) {
       return result;
     }
   }
-  const blocks = bodies.flatMap((b) => b.blocks);
-  const merged = (type) => {
-    const byName = /* @__PURE__ */ new Map();
-    for (const block of blocks.filter((b) => b.type === type && b.labels.length > 0)) {
-      const entry = byName.get(block.labels[0]) ?? { attributes: /* @__PURE__ */ new Map(), line: block.line };
-      for (const a of block.body.attributes) entry.attributes.set(a.name, a.value);
-      byName.set(block.labels[0], entry);
-    }
-    return byName;
-  };
-  const variables = merged("variable");
-  const targets = merged("target");
-  const given = guardedLookup(context.variables, context.secrets);
-  const resolving = /* @__PURE__ */ new Set();
-  const defaults = /* @__PURE__ */ new Map();
-  const variable = (name, line) => {
+  const bake = new BakeDefinitions(
+    bodies.flatMap((b) => b.blocks),
+    guardedLookup(context.variables, context.secrets)
+  );
+  const mixins = mixinsOf(
+    bake.targets,
+    bake.groups,
+    context.passed?.targets ?? [],
+    (n) => bake.variable(n, 1)
+  );
+  for (const [name, target] of bake.targets)
+    if (!mixins.has(name))
+      scanTarget({ file, result, bake, workdir: context.passed?.workdir }, name, target.line);
+  return result;
+}
+var BakeDefinitions = class {
+  constructor(blocks, given) {
+    this.given = given;
+    const merged = (type) => {
+      const byName = /* @__PURE__ */ new Map();
+      for (const block of blocks.filter((b) => b.type === type && b.labels.length > 0)) {
+        const entry = byName.get(block.labels[0]) ?? { attributes: /* @__PURE__ */ new Map(), line: block.line };
+        for (const a of block.body.attributes) entry.attributes.set(a.name, a.value);
+        byName.set(block.labels[0], entry);
+      }
+      return byName;
+    };
+    this.variables = merged("variable");
+    this.targets = merged("target");
+    this.groups = merged("group");
+  }
+  given;
+  variables;
+  targets;
+  groups;
+  defaults = /* @__PURE__ */ new Map();
+  resolving = /* @__PURE__ */ new Set();
+  inherited = /* @__PURE__ */ new Map();
+  visiting = /* @__PURE__ */ new Set();
+  /** A variable's value: given by the workflow, else its default; unknown otherwise. */
+  variable(name, line) {
     let value;
     try {
-      value = given(name);
+      value = this.given(name);
     } catch (error) {
       if (error instanceof ExpansionError) return new Unknown(error.message, line);
       throw error;
     }
     if (value !== void 0) return value;
-    const declared = variables.get(name);
+    const declared = this.variables.get(name);
     if (!declared) return new Unknown(`\${${name}} is not a declared variable`, line);
     const fallback = declared.attributes.get("default");
-    if (!fallback || resolving.has(name)) return new Unknown(`\${${name}} has no default`, line);
-    const known = defaults.get(name);
+    if (!fallback || this.resolving.has(name))
+      return new Unknown(`\${${name}} has no default`, line);
+    const known = this.defaults.get(name);
     if (known !== void 0) return known;
-    resolving.add(name);
+    this.resolving.add(name);
     try {
-      const value2 = evaluate2(fallback, (n) => variable(n, line));
-      defaults.set(name, value2);
+      const value2 = evaluate2(fallback, (n) => this.variable(n, line));
+      this.defaults.set(name, value2);
       return value2;
     } finally {
-      resolving.delete(name);
-    }
-  };
-  const resolved = /* @__PURE__ */ new Map();
-  const visiting = /* @__PURE__ */ new Set();
-  const attributesOf = (name) => {
-    const own = targets.get(name);
-    const known = resolved.get(name);
-    if (known) return known;
-    if (!own || visiting.has(name)) return /* @__PURE__ */ new Map();
-    visiting.add(name);
-    const result2 = /* @__PURE__ */ new Map();
-    const parents = own.attributes.get("inherits");
-    const names = parents ? evaluate2(parents, (n) => variable(n, own.line)) : [];
-    for (const parent of Array.isArray(names) ? names : [])
-      if (typeof parent === "string") mergeInto(result2, attributesOf(parent));
-    const self = new Map(own.attributes);
-    self.delete("inherits");
-    mergeInto(result2, self);
-    visiting.delete(name);
-    resolved.set(name, result2);
-    return result2;
-  };
-  const mixins = mixinsOf(
-    targets,
-    merged("group"),
-    context.passed?.targets ?? [],
-    (n) => variable(n, 1)
-  );
-  for (const [name, target] of targets) {
-    if (mixins.has(name)) continue;
-    const attributes = attributesOf(name);
-    const said = /* @__PURE__ */ new Set();
-    const notice = (message, line = target.line) => {
-      const text2 = `target "${name}": ${message}`;
-      if (said.has(`${line}\0${text2}`)) return;
-      said.add(`${line}\0${text2}`);
-      result.notices.push({ file, line, message: text2 });
-    };
-    let combinations;
-    try {
-      combinations = matrixOf(attributes.get("matrix"), (v) => variable(v, target.line));
-    } catch (error) {
-      if (!(error instanceof MatrixTooLarge)) throw error;
-      result.errors.push({ file, line: error.line, message: `target "${name}": ${error.message}` });
-      continue;
-    }
-    for (const combination of combinations) {
-      if (combination instanceof Unknown) {
-        notice(`its matrix is known only when Bake runs (${combination.reason}); not checked`);
-        break;
-      }
-      const scope = (n) => n in combination ? combination[n] : variable(n, target.line);
-      const text2 = (key, fallback) => {
-        const expr = attributes.get(key);
-        if (!expr) return fallback;
-        const value = evaluate2(expr, scope);
-        return value instanceof Unknown ? value : String(value);
-      };
-      const label = Object.keys(combination).length > 0 ? text2("name", name) : name;
-      const by = `bake target "${label instanceof Unknown ? name : label}"`;
-      if (attributes.has("dockerfile-inline")) {
-        notice("dockerfile-inline is not checked");
-        continue;
-      }
-      const buildContext = text2("context", ".");
-      const dockerfile = text2("dockerfile", "Dockerfile");
-      const unknown = [buildContext, dockerfile].find((v) => v instanceof Unknown);
-      if (unknown instanceof Unknown) {
-        notice(`${unknown.reason}; not checked`, unknown.line);
-        continue;
-      }
-      if (isRemoteContext(buildContext)) {
-        notice(`a remote context (${buildContext}) is not checked`);
-        continue;
-      }
-      const buildArgs = {};
-      const args = attributes.get("args");
-      if (args?.type === "object")
-        for (const item of args.items) {
-          const value = evaluate2(item.value, scope);
-          if (value instanceof Unknown)
-            notice(`arg ${item.key}: ${value.reason}; left out`, item.line);
-          else if (value !== null) buildArgs[item.key] = String(value);
-        }
-      const contexts = [];
-      const named = attributes.get("contexts");
-      if (named?.type === "object")
-        for (const item of named.items) {
-          contexts.push(item.key);
-          const value = evaluate2(item.value, scope);
-          if (value instanceof Unknown) {
-            notice(`context ${item.key}: ${value.reason}; not checked`, item.line);
-            continue;
-          }
-          const image = /^docker-image:\/\/(.+)$/.exec(String(value))?.[1];
-          if (image) result.references.push(contextReference(file, item.key, image, item.line));
-        }
-      const path = dockerfile;
-      const inContext = path.startsWith("/") ? path : posix2.join(buildContext, path);
-      const workdir = context.passed?.workdir;
-      result.follows.push(
-        follow(
-          dockerfileSource,
-          { buildArgs, contexts },
-          {
-            path: workdir !== void 0 ? posix2.join(workdir, inContext) : inContext,
-            ...workdir !== void 0 ? { fromRoot: true } : {},
-            verb: "builds",
-            by,
-            line: target.line
-          }
-        )
-      );
+      this.resolving.delete(name);
     }
   }
-  return result;
+  /**
+   * A target's attributes with its `inherits` applied: maps merged key by key, the rest
+   * overridden; a target in its own ancestry contributes nothing the second time.
+   */
+  attributesOf(name) {
+    const own = this.targets.get(name);
+    const known = this.inherited.get(name);
+    if (known) return known;
+    if (!own || this.visiting.has(name)) return /* @__PURE__ */ new Map();
+    this.visiting.add(name);
+    const attributes = /* @__PURE__ */ new Map();
+    const parents = own.attributes.get("inherits");
+    const names = parents ? evaluate2(parents, (n) => this.variable(n, own.line)) : [];
+    for (const parent of Array.isArray(names) ? names : [])
+      if (typeof parent === "string") mergeInto(attributes, this.attributesOf(parent));
+    const self = new Map(own.attributes);
+    self.delete("inherits");
+    mergeInto(attributes, self);
+    this.visiting.delete(name);
+    this.inherited.set(name, attributes);
+    return attributes;
+  }
+};
+function scanTarget(scan, name, line) {
+  const { file, result, bake } = scan;
+  const attributes = bake.attributesOf(name);
+  const said = /* @__PURE__ */ new Set();
+  const notice = (message, at = line) => {
+    const text2 = `target "${name}": ${message}`;
+    if (said.has(`${at}\0${text2}`)) return;
+    said.add(`${at}\0${text2}`);
+    result.notices.push({ file, line: at, message: text2 });
+  };
+  let combinations;
+  try {
+    combinations = matrixOf(attributes.get("matrix"), (v) => bake.variable(v, line));
+  } catch (error) {
+    if (!(error instanceof MatrixTooLarge)) throw error;
+    result.errors.push({ file, line: error.line, message: `target "${name}": ${error.message}` });
+    return;
+  }
+  for (const combination of combinations) {
+    if (combination instanceof Unknown) {
+      notice(`its matrix is known only when Bake runs (${combination.reason}); not checked`);
+      return;
+    }
+    const scope = (n) => n in combination ? combination[n] : bake.variable(n, line);
+    buildOf(
+      scan,
+      { name, line, attributes, named: Object.keys(combination).length > 0 },
+      scope,
+      notice
+    );
+  }
+}
+function buildOf({ file, result, workdir }, target, scope, notice) {
+  const { attributes } = target;
+  const text2 = (key, fallback) => {
+    const expr = attributes.get(key);
+    if (!expr) return fallback;
+    const value = evaluate2(expr, scope);
+    return value instanceof Unknown ? value : String(value);
+  };
+  const label = target.named ? text2("name", target.name) : target.name;
+  const by = `bake target "${label instanceof Unknown ? target.name : label}"`;
+  if (attributes.has("dockerfile-inline")) return notice("dockerfile-inline is not checked");
+  const buildContext = text2("context", ".");
+  const dockerfile = text2("dockerfile", "Dockerfile");
+  if (buildContext instanceof Unknown)
+    return notice(`${buildContext.reason}; not checked`, buildContext.line);
+  if (dockerfile instanceof Unknown)
+    return notice(`${dockerfile.reason}; not checked`, dockerfile.line);
+  if (isRemoteContext(buildContext))
+    return notice(`a remote context (${buildContext}) is not checked`);
+  const buildArgs = {};
+  const args = attributes.get("args");
+  if (args?.type === "object")
+    for (const item of args.items) {
+      const value = evaluate2(item.value, scope);
+      if (value instanceof Unknown) notice(`arg ${item.key}: ${value.reason}; left out`, item.line);
+      else if (value !== null) buildArgs[item.key] = String(value);
+    }
+  const contexts = [];
+  const named = attributes.get("contexts");
+  if (named?.type === "object")
+    for (const item of named.items) {
+      contexts.push(item.key);
+      const value = evaluate2(item.value, scope);
+      if (value instanceof Unknown) {
+        notice(`context ${item.key}: ${value.reason}; not checked`, item.line);
+        continue;
+      }
+      const image = /^docker-image:\/\/(.+)$/.exec(String(value))?.[1];
+      if (image) result.references.push(contextReference(file, item.key, image, item.line));
+    }
+  const inContext = dockerfile.startsWith("/") ? dockerfile : posix2.join(buildContext, dockerfile);
+  result.follows.push(
+    follow(
+      dockerfileSource,
+      { buildArgs, contexts },
+      {
+        path: workdir !== void 0 ? posix2.join(workdir, inContext) : inContext,
+        ...workdir !== void 0 ? { fromRoot: true } : {},
+        verb: "builds",
+        by,
+        line: target.line
+      }
+    )
+  );
 }
 function mixinsOf(targets, groups, named, scope) {
   const names = (expr) => {
@@ -28628,7 +28706,10 @@ function guard(text2) {
     c === 38 || // & anchor
     c === 42 || // * alias
     c === 33 || // ! tag
-    c === 58 && (text2.charCodeAt(at + 1) === 32 || text2.charCodeAt(at + 1) === 9))
+    c === 58 && (text2.charCodeAt(at + 1) === 32 || text2.charCodeAt(at + 1) === 9) || // ": "
+    // "- " and "? " after a space: `- - - …` nests a sequence per dash, deep enough to
+    // overflow the library's stack
+    (c === 45 || c === 63) && (text2.charCodeAt(at + 1) === 32 || text2.charCodeAt(at + 1) === 9) && (at === 0 || text2.charCodeAt(at - 1) === 32 || text2.charCodeAt(at - 1) === 9))
       onLine++;
     else continue;
     if (onLine > MAX_FLOW_PER_LINE)
@@ -28735,16 +28816,16 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
 }
 var MAX_EXTENDS = 16;
 function resolveService(at, definition, load, chain) {
-  const get = (key2) => field(at.document, definition, key2);
-  const buildNode = get("build");
-  const imageNode = get("image");
-  const platformNode = get("platform");
+  const get2 = (key2) => field(at.document, definition, key2);
+  const buildNode = get2("build");
+  const imageNode = get2("image");
+  const platformNode = get2("platform");
   const own = {
     ...buildNode !== void 0 && !((0, import_yaml2.isScalar)(buildNode) && buildNode.value === null) ? { build: { ...at, node: buildNode } } : {},
     ...(0, import_yaml2.isScalar)(imageNode) ? { image: { ...at, node: imageNode } } : {},
     platform: (0, import_yaml2.isScalar)(platformNode) ? String(platformNode.value) : null
   };
-  const extendsNode = get("extends");
+  const extendsNode = get2("extends");
   if (extendsNode === void 0) return own;
   const baseService = (0, import_yaml2.isScalar)(extendsNode) ? String(extendsNode.value) : (0, import_yaml2.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "service")) : null;
   if (!baseService) return { error: "extends names no service" };
@@ -28894,13 +28975,13 @@ function composeBuild(document, build, interpolate, lookup) {
   if ((0, import_yaml2.isScalar)(build)) {
     context = interpolate(String(build.value));
   } else if ((0, import_yaml2.isMap)(build)) {
-    const get = (key) => field(document, build, key);
-    if (get("dockerfile_inline") !== void 0) return null;
-    const contextNode = get("context");
-    const dockerfileNode = get("dockerfile");
+    const get2 = (key) => field(document, build, key);
+    if (get2("dockerfile_inline") !== void 0) return null;
+    const contextNode = get2("context");
+    const dockerfileNode = get2("dockerfile");
     if ((0, import_yaml2.isScalar)(contextNode)) context = interpolate(String(contextNode.value));
     if ((0, import_yaml2.isScalar)(dockerfileNode)) dockerfile = interpolate(String(dockerfileNode.value));
-    const args = get("args");
+    const args = get2("args");
     const entries = [];
     if ((0, import_yaml2.isMap)(args)) {
       for (const item of args.items) {
@@ -29002,14 +29083,14 @@ function scanHelmValues(file, text2, appVersion) {
   });
 }
 function addImage2(file, document, image, lines2, appVersion, result) {
-  const get = (key) => field(document, image, key);
-  const repository = scalarText(get("repository"));
+  const get2 = (key) => field(document, image, key);
+  const repository = scalarText(get2("repository"));
   if (repository === null || repository.includes("{{")) return;
-  const registry = scalarText(get("registry"));
-  const digest = scalarText(get("digest"));
-  const tag = scalarText(get("tag")) || (digest ? null : appVersion);
+  const registry = scalarText(get2("registry"));
+  const digest = scalarText(get2("digest"));
+  const tag = scalarText(get2("tag")) || (digest ? null : appVersion);
   const written = `${registry ? `${registry}/` : ""}${repository}${tag ? `:${tag}` : ""}${digest ? `@${digest}` : ""}`;
-  const at = get("tag") ?? get("repository");
+  const at = get2("tag") ?? get2("repository");
   const { line, col } = positionOf(lines2, at);
   result.references.push({
     file,
@@ -29280,140 +29361,130 @@ function replaceExpressions(text2, replace) {
   }
   return out + text2.slice(from);
 }
-function scanWorkflow(file, content) {
-  const result = emptyScan();
-  const parsed = parseYaml(file, content);
-  if ("error" in parsed) {
-    result.errors.push(parsed.error);
-    return result;
+function get(map, key) {
+  return (0, import_yaml10.isMap)(map) ? map.get(key, true) : void 0;
+}
+function literalEnv(map) {
+  const env = {};
+  const node = get(map, "env");
+  if ((0, import_yaml10.isMap)(node)) {
+    for (const pair of node.items)
+      if ((0, import_yaml10.isScalar)(pair.key) && (0, import_yaml10.isScalar)(pair.value) && !String(pair.value.value).includes("${{"))
+        env[String(pair.key.value)] = String(pair.value.value);
   }
-  const { document, lineCounter: lines2 } = parsed;
-  const at = (node) => lines2.linePos(node.range?.[0] ?? 0);
-  const root = document.contents;
-  const get = (map, key) => (0, import_yaml10.isMap)(map) ? map.get(key, true) : void 0;
-  const literalEnv = (map) => {
-    const env = {};
-    const node = get(map, "env");
-    if ((0, import_yaml10.isMap)(node)) {
-      for (const pair of node.items)
-        if ((0, import_yaml10.isScalar)(pair.key) && (0, import_yaml10.isScalar)(pair.value) && !String(pair.value.value).includes("${{"))
-          env[String(pair.key.value)] = String(pair.value.value);
+  return env;
+}
+function scanWorkflow(file, content) {
+  return scanYaml(file, content, ({ document, lineCounter }, result) => {
+    const reading = { file, at: (node) => positionOf(lineCounter, node), result };
+    const root = document.contents;
+    const workflowEnv = literalEnv(root);
+    const jobs = get(root, "jobs");
+    if (!(0, import_yaml10.isMap)(jobs)) return;
+    for (const jobPair of jobs.items)
+      if ((0, import_yaml10.isMap)(jobPair.value) && (0, import_yaml10.isScalar)(jobPair.key))
+        scanJob(reading, String(jobPair.key.value), jobPair.value, workflowEnv);
+  });
+}
+function scanJob(reading, jobId, job, workflowEnv) {
+  const { file, at, result } = reading;
+  const matrixNode = get(get(job, "strategy"), "matrix");
+  const combinations = matrixOf2(matrixNode);
+  if (combinations !== null && "tooMany" in combinations) {
+    result.errors.push({
+      file,
+      line: matrixNode ? at(matrixNode).line : 1,
+      message: `job "${jobId}": its matrix has ${combinations.tooMany} combinations, more than the ${MAX_MATRIX2} GitHub runs; not expanded`
+    });
+    return;
+  }
+  const values = { jobId, env: { ...workflowEnv, ...literalEnv(job) }, combinations };
+  const container = get(job, "container");
+  if ((0, import_yaml10.isMap)(container))
+    addImage4(reading, values, get(container, "image"), "workflow-container", "image");
+  else addImage4(reading, values, container, "workflow-container", "container");
+  const services = get(job, "services");
+  if ((0, import_yaml10.isMap)(services))
+    for (const pair of services.items) {
+      const service = pair.value;
+      if ((0, import_yaml10.isMap)(service))
+        addImage4(reading, values, get(service, "image"), "workflow-service", "image");
+      else
+        addImage4(
+          reading,
+          values,
+          service,
+          "workflow-service",
+          String(pair.key.value)
+        );
     }
-    return env;
-  };
-  const workflowEnv = literalEnv(root);
-  const jobs = get(root, "jobs");
-  if (!(0, import_yaml10.isMap)(jobs)) return result;
-  for (const jobPair of jobs.items) {
-    const job = jobPair.value;
-    if (!(0, import_yaml10.isMap)(job) || !(0, import_yaml10.isScalar)(jobPair.key)) continue;
-    const jobId = String(jobPair.key.value);
-    const env = { ...workflowEnv, ...literalEnv(job) };
-    const matrixNode = get(get(job, "strategy"), "matrix");
-    const expanded = matrixOf2(matrixNode);
-    if (expanded !== null && "tooMany" in expanded) {
-      result.errors.push({
-        file,
-        line: matrixNode ? at(matrixNode).line : 1,
-        message: `job "${jobId}": its matrix has ${expanded.tooMany} combinations, more than the ${MAX_MATRIX2} GitHub runs; not expanded`
-      });
+  const steps = get(job, "steps");
+  if (!(0, import_yaml10.isSeq)(steps)) return;
+  steps.items.forEach((step, index) => {
+    const uses = get(step, "uses");
+    if (!(0, import_yaml10.isScalar)(uses) || typeof uses.value !== "string") return;
+    if (uses.value.startsWith("docker://"))
+      addImage4(reading, values, uses, "workflow-step", "uses", "docker://");
+    else if (/^docker\/bake-action@/.test(uses.value))
+      bakeStep(
+        reading,
+        get(step, "with"),
+        `job "${jobId}" step ${index + 1} (docker/bake-action)`,
+        at(uses).line
+      );
+    else if (/^docker\/build-push-action@/.test(uses.value))
+      result.follows.push(
+        ...buildPushStep(
+          reading,
+          get(step, "with"),
+          `job "${jobId}" step ${index + 1} (docker/build-push-action)`,
+          at(uses).line,
+          { env: { ...values.env, ...literalEnv(step) }, combinations }
+        )
+      );
+  });
+}
+function addImage4({ file, at, result }, { env, combinations }, node, kind, key, prefix = "") {
+  if (!(0, import_yaml10.isScalar)(node) || typeof node.value !== "string") return;
+  const raw = node.value;
+  const { line, col } = at(node);
+  const values = substitute(raw.slice(prefix.length), env, combinations);
+  if ("runtime" in values) {
+    result.notices.push({
+      file,
+      line,
+      message: `${key}: ${raw} is set at run time (${values.runtime}), not checked`
+    });
+    return;
+  }
+  for (const text2 of values.texts)
+    result.references.push({
+      file,
+      line,
+      column: col,
+      kind,
+      source: `${key}: ${raw}`,
+      ...imageOrError(text2)
+    });
+}
+function bakeStep({ file, result }, inputs, by, line) {
+  const text2 = (name) => scalarText(get(inputs, name)) ?? "";
+  const list = (name) => text2(name).split(/[\n,]/).map((f) => f.trim()).filter(Boolean);
+  for (const name of list("files")) {
+    if (name.includes("${{")) {
+      result.notices.push({ file, line, message: `${by}: ${name} is set at run time, not checked` });
       continue;
     }
-    const combinations = expanded;
-    const image = (node, kind, key, prefix = "") => {
-      if (!(0, import_yaml10.isScalar)(node) || typeof node.value !== "string") return;
-      const raw = node.value;
-      const { line, col } = at(node);
-      const values = substitute(raw.slice(prefix.length), env, combinations);
-      if ("runtime" in values) {
-        result.notices.push({
-          file,
-          line,
-          message: `${key}: ${raw} is set at run time (${values.runtime}), not checked`
-        });
-        return;
-      }
-      for (const text2 of values.texts) {
-        const found = {
-          file,
-          line,
-          column: col,
-          kind,
-          source: `${key}: ${raw}`,
-          ...imageOrError(text2)
-        };
-        result.references.push(found);
-      }
-    };
-    const container = get(job, "container");
-    if ((0, import_yaml10.isMap)(container)) image(get(container, "image"), "workflow-container", "image");
-    else image(container, "workflow-container", "container");
-    const services = get(job, "services");
-    if ((0, import_yaml10.isMap)(services))
-      for (const pair of services.items) {
-        const service = pair.value;
-        if ((0, import_yaml10.isMap)(service)) image(get(service, "image"), "workflow-service", "image");
-        else image(service, "workflow-service", String(pair.key.value));
-      }
-    const steps = get(job, "steps");
-    if (!(0, import_yaml10.isSeq)(steps)) continue;
-    steps.items.forEach((step, index) => {
-      const uses = get(step, "uses");
-      if (!(0, import_yaml10.isScalar)(uses) || typeof uses.value !== "string") return;
-      if (uses.value.startsWith("docker://")) image(uses, "workflow-step", "uses", "docker://");
-      else if (/^docker\/bake-action@/.test(uses.value)) {
-        const inputs = get(step, "with");
-        const text2 = (name) => {
-          const node = get(inputs, name);
-          return (0, import_yaml10.isScalar)(node) && node.value !== null ? String(node.value) : "";
-        };
-        const by = `job "${jobId}" step ${index + 1} (docker/bake-action)`;
-        for (const name of text2("files").split(/[\n,]/).map((f) => f.trim()).filter(Boolean)) {
-          if (name.includes("${{")) {
-            result.notices.push({
-              file,
-              line: at(uses).line,
-              message: `${by}: ${name} is set at run time, not checked`
-            });
-            continue;
-          }
-          const workdir = posix5.normalize(text2("workdir") || ".");
-          result.follows.push(
-            // Bake resolves context and dockerfile against where it runs, not the file's folder
-            follow(
-              bakeSource,
-              {
-                workdir,
-                targets: text2("targets").split(/[\n,]/).map((t) => t.trim()).filter(Boolean)
-              },
-              {
-                path: posix5.join(workdir, name),
-                fromRoot: true,
-                verb: "names",
-                by,
-                line: at(uses).line
-              }
-            )
-          );
-        }
-      } else if (/^docker\/build-push-action@/.test(uses.value)) {
-        const literal = { env: { ...env, ...literalEnv(step) }, combinations };
-        result.follows.push(
-          ...buildPushStep(
-            file,
-            get(step, "with"),
-            at,
-            jobId,
-            index,
-            at(uses).line,
-            result,
-            literal
-          )
-        );
-      }
-    });
+    const workdir = posix5.normalize(text2("workdir") || ".");
+    result.follows.push(
+      // Bake resolves context and dockerfile against where it runs, not the file's folder
+      follow(
+        bakeSource,
+        { workdir, targets: list("targets") },
+        { path: posix5.join(workdir, name), fromRoot: true, verb: "names", by, line }
+      )
+    );
   }
-  return result;
 }
 var MAX_MATRIX2 = 256;
 function countCombinations(matrix) {
@@ -29503,12 +29574,12 @@ function substitute(raw, env, combinations) {
   ).map(fill) : [fill({})];
   return { texts: [...new Set(texts)] };
 }
-function buildPushStep(file, inputs, at, jobId, index, line, result, literal) {
+function buildPushStep(reading, inputs, by, line, literal) {
+  const { file, result } = reading;
   const input = (name) => {
-    const node = (0, import_yaml10.isMap)(inputs) ? inputs.get(name, true) : void 0;
+    const node = get(inputs, name);
     return (0, import_yaml10.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;
   };
-  const by = `job "${jobId}" step ${index + 1} (docker/build-push-action)`;
   const rawContext = input("context")?.text ?? ".";
   const rawFile = input("file")?.text;
   const rawArgs = lines(input("build-args")?.text);
@@ -29547,25 +29618,7 @@ function buildPushStep(file, inputs, at, jobId, index, line, result, literal) {
     });
     return [];
   }
-  const contexts = [];
-  const named = input("build-contexts");
-  const offsetOf = lineOffsets(named?.text ?? "");
-  for (const entry of lines(named?.text)) {
-    const match = /^([^=\s]+)=docker-image:\/\/(.+)$/.exec(entry);
-    if (!match) continue;
-    contexts.push(match[1]);
-    const { line: contextLine, col } = at(named.node);
-    const found = {
-      file,
-      // a block scalar's text starts on the line after its indicator
-      line: contextLine + (String(named.node.type).startsWith("BLOCK") ? 1 : 0) + offsetOf(entry),
-      column: col,
-      kind: "build-context",
-      source: `${match[1]}=docker-image://${match[2]}`,
-      ...imageOrError(match[2])
-    };
-    result.references.push(found);
-  }
+  const contexts = buildContexts(reading, input("build-contexts"));
   return [...builds.values()].map(
     (build) => follow(
       dockerfileSource,
@@ -29579,6 +29632,27 @@ function buildPushStep(file, inputs, at, jobId, index, line, result, literal) {
       }
     )
   );
+}
+function buildContexts({ file, at, result }, named) {
+  if (named === null) return [];
+  const contexts = [];
+  const offsetOf = lineOffsets(named.text);
+  const { line: valueLine, col } = at(named.node);
+  const firstLine = valueLine + (String(named.node.type).startsWith("BLOCK") ? 1 : 0);
+  for (const entry of lines(named.text)) {
+    const match = /^([^=\s]+)=docker-image:\/\/(.+)$/.exec(entry);
+    if (!match) continue;
+    contexts.push(match[1]);
+    result.references.push({
+      file,
+      line: firstLine + offsetOf(entry),
+      column: col,
+      kind: "build-context",
+      source: `${match[1]}=docker-image://${match[2]}`,
+      ...imageOrError(match[2])
+    });
+  }
+  return contexts;
 }
 function lines(text2) {
   return (text2 ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
@@ -29733,28 +29807,7 @@ var Authenticator = class {
       );
     }
     const url = new URL(realm);
-    const service = challenge.params.service;
-    let req;
-    if (credential && "identityToken" in credential) {
-      const form = new URLSearchParams({
-        grant_type: "refresh_token",
-        refresh_token: credential.identityToken,
-        client_id: "base-image-drift",
-        scope
-      });
-      if (service) form.set("service", service);
-      req = {
-        method: "POST",
-        url: url.toString(),
-        body: form.toString(),
-        headers: { "Content-Type": "application/x-www-form-urlencoded" }
-      };
-    } else {
-      if (service) url.searchParams.set("service", service);
-      url.searchParams.set("scope", scope);
-      const authorization = credential ? "Basic " + Buffer.from(`${credential.username}:${credential.password}`).toString("base64") : void 0;
-      req = { method: "GET", url: url.toString(), authorization };
-    }
+    const req = tokenRequest(url, challenge.params.service, scope, credential);
     this.stats.tokensFetched++;
     let response;
     try {
@@ -29801,6 +29854,28 @@ var Authenticator = class {
     };
   }
 };
+function tokenRequest(url, service, scope, credential) {
+  if (credential && "identityToken" in credential) {
+    const form = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: credential.identityToken,
+      client_id: "base-image-drift",
+      scope
+    });
+    if (service) form.set("service", service);
+    return {
+      method: "POST",
+      url: url.toString(),
+      body: form.toString(),
+      headers: { "Content-Type": "application/x-www-form-urlencoded" }
+    };
+  }
+  const query = new URL(url);
+  if (service) query.searchParams.set("service", service);
+  query.searchParams.set("scope", scope);
+  const authorization = credential ? "Basic " + Buffer.from(`${credential.username}:${credential.password}`).toString("base64") : void 0;
+  return { method: "GET", url: query.toString(), authorization };
+}
 
 // src/registry/credentials.ts
 import { execFile } from "node:child_process";
@@ -31402,31 +31477,35 @@ function formatCheckText(findings, explanations, verdict, context) {
   ];
   for (const finding of sorted) {
     const at = `${finding.reference.file}:${finding.reference.line}`;
-    if (finding.status === "drifted") {
-      const { previous, current } = finding;
-      const explanation = explanations.get(finding.image);
-      const stay = stayOnRelease(finding, explanation);
-      const compare2 = sourceCompareUrl(explanation);
-      parts.push(
-        "",
-        `${at}: ${finding.image} changed under its tag`,
-        `  was ${previous.digest}${previous.recordedAt ? ` (recorded ${previous.recordedAt})` : ""}`,
-        `  now ${current.digest}`,
-        ...finding.changedPlatforms ? [`  changed platforms: ${finding.changedPlatforms.join(", ")}`] : [],
-        ...explanation ? explanationText(explanation, "  ") : [],
-        ...(finding.packageUses ?? []).map(
-          (use) => `  ${use.file}:${use.line}: ${useSentence(use, finding, explanation)}`
-        ),
-        `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
-        ...stay ? [`  or stay on the old release: ${stay.reference}`] : [],
-        ...compare2 ? [`  source changes:             ${compare2}`] : [],
-        `  or accept the new one:      base-image-drift check --accept --update`
-      );
-    } else if (finding.status === "error") {
+    if (finding.status === "drifted") parts.push("", ...driftText(finding, explanations));
+    else if (finding.status === "error")
       parts.push("", `${at}: ${errorTitle(finding.error)}: ${finding.error.message}`);
-    }
   }
-  parts.push("");
+  parts.push("", ...outcomeText(findings, verdict, context));
+  return parts.join("\n") + "\n";
+}
+function driftText(finding, explanations) {
+  const { previous, current } = finding;
+  const explanation = explanations.get(finding.image);
+  const stay = stayOnRelease(finding, explanation);
+  const compare2 = sourceCompareUrl(explanation);
+  return [
+    `${finding.reference.file}:${finding.reference.line}: ${finding.image} changed under its tag`,
+    `  was ${previous.digest}${previous.recordedAt ? ` (recorded ${previous.recordedAt})` : ""}`,
+    `  now ${current.digest}`,
+    ...finding.changedPlatforms ? [`  changed platforms: ${finding.changedPlatforms.join(", ")}`] : [],
+    ...explanation ? explanationText(explanation, "  ") : [],
+    ...(finding.packageUses ?? []).map(
+      (use) => `  ${use.file}:${use.line}: ${useSentence(use, finding, explanation)}`
+    ),
+    `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
+    ...stay ? [`  or stay on the old release: ${stay.reference}`] : [],
+    ...compare2 ? [`  source changes:             ${compare2}`] : [],
+    `  or accept the new one:      base-image-drift check --accept --update`
+  ];
+}
+function outcomeText(findings, verdict, context) {
+  const parts = [];
   if (context.replaced) {
     parts.push(
       context.updated ? `Replaced the baseline in ${context.baseline}, which could not be used (${context.replaced}), with this run's digests.` : `The baseline in ${context.baseline} could not be used (${context.replaced}); add --update to replace it.`
@@ -31444,15 +31523,14 @@ function formatCheckText(findings, explanations, verdict, context) {
   }
   for (const failure of verdict.failures) parts.push(`FAIL: ${failure}`);
   if (verdict.keptBecause) parts.push(`warning: ${verdict.keptBecause}`);
-  for (const [registry, remaining] of Object.entries(context.rateLimitRemaining)) {
+  for (const [registry, remaining] of Object.entries(context.rateLimitRemaining))
     parts.push(`rate limit: ${remaining} pulls left on ${registry}`);
-  }
   const counts = /* @__PURE__ */ new Map();
   for (const f of findings) counts.set(findingLabel(f), (counts.get(findingLabel(f)) ?? 0) + 1);
   parts.push(
     `${findings.length} references: ${[...counts].map(([label, n]) => `${n} ${label}`).join(", ") || "none"}`
   );
-  return parts.join("\n") + "\n";
+  return parts;
 }
 
 // src/report/sarif.ts
@@ -31589,33 +31667,42 @@ Options:
 Exit status: 0 nothing to fail on, 1 drift (or errors with --on-error fail), 2 usage error,
 3 any other failure (the message says which).`;
 var COMMANDS = ["scan", "resolve", "check"];
+var FLAGS = {
+  "build-arg": { type: "string", multiple: true },
+  var: { type: "string", multiple: true },
+  exclude: { type: "string", multiple: true },
+  json: { type: "boolean" },
+  platforms: { type: "string" },
+  "insecure-registries": { type: "string" },
+  timeout: { type: "string" },
+  baseline: { type: "string" },
+  update: { type: "boolean" },
+  accept: { type: "boolean" },
+  "on-drift": { type: "string" },
+  "on-error": { type: "string" },
+  "fail-on": { type: "string" },
+  "explain-budget": { type: "string" },
+  sarif: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" }
+};
+var ONLY_WITH = {
+  platforms: ["resolve", "check"],
+  "insecure-registries": ["resolve", "check"],
+  timeout: ["resolve", "check"],
+  baseline: ["check"],
+  update: ["check"],
+  accept: ["check"],
+  "on-drift": ["check"],
+  "on-error": ["check"],
+  "fail-on": ["check"],
+  "explain-budget": ["check"],
+  sarif: ["check"]
+};
 function parseCommandLine(argv) {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        "build-arg": { type: "string", multiple: true },
-        var: { type: "string", multiple: true },
-        exclude: { type: "string", multiple: true },
-        json: { type: "boolean" },
-        platforms: { type: "string" },
-        "insecure-registries": { type: "string" },
-        timeout: { type: "string" },
-        baseline: { type: "string" },
-        update: { type: "boolean" },
-        accept: { type: "boolean" },
-        "on-drift": { type: "string" },
-        "on-error": { type: "string" },
-        "fail-on": { type: "string" },
-        "explain-budget": { type: "string" },
-        sarif: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean" }
-      }
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: FLAGS });
   } catch (error) {
     throw new UsageError(error.message.split("\n")[0].replace(/\. To specify.*$/, ""));
   }
@@ -31626,55 +31713,39 @@ function parseCommandLine(argv) {
   if (command2 === void 0) throw new UsageError("missing command: use scan, resolve or check");
   if (!COMMANDS.includes(command2))
     throw new UsageError(`unknown command "${command2}": use scan, resolve or check`);
-  const only = (flag, allowed) => {
-    if (values[flag] !== void 0 && !allowed.includes(command2)) {
+  for (const [flag, allowed] of Object.entries(ONLY_WITH))
+    if (values[flag] !== void 0 && !allowed.includes(command2))
       throw new UsageError(
         `--${flag} is not an option of ${command2}: it goes with ${allowed.join(" or ")}`
       );
-    }
-  };
-  only("platforms", ["resolve", "check"]);
-  only("insecure-registries", ["resolve", "check"]);
-  only("timeout", ["resolve", "check"]);
-  for (const flag of [
-    "baseline",
-    "update",
-    "accept",
-    "on-drift",
-    "on-error",
-    "fail-on",
-    "explain-budget",
-    "sarif"
-  ])
-    only(flag, ["check"]);
+  return { kind: "run", options: commandOptions(command2, paths, values) };
+}
+function commandOptions(command2, paths, values) {
   return {
-    kind: "run",
-    options: {
-      command: command2,
-      paths: paths.length > 0 ? paths : ["."],
-      buildArgs: parseBuildArgs(values["build-arg"] ?? [], "--build-arg"),
-      variables: values.var ?? [],
-      exclude: values.exclude ?? [],
-      json: values.json ?? false,
-      platforms: parsePlatforms(
-        values.platforms ?? "",
-        "--platforms",
-        hostPlatform(void 0, process.arch)
-      ),
-      baseline: values.baseline ?? DEFAULTS.baselineFile,
-      update: values.update ?? false,
-      accept: values.accept ?? false,
-      onDrift: oneOf(values["on-drift"] ?? DEFAULTS.onDrift, REACTIONS, "--on-drift"),
-      onError: oneOf(values["on-error"] ?? DEFAULTS.onError, REACTIONS, "--on-error"),
-      sarif: values.sarif ?? null,
-      failOn: parseSeverities(values["fail-on"] ?? DEFAULTS.failOn, SEVERITIES, "--fail-on"),
-      explainBudgetMiB: parseMiB(
-        values["explain-budget"] ?? String(DEFAULTS.explainBudgetMiB),
-        "--explain-budget"
-      ),
-      insecureRegistries: commaList(values["insecure-registries"] ?? ""),
-      timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), "--timeout")
-    }
+    command: command2,
+    paths: paths.length > 0 ? paths : ["."],
+    buildArgs: parseBuildArgs(values["build-arg"] ?? [], "--build-arg"),
+    variables: values.var ?? [],
+    exclude: values.exclude ?? [],
+    json: values.json ?? false,
+    platforms: parsePlatforms(
+      values.platforms ?? "",
+      "--platforms",
+      hostPlatform(void 0, process.arch)
+    ),
+    baseline: values.baseline ?? DEFAULTS.baselineFile,
+    update: values.update ?? false,
+    accept: values.accept ?? false,
+    onDrift: oneOf(values["on-drift"] ?? DEFAULTS.onDrift, REACTIONS, "--on-drift"),
+    onError: oneOf(values["on-error"] ?? DEFAULTS.onError, REACTIONS, "--on-error"),
+    sarif: values.sarif ?? null,
+    failOn: parseSeverities(values["fail-on"] ?? DEFAULTS.failOn, SEVERITIES, "--fail-on"),
+    explainBudgetMiB: parseMiB(
+      values["explain-budget"] ?? String(DEFAULTS.explainBudgetMiB),
+      "--explain-budget"
+    ),
+    insecureRegistries: commaList(values["insecure-registries"] ?? ""),
+    timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), "--timeout")
   };
 }
 
@@ -31718,56 +31789,41 @@ async function command(options, io) {
     insecureRegistries: options.insecureRegistries,
     env: io.env
   };
-  const warn = (discovered) => {
-    for (const [level, list] of [
-      ["error", discovered.errors],
-      ["warning", discovered.warnings],
-      ["notice", discovered.notices]
-    ])
-      for (const w of list)
-        io.stderr(
-          terminalText(`${level}: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}`) + "\n"
-        );
-  };
-  const json = (value) => io.stdout(JSON.stringify(value, null, 2) + "\n");
   if (options.command === "scan") {
     const { discovered } = await run({ ...scanning, until: "scan" });
-    warn(discovered);
-    if (options.json) json({ references: discovered.references.map(referenceJson) });
+    warn(discovered, io);
+    if (options.json) json({ references: discovered.references.map(referenceJson) }, io);
     else io.stdout(terminalText(formatScanText(discovered.references)));
     return 0;
   }
   if (options.command === "resolve") {
     const { discovered, resolutions } = await run({ ...scanning, until: "resolve", registry });
-    warn(discovered);
+    warn(discovered, io);
     const references = discovered.references;
-    if (options.json) {
-      json({
-        references: references.map(
-          (r) => resolvedJson(r, r.image ? resolutions.get(resolutionKey(r.image)) : void 0)
-        )
-      });
-    } else {
-      io.stdout(terminalText(formatResolveText(references, resolutions)));
-    }
+    const resolution = (r) => r.image ? resolutions.get(resolutionKey(r.image)) : void 0;
+    if (options.json) json({ references: references.map((r) => resolvedJson(r, resolution(r))) }, io);
+    else io.stdout(terminalText(formatResolveText(references, resolutions)));
     const unresolved = references.filter((r) => {
-      const resolution = r.image && resolutions.get(resolutionKey(r.image));
-      return !resolution || "failure" in resolution;
+      const resolved = resolution(r);
+      return !resolved || "failure" in resolved;
     });
     return unresolved.length > 0 || discovered.errors.length > 0 ? UNRESOLVED_EXIT : 0;
   }
-  const policy = policyOf(options);
   const result = await run({
     ...scanning,
     until: "check",
     registry,
     store: new LockfileStore(resolve5(io.cwd, options.baseline), options.baseline),
-    policy,
+    policy: policyOf(options),
     explainBudgetMiB: options.explainBudgetMiB,
     save: options.update,
     now: (/* @__PURE__ */ new Date()).toISOString()
   });
-  warn(result.discovered);
+  warn(result.discovered, io);
+  writeCheck(result, options, io);
+  return result.verdict.failures.length > 0 ? 1 : 0;
+}
+function writeCheck(result, options, io) {
   const context = {
     baseline: options.baseline,
     baselineFound: result.baseline !== null,
@@ -31775,29 +31831,44 @@ async function command(options, io) {
     replaced: result.replaced,
     rateLimitRemaining: result.stats.rateLimitRemaining
   };
-  if (options.json) {
-    json({
-      baseline: options.baseline,
-      baselineFound: context.baselineFound,
-      updated: result.saved,
-      drifted: result.verdict.drifted > 0,
-      failures: result.verdict.failures,
-      findings: result.findings.map((f) => findingJson(f, result.explanations)),
-      rateLimitRemaining: context.rateLimitRemaining
-    });
-  } else {
+  if (options.json)
+    json(
+      {
+        baseline: options.baseline,
+        baselineFound: context.baselineFound,
+        updated: result.saved,
+        drifted: result.verdict.drifted > 0,
+        failures: result.verdict.failures,
+        findings: result.findings.map((f) => findingJson(f, result.explanations)),
+        rateLimitRemaining: context.rateLimitRemaining
+      },
+      io
+    );
+  else
     io.stdout(
       terminalText(formatCheckText(result.findings, result.explanations, result.verdict, context))
     );
-  }
   if (options.sarif) {
     const hint = "base-image-drift check --accept --update";
     writeSarif(
       resolve5(io.cwd, options.sarif),
-      annotationsFor(result.findings, result.explanations, policy, hint)
+      annotationsFor(result.findings, result.explanations, policyOf(options), hint)
     );
   }
-  return result.verdict.failures.length > 0 ? 1 : 0;
+}
+function warn(discovered, io) {
+  for (const [level, list] of [
+    ["error", discovered.errors],
+    ["warning", discovered.warnings],
+    ["notice", discovered.notices]
+  ])
+    for (const w of list)
+      io.stderr(
+        terminalText(`${level}: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}`) + "\n"
+      );
+}
+function json(value, io) {
+  io.stdout(JSON.stringify(value, null, 2) + "\n");
 }
 
 // src/crash.ts

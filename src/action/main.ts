@@ -29,7 +29,7 @@ import { renderMarkdown } from '../report/markdown.js'
 import { logLine } from '../report/plain-text.js'
 import { jsonWithinBytes, STEP_TEXT_BYTES, withinBytes } from '../report/limits.js'
 import { writeSarif } from '../report/sarif.js'
-import { readInputs } from './inputs.js'
+import { readInputs, type ActionInputs } from './inputs.js'
 
 /**
  * The action's main step: inputs in; annotations, report, outputs and the job's result
@@ -63,9 +63,69 @@ async function main(): Promise<void> {
   const cwd = env.GITHUB_WORKSPACE || process.cwd()
   // the cache's paths are relative to the workspace, which is where the runner starts a step anyway
   process.chdir(cwd)
-  const runId = env.GITHUB_RUN_ID
-    ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}`
-    : undefined
+  const recording = await recordingOf(inputs, env)
+  const cacheStore = inputs.lockfile
+    ? null
+    : new CacheStore({
+        prefix: inputs.cacheKey,
+        key: savedKey(
+          inputs.cacheKey,
+          env.GITHUB_RUN_ID ?? '0',
+          env.GITHUB_RUN_ATTEMPT ?? '1',
+          env.GITHUB_ACTION ?? 'step'
+        ),
+        workspace: cwd,
+        temp: env.RUNNER_TEMP || tmpdir(),
+        env
+      })
+  const policy = policyOf(inputs)
+  const result = await run({
+    until: 'check',
+    cwd,
+    select: { globs: inputs.files, exclude: inputs.exclude },
+    buildArgs: inputs.buildArgs,
+    platforms: inputs.platforms,
+    runnerPlatform: hostPlatform(env.RUNNER_ARCH, process.arch),
+    variables: inputs.variables,
+    secrets: [inputs.githubToken, ...Object.values(inputs.registryAuth).map(a => a.password)],
+    registry: {
+      timeoutMs: inputs.timeoutSeconds * 1000,
+      insecureRegistries: inputs.insecureRegistries,
+      registryAuth: inputs.registryAuth,
+      githubToken: inputs.githubToken,
+      githubActor: env.GITHUB_ACTOR,
+      env,
+      onSecret: core.setSecret
+    },
+    store: cacheStore ?? new LockfileStore(resolve(cwd, inputs.lockfile), inputs.lockfile),
+    policy,
+    save: recording.records,
+    explainBudgetMiB: inputs.explainBudgetMiB,
+    now: new Date().toISOString(),
+    run: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}` : undefined,
+    commit: env.GITHUB_SHA
+  })
+  const { annotations, everyAnnotation, report } = writeReport(result, inputs, recording)
+  const drifted = result.findings.filter(f => f.status === 'drifted')
+  await core.summary.addRaw(report).write()
+  if (inputs.sarif) writeSarif(resolve(cwd, inputs.sarif), everyAnnotation)
+  const published = await publish({
+    token: inputs.githubToken,
+    report,
+    drifted: drifted.length > 0,
+    failed: result.verdict.failures.length > 0,
+    comment: inputs.comment,
+    checkName: inputs.checkName,
+    annotations: everyAnnotation,
+    marker: `<!-- base-image-drift: ${env.GITHUB_WORKFLOW ?? ''}/${env.GITHUB_JOB ?? ''} -->`,
+    timeoutMs: inputs.timeoutSeconds * 1000
+  })
+  for (const warning of published) core.warning(warning)
+  await finish(result, inputs, cacheStore, annotations)
+}
+
+/** Whether this run records the baseline; an `accept` that could not reach another run is refused. */
+async function recordingOf(inputs: ActionInputs, env: NodeJS.ProcessEnv): Promise<Recording> {
   const recording = inputs.lockfile
     ? lockfileRecording(inputs.lockfile, inputs.updateLockfile)
     : decideRecording(inputs.saveBaseline, {
@@ -88,50 +148,13 @@ async function main(): Promise<void> {
     core.warning(
       `input accept is set on a ${event} run: every such run accepts the drift it names, so the gate never fails for it; set accept only from a workflow_dispatch input`
     )
-  const cacheStore = inputs.lockfile
-    ? null
-    : new CacheStore({
-        prefix: inputs.cacheKey,
-        key: savedKey(
-          inputs.cacheKey,
-          env.GITHUB_RUN_ID ?? '0',
-          env.GITHUB_RUN_ATTEMPT ?? '1',
-          env.GITHUB_ACTION ?? 'step'
-        ),
-        workspace: cwd,
-        temp: env.RUNNER_TEMP || tmpdir(),
-        env
-      })
-  const store = cacheStore ?? new LockfileStore(resolve(cwd, inputs.lockfile), inputs.lockfile)
-  const policy = policyOf(inputs)
+  return recording
+}
 
-  const result = await run({
-    until: 'check',
-    cwd,
-    select: { globs: inputs.files, exclude: inputs.exclude },
-    buildArgs: inputs.buildArgs,
-    platforms: inputs.platforms,
-    runnerPlatform: hostPlatform(env.RUNNER_ARCH, process.arch),
-    variables: inputs.variables,
-    secrets: [inputs.githubToken, ...Object.values(inputs.registryAuth).map(a => a.password)],
-    registry: {
-      timeoutMs: inputs.timeoutSeconds * 1000,
-      insecureRegistries: inputs.insecureRegistries,
-      registryAuth: inputs.registryAuth,
-      githubToken: inputs.githubToken,
-      githubActor: env.GITHUB_ACTOR,
-      env,
-      onSecret: core.setSecret
-    },
-    store,
-    policy,
-    save: recording.records,
-    explainBudgetMiB: inputs.explainBudgetMiB,
-    now: new Date().toISOString(),
-    run: runId,
-    commit: env.GITHUB_SHA
-  })
+/** The log's warnings and notices, the annotations, the report and the outputs of a run. */
+function writeReport(result: Checked, inputs: ActionInputs, recording: Recording) {
   const { findings, explanations, verdict, restored } = result
+  const policy = policyOf(inputs)
   const baselineProblem =
     restored.state === 'unavailable'
       ? restored.why
@@ -139,8 +162,8 @@ async function main(): Promise<void> {
         ? `the stored baseline could not be used (${result.replaced}); accept: true replaces it with this run's digests`
         : undefined
   if (baselineProblem) core.warning(baselineProblem)
-  const missing = restored.state === 'none'
-  if (missing) core.warning(missingBaseline(findings, result.saved, inputs.lockfile))
+  if (restored.state === 'none')
+    core.warning(missingBaseline(findings, result.saved, inputs.lockfile))
   for (const warning of result.discovered.warnings)
     core.warning(warning.message, { file: warning.file, startLine: warning.line })
   // in the log only: what is known only at run time is not a problem of the files
@@ -176,10 +199,15 @@ async function main(): Promise<void> {
       lockfileToCommit: lockfileText ? { name: inputs.lockfile, text: lockfileText } : undefined
     })
   )
-  const drifted = findings.filter(f => f.status === 'drifted')
+  setOutputs(result, report, lockfileText)
+  return { annotations, everyAnnotation, report }
+}
+
+function setOutputs(result: Checked, report: string, lockfileText: string | null): void {
+  const drifted = result.findings.filter(f => f.status === 'drifted')
   core.setOutput('drifted', drifted.length > 0 ? 'true' : 'false')
   const bounded = (name: string, list: Finding[]) => {
-    const { json, omitted } = jsonWithinBytes(list.map(f => findingJson(f, explanations)))
+    const { json, omitted } = jsonWithinBytes(list.map(f => findingJson(f, result.explanations)))
     if (omitted > 0)
       core.warning(
         `output ${name}: ${counted(omitted, 'finding')} left out to stay under GitHub's 1 MiB; the job summary lists them`
@@ -187,31 +215,25 @@ async function main(): Promise<void> {
     return json
   }
   core.setOutput('changes', bounded('changes', drifted))
-  core.setOutput('images', bounded('images', findings))
+  core.setOutput('images', bounded('images', result.findings))
   core.setOutput('report', report)
   core.setOutput('baseline-found', result.baseline !== null ? 'true' : 'false')
   // a lockfile cut short is no lockfile: past the limit the summary says how to write it instead
   const lockfileFits = lockfileText !== null && Buffer.byteLength(lockfileText) <= STEP_TEXT_BYTES
   core.setOutput('lockfile', lockfileFits ? lockfileText : '')
+}
 
-  await core.summary.addRaw(report).write()
-  if (inputs.sarif) writeSarif(resolve(cwd, inputs.sarif), everyAnnotation)
-  const published = await publish({
-    token: inputs.githubToken,
-    report,
-    drifted: drifted.length > 0,
-    failed: verdict.failures.length > 0,
-    comment: inputs.comment,
-    checkName: inputs.checkName,
-    annotations: everyAnnotation,
-    marker: `<!-- base-image-drift: ${env.GITHUB_WORKFLOW ?? ''}/${env.GITHUB_JOB ?? ''} -->`,
-    timeoutMs: inputs.timeoutSeconds * 1000
-  })
-  for (const warning of published) core.warning(warning)
-
+/** The job's result: kept-baseline and save warnings, a missing baseline under `fail`, the verdict. */
+async function finish(
+  result: Checked,
+  inputs: ActionInputs,
+  cacheStore: CacheStore | null,
+  annotations: readonly { level: string }[]
+): Promise<void> {
+  const { verdict } = result
   if (verdict.keptBecause) core.warning(verdict.keptBecause)
   if (result.saveProblem) core.warning(result.saveProblem)
-  if (missing && inputs.onMissingBaseline === 'fail') {
+  if (result.restored.state === 'none' && inputs.onMissingBaseline === 'fail') {
     // a failed job runs no post step: what this run found is saved now, so the next run compares
     let saved = ''
     if (cacheStore?.staging) {

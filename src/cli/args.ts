@@ -95,33 +95,48 @@ Exit status: 0 nothing to fail on, 1 drift (or errors with --on-error fail), 2 u
 
 const COMMANDS: CommandName[] = ['scan', 'resolve', 'check']
 
+/** Every flag `parseArgs` takes. */
+const FLAGS = {
+  'build-arg': { type: 'string', multiple: true },
+  var: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  platforms: { type: 'string' },
+  'insecure-registries': { type: 'string' },
+  timeout: { type: 'string' },
+  baseline: { type: 'string' },
+  update: { type: 'boolean' },
+  accept: { type: 'boolean' },
+  'on-drift': { type: 'string' },
+  'on-error': { type: 'string' },
+  'fail-on': { type: 'string' },
+  'explain-budget': { type: 'string' },
+  sarif: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' }
+} as const
+
+/** The flags that go with some commands only; the others go with all. */
+const ONLY_WITH: Partial<Record<keyof typeof FLAGS, CommandName[]>> = {
+  platforms: ['resolve', 'check'],
+  'insecure-registries': ['resolve', 'check'],
+  timeout: ['resolve', 'check'],
+  baseline: ['check'],
+  update: ['check'],
+  accept: ['check'],
+  'on-drift': ['check'],
+  'on-error': ['check'],
+  'fail-on': ['check'],
+  'explain-budget': ['check'],
+  sarif: ['check']
+}
+
+type FlagValues = ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values']
+
 export function parseCommandLine(argv: string[]): ParsedArgs {
   let parsed
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'build-arg': { type: 'string', multiple: true },
-        var: { type: 'string', multiple: true },
-        exclude: { type: 'string', multiple: true },
-        json: { type: 'boolean' },
-        platforms: { type: 'string' },
-        'insecure-registries': { type: 'string' },
-        timeout: { type: 'string' },
-        baseline: { type: 'string' },
-        update: { type: 'boolean' },
-        accept: { type: 'boolean' },
-        'on-drift': { type: 'string' },
-        'on-error': { type: 'string' },
-        'fail-on': { type: 'string' },
-        'explain-budget': { type: 'string' },
-        sarif: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' }
-      }
-    })
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: FLAGS })
   } catch (error) {
     throw new UsageError((error as Error).message.split('\n')[0].replace(/\. To specify.*$/, ''))
   }
@@ -132,58 +147,40 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   if (command === undefined) throw new UsageError('missing command: use scan, resolve or check')
   if (!COMMANDS.includes(command as CommandName))
     throw new UsageError(`unknown command "${command}": use scan, resolve or check`)
-  const only = (flag: string, allowed: CommandName[]) => {
-    if (
-      values[flag as keyof typeof values] !== undefined &&
-      !allowed.includes(command as CommandName)
-    ) {
+  for (const [flag, allowed] of Object.entries(ONLY_WITH))
+    if (values[flag as keyof FlagValues] !== undefined && !allowed.includes(command as CommandName))
       throw new UsageError(
         `--${flag} is not an option of ${command}: it goes with ${allowed.join(' or ')}`
       )
-    }
-  }
-  only('platforms', ['resolve', 'check'])
-  only('insecure-registries', ['resolve', 'check'])
-  only('timeout', ['resolve', 'check'])
-  for (const flag of [
-    'baseline',
-    'update',
-    'accept',
-    'on-drift',
-    'on-error',
-    'fail-on',
-    'explain-budget',
-    'sarif'
-  ])
-    only(flag, ['check'])
+  return { kind: 'run', options: commandOptions(command as CommandName, paths, values) }
+}
 
+/** The flags' values, checked and with their defaults. */
+function commandOptions(command: CommandName, paths: string[], values: FlagValues): CliCommand {
   return {
-    kind: 'run',
-    options: {
-      command: command as CommandName,
-      paths: paths.length > 0 ? paths : ['.'],
-      buildArgs: parseBuildArgs(values['build-arg'] ?? [], '--build-arg'),
-      variables: values.var ?? [],
-      exclude: values.exclude ?? [],
-      json: values.json ?? false,
-      platforms: parsePlatforms(
-        values.platforms ?? '',
-        '--platforms',
-        hostPlatform(undefined, process.arch)
-      ),
-      baseline: values.baseline ?? DEFAULTS.baselineFile,
-      update: values.update ?? false,
-      accept: values.accept ?? false,
-      onDrift: oneOf(values['on-drift'] ?? DEFAULTS.onDrift, REACTIONS, '--on-drift'),
-      onError: oneOf(values['on-error'] ?? DEFAULTS.onError, REACTIONS, '--on-error'),
-      sarif: values.sarif ?? null,
-      failOn: parseSeverities(values['fail-on'] ?? DEFAULTS.failOn, SEVERITIES, '--fail-on'),
-      explainBudgetMiB: parseMiB(
-        values['explain-budget'] ?? String(DEFAULTS.explainBudgetMiB),
-        '--explain-budget'
-      ),
-      insecureRegistries: commaList(values['insecure-registries'] ?? ''),
-      timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), '--timeout')
-    }
+    command,
+    paths: paths.length > 0 ? paths : ['.'],
+    buildArgs: parseBuildArgs(values['build-arg'] ?? [], '--build-arg'),
+    variables: values.var ?? [],
+    exclude: values.exclude ?? [],
+    json: values.json ?? false,
+    platforms: parsePlatforms(
+      values.platforms ?? '',
+      '--platforms',
+      hostPlatform(undefined, process.arch)
+    ),
+    baseline: values.baseline ?? DEFAULTS.baselineFile,
+    update: values.update ?? false,
+    accept: values.accept ?? false,
+    onDrift: oneOf(values['on-drift'] ?? DEFAULTS.onDrift, REACTIONS, '--on-drift'),
+    onError: oneOf(values['on-error'] ?? DEFAULTS.onError, REACTIONS, '--on-error'),
+    sarif: values.sarif ?? null,
+    failOn: parseSeverities(values['fail-on'] ?? DEFAULTS.failOn, SEVERITIES, '--fail-on'),
+    explainBudgetMiB: parseMiB(
+      values['explain-budget'] ?? String(DEFAULTS.explainBudgetMiB),
+      '--explain-budget'
+    ),
+    insecureRegistries: commaList(values['insecure-registries'] ?? ''),
+    timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), '--timeout')
   }
 }

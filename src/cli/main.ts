@@ -5,7 +5,7 @@ import { policyOf } from '../decide/policy.js'
 import { resolve } from 'node:path'
 import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError, parseVariables } from '../config/values.js'
-import { run } from '../pipeline/run.js'
+import { run, type Checked } from '../pipeline/run.js'
 import { hostPlatform } from '../reference/platform.js'
 import { terminalText } from '../report/plain-text.js'
 import { annotationsFor } from '../report/annotations.js'
@@ -19,8 +19,8 @@ import {
 } from '../report/scan-output.js'
 import { writeSarif } from '../report/sarif.js'
 import { resolutionKey } from '../resolve/resolve.js'
-import { MissingPathError } from '../sources/discover.js'
-import type { ScanWarning } from '../sources/source.js'
+import { MissingPathError, type Discovered } from '../sources/discover.js'
+import type { FoundReference } from '../sources/source.js'
 import { VERSION } from '../version.js'
 import { parseCommandLine, USAGE, UsageError, type CliCommand } from './args.js'
 
@@ -75,62 +75,44 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     insecureRegistries: options.insecureRegistries,
     env: io.env
   }
-  const warn = (discovered: {
-    warnings: ScanWarning[]
-    errors: ScanWarning[]
-    notices: ScanWarning[]
-  }) => {
-    for (const [level, list] of [
-      ['error', discovered.errors],
-      ['warning', discovered.warnings],
-      ['notice', discovered.notices]
-    ] as const)
-      for (const w of list)
-        io.stderr(
-          terminalText(`${level}: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`) + '\n'
-        )
-  }
-  const json = (value: unknown) => io.stdout(JSON.stringify(value, null, 2) + '\n')
-
   if (options.command === 'scan') {
     const { discovered } = await run({ ...scanning, until: 'scan' })
-    warn(discovered)
-    if (options.json) json({ references: discovered.references.map(referenceJson) })
+    warn(discovered, io)
+    if (options.json) json({ references: discovered.references.map(referenceJson) }, io)
     else io.stdout(terminalText(formatScanText(discovered.references)))
     return 0
   }
   if (options.command === 'resolve') {
     const { discovered, resolutions } = await run({ ...scanning, until: 'resolve', registry })
-    warn(discovered)
+    warn(discovered, io)
     const references = discovered.references
-    if (options.json) {
-      json({
-        references: references.map(r =>
-          resolvedJson(r, r.image ? resolutions.get(resolutionKey(r.image)) : undefined)
-        )
-      })
-    } else {
-      io.stdout(terminalText(formatResolveText(references, resolutions)))
-    }
+    const resolution = (r: FoundReference) =>
+      r.image ? resolutions.get(resolutionKey(r.image)) : undefined
+    if (options.json) json({ references: references.map(r => resolvedJson(r, resolution(r))) }, io)
+    else io.stdout(terminalText(formatResolveText(references, resolutions)))
     const unresolved = references.filter(r => {
-      const resolution = r.image && resolutions.get(resolutionKey(r.image))
-      return !resolution || 'failure' in resolution
+      const resolved = resolution(r)
+      return !resolved || 'failure' in resolved
     })
     return unresolved.length > 0 || discovered.errors.length > 0 ? UNRESOLVED_EXIT : 0
   }
-
-  const policy = policyOf(options)
   const result = await run({
     ...scanning,
     until: 'check',
     registry,
     store: new LockfileStore(resolve(io.cwd, options.baseline), options.baseline),
-    policy,
+    policy: policyOf(options),
     explainBudgetMiB: options.explainBudgetMiB,
     save: options.update,
     now: new Date().toISOString()
   })
-  warn(result.discovered)
+  warn(result.discovered, io)
+  writeCheck(result, options, io)
+  return result.verdict.failures.length > 0 ? 1 : 0
+}
+
+/** What `check` prints (a table or JSON) and the SARIF file it writes. */
+function writeCheck(result: Checked, options: CliCommand, io: CliIO): void {
   const context = {
     baseline: options.baseline,
     baselineFound: result.baseline !== null,
@@ -138,27 +120,45 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     replaced: result.replaced,
     rateLimitRemaining: result.stats.rateLimitRemaining
   }
-  if (options.json) {
-    json({
-      baseline: options.baseline,
-      baselineFound: context.baselineFound,
-      updated: result.saved,
-      drifted: result.verdict.drifted > 0,
-      failures: result.verdict.failures,
-      findings: result.findings.map(f => findingJson(f, result.explanations)),
-      rateLimitRemaining: context.rateLimitRemaining
-    })
-  } else {
+  if (options.json)
+    json(
+      {
+        baseline: options.baseline,
+        baselineFound: context.baselineFound,
+        updated: result.saved,
+        drifted: result.verdict.drifted > 0,
+        failures: result.verdict.failures,
+        findings: result.findings.map(f => findingJson(f, result.explanations)),
+        rateLimitRemaining: context.rateLimitRemaining
+      },
+      io
+    )
+  else
     io.stdout(
       terminalText(formatCheckText(result.findings, result.explanations, result.verdict, context))
     )
-  }
   if (options.sarif) {
     const hint = 'base-image-drift check --accept --update'
     writeSarif(
       resolve(io.cwd, options.sarif),
-      annotationsFor(result.findings, result.explanations, policy, hint)
+      annotationsFor(result.findings, result.explanations, policyOf(options), hint)
     )
   }
-  return result.verdict.failures.length > 0 ? 1 : 0
+}
+
+/** Errors, warnings and notices of the scan, on stderr, one line each. */
+function warn(discovered: Pick<Discovered, 'errors' | 'warnings' | 'notices'>, io: CliIO): void {
+  for (const [level, list] of [
+    ['error', discovered.errors],
+    ['warning', discovered.warnings],
+    ['notice', discovered.notices]
+  ] as const)
+    for (const w of list)
+      io.stderr(
+        terminalText(`${level}: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`) + '\n'
+      )
+}
+
+function json(value: unknown, io: CliIO): void {
+  io.stdout(JSON.stringify(value, null, 2) + '\n')
 }

@@ -51,39 +51,77 @@ export async function readImageFiles(
   /** False when the config already says the OS release: then os-release does not keep the reading going. */
   needOsRelease = true
 ): Promise<ImageFiles> {
-  const files = new Map<string, string>()
+  const walk = new LayerWalk(budgetBytes, needOsRelease)
+  for (const layer of [...layers].reverse()) {
+    if (walk.done()) break
+    const stopped = await walk.read(client, reference, layer)
+    if (stopped) return stopped
+  }
+  return walk.found()
+}
+
+/** A file of a layer's tar, as tar-stream hands it over. */
+type TarEntry = AsyncIterable<unknown> & {
+  header: { name: string; type?: string | null; size?: number | null }
+  resume(): void
+}
+
+/** What one entry of a layer did: kept, passed over, settled the question, or overfilled memory. */
+type EntryOutcome = 'kept' | 'passed' | 'settled' | 'too-much'
+
+/** The walk down an image's layers: what is known so far, and what upper layers hid. */
+class LayerWalk {
+  private readonly files = new Map<string, string>()
   /** Paths whose top-most state is known: read, or deleted by a whiteout above. */
-  const decided = new Set<string>()
+  private readonly decided = new Set<string>()
   /** Directories an upper layer replaced (opaque whiteout) or deleted, `dir/`. */
-  const hiddenDirs = new Set<string>()
-  let bytesRead = 0
-  let expanded = 0
-  const maxExpanded = budgetBytes * MAX_EXPANSION
-  let statusD = false
-  let rpm = false
-  let kept = 0
-  // each of the path's own directories looked up: not every hidden directory compared with every path
-  const hidden = (path: string) => {
+  private readonly hiddenDirs = new Set<string>()
+  private bytesRead = 0
+  private expanded = 0
+  private statusD = false
+  private rpm = false
+  private kept = 0
+
+  constructor(
+    private readonly budgetBytes: number,
+    private readonly needOsRelease: boolean
+  ) {}
+
+  /** Whether the layers read so far settle the package database and the OS release. */
+  done(): boolean {
+    return (
+      !this.statusD &&
+      (this.decided.has(DPKG_STATUS) || this.decided.has(APK_INSTALLED)) &&
+      (!this.needOsRelease || OS_RELEASE.some(path => this.decided.has(path)))
+    )
+  }
+
+  found(): ImageFiles {
+    return { files: this.files, bytesRead: this.bytesRead, ...(this.rpm ? { rpm: true } : {}) }
+  }
+
+  private stop(incomplete: string): ImageFiles {
+    return { files: this.files, bytesRead: this.bytesRead, incomplete }
+  }
+
+  /** Each of the path's own directories looked up: not every hidden directory compared with every path. */
+  private hidden(path: string): boolean {
     for (let slash = path.indexOf('/'); slash >= 0; slash = path.indexOf('/', slash + 1))
-      if (hiddenDirs.has(path.slice(0, slash + 1))) return true
+      if (this.hiddenDirs.has(path.slice(0, slash + 1))) return true
     return false
   }
-  const done = () =>
-    !statusD &&
-    (decided.has(DPKG_STATUS) || decided.has(APK_INSTALLED)) &&
-    (!needOsRelease || OS_RELEASE.some(path => decided.has(path)))
 
-  for (const layer of [...layers].reverse()) {
-    if (done()) break
-    const left = budgetBytes - bytesRead
-    if (left <= 0) return { files, bytesRead, incomplete: budgetNote(budgetBytes) }
+  /** Reads one layer; what the walk ends with, when it must end here. */
+  async read(
+    client: RegistryClient,
+    reference: ImageReference,
+    layer: Descriptor
+  ): Promise<ImageFiles | null> {
+    const left = this.budgetBytes - this.bytesRead
+    if (left <= 0) return this.stop(budgetNote(this.budgetBytes))
     const decompress = decompressor(layer.mediaType)
     if (decompress === null)
-      return {
-        files,
-        bytesRead,
-        incomplete: `a layer is ${layer.mediaType}, which this Node.js cannot decompress`
-      }
+      return this.stop(`a layer is ${layer.mediaType}, which this Node.js cannot decompress`)
     const stream = await client.layer(reference, layer, left)
     let size = 0
     // counted in the pipeline: a 'data' listener would switch off backpressure and buffer the layer
@@ -93,10 +131,11 @@ export async function readImageFiles(
         done(null, chunk)
       }
     })
+    const maxExpanded = this.budgetBytes * MAX_EXPANSION
     const bounded = new Transform({
-      transform(chunk: Buffer, _, done) {
-        expanded += chunk.length
-        if (expanded > maxExpanded) done(new ExpansionLimit())
+      transform: (chunk: Buffer, _, done) => {
+        this.expanded += chunk.length
+        if (this.expanded > maxExpanded) done(new ExpansionLimit())
         else done(null, chunk)
       }
     })
@@ -110,44 +149,18 @@ export async function readImageFiles(
     let broken: unknown = null
     try {
       for await (const entry of extract) {
-        const path = normalize(entry.header.name)
-        const base = posix.basename(path)
-        const dir = posix.dirname(path)
-        if (base === '.wh..wh..opq') {
-          newlyHidden.push(`${dir}/`)
-        } else if (base.startsWith('.wh.')) {
-          const gone = dir === '.' ? base.slice(4) : `${dir}/${base.slice(4)}`
-          if (!decided.has(gone) && !hidden(gone)) decided.add(gone)
-          newlyHidden.push(`${gone}/`)
-        } else if (RPM_DATABASE.test(path)) {
-          rpm = true
-        } else if (
-          entry.header.type === 'file' &&
-          wanted(path) &&
-          !decided.has(path) &&
-          !hidden(path) &&
-          (entry.header.size ?? 0) <= MAX_FILE_BYTES
-        ) {
-          kept += entry.header.size ?? 0
-          // many status.d files of 32 MiB each from a little gzip: stop before they fill memory
-          if (kept > MAX_KEPT_BYTES) {
-            stream.destroy()
-            // a database read in part would list what it did not reach as removed: none of it is kept
-            for (const path of files.keys()) if (path.startsWith(DPKG_STATUS_D)) files.delete(path)
-            return {
-              files,
-              bytesRead: bytesRead + size,
-              incomplete: `its package databases hold more than ${MAX_KEPT_BYTES / 1024 / 1024} MiB; reading stopped`
-            }
-          }
-          files.set(path, await text(entry))
-          decided.add(path)
-          if (path.startsWith(DPKG_STATUS_D)) statusD = true
-          continue
+        const outcome = await this.entry(entry, newlyHidden)
+        if (outcome === 'too-much') {
+          // a database read in part would list what it did not reach as removed: none of it is kept
+          for (const path of this.files.keys())
+            if (path.startsWith(DPKG_STATUS_D)) this.files.delete(path)
+          this.bytesRead += size
+          return this.stop(
+            `its package databases hold more than ${MAX_KEPT_BYTES / 1024 / 1024} MiB; reading stopped`
+          )
         }
-        entry.resume()
         // once this layer settled the question, the rest of it is not needed
-        if (done()) {
+        if (outcome === 'settled') {
           stoppedEarly = true
           break
         }
@@ -159,25 +172,50 @@ export async function readImageFiles(
       extract.destroy()
     }
     const failure = broken ?? (await reading)
-    bytesRead += size
-    for (const dir of newlyHidden) hiddenDirs.add(dir)
+    this.bytesRead += size
+    for (const dir of newlyHidden) this.hiddenDirs.add(dir)
     if (failure instanceof RegistryError && failure.kind === 'too-large')
-      return { files, bytesRead, incomplete: budgetNote(budgetBytes) }
+      return this.stop(budgetNote(this.budgetBytes))
     if (failure instanceof ExpansionLimit)
-      return {
-        files,
-        bytesRead,
-        incomplete: `the layers expand to more than ${MAX_EXPANSION} times the explain budget; reading stopped`
-      }
+      return this.stop(
+        `the layers expand to more than ${MAX_EXPANSION} times the explain budget; reading stopped`
+      )
     if (failure instanceof RegistryError) throw failure
     if (failure !== null && !stoppedEarly)
-      return {
-        files,
-        bytesRead,
-        incomplete: `layer ${layer.digest} could not be read (${(failure as Error).message})`
-      }
+      return this.stop(`layer ${layer.digest} could not be read (${(failure as Error).message})`)
+    return null
   }
-  return { files, bytesRead, ...(rpm ? { rpm } : {}) }
+
+  private async entry(entry: TarEntry, newlyHidden: string[]): Promise<EntryOutcome> {
+    const path = normalize(entry.header.name)
+    const base = posix.basename(path)
+    const dir = posix.dirname(path)
+    if (base === '.wh..wh..opq') {
+      newlyHidden.push(`${dir}/`)
+    } else if (base.startsWith('.wh.')) {
+      const gone = dir === '.' ? base.slice(4) : `${dir}/${base.slice(4)}`
+      if (!this.decided.has(gone) && !this.hidden(gone)) this.decided.add(gone)
+      newlyHidden.push(`${gone}/`)
+    } else if (RPM_DATABASE.test(path)) {
+      this.rpm = true
+    } else if (
+      entry.header.type === 'file' &&
+      wanted(path) &&
+      !this.decided.has(path) &&
+      !this.hidden(path) &&
+      (entry.header.size ?? 0) <= MAX_FILE_BYTES
+    ) {
+      this.kept += entry.header.size ?? 0
+      // many status.d files of 32 MiB each from a little gzip: stop before they fill memory
+      if (this.kept > MAX_KEPT_BYTES) return 'too-much'
+      this.files.set(path, await text(entry))
+      this.decided.add(path)
+      if (path.startsWith(DPKG_STATUS_D)) this.statusD = true
+      return 'kept'
+    }
+    entry.resume()
+    return this.done() ? 'settled' : 'passed'
+  }
 }
 
 class ExpansionLimit extends Error {

@@ -25,20 +25,19 @@ import {
   type MovedImage,
   type Resolution
 } from '../resolve/resolve.js'
-import { discover, type Discovered, type FileSelection } from '../sources/discover.js'
+import { discover, type DiscoverOptions, type Discovered } from '../sources/discover.js'
 import { counted } from '../words.js'
 
-export interface ScanRequest {
+/** What to scan: the files, the build args and the variables, as discovery takes them. */
+export interface ScanRequest extends Pick<
+  DiscoverOptions,
+  'cwd' | 'select' | 'buildArgs' | 'variables'
+> {
   until: 'scan'
-  cwd: string
-  select: FileSelection
-  buildArgs: Record<string, string>
   /** Platforms to track (and to scan `$TARGETPLATFORM` for); empty: the runner's. */
   platforms: string[]
   /** The platform builds run on here: the runner's, or the CLI's host's. */
   runnerPlatform: string
-  /** Variables for Compose interpolation, given explicitly (never the whole environment by default). */
-  variables: Record<string, string | undefined>
   /** The job's secrets, never interpolated into a reference. */
   secrets?: readonly string[]
 }

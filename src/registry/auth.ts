@@ -151,31 +151,7 @@ export class Authenticator {
       )
     }
     const url = new URL(realm)
-    const service = challenge.params.service
-    let req: HttpRequest
-    if (credential && 'identityToken' in credential) {
-      // OAuth2 refresh-token grant, as docker does with an identity token
-      const form = new URLSearchParams({
-        grant_type: 'refresh_token',
-        refresh_token: credential.identityToken,
-        client_id: 'base-image-drift',
-        scope
-      })
-      if (service) form.set('service', service)
-      req = {
-        method: 'POST',
-        url: url.toString(),
-        body: form.toString(),
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' }
-      }
-    } else {
-      if (service) url.searchParams.set('service', service)
-      url.searchParams.set('scope', scope)
-      const authorization = credential
-        ? 'Basic ' + Buffer.from(`${credential.username}:${credential.password}`).toString('base64')
-        : undefined
-      req = { method: 'GET', url: url.toString(), authorization }
-    }
+    const req = tokenRequest(url, challenge.params.service, scope, credential)
     this.stats.tokensFetched++
     let response: HttpResponse
     try {
@@ -221,4 +197,38 @@ export class Authenticator {
       expiresIn: typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60
     }
   }
+}
+
+/**
+ * The request for a token: an OAuth2 refresh-token grant for an identity token (as docker
+ * does), else a GET with the scope, Basic credentials when there are any.
+ */
+function tokenRequest(
+  url: URL,
+  service: string | undefined,
+  scope: string,
+  credential: Credential | null
+): HttpRequest {
+  if (credential && 'identityToken' in credential) {
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: credential.identityToken,
+      client_id: 'base-image-drift',
+      scope
+    })
+    if (service) form.set('service', service)
+    return {
+      method: 'POST',
+      url: url.toString(),
+      body: form.toString(),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' }
+    }
+  }
+  const query = new URL(url)
+  if (service) query.searchParams.set('service', service)
+  query.searchParams.set('scope', scope)
+  const authorization = credential
+    ? 'Basic ' + Buffer.from(`${credential.username}:${credential.password}`).toString('base64')
+    : undefined
+  return { method: 'GET', url: query.toString(), authorization }
 }

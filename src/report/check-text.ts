@@ -1,7 +1,7 @@
 /**
  * `check` in a terminal: the findings table and each drift with the line to paste.
  */
-import type { Finding } from '../compare/compare.js'
+import type { DriftedFinding, Finding } from '../compare/compare.js'
 import type { Verdict } from '../decide/policy.js'
 import {
   byImportance,
@@ -19,19 +19,21 @@ import { explanationText } from './explanation-text.js'
 import { pinLine } from './remedy.js'
 import { formatTable } from './table.js'
 
+interface CheckContext {
+  baseline: string
+  baselineFound: boolean
+  updated: boolean
+  /** With --accept: why the baseline could not be used. */
+  replaced: string | null
+  rateLimitRemaining: Record<string, number>
+}
+
 /** `check` in a terminal: a table of every reference, then each drift with the line to paste. */
 export function formatCheckText(
   findings: Finding[],
   explanations: Explanations,
   verdict: Verdict,
-  context: {
-    baseline: string
-    baselineFound: boolean
-    updated: boolean
-    /** With --accept: why the baseline could not be used. */
-    replaced: string | null
-    rateLimitRemaining: Record<string, number>
-  }
+  context: CheckContext
 ): string {
   const sorted = [...findings].sort(byImportance(explanations))
   const rows = sorted.map(f => [
@@ -46,33 +48,41 @@ export function formatCheckText(
   ]
   for (const finding of sorted) {
     const at = `${finding.reference.file}:${finding.reference.line}`
-    if (finding.status === 'drifted') {
-      const { previous, current } = finding
-      const explanation = explanations.get(finding.image)
-      const stay = stayOnRelease(finding, explanation)
-      const compare = sourceCompareUrl(explanation)
-      parts.push(
-        '',
-        `${at}: ${finding.image} changed under its tag`,
-        `  was ${previous.digest}${previous.recordedAt ? ` (recorded ${previous.recordedAt})` : ''}`,
-        `  now ${current.digest}`,
-        ...(finding.changedPlatforms
-          ? [`  changed platforms: ${finding.changedPlatforms.join(', ')}`]
-          : []),
-        ...(explanation ? explanationText(explanation, '  ') : []),
-        ...(finding.packageUses ?? []).map(
-          use => `  ${use.file}:${use.line}: ${useSentence(use, finding, explanation)}`
-        ),
-        `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
-        ...(stay ? [`  or stay on the old release: ${stay.reference}`] : []),
-        ...(compare ? [`  source changes:             ${compare}`] : []),
-        `  or accept the new one:      base-image-drift check --accept --update`
-      )
-    } else if (finding.status === 'error') {
+    if (finding.status === 'drifted') parts.push('', ...driftText(finding, explanations))
+    else if (finding.status === 'error')
       parts.push('', `${at}: ${errorTitle(finding.error)}: ${finding.error.message}`)
-    }
   }
-  parts.push('')
+  parts.push('', ...outcomeText(findings, verdict, context))
+  return parts.join('\n') + '\n'
+}
+
+/** One drift: its digests, what changed, the lines that need what vanished, and the ways out. */
+function driftText(finding: DriftedFinding, explanations: Explanations): string[] {
+  const { previous, current } = finding
+  const explanation = explanations.get(finding.image)
+  const stay = stayOnRelease(finding, explanation)
+  const compare = sourceCompareUrl(explanation)
+  return [
+    `${finding.reference.file}:${finding.reference.line}: ${finding.image} changed under its tag`,
+    `  was ${previous.digest}${previous.recordedAt ? ` (recorded ${previous.recordedAt})` : ''}`,
+    `  now ${current.digest}`,
+    ...(finding.changedPlatforms
+      ? [`  changed platforms: ${finding.changedPlatforms.join(', ')}`]
+      : []),
+    ...(explanation ? explanationText(explanation, '  ') : []),
+    ...(finding.packageUses ?? []).map(
+      use => `  ${use.file}:${use.line}: ${useSentence(use, finding, explanation)}`
+    ),
+    `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
+    ...(stay ? [`  or stay on the old release: ${stay.reference}`] : []),
+    ...(compare ? [`  source changes:             ${compare}`] : []),
+    `  or accept the new one:      base-image-drift check --accept --update`
+  ]
+}
+
+/** What became of the baseline, the failures, the rate limits and the counts. */
+function outcomeText(findings: Finding[], verdict: Verdict, context: CheckContext): string[] {
+  const parts: string[] = []
   if (context.replaced) {
     parts.push(
       context.updated
@@ -96,13 +106,12 @@ export function formatCheckText(
   }
   for (const failure of verdict.failures) parts.push(`FAIL: ${failure}`)
   if (verdict.keptBecause) parts.push(`warning: ${verdict.keptBecause}`)
-  for (const [registry, remaining] of Object.entries(context.rateLimitRemaining)) {
+  for (const [registry, remaining] of Object.entries(context.rateLimitRemaining))
     parts.push(`rate limit: ${remaining} pulls left on ${registry}`)
-  }
   const counts = new Map<string, number>()
   for (const f of findings) counts.set(findingLabel(f), (counts.get(findingLabel(f)) ?? 0) + 1)
   parts.push(
     `${findings.length} references: ${[...counts].map(([label, n]) => `${n} ${label}`).join(', ') || 'none'}`
   )
-  return parts.join('\n') + '\n'
+  return parts
 }

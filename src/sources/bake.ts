@@ -111,168 +111,211 @@ export function scanBake(
       return result
     }
   }
-  const blocks = bodies.flatMap(b => b.blocks)
-  const merged = (type: string) => {
-    const byName = new Map<string, { attributes: Map<string, Expr>; line: number }>()
-    for (const block of blocks.filter(b => b.type === type && b.labels.length > 0)) {
-      const entry = byName.get(block.labels[0]) ?? { attributes: new Map(), line: block.line }
-      for (const a of block.body.attributes) entry.attributes.set(a.name, a.value)
-      byName.set(block.labels[0], entry)
-    }
-    return byName
-  }
-  const variables = merged('variable')
-  const targets = merged('target')
   // the workflow may set a variable (as Bake reads the environment), never to a secret
-  const given = guardedLookup(context.variables, context.secrets)
-  const resolving = new Set<string>()
-  // each variable's default is evaluated once, however often it is used
-  const defaults = new Map<string, Value | Unknown>()
-  const variable = (name: string, line: number): Value | Unknown => {
+  const bake = new BakeDefinitions(
+    bodies.flatMap(b => b.blocks),
+    guardedLookup(context.variables, context.secrets)
+  )
+  const mixins = mixinsOf(bake.targets, bake.groups, context.passed?.targets ?? [], n =>
+    bake.variable(n, 1)
+  )
+  for (const [name, target] of bake.targets)
+    // a target others only inherit, which nothing builds by name, is never built on its own
+    if (!mixins.has(name))
+      scanTarget({ file, result, bake, workdir: context.passed?.workdir }, name, target.line)
+  return result
+}
+
+type Definition = { attributes: Map<string, Expr>; line: number }
+
+/**
+ * A Bake file's variables, targets and groups as Bake evaluates them: each variable's default
+ * once however often it is used, each target's inheritance once however many paths reach it.
+ */
+class BakeDefinitions {
+  readonly variables: Map<string, Definition>
+  readonly targets: Map<string, Definition>
+  readonly groups: Map<string, Definition>
+  private readonly defaults = new Map<string, Value | Unknown>()
+  private readonly resolving = new Set<string>()
+  private readonly inherited = new Map<string, Map<string, Expr>>()
+  private readonly visiting = new Set<string>()
+
+  constructor(
+    blocks: readonly Block[],
+    private readonly given: (name: string) => string | undefined
+  ) {
+    const merged = (type: string) => {
+      const byName = new Map<string, Definition>()
+      for (const block of blocks.filter(b => b.type === type && b.labels.length > 0)) {
+        const entry = byName.get(block.labels[0]) ?? { attributes: new Map(), line: block.line }
+        for (const a of block.body.attributes) entry.attributes.set(a.name, a.value)
+        byName.set(block.labels[0], entry)
+      }
+      return byName
+    }
+    this.variables = merged('variable')
+    this.targets = merged('target')
+    this.groups = merged('group')
+  }
+
+  /** A variable's value: given by the workflow, else its default; unknown otherwise. */
+  variable(name: string, line: number): Value | Unknown {
     let value: string | undefined
     try {
-      value = given(name)
+      value = this.given(name)
     } catch (error) {
       if (error instanceof ExpansionError) return new Unknown(error.message, line)
       throw error
     }
     if (value !== undefined) return value
-    const declared = variables.get(name)
+    const declared = this.variables.get(name)
     if (!declared) return new Unknown(`\${${name}} is not a declared variable`, line)
     const fallback = declared.attributes.get('default')
-    if (!fallback || resolving.has(name)) return new Unknown(`\${${name}} has no default`, line)
-    const known = defaults.get(name)
+    if (!fallback || this.resolving.has(name))
+      return new Unknown(`\${${name}} has no default`, line)
+    const known = this.defaults.get(name)
     if (known !== undefined) return known
-    resolving.add(name)
+    this.resolving.add(name)
     try {
-      const value = evaluate(fallback, n => variable(n, line))
-      defaults.set(name, value)
+      const value = evaluate(fallback, n => this.variable(n, line))
+      this.defaults.set(name, value)
       return value
     } finally {
-      resolving.delete(name)
+      this.resolving.delete(name)
     }
   }
 
   /**
    * A target's attributes with its `inherits` applied: maps merged key by key, the rest
-   * overridden. Each target is resolved once (a ladder of diamonds would otherwise be walked
-   * once per path); a target in its own ancestry contributes nothing the second time.
+   * overridden; a target in its own ancestry contributes nothing the second time.
    */
-  const resolved = new Map<string, Map<string, Expr>>()
-  const visiting = new Set<string>()
-  const attributesOf = (name: string): Map<string, Expr> => {
-    const own = targets.get(name)
-    const known = resolved.get(name)
+  attributesOf(name: string): Map<string, Expr> {
+    const own = this.targets.get(name)
+    const known = this.inherited.get(name)
     if (known) return known
-    if (!own || visiting.has(name)) return new Map()
-    visiting.add(name)
-    const result = new Map<string, Expr>()
+    if (!own || this.visiting.has(name)) return new Map()
+    this.visiting.add(name)
+    const attributes = new Map<string, Expr>()
     const parents = own.attributes.get('inherits')
-    const names = parents ? evaluate(parents, n => variable(n, own.line)) : []
+    const names = parents ? evaluate(parents, n => this.variable(n, own.line)) : []
     for (const parent of Array.isArray(names) ? names : [])
-      if (typeof parent === 'string') mergeInto(result, attributesOf(parent))
+      if (typeof parent === 'string') mergeInto(attributes, this.attributesOf(parent))
     const self = new Map(own.attributes)
     self.delete('inherits')
-    mergeInto(result, self)
-    visiting.delete(name)
-    resolved.set(name, result)
-    return result
+    mergeInto(attributes, self)
+    this.visiting.delete(name)
+    this.inherited.set(name, attributes)
+    return attributes
   }
+}
 
-  const mixins = mixinsOf(targets, merged('group'), context.passed?.targets ?? [], n =>
-    variable(n, 1)
-  )
-  for (const [name, target] of targets) {
-    // a target others only inherit, which nothing builds by name, is never built on its own
-    if (mixins.has(name)) continue
-    const attributes = attributesOf(name)
-    const said = new Set<string>()
-    const notice = (message: string, line = target.line) => {
-      // once per line, however many matrix values meet it
-      const text = `target "${name}": ${message}`
-      if (said.has(`${line}\0${text}`)) return
-      said.add(`${line}\0${text}`)
-      result.notices.push({ file, line, message: text })
-    }
-    let combinations: (Record<string, Value> | Unknown)[]
-    try {
-      combinations = matrixOf(attributes.get('matrix'), v => variable(v, target.line))
-    } catch (error) {
-      if (!(error instanceof MatrixTooLarge)) throw error
-      result.errors.push({ file, line: error.line, message: `target "${name}": ${error.message}` })
-      continue
-    }
-    for (const combination of combinations) {
-      if (combination instanceof Unknown) {
-        notice(`its matrix is known only when Bake runs (${combination.reason}); not checked`)
-        break
-      }
-      const scope = (n: string) => (n in combination ? combination[n] : variable(n, target.line))
-      const text = (key: string, fallback: string): string | Unknown => {
-        const expr = attributes.get(key)
-        if (!expr) return fallback
-        const value = evaluate(expr, scope)
-        return value instanceof Unknown ? value : String(value)
-      }
-      const label = Object.keys(combination).length > 0 ? text('name', name) : name
-      const by = `bake target "${label instanceof Unknown ? name : label}"`
-      if (attributes.has('dockerfile-inline')) {
-        notice('dockerfile-inline is not checked')
-        continue
-      }
-      const buildContext = text('context', '.')
-      const dockerfile = text('dockerfile', 'Dockerfile')
-      const unknown = [buildContext, dockerfile].find(v => v instanceof Unknown)
-      if (unknown instanceof Unknown) {
-        notice(`${unknown.reason}; not checked`, unknown.line)
-        continue
-      }
-      if (isRemoteContext(buildContext as string)) {
-        notice(`a remote context (${buildContext as string}) is not checked`)
-        continue
-      }
-      const buildArgs: Record<string, string> = {}
-      const args = attributes.get('args')
-      if (args?.type === 'object')
-        for (const item of args.items) {
-          const value = evaluate(item.value, scope)
-          if (value instanceof Unknown)
-            notice(`arg ${item.key}: ${value.reason}; left out`, item.line)
-          else if (value !== null) buildArgs[item.key] = String(value)
-        }
-      const contexts: string[] = []
-      const named = attributes.get('contexts')
-      if (named?.type === 'object')
-        for (const item of named.items) {
-          contexts.push(item.key)
-          const value = evaluate(item.value, scope)
-          if (value instanceof Unknown) {
-            notice(`context ${item.key}: ${value.reason}; not checked`, item.line)
-            continue
-          }
-          const image = /^docker-image:\/\/(.+)$/.exec(String(value))?.[1]
-          if (image) result.references.push(contextReference(file, item.key, image, item.line))
-        }
-      const path = dockerfile as string
-      const inContext = path.startsWith('/') ? path : posix.join(buildContext as string, path)
-      // relative to where Bake runs: the workflow step's workdir, else the Bake file's folder
-      const workdir = context.passed?.workdir
-      result.follows.push(
-        follow(
-          dockerfileSource,
-          { buildArgs, contexts },
-          {
-            path: workdir !== undefined ? posix.join(workdir, inContext) : inContext,
-            ...(workdir !== undefined ? { fromRoot: true } : {}),
-            verb: 'builds',
-            by,
-            line: target.line
-          }
-        )
-      )
-    }
+/** What the scan of one target needs: the file, what it fills, the definitions, where Bake runs. */
+interface TargetScan {
+  file: string
+  result: SourceScan
+  bake: BakeDefinitions
+  /** The workflow step's workdir (relative to the root); undefined: the Bake file's folder. */
+  workdir: string | undefined
+}
+
+/** One target: one build per value of its matrix. */
+function scanTarget(scan: TargetScan, name: string, line: number): void {
+  const { file, result, bake } = scan
+  const attributes = bake.attributesOf(name)
+  const said = new Set<string>()
+  const notice = (message: string, at = line) => {
+    // once per line, however many matrix values meet it
+    const text = `target "${name}": ${message}`
+    if (said.has(`${at}\0${text}`)) return
+    said.add(`${at}\0${text}`)
+    result.notices.push({ file, line: at, message: text })
   }
-  return result
+  let combinations: (Record<string, Value> | Unknown)[]
+  try {
+    combinations = matrixOf(attributes.get('matrix'), v => bake.variable(v, line))
+  } catch (error) {
+    if (!(error instanceof MatrixTooLarge)) throw error
+    result.errors.push({ file, line: error.line, message: `target "${name}": ${error.message}` })
+    return
+  }
+  for (const combination of combinations) {
+    if (combination instanceof Unknown) {
+      notice(`its matrix is known only when Bake runs (${combination.reason}); not checked`)
+      return
+    }
+    const scope = (n: string) => (n in combination ? combination[n] : bake.variable(n, line))
+    buildOf(
+      scan,
+      { name, line, attributes, named: Object.keys(combination).length > 0 },
+      scope,
+      notice
+    )
+  }
+}
+
+/** One build of a target, for one matrix value: its Dockerfile to follow, with args and contexts. */
+function buildOf(
+  { file, result, workdir }: TargetScan,
+  target: { name: string; line: number; attributes: Map<string, Expr>; named: boolean },
+  scope: (name: string) => Value | Unknown,
+  notice: (message: string, line?: number) => void
+): void {
+  const { attributes } = target
+  const text = (key: string, fallback: string): string | Unknown => {
+    const expr = attributes.get(key)
+    if (!expr) return fallback
+    const value = evaluate(expr, scope)
+    return value instanceof Unknown ? value : String(value)
+  }
+  // a matrix names each build with its `name` attribute
+  const label = target.named ? text('name', target.name) : target.name
+  const by = `bake target "${label instanceof Unknown ? target.name : label}"`
+  if (attributes.has('dockerfile-inline')) return notice('dockerfile-inline is not checked')
+  const buildContext = text('context', '.')
+  const dockerfile = text('dockerfile', 'Dockerfile')
+  if (buildContext instanceof Unknown)
+    return notice(`${buildContext.reason}; not checked`, buildContext.line)
+  if (dockerfile instanceof Unknown)
+    return notice(`${dockerfile.reason}; not checked`, dockerfile.line)
+  if (isRemoteContext(buildContext))
+    return notice(`a remote context (${buildContext}) is not checked`)
+  const buildArgs: Record<string, string> = {}
+  const args = attributes.get('args')
+  if (args?.type === 'object')
+    for (const item of args.items) {
+      const value = evaluate(item.value, scope)
+      if (value instanceof Unknown) notice(`arg ${item.key}: ${value.reason}; left out`, item.line)
+      else if (value !== null) buildArgs[item.key] = String(value)
+    }
+  const contexts: string[] = []
+  const named = attributes.get('contexts')
+  if (named?.type === 'object')
+    for (const item of named.items) {
+      contexts.push(item.key)
+      const value = evaluate(item.value, scope)
+      if (value instanceof Unknown) {
+        notice(`context ${item.key}: ${value.reason}; not checked`, item.line)
+        continue
+      }
+      const image = /^docker-image:\/\/(.+)$/.exec(String(value))?.[1]
+      if (image) result.references.push(contextReference(file, item.key, image, item.line))
+    }
+  const inContext = dockerfile.startsWith('/') ? dockerfile : posix.join(buildContext, dockerfile)
+  // relative to where Bake runs: the workflow step's workdir, else the Bake file's folder
+  result.follows.push(
+    follow(
+      dockerfileSource,
+      { buildArgs, contexts },
+      {
+        path: workdir !== undefined ? posix.join(workdir, inContext) : inContext,
+        ...(workdir !== undefined ? { fromRoot: true } : {}),
+        verb: 'builds',
+        by,
+        line: target.line
+      }
+    )
+  )
 }
 
 /**

@@ -200,157 +200,200 @@ function scanForPlatform(
   buildArgs: Record<string, string>,
   automatic: Map<string, string>,
   contexts: readonly string[]
-): { references: FoundReference[]; warnings: ScanWarning[]; unbuildable: FoundReference[] } {
-  const result = {
+): PlatformScan['result'] {
+  const scan = new PlatformScan(file, syntax, buildArgs, automatic, contexts)
+  for (const instruction of syntax.instructions) scan.read(instruction)
+  return scan.result
+}
+
+/** One pass over a Dockerfile's instructions for one target platform, with BuildKit's scoping of ARGs. */
+class PlatformScan {
+  readonly result = {
     references: [] as FoundReference[],
     /** Lines BuildKit refuses to parse: errors of the file, which then builds nothing. */
     unbuildable: [] as FoundReference[],
-    warnings: syntax.problems.map((p): ScanWarning => ({ file, line: p.line, message: p.message }))
+    warnings: [] as ScanWarning[]
   }
-  const expandWith = (word: string, lookup: Lookup) =>
-    expand(word, lookup, { escape: syntax.escape })
+  private readonly globals = new Map<string, string | undefined>()
+  private stageArgs = new Map<string, string | undefined>()
+  private stageIndex = -1
+  private readonly stageNames: string[]
+  private readonly globalLookup: Lookup = name =>
+    this.globals.has(name) ? this.globals.get(name) : this.automatic.get(name)
+  private readonly stageLookup: Lookup = name => this.stageArgs.get(name)
 
-  const refuse = (at: Instruction, kind: string, error: string) =>
-    result.unbuildable.push({
-      file,
+  constructor(
+    private readonly file: string,
+    private readonly syntax: DockerfileSyntax,
+    private readonly buildArgs: Record<string, string>,
+    private readonly automatic: Map<string, string>,
+    private readonly contexts: readonly string[]
+  ) {
+    this.result.warnings.push(
+      ...syntax.problems.map((p): ScanWarning => ({ file, line: p.line, message: p.message }))
+    )
+    this.stageNames = syntax.instructions
+      .filter(i => i.keyword === 'from')
+      .map(i => stageNameOf(i, syntax.escape) ?? '')
+    const directive = syntax.directives.find(d => d.name === 'syntax')
+    if (directive) this.add(directive, 'syntax', { text: directive.value }, null, null)
+  }
+
+  read(instruction: Instruction): void {
+    const { keyword } = instruction
+    if (this.stageIndex < 0 && keyword !== 'arg' && keyword !== 'from')
+      this.result.warnings.push({
+        file: this.file,
+        line: instruction.line,
+        message: `${keyword.toUpperCase()} before the first FROM: only ARG may come before FROM`
+      })
+    else if (keyword === 'arg') this.arg(instruction)
+    else if (keyword === 'from') this.from(instruction)
+    else if (keyword === 'add') {
+      // BuildKit's ADD has no --from (unknown flag: from), and the build stops there
+      if (this.flags(instruction).has('from'))
+        this.refuse(
+          instruction,
+          'copy-from',
+          'ADD has no --from flag (BuildKit refuses it): use COPY --from'
+        )
+    } else if (keyword === 'copy') this.copy(instruction)
+    else if (keyword === 'run') this.run(instruction)
+  }
+
+  private flags(instruction: Instruction): Map<string, string[]> {
+    return splitFlags(instruction.args, this.syntax.escape).flags
+  }
+
+  private expand(word: string, lookup: Lookup): string {
+    return expand(word, lookup, { escape: this.syntax.escape })
+  }
+
+  private get stage(): string | null {
+    return this.stageNames[this.stageIndex] || null
+  }
+
+  /** A stage name or index, or a named build context: not an image. */
+  private isStage(value: string): boolean {
+    return (
+      /^\d+$/.test(value) ||
+      this.stageNames.includes(value.toLowerCase()) ||
+      this.contexts.includes(value.toLowerCase())
+    )
+  }
+
+  private arg(instruction: Instruction): void {
+    const global = this.stageIndex < 0
+    declareArgs(
+      instruction,
+      this.syntax.escape,
+      global ? this.globals : this.stageArgs,
+      global ? this.globalLookup : this.stageLookup,
+      // build args and the automatic platform ARGs override defaults; in a stage, a bare
+      // `ARG NAME` takes the global value
+      (name, hasDefault) =>
+        this.buildArgs[name] ??
+        this.automatic.get(name) ??
+        (!global && !hasDefault ? this.globals.get(name) : undefined),
+      message => this.result.warnings.push({ file: this.file, line: instruction.line, message })
+    )
+  }
+
+  private from(instruction: Instruction): void {
+    this.stageIndex++
+    this.stageArgs = new Map()
+    const { flags, rest } = splitFlags(instruction.args, this.syntax.escape)
+    const platform = flags.get('platform')?.[0] ?? null
+    const earlier = this.stageNames.slice(0, this.stageIndex)
+    const tracked =
+      platform === null
+        ? null
+        : platformValue(
+            platform,
+            (word, lookup) => this.expand(word, lookup),
+            this.globalLookup,
+            this.automatic.get('BUILDPLATFORM') ?? DEFAULT_PLATFORM
+          )
+    const structure = fromProblem(rest, flags)
+    if (structure !== null) return this.refuse(instruction, 'from', structure)
+    const problem = tracked !== null && 'error' in tracked ? tracked.error : null
+    const image: Evaluated =
+      problem === null
+        ? evaluate(() => this.expand(rest[0], this.globalLookup))
+        : { error: problem }
+    // `scratch` is no image, and an earlier stage's name is that stage
+    if (
+      'text' in image &&
+      (image.text === 'scratch' ||
+        earlier.includes(image.text.toLowerCase()) ||
+        this.contexts.includes(image.text.toLowerCase()))
+    )
+      return
+    const found = this.add(instruction, 'from', image, this.stage, platform)
+    if (tracked !== null && 'text' in tracked) found.trackedPlatform = tracked.text
+  }
+
+  private copy(instruction: Instruction): void {
+    const from = this.flags(instruction).get('from')?.[0]
+    if (from === undefined) return
+    // dockerfile2llb expands --from with no variables and refuses any change: no variables
+    if (/\$(?:[A-Za-z_{]|$)/.test(from.replace(/\$$/, '')))
+      this.refuse(
+        instruction,
+        'copy-from',
+        `COPY --from=${from}: BuildKit does not expand variables in --from; name a stage FROM the image (with an ARG) and copy from that stage`
+      )
+    else if (!this.isStage(from))
+      this.add(instruction, 'copy-from', { text: from }, this.stage, null)
+  }
+
+  private run(instruction: Instruction): void {
+    for (const mount of this.flags(instruction).get('mount') ?? []) {
+      const from = mountOption(mount, 'from')
+      if (from === undefined) continue
+      // BuildKit's mount parser refuses a `$` anywhere but last in from=
+      if (from.slice(0, -1).includes('$'))
+        this.refuse(
+          instruction,
+          'mount-from',
+          `--mount from=${from}: BuildKit does not expand variables in from=; name a stage FROM the image (with an ARG) and mount from that stage`
+        )
+      else if (!this.isStage(from))
+        this.add(instruction, 'mount-from', { text: from }, this.stage, null)
+    }
+  }
+
+  private refuse(at: Instruction, kind: string, error: string): void {
+    this.result.unbuildable.push({
+      file: this.file,
       line: at.line,
       column: at.column,
       kind,
       source: at.text,
       error
     })
-  const add = (
+  }
+
+  private add(
     at: { line: number; column: number; text: string },
     kind: string,
     value: Evaluated,
     stage: string | null,
     platform: string | null
-  ) => {
+  ): FoundReference {
     const found: FoundReference = {
-      file,
+      file: this.file,
       line: at.line,
       column: at.column,
       kind,
       source: at.text,
       ...(stage !== null ? { stage } : {}),
       ...(platform !== null ? { platform } : {}),
-      error: null
+      ...('error' in value ? { error: value.error } : imageOrError(value.text))
     }
-    Object.assign(found, 'error' in value ? { error: value.error } : imageOrError(value.text))
-    result.references.push(found)
+    this.result.references.push(found)
+    return found
   }
-
-  const syntaxDirective = syntax.directives.find(d => d.name === 'syntax')
-  if (syntaxDirective) add(syntaxDirective, 'syntax', { text: syntaxDirective.value }, null, null)
-
-  const globals = new Map<string, string | undefined>()
-  const stageNames: string[] = syntax.instructions
-    .filter(i => i.keyword === 'from')
-    .map(i => stageNameOf(i, syntax.escape) ?? '')
-  const globalLookup: Lookup = name => (globals.has(name) ? globals.get(name) : automatic.get(name))
-  let stageIndex = -1
-  let stageArgs = new Map<string, string | undefined>()
-  const stageLookup: Lookup = name => stageArgs.get(name)
-
-  const isStage = (value: string) =>
-    /^\d+$/.test(value) ||
-    stageNames.includes(value.toLowerCase()) ||
-    contexts.includes(value.toLowerCase())
-
-  for (const instruction of syntax.instructions) {
-    const { keyword } = instruction
-    if (stageIndex < 0 && keyword !== 'arg' && keyword !== 'from') {
-      result.warnings.push({
-        file,
-        line: instruction.line,
-        message: `${keyword.toUpperCase()} before the first FROM: only ARG may come before FROM`
-      })
-    } else if (keyword === 'arg') {
-      declareArgs(
-        instruction,
-        syntax.escape,
-        stageIndex < 0 ? globals : stageArgs,
-        stageIndex < 0 ? globalLookup : stageLookup,
-        // build args and the automatic platform ARGs override defaults; in a stage, a bare
-        // `ARG NAME` takes the global value
-        (name, hasDefault) =>
-          buildArgs[name] ??
-          automatic.get(name) ??
-          (stageIndex >= 0 && !hasDefault ? globals.get(name) : undefined),
-        message => result.warnings.push({ file, line: instruction.line, message })
-      )
-    } else if (keyword === 'from') {
-      stageIndex++
-      stageArgs = new Map()
-      const { flags, rest } = splitFlags(instruction.args, syntax.escape)
-      const platform = flags.get('platform')?.[0] ?? null
-      const stage = stageNames[stageIndex] || null
-      const earlier = stageNames.slice(0, stageIndex)
-      const tracked =
-        platform === null
-          ? null
-          : platformValue(
-              platform,
-              expandWith,
-              globalLookup,
-              automatic.get('BUILDPLATFORM') ?? DEFAULT_PLATFORM
-            )
-      const structure = fromProblem(rest, flags)
-      if (structure !== null) {
-        refuse(instruction, 'from', structure)
-        continue
-      }
-      const problem = tracked !== null && 'error' in tracked ? tracked.error : null
-      const image: Evaluated =
-        problem === null ? evaluate(() => expandWith(rest[0], globalLookup)) : { error: problem }
-      // `scratch` is no image, and an earlier stage's name is that stage
-      if (
-        'text' in image &&
-        (image.text === 'scratch' ||
-          earlier.includes(image.text.toLowerCase()) ||
-          contexts.includes(image.text.toLowerCase()))
-      )
-        continue
-      add(instruction, 'from', image, stage, platform)
-      if (tracked !== null && 'text' in tracked)
-        result.references[result.references.length - 1].trackedPlatform = tracked.text
-    } else if (keyword === 'add') {
-      // BuildKit's ADD has no --from (unknown flag: from), and the build stops there
-      if (splitFlags(instruction.args, syntax.escape).flags.has('from'))
-        refuse(
-          instruction,
-          'copy-from',
-          'ADD has no --from flag (BuildKit refuses it): use COPY --from'
-        )
-    } else if (keyword === 'copy') {
-      const from = splitFlags(instruction.args, syntax.escape).flags.get('from')?.[0]
-      if (from === undefined) continue
-      // dockerfile2llb expands --from with no variables and refuses any change: no variables
-      if (/\$(?:[A-Za-z_{]|$)/.test(from.replace(/\$$/, '')))
-        refuse(
-          instruction,
-          'copy-from',
-          `COPY --from=${from}: BuildKit does not expand variables in --from; name a stage FROM the image (with an ARG) and copy from that stage`
-        )
-      else if (!isStage(from))
-        add(instruction, 'copy-from', { text: from }, stageNames[stageIndex] || null, null)
-    } else if (keyword === 'run') {
-      for (const mount of splitFlags(instruction.args, syntax.escape).flags.get('mount') ?? []) {
-        const from = mountOption(mount, 'from')
-        if (from === undefined) continue
-        // BuildKit's mount parser refuses a `$` anywhere but last in from=
-        if (from.slice(0, -1).includes('$'))
-          refuse(
-            instruction,
-            'mount-from',
-            `--mount from=${from}: BuildKit does not expand variables in from=; name a stage FROM the image (with an ARG) and mount from that stage`
-          )
-        else if (!isStage(from))
-          add(instruction, 'mount-from', { text: from }, stageNames[stageIndex] || null, null)
-      }
-    }
-  }
-  return result
 }
 
 /** `ARG A=1 B C="x y"`: each name declared in scope, its default expanded, overrides applied. */

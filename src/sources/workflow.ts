@@ -5,16 +5,14 @@ import { posix } from 'node:path'
 import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml'
 import { bakeSource } from './bake.js'
 import { dockerfileSource } from './dockerfile.js'
-import { parseYaml } from './yaml.js'
+import { positionOf, scalarText, scanYaml } from './yaml.js'
 import { formatReference } from '../reference/reference.js'
 import {
   imageOrError,
   isRemoteContext,
   pinWord,
-  emptyScan,
   follow,
   type Follow,
-  type FoundReference,
   type ReferenceKindSpec,
   type Source,
   type SourceScan
@@ -93,152 +91,175 @@ function replaceExpressions(text: string, replace: (inner: string) => string): s
   return out + text.slice(from)
 }
 
+/** What the parts of a workflow's scan share: the file, where a node is, what they fill. */
+interface WorkflowReading {
+  file: string
+  at: (node: Node) => { line: number; col: number }
+  result: SourceScan
+}
+
+/** A job's literal values: its env (with the workflow's), and its matrix combinations. */
+interface JobValues {
+  jobId: string
+  env: Record<string, string>
+  combinations: Combination[] | null
+}
+
+/** A map's value at `key`, if the node is a map. */
+function get(map: unknown, key: string): Node | undefined {
+  return isMap(map) ? ((map as YAMLMap).get(key, true) as Node | undefined) : undefined
+}
+
+/** The `env:` entries of a workflow, job or step whose values are literal. */
+function literalEnv(map: unknown): Record<string, string> {
+  const env: Record<string, string> = {}
+  const node = get(map, 'env')
+  if (isMap(node))
+    for (const pair of node.items)
+      if (isScalar(pair.key) && isScalar(pair.value) && !String(pair.value.value).includes('${{'))
+        env[String(pair.key.value)] = String(pair.value.value)
+  return env
+}
+
 /** Every image a workflow pulls, with the literal values of its matrix. Pure. */
 export function scanWorkflow(file: string, content: string): SourceScan {
-  const result = emptyScan()
-  const parsed = parseYaml(file, content)
-  if ('error' in parsed) {
-    result.errors.push(parsed.error)
-    return result
-  }
-  const { document, lineCounter: lines } = parsed
-  const at = (node: Node) => lines.linePos(node.range?.[0] ?? 0)
-  const root = document.contents
-  const get = (map: unknown, key: string): Node | undefined =>
-    isMap(map) ? ((map as YAMLMap).get(key, true) as Node | undefined) : undefined
-  const literalEnv = (map: unknown): Record<string, string> => {
-    const env: Record<string, string> = {}
-    const node = get(map, 'env')
-    if (isMap(node))
-      for (const pair of node.items)
-        if (isScalar(pair.key) && isScalar(pair.value) && !String(pair.value.value).includes('${{'))
-          env[String(pair.key.value)] = String(pair.value.value)
-    return env
-  }
-  const workflowEnv = literalEnv(root)
-  const jobs = get(root, 'jobs')
-  if (!isMap(jobs)) return result
+  return scanYaml(file, content, ({ document, lineCounter }, result) => {
+    const reading = { file, at: (node: Node) => positionOf(lineCounter, node), result }
+    const root = document.contents
+    const workflowEnv = literalEnv(root)
+    const jobs = get(root, 'jobs')
+    if (!isMap(jobs)) return
+    for (const jobPair of jobs.items)
+      if (isMap(jobPair.value) && isScalar(jobPair.key))
+        scanJob(reading, String(jobPair.key.value), jobPair.value, workflowEnv)
+  })
+}
 
-  for (const jobPair of jobs.items) {
-    const job = jobPair.value
-    if (!isMap(job) || !isScalar(jobPair.key)) continue
-    const jobId = String(jobPair.key.value)
-    const env = { ...workflowEnv, ...literalEnv(job) }
-    const matrixNode = get(get(job, 'strategy'), 'matrix')
-    const expanded = matrixOf(matrixNode)
-    if (expanded !== null && 'tooMany' in expanded) {
-      // GitHub refuses the run; expanding it would cost time and memory exponential in its size
-      result.errors.push({
-        file,
-        line: matrixNode ? at(matrixNode).line : 1,
-        message: `job "${jobId}": its matrix has ${expanded.tooMany} combinations, more than the ${MAX_MATRIX} GitHub runs; not expanded`
-      })
+function scanJob(
+  reading: WorkflowReading,
+  jobId: string,
+  job: YAMLMap,
+  workflowEnv: Record<string, string>
+): void {
+  const { file, at, result } = reading
+  const matrixNode = get(get(job, 'strategy'), 'matrix')
+  const combinations = matrixOf(matrixNode)
+  if (combinations !== null && 'tooMany' in combinations) {
+    // GitHub refuses the run; expanding it would cost time and memory exponential in its size
+    result.errors.push({
+      file,
+      line: matrixNode ? at(matrixNode).line : 1,
+      message: `job "${jobId}": its matrix has ${combinations.tooMany} combinations, more than the ${MAX_MATRIX} GitHub runs; not expanded`
+    })
+    return
+  }
+  const values: JobValues = { jobId, env: { ...workflowEnv, ...literalEnv(job) }, combinations }
+  const container = get(job, 'container')
+  if (isMap(container))
+    addImage(reading, values, get(container, 'image'), 'workflow-container', 'image')
+  else addImage(reading, values, container, 'workflow-container', 'container')
+  const services = get(job, 'services')
+  if (isMap(services))
+    for (const pair of services.items) {
+      const service = pair.value as Node
+      if (isMap(service))
+        addImage(reading, values, get(service, 'image'), 'workflow-service', 'image')
+      else
+        addImage(
+          reading,
+          values,
+          service,
+          'workflow-service',
+          String((pair.key as { value: unknown }).value)
+        )
+    }
+  const steps = get(job, 'steps')
+  if (!isSeq(steps)) return
+  steps.items.forEach((step, index) => {
+    const uses = get(step, 'uses')
+    if (!isScalar(uses) || typeof uses.value !== 'string') return
+    if (uses.value.startsWith('docker://'))
+      addImage(reading, values, uses, 'workflow-step', 'uses', 'docker://')
+    else if (/^docker\/bake-action@/.test(uses.value))
+      bakeStep(
+        reading,
+        get(step, 'with'),
+        `job "${jobId}" step ${index + 1} (docker/bake-action)`,
+        at(uses).line
+      )
+    else if (/^docker\/build-push-action@/.test(uses.value))
+      result.follows.push(
+        ...buildPushStep(
+          reading,
+          get(step, 'with'),
+          `job "${jobId}" step ${index + 1} (docker/build-push-action)`,
+          at(uses).line,
+          { env: { ...values.env, ...literalEnv(step) }, combinations }
+        )
+      )
+  })
+}
+
+/** One reference per value an image takes: as written, or with literal env and matrix values filled in. */
+function addImage(
+  { file, at, result }: WorkflowReading,
+  { env, combinations }: JobValues,
+  node: Node | undefined,
+  kind: string,
+  key: string,
+  prefix = ''
+): void {
+  if (!isScalar(node) || typeof node.value !== 'string') return
+  const raw = node.value
+  const { line, col } = at(node)
+  const values = substitute(raw.slice(prefix.length), env, combinations)
+  if ('runtime' in values) {
+    result.notices.push({
+      file,
+      line,
+      message: `${key}: ${raw} is set at run time (${values.runtime}), not checked`
+    })
+    return
+  }
+  for (const text of values.texts)
+    result.references.push({
+      file,
+      line,
+      column: col,
+      kind,
+      source: `${key}: ${raw}`,
+      ...imageOrError(text)
+    })
+}
+
+/** The Bake files a `docker/bake-action` step runs, read as it runs them. */
+function bakeStep(
+  { file, result }: WorkflowReading,
+  inputs: Node | undefined,
+  by: string,
+  line: number
+): void {
+  const text = (name: string) => scalarText(get(inputs, name)) ?? ''
+  const list = (name: string) =>
+    text(name)
+      .split(/[\n,]/)
+      .map(f => f.trim())
+      .filter(Boolean)
+  for (const name of list('files')) {
+    if (name.includes('${{')) {
+      result.notices.push({ file, line, message: `${by}: ${name} is set at run time, not checked` })
       continue
     }
-    const combinations = expanded
-
-    /** One reference per value the expression-free or literal-matrix image takes. */
-    const image = (node: Node | undefined, kind: string, key: string, prefix = '') => {
-      if (!isScalar(node) || typeof node.value !== 'string') return
-      const raw = node.value
-      const { line, col } = at(node)
-      const values = substitute(raw.slice(prefix.length), env, combinations)
-      if ('runtime' in values) {
-        result.notices.push({
-          file,
-          line,
-          message: `${key}: ${raw} is set at run time (${values.runtime}), not checked`
-        })
-        return
-      }
-      for (const text of values.texts) {
-        const found: FoundReference = {
-          file,
-          line,
-          column: col,
-          kind,
-          source: `${key}: ${raw}`,
-          ...imageOrError(text)
-        }
-        result.references.push(found)
-      }
-    }
-
-    const container = get(job, 'container')
-    if (isMap(container)) image(get(container, 'image'), 'workflow-container', 'image')
-    else image(container, 'workflow-container', 'container')
-    const services = get(job, 'services')
-    if (isMap(services))
-      for (const pair of services.items) {
-        const service = pair.value as Node
-        if (isMap(service)) image(get(service, 'image'), 'workflow-service', 'image')
-        else image(service, 'workflow-service', String((pair.key as { value: unknown }).value))
-      }
-    const steps = get(job, 'steps')
-    if (!isSeq(steps)) continue
-    steps.items.forEach((step, index) => {
-      const uses = get(step, 'uses')
-      if (!isScalar(uses) || typeof uses.value !== 'string') return
-      if (uses.value.startsWith('docker://')) image(uses, 'workflow-step', 'uses', 'docker://')
-      else if (/^docker\/bake-action@/.test(uses.value)) {
-        const inputs = get(step, 'with')
-        const text = (name: string) => {
-          const node = get(inputs, name)
-          return isScalar(node) && node.value !== null ? String(node.value) : ''
-        }
-        const by = `job "${jobId}" step ${index + 1} (docker/bake-action)`
-        for (const name of text('files')
-          .split(/[\n,]/)
-          .map(f => f.trim())
-          .filter(Boolean)) {
-          if (name.includes('${{')) {
-            result.notices.push({
-              file,
-              line: at(uses).line,
-              message: `${by}: ${name} is set at run time, not checked`
-            })
-            continue
-          }
-          const workdir = posix.normalize(text('workdir') || '.')
-          result.follows.push(
-            // Bake resolves context and dockerfile against where it runs, not the file's folder
-            follow(
-              bakeSource,
-              {
-                workdir,
-                targets: text('targets')
-                  .split(/[\n,]/)
-                  .map(t => t.trim())
-                  .filter(Boolean)
-              },
-              {
-                path: posix.join(workdir, name),
-                fromRoot: true,
-                verb: 'names',
-                by,
-                line: at(uses).line
-              }
-            )
-          )
-        }
-      } else if (/^docker\/build-push-action@/.test(uses.value)) {
-        const literal = { env: { ...env, ...literalEnv(step) }, combinations }
-        result.follows.push(
-          ...buildPushStep(
-            file,
-            get(step, 'with'),
-            at,
-            jobId,
-            index,
-            at(uses).line,
-            result,
-            literal
-          )
-        )
-      }
-    })
+    const workdir = posix.normalize(text('workdir') || '.')
+    result.follows.push(
+      // Bake resolves context and dockerfile against where it runs, not the file's folder
+      follow(
+        bakeSource,
+        { workdir, targets: list('targets') },
+        { path: posix.join(workdir, name), fromRoot: true, verb: 'names', by, line }
+      )
+    )
   }
-  return result
 }
 
 /** GitHub runs at most this many jobs of one matrix. */
@@ -367,20 +388,17 @@ function substitute(
 
 /** The Dockerfile a `docker/build-push-action` step builds, with its args and named contexts. */
 function buildPushStep(
-  file: string,
+  reading: WorkflowReading,
   inputs: Node | undefined,
-  at: (node: Node) => { line: number; col: number },
-  jobId: string,
-  index: number,
+  by: string,
   line: number,
-  result: SourceScan,
   literal: { env: Record<string, string>; combinations: Combination[] | null }
 ): Follow[] {
+  const { file, result } = reading
   const input = (name: string): { text: string; node: Node } | null => {
-    const node = isMap(inputs) ? (inputs.get(name, true) as Node | undefined) : undefined
+    const node = get(inputs, name)
     return isScalar(node) && node.value !== null ? { text: String(node.value), node } : null
   }
-  const by = `job "${jobId}" step ${index + 1} (docker/build-push-action)`
   const rawContext = input('context')?.text ?? '.'
   const rawFile = input('file')?.text
   const rawArgs = lines(input('build-args')?.text)
@@ -421,28 +439,7 @@ function buildPushStep(
     })
     return []
   }
-  const contexts: string[] = []
-  const named = input('build-contexts')
-  const offsetOf = lineOffsets(named?.text ?? '')
-  for (const entry of lines(named?.text)) {
-    const match = /^([^=\s]+)=docker-image:\/\/(.+)$/.exec(entry)
-    if (!match) continue
-    contexts.push(match[1])
-    const { line: contextLine, col } = at(named!.node)
-    const found: FoundReference = {
-      file,
-      // a block scalar's text starts on the line after its indicator
-      line:
-        contextLine +
-        (String((named!.node as { type?: string }).type).startsWith('BLOCK') ? 1 : 0) +
-        offsetOf(entry),
-      column: col,
-      kind: 'build-context',
-      source: `${match[1]}=docker-image://${match[2]}`,
-      ...imageOrError(match[2])
-    }
-    result.references.push(found)
-  }
+  const contexts = buildContexts(reading, input('build-contexts'))
   return [...builds.values()].map(build =>
     follow(
       dockerfileSource,
@@ -456,6 +453,34 @@ function buildPushStep(
       }
     )
   )
+}
+
+/** The `build-contexts` of a step: each `NAME=docker-image://IMAGE` a reference on its own line; the names. */
+function buildContexts(
+  { file, at, result }: WorkflowReading,
+  named: { text: string; node: Node } | null
+): string[] {
+  if (named === null) return []
+  const contexts: string[] = []
+  const offsetOf = lineOffsets(named.text)
+  const { line: valueLine, col } = at(named.node)
+  // a block scalar's text starts on the line after its indicator
+  const firstLine =
+    valueLine + (String((named.node as { type?: string }).type).startsWith('BLOCK') ? 1 : 0)
+  for (const entry of lines(named.text)) {
+    const match = /^([^=\s]+)=docker-image:\/\/(.+)$/.exec(entry)
+    if (!match) continue
+    contexts.push(match[1])
+    result.references.push({
+      file,
+      line: firstLine + offsetOf(entry),
+      column: col,
+      kind: 'build-context',
+      source: `${match[1]}=docker-image://${match[2]}`,
+      ...imageOrError(match[2])
+    })
+  }
+  return contexts
 }
 
 function lines(text: string | undefined): string[] {

@@ -2,8 +2,8 @@
  * The one way YAML sources (Compose files, workflows, manifests) parse a file: with line positions, the
  * "invalid YAML" error on its line, and a linear guard before the `yaml` library sees the
  * text, since the library is quadratic on long runs of indicators on one line (`}}}}…`,
- * `""""…`, `: : : …`, `&a &a …`) and runs out of memory on deep flow nesting (`[[[[…`): no
- * real file has either.
+ * `""""…`, `: : : …`, `&a &a …`) and runs out of memory or stack on deep nesting (`[[[[…`,
+ * `- - - - …`): no real file has either.
  */
 import {
   isAlias,
@@ -19,7 +19,7 @@ import {
 } from 'yaml'
 import { emptyScan, type ScanWarning, type SourceScan } from './source.js'
 
-/** Indicators one line may hold: flow brackets, quotes, anchors, aliases, tags, `: `. */
+/** Indicators one line may hold: flow brackets, quotes, anchors, aliases, tags, `: `, `- `, `? `. */
 export const MAX_FLOW_PER_LINE = 1024
 /** How deep `[` and `{` may nest. */
 export const MAX_FLOW_DEPTH = 64
@@ -138,7 +138,12 @@ function guard(text: string): { line: number; why: string } | null {
       c === 38 || // & anchor
       c === 42 || // * alias
       c === 33 || // ! tag
-      (c === 58 && (text.charCodeAt(at + 1) === 32 || text.charCodeAt(at + 1) === 9)) // ": "
+      (c === 58 && (text.charCodeAt(at + 1) === 32 || text.charCodeAt(at + 1) === 9)) || // ": "
+      // "- " and "? " after a space: `- - - …` nests a sequence per dash, deep enough to
+      // overflow the library's stack
+      ((c === 45 || c === 63) &&
+        (text.charCodeAt(at + 1) === 32 || text.charCodeAt(at + 1) === 9) &&
+        (at === 0 || text.charCodeAt(at - 1) === 32 || text.charCodeAt(at - 1) === 9))
     )
       onLine++
     else continue

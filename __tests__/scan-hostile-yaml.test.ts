@@ -1,0 +1,146 @@
+import fc from 'fast-check'
+import { composeSource } from '../src/sources/compose.js'
+import { scanHelmValues } from '../src/sources/helm-values.js'
+import { kubernetesSource } from '../src/sources/kubernetes.js'
+import { kustomizeSource } from '../src/sources/kustomize.js'
+import { workflowSource } from '../src/sources/workflow.js'
+import { MAX_FLOW_DEPTH, MAX_FLOW_PER_LINE } from '../src/sources/yaml.js'
+import type { SourceScan } from '../src/sources/source.js'
+import {
+  context,
+  MiB,
+  ORDINARY_COMPOSE,
+  ORDINARY_MANIFESTS,
+  ORDINARY_WORKFLOW,
+  pace,
+  within,
+  YAML_ERRORS_RATIO,
+  yamlValue
+} from './helpers/hostile.js'
+
+// Every YAML source (Compose, workflows, manifests, kustomizations, Helm values) reads values
+// a pull request writes, quoted or not, and hands them to the yaml library: whatever they are,
+// the scan answers in time proportional to the file, refusing what would not be.
+
+describe('hostile YAML values', () => {
+  const composePace = pace(composeSource, 'compose.yaml', ORDINARY_COMPOSE)
+
+  it('a Compose file with an unquoted hostile value, up to 1 MiB: a reference or an error, in linear time', () => {
+    fc.assert(
+      fc.property(yamlValue, value => {
+        const text = `services:\n  web:\n    image: ${value}\n`
+        const started = performance.now()
+        const scanned = composeSource.scan('compose.yaml', text, context())
+        within(performance.now() - started, text.length, composePace, YAML_ERRORS_RATIO)
+        expect(scanned.references.length + scanned.errors.length).toBeGreaterThanOrEqual(0)
+      }),
+      {
+        numRuns: 15,
+        // no shrinking: each run of a 1 MiB value costs a scan, and the first failure says enough
+        endOnFailure: true,
+        examples: [
+          ['}'.repeat(120_000)],
+          ['['.repeat(20_000)],
+          [']'.repeat(MiB)],
+          ['"'.repeat(MiB)]
+        ]
+      }
+    )
+  })
+
+  it('a workflow with a hostile value, quoted or not, up to 1 MiB: references, notices or an error, in linear time', () => {
+    const workflowPace = pace(workflowSource, '.github/workflows/ci.yml', ORDINARY_WORKFLOW)
+    fc.assert(
+      // one place per run, each place in turn: the value is not tripled into a file three times as long
+      fc.property(yamlValue, fc.boolean(), fc.nat(2), (value, quoted, place) => {
+        const shown = quoted ? JSON.stringify(value) : value
+        const text = [
+          `on: push\njobs:\n  a:\n    runs-on: x\n    container: ${shown}\n`,
+          `on: push\njobs:\n  a:\n    runs-on: x\n    services:\n      db: ${shown}\n`,
+          `on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          build-contexts: ${shown}\n`
+        ][place]
+        const started = performance.now()
+        workflowSource.scan('.github/workflows/ci.yml', text, context())
+        within(performance.now() - started, text.length, workflowPace, YAML_ERRORS_RATIO)
+      }),
+      {
+        numRuns: 20,
+        examples: [
+          ['}'.repeat(120_000), false, 0],
+          ['${{ '.repeat(200_000), true, 1],
+          [': '.repeat(100_000), false, 2],
+          ['&a '.repeat(100_000), false, 0],
+          ['- '.repeat(200_000), false, 2]
+        ]
+      }
+    )
+  })
+
+  it('a manifest stream, a kustomization and Helm values with a hostile value, quoted or not, up to 1 MiB: in linear time', () => {
+    const manifestPace = pace(kubernetesSource, 'k8s/all.yaml', ORDINARY_MANIFESTS)
+    fc.assert(
+      // one kind of file per run, each in turn
+      fc.property(yamlValue, fc.boolean(), fc.nat(2), (value, quoted, kind) => {
+        const shown = quoted ? JSON.stringify(value) : value
+        const kinds: [string, (text: string) => SourceScan][] = [
+          [
+            `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    spec:\n      containers:\n        - image: ${shown}\n`,
+            (t: string) => kubernetesSource.scan('k8s/all.yaml', t, context())
+          ],
+          [
+            `resources:\n  - ${shown}\nimages:\n  - name: x\n    newTag: ${shown}\n`,
+            (t: string) => kustomizeSource.scan('kustomization.yaml', t, context())
+          ],
+          [
+            `image:\n  repository: ${shown}\n  tag: "1"\n`,
+            (t: string) => scanHelmValues('chart/values.yaml', t, '1.0.0')
+          ]
+        ]
+        const [text, scan] = kinds[kind]
+        const started = performance.now()
+        scan(text)
+        within(performance.now() - started, text.length, manifestPace, YAML_ERRORS_RATIO)
+      }),
+      {
+        numRuns: 20,
+        endOnFailure: true,
+        examples: [
+          ['}'.repeat(120_000), false, 0],
+          ['{{ '.repeat(200_000), true, 0],
+          [': '.repeat(100_000), false, 1],
+          ['&a '.repeat(100_000), false, 2],
+          ['['.repeat(20_000), false, 0],
+          // nested sequences, one per dash: the yaml library's stack overflowed on this
+          ['- '.repeat(200_000), false, 1],
+          ['- '.repeat(200_000), false, 0]
+        ]
+      }
+    )
+  })
+
+  it(`refuses YAML with more than ${MAX_FLOW_PER_LINE} brackets on a line or nested ${MAX_FLOW_DEPTH} deep, on its line, before the yaml library sees it`, () => {
+    for (const [text, line, why] of [
+      [
+        `services:\n  a:\n    image: ${'}'.repeat(120_000)}\n`,
+        3,
+        `more than ${MAX_FLOW_PER_LINE} YAML indicators on one line`
+      ],
+      [
+        `services:\n  a:\n    image: ${'['.repeat(20_000)}\n`,
+        3,
+        `brackets nested more than ${MAX_FLOW_DEPTH} deep`
+      ],
+      [
+        `include:\n  - ${'- '.repeat(200_000)}x\n`,
+        2,
+        `more than ${MAX_FLOW_PER_LINE} YAML indicators on one line`
+      ]
+    ] as const) {
+      const started = performance.now()
+      expect(composeSource.scan('compose.yaml', text, context()).errors).toEqual([
+        { file: 'compose.yaml', line, message: `not scanned: ${why}` }
+      ])
+      within(performance.now() - started, text.length, composePace)
+    }
+  })
+})
