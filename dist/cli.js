@@ -31526,7 +31526,8 @@ function outcomeText(findings, verdict, context) {
   for (const [registry, remaining] of Object.entries(context.rateLimitRemaining))
     parts.push(`rate limit: ${remaining} pulls left on ${registry}`);
   const counts = /* @__PURE__ */ new Map();
-  for (const f of findings) counts.set(findingLabel(f), (counts.get(findingLabel(f)) ?? 0) + 1);
+  for (const f of findings)
+    counts.set(findingLabel(f), (counts.get(findingLabel(f)) ?? 0) + 1);
   parts.push(
     `${findings.length} references: ${[...counts].map(([label, n]) => `${n} ${label}`).join(", ") || "none"}`
   );
