@@ -101,6 +101,44 @@ describe('scanning a GitHub workflow', () => {
     expect(scanned.errors).toEqual([])
   })
 
+  // GitHub Actions reads YAML anchors and aliases in workflows (a job's strategy, a service,
+  // a list of steps reused): what an alias names is read as if written there.
+  it('reads through aliases: a strategy, a service and steps reused from another job', () => {
+    const workflow = [
+      'on: push', // 1
+      'jobs:', // 2
+      '  unit:', // 3
+      '    runs-on: ubuntu-latest', // 4
+      '    strategy: &versions', // 5
+      '      matrix:', // 6
+      '        node: [20, 22]', // 7
+      '    services:', // 8
+      '      db: &postgres', // 9
+      '        image: postgres:16', // 10
+      '    steps: &lint', // 11
+      '      - uses: docker://ghcr.io/hadolint/hadolint:v2.12.0', // 12
+      '  image:', // 13
+      '    runs-on: ubuntu-latest', // 14
+      '    strategy: *versions', // 15
+      '    container: node:${{ matrix.node }}-bookworm', // 16
+      '    services:', // 17
+      '      db: *postgres', // 18
+      '    steps: *lint', // 19
+      ''
+    ].join('\n')
+    const scanned = scanWorkflow('.github/workflows/ci.yml', workflow)
+    expect(scanned.notices).toEqual([])
+    expect(images(workflow)).toEqual([
+      [10, 'workflow-service', 'docker.io/library/postgres:16'],
+      [12, 'workflow-step', 'ghcr.io/hadolint/hadolint:v2.12.0'],
+      // the matrix the alias names fills the container in: one image per value
+      [16, 'workflow-container', 'docker.io/library/node:20-bookworm'],
+      [16, 'workflow-container', 'docker.io/library/node:22-bookworm'],
+      [10, 'workflow-service', 'docker.io/library/postgres:16'],
+      [12, 'workflow-step', 'ghcr.io/hadolint/hadolint:v2.12.0']
+    ])
+  })
+
   it('follows docker/build-push-action to its Dockerfile, with build args and named contexts', () => {
     const workflow = [
       'jobs:',

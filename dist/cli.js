@@ -24302,7 +24302,7 @@ var require_reusify = __commonJS({
     function reusify(Constructor) {
       var head = new Constructor();
       var tail = head;
-      function get2() {
+      function get() {
         var current = head;
         if (current.next) {
           head = current.next;
@@ -24318,7 +24318,7 @@ var require_reusify = __commonJS({
         tail = obj;
       }
       return {
-        get: get2,
+        get,
         release
       };
     }
@@ -28816,16 +28816,16 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
 }
 var MAX_EXTENDS = 16;
 function resolveService(at, definition, load, chain) {
-  const get2 = (key2) => field(at.document, definition, key2);
-  const buildNode = get2("build");
-  const imageNode = get2("image");
-  const platformNode = get2("platform");
+  const get = (key2) => field(at.document, definition, key2);
+  const buildNode = get("build");
+  const imageNode = get("image");
+  const platformNode = get("platform");
   const own = {
     ...buildNode !== void 0 && !((0, import_yaml2.isScalar)(buildNode) && buildNode.value === null) ? { build: { ...at, node: buildNode } } : {},
     ...(0, import_yaml2.isScalar)(imageNode) ? { image: { ...at, node: imageNode } } : {},
     platform: (0, import_yaml2.isScalar)(platformNode) ? String(platformNode.value) : null
   };
-  const extendsNode = get2("extends");
+  const extendsNode = get("extends");
   if (extendsNode === void 0) return own;
   const baseService = (0, import_yaml2.isScalar)(extendsNode) ? String(extendsNode.value) : (0, import_yaml2.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "service")) : null;
   if (!baseService) return { error: "extends names no service" };
@@ -28975,13 +28975,13 @@ function composeBuild(document, build, interpolate, lookup) {
   if ((0, import_yaml2.isScalar)(build)) {
     context = interpolate(String(build.value));
   } else if ((0, import_yaml2.isMap)(build)) {
-    const get2 = (key) => field(document, build, key);
-    if (get2("dockerfile_inline") !== void 0) return null;
-    const contextNode = get2("context");
-    const dockerfileNode = get2("dockerfile");
+    const get = (key) => field(document, build, key);
+    if (get("dockerfile_inline") !== void 0) return null;
+    const contextNode = get("context");
+    const dockerfileNode = get("dockerfile");
     if ((0, import_yaml2.isScalar)(contextNode)) context = interpolate(String(contextNode.value));
     if ((0, import_yaml2.isScalar)(dockerfileNode)) dockerfile = interpolate(String(dockerfileNode.value));
-    const args = get2("args");
+    const args = get("args");
     const entries = [];
     if ((0, import_yaml2.isMap)(args)) {
       for (const item of args.items) {
@@ -29083,14 +29083,14 @@ function scanHelmValues(file, text2, appVersion) {
   });
 }
 function addImage2(file, document, image, lines2, appVersion, result) {
-  const get2 = (key) => field(document, image, key);
-  const repository = scalarText(get2("repository"));
+  const get = (key) => field(document, image, key);
+  const repository = scalarText(get("repository"));
   if (repository === null || repository.includes("{{")) return;
-  const registry = scalarText(get2("registry"));
-  const digest = scalarText(get2("digest"));
-  const tag = scalarText(get2("tag")) || (digest ? null : appVersion);
+  const registry = scalarText(get("registry"));
+  const digest = scalarText(get("digest"));
+  const tag = scalarText(get("tag")) || (digest ? null : appVersion);
   const written = `${registry ? `${registry}/` : ""}${repository}${tag ? `:${tag}` : ""}${digest ? `@${digest}` : ""}`;
-  const at = get2("tag") ?? get2("repository");
+  const at = get("tag") ?? get("repository");
   const { line, col } = positionOf(lines2, at);
   result.references.push({
     file,
@@ -29361,10 +29361,7 @@ function replaceExpressions(text2, replace) {
   }
   return out + text2.slice(from);
 }
-function get(map, key) {
-  return (0, import_yaml10.isMap)(map) ? map.get(key, true) : void 0;
-}
-function literalEnv(map) {
+function literalEnv({ get }, map) {
   const env = {};
   const node = get(map, "env");
   if ((0, import_yaml10.isMap)(node)) {
@@ -29376,18 +29373,26 @@ function literalEnv(map) {
 }
 function scanWorkflow(file, content) {
   return scanYaml(file, content, ({ document, lineCounter }, result) => {
-    const reading = { file, at: (node) => positionOf(lineCounter, node), result };
+    const reading = {
+      file,
+      at: (node) => positionOf(lineCounter, node),
+      result,
+      get: (map, key) => (0, import_yaml10.isMap)(map) ? field(document, map, key) : void 0,
+      resolve: (node) => deref(document, node)
+    };
     const root = document.contents;
-    const workflowEnv = literalEnv(root);
-    const jobs = get(root, "jobs");
+    const workflowEnv = literalEnv(reading, root);
+    const jobs = reading.get(root, "jobs");
     if (!(0, import_yaml10.isMap)(jobs)) return;
-    for (const jobPair of jobs.items)
-      if ((0, import_yaml10.isMap)(jobPair.value) && (0, import_yaml10.isScalar)(jobPair.key))
-        scanJob(reading, String(jobPair.key.value), jobPair.value, workflowEnv);
+    for (const jobPair of jobs.items) {
+      const job = reading.resolve(jobPair.value);
+      if ((0, import_yaml10.isMap)(job) && (0, import_yaml10.isScalar)(jobPair.key))
+        scanJob(reading, String(jobPair.key.value), job, workflowEnv);
+    }
   });
 }
 function scanJob(reading, jobId, job, workflowEnv) {
-  const { file, at, result } = reading;
+  const { file, at, result, get } = reading;
   const matrixNode = get(get(job, "strategy"), "matrix");
   const combinations = matrixOf2(matrixNode);
   if (combinations !== null && "tooMany" in combinations) {
@@ -29398,7 +29403,11 @@ function scanJob(reading, jobId, job, workflowEnv) {
     });
     return;
   }
-  const values = { jobId, env: { ...workflowEnv, ...literalEnv(job) }, combinations };
+  const values = {
+    jobId,
+    env: { ...workflowEnv, ...literalEnv(reading, job) },
+    combinations
+  };
   const container = get(job, "container");
   if ((0, import_yaml10.isMap)(container))
     addImage4(reading, values, get(container, "image"), "workflow-container", "image");
@@ -29406,7 +29415,7 @@ function scanJob(reading, jobId, job, workflowEnv) {
   const services = get(job, "services");
   if ((0, import_yaml10.isMap)(services))
     for (const pair of services.items) {
-      const service = pair.value;
+      const service = reading.resolve(pair.value);
       if ((0, import_yaml10.isMap)(service))
         addImage4(reading, values, get(service, "image"), "workflow-service", "image");
       else
@@ -29420,7 +29429,8 @@ function scanJob(reading, jobId, job, workflowEnv) {
     }
   const steps = get(job, "steps");
   if (!(0, import_yaml10.isSeq)(steps)) return;
-  steps.items.forEach((step, index) => {
+  steps.items.forEach((item, index) => {
+    const step = reading.resolve(item);
     const uses = get(step, "uses");
     if (!(0, import_yaml10.isScalar)(uses) || typeof uses.value !== "string") return;
     if (uses.value.startsWith("docker://"))
@@ -29439,7 +29449,7 @@ function scanJob(reading, jobId, job, workflowEnv) {
           get(step, "with"),
           `job "${jobId}" step ${index + 1} (docker/build-push-action)`,
           at(uses).line,
-          { env: { ...values.env, ...literalEnv(step) }, combinations }
+          { env: { ...values.env, ...literalEnv(reading, step) }, combinations }
         )
       );
   });
@@ -29467,7 +29477,7 @@ function addImage4({ file, at, result }, { env, combinations }, node, kind, key,
       ...imageOrError(text2)
     });
 }
-function bakeStep({ file, result }, inputs, by, line) {
+function bakeStep({ file, result, get }, inputs, by, line) {
   const text2 = (name) => scalarText(get(inputs, name)) ?? "";
   const list = (name) => text2(name).split(/[\n,]/).map((f) => f.trim()).filter(Boolean);
   for (const name of list("files")) {
@@ -29575,7 +29585,7 @@ function substitute(raw, env, combinations) {
   return { texts: [...new Set(texts)] };
 }
 function buildPushStep(reading, inputs, by, line, literal) {
-  const { file, result } = reading;
+  const { file, result, get } = reading;
   const input = (name) => {
     const node = get(inputs, name);
     return (0, import_yaml10.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;

@@ -5,7 +5,7 @@ import { posix } from 'node:path'
 import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml'
 import { bakeSource } from './bake.js'
 import { dockerfileSource } from './dockerfile.js'
-import { positionOf, scalarText, scanYaml } from './yaml.js'
+import { deref, field, positionOf, scalarText, scanYaml } from './yaml.js'
 import { formatReference } from '../reference/reference.js'
 import {
   imageOrError,
@@ -96,6 +96,10 @@ interface WorkflowReading {
   file: string
   at: (node: Node) => { line: number; col: number }
   result: SourceScan
+  /** A map's value at a key, aliases resolved: GitHub reads anchors and aliases in workflows. */
+  get: (map: unknown, key: string) => Node | undefined
+  /** A node, or what the alias it is points to. */
+  resolve: (node: unknown) => Node | undefined
 }
 
 /** A job's literal values: its env (with the workflow's), and its matrix combinations. */
@@ -105,13 +109,8 @@ interface JobValues {
   combinations: Combination[] | null
 }
 
-/** A map's value at `key`, if the node is a map. */
-function get(map: unknown, key: string): Node | undefined {
-  return isMap(map) ? ((map as YAMLMap).get(key, true) as Node | undefined) : undefined
-}
-
 /** The `env:` entries of a workflow, job or step whose values are literal. */
-function literalEnv(map: unknown): Record<string, string> {
+function literalEnv({ get }: WorkflowReading, map: unknown): Record<string, string> {
   const env: Record<string, string> = {}
   const node = get(map, 'env')
   if (isMap(node))
@@ -124,14 +123,22 @@ function literalEnv(map: unknown): Record<string, string> {
 /** Every image a workflow pulls, with the literal values of its matrix. Pure. */
 export function scanWorkflow(file: string, content: string): SourceScan {
   return scanYaml(file, content, ({ document, lineCounter }, result) => {
-    const reading = { file, at: (node: Node) => positionOf(lineCounter, node), result }
+    const reading: WorkflowReading = {
+      file,
+      at: (node: Node) => positionOf(lineCounter, node),
+      result,
+      get: (map, key) => (isMap(map) ? field(document, map, key) : undefined),
+      resolve: node => deref(document, node as Node | undefined)
+    }
     const root = document.contents
-    const workflowEnv = literalEnv(root)
-    const jobs = get(root, 'jobs')
+    const workflowEnv = literalEnv(reading, root)
+    const jobs = reading.get(root, 'jobs')
     if (!isMap(jobs)) return
-    for (const jobPair of jobs.items)
-      if (isMap(jobPair.value) && isScalar(jobPair.key))
-        scanJob(reading, String(jobPair.key.value), jobPair.value, workflowEnv)
+    for (const jobPair of jobs.items) {
+      const job = reading.resolve(jobPair.value)
+      if (isMap(job) && isScalar(jobPair.key))
+        scanJob(reading, String(jobPair.key.value), job, workflowEnv)
+    }
   })
 }
 
@@ -141,7 +148,7 @@ function scanJob(
   job: YAMLMap,
   workflowEnv: Record<string, string>
 ): void {
-  const { file, at, result } = reading
+  const { file, at, result, get } = reading
   const matrixNode = get(get(job, 'strategy'), 'matrix')
   const combinations = matrixOf(matrixNode)
   if (combinations !== null && 'tooMany' in combinations) {
@@ -153,7 +160,11 @@ function scanJob(
     })
     return
   }
-  const values: JobValues = { jobId, env: { ...workflowEnv, ...literalEnv(job) }, combinations }
+  const values: JobValues = {
+    jobId,
+    env: { ...workflowEnv, ...literalEnv(reading, job) },
+    combinations
+  }
   const container = get(job, 'container')
   if (isMap(container))
     addImage(reading, values, get(container, 'image'), 'workflow-container', 'image')
@@ -161,7 +172,7 @@ function scanJob(
   const services = get(job, 'services')
   if (isMap(services))
     for (const pair of services.items) {
-      const service = pair.value as Node
+      const service = reading.resolve(pair.value)
       if (isMap(service))
         addImage(reading, values, get(service, 'image'), 'workflow-service', 'image')
       else
@@ -175,7 +186,8 @@ function scanJob(
     }
   const steps = get(job, 'steps')
   if (!isSeq(steps)) return
-  steps.items.forEach((step, index) => {
+  steps.items.forEach((item, index) => {
+    const step = reading.resolve(item)
     const uses = get(step, 'uses')
     if (!isScalar(uses) || typeof uses.value !== 'string') return
     if (uses.value.startsWith('docker://'))
@@ -194,7 +206,7 @@ function scanJob(
           get(step, 'with'),
           `job "${jobId}" step ${index + 1} (docker/build-push-action)`,
           at(uses).line,
-          { env: { ...values.env, ...literalEnv(step) }, combinations }
+          { env: { ...values.env, ...literalEnv(reading, step) }, combinations }
         )
       )
   })
@@ -234,7 +246,7 @@ function addImage(
 
 /** The Bake files a `docker/bake-action` step runs, read as it runs them. */
 function bakeStep(
-  { file, result }: WorkflowReading,
+  { file, result, get }: WorkflowReading,
   inputs: Node | undefined,
   by: string,
   line: number
@@ -394,7 +406,7 @@ function buildPushStep(
   line: number,
   literal: { env: Record<string, string>; combinations: Combination[] | null }
 ): Follow[] {
-  const { file, result } = reading
+  const { file, result, get } = reading
   const input = (name: string): { text: string; node: Node } | null => {
     const node = get(inputs, name)
     return isScalar(node) && node.value !== null ? { text: String(node.value), node } : null
