@@ -29279,7 +29279,7 @@ function scanKustomization(file, text2, outer, exists = () => false) {
         if (path === null) continue;
         const { line } = positionOf(lineCounter, item);
         const by = `kustomization ${file}`;
-        if (/^[a-z][a-z0-9+.-]*:\/\/|^(github\.com|gitlab\.com|bitbucket\.org)\/|\?ref=/i.test(path)) {
+        if (isRemoteContext(path) || /^(github\.com|gitlab\.com|bitbucket\.org)\/|\?ref=/i.test(path)) {
           result.notices.push({
             file,
             line,
@@ -29686,12 +29686,12 @@ var SOURCES = [
   helmValuesSource
 ];
 var DEFAULT_PATTERNS = [...new Set(SOURCES.flatMap((s) => s.patterns))];
-var namedBy = new Map(SOURCES.map((s) => [s, (0, import_picomatch.default)([...s.patterns], { dot: true })]));
-function isNamedAs(source, path) {
-  return (namedBy.get(source) ?? (0, import_picomatch.default)([...source.patterns], { dot: true }))(path);
-}
+var NAMED_BY = SOURCES.map((source) => ({
+  source,
+  names: (0, import_picomatch.default)([...source.patterns], { dot: true })
+}));
 function sourceFor(path, text2, chosenByUser = false) {
-  const named = SOURCES.filter((s) => isNamedAs(s, path));
+  const named = NAMED_BY.filter(({ names }) => names(path)).map(({ source }) => source);
   return named.find((s) => s.looksLike?.(text2) === true) ?? named.find((s) => s.looksLike === void 0) ?? (chosenByUser ? SOURCES.find((s) => s.looksLike?.(text2) === true) : void 0) ?? null;
 }
 var READ_ORDER = (() => {
@@ -30785,11 +30785,15 @@ async function discover(options) {
   const ownGlobs = "globs" in options.select && options.select.globs.some((glob) => !DEFAULT_PATTERNS.includes(glob));
   for (const file of selected.files) {
     const text2 = reader.read(file);
-    const chosenByUser = ownGlobs || selected.named.has(file);
-    const source = text2 === null ? null : sourceFor(file, text2, chosenByUser);
-    if (text2 === null || source !== null) files.push(file);
-    if (source !== null) plan.readOnItsOwn(file, source, text2 ?? "");
-    else if (text2 !== null && selected.named.has(file))
+    if (text2 === null) {
+      files.push(file);
+      continue;
+    }
+    const source = sourceFor(file, text2, ownGlobs || selected.named.has(file));
+    if (source !== null) {
+      files.push(file);
+      plan.readOnItsOwn(file, source, text2);
+    } else if (selected.named.has(file))
       reader.errors.push({
         file,
         message: `not scanned: not a file of a kind read here (${SOURCES.map((s) => s.name).join(", ")})`
@@ -30823,12 +30827,12 @@ var ReadingPlan = class {
     let lastYield = performance.now();
     for (this.rank = 0; this.rank < this.queues.length; this.rank++) {
       const queue = this.queues[this.rank];
-      for (let next = queue.shift(); next; next = queue.shift()) {
+      for (let at = 0; at < queue.length; at++) {
         if (performance.now() - lastYield >= YIELD_EVERY_MS) {
           await new Promise((resolve6) => setImmediate(resolve6));
           lastYield = performance.now();
         }
-        this.scanEntry(next);
+        this.scanEntry(queue[at]);
       }
     }
     return { ...this.found, references: dedupe(this.found.references) };
@@ -30848,7 +30852,7 @@ var ReadingPlan = class {
   }
   scanEntry(entry) {
     entry.queued = false;
-    const readings = entry.readings.size > 0 ? [...entry.readings] : entry.onItsOwn ? [["null", { passed: null, by: [], builds: false }]] : [];
+    const readings = entry.readings.size > 0 ? [...entry.readings] : entry.onItsOwn ? [[readingKey(null), { passed: null, by: [], builds: false }]] : [];
     for (const [key, reading] of readings) {
       if (entry.done.has(key)) continue;
       entry.done.add(key);

@@ -57,11 +57,16 @@ export async function discover(options: DiscoverOptions): Promise<Discovered> {
     'globs' in options.select && options.select.globs.some(glob => !DEFAULT_PATTERNS.includes(glob))
   for (const file of selected.files) {
     const text = reader.read(file)
-    const chosenByUser = ownGlobs || selected.named.has(file)
-    const source = text === null ? null : sourceFor(file, text, chosenByUser)
-    if (text === null || source !== null) files.push(file)
-    if (source !== null) plan.readOnItsOwn(file, source, text ?? '')
-    else if (text !== null && selected.named.has(file))
+    // a file that cannot be read is listed: the reader has said why
+    if (text === null) {
+      files.push(file)
+      continue
+    }
+    const source = sourceFor(file, text, ownGlobs || selected.named.has(file))
+    if (source !== null) {
+      files.push(file)
+      plan.readOnItsOwn(file, source, text)
+    } else if (selected.named.has(file))
       reader.errors.push({
         file,
         message: `not scanned: not a file of a kind read here (${SOURCES.map(s => s.name).join(', ')})`
@@ -120,13 +125,14 @@ class ReadingPlan {
     // the scan is synchronous work: now and then it lets the cache restore beside it read its answers
     let lastYield = performance.now()
     for (this.rank = 0; this.rank < this.queues.length; this.rank++) {
+      // by index: the queue grows while it is read (a Compose include), and shifting is linear
       const queue = this.queues[this.rank]
-      for (let next = queue.shift(); next; next = queue.shift()) {
+      for (let at = 0; at < queue.length; at++) {
         if (performance.now() - lastYield >= YIELD_EVERY_MS) {
           await new Promise(resolve => setImmediate(resolve))
           lastYield = performance.now()
         }
-        this.scanEntry(next)
+        this.scanEntry(queue[at])
       }
     }
     return { ...this.found, references: dedupe(this.found.references) }
@@ -153,7 +159,7 @@ class ReadingPlan {
       entry.readings.size > 0
         ? [...entry.readings]
         : entry.onItsOwn
-          ? [['null', { passed: null, by: [], builds: false }]]
+          ? [[readingKey(null), { passed: null, by: [], builds: false }]]
           : []
     for (const [key, reading] of readings) {
       if (entry.done.has(key)) continue

@@ -26,12 +26,11 @@ export const SOURCES: readonly Source[] = [
 /** The default file patterns: every source's. */
 export const DEFAULT_PATTERNS: readonly string[] = [...new Set(SOURCES.flatMap(s => s.patterns))]
 
-const namedBy = new Map(SOURCES.map(s => [s, picomatch([...s.patterns], { dot: true })]))
-
-/** Whether a path is one of a source's names (its default patterns). */
-export function isNamedAs(source: Source, path: string): boolean {
-  return (namedBy.get(source) ?? picomatch([...source.patterns], { dot: true }))(path)
-}
+/** Each source with the matcher of its names (its default patterns), compiled once. */
+const NAMED_BY = SOURCES.map(source => ({
+  source,
+  names: picomatch([...source.patterns], { dot: true })
+}))
 
 /**
  * The source that reads a file: one whose names match and whose content test agrees; else
@@ -40,7 +39,7 @@ export function isNamedAs(source: Source, path: string): boolean {
  * is. Null: no source reads it, and it is passed over.
  */
 export function sourceFor(path: string, text: string, chosenByUser = false): Source | null {
-  const named = SOURCES.filter(s => isNamedAs(s, path))
+  const named = NAMED_BY.filter(({ names }) => names(path)).map(({ source }) => source)
   return (
     named.find(s => s.looksLike?.(text) === true) ??
     named.find(s => s.looksLike === undefined) ??

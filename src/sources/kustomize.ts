@@ -11,7 +11,7 @@ import {
   type ImageOverride,
   type KustomizeImages
 } from './kubernetes.js'
-import { excerpt, follow, type Source, type SourceScan } from './source.js'
+import { excerpt, follow, isRemoteContext, type Source, type SourceScan } from './source.js'
 import { field, positionOf, scalarText, scanYaml } from './yaml.js'
 
 /** The names `kustomize build DIR` looks for, in its order. */
@@ -46,7 +46,7 @@ export const kustomizeSource: Source<KustomizeImages> = {
 }
 
 /** A kustomization's overrides, and the manifests and kustomizations it lists to follow. Pure. */
-export function scanKustomization(
+function scanKustomization(
   file: string,
   text: string,
   outer: readonly ImageOverride[][],
@@ -84,8 +84,10 @@ export function scanKustomization(
         if (path === null) continue
         const { line } = positionOf(lineCounter, item as Node)
         const by = `kustomization ${file}`
+        // a URL or Git address, or kustomize's shorthand for a repository (`github.com/org/repo//dir?ref=v1`)
         if (
-          /^[a-z][a-z0-9+.-]*:\/\/|^(github\.com|gitlab\.com|bitbucket\.org)\/|\?ref=/i.test(path)
+          isRemoteContext(path) ||
+          /^(github\.com|gitlab\.com|bitbucket\.org)\/|\?ref=/i.test(path)
         ) {
           result.notices.push({
             file,
