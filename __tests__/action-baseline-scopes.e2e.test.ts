@@ -75,7 +75,7 @@ describe('the baseline under GitHub cache rules', () => {
       expect([worker.main.status, statuses(worker)]).toEqual([0, { 1: 'unchanged' }])
     }))
 
-  it('two steps in one job each compare with their own baseline and each save it', () =>
+  it("two steps in one job compare with the repository's one baseline, and the later save holds what both read", () =>
     scenario(async (world, runner, cache) => {
       writeFileSync(
         join(world.workspace, 'tools.Dockerfile'),
@@ -96,10 +96,20 @@ describe('the baseline under GitHub cache rules', () => {
       }
       const recorded = await twoSteps('600')
       expect(recorded.posts.map(p => p?.status)).toEqual([0, 0])
-      expect(cache.keysIn(MAIN)).toEqual([
-        expect.stringMatching(/-600-1-__acme_bid_2$/),
-        expect.stringMatching(/-600-1-__acme_bid$/)
+      const keys = cache.keysIn(MAIN)
+      expect(keys).toEqual([
+        expect.stringMatching(/-600-1-drift-__acme_bid_2-[0-9a-f]{8}$/),
+        expect.stringMatching(/-600-1-drift-__acme_bid-[0-9a-f]{8}$/)
       ])
+      const images = Object.keys(JSON.parse(cache.savedText(keys[1])).images)
+      expect(images).toHaveLength(3)
+      expect(images).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/team\/base:1$/),
+          expect.stringMatching(/library\/python:3\.12-slim$/),
+          expect.stringMatching(/library\/python:3\.13-slim$/)
+        ])
+      )
       await world.movePython312()
       const next = await twoSteps('601')
       expect(next.first.status).toBe(1)
@@ -269,6 +279,10 @@ describe('who records, and where drift is accepted', () => {
   it("save-baseline: always saves in the run's own scope, which the default branch never reads; a fork's read-only token is refused with one warning", () =>
     scenario(async (world, runner, cache) => {
       await runner.runJob()
+      // the pull request adds an image, so it has something to save
+      const dockerfile = join(world.workspace, 'Dockerfile')
+      const before = readFileSync(dockerfile, 'utf8')
+      writeFileSync(dockerfile, `${before}FROM ${world.hub.host}/library/python:3.13-slim\n`)
       const own = await runner.runJob({ 'save-baseline': 'always' }, {}, on.pullRequest(7))
       expect(own.post!.status).toBe(0)
       expect(cache.keysIn('refs/pull/7/merge')).toHaveLength(1)
@@ -278,6 +292,7 @@ describe('who records, and where drift is accepted', () => {
         {},
         on.pullRequest(8, { fork: true })
       )
+      writeFileSync(dockerfile, before)
       expect(fork.main.status).toBe(0)
       expect(messages(fork.post, 'warning')).toEqual([
         expect.stringMatching(/^baseline not saved to the cache \(.*cache write denied/)
@@ -351,7 +366,7 @@ describe('who records, and where drift is accepted', () => {
       const post = await slow.finish()
       expect(post!.status).toBe(0)
       expect(post!.stdout).toMatch(
-        /baseline saved to the Actions cache as \S+ \(this run's 1 new or accepted entries on top of \S+, saved while this job ran\)/
+        /baseline saved to the Actions cache as \S+ \(merged into \S+, saved while this job ran\)/
       )
       expect(cache.savedKeys).toHaveLength(3)
       writeFileSync(dockerfile, python + base)
@@ -367,7 +382,7 @@ describe('who records, and where drift is accepted', () => {
       await runner.runJob({ accept: 'true' }, {}, on.dispatch())
       const post = await slow.finish()
       expect(post!.stdout).toMatch(
-        /baseline not saved: a newer one \(\S+\) was saved while this job ran, and this run recorded nothing it lacks/
+        /baseline not saved: the newest one \(\S+\) already holds what this step read/
       )
       expect(cache.savedKeys).toHaveLength(2)
       expect((await runner.runJob()).main.status).toBe(0)

@@ -32,9 +32,11 @@ describe.each(NODES)('the action under %s', (_, node) => {
         ])
         expect(statuses(job)).toEqual({ 1: 'new', 4: 'new' })
         expect(job.post!.status).toBe(0)
-        // a fixed-length prefix, then run, attempt and step
+        // the repository's fixed-length prefix, then run, attempt, job, step and a nonce
         expect(cache.savedKeys).toEqual([
-          expect.stringMatching(/^base-image-drift-[0-9a-f]{20}-\d+-1-__acme_base-image-drift$/)
+          expect.stringMatching(
+            /^base-image-drift-v2-[0-9a-f]{20}-\d+-1-drift-__acme_base-image-drift-[0-9a-f]{8}$/
+          )
         ])
       }))
 

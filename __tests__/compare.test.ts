@@ -15,7 +15,7 @@ const NOW = '2026-11-26T12:00:00.000Z'
 const options = { platforms: [] as string[], accept: false, now: NOW, run: '7-1', commit: 'abc' }
 
 function baseline(images: Baseline['images']): Baseline {
-  return { schema: BASELINE_SCHEMA, version: 1, updatedAt: '2026-11-01T00:00:00Z', images }
+  return { schema: BASELINE_SCHEMA, version: 1, images }
 }
 const entry = (digest: string, platforms?: Record<string, string>) => ({
   digest,
@@ -52,21 +52,28 @@ describe('compare', () => {
         [py]: entry(d('a')),
         'docker.io/library/alpine:3.20': entry(d('c')),
         'docker.io/library/gone:1': entry(d('f')),
-        'docker.io/library/removed:1': entry(d('9'))
+        // recorded from the Dockerfile this step scans, and no longer in it
+        'docker.io/library/removed:1': { ...entry(d('9')), seenAt: ['Dockerfile'] },
+        // recorded from another workflow's file, which this step does not scan
+        'docker.io/library/other:1': { ...entry(d('8')), seenAt: ['deploy/compose.yaml'] }
       }),
       options
     )
     expect(findings.map(f => f.status)).toEqual(['drifted', 'unchanged', 'new', 'error'])
-    // drift not accepted keeps the known-good digest; an error keeps its entry; a removed line is dropped
+    // drift not accepted keeps the known-good digest; an error keeps its entry; a removed line
+    // is dropped; what another step reads is kept
     expect(Object.fromEntries(Object.entries(next.images).map(([k, v]) => [k, v.digest]))).toEqual({
       [py]: d('a'),
       'docker.io/library/alpine:3.20': d('c'),
       'docker.io/library/node:22': d('e'),
-      'docker.io/library/gone:1': d('f')
+      'docker.io/library/gone:1': d('f'),
+      'docker.io/library/other:1': d('8')
     })
+    // an unchanged entry keeps when it was recorded: a run that changed nothing writes the same text
+    expect(next.images['docker.io/library/alpine:3.20'].recordedAt).toBe('2026-11-01T00:00:00Z')
     expect(next.images['docker.io/library/node:22']).toEqual({
       digest: d('e'),
-      seenAt: ['Dockerfile:3'],
+      seenAt: ['Dockerfile'],
       recordedAt: NOW,
       run: '7-1',
       commit: 'abc'

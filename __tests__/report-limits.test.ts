@@ -27,7 +27,7 @@ function hugeDrift() {
     {
       schema: 'https://github.com/base-image-drift/base-image-drift/baseline',
       version: 1,
-      updatedAt: '',
+
       images: { [image]: { digest: d('a'), recordedAt: '' } }
     },
     { platforms: [], accept: false, now: 'now' }

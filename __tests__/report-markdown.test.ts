@@ -52,7 +52,7 @@ describe('the Markdown report', () => {
     const baseline = {
       schema: 'https://github.com/base-image-drift/base-image-drift/baseline' as const,
       version: 1 as const,
-      updatedAt: '',
+
       images: {
         'docker.io/library/redis:7': { digest: d('a'), recordedAt: '' },
         'docker.io/library/alpine:3.20': { digest: d('c'), recordedAt: '' }

@@ -12213,10 +12213,10 @@ var require_headers = __commonJS({
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
         const exists2 = this[kHeadersMap].get(lowercaseName);
         if (exists2) {
-          const delimiter3 = lowercaseName === "cookie" ? "; " : ", ";
+          const delimiter4 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
             name: exists2.name,
-            value: `${exists2.value}${delimiter3}${value}`
+            value: `${exists2.value}${delimiter4}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -28261,8 +28261,8 @@ var require_common = __commonJS({
         }
         return debug2;
       }
-      function extend2(namespace, delimiter3) {
-        const newDebug = createDebug(this.namespace + (typeof delimiter3 === "undefined" ? ":" : delimiter3) + namespace);
+      function extend2(namespace, delimiter4) {
+        const newDebug = createDebug(this.namespace + (typeof delimiter4 === "undefined" ? ":" : delimiter4) + namespace);
         newDebug.log = this.log;
         return newDebug;
       }
@@ -32772,7 +32772,7 @@ function calculateQueryParameters(operationSpec, operationArguments, fallbackObj
       let queryParameterValue = getOperationArgumentValueFromParameter(operationArguments, queryParameter, fallbackObject);
       if (queryParameterValue !== void 0 && queryParameterValue !== null || queryParameter.mapper.required) {
         queryParameterValue = operationSpec.serializer.serialize(queryParameter.mapper, queryParameterValue, getPathStringFromParameter(queryParameter));
-        const delimiter3 = queryParameter.collectionFormat ? CollectionFormatToDelimiterMap[queryParameter.collectionFormat] : "";
+        const delimiter4 = queryParameter.collectionFormat ? CollectionFormatToDelimiterMap[queryParameter.collectionFormat] : "";
         if (Array.isArray(queryParameterValue)) {
           queryParameterValue = queryParameterValue.map((item) => {
             if (item === null || item === void 0) {
@@ -32784,7 +32784,7 @@ function calculateQueryParameters(operationSpec, operationArguments, fallbackObj
         if (queryParameter.collectionFormat === "Multi" && queryParameterValue.length === 0) {
           continue;
         } else if (Array.isArray(queryParameterValue) && (queryParameter.collectionFormat === "SSV" || queryParameter.collectionFormat === "TSV")) {
-          queryParameterValue = queryParameterValue.join(delimiter3);
+          queryParameterValue = queryParameterValue.join(delimiter4);
         }
         if (!queryParameter.skipEncoding) {
           if (Array.isArray(queryParameterValue)) {
@@ -32796,7 +32796,7 @@ function calculateQueryParameters(operationSpec, operationArguments, fallbackObj
           }
         }
         if (Array.isArray(queryParameterValue) && (queryParameter.collectionFormat === "CSV" || queryParameter.collectionFormat === "Pipes")) {
-          queryParameterValue = queryParameterValue.join(delimiter3);
+          queryParameterValue = queryParameterValue.join(delimiter4);
         }
         result.set(queryParameter.mapper.serializedName || getPathStringFromParameter(queryParameter), queryParameterValue);
       }
@@ -54753,8 +54753,8 @@ var init_container = __esm({
        *                  character or a string.
        * @param options The options parameters.
        */
-      listBlobHierarchySegment(delimiter3, options) {
-        return this.client.sendOperationRequest({ delimiter: delimiter3, options }, listBlobHierarchySegmentOperationSpec);
+      listBlobHierarchySegment(delimiter4, options) {
+        return this.client.sendOperationRequest({ delimiter: delimiter4, options }, listBlobHierarchySegmentOperationSpec);
       }
       /**
        * Returns the sku name and account kind
@@ -71528,11 +71528,33 @@ var init_cache3 = __esm({
 });
 
 // src/baseline/cache-worker.ts
+import { chmodSync, mkdtempSync, rmSync, writeFileSync as writeFileSync3 } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter as delimiter3, join as join7 } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
+function chooseGzip() {
+  const dir = mkdtempSync(join7(tmpdir(), "base-image-drift-gzip-"));
+  writeFileSync3(join7(dir, "zstd"), "#!/bin/sh\nexit 0\n");
+  chmodSync(join7(dir, "zstd"), 493);
+  writeFileSync3(join7(dir, "zstd.cmd"), "@exit /b 0\r\n");
+  process.env.PATH = `${dir}${delimiter3}${process.env.PATH ?? ""}`;
+  return dir;
+}
 if (parentPort) {
   const call = workerData;
-  const cache = await Promise.resolve().then(() => (init_cache3(), cache_exports));
-  parentPort.postMessage(
-    call.op === "restore" ? await cache.restoreCache([call.path], call.key, [call.key], { lookupOnly: call.lookupOnly }) : await cache.saveCache([call.path], call.key)
-  );
+  const shim = call.portable ? chooseGzip() : null;
+  try {
+    const cache = await Promise.resolve().then(() => (init_cache3(), cache_exports));
+    parentPort.postMessage(
+      call.op === "restore" ? await cache.restoreCache(
+        [call.path],
+        call.key,
+        [call.key],
+        { lookupOnly: call.lookupOnly },
+        call.portable
+      ) : await cache.saveCache([call.path], call.key, void 0, call.portable)
+    );
+  } finally {
+    if (shim) rmSync(shim, { recursive: true, force: true });
+  }
 }

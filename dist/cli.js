@@ -25965,9 +25965,6 @@ function parseBaseline(text2, source) {
   return {
     schema: BASELINE_SCHEMA,
     version: BASELINE_SCHEMA_VERSION,
-    updatedAt: typeof doc.updatedAt === "string" ? doc.updatedAt : "",
-    ...typeof doc.run === "string" ? { run: doc.run } : {},
-    ...typeof doc.commit === "string" ? { commit: doc.commit } : {},
     images
   };
 }
@@ -25984,6 +25981,34 @@ function serializeBaseline(baseline) {
     Object.keys(baseline.images).sort().map((key) => [key, baseline.images[key]])
   );
   return JSON.stringify({ ...baseline, images }, null, 2) + "\n";
+}
+
+// src/baseline/merge.ts
+function seenFile(seenAt) {
+  return seenAt.replace(/:\d+$/, "");
+}
+function mergeReading(base, reading) {
+  const scanned = new Set(reading.scanned);
+  const images = {};
+  for (const [key, entry] of Object.entries(base?.images ?? {})) {
+    if (reading.images[key]) continue;
+    if (!reading.complete || entry.seenAt === void 0) {
+      images[key] = entry;
+      continue;
+    }
+    const elsewhere = filesOf(entry.seenAt).filter((file) => !scanned.has(file));
+    if (elsewhere.length > 0) images[key] = { ...entry, seenAt: elsewhere };
+  }
+  for (const [key, { entry, accepted, comparedWith }] of Object.entries(reading.images)) {
+    const stored = base?.images[key];
+    const chosen = !stored || accepted || stored.digest === comparedWith ? entry : stored;
+    const others = filesOf(stored?.seenAt ?? []).filter((file) => !scanned.has(file));
+    images[key] = { ...chosen, seenAt: filesOf([...others, ...entry.seenAt ?? []]) };
+  }
+  return { schema: BASELINE_SCHEMA, version: BASELINE_SCHEMA_VERSION, images };
+}
+function filesOf(seenAt) {
+  return [...new Set(seenAt.map(seenFile))].sort();
 }
 
 // src/reference/platform.ts
@@ -26332,40 +26357,40 @@ function accepts(accept, image) {
   return typeof accept === "boolean" ? accept : accept.includes(image);
 }
 function compare(references, resolutions, baseline, options) {
-  const images = {};
-  const accepting = {};
-  const added = /* @__PURE__ */ new Set();
-  const accepted = /* @__PURE__ */ new Set();
+  const scanned = [.../* @__PURE__ */ new Set([...options.scanned ?? [], ...references.map((r) => r.file)])];
+  const reading = { images: {}, scanned, complete: true };
+  const accepting = { images: {}, scanned, complete: true };
   const seenAt = /* @__PURE__ */ new Map();
   for (const reference of references) {
     if (!reference.image) continue;
     const key = formatReference(reference.image);
-    seenAt.set(key, [...seenAt.get(key) ?? [], `${reference.file}:${reference.line}`]);
+    seenAt.set(key, [...seenAt.get(key) ?? [], reference.file]);
   }
   const findings = references.map((reference) => {
     const finding = judge(reference, resolutions, baseline, options);
     if (finding.image === null) return finding;
-    const where = { seenAt: seenAt.get(finding.image) ?? [] };
+    const where = { seenAt: [...new Set(seenAt.get(finding.image))].sort() };
+    const previous = "previous" in finding ? finding.previous : void 0;
+    const comparedWith = previous?.digest ?? null;
     if (finding.status === "error") {
-      if (finding.previous)
-        images[finding.image] = accepting[finding.image] = { ...finding.previous, ...where };
+      if (previous)
+        reading.images[finding.image] = accepting.images[finding.image] = {
+          entry: { ...previous, ...where },
+          accepted: false,
+          comparedWith
+        };
       return finding;
     }
-    const recorded = {
+    const recorded = previous?.digest === finding.current.digest ? { ...previous, ...where } : {
       digest: finding.current.digest,
       ...where,
       recordedAt: options.now,
       ...options.run ? { run: options.run } : {},
       ...options.commit ? { commit: options.commit } : {}
     };
-    accepting[finding.image] = recorded;
-    if (finding.status === "drifted" && !accepts(options.accept, finding.image)) {
-      images[finding.image] = { ...finding.previous, ...where };
-    } else {
-      images[finding.image] = recorded;
-      if (finding.status === "drifted") accepted.add(finding.image);
-      if (!("previous" in finding) || !finding.previous) added.add(finding.image);
-    }
+    const drifted = finding.status === "drifted";
+    accepting.images[finding.image] = { entry: recorded, accepted: drifted, comparedWith };
+    reading.images[finding.image] = previous && drifted && !accepts(options.accept, finding.image) ? { entry: { ...previous, ...where }, accepted: false, comparedWith } : { entry: recorded, accepted: drifted, comparedWith };
     return finding;
   });
   for (const problem of options.unreadable ?? []) {
@@ -26384,23 +26409,12 @@ function compare(references, resolutions, baseline, options) {
     });
   }
   if (findings.some((f) => f.status === "error" && f.error.kind === "scan"))
-    for (const [key, entry] of Object.entries(baseline?.images ?? {})) {
-      images[key] ??= entry;
-      accepting[key] ??= entry;
-    }
-  const document = (entries) => ({
-    schema: BASELINE_SCHEMA,
-    version: BASELINE_SCHEMA_VERSION,
-    updatedAt: options.now,
-    ...options.run ? { run: options.run } : {},
-    ...options.commit ? { commit: options.commit } : {},
-    images: entries
-  });
+    reading.complete = accepting.complete = false;
   return {
     findings,
-    next: document(images),
-    accepting: document(accepting),
-    changes: { added: [...added], accepted: [...accepted] }
+    next: mergeReading(baseline, reading),
+    accepting: mergeReading(baseline, accepting),
+    reading
   };
 }
 function judge(reference, resolutions, baseline, options) {
@@ -30987,13 +31001,14 @@ async function run(request2) {
 }
 async function decideAndSave(request2, restored, discovered, resolutions, client, platforms) {
   const baseline = restored.state === "found" ? restored.baseline : null;
-  const { findings, next, accepting, changes } = compare(
+  const { findings, next, accepting, reading } = compare(
     discovered.references,
     resolutions,
     baseline,
     {
       platforms,
       accept: request2.policy.accept,
+      scanned: discovered.files,
       unreadable: discovered.errors,
       platformChanges: baseline ? await platformChanges(movedImages(discovered, resolutions, baseline), client) : void 0,
       now: request2.now,
@@ -31016,7 +31031,7 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     verdict.keptBecause = `no image references were found, so the baseline of ${counted(before, "image")} was kept; check the files input`;
   }
   const saving = request2.save && verdict.save && restored.state !== "unavailable";
-  const saveProblem = saving ? await request2.store.save(next, changes) : null;
+  const saveProblem = saving ? await request2.store.save(next, reading) : null;
   return {
     restored,
     baseline,
@@ -31025,7 +31040,7 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     verdict,
     next,
     accepting,
-    changes,
+    reading,
     saved: saving && saveProblem === null,
     saveProblem,
     replaced: restored.state === "unusable" ? restored.why : null

@@ -175,9 +175,9 @@ export class CacheService {
         mkdirSync(dirname(join(dir, 'files', path)), { recursive: true })
         writeFileSync(join(dir, 'files', path), text)
       }
-      const archive = join(dir, 'entry.tar.zst')
+      const archive = join(dir, 'entry.tgz')
       execFileSync('tar', [
-        '--zstd',
+        '-z',
         '-cf',
         archive,
         '-C',

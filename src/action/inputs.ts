@@ -24,7 +24,7 @@ import {
   parseVariables
 } from '../config/values.js'
 import { SEVERITIES, type Severity } from '../explain/diff.js'
-import { baselineKeyPrefix, workflowFile } from '../baseline/cache-key.js'
+import { baselineKeyPrefix, legacyKeyPrefix, workflowFile } from '../baseline/cache-key.js'
 import type { Acceptance } from '../compare/compare.js'
 import { hostPlatform } from '../reference/platform.js'
 import { formatReference, parseReference } from '../reference/reference.js'
@@ -41,7 +41,10 @@ export interface ActionInputs {
   githubToken: string
   insecureRegistries: string[]
   timeoutSeconds: number
+  /** The key prefix of the repository's baseline, or of the one the input cache-key names. */
   cacheKey: string
+  /** The prefix an earlier version saved this step's baseline under, carried over once. */
+  legacyCacheKey: string
   /** Which runs save the cache baseline. */
   saveBaseline: SaveBaseline
   onMissingBaseline: Reaction
@@ -88,16 +91,15 @@ export function readInputs(env: Record<string, string | undefined> = process.env
       core.getInput('timeout') || String(DEFAULTS.timeoutSeconds),
       'input timeout'
     ),
-    cacheKey:
-      core.getInput('cache-key') ||
-      baselineKeyPrefix({
-        workflow: workflowFile(env.GITHUB_WORKFLOW_REF) ?? env.GITHUB_WORKFLOW ?? '',
-        job: env.GITHUB_JOB ?? '',
-        files,
-        buildArgs,
-        platforms,
-        variableNames: Object.keys(variables)
-      }),
+    cacheKey: baselineKeyPrefix(core.getInput('cache-key')),
+    legacyCacheKey: legacyKeyPrefix(core.getInput('cache-key'), {
+      workflow: workflowFile(env.GITHUB_WORKFLOW_REF) ?? env.GITHUB_WORKFLOW ?? '',
+      job: env.GITHUB_JOB ?? '',
+      files,
+      buildArgs,
+      platforms,
+      variableNames: Object.keys(variables)
+    }),
     saveBaseline: oneOf(
       core.getInput('save-baseline') || DEFAULTS.saveBaseline,
       SAVE_BASELINE_MODES,

@@ -5,6 +5,7 @@
 import { policyOf } from '../decide/policy.js'
 import * as core from '@actions/core'
 import { resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { savedKey, workflowFile } from '../baseline/cache-key.js'
 import { CacheStore, uploadStaged } from '../baseline/cache-store.js'
@@ -68,11 +69,16 @@ async function main(): Promise<void> {
     ? null
     : new CacheStore({
         prefix: inputs.cacheKey,
+        legacyPrefix: inputs.legacyCacheKey,
         key: savedKey(
           inputs.cacheKey,
-          env.GITHUB_RUN_ID ?? '0',
-          env.GITHUB_RUN_ATTEMPT ?? '1',
-          env.GITHUB_ACTION ?? 'step'
+          {
+            run: env.GITHUB_RUN_ID ?? '0',
+            attempt: env.GITHUB_RUN_ATTEMPT ?? '1',
+            job: env.GITHUB_JOB ?? 'job',
+            step: env.GITHUB_ACTION ?? 'step'
+          },
+          randomBytes(4).toString('hex')
         ),
         workspace: cwd,
         temp: env.RUNNER_TEMP || tmpdir(),

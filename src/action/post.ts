@@ -6,7 +6,7 @@ import { CacheStore, uploadStaged } from '../baseline/cache-store.js'
 
 /**
  * The action's post step: uploads the baseline main staged, if it staged one. A cache that
- * fails never fails the job; a key taken by another step is a configuration error and does.
+ * fails never fails the job.
  */
 export async function runPost(): Promise<void> {
   const staging = CacheStore.stagingFromState()
@@ -15,10 +15,7 @@ export async function runPost(): Promise<void> {
     // the cached path is relative to the workspace, as the cache's tar paths are
     if (process.env.GITHUB_WORKSPACE) process.chdir(process.env.GITHUB_WORKSPACE)
     const uploaded = await uploadStaged(staging)
-    if (uploaded.outcome === 'misconfigured') {
-      core.error(uploaded.message)
-      process.exitCode = 2
-    } else if (uploaded.outcome === 'failed') core.warning(uploaded.message)
+    if (uploaded.outcome === 'failed') core.warning(uploaded.message)
     else core.info(uploaded.message)
   } catch (error) {
     core.warning(`baseline not saved to the cache (${(error as Error).message})`)

@@ -18,9 +18,6 @@ const CACHE_WORKER = new URL('./cache-worker.js', import.meta.url)
 export type CacheRestore =
   { outcome: 'hit'; key: string } | { outcome: 'miss' } | { outcome: 'failed'; why: string }
 
-/** Why a save did not happen: the key is taken (a configuration error), or anything else. */
-export type SaveProblem = { taken: boolean; why: string }
-
 /**
  * What the runner lets this job do with the cache (`ACTIONS_CACHE_MODE`: none, read, write,
  * write-only; unset is both). The library skips a call it may not make as if there were no
@@ -49,30 +46,28 @@ export const CACHE_DEADLINE_MS = 10_000
 /**
  * Restores `path` from the newest entry whose key starts with `prefix`, in the first scope
  * that has one (the run's own ref, then the base branch, then the default branch); with
- * `lookupOnly`, only says which entry that is.
+ * `lookupOnly`, only says which entry that is. `portable: false` reads an entry saved the
+ * library's default way (by earlier versions).
  */
 export async function restoreEntry(
   path: string,
   prefix: string,
-  lookupOnly = false
+  { lookupOnly = false, portable = true }: { lookupOnly?: boolean; portable?: boolean } = {}
 ): Promise<CacheRestore> {
-  const call: CacheCall = { op: 'restore', path, key: prefix, lookupOnly }
+  const call: CacheCall = { op: 'restore', path, key: prefix, lookupOnly, portable }
   const { result, problems } = await inWorker<string | undefined>(CACHE_WORKER, call)
   if (result instanceof Error) return { outcome: 'failed', why: result.message }
   if (problems.length > 0) return { outcome: 'failed', why: problems[0] }
   return result === undefined ? { outcome: 'miss' } : { outcome: 'hit', key: result }
 }
 
-/** Saves `path` under `key`; null when saved, else why not. */
-export async function saveEntry(path: string, key: string): Promise<SaveProblem | null> {
-  const call: CacheCall = { op: 'save', path, key, lookupOnly: false }
+/** Saves `path` under `key` as an entry every runner reads; null when saved, else why not. */
+export async function saveEntry(path: string, key: string): Promise<string | null> {
+  const call: CacheCall = { op: 'save', path, key, lookupOnly: false, portable: true }
   const { result, problems } = await inWorker<number>(CACHE_WORKER, call)
-  if (result instanceof Error) return { taken: false, why: result.message }
-  // the service refuses a key that exists in this ref's scope; a read-only token is refused too, and says so
-  const refused = problems.some(p => /^Unable to reserve cache with key/.test(p))
-  const denied = problems.some(p => /cache write denied/i.test(p))
-  if (problems.length > 0) return { taken: refused && !denied, why: problems[0] }
-  return result === -1 ? { taken: false, why: 'the cache service did not accept it' } : null
+  if (result instanceof Error) return result.message
+  if (problems.length > 0) return problems[0]
+  return result === -1 ? 'the cache service did not accept it' : null
 }
 
 /** How often the deadline counts the time that passed. */

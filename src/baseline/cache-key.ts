@@ -1,12 +1,15 @@
 /**
  * Names of the baseline's Actions cache entries. Pure. A run restores the newest entry whose
  * key starts with the prefix, so no prefix may start another: the prefix is a fixed-length
- * digest of what makes a baseline (the workflow file, the job, what the step scans), and
- * jobs `docker` and `docker-edge`, or matrix legs over different directories, never share one.
+ * digest of the baseline's name — empty for the repository's one baseline, or the input
+ * `cache-key` that separates one on purpose. Earlier versions keyed a baseline by the step
+ * that read it (its workflow file, job and inputs); those prefixes are still derived, so an
+ * upgrade reads the old entry once and carries it into the repository's baseline.
  */
 import { createHash } from 'node:crypto'
 
-export interface BaselineIdentity {
+/** What keyed a baseline before there was one per repository. */
+export interface LegacyIdentity {
   /** The workflow file (`.github/workflows/ci.yml`), or its name where the file is not known. */
   workflow: string
   job: string
@@ -22,8 +25,14 @@ const KEY_NAME = 'base-image-drift'
 /** 80 bits of SHA-256: a collision between two steps of one repository is not a real risk. */
 const DIGEST_CHARS = 20
 
-/** `base-image-drift-<20 hex>-`: the same for every run of this step, and only of this step. */
-export function baselineKeyPrefix(identity: BaselineIdentity): string {
+/** `base-image-drift-v2-<20 hex>-`: the same for every run and step that uses the baseline `name`. */
+export function baselineKeyPrefix(name: string): string {
+  return `${KEY_NAME}-v2-${hex(JSON.stringify(['repository-baseline', name]))}-`
+}
+
+/** The prefix an earlier version saved this step's baseline under: the input cache-key as given, or a digest of the step. */
+export function legacyKeyPrefix(cacheKey: string, identity: LegacyIdentity): string {
+  if (cacheKey) return cacheKey
   const canonical = JSON.stringify([
     identity.workflow,
     identity.job,
@@ -32,16 +41,23 @@ export function baselineKeyPrefix(identity: BaselineIdentity): string {
     [...identity.platforms].sort(),
     [...identity.variableNames].sort()
   ])
-  const digest = createHash('sha256').update(canonical).digest('hex').slice(0, DIGEST_CHARS)
-  return `${KEY_NAME}-${digest}-`
+  return `${KEY_NAME}-${hex(canonical)}-`
+}
+
+function hex(canonical: string): string {
+  return createHash('sha256').update(canonical).digest('hex').slice(0, DIGEST_CHARS)
 }
 
 /**
- * The key one step of one run saves under: the prefix, then run, attempt and step, so a
- * key that is taken means two steps of one run share a prefix.
+ * The key one step of one run saves under: the prefix, then run, attempt, job and step, and a
+ * nonce, since matrix legs of one job share all the rest and each saves an entry of its own.
  */
-export function savedKey(prefix: string, run: string, attempt: string, step: string): string {
-  return `${prefix}${keySafe(run)}-${keySafe(attempt)}-${keySafe(step)}`
+export function savedKey(
+  prefix: string,
+  { run, attempt, job, step }: { run: string; attempt: string; job: string; step: string },
+  nonce: string
+): string {
+  return `${prefix}${[run, attempt, job, step, nonce].map(keySafe).join('-')}`
 }
 
 /** A key, or a part of one, as a file name: anything but letters, digits, `.`, `_` and `-` as `_`. */

@@ -1,8 +1,10 @@
 /**
  * The baseline in the GitHub Actions cache, living by GitHub's rules: an entry belongs to
  * the ref that saved it, keys are immutable, entries unused for 7 days are evicted. The main
- * step restores the newest entry for this step's key prefix and stages the next baseline;
- * the post step (which runs only when the job succeeded) uploads it under a key of its own.
+ * step restores the newest entry of the repository's baseline (or, on the first run after an
+ * upgrade, the entry an earlier version saved for this step) and stages what this step read;
+ * the post step (which runs only when the job succeeded) merges that into the newest entry
+ * and uploads the result under a key of its own, when it changes anything.
  */
 import * as core from '@actions/core'
 import { existsSync } from 'node:fs'
@@ -10,18 +12,18 @@ import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { cacheAccess, restoreEntry, saveEntry } from './actions-cache.js'
 import { keySafe } from './cache-key.js'
-import {
-  BaselineError,
-  layerOnto,
-  parseBaseline,
-  type Baseline,
-  type BaselineChanges
-} from './document.js'
+import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
+import { mergeReading, type Reading } from './merge.js'
 import { readBaselineFile, writeBaselineFile } from './lockfile-store.js'
 import type { BaselineStore, Restored } from './store.js'
 
 /** The folder of the workspace the cached baseline passes through. */
 const CACHE_DIR = '.base-image-drift-cache'
+/**
+ * The cached path as the cache sees it, relative to the workspace: the same for every
+ * baseline, since the entry's version hashes it and the key prefix already tells baselines apart.
+ */
+const CACHE_PATH = `${CACHE_DIR}/baseline.json`
 
 /** What the main step leaves for the post step. */
 const STATE = {
@@ -44,6 +46,8 @@ export interface Staging {
 
 export interface CacheStoreOptions {
   prefix: string
+  /** The prefix and path an earlier version saved this step's baseline under: read when the repository's baseline is missing. */
+  legacyPrefix: string
   key: string
   /** GITHUB_WORKSPACE: the cache's tar paths are relative to it, and so is the cached path. */
   workspace: string
@@ -52,39 +56,22 @@ export interface CacheStoreOptions {
   env: Record<string, string | undefined>
 }
 
-/**
- * What the upload did: saved; skipped (nothing to add to a newer baseline); failed (the
- * cache); or misconfigured (the key taken by another step: the user must fix it).
- */
+/** What the upload did: saved; skipped (the newest baseline holds it all already); failed (the cache). */
 export interface Upload {
-  outcome: 'saved' | 'skipped' | 'failed' | 'misconfigured'
+  outcome: 'saved' | 'skipped' | 'failed'
   message: string
 }
 
 export class CacheStore implements BaselineStore {
   private restoredKey: string | null = null
-  private readonly cached: string
-  /** The cached path as the cache sees it: relative to the workspace. */
-  private readonly cachePath: string
+  /** The restored baseline as written, when it is the repository's: a save that changes nothing is skipped. */
+  private restoredText: string | null = null
   /** The staging of the last save: the main step uploads it itself when it must. */
   staging: Staging | null = null
 
-  constructor(private readonly options: CacheStoreOptions) {
-    // The cache's tar paths are relative to the workspace, and the entry's version hashes
-    // the path as given, so the path must be the same string everywhere and inside the
-    // workspace: `~` is /home/runner on the host but /github/home in a container job, and a
-    // file saved from one would come out somewhere else in the other. The file is there only
-    // between the restore and its reading, or the write and the upload.
-    const name = keySafe(options.prefix).replace(/-+$/, '')
-    this.cachePath = `${CACHE_DIR}/${name}.json`
-    this.cached = join(options.workspace, this.cachePath)
-  }
+  constructor(private readonly options: CacheStoreOptions) {}
 
   async restore(): Promise<Restored> {
-    const unavailable = (why: string): Restored => ({
-      state: 'unavailable',
-      why: `${why}, so drift could not be checked; no baseline is saved by this run, and the next run compares with the last good one`
-    })
     const access = cacheAccess(this.options.env)
     if (!access.read)
       return unavailable(
@@ -92,26 +79,61 @@ export class CacheStore implements BaselineStore {
       )
     if (!this.options.env.ACTIONS_RESULTS_URL && !this.options.env.ACTIONS_CACHE_URL)
       return unavailable('the Actions cache service is not available to this step')
-    // a file left by an earlier step of this job is never taken for what this restore found
-    await removeCached(this.cached)
-    await mkdir(dirname(this.cached), { recursive: true })
-    const restored = await restoreEntry(this.cachePath, this.options.prefix)
-    if (restored.outcome === 'failed')
-      return unavailable(`the baseline cache could not be read (${restored.why})`)
-    if (restored.outcome === 'miss') return { state: 'none' }
-    if (!existsSync(this.cached))
-      return unavailable(
-        `the cache entry ${restored.key} was restored but no baseline file came out of it at ${this.cachePath}`
-      )
-    this.restoredKey = restored.key
-    const read = await readBaselineFile(this.cached, `the cached baseline ${restored.key}`)
-    await removeCached(this.cached)
-    return read.state === 'found'
-      ? { ...read, from: `the Actions cache entry ${restored.key}` }
-      : read
+    // the cache's tar paths are relative to the workspace, and the entry's version hashes the
+    // path as given, so the path is the same string everywhere and inside the workspace: `~` is
+    // /home/runner on the host but /github/home in a container job
+    const current = await this.restoreFrom(CACHE_PATH, this.options.prefix, true)
+    if (current.outcome !== 'miss') return current.restored
+    const legacyPath = `${CACHE_DIR}/${keySafe(this.options.legacyPrefix).replace(/-+$/, '')}.json`
+    const legacy = await this.restoreFrom(legacyPath, this.options.legacyPrefix, false)
+    if (legacy.outcome !== 'hit') return legacy.restored
+    return legacy.restored.state === 'found'
+      ? {
+          ...legacy.restored,
+          from: `${legacy.restored.from}, saved by an earlier version for this step and carried into the repository's baseline`
+        }
+      : legacy.restored
   }
 
-  async save(baseline: Baseline, changes: BaselineChanges): Promise<string | null> {
+  /** One restore: what it found, or a miss; `portable` as the entry was saved. */
+  private async restoreFrom(
+    path: string,
+    prefix: string,
+    portable: boolean
+  ): Promise<{ outcome: 'hit' | 'miss' | 'failed'; restored: Restored }> {
+    const cached = join(this.options.workspace, path)
+    // a file left by an earlier step of this job is never taken for what this restore found
+    await removeCached(cached)
+    await mkdir(dirname(cached), { recursive: true })
+    const restored = await restoreEntry(path, prefix, { portable })
+    if (restored.outcome === 'failed')
+      return {
+        outcome: 'failed',
+        restored: unavailable(`the baseline cache could not be read (${restored.why})`)
+      }
+    if (restored.outcome === 'miss') {
+      await removeCached(cached)
+      return { outcome: 'miss', restored: { state: 'none' } }
+    }
+    if (!existsSync(cached))
+      return {
+        outcome: 'failed',
+        restored: unavailable(
+          `the cache entry ${restored.key} was restored but no baseline file came out of it at ${path}`
+        )
+      }
+    const read = await readBaselineFile(cached, `the cached baseline ${restored.key}`)
+    await removeCached(cached)
+    if (read.state !== 'found') return { outcome: 'hit', restored: read }
+    this.restoredKey = restored.key
+    this.restoredText = portable ? serializeBaseline(read.baseline) : null
+    return {
+      outcome: 'hit',
+      restored: { ...read, from: `the Actions cache entry ${restored.key}` }
+    }
+  }
+
+  async save(baseline: Baseline, reading: Reading): Promise<string | null> {
     const access = cacheAccess(this.options.env)
     if (!access.write)
       return `the baseline was not saved: the runner's cache mode (ACTIONS_CACHE_MODE=${access.mode}) does not allow writing the cache`
@@ -124,12 +146,17 @@ export class CacheStore implements BaselineStore {
     await mkdir(dirname(staged), { recursive: true })
     await writeFile(
       staged,
-      JSON.stringify({ baseline, changes, restoredKey: this.restoredKey } satisfies StagedDocument)
+      JSON.stringify({
+        baseline,
+        reading,
+        restoredKey: this.restoredKey,
+        restoredText: this.restoredText
+      } satisfies StagedDocument)
     )
     this.staging = {
       key: this.options.key,
       prefix: this.options.prefix,
-      path: this.cachePath,
+      path: CACHE_PATH,
       staged
     }
     core.saveState(STATE.key, this.staging.key)
@@ -157,61 +184,82 @@ export class CacheStore implements BaselineStore {
 }
 
 interface StagedDocument {
+  /** The restored baseline with this step's reading merged in. */
   baseline: Baseline
-  changes: BaselineChanges
+  reading: Reading
   /** The entry the main step compared with; null when it found none. */
   restoredKey: string | null
+  /** That entry as written, when it was the repository's baseline. */
+  restoredText: string | null
 }
+
+/** How often an upload re-reads the newest entry to merge into it: saves racing the same second. */
+const MERGE_ROUNDS = 3
 
 /**
  * Uploads a staged baseline. A baseline saved by another run while this job ran is never
- * overwritten: this run's fresh entries are layered on top of it, or, with none, nothing is
- * saved. The cached path is relative to the working directory, which is the workspace.
+ * overwritten: this step's reading is merged into it. Nothing is saved when the result is
+ * what is stored already. After saving, the newest entry is read again: when a run that
+ * merged into the same entry saved after this one, this step merges into theirs, so two legs
+ * ending in the same second both keep what they read. The cached path is relative to the
+ * working directory, which is the workspace.
  */
 export async function uploadStaged(staging: Staging): Promise<Upload> {
   // written by this job's main step, in this job's temporary folder
   const staged = JSON.parse(await readFile(staging.staged, 'utf8')) as StagedDocument
-  const next = staged.baseline
   const cached = resolve(staging.path)
   await mkdir(dirname(cached), { recursive: true })
+  let saved: string | null = null
+  let merged = ''
   try {
-    const newest = await restoreEntry(staging.path, staging.prefix, true)
-    if (newest.outcome === 'failed')
-      return {
-        outcome: 'failed',
-        message: `baseline not saved to the cache: could not check for a newer one (${newest.why})`
+    for (let round = 0; round < MERGE_ROUNDS; round++) {
+      const newest = await restoreEntry(staging.path, staging.prefix, { lookupOnly: true })
+      if (newest.outcome === 'failed')
+        return saved
+          ? {
+              outcome: 'saved',
+              message: `baseline saved to the Actions cache as ${saved}${merged}`
+            }
+          : {
+              outcome: 'failed',
+              message: `baseline not saved to the cache: could not check for a newer one (${newest.why})`
+            }
+      if (newest.outcome === 'hit' && newest.key === saved) break
+      let saving = staged.baseline
+      let stored = staged.restoredText
+      if (newest.outcome === 'hit' && newest.key !== staged.restoredKey) {
+        const newer = await restoreNewer(staging, cached)
+        if (typeof newer === 'string')
+          return { outcome: 'failed', message: `baseline not saved to the cache (${newer})` }
+        saving = mergeReading(newer.baseline, staged.reading)
+        stored = serializeBaseline(newer.baseline)
+        merged = ` (merged into ${newer.key}, saved while this job ran)`
       }
-    let saving = next
-    let layered = ''
-    if (newest.outcome === 'hit' && newest.key !== staged.restoredKey) {
-      const fresh = staged.changes.added.length + staged.changes.accepted.length
-      if (fresh === 0)
+      if (serializeBaseline(saving) === stored) {
+        if (saved) break
         return {
           outcome: 'skipped',
-          message: `baseline not saved: a newer one (${newest.key}) was saved while this job ran, and this run recorded nothing it lacks`
+          message: `baseline not saved: the newest one (${newest.outcome === 'hit' ? newest.key : 'restored'}) already holds what this step read`
         }
-      const newer = await restoreNewer(staging, cached)
-      if (typeof newer === 'string')
-        return { outcome: 'failed', message: `baseline not saved to the cache (${newer})` }
-      saving = layerOnto(newer.baseline, next, staged.changes)
-      layered = ` (this run's ${fresh} new or accepted entries on top of ${newer.key}, saved while this job ran)`
-    }
-    await writeBaselineFile(cached, saving)
-    const problem = await saveEntry(staging.path, staging.key)
-    if (problem?.taken)
-      return {
-        outcome: 'misconfigured',
-        message: `the baseline cache key ${staging.key} is already taken: another step of this run saved under it. Two steps or matrix legs that scan the same files with the same build args, platforms and variables share a key; give each its own cache-key`
       }
-    if (problem)
-      return { outcome: 'failed', message: `baseline not saved to the cache (${problem.why})` }
-    return {
-      outcome: 'saved',
-      message: `baseline saved to the Actions cache as ${staging.key}${layered}`
+      const key = round === 0 ? staging.key : `${staging.key}-${round}`
+      await writeBaselineFile(cached, saving)
+      const problem = await saveEntry(staging.path, key)
+      if (problem)
+        return { outcome: 'failed', message: `baseline not saved to the cache (${problem})` }
+      saved = key
     }
+    return { outcome: 'saved', message: `baseline saved to the Actions cache as ${saved}${merged}` }
   } finally {
     await removeCached(cached)
     await rm(staging.staged, { force: true })
+  }
+}
+
+function unavailable(why: string): Restored {
+  return {
+    state: 'unavailable',
+    why: `${why}, so drift could not be checked; no baseline is saved by this run, and the next run compares with the last good one`
   }
 }
 

@@ -2,6 +2,9 @@
  * One `@actions/cache` call, run in a worker thread so that what the library prints can be
  * read by the adapter (`actions-cache.ts`) on its own: it posts the call's value and ends.
  */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
 import { parentPort, workerData } from 'node:worker_threads'
 
 /** What the adapter asks of the worker. */
@@ -11,14 +14,45 @@ export interface CacheCall {
   /** The key to save, or the prefix to restore by. */
   key: string
   lookupOnly: boolean
+  /**
+   * An entry every runner reads: gzip, which every runner's tar has, and the cross-OS flag.
+   * Else the library's own choice (zstd where the runner has it), as earlier versions saved.
+   */
+  portable: boolean
+}
+
+/**
+ * The library compresses with zstd when `zstd --version` prints a version, and the cache
+ * version hashes the method, so an entry saved with zstd is invisible to a runner without it.
+ * A `zstd` first on this thread's PATH that prints nothing makes it choose gzip; the thread has
+ * its own copy of the environment, so the step itself is untouched.
+ */
+function chooseGzip(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'base-image-drift-gzip-'))
+  writeFileSync(join(dir, 'zstd'), '#!/bin/sh\nexit 0\n')
+  chmodSync(join(dir, 'zstd'), 0o755)
+  writeFileSync(join(dir, 'zstd.cmd'), '@exit /b 0\r\n')
+  process.env.PATH = `${dir}${delimiter}${process.env.PATH ?? ''}`
+  return dir
 }
 
 if (parentPort) {
   const call = workerData as CacheCall
-  const cache = await import('@actions/cache')
-  parentPort.postMessage(
-    call.op === 'restore'
-      ? await cache.restoreCache([call.path], call.key, [call.key], { lookupOnly: call.lookupOnly })
-      : await cache.saveCache([call.path], call.key)
-  )
+  const shim = call.portable ? chooseGzip() : null
+  try {
+    const cache = await import('@actions/cache')
+    parentPort.postMessage(
+      call.op === 'restore'
+        ? await cache.restoreCache(
+            [call.path],
+            call.key,
+            [call.key],
+            { lookupOnly: call.lookupOnly },
+            call.portable
+          )
+        : await cache.saveCache([call.path], call.key, undefined, call.portable)
+    )
+  } finally {
+    if (shim) rmSync(shim, { recursive: true, force: true })
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * The baseline document: its JSON form, strict reading (an unusable baseline is an error, never a
- * first run), stable writing, and how a run's fresh entries are layered on a newer baseline.
+ * first run) and stable writing.
  */
 import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
 
@@ -10,8 +10,9 @@ export interface BaselineEntry {
   /** Tracked platform → manifest digest. */
   platforms?: Record<string, string>
   /**
-   * Where the reference was read (`Dockerfile:1`, `compose.yaml:4`): a file or line that
-   * fails to scan later keeps the entries it had. Absent in baselines of older versions.
+   * The files that name the reference (`Dockerfile`, `compose.yaml`; earlier versions added
+   * `:line`): an entry leaves only when a step that scanned them all no longer finds it.
+   * Absent in baselines of older versions.
    */
   seenAt?: string[]
   /** When and by which run this digest was recorded. */
@@ -20,33 +21,14 @@ export interface BaselineEntry {
   commit?: string
 }
 
-/** The baseline: normalized reference → entry, plus when and by which run it was written. */
+/**
+ * The baseline: normalized reference → entry. Nothing in it moves on a run that changed
+ * nothing (no time or run of the whole), so a committed lockfile changes only with a digest.
+ */
 export interface Baseline {
   schema: typeof BASELINE_SCHEMA
   version: typeof BASELINE_SCHEMA_VERSION
-  updatedAt: string
-  run?: string
-  commit?: string
   images: Record<string, BaselineEntry>
-}
-
-/** The entries a run recorded afresh: images it saw for the first time, and drift it accepted. */
-export interface BaselineChanges {
-  added: string[]
-  accepted: string[]
-}
-
-/**
- * A run's fresh entries on top of a baseline saved while it ran, so a slow job never undoes
- * what a newer run recorded: its accepted drift replaces the newer entry, its new images are
- * added where the newer baseline has none, and everything else stays as the newer one has it.
- */
-export function layerOnto(newer: Baseline, next: Baseline, changes: BaselineChanges): Baseline {
-  const images = { ...newer.images }
-  for (const key of changes.added)
-    if (!images[key] && next.images[key]) images[key] = next.images[key]
-  for (const key of changes.accepted) if (next.images[key]) images[key] = next.images[key]
-  return { ...next, images }
 }
 
 export const BASELINE_SCHEMA = 'https://github.com/base-image-drift/base-image-drift/baseline'
@@ -134,9 +116,6 @@ export function parseBaseline(text: string, source: string): Baseline {
   return {
     schema: BASELINE_SCHEMA,
     version: BASELINE_SCHEMA_VERSION,
-    updatedAt: typeof doc.updatedAt === 'string' ? doc.updatedAt : '',
-    ...(typeof doc.run === 'string' ? { run: doc.run } : {}),
-    ...(typeof doc.commit === 'string' ? { commit: doc.commit } : {}),
     images
   }
 }

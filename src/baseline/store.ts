@@ -1,7 +1,8 @@
 /**
  * The store interface every baseline store implements (the Actions cache, a lockfile): restore, save.
  */
-import type { Baseline, BaselineChanges } from './document.js'
+import type { Baseline } from './document.js'
+import type { Reading } from './merge.js'
 
 /** What restoring a baseline found. */
 export type Restored =
@@ -21,11 +22,11 @@ export type Restored =
 export interface BaselineStore {
   restore(): Promise<Restored>
   /**
-   * Records the next baseline; a warning when it could not be recorded. `changes` are the
-   * entries this run recorded afresh, which a store that finds a newer baseline saved
-   * meanwhile layers on top of it instead of overwriting it.
+   * Records the next baseline; a warning when it could not be recorded. `reading` is what
+   * this step read, which a store that finds a baseline saved meanwhile merges into it
+   * instead of overwriting it.
    */
-  save(baseline: Baseline, changes: BaselineChanges): Promise<string | null>
+  save(baseline: Baseline, reading: Reading): Promise<string | null>
 }
 
 /** A stored baseline that cannot be used: the run stops rather than forget or overwrite it. */

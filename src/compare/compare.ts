@@ -1,13 +1,8 @@
 /**
  * Compare: each reference's current digest against the baseline, as findings, and the next baseline. Pure.
  */
-import {
-  BASELINE_SCHEMA,
-  BASELINE_SCHEMA_VERSION,
-  type Baseline,
-  type BaselineChanges,
-  type BaselineEntry
-} from '../baseline/document.js'
+import type { Baseline, BaselineEntry } from '../baseline/document.js'
+import { mergeReading, type Reading } from '../baseline/merge.js'
 import { formatReference, type ImageReference } from '../reference/reference.js'
 import type { RegistryErrorKind } from '../registry/errors.js'
 import { resolutionKey, type PlatformChange, type Resolution } from '../resolve/resolve.js'
@@ -90,6 +85,11 @@ export interface CompareOptions {
   platforms: string[]
   /** Record drift as the new baseline (input `accept`). */
   accept: Acceptance
+  /**
+   * The files this step scanned, beyond those that name a reference: entries seen only in
+   * scanned files and not found again leave the baseline.
+   */
+  scanned?: string[]
   /** Files, or parts of them, that could not be read: error findings; while there are any, no entry is dropped. */
   unreadable?: ScanWarning[]
   /** Every platform's digest in the old and new index of images that moved, keyed as the baseline is. */
@@ -100,53 +100,61 @@ export interface CompareOptions {
 }
 
 /**
- * Findings per reference and the next baseline. Pure. The next baseline never forgets a
- * known-good digest: it keeps the previous entry of references that failed, the previous
- * digest of drift that was not accepted, and, when a file or line could not be read, every
- * entry; an entry is dropped only when every file was read and none names it.
- * `accepting` is the same with every drift accepted: what a committed lockfile would need
- * to say to accept this run's digests. `changes` names the entries recorded afresh.
+ * Findings per reference, this step's reading of its files, and the next baseline: the
+ * reading merged into the stored one, so an image another step or workflow records is kept.
+ * Pure. The next baseline never forgets a known-good digest: it keeps the previous entry of
+ * references that failed, the previous digest of drift that was not accepted, and, when a
+ * file or line could not be read, every entry. An entry keeps its recording time until its
+ * digest changes, so a run that changed nothing writes the same document. `accepting` is the
+ * same with every drift accepted: what a committed lockfile would need to say to accept
+ * this run's digests.
  */
 export function compare(
   references: FoundReference[],
   resolutions: ReadonlyMap<string, Resolution>,
   baseline: Baseline | null,
   options: CompareOptions
-): { findings: Finding[]; next: Baseline; accepting: Baseline; changes: BaselineChanges } {
-  const images: Record<string, BaselineEntry> = {}
-  const accepting: Record<string, BaselineEntry> = {}
-  const added = new Set<string>()
-  const accepted = new Set<string>()
+): { findings: Finding[]; next: Baseline; accepting: Baseline; reading: Reading } {
+  const scanned = [...new Set([...(options.scanned ?? []), ...references.map(r => r.file)])]
+  const reading: Reading = { images: {}, scanned, complete: true }
+  const accepting: Reading = { images: {}, scanned, complete: true }
   const seenAt = new Map<string, string[]>()
   for (const reference of references) {
     if (!reference.image) continue
     const key = formatReference(reference.image)
-    seenAt.set(key, [...(seenAt.get(key) ?? []), `${reference.file}:${reference.line}`])
+    seenAt.set(key, [...(seenAt.get(key) ?? []), reference.file])
   }
   const findings: Finding[] = references.map(reference => {
     const finding = judge(reference, resolutions, baseline, options)
     if (finding.image === null) return finding
-    const where = { seenAt: seenAt.get(finding.image) ?? [] }
+    const where = { seenAt: [...new Set(seenAt.get(finding.image))].sort() }
+    const previous = 'previous' in finding ? finding.previous : undefined
+    const comparedWith = previous?.digest ?? null
     if (finding.status === 'error') {
-      if (finding.previous)
-        images[finding.image] = accepting[finding.image] = { ...finding.previous, ...where }
+      if (previous)
+        reading.images[finding.image] = accepting.images[finding.image] = {
+          entry: { ...previous, ...where },
+          accepted: false,
+          comparedWith
+        }
       return finding
     }
-    const recorded: BaselineEntry = {
-      digest: finding.current.digest,
-      ...where,
-      recordedAt: options.now,
-      ...(options.run ? { run: options.run } : {}),
-      ...(options.commit ? { commit: options.commit } : {})
-    }
-    accepting[finding.image] = recorded
-    if (finding.status === 'drifted' && !accepts(options.accept, finding.image)) {
-      images[finding.image] = { ...finding.previous, ...where }
-    } else {
-      images[finding.image] = recorded
-      if (finding.status === 'drifted') accepted.add(finding.image)
-      if (!('previous' in finding) || !finding.previous) added.add(finding.image)
-    }
+    const recorded: BaselineEntry =
+      previous?.digest === finding.current.digest
+        ? { ...previous, ...where }
+        : {
+            digest: finding.current.digest,
+            ...where,
+            recordedAt: options.now,
+            ...(options.run ? { run: options.run } : {}),
+            ...(options.commit ? { commit: options.commit } : {})
+          }
+    const drifted = finding.status === 'drifted'
+    accepting.images[finding.image] = { entry: recorded, accepted: drifted, comparedWith }
+    reading.images[finding.image] =
+      previous && drifted && !accepts(options.accept, finding.image)
+        ? { entry: { ...previous, ...where }, accepted: false, comparedWith }
+        : { entry: recorded, accepted: drifted, comparedWith }
     return finding
   })
   for (const problem of options.unreadable ?? []) {
@@ -167,23 +175,12 @@ export function compare(
   // An image whose file (or line) could not be read may have moved there from a file that was
   // read: while anything failed to scan, no entry is dropped.
   if (findings.some(f => f.status === 'error' && f.error.kind === 'scan'))
-    for (const [key, entry] of Object.entries(baseline?.images ?? {})) {
-      images[key] ??= entry
-      accepting[key] ??= entry
-    }
-  const document = (entries: Record<string, BaselineEntry>): Baseline => ({
-    schema: BASELINE_SCHEMA,
-    version: BASELINE_SCHEMA_VERSION,
-    updatedAt: options.now,
-    ...(options.run ? { run: options.run } : {}),
-    ...(options.commit ? { commit: options.commit } : {}),
-    images: entries
-  })
+    reading.complete = accepting.complete = false
   return {
     findings,
-    next: document(images),
-    accepting: document(accepting),
-    changes: { added: [...added], accepted: [...accepted] }
+    next: mergeReading(baseline, reading),
+    accepting: mergeReading(baseline, accepting),
+    reading
   }
 }
 

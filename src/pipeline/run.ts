@@ -2,7 +2,8 @@
  * The one pipeline both front ends run: discover → scan → resolve → compare → explain →
  * decide → save. The action and the CLI only map their inputs in and the result out.
  */
-import type { Baseline, BaselineChanges } from '../baseline/document.js'
+import type { Baseline } from '../baseline/document.js'
+import type { Reading } from '../baseline/merge.js'
 import { UnusableBaselineError, type BaselineStore, type Restored } from '../baseline/store.js'
 import { compare, type DriftedFinding, type Finding } from '../compare/compare.js'
 import { decide, type Policy, type Verdict } from '../decide/policy.js'
@@ -79,8 +80,8 @@ export interface Checked extends Resolved {
   next: Baseline
   /** The next baseline with every drift accepted: what a lockfile must say to accept this run. */
   accepting: Baseline
-  /** The entries this run recorded afresh: new images, accepted drift. */
-  changes: BaselineChanges
+  /** What this step read of its files, which a store merges into a baseline saved meanwhile. */
+  reading: Reading
   /** Whether the next baseline was recorded in the store. */
   saved: boolean
   /** Why the store did not take it, when it refused. */
@@ -147,13 +148,14 @@ async function decideAndSave(
   platforms: string[]
 ): Promise<Omit<Checked, keyof Resolved>> {
   const baseline = restored.state === 'found' ? restored.baseline : null
-  const { findings, next, accepting, changes } = compare(
+  const { findings, next, accepting, reading } = compare(
     discovered.references,
     resolutions,
     baseline,
     {
       platforms,
       accept: request.policy.accept,
+      scanned: discovered.files,
       unreadable: discovered.errors,
       platformChanges: baseline
         ? await platformChanges(movedImages(discovered, resolutions, baseline), client)
@@ -180,7 +182,7 @@ async function decideAndSave(
   }
   // a baseline that could not be restored is not replaced by one that compared with nothing
   const saving = request.save && verdict.save && restored.state !== 'unavailable'
-  const saveProblem = saving ? await request.store.save(next, changes) : null
+  const saveProblem = saving ? await request.store.save(next, reading) : null
   return {
     restored,
     baseline,
@@ -189,7 +191,7 @@ async function decideAndSave(
     verdict,
     next,
     accepting,
-    changes,
+    reading,
     saved: saving && saveProblem === null,
     saveProblem,
     replaced: restored.state === 'unusable' ? restored.why : null

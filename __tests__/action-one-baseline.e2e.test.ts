@@ -1,0 +1,163 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { CacheService } from './harness/cache-service.js'
+import { ActionRunner, type JobResult } from './helpers/action-runner.js'
+import { inWorld, statuses, type World } from './helpers/drift-world.js'
+import { NODES } from './helpers/run.js'
+import { on } from './helpers/trigger.js'
+
+/**
+ * One baseline per repository, as teams lay out their workflows: through the bundled action
+ * and the cache service emulator that keeps GitHub's scopes and the cache version
+ * `@actions/cache` derives from the path, the compression method and the cross-OS flag.
+ */
+const [, node] = NODES[NODES.length - 1]
+const MAIN = 'refs/heads/main'
+
+const scenario = (
+  body: (world: World, runner: ActionRunner, cache: CacheService) => Promise<void>
+) => inWorld(node, body)
+
+const workflow = (file: string, job: string) => ({
+  GITHUB_WORKFLOW_REF: `acme/shop/.github/workflows/${file}@refs/heads/main`,
+  GITHUB_WORKFLOW: file.replace(/\.yml$/, ''),
+  GITHUB_JOB: job
+})
+
+/**
+ * A PATH with every program of /usr/bin but zstd: a container job or self-hosted runner
+ * without it. (Debian's /bin is /usr/bin, so the folder is built rather than filtered.)
+ */
+function pathWithoutZstd(): { path: string; dispose: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'bid-no-zstd-'))
+  for (const name of readdirSync('/usr/bin'))
+    if (!name.startsWith('zstd') && !name.startsWith('unzstd'))
+      symlinkSync(join('/usr/bin', name), join(dir, name))
+  return { path: dir, dispose: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** The files of the drifted findings, as the `images` output lists them. */
+const drifted = (job: JobResult) =>
+  (JSON.parse(job.main.outputs.images) as { status: string; file: string }[])
+    .filter(f => f.status === 'drifted')
+    .map(f => f.file)
+
+const others: ActionRunner[] = []
+afterAll(() => others.forEach(runner => runner.dispose()))
+function anotherRunner(world: World, cache: CacheService): ActionRunner {
+  const runner = new ActionRunner(world.workspace, cache.env, node)
+  others.push(runner)
+  return runner
+}
+
+describe("the repository's one baseline", () => {
+  it('pr.yml and release.yml beside main.yml compare with what main.yml recorded', () =>
+    scenario(async (world, runner) => {
+      const recorded = await runner.runJob({}, workflow('main.yml', 'build'))
+      expect(recorded.post!.status).toBe(0)
+      await world.movePython312()
+      const pr = await runner.runJob({}, workflow('pr.yml', 'drift-check'), on.pullRequest(3))
+      expect(pr.main.outputs['baseline-found']).toBe('true')
+      expect([pr.main.status, statuses(pr)]).toEqual([1, { 1: 'drifted', 4: 'unchanged' }])
+      // other inputs (a spelled-out platform, another glob) keep the same baseline
+      const release = await runner.runJob(
+        { platforms: 'linux/amd64', files: 'Dockerfile\n**/*.Dockerfile' },
+        workflow('release.yml', 'publish'),
+        on.push('v1-tag-branch')
+      )
+      expect([release.main.status, statuses(release)]).toEqual([
+        1,
+        { 1: 'drifted', 4: 'unchanged' }
+      ])
+    }))
+
+  it('an acceptance in one workflow reaches every other workflow and job at once', () =>
+    scenario(async (world, runner) => {
+      await runner.runJob({}, workflow('main.yml', 'build'))
+      await world.movePython312()
+      const accepted = await runner.runJob(
+        { accept: 'true' },
+        workflow('accept.yml', 'accept'),
+        on.dispatch()
+      )
+      expect(accepted.post!.status).toBe(0)
+      for (const [file, job] of [
+        ['main.yml', 'build'],
+        ['nightly.yml', 'scan'],
+        ['pr.yml', 'check']
+      ]) {
+        const next = await runner.runJob({}, workflow(file, job), on.pullRequest(9))
+        expect([file, next.main.status, statuses(next)]).toEqual([
+          file,
+          0,
+          { 1: 'unchanged', 4: 'unchanged' }
+        ])
+      }
+    }))
+
+  it('matrix legs saving in the same moment both keep what they read', () =>
+    scenario(async (world, runner, cache) => {
+      for (const service of ['api', 'worker']) {
+        mkdirSync(join(world.workspace, 'services', service), { recursive: true })
+        writeFileSync(
+          join(world.workspace, 'services', service, 'Dockerfile'),
+          `FROM ${world.hub.host}/library/python:${service === 'api' ? '3.12' : '3.13'}-slim\n`
+        )
+      }
+      const leg = (service: string, machine: ActionRunner) =>
+        machine.startJob({ files: `services/${service}/**` }, { GITHUB_RUN_ID: '700' })
+      const api = await leg('api', runner)
+      const worker = await leg('worker', anotherRunner(world, cache))
+      // both post steps run at once: each finds the other's entry after saving, and merges
+      const posts = await Promise.all([api.finish(), worker.finish()])
+      expect(posts.map(p => p!.status)).toEqual([0, 0])
+      const keys = cache.keysIn(MAIN)
+      const newest = JSON.parse(cache.savedText(keys[keys.length - 1])) as {
+        images: Record<string, unknown>
+      }
+      expect(Object.keys(newest.images)).toEqual([
+        expect.stringMatching(/python:3\.12-slim$/),
+        expect.stringMatching(/python:3\.13-slim$/)
+      ])
+      await world.movePython312()
+      const next = await runner.runJob({ files: 'services/**' })
+      expect(next.main.status).toBe(1)
+      expect(drifted(next)).toEqual(['services/api/Dockerfile'])
+    }))
+
+  it('an entry saved on a runner without zstd restores on one with it, and the other way round', () =>
+    scenario(async (world, runner, cache) => {
+      const noZstd = pathWithoutZstd()
+      try {
+        const without = { PATH: noZstd.path }
+        const saved = await runner.runJob({}, without)
+        expect(saved.post!.status).toBe(0)
+        const withZstd = await anotherRunner(world, cache).runJob()
+        expect(withZstd.main.outputs['baseline-found']).toBe('true')
+        // a second entry, saved where zstd is, read where it is not
+        writeFileSync(
+          join(world.workspace, 'tools.Dockerfile'),
+          `FROM ${world.hub.host}/library/python:3.13-slim\n`
+        )
+        const added = await anotherRunner(world, cache).runJob()
+        expect(added.post!.status).toBe(0)
+        expect(cache.keysIn(MAIN)).toHaveLength(2)
+        await world.movePython312()
+        const back = await anotherRunner(world, cache).runJob({}, without)
+        expect(back.main.outputs['baseline-found']).toBe('true')
+        expect(back.main.status).toBe(1)
+        expect(drifted(back)).toEqual(['Dockerfile'])
+      } finally {
+        noZstd.dispose()
+      }
+    }))
+
+  it('a run that changed nothing saves nothing: the newest entry already holds it', () =>
+    scenario(async (_world, runner, cache) => {
+      await runner.runJob()
+      const again = await runner.runJob({}, workflow('nightly.yml', 'scan'), on.schedule())
+      expect(again.post!.stdout).toMatch(/baseline not saved: the newest one \(\S+\) already holds/)
+      expect(cache.keysIn(MAIN)).toHaveLength(1)
+    }))
+})
