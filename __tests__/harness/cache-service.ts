@@ -176,14 +176,7 @@ export class CacheService {
         writeFileSync(join(dir, 'files', path), text)
       }
       const archive = join(dir, 'entry.tgz')
-      execFileSync('tar', [
-        '-z',
-        '-cf',
-        archive,
-        '-C',
-        join(dir, 'files'),
-        ...Object.keys(files)
-      ])
+      execFileSync('tar', ['-z', '-cf', archive, '-C', join(dir, 'files'), ...Object.keys(files)])
       entry.blob = readFileSync(archive)
     } finally {
       rmSync(dir, { recursive: true, force: true })
