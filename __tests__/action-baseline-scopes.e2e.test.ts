@@ -126,7 +126,7 @@ describe('the baseline under GitHub cache rules', () => {
       expect(lost.main.status).toBe(0)
       expect(lost.main.outputs['baseline-found']).toBe('false')
       expect(headline(lost)).toBe(
-        '## No baseline found (first run, or lost: unused for 7 days, the 10 GB cache limit, a renamed workflow or job): 2 images recorded without comparison'
+        '## No baseline found (first run, or lost: unused for 7 days, the 10 GB cache limit): 2 images recorded without comparison'
       )
       expect(messages(lost.main, 'warning')).toEqual([
         expect.stringMatching(/^no baseline found \(first run, or lost: unused for 7 days/)

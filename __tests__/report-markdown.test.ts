@@ -34,7 +34,7 @@ describe('the Markdown report', () => {
       records: true
     })
     expect(report).toMatch(
-      /^## No baseline found \(first run, or lost: unused for 7 days, the 10 GB cache limit, a renamed workflow or job\): 1 image recorded without comparison\n/
+      /^## No baseline found \(first run, or lost: unused for 7 days, the 10 GB cache limit\): 1 image recorded without comparison\n/
     )
     expect(report).toContain(
       '| `Dockerfile:1` | from | `docker.io/library/python:3.12-slim` | `sha256:aaaaaaaaaaaa` | new |'

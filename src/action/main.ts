@@ -282,7 +282,7 @@ function missingBaseline(findings: Finding[], saved: boolean, lockfile: string):
   const images = new Set(findings.flatMap(f => (f.image ? [f.image] : []))).size
   const where = lockfile
     ? `${lockfile} does not exist (first run, or it was deleted)`
-    : 'first run, or lost: unused for 7 days, the 10 GB cache limit, a renamed workflow or job'
+    : 'first run, or lost: unused for 7 days, the 10 GB cache limit'
   return `no baseline found (${where}): ${counted(images, 'image')} ${saved ? 'recorded' : 'neither compared nor recorded'} without comparison; set on-missing-baseline: fail to fail instead`
 }
 

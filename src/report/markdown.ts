@@ -136,7 +136,7 @@ function headline(findings: Finding[], context: ReportContext): string {
     ? 'recorded without comparison'
     : 'not compared, and not recorded by this run'
   if (!context.baselineFound)
-    return `No baseline found (first run, or lost: unused for 7 days, the 10 GB cache limit, a renamed workflow or job): ${checked} ${uncompared}`
+    return `No baseline found (first run, or lost: unused for 7 days, the 10 GB cache limit): ${checked} ${uncompared}`
   const drifted = findings.flatMap(f => (f.status === 'drifted' ? [f] : []))
   const accepted = drifted.filter(f => accepts(context.accepted ?? false, f.image))
   const unaccepted = drifted.length - accepted.length
