@@ -108,7 +108,8 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
   ])('gives one warning when the cache %s, never an error', async (_, method, status, step) => {
     const what = method === 'CreateCacheEntry' ? 'write' : 'read'
     cache.failMethod = { method, status, msg: `cache ${what} denied: no permission in this scope` }
-    const job = await runner.runJob()
+    // a baseline of its own, so this run has something to save
+    const job = await runner.runJob({ 'cache-key': `denied-${what}` })
     expect(job.main.status).toBe(0)
     const result = step === 'main' ? job.main : job.post!
     expect(result.commands.filter(c => c.command === 'error')).toEqual([])
@@ -117,20 +118,5 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
     expect(warnings[0].message).toMatch(
       new RegExp(`cache ${what} denied: no permission in this scope`)
     )
-  })
-
-  it('fails the post step with a configuration error when another step took the key', async () => {
-    // two matrix legs scanning the same files with the same settings: one run, one step id
-    const first = await runner.runJob({}, { GITHUB_RUN_ID: '900' })
-    expect(first.post!.commands.filter(c => c.command === 'warning')).toEqual([])
-    const again = await runner.runJob({}, { GITHUB_RUN_ID: '900' })
-    expect(again.main.status).toBe(0)
-    expect(again.post!.status).toBe(2)
-    const errors = again.post!.commands.filter(c => c.command === 'error')
-    expect(errors.map(e => e.message)).toEqual([
-      expect.stringMatching(
-        /^the baseline cache key base-image-drift-[0-9a-f]{20}-900-1-__acme_base-image-drift is already taken: another step of this run saved under it\. .* give each its own cache-key$/
-      )
-    ])
   })
 })

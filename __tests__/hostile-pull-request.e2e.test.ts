@@ -131,7 +131,8 @@ describe('a hostile pull request, through the action', () => {
       { env: [`V=${hostile}`], labels: { [`l|${hostile}`]: hostile } },
       { tag: '1' }
     )
-    const job = await runner.runJob({ comment: 'always' }, {}, on.pullRequest(9))
+    // another pull request than the one that saved in its own scope above (save-baseline: always)
+    const job = await runner.runJob({ comment: 'always' }, {}, on.pullRequest(10))
     expect(job.main.status).toBe(1)
     expect(api.comments[0].body).toContain('changed under its tag')
     for (const markdown of [job.main.summary, api.comments[0].body]) {

@@ -31026,7 +31026,7 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     if (finding.status === "drifted") findUses(finding, explanations, request2.cwd);
   const verdict = decide(findings, request2.policy, explanations);
   const before = Object.keys(baseline?.images ?? {}).length;
-  if (verdict.save && before > 0 && Object.keys(next.images).length === 0) {
+  if (verdict.save && before > 0 && discovered.references.length === 0) {
     verdict.save = false;
     verdict.keptBecause = `no image references were found, so the baseline of ${counted(before, "image")} was kept; check the files input`;
   }

@@ -175,7 +175,7 @@ async function decideAndSave(
     if (finding.status === 'drifted') findUses(finding, explanations, request.cwd)
   const verdict = decide(findings, request.policy, explanations)
   const before = Object.keys(baseline?.images ?? {}).length
-  if (verdict.save && before > 0 && Object.keys(next.images).length === 0) {
+  if (verdict.save && before > 0 && discovered.references.length === 0) {
     // never overwrite a baseline with a worse one: an empty scan is more likely a wrong `files` than no images
     verdict.save = false
     verdict.keptBecause = `no image references were found, so the baseline of ${counted(before, 'image')} was kept; check the files input`
