@@ -119,18 +119,47 @@ describe('the baseline under GitHub cache rules', () => {
 
   it('an entry evicted after 7 idle days is said to be lost, never a quiet first run; on-missing-baseline: fail fails and still saves', () =>
     scenario(async (world, runner, cache) => {
-      await runner.runJob()
-      cache.advanceDays(8)
-      await world.movePython312()
-      const lost = await runner.runJob()
-      expect(lost.main.status).toBe(0)
-      expect(lost.main.outputs['baseline-found']).toBe('false')
-      expect(headline(lost)).toBe(
-        '## No baseline found (first run, or lost: unused for 7 days, the 10 GB cache limit): 2 images recorded without comparison'
-      )
-      expect(messages(lost.main, 'warning')).toEqual([
-        expect.stringMatching(/^no baseline found \(first run, or lost: unused for 7 days/)
-      ])
+      const api = await new FakeGitHub().start()
+      const github = { GITHUB_API_URL: api.url }
+      try {
+        const first = await runner.runJob({}, github)
+        // no earlier successful run of the workflow on main: a first run, said as such
+        expect(messages(first.main, 'warning')).toEqual([
+          'no baseline yet: the first run of this workflow on this branch; 2 images recorded without comparison, and compared from the next run on; set on-missing-baseline: fail to fail instead'
+        ])
+        // GitHub lists that run as a success, with the step's default name
+        api.runs!.push({
+          workflow: 'ci.yml',
+          branch: 'main',
+          id: Number(first.main.env.GITHUB_RUN_ID),
+          created_at: '2026-11-20T03:00:00Z',
+          steps: [
+            'Set up job',
+            'Run actions/checkout@v5',
+            'Run base-image-drift/base-image-drift@v1'
+          ]
+        })
+        cache.advanceDays(8)
+        await world.movePython312()
+        const lost = await runner.runJob({}, github)
+        expect(lost.main.status).toBe(0)
+        expect(lost.main.outputs['baseline-found']).toBe('false')
+        expect(headline(lost)).toBe('## No baseline found: 2 images recorded without comparison')
+        const evicted = `no baseline found: this workflow recorded one in run ${first.main.env.GITHUB_RUN_ID} (2026-11-20), evicted since: unused for 7 days, or pushed out past the repository's 10 GB cache limit; 2 images recorded without comparison, and compared from the next run on; set on-missing-baseline: fail to fail instead`
+        expect(messages(lost.main, 'warning')).toEqual([evicted])
+        expect(lost.main.summary).toContain(`> [!WARNING]\n> N${evicted.slice(1)}.`)
+        // a token without actions: read cannot tell: both causes are said
+        api.runs = null
+        cache.advanceDays(8)
+        const unknown = await runner.runJob({}, github)
+        expect(messages(unknown.main, 'warning')).toEqual([
+          expect.stringMatching(
+            /^no baseline found: a first run, or one evicted \(unused for 7 days/
+          )
+        ])
+      } finally {
+        await api.stop()
+      }
 
       cache.advanceDays(8)
       const failing = await runner.runJob({ 'on-missing-baseline': 'fail' })
@@ -257,7 +286,7 @@ describe('who records, and where drift is accepted', () => {
       const refused = await runner.runJob({ accept: 'true' }, {}, on.pullRequest(7))
       expect(refused.main.status).toBe(2)
       expect(messages(refused.main, 'error')).toEqual([
-        "input accept: this pull_request run of refs/pull/7/merge compares with main's newest baseline and records nothing: only pushes, schedules and dispatches on main record (input save-baseline), so nothing it accepts would reach another run. To accept: run the workflow .github/workflows/ci.yml on main by hand (Actions → Run workflow) with the input accept set to the images to accept, or true"
+        "input accept: this pull_request run of refs/pull/7/merge compares with main's newest baseline and records nothing: only pushes, schedules and dispatches on main record (inputs save-baseline, recording-branches), so nothing it accepts would reach another run. To accept: run the workflow .github/workflows/ci.yml on main by hand (Actions → Run workflow) with the input accept set to the images to accept, or true"
       ])
 
       const accepted = await runner.runJob({ accept: image }, {}, on.dispatch())

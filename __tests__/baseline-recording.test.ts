@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { missingBaseline, workflowFacts } from '../src/action/missing-baseline.js'
 import { decideRecording, type RunFacts } from '../src/action/recording.js'
 import {
   baselineKeyPrefix,
@@ -73,6 +74,8 @@ describe('which runs record', () => {
     eventName,
     ref,
     defaultBranch,
+    recordingBranches: [],
+    baseBranch: '',
     workflow: '.github/workflows/ci.yml'
   })
   it.each([
@@ -205,5 +208,137 @@ describe("one step's reading merged into the repository's baseline", () => {
     )
     const once = mergeReading(base, reading)
     expect(serializeBaseline(mergeReading(once, reading))).toBe(serializeBaseline(once))
+  })
+})
+
+describe('recording branches', () => {
+  const facts = (eventName: string, ref: string, baseBranch = ''): RunFacts => ({
+    eventName,
+    ref,
+    defaultBranch: 'main',
+    recordingBranches: ['release/*'],
+    baseBranch,
+    workflow: '.github/workflows/ci.yml'
+  })
+
+  it('a maintenance branch named by the input records, and accepts on itself', () => {
+    const push = decideRecording('default-branch', facts('push', 'refs/heads/release/1.x'))
+    expect(push.records).toBe(true)
+    expect(push.statement).toContain('on main and release/*')
+    expect(push.acceptWhere).toContain('on release/1.x by hand')
+    // GitHub's `*` does not cross a slash; picomatch's neither
+    expect(
+      decideRecording('default-branch', facts('push', 'refs/heads/release/1.x/hotfix')).records
+    ).toBe(false)
+  })
+
+  it('a pull request into a recording branch compares with it and accepts there', () => {
+    const pr = decideRecording(
+      'default-branch',
+      facts('pull_request', 'refs/pull/4/merge', 'release/1.x')
+    )
+    expect(pr.records).toBe(false)
+    expect(pr.statement).toMatch(
+      /^this pull_request run of refs\/pull\/4\/merge compares with release\/1\.x's newest baseline/
+    )
+    expect(pr.acceptWhere).toContain('on release/1.x by hand')
+    const intoFeature = decideRecording(
+      'default-branch',
+      facts('pull_request', 'refs/pull/5/merge', 'feature/x')
+    )
+    expect(intoFeature.statement).toContain("compares with main's newest baseline")
+    expect(intoFeature.acceptWhere).toContain('on main by hand')
+  })
+})
+
+describe('which workflows record a baseline', () => {
+  const branches = { defaultBranch: 'main', recordingBranches: ['release/*'] }
+  const ours = (uses: string) => uses.includes('base-image-drift')
+  const step =
+    'jobs:\n  drift:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: acme/base-image-drift@v1\n'
+  const facts = (on: string, body = step) =>
+    workflowFacts('.github/workflows/x.yml', `on: ${on}\n${body}`, branches, ours)
+
+  it.each([
+    ['push', true],
+    ['[push, pull_request]', true],
+    ['pull_request', false],
+    ['[pull_request]', false],
+    ['\n  schedule:\n    - cron: "0 3 * * *"', true],
+    ['\n  push:\n    branches: [main]', true],
+    ['\n  push:\n    branches: ["releases/**", "release/*"]', true],
+    ['\n  push:\n    branches: ["ma*"]', true],
+    ['\n  push:\n    branches: [develop]', false],
+    // only tags: no branch push runs it (GitHub's rule for a push with tags and no branches)
+    ['\n  push:\n    tags: ["v*"]', false],
+    ['\n  push:\n    branches-ignore: [main]', false],
+    ['\n  push:\n    branches-ignore: [develop]', true],
+    ['\n  push:\n    paths: ["Dockerfile"]', true],
+    ['\n  workflow_dispatch:\n  pull_request:', false]
+  ])('on: %s records: %s', (on, records) => {
+    expect(facts(on)?.recordingTrigger).toBe(records)
+  })
+
+  it('finds the step in the workflow, or the local reusable workflow it calls', () => {
+    expect(facts('push')).toEqual({ recordingTrigger: true, runsStep: true, calls: [] })
+    expect(facts('push', 'jobs:\n  call:\n    uses: ./.github/workflows/drift.yml@main\n')).toEqual(
+      { recordingTrigger: true, runsStep: false, calls: ['.github/workflows/drift.yml'] }
+    )
+    expect(facts('push', 'jobs:\n  lint:\n    steps:\n      - run: make lint\n')?.runsStep).toBe(
+      false
+    )
+    // not a workflow that can be read: no facts rather than a guess
+    expect(workflowFacts('w.yml', 'on: [push\n', branches, ours)).toBeNull()
+  })
+})
+
+describe('why no baseline was found', () => {
+  const base = {
+    records: false,
+    branches: { defaultBranch: 'main', recordingBranches: [] },
+    branch: 'main',
+    workflow: '.github/workflows/pr.yml',
+    recorders: ['.github/workflows/main.yml'],
+    earlier: undefined,
+    images: 3
+  }
+  const earlier = { id: 812, date: '2026-11-20', ranStep: true }
+
+  it.each([
+    [
+      { recorders: [] },
+      'never-recorded',
+      /^no baseline: no workflow records one, since none in \.github\/workflows runs this step on pushes to main or on a schedule\. Add `push: branches: \[main\]` to the `on:` of \.github\/workflows\/pr\.yml .*; 3 images not compared$/
+    ],
+    [
+      { earlier },
+      'evicted',
+      /^no baseline: \.github\/workflows\/main\.yml recorded one in run 812 \(2026-11-20\), evicted since: unused for 7 days, or pushed out past the repository's 10 GB cache limit; .*3 images not compared$/
+    ],
+    [
+      { earlier: null },
+      'not-yet',
+      /^no baseline yet: \.github\/workflows\/main\.yml records one, but has not yet succeeded on main; .*3 images not compared$/
+    ],
+    [{}, 'not-yet-or-evicted', /it has not succeeded there yet, or the baseline was evicted/],
+    [
+      { records: true, earlier: null },
+      'first-run',
+      /^no baseline yet: the first run of this workflow on this branch; 3 images recorded without comparison/
+    ],
+    [
+      { records: true, earlier },
+      'evicted',
+      /^no baseline found: this workflow recorded one in run 812/
+    ],
+    [
+      { unrestorable: 'the entry is zstd' },
+      'unrestorable',
+      /^no baseline restored: the entry is zstd; 3 images not compared$/
+    ]
+  ])('%j: %s', (change, reason, message) => {
+    const said = missingBaseline({ ...base, ...change })
+    expect(said.reason).toBe(reason)
+    expect(said.message).toMatch(message)
   })
 })

@@ -4,6 +4,7 @@ import {
   BASELINE_SCHEMA,
   type Baseline
 } from '../src/baseline/document.js'
+import { matchAcceptance } from '../src/compare/accept.js'
 import { compare } from '../src/compare/compare.js'
 import { decide } from '../src/decide/policy.js'
 import { SEVERITIES } from '../src/explain/diff.js'
@@ -204,5 +205,65 @@ describe('the baseline document', () => {
     ]
   ])('refuses %s with one clear reason', (text, reason) => {
     expect(() => parseBaseline(text, 'b.json')).toThrow(reason)
+  })
+})
+
+describe('accept entries matched to what drifted', () => {
+  const resolutions = (map: Record<string, Resolution>) => new Map(Object.entries(map))
+  const hub = 'docker.io/library/python:3.12-slim'
+  const mirror = 'mirror.example.com:5000/library/python:3.12-slim'
+  const ghcr = 'ghcr.io/acme/app:1'
+
+  it.each([
+    ['python:3.12-slim', [hub, ghcr], [hub]],
+    ['docker.io/library/python:3.12-slim', [hub], [hub]],
+    ['index.docker.io/library/python:3.12-slim', [hub], [hub]],
+    // a pinned form names its tag: the pin line the report shows, pasted back
+    [`python:3.12-slim@${d('a')}`, [hub], [hub]],
+    // the registry left out: the one drifted image of that path and tag, on a mirror
+    ['python:3.12-slim', [mirror, ghcr], [mirror]],
+    [
+      'python:3.12-slim',
+      ['artifactory.example.com/docker-remote/library/python:3.12-slim'],
+      ['artifactory.example.com/docker-remote/library/python:3.12-slim']
+    ],
+    ['ghcr.io/acme/app:1', [ghcr], [ghcr]]
+  ])('%s accepts the drift of %j', (entry, drifted, accepted) => {
+    expect(matchAcceptance([entry], drifted)).toEqual({ acceptance: accepted, refused: [] })
+  })
+
+  it('prefers Docker Hub over a mirror for an entry without a registry', () => {
+    expect(matchAcceptance(['python:3.12-slim'], [mirror, hub]).acceptance).toEqual([hub])
+  })
+
+  it('refuses an entry that names another tag, an image that did not drift, or two mirrors', () => {
+    expect(matchAcceptance(['python:3.11-slim'], [mirror, ghcr]).refused).toEqual([
+      `"python:3.11-slim" matches no image that drifted in this run; what drifted: ghcr.io/acme/app:1 (accept: ghcr.io/acme/app:1), ${mirror} (accept: python:3.12-slim)`
+    ])
+    expect(matchAcceptance(['ghcr.io/acme/app:2'], []).refused).toEqual([
+      '"ghcr.io/acme/app:2" matches no image that drifted in this run; no image drifted in this run'
+    ])
+    const other = 'other.example.com/library/python:3.12-slim'
+    expect(matchAcceptance(['python:3.12-slim'], [mirror, other]).refused).toEqual([
+      `"python:3.12-slim" names 2 images that drifted (${mirror}, ${other}): write the one to accept with its registry`
+    ])
+    // a registry written is a registry meant, and only official images have a short name
+    expect(matchAcceptance(['acme/app:1'], [ghcr]).refused).toHaveLength(1)
+    expect(matchAcceptance(['docker.io/library/python:3.12-slim'], [mirror]).refused).toHaveLength(
+      1
+    )
+  })
+
+  it('a refused entry accepts nothing in compare, and says so', () => {
+    const result = compare(
+      [found(hub)],
+      resolutions({ [hub]: { digest: d('b') } }),
+      baseline({ [hub]: entry(d('a')) }),
+      { ...options, accept: ['python:3.13-slim'] }
+    )
+    expect(result.refused).toEqual([
+      `"python:3.13-slim" matches no image that drifted in this run; what drifted: ${hub} (accept: python:3.12-slim)`
+    ])
+    expect(result.next.images[hub].digest).toBe(d('a'))
   })
 })

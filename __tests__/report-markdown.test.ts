@@ -31,10 +31,11 @@ describe('the Markdown report', () => {
       verdict: decide(findings, policy),
       rateLimitRemaining: { 'docker.io': 87 },
       acceptHint: 'x',
-      records: true
+      records: true,
+      missingBaseline: 'no baseline yet: the first run of this workflow on this branch'
     })
     expect(report).toMatch(
-      /^## No baseline found \(first run, or lost: unused for 7 days, the 10 GB cache limit\): 1 image recorded without comparison\n/
+      /^## No baseline found: 1 image recorded without comparison\n\n> \[!WARNING\]\n> No baseline yet: the first run of this workflow on this branch\.\n/
     )
     expect(report).toContain(
       '| `Dockerfile:1` | from | `docker.io/library/python:3.12-slim` | `sha256:aaaaaaaaaaaa` | new |'

@@ -71532,17 +71532,22 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync as writeFileSync3 } from 
 import { tmpdir } from "node:os";
 import { delimiter as delimiter3, join as join7 } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
-function chooseGzip() {
-  const dir = mkdtempSync(join7(tmpdir(), "base-image-drift-gzip-"));
-  writeFileSync3(join7(dir, "zstd"), "#!/bin/sh\nexit 0\n");
+function chooseCompression(version3) {
+  const dir = mkdtempSync(join7(tmpdir(), "base-image-drift-compression-"));
+  writeFileSync3(join7(dir, "zstd"), `#!/bin/sh
+${version3 ? `echo ${version3}
+` : ""}exit 0
+`);
   chmodSync(join7(dir, "zstd"), 493);
-  writeFileSync3(join7(dir, "zstd.cmd"), "@exit /b 0\r\n");
+  writeFileSync3(join7(dir, "zstd.cmd"), `@${version3 ? `echo ${version3}` : "exit /b 0"}\r
+`);
   process.env.PATH = `${dir}${delimiter3}${process.env.PATH ?? ""}`;
   return dir;
 }
 if (parentPort) {
   const call = workerData;
-  const shim = call.portable ? chooseGzip() : null;
+  const shim = call.format === "runner" ? null : chooseCompression(call.format === "zstd" ? "v1.5.5" : "");
+  const crossOs = call.format === "portable";
   try {
     const cache = await Promise.resolve().then(() => (init_cache3(), cache_exports));
     parentPort.postMessage(
@@ -71551,8 +71556,8 @@ if (parentPort) {
         call.key,
         [call.key],
         { lookupOnly: call.lookupOnly },
-        call.portable
-      ) : await cache.saveCache([call.path], call.key, void 0, call.portable)
+        crossOs
+      ) : await cache.saveCache([call.path], call.key, void 0, crossOs)
     );
   } finally {
     if (shim) rmSync(shim, { recursive: true, force: true });

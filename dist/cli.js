@@ -25895,6 +25895,91 @@ function checkDomain(domain, fail) {
   }
 }
 
+// src/compare/accept.ts
+function accepts(accept, image) {
+  return typeof accept === "boolean" ? accept : accept.includes(image);
+}
+function matchAcceptance(written, drifted) {
+  if (typeof written === "boolean") return { acceptance: written, refused: [] };
+  const images = [...new Set(drifted)].sort();
+  const acceptance = /* @__PURE__ */ new Set();
+  const refused = [];
+  for (const entry of written) {
+    const matched = matchesOf(entry, images);
+    if (matched.length === 1) acceptance.add(matched[0]);
+    else refused.push(refusal(entry, matched, images));
+  }
+  return { acceptance: [...acceptance], refused };
+}
+function matchesOf(entry, images) {
+  const reference = parseReference(entry);
+  const tagged = formatReference({ ...reference, digest: void 0 });
+  if (images.includes(tagged)) return [tagged];
+  const official = tagged.slice(`${DOCKER_HUB}/`.length);
+  if (hostWritten(entry) || !official.startsWith("library/")) return [];
+  return images.filter((image) => {
+    const path = image.slice(image.indexOf("/") + 1);
+    return path === official || path.endsWith(`/${official}`);
+  });
+}
+function hostWritten(entry) {
+  const slash = entry.indexOf("/");
+  if (slash < 0) return false;
+  const first = entry.slice(0, slash);
+  return first.includes(".") || first.includes(":") || first === "localhost";
+}
+function refusal(entry, matched, images) {
+  if (matched.length > 1)
+    return `"${entry}" names ${matched.length} images that drifted (${matched.join(", ")}): write the one to accept with its registry`;
+  const did = images.length === 0 ? "no image drifted in this run" : `what drifted: ${images.map((image) => `${image} (accept: ${shortest(image, images)})`).join(", ")}`;
+  return `"${entry}" matches no image that drifted in this run; ${did}`;
+}
+function shortest(image, images) {
+  const path = image.slice(image.indexOf("/") + 1);
+  const bare = path.startsWith("library/") ? path.slice("library/".length) : path;
+  const matched = hostWritten(bare) ? [] : matchesOf(bare, images);
+  return matched.length === 1 && matched[0] === image ? bare : image;
+}
+
+// src/words.ts
+function counted(n, noun, plural = `${noun}s`) {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
+// src/decide/policy.ts
+function policyOf({ onDrift, onError, accept, failOn }) {
+  return { onDrift, onError, accept, failOn };
+}
+function decide(findings, policy, explanations = /* @__PURE__ */ new Map()) {
+  const drifts = findings.flatMap((f) => f.status === "drifted" ? [f] : []);
+  const drifted = drifts.length;
+  const errors = findings.filter((f) => f.status === "error").length;
+  const failures = [];
+  const unaccepted = drifts.filter((f) => !accepts(policy.accept, f.image));
+  const failing = unaccepted.filter((f) => failsOn(explanations.get(f.image), policy.failOn)).length;
+  if (failing > 0 && policy.onDrift === "fail") {
+    const warnOnly = unaccepted.length - failing;
+    failures.push(
+      `${counted(failing, "image")} changed under ${failing === 1 ? "its tag" : "their tags"} since the last successful build${warnOnly > 0 ? ` (${warnOnly} more of a severity that only warns: fail-on ${policy.failOn.join(",")})` : ""}`
+    );
+  }
+  if (errors > 0 && policy.onError === "fail") {
+    failures.push(
+      `${counted(errors, "image reference")} could not be scanned or resolved (on-error: fail)`
+    );
+  }
+  return { failures, drifted, errors, save: failures.length === 0 };
+}
+function failsOn(explanation, failOn) {
+  return !explanation || !("severity" in explanation) || failOn.includes(explanation.severity);
+}
+
+// src/cli/main.ts
+import { resolve as resolve5 } from "node:path";
+
+// src/baseline/lockfile-store.ts
+import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+
 // src/baseline/document.ts
 var BASELINE_SCHEMA = "https://github.com/base-image-drift/base-image-drift/baseline";
 var BASELINE_SCHEMA_VERSION = 1;
@@ -25983,32 +26068,58 @@ function serializeBaseline(baseline) {
   return JSON.stringify({ ...baseline, images }, null, 2) + "\n";
 }
 
-// src/baseline/merge.ts
-function seenFile(seenAt) {
-  return seenAt.replace(/:\d+$/, "");
-}
-function mergeReading(base, reading) {
-  const scanned = new Set(reading.scanned);
-  const images = {};
-  for (const [key, entry] of Object.entries(base?.images ?? {})) {
-    if (reading.images[key]) continue;
-    if (!reading.complete || entry.seenAt === void 0) {
-      images[key] = entry;
-      continue;
-    }
-    const elsewhere = filesOf(entry.seenAt).filter((file) => !scanned.has(file));
-    if (elsewhere.length > 0) images[key] = { ...entry, seenAt: elsewhere };
+// src/baseline/lockfile-store.ts
+var LockfileStore = class {
+  /** `name` is how messages call the file: as the user wrote it. */
+  constructor(path, name = path) {
+    this.path = path;
+    this.name = name;
   }
-  for (const [key, { entry, accepted, comparedWith }] of Object.entries(reading.images)) {
-    const stored = base?.images[key];
-    const chosen = !stored || accepted || stored.digest === comparedWith ? entry : stored;
-    const others = filesOf(stored?.seenAt ?? []).filter((file) => !scanned.has(file));
-    images[key] = { ...chosen, seenAt: filesOf([...others, ...entry.seenAt ?? []]) };
+  path;
+  name;
+  async restore() {
+    const read = await readBaselineFile(this.path, this.name);
+    return read.state === "found" ? { ...read, from: this.name } : read;
   }
-  return { schema: BASELINE_SCHEMA, version: BASELINE_SCHEMA_VERSION, images };
+  async save(baseline) {
+    await writeBaselineFile(this.path, baseline, this.name);
+    return null;
+  }
+};
+var MAX_BASELINE_BYTES = 16 * 1024 * 1024;
+async function readBaselineFile(path, name = path) {
+  let text2;
+  try {
+    const { size } = await stat(path);
+    if (size > MAX_BASELINE_BYTES)
+      return { state: "unusable", why: `${name} is larger than 16 MiB (${size} bytes)` };
+    text2 = await readFile(path, "utf8");
+  } catch (error) {
+    if (error.code === "ENOENT") return { state: "none" };
+    return {
+      state: "unusable",
+      why: `${name} cannot be read (${error.code})`
+    };
+  }
+  try {
+    return { state: "found", baseline: parseBaseline(text2, name) };
+  } catch (error) {
+    if (error instanceof BaselineError) return { state: "unusable", why: error.message };
+    throw error;
+  }
 }
-function filesOf(seenAt) {
-  return [...new Set(seenAt.map(seenFile))].sort();
+async function writeBaselineFile(path, baseline, name = path) {
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(temporary, serializeBaseline(baseline));
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => void 0);
+    throw new Error(
+      `could not write the baseline ${name} (${error.code ?? error.message})`,
+      { cause: error }
+    );
+  }
 }
 
 // src/reference/platform.ts
@@ -26100,6 +26211,140 @@ function hostPlatform(runnerArch, nodeArch) {
     arm: "arm/v7"
   };
   return `linux/${arch[runnerArch ?? ""] ?? arch[nodeArch] ?? "amd64"}`;
+}
+
+// src/config/defaults.ts
+var REACTIONS = ["fail", "warn"];
+var MAX_TIMEOUT_SECONDS = 300;
+var RUN_TIMEOUT_FACTOR = 10;
+var DEFAULTS = {
+  timeoutSeconds: 30,
+  onDrift: "fail",
+  onError: "warn",
+  onMissingBaseline: "warn",
+  saveBaseline: "default-branch",
+  comment: "on-drift",
+  baselineFile: ".base-image-drift.json",
+  /** Enough for the layers of a typical slim image (python:3.12-slim is about 45 MiB). */
+  explainBudgetMiB: 100,
+  failOn: "os,removed,major,rebuild"
+};
+
+// src/config/values.ts
+var ConfigError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ConfigError";
+  }
+};
+function parseBuildArgs(entries, what) {
+  const args = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    const name = eq < 0 ? entry : entry.slice(0, eq);
+    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new ConfigError(
+        `${what} "${entry}" must be NAME=VALUE with NAME made of letters, digits and _`
+      );
+    }
+    args[name] = entry.slice(eq + 1);
+  }
+  return args;
+}
+function parseVariables(entries, env, what) {
+  const variables = {};
+  for (const entry of entries) {
+    if (entry.trim() === "*") {
+      Object.assign(variables, env);
+      continue;
+    }
+    const eq = entry.indexOf("=");
+    const name = (eq < 0 ? entry : entry.slice(0, eq)).trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new ConfigError(
+        `${what} "${entry}" must be NAME (taken from the environment), NAME=VALUE, or * (the whole environment)`
+      );
+    variables[name] = eq < 0 ? env[name] : entry.slice(eq + 1);
+  }
+  return variables;
+}
+function parsePlatforms(text2, what, host) {
+  return commaList(text2).map((platform) => {
+    try {
+      return parsePlatform(platform, host);
+    } catch (error) {
+      if (error instanceof PlatformError) throw new ConfigError(`${what}: ${error.message}`);
+      throw error;
+    }
+  });
+}
+function oneOf(value, allowed, what) {
+  if (!allowed.includes(value)) {
+    throw new ConfigError(`${what} must be ${allowed.join(" or ")}, not "${value}"`);
+  }
+  return value;
+}
+function parseTimeout(text2, what) {
+  const seconds = Number(text2);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_TIMEOUT_SECONDS || text2.trim() === "") {
+    throw new ConfigError(
+      `${what} must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS}, not "${text2}"`
+    );
+  }
+  return seconds;
+}
+function parseMiB(text2, what) {
+  const mib = Number(text2);
+  if (text2.trim() === "" || !Number.isInteger(mib) || mib < 0)
+    throw new ConfigError(`${what} must be a whole number of MiB (0 or more), not "${text2}"`);
+  return mib;
+}
+function parseSeverities(text2, allowed, what) {
+  const list = commaList(text2);
+  if (list.length === 0)
+    throw new ConfigError(`${what} must name at least one of ${allowed.join(", ")}`);
+  return list.map((item) => oneOf(item, allowed, `${what}: each entry`));
+}
+function commaList(text2) {
+  return text2.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+// src/baseline/store.ts
+var UnusableBaselineError = class extends Error {
+  constructor(why) {
+    super(
+      `the baseline cannot be used: ${why}. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)`
+    );
+    this.name = "UnusableBaselineError";
+  }
+};
+
+// src/baseline/merge.ts
+function seenFile(seenAt) {
+  return seenAt.replace(/:\d+$/, "");
+}
+function mergeReading(base, reading) {
+  const scanned = new Set(reading.scanned);
+  const images = {};
+  for (const [key, entry] of Object.entries(base?.images ?? {})) {
+    if (reading.images[key]) continue;
+    if (!reading.complete || entry.seenAt === void 0) {
+      images[key] = entry;
+      continue;
+    }
+    const elsewhere = filesOf(entry.seenAt).filter((file) => !scanned.has(file));
+    if (elsewhere.length > 0) images[key] = { ...entry, seenAt: elsewhere };
+  }
+  for (const [key, { entry, accepted, comparedWith }] of Object.entries(reading.images)) {
+    const stored = base?.images[key];
+    const chosen = !stored || accepted || stored.digest === comparedWith ? entry : stored;
+    const others = filesOf(stored?.seenAt ?? []).filter((file) => !scanned.has(file));
+    images[key] = { ...chosen, seenAt: filesOf([...others, ...entry.seenAt ?? []]) };
+  }
+  return { schema: BASELINE_SCHEMA, version: BASELINE_SCHEMA_VERSION, images };
+}
+function filesOf(seenAt) {
+  return [...new Set(seenAt.map(seenFile))].sort();
 }
 
 // src/registry/errors.ts
@@ -26353,9 +26598,6 @@ function excerpt(text2, max = 80) {
 }
 
 // src/compare/compare.ts
-function accepts(accept, image) {
-  return typeof accept === "boolean" ? accept : accept.includes(image);
-}
 function compare(references, resolutions, baseline, options) {
   const scanned = [.../* @__PURE__ */ new Set([...options.scanned ?? [], ...references.map((r) => r.file)])];
   const reading = { images: {}, scanned, complete: true };
@@ -26366,8 +26608,12 @@ function compare(references, resolutions, baseline, options) {
     const key = formatReference(reference.image);
     seenAt.set(key, [...seenAt.get(key) ?? [], reference.file]);
   }
-  const findings = references.map((reference) => {
-    const finding = judge(reference, resolutions, baseline, options);
+  const judged = references.map((reference) => judge(reference, resolutions, baseline, options));
+  const { acceptance, refused } = matchAcceptance(
+    options.accept,
+    judged.flatMap((f) => f.status === "drifted" ? [f.image] : [])
+  );
+  const findings = judged.map((finding) => {
     if (finding.image === null) return finding;
     const where = { seenAt: [...new Set(seenAt.get(finding.image))].sort() };
     const previous = "previous" in finding ? finding.previous : void 0;
@@ -26390,7 +26636,7 @@ function compare(references, resolutions, baseline, options) {
     };
     const drifted = finding.status === "drifted";
     accepting.images[finding.image] = { entry: recorded, accepted: drifted, comparedWith };
-    reading.images[finding.image] = previous && drifted && !accepts(options.accept, finding.image) ? { entry: { ...previous, ...where }, accepted: false, comparedWith } : { entry: recorded, accepted: drifted, comparedWith };
+    reading.images[finding.image] = previous && drifted && !accepts(acceptance, finding.image) ? { entry: { ...previous, ...where }, accepted: false, comparedWith } : { entry: recorded, accepted: drifted, comparedWith };
     return finding;
   });
   for (const problem of options.unreadable ?? []) {
@@ -26414,7 +26660,9 @@ function compare(references, resolutions, baseline, options) {
     findings,
     next: mergeReading(baseline, reading),
     accepting: mergeReading(baseline, accepting),
-    reading
+    reading,
+    acceptance,
+    refused
   };
 }
 function judge(reference, resolutions, baseline, options) {
@@ -26483,203 +26731,6 @@ function judge(reference, resolutions, baseline, options) {
   }
   return { reference, image, parsed, status: "drifted", previous, current };
 }
-
-// src/words.ts
-function counted(n, noun, plural = `${noun}s`) {
-  return `${n} ${n === 1 ? noun : plural}`;
-}
-
-// src/decide/policy.ts
-function policyOf({ onDrift, onError, accept, failOn }) {
-  return { onDrift, onError, accept, failOn };
-}
-function decide(findings, policy, explanations = /* @__PURE__ */ new Map()) {
-  const drifts = findings.flatMap((f) => f.status === "drifted" ? [f] : []);
-  const drifted = drifts.length;
-  const errors = findings.filter((f) => f.status === "error").length;
-  const failures = [];
-  const unaccepted = drifts.filter((f) => !accepts(policy.accept, f.image));
-  const failing = unaccepted.filter((f) => failsOn(explanations.get(f.image), policy.failOn)).length;
-  if (failing > 0 && policy.onDrift === "fail") {
-    const warnOnly = unaccepted.length - failing;
-    failures.push(
-      `${counted(failing, "image")} changed under ${failing === 1 ? "its tag" : "their tags"} since the last successful build${warnOnly > 0 ? ` (${warnOnly} more of a severity that only warns: fail-on ${policy.failOn.join(",")})` : ""}`
-    );
-  }
-  if (errors > 0 && policy.onError === "fail") {
-    failures.push(
-      `${counted(errors, "image reference")} could not be scanned or resolved (on-error: fail)`
-    );
-  }
-  return { failures, drifted, errors, save: failures.length === 0 };
-}
-function failsOn(explanation, failOn) {
-  return !explanation || !("severity" in explanation) || failOn.includes(explanation.severity);
-}
-
-// src/cli/main.ts
-import { resolve as resolve5 } from "node:path";
-
-// src/baseline/lockfile-store.ts
-import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-var LockfileStore = class {
-  /** `name` is how messages call the file: as the user wrote it. */
-  constructor(path, name = path) {
-    this.path = path;
-    this.name = name;
-  }
-  path;
-  name;
-  async restore() {
-    const read = await readBaselineFile(this.path, this.name);
-    return read.state === "found" ? { ...read, from: this.name } : read;
-  }
-  async save(baseline) {
-    await writeBaselineFile(this.path, baseline, this.name);
-    return null;
-  }
-};
-var MAX_BASELINE_BYTES = 16 * 1024 * 1024;
-async function readBaselineFile(path, name = path) {
-  let text2;
-  try {
-    const { size } = await stat(path);
-    if (size > MAX_BASELINE_BYTES)
-      return { state: "unusable", why: `${name} is larger than 16 MiB (${size} bytes)` };
-    text2 = await readFile(path, "utf8");
-  } catch (error) {
-    if (error.code === "ENOENT") return { state: "none" };
-    return {
-      state: "unusable",
-      why: `${name} cannot be read (${error.code})`
-    };
-  }
-  try {
-    return { state: "found", baseline: parseBaseline(text2, name) };
-  } catch (error) {
-    if (error instanceof BaselineError) return { state: "unusable", why: error.message };
-    throw error;
-  }
-}
-async function writeBaselineFile(path, baseline, name = path) {
-  const temporary = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(temporary, serializeBaseline(baseline));
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true }).catch(() => void 0);
-    throw new Error(
-      `could not write the baseline ${name} (${error.code ?? error.message})`,
-      { cause: error }
-    );
-  }
-}
-
-// src/config/defaults.ts
-var REACTIONS = ["fail", "warn"];
-var MAX_TIMEOUT_SECONDS = 300;
-var RUN_TIMEOUT_FACTOR = 10;
-var DEFAULTS = {
-  timeoutSeconds: 30,
-  onDrift: "fail",
-  onError: "warn",
-  onMissingBaseline: "warn",
-  saveBaseline: "default-branch",
-  comment: "on-drift",
-  baselineFile: ".base-image-drift.json",
-  /** Enough for the layers of a typical slim image (python:3.12-slim is about 45 MiB). */
-  explainBudgetMiB: 100,
-  failOn: "os,removed,major,rebuild"
-};
-
-// src/config/values.ts
-var ConfigError = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "ConfigError";
-  }
-};
-function parseBuildArgs(entries, what) {
-  const args = {};
-  for (const entry of entries) {
-    const eq = entry.indexOf("=");
-    const name = eq < 0 ? entry : entry.slice(0, eq);
-    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new ConfigError(
-        `${what} "${entry}" must be NAME=VALUE with NAME made of letters, digits and _`
-      );
-    }
-    args[name] = entry.slice(eq + 1);
-  }
-  return args;
-}
-function parseVariables(entries, env, what) {
-  const variables = {};
-  for (const entry of entries) {
-    if (entry.trim() === "*") {
-      Object.assign(variables, env);
-      continue;
-    }
-    const eq = entry.indexOf("=");
-    const name = (eq < 0 ? entry : entry.slice(0, eq)).trim();
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-      throw new ConfigError(
-        `${what} "${entry}" must be NAME (taken from the environment), NAME=VALUE, or * (the whole environment)`
-      );
-    variables[name] = eq < 0 ? env[name] : entry.slice(eq + 1);
-  }
-  return variables;
-}
-function parsePlatforms(text2, what, host) {
-  return commaList(text2).map((platform) => {
-    try {
-      return parsePlatform(platform, host);
-    } catch (error) {
-      if (error instanceof PlatformError) throw new ConfigError(`${what}: ${error.message}`);
-      throw error;
-    }
-  });
-}
-function oneOf(value, allowed, what) {
-  if (!allowed.includes(value)) {
-    throw new ConfigError(`${what} must be ${allowed.join(" or ")}, not "${value}"`);
-  }
-  return value;
-}
-function parseTimeout(text2, what) {
-  const seconds = Number(text2);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_TIMEOUT_SECONDS || text2.trim() === "") {
-    throw new ConfigError(
-      `${what} must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS}, not "${text2}"`
-    );
-  }
-  return seconds;
-}
-function parseMiB(text2, what) {
-  const mib = Number(text2);
-  if (text2.trim() === "" || !Number.isInteger(mib) || mib < 0)
-    throw new ConfigError(`${what} must be a whole number of MiB (0 or more), not "${text2}"`);
-  return mib;
-}
-function parseSeverities(text2, allowed, what) {
-  const list = commaList(text2);
-  if (list.length === 0)
-    throw new ConfigError(`${what} must name at least one of ${allowed.join(", ")}`);
-  return list.map((item) => oneOf(item, allowed, `${what}: each entry`));
-}
-function commaList(text2) {
-  return text2.split(",").map((s) => s.trim()).filter((s) => s !== "");
-}
-
-// src/baseline/store.ts
-var UnusableBaselineError = class extends Error {
-  constructor(why) {
-    super(
-      `the baseline cannot be used: ${why}. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)`
-    );
-    this.name = "UnusableBaselineError";
-  }
-};
 
 // src/pipeline/run.ts
 import { readFileSync } from "node:fs";
@@ -31001,7 +31052,7 @@ async function run(request2) {
 }
 async function decideAndSave(request2, restored, discovered, resolutions, client, platforms) {
   const baseline = restored.state === "found" ? restored.baseline : null;
-  const { findings, next, accepting, reading } = compare(
+  const { findings, next, accepting, reading, acceptance, refused } = compare(
     discovered.references,
     resolutions,
     baseline,
@@ -31016,6 +31067,8 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
       commit: request2.commit
     }
   );
+  if (refused.length > 0) throw new ConfigError(`input accept: ${refused.join("; ")}`);
+  const policy = { ...request2.policy, accept: acceptance };
   const explanations = await explainAll(
     findings,
     client,
@@ -31024,7 +31077,7 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
   );
   for (const finding of findings)
     if (finding.status === "drifted") findUses(finding, explanations, request2.cwd);
-  const verdict = decide(findings, request2.policy, explanations);
+  const verdict = decide(findings, policy, explanations);
   const before = Object.keys(baseline?.images ?? {}).length;
   if (verdict.save && before > 0 && discovered.references.length === 0) {
     verdict.save = false;
@@ -31035,6 +31088,7 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
   return {
     restored,
     baseline,
+    policy,
     findings,
     explanations,
     verdict,
@@ -31882,7 +31936,7 @@ function writeCheck(result, options, io) {
     const hint = "base-image-drift check --accept --update";
     writeSarif(
       resolve5(io.cwd, options.sarif),
-      annotationsFor(result.findings, result.explanations, policyOf(options), hint)
+      annotationsFor(result.findings, result.explanations, result.policy, hint)
     );
   }
 }

@@ -21,6 +21,13 @@ export class FakeGitHub {
   denyChecks = false
   /** What `GET /repos/{owner}/{repo}` says the default branch is; null answers 404. */
   defaultBranch: string | null = 'main'
+  /**
+   * The successful runs the Actions API lists, newest first, with the names of their steps;
+   * null answers 403 (a token without `actions: read`).
+   */
+  runs:
+    { workflow: string; branch: string; id: number; created_at: string; steps: string[] }[] | null =
+    []
   /** Hold every answer this long (an API that does not answer); cut short by stop(). */
   stallMs = 0
   private readonly stalls = new Pauses()
@@ -36,7 +43,8 @@ export class FakeGitHub {
     this.server = createServer(async (req, res) => {
       let raw = ''
       for await (const chunk of req) raw += chunk
-      const path = (req.url ?? '').split('?')[0]
+      const [path, search = ''] = (req.url ?? '').split('?')
+      const query = new URLSearchParams(search)
       const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : null
       this.requests.push({ method: req.method ?? '', path, body })
       if (this.stallMs > 0) await this.stalls.wait(this.stallMs)
@@ -47,6 +55,32 @@ export class FakeGitHub {
       if (req.method === 'GET' && /^\/repos\/[^/]+\/[^/]+$/.test(path)) {
         if (this.defaultBranch === null) json(404, { message: 'Not Found' })
         else json(200, { full_name: path.slice(7), default_branch: this.defaultBranch })
+      } else if (
+        req.method === 'GET' &&
+        (match = /^\/repos\/[^/]+\/[^/]+\/actions\/workflows\/([^/]+)\/runs$/.exec(path))
+      ) {
+        if (this.runs === null)
+          return json(403, { message: 'Resource not accessible by integration' })
+        const workflow = decodeURIComponent(match[1])
+        const runs = this.runs.filter(
+          r => r.workflow === workflow && r.branch === query.get('branch')
+        )
+        json(200, {
+          total_count: runs.length,
+          workflow_runs: runs
+            .slice(0, Number(query.get('per_page') ?? 30))
+            .map(r => ({ id: r.id, created_at: r.created_at, head_branch: r.branch }))
+        })
+      } else if (
+        req.method === 'GET' &&
+        (match = /^\/repos\/[^/]+\/[^/]+\/actions\/runs\/(\d+)\/jobs$/.exec(path))
+      ) {
+        const run = this.runs?.find(r => r.id === Number(match![1]))
+        if (!run) return json(404, { message: 'Not Found' })
+        json(200, {
+          total_count: 1,
+          jobs: [{ id: run.id * 10, steps: run.steps.map((name, i) => ({ name, number: i + 1 })) }]
+        })
       } else if (req.method === 'GET' && path === '/user') {
         // an installation token (GITHUB_TOKEN) cannot read the authenticated user
         json(403, { message: 'Resource not accessible by integration' })

@@ -18,6 +18,8 @@ export interface StepResult {
   outputs: Record<string, string>
   summary: string
   commands: WorkflowCommand[]
+  /** The environment the step ran with. */
+  env: Record<string, string>
 }
 
 export interface JobResult {
@@ -119,6 +121,8 @@ export class ActionRunner {
       GITHUB_JOB: 'drift',
       GITHUB_ACTION: '__acme_base-image-drift',
       GITHUB_ACTOR: 'octocat',
+      // no test reaches github.com: where no FakeGitHub is set, every API request is refused
+      GITHUB_API_URL: 'http://127.0.0.1:1',
       ...this.baseEnv,
       ...trigger.env,
       ...extraEnv
@@ -158,6 +162,7 @@ export class ActionRunner {
     const ran = await runNode(ACTION, [], { cwd: this.workspace, env, node: this.node })
     return {
       ...ran,
+      env,
       outputs: parseFileCommands(readFileSync(files.output, 'utf8')),
       summary: readFileSync(files.summary, 'utf8'),
       commands: parseWorkflowCommands(ran.stdout)

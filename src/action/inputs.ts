@@ -25,9 +25,9 @@ import {
 } from '../config/values.js'
 import { SEVERITIES, type Severity } from '../explain/diff.js'
 import { baselineKeyPrefix, legacyKeyPrefix, workflowFile } from '../baseline/cache-key.js'
-import type { Acceptance } from '../compare/compare.js'
+import type { Acceptance } from '../compare/accept.js'
 import { hostPlatform } from '../reference/platform.js'
-import { formatReference, parseReference } from '../reference/reference.js'
+import { parseReference } from '../reference/reference.js'
 
 /** Every input of action.yml, validated; a bad value fails with the input's name. */
 export interface ActionInputs {
@@ -47,12 +47,14 @@ export interface ActionInputs {
   legacyCacheKey: string
   /** Which runs save the cache baseline. */
   saveBaseline: SaveBaseline
+  /** Branch patterns whose pushes record besides the default branch's. */
+  recordingBranches: string[]
   onMissingBaseline: Reaction
   lockfile: string
   updateLockfile: boolean
   onDrift: Reaction
   onError: Reaction
-  /** true, false, or the images whose drift is accepted (normalized). */
+  /** true, false, or the images whose drift is accepted, as written. */
   accept: Acceptance
   comment: CommentMode
   checkName: string
@@ -105,6 +107,7 @@ export function readInputs(env: Record<string, string | undefined> = process.env
       SAVE_BASELINE_MODES,
       'input save-baseline'
     ),
+    recordingBranches: branchPatterns(core.getMultilineInput('recording-branches')),
     onMissingBaseline: oneOf(
       core.getInput('on-missing-baseline') || DEFAULTS.onMissingBaseline,
       REACTIONS,
@@ -153,11 +156,25 @@ function acceptInput(lines: string[]): Acceptance {
     } catch (error) {
       throw refuse(entry, (error as Error).message)
     }
-    // a bare word ("yes") is far more likely a mistyped true than the image library/yes:latest
-    if (!/[:@]/.test(entry.slice(entry.lastIndexOf('/') + 1)))
+    // a bare word ("yes") is far more likely a mistyped true than the image library/yes:latest,
+    // and a digest alone names no tag whose drift could be accepted
+    const name = entry.split('@')[0]
+    if (!name.slice(name.lastIndexOf('/') + 1).includes(':') || image.tag === undefined)
       throw refuse(entry, 'an image to accept is named with its tag')
-    return formatReference(image)
+    // matched to what drifted once it is known: the registry may be left out for a mirror
+    return entry
   })
+}
+
+/** Branch names or glob patterns (`release/*`), one a line or comma-separated, as `on.push.branches` takes them. */
+function branchPatterns(lines: string[]): string[] {
+  const patterns = lines.flatMap(commaList)
+  for (const pattern of patterns)
+    if (pattern.startsWith('refs/') || /\s/.test(pattern))
+      throw new ConfigError(
+        `input recording-branches: "${pattern}" is not a branch pattern; name branches as on.push.branches does (main, release/*)`
+      )
+  return patterns
 }
 
 function booleanInput(name: string): boolean {

@@ -4,6 +4,7 @@
  */
 import { policyOf } from '../decide/policy.js'
 import * as core from '@actions/core'
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
@@ -16,7 +17,14 @@ import type { Finding } from '../compare/compare.js'
 import { ConfigError } from '../config/values.js'
 import { run, type Checked } from '../pipeline/run.js'
 import { counted } from '../words.js'
-import { decideRecording, defaultBranch, type Recording } from './recording.js'
+import {
+  decideRecording,
+  defaultBranch,
+  recordsOn,
+  type Recording,
+  type RunFacts
+} from './recording.js'
+import { earlierRun, missingBaseline, recordingWorkflows } from './missing-baseline.js'
 import { hostPlatform } from '../reference/platform.js'
 import {
   ANNOTATIONS_PER_TYPE,
@@ -64,7 +72,7 @@ async function main(): Promise<void> {
   const cwd = env.GITHUB_WORKSPACE || process.cwd()
   // the cache's paths are relative to the workspace, which is where the runner starts a step anyway
   process.chdir(cwd)
-  const recording = await recordingOf(inputs, env)
+  const { recording, facts } = await recordingOf(inputs, env)
   const cacheStore = inputs.lockfile
     ? null
     : new CacheStore({
@@ -111,7 +119,11 @@ async function main(): Promise<void> {
     run: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}` : undefined,
     commit: env.GITHUB_SHA
   })
-  const { annotations, everyAnnotation, report } = writeReport(result, inputs, recording)
+  const missing =
+    result.restored.state === 'none'
+      ? await whyMissing(result, inputs, recording, facts, env)
+      : null
+  const { annotations, everyAnnotation, report } = writeReport(result, inputs, recording, missing)
   const drifted = result.findings.filter(f => f.status === 'drifted')
   await core.summary.addRaw(report).write()
   if (inputs.sarif) writeSarif(resolve(cwd, inputs.sarif), everyAnnotation)
@@ -131,19 +143,25 @@ async function main(): Promise<void> {
 }
 
 /** Whether this run records the baseline; an `accept` that could not reach another run is refused. */
-async function recordingOf(inputs: ActionInputs, env: NodeJS.ProcessEnv): Promise<Recording> {
+async function recordingOf(
+  inputs: ActionInputs,
+  env: NodeJS.ProcessEnv
+): Promise<{ recording: Recording; facts: RunFacts }> {
+  const facts: RunFacts = {
+    eventName: env.GITHUB_EVENT_NAME ?? 'unknown',
+    ref: env.GITHUB_REF ?? '',
+    // only the default-branch mode needs to know it (it may cost an API request)
+    defaultBranch:
+      inputs.saveBaseline === 'default-branch' && !inputs.lockfile
+        ? await defaultBranch(env, inputs.githubToken, inputs.timeoutSeconds * 1000)
+        : null,
+    recordingBranches: inputs.recordingBranches,
+    baseBranch: env.GITHUB_BASE_REF ?? '',
+    workflow: workflowFile(env.GITHUB_WORKFLOW_REF) ?? env.GITHUB_WORKFLOW ?? 'this workflow'
+  }
   const recording = inputs.lockfile
     ? lockfileRecording(inputs.lockfile, inputs.updateLockfile)
-    : decideRecording(inputs.saveBaseline, {
-        eventName: env.GITHUB_EVENT_NAME ?? 'unknown',
-        ref: env.GITHUB_REF ?? '',
-        // only the default-branch mode needs to know it (it may cost an API request)
-        defaultBranch:
-          inputs.saveBaseline === 'default-branch'
-            ? await defaultBranch(env, inputs.githubToken, inputs.timeoutSeconds * 1000)
-            : null,
-        workflow: workflowFile(env.GITHUB_WORKFLOW_REF) ?? env.GITHUB_WORKFLOW ?? 'this workflow'
-      })
+    : decideRecording(inputs.saveBaseline, facts)
   if (inputs.accept !== false && !recording.records)
     throw new ConfigError(
       `input accept: ${recording.statement}, so nothing it accepts would reach another run. To accept: ${recording.acceptWhere}`
@@ -154,13 +172,17 @@ async function recordingOf(inputs: ActionInputs, env: NodeJS.ProcessEnv): Promis
     core.warning(
       `input accept is set on a ${event} run: every such run accepts the drift it names, so the gate never fails for it; set accept only from a workflow_dispatch input`
     )
-  return recording
+  return { recording, facts }
 }
 
 /** The log's warnings and notices, the annotations, the report and the outputs of a run. */
-function writeReport(result: Checked, inputs: ActionInputs, recording: Recording) {
-  const { findings, explanations, verdict, restored } = result
-  const policy = policyOf(inputs)
+function writeReport(
+  result: Checked,
+  inputs: ActionInputs,
+  recording: Recording,
+  missing: Missing | null
+) {
+  const { findings, explanations, verdict, restored, policy } = result
   const baselineProblem =
     restored.state === 'unavailable'
       ? restored.why
@@ -168,8 +190,8 @@ function writeReport(result: Checked, inputs: ActionInputs, recording: Recording
         ? `the stored baseline could not be used (${result.replaced}); accept: true replaces it with this run's digests`
         : undefined
   if (baselineProblem) core.warning(baselineProblem)
-  if (restored.state === 'none')
-    core.warning(missingBaseline(findings, result.saved, inputs.lockfile))
+  // where a run that cannot record finds none, the workflow file is what to change
+  if (missing) core.warning(missing.message, missing.file ? { file: missing.file } : {})
   for (const warning of result.discovered.warnings)
     core.warning(warning.message, { file: warning.file, startLine: warning.line })
   // in the log only: what is known only at run time is not a problem of the files
@@ -195,12 +217,13 @@ function writeReport(result: Checked, inputs: ActionInputs, recording: Recording
       explanations,
       baselineFound: result.baseline !== null,
       baselineProblem,
+      missingBaseline: missing?.message,
       verdict,
       rateLimitRemaining: result.stats.rateLimitRemaining,
       acceptHint,
       unannotated: omitted,
       records: recording.records,
-      accepted: result.saved ? policy.accept : false,
+      accepted: result.saved ? result.policy.accept : false,
       baselineStatement: baselineStatement(restored, recording.statement),
       lockfileToCommit: lockfileText ? { name: inputs.lockfile, text: lockfileText } : undefined
     })
@@ -278,12 +301,68 @@ function lockfileRecording(name: string, update: boolean): Recording {
   }
 }
 
-function missingBaseline(findings: Finding[], saved: boolean, lockfile: string): string {
-  const images = new Set(findings.flatMap(f => (f.image ? [f.image] : []))).size
-  const where = lockfile
-    ? `${lockfile} does not exist (first run, or it was deleted)`
-    : 'first run, or lost: unused for 7 days, the 10 GB cache limit'
-  return `no baseline found (${where}): ${counted(images, 'image')} ${saved ? 'recorded' : 'neither compared nor recorded'} without comparison; set on-missing-baseline: fail to fail instead`
+/** Why no baseline was found, and the file to annotate with it. */
+interface Missing {
+  message: string
+  file?: string
+}
+
+async function whyMissing(
+  result: Checked,
+  inputs: ActionInputs,
+  recording: Recording,
+  facts: RunFacts,
+  env: NodeJS.ProcessEnv
+): Promise<Missing> {
+  const images = new Set(result.findings.flatMap(f => (f.image ? [f.image] : []))).size
+  if (inputs.lockfile)
+    return {
+      message: `no baseline found (${inputs.lockfile} does not exist: a first run, or it was deleted): ${counted(images, 'image')} ${result.saved ? 'recorded' : 'neither compared nor recorded'} without comparison; set on-missing-baseline: fail to fail instead`
+    }
+  const actionRepository = (env.GITHUB_ACTION_REPOSITORY ?? '').toLowerCase()
+  const isThisAction = (text: string) => {
+    const lower = text.toLowerCase()
+    return (
+      lower.includes('base-image-drift') || (!!actionRepository && lower.includes(actionRepository))
+    )
+  }
+  const cwd = process.cwd()
+  const recorders = recording.records ? [] : recordingWorkflows(cwd, facts, isThisAction)
+  const records = recordsOn(facts)
+  const own = facts.ref.startsWith('refs/heads/') ? facts.ref.slice('refs/heads/'.length) : ''
+  const branch = recording.records
+    ? own
+    : facts.baseBranch && records(facts.baseBranch)
+      ? facts.baseBranch
+      : (facts.defaultBranch ?? '')
+  const asked = recording.records ? facts.workflow : recorders[0]
+  const earlier =
+    asked && branch
+      ? await earlierRun(
+          env,
+          inputs.githubToken,
+          asked,
+          branch,
+          isThisAction,
+          inputs.timeoutSeconds * 1000
+        )
+      : undefined
+  const { message } = missingBaseline({
+    records: recording.records,
+    branches: facts,
+    branch: branch || 'the default branch',
+    workflow: facts.workflow,
+    recorders,
+    unrestorable: result.restored.state === 'none' ? result.restored.unrestorable : undefined,
+    earlier,
+    images
+  })
+  const suffix = '; set on-missing-baseline: fail to fail instead'
+  return {
+    message: message + suffix,
+    file:
+      !recording.records && existsSync(resolve(cwd, facts.workflow)) ? facts.workflow : undefined
+  }
 }
 
 function baselineStatement(restored: Restored, decided: string): string {

@@ -1,11 +1,15 @@
 /**
  * Which runs record the baseline. GitHub's cache gives every ref its own scope: an entry
  * saved by a pull request is read by no other run, and a run reads its own ref's entries
- * first. So the default branch is the one source of truth: by default only its pushes,
- * schedules and dispatches save, and every other run compares with its newest baseline.
+ * first, then its pull request's base branch's, then the default branch's. So the default
+ * branch is the source of truth, with the maintenance branches named to record too: only
+ * their pushes, schedules and dispatches save, and every other run compares with the newest
+ * baseline of its base branch (when that branch records) or of the default branch.
  */
 import { readFileSync } from 'node:fs'
+import picomatch from 'picomatch'
 import type { SaveBaseline } from '../config/defaults.js'
+import { githubJson, isRecord } from './github-api.js'
 
 /** Events whose runs on the default branch record: they run the branch's own code, as merged. */
 const RECORDING_EVENTS = ['push', 'schedule', 'workflow_dispatch', 'repository_dispatch']
@@ -16,6 +20,10 @@ export interface RunFacts {
   ref: string
   /** Null when neither the event nor the API said. */
   defaultBranch: string | null
+  /** Branch patterns that record besides the default branch (input recording-branches). */
+  recordingBranches: readonly string[]
+  /** A pull request's base branch (GITHUB_BASE_REF); '' for other runs. */
+  baseBranch: string
   /** The workflow file, or its name: where to accept. */
   workflow: string
 }
@@ -30,8 +38,14 @@ export interface Recording {
 
 /** Pure: whether this run records, by the input `save-baseline` and what started the run. */
 export function decideRecording(mode: SaveBaseline, facts: RunFacts): Recording {
-  const branch = facts.defaultBranch ?? 'the default branch'
-  const acceptWhere = `run the workflow ${facts.workflow} on ${branch} by hand (Actions → Run workflow) with the input accept set to the images to accept, or true`
+  const records = recordsOn(facts)
+  const branch = facts.ref.startsWith('refs/heads/') ? shortRef(facts.ref) : null
+  // a maintenance branch, and a pull request into one, accept there: its baseline is the one they read
+  const acceptOn =
+    facts.defaultBranch === null
+      ? 'the default branch'
+      : [branch, facts.baseBranch].find(b => b && records(b)) || facts.defaultBranch
+  const acceptWhere = `run the workflow ${facts.workflow} on ${acceptOn} by hand (Actions → Run workflow) with the input accept set to the images to accept, or true`
   const run = `this ${facts.eventName} run of ${shortRef(facts.ref)}`
   if (mode === 'never')
     return {
@@ -51,18 +65,38 @@ export function decideRecording(mode: SaveBaseline, facts: RunFacts): Recording 
       statement: `${run} records nothing: the default branch could not be told (the event names no repository and the API did not say)`,
       acceptWhere
     }
-  const onDefault = facts.ref === `refs/heads/${facts.defaultBranch}`
-  if (onDefault && RECORDING_EVENTS.includes(facts.eventName))
+  const which = recordingBranchesText(facts)
+  if (branch !== null && records(branch) && RECORDING_EVENTS.includes(facts.eventName))
     return {
       records: true,
-      statement: `${run} records the baseline: the default branch's pushes, schedules and dispatches are the one source of truth`,
+      statement: `${run} records the baseline: pushes, schedules and dispatches on ${which} are the source of truth`,
       acceptWhere
     }
+  const comparesWith =
+    facts.baseBranch && records(facts.baseBranch) ? facts.baseBranch : facts.defaultBranch
   return {
     records: false,
-    statement: `${run} compares with ${branch}'s newest baseline and records nothing: only pushes, schedules and dispatches on ${branch} record (input save-baseline)`,
+    statement: `${run} compares with ${comparesWith}'s newest baseline and records nothing: only pushes, schedules and dispatches on ${which} record (inputs save-baseline, recording-branches)`,
     acceptWhere
   }
+}
+
+/** Whether pushes to a branch record: the default branch, and those recording-branches names. */
+export function recordsOn(facts: Pick<RunFacts, 'defaultBranch' | 'recordingBranches'>) {
+  const named = picomatch([...facts.recordingBranches])
+  return (branch: string) =>
+    branch === facts.defaultBranch || (facts.recordingBranches.length > 0 && named(branch))
+}
+
+/** "main", or "main and release/*": the branches that record, as the user wrote them. */
+export function recordingBranchesText(
+  facts: Pick<RunFacts, 'defaultBranch' | 'recordingBranches'>
+): string {
+  const names = [
+    facts.defaultBranch ?? 'the default branch',
+    ...facts.recordingBranches.filter(b => b !== facts.defaultBranch)
+  ]
+  return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
 }
 
 function shortRef(ref: string): string {
@@ -82,28 +116,18 @@ export async function defaultBranch(
   if (fromEvent) return fromEvent
   if (env.GITHUB_EVENT_NAME === 'schedule' && env.GITHUB_REF?.startsWith('refs/heads/'))
     return env.GITHUB_REF.slice('refs/heads/'.length)
-  if (!env.GITHUB_REPOSITORY || !token) return null
-  const api = env.GITHUB_API_URL || 'https://api.github.com'
-  try {
-    const response = await fetch(`${api}/repos/${env.GITHUB_REPOSITORY}`, {
-      headers: { Authorization: `Bearer ${token}`, Accept: 'application/vnd.github+json' },
-      signal: AbortSignal.timeout(timeoutMs)
-    })
-    if (!response.ok) return null
-    const body = (await response.json()) as { default_branch?: unknown }
-    return typeof body.default_branch === 'string' ? body.default_branch : null
-  } catch {
-    return null
-  }
+  if (!env.GITHUB_REPOSITORY) return null
+  const body = await githubJson(env, token, `/repos/${env.GITHUB_REPOSITORY}`, timeoutMs)
+  const branch = isRecord(body) ? body.default_branch : undefined
+  return typeof branch === 'string' ? branch : null
 }
 
 function eventDefaultBranch(path: string | undefined): string | null {
   if (!path) return null
   try {
-    const event = JSON.parse(readFileSync(path, 'utf8')) as {
-      repository?: { default_branch?: unknown }
-    }
-    const branch = event?.repository?.default_branch
+    const event: unknown = JSON.parse(readFileSync(path, 'utf8'))
+    const repository = isRecord(event) ? event.repository : undefined
+    const branch = isRecord(repository) ? repository.default_branch : undefined
     return typeof branch === 'string' && branch !== '' ? branch : null
   } catch {
     return null

@@ -10,7 +10,7 @@
  */
 import { createInterface } from 'node:readline'
 import { Worker } from 'node:worker_threads'
-import type { CacheCall } from './cache-worker.js'
+import type { CacheCall, EntryFormat } from './cache-worker.js'
 
 /** The worker's script: beside the bundle that runs this (dist/index.js). */
 const CACHE_WORKER = new URL('./cache-worker.js', import.meta.url)
@@ -46,15 +46,14 @@ export const CACHE_DEADLINE_MS = 10_000
 /**
  * Restores `path` from the newest entry whose key starts with `prefix`, in the first scope
  * that has one (the run's own ref, then the base branch, then the default branch); with
- * `lookupOnly`, only says which entry that is. `portable: false` reads an entry saved the
- * library's default way (by earlier versions).
+ * `lookupOnly`, only says which entry that is; `format`, how the entry was saved.
  */
 export async function restoreEntry(
   path: string,
   prefix: string,
-  { lookupOnly = false, portable = true }: { lookupOnly?: boolean; portable?: boolean } = {}
+  { lookupOnly = false, format = 'portable' }: { lookupOnly?: boolean; format?: EntryFormat } = {}
 ): Promise<CacheRestore> {
-  const call: CacheCall = { op: 'restore', path, key: prefix, lookupOnly, portable }
+  const call: CacheCall = { op: 'restore', path, key: prefix, lookupOnly, format }
   const { result, problems } = await inWorker<string | undefined>(CACHE_WORKER, call)
   if (result instanceof Error) return { outcome: 'failed', why: result.message }
   if (problems.length > 0) return { outcome: 'failed', why: problems[0] }
@@ -63,7 +62,7 @@ export async function restoreEntry(
 
 /** Saves `path` under `key` as an entry every runner reads; null when saved, else why not. */
 export async function saveEntry(path: string, key: string): Promise<string | null> {
-  const call: CacheCall = { op: 'save', path, key, lookupOnly: false, portable: true }
+  const call: CacheCall = { op: 'save', path, key, lookupOnly: false, format: 'portable' }
   const { result, problems } = await inWorker<number>(CACHE_WORKER, call)
   if (result instanceof Error) return result.message
   if (problems.length > 0) return problems[0]

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { cacheAccess, restoreEntry, saveEntry } from './actions-cache.js'
+import type { EntryFormat } from './cache-worker.js'
 import { keySafe } from './cache-key.js'
 import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
 import { mergeReading, type Reading } from './merge.js'
@@ -82,30 +83,48 @@ export class CacheStore implements BaselineStore {
     // the cache's tar paths are relative to the workspace, and the entry's version hashes the
     // path as given, so the path is the same string everywhere and inside the workspace: `~` is
     // /home/runner on the host but /github/home in a container job
-    const current = await this.restoreFrom(CACHE_PATH, this.options.prefix, true)
+    const current = await this.restoreFrom(CACHE_PATH, this.options.prefix, 'portable')
     if (current.outcome !== 'miss') return current.restored
-    const legacyPath = `${CACHE_DIR}/${keySafe(this.options.legacyPrefix).replace(/-+$/, '')}.json`
-    const legacy = await this.restoreFrom(legacyPath, this.options.legacyPrefix, false)
-    if (legacy.outcome !== 'hit') return legacy.restored
-    return legacy.restored.state === 'found'
-      ? {
-          ...legacy.restored,
-          from: `${legacy.restored.from}, saved by an earlier version for this step and carried into the repository's baseline`
-        }
-      : legacy.restored
+    return this.restoreLegacy()
   }
 
-  /** One restore: what it found, or a miss; `portable` as the entry was saved. */
+  /**
+   * The entry an earlier version saved for this step: with zstd where the runner had it, else
+   * gzip. One saved with zstd is looked up even here without zstd, to say that it exists.
+   */
+  private async restoreLegacy(): Promise<Restored> {
+    const prefix = this.options.legacyPrefix
+    const path = `${CACHE_DIR}/${keySafe(prefix).replace(/-+$/, '')}.json`
+    for (const format of ['runner', 'portable'] as const) {
+      const legacy = await this.restoreFrom(path, prefix, format)
+      if (legacy.outcome === 'miss') continue
+      return legacy.restored.state === 'found'
+        ? {
+            ...legacy.restored,
+            from: `${legacy.restored.from}, saved by an earlier version for this step and carried into the repository's baseline`
+          }
+        : legacy.restored
+    }
+    const zstd = await restoreEntry(path, prefix, { lookupOnly: true, format: 'zstd' })
+    return zstd.outcome === 'hit'
+      ? {
+          state: 'none',
+          unrestorable: `the cache entry ${zstd.key}, saved by an earlier version of this action, is compressed with zstd, which this runner does not have; install zstd in this job, or let a run that records (with or without zstd) save the baseline again in the format every runner reads`
+        }
+      : { state: 'none' }
+  }
+
+  /** One restore: what it found, or a miss. */
   private async restoreFrom(
     path: string,
     prefix: string,
-    portable: boolean
+    format: EntryFormat
   ): Promise<{ outcome: 'hit' | 'miss' | 'failed'; restored: Restored }> {
     const cached = join(this.options.workspace, path)
     // a file left by an earlier step of this job is never taken for what this restore found
     await removeCached(cached)
     await mkdir(dirname(cached), { recursive: true })
-    const restored = await restoreEntry(path, prefix, { portable })
+    const restored = await restoreEntry(path, prefix, { format })
     if (restored.outcome === 'failed')
       return {
         outcome: 'failed',
@@ -126,7 +145,8 @@ export class CacheStore implements BaselineStore {
     await removeCached(cached)
     if (read.state !== 'found') return { outcome: 'hit', restored: read }
     this.restoredKey = restored.key
-    this.restoredText = portable ? serializeBaseline(read.baseline) : null
+    // only the repository's own entry can hold exactly what a save would write
+    this.restoredText = path === CACHE_PATH ? serializeBaseline(read.baseline) : null
     return {
       outcome: 'hit',
       restored: { ...read, from: `the Actions cache entry ${restored.key}` }

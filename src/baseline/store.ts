@@ -8,8 +8,11 @@ import type { Reading } from './merge.js'
 export type Restored =
   /** `from` says where it was found, for the report (a cache key, a file). */
   | { state: 'found'; baseline: Baseline; from?: string }
-  /** Nothing stored yet: a first run. */
-  | { state: 'none' }
+  /**
+   * Nothing this run can read: none stored yet (or evicted), or, with `unrestorable`, one
+   * that exists but this runner cannot unpack, and why.
+   */
+  | { state: 'none'; unrestorable?: string }
   /** A baseline exists but cannot be used (corrupt, a newer version, unreadable). */
   | { state: 'unusable'; why: string }
   /** The store could not be asked (the cache service failing). */

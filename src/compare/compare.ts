@@ -3,6 +3,7 @@
  */
 import type { Baseline, BaselineEntry } from '../baseline/document.js'
 import { mergeReading, type Reading } from '../baseline/merge.js'
+import { accepts, matchAcceptance, type Acceptance } from './accept.js'
 import { formatReference, type ImageReference } from '../reference/reference.js'
 import type { RegistryErrorKind } from '../registry/errors.js'
 import { resolutionKey, type PlatformChange, type Resolution } from '../resolve/resolve.js'
@@ -72,18 +73,10 @@ export type Finding =
 export type Status = Finding['status']
 export type DriftedFinding = Extract<Finding, { status: 'drifted' }>
 
-/** Which drift a run accepts: all of it, none, or the images listed (normalized references). */
-export type Acceptance = boolean | readonly string[]
-
-/** Whether a drift of `image` is accepted. */
-export function accepts(accept: Acceptance, image: string): boolean {
-  return typeof accept === 'boolean' ? accept : accept.includes(image)
-}
-
 export interface CompareOptions {
   /** Tracked platforms (normalized); empty, the index digest alone decides. */
   platforms: string[]
-  /** Record drift as the new baseline (input `accept`). */
+  /** Drift to record as the new baseline (input `accept`): entries as written, matched here to what drifted. */
   accept: Acceptance
   /**
    * The files this step scanned, beyond those that name a reference: entries seen only in
@@ -114,7 +107,16 @@ export function compare(
   resolutions: ReadonlyMap<string, Resolution>,
   baseline: Baseline | null,
   options: CompareOptions
-): { findings: Finding[]; next: Baseline; accepting: Baseline; reading: Reading } {
+): {
+  findings: Finding[]
+  next: Baseline
+  accepting: Baseline
+  reading: Reading
+  /** The drift accepted: the entries of `accept` matched to drifted images. */
+  acceptance: Acceptance
+  /** The entries of `accept` that match no drifted image (or several), each with what did drift. */
+  refused: string[]
+} {
   const scanned = [...new Set([...(options.scanned ?? []), ...references.map(r => r.file)])]
   const reading: Reading = { images: {}, scanned, complete: true }
   const accepting: Reading = { images: {}, scanned, complete: true }
@@ -124,8 +126,12 @@ export function compare(
     const key = formatReference(reference.image)
     seenAt.set(key, [...(seenAt.get(key) ?? []), reference.file])
   }
-  const findings: Finding[] = references.map(reference => {
-    const finding = judge(reference, resolutions, baseline, options)
+  const judged = references.map(reference => judge(reference, resolutions, baseline, options))
+  const { acceptance, refused } = matchAcceptance(
+    options.accept,
+    judged.flatMap(f => (f.status === 'drifted' ? [f.image] : []))
+  )
+  const findings: Finding[] = judged.map(finding => {
     if (finding.image === null) return finding
     const where = { seenAt: [...new Set(seenAt.get(finding.image))].sort() }
     const previous = 'previous' in finding ? finding.previous : undefined
@@ -152,7 +158,7 @@ export function compare(
     const drifted = finding.status === 'drifted'
     accepting.images[finding.image] = { entry: recorded, accepted: drifted, comparedWith }
     reading.images[finding.image] =
-      previous && drifted && !accepts(options.accept, finding.image)
+      previous && drifted && !accepts(acceptance, finding.image)
         ? { entry: { ...previous, ...where }, accepted: false, comparedWith }
         : { entry: recorded, accepted: drifted, comparedWith }
     return finding
@@ -180,7 +186,9 @@ export function compare(
     findings,
     next: mergeReading(baseline, reading),
     accepting: mergeReading(baseline, accepting),
-    reading
+    reading,
+    acceptance,
+    refused
   }
 }
 

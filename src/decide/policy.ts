@@ -4,7 +4,8 @@
 import type { Reaction } from '../config/defaults.js'
 import type { Severity } from '../explain/diff.js'
 import type { ExplainResult } from '../explain/read.js'
-import { accepts, type Acceptance, type Finding } from '../compare/compare.js'
+import { accepts, type Acceptance } from '../compare/accept.js'
+import type { Finding } from '../compare/compare.js'
 import { counted } from '../words.js'
 
 export interface Policy {

@@ -28,6 +28,7 @@ import {
 } from '../resolve/resolve.js'
 import { discover, type DiscoverOptions, type Discovered } from '../sources/discover.js'
 import { counted } from '../words.js'
+import { ConfigError } from '../config/values.js'
 
 /** What to scan: the files, the build args and the variables, as discovery takes them. */
 export interface ScanRequest extends Pick<
@@ -73,6 +74,8 @@ export interface Resolved extends Scanned {
 export interface Checked extends Resolved {
   restored: Restored
   baseline: Baseline | null
+  /** The policy decided by: its acceptance matched to the images that drifted. */
+  policy: Policy
   findings: Finding[]
   /** What changed inside each drifted image, keyed by the normalized reference. */
   explanations: ReadonlyMap<string, ExplainResult>
@@ -148,7 +151,7 @@ async function decideAndSave(
   platforms: string[]
 ): Promise<Omit<Checked, keyof Resolved>> {
   const baseline = restored.state === 'found' ? restored.baseline : null
-  const { findings, next, accepting, reading } = compare(
+  const { findings, next, accepting, reading, acceptance, refused } = compare(
     discovered.references,
     resolutions,
     baseline,
@@ -165,6 +168,8 @@ async function decideAndSave(
       commit: request.commit
     }
   )
+  if (refused.length > 0) throw new ConfigError(`input accept: ${refused.join('; ')}`)
+  const policy = { ...request.policy, accept: acceptance }
   const explanations = await explainAll(
     findings,
     client,
@@ -173,7 +178,7 @@ async function decideAndSave(
   )
   for (const finding of findings)
     if (finding.status === 'drifted') findUses(finding, explanations, request.cwd)
-  const verdict = decide(findings, request.policy, explanations)
+  const verdict = decide(findings, policy, explanations)
   const before = Object.keys(baseline?.images ?? {}).length
   if (verdict.save && before > 0 && discovered.references.length === 0) {
     // never overwrite a baseline with a worse one: an empty scan is more likely a wrong `files` than no images
@@ -186,6 +191,7 @@ async function decideAndSave(
   return {
     restored,
     baseline,
+    policy,
     findings,
     explanations,
     verdict,

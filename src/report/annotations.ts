@@ -1,7 +1,8 @@
 /**
  * Annotations for drift, errors and stale pins, most important first, within GitHub's limits.
  */
-import { accepts, type Finding } from '../compare/compare.js'
+import { accepts } from '../compare/accept.js'
+import type { Finding } from '../compare/compare.js'
 import { failsOn, type Policy } from '../decide/policy.js'
 import {
   byImportance,

@@ -1,7 +1,8 @@
 /**
  * The Markdown report: the job summary, the `report` output and the pull-request comment.
  */
-import { accepts, type Acceptance, type Finding } from '../compare/compare.js'
+import { accepts, type Acceptance } from '../compare/accept.js'
+import type { Finding } from '../compare/compare.js'
 import type { Verdict } from '../decide/policy.js'
 import type { DriftedFinding } from '../compare/compare.js'
 import {
@@ -27,6 +28,8 @@ export interface ReportContext {
   baselineFound: boolean
   /** Why a stored baseline could not be used (the cache unavailable, a corrupt lockfile). */
   baselineProblem?: string
+  /** Why no baseline was found, with its remedy. */
+  missingBaseline?: string
   verdict: Verdict
   /** Docker Hub pulls left, per registry, where the registry said. */
   rateLimitRemaining: Record<string, number>
@@ -51,6 +54,8 @@ const LOCKFILE_SHOWN_BYTES = 256 * 1024
 export function renderMarkdown(findings: Finding[], context: ReportContext): string {
   const sorted = [...findings].sort(byImportance(context.explanations))
   const lines = [`## ${headline(findings, context)}`, '']
+  if (context.missingBaseline)
+    lines.push(`> [!WARNING]\n> ${mdText(sentence(context.missingBaseline))}`, '')
   if (context.baselineStatement) lines.push(mdText(context.baselineStatement), '')
   if (context.verdict.failures.length > 0)
     lines.push(...context.verdict.failures.map(f => `- :x: ${f}`), '')
@@ -135,8 +140,7 @@ function headline(findings: Finding[], context: ReportContext): string {
   const uncompared = context.records
     ? 'recorded without comparison'
     : 'not compared, and not recorded by this run'
-  if (!context.baselineFound)
-    return `No baseline found (first run, or lost: unused for 7 days, the 10 GB cache limit): ${checked} ${uncompared}`
+  if (!context.baselineFound) return `No baseline found: ${checked} ${uncompared}`
   const drifted = findings.flatMap(f => (f.status === 'drifted' ? [f] : []))
   const accepted = drifted.filter(f => accepts(context.accepted ?? false, f.image))
   const unaccepted = drifted.length - accepted.length
@@ -191,4 +195,9 @@ function driftSection(finding: DriftedFinding, context: ReportContext): string[]
   if (compare) lines.push(`Source changes: [compare the revisions](${compare}).`, '')
   lines.push(`Or accept the new image: ${mdText(context.acceptHint)}.`)
   return lines
+}
+
+/** A message as a sentence: capital first, full stop last. */
+function sentence(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`
 }
