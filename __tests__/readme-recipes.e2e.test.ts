@@ -24,6 +24,11 @@ interface Recipe {
   with: Record<string, unknown>
 }
 
+interface RecipeJob {
+  strategy?: { matrix?: Record<string, string[]> }
+  steps: { uses?: string; with?: Record<string, unknown> }[]
+}
+
 function recipes(): Recipe[] {
   const readme = readFileSync(resolve(ROOT, 'README.md'), 'utf8')
   const blocks = [...readme.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map(m => m[1])
@@ -39,10 +44,10 @@ function recipes(): Recipe[] {
           ? Object.fromEntries(triggers.map(t => [t, null]))
           : triggers
     ) as Record<string, unknown>
-    for (const [job, spec] of Object.entries(workflow.jobs as Record<string, any>)) {
-      const step = (spec.steps as any[]).find(s => String(s.uses).includes('base-image-drift'))
+    for (const [job, spec] of Object.entries(workflow.jobs as Record<string, RecipeJob>)) {
+      const step = spec.steps.find(s => String(s.uses).includes('base-image-drift'))
       if (!step) continue
-      const matrix = (spec.strategy?.matrix ?? {}) as Record<string, string[]>
+      const matrix = spec.strategy?.matrix ?? {}
       const [axis] = Object.keys(matrix)
       found.push({
         name: String(workflow.name),
