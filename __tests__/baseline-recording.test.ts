@@ -334,7 +334,7 @@ describe('why no baseline was found', () => {
     [
       { unrestorable: 'the entry is zstd' },
       'unrestorable',
-      /^no baseline restored: the entry is zstd; 3 images not compared$/
+      /^no baseline restored: the entry is zstd; 3 images neither compared nor recorded$/
     ]
   ])('%j: %s', (change, reason, message) => {
     const said = missingBaseline({ ...base, ...change })

@@ -31083,7 +31083,8 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     verdict.save = false;
     verdict.keptBecause = `no image references were found, so the baseline of ${counted(before, "image")} was kept; check the files input`;
   }
-  const saving = request2.save && verdict.save && restored.state !== "unavailable";
+  const unrestored = restored.state === "unavailable" || restored.state === "none" && !!restored.unrestorable;
+  const saving = request2.save && verdict.save && !unrestored;
   const saveProblem = saving ? await request2.store.save(next, reading) : null;
   return {
     restored,

@@ -213,7 +213,7 @@ export function missingBaseline(facts: MissingFacts): { reason: MissingReason; m
   if (facts.unrestorable)
     return {
       reason: 'unrestorable',
-      message: `no baseline restored: ${facts.unrestorable}; ${left}`
+      message: `no baseline restored: ${facts.unrestorable}; ${images} neither compared nor recorded`
     }
   if (facts.records) {
     if (facts.earlier?.ranStep)

@@ -109,7 +109,7 @@ export class CacheStore implements BaselineStore {
     return zstd.outcome === 'hit'
       ? {
           state: 'none',
-          unrestorable: `the cache entry ${zstd.key}, saved by an earlier version of this action, is compressed with zstd, which this runner does not have; install zstd in this job, or let a run that records (with or without zstd) save the baseline again in the format every runner reads`
+          unrestorable: `the cache entry ${zstd.key}, saved by an earlier version of this action, is compressed with zstd, which this runner does not have; install zstd in this job, or run this step once where zstd is (a GitHub-hosted runner) to carry it into the format every runner reads. Nothing is recorded until then, so its known-good digests are not replaced by unchecked ones`
         }
       : { state: 'none' }
   }

@@ -186,7 +186,9 @@ async function decideAndSave(
     verdict.keptBecause = `no image references were found, so the baseline of ${counted(before, 'image')} was kept; check the files input`
   }
   // a baseline that could not be restored is not replaced by one that compared with nothing
-  const saving = request.save && verdict.save && restored.state !== 'unavailable'
+  const unrestored =
+    restored.state === 'unavailable' || (restored.state === 'none' && !!restored.unrestorable)
+  const saving = request.save && verdict.save && !unrestored
   const saveProblem = saving ? await request.store.save(next, reading) : null
   return {
     restored,
