@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { CacheService } from './harness/cache-service.js'
+import { CacheService } from './harness/cache-service.js'
 import { ActionRunner, type JobResult } from './helpers/action-runner.js'
-import { inWorld, statuses, type World } from './helpers/drift-world.js'
+import { inWorld, statuses, World } from './helpers/drift-world.js'
 import { NODES } from './helpers/run.js'
 import { on } from './helpers/trigger.js'
 
@@ -152,6 +152,35 @@ describe("the repository's one baseline", () => {
         noZstd.dispose()
       }
     }))
+
+  it("on GHES's cache protocol (v1) the same entry restores on a runner without zstd, and the merge holds", async () => {
+    const world = new World()
+    const cache = new CacheService('v1')
+    await world.start()
+    await cache.start()
+    const runner = new ActionRunner(world.workspace, cache.env, node)
+    const noZstd = pathWithoutZstd()
+    try {
+      expect(cache.env).toEqual({ ACTIONS_CACHE_URL: cache.url })
+      const saved = await runner.runJob()
+      expect(saved.post!.status).toBe(0)
+      await world.movePython312()
+      const container = await runner.runJob({}, { PATH: noZstd.path }, on.pullRequest(6))
+      expect(container.main.outputs['baseline-found']).toBe('true')
+      expect([container.main.status, drifted(container)]).toEqual([1, ['Dockerfile']])
+      // an entry saved where zstd is missing restores where it is
+      const accepted = await runner.runJob({ accept: 'true' }, { PATH: noZstd.path }, on.dispatch())
+      expect(accepted.post!.status).toBe(0)
+      expect(cache.keysIn(MAIN)).toHaveLength(2)
+      const hosted = await runner.runJob({}, {}, on.pullRequest(6))
+      expect([hosted.main.status, drifted(hosted)]).toEqual([0, []])
+    } finally {
+      noZstd.dispose()
+      runner.dispose()
+      await cache.stop()
+      await world.stop()
+    }
+  })
 
   it('a run that changed nothing saves nothing: the newest entry already holds it', () =>
     scenario(async (_world, runner, cache) => {

@@ -44,6 +44,9 @@ const WRITE = 2
  * - keys are immutable per scope; a token without a writable scope cannot save
  *   (`cache write denied: …`), one without a readable scope cannot restore;
  * - entries unused for 7 days are evicted, on a clock the test moves (`advanceDays`).
+ * With `protocol: 'v1'` it speaks the REST protocol GHES and older runners use instead
+ * (ACTIONS_CACHE_URL, `_apis/artifactcache/`: look up, reserve, upload chunks, commit), by
+ * the same rules.
  */
 export class CacheService {
   readonly entries: Entry[] = []
@@ -59,13 +62,17 @@ export class CacheService {
   private server: Server | null = null
   port = 0
 
+  constructor(private readonly protocol: 'v1' | 'v2' = 'v2') {}
+
   get url(): string {
     return `http://127.0.0.1:${this.port}/`
   }
 
   /** Environment that points @actions/cache at this emulator; each run adds its own token. */
   get env(): Record<string, string> {
-    return { ACTIONS_CACHE_SERVICE_V2: 'true', ACTIONS_RESULTS_URL: this.url }
+    return this.protocol === 'v1'
+      ? { ACTIONS_CACHE_URL: this.url }
+      : { ACTIONS_CACHE_SERVICE_V2: 'true', ACTIONS_RESULTS_URL: this.url }
   }
 
   /** Moves the service's clock on: what nobody used meanwhile is evicted on the next request. */
@@ -77,7 +84,7 @@ export class CacheService {
     this.server = createServer(async (req, res) => {
       const body = await readBody(req)
       if (this.latencyMs > 0) await new Promise(resolve => setTimeout(resolve, this.latencyMs))
-      const path = (req.url ?? '').split('?')[0]
+      const [path, search = ''] = (req.url ?? '').split('?')
       this.calls.push(`${req.method} ${path.replace(SERVICE, '')}`)
       this.now += 1 // every request is later than the one before: "newest" is never a tie
       this.evict()
@@ -95,7 +102,16 @@ export class CacheService {
         )
         return
       }
-      if (req.method === 'POST' && path.startsWith(SERVICE)) {
+      const rest = /^\/_apis\/artifactcache\/(cache|caches)(?:\/(\d+))?$/.exec(path)
+      if (rest && this.protocol === 'v1') {
+        const scopes = scopesOf(req.headers.authorization)
+        if (scopes === null) return json(401, { message: 'no valid runtime token' })
+        const [status, answer] = this.rest(req, rest[2], new URLSearchParams(search), body, scopes)
+        if (answer === null) res.writeHead(status).end()
+        else json(status, answer)
+        return
+      }
+      if (req.method === 'POST' && path.startsWith(SERVICE) && this.protocol === 'v2') {
         const scopes = scopesOf(req.headers.authorization)
         if (scopes === null) {
           json(401, { code: 'unauthenticated', msg: 'no valid runtime token' })
@@ -264,6 +280,68 @@ export class CacheService {
       default:
         return [200, { ok: false, message: `unknown method ${method}` }]
     }
+  }
+
+  /** The v1 REST protocol: the same entries and rules as the Twirp methods. */
+  private rest(
+    req: IncomingMessage,
+    id: string | undefined,
+    query: URLSearchParams,
+    body: Buffer,
+    scopes: TokenScope[]
+  ): [number, object | null] {
+    const writable = scopes.find(s => (s.Permission & WRITE) !== 0)?.Scope
+    const entry = id === undefined ? undefined : this.entries[Number(id) - 1]
+    if (req.method === 'GET' && id === undefined) {
+      const readable = scopes.filter(s => (s.Permission & READ) !== 0).map(s => s.Scope)
+      if (readable.length === 0) return [403, { message: 'cache read denied: no readable scope' }]
+      const keys = (query.get('keys') ?? '').split(',')
+      const match = this.lookup(readable, keys, query.get('version') ?? '')
+      if (!match) return [204, null]
+      match.lastAccessedAt = this.now
+      return [
+        200,
+        {
+          cacheKey: match.key,
+          scope: match.scope,
+          archiveLocation: `${this.url}devstoreaccount1/cache/${this.entries.indexOf(match)}?sig=${CACHE_SIGNATURE}`
+        }
+      ]
+    }
+    if (req.method === 'POST' && id === undefined) {
+      if (!writable)
+        return [403, { message: 'cache write denied: the token of this run is read-only' }]
+      const request = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>
+      const taken = this.entries.some(
+        e => e.scope === writable && e.key === request.key && e.version === request.version
+      )
+      if (taken) return [409, { message: `Cache already exists. Key: ${String(request.key)}` }]
+      this.entries.push({
+        key: String(request.key),
+        version: String(request.version),
+        scope: writable,
+        blob: Buffer.alloc(0),
+        finalized: false,
+        createdAt: this.now,
+        lastAccessedAt: this.now
+      })
+      return [201, { cacheId: this.entries.length }]
+    }
+    if (!entry || entry.finalized || entry.scope !== writable)
+      return [404, { message: 'no such cache' }]
+    if (req.method === 'PATCH') {
+      const start = Number(/^bytes (\d+)-/.exec(String(req.headers['content-range']))?.[1] ?? 0)
+      const blob = Buffer.alloc(Math.max(entry.blob!.length, start + body.length))
+      entry.blob!.copy(blob)
+      body.copy(blob, start)
+      entry.blob = blob
+      return [204, null]
+    }
+    const { size } = JSON.parse(body.toString('utf8') || '{}') as { size?: number }
+    if (size !== entry.blob!.length) return [400, { message: 'size does not match the upload' }]
+    entry.finalized = true
+    entry.createdAt = entry.lastAccessedAt = this.now
+    return [204, null]
   }
 
   /** GitHub's order: scope by scope; in each, per key, the exact key, then the newest with it as prefix. */
