@@ -1,7 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { READ_ORDER, SOURCES } from '../src/sources/index.js'
+import { formatReference } from '../src/reference/reference.js'
+import { discover } from '../src/sources/discover.js'
+import { DEFAULT_PATTERNS, READ_ORDER, SOURCES } from '../src/sources/index.js'
 import { RepositoryReader } from '../src/sources/read-file.js'
 import { selectFiles } from '../src/sources/select.js'
 
@@ -57,5 +59,46 @@ describe('the parts of discovery', () => {
       for (const followed of source.follows)
         if (followed !== source)
           expect(READ_ORDER.indexOf(followed)).toBeGreaterThan(READ_ORDER.indexOf(source))
+  })
+})
+
+describe('a byte-order mark', () => {
+  let root: string
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'bid-bom-'))))
+  afterEach(() => rmSync(root, { recursive: true, force: true }))
+
+  it('is skipped in every kind of file, as BuildKit, YAML, HCL and JSON readers skip it', async () => {
+    const bom = '\ufeff'
+    mkdirSync(join(root, 'web'))
+    writeFileSync(join(root, 'web', 'Dockerfile'), `${bom}FROM python:3.12-slim\n`)
+    writeFileSync(join(root, 'compose.yaml'), `${bom}services:\n  db:\n    image: postgres:16\n`)
+    writeFileSync(
+      join(root, 'docker-bake.hcl'),
+      `${bom}group "default" {\n  targets = ["x"]\n}\ntarget "x" {\n  dockerfile = "web/Dockerfile"\n  contexts = { base = "docker-image://alpine:3.20" }\n}\n`
+    )
+    writeFileSync(
+      join(root, 'deploy.yaml'),
+      `${bom}apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers: [{ name: c, image: nginx:1.27 }]\n`
+    )
+    const found = await discover({
+      cwd: root,
+      select: { globs: DEFAULT_PATTERNS },
+      buildArgs: {},
+      targetPlatforms: ['linux/amd64'],
+      buildPlatform: 'linux/amd64',
+      variables: {},
+      secrets: []
+    })
+    expect(found.errors).toEqual([])
+    expect(
+      found.references
+        .map(r => [r.file, r.line, r.image ? formatReference(r.image) : r.error])
+        .sort()
+    ).toEqual([
+      ['compose.yaml', 3, 'docker.io/library/postgres:16'],
+      ['deploy.yaml', 5, 'docker.io/library/nginx:1.27'],
+      ['docker-bake.hcl', 6, 'docker.io/library/alpine:3.20'],
+      ['web/Dockerfile', 1, 'docker.io/library/python:3.12-slim']
+    ])
   })
 })

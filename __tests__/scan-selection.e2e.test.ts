@@ -59,3 +59,39 @@ describe('choosing the files to scan', () => {
     ])
   })
 })
+
+describe('what a Dockerfile is called', () => {
+  let dir = ''
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bid-names-'))
+    for (const [path, text] of [
+      // built with `docker build -f Dockerfile-debug .`, as BuildKit users name variants
+      ['Dockerfile-debug', 'FROM alpine:3.20\n'],
+      ['tools/chroot-Dockerfile', 'FROM debian:12\n'],
+      // moby's man page of the Dockerfile format, and a Go test beside it: FROM lines, no builds
+      ['man/Dockerfile.5.md', '# Dockerfile 5\n\nFROM image\nFROM --platform=x y\n'],
+      ['frontend/Dockerfile.go', 'package dockerfile\n// FROM the parser\n']
+    ]) {
+      mkdirSync(join(dir, dirname(path)), { recursive: true })
+      writeFileSync(join(dir, path), text)
+    }
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  const scan = async (args: string[]) => {
+    const ran = await runNode(CLI, ['scan', '--json', ...args], { cwd: dir })
+    const json = JSON.parse(ran.stdout) as { references: { file: string }[] }
+    return { files: json.references.map(r => r.file), problems: ran.stderr }
+  }
+
+  it('Dockerfile-* and *-Dockerfile are found; documentation and source files never are, unless named', async () => {
+    expect(await scan(['.'])).toEqual({
+      files: ['Dockerfile-debug', 'tools/chroot-Dockerfile'],
+      problems: ''
+    })
+    expect((await scan(['man/Dockerfile.5.md'])).files).toEqual([
+      'man/Dockerfile.5.md',
+      'man/Dockerfile.5.md'
+    ])
+  })
+})

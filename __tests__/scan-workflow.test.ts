@@ -54,6 +54,28 @@ describe('scanning a GitHub workflow', () => {
     )
   })
 
+  it('takes a container or service image written with docker://, as GitHub does', () => {
+    // actions/runner, PipelineTemplateConverter.ConvertToJobContainer: an image starting with
+    // `docker://` (case-sensitive) loses the prefix, for `container` and each of `services`
+    const workflow = [
+      'jobs:',
+      '  build:',
+      '    container: docker://rust:1.90.0', // 3
+      '    services:',
+      '      db: { image: "docker://postgres:16" }', // 5
+      '    steps: [{ run: cargo build }]',
+      ''
+    ].join('\n')
+    expect(images(workflow)).toEqual([
+      [3, 'workflow-container', 'docker.io/library/rust:1.90.0'],
+      [5, 'workflow-service', 'docker.io/library/postgres:16']
+    ])
+    const [container] = scanWorkflow('.github/workflows/ci.yml', workflow).references
+    expect(
+      kindSpec(container).pin({ ...container, image: container.image! }, `sha256:${'b'.repeat(64)}`)
+    ).toBe(`container: docker://docker.io/library/rust:1.90.0@sha256:${'b'.repeat(64)}`)
+  })
+
   it('gives one reference per literal matrix value, include and exclude honoured; run-time values are notices', () => {
     const workflow = [
       'env:',

@@ -27947,11 +27947,15 @@ var dockerfileSource = {
   patterns: [
     "**/Dockerfile",
     "**/Dockerfile.*",
+    "**/Dockerfile-*",
     "**/*.Dockerfile",
+    "**/*-Dockerfile",
     "**/*.dockerfile",
     "**/Containerfile",
     "**/Containerfile.*"
   ],
+  // a man page, notes or a test beside the Dockerfile (`Dockerfile.5.md`, `dockerfile_test.go`)
+  notNamed: ["**/*.{md,markdown,go,txt,rst,html,adoc}"],
   // a file with a FROM line (a template's `FROM {{ … }}` too: it is said not to build)
   looksLike: (text2) => /^[ \t]*from(\s|\\)/im.test(text2),
   follows: [],
@@ -29499,7 +29503,7 @@ function scanJob(reading, jobId, job, workflowEnv) {
     const uses = get(step, "uses");
     if (!(0, import_yaml10.isScalar)(uses) || typeof uses.value !== "string") return;
     if (uses.value.startsWith("docker://"))
-      addImage4(reading, values, uses, "workflow-step", "uses", "docker://");
+      addImage4(reading, values, uses, "workflow-step", "uses");
     else if (/^docker\/bake-action@/.test(uses.value))
       bakeStep(
         reading,
@@ -29519,11 +29523,12 @@ function scanJob(reading, jobId, job, workflowEnv) {
       );
   });
 }
-function addImage4({ file, at, result }, { env, combinations }, node, kind, key, prefix = "") {
+function addImage4({ file, at, result }, { env, combinations }, node, kind, key) {
   if (!(0, import_yaml10.isScalar)(node) || typeof node.value !== "string") return;
   const raw = node.value;
   const { line, col } = at(node);
-  const values = substitute(raw.slice(prefix.length), env, combinations);
+  const image = raw.startsWith("docker://") ? raw.slice("docker://".length) : raw;
+  const values = substitute(image, env, combinations);
   if ("runtime" in values) {
     result.notices.push({
       file,
@@ -29753,7 +29758,7 @@ var SOURCES = [
 var DEFAULT_PATTERNS = [...new Set(SOURCES.flatMap((s) => s.patterns))];
 var NAMED_BY = SOURCES.map((source) => ({
   source,
-  names: (0, import_picomatch.default)([...source.patterns], { dot: true })
+  names: (0, import_picomatch.default)([...source.patterns], { dot: true, ignore: [...source.notNamed ?? []] })
 }));
 function sourceFor(path, text2, chosenByUser = false) {
   const named = NAMED_BY.filter(({ names }) => names(path)).map(({ source }) => source);
@@ -30821,7 +30826,8 @@ var RepositoryReader = class {
         this.errors.push({ file, message: "not scanned: a binary file (contains NUL bytes)" });
         return null;
       }
-      return bytes.toString("utf8", 0, length);
+      const text2 = bytes.toString("utf8", 0, length);
+      return text2.charCodeAt(0) === 65279 ? text2.slice(1) : text2;
     } catch (error) {
       const code = error.code;
       if (!mustExist && code === "ENOENT") return null;

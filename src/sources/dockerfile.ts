@@ -52,11 +52,15 @@ export const dockerfileSource: Source<DockerfileBuild> = {
   patterns: [
     '**/Dockerfile',
     '**/Dockerfile.*',
+    '**/Dockerfile-*',
     '**/*.Dockerfile',
+    '**/*-Dockerfile',
     '**/*.dockerfile',
     '**/Containerfile',
     '**/Containerfile.*'
   ],
+  // a man page, notes or a test beside the Dockerfile (`Dockerfile.5.md`, `dockerfile_test.go`)
+  notNamed: ['**/*.{md,markdown,go,txt,rst,html,adoc}'],
   // a file with a FROM line (a template's `FROM {{ … }}` too: it is said not to build)
   looksLike: text => /^[ \t]*from(\s|\\)/im.test(text),
   follows: [],

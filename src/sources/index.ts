@@ -29,7 +29,7 @@ export const DEFAULT_PATTERNS: readonly string[] = [...new Set(SOURCES.flatMap(s
 /** Each source with the matcher of its names (its default patterns), compiled once. */
 const NAMED_BY = SOURCES.map(source => ({
   source,
-  names: picomatch([...source.patterns], { dot: true })
+  names: picomatch([...source.patterns], { dot: true, ignore: [...(source.notNamed ?? [])] })
 }))
 
 /**

@@ -58,7 +58,10 @@ export class RepositoryReader {
         this.errors.push({ file, message: 'not scanned: a binary file (contains NUL bytes)' })
         return null
       }
-      return bytes.toString('utf8', 0, length)
+      const text = bytes.toString('utf8', 0, length)
+      // a byte-order mark (Windows editors write one) is no part of any file read here:
+      // BuildKit's Dockerfile parser, YAML, HCL and JSON readers all skip it
+      return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (!mustExist && code === 'ENOENT') return null

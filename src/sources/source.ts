@@ -132,6 +132,8 @@ export interface Source<Passed = unknown> {
   kinds: readonly ReferenceKindSpec[]
   /** Default file patterns (fast-glob syntax): the names of this source's files. */
   patterns: readonly string[]
+  /** Names `patterns` match that are never this source's files unless the user names them (`Dockerfile.5.md`). */
+  notNamed?: readonly string[]
   /**
    * Whether a file's content is this source's: a file its names match is read only when
    * this says so, and a file no source's names match (one the user names) is read by the

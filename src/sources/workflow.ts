@@ -191,7 +191,7 @@ function scanJob(
     const uses = get(step, 'uses')
     if (!isScalar(uses) || typeof uses.value !== 'string') return
     if (uses.value.startsWith('docker://'))
-      addImage(reading, values, uses, 'workflow-step', 'uses', 'docker://')
+      addImage(reading, values, uses, 'workflow-step', 'uses')
     else if (/^docker\/bake-action@/.test(uses.value))
       bakeStep(
         reading,
@@ -218,13 +218,15 @@ function addImage(
   { env, combinations }: JobValues,
   node: Node | undefined,
   kind: string,
-  key: string,
-  prefix = ''
+  key: string
 ): void {
   if (!isScalar(node) || typeof node.value !== 'string') return
   const raw = node.value
   const { line, col } = at(node)
-  const values = substitute(raw.slice(prefix.length), env, combinations)
+  // GitHub drops `docker://` from a step's `uses`, and from a job's or service's container
+  // image too (actions/runner's PipelineTemplateConverter.ConvertToJobContainer)
+  const image = raw.startsWith('docker://') ? raw.slice('docker://'.length) : raw
+  const values = substitute(image, env, combinations)
   if ('runtime' in values) {
     result.notices.push({
       file,
