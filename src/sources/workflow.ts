@@ -190,8 +190,7 @@ function scanJob(
     const step = reading.resolve(item)
     const uses = get(step, 'uses')
     if (!isScalar(uses) || typeof uses.value !== 'string') return
-    if (uses.value.startsWith('docker://'))
-      addImage(reading, values, uses, 'workflow-step', 'uses')
+    if (uses.value.startsWith('docker://')) addImage(reading, values, uses, 'workflow-step', 'uses')
     else if (/^docker\/bake-action@/.test(uses.value))
       bakeStep(
         reading,
