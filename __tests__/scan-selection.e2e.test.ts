@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { discover } from '../src/sources/discover.js'
@@ -92,6 +92,46 @@ describe('what a Dockerfile is called', () => {
     expect((await scan(['man/Dockerfile.5.md'])).files).toEqual([
       'man/Dockerfile.5.md',
       'man/Dockerfile.5.md'
+    ])
+  })
+})
+
+describe('every way of naming what to scan', () => {
+  let root = ''
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'bid-paths-'))
+    mkdirSync(join(root, 'app'))
+    mkdirSync(join(root, 'ci'))
+    writeFileSync(
+      join(root, 'app', 'compose.yaml'),
+      'services:\n  web:\n    build: .\n  db:\n    image: postgres:16\n'
+    )
+    writeFileSync(join(root, 'app', 'Dockerfile'), 'FROM python:3.12-slim\n')
+    symlinkSync(join(root, 'app'), join(root, 'linked'))
+  })
+  afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+  it.each([
+    ['app', ''],
+    ['./app/', ''],
+    ['app/compose.yaml', ''],
+    ['<root>/app', ''],
+    ['linked', ''],
+    ['../app', 'ci'],
+    ['../app/compose.yaml', 'ci'],
+    ['<root>/app', 'ci'],
+    ['../linked', 'ci']
+  ])('%s, from %j, finds the same references', async (path, from) => {
+    const ran = await runNode(CLI, ['scan', '--json', path.replace('<root>', root)], {
+      cwd: join(root, from)
+    })
+    expect(ran.stderr).toBe('')
+    const found = (
+      JSON.parse(ran.stdout).references as { file: string; line: number; image: string }[]
+    ).map(r => [r.file.replace(/^.*?(?:app|linked)\//, ''), r.line, r.image])
+    expect(found).toEqual([
+      ['Dockerfile', 1, 'docker.io/library/python:3.12-slim'],
+      ['compose.yaml', 5, 'docker.io/library/postgres:16']
     ])
   })
 })

@@ -29502,8 +29502,7 @@ function scanJob(reading, jobId, job, workflowEnv) {
     const step = reading.resolve(item);
     const uses = get(step, "uses");
     if (!(0, import_yaml10.isScalar)(uses) || typeof uses.value !== "string") return;
-    if (uses.value.startsWith("docker://"))
-      addImage4(reading, values, uses, "workflow-step", "uses");
+    if (uses.value.startsWith("docker://")) addImage4(reading, values, uses, "workflow-step", "uses");
     else if (/^docker\/bake-action@/.test(uses.value))
       bakeStep(
         reading,
@@ -29761,7 +29760,8 @@ var NAMED_BY = SOURCES.map((source) => ({
   names: (0, import_picomatch.default)([...source.patterns], { dot: true, ignore: [...source.notNamed ?? []] })
 }));
 function sourceFor(path, text2, chosenByUser = false) {
-  const named = NAMED_BY.filter(({ names }) => names(path)).map(({ source }) => source);
+  const name = path.replace(/^(?:\.\.\/)+/, "");
+  const named = NAMED_BY.filter(({ names }) => names(name)).map(({ source }) => source);
   return named.find((s) => s.looksLike?.(text2) === true) ?? named.find((s) => s.looksLike === void 0) ?? (chosenByUser ? SOURCES.find((s) => s.looksLike?.(text2) === true) : void 0) ?? null;
 }
 var READ_ORDER = (() => {

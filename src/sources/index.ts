@@ -39,7 +39,9 @@ const NAMED_BY = SOURCES.map(source => ({
  * is. Null: no source reads it, and it is passed over.
  */
 export function sourceFor(path: string, text: string, chosenByUser = false): Source | null {
-  const named = NAMED_BY.filter(({ names }) => names(path)).map(({ source }) => source)
+  // a directory given as `../app` lists `../app/Dockerfile`: its name is what follows the `..`
+  const name = path.replace(/^(?:\.\.\/)+/, '')
+  const named = NAMED_BY.filter(({ names }) => names(name)).map(({ source }) => source)
   return (
     named.find(s => s.looksLike?.(text) === true) ??
     named.find(s => s.looksLike === undefined) ??
