@@ -1,3 +1,9 @@
+import {
+  BASELINE_SCHEMA,
+  BASELINE_SCHEMA_VERSION,
+  parseBaseline
+} from '../src/baseline/document.js'
+import { parseManifest } from '../src/registry/manifest.js'
 import { parsePlatforms } from '../src/config/values.js'
 import fc from 'fast-check'
 import {
@@ -160,5 +166,47 @@ describe('platforms given as inputs', () => {
     expect(() => parsePlatforms('linux/amd64,vax', 'input platforms')).toThrow(
       'input platforms: "vax" is not a platform: it is no operating system or architecture known'
     )
+  })
+})
+
+describe('one digest grammar for references, manifests and the baseline', () => {
+  const hex = (n: number, c = 'a') => c.repeat(n)
+  // OCI image-spec descriptor.md: `algorithm:encoded`; registered: sha256 and blake3 as 64
+  // lowercase hex characters, sha512 as 128
+  it.each([
+    [`sha256:${hex(64)}`, true],
+    [`sha512:${hex(128)}`, true],
+    [`blake3:${hex(64)}`, true],
+    [`blake3:${hex(64, 'A')}`, false],
+    [`sha256:${hex(63)}`, false],
+    [`sha512:${hex(64)}`, false],
+    [`md5:${hex(32)}`, false],
+    [`sha256+b64u:${hex(43)}`, false]
+  ])('%s is a digest everywhere: %s', (digest, valid) => {
+    const asReference = () => parseReference(`python:3.12@${digest}`)
+    const asManifest = () =>
+      parseManifest(
+        Buffer.from(
+          JSON.stringify({
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest, size: 1 },
+            layers: []
+          })
+        ),
+        undefined,
+        'the manifest'
+      )
+    const asBaseline = () =>
+      parseBaseline(
+        JSON.stringify({
+          schema: BASELINE_SCHEMA,
+          version: BASELINE_SCHEMA_VERSION,
+          images: { 'docker.io/library/python:3.12': { digest, recordedAt: 't' } }
+        }),
+        'the lockfile'
+      )
+    for (const read of [asReference, asManifest, asBaseline])
+      if (valid) expect(read).not.toThrow()
+      else expect(read).toThrow()
   })
 })

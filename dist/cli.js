@@ -25782,6 +25782,24 @@ var require_out4 = __commonJS({
   }
 });
 
+// src/reference/digest.ts
+var GRAMMAR = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+var REGISTERED = { sha256: 64, sha512: 128, blake3: 64 };
+function digestProblem(digest) {
+  if (!GRAMMAR.test(digest)) return `digest "${digest}" must be algorithm:hex`;
+  const at = digest.indexOf(":");
+  const algorithm = digest.slice(0, at);
+  const length = REGISTERED[algorithm];
+  if (length === void 0)
+    return `digest algorithm "${algorithm}" is not one of ${Object.keys(REGISTERED).join(", ")}`;
+  if (!new RegExp(`^[a-f0-9]{${length}}$`).test(digest.slice(at + 1)))
+    return `a ${algorithm} digest must be ${length} lowercase hexadecimal characters`;
+  return null;
+}
+function isDigest(value) {
+  return typeof value === "string" && digestProblem(value) === null;
+}
+
 // src/reference/reference.ts
 var InvalidReferenceError = class extends Error {
   constructor(input, reason) {
@@ -25800,8 +25818,6 @@ var PORT = /^[0-9]+$/;
 var IPV6 = /^\[[a-fA-F0-9:.]+(?:%[a-zA-Z0-9]+)?\]$/;
 var PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 var TAG = /^[\w][\w.-]{0,127}$/;
-var DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-var SHA256_HEX = /^[a-f0-9]{64}$/;
 var ANONYMOUS_ID = /^[a-f0-9]{64}$/;
 function parseReference(input) {
   const fail = (reason) => {
@@ -25869,14 +25885,8 @@ function tagOf(reference) {
   return { registry: reference.registry, repository: reference.repository, tag: reference.tag };
 }
 function checkDigest(digest, fail) {
-  if (!DIGEST.test(digest)) fail(`digest "${digest}" must be algorithm:hex`);
-  const [algorithm, hex] = digest.split(":");
-  if (algorithm === "sha256" && !SHA256_HEX.test(hex))
-    fail("a sha256 digest must be 64 lowercase hexadecimal characters");
-  if (algorithm === "sha512" && !/^[a-f0-9]{128}$/.test(hex))
-    fail("a sha512 digest must be 128 lowercase hexadecimal characters");
-  if (hex.length < 32 || !/^[a-fA-F0-9]+$/.test(hex))
-    fail(`digest "${digest}" must have at least 32 hexadecimal characters`);
+  const problem = digestProblem(digest);
+  if (problem) fail(problem);
 }
 function checkDomain(domain, fail) {
   let host = domain;
@@ -25983,7 +25993,6 @@ import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 // src/baseline/document.ts
 var BASELINE_SCHEMA = "https://github.com/base-image-drift/base-image-drift/baseline";
 var BASELINE_SCHEMA_VERSION = 1;
-var DIGEST2 = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-f0-9]{32,}$/;
 var BaselineError = class extends Error {
   constructor(message) {
     super(message);
@@ -26027,12 +26036,12 @@ function parseBaseline(text2, source) {
     if (normalized !== key)
       fail(`has image "${key}", which is not in normalized form (${normalized})`);
     const entry = value;
-    if (typeof entry !== "object" || entry === null || typeof entry.digest !== "string" || !DIGEST2.test(entry.digest)) {
+    if (typeof entry !== "object" || entry === null || !isDigest(entry.digest)) {
       fail(`has no valid digest for "${key}"`);
     }
     const platforms = entry.platforms;
     if (platforms !== void 0) {
-      const valid = typeof platforms === "object" && platforms !== null && Object.values(platforms).every((d) => typeof d === "string" && DIGEST2.test(d));
+      const valid = typeof platforms === "object" && platforms !== null && Object.values(platforms).every(isDigest);
       if (!valid) fail(`has invalid platform digests for "${key}"`);
     }
     const seenAt = entry.seenAt;
@@ -26368,7 +26377,6 @@ var MEDIA_TYPES = {
 };
 var INDEX_TYPES = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList];
 var IMAGE_TYPES = [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest];
-var DIGEST3 = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 function parseRegistryJson(bytes, what) {
   try {
     return JSON.parse(bytes.toString("utf8"));
@@ -26444,7 +26452,7 @@ function trackedDigests(entries, tracked) {
   return digests;
 }
 function descriptor(value, what) {
-  if (!isObject(value) || typeof value.digest !== "string" || !DIGEST3.test(value.digest))
+  if (!isObject(value) || !isDigest(value.digest))
     throw notManifest(what, "a descriptor without a valid digest");
   const platform = isObject(value.platform) ? {
     os: stringOr(value.platform.os),

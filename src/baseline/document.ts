@@ -3,6 +3,7 @@
  * first run) and stable writing.
  */
 import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
+import { isDigest } from '../reference/digest.js'
 
 /** Where a reference pointed at the last successful build. */
 export interface BaselineEntry {
@@ -34,7 +35,6 @@ export interface Baseline {
 export const BASELINE_SCHEMA = 'https://github.com/base-image-drift/base-image-drift/baseline'
 /** The version of the baseline document this build reads and writes. */
 export const BASELINE_SCHEMA_VERSION = 1
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-f0-9]{32,}$/
 
 /** A baseline that exists but cannot be used; the message says exactly what is wrong. */
 export class BaselineError extends Error {
@@ -82,12 +82,7 @@ export function parseBaseline(text: string, source: string): Baseline {
     if (normalized !== key)
       fail(`has image "${key}", which is not in normalized form (${normalized})`)
     const entry = value as Record<string, unknown>
-    if (
-      typeof entry !== 'object' ||
-      entry === null ||
-      typeof entry.digest !== 'string' ||
-      !DIGEST.test(entry.digest)
-    ) {
+    if (typeof entry !== 'object' || entry === null || !isDigest(entry.digest)) {
       fail(`has no valid digest for "${key}"`)
     }
     const platforms = entry.platforms
@@ -95,7 +90,7 @@ export function parseBaseline(text: string, source: string): Baseline {
       const valid =
         typeof platforms === 'object' &&
         platforms !== null &&
-        Object.values(platforms).every(d => typeof d === 'string' && DIGEST.test(d))
+        Object.values(platforms).every(isDigest)
       if (!valid) fail(`has invalid platform digests for "${key}"`)
     }
     const seenAt = entry.seenAt

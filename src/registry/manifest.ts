@@ -3,6 +3,7 @@
  * `v1.IndexManifest`): registry JSON is parsed and checked here once, and nowhere else.
  */
 import { normalizePlatform, platformOf } from '../reference/platform.js'
+import { isDigest } from '../reference/digest.js'
 import { RegistryError } from './errors.js'
 
 export const MEDIA_TYPES = {
@@ -55,8 +56,6 @@ export interface PlatformEntry {
   digest: string
   platform: string
 }
-
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/
 
 /** JSON a registry served; a RegistryError naming `what` when it is not JSON. */
 export function parseRegistryJson(bytes: Buffer, what: string): unknown {
@@ -174,7 +173,7 @@ export function trackedDigests(
 }
 
 function descriptor(value: unknown, what: string): Descriptor {
-  if (!isObject(value) || typeof value.digest !== 'string' || !DIGEST.test(value.digest))
+  if (!isObject(value) || !isDigest(value.digest))
     throw notManifest(what, 'a descriptor without a valid digest')
   const platform = isObject(value.platform)
     ? {
