@@ -116,12 +116,56 @@ describe('Kubernetes manifests', () => {
     ])
   })
 
+  it('reads every document of an install manifest whose ConfigMap carries a Go template; a document or image that is a template is a notice', () => {
+    // an install.yaml as controllers ship them: the templates live in a ConfigMap's block
+    // scalar (rendered by the controller), the Deployment is plain YAML
+    const manifest = [
+      'apiVersion: v1', // 1
+      'kind: ConfigMap', // 2
+      'metadata: { name: templates }', // 3
+      'data:', // 4
+      '  sidecar: |', // 5
+      '    image: {{ .Values.proxy.image }}', // 6
+      '---', // 7
+      'apiVersion: apps/v1', // 8
+      'kind: Deployment', // 9
+      'metadata: { name: controller }', // 10
+      'spec:', // 11
+      '  template:', // 12
+      '    spec:', // 13
+      '      containers:', // 14
+      '        - name: manager', // 15
+      '          image: ghcr.io/acme/controller:v1.4.0', // 16
+      '        - name: proxy', // 17
+      '          image: "{{ .ProxyImage }}"', // 18
+      '---', // 19
+      '{{- if .Values.webhook }}', // 20
+      'apiVersion: v1', // 21
+      'kind: Service', // 22
+      '{{- end }}', // 23
+      ''
+    ].join('\n')
+    const scanned = scanManifests('config/install.yaml', manifest)
+    expect(scanned.errors).toEqual([])
+    expect(scanned.references.map(r => [r.line, r.image && formatReference(r.image)])).toEqual([
+      [16, 'ghcr.io/acme/controller:v1.4.0']
+    ])
+    expect(scanned.notices).toEqual([
+      {
+        file: 'config/install.yaml',
+        line: 18,
+        message: 'image: {{ .ProxyImage }} is a template: not scanned'
+      },
+      { file: 'config/install.yaml', line: 20, message: 'a template ({{ … }}): not scanned' }
+    ])
+  })
+
   it('says invalid YAML once, on its line', () => {
     expect(scanManifests('bad.yaml', 'apiVersion: v1\nkind: Pod\nspec: [\n').errors).toEqual([
       {
         file: 'bad.yaml',
         line: 4,
-        message: expect.stringMatching(/^invalid YAML, file not scanned/)
+        message: expect.stringMatching(/^invalid YAML, document not scanned/)
       }
     ])
   })

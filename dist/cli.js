@@ -28720,20 +28720,26 @@ function scanYaml(file, text2, read) {
   return result;
 }
 function parseYamlDocuments(file, text2, many = true) {
+  const parsed = parseYamlStream(file, text2, many);
+  if ("error" in parsed) return parsed;
+  const error = parsed.documents.flatMap((d) => d.errors).at(0);
+  if (error === void 0) return parsed;
+  return { error: yamlError(file, error, "file") };
+}
+function parseYamlStream(file, text2, many = true) {
   const refused = guard(text2);
   if (refused)
     return { error: { file, line: refused.line, message: `not scanned: ${refused.why}` } };
   const lineCounter = new import_yaml.LineCounter();
   const options = { lineCounter, uniqueKeys: false };
   const documents = many ? [...(0, import_yaml.parseAllDocuments)(text2, options)] : [(0, import_yaml.parseDocument)(text2, options)];
-  const error = documents.flatMap((d) => d.errors).at(0);
-  if (error === void 0) return { documents, lineCounter };
+  return { documents, lineCounter };
+}
+function yamlError(file, error, what) {
   return {
-    error: {
-      file,
-      line: error.linePos?.[0].line ?? 1,
-      message: `invalid YAML, file not scanned: ${error.message.split("\n")[0]}`
-    }
+    file,
+    line: error.linePos?.[0].line ?? 1,
+    message: `invalid YAML, ${what} not scanned: ${error.message.split("\n")[0]}`
   };
 }
 function positionOf(lineCounter, node) {
@@ -29212,17 +29218,25 @@ var kubernetesSource = {
 function scanManifests(file, text2, layers2 = []) {
   const result = emptyScan();
   const template = text2.indexOf("{{");
-  if (template >= 0) {
-    const line = text2.slice(0, template).split("\n").length;
-    result.notices.push({ file, line, message: "a template ({{ \u2026 }}): not scanned" });
+  if (template >= 0 && /(?:^|\/)templates\//.test(file)) {
+    result.notices.push({ file, line: lineAt(text2, template), message: TEMPLATE });
     return result;
   }
-  const parsed = parseYamlDocuments(file, text2);
+  const parsed = parseYamlStream(file, text2);
   if ("error" in parsed) {
     result.errors.push(parsed.error);
     return result;
   }
-  for (const document of parsed.documents)
+  for (const document of parsed.documents) {
+    const [error] = document.errors;
+    if (error) {
+      const [start, , end] = document.range ?? [0, 0, text2.length];
+      const marker = text2.slice(start, end).indexOf("{{");
+      if (marker >= 0)
+        result.notices.push({ file, line: lineAt(text2, start + marker), message: TEMPLATE });
+      else result.errors.push(yamlError(file, error, "document"));
+      continue;
+    }
     if ((0, import_yaml6.isMap)(document.contents))
       readObject(
         document,
@@ -29231,7 +29245,14 @@ function scanManifests(file, text2, layers2 = []) {
         0,
         (node, position) => addImage3(file, node, position, layers2, result)
       );
+  }
   return result;
+}
+var TEMPLATE = "a template ({{ \u2026 }}): not scanned";
+function lineAt(text2, offset) {
+  let line = 1;
+  for (let at = text2.indexOf("\n"); at >= 0 && at < offset; at = text2.indexOf("\n", at + 1)) line++;
+  return line;
 }
 function readObject(document, object, lines2, depth, onImage) {
   const items = field(document, object, "items");
@@ -29256,6 +29277,14 @@ function readObject(document, object, lines2, depth, onImage) {
 }
 function addImage3(file, node, { line, col }, layers2, result) {
   const written = scalarText(node);
+  if (written?.includes("{{")) {
+    result.notices.push({
+      file,
+      line,
+      message: `image: ${excerpt(written, 300)} is a template: not scanned`
+    });
+    return;
+  }
   if (written === null || written.trim() === "") {
     result.references.push({
       file,

@@ -1,7 +1,8 @@
 /**
  * Kubernetes manifests: the images a cluster pulls for the Pods they describe, in every
  * document of a file, with the `images:` overrides of the kustomizations that list it applied
- * as Kustomize applies them. A Helm template is said not to be scanned.
+ * as Kustomize applies them. A chart's template, a document that is a template, or an image
+ * that is one is said not to be scanned; the other documents of the file are read.
  */
 import { isMap, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml'
 import {
@@ -12,7 +13,7 @@ import {
   type Source,
   type SourceScan
 } from './source.js'
-import { field, parseYamlDocuments, positionOf, scalarText } from './yaml.js'
+import { field, parseYamlStream, positionOf, scalarText, yamlError } from './yaml.js'
 
 /** The kind of a reference a Kustomize `images:` entry makes: declared by the kustomization source. */
 export const KUSTOMIZE_KIND = 'kustomize'
@@ -75,23 +76,41 @@ export function scanManifests(
 ): SourceScan {
   const result = emptyScan()
   const template = text.indexOf('{{')
-  if (template >= 0) {
-    // a Helm or Go template is YAML only once rendered, with values set at install time
-    const line = text.slice(0, template).split('\n').length
-    result.notices.push({ file, line, message: 'a template ({{ … }}): not scanned' })
+  if (template >= 0 && /(?:^|\/)templates\//.test(file)) {
+    // a chart's template is YAML only once rendered, with values set at install time
+    result.notices.push({ file, line: lineAt(text, template), message: TEMPLATE })
     return result
   }
-  const parsed = parseYamlDocuments(file, text)
+  const parsed = parseYamlStream(file, text)
   if ('error' in parsed) {
     result.errors.push(parsed.error)
     return result
   }
-  for (const document of parsed.documents)
+  for (const document of parsed.documents) {
+    const [error] = document.errors
+    if (error) {
+      // a Go template in one document (a ConfigMap of an install manifest) leaves it alone unread
+      const [start, , end] = document.range ?? [0, 0, text.length]
+      const marker = text.slice(start, end).indexOf('{{')
+      if (marker >= 0)
+        result.notices.push({ file, line: lineAt(text, start + marker), message: TEMPLATE })
+      else result.errors.push(yamlError(file, error, 'document'))
+      continue
+    }
     if (isMap(document.contents))
       readObject(document, document.contents, parsed.lineCounter, 0, (node, position) =>
         addImage(file, node, position, layers, result)
       )
+  }
   return result
+}
+
+const TEMPLATE = 'a template ({{ … }}): not scanned'
+
+function lineAt(text: string, offset: number): number {
+  let line = 1
+  for (let at = text.indexOf('\n'); at >= 0 && at < offset; at = text.indexOf('\n', at + 1)) line++
+  return line
 }
 
 function readObject(
@@ -130,6 +149,15 @@ function addImage(
   result: SourceScan
 ): void {
   const written = scalarText(node)
+  if (written?.includes('{{')) {
+    // only the template's renderer knows the image
+    result.notices.push({
+      file,
+      line,
+      message: `image: ${excerpt(written, 300)} is a template: not scanned`
+    })
+    return
+  }
   if (written === null || written.trim() === '') {
     result.references.push({
       file,

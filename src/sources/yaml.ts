@@ -56,6 +56,22 @@ export function parseYamlDocuments(
   text: string,
   many = true
 ): { documents: Document[]; lineCounter: LineCounter } | { error: ScanWarning } {
+  const parsed = parseYamlStream(file, text, many)
+  if ('error' in parsed) return parsed
+  const error = parsed.documents.flatMap(d => d.errors).at(0)
+  if (error === undefined) return parsed
+  return { error: yamlError(file, error, 'file') }
+}
+
+/**
+ * Parses a YAML stream into its documents, each with its own errors, so that one document
+ * that does not parse leaves the others readable; refused as a whole only by the guard.
+ */
+export function parseYamlStream(
+  file: string,
+  text: string,
+  many = true
+): { documents: Document[]; lineCounter: LineCounter } | { error: ScanWarning } {
   const refused = guard(text)
   if (refused)
     return { error: { file, line: refused.line, message: `not scanned: ${refused.why}` } }
@@ -65,14 +81,19 @@ export function parseYamlDocuments(
   const documents: Document[] = many
     ? [...parseAllDocuments(text, options)]
     : [parseDocument(text, options)]
-  const error = documents.flatMap(d => d.errors).at(0)
-  if (error === undefined) return { documents, lineCounter }
+  return { documents, lineCounter }
+}
+
+/** A parse error as a scan error on its line: the `file` or `document` was not scanned. */
+export function yamlError(
+  file: string,
+  error: Document['errors'][number],
+  what: 'file' | 'document'
+): ScanWarning {
   return {
-    error: {
-      file,
-      line: error.linePos?.[0].line ?? 1,
-      message: `invalid YAML, file not scanned: ${error.message.split('\n')[0]}`
-    }
+    file,
+    line: error.linePos?.[0].line ?? 1,
+    message: `invalid YAML, ${what} not scanned: ${error.message.split('\n')[0]}`
   }
 }
 
