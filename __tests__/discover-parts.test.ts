@@ -102,3 +102,55 @@ describe('a byte-order mark', () => {
     ])
   })
 })
+
+describe('how large a file may be', () => {
+  let root: string
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'bid-size-'))))
+  afterEach(() => rmSync(root, { recursive: true, force: true }))
+  const scan = () =>
+    discover({
+      cwd: root,
+      select: { globs: DEFAULT_PATTERNS },
+      buildArgs: {},
+      targetPlatforms: ['linux/amd64'],
+      buildPlatform: 'linux/amd64',
+      variables: {},
+      secrets: []
+    })
+
+  it('a release manifest of megabytes, mostly CRDs, is read; its images are found', async () => {
+    // a controller's install.yaml: CRDs with long OpenAPI schemas, then the Deployment
+    const schema = `          description: ${'The desired state of the resource. '.repeat(60)}\n`
+    const crd = (n: number) =>
+      `apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: thing${n}s.acme.io\nspec:\n  versions:\n    - name: v1\n      schema:\n        openAPIV3Schema:\n${schema.repeat(30)}`
+    const crds = Array.from({ length: 50 }, (_, n) => crd(n)).join('---\n')
+    const deployment =
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: manager }\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          image: ghcr.io/acme/manager:v2.1.0\n'
+    const text = `${crds}---\n${deployment}`
+    expect(text.length).toBeGreaterThan(3 * 1024 * 1024)
+    writeFileSync(join(root, 'install.yaml'), text)
+    const found = await scan()
+    expect(found.errors).toEqual([])
+    expect(found.references.map(r => [r.line, r.image && formatReference(r.image)])).toEqual([
+      [text.split('\n').length - 1, 'ghcr.io/acme/manager:v2.1.0']
+    ])
+  })
+
+  it('past its limit a file is one error, said once however many builds read it', async () => {
+    writeFileSync(
+      join(root, 'compose.yaml'),
+      `services:\n  web:\n    build: .\n    labels:\n${'      - padding\n'.repeat(80_000)}`
+    )
+    writeFileSync(join(root, 'Dockerfile'), `FROM alpine:3.20\n${'# padding\n'.repeat(110_000)}`)
+    writeFileSync(join(root, 'huge.yaml'), `# ${'x'.repeat(16 * 1024 * 1024)}\n`)
+    const found = await scan()
+    expect(found.errors).toEqual([
+      { file: 'Dockerfile', message: 'not scanned: larger than 1 MiB (1100017 bytes)' },
+      { file: 'huge.yaml', message: 'not scanned: larger than 16 MiB (16777219 bytes)' },
+      {
+        file: 'compose.yaml',
+        message: 'not scanned: larger than 1 MiB (1280042 bytes), the limit for a Compose file'
+      }
+    ])
+  })
+})

@@ -141,7 +141,7 @@ describe('Kubernetes manifests', () => {
       '---', // 19
       '{{- if .Values.webhook }}', // 20
       'apiVersion: v1', // 21
-      'kind: Service', // 22
+      'kind: Job', // 22
       '{{- end }}', // 23
       ''
     ].join('\n')

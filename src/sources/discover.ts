@@ -6,7 +6,7 @@
  */
 import { dirname, isAbsolute, posix, relative, resolve } from 'node:path'
 import { DEFAULT_PATTERNS, READ_ORDER, SOURCES, sourceFor } from './index.js'
-import { RepositoryReader } from './read-file.js'
+import { MAX_FILE_BYTES, mebibytes, RepositoryReader } from './read-file.js'
 import { selectFiles, statOrNull, toPosix, type FileSelection } from './select.js'
 import {
   emptyScan,
@@ -103,6 +103,7 @@ class ReadingPlan {
   private readonly entries = new Map<string, Entry>()
   private readonly queues: Entry[][] = READ_ORDER.map(() => [])
   private readonly texts = new Map<string, string | null>()
+  private readonly oversized = new Set<string>()
   private rank = 0
   private readonly found = {
     references: [] as FoundReference[],
@@ -185,6 +186,22 @@ class ReadingPlan {
   /** One file that breaks its parser is an error on that file; the others are still scanned. */
   private scanSafely(entry: Entry, text: string, passed: unknown): SourceScan {
     const { file, source } = entry
+    const limit = source.maxBytes ?? MAX_FILE_BYTES
+    const size = Buffer.byteLength(text)
+    if (size > limit) {
+      // said once, however many builds read the file
+      if (this.oversized.has(file)) return emptyScan()
+      this.oversized.add(file)
+      return {
+        ...emptyScan(),
+        errors: [
+          {
+            file,
+            message: `not scanned: larger than ${mebibytes(limit)} (${size} bytes), the limit for a ${source.name}`
+          }
+        ]
+      }
+    }
     try {
       return source.scan(file, text, {
         buildArgs: this.options.buildArgs,

@@ -13,6 +13,7 @@ import {
   type Source,
   type SourceScan
 } from './source.js'
+import { MAX_MANIFEST_BYTES } from './read-file.js'
 import { field, parseYamlStream, positionOf, scalarText, yamlError } from './yaml.js'
 
 /** The kind of a reference a Kustomize `images:` entry makes: declared by the kustomization source. */
@@ -50,6 +51,7 @@ const MAX_LIST_DEPTH = 8
 export const kubernetesSource: Source<KustomizeImages> = {
   name: 'Kubernetes manifest',
   patterns: ['**/*.y?(a)ml'],
+  maxBytes: MAX_MANIFEST_BYTES,
   // only a file whose content says it: any YAML file may be named *.yaml
   looksLike: text =>
     /^apiVersion[ \t]*:/m.test(text) &&
@@ -81,31 +83,76 @@ export function scanManifests(
     result.notices.push({ file, line: lineAt(text, template), message: TEMPLATE })
     return result
   }
-  const parsed = parseYamlStream(file, text)
-  if ('error' in parsed) {
-    result.errors.push(parsed.error)
-    return result
-  }
-  for (const document of parsed.documents) {
-    const [error] = document.errors
-    if (error) {
-      // a Go template in one document (a ConfigMap of an install manifest) leaves it alone unread
-      const [start, , end] = document.range ?? [0, 0, text.length]
-      const marker = text.slice(start, end).indexOf('{{')
-      if (marker >= 0)
-        result.notices.push({ file, line: lineAt(text, start + marker), message: TEMPLATE })
-      else result.errors.push(yamlError(file, error, 'document'))
+  // document by document: a release manifest of megabytes is mostly CRDs, which hold no
+  // image and are not parsed, and one document's parse is all that is in memory at a time
+  for (const document of documentsOf(text)) {
+    if (IMAGELESS_KIND.test(document.text)) continue
+    const shift = (line: number) => line + document.line - 1
+    const parsed = parseYamlStream(file, document.text)
+    if ('error' in parsed) {
+      result.errors.push({ ...parsed.error, line: shift(parsed.error.line ?? 1) })
       continue
     }
-    if (isMap(document.contents))
-      readObject(document, document.contents, parsed.lineCounter, 0, (node, position) =>
-        addImage(file, node, position, layers, result)
-      )
+    for (const yaml of parsed.documents) {
+      const [error] = yaml.errors
+      if (error) {
+        // a Go template in one document (a ConfigMap of an install manifest) leaves it alone unread
+        const marker = document.text.indexOf('{{')
+        if (marker >= 0)
+          result.notices.push({
+            file,
+            line: shift(lineAt(document.text, marker)),
+            message: TEMPLATE
+          })
+        else {
+          const problem = yamlError(file, error, 'document')
+          result.errors.push({ ...problem, line: shift(problem.line ?? 1) })
+        }
+        continue
+      }
+      if (isMap(yaml.contents))
+        readObject(yaml, yaml.contents, parsed.lineCounter, 0, (node, position) =>
+          addImage(file, node, { ...position, line: shift(position.line) }, layers, result)
+        )
+    }
   }
   return result
 }
 
 const TEMPLATE = 'a template ({{ … }}): not scanned'
+
+/** Kinds that never carry a Pod spec: the bulk of an install manifest, skipped unparsed. */
+const IMAGELESS_KIND =
+  /^kind[ \t]*:[ \t]*["']?(?:CustomResourceDefinition|ConfigMap|Secret|ServiceAccount|Service|Namespace|(?:Cluster)?Role(?:Binding)?|(?:Validating|Mutating)WebhookConfiguration|APIService|PriorityClass|NetworkPolicy|Ingress|IngressClass|PodDisruptionBudget|StorageClass)["']?[ \t]*(?:#.*)?$/m
+
+/**
+ * The documents of a YAML stream as text, with the line each starts on. YAML ends a document
+ * at a line that starts with `---` or `...` (followed by white space or the line's end),
+ * wherever it is: inside a block scalar too, which is why such a line may not occur there.
+ */
+function documentsOf(text: string): { text: string; line: number }[] {
+  const documents: { text: string; line: number }[] = []
+  let start = 0
+  let startLine = 1
+  let line = 1
+  for (let at = 0; at <= text.length;) {
+    const next = text.indexOf('\n', at)
+    const end = next < 0 ? text.length : next
+    const marker = /^(?:---|\.\.\.)(?:[ \t]|\r?$)/.test(text.slice(at, Math.min(end, at + 5)))
+    if (marker && at > start) {
+      // `---` starts the next document; `...` ends this one
+      const cut = text.startsWith('...', at) ? end : at
+      documents.push({ text: text.slice(start, cut), line: startLine })
+      start = cut
+      startLine = text.startsWith('...', at) ? line + 1 : line
+    }
+    if (next < 0) break
+    at = next + 1
+    line++
+  }
+  if (start < text.length) documents.push({ text: text.slice(start), line: startLine })
+  return documents
+}
 
 function lineAt(text: string, offset: number): number {
   let line = 1

@@ -1,6 +1,7 @@
 /**
  * Reading a repository's files as hostile input: nothing outside the scanned roots (whatever a
- * symbolic link or a path in a file says), nothing over 1 MiB, no binary file. Each refusal is
+ * symbolic link or a path in a file says), nothing over 1 MiB (16 MiB for a YAML file, which may
+ * be a release manifest), no binary file. Each refusal is
  * an error on that file, never a silent gap.
  */
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs'
@@ -8,11 +9,20 @@ import { resolve, sep } from 'node:path'
 import type { ScanWarning } from './source.js'
 import { statOrNull } from './select.js'
 
-const MAX_FILE_BYTES = 1024 * 1024
+/** The most any file a build reads may hold: Dockerfiles, Compose, Bake, workflows, values. */
+export const MAX_FILE_BYTES = 1024 * 1024
+/** The most a Kubernetes manifest may hold: release manifests (controllers and their CRDs) run to megabytes. */
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+
+/** A size as the limits are said: `1 MiB`. */
+export function mebibytes(bytes: number): string {
+  return `${bytes / (1024 * 1024)} MiB`
+}
 
 export class RepositoryReader {
   /** Files, or parts of them, that could not be read. */
   readonly errors: ScanWarning[] = []
+  private readonly refused = new Set<string>()
   private readonly roots: string[]
 
   /** `cwd`: what paths are relative to; `roots`: the directories that may be read. */
@@ -39,7 +49,7 @@ export class RepositoryReader {
     if (!mustExist && statOrNull(absolute) === null) return null
     if (!this.inside(absolute)) {
       // nothing of it is read, so nothing of it can end up in a message
-      this.errors.push({ file, message: 'not read: it leads outside the scanned directory' })
+      this.refuse(file, 'not read: it leads outside the scanned directory')
       return null
     }
     // synchronous reads: for thousands of small files, a thread-pool hop per call costs more
@@ -48,14 +58,15 @@ export class RepositoryReader {
     try {
       fd = openSync(absolute, 'r')
       const size = fstatSync(fd).size
-      if (size > MAX_FILE_BYTES) {
-        this.errors.push({ file, message: `not scanned: larger than 1 MiB (${size} bytes)` })
+      const limit = /\.ya?ml$/i.test(file) ? MAX_MANIFEST_BYTES : MAX_FILE_BYTES
+      if (size > limit) {
+        this.refuse(file, `not scanned: larger than ${mebibytes(limit)} (${size} bytes)`)
         return null
       }
       const bytes = Buffer.allocUnsafe(size)
       const length = readSync(fd, bytes, 0, size, 0)
       if (bytes.subarray(0, length).includes(0)) {
-        this.errors.push({ file, message: 'not scanned: a binary file (contains NUL bytes)' })
+        this.refuse(file, 'not scanned: a binary file (contains NUL bytes)')
         return null
       }
       const text = bytes.toString('utf8', 0, length)
@@ -65,11 +76,19 @@ export class RepositoryReader {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (!mustExist && code === 'ENOENT') return null
-      this.errors.push({ file, message: `not scanned: cannot read it (${code ?? String(error)})` })
+      this.refuse(file, `not scanned: cannot read it (${code ?? String(error)})`)
       return null
     } finally {
       if (fd !== null) closeSync(fd)
     }
+  }
+
+  /** A file read twice (selected, then followed) is refused once. */
+  private refuse(file: string, message: string): void {
+    const key = `${file}\0${message}`
+    if (this.refused.has(key)) return
+    this.refused.add(key)
+    this.errors.push({ file, message })
   }
 }
 

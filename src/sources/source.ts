@@ -134,6 +134,8 @@ export interface Source<Passed = unknown> {
   patterns: readonly string[]
   /** Names `patterns` match that are never this source's files unless the user names them (`Dockerfile.5.md`). */
   notNamed?: readonly string[]
+  /** The largest file it reads, in bytes; 1 MiB when not said. */
+  maxBytes?: number
   /**
    * Whether a file's content is this source's: a file its names match is read only when
    * this says so, and a file no source's names match (one the user names) is read by the
