@@ -143,6 +143,11 @@ describe('how large a file may be', () => {
     )
     writeFileSync(join(root, 'Dockerfile'), `FROM alpine:3.20\n${'# padding\n'.repeat(110_000)}`)
     writeFileSync(join(root, 'huge.yaml'), `# ${'x'.repeat(16 * 1024 * 1024)}\n`)
+    // one workload document of megabytes: no parse of it is attempted
+    writeFileSync(
+      join(root, 'pod.yaml'),
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n${'    a: b\n'.repeat(200_000)}`
+    )
     const found = await scan()
     expect(found.errors).toEqual([
       { file: 'Dockerfile', message: 'not scanned: larger than 1 MiB (1100017 bytes)' },
@@ -150,6 +155,11 @@ describe('how large a file may be', () => {
       {
         file: 'compose.yaml',
         message: 'not scanned: larger than 1 MiB (1280042 bytes), the limit for a Compose file'
+      },
+      {
+        file: 'pod.yaml',
+        line: 1,
+        message: 'document not scanned: larger than 1 MiB (1800050 characters)'
       }
     ])
   })

@@ -29386,6 +29386,14 @@ function scanManifests(file, text2, layers2 = []) {
   for (const document of documentsOf(text2)) {
     if (IMAGELESS_KIND.test(document.text)) continue;
     const shift = (line) => line + document.line - 1;
+    if (document.text.length > MAX_FILE_BYTES2) {
+      result.errors.push({
+        file,
+        line: document.line,
+        message: `document not scanned: larger than ${mebibytes(MAX_FILE_BYTES2)} (${document.text.length} characters)`
+      });
+      continue;
+    }
     const parsed = parseYamlStream(file, document.text);
     if ("error" in parsed) {
       result.errors.push({ ...parsed.error, line: shift(parsed.error.line ?? 1) });

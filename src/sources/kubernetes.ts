@@ -13,7 +13,7 @@ import {
   type Source,
   type SourceScan
 } from './source.js'
-import { MAX_MANIFEST_BYTES } from './read-file.js'
+import { MAX_FILE_BYTES, MAX_MANIFEST_BYTES, mebibytes } from './read-file.js'
 import { field, parseYamlStream, positionOf, scalarText, yamlError } from './yaml.js'
 
 /** The kind of a reference a Kustomize `images:` entry makes: declared by the kustomization source. */
@@ -88,6 +88,15 @@ export function scanManifests(
   for (const document of documentsOf(text)) {
     if (IMAGELESS_KIND.test(document.text)) continue
     const shift = (line: number) => line + document.line - 1
+    if (document.text.length > MAX_FILE_BYTES) {
+      // the memory a parse takes grows with the document: no workload is described in megabytes
+      result.errors.push({
+        file,
+        line: document.line,
+        message: `document not scanned: larger than ${mebibytes(MAX_FILE_BYTES)} (${document.text.length} characters)`
+      })
+      continue
+    }
     const parsed = parseYamlStream(file, document.text)
     if ('error' in parsed) {
       result.errors.push({ ...parsed.error, line: shift(parsed.error.line ?? 1) })
