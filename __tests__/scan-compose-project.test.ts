@@ -140,3 +140,67 @@ describe('a Compose project as Compose reads it', () => {
     }
   })
 })
+
+describe('the override file Compose merges over the project', () => {
+  // compose-go cli/options.go: without -f, Compose reads the first of compose.yaml,
+  // compose.yml, docker-compose.yml, docker-compose.yaml in the folder, then the first of
+  // compose.override.yml, compose.override.yaml, docker-compose.override.yml,
+  // docker-compose.override.yaml, merged over it (a service's image, build and platform
+  // replaced, build args merged); the override is never a project of its own
+  let root: string
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'bid-override-'))))
+  afterEach(() => rmSync(root, { recursive: true, force: true }))
+  const scan = async () => {
+    const { discover } = await import('../src/sources/discover.js')
+    const found = await discover({
+      cwd: root,
+      select: { globs: DEFAULT_PATTERNS },
+      buildArgs: {},
+      targetPlatforms: ['linux/amd64'],
+      buildPlatform: 'linux/amd64',
+      variables: {},
+      secrets: []
+    })
+    return {
+      references: found.references.map(r => [
+        r.file,
+        r.line,
+        r.image ? formatReference(r.image) : r.error
+      ]),
+      notices: found.notices.map(n => `${n.file}:${n.line} ${n.message}`),
+      errors: found.errors
+    }
+  }
+
+  it("an override's image over a service that builds is the image it tags, not one it pulls; its new services are the project's", async () => {
+    writeFileSync(
+      join(root, 'compose.yaml'),
+      'services:\n  web:\n    build: .\n  db:\n    image: postgres:16\n'
+    )
+    writeFileSync(join(root, 'Dockerfile'), 'FROM node:22-alpine\n')
+    writeFileSync(
+      join(root, 'compose.override.yaml'),
+      'services:\n  web:\n    image: myorg/web:dev\n  db:\n    image: postgres:17\n  mail:\n    image: axllent/mailpit:v1.21\n'
+    )
+    expect(await scan()).toEqual({
+      references: [
+        ['Dockerfile', 1, 'docker.io/library/node:22-alpine'],
+        ['compose.override.yaml', 5, 'docker.io/library/postgres:17'],
+        ['compose.override.yaml', 7, 'docker.io/axllent/mailpit:v1.21']
+      ],
+      notices: [],
+      errors: []
+    })
+  })
+
+  it('an override alone in its folder is read as Compose would be told to with -f', async () => {
+    mkdirSync(join(root, 'dev'))
+    writeFileSync(
+      join(root, 'dev', 'docker-compose.override.yml'),
+      'services:\n  cache:\n    image: redis:7.4\n'
+    )
+    expect((await scan()).references).toEqual([
+      ['dev/docker-compose.override.yml', 3, 'docker.io/library/redis:7.4']
+    ])
+  })
+})

@@ -28387,7 +28387,7 @@ function scanBake(file, texts, context) {
 var BakeDefinitions = class {
   constructor(blocks, given) {
     this.given = given;
-    const merged = (type) => {
+    const merged2 = (type) => {
       const byName = /* @__PURE__ */ new Map();
       for (const block of blocks.filter((b) => b.type === type && b.labels.length > 0)) {
         const entry = byName.get(block.labels[0]) ?? { attributes: /* @__PURE__ */ new Map(), line: block.line };
@@ -28396,9 +28396,9 @@ var BakeDefinitions = class {
       }
       return byName;
     };
-    this.variables = merged("variable");
-    this.targets = merged("target");
-    this.groups = merged("group");
+    this.variables = merged2("variable");
+    this.targets = merged2("target");
+    this.groups = merged2("group");
   }
   given;
   variables;
@@ -28760,9 +28760,9 @@ function field(document, map, key, depth = 0) {
     if (!((0, import_yaml.isScalar)(pair.key) && pair.key.value === "<<")) continue;
     const value = deref(document, pair.value);
     for (const source of (0, import_yaml.isSeq)(value) ? value.items : [value]) {
-      const merged = deref(document, source);
-      if (!(0, import_yaml.isMap)(merged)) continue;
-      const found = field(document, merged, key, depth + 1);
+      const merged2 = deref(document, source);
+      if (!(0, import_yaml.isMap)(merged2)) continue;
+      const found = field(document, merged2, key, depth + 1);
       if (found !== void 0) return found;
     }
   }
@@ -28827,12 +28827,32 @@ var composeSource = {
     }
   ],
   scan: (file, text2, context) => {
+    if (overriddenBy(context.readBeside) === posix3.basename(file) && baseOf(context.readBeside))
+      return emptyScan();
     const dotenv = context.readBeside(".env");
     const passed = guardedLookup(context.variables, context.secrets);
     const variables = { ...dotenv ? parseDotenv(dotenv, passed) : {}, ...context.variables };
     return scanCompose(file, text2, variables, context.secrets, context.readBeside);
   }
 };
+var DEFAULT_FILE_NAMES = [
+  "compose.yaml",
+  "compose.yml",
+  "docker-compose.yml",
+  "docker-compose.yaml"
+];
+var OVERRIDE_FILE_NAMES = [
+  "compose.override.yml",
+  "compose.override.yaml",
+  "docker-compose.override.yml",
+  "docker-compose.override.yaml"
+];
+function baseOf(readBeside) {
+  return DEFAULT_FILE_NAMES.find((name) => readBeside(name) !== null) ?? null;
+}
+function overriddenBy(readBeside) {
+  return OVERRIDE_FILE_NAMES.find((name) => readBeside(name) !== null) ?? null;
+}
 function scanCompose(file, content, variables, secrets = [], readRelative = () => null) {
   const lookup = guardedLookup(variables, secrets);
   const result = emptyScan();
@@ -28882,20 +28902,55 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
     }
     effective.set(service, resolved);
   }
+  if (baseOf(readRelative) === posix3.basename(file))
+    mergeOverride(file, readRelative, load, effective, result);
   const local = /* @__PURE__ */ new Map();
   for (const [service, shape] of effective) {
-    if (!shape.build || !shape.image) continue;
+    if (shape.builds.length === 0 || !shape.image) continue;
     const name = normalizedOrNull2(interpolateOrNull(interpolate, String(shape.image.node.value)));
     if (name) local.set(name, service);
   }
   for (const [service, shape] of effective) {
-    if (shape.build) {
-      addBuild(service, shape, shape.build, interpolate, lookup, [...local.keys()], result);
+    if (shape.builds.length > 0) {
+      addBuild(service, shape.builds, interpolate, lookup, [...local.keys()], result);
       continue;
     }
     if (shape.image) addImage(service, shape, shape.image, interpolate, local, result);
   }
   return result;
+}
+function mergeOverride(file, readRelative, load, effective, result) {
+  const name = overriddenBy(readRelative);
+  if (name === null) return;
+  const path = posix3.join(posix3.dirname(file), name);
+  const parsed = parseYaml(path, readRelative(name) ?? "");
+  if ("error" in parsed) {
+    result.errors.push(parsed.error);
+    return;
+  }
+  const root = parsed.document.contents;
+  const services = (0, import_yaml2.isMap)(root) ? field(parsed.document, root, "services") : void 0;
+  if (!(0, import_yaml2.isMap)(services)) return;
+  for (const pair of services.items) {
+    const service = String((0, import_yaml2.isScalar)(pair.key) ? pair.key.value : pair.key);
+    const definition = deref(parsed.document, pair.value);
+    if (service === "<<" || !(0, import_yaml2.isMap)(definition)) continue;
+    const over = resolveService({ ...parsed, file: path }, definition, load, [`${path}#${service}`]);
+    if ("error" in over) {
+      const { line } = parsed.lineCounter.linePos(definition.range?.[0] ?? 0);
+      result.errors.push({ file: path, line, message: `service "${service}": ${over.error}` });
+      continue;
+    }
+    const base = effective.get(service);
+    effective.set(service, base ? merged(base, over) : over);
+  }
+}
+function merged(base, over) {
+  return {
+    builds: [...base.builds, ...over.builds],
+    ...over.image ?? base.image ? { image: over.image ?? base.image } : {},
+    platform: over.platform ?? base.platform
+  };
 }
 var MAX_EXTENDS = 16;
 function resolveService(at, definition, load, chain) {
@@ -28904,7 +28959,7 @@ function resolveService(at, definition, load, chain) {
   const imageNode = get("image");
   const platformNode = get("platform");
   const own = {
-    ...buildNode !== void 0 && !((0, import_yaml2.isScalar)(buildNode) && buildNode.value === null) ? { build: { ...at, node: buildNode } } : {},
+    builds: buildNode !== void 0 && !((0, import_yaml2.isScalar)(buildNode) && buildNode.value === null) ? [{ ...at, node: buildNode }] : [],
     ...(0, import_yaml2.isScalar)(imageNode) ? { image: { ...at, node: imageNode } } : {},
     platform: (0, import_yaml2.isScalar)(platformNode) ? String(platformNode.value) : null
   };
@@ -28931,12 +28986,7 @@ function resolveService(at, definition, load, chain) {
     key
   ]);
   if ("error" in inherited) return inherited;
-  return {
-    ...own.build ?? inherited.build ? { build: own.build ?? inherited.build } : {},
-    ...own.build && inherited.build ? { baseBuild: inherited.build } : {},
-    ...own.image ?? inherited.image ? { image: own.image ?? inherited.image } : {},
-    platform: own.platform ?? inherited.platform
-  };
+  return merged(inherited, own);
 }
 function followIncludes({ document, lineCounter }, root, file, interpolate, result) {
   const include = field(document, root, "include");
@@ -28983,10 +29033,11 @@ function normalizedOrNull2(text2) {
     throw error;
   }
 }
-function addBuild(service, shape, build, interpolate, lookup, localImages, result) {
+function addBuild(service, builds, interpolate, lookup, localImages, result) {
+  const build = builds[builds.length - 1];
   const { line } = build.lineCounter.linePos(build.node.range?.[0] ?? 0);
   try {
-    const found = composeBuild(build.document, build.node, interpolate, lookup);
+    const found = composeBuild(builds, interpolate, lookup);
     if (!found) {
       result.warnings.push({
         file: build.file,
@@ -28995,14 +29046,12 @@ function addBuild(service, shape, build, interpolate, lookup, localImages, resul
       });
       return;
     }
-    const base = shape.baseBuild && composeBuild(shape.baseBuild.document, shape.baseBuild.node, interpolate, lookup);
-    const buildArgs = { ...base ? base.buildArgs : {}, ...found.buildArgs };
     result.follows.push(
       follow(
         dockerfileSource,
-        { buildArgs, ...localImages.length > 0 ? { localImages } : {} },
+        { buildArgs: found.buildArgs, ...localImages.length > 0 ? { localImages } : {} },
         {
-          path: found.dockerfile.startsWith("/") ? found.dockerfile : posix3.join(posix3.dirname(build.file), found.dockerfile),
+          path: found.dockerfile,
           fromRoot: true,
           verb: "builds",
           by: `service "${service}"`,
@@ -29051,19 +29100,34 @@ function addImage(service, shape, image, interpolate, local, result) {
   }
   result.references.push(found);
 }
-function composeBuild(document, build, interpolate, lookup) {
-  let context = ".";
+function composeBuild(builds, interpolate, lookup) {
+  let context = posix3.dirname(builds[0].file);
   let dockerfile = "Dockerfile";
+  let inline = false;
   const buildArgs = {};
-  if ((0, import_yaml2.isScalar)(build)) {
-    context = interpolate(String(build.value));
-  } else if ((0, import_yaml2.isMap)(build)) {
+  for (const { document, node: build, file } of builds) {
+    const here = (path2) => posix3.join(posix3.dirname(file), path2);
+    if ((0, import_yaml2.isScalar)(build)) {
+      const written = interpolate(String(build.value));
+      if (isRemoteContext(written)) return null;
+      context = here(written);
+      inline = false;
+      continue;
+    }
+    if (!(0, import_yaml2.isMap)(build)) return null;
     const get = (key) => field(document, build, key);
-    if (get("dockerfile_inline") !== void 0) return null;
+    if (get("dockerfile_inline") !== void 0) inline = true;
     const contextNode = get("context");
     const dockerfileNode = get("dockerfile");
-    if ((0, import_yaml2.isScalar)(contextNode)) context = interpolate(String(contextNode.value));
-    if ((0, import_yaml2.isScalar)(dockerfileNode)) dockerfile = interpolate(String(dockerfileNode.value));
+    if ((0, import_yaml2.isScalar)(contextNode)) {
+      const written = interpolate(String(contextNode.value));
+      if (isRemoteContext(written)) return null;
+      context = here(written);
+    }
+    if ((0, import_yaml2.isScalar)(dockerfileNode)) {
+      dockerfile = interpolate(String(dockerfileNode.value));
+      inline = false;
+    }
     const args = get("args");
     const entries = [];
     if ((0, import_yaml2.isMap)(args)) {
@@ -29086,11 +29150,9 @@ function composeBuild(document, build, interpolate, lookup) {
       const resolved = value === void 0 ? lookup(key) : interpolate(value);
       if (resolved !== void 0) buildArgs[key] = resolved;
     }
-  } else {
-    return null;
   }
-  if (isRemoteContext(context)) return null;
-  const path = dockerfile.startsWith("/") ? dockerfile : `${context.replace(/\/+$/, "")}/${dockerfile}`;
+  if (inline) return null;
+  const path = dockerfile.startsWith("/") ? dockerfile : posix3.join(context, dockerfile);
   return { dockerfile: path, buildArgs };
 }
 function withoutComment(value) {

@@ -2,7 +2,7 @@
  * Compose files as Compose reads them: services' images, the Dockerfiles they build, .env,
  * extends and include.
  */
-import { isMap, isScalar, isSeq, type Document, type Node, type Scalar, type YAMLMap } from 'yaml'
+import { isMap, isScalar, isSeq, type Node, type Scalar, type YAMLMap } from 'yaml'
 import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
 import { posix } from 'node:path'
 import { expand, ExpansionError, type Lookup } from './expand.js'
@@ -47,12 +47,42 @@ export const composeSource: Source = {
     }
   ],
   scan: (file, text, context) => {
+    // an override file is part of the project of the Compose file beside it: read with it
+    if (overriddenBy(context.readBeside) === posix.basename(file) && baseOf(context.readBeside))
+      return emptyScan()
     // Compose reads `.env` beside the file; the variables passed in win over it
     const dotenv = context.readBeside('.env')
     const passed = guardedLookup(context.variables, context.secrets)
     const variables = { ...(dotenv ? parseDotenv(dotenv, passed) : {}), ...context.variables }
     return scanCompose(file, text, variables, context.secrets, context.readBeside)
   }
+}
+
+/**
+ * The files `docker compose` reads in a folder without `-f` (compose-go, cli/options.go):
+ * the first of these that exists, then the first override file that exists, merged over it.
+ */
+const DEFAULT_FILE_NAMES = [
+  'compose.yaml',
+  'compose.yml',
+  'docker-compose.yml',
+  'docker-compose.yaml'
+]
+const OVERRIDE_FILE_NAMES = [
+  'compose.override.yml',
+  'compose.override.yaml',
+  'docker-compose.override.yml',
+  'docker-compose.override.yaml'
+]
+
+/** The project file of a folder, by name; null when it has none. */
+function baseOf(readBeside: (name: string) => string | null): string | null {
+  return DEFAULT_FILE_NAMES.find(name => readBeside(name) !== null) ?? null
+}
+
+/** The override file Compose merges over the folder's project file, by name. */
+function overriddenBy(readBeside: (name: string) => string | null): string | null {
+  return OVERRIDE_FILE_NAMES.find(name => readBeside(name) !== null) ?? null
 }
 
 /**
@@ -119,21 +149,70 @@ export function scanCompose(
     }
     effective.set(service, resolved)
   }
+  if (baseOf(readRelative) === posix.basename(file))
+    mergeOverride(file, readRelative, load, effective, result)
   // images a service of this project builds are built here, never pulled
   const local = new Map<string, string>()
   for (const [service, shape] of effective) {
-    if (!shape.build || !shape.image) continue
+    if (shape.builds.length === 0 || !shape.image) continue
     const name = normalizedOrNull(interpolateOrNull(interpolate, String(shape.image.node.value)))
     if (name) local.set(name, service)
   }
   for (const [service, shape] of effective) {
-    if (shape.build) {
-      addBuild(service, shape, shape.build, interpolate, lookup, [...local.keys()], result)
+    if (shape.builds.length > 0) {
+      addBuild(service, shape.builds, interpolate, lookup, [...local.keys()], result)
       continue
     }
     if (shape.image) addImage(service, shape, shape.image, interpolate, local, result)
   }
   return result
+}
+
+/**
+ * The folder's override file merged over the project, as compose-go's override merge does
+ * for the keys read here: a service it names takes its `image`, `build` and `platform` over
+ * the project's (build args merged, the override's winning); a service only it names is added.
+ */
+function mergeOverride(
+  file: string,
+  readRelative: (path: string) => string | null,
+  load: (path: string) => ParsedYaml | null,
+  effective: Map<string, Effective>,
+  result: SourceScan
+): void {
+  const name = overriddenBy(readRelative)
+  if (name === null) return
+  const path = posix.join(posix.dirname(file), name)
+  const parsed = parseYaml(path, readRelative(name) ?? '')
+  if ('error' in parsed) {
+    result.errors.push(parsed.error)
+    return
+  }
+  const root = parsed.document.contents
+  const services = isMap(root) ? field(parsed.document, root, 'services') : undefined
+  if (!isMap(services)) return
+  for (const pair of services.items) {
+    const service = String(isScalar(pair.key) ? pair.key.value : pair.key)
+    const definition = deref(parsed.document, pair.value as Node)
+    if (service === '<<' || !isMap(definition)) continue
+    const over = resolveService({ ...parsed, file: path }, definition, load, [`${path}#${service}`])
+    if ('error' in over) {
+      const { line } = parsed.lineCounter.linePos(definition.range?.[0] ?? 0)
+      result.errors.push({ file: path, line, message: `service "${service}": ${over.error}` })
+      continue
+    }
+    const base = effective.get(service)
+    effective.set(service, base ? merged(base, over) : over)
+  }
+}
+
+/** A service's shape with another's keys over it (an `extends`, an override file). */
+function merged(base: Effective, over: Effective): Effective {
+  return {
+    builds: [...base.builds, ...over.builds],
+    ...((over.image ?? base.image) ? { image: over.image ?? base.image } : {}),
+    platform: over.platform ?? base.platform
+  }
 }
 
 /** A node and the file it is written in (a service `extends` one in another file). */
@@ -142,12 +221,11 @@ interface Located extends ParsedYaml {
   node: Node
 }
 
-/** What a service is, its `extends` applied: its own keys over its base's, build args merged. */
+/** What a service is, its `extends` and the override file applied: the later keys over the earlier. */
 interface Effective {
   image?: Located & { node: Scalar }
-  build?: Located
-  /** The base's build, whose args the service's own build adds to. */
-  baseBuild?: Located
+  /** Its `build:` and those it extends or overrides, earliest first: each key of a later one wins, args merge. */
+  builds: Located[]
   platform: string | null
 }
 
@@ -165,9 +243,10 @@ function resolveService(
   const imageNode = get('image')
   const platformNode = get('platform')
   const own: Effective = {
-    ...(buildNode !== undefined && !(isScalar(buildNode) && buildNode.value === null)
-      ? { build: { ...at, node: buildNode } }
-      : {}),
+    builds:
+      buildNode !== undefined && !(isScalar(buildNode) && buildNode.value === null)
+        ? [{ ...at, node: buildNode }]
+        : [],
     ...(isScalar(imageNode) ? { image: { ...at, node: imageNode } } : {}),
     platform: isScalar(platformNode) ? String(platformNode.value) : null
   }
@@ -206,12 +285,7 @@ function resolveService(
     key
   ])
   if ('error' in inherited) return inherited
-  return {
-    ...((own.build ?? inherited.build) ? { build: own.build ?? inherited.build } : {}),
-    ...(own.build && inherited.build ? { baseBuild: inherited.build } : {}),
-    ...((own.image ?? inherited.image) ? { image: own.image ?? inherited.image } : {}),
-    platform: own.platform ?? inherited.platform
-  }
+  return merged(inherited, own)
 }
 
 /** The top-level `include:`: each Compose file it names is read as one of its own, with its own `.env`. */
@@ -271,16 +345,17 @@ function normalizedOrNull(text: string | null): string | null {
 
 function addBuild(
   service: string,
-  shape: Effective,
-  build: Located,
+  builds: readonly Located[],
   interpolate: (text: string) => string,
   lookup: Lookup,
   localImages: string[],
   result: SourceScan
 ): void {
+  // said where the service's own build is written: the last one
+  const build = builds[builds.length - 1]
   const { line } = build.lineCounter.linePos(build.node.range?.[0] ?? 0)
   try {
-    const found = composeBuild(build.document, build.node, interpolate, lookup)
+    const found = composeBuild(builds, interpolate, lookup)
     if (!found) {
       result.warnings.push({
         file: build.file,
@@ -289,18 +364,12 @@ function addBuild(
       })
       return
     }
-    const base =
-      shape.baseBuild &&
-      composeBuild(shape.baseBuild.document, shape.baseBuild.node, interpolate, lookup)
-    const buildArgs = { ...(base ? base.buildArgs : {}), ...found.buildArgs }
     result.follows.push(
       follow(
         dockerfileSource,
-        { buildArgs, ...(localImages.length > 0 ? { localImages } : {}) },
+        { buildArgs: found.buildArgs, ...(localImages.length > 0 ? { localImages } : {}) },
         {
-          path: found.dockerfile.startsWith('/')
-            ? found.dockerfile
-            : posix.join(posix.dirname(build.file), found.dockerfile),
+          path: found.dockerfile,
           fromRoot: true,
           verb: 'builds',
           by: `service "${service}"`,
@@ -360,24 +429,43 @@ function addImage(
 
 /** A node, an alias resolved to what it names. */
 
+/**
+ * The Dockerfile a service builds and its args, from its `build:` and those it extends or
+ * overrides, earliest first: a later `context` or `dockerfile` wins (a context relative to
+ * the file that writes it), args merge key by key. Null for an inline or remote build.
+ */
 function composeBuild(
-  document: Document,
-  build: Node,
+  builds: readonly Located[],
   interpolate: (text: string) => string,
   lookup: Lookup
 ): { dockerfile: string; buildArgs: Record<string, string> } | null {
-  let context = '.'
+  let context = posix.dirname(builds[0].file)
   let dockerfile = 'Dockerfile'
+  let inline = false
   const buildArgs: Record<string, string> = {}
-  if (isScalar(build)) {
-    context = interpolate(String(build.value))
-  } else if (isMap(build)) {
+  for (const { document, node: build, file } of builds) {
+    const here = (path: string) => posix.join(posix.dirname(file), path)
+    if (isScalar(build)) {
+      const written = interpolate(String(build.value))
+      if (isRemoteContext(written)) return null
+      context = here(written)
+      inline = false
+      continue
+    }
+    if (!isMap(build)) return null
     const get = (key: string) => field(document, build, key)
-    if (get('dockerfile_inline') !== undefined) return null
+    if (get('dockerfile_inline') !== undefined) inline = true
     const contextNode = get('context')
     const dockerfileNode = get('dockerfile')
-    if (isScalar(contextNode)) context = interpolate(String(contextNode.value))
-    if (isScalar(dockerfileNode)) dockerfile = interpolate(String(dockerfileNode.value))
+    if (isScalar(contextNode)) {
+      const written = interpolate(String(contextNode.value))
+      if (isRemoteContext(written)) return null
+      context = here(written)
+    }
+    if (isScalar(dockerfileNode)) {
+      dockerfile = interpolate(String(dockerfileNode.value))
+      inline = false
+    }
     const args = get('args')
     const entries: [string, string | undefined][] = []
     if (isMap(args)) {
@@ -401,13 +489,9 @@ function composeBuild(
       const resolved = value === undefined ? lookup(key) : interpolate(value)
       if (resolved !== undefined) buildArgs[key] = resolved
     }
-  } else {
-    return null
   }
-  if (isRemoteContext(context)) return null
-  const path = dockerfile.startsWith('/')
-    ? dockerfile
-    : `${context.replace(/\/+$/, '')}/${dockerfile}`
+  if (inline) return null
+  const path = dockerfile.startsWith('/') ? dockerfile : posix.join(context, dockerfile)
   return { dockerfile: path, buildArgs }
 }
 
