@@ -121,7 +121,7 @@ describe('compare', () => {
       changedPlatforms: ['linux/amd64']
     })
     // a literal FROM --platform=linux/arm64 tracks that platform, whatever the run tracks
-    const arm = { ...found('python:3.12-slim'), trackedPlatform: 'linux/arm64' }
+    const arm = { ...found('python:3.12-slim'), trackedPlatforms: ['linux/arm64'] }
     expect(run({ 'linux/amd64': d('1'), 'linux/arm64': d('3') }, arm).findings[0]).toMatchObject({
       status: 'drifted',
       changedPlatforms: ['linux/arm64']

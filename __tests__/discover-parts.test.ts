@@ -164,3 +164,55 @@ describe('how large a file may be', () => {
     ])
   })
 })
+
+describe('the platform a build runs for', () => {
+  let root: string
+  beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'bid-platforms-'))))
+  afterEach(() => rmSync(root, { recursive: true, force: true }))
+
+  // BuildKit sets TARGETPLATFORM, TARGETOS, TARGETARCH and TARGETVARIANT from the platform
+  // the build runs for: Compose passes a service's `platform`, Buildx a Bake target's
+  // `platforms` (each entry split on commas), docker/build-push-action its `platforms` input
+  it('Compose platform, Bake platforms and build-push-action platforms feed TARGETARCH and the tracked platforms', async () => {
+    const dockerfile = 'ARG TARGETARCH\nFROM example/img:${TARGETARCH}\n'
+    for (const dir of ['compose', 'bake', 'action']) mkdirSync(join(root, dir), { recursive: true })
+    writeFileSync(join(root, 'compose', 'Dockerfile'), dockerfile)
+    writeFileSync(
+      join(root, 'compose', 'compose.yaml'),
+      'services:\n  edge:\n    build: .\n    platform: linux/arm64\n  cache:\n    image: redis:7.4\n    platform: linux/arm/v7\n'
+    )
+    writeFileSync(join(root, 'bake', 'Dockerfile'), dockerfile)
+    writeFileSync(
+      join(root, 'bake', 'docker-bake.hcl'),
+      'group "default" {\n  targets = ["app"]\n}\ntarget "app" {\n  platforms = ["linux/amd64,linux/arm64"]\n}\n'
+    )
+    writeFileSync(join(root, 'action', 'Dockerfile'), dockerfile)
+    mkdirSync(join(root, '.github', 'workflows'), { recursive: true })
+    writeFileSync(
+      join(root, '.github', 'workflows', 'image.yml'),
+      'on: push\njobs:\n  image:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          context: action\n          platforms: |\n            linux/arm64\n            linux/s390x\n'
+    )
+    const found = await discover({
+      cwd: root,
+      select: { globs: DEFAULT_PATTERNS },
+      buildArgs: {},
+      targetPlatforms: ['linux/amd64'],
+      buildPlatform: 'linux/amd64',
+      variables: {},
+      secrets: []
+    })
+    expect(found.errors).toEqual([])
+    expect(
+      found.references
+        .map(r => [r.file, r.image && formatReference(r.image), r.trackedPlatforms ?? null])
+        .sort()
+    ).toEqual([
+      ['action/Dockerfile', 'docker.io/example/img:arm64', ['linux/arm64']],
+      ['action/Dockerfile', 'docker.io/example/img:s390x', ['linux/s390x']],
+      ['bake/Dockerfile', 'docker.io/example/img:amd64', ['linux/amd64']],
+      ['bake/Dockerfile', 'docker.io/example/img:arm64', ['linux/arm64']],
+      ['compose/Dockerfile', 'docker.io/example/img:arm64', ['linux/arm64']],
+      ['compose/compose.yaml', 'docker.io/library/redis:7.4', ['linux/arm/v7']]
+    ])
+  })
+})

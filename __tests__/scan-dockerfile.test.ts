@@ -366,7 +366,7 @@ describe('Dockerfile scanning', () => {
       'ARG ARM=linux/arm64/v8\nFROM --platform=$ARM a:1\nFROM --platform=$BUILDPLATFORM b:1\nFROM --platform=$undeclared c:1\nFROM --platform=amd64 d:1\n',
       { buildPlatform: 'linux/arm64' }
     ).references
-    expect(found.map(r => [r.line, r.trackedPlatform ?? null, r.error])).toEqual([
+    expect(found.map(r => [r.line, r.trackedPlatforms?.[0] ?? null, r.error])).toEqual([
       [2, 'linux/arm64', null],
       [3, 'linux/arm64', null],
       [4, null, '--platform=$undeclared: variable undeclared is not set and has no default'],
@@ -402,7 +402,7 @@ describe('Dockerfile scanning', () => {
     const [found] = scanDockerfile('Dockerfile', `FROM --platform=${platform} a:1\n`, {
       buildPlatform: 'linux/arm64'
     }).references
-    expect([found.trackedPlatform, found.error]).toEqual([tracked, null])
+    expect([found.trackedPlatforms?.[0], found.error]).toEqual([tracked, null])
   })
 
   it.each([

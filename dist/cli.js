@@ -26713,7 +26713,7 @@ function judge(reference, resolutions, baseline, options) {
     return { reference, image, parsed, status: "unchanged", previous, current };
   const change = options.platformChanges?.get(image);
   if (change) {
-    const tracked = reference.trackedPlatform ? [reference.trackedPlatform] : options.platforms;
+    const tracked = reference.trackedPlatforms?.length ? reference.trackedPlatforms : options.platforms;
     const changed = tracked.filter((p) => change.before[p] !== change.after[p]);
     if (changed.length === 0) {
       const others = [.../* @__PURE__ */ new Set([...Object.keys(change.before), ...Object.keys(change.after)])].filter((p) => change.before[p] !== change.after[p]).sort();
@@ -28000,17 +28000,18 @@ var dockerfileSource = {
       pin: (reference, digest) => `# syntax=${pinWord(formatReference(reference.image), digest)}`
     }
   ],
-  scan: (file, text2, context) => ({
-    ...scanDockerfile(file, text2, {
+  scan: (file, text2, context) => {
+    const platforms = context.passed?.platforms?.length ? [...context.passed.platforms] : null;
+    const scanned = scanDockerfile(file, text2, {
       ...context,
+      ...platforms ? { targetPlatforms: platforms } : {},
       // a build's own args win over the run's
       buildArgs: { ...context.buildArgs, ...context.passed?.buildArgs },
       contexts: context.passed?.contexts,
       localImages: context.passed?.localImages
-    }),
-    errors: [],
-    follows: []
-  })
+    });
+    return { ...scanned, errors: [], follows: [] };
+  }
 };
 function pinFlag(reference, digest, option, bare) {
   const words = reference.source.split(/\s+/);
@@ -28041,6 +28042,7 @@ function scanDockerfile(file, content, options = {}) {
   const references = /* @__PURE__ */ new Map();
   const unbuildable = /* @__PURE__ */ new Map();
   const warnings = /* @__PURE__ */ new Map();
+  const pulledFor = /* @__PURE__ */ new Map();
   for (const platform of platforms) {
     const one = scanForPlatform(
       file,
@@ -28049,10 +28051,16 @@ function scanDockerfile(file, content, options = {}) {
       platformArgs(platform, options.buildPlatform ?? DEFAULT_PLATFORM),
       (options.contexts ?? []).map((name) => name.toLowerCase())
     );
-    for (const r of one.references) references.set(referenceKey(r), r);
+    for (const r of one.references) {
+      const key = referenceKey(r);
+      references.set(key, r);
+      pulledFor.set(key, [...pulledFor.get(key) ?? [], platform]);
+    }
     for (const r of one.unbuildable) unbuildable.set(referenceKey(r), r);
     for (const w of one.warnings) warnings.set(`${w.line}\0${w.message}`, w);
   }
+  if (options.targetPlatforms?.length)
+    for (const [key, r] of references) r.trackedPlatforms ??= pulledFor.get(key);
   const found = unbuildable.size > 0 ? unbuildable : references;
   const local = new Set(options.localImages ?? []);
   const localName = (r) => {
@@ -28175,7 +28183,7 @@ var PlatformScan = class {
     if ("text" in image && (image.text === "scratch" || earlier.includes(image.text.toLowerCase()) || this.contexts.includes(image.text.toLowerCase())))
       return;
     const found = this.add(instruction, "from", image, this.stage, platform);
-    if (tracked !== null && "text" in tracked) found.trackedPlatform = tracked.text;
+    if (tracked !== null && "text" in tracked) found.trackedPlatforms = [tracked.text];
   }
   copy(instruction) {
     const from = this.flags(instruction).get("from")?.[0];
@@ -28529,11 +28537,12 @@ function buildOf({ file, result, workdir }, target, scope, notice) {
       const image = /^docker-image:\/\/(.+)$/.exec(String(value))?.[1];
       if (image) result.references.push(contextReference(file, item.key, image, item.line));
     }
+  const platforms = targetPlatforms(attributes.get("platforms"), scope, notice);
   const inContext = dockerfile.startsWith("/") ? dockerfile : posix2.join(buildContext, dockerfile);
   result.follows.push(
     follow(
       dockerfileSource,
-      { buildArgs, contexts },
+      { buildArgs, contexts, ...platforms.length > 0 ? { platforms } : {} },
       {
         path: workdir !== void 0 ? posix2.join(workdir, inContext) : inContext,
         ...workdir !== void 0 ? { fromRoot: true } : {},
@@ -28543,6 +28552,26 @@ function buildOf({ file, result, workdir }, target, scope, notice) {
       }
     )
   );
+}
+function targetPlatforms(expr, scope, notice) {
+  if (!expr) return [];
+  const value = evaluate2(expr, scope);
+  if (value instanceof Unknown) {
+    notice(`platforms: ${value.reason}; the run's platforms are tracked`, value.line);
+    return [];
+  }
+  const list = Array.isArray(value) ? value : [value];
+  const platforms = [];
+  for (const item of list)
+    try {
+      for (const one of String(item).split(","))
+        if (one.trim()) platforms.push(parsePlatform(one.trim()));
+    } catch (error) {
+      if (!(error instanceof PlatformError)) throw error;
+      notice(`platforms: ${error.message}; the run's platforms are tracked`);
+      return [];
+    }
+  return [...new Set(platforms)];
 }
 function mixinsOf(targets, groups, named, scope) {
   const names = (expr) => {
@@ -28911,11 +28940,12 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
     if (name) local.set(name, service);
   }
   for (const [service, shape] of effective) {
+    const platform = servicePlatform(service, shape, interpolate, result);
     if (shape.builds.length > 0) {
-      addBuild(service, shape.builds, interpolate, lookup, [...local.keys()], result);
+      addBuild(service, shape.builds, platform, interpolate, lookup, [...local.keys()], result);
       continue;
     }
-    if (shape.image) addImage(service, shape, shape.image, interpolate, local, result);
+    if (shape.image) addImage(service, shape, shape.image, platform, interpolate, local, result);
   }
   return result;
 }
@@ -28961,7 +28991,11 @@ function resolveService(at, definition, load, chain) {
   const own = {
     builds: buildNode !== void 0 && !((0, import_yaml2.isScalar)(buildNode) && buildNode.value === null) ? [{ ...at, node: buildNode }] : [],
     ...(0, import_yaml2.isScalar)(imageNode) ? { image: { ...at, node: imageNode } } : {},
-    platform: (0, import_yaml2.isScalar)(platformNode) ? String(platformNode.value) : null
+    platform: (0, import_yaml2.isScalar)(platformNode) ? {
+      text: String(platformNode.value),
+      file: at.file,
+      line: at.lineCounter.linePos(platformNode.range?.[0] ?? 0).line
+    } : null
   };
   const extendsNode = get("extends");
   if (extendsNode === void 0) return own;
@@ -29033,7 +29067,21 @@ function normalizedOrNull2(text2) {
     throw error;
   }
 }
-function addBuild(service, builds, interpolate, lookup, localImages, result) {
+function servicePlatform(service, shape, interpolate, result) {
+  if (shape.platform === null) return null;
+  try {
+    return parsePlatform(interpolate(shape.platform.text));
+  } catch (error) {
+    if (!(error instanceof ExpansionError || error instanceof PlatformError)) throw error;
+    result.warnings.push({
+      file: shape.platform.file,
+      line: shape.platform.line,
+      message: `service "${service}" platform: ${error.message}; the run's platforms are tracked instead`
+    });
+    return null;
+  }
+}
+function addBuild(service, builds, platform, interpolate, lookup, localImages, result) {
   const build = builds[builds.length - 1];
   const { line } = build.lineCounter.linePos(build.node.range?.[0] ?? 0);
   try {
@@ -29049,7 +29097,11 @@ function addBuild(service, builds, interpolate, lookup, localImages, result) {
     result.follows.push(
       follow(
         dockerfileSource,
-        { buildArgs: found.buildArgs, ...localImages.length > 0 ? { localImages } : {} },
+        {
+          buildArgs: found.buildArgs,
+          ...localImages.length > 0 ? { localImages } : {},
+          ...platform !== null ? { platforms: [platform] } : {}
+        },
         {
           path: found.dockerfile,
           fromRoot: true,
@@ -29068,7 +29120,7 @@ function addBuild(service, builds, interpolate, lookup, localImages, result) {
     });
   }
 }
-function addImage(service, shape, image, interpolate, local, result) {
+function addImage(service, shape, image, platform, interpolate, local, result) {
   const { line, col } = image.lineCounter.linePos(image.node.range?.[0] ?? 0);
   const raw = String(image.node.value);
   const found = {
@@ -29077,7 +29129,8 @@ function addImage(service, shape, image, interpolate, local, result) {
     column: col,
     kind: "compose",
     source: `image: ${raw}`,
-    ...shape.platform !== null ? { platform: shape.platform } : {},
+    ...shape.platform !== null ? { platform: shape.platform.text } : {},
+    ...platform !== null ? { trackedPlatforms: [platform] } : {},
     error: null
   };
   try {
@@ -29999,10 +30052,11 @@ function buildPushStep(reading, inputs, by, line, literal) {
     return [];
   }
   const contexts = buildContexts(reading, input("build-contexts"));
+  const platforms = stepPlatforms(reading, input("platforms"), by, line, literal.env);
   return [...builds.values()].map(
     (build) => follow(
       dockerfileSource,
-      { buildArgs: build.args, contexts },
+      { buildArgs: build.args, contexts, ...platforms.length > 0 ? { platforms } : {} },
       {
         path: build.file ?? `${build.context.replace(/\/+$/, "")}/Dockerfile`,
         fromRoot: true,
@@ -30012,6 +30066,34 @@ function buildPushStep(reading, inputs, by, line, literal) {
       }
     )
   );
+}
+function stepPlatforms({ file, result }, input, by, line, env) {
+  if (!input) return [];
+  const filled = substitute(input.text, env, null);
+  if ("runtime" in filled || filled.texts.length !== 1) {
+    result.notices.push({
+      file,
+      line,
+      message: `${by}: platforms ${input.text} are set at run time; the run's platforms are tracked`
+    });
+    return [];
+  }
+  try {
+    const listed = lines(filled.texts[0]).flatMap((l) => l.split(","));
+    return [
+      ...new Set(
+        listed.map((p) => p.trim()).filter(Boolean).map((p) => parsePlatform(p))
+      )
+    ];
+  } catch (error) {
+    if (!(error instanceof PlatformError)) throw error;
+    result.warnings.push({
+      file,
+      line,
+      message: `${by}: platforms: ${error.message}; the run's platforms are tracked`
+    });
+    return [];
+  }
 }
 function buildContexts({ file, at, result }, named) {
   if (named === null) return [];

@@ -3,6 +3,7 @@
  */
 import { posix } from 'node:path'
 import { formatReference } from '../reference/reference.js'
+import { parsePlatform, PlatformError } from '../reference/platform.js'
 import { HclError, parseHcl, parseHclString, type Block, type Body, type Expr } from './hcl.js'
 import {
   imageOrError,
@@ -301,12 +302,13 @@ function buildOf(
       const image = /^docker-image:\/\/(.+)$/.exec(String(value))?.[1]
       if (image) result.references.push(contextReference(file, item.key, image, item.line))
     }
+  const platforms = targetPlatforms(attributes.get('platforms'), scope, notice)
   const inContext = dockerfile.startsWith('/') ? dockerfile : posix.join(buildContext, dockerfile)
   // relative to where Bake runs: the workflow step's workdir, else the Bake file's folder
   result.follows.push(
     follow(
       dockerfileSource,
-      { buildArgs, contexts },
+      { buildArgs, contexts, ...(platforms.length > 0 ? { platforms } : {}) },
       {
         path: workdir !== undefined ? posix.join(workdir, inContext) : inContext,
         ...(workdir !== undefined ? { fromRoot: true } : {}),
@@ -316,6 +318,37 @@ function buildOf(
       }
     )
   )
+}
+
+/**
+ * A target's `platforms`, normalized: what Buildx builds it for (TARGETPLATFORM), and the
+ * platforms its images are tracked for. Empty when it names none, or when they are known only
+ * when Bake runs (said as a notice): the run's platforms apply then.
+ */
+function targetPlatforms(
+  expr: Expr | undefined,
+  scope: (name: string) => Value | Unknown,
+  notice: (message: string, line?: number) => void
+): string[] {
+  if (!expr) return []
+  const value = evaluate(expr, scope)
+  if (value instanceof Unknown) {
+    notice(`platforms: ${value.reason}; the run's platforms are tracked`, value.line)
+    return []
+  }
+  const list = Array.isArray(value) ? value : [value]
+  const platforms: string[] = []
+  for (const item of list)
+    try {
+      // Buildx splits each entry on commas too
+      for (const one of String(item).split(','))
+        if (one.trim()) platforms.push(parsePlatform(one.trim()))
+    } catch (error) {
+      if (!(error instanceof PlatformError)) throw error
+      notice(`platforms: ${error.message}; the run's platforms are tracked`)
+      return []
+    }
+  return [...new Set(platforms)]
 }
 
 /**

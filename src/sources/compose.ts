@@ -3,6 +3,7 @@
  * extends and include.
  */
 import { isMap, isScalar, isSeq, type Node, type Scalar, type YAMLMap } from 'yaml'
+import { parsePlatform, PlatformError } from '../reference/platform.js'
 import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
 import { posix } from 'node:path'
 import { expand, ExpansionError, type Lookup } from './expand.js'
@@ -159,11 +160,12 @@ export function scanCompose(
     if (name) local.set(name, service)
   }
   for (const [service, shape] of effective) {
+    const platform = servicePlatform(service, shape, interpolate, result)
     if (shape.builds.length > 0) {
-      addBuild(service, shape.builds, interpolate, lookup, [...local.keys()], result)
+      addBuild(service, shape.builds, platform, interpolate, lookup, [...local.keys()], result)
       continue
     }
-    if (shape.image) addImage(service, shape, shape.image, interpolate, local, result)
+    if (shape.image) addImage(service, shape, shape.image, platform, interpolate, local, result)
   }
   return result
 }
@@ -226,7 +228,8 @@ interface Effective {
   image?: Located & { node: Scalar }
   /** Its `build:` and those it extends or overrides, earliest first: each key of a later one wins, args merge. */
   builds: Located[]
-  platform: string | null
+  /** Its `platform:` as written, and where. */
+  platform: { text: string; file: string; line: number } | null
 }
 
 const MAX_EXTENDS = 16
@@ -248,7 +251,13 @@ function resolveService(
         ? [{ ...at, node: buildNode }]
         : [],
     ...(isScalar(imageNode) ? { image: { ...at, node: imageNode } } : {}),
-    platform: isScalar(platformNode) ? String(platformNode.value) : null
+    platform: isScalar(platformNode)
+      ? {
+          text: String(platformNode.value),
+          file: at.file,
+          line: at.lineCounter.linePos(platformNode.range?.[0] ?? 0).line
+        }
+      : null
   }
   const extendsNode = get('extends')
   if (extendsNode === undefined) return own
@@ -343,9 +352,35 @@ function normalizedOrNull(text: string | null): string | null {
   }
 }
 
+/**
+ * A service's `platform`, interpolated and normalized: the platform its image is pulled and
+ * its Dockerfile built for (TARGETPLATFORM), as Compose passes it to the builder. Null when it
+ * names none; one it cannot read is a warning, and the run's platforms apply.
+ */
+function servicePlatform(
+  service: string,
+  shape: Effective,
+  interpolate: (text: string) => string,
+  result: SourceScan
+): string | null {
+  if (shape.platform === null) return null
+  try {
+    return parsePlatform(interpolate(shape.platform.text))
+  } catch (error) {
+    if (!(error instanceof ExpansionError || error instanceof PlatformError)) throw error
+    result.warnings.push({
+      file: shape.platform.file,
+      line: shape.platform.line,
+      message: `service "${service}" platform: ${error.message}; the run's platforms are tracked instead`
+    })
+    return null
+  }
+}
+
 function addBuild(
   service: string,
   builds: readonly Located[],
+  platform: string | null,
   interpolate: (text: string) => string,
   lookup: Lookup,
   localImages: string[],
@@ -367,7 +402,11 @@ function addBuild(
     result.follows.push(
       follow(
         dockerfileSource,
-        { buildArgs: found.buildArgs, ...(localImages.length > 0 ? { localImages } : {}) },
+        {
+          buildArgs: found.buildArgs,
+          ...(localImages.length > 0 ? { localImages } : {}),
+          ...(platform !== null ? { platforms: [platform] } : {})
+        },
         {
           path: found.dockerfile,
           fromRoot: true,
@@ -391,6 +430,7 @@ function addImage(
   service: string,
   shape: Effective,
   image: Located & { node: Scalar },
+  platform: string | null,
   interpolate: (text: string) => string,
   local: ReadonlyMap<string, string>,
   result: SourceScan
@@ -403,7 +443,8 @@ function addImage(
     column: col,
     kind: 'compose',
     source: `image: ${raw}`,
-    ...(shape.platform !== null ? { platform: shape.platform } : {}),
+    ...(shape.platform !== null ? { platform: shape.platform.text } : {}),
+    ...(platform !== null ? { trackedPlatforms: [platform] } : {}),
     error: null
   }
   try {

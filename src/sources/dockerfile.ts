@@ -44,6 +44,8 @@ export interface DockerfileBuild {
   contexts?: readonly string[]
   /** Images built by the same project, normalized: never pulled. */
   localImages?: readonly string[]
+  /** The platforms the build runs for, normalized, when it names them: TARGETPLATFORM and the tracked platforms. */
+  platforms?: readonly string[]
 }
 
 /** Dockerfiles and Containerfiles, read as BuildKit reads them. */
@@ -101,17 +103,19 @@ export const dockerfileSource: Source<DockerfileBuild> = {
       pin: (reference, digest) => `# syntax=${pinWord(formatReference(reference.image), digest)}`
     }
   ],
-  scan: (file, text, context) => ({
-    ...scanDockerfile(file, text, {
+  scan: (file, text, context) => {
+    // a build that names its platforms builds for those, whatever the run tracks
+    const platforms = context.passed?.platforms?.length ? [...context.passed.platforms] : null
+    const scanned = scanDockerfile(file, text, {
       ...context,
+      ...(platforms ? { targetPlatforms: platforms } : {}),
       // a build's own args win over the run's
       buildArgs: { ...context.buildArgs, ...context.passed?.buildArgs },
       contexts: context.passed?.contexts,
       localImages: context.passed?.localImages
-    }),
-    errors: [],
-    follows: []
-  })
+    })
+    return { ...scanned, errors: [], follows: [] }
+  }
 }
 
 /** COPY --from=IMAGE, RUN --mount=…,from=IMAGE,…: the value pinned in its flag. */
@@ -160,6 +164,8 @@ export function scanDockerfile(
   const references = new Map<string, FoundReference>()
   const unbuildable = new Map<string, FoundReference>()
   const warnings = new Map<string, ScanWarning>()
+  // each image is tracked for the platforms it is pulled for: `FROM img:$TARGETARCH` for one
+  const pulledFor = new Map<string, string[]>()
   for (const platform of platforms) {
     const one = scanForPlatform(
       file,
@@ -168,10 +174,16 @@ export function scanDockerfile(
       platformArgs(platform, options.buildPlatform ?? DEFAULT_PLATFORM),
       (options.contexts ?? []).map(name => name.toLowerCase())
     )
-    for (const r of one.references) references.set(referenceKey(r), r)
+    for (const r of one.references) {
+      const key = referenceKey(r)
+      references.set(key, r)
+      pulledFor.set(key, [...(pulledFor.get(key) ?? []), platform])
+    }
     for (const r of one.unbuildable) unbuildable.set(referenceKey(r), r)
     for (const w of one.warnings) warnings.set(`${w.line}\0${w.message}`, w)
   }
+  if (options.targetPlatforms?.length)
+    for (const [key, r] of references) r.trackedPlatforms ??= pulledFor.get(key)
   // a line BuildKit refuses fails the whole build: the file pulls nothing, its errors say why
   const found = unbuildable.size > 0 ? unbuildable : references
   // an image the same Compose project builds is built here, not pulled
@@ -334,7 +346,7 @@ class PlatformScan {
     )
       return
     const found = this.add(instruction, 'from', image, this.stage, platform)
-    if (tracked !== null && 'text' in tracked) found.trackedPlatform = tracked.text
+    if (tracked !== null && 'text' in tracked) found.trackedPlatforms = [tracked.text]
   }
 
   private copy(instruction: Instruction): void {

@@ -28,8 +28,12 @@ export interface FoundReference {
   stage?: string
   /** The platform as written (`--platform=$BUILDPLATFORM`, a Compose `platform:`), when one is. */
   platform?: string
-  /** That value, expanded and normalized: the one platform this reference is tracked for. */
-  trackedPlatform?: string
+  /**
+   * The platforms this reference is tracked for, normalized: its `FROM --platform`'s, or
+   * those its build runs for (a Compose `platform`, Bake `platforms`, build-push-action
+   * `platforms`); absent, the run's.
+   */
+  trackedPlatforms?: string[]
   /** How the file is built, when another file builds it: `service "web"`, `job "image" step 2 (…)`. */
   builtBy?: string
   error: string | null

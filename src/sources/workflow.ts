@@ -7,6 +7,7 @@ import { bakeSource } from './bake.js'
 import { dockerfileSource } from './dockerfile.js'
 import { deref, field, positionOf, scalarText, scanYaml } from './yaml.js'
 import { formatReference } from '../reference/reference.js'
+import { parsePlatform, PlatformError } from '../reference/platform.js'
 import {
   imageOrError,
   isRemoteContext,
@@ -453,10 +454,11 @@ function buildPushStep(
     return []
   }
   const contexts = buildContexts(reading, input('build-contexts'))
+  const platforms = stepPlatforms(reading, input('platforms'), by, line, literal.env)
   return [...builds.values()].map(build =>
     follow(
       dockerfileSource,
-      { buildArgs: build.args, contexts },
+      { buildArgs: build.args, contexts, ...(platforms.length > 0 ? { platforms } : {}) },
       {
         path: build.file ?? `${build.context.replace(/\/+$/, '')}/Dockerfile`,
         fromRoot: true,
@@ -466,6 +468,49 @@ function buildPushStep(
       }
     )
   )
+}
+
+/**
+ * A build-push-action step's `platforms` (a comma or newline list, as docker/actions-toolkit's
+ * `getInputList` reads it), normalized: what the build targets. Empty when it names none or
+ * they are known only at run time (a notice): the run's platforms apply then.
+ */
+function stepPlatforms(
+  { file, result }: WorkflowReading,
+  input: { text: string } | null,
+  by: string,
+  line: number,
+  env: Record<string, string>
+): string[] {
+  if (!input) return []
+  const filled = substitute(input.text, env, null)
+  if ('runtime' in filled || filled.texts.length !== 1) {
+    result.notices.push({
+      file,
+      line,
+      message: `${by}: platforms ${input.text} are set at run time; the run's platforms are tracked`
+    })
+    return []
+  }
+  try {
+    const listed = lines(filled.texts[0]).flatMap(l => l.split(','))
+    return [
+      ...new Set(
+        listed
+          .map(p => p.trim())
+          .filter(Boolean)
+          .map(p => parsePlatform(p))
+      )
+    ]
+  } catch (error) {
+    if (!(error instanceof PlatformError)) throw error
+    result.warnings.push({
+      file,
+      line,
+      message: `${by}: platforms: ${error.message}; the run's platforms are tracked`
+    })
+    return []
+  }
 }
 
 /** The `build-contexts` of a step: each `NAME=docker-image://IMAGE` a reference on its own line; the names. */
