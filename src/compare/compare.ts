@@ -241,7 +241,9 @@ function judge(
   const change = options.platformChanges?.get(image)
   if (change) {
     // a literal `FROM --platform=…` is what that line builds; otherwise the run's platforms
-    const tracked = reference.trackedPlatforms?.length ? reference.trackedPlatforms : options.platforms
+    const tracked = reference.trackedPlatforms?.length
+      ? reference.trackedPlatforms
+      : options.platforms
     const changed = tracked.filter(p => change.before[p] !== change.after[p])
     if (changed.length === 0) {
       const others = [...new Set([...Object.keys(change.before), ...Object.keys(change.after)])]
