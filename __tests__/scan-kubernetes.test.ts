@@ -284,6 +284,33 @@ describe('Kubernetes files in a repository', () => {
   })
   afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
+  // kustomize (api/krusty, patchesStrategicMerge and patches with a path): a patch is never a
+  // resource; containers merge by name, so a container's image set by a patch replaces the
+  // base's, and the overlay's images: transformer runs after the patches
+  it("reads a patch as what it sets in the overlay's build: its image reported where it is set, the overlay's images applied after, never a manifest of its own", async () => {
+    write({
+      'base/kustomization.yaml': 'resources:\n  - web.yaml\n',
+      'base/web.yaml':
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: nginx:1.25\n        - name: proxy\n          image: envoyproxy/envoy:v1.30.1\n',
+      'overlays/prod/kustomization.yaml':
+        'resources:\n  - ../../base\npatchesStrategicMerge:\n  - app.yaml\npatches:\n  - path: limits.yaml\nimages:\n  - name: nginx\n    newName: ghcr.io/acme/nginx\n',
+      // the overlay's patch: only the container it changes, by name
+      'overlays/prod/app.yaml':
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: nginx:1.27\n',
+      'overlays/prod/limits.yaml':
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: proxy\n          resources: { limits: { memory: 256Mi } }\n'
+    })
+    const found = await scan()
+    expect(found.errors).toEqual([])
+    expect(shown(found.references)).toEqual([
+      // the base built on its own
+      ['base/web.yaml', 10, 'kubernetes', 'docker.io/library/nginx:1.25'],
+      ['base/web.yaml', 12, 'kubernetes', 'docker.io/envoyproxy/envoy:v1.30.1'],
+      // the overlay: the patch's tag under the overlay's new name, placed on what changed it last
+      ['overlays/prod/kustomization.yaml', 9, 'kustomize', 'ghcr.io/acme/nginx:1.27']
+    ])
+  })
+
   it('reads a manifest listed by a kustomization only as it builds it, overlays on top of the base', async () => {
     write({
       'k8s/base/kustomization.yaml':

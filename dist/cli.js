@@ -29489,9 +29489,9 @@ var kubernetesSource = {
       pin: pinImageLine
     }
   ],
-  scan: (file, text2, context) => scanManifests(file, text2, context.passed?.layers ?? [])
+  scan: (file, text2, context) => scanManifests(file, text2, context.passed?.layers ?? [], context.passed?.patched ?? [])
 };
-function scanManifests(file, text2, layers2 = []) {
+function scanManifests(file, text2, layers2 = [], patched = []) {
   const result = emptyScan();
   const template = text2.indexOf("{{");
   if (template >= 0 && /(?:^|\/)templates\//.test(file)) {
@@ -29531,13 +29531,10 @@ function scanManifests(file, text2, layers2 = []) {
         continue;
       }
       if ((0, import_yaml6.isMap)(yaml.contents))
-        readObject(
-          yaml,
-          yaml.contents,
-          parsed.lineCounter,
-          0,
-          (node, position) => addImage3(file, node, { ...position, line: shift(position.line) }, layers2, result)
-        );
+        readObject(yaml, yaml.contents, parsed.lineCounter, 0, (node, position, container) => {
+          if (!patched.includes(container))
+            addImage3(file, node, { ...position, line: shift(position.line) }, layers2, result);
+        });
     }
   }
   return result;
@@ -29587,10 +29584,33 @@ function readObject(document, object, lines2, depth, onImage) {
       for (const container of containers.items) {
         if (!(0, import_yaml6.isMap)(container)) continue;
         const image = field(document, container, "image");
-        if (image !== void 0) onImage(image, positionOf(lines2, image));
+        if (image !== void 0)
+          onImage(image, positionOf(lines2, image), containerKey(document, object, container));
       }
     }
   }
+}
+function containerKey(document, object, container) {
+  const metadata = field(document, object, "metadata");
+  const name = (0, import_yaml6.isMap)(metadata) ? scalarText(field(document, metadata, "name")) : null;
+  return `${scalarText(field(document, object, "kind")) ?? ""}/${name ?? ""}/${scalarText(field(document, container, "name")) ?? ""}`;
+}
+function containersPatched(file, text2) {
+  const keys = [];
+  for (const document of documentsOf(text2)) {
+    const parsed = parseYamlStream(file, document.text);
+    if ("error" in parsed) continue;
+    for (const yaml of parsed.documents)
+      if (yaml.errors.length === 0 && (0, import_yaml6.isMap)(yaml.contents))
+        readObject(
+          yaml,
+          yaml.contents,
+          parsed.lineCounter,
+          0,
+          (_node, _position, container) => keys.push(container)
+        );
+  }
+  return keys;
 }
 function addImage3(file, node, { line, col }, layers2, result) {
   const written = scalarText(node);
@@ -29666,14 +29686,10 @@ var kustomizeSource = {
       pin: (reference, digest) => `- {${reference.source}, digest: ${digest}}`
     }
   ],
-  scan: (file, text2, context) => scanKustomization(
-    file,
-    text2,
-    context.passed?.layers ?? [],
-    (path) => context.readBeside(path) !== null
-  )
+  scan: (file, text2, context) => scanKustomization(file, text2, context.passed ?? { layers: [] }, context.readBeside)
 };
-function scanKustomization(file, text2, outer, exists = () => false) {
+function scanKustomization(file, text2, outer, read = () => null) {
+  const exists = (path) => read(path) !== null;
   return scanYaml(file, text2, ({ document, lineCounter }, result) => {
     const root = document.contents;
     if (!(0, import_yaml8.isMap)(root)) return;
@@ -29694,7 +29710,19 @@ function scanKustomization(file, text2, outer, exists = () => false) {
       const shown = [`name: ${name}`, ...Object.entries(set).map(([k, v]) => `${k}: ${v}`)];
       own.push({ name, ...set, file, line, column: col, source: excerpt(shown.join(", "), 300) });
     }
-    const layers2 = [own, ...outer];
+    const layers2 = [own, ...outer.layers];
+    const patched = [...outer.patched ?? []];
+    for (const { path, line } of patchFiles(document, root, lineCounter)) {
+      const text3 = read(path);
+      if (text3 !== null) patched.push(...containersPatched(path, text3));
+      result.follows.push(
+        follow(
+          kubernetesSource,
+          { layers: layers2 },
+          { path, verb: "builds", by: `kustomization ${file} (a patch)`, line }
+        )
+      );
+    }
     for (const key of ["resources", "bases", "components"]) {
       const listed = field(document, root, key);
       for (const item of (0, import_yaml8.isSeq)(listed) ? listed.items : []) {
@@ -29710,18 +29738,34 @@ function scanKustomization(file, text2, outer, exists = () => false) {
           });
         } else if (/\.(ya?ml|json)$/i.test(path)) {
           result.follows.push(
-            follow(kubernetesSource, { layers: layers2 }, { path, verb: "builds", by, line })
+            follow(kubernetesSource, { layers: layers2, patched }, { path, verb: "builds", by, line })
           );
         } else {
           const names = KUSTOMIZATION_NAMES.map((name) => posix5.join(path, name));
           const found = names.find(exists) ?? names[0];
           result.follows.push(
-            follow(kustomizeSource, { layers: layers2 }, { path: found, verb: "builds", by, line })
+            follow(kustomizeSource, { layers: layers2, patched }, { path: found, verb: "builds", by, line })
           );
         }
       }
     }
   });
+}
+function patchFiles(document, root, lineCounter) {
+  const files = [];
+  const strategic = field(document, root, "patchesStrategicMerge");
+  for (const item of (0, import_yaml8.isSeq)(strategic) ? strategic.items : []) {
+    const path = scalarText(item);
+    if (path !== null && !path.includes("\n") && /\.ya?ml$/i.test(path))
+      files.push({ path, line: positionOf(lineCounter, item).line });
+  }
+  const patches = field(document, root, "patches");
+  for (const item of (0, import_yaml8.isSeq)(patches) ? patches.items : []) {
+    const path = (0, import_yaml8.isMap)(item) ? field(document, item, "path") : void 0;
+    const text2 = scalarText(path);
+    if (text2 !== null) files.push({ path: text2, line: positionOf(lineCounter, path).line });
+  }
+  return files;
 }
 
 // src/sources/workflow.ts

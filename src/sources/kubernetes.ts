@@ -36,6 +36,11 @@ export interface ImageOverride {
 /** What a kustomization passes to a manifest it lists: its overrides, and those of the kustomizations above it, innermost first. */
 export interface KustomizeImages {
   layers: ImageOverride[][]
+  /**
+   * Containers whose image a patch of a kustomization above sets (`Kind/name/container`):
+   * the patch's image is what is pulled, reported where the patch sets it.
+   */
+  patched?: readonly string[]
 }
 
 /** Where a Pod spec is: a Pod, a workload's template, a CronJob's job template. */
@@ -67,14 +72,16 @@ export const kubernetesSource: Source<KustomizeImages> = {
       pin: pinImageLine
     }
   ],
-  scan: (file, text, context) => scanManifests(file, text, context.passed?.layers ?? [])
+  scan: (file, text, context) =>
+    scanManifests(file, text, context.passed?.layers ?? [], context.passed?.patched ?? [])
 }
 
 /** Every image the manifests of a file pull, overrides applied. Pure. */
 export function scanManifests(
   file: string,
   text: string,
-  layers: readonly ImageOverride[][] = []
+  layers: readonly ImageOverride[][] = [],
+  patched: readonly string[] = []
 ): SourceScan {
   const result = emptyScan()
   const template = text.indexOf('{{')
@@ -120,9 +127,10 @@ export function scanManifests(
         continue
       }
       if (isMap(yaml.contents))
-        readObject(yaml, yaml.contents, parsed.lineCounter, 0, (node, position) =>
-          addImage(file, node, { ...position, line: shift(position.line) }, layers, result)
-        )
+        readObject(yaml, yaml.contents, parsed.lineCounter, 0, (node, position, container) => {
+          if (!patched.includes(container))
+            addImage(file, node, { ...position, line: shift(position.line) }, layers, result)
+        })
     }
   }
   return result
@@ -174,7 +182,8 @@ function readObject(
   object: YAMLMap,
   lines: LineCounter,
   depth: number,
-  onImage: (node: Node, position: { line: number; col: number }) => void
+  /** `container`: `Kind/name/container`, as a patch names it. */
+  onImage: (node: Node, position: { line: number; col: number }, container: string) => void
 ): void {
   const items = field(document, object, 'items')
   if (isSeq(items) && depth < MAX_LIST_DEPTH) {
@@ -191,10 +200,36 @@ function readObject(
       for (const container of containers.items) {
         if (!isMap(container)) continue
         const image = field(document, container, 'image')
-        if (image !== undefined) onImage(image, positionOf(lines, image))
+        if (image !== undefined)
+          onImage(image, positionOf(lines, image), containerKey(document, object, container))
       }
     }
   }
+}
+
+/** A container as a strategic-merge patch matches it: its object's kind and name, its own name. */
+function containerKey(document: Document, object: YAMLMap, container: YAMLMap): string {
+  const metadata = field(document, object, 'metadata')
+  const name = isMap(metadata) ? scalarText(field(document, metadata, 'name')) : null
+  return `${scalarText(field(document, object, 'kind')) ?? ''}/${name ?? ''}/${scalarText(field(document, container, 'name')) ?? ''}`
+}
+
+/**
+ * The containers whose image a patch file sets, as `Kind/name/container`: a strategic-merge
+ * patch merges containers by name, so that container's image is the patch's. Pure.
+ */
+export function containersPatched(file: string, text: string): string[] {
+  const keys: string[] = []
+  for (const document of documentsOf(text)) {
+    const parsed = parseYamlStream(file, document.text)
+    if ('error' in parsed) continue
+    for (const yaml of parsed.documents)
+      if (yaml.errors.length === 0 && isMap(yaml.contents))
+        readObject(yaml, yaml.contents, parsed.lineCounter, 0, (_node, _position, container) =>
+          keys.push(container)
+        )
+  }
+  return keys
 }
 
 function addImage(

@@ -4,8 +4,9 @@
  * Each kustomization found is one that may be built; what it lists is read as it says.
  */
 import { posix } from 'node:path'
-import { isMap, isSeq, type Node } from 'yaml'
+import { isMap, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml'
 import {
+  containersPatched,
   KUSTOMIZE_KIND,
   kubernetesSource,
   type ImageOverride,
@@ -37,22 +38,18 @@ export const kustomizeSource: Source<KustomizeImages> = {
     }
   ],
   scan: (file, text, context) =>
-    scanKustomization(
-      file,
-      text,
-      context.passed?.layers ?? [],
-      path => context.readBeside(path) !== null
-    )
+    scanKustomization(file, text, context.passed ?? { layers: [] }, context.readBeside)
 }
 
 /** A kustomization's overrides, and the manifests and kustomizations it lists to follow. Pure. */
 function scanKustomization(
   file: string,
   text: string,
-  outer: readonly ImageOverride[][],
-  /** Whether a path relative to the kustomization exists. */
-  exists: (path: string) => boolean = () => false
+  outer: KustomizeImages,
+  /** A file relative to the kustomization; null when it does not exist. */
+  read: (path: string) => string | null = () => null
 ): SourceScan {
+  const exists = (path: string) => read(path) !== null
   return scanYaml(file, text, ({ document, lineCounter }, result) => {
     const root = document.contents
     if (!isMap(root)) return
@@ -76,7 +73,21 @@ function scanKustomization(
       const shown = [`name: ${name}`, ...Object.entries(set).map(([k, v]) => `${k}: ${v}`)]
       own.push({ name, ...set, file, line, column: col, source: excerpt(shown.join(', '), 300) })
     }
-    const layers = [own, ...outer]
+    const layers = [own, ...outer.layers]
+    // a patch is no resource: what it sets is reported where it sets it, this kustomization's
+    // images applied after it, and the containers it sets are not the bases' any more
+    const patched = [...(outer.patched ?? [])]
+    for (const { path, line } of patchFiles(document, root, lineCounter)) {
+      const text = read(path)
+      if (text !== null) patched.push(...containersPatched(path, text))
+      result.follows.push(
+        follow(
+          kubernetesSource,
+          { layers },
+          { path, verb: 'builds', by: `kustomization ${file} (a patch)`, line }
+        )
+      )
+    }
     for (const key of ['resources', 'bases', 'components']) {
       const listed = field(document, root, key)
       for (const item of isSeq(listed) ? listed.items : []) {
@@ -96,17 +107,42 @@ function scanKustomization(
           })
         } else if (/\.(ya?ml|json)$/i.test(path)) {
           result.follows.push(
-            follow(kubernetesSource, { layers }, { path, verb: 'builds', by, line })
+            follow(kubernetesSource, { layers, patched }, { path, verb: 'builds', by, line })
           )
         } else {
           // a directory: the kustomization in it, by the names kustomize looks for
           const names = KUSTOMIZATION_NAMES.map(name => posix.join(path, name))
           const found = names.find(exists) ?? names[0]
           result.follows.push(
-            follow(kustomizeSource, { layers }, { path: found, verb: 'builds', by, line })
+            follow(kustomizeSource, { layers, patched }, { path: found, verb: 'builds', by, line })
           )
         }
       }
     }
   })
+}
+
+/**
+ * The patch files a kustomization applies, as kustomize reads them: `patchesStrategicMerge`
+ * entries that are paths (not inline YAML), and `patches` entries with a `path`.
+ */
+function patchFiles(
+  document: Document,
+  root: YAMLMap,
+  lineCounter: LineCounter
+): { path: string; line: number }[] {
+  const files: { path: string; line: number }[] = []
+  const strategic = field(document, root, 'patchesStrategicMerge')
+  for (const item of isSeq(strategic) ? strategic.items : []) {
+    const path = scalarText(item as Node)
+    if (path !== null && !path.includes('\n') && /\.ya?ml$/i.test(path))
+      files.push({ path, line: positionOf(lineCounter, item as Node).line })
+  }
+  const patches = field(document, root, 'patches')
+  for (const item of isSeq(patches) ? patches.items : []) {
+    const path = isMap(item) ? field(document, item, 'path') : undefined
+    const text = scalarText(path)
+    if (text !== null) files.push({ path: text, line: positionOf(lineCounter, path).line })
+  }
+  return files
 }
