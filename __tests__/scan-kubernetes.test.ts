@@ -225,6 +225,58 @@ describe('Helm values', () => {
       `tag: "2.1.0@sha256:${'e'.repeat(64)}"`
     )
   })
+
+  // what charts render as images beyond `image.repository`: Bitnami's common.images.image
+  // (global.imageRegistry over each image's registry), `*Image` maps (sysctlImage,
+  // defaultImage), maps that say `image` or `name` for the repository, and plain references
+  it('reads *Image maps, image/name for repository, plain references, and the global registry', () => {
+    const values = [
+      'global:', // 1
+      '  imageRegistry: registry.acme.io', // 2
+      'image:', // 3
+      '  registry: docker.io', // 4
+      '  repository: bitnami/postgresql', // 5
+      '  tag: 16.4.0', // 6
+      'volumePermissions:', // 7
+      '  sysctlImage:', // 8
+      '    registry: docker.io', // 9
+      '    repository: bitnami/os-shell', // 10
+      '    tag: 12-debian-12', // 11
+      'metrics:', // 12
+      '  exporterImage: { image: prometheuscommunity/postgres-exporter, tag: v0.15.0 }', // 13
+      'pauseImage: registry.k8s.io/pause:3.10', // 14
+      'imagePullPolicy: IfNotPresent', // 15
+      'hooks:', // 16
+      '  kubectlImage: "{{ .Values.global.kubectl }}"', // 17
+      ''
+    ].join('\n')
+    const scanned = scanHelmValues('chart/values.yaml', values, '16.4.0')
+    expect(shown(scanned.references)).toEqual([
+      ['chart/values.yaml', 6, 'helm-values', 'registry.acme.io/bitnami/postgresql:16.4.0'],
+      ['chart/values.yaml', 11, 'helm-values', 'registry.acme.io/bitnami/os-shell:12-debian-12'],
+      [
+        'chart/values.yaml',
+        13,
+        'helm-values',
+        'registry.acme.io/prometheuscommunity/postgres-exporter:v0.15.0'
+      ],
+      ['chart/values.yaml', 14, 'helm-values-reference', 'registry.k8s.io/pause:3.10']
+    ])
+    const pause = scanned.references[3]
+    expect(kindSpec(pause).pin({ ...pause, image: pause.image! }, `sha256:${'e'.repeat(64)}`)).toBe(
+      `pauseImage: "registry.k8s.io/pause:3.10@sha256:${'e'.repeat(64)}"`
+    )
+    // global.image.registry, the other convention, does the same
+    expect(
+      shown(
+        scanHelmValues(
+          'chart/values.yaml',
+          'global:\n  image:\n    registry: ghcr.io\nimage:\n  repository: acme/app\n  tag: "1.0"\n',
+          null
+        ).references
+      )
+    ).toEqual([['chart/values.yaml', 6, 'helm-values', 'ghcr.io/acme/app:1.0']])
+  })
 })
 
 describe('which source reads a YAML file: names first, then content', () => {

@@ -4221,7 +4221,7 @@ var require_identity = __commonJS({
     var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
     var isMap7 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
     var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
-    var isScalar4 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isScalar5 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
     var isSeq7 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
     function isCollection(node) {
       if (node && typeof node === "object")
@@ -4243,7 +4243,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node) => (isScalar4(node) || isCollection(node)) && !!node.anchor;
+    var hasAnchor = (node) => (isScalar5(node) || isCollection(node)) && !!node.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -4258,7 +4258,7 @@ var require_identity = __commonJS({
     exports.isMap = isMap7;
     exports.isNode = isNode;
     exports.isPair = isPair;
-    exports.isScalar = isScalar4;
+    exports.isScalar = isScalar5;
     exports.isSeq = isSeq7;
   }
 });
@@ -9803,7 +9803,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection = (token) => !!token && "items" in token;
-    var isScalar4 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar5 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -9887,7 +9887,7 @@ var require_cst = __commonJS({
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
     exports.isCollection = isCollection;
-    exports.isScalar = isScalar4;
+    exports.isScalar = isScalar5;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -29247,14 +29247,23 @@ var MAX_DEPTH2 = 32;
 var helmValuesSource = {
   name: "Helm values file",
   patterns: ["**/values*.y?(a)ml"],
-  looksLike: (text2) => /^[ \t]*repository[ \t]*:/m.test(text2),
+  looksLike: (text2) => /^[ \t]*(repository|[\w-]*[iI]mage)[ \t]*:/m.test(text2),
   follows: [],
   kinds: [
     {
       name: "helm-values",
-      description: "Helm values `image: {registry, repository, tag}` (`registry` and `tag` optional; an empty tag is the chart's `appVersion`) in a `values*.yaml` beside `Chart.yaml`",
+      description: "Helm values `image: {registry, repository, tag}` (or `image`/`name` for `repository`; `registry` and `tag` optional; an empty tag is the chart's `appVersion`), under `image` or a key ending in `Image`, in a `values*.yaml` beside `Chart.yaml`",
       fence: "yaml",
       pin: (reference, digest) => `tag: "${reference.image.tag ?? "latest"}@${digest}"`
+    },
+    {
+      name: "helm-values-reference",
+      description: "a Helm value that is a whole reference, under `image` or a key ending in `Image` (`pauseImage: registry.k8s.io/pause:3.2`)",
+      fence: "yaml",
+      pin: (reference, digest) => {
+        const key = reference.source.slice(0, reference.source.indexOf(":"));
+        return `${key}: "${pinWord(reference.source.slice(key.length + 2), digest)}"`;
+      }
     }
   ],
   scan: (file, text2, context) => {
@@ -29263,8 +29272,13 @@ var helmValuesSource = {
     return scanHelmValues(file, text2, appVersionOf(chart));
   }
 };
+var IMAGE_KEY = /(?:^|[a-z0-9_-])[iI]mage$|^image$/;
 function scanHelmValues(file, text2, appVersion) {
   return scanYaml(file, text2, ({ document, lineCounter }, result) => {
+    const root = document.contents ?? void 0;
+    const global2 = (0, import_yaml4.isMap)(root) ? field(document, root, "global") : void 0;
+    const globalImage = (0, import_yaml4.isMap)(global2) ? field(document, global2, "image") : void 0;
+    const registry = ((0, import_yaml4.isMap)(global2) ? scalarText(field(document, global2, "imageRegistry")) : null) || ((0, import_yaml4.isMap)(globalImage) ? scalarText(field(document, globalImage, "registry")) : null) || null;
     const visit = (node, depth) => {
       if (depth > MAX_DEPTH2) return;
       if ((0, import_yaml4.isSeq)(node)) for (const item of node.items) visit(item, depth + 1);
@@ -29272,23 +29286,33 @@ function scanHelmValues(file, text2, appVersion) {
       for (const pair of node.items) {
         const value = pair.value;
         const key = scalarText(pair.key);
-        if (key === "image" && (0, import_yaml4.isMap)(value) && field(document, value, "repository") !== void 0)
-          addImage2(file, document, value, lineCounter, appVersion, result);
-        else visit(value, depth + 1);
+        if (key !== null && IMAGE_KEY.test(key)) {
+          if ((0, import_yaml4.isMap)(value) && imageMap(document, value, file, lineCounter, appVersion, registry, result))
+            continue;
+          if ((0, import_yaml4.isScalar)(value) && typeof value.value === "string") {
+            plainImage(file, key, value.value, positionOf(lineCounter, value), result);
+            continue;
+          }
+        }
+        visit(value, depth + 1);
       }
     };
-    visit(document.contents ?? void 0, 0);
+    visit(root, 0);
   });
 }
-function addImage2(file, document, image, lines2, appVersion, result) {
+function imageMap(document, image, file, lines2, appVersion, globalRegistry, result) {
   const get = (key) => field(document, image, key);
-  const repository = scalarText(get("repository"));
-  if (repository === null || repository.includes("{{")) return;
-  const registry = scalarText(get("registry"));
+  const named = ["repository", "image", "name"].find((key) => scalarText(get(key)) !== null);
+  if (named === void 0) return false;
+  const parts = ["registry", "tag", "digest"].some((key) => get(key) !== void 0);
+  if (named !== "repository" && !parts) return false;
+  const repository = scalarText(get(named));
+  if (repository.includes("{{")) return true;
+  const registry = globalRegistry ?? scalarText(get("registry"));
   const digest = scalarText(get("digest"));
   const tag = scalarText(get("tag")) || (digest ? null : appVersion);
   const written = `${registry ? `${registry}/` : ""}${repository}${tag ? `:${tag}` : ""}${digest ? `@${digest}` : ""}`;
-  const at = get("tag") ?? get("repository");
+  const at = get("tag") ?? get(named);
   const { line, col } = positionOf(lines2, at);
   result.references.push({
     file,
@@ -29297,6 +29321,20 @@ function addImage2(file, document, image, lines2, appVersion, result) {
     kind: "helm-values",
     source: excerpt(`image: ${written}`, 300),
     ...imageOrError(written)
+  });
+  return true;
+}
+function plainImage(file, key, text2, { line, col }, result) {
+  if (text2.includes("{{") || !/[:@/]/.test(text2)) return;
+  const parsed = imageOrError(text2);
+  if (!parsed.image) return;
+  result.references.push({
+    file,
+    line,
+    column: col,
+    kind: "helm-values-reference",
+    source: excerpt(`${key}: ${text2}`, 300),
+    ...parsed
   });
 }
 function appVersionOf(chart) {
@@ -29533,7 +29571,7 @@ function scanManifests(file, text2, layers2 = [], patched = []) {
       if ((0, import_yaml6.isMap)(yaml.contents))
         readObject(yaml, yaml.contents, parsed.lineCounter, 0, (node, position, container) => {
           if (!patched.includes(container))
-            addImage3(file, node, { ...position, line: shift(position.line) }, layers2, result);
+            addImage2(file, node, { ...position, line: shift(position.line) }, layers2, result);
         });
     }
   }
@@ -29612,7 +29650,7 @@ function containersPatched(file, text2) {
   }
   return keys;
 }
-function addImage3(file, node, { line, col }, layers2, result) {
+function addImage2(file, node, { line, col }, layers2, result) {
   const written = scalarText(node);
   if (written?.includes("{{")) {
     result.notices.push({
@@ -29877,16 +29915,16 @@ function scanJob(reading, jobId, job, workflowEnv) {
   };
   const container = get(job, "container");
   if ((0, import_yaml10.isMap)(container))
-    addImage4(reading, values, get(container, "image"), "workflow-container", "image");
-  else addImage4(reading, values, container, "workflow-container", "container");
+    addImage3(reading, values, get(container, "image"), "workflow-container", "image");
+  else addImage3(reading, values, container, "workflow-container", "container");
   const services = get(job, "services");
   if ((0, import_yaml10.isMap)(services))
     for (const pair of services.items) {
       const service = reading.resolve(pair.value);
       if ((0, import_yaml10.isMap)(service))
-        addImage4(reading, values, get(service, "image"), "workflow-service", "image");
+        addImage3(reading, values, get(service, "image"), "workflow-service", "image");
       else
-        addImage4(
+        addImage3(
           reading,
           values,
           service,
@@ -29900,7 +29938,7 @@ function scanJob(reading, jobId, job, workflowEnv) {
     const step = reading.resolve(item);
     const uses = get(step, "uses");
     if (!(0, import_yaml10.isScalar)(uses) || typeof uses.value !== "string") return;
-    if (uses.value.startsWith("docker://")) addImage4(reading, values, uses, "workflow-step", "uses");
+    if (uses.value.startsWith("docker://")) addImage3(reading, values, uses, "workflow-step", "uses");
     else if (/^docker\/bake-action@/.test(uses.value))
       bakeStep(
         reading,
@@ -29920,7 +29958,7 @@ function scanJob(reading, jobId, job, workflowEnv) {
       );
   });
 }
-function addImage4({ file, at, result }, { env, combinations }, node, kind, key) {
+function addImage3({ file, at, result }, { env, combinations }, node, kind, key) {
   if (!(0, import_yaml10.isScalar)(node) || typeof node.value !== "string") return;
   const raw = node.value;
   const { line, col } = at(node);

@@ -1,27 +1,56 @@
 /**
- * Helm chart values: `image: {registry?, repository, tag?, digest?}` maps in a `values*.yaml`
- * beside a `Chart.yaml`, the shape charts' templates join into `registry/repository:tag`. An
- * empty tag is the chart's `appVersion`, as most charts default it.
+ * Helm chart values: the values charts render as images, in a `values*.yaml` beside a
+ * `Chart.yaml`: under `image` and any key ending in `Image` or `image` (`sysctlImage`,
+ * `kubectlImage`), a map of `registry`, `repository` (or `image`, or `name`), `tag` and
+ * `digest` that templates join into `registry/repository:tag`, or a plain reference
+ * (`pauseImage: registry.k8s.io/pause:3.2`). `global.imageRegistry` (Bitnami's common
+ * chart) and `global.image.registry` replace every map's registry, as those charts render
+ * it. An empty tag is the chart's `appVersion`, as most charts default it.
  */
-import { isMap, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml'
-import { emptyScan, excerpt, imageOrError, type Source, type SourceScan } from './source.js'
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  type Document,
+  type LineCounter,
+  type Node,
+  type YAMLMap
+} from 'yaml'
+import {
+  emptyScan,
+  excerpt,
+  imageOrError,
+  pinWord,
+  type Source,
+  type SourceScan
+} from './source.js'
 import { field, positionOf, scalarText, scanYaml } from './yaml.js'
 
-/** How deep values are searched for `image:` maps. */
+/** How deep values are searched for images. */
 const MAX_DEPTH = 32
 
 export const helmValuesSource: Source = {
   name: 'Helm values file',
   patterns: ['**/values*.y?(a)ml'],
-  looksLike: text => /^[ \t]*repository[ \t]*:/m.test(text),
+  looksLike: text => /^[ \t]*(repository|[\w-]*[iI]mage)[ \t]*:/m.test(text),
   follows: [],
   kinds: [
     {
       name: 'helm-values',
       description:
-        "Helm values `image: {registry, repository, tag}` (`registry` and `tag` optional; an empty tag is the chart's `appVersion`) in a `values*.yaml` beside `Chart.yaml`",
+        "Helm values `image: {registry, repository, tag}` (or `image`/`name` for `repository`; `registry` and `tag` optional; an empty tag is the chart's `appVersion`), under `image` or a key ending in `Image`, in a `values*.yaml` beside `Chart.yaml`",
       fence: 'yaml',
       pin: (reference, digest) => `tag: "${reference.image.tag ?? 'latest'}@${digest}"`
+    },
+    {
+      name: 'helm-values-reference',
+      description:
+        'a Helm value that is a whole reference, under `image` or a key ending in `Image` (`pauseImage: registry.k8s.io/pause:3.2`)',
+      fence: 'yaml',
+      pin: (reference, digest) => {
+        const key = reference.source.slice(0, reference.source.indexOf(':'))
+        return `${key}: "${pinWord(reference.source.slice(key.length + 2), digest)}"`
+      }
     }
   ],
   scan: (file, text, context) => {
@@ -32,9 +61,19 @@ export const helmValuesSource: Source = {
   }
 }
 
-/** The `image:` maps of a values file. Pure. */
+/** A key charts render as an image: `image`, `defaultImage`, `kubectlImage`, `initimage`. */
+const IMAGE_KEY = /(?:^|[a-z0-9_-])[iI]mage$|^image$/
+
+/** The images of a values file. Pure. */
 export function scanHelmValues(file: string, text: string, appVersion: string | null): SourceScan {
   return scanYaml(file, text, ({ document, lineCounter }, result) => {
+    const root = document.contents ?? undefined
+    const global = isMap(root) ? field(document, root, 'global') : undefined
+    const globalImage = isMap(global) ? field(document, global, 'image') : undefined
+    const registry =
+      (isMap(global) ? scalarText(field(document, global, 'imageRegistry')) : null) ||
+      (isMap(globalImage) ? scalarText(field(document, globalImage, 'registry')) : null) ||
+      null
     const visit = (node: Node | undefined, depth: number): void => {
       if (depth > MAX_DEPTH) return
       if (isSeq(node)) for (const item of node.items) visit(item as Node, depth + 1)
@@ -42,32 +81,49 @@ export function scanHelmValues(file: string, text: string, appVersion: string | 
       for (const pair of node.items) {
         const value = pair.value as Node | undefined
         const key = scalarText(pair.key as Node)
-        if (key === 'image' && isMap(value) && field(document, value, 'repository') !== undefined)
-          addImage(file, document, value, lineCounter, appVersion, result)
-        else visit(value, depth + 1)
+        if (key !== null && IMAGE_KEY.test(key)) {
+          if (
+            isMap(value) &&
+            imageMap(document, value, file, lineCounter, appVersion, registry, result)
+          )
+            continue
+          if (isScalar(value) && typeof value.value === 'string') {
+            plainImage(file, key, value.value, positionOf(lineCounter, value), result)
+            continue
+          }
+        }
+        visit(value, depth + 1)
       }
     }
-    visit(document.contents ?? undefined, 0)
+    visit(root, 0)
   })
 }
 
-function addImage(
-  file: string,
+/** An image map (`registry`, `repository`/`image`/`name`, `tag`, `digest`) as one reference; false when it is not one. */
+function imageMap(
   document: Document,
   image: YAMLMap,
+  file: string,
   lines: LineCounter,
   appVersion: string | null,
+  globalRegistry: string | null,
   result: SourceScan
-): void {
+): boolean {
   const get = (key: string) => field(document, image, key)
-  const repository = scalarText(get('repository'))
-  if (repository === null || repository.includes('{{')) return
-  const registry = scalarText(get('registry'))
+  const named = ['repository', 'image', 'name'].find(key => scalarText(get(key)) !== null)
+  if (named === undefined) return false
+  // `image` and `name` are many things: they name an image beside its other parts only
+  const parts = ['registry', 'tag', 'digest'].some(key => get(key) !== undefined)
+  if (named !== 'repository' && !parts) return false
+  const repository = scalarText(get(named))!
+  // a value rendered by `tpl`: known only when the chart is installed
+  if (repository.includes('{{')) return true
+  const registry = globalRegistry ?? scalarText(get('registry'))
   const digest = scalarText(get('digest'))
   const tag = scalarText(get('tag')) || (digest ? null : appVersion)
   const written = `${registry ? `${registry}/` : ''}${repository}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`
   // the line a pin changes: the tag's, else the repository's
-  const at = get('tag') ?? get('repository')
+  const at = get('tag') ?? get(named)
   const { line, col } = positionOf(lines, at)
   result.references.push({
     file,
@@ -76,6 +132,28 @@ function addImage(
     kind: 'helm-values',
     source: excerpt(`image: ${written}`, 300),
     ...imageOrError(written)
+  })
+  return true
+}
+
+/** A value that is a whole reference: read when it parses as one, left alone otherwise (`image: ""`, a flag). */
+function plainImage(
+  file: string,
+  key: string,
+  text: string,
+  { line, col }: { line: number; col: number },
+  result: SourceScan
+): void {
+  if (text.includes('{{') || !/[:@/]/.test(text)) return
+  const parsed = imageOrError(text)
+  if (!parsed.image) return
+  result.references.push({
+    file,
+    line,
+    column: col,
+    kind: 'helm-values-reference',
+    source: excerpt(`${key}: ${text}`, 300),
+    ...parsed
   })
 }
 
