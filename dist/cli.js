@@ -27298,6 +27298,15 @@ var HclError = class extends Error {
   line;
 };
 var MAX_DEPTH = 64;
+var MAX_OPERATIONS = 4096;
+var OPERATORS = [
+  ["||"],
+  ["&&"],
+  ["==", "!="],
+  ["<=", ">=", "<", ">"],
+  ["+", "-"],
+  ["*", "/", "%"]
+];
 var IDENTIFIER_START = /[A-Za-z_]/;
 var IDENTIFIER = /[A-Za-z0-9_-]/;
 function parseHcl(text2) {
@@ -27314,6 +27323,7 @@ var Parser = class {
   at = 0;
   line = 1;
   depth = 0;
+  operations = 0;
   document() {
     const body = this.body();
     this.skip(true);
@@ -27389,25 +27399,70 @@ var Parser = class {
       body.blocks.push({ type: name, labels, body: inner, line });
     }
   }
+  /** An expression, by HCL's precedence: `?:`, `||`, `&&`, `==` `!=`, comparisons, `+` `-`, `*` `/` `%`, unary `!` `-`. */
   expression() {
+    return this.nest(() => {
+      const line = this.line;
+      const condition = this.binary(0);
+      this.skip(false);
+      if (this.peek() !== "?") return condition;
+      this.at++;
+      this.skip(true);
+      const then = this.expression();
+      this.skip(true);
+      if (this.peek() !== ":") this.fail('expected ":" in a conditional');
+      this.at++;
+      this.skip(true);
+      return { type: "conditional", condition, then, otherwise: this.expression(), line };
+    });
+  }
+  binary(level) {
+    if (level === OPERATORS.length) return this.unary();
     const line = this.line;
-    const start = this.at;
-    const value = this.nest(() => this.primary());
-    this.skip(false);
-    if (/^[?+\-*/%<>!=&|]/.test(this.peek())) {
-      let depth = 0;
-      while (this.at < this.text.length) {
-        const c = this.peek();
-        if ("([{".includes(c)) depth++;
-        else if (")]}".includes(c)) {
-          if (depth === 0) break;
-          depth--;
-        } else if ((c === "," || c === "\n") && depth === 0) break;
-        this.advance();
-      }
-      return { type: "unsupported", text: this.text.slice(start, this.at).trim(), line };
+    let left = this.binary(level + 1);
+    for (; ; ) {
+      this.skip(false);
+      const operator = OPERATORS[level].find((op) => this.text.startsWith(op, this.at));
+      if (operator === void 0) return left;
+      if (++this.operations > MAX_OPERATIONS)
+        this.fail(`more than ${MAX_OPERATIONS} operators in one file`);
+      this.at += operator.length;
+      this.skip(true);
+      const right = this.nest(() => this.binary(level + 1));
+      left = { type: "operation", operator, operands: [left, right], line };
     }
-    return value;
+  }
+  unary() {
+    const line = this.line;
+    const c = this.peek();
+    if (c === "!" || c === "-") {
+      this.at++;
+      this.skip(false);
+      return { type: "operation", operator: c, operands: [this.nest(() => this.unary())], line };
+    }
+    return this.primary();
+  }
+  /** A call's arguments, after its name: `(a, b, c)`; a trailing `...` is left to Bake. */
+  args() {
+    this.at++;
+    const args = [];
+    for (; ; ) {
+      this.skip(true);
+      if (this.peek() === ")") {
+        this.at++;
+        return args;
+      }
+      args.push(this.expression());
+      this.skip(true);
+      if (this.text.startsWith("...", this.at)) {
+        this.at--;
+        while (this.peek() !== "(") this.at--;
+        this.skipBalanced("(", ")");
+        return null;
+      }
+      if (this.peek() === ",") this.at++;
+      else if (this.peek() !== ")") this.fail('expected "," or ")"');
+    }
   }
   primary() {
     const line = this.line;
@@ -27426,9 +27481,11 @@ var Parser = class {
       return inner;
     }
     if (/[0-9]/.test(c)) {
-      const start = this.at;
-      while (/[0-9.eE+-]/.test(this.peek())) this.at++;
-      return { type: "literal", value: Number(this.text.slice(start, this.at)), line };
+      const number = /^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(
+        this.text.slice(this.at, this.at + 64)
+      );
+      this.at += number[0].length;
+      return { type: "literal", value: Number(number[0]), line };
     }
     if (IDENTIFIER_START.test(c)) {
       let name = this.identifier();
@@ -27437,8 +27494,8 @@ var Parser = class {
       if (name === "null") return { type: "literal", value: null, line };
       if (name === "for") return { type: "unsupported", text: "for", line };
       if (this.peek() === "(") {
-        this.skipBalanced("(", ")");
-        return { type: "call", name, line };
+        const args = this.nest(() => this.args());
+        return args === null ? { type: "unsupported", text: `${name}(\u2026...)`, line } : { type: "call", name, args, line };
       }
       while (this.peek() === "." && IDENTIFIER_START.test(this.peek(1))) {
         this.at++;
@@ -28626,6 +28683,91 @@ function matrixOf(matrix, scope) {
     combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
   return combinations;
 }
+var FUNCTIONS = {
+  equal: ([a, b]) => sameValue(a, b),
+  notequal: ([a, b]) => !sameValue(a, b),
+  and: ([a, b]) => typeof a === "boolean" && typeof b === "boolean" ? a && b : void 0,
+  or: ([a, b]) => typeof a === "boolean" && typeof b === "boolean" ? a || b : void 0,
+  not: ([a]) => typeof a === "boolean" ? !a : void 0,
+  lower: ([s]) => typeof s === "string" ? s.toLowerCase() : void 0,
+  upper: ([s]) => typeof s === "string" ? s.toUpperCase() : void 0,
+  trimspace: ([s]) => typeof s === "string" ? s.trim() : void 0,
+  trimprefix: ([s, p]) => typeof s === "string" && typeof p === "string" ? s.startsWith(p) ? s.slice(p.length) : s : void 0,
+  trimsuffix: ([s, p]) => typeof s === "string" && typeof p === "string" ? p && s.endsWith(p) ? s.slice(0, -p.length) : s : void 0,
+  // a /regex/ substring is a regular expression in cty's replace: left to Bake
+  replace: ([s, from, to]) => typeof s === "string" && typeof from === "string" && typeof to === "string" && !/^\/.*\/$/.test(from) ? s.split(from).join(to) : void 0,
+  join: ([separator, ...lists]) => typeof separator === "string" && lists.every(Array.isArray) ? lists.flat().map((v) => String(v)).join(separator) : void 0,
+  split: ([separator, s]) => typeof separator === "string" && typeof s === "string" ? s.split(separator) : void 0,
+  coalesce: (args) => args.find((a) => a !== null && a !== "") ?? void 0,
+  length: ([v]) => typeof v === "string" ? [...v].length : Array.isArray(v) ? v.length : void 0
+};
+function call(expr, scope) {
+  const fn = Object.hasOwn(FUNCTIONS, expr.name) ? FUNCTIONS[expr.name] : void 0;
+  if (!fn) return new Unknown(`the function ${expr.name}() is evaluated by Bake`, expr.line);
+  const args = [];
+  for (const arg of expr.args) {
+    const value = evaluate2(arg, scope);
+    if (value instanceof Unknown) return value;
+    args.push(value);
+  }
+  const result = fn(args);
+  if (result === void 0)
+    return new Unknown(`${expr.name}() with these arguments is evaluated by Bake`, expr.line);
+  if (typeof result === "string" && result.length > MAX_VALUE_LENGTH)
+    return new Unknown(`a value longer than ${MAX_VALUE_LENGTH / 1024} KiB`, expr.line);
+  return result;
+}
+function operation(expr, scope) {
+  const values = [];
+  for (const operand of expr.operands) {
+    const value = evaluate2(operand, scope);
+    if (value instanceof Unknown) return value;
+    values.push(value);
+  }
+  const [a, b] = values;
+  const refuse = () => new Unknown(`"${expr.operator}" on these values is evaluated by Bake`, expr.line);
+  switch (expr.operator) {
+    case "==":
+      return sameValue(a, b);
+    case "!=":
+      return !sameValue(a, b);
+    case "&&":
+    case "||":
+      if (typeof a !== "boolean" || typeof b !== "boolean") return refuse();
+      return expr.operator === "&&" ? a && b : a || b;
+    case "!":
+      return typeof a === "boolean" ? !a : refuse();
+  }
+  const numbers = values.map(
+    (v) => typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN
+  );
+  if (numbers.some(Number.isNaN)) return refuse();
+  const [x, y] = numbers;
+  switch (expr.operator) {
+    case "-":
+      return values.length === 1 ? -x : x - y;
+    case "+":
+      return x + y;
+    case "*":
+      return x * y;
+    case "/":
+      return y === 0 ? refuse() : x / y;
+    case "%":
+      return y === 0 ? refuse() : x % y;
+    case "<":
+      return x < y;
+    case ">":
+      return x > y;
+    case "<=":
+      return x <= y;
+    case ">=":
+      return x >= y;
+  }
+  return refuse();
+}
+function sameValue(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 function evaluate2(expr, scope) {
   switch (expr.type) {
     case "literal":
@@ -28633,7 +28775,16 @@ function evaluate2(expr, scope) {
     case "variable":
       return expr.name.includes(".") ? new Unknown(`${expr.name} is evaluated by Bake`, expr.line) : scope(expr.name);
     case "call":
-      return new Unknown(`the function ${expr.name}() is evaluated by Bake`, expr.line);
+      return call(expr, scope);
+    case "operation":
+      return operation(expr, scope);
+    case "conditional": {
+      const condition = evaluate2(expr.condition, scope);
+      if (condition instanceof Unknown) return condition;
+      if (typeof condition !== "boolean")
+        return new Unknown("a condition that is not true or false", expr.line);
+      return evaluate2(condition ? expr.then : expr.otherwise, scope);
+    }
     case "unsupported":
       return new Unknown(`"${expr.text}" is evaluated by Bake`, expr.line);
     case "template": {
@@ -29159,7 +29310,7 @@ function composeBuild(builds, interpolate, lookup) {
   let inline = false;
   const buildArgs = {};
   for (const { document, node: build, file } of builds) {
-    const here = (path2) => posix3.join(posix3.dirname(file), path2);
+    const here = (path2) => path2.startsWith("/") ? path2 : posix3.join(posix3.dirname(file), path2);
     if ((0, import_yaml2.isScalar)(build)) {
       const written = interpolate(String(build.value));
       if (isRemoteContext(written)) return null;

@@ -485,7 +485,8 @@ function composeBuild(
   let inline = false
   const buildArgs: Record<string, string> = {}
   for (const { document, node: build, file } of builds) {
-    const here = (path: string) => posix.join(posix.dirname(file), path)
+    const here = (path: string) =>
+      path.startsWith('/') ? path : posix.join(posix.dirname(file), path)
     if (isScalar(build)) {
       const written = interpolate(String(build.value))
       if (isRemoteContext(written)) return null

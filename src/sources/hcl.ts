@@ -1,9 +1,10 @@
 /**
  * The part of HCL's native syntax that Buildx Bake files use, with line numbers: blocks,
  * attributes, strings with `${…}` interpolation, heredocs, lists, objects, numbers, bools,
- * variable references and function calls. Anything else (conditionals, operators, `for`
- * expressions) is kept as `unsupported` on its line, never guessed. One pass; nesting is
- * limited, so a hostile file cannot exhaust the stack. Pure.
+ * variable references, function calls with their arguments, operators and conditionals, by
+ * HCL's precedence. Anything else (`for` expressions, splats, indexes) is kept as
+ * `unsupported` on its line, never guessed. One pass; nesting is limited, so a hostile file
+ * cannot exhaust the stack. Pure.
  */
 
 export type Expr =
@@ -12,7 +13,9 @@ export type Expr =
   | { type: 'tuple'; items: Expr[]; line: number }
   | { type: 'object'; items: { key: string; value: Expr; line: number }[]; line: number }
   | { type: 'variable'; name: string; line: number }
-  | { type: 'call'; name: string; line: number }
+  | { type: 'call'; name: string; args: Expr[]; line: number }
+  | { type: 'operation'; operator: string; operands: Expr[]; line: number }
+  | { type: 'conditional'; condition: Expr; then: Expr; otherwise: Expr; line: number }
   | { type: 'unsupported'; text: string; line: number }
 
 export interface Attribute {
@@ -44,6 +47,17 @@ export class HclError extends Error {
 }
 
 const MAX_DEPTH = 64
+/** Operators a file may hold: no real Bake file comes near. */
+const MAX_OPERATIONS = 4096
+/** Binary operators by HCL's precedence, loosest first; longer spellings before their prefixes. */
+const OPERATORS = [
+  ['||'],
+  ['&&'],
+  ['==', '!='],
+  ['<=', '>=', '<', '>'],
+  ['+', '-'],
+  ['*', '/', '%']
+]
 const IDENTIFIER_START = /[A-Za-z_]/
 const IDENTIFIER = /[A-Za-z0-9_-]/
 
@@ -60,6 +74,7 @@ class Parser {
   private at = 0
   private line = 1
   private depth = 0
+  private operations = 0
 
   constructor(private readonly text: string) {}
 
@@ -146,26 +161,74 @@ class Parser {
     }
   }
 
+  /** An expression, by HCL's precedence: `?:`, `||`, `&&`, `==` `!=`, comparisons, `+` `-`, `*` `/` `%`, unary `!` `-`. */
   private expression(): Expr {
+    return this.nest(() => {
+      const line = this.line
+      const condition = this.binary(0)
+      this.skip(false)
+      if (this.peek() !== '?') return condition
+      this.at++
+      this.skip(true)
+      const then = this.expression()
+      this.skip(true)
+      if (this.peek() !== ':') this.fail('expected ":" in a conditional')
+      this.at++
+      this.skip(true)
+      return { type: 'conditional', condition, then, otherwise: this.expression(), line }
+    })
+  }
+
+  private binary(level: number): Expr {
+    if (level === OPERATORS.length) return this.unary()
     const line = this.line
-    const start = this.at
-    const value = this.nest(() => this.primary())
-    this.skip(false)
-    // operators and conditionals are evaluated by Bake, not here: keep the text, skip it
-    if (/^[?+\-*/%<>!=&|]/.test(this.peek())) {
-      let depth = 0
-      while (this.at < this.text.length) {
-        const c = this.peek()
-        if ('([{'.includes(c)) depth++
-        else if (')]}'.includes(c)) {
-          if (depth === 0) break
-          depth--
-        } else if ((c === ',' || c === '\n') && depth === 0) break
-        this.advance()
-      }
-      return { type: 'unsupported', text: this.text.slice(start, this.at).trim(), line }
+    let left = this.binary(level + 1)
+    for (;;) {
+      this.skip(false)
+      const operator = OPERATORS[level].find(op => this.text.startsWith(op, this.at))
+      if (operator === undefined) return left
+      // a chain of operators is as deep as it is long once evaluated: bounded like nesting
+      if (++this.operations > MAX_OPERATIONS)
+        this.fail(`more than ${MAX_OPERATIONS} operators in one file`)
+      this.at += operator.length
+      this.skip(true)
+      const right = this.nest(() => this.binary(level + 1))
+      left = { type: 'operation', operator, operands: [left, right], line }
     }
-    return value
+  }
+
+  private unary(): Expr {
+    const line = this.line
+    const c = this.peek()
+    if (c === '!' || c === '-') {
+      this.at++
+      this.skip(false)
+      return { type: 'operation', operator: c, operands: [this.nest(() => this.unary())], line }
+    }
+    return this.primary()
+  }
+
+  /** A call's arguments, after its name: `(a, b, c)`; a trailing `...` is left to Bake. */
+  private args(): Expr[] | null {
+    this.at++
+    const args: Expr[] = []
+    for (;;) {
+      this.skip(true)
+      if (this.peek() === ')') {
+        this.at++
+        return args
+      }
+      args.push(this.expression())
+      this.skip(true)
+      if (this.text.startsWith('...', this.at)) {
+        this.at--
+        while (this.peek() !== '(') this.at--
+        this.skipBalanced('(', ')')
+        return null
+      }
+      if (this.peek() === ',') this.at++
+      else if (this.peek() !== ')') this.fail('expected "," or ")"')
+    }
   }
 
   private primary(): Expr {
@@ -185,9 +248,11 @@ class Parser {
       return inner
     }
     if (/[0-9]/.test(c)) {
-      const start = this.at
-      while (/[0-9.eE+-]/.test(this.peek())) this.at++
-      return { type: 'literal', value: Number(this.text.slice(start, this.at)), line }
+      const number = /^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(
+        this.text.slice(this.at, this.at + 64)
+      )!
+      this.at += number[0].length
+      return { type: 'literal', value: Number(number[0]), line }
     }
     if (IDENTIFIER_START.test(c)) {
       let name = this.identifier()
@@ -196,8 +261,10 @@ class Parser {
       if (name === 'null') return { type: 'literal', value: null, line }
       if (name === 'for') return { type: 'unsupported', text: 'for', line }
       if (this.peek() === '(') {
-        this.skipBalanced('(', ')')
-        return { type: 'call', name, line }
+        const args = this.nest(() => this.args())
+        return args === null
+          ? { type: 'unsupported', text: `${name}(…...)`, line }
+          : { type: 'call', name, args, line }
       }
       while (this.peek() === '.' && IDENTIFIER_START.test(this.peek(1))) {
         this.at++
