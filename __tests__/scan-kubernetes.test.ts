@@ -266,6 +266,17 @@ describe('Helm values', () => {
     expect(kindSpec(pause).pin({ ...pause, image: pause.image! }, `sha256:${'e'.repeat(64)}`)).toBe(
       `pauseImage: "registry.k8s.io/pause:3.10@sha256:${'e'.repeat(64)}"`
     )
+    // a chart's own key, named by the input helm-image-keys
+    expect(
+      shown(
+        scanHelmValues(
+          'chart/values.yaml',
+          'proxyImg:\n  repository: acme/proxy\n  tag: "2"\n',
+          null,
+          ['proxyImg']
+        ).references
+      )
+    ).toEqual([['chart/values.yaml', 3, 'helm-values', 'docker.io/acme/proxy:2']])
     // global.image.registry, the other convention, does the same
     expect(
       shown(

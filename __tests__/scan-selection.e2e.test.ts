@@ -135,3 +135,30 @@ describe('every way of naming what to scan', () => {
     ])
   })
 })
+
+describe("a chart's own image key", () => {
+  let root = ''
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'bid-helm-key-'))
+    mkdirSync(join(root, 'chart'))
+    writeFileSync(join(root, 'chart', 'Chart.yaml'), 'apiVersion: v2\nname: mesh\nversion: 1.0.0\n')
+    writeFileSync(
+      join(root, 'chart', 'values.yaml'),
+      'proxyImg:\n  repository: acme/proxy\n  tag: "2.4"\nimage:\n  repository: acme/mesh\n  tag: "1.0"\n'
+    )
+  })
+  afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+  it('is read when --helm-image-key names it, and only then', async () => {
+    const images = async (args: string[]) =>
+      (
+        JSON.parse((await runNode(CLI, ['scan', '--json', ...args, '.'], { cwd: root })).stdout)
+          .references as { image: string }[]
+      ).map(r => r.image)
+    expect(await images([])).toEqual(['docker.io/acme/mesh:1.0'])
+    expect(await images(['--helm-image-key', 'proxyImg'])).toEqual([
+      'docker.io/acme/proxy:2.4',
+      'docker.io/acme/mesh:1.0'
+    ])
+  })
+})

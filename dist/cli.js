@@ -29420,11 +29420,12 @@ var helmValuesSource = {
   scan: (file, text2, context) => {
     const chart = context.readBeside("Chart.yaml");
     if (chart === null) return emptyScan();
-    return scanHelmValues(file, text2, appVersionOf(chart));
+    return scanHelmValues(file, text2, appVersionOf(chart), context.helmImageKeys);
   }
 };
 var IMAGE_KEY = /(?:^|[a-z0-9_-])[iI]mage$|^image$/;
-function scanHelmValues(file, text2, appVersion) {
+function scanHelmValues(file, text2, appVersion, imageKeys = []) {
+  const isImageKey = (key) => IMAGE_KEY.test(key) || imageKeys.includes(key);
   return scanYaml(file, text2, ({ document, lineCounter }, result) => {
     const root = document.contents ?? void 0;
     const global2 = (0, import_yaml4.isMap)(root) ? field(document, root, "global") : void 0;
@@ -29437,7 +29438,7 @@ function scanHelmValues(file, text2, appVersion) {
       for (const pair of node.items) {
         const value = pair.value;
         const key = scalarText(pair.key);
-        if (key !== null && IMAGE_KEY.test(key)) {
+        if (key !== null && isImageKey(key)) {
           if ((0, import_yaml4.isMap)(value) && imageMap(document, value, file, lineCounter, appVersion, registry, result))
             continue;
           if ((0, import_yaml4.isScalar)(value) && typeof value.value === "string") {
@@ -31437,6 +31438,7 @@ var ReadingPlan = class {
         targetPlatforms: this.options.targetPlatforms,
         buildPlatform: this.options.buildPlatform,
         variables: this.options.variables,
+        helmImageKeys: this.options.helmImageKeys ?? [],
         secrets: this.options.secrets,
         passed,
         readBeside: (name) => this.reader.read(posix7.join(posix7.dirname(file), name), false)
@@ -31516,6 +31518,7 @@ async function run(request2) {
     targetPlatforms: platforms,
     buildPlatform: normalizePlatform(request2.runnerPlatform),
     variables: request2.variables,
+    helmImageKeys: request2.helmImageKeys,
     secrets: request2.secrets ?? []
   });
   if (request2.until === "scan") return { discovered };
@@ -32220,6 +32223,8 @@ Options:
   --build-arg K=V            value for a Dockerfile ARG declared before the first FROM (repeatable)
   --var NAME[=VALUE]         a variable for Compose files' \${NAME}: its value, or without one
                              the environment's; --var '*' passes the whole environment (repeatable)
+  --helm-image-key KEY       a Helm values key a chart renders as an image, beyond image and
+                             *Image (repeatable)
   --exclude GLOB             do not search paths matching GLOB (besides node_modules, vendor
                              and .git); files named as PATH are always read (repeatable)
   --json                     print one JSON object on stdout
@@ -32246,6 +32251,7 @@ var COMMANDS = ["scan", "resolve", "check"];
 var FLAGS = {
   "build-arg": { type: "string", multiple: true },
   var: { type: "string", multiple: true },
+  "helm-image-key": { type: "string", multiple: true },
   exclude: { type: "string", multiple: true },
   json: { type: "boolean" },
   platforms: { type: "string" },
@@ -32302,6 +32308,7 @@ function commandOptions(command2, paths, values) {
     paths: paths.length > 0 ? paths : ["."],
     buildArgs: parseBuildArgs(values["build-arg"] ?? [], "--build-arg"),
     variables: values.var ?? [],
+    helmImageKeys: values["helm-image-key"] ?? [],
     exclude: values.exclude ?? [],
     json: values.json ?? false,
     platforms: parsePlatforms(
@@ -32358,7 +32365,8 @@ async function command(options, io) {
     buildArgs: options.buildArgs,
     platforms: options.platforms,
     runnerPlatform: hostPlatform(void 0, process.arch),
-    variables: parseVariables(options.variables, io.env, "--var")
+    variables: parseVariables(options.variables, io.env, "--var"),
+    helmImageKeys: options.helmImageKeys
   };
   const registry = {
     timeoutMs: options.timeoutSeconds * 1e3,

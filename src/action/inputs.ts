@@ -36,6 +36,8 @@ export interface ActionInputs {
   exclude: string[]
   buildArgs: Record<string, string>
   variables: Record<string, string | undefined>
+  /** Helm values keys a chart renders as images, beyond the conventional ones. */
+  helmImageKeys: string[]
   platforms: string[]
   registryAuth: Record<string, { username: string; password: string }>
   githubToken: string
@@ -85,6 +87,7 @@ export function readInputs(env: Record<string, string | undefined> = process.env
     exclude: core.getMultilineInput('exclude'),
     buildArgs,
     variables,
+    helmImageKeys: core.getMultilineInput('helm-image-keys').flatMap(commaList),
     platforms,
     registryAuth: parseRegistryAuth(core.getMultilineInput('registry-auth')),
     githubToken,

@@ -101,6 +101,7 @@ async function main(): Promise<void> {
     platforms: inputs.platforms,
     runnerPlatform: hostPlatform(env.RUNNER_ARCH, process.arch),
     variables: inputs.variables,
+    helmImageKeys: inputs.helmImageKeys,
     secrets: [inputs.githubToken, ...Object.values(inputs.registryAuth).map(a => a.password)],
     registry: {
       timeoutMs: inputs.timeoutSeconds * 1000,

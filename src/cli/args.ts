@@ -32,6 +32,8 @@ export interface CliCommand {
   exclude: string[]
   /** `--var` entries, read against the environment when the command runs. */
   variables: string[]
+  /** `--helm-image-key`: Helm values keys a chart renders as images. */
+  helmImageKeys: string[]
   json: boolean
   platforms: string[]
   baseline: string
@@ -70,6 +72,8 @@ Options:
   --build-arg K=V            value for a Dockerfile ARG declared before the first FROM (repeatable)
   --var NAME[=VALUE]         a variable for Compose files' \${NAME}: its value, or without one
                              the environment's; --var '*' passes the whole environment (repeatable)
+  --helm-image-key KEY       a Helm values key a chart renders as an image, beyond image and
+                             *Image (repeatable)
   --exclude GLOB             do not search paths matching GLOB (besides node_modules, vendor
                              and .git); files named as PATH are always read (repeatable)
   --json                     print one JSON object on stdout
@@ -99,6 +103,7 @@ const COMMANDS: CommandName[] = ['scan', 'resolve', 'check']
 const FLAGS = {
   'build-arg': { type: 'string', multiple: true },
   var: { type: 'string', multiple: true },
+  'helm-image-key': { type: 'string', multiple: true },
   exclude: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   platforms: { type: 'string' },
@@ -162,6 +167,7 @@ function commandOptions(command: CommandName, paths: string[], values: FlagValue
     paths: paths.length > 0 ? paths : ['.'],
     buildArgs: parseBuildArgs(values['build-arg'] ?? [], '--build-arg'),
     variables: values.var ?? [],
+    helmImageKeys: values['helm-image-key'] ?? [],
     exclude: values.exclude ?? [],
     json: values.json ?? false,
     platforms: parsePlatforms(

@@ -68,7 +68,8 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     buildArgs: options.buildArgs,
     platforms: options.platforms,
     runnerPlatform: hostPlatform(undefined, process.arch),
-    variables: parseVariables(options.variables, io.env, '--var')
+    variables: parseVariables(options.variables, io.env, '--var'),
+    helmImageKeys: options.helmImageKeys
   }
   const registry = {
     timeoutMs: options.timeoutSeconds * 1000,

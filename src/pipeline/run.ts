@@ -33,7 +33,7 @@ import { ConfigError } from '../config/values.js'
 /** What to scan: the files, the build args and the variables, as discovery takes them. */
 export interface ScanRequest extends Pick<
   DiscoverOptions,
-  'cwd' | 'select' | 'buildArgs' | 'variables'
+  'cwd' | 'select' | 'buildArgs' | 'variables' | 'helmImageKeys'
 > {
   until: 'scan'
   /** Platforms to track (and to scan `$TARGETPLATFORM` for); empty: the runner's. */
@@ -114,6 +114,7 @@ export async function run(
     targetPlatforms: platforms,
     buildPlatform: normalizePlatform(request.runnerPlatform),
     variables: request.variables,
+    helmImageKeys: request.helmImageKeys,
     secrets: request.secrets ?? []
   })
   if (request.until === 'scan') return { discovered }

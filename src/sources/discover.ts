@@ -33,6 +33,8 @@ export interface DiscoverOptions {
   buildPlatform: string
   /** Variables for Compose interpolation. */
   variables: Record<string, string | undefined>
+  /** Helm values keys a chart renders as images, beyond the conventions read anyway. */
+  helmImageKeys?: readonly string[]
   secrets: readonly string[]
 }
 
@@ -208,6 +210,7 @@ class ReadingPlan {
         targetPlatforms: this.options.targetPlatforms,
         buildPlatform: this.options.buildPlatform,
         variables: this.options.variables,
+        helmImageKeys: this.options.helmImageKeys ?? [],
         secrets: this.options.secrets,
         passed,
         readBeside: name => this.reader.read(posix.join(posix.dirname(file), name), false)

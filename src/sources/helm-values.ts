@@ -57,7 +57,7 @@ export const helmValuesSource: Source = {
     const chart = context.readBeside('Chart.yaml')
     // values files outside a chart are someone else's format
     if (chart === null) return emptyScan()
-    return scanHelmValues(file, text, appVersionOf(chart))
+    return scanHelmValues(file, text, appVersionOf(chart), context.helmImageKeys)
   }
 }
 
@@ -65,7 +65,14 @@ export const helmValuesSource: Source = {
 const IMAGE_KEY = /(?:^|[a-z0-9_-])[iI]mage$|^image$/
 
 /** The images of a values file. Pure. */
-export function scanHelmValues(file: string, text: string, appVersion: string | null): SourceScan {
+export function scanHelmValues(
+  file: string,
+  text: string,
+  appVersion: string | null,
+  /** Keys a chart renders as images besides the conventional ones (input helm-image-keys). */
+  imageKeys: readonly string[] = []
+): SourceScan {
+  const isImageKey = (key: string) => IMAGE_KEY.test(key) || imageKeys.includes(key)
   return scanYaml(file, text, ({ document, lineCounter }, result) => {
     const root = document.contents ?? undefined
     const global = isMap(root) ? field(document, root, 'global') : undefined
@@ -81,7 +88,7 @@ export function scanHelmValues(file: string, text: string, appVersion: string | 
       for (const pair of node.items) {
         const value = pair.value as Node | undefined
         const key = scalarText(pair.key as Node)
-        if (key !== null && IMAGE_KEY.test(key)) {
+        if (key !== null && isImageKey(key)) {
           if (
             isMap(value) &&
             imageMap(document, value, file, lineCounter, appVersion, registry, result)

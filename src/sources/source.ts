@@ -105,6 +105,8 @@ export interface ScanContext<Passed = unknown> {
   buildPlatform: string
   /** Variables for Compose interpolation. */
   variables: Record<string, string | undefined>
+  /** Helm values keys a chart renders as images, beyond the conventions read anyway. */
+  helmImageKeys?: readonly string[]
   /** The job's secrets: a value carrying one is never interpolated into a reference. */
   secrets: readonly string[]
   /** What the file that follows this one passes to it; null when it is read on its own. */
