@@ -204,3 +204,64 @@ describe('the override file Compose merges over the project', () => {
     ])
   })
 })
+
+describe('the Compose files a workflow names', () => {
+  // docker compose -f a -f b (compose-go ProjectOptions.ConfigPaths: the first is the
+  // project, each next merged over it, and no default override file); COMPOSE_FILE the same,
+  // split on ':' (consts.ComposeFilePath, os.PathListSeparator)
+  let root: string
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'bid-compose-files-'))
+    mkdirSync(join(root, 'deploy'))
+    mkdirSync(join(root, '.github', 'workflows'), { recursive: true })
+    writeFileSync(
+      join(root, 'deploy', 'compose.yaml'),
+      'services:\n  web:\n    image: ghcr.io/acme/web:latest\n  db:\n    image: postgres:16\n'
+    )
+    writeFileSync(
+      join(root, 'deploy', 'compose.override.yaml'),
+      'services:\n  db:\n    image: postgres:17\n'
+    )
+    writeFileSync(
+      join(root, 'deploy', 'compose.prod.yaml'),
+      'services:\n  web:\n    image: ghcr.io/acme/web:1.4.2\n'
+    )
+  })
+  afterEach(() => rmSync(root, { recursive: true, force: true }))
+  const scan = async () => {
+    const { discover } = await import('../src/sources/discover.js')
+    const found = await discover({
+      cwd: root,
+      select: { globs: DEFAULT_PATTERNS },
+      buildArgs: {},
+      targetPlatforms: ['linux/amd64'],
+      buildPlatform: 'linux/amd64',
+      variables: {},
+      secrets: []
+    })
+    expect(found.errors).toEqual([])
+    return found.references.map(r => [r.file, r.line, r.image ? formatReference(r.image) : r.error])
+  }
+
+  it('docker compose -f compose.yaml -f compose.prod.yaml in a run step is one project, without the default override', async () => {
+    writeFileSync(
+      join(root, '.github', 'workflows', 'deploy.yml'),
+      'on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    defaults:\n      run:\n        working-directory: deploy\n    steps:\n      - run: |\n          docker compose \\\n            -f compose.yaml -f compose.prod.yaml pull\n'
+    )
+    expect(await scan()).toEqual([
+      ['deploy/compose.prod.yaml', 3, 'ghcr.io/acme/web:1.4.2'],
+      ['deploy/compose.yaml', 5, 'docker.io/library/postgres:16']
+    ])
+  })
+
+  it('COMPOSE_FILE from the job env names them the same way', async () => {
+    writeFileSync(
+      join(root, '.github', 'workflows', 'deploy.yml'),
+      'on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    env:\n      COMPOSE_FILE: deploy/compose.yaml:deploy/compose.prod.yaml\n    steps:\n      - run: docker compose up -d --wait\n'
+    )
+    expect(await scan()).toEqual([
+      ['deploy/compose.prod.yaml', 3, 'ghcr.io/acme/web:1.4.2'],
+      ['deploy/compose.yaml', 5, 'docker.io/library/postgres:16']
+    ])
+  })
+})

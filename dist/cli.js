@@ -29007,12 +29007,21 @@ var composeSource = {
     }
   ],
   scan: (file, text2, context) => {
-    if (overriddenBy(context.readBeside) === posix3.basename(file) && baseOf(context.readBeside))
+    const files = context.passed;
+    if (files && "partOf" in files) return emptyScan();
+    if (!files && overriddenBy(context.readBeside) === posix3.basename(file) && baseOf(context.readBeside))
       return emptyScan();
     const dotenv = context.readBeside(".env");
     const passed = guardedLookup(context.variables, context.secrets);
     const variables = { ...dotenv ? parseDotenv(dotenv, passed) : {}, ...context.variables };
-    return scanCompose(file, text2, variables, context.secrets, context.readBeside);
+    return scanCompose(
+      file,
+      text2,
+      variables,
+      context.secrets,
+      context.readBeside,
+      files ? files.overrides : null
+    );
   }
 };
 var DEFAULT_FILE_NAMES = [
@@ -29033,7 +29042,7 @@ function baseOf(readBeside) {
 function overriddenBy(readBeside) {
   return OVERRIDE_FILE_NAMES.find((name) => readBeside(name) !== null) ?? null;
 }
-function scanCompose(file, content, variables, secrets = [], readRelative = () => null) {
+function scanCompose(file, content, variables, secrets = [], readRelative = () => null, overrides = null) {
   const lookup = guardedLookup(variables, secrets);
   const result = emptyScan();
   const own = parseYaml(file, content);
@@ -29082,8 +29091,9 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
     }
     effective.set(service, resolved);
   }
-  if (baseOf(readRelative) === posix3.basename(file))
-    mergeOverride(file, readRelative, load, effective, result);
+  const defaultOverride = baseOf(readRelative) === posix3.basename(file) ? overriddenBy(readRelative) : null;
+  const merging = overrides ?? (defaultOverride ? [posix3.join(posix3.dirname(file), defaultOverride)] : []);
+  for (const path of merging) mergeOverride(file, path, readRelative, load, effective, result);
   const local = /* @__PURE__ */ new Map();
   for (const [service, shape] of effective) {
     if (shape.builds.length === 0 || !shape.image) continue;
@@ -29100,11 +29110,13 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
   }
   return result;
 }
-function mergeOverride(file, readRelative, load, effective, result) {
-  const name = overriddenBy(readRelative);
-  if (name === null) return;
-  const path = posix3.join(posix3.dirname(file), name);
-  const parsed = parseYaml(path, readRelative(name) ?? "");
+function mergeOverride(file, path, readRelative, load, effective, result) {
+  const text2 = readRelative(posix3.relative(posix3.dirname(file), path) || path);
+  if (text2 === null) {
+    result.errors.push({ file: path, message: `not scanned: merged over ${file}, but not there` });
+    return;
+  }
+  const parsed = parseYaml(path, text2);
   if ("error" in parsed) {
     result.errors.push(parsed.error);
     return;
@@ -29970,7 +29982,7 @@ var workflowSource = {
   name: "workflow",
   patterns: [".github/workflows/*.y?(a)ml"],
   looksLike: (text2) => /^["']?jobs["']?[ \t]*:/m.test(text2),
-  follows: [bakeSource, dockerfileSource],
+  follows: [bakeSource, composeSource, dockerfileSource],
   kinds: [
     {
       name: "workflow-container",
@@ -30086,8 +30098,19 @@ function scanJob(reading, jobId, job, workflowEnv) {
     }
   const steps = get(job, "steps");
   if (!(0, import_yaml10.isSeq)(steps)) return;
+  const jobWorkdir = scalarText(get(get(get(job, "defaults"), "run"), "working-directory"));
   steps.items.forEach((item, index) => {
     const step = reading.resolve(item);
+    const run2 = get(step, "run");
+    if ((0, import_yaml10.isScalar)(run2) && typeof run2.value === "string")
+      result.follows.push(
+        ...composeRuns(reading, run2.value, {
+          env: { ...values.env, ...literalEnv(reading, step) },
+          workdir: scalarText(get(step, "working-directory")) ?? jobWorkdir,
+          by: `job "${jobId}" step ${index + 1}`,
+          line: reading.at(run2).line
+        })
+      );
     const uses = get(step, "uses");
     if (!(0, import_yaml10.isScalar)(uses) || typeof uses.value !== "string") return;
     if (uses.value.startsWith("docker://")) addImage3(reading, values, uses, "workflow-step", "uses");
@@ -30109,6 +30132,52 @@ function scanJob(reading, jobId, job, workflowEnv) {
         )
       );
   });
+}
+var COMPOSE_COMMAND = /(?:^|[\s;&|(])docker(?:-compose|[ \t]+compose)\b((?:\\\r?\n|[^\n])*)/g;
+function composeRuns({ file, result }, script, {
+  env,
+  workdir,
+  by,
+  line
+}) {
+  const follows = [];
+  for (const match of script.matchAll(COMPOSE_COMMAND)) {
+    const words = match[1].replace(/\\\r?\n/g, " ").split(/[ \t]+/).filter(Boolean);
+    const named = [];
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i];
+      if (/^[;&|]/.test(word)) break;
+      if (word === "-f" || word === "--file") named.push(words[++i] ?? "");
+      else if (word.startsWith("--file=")) named.push(word.slice("--file=".length));
+    }
+    const files = (named.length > 0 ? named : (env.COMPOSE_FILE ?? "").split(":")).map((f) => f.replace(/^(["'])(.*)\1$/, "$2")).filter(Boolean);
+    if (files.length === 0) continue;
+    const paths = files.map((f) => f.startsWith("/") ? f : posix6.join(workdir ?? ".", f));
+    if (paths.some((f) => /[$`*?]/.test(f))) {
+      result.notices.push({
+        file,
+        line,
+        message: `${by}: docker compose files ${files.join(", ")} are set at run time, not checked as one project`
+      });
+      continue;
+    }
+    const [project, ...overrides] = paths;
+    follows.push(
+      follow(
+        composeSource,
+        { overrides },
+        { path: project, fromRoot: true, verb: "names", by, line }
+      ),
+      ...overrides.map(
+        (path) => follow(
+          composeSource,
+          { partOf: project },
+          { path, fromRoot: true, verb: "names", by, line }
+        )
+      )
+    );
+  }
+  return follows;
 }
 function addImage3({ file, at, result }, { env, combinations }, node, kind, key) {
   if (!(0, import_yaml10.isScalar)(node) || typeof node.value !== "string") return;

@@ -21,7 +21,14 @@ import {
 } from './source.js'
 
 /** Compose files: services' `image:`, and the Dockerfiles of services that build. */
-export const composeSource: Source = {
+/**
+ * What a workflow step passes to the Compose files it names (`docker compose -f a -f b`,
+ * `COMPOSE_FILE=a:b`): the first is the project, merged with the others in order, and no
+ * default override file; the others are read as part of it only.
+ */
+export type ComposeFiles = { overrides: string[] } | { partOf: string }
+
+export const composeSource: Source<ComposeFiles> = {
   name: 'Compose file',
   patterns: [
     '**/compose.y?(a)ml',
@@ -48,14 +55,27 @@ export const composeSource: Source = {
     }
   ],
   scan: (file, text, context) => {
+    const files = context.passed
+    if (files && 'partOf' in files) return emptyScan()
     // an override file is part of the project of the Compose file beside it: read with it
-    if (overriddenBy(context.readBeside) === posix.basename(file) && baseOf(context.readBeside))
+    if (
+      !files &&
+      overriddenBy(context.readBeside) === posix.basename(file) &&
+      baseOf(context.readBeside)
+    )
       return emptyScan()
     // Compose reads `.env` beside the file; the variables passed in win over it
     const dotenv = context.readBeside('.env')
     const passed = guardedLookup(context.variables, context.secrets)
     const variables = { ...(dotenv ? parseDotenv(dotenv, passed) : {}), ...context.variables }
-    return scanCompose(file, text, variables, context.secrets, context.readBeside)
+    return scanCompose(
+      file,
+      text,
+      variables,
+      context.secrets,
+      context.readBeside,
+      files ? files.overrides : null
+    )
   }
 }
 
@@ -96,7 +116,9 @@ export function scanCompose(
   variables: Record<string, string | undefined>,
   secrets: readonly string[] = [],
   /** Reads a file relative to this one (an `extends: {file}`); null when it does not exist. */
-  readRelative: (path: string) => string | null = () => null
+  readRelative: (path: string) => string | null = () => null,
+  /** The files merged over it, from the root, as `-f` names them; null: the folder's default override. */
+  overrides: readonly string[] | null = null
 ): SourceScan {
   const lookup = guardedLookup(variables, secrets)
   const result = emptyScan()
@@ -150,8 +172,11 @@ export function scanCompose(
     }
     effective.set(service, resolved)
   }
-  if (baseOf(readRelative) === posix.basename(file))
-    mergeOverride(file, readRelative, load, effective, result)
+  const defaultOverride =
+    baseOf(readRelative) === posix.basename(file) ? overriddenBy(readRelative) : null
+  const merging =
+    overrides ?? (defaultOverride ? [posix.join(posix.dirname(file), defaultOverride)] : [])
+  for (const path of merging) mergeOverride(file, path, readRelative, load, effective, result)
   // images a service of this project builds are built here, never pulled
   const local = new Map<string, string>()
   for (const [service, shape] of effective) {
@@ -177,15 +202,18 @@ export function scanCompose(
  */
 function mergeOverride(
   file: string,
+  path: string,
   readRelative: (path: string) => string | null,
   load: (path: string) => ParsedYaml | null,
   effective: Map<string, Effective>,
   result: SourceScan
 ): void {
-  const name = overriddenBy(readRelative)
-  if (name === null) return
-  const path = posix.join(posix.dirname(file), name)
-  const parsed = parseYaml(path, readRelative(name) ?? '')
+  const text = readRelative(posix.relative(posix.dirname(file), path) || path)
+  if (text === null) {
+    result.errors.push({ file: path, message: `not scanned: merged over ${file}, but not there` })
+    return
+  }
+  const parsed = parseYaml(path, text)
   if ('error' in parsed) {
     result.errors.push(parsed.error)
     return

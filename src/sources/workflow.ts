@@ -4,6 +4,7 @@
 import { posix } from 'node:path'
 import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml'
 import { bakeSource } from './bake.js'
+import { composeSource } from './compose.js'
 import { dockerfileSource } from './dockerfile.js'
 import { deref, field, positionOf, scalarText, scanYaml } from './yaml.js'
 import { formatReference } from '../reference/reference.js'
@@ -34,7 +35,7 @@ export const workflowSource: Source = {
   name: 'workflow',
   patterns: ['.github/workflows/*.y?(a)ml'],
   looksLike: text => /^["']?jobs["']?[ \t]*:/m.test(text),
-  follows: [bakeSource, dockerfileSource],
+  follows: [bakeSource, composeSource, dockerfileSource],
   kinds: [
     {
       name: 'workflow-container',
@@ -187,8 +188,19 @@ function scanJob(
     }
   const steps = get(job, 'steps')
   if (!isSeq(steps)) return
+  const jobWorkdir = scalarText(get(get(get(job, 'defaults'), 'run'), 'working-directory'))
   steps.items.forEach((item, index) => {
     const step = reading.resolve(item)
+    const run = get(step, 'run')
+    if (isScalar(run) && typeof run.value === 'string')
+      result.follows.push(
+        ...composeRuns(reading, run.value, {
+          env: { ...values.env, ...literalEnv(reading, step) },
+          workdir: scalarText(get(step, 'working-directory')) ?? jobWorkdir,
+          by: `job "${jobId}" step ${index + 1}`,
+          line: reading.at(run).line
+        })
+      )
     const uses = get(step, 'uses')
     if (!isScalar(uses) || typeof uses.value !== 'string') return
     if (uses.value.startsWith('docker://')) addImage(reading, values, uses, 'workflow-step', 'uses')
@@ -210,6 +222,71 @@ function scanJob(
         )
       )
   })
+}
+
+/** A `docker compose` (or `docker-compose`) command, up to the end of its line or its `\` continuations. */
+const COMPOSE_COMMAND = /(?:^|[\s;&|(])docker(?:-compose|[ \t]+compose)\b((?:\\\r?\n|[^\n])*)/g
+
+/**
+ * The Compose files a `run:` script's `docker compose` commands name, with `-f`/`--file`, or
+ * else `COMPOSE_FILE` from the literal env (split on `:`, compose-go's separator on Linux):
+ * the first is followed as the project with the others merged over it, in order, the others
+ * as part of it. Paths are relative to the step's working directory. A path known only at run
+ * time is left out; with no file named, the folder's default files are read anyway.
+ */
+function composeRuns(
+  { file, result }: WorkflowReading,
+  script: string,
+  {
+    env,
+    workdir,
+    by,
+    line
+  }: { env: Record<string, string>; workdir: string | null; by: string; line: number }
+): Follow[] {
+  const follows: Follow[] = []
+  for (const match of script.matchAll(COMPOSE_COMMAND)) {
+    const words = match[1]
+      .replace(/\\\r?\n/g, ' ')
+      .split(/[ \t]+/)
+      .filter(Boolean)
+    const named: string[] = []
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i]
+      if (/^[;&|]/.test(word)) break
+      if (word === '-f' || word === '--file') named.push(words[++i] ?? '')
+      else if (word.startsWith('--file=')) named.push(word.slice('--file='.length))
+    }
+    const files = (named.length > 0 ? named : (env.COMPOSE_FILE ?? '').split(':'))
+      .map(f => f.replace(/^(["'])(.*)\1$/, '$2'))
+      .filter(Boolean)
+    if (files.length === 0) continue
+    const paths = files.map(f => (f.startsWith('/') ? f : posix.join(workdir ?? '.', f)))
+    if (paths.some(f => /[$`*?]/.test(f))) {
+      result.notices.push({
+        file,
+        line,
+        message: `${by}: docker compose files ${files.join(', ')} are set at run time, not checked as one project`
+      })
+      continue
+    }
+    const [project, ...overrides] = paths
+    follows.push(
+      follow(
+        composeSource,
+        { overrides },
+        { path: project, fromRoot: true, verb: 'names', by, line }
+      ),
+      ...overrides.map(path =>
+        follow(
+          composeSource,
+          { partOf: project },
+          { path, fromRoot: true, verb: 'names', by, line }
+        )
+      )
+    )
+  }
+  return follows
 }
 
 /** One reference per value an image takes: as written, or with literal env and matrix values filled in. */
