@@ -25,6 +25,55 @@ describe('registry protocol details', () => {
     expect(parseChallenge(undefined)).toBeNull()
   })
 
+  // RFC 9110 §11.6.1: several challenges in one header or in several (joined by commas when
+  // read); Gitea >= 1.26 answers a private owner's repository with a Bearer and a Basic
+  // header, Forgejo and Codeberg with both in one header
+  it.each([
+    [
+      'Gitea, two headers',
+      'Bearer realm="https://gitea.example.com/v2/token",service="container_registry",scope="*", Basic realm="Gitea Package API"',
+      {
+        scheme: 'bearer',
+        params: {
+          realm: 'https://gitea.example.com/v2/token',
+          service: 'container_registry',
+          scope: '*'
+        }
+      }
+    ],
+    [
+      'Forgejo, Basic first in one header',
+      'Basic realm="Forgejo Package API", Bearer realm="https://codeberg.org/v2/token",service="container_registry",scope="*"',
+      {
+        scheme: 'bearer',
+        params: {
+          realm: 'https://codeberg.org/v2/token',
+          service: 'container_registry',
+          scope: '*'
+        }
+      }
+    ],
+    [
+      'a realm-less Bearer beside a Basic',
+      'Bearer service="x", Basic realm="Registry"',
+      { scheme: 'basic', params: { realm: 'Registry' } }
+    ],
+    [
+      'upper-case names, spaces around "=", the first of a name',
+      'BEARER  Realm = "https://a/token" , realm="https://b/token"',
+      { scheme: 'bearer', params: { realm: 'https://a/token' } }
+    ]
+  ])('%s: answers the right challenge', (_name, header, challenge) => {
+    expect(parseChallenge(header)).toEqual(challenge)
+  })
+
+  it('reads no more of a hostile challenge header than its bound', () => {
+    const header = `Bearer ${'a="\\",'.repeat(200_000)}realm="https://x/token"`
+    expect(parseChallenge(header)?.scheme).toBe('bearer')
+    // bounded: what is past the first 8 KiB is not read at all
+    expect(parseChallenge(header)?.params.realm).toBeUndefined()
+  })
+
   it('reads Retry-After in seconds or as an HTTP date', () => {
     const now = Date.parse('2026-11-26T12:00:00Z')
     expect(parseRetryAfter('3', now)).toBe(3000)

@@ -30477,15 +30477,53 @@ import { createHash } from "node:crypto";
 import { Readable, Transform as Transform2 } from "node:stream";
 
 // src/registry/auth.ts
+var MAX_CHALLENGE_CHARS = 8192;
+var TOKEN_CHAR = /[!#$%&'*+.^_`|~0-9A-Za-z-]/;
 function parseChallenge(header) {
-  if (!header) return null;
-  const match = /^\s*(Basic|Bearer)\b\s*(.*)$/i.exec(header);
-  if (!match) return null;
-  const params = {};
-  for (const param of match[2].matchAll(/([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g)) {
-    params[param[1].toLowerCase()] = param[2] !== void 0 ? param[2].replace(/\\(.)/g, "$1") : param[3];
+  const challenges = parseChallenges(header ?? "");
+  const of = (scheme) => challenges.flatMap((c) => c.scheme === scheme ? [{ scheme, params: c.params }] : []);
+  return of("bearer").find((c) => c.params.realm) ?? of("basic")[0] ?? of("bearer")[0] ?? null;
+}
+function parseChallenges(header) {
+  const text2 = header.slice(0, MAX_CHALLENGE_CHARS);
+  const challenges = [];
+  let current = null;
+  let at = 0;
+  const spaces = () => {
+    while (text2[at] === " " || text2[at] === "	") at++;
+  };
+  const token = () => {
+    const start = at;
+    while (at < text2.length && TOKEN_CHAR.test(text2[at])) at++;
+    return text2.slice(start, at);
+  };
+  while (at < text2.length) {
+    spaces();
+    const name = token();
+    if (name === "") {
+      at++;
+      continue;
+    }
+    spaces();
+    if (text2[at] === "=" && current) {
+      at++;
+      spaces();
+      let value = "";
+      if (text2[at] === '"') {
+        for (at++; at < text2.length && text2[at] !== '"'; at++) {
+          if (text2[at] === "\\" && at + 1 < text2.length) at++;
+          value += text2[at];
+        }
+        at++;
+      } else value = token();
+      const key = name.toLowerCase();
+      if (!Object.hasOwn(current.params, key)) current.params[key] = value;
+      continue;
+    }
+    current = { scheme: name.toLowerCase(), params: {} };
+    challenges.push(current);
   }
-  return { scheme: match[1].toLowerCase(), params };
+  return challenges;
 }
 function challengeFrom(req, response) {
   if (response.status !== 401 || response.url === req.url) return response;

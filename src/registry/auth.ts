@@ -12,17 +12,68 @@ export interface Challenge {
   params: Record<string, string>
 }
 
-/** `Bearer realm="…",service="…",scope="…"` → scheme and parameters; null when unsupported. */
+/** How much of a challenge header is read: real ones are a few hundred characters. */
+const MAX_CHALLENGE_CHARS = 8192
+const TOKEN_CHAR = /[!#$%&'*+.^_`|~0-9A-Za-z-]/
+
+/**
+ * The challenge to answer from `WWW-Authenticate` (one header, or several joined by commas):
+ * Bearer with a realm first, else Basic, else a Bearer without one (which is said to be
+ * unusable); null when none is of a scheme spoken here. Gitea sends a Bearer and a Basic
+ * header for private owners, Forgejo both in one: the Bearer's realm is never the Basic's.
+ */
 export function parseChallenge(header: string | undefined): Challenge | null {
-  if (!header) return null
-  const match = /^\s*(Basic|Bearer)\b\s*(.*)$/i.exec(header)
-  if (!match) return null
-  const params: Record<string, string> = {}
-  for (const param of match[2].matchAll(/([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g)) {
-    params[param[1].toLowerCase()] =
-      param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3]
+  const challenges = parseChallenges(header ?? '')
+  const of = (scheme: Challenge['scheme']): Challenge[] =>
+    challenges.flatMap(c => (c.scheme === scheme ? [{ scheme, params: c.params }] : []))
+  return of('bearer').find(c => c.params.realm) ?? of('basic')[0] ?? of('bearer')[0] ?? null
+}
+
+/**
+ * RFC 9110 §11.6.1: `challenge = auth-scheme [ 1*SP ( token68 / #auth-param ) ]`, challenges
+ * and parameters separated by commas, parameter values tokens or quoted strings with `\`
+ * escapes, names case-insensitive (the first of a name counts). One pass, bounded.
+ */
+function parseChallenges(header: string): { scheme: string; params: Record<string, string> }[] {
+  const text = header.slice(0, MAX_CHALLENGE_CHARS)
+  const challenges: { scheme: string; params: Record<string, string> }[] = []
+  let current: (typeof challenges)[number] | null = null
+  let at = 0
+  const spaces = () => {
+    while (text[at] === ' ' || text[at] === '\t') at++
   }
-  return { scheme: match[1].toLowerCase() as Challenge['scheme'], params }
+  const token = () => {
+    const start = at
+    while (at < text.length && TOKEN_CHAR.test(text[at])) at++
+    return text.slice(start, at)
+  }
+  while (at < text.length) {
+    spaces()
+    const name = token()
+    if (name === '') {
+      at++
+      continue
+    }
+    spaces()
+    if (text[at] === '=' && current) {
+      at++
+      spaces()
+      let value = ''
+      if (text[at] === '"') {
+        for (at++; at < text.length && text[at] !== '"'; at++) {
+          if (text[at] === '\\' && at + 1 < text.length) at++
+          value += text[at]
+        }
+        at++
+      } else value = token()
+      const key = name.toLowerCase()
+      if (!Object.hasOwn(current.params, key)) current.params[key] = value
+      continue
+    }
+    current = { scheme: name.toLowerCase(), params: {} }
+    challenges.push(current)
+  }
+  return challenges
 }
 
 /**
