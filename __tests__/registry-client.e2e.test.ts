@@ -314,4 +314,38 @@ describe('the keychain', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+
+  it('a malformed entry of config.json is an error for its registry only, naming the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bid-bad-config-'))
+    try {
+      writeFileSync(
+        join(dir, 'config.json'),
+        JSON.stringify({
+          auths: {
+            'ghcr.io': { auth: 5 },
+            'quay.io': { auth: Buffer.from('robot:quay-pass').toString('base64') },
+            'registry.example.com': 'not-an-object'
+          },
+          credHelpers: { 'gcr.io': ['gcloud'] }
+        })
+      )
+      const keychain = new Keychain({ env: { DOCKER_CONFIG: dir } })
+      const path = join(dir, 'config.json')
+      await expect(keychain.resolve('ghcr.io')).rejects.toThrow(
+        `${path}: auths["ghcr.io"].auth must be a string, not a number; fix it, or log in again`
+      )
+      await expect(keychain.resolve('registry.example.com')).rejects.toThrow(
+        `${path}: auths["registry.example.com"] must be an object`
+      )
+      await expect(keychain.resolve('gcr.io')).rejects.toThrow(
+        `${path}: credHelpers["gcr.io"] must be a string, not a list`
+      )
+      expect(await keychain.resolve('quay.io')).toEqual({
+        username: 'robot',
+        password: 'quay-pass'
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })

@@ -4066,7 +4066,7 @@ var require_picomatch = __commonJS({
     var parse = require_parse();
     var utils = require_utils();
     var constants = require_constants2();
-    var isObject2 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var isObject3 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch2 = (glob, options, returnState = false) => {
       if (Array.isArray(glob)) {
         const fns = glob.map((input) => picomatch2(input, options, returnState));
@@ -4079,7 +4079,7 @@ var require_picomatch = __commonJS({
         };
         return arrayMatcher;
       }
-      const isState = isObject2(glob) && glob.tokens && glob.input;
+      const isState = isObject3(glob) && glob.tokens && glob.input;
       if (glob === "" || typeof glob !== "string" && !isState) {
         throw new TypeError("Expected pattern to be a non-empty string");
       }
@@ -12177,7 +12177,7 @@ var require_fill_range = __commonJS({
     "use strict";
     var util = __require("util");
     var toRegexRange = require_to_regex_range();
-    var isObject2 = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
+    var isObject3 = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
     var transform = (toNumber) => {
       return (value) => toNumber === true ? Number(value) : String(value);
     };
@@ -12346,14 +12346,14 @@ var require_fill_range = __commonJS({
       if (typeof step === "function") {
         return fill(start, end, 1, { transform: step });
       }
-      if (isObject2(step)) {
+      if (isObject3(step)) {
         return fill(start, end, 0, step);
       }
       let opts = { ...options };
       if (opts.capture === true) opts.wrap = true;
       step = step || opts.step || 1;
       if (!isNumber(step)) {
-        if (step != null && !isObject2(step)) return invalidStep(step, opts);
+        if (step != null && !isObject3(step)) return invalidStep(step, opts);
         return fill(start, end, 1, step);
       }
       if (isNumber(start) && isNumber(end)) {
@@ -30710,6 +30710,14 @@ function registryBaseUrl(registry, insecure) {
 }
 
 // src/registry/credentials.ts
+var isObject2 = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
+function stringField(config, where, value) {
+  if (value === void 0 || value === null || typeof value === "string") return value ?? void 0;
+  throw new RegistryError(
+    "credentials",
+    `${config.path}: ${where} must be a string, not ${Array.isArray(value) ? "a list" : `a ${typeof value}`}; fix it, or log in again`
+  );
+}
 var HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 var DOCKER_HUB_SERVER = "https://index.docker.io/v1/";
 var Keychain = class {
@@ -30736,18 +30744,28 @@ var Keychain = class {
     }
     const config = await this.dockerConfig();
     if (!config) return null;
-    const helper = Object.entries(config.credHelpers ?? {}).find(
-      ([key]) => canonicalRegistry(key) === registry
-    )?.[1];
+    const helperEntry = Object.entries(config.credHelpers).find(
+      ([key2]) => canonicalRegistry(key2) === registry
+    );
+    const helper = helperEntry ? stringField(config, `credHelpers["${helperEntry[0]}"]`, helperEntry[1]) : void 0;
     if (helper) return this.fromHelper(helper, registry);
-    if (config.credsStore) {
-      const stored = await this.fromHelper(config.credsStore, registry);
+    const store = stringField(config, "credsStore", config.credsStore);
+    if (store) {
+      const stored = await this.fromHelper(store, registry);
       if (stored) return stored;
     }
-    const entry = Object.entries(config.auths ?? {}).find(
-      ([key]) => canonicalRegistry(key) === registry
-    )?.[1];
-    if (!entry) return null;
+    const found = Object.entries(config.auths).find(([key2]) => canonicalRegistry(key2) === registry);
+    if (!found) return null;
+    const [key, value] = found;
+    if (!isObject2(value))
+      throw new RegistryError("credentials", `${config.path}: auths["${key}"] must be an object`);
+    const field2 = (name) => stringField(config, `auths["${key}"].${name}`, value[name]);
+    const entry = {
+      auth: field2("auth"),
+      username: field2("username"),
+      password: field2("password"),
+      identitytoken: field2("identitytoken")
+    };
     if (entry.identitytoken) return this.secret({ identityToken: entry.identitytoken });
     if (entry.auth) {
       const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
@@ -30776,11 +30794,26 @@ var Keychain = class {
       const path = join(dir, "config.json");
       this.config = readFile2(path, "utf8").then(
         (text2) => {
+          let parsed;
           try {
-            return JSON.parse(text2);
+            parsed = JSON.parse(text2);
           } catch {
             throw new RegistryError("credentials", `${path} is not valid JSON; fix or remove it`);
           }
+          if (!isObject2(parsed))
+            throw new RegistryError("credentials", `${path} is not a JSON object; fix or remove it`);
+          const section = (name) => {
+            const value = parsed[name];
+            if (value === void 0 || value === null) return {};
+            if (isObject2(value)) return value;
+            throw new RegistryError("credentials", `${path}: ${name} must be an object`);
+          };
+          return {
+            path,
+            auths: section("auths"),
+            credsStore: parsed.credsStore,
+            credHelpers: section("credHelpers")
+          };
         },
         () => null
       );
@@ -30837,6 +30870,11 @@ var Keychain = class {
         `credential helper ${program} did not print JSON for ${registry}`
       );
     }
+    if (!isObject2(parsed) || parsed.Secret !== void 0 && typeof parsed.Secret !== "string" || parsed.Username !== void 0 && typeof parsed.Username !== "string")
+      throw new RegistryError(
+        "credentials",
+        `credential helper ${program} printed something other than {"Username": "\u2026", "Secret": "\u2026"} for ${registry}`
+      );
     if (!parsed.Secret) return null;
     if (parsed.Username === "<token>") return this.secret({ identityToken: parsed.Secret });
     return this.secret({ username: parsed.Username ?? "", password: parsed.Secret });

@@ -25,13 +25,24 @@ export interface KeychainOptions {
   onSecret?: (secret: string) => void
 }
 
+/** config.json as read: its sections, each checked only when a registry needs it. */
 interface DockerConfig {
-  auths?: Record<
-    string,
-    { auth?: string; username?: string; password?: string; identitytoken?: string }
-  >
-  credsStore?: string
-  credHelpers?: Record<string, string>
+  path: string
+  auths: Record<string, unknown>
+  credsStore: unknown
+  credHelpers: Record<string, unknown>
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** A field of config.json that must be a string when present; a wrong one is this registry's error. */
+function stringField(config: DockerConfig, where: string, value: unknown): string | undefined {
+  if (value === undefined || value === null || typeof value === 'string') return value ?? undefined
+  throw new RegistryError(
+    'credentials',
+    `${config.path}: ${where} must be a string, not ${Array.isArray(value) ? 'a list' : `a ${typeof value}`}; fix it, or log in again`
+  )
 }
 
 const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
@@ -65,18 +76,30 @@ export class Keychain {
     }
     const config = await this.dockerConfig()
     if (!config) return null
-    const helper = Object.entries(config.credHelpers ?? {}).find(
+    const helperEntry = Object.entries(config.credHelpers).find(
       ([key]) => canonicalRegistry(key) === registry
-    )?.[1]
+    )
+    const helper = helperEntry
+      ? stringField(config, `credHelpers["${helperEntry[0]}"]`, helperEntry[1])
+      : undefined
     if (helper) return this.fromHelper(helper, registry)
-    if (config.credsStore) {
-      const stored = await this.fromHelper(config.credsStore, registry)
+    const store = stringField(config, 'credsStore', config.credsStore)
+    if (store) {
+      const stored = await this.fromHelper(store, registry)
       if (stored) return stored
     }
-    const entry = Object.entries(config.auths ?? {}).find(
-      ([key]) => canonicalRegistry(key) === registry
-    )?.[1]
-    if (!entry) return null
+    const found = Object.entries(config.auths).find(([key]) => canonicalRegistry(key) === registry)
+    if (!found) return null
+    const [key, value] = found
+    if (!isObject(value))
+      throw new RegistryError('credentials', `${config.path}: auths["${key}"] must be an object`)
+    const field = (name: string) => stringField(config, `auths["${key}"].${name}`, value[name])
+    const entry = {
+      auth: field('auth'),
+      username: field('username'),
+      password: field('password'),
+      identitytoken: field('identitytoken')
+    }
     if (entry.identitytoken) return this.secret({ identityToken: entry.identitytoken })
     if (entry.auth) {
       const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
@@ -107,10 +130,25 @@ export class Keychain {
       const path = join(dir, 'config.json')
       this.config = readFile(path, 'utf8').then(
         text => {
+          let parsed: unknown
           try {
-            return JSON.parse(text) as DockerConfig
+            parsed = JSON.parse(text)
           } catch {
             throw new RegistryError('credentials', `${path} is not valid JSON; fix or remove it`)
+          }
+          if (!isObject(parsed))
+            throw new RegistryError('credentials', `${path} is not a JSON object; fix or remove it`)
+          const section = (name: string) => {
+            const value = parsed[name]
+            if (value === undefined || value === null) return {}
+            if (isObject(value)) return value
+            throw new RegistryError('credentials', `${path}: ${name} must be an object`)
+          }
+          return {
+            path,
+            auths: section('auths'),
+            credsStore: parsed.credsStore,
+            credHelpers: section('credHelpers')
           }
         },
         () => null
@@ -161,7 +199,7 @@ export class Keychain {
       child.stdin?.end(server)
     })
     if (output === null) return null
-    let parsed: { Username?: string; Secret?: string }
+    let parsed: unknown
     try {
       parsed = JSON.parse(output)
     } catch {
@@ -170,6 +208,15 @@ export class Keychain {
         `credential helper ${program} did not print JSON for ${registry}`
       )
     }
+    if (
+      !isObject(parsed) ||
+      (parsed.Secret !== undefined && typeof parsed.Secret !== 'string') ||
+      (parsed.Username !== undefined && typeof parsed.Username !== 'string')
+    )
+      throw new RegistryError(
+        'credentials',
+        `credential helper ${program} printed something other than {"Username": "…", "Secret": "…"} for ${registry}`
+      )
     if (!parsed.Secret) return null
     if (parsed.Username === '<token>') return this.secret({ identityToken: parsed.Secret })
     return this.secret({ username: parsed.Username ?? '', password: parsed.Secret })
