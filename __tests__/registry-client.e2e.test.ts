@@ -53,7 +53,7 @@ describe('resolving digests from the real registry', () => {
       })
     })
 
-    it('says a deleted tag no longer exists', async () => {
+    it('says a tag that is not there by the code the registry gives, never "no longer"', async () => {
       const pusher = new ImagePusher(registry)
       await pusher.pushImage('library/gone', {}, { tag: 'old' })
       await pusher.deleteTag('library/gone', 'old')
@@ -63,7 +63,7 @@ describe('resolving digests from the real registry', () => {
         )
         expect(error.kind).toBe('not-found')
         expect(error.message).toBe(
-          `${registry.host}/library/gone:old: the tag old no longer exists on ${registry.host} (HTTP 404)`
+          `${registry.host}/library/gone:old: the tag old does not exist on ${registry.host} (HTTP 404 MANIFEST_UNKNOWN); check the tag, or pin a digest that exists`
         )
       })
     })
@@ -99,7 +99,7 @@ describe('resolving digests from the real registry', () => {
         'wrong credentials',
         { registryAuth: { 'http://HOST': { username: 'reader', password: 'wrong' } } }
       ]
-    ])('says to log in with %s', async (_, extra) => {
+    ])('with %s, says what a refusal can mean and what the registry said', async (what, extra) => {
       const options = JSON.parse(
         JSON.stringify(extra).replace('HOST', registry.host)
       ) as RegistryClientOptions
@@ -107,7 +107,10 @@ describe('resolving digests from the real registry', () => {
         const error = await failure(client.digest(parseReference(`${registry.host}/team/app:1`)))
         expect(error.kind).toBe('unauthorized')
         expect(error.message).toBe(
-          `log in to ${registry.host}: pulling ${registry.host}/team/app:1 was refused (HTTP 401); add a docker/login-action step or registry-auth for ${registry.host}`
+          what === 'no credentials'
+            ? // Docker Hub and Quay say 401 for a name that does not exist too: both are said
+              `${registry.host}/team/app:1: the repository does not exist on ${registry.host}, or it is private (HTTP 401 UNAUTHORIZED; ${registry.host} said: authentication required); check the name, or log in to ${registry.host} (a docker/login-action step, or registry-auth)`
+            : `${registry.host}/team/app:1: access denied with the credentials for ${registry.host} (HTTP 401 UNAUTHORIZED; ${registry.host} said: authentication required); check that they may pull this repository`
         )
       })
     })
@@ -220,7 +223,7 @@ describe('credentials from each source, against a token registry that refuses an
   it('refuses without credentials, telling the user to log in', async () => {
     const error = await failure(resolveWith(null))
     expect(error.message).toBe(
-      `log in to ${registry.host}: pulling ${registry.host}/private/app:v1 was refused (HTTP 401); add a docker/login-action step or registry-auth for ${registry.host}`
+      `${registry.host}/private/app:v1: the repository does not exist on ${registry.host}, or it is private (HTTP 401 UNAUTHORIZED; ${registry.host} said: authentication required); check the name, or log in to ${registry.host} (a docker/login-action step, or registry-auth)`
     )
   })
 

@@ -1,4 +1,6 @@
 import { parseChallenge } from '../src/registry/auth.js'
+import { registryFailure } from '../src/registry/remote.js'
+import { parseReference } from '../src/reference/reference.js'
 import { canonicalRegistry, registryBaseUrl } from '../src/registry/hosts.js'
 import { Limiter } from '../src/registry/transport/limit.js'
 import { parseRetryAfter } from '../src/registry/transport/retry.js'
@@ -72,6 +74,58 @@ describe('registry protocol details', () => {
     expect(parseChallenge(header)?.scheme).toBe('bearer')
     // bounded: what is past the first 8 KiB is not read at all
     expect(parseChallenge(header)?.params.realm).toBeUndefined()
+  })
+
+  // each registry's own answer, as its documentation gives it: the OCI distribution spec's
+  // error codes (NAME_UNKNOWN, MANIFEST_UNKNOWN, UNAUTHORIZED, DENIED, TOOMANYREQUESTS), ECR's
+  // 403 DENIED "Your authorization token has expired", a proxy's HTML error page
+  const answer = (status: number, body: string) => ({
+    status,
+    url: 'https://r/v2/x/manifests/1',
+    headers: {},
+    body: Buffer.from(body)
+  })
+  const oci = (code: string, message: string) => JSON.stringify({ errors: [{ code, message }] })
+  it.each([
+    [
+      'a repository that is not there',
+      answer(404, oci('NAME_UNKNOWN', 'repository name not known to registry')),
+      false,
+      "quay.io/prometheus/node-exportr:v1.8.2: the repository prometheus/node-exportr does not exist on quay.io (HTTP 404 NAME_UNKNOWN); check the image's name"
+    ],
+    [
+      "Docker Hub's 401 for a name it does not have, or a private one",
+      answer(401, oci('UNAUTHORIZED', 'authentication required')),
+      false,
+      'quay.io/prometheus/node-exportr:v1.8.2: the repository does not exist on quay.io, or it is private (HTTP 401 UNAUTHORIZED; quay.io said: authentication required); check the name, or log in to quay.io (a docker/login-action step, or registry-auth)'
+    ],
+    [
+      "ECR's expired token",
+      answer(
+        403,
+        oci('DENIED', 'Your authorization token has expired. Reauthenticate and try again.')
+      ),
+      true,
+      'quay.io/prometheus/node-exportr:v1.8.2: the credentials for quay.io have expired (HTTP 403 DENIED; quay.io said: Your authorization token has expired. Reauthenticate and try again.); log in again before this step'
+    ],
+    [
+      'a rate limit with its words',
+      answer(429, oci('TOOMANYREQUESTS', 'You have reached your pull rate limit.')),
+      false,
+      'quay.io is rate limiting pulls of quay.io/prometheus/node-exportr:v1.8.2 (HTTP 429 TOOMANYREQUESTS after retries; quay.io said: You have reached your pull rate limit.)'
+    ],
+    [
+      "a proxy's HTML page, as its title",
+      answer(
+        502,
+        '<html><head><title>502 Bad\n Gateway</title></head><body>' + 'x'.repeat(100_000)
+      ),
+      false,
+      'quay.io answered HTTP 502 for the manifest of quay.io/prometheus/node-exportr:v1.8.2; quay.io said: 502 Bad Gateway'
+    ]
+  ])('%s', (_what, response, loggedIn, message) => {
+    const reference = parseReference('quay.io/prometheus/node-exportr:v1.8.2')
+    expect(registryFailure(response, reference, 'manifest', loggedIn).message).toBe(message)
   })
 
   it('reads Retry-After in seconds or as an HTTP date', () => {

@@ -82,7 +82,7 @@ describe('node dist/cli.js resolve, against the real registry with token auth', 
         'from',
         null,
         undefined,
-        `${registry.host}/team/missing:1: the tag 1 no longer exists on ${registry.host} (HTTP 404)`
+        `${registry.host}/team/missing:1: the tag 1 does not exist on ${registry.host} (HTTP 404 MANIFEST_UNKNOWN); check the tag, or pin a digest that exists`
       ],
       [
         'compose.yaml',
@@ -110,7 +110,7 @@ describe('node dist/cli.js resolve, against the real registry with token auth', 
       `Dockerfile:1  from       ${registry.host}/library/python:3.12-slim  ${index.digest.slice(0, 19)}`
     )
     expect(ran.stdout).toContain(
-      `1 reference could not be determined:\n  Dockerfile:4  from  FROM ${registry.host}/team/missing:1\n    error: ${registry.host}/team/missing:1: the tag 1 no longer exists`
+      `1 reference could not be determined:\n  Dockerfile:4  from  FROM ${registry.host}/team/missing:1\n    error: ${registry.host}/team/missing:1: the tag 1 does not exist`
     )
   })
 

@@ -30576,6 +30576,14 @@ var Authenticator = class {
     if (!state) this.registries.set(registry, state = {});
     return state;
   }
+  /** Whether this run has credentials for the registry: a refusal then means something else. */
+  async hasCredential(registry) {
+    try {
+      return await this.keychain.resolve(registry) !== null;
+    } catch {
+      return false;
+    }
+  }
   async authorization(registry, repository, refresh) {
     const challenge = this.state(registry).challenge;
     if (!challenge) return void 0;
@@ -31337,7 +31345,12 @@ var RegistryClient = class {
       url: this.blobUrl(reference, digest),
       maxBodyBytes: maxBytes
     });
-    this.check(response, reference, `blob ${digest}`);
+    this.check(
+      response,
+      reference,
+      `blob ${digest}`,
+      await this.auth.hasCredential(reference.registry)
+    );
     const actual = sha256(response.body);
     if (digest.startsWith("sha256:") && actual !== digest) {
       throw new RegistryError(
@@ -31359,7 +31372,12 @@ var RegistryClient = class {
       url: this.blobUrl(reference, layer.digest),
       stream: true
     });
-    this.check(response, reference, `layer ${layer.digest}`);
+    this.check(
+      response,
+      reference,
+      `layer ${layer.digest}`,
+      await this.auth.hasCredential(reference.registry)
+    );
     const hash = createHash("sha256");
     let size = 0;
     const checked = new Transform2({
@@ -31415,42 +31433,14 @@ var RegistryClient = class {
     if (method === "HEAD" && response.status !== 200 && ![401, 403, 404, 429].includes(response.status) && response.status < 500) {
       return response;
     }
-    this.check(response, reference, "manifest");
+    if (method === "HEAD" && [401, 403, 404].includes(response.status))
+      return this.manifestRequest(reference, "GET");
+    this.check(response, reference, "manifest", await this.auth.hasCredential(reference.registry));
     return response;
   }
-  check(response, reference, what) {
+  check(response, reference, what, loggedIn = false) {
     if (response.status === 200) return;
-    const { registry } = reference;
-    const name = formatReference(reference);
-    switch (response.status) {
-      case 401:
-      case 403:
-        throw new RegistryError(
-          "unauthorized",
-          `log in to ${registry}: pulling ${name} was refused (HTTP ${response.status}); add a docker/login-action step or registry-auth for ${registry}`,
-          registry
-        );
-      case 404:
-        throw new RegistryError(
-          "not-found",
-          what === "manifest" && reference.tag && !reference.digest ? `${name}: the tag ${reference.tag} no longer exists on ${registry} (HTTP 404)` : `${name}: ${what} not found on ${registry} (HTTP 404)`,
-          registry
-        );
-      case 429: {
-        const remaining = this.rateLimit[registry];
-        throw new RegistryError(
-          "rate-limited",
-          `${registry} is rate limiting pulls of ${name} (HTTP 429 after retries)${remaining !== void 0 ? `; remaining quota ${remaining}` : ""}`,
-          registry
-        );
-      }
-      default:
-        throw new RegistryError(
-          response.status >= 500 ? "server" : "bad-response",
-          `${registry} answered HTTP ${response.status} for the ${what} of ${name}`,
-          registry
-        );
-    }
+    throw registryFailure(response, reference, what, loggedIn, this.rateLimit[reference.registry]);
   }
 };
 function isSha256(digest) {
@@ -31458,6 +31448,86 @@ function isSha256(digest) {
 }
 function sha256(bytes) {
   return "sha256:" + createHash("sha256").update(bytes).digest("hex");
+}
+function registryFailure(response, reference, what, loggedIn, remaining) {
+  const { registry } = reference;
+  const name = formatReference(reference);
+  const said = registrySaid(response);
+  const codes = said.codes;
+  const theirs = said.text ? `; ${registry} said: ${said.text}` : "";
+  const status = `HTTP ${response.status}${codes.length > 0 ? ` ${codes.join(", ")}` : ""}`;
+  if (response.status === 404 || codes.includes("NAME_UNKNOWN") || codes.includes("MANIFEST_UNKNOWN")) {
+    if (codes.includes("NAME_UNKNOWN"))
+      return new RegistryError(
+        "not-found",
+        `${name}: the repository ${reference.repository} does not exist on ${registry} (${status}); check the image's name`,
+        registry
+      );
+    return new RegistryError(
+      "not-found",
+      what === "manifest" && reference.tag && !reference.digest ? `${name}: the tag ${reference.tag} does not exist on ${registry} (${status}); check the tag, or pin a digest that exists` : `${name}: ${what} not found on ${registry} (${status})`,
+      registry
+    );
+  }
+  if (response.status === 401 || response.status === 403) {
+    if (/expired/i.test(said.text))
+      return new RegistryError(
+        "unauthorized",
+        `${name}: the credentials for ${registry} have expired (${status}${theirs}); log in again before this step`,
+        registry
+      );
+    if (loggedIn)
+      return new RegistryError(
+        "unauthorized",
+        `${name}: access denied with the credentials for ${registry} (${status}${theirs}); check that they may pull this repository`,
+        registry
+      );
+    return new RegistryError(
+      "unauthorized",
+      `${name}: the repository does not exist on ${registry}, or it is private (${status}${theirs}); check the name, or log in to ${registry} (a docker/login-action step, or registry-auth)`,
+      registry
+    );
+  }
+  if (response.status === 429)
+    return new RegistryError(
+      "rate-limited",
+      `${registry} is rate limiting pulls of ${name} (${status} after retries${theirs})${remaining !== void 0 ? `; remaining quota ${remaining}` : ""}`,
+      registry
+    );
+  return new RegistryError(
+    response.status >= 500 ? "server" : "bad-response",
+    `${registry} answered ${status} for the ${what} of ${name}${theirs}`,
+    registry
+  );
+}
+var MAX_SAID_CHARS = 300;
+function registrySaid(response) {
+  const body = response.body?.subarray(0, 64 * 1024).toString("utf8") ?? "";
+  const oneLine = (text2) => excerptLine(text2.replace(/\s+/g, " ").trim());
+  try {
+    const parsed = JSON.parse(body);
+    const errors = typeof parsed === "object" && parsed !== null && Array.isArray(parsed.errors) ? parsed.errors.slice(0, 4) : [];
+    const entries = errors.flatMap(
+      (e) => typeof e === "object" && e !== null ? [
+        {
+          code: typeof e.code === "string" ? String(e.code) : "",
+          message: typeof e.message === "string" ? String(e.message) : ""
+        }
+      ] : []
+    );
+    return {
+      codes: entries.map((e) => e.code).filter((c) => /^[A-Z_]{1,40}$/.test(c)),
+      text: oneLine(
+        entries.map((e) => e.message).filter(Boolean).join("; ")
+      )
+    };
+  } catch {
+    const title = /<title[^>]*>([^<]{0,300})/i.exec(body)?.[1];
+    return { codes: [], text: title ? oneLine(title) : /^\s*</.test(body) ? "" : oneLine(body) };
+  }
+}
+function excerptLine(text2) {
+  return text2.length > MAX_SAID_CHARS ? `${text2.slice(0, MAX_SAID_CHARS)}\u2026` : text2;
 }
 
 // src/sources/discover.ts
@@ -32036,10 +32106,11 @@ function errorTitle(error) {
     case "scan":
       return "not scanned: the image cannot be determined from the file";
     case "unauthorized":
+      return `refused by ${error.registry ?? "the registry"} (no such repository, or log in): image not checked`;
     case "credentials":
-      return `log in to ${error.registry ?? "the registry"}: image not checked`;
+      return `credentials for ${error.registry ?? "the registry"} unusable: image not checked`;
     case "not-found":
-      return "tag or image gone: image not checked";
+      return "no such tag or repository: image not checked";
     case "rate-limited":
       return `${error.registry ?? "registry"} is rate limiting: image not checked`;
     case "network":

@@ -154,6 +154,15 @@ export class Authenticator {
     return state
   }
 
+  /** Whether this run has credentials for the registry: a refusal then means something else. */
+  async hasCredential(registry: string): Promise<boolean> {
+    try {
+      return (await this.keychain.resolve(registry)) !== null
+    } catch {
+      return false
+    }
+  }
+
   private async authorization(
     registry: string,
     repository: string,

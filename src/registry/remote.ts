@@ -191,7 +191,12 @@ export class RegistryClient {
       url: this.blobUrl(reference, digest),
       maxBodyBytes: maxBytes
     })
-    this.check(response, reference, `blob ${digest}`)
+    this.check(
+      response,
+      reference,
+      `blob ${digest}`,
+      await this.auth.hasCredential(reference.registry)
+    )
     const actual = sha256(response.body)
     if (digest.startsWith('sha256:') && actual !== digest) {
       throw new RegistryError(
@@ -214,7 +219,12 @@ export class RegistryClient {
       url: this.blobUrl(reference, layer.digest),
       stream: true
     })
-    this.check(response, reference, `layer ${layer.digest}`)
+    this.check(
+      response,
+      reference,
+      `layer ${layer.digest}`,
+      await this.auth.hasCredential(reference.registry)
+    )
     const hash = createHash('sha256')
     let size = 0
     const checked = new Transform({
@@ -281,45 +291,21 @@ export class RegistryClient {
     ) {
       return response
     }
-    this.check(response, reference, 'manifest')
+    // a HEAD answer has no body: the GET says what the registry's error is (a failed GET is no pull)
+    if (method === 'HEAD' && [401, 403, 404].includes(response.status))
+      return this.manifestRequest(reference, 'GET')
+    this.check(response, reference, 'manifest', await this.auth.hasCredential(reference.registry))
     return response
   }
 
-  private check(response: HttpResponse, reference: ImageReference, what: string): void {
+  private check(
+    response: HttpResponse,
+    reference: ImageReference,
+    what: string,
+    loggedIn = false
+  ): void {
     if (response.status === 200) return
-    const { registry } = reference
-    const name = formatReference(reference)
-    switch (response.status) {
-      case 401:
-      case 403:
-        throw new RegistryError(
-          'unauthorized',
-          `log in to ${registry}: pulling ${name} was refused (HTTP ${response.status}); add a docker/login-action step or registry-auth for ${registry}`,
-          registry
-        )
-      case 404:
-        throw new RegistryError(
-          'not-found',
-          what === 'manifest' && reference.tag && !reference.digest
-            ? `${name}: the tag ${reference.tag} no longer exists on ${registry} (HTTP 404)`
-            : `${name}: ${what} not found on ${registry} (HTTP 404)`,
-          registry
-        )
-      case 429: {
-        const remaining = this.rateLimit[registry]
-        throw new RegistryError(
-          'rate-limited',
-          `${registry} is rate limiting pulls of ${name} (HTTP 429 after retries)${remaining !== undefined ? `; remaining quota ${remaining}` : ''}`,
-          registry
-        )
-      }
-      default:
-        throw new RegistryError(
-          response.status >= 500 ? 'server' : 'bad-response',
-          `${registry} answered HTTP ${response.status} for the ${what} of ${name}`,
-          registry
-        )
-    }
+    throw registryFailure(response, reference, what, loggedIn, this.rateLimit[reference.registry])
   }
 }
 
@@ -329,4 +315,124 @@ function isSha256(digest: string): boolean {
 
 function sha256(bytes: Buffer): string {
   return 'sha256:' + createHash('sha256').update(bytes).digest('hex')
+}
+
+/**
+ * What a registry's refusal means, in words that say what to do, with the registry's own
+ * (its OCI error codes and messages, bounded; an HTML page as its title). Docker Hub and
+ * Quay answer 401 for a repository that does not exist and for one that is private alike,
+ * so without credentials both are said, as `docker pull` says them.
+ */
+export function registryFailure(
+  response: HttpResponse,
+  reference: ImageReference,
+  what: string,
+  loggedIn: boolean,
+  remaining?: number
+): RegistryError {
+  const { registry } = reference
+  const name = formatReference(reference)
+  const said = registrySaid(response)
+  const codes = said.codes
+  const theirs = said.text ? `; ${registry} said: ${said.text}` : ''
+  const status = `HTTP ${response.status}${codes.length > 0 ? ` ${codes.join(', ')}` : ''}`
+  if (
+    response.status === 404 ||
+    codes.includes('NAME_UNKNOWN') ||
+    codes.includes('MANIFEST_UNKNOWN')
+  ) {
+    if (codes.includes('NAME_UNKNOWN'))
+      return new RegistryError(
+        'not-found',
+        `${name}: the repository ${reference.repository} does not exist on ${registry} (${status}); check the image's name`,
+        registry
+      )
+    return new RegistryError(
+      'not-found',
+      what === 'manifest' && reference.tag && !reference.digest
+        ? `${name}: the tag ${reference.tag} does not exist on ${registry} (${status}); check the tag, or pin a digest that exists`
+        : `${name}: ${what} not found on ${registry} (${status})`,
+      registry
+    )
+  }
+  if (response.status === 401 || response.status === 403) {
+    if (/expired/i.test(said.text))
+      return new RegistryError(
+        'unauthorized',
+        `${name}: the credentials for ${registry} have expired (${status}${theirs}); log in again before this step`,
+        registry
+      )
+    if (loggedIn)
+      return new RegistryError(
+        'unauthorized',
+        `${name}: access denied with the credentials for ${registry} (${status}${theirs}); check that they may pull this repository`,
+        registry
+      )
+    return new RegistryError(
+      'unauthorized',
+      `${name}: the repository does not exist on ${registry}, or it is private (${status}${theirs}); check the name, or log in to ${registry} (a docker/login-action step, or registry-auth)`,
+      registry
+    )
+  }
+  if (response.status === 429)
+    return new RegistryError(
+      'rate-limited',
+      `${registry} is rate limiting pulls of ${name} (${status} after retries${theirs})${remaining !== undefined ? `; remaining quota ${remaining}` : ''}`,
+      registry
+    )
+  return new RegistryError(
+    response.status >= 500 ? 'server' : 'bad-response',
+    `${registry} answered ${status} for the ${what} of ${name}${theirs}`,
+    registry
+  )
+}
+
+/** The most of a registry's own message quoted: a hostile body is never a report. */
+const MAX_SAID_CHARS = 300
+
+/** The OCI error codes of an error body (`{"errors":[{"code","message"}]}`), its messages, or an HTML page's title. */
+function registrySaid(response: HttpResponse): { codes: string[]; text: string } {
+  const body = response.body?.subarray(0, 64 * 1024).toString('utf8') ?? ''
+  const oneLine = (text: string) => excerptLine(text.replace(/\s+/g, ' ').trim())
+  try {
+    const parsed: unknown = JSON.parse(body)
+    const errors =
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      Array.isArray((parsed as { errors?: unknown }).errors)
+        ? ((parsed as { errors: unknown[] }).errors.slice(0, 4) as unknown[])
+        : []
+    const entries = errors.flatMap(e =>
+      typeof e === 'object' && e !== null
+        ? [
+            {
+              code:
+                typeof (e as { code?: unknown }).code === 'string'
+                  ? String((e as { code: string }).code)
+                  : '',
+              message:
+                typeof (e as { message?: unknown }).message === 'string'
+                  ? String((e as { message: string }).message)
+                  : ''
+            }
+          ]
+        : []
+    )
+    return {
+      codes: entries.map(e => e.code).filter(c => /^[A-Z_]{1,40}$/.test(c)),
+      text: oneLine(
+        entries
+          .map(e => e.message)
+          .filter(Boolean)
+          .join('; ')
+      )
+    }
+  } catch {
+    const title = /<title[^>]*>([^<]{0,300})/i.exec(body)?.[1]
+    return { codes: [], text: title ? oneLine(title) : /^\s*</.test(body) ? '' : oneLine(body) }
+  }
+}
+
+function excerptLine(text: string): string {
+  return text.length > MAX_SAID_CHARS ? `${text.slice(0, MAX_SAID_CHARS)}…` : text
 }

@@ -98,10 +98,11 @@ export function errorTitle(error: FindingError): string {
     case 'scan':
       return 'not scanned: the image cannot be determined from the file'
     case 'unauthorized':
+      return `refused by ${error.registry ?? 'the registry'} (no such repository, or log in): image not checked`
     case 'credentials':
-      return `log in to ${error.registry ?? 'the registry'}: image not checked`
+      return `credentials for ${error.registry ?? 'the registry'} unusable: image not checked`
     case 'not-found':
-      return 'tag or image gone: image not checked'
+      return 'no such tag or repository: image not checked'
     case 'rate-limited':
       return `${error.registry ?? 'registry'} is rate limiting: image not checked`
     case 'network':
