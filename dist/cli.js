@@ -30576,10 +30576,10 @@ var Authenticator = class {
     if (!state) this.registries.set(registry, state = {});
     return state;
   }
-  /** Whether this run has credentials for the registry: a refusal then means something else. */
+  /** Whether credentials were sent to the registry (a challenge asked, and some were found): a refusal then means something else. */
   async hasCredential(registry) {
     try {
-      return await this.keychain.resolve(registry) !== null;
+      return (await this.keychain.looked(registry) ?? null) !== null;
     } catch {
       return false;
     }
@@ -30735,6 +30735,10 @@ var Keychain = class {
   options;
   config = null;
   found = /* @__PURE__ */ new Map();
+  /** The credential already looked up for a registry (a challenge asked for it); undefined when none was. */
+  looked(registry) {
+    return this.found.get(registry);
+  }
   resolve(registry) {
     let credential = this.found.get(registry);
     if (!credential) this.found.set(registry, credential = this.lookup(registry));

@@ -154,10 +154,10 @@ export class Authenticator {
     return state
   }
 
-  /** Whether this run has credentials for the registry: a refusal then means something else. */
+  /** Whether credentials were sent to the registry (a challenge asked, and some were found): a refusal then means something else. */
   async hasCredential(registry: string): Promise<boolean> {
     try {
-      return (await this.keychain.resolve(registry)) !== null
+      return ((await this.keychain.looked(registry)) ?? null) !== null
     } catch {
       return false
     }

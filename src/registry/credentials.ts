@@ -58,6 +58,11 @@ export class Keychain {
 
   constructor(private readonly options: KeychainOptions = {}) {}
 
+  /** The credential already looked up for a registry (a challenge asked for it); undefined when none was. */
+  looked(registry: string): Promise<Credential | null> | undefined {
+    return this.found.get(registry)
+  }
+
   resolve(registry: string): Promise<Credential | null> {
     let credential = this.found.get(registry)
     if (!credential) this.found.set(registry, (credential = this.lookup(registry)))
