@@ -228,6 +228,20 @@ describe('check in the steady state', () => {
     ])
   })
 
+  it('a drift of a tracked platform fetches each manifest once: comparing platforms and explaining share them', async () => {
+    expect((await check('--update', '--platforms', 'linux/arm64')).status).toBe(0)
+    proxy.reset()
+    await pushPython('arm-rebuilt')
+    const drifted = await check('--platforms', 'linux/arm64')
+    expect(drifted.status).toBe(1)
+    const gets = proxy.seen.filter(r => r.method === 'GET' && r.path.includes('/manifests/'))
+    // the old and new index, the old and new linux/arm64 manifest and the attestation
+    // manifest of each (where an SBOM would be): each once
+    expect(gets.map(r => r.path).sort()).toEqual([...new Set(gets.map(r => r.path))].sort())
+    expect(gets).toHaveLength(6)
+    expect((await check('--update', '--platforms', 'linux/arm64', '--accept')).status).toBe(0)
+  })
+
   it('reads the old and new index only of the image that moved, then is back to one HEAD each', async () => {
     await pushPython('1') // another platform rebuilt: the index moved, linux/amd64 did not
     const churned = await check('--update')

@@ -31239,6 +31239,12 @@ var RegistryClient = class {
   insecure;
   manifestRequests = 0;
   rateLimit = {};
+  /**
+   * Manifests read in this run, by repository and digest: content-addressed and immutable,
+   * so comparing platforms and explaining a drift never fetch one twice (on Docker Hub every
+   * manifest GET is a pull). A run reads a handful; each is at most 4 MiB.
+   */
+  manifests = /* @__PURE__ */ new Map();
   constructor(options) {
     this.transport = new Transport(options);
     this.auth = new Authenticator(this.transport, new Keychain(options));
@@ -31268,7 +31274,22 @@ var RegistryClient = class {
     return (await this.index(reference)).digest;
   }
   /** The top-level manifest of a reference (an index, for multi-platform images), parsed and checked against its digest. */
-  async index(reference) {
+  index(reference) {
+    const key = (digest) => `${reference.registry}/${reference.repository}@${digest}`;
+    const known = reference.digest ? this.manifests.get(key(reference.digest)) : void 0;
+    if (known) return known;
+    const fetched = this.fetchManifest(reference);
+    if (reference.digest) {
+      this.manifests.set(key(reference.digest), fetched);
+      fetched.catch(() => this.manifests.delete(key(reference.digest)));
+    } else
+      fetched.then(
+        (got) => this.manifests.set(key(got.digest), Promise.resolve(got)),
+        () => void 0
+      );
+    return fetched;
+  }
+  async fetchManifest(reference) {
     const response = await this.manifestRequest(reference, "GET");
     const digest = sha256(response.body);
     const header = response.headers[DIGEST_HEADER];

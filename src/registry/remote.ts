@@ -67,6 +67,12 @@ export class RegistryClient {
   private readonly insecure: string[]
   private manifestRequests = 0
   private readonly rateLimit: Record<string, number> = {}
+  /**
+   * Manifests read in this run, by repository and digest: content-addressed and immutable,
+   * so comparing platforms and explaining a drift never fetch one twice (on Docker Hub every
+   * manifest GET is a pull). A run reads a handful; each is at most 4 MiB.
+   */
+  private readonly manifests = new Map<string, Promise<Fetched<Manifest>>>()
 
   constructor(options: RegistryClientOptions) {
     this.transport = new Transport(options)
@@ -102,7 +108,24 @@ export class RegistryClient {
   }
 
   /** The top-level manifest of a reference (an index, for multi-platform images), parsed and checked against its digest. */
-  async index(reference: ImageReference): Promise<Fetched<Manifest>> {
+  index(reference: ImageReference): Promise<Fetched<Manifest>> {
+    const key = (digest: string) => `${reference.registry}/${reference.repository}@${digest}`
+    const known = reference.digest ? this.manifests.get(key(reference.digest)) : undefined
+    if (known) return known
+    const fetched = this.fetchManifest(reference)
+    if (reference.digest) {
+      this.manifests.set(key(reference.digest), fetched)
+      // a failed read is not remembered: a retry in the same run may succeed
+      fetched.catch(() => this.manifests.delete(key(reference.digest!)))
+    } else
+      fetched.then(
+        got => this.manifests.set(key(got.digest), Promise.resolve(got)),
+        () => undefined
+      )
+    return fetched
+  }
+
+  private async fetchManifest(reference: ImageReference): Promise<Fetched<Manifest>> {
     const response = await this.manifestRequest(reference, 'GET')
     const digest = sha256(response.body)
     const header = response.headers[DIGEST_HEADER]
