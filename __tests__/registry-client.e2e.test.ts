@@ -7,6 +7,7 @@ import { RegistryError } from '../src/registry/errors.js'
 import { RegistryClient, type RegistryClientOptions } from '../src/registry/remote.js'
 import { resolveAll } from '../src/resolve/resolve.js'
 import { ImagePusher } from './harness/images.js'
+import { FaultProxy } from './harness/fault-proxy.js'
 import { TestRegistry } from './harness/registry.js'
 import { found } from './helpers/references.js'
 
@@ -350,5 +351,74 @@ describe('the keychain', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+// Docker's registry-mirrors and containerd's hosts.toml: a pull-through cache serves the
+// upstream's repositories under the same paths (a Harbor proxy project under its name); the
+// digest is the content's, so the mirror's answer is the upstream's
+describe('a pull-through mirror', () => {
+  const upstream = new TestRegistry()
+  const mirror = new TestRegistry()
+  let proxy: FaultProxy
+  let digest = ''
+  beforeAll(async () => {
+    await upstream.start()
+    await mirror.start()
+    proxy = await new FaultProxy(mirror.url).start()
+    const spec = { env: ['MIRRORED=1'], created: '2026-01-01T00:00:00Z', layers: ['same'] }
+    digest = (
+      await new ImagePusher(upstream).pushImage('library/python', spec, { tag: '3.12-slim' })
+    ).digest
+    // the proxy project of a Harbor: the upstream's repositories under its name
+    await new ImagePusher(mirror).pushImage('hub/library/python', spec, { tag: '3.12-slim' })
+  })
+  afterAll(async () => {
+    await proxy.stop()
+    await mirror.stop()
+    await upstream.stop()
+  })
+  beforeEach(() => proxy.reset())
+
+  it('resolves through the mirror, keyed by the upstream name; a failing mirror is passed over for the upstream, said once', async () => {
+    const reference = parseReference(`${upstream.host}/library/python:3.12-slim`)
+    const options = {
+      ...FAST,
+      maxRetries: 0,
+      mirrors: { [upstream.host]: `http://${proxy.host}/hub` }
+    }
+    await withClient(options, async client => {
+      expect(await client.digest(reference)).toBe(digest)
+      expect(proxy.seen.map(r => `${r.method} ${r.path}`)).toEqual([
+        'HEAD /v2/hub/library/python/manifests/3.12-slim'
+      ])
+      expect(client.stats.mirrorFallbacks).toEqual([])
+    })
+    proxy.inject({ status: 503, times: 100 })
+    await withClient(options, async client => {
+      expect(await client.digest(reference)).toBe(digest)
+      const asked = proxy.seen.length
+      expect(await client.digest(reference)).toBe(digest)
+      // failed once (with the transport's retries), then passed over for the rest of the run
+      expect(proxy.seen).toHaveLength(asked)
+      expect(client.stats.mirrorFallbacks).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^the mirror ${proxy.host.replace(/\./g, '\\.')} of ${upstream.host.replace(/\./g, '\\.')} failed \\(.*503.*\\); ${upstream.host.replace(/\./g, '\\.')} was asked directly for the rest of the run$`
+          )
+        )
+      ])
+    })
+  })
+
+  it('refuses a mirror entry that is not UPSTREAM=URL, naming it', async () => {
+    const { parseMirrors } = await import('../src/registry/mirrors.js')
+    expect(parseMirrors(['docker.io=ftp://m'])).toEqual({
+      error:
+        '"docker.io=ftp://m" is not UPSTREAM=URL (e.g. docker.io=https://mirror.example.com), with an http or https URL and no query or credentials'
+    })
+    expect(parseMirrors(['index.docker.io=https://mirror.example.com'])).toEqual({
+      'docker.io': 'https://mirror.example.com'
+    })
   })
 })

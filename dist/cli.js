@@ -30893,6 +30893,43 @@ var Keychain = class {
   }
 };
 
+// src/registry/mirrors.ts
+function parseMirrors(entries) {
+  const mirrors = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    const upstream = eq > 0 ? canonicalRegistry(entry.slice(0, eq)) : "";
+    const url = entry.slice(eq + 1).trim();
+    let parsed;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = null;
+    }
+    if (!upstream || !parsed || !["http:", "https:"].includes(parsed.protocol) || parsed.search || parsed.hash || parsed.username)
+      return {
+        error: `"${entry}" is not UPSTREAM=URL (e.g. docker.io=https://mirror.example.com), with an http or https URL and no query or credentials`
+      };
+    mirrors[upstream] = url;
+  }
+  return mirrors;
+}
+function mirrorOf(reference, mirrors) {
+  const url = mirrors[reference.registry];
+  if (url === void 0) return null;
+  const parsed = new URL(url);
+  const prefix = parsed.pathname.replace(/^\/+|\/+$/g, "");
+  const mirror = { host: parsed.host, prefix, insecure: parsed.protocol === "http:" };
+  return {
+    mirror,
+    reference: {
+      ...reference,
+      registry: mirror.host,
+      repository: prefix ? `${prefix}/${reference.repository}` : reference.repository
+    }
+  };
+}
+
 // src/registry/undici.ts
 var import_agent = __toESM(require_agent(), 1);
 var import_client = __toESM(require_client(), 1);
@@ -31245,17 +31282,47 @@ var RegistryClient = class {
    * manifest GET is a pull). A run reads a handful; each is at most 4 MiB.
    */
   manifests = /* @__PURE__ */ new Map();
+  mirrors;
+  /** Mirrors that failed this run: their upstream is asked directly from then on. */
+  down = /* @__PURE__ */ new Map();
   constructor(options) {
     this.transport = new Transport(options);
     this.auth = new Authenticator(this.transport, new Keychain(options));
-    this.insecure = options.insecureRegistries ?? [];
+    this.mirrors = options.mirrors ?? {};
+    this.insecure = [
+      ...options.insecureRegistries ?? [],
+      ...Object.values(this.mirrors).flatMap(
+        (url) => url.startsWith("http:") ? [new URL(url).host] : []
+      )
+    ];
+  }
+  /**
+   * An operation through the reference's mirror, else (no mirror, or one that failed) its
+   * upstream. A mirror that cannot be reached, fails or lacks the image is passed over for
+   * the upstream; one that cannot be reached or fails is not asked again this run.
+   */
+  async through(reference, operation2) {
+    const via = mirrorOf(reference, this.mirrors);
+    if (!via || this.down.has(via.mirror.host)) return operation2(reference);
+    try {
+      return await operation2(via.reference);
+    } catch (error) {
+      if (!(error instanceof RegistryError) || !FALLBACK_KINDS.includes(error.kind)) throw error;
+      if (error.kind !== "not-found" && !this.down.has(via.mirror.host))
+        this.down.set(
+          via.mirror.host,
+          `the mirror ${via.mirror.host} of ${reference.registry} failed (${error.message}); ${reference.registry} was asked directly for the rest of the run`
+        );
+      return operation2(reference);
+    }
   }
   get stats() {
     return {
       ...this.transport.stats,
       tokensFetched: this.auth.stats.tokensFetched,
       manifestRequests: this.manifestRequests,
-      rateLimitRemaining: { ...this.rateLimit }
+      rateLimitRemaining: { ...this.rateLimit },
+      mirrorFallbacks: [...this.down.values()]
     };
   }
   close() {
@@ -31265,16 +31332,22 @@ var RegistryClient = class {
    * The digest a reference points at now: HEAD with the manifest Accept types, its
    * Docker-Content-Digest; where that header is missing or HEAD is refused, GET and hash.
    */
-  async digest(reference) {
+  digest(reference) {
+    return this.through(reference, (at) => this.digestAt(at));
+  }
+  async digestAt(reference) {
     const head = await this.manifestRequest(reference, "HEAD");
     const header = head.headers[DIGEST_HEADER];
     const type = head.headers["content-type"]?.split(";")[0].trim();
     const manifestType = type === void 0 || MANIFEST_TYPES.includes(type);
     if (head.status === 200 && header && isSha256(header) && manifestType) return header;
-    return (await this.index(reference)).digest;
+    return (await this.indexAt(reference)).digest;
   }
   /** The top-level manifest of a reference (an index, for multi-platform images), parsed and checked against its digest. */
   index(reference) {
+    return this.through(reference, (at) => this.indexAt(at));
+  }
+  indexAt(reference) {
     const key = (digest) => `${reference.registry}/${reference.repository}@${digest}`;
     const known = reference.digest ? this.manifests.get(key(reference.digest)) : void 0;
     if (known) return known;
@@ -31322,8 +31395,11 @@ var RegistryClient = class {
    * takes the default platform, else an index's only entry; a single-platform image is
    * whatever platform its config names.
    */
-  async image(reference, platform) {
-    const top = await this.index(reference);
+  image(reference, platform) {
+    return this.through(reference, (at) => this.imageAt(at, platform));
+  }
+  async imageAt(reference, platform) {
+    const top = await this.indexAt(reference);
     let manifest = top.value;
     let digest = top.digest;
     let chosen = platform ?? DEFAULT_PLATFORM;
@@ -31338,7 +31414,7 @@ var RegistryClient = class {
         );
       }
       chosen = entry.platform;
-      const platformManifest = await this.index({ ...reference, digest: entry.digest });
+      const platformManifest = await this.indexAt({ ...reference, digest: entry.digest });
       if (platformManifest.value.kind !== "image") {
         throw new RegistryError(
           "bad-response",
@@ -31350,7 +31426,7 @@ var RegistryClient = class {
       digest = entry.digest;
     }
     const config = parseConfig(
-      await this.blob(reference, manifest.config.digest),
+      await this.blobAt(reference, manifest.config.digest),
       `config ${manifest.config.digest}`
     );
     if (top.value.kind === "image" && config.os && config.architecture) chosen = platformOf(config);
@@ -31364,7 +31440,10 @@ var RegistryClient = class {
     };
   }
   /** A blob (an image config), by digest, checked against it. */
-  async blob(reference, digest, maxBytes = MAX_MANIFEST_BYTES2) {
+  blob(reference, digest, maxBytes = MAX_MANIFEST_BYTES2) {
+    return this.through(reference, (at) => this.blobAt(at, digest, maxBytes));
+  }
+  async blobAt(reference, digest, maxBytes = MAX_MANIFEST_BYTES2) {
     const response = await this.auth.send(reference.registry, reference.repository, {
       method: "GET",
       url: this.blobUrl(reference, digest),
@@ -31391,7 +31470,10 @@ var RegistryClient = class {
    * The stream fails with a RegistryError past `maxBytes`, or at its end when the bytes do
    * not hash to the descriptor's digest; a reader may stop early.
    */
-  async layer(reference, layer, maxBytes) {
+  layer(reference, layer, maxBytes) {
+    return this.through(reference, (at) => this.layerAt(at, layer, maxBytes));
+  }
+  async layerAt(reference, layer, maxBytes) {
     const response = await this.auth.send(reference.registry, reference.repository, {
       method: "GET",
       url: this.blobUrl(reference, layer.digest),
@@ -31554,6 +31636,13 @@ function registrySaid(response) {
 function excerptLine(text2) {
   return text2.length > MAX_SAID_CHARS ? `${text2.slice(0, MAX_SAID_CHARS)}\u2026` : text2;
 }
+var FALLBACK_KINDS = [
+  "network",
+  "timeout",
+  "server",
+  "not-found",
+  "bad-response"
+];
 
 // src/sources/discover.ts
 import { dirname as dirname2, isAbsolute, posix as posix7, relative as relative2, resolve as resolve3 } from "node:path";
@@ -32471,6 +32560,8 @@ Options:
   --json                     print one JSON object on stdout
   --platforms P,\u2026            platforms to track, e.g. linux/amd64,linux/arm64 (resolve, check)
   --insecure-registries H,\u2026  registry hosts spoken to over plain HTTP (resolve, check)
+  --registry-mirror R=URL    ask registry R through its pull-through mirror at URL first,
+                             e.g. docker.io=https://mirror.example.com (repeatable)
   --timeout SECONDS          per registry request, at most ${MAX_TIMEOUT_SECONDS}; the run stops
                              asking after ${RUN_TIMEOUT_FACTOR} \xD7 this (default ${DEFAULTS.timeoutSeconds})
   --baseline FILE            baseline file for check (default ${DEFAULTS.baselineFile})
@@ -32497,6 +32588,7 @@ var FLAGS = {
   json: { type: "boolean" },
   platforms: { type: "string" },
   "insecure-registries": { type: "string" },
+  "registry-mirror": { type: "string", multiple: true },
   timeout: { type: "string" },
   baseline: { type: "string" },
   update: { type: "boolean" },
@@ -32512,6 +32604,7 @@ var FLAGS = {
 var ONLY_WITH = {
   platforms: ["resolve", "check"],
   "insecure-registries": ["resolve", "check"],
+  "registry-mirror": ["resolve", "check"],
   timeout: ["resolve", "check"],
   baseline: ["check"],
   update: ["check"],
@@ -32569,8 +32662,14 @@ function commandOptions(command2, paths, values) {
       "--explain-budget"
     ),
     insecureRegistries: commaList(values["insecure-registries"] ?? ""),
+    registryMirrors: mirrorsFlag(values["registry-mirror"] ?? []),
     timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), "--timeout")
   };
+}
+function mirrorsFlag(entries) {
+  const mirrors = parseMirrors(entries);
+  if ("error" in mirrors) throw new UsageError(`--registry-mirror: ${mirrors.error}`);
+  return mirrors;
 }
 
 // src/cli/main.ts
@@ -32612,6 +32711,7 @@ async function command(options, io) {
   const registry = {
     timeoutMs: options.timeoutSeconds * 1e3,
     insecureRegistries: options.insecureRegistries,
+    mirrors: options.registryMirrors,
     env: io.env
   };
   if (options.command === "scan") {
@@ -32622,8 +32722,12 @@ async function command(options, io) {
     return 0;
   }
   if (options.command === "resolve") {
-    const { discovered, resolutions } = await run({ ...scanning, until: "resolve", registry });
-    warn(discovered, io);
+    const { discovered, resolutions, stats } = await run({
+      ...scanning,
+      until: "resolve",
+      registry
+    });
+    warn(discovered, io, stats.mirrorFallbacks);
     const references = discovered.references;
     const resolution = (r) => r.image ? resolutions.get(resolutionKey(r.image)) : void 0;
     if (options.json) json({ references: references.map((r) => resolvedJson(r, resolution(r))) }, io);
@@ -32644,7 +32748,7 @@ async function command(options, io) {
     save: options.update,
     now: (/* @__PURE__ */ new Date()).toISOString()
   });
-  warn(result.discovered, io);
+  warn(result.discovered, io, result.stats.mirrorFallbacks);
   writeCheck(result, options, io);
   return result.verdict.failures.length > 0 ? 1 : 0;
 }
@@ -32681,7 +32785,8 @@ function writeCheck(result, options, io) {
     );
   }
 }
-function warn(discovered, io) {
+function warn(discovered, io, mirrorFallbacks = []) {
+  for (const fallback of mirrorFallbacks) io.stderr(terminalText(`warning: ${fallback}`) + "\n");
   for (const [level, list] of [
     ["error", discovered.errors],
     ["warning", discovered.warnings],

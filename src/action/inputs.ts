@@ -27,6 +27,7 @@ import { SEVERITIES, type Severity } from '../explain/diff.js'
 import { baselineKeyPrefix, legacyKeyPrefix, workflowFile } from '../baseline/cache-key.js'
 import type { Acceptance } from '../compare/accept.js'
 import { hostPlatform } from '../reference/platform.js'
+import { parseMirrors } from '../registry/mirrors.js'
 import { parseReference } from '../reference/reference.js'
 
 /** Every input of action.yml, validated; a bad value fails with the input's name. */
@@ -42,6 +43,8 @@ export interface ActionInputs {
   registryAuth: Record<string, { username: string; password: string }>
   githubToken: string
   insecureRegistries: string[]
+  /** Upstream registry → its pull-through mirror. */
+  registryMirrors: Record<string, string>
   timeoutSeconds: number
   /** The key prefix of the repository's baseline, or of the one the input cache-key names. */
   cacheKey: string
@@ -92,6 +95,7 @@ export function readInputs(env: Record<string, string | undefined> = process.env
     registryAuth: parseRegistryAuth(core.getMultilineInput('registry-auth')),
     githubToken,
     insecureRegistries: commaList(core.getInput('insecure-registries')),
+    registryMirrors: mirrorsInput(core.getMultilineInput('registry-mirrors').flatMap(commaList)),
     timeoutSeconds: parseTimeout(
       core.getInput('timeout') || String(DEFAULTS.timeoutSeconds),
       'input timeout'
@@ -178,6 +182,12 @@ function branchPatterns(lines: string[]): string[] {
         `input recording-branches: "${pattern}" is not a branch pattern; name branches as on.push.branches does (main, release/*)`
       )
   return patterns
+}
+
+function mirrorsInput(entries: string[]): Record<string, string> {
+  const mirrors = parseMirrors(entries)
+  if ('error' in mirrors) throw new ConfigError(`input registry-mirrors: ${mirrors.error}`)
+  return mirrors
 }
 
 function booleanInput(name: string): boolean {

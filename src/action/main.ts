@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     registry: {
       timeoutMs: inputs.timeoutSeconds * 1000,
       insecureRegistries: inputs.insecureRegistries,
+      mirrors: inputs.registryMirrors,
       registryAuth: inputs.registryAuth,
       githubToken: inputs.githubToken,
       githubActor: env.GITHUB_ACTOR,
@@ -193,6 +194,7 @@ function writeReport(
   if (baselineProblem) core.warning(baselineProblem)
   // where a run that cannot record finds none, the workflow file is what to change
   if (missing) core.warning(missing.message, missing.file ? { file: missing.file } : {})
+  for (const fallback of result.stats.mirrorFallbacks) core.warning(fallback)
   for (const warning of result.discovered.warnings)
     core.warning(warning.message, { file: warning.file, startLine: warning.line })
   // in the log only: what is known only at run time is not a problem of the files

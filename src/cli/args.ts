@@ -1,6 +1,7 @@
 /**
  * The command line's flags, parsed and validated; a bad one is a UsageError with the usage.
  */
+import { parseMirrors } from '../registry/mirrors.js'
 import { parseArgs } from 'node:util'
 import {
   DEFAULTS,
@@ -46,6 +47,8 @@ export interface CliCommand {
   /** check: where to write a SARIF log. */
   sarif: string | null
   insecureRegistries: string[]
+  /** `--registry-mirror UPSTREAM=URL`: a pull-through mirror per upstream registry. */
+  registryMirrors: Record<string, string>
   timeoutSeconds: number
 }
 
@@ -79,6 +82,8 @@ Options:
   --json                     print one JSON object on stdout
   --platforms P,…            platforms to track, e.g. linux/amd64,linux/arm64 (resolve, check)
   --insecure-registries H,…  registry hosts spoken to over plain HTTP (resolve, check)
+  --registry-mirror R=URL    ask registry R through its pull-through mirror at URL first,
+                             e.g. docker.io=https://mirror.example.com (repeatable)
   --timeout SECONDS          per registry request, at most ${MAX_TIMEOUT_SECONDS}; the run stops
                              asking after ${RUN_TIMEOUT_FACTOR} × this (default ${DEFAULTS.timeoutSeconds})
   --baseline FILE            baseline file for check (default ${DEFAULTS.baselineFile})
@@ -108,6 +113,7 @@ const FLAGS = {
   json: { type: 'boolean' },
   platforms: { type: 'string' },
   'insecure-registries': { type: 'string' },
+  'registry-mirror': { type: 'string', multiple: true },
   timeout: { type: 'string' },
   baseline: { type: 'string' },
   update: { type: 'boolean' },
@@ -125,6 +131,7 @@ const FLAGS = {
 const ONLY_WITH: Partial<Record<keyof typeof FLAGS, CommandName[]>> = {
   platforms: ['resolve', 'check'],
   'insecure-registries': ['resolve', 'check'],
+  'registry-mirror': ['resolve', 'check'],
   timeout: ['resolve', 'check'],
   baseline: ['check'],
   update: ['check'],
@@ -187,6 +194,13 @@ function commandOptions(command: CommandName, paths: string[], values: FlagValue
       '--explain-budget'
     ),
     insecureRegistries: commaList(values['insecure-registries'] ?? ''),
+    registryMirrors: mirrorsFlag(values['registry-mirror'] ?? []),
     timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), '--timeout')
   }
+}
+
+function mirrorsFlag(entries: string[]): Record<string, string> {
+  const mirrors = parseMirrors(entries)
+  if ('error' in mirrors) throw new UsageError(`--registry-mirror: ${mirrors.error}`)
+  return mirrors
 }

@@ -74,6 +74,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
   const registry = {
     timeoutMs: options.timeoutSeconds * 1000,
     insecureRegistries: options.insecureRegistries,
+    mirrors: options.registryMirrors,
     env: io.env
   }
   if (options.command === 'scan') {
@@ -84,8 +85,12 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     return 0
   }
   if (options.command === 'resolve') {
-    const { discovered, resolutions } = await run({ ...scanning, until: 'resolve', registry })
-    warn(discovered, io)
+    const { discovered, resolutions, stats } = await run({
+      ...scanning,
+      until: 'resolve',
+      registry
+    })
+    warn(discovered, io, stats.mirrorFallbacks)
     const references = discovered.references
     const resolution = (r: FoundReference) =>
       r.image ? resolutions.get(resolutionKey(r.image)) : undefined
@@ -107,7 +112,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     save: options.update,
     now: new Date().toISOString()
   })
-  warn(result.discovered, io)
+  warn(result.discovered, io, result.stats.mirrorFallbacks)
   writeCheck(result, options, io)
   return result.verdict.failures.length > 0 ? 1 : 0
 }
@@ -148,7 +153,12 @@ function writeCheck(result: Checked, options: CliCommand, io: CliIO): void {
 }
 
 /** Errors, warnings and notices of the scan, on stderr, one line each. */
-function warn(discovered: Pick<Discovered, 'errors' | 'warnings' | 'notices'>, io: CliIO): void {
+function warn(
+  discovered: Pick<Discovered, 'errors' | 'warnings' | 'notices'>,
+  io: CliIO,
+  mirrorFallbacks: readonly string[] = []
+): void {
+  for (const fallback of mirrorFallbacks) io.stderr(terminalText(`warning: ${fallback}`) + '\n')
   for (const [level, list] of [
     ['error', discovered.errors],
     ['warning', discovered.warnings],

@@ -7,8 +7,9 @@ import { formatReference, type ImageReference } from '../reference/reference.js'
 import { DEFAULT_PLATFORM, platformOf } from '../reference/platform.js'
 import { Authenticator } from './auth.js'
 import { Keychain, type KeychainOptions } from './credentials.js'
-import { RegistryError } from './errors.js'
+import { RegistryError, type RegistryErrorKind } from './errors.js'
 import { registryBaseUrl } from './hosts.js'
+import { mirrorOf, type Mirrors } from './mirrors.js'
 import {
   MEDIA_TYPES,
   parseConfig,
@@ -47,6 +48,8 @@ export interface PlatformImage {
 
 export interface RegistryClientOptions extends TransportOptions, KeychainOptions {
   insecureRegistries?: string[]
+  /** Upstream registry → the pull-through mirror its requests go to first. */
+  mirrors?: Mirrors
 }
 
 export interface RegistryStats {
@@ -58,6 +61,8 @@ export interface RegistryStats {
   limitedTo: Record<string, number>
   /** Docker Hub's `ratelimit-remaining` (pulls left in the window), per registry, as last seen. */
   rateLimitRemaining: Record<string, number>
+  /** Each mirror that failed and was passed over for its upstream, said once. */
+  mirrorFallbacks: string[]
 }
 
 /** Remote operations on registries: a tag's digest, a manifest, a blob (go-containerregistry's `remote`). */
@@ -74,10 +79,44 @@ export class RegistryClient {
    */
   private readonly manifests = new Map<string, Promise<Fetched<Manifest>>>()
 
+  private readonly mirrors: Mirrors
+  /** Mirrors that failed this run: their upstream is asked directly from then on. */
+  private readonly down = new Map<string, string>()
+
   constructor(options: RegistryClientOptions) {
     this.transport = new Transport(options)
     this.auth = new Authenticator(this.transport, new Keychain(options))
-    this.insecure = options.insecureRegistries ?? []
+    this.mirrors = options.mirrors ?? {}
+    this.insecure = [
+      ...(options.insecureRegistries ?? []),
+      ...Object.values(this.mirrors).flatMap(url =>
+        url.startsWith('http:') ? [new URL(url).host] : []
+      )
+    ]
+  }
+
+  /**
+   * An operation through the reference's mirror, else (no mirror, or one that failed) its
+   * upstream. A mirror that cannot be reached, fails or lacks the image is passed over for
+   * the upstream; one that cannot be reached or fails is not asked again this run.
+   */
+  private async through<T>(
+    reference: ImageReference,
+    operation: (at: ImageReference) => Promise<T>
+  ): Promise<T> {
+    const via = mirrorOf(reference, this.mirrors)
+    if (!via || this.down.has(via.mirror.host)) return operation(reference)
+    try {
+      return await operation(via.reference)
+    } catch (error) {
+      if (!(error instanceof RegistryError) || !FALLBACK_KINDS.includes(error.kind)) throw error
+      if (error.kind !== 'not-found' && !this.down.has(via.mirror.host))
+        this.down.set(
+          via.mirror.host,
+          `the mirror ${via.mirror.host} of ${reference.registry} failed (${error.message}); ${reference.registry} was asked directly for the rest of the run`
+        )
+      return operation(reference)
+    }
   }
 
   get stats(): RegistryStats {
@@ -85,7 +124,8 @@ export class RegistryClient {
       ...this.transport.stats,
       tokensFetched: this.auth.stats.tokensFetched,
       manifestRequests: this.manifestRequests,
-      rateLimitRemaining: { ...this.rateLimit }
+      rateLimitRemaining: { ...this.rateLimit },
+      mirrorFallbacks: [...this.down.values()]
     }
   }
 
@@ -97,18 +137,26 @@ export class RegistryClient {
    * The digest a reference points at now: HEAD with the manifest Accept types, its
    * Docker-Content-Digest; where that header is missing or HEAD is refused, GET and hash.
    */
-  async digest(reference: ImageReference): Promise<string> {
+  digest(reference: ImageReference): Promise<string> {
+    return this.through(reference, at => this.digestAt(at))
+  }
+
+  private async digestAt(reference: ImageReference): Promise<string> {
     const head = await this.manifestRequest(reference, 'HEAD')
     const header = head.headers[DIGEST_HEADER]
     // a 200 that is not a manifest (a proxy's login page) is read and refused, never recorded
     const type = head.headers['content-type']?.split(';')[0].trim()
     const manifestType = type === undefined || MANIFEST_TYPES.includes(type)
     if (head.status === 200 && header && isSha256(header) && manifestType) return header
-    return (await this.index(reference)).digest
+    return (await this.indexAt(reference)).digest
   }
 
   /** The top-level manifest of a reference (an index, for multi-platform images), parsed and checked against its digest. */
   index(reference: ImageReference): Promise<Fetched<Manifest>> {
+    return this.through(reference, at => this.indexAt(at))
+  }
+
+  private indexAt(reference: ImageReference): Promise<Fetched<Manifest>> {
     const key = (digest: string) => `${reference.registry}/${reference.repository}@${digest}`
     const known = reference.digest ? this.manifests.get(key(reference.digest)) : undefined
     if (known) return known
@@ -159,8 +207,15 @@ export class RegistryClient {
    * takes the default platform, else an index's only entry; a single-platform image is
    * whatever platform its config names.
    */
-  async image(reference: ImageReference, platform: string | null): Promise<PlatformImage> {
-    const top = await this.index(reference)
+  image(reference: ImageReference, platform: string | null): Promise<PlatformImage> {
+    return this.through(reference, at => this.imageAt(at, platform))
+  }
+
+  private async imageAt(
+    reference: ImageReference,
+    platform: string | null
+  ): Promise<PlatformImage> {
+    const top = await this.indexAt(reference)
     let manifest = top.value
     let digest = top.digest
     let chosen = platform ?? DEFAULT_PLATFORM
@@ -177,7 +232,7 @@ export class RegistryClient {
         )
       }
       chosen = entry.platform
-      const platformManifest = await this.index({ ...reference, digest: entry.digest })
+      const platformManifest = await this.indexAt({ ...reference, digest: entry.digest })
       if (platformManifest.value.kind !== 'image') {
         throw new RegistryError(
           'bad-response',
@@ -189,7 +244,7 @@ export class RegistryClient {
       digest = entry.digest
     }
     const config = parseConfig(
-      await this.blob(reference, manifest.config.digest),
+      await this.blobAt(reference, manifest.config.digest),
       `config ${manifest.config.digest}`
     )
     if (top.value.kind === 'image' && config.os && config.architecture) chosen = platformOf(config)
@@ -204,7 +259,11 @@ export class RegistryClient {
   }
 
   /** A blob (an image config), by digest, checked against it. */
-  async blob(
+  blob(reference: ImageReference, digest: string, maxBytes = MAX_MANIFEST_BYTES): Promise<Buffer> {
+    return this.through(reference, at => this.blobAt(at, digest, maxBytes))
+  }
+
+  private async blobAt(
     reference: ImageReference,
     digest: string,
     maxBytes = MAX_MANIFEST_BYTES
@@ -236,7 +295,15 @@ export class RegistryClient {
    * The stream fails with a RegistryError past `maxBytes`, or at its end when the bytes do
    * not hash to the descriptor's digest; a reader may stop early.
    */
-  async layer(reference: ImageReference, layer: Descriptor, maxBytes: number): Promise<Readable> {
+  layer(reference: ImageReference, layer: Descriptor, maxBytes: number): Promise<Readable> {
+    return this.through(reference, at => this.layerAt(at, layer, maxBytes))
+  }
+
+  private async layerAt(
+    reference: ImageReference,
+    layer: Descriptor,
+    maxBytes: number
+  ): Promise<Readable> {
     const response = await this.auth.send(reference.registry, reference.repository, {
       method: 'GET',
       url: this.blobUrl(reference, layer.digest),
@@ -459,3 +526,12 @@ function registrySaid(response: HttpResponse): { codes: string[]; text: string }
 function excerptLine(text: string): string {
   return text.length > MAX_SAID_CHARS ? `${text.slice(0, MAX_SAID_CHARS)}…` : text
 }
+
+/** What makes a mirror be passed over for its upstream: it is not there, failing, or lacks the image. */
+const FALLBACK_KINDS: readonly RegistryErrorKind[] = [
+  'network',
+  'timeout',
+  'server',
+  'not-found',
+  'bad-response'
+]
