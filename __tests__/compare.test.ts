@@ -45,7 +45,7 @@ describe('compare', () => {
           failure: {
             kind: 'not-found',
             registry: 'docker.io',
-            message: 'the tag 1 no longer exists'
+            message: 'the tag 1 does not exist'
           }
         }
       }),
@@ -61,6 +61,13 @@ describe('compare', () => {
       options
     )
     expect(findings.map(f => f.status)).toEqual(['drifted', 'unchanged', 'new', 'error'])
+    // a tag the baseline had and the registry no longer has: said as removed since
+    expect(findings[3]).toMatchObject({
+      error: {
+        kind: 'not-found',
+        message: 'the tag 1 does not exist; it existed when the baseline was recorded (2026-11-01)'
+      }
+    })
     // drift not accepted keeps the known-good digest; an error keeps its entry; a removed line
     // is dropped; what another step reads is kept
     expect(Object.fromEntries(Object.entries(next.images).map(([k, v]) => [k, v.digest]))).toEqual({

@@ -26692,7 +26692,13 @@ function judge(reference, resolutions, baseline, options) {
       image,
       status: "error",
       ...previous ? { previous } : {},
-      error: resolution ? resolution.failure : { kind: "bad-response", message: `${image}: not resolved` }
+      error: !resolution ? { kind: "bad-response", message: `${image}: not resolved` } : resolution.failure.kind === "not-found" && previous ? (
+        // the baseline had it: it was removed since, which is worth saying
+        {
+          ...resolution.failure,
+          message: `${resolution.failure.message}; it existed when the baseline was recorded${previous.recordedAt ? ` (${previous.recordedAt.slice(0, 10)})` : ""}`
+        }
+      ) : resolution.failure
     };
   }
   const current = { digest: resolution.digest };
