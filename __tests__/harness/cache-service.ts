@@ -162,6 +162,12 @@ export class CacheService {
     return this.live.filter(e => e.scope === scope).map(e => e.key)
   }
 
+  /** The key a restore by a prefix of it finds in a scope: the newest saved, as GitHub orders them. */
+  newestIn(scope: string): string | undefined {
+    return this.live.filter(e => e.scope === scope).sort((a, b) => b.createdAt - a.createdAt)[0]
+      ?.key
+  }
+
   /** The stored bytes of a saved entry (a tar archive): tests read what a run recorded. */
   blobOf(key: string): Buffer {
     const entry = this.live.find(e => e.key === key)

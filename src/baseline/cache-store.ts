@@ -231,6 +231,9 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
   await mkdir(dirname(cached), { recursive: true })
   let saved: string | null = null
   let merged = ''
+  // how long this step's last save took, and whether it has waited that long since
+  let saveTook = 0
+  let settled = true
   try {
     for (let round = 0; round < MERGE_ROUNDS; round++) {
       const newest = await restoreEntry(staging.path, staging.prefix, { lookupOnly: true })
@@ -244,7 +247,15 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
               outcome: 'failed',
               message: `baseline not saved to the cache: could not check for a newer one (${newest.why})`
             }
-      if (newest.outcome === 'hit' && newest.key === saved) break
+      if (newest.outcome === 'hit' && newest.key === saved) {
+        if (settled) break
+        // a save that began while this one ran is visible about as long after it as this one
+        // took: look once more then, so that neither of two saves in the same moment hides the other
+        settled = true
+        await new Promise(done => setTimeout(done, Math.min(Math.max(saveTook, 200), 5000)))
+        round--
+        continue
+      }
       let saving = staged.baseline
       let stored = staged.restoredText
       if (newest.outcome === 'hit' && newest.key !== staged.restoredKey) {
@@ -264,9 +275,12 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
       }
       const key = round === 0 ? staging.key : `${staging.key}-${round}`
       await writeBaselineFile(cached, saving)
+      const began = performance.now()
       const problem = await saveEntry(staging.path, key)
       if (problem)
         return { outcome: 'failed', message: `baseline not saved to the cache (${problem})` }
+      saveTook = performance.now() - began
+      settled = false
       saved = key
     }
     return { outcome: 'saved', message: `baseline saved to the Actions cache as ${saved}${merged}` }
