@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -13,7 +13,7 @@ import { FakeGitHub } from './harness/fake-github.js'
 import { ImagePusher } from './harness/images.js'
 import type { ActionRunner, JobResult, StepResult } from './helpers/action-runner.js'
 import { fixed, inWorld, type World } from './helpers/drift-world.js'
-import { NODES, ROOT } from './helpers/run.js'
+import { NODES, pathWithoutZstd, ROOT } from './helpers/run.js'
 import { on, type Trigger } from './helpers/trigger.js'
 
 /**
@@ -235,15 +235,6 @@ async function earlierBaseline(runner: ActionRunner, cache: CacheService): Promi
   const [key] = cache.keysIn(MAIN).filter(k => k.startsWith(baselineKeyPrefix('seed')))
   const document = JSON.parse(cache.savedText(key)) as Record<string, unknown>
   return JSON.stringify({ ...document, updatedAt: '2026-11-01T00:00:00Z', run: '90-1' }, null, 2)
-}
-
-/** A PATH with every program of /usr/bin but zstd: a container job without it. */
-function pathWithoutZstd(): { path: string; dispose: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'bid-no-zstd-'))
-  for (const name of readdirSync('/usr/bin'))
-    if (!name.startsWith('zstd') && !name.startsWith('unzstd'))
-      symlinkSync(join('/usr/bin', name), join(dir, name))
-  return { path: dir, dispose: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
 describe('upgrading from the key scheme of an earlier version', () => {

@@ -1,10 +1,9 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CacheService } from './harness/cache-service.js'
 import { ActionRunner, type JobResult } from './helpers/action-runner.js'
 import { inWorld, statuses, World } from './helpers/drift-world.js'
-import { NODES } from './helpers/run.js'
+import { NODES, pathWithoutZstd } from './helpers/run.js'
 import { on } from './helpers/trigger.js'
 
 /**
@@ -24,18 +23,6 @@ const workflow = (file: string, job: string) => ({
   GITHUB_WORKFLOW: file.replace(/\.yml$/, ''),
   GITHUB_JOB: job
 })
-
-/**
- * A PATH with every program of /usr/bin but zstd: a container job or self-hosted runner
- * without it. (Debian's /bin is /usr/bin, so the folder is built rather than filtered.)
- */
-function pathWithoutZstd(): { path: string; dispose: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'bid-no-zstd-'))
-  for (const name of readdirSync('/usr/bin'))
-    if (!name.startsWith('zstd') && !name.startsWith('unzstd'))
-      symlinkSync(join('/usr/bin', name), join(dir, name))
-  return { path: dir, dispose: () => rmSync(dir, { recursive: true, force: true }) }
-}
 
 /** The files of the drifted findings, as the `images` output lists them. */
 const drifted = (job: JobResult) =>

@@ -1,9 +1,9 @@
+import { discoverDirectory } from './helpers/references.js'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { formatReference } from '../src/reference/reference.js'
-import { discover } from '../src/sources/discover.js'
-import { DEFAULT_PATTERNS, READ_ORDER, SOURCES } from '../src/sources/index.js'
+import { READ_ORDER, SOURCES } from '../src/sources/index.js'
 import { RepositoryReader } from '../src/sources/read-file.js'
 import { selectFiles } from '../src/sources/select.js'
 
@@ -80,15 +80,7 @@ describe('a byte-order mark', () => {
       join(root, 'deploy.yaml'),
       `${bom}apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers: [{ name: c, image: nginx:1.27 }]\n`
     )
-    const found = await discover({
-      cwd: root,
-      select: { globs: DEFAULT_PATTERNS },
-      buildArgs: {},
-      targetPlatforms: ['linux/amd64'],
-      buildPlatform: 'linux/amd64',
-      variables: {},
-      secrets: []
-    })
+    const found = await discoverDirectory(root)
     expect(found.errors).toEqual([])
     expect(
       found.references
@@ -107,16 +99,7 @@ describe('how large a file may be', () => {
   let root: string
   beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'bid-size-'))))
   afterEach(() => rmSync(root, { recursive: true, force: true }))
-  const scan = () =>
-    discover({
-      cwd: root,
-      select: { globs: DEFAULT_PATTERNS },
-      buildArgs: {},
-      targetPlatforms: ['linux/amd64'],
-      buildPlatform: 'linux/amd64',
-      variables: {},
-      secrets: []
-    })
+  const scan = () => discoverDirectory(root)
 
   it('a release manifest of megabytes, mostly CRDs, is read; its images are found', async () => {
     // a controller's install.yaml: CRDs with long OpenAPI schemas, then the Deployment
@@ -192,15 +175,7 @@ describe('the platform a build runs for', () => {
       join(root, '.github', 'workflows', 'image.yml'),
       'on: push\njobs:\n  image:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          context: action\n          platforms: |\n            linux/arm64\n            linux/s390x\n'
     )
-    const found = await discover({
-      cwd: root,
-      select: { globs: DEFAULT_PATTERNS },
-      buildArgs: {},
-      targetPlatforms: ['linux/amd64'],
-      buildPlatform: 'linux/amd64',
-      variables: {},
-      secrets: []
-    })
+    const found = await discoverDirectory(root)
     expect(found.errors).toEqual([])
     expect(
       found.references

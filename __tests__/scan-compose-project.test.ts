@@ -1,4 +1,4 @@
-import { builds } from './helpers/references.js'
+import { builds, discoverDirectory } from './helpers/references.js'
 import { composeSource, parseDotenv, scanCompose } from '../src/sources/compose.js'
 import { DEFAULT_PATTERNS, sourceFor } from '../src/sources/index.js'
 import { formatReference } from '../src/reference/reference.js'
@@ -151,16 +151,7 @@ describe('the override file Compose merges over the project', () => {
   beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'bid-override-'))))
   afterEach(() => rmSync(root, { recursive: true, force: true }))
   const scan = async () => {
-    const { discover } = await import('../src/sources/discover.js')
-    const found = await discover({
-      cwd: root,
-      select: { globs: DEFAULT_PATTERNS },
-      buildArgs: {},
-      targetPlatforms: ['linux/amd64'],
-      buildPlatform: 'linux/amd64',
-      variables: {},
-      secrets: []
-    })
+    const found = await discoverDirectory(root)
     return {
       references: found.references.map(r => [
         r.file,
@@ -229,16 +220,7 @@ describe('the Compose files a workflow names', () => {
   })
   afterEach(() => rmSync(root, { recursive: true, force: true }))
   const scan = async () => {
-    const { discover } = await import('../src/sources/discover.js')
-    const found = await discover({
-      cwd: root,
-      select: { globs: DEFAULT_PATTERNS },
-      buildArgs: {},
-      targetPlatforms: ['linux/amd64'],
-      buildPlatform: 'linux/amd64',
-      variables: {},
-      secrets: []
-    })
+    const found = await discoverDirectory(root)
     expect(found.errors).toEqual([])
     return found.references.map(r => [r.file, r.line, r.image ? formatReference(r.image) : r.error])
   }

@@ -1,3 +1,5 @@
+import { discover, type Discovered } from '../../src/sources/discover.js'
+import { DEFAULT_PATTERNS } from '../../src/sources/index.js'
 import { parseReference } from '../../src/reference/reference.js'
 import { dockerfileSource, type DockerfileBuild } from '../../src/sources/dockerfile.js'
 import type { FoundReference, SourceScan } from '../../src/sources/source.js'
@@ -31,4 +33,17 @@ export function builds(scan: SourceScan) {
         ...(passed.localImages ? { localImages: passed.localImages } : {})
       }
     })
+}
+
+/** Every file of a directory, found and read as the action's default `files` do, for linux/amd64. */
+export function discoverDirectory(root: string): Promise<Discovered> {
+  return discover({
+    cwd: root,
+    select: { globs: DEFAULT_PATTERNS },
+    buildArgs: {},
+    targetPlatforms: ['linux/amd64'],
+    buildPlatform: 'linux/amd64',
+    variables: {},
+    secrets: []
+  })
 }

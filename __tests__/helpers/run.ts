@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 
 const here = import.meta.dirname ?? process.cwd()
 /** The project's root, also when this file is bundled under node_modules/.cache (benchmarks). */
@@ -45,3 +46,15 @@ export const NODES: [string, string][] = [
   ['node 20', process.execPath],
   ['node 24', resolve(ROOT, 'node_modules/.cache/node24/node_modules/node/bin/node')]
 ]
+
+/**
+ * A PATH with every program of /usr/bin but zstd: a container job or self-hosted runner
+ * without it. (Debian's /bin is /usr/bin, so the folder is built rather than filtered.)
+ */
+export function pathWithoutZstd(): { path: string; dispose: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'bid-no-zstd-'))
+  for (const name of readdirSync('/usr/bin'))
+    if (!name.startsWith('zstd') && !name.startsWith('unzstd'))
+      symlinkSync(join('/usr/bin', name), join(dir, name))
+  return { path: dir, dispose: () => rmSync(dir, { recursive: true, force: true }) }
+}
