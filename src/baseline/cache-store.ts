@@ -249,10 +249,11 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
             }
       if (newest.outcome === 'hit' && newest.key === saved) {
         if (settled) break
-        // a save that began while this one ran is visible about as long after it as this one
-        // took: look once more then, so that neither of two saves in the same moment hides the other
+        // a save that began while this one ran becomes visible within a few times as long as
+        // this one took (a loaded runner's save is slower): look once more then, so that of two
+        // saves in the same moment the one that finished first sees the other and merges it
         settled = true
-        await new Promise(done => setTimeout(done, Math.min(Math.max(saveTook, 200), 5000)))
+        await new Promise(done => setTimeout(done, Math.min(Math.max(3 * saveTook, 2000), 10_000)))
         round--
         continue
       }
