@@ -4066,7 +4066,7 @@ var require_picomatch = __commonJS({
     var parse = require_parse();
     var utils = require_utils();
     var constants = require_constants2();
-    var isObject3 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var isObject = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch2 = (glob, options, returnState = false) => {
       if (Array.isArray(glob)) {
         const fns = glob.map((input) => picomatch2(input, options, returnState));
@@ -4079,7 +4079,7 @@ var require_picomatch = __commonJS({
         };
         return arrayMatcher;
       }
-      const isState = isObject3(glob) && glob.tokens && glob.input;
+      const isState = isObject(glob) && glob.tokens && glob.input;
       if (glob === "" || typeof glob !== "string" && !isState) {
         throw new TypeError("Expected pattern to be a non-empty string");
       }
@@ -12177,7 +12177,7 @@ var require_fill_range = __commonJS({
     "use strict";
     var util = __require("util");
     var toRegexRange = require_to_regex_range();
-    var isObject3 = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
+    var isObject = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
     var transform = (toNumber) => {
       return (value) => toNumber === true ? Number(value) : String(value);
     };
@@ -12346,14 +12346,14 @@ var require_fill_range = __commonJS({
       if (typeof step === "function") {
         return fill(start, end, 1, { transform: step });
       }
-      if (isObject3(step)) {
+      if (isObject(step)) {
         return fill(start, end, 0, step);
       }
       let opts = { ...options };
       if (opts.capture === true) opts.wrap = true;
       step = step || opts.step || 1;
       if (!isNumber(step)) {
-        if (step != null && !isObject3(step)) return invalidStep(step, opts);
+        if (step != null && !isObject(step)) return invalidStep(step, opts);
         return fill(start, end, 1, step);
       }
       if (isNumber(start) && isNumber(end)) {
@@ -26368,6 +26368,11 @@ var RegistryError = class extends Error {
   registry;
 };
 
+// src/json.ts
+function isRecord(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 // src/registry/manifest.ts
 var MEDIA_TYPES = {
   ociIndex: "application/vnd.oci.image.index.v1+json",
@@ -26386,7 +26391,7 @@ function parseRegistryJson(bytes, what) {
 }
 function parseManifest(bytes, contentType, what) {
   const document = parseRegistryJson(bytes, what);
-  if (!isObject(document)) throw notManifest(what, "not a JSON object");
+  if (!isRecord(document)) throw notManifest(what, "not a JSON object");
   const header = contentType?.split(";")[0].trim();
   const mediaType = typeof document.mediaType === "string" ? document.mediaType : header && header !== "application/json" ? header : Array.isArray(document.manifests) ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest;
   const annotations = stringMap(document.annotations);
@@ -26413,11 +26418,11 @@ function parseManifest(bytes, contentType, what) {
 }
 function parseConfig(bytes, what) {
   const document = parseRegistryJson(bytes, what);
-  if (!isObject(document)) throw new RegistryError("bad-response", `${what} is not a JSON object`);
+  if (!isRecord(document)) throw new RegistryError("bad-response", `${what} is not a JSON object`);
   const doc = document;
   const text2 = (value) => typeof value === "string" ? value : void 0;
-  const inner = isObject(doc.config) ? doc.config : {};
-  const labels = isObject(inner.Labels) ? Object.fromEntries(
+  const inner = isRecord(doc.config) ? doc.config : {};
+  const labels = isRecord(inner.Labels) ? Object.fromEntries(
     Object.entries(inner.Labels).filter(
       (entry) => typeof entry[1] === "string"
     )
@@ -26431,7 +26436,7 @@ function parseConfig(bytes, what) {
       Env: Array.isArray(inner.Env) ? inner.Env.filter((e) => typeof e === "string") : null,
       Labels: labels
     },
-    history: Array.isArray(doc.history) ? doc.history.filter(isObject).map((h) => {
+    history: Array.isArray(doc.history) ? doc.history.filter(isRecord).map((h) => {
       const createdBy = text2(h.created_by);
       return createdBy !== void 0 ? { created_by: createdBy } : {};
     }) : []
@@ -26452,9 +26457,9 @@ function trackedDigests(entries, tracked) {
   return digests;
 }
 function descriptor(value, what) {
-  if (!isObject(value) || !isDigest(value.digest))
+  if (!isRecord(value) || !isDigest(value.digest))
     throw notManifest(what, "a descriptor without a valid digest");
-  const platform = isObject(value.platform) ? {
+  const platform = isRecord(value.platform) ? {
     os: stringOr(value.platform.os),
     architecture: stringOr(value.platform.architecture),
     variant: stringOr(value.platform.variant)
@@ -26470,14 +26475,11 @@ function descriptor(value, what) {
 function notManifest(what, why) {
   return new RegistryError("bad-response", `${what} is not an image manifest or index (${why})`);
 }
-function isObject(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 function stringOr(value) {
   return typeof value === "string" ? value : void 0;
 }
 function stringMap(value) {
-  if (!isObject(value)) return {};
+  if (!isRecord(value)) return {};
   return Object.fromEntries(
     Object.entries(value).filter((e) => typeof e[1] === "string")
   );
@@ -26830,9 +26832,6 @@ function parseSbom(document) {
     return packages;
   }
   return null;
-}
-function isRecord(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 function leadingNumber(version) {
   return /^(?:\d+:)?(\d+)/.exec(version)?.[1] ?? version;
@@ -29084,19 +29083,7 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
     return parsed.get(path) ?? null;
   };
   const effective = /* @__PURE__ */ new Map();
-  for (const pair of services.items) {
-    const service = String((0, import_yaml2.isScalar)(pair.key) ? pair.key.value : pair.key);
-    if (service === "<<") continue;
-    const definition = deref(document, pair.value);
-    if (!(0, import_yaml2.isMap)(definition)) continue;
-    const resolved = resolveService({ ...own, file }, definition, load, [`${file}#${service}`]);
-    if ("error" in resolved) {
-      const { line } = own.lineCounter.linePos(definition.range?.[0] ?? 0);
-      result.errors.push({ file, line, message: `service "${service}": ${resolved.error}` });
-      continue;
-    }
-    effective.set(service, resolved);
-  }
+  mergeServices({ ...own, file }, services, load, effective, result);
   const defaultOverride = baseOf(readRelative) === posix3.basename(file) ? overriddenBy(readRelative) : null;
   const merging = overrides ?? (defaultOverride ? [posix3.join(posix3.dirname(file), defaultOverride)] : []);
   for (const path of merging) mergeOverride(file, path, readRelative, load, effective, result);
@@ -29130,14 +29117,17 @@ function mergeOverride(file, path, readRelative, load, effective, result) {
   const root = parsed.document.contents;
   const services = (0, import_yaml2.isMap)(root) ? field(parsed.document, root, "services") : void 0;
   if (!(0, import_yaml2.isMap)(services)) return;
+  mergeServices({ ...parsed, file: path }, services, load, effective, result);
+}
+function mergeServices(at, services, load, effective, result) {
   for (const pair of services.items) {
     const service = String((0, import_yaml2.isScalar)(pair.key) ? pair.key.value : pair.key);
-    const definition = deref(parsed.document, pair.value);
+    const definition = deref(at.document, pair.value);
     if (service === "<<" || !(0, import_yaml2.isMap)(definition)) continue;
-    const over = resolveService({ ...parsed, file: path }, definition, load, [`${path}#${service}`]);
+    const over = resolveService(at, definition, load, [`${at.file}#${service}`]);
     if ("error" in over) {
-      const { line } = parsed.lineCounter.linePos(definition.range?.[0] ?? 0);
-      result.errors.push({ file: path, line, message: `service "${service}": ${over.error}` });
+      const { line } = at.lineCounter.linePos(definition.range?.[0] ?? 0);
+      result.errors.push({ file: at.file, line, message: `service "${service}": ${over.error}` });
       continue;
     }
     const base = effective.get(service);
@@ -30724,7 +30714,6 @@ function registryBaseUrl(registry, insecure) {
 }
 
 // src/registry/credentials.ts
-var isObject2 = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
 function stringField(config, where, value) {
   if (value === void 0 || value === null || typeof value === "string") return value ?? void 0;
   throw new RegistryError(
@@ -30775,7 +30764,7 @@ var Keychain = class {
     const found = Object.entries(config.auths).find(([key2]) => canonicalRegistry(key2) === registry);
     if (!found) return null;
     const [key, value] = found;
-    if (!isObject2(value))
+    if (!isRecord(value))
       throw new RegistryError("credentials", `${config.path}: auths["${key}"] must be an object`);
     const field2 = (name) => stringField(config, `auths["${key}"].${name}`, value[name]);
     const entry = {
@@ -30818,12 +30807,12 @@ var Keychain = class {
           } catch {
             throw new RegistryError("credentials", `${path} is not valid JSON; fix or remove it`);
           }
-          if (!isObject2(parsed))
+          if (!isRecord(parsed))
             throw new RegistryError("credentials", `${path} is not a JSON object; fix or remove it`);
           const section = (name) => {
             const value = parsed[name];
             if (value === void 0 || value === null) return {};
-            if (isObject2(value)) return value;
+            if (isRecord(value)) return value;
             throw new RegistryError("credentials", `${path}: ${name} must be an object`);
           };
           return {
@@ -30888,7 +30877,7 @@ var Keychain = class {
         `credential helper ${program} did not print JSON for ${registry}`
       );
     }
-    if (!isObject2(parsed) || parsed.Secret !== void 0 && typeof parsed.Secret !== "string" || parsed.Username !== void 0 && typeof parsed.Username !== "string")
+    if (!isRecord(parsed) || parsed.Secret !== void 0 && typeof parsed.Secret !== "string" || parsed.Username !== void 0 && typeof parsed.Username !== "string")
       throw new RegistryError(
         "credentials",
         `credential helper ${program} printed something other than {"Username": "\u2026", "Secret": "\u2026"} for ${registry}`
@@ -31619,15 +31608,9 @@ function registrySaid(response) {
   const oneLine = (text2) => excerptLine(text2.replace(/\s+/g, " ").trim());
   try {
     const parsed = JSON.parse(body);
-    const errors = typeof parsed === "object" && parsed !== null && Array.isArray(parsed.errors) ? parsed.errors.slice(0, 4) : [];
-    const entries = errors.flatMap(
-      (e) => typeof e === "object" && e !== null ? [
-        {
-          code: typeof e.code === "string" ? String(e.code) : "",
-          message: typeof e.message === "string" ? String(e.message) : ""
-        }
-      ] : []
-    );
+    const errors = isRecord(parsed) && Array.isArray(parsed.errors) ? parsed.errors.slice(0, 4) : [];
+    const field2 = (e, key) => typeof e[key] === "string" ? e[key] : "";
+    const entries = errors.filter(isRecord).map((e) => ({ code: field2(e, "code"), message: field2(e, "message") }));
     return {
       codes: entries.map((e) => e.code).filter((c) => /^[A-Z_]{1,40}$/.test(c)),
       text: oneLine(

@@ -18,6 +18,7 @@ import { ConfigError } from '../config/values.js'
 import { run, type Checked } from '../pipeline/run.js'
 import { counted } from '../words.js'
 import {
+  branchOf,
   decideRecording,
   defaultBranch,
   recordsOn,
@@ -226,7 +227,7 @@ function writeReport(
       acceptHint,
       unannotated: omitted,
       records: recording.records,
-      accepted: result.saved ? result.policy.accept : false,
+      accepted: result.saved ? policy.accept : false,
       baselineStatement: baselineStatement(restored, recording.statement),
       lockfileToCommit: lockfileText ? { name: inputs.lockfile, text: lockfileText } : undefined
     })
@@ -332,7 +333,7 @@ async function whyMissing(
   const cwd = process.cwd()
   const recorders = recording.records ? [] : recordingWorkflows(cwd, facts, isThisAction)
   const records = recordsOn(facts)
-  const own = facts.ref.startsWith('refs/heads/') ? facts.ref.slice('refs/heads/'.length) : ''
+  const own = branchOf(facts.ref) ?? ''
   const branch = recording.records
     ? own
     : facts.baseBranch && records(facts.baseBranch)

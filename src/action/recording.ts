@@ -9,7 +9,8 @@
 import { readFileSync } from 'node:fs'
 import picomatch from 'picomatch'
 import type { SaveBaseline } from '../config/defaults.js'
-import { githubJson, isRecord } from './github-api.js'
+import { isRecord } from '../json.js'
+import { githubJson } from './github-api.js'
 
 /** Events whose runs on the default branch record: they run the branch's own code, as merged. */
 const RECORDING_EVENTS = ['push', 'schedule', 'workflow_dispatch', 'repository_dispatch']
@@ -39,7 +40,7 @@ export interface Recording {
 /** Pure: whether this run records, by the input `save-baseline` and what started the run. */
 export function decideRecording(mode: SaveBaseline, facts: RunFacts): Recording {
   const records = recordsOn(facts)
-  const branch = facts.ref.startsWith('refs/heads/') ? shortRef(facts.ref) : null
+  const branch = branchOf(facts.ref)
   // a maintenance branch, and a pull request into one, accept there: its baseline is the one they read
   const acceptOn =
     facts.defaultBranch === null
@@ -97,6 +98,11 @@ export function recordingBranchesText(
     ...facts.recordingBranches.filter(b => b !== facts.defaultBranch)
   ]
   return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+}
+
+/** The branch a ref is, or null for a pull request's, a tag's or another ref. */
+export function branchOf(ref: string): string | null {
+  return ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : null
 }
 
 function shortRef(ref: string): string {

@@ -2,6 +2,7 @@
  * The packages inside an image, from its package database or its SBOM, and what changed
  * between two images. Pure: the reading is in layers.ts and sbom.ts, the words in report/.
  */
+import { isRecord } from '../json.js'
 
 export interface Package {
   name: string
@@ -140,11 +141,6 @@ export function parseSbom(document: unknown): Package[] | null {
     return packages
   }
   return null
-}
-
-/** An SBOM entry is an object; anything else in the list (`null`, a number) is not a package. */
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** Debian `1:2.36-9+deb12u4` → `2`; Alpine `3.1.4-r5` → `3`. */

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { DOCKER_HUB } from '../reference/reference.js'
 import { RegistryError } from './errors.js'
 import { canonicalRegistry } from './hosts.js'
+import { isRecord } from '../json.js'
 
 /** What a registry is logged in with. */
 export type Credential = { username: string; password: string } | { identityToken: string }
@@ -32,9 +33,6 @@ interface DockerConfig {
   credsStore: unknown
   credHelpers: Record<string, unknown>
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** A field of config.json that must be a string when present; a wrong one is this registry's error. */
 function stringField(config: DockerConfig, where: string, value: unknown): string | undefined {
@@ -96,7 +94,7 @@ export class Keychain {
     const found = Object.entries(config.auths).find(([key]) => canonicalRegistry(key) === registry)
     if (!found) return null
     const [key, value] = found
-    if (!isObject(value))
+    if (!isRecord(value))
       throw new RegistryError('credentials', `${config.path}: auths["${key}"] must be an object`)
     const field = (name: string) => stringField(config, `auths["${key}"].${name}`, value[name])
     const entry = {
@@ -141,12 +139,12 @@ export class Keychain {
           } catch {
             throw new RegistryError('credentials', `${path} is not valid JSON; fix or remove it`)
           }
-          if (!isObject(parsed))
+          if (!isRecord(parsed))
             throw new RegistryError('credentials', `${path} is not a JSON object; fix or remove it`)
           const section = (name: string) => {
             const value = parsed[name]
             if (value === undefined || value === null) return {}
-            if (isObject(value)) return value
+            if (isRecord(value)) return value
             throw new RegistryError('credentials', `${path}: ${name} must be an object`)
           }
           return {
@@ -214,7 +212,7 @@ export class Keychain {
       )
     }
     if (
-      !isObject(parsed) ||
+      !isRecord(parsed) ||
       (parsed.Secret !== undefined && typeof parsed.Secret !== 'string') ||
       (parsed.Username !== undefined && typeof parsed.Username !== 'string')
     )

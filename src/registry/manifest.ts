@@ -5,6 +5,7 @@
 import { normalizePlatform, platformOf } from '../reference/platform.js'
 import { isDigest } from '../reference/digest.js'
 import { RegistryError } from './errors.js'
+import { isRecord } from '../json.js'
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -77,7 +78,7 @@ export function parseManifest(
   what: string
 ): Manifest {
   const document = parseRegistryJson(bytes, what)
-  if (!isObject(document)) throw notManifest(what, 'not a JSON object')
+  if (!isRecord(document)) throw notManifest(what, 'not a JSON object')
   const header = contentType?.split(';')[0].trim()
   const mediaType =
     typeof document.mediaType === 'string'
@@ -113,13 +114,13 @@ export function parseManifest(
 /** An image config blob. */
 export function parseConfig(bytes: Buffer, what: string): ImageConfig {
   const document = parseRegistryJson(bytes, what)
-  if (!isObject(document)) throw new RegistryError('bad-response', `${what} is not a JSON object`)
+  if (!isRecord(document)) throw new RegistryError('bad-response', `${what} is not a JSON object`)
   // only the fields read, each of the type it must have: `"history": 5` or `"Env": [1]` from a
   // registry are left out, never a crash further on
   const doc = document as Record<string, unknown>
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
-  const inner = isObject(doc.config) ? (doc.config as Record<string, unknown>) : {}
-  const labels = isObject(inner.Labels)
+  const inner = isRecord(doc.config) ? (doc.config as Record<string, unknown>) : {}
+  const labels = isRecord(inner.Labels)
     ? Object.fromEntries(
         Object.entries(inner.Labels as Record<string, unknown>).filter(
           (entry): entry is [string, string] => typeof entry[1] === 'string'
@@ -136,7 +137,7 @@ export function parseConfig(bytes: Buffer, what: string): ImageConfig {
       Labels: labels
     },
     history: Array.isArray(doc.history)
-      ? doc.history.filter(isObject).map(h => {
+      ? doc.history.filter(isRecord).map(h => {
           const createdBy = text((h as Record<string, unknown>).created_by)
           return createdBy !== undefined ? { created_by: createdBy } : {}
         })
@@ -173,9 +174,9 @@ export function trackedDigests(
 }
 
 function descriptor(value: unknown, what: string): Descriptor {
-  if (!isObject(value) || !isDigest(value.digest))
+  if (!isRecord(value) || !isDigest(value.digest))
     throw notManifest(what, 'a descriptor without a valid digest')
-  const platform = isObject(value.platform)
+  const platform = isRecord(value.platform)
     ? {
         os: stringOr(value.platform.os),
         architecture: stringOr(value.platform.architecture),
@@ -195,16 +196,12 @@ function notManifest(what: string, why: string): RegistryError {
   return new RegistryError('bad-response', `${what} is not an image manifest or index (${why})`)
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function stringOr(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
 function stringMap(value: unknown): Record<string, string> {
-  if (!isObject(value)) return {}
+  if (!isRecord(value)) return {}
   return Object.fromEntries(
     Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string')
   )

@@ -9,6 +9,7 @@ import { Authenticator } from './auth.js'
 import { Keychain, type KeychainOptions } from './credentials.js'
 import { RegistryError, type RegistryErrorKind } from './errors.js'
 import { registryBaseUrl } from './hosts.js'
+import { isRecord } from '../json.js'
 import { mirrorOf, type Mirrors } from './mirrors.js'
 import {
   MEDIA_TYPES,
@@ -486,28 +487,12 @@ function registrySaid(response: HttpResponse): { codes: string[]; text: string }
   const oneLine = (text: string) => excerptLine(text.replace(/\s+/g, ' ').trim())
   try {
     const parsed: unknown = JSON.parse(body)
-    const errors =
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      Array.isArray((parsed as { errors?: unknown }).errors)
-        ? ((parsed as { errors: unknown[] }).errors.slice(0, 4) as unknown[])
-        : []
-    const entries = errors.flatMap(e =>
-      typeof e === 'object' && e !== null
-        ? [
-            {
-              code:
-                typeof (e as { code?: unknown }).code === 'string'
-                  ? String((e as { code: string }).code)
-                  : '',
-              message:
-                typeof (e as { message?: unknown }).message === 'string'
-                  ? String((e as { message: string }).message)
-                  : ''
-            }
-          ]
-        : []
-    )
+    const errors = isRecord(parsed) && Array.isArray(parsed.errors) ? parsed.errors.slice(0, 4) : []
+    const field = (e: Record<string, unknown>, key: string) =>
+      typeof e[key] === 'string' ? e[key] : ''
+    const entries = errors
+      .filter(isRecord)
+      .map(e => ({ code: field(e, 'code'), message: field(e, 'message') }))
     return {
       codes: entries.map(e => e.code).filter(c => /^[A-Z_]{1,40}$/.test(c)),
       text: oneLine(

@@ -159,19 +159,7 @@ export function scanCompose(
     return parsed.get(path) ?? null
   }
   const effective = new Map<string, Effective>()
-  for (const pair of services.items) {
-    const service = String(isScalar(pair.key) ? pair.key.value : pair.key)
-    if (service === '<<') continue
-    const definition = deref(document, pair.value as Node)
-    if (!isMap(definition)) continue
-    const resolved = resolveService({ ...own, file }, definition, load, [`${file}#${service}`])
-    if ('error' in resolved) {
-      const { line } = own.lineCounter.linePos(definition.range?.[0] ?? 0)
-      result.errors.push({ file, line, message: `service "${service}": ${resolved.error}` })
-      continue
-    }
-    effective.set(service, resolved)
-  }
+  mergeServices({ ...own, file }, services, load, effective, result)
   const defaultOverride =
     baseOf(readRelative) === posix.basename(file) ? overriddenBy(readRelative) : null
   const merging =
@@ -221,14 +209,25 @@ function mergeOverride(
   const root = parsed.document.contents
   const services = isMap(root) ? field(parsed.document, root, 'services') : undefined
   if (!isMap(services)) return
+  mergeServices({ ...parsed, file: path }, services, load, effective, result)
+}
+
+/** Each service of a file, `extends` applied, over what the files before it made of it. */
+function mergeServices(
+  at: ParsedYaml & { file: string },
+  services: YAMLMap,
+  load: (path: string) => ParsedYaml | null,
+  effective: Map<string, Effective>,
+  result: SourceScan
+): void {
   for (const pair of services.items) {
     const service = String(isScalar(pair.key) ? pair.key.value : pair.key)
-    const definition = deref(parsed.document, pair.value as Node)
+    const definition = deref(at.document, pair.value as Node)
     if (service === '<<' || !isMap(definition)) continue
-    const over = resolveService({ ...parsed, file: path }, definition, load, [`${path}#${service}`])
+    const over = resolveService(at, definition, load, [`${at.file}#${service}`])
     if ('error' in over) {
-      const { line } = parsed.lineCounter.linePos(definition.range?.[0] ?? 0)
-      result.errors.push({ file: path, line, message: `service "${service}": ${over.error}` })
+      const { line } = at.lineCounter.linePos(definition.range?.[0] ?? 0)
+      result.errors.push({ file: at.file, line, message: `service "${service}": ${over.error}` })
       continue
     }
     const base = effective.get(service)
