@@ -154,15 +154,23 @@ describe('the platform a build runs for', () => {
   afterEach(() => rmSync(root, { recursive: true, force: true }))
 
   // BuildKit sets TARGETPLATFORM, TARGETOS, TARGETARCH and TARGETVARIANT from the platform
-  // the build runs for: Compose passes a service's `platform`, Buildx a Bake target's
+  // the build runs for: Compose passes a service's `platform` or its `build.platforms` (a list,
+  // merged by appending across override files: compose-go override/merge.go), Buildx a Bake target's
   // `platforms` (each entry split on commas), docker/build-push-action its `platforms` input
+  // (a matrix's value filled in per leg)
   it('Compose platform, Bake platforms and build-push-action platforms feed TARGETARCH and the tracked platforms', async () => {
     const dockerfile = 'ARG TARGETARCH\nFROM example/img:${TARGETARCH}\n'
-    for (const dir of ['compose', 'bake', 'action']) mkdirSync(join(root, dir), { recursive: true })
+    for (const dir of ['compose/multi', 'bake', 'action', 'legs'])
+      mkdirSync(join(root, dir), { recursive: true })
+    writeFileSync(join(root, 'compose', 'multi', 'Dockerfile'), dockerfile)
+    writeFileSync(
+      join(root, 'compose', 'compose.override.yaml'),
+      'services:\n  multi:\n    build:\n      platforms: [linux/riscv64]\n'
+    )
     writeFileSync(join(root, 'compose', 'Dockerfile'), dockerfile)
     writeFileSync(
       join(root, 'compose', 'compose.yaml'),
-      'services:\n  edge:\n    build: .\n    platform: linux/arm64\n  cache:\n    image: redis:7.4\n    platform: linux/arm/v7\n'
+      'services:\n  edge:\n    build: .\n    platform: linux/arm64\n  cache:\n    image: redis:7.4\n    platform: linux/arm/v7\n  multi:\n    build:\n      context: multi\n      platforms:\n        - linux/amd64\n        - "${MULTI_ARCH:-linux/arm64}"\n'
     )
     writeFileSync(join(root, 'bake', 'Dockerfile'), dockerfile)
     writeFileSync(
@@ -175,8 +183,15 @@ describe('the platform a build runs for', () => {
       join(root, '.github', 'workflows', 'image.yml'),
       'on: push\njobs:\n  image:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          context: action\n          platforms: |\n            linux/arm64\n            linux/s390x\n'
     )
+    // one leg a platform, as docker/build-push-action's multi-platform guide distributes builds
+    writeFileSync(join(root, 'legs', 'Dockerfile'), dockerfile)
+    writeFileSync(
+      join(root, '.github', 'workflows', 'legs.yml'),
+      'on: push\njobs:\n  build:\n    strategy:\n      matrix:\n        platform: [linux/amd64, linux/ppc64le]\n    runs-on: ubuntu-latest\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          context: legs\n          platforms: ${{ matrix.platform }}\n'
+    )
     const found = await discoverDirectory(root)
     expect(found.errors).toEqual([])
+    expect(found.notices).toEqual([])
     expect(
       found.references
         .map(r => [r.file, r.image && formatReference(r.image), r.trackedPlatforms ?? null])
@@ -187,7 +202,12 @@ describe('the platform a build runs for', () => {
       ['bake/Dockerfile', 'docker.io/example/img:amd64', ['linux/amd64']],
       ['bake/Dockerfile', 'docker.io/example/img:arm64', ['linux/arm64']],
       ['compose/Dockerfile', 'docker.io/example/img:arm64', ['linux/arm64']],
-      ['compose/compose.yaml', 'docker.io/library/redis:7.4', ['linux/arm/v7']]
+      ['compose/compose.yaml', 'docker.io/library/redis:7.4', ['linux/arm/v7']],
+      ['compose/multi/Dockerfile', 'docker.io/example/img:amd64', ['linux/amd64']],
+      ['compose/multi/Dockerfile', 'docker.io/example/img:arm64', ['linux/arm64']],
+      ['compose/multi/Dockerfile', 'docker.io/example/img:riscv64', ['linux/riscv64']],
+      ['legs/Dockerfile', 'docker.io/example/img:amd64', ['linux/amd64']],
+      ['legs/Dockerfile', 'docker.io/example/img:ppc64le', ['linux/ppc64le']]
     ])
   })
 })

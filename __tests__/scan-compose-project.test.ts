@@ -199,7 +199,8 @@ describe('the override file Compose merges over the project', () => {
 describe('the Compose files a workflow names', () => {
   // docker compose -f a -f b (compose-go ProjectOptions.ConfigPaths: the first is the
   // project, each next merged over it, and no default override file); COMPOSE_FILE the same,
-  // split on ':' (consts.ComposeFilePath, os.PathListSeparator)
+  // split on ':' (consts.ComposeFilePath, os.PathListSeparator). The folder's default project
+  // is still what `docker compose` pulls there without -f: compose.yaml with its override
   let root: string
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'bid-compose-files-'))
@@ -225,15 +226,22 @@ describe('the Compose files a workflow names', () => {
     return found.references.map(r => [r.file, r.line, r.image ? formatReference(r.image) : r.error])
   }
 
-  it('docker compose -f compose.yaml -f compose.prod.yaml in a run step is one project, without the default override', async () => {
+  const BOTH_PROJECTS = [
+    // the folder's own: `docker compose up` there
+    ['deploy/compose.override.yaml', 3, 'docker.io/library/postgres:17'],
+    // the step's: compose.yaml and compose.prod.yaml, without the override
+    ['deploy/compose.prod.yaml', 3, 'ghcr.io/acme/web:1.4.2'],
+    // web:latest is the folder's own; postgres:16 the step's
+    ['deploy/compose.yaml', 3, 'ghcr.io/acme/web:latest'],
+    ['deploy/compose.yaml', 5, 'docker.io/library/postgres:16']
+  ]
+
+  it('docker compose -f compose.yaml -f compose.prod.yaml in a run step is one project, without the default override; the folder keeps its own', async () => {
     writeFileSync(
       join(root, '.github', 'workflows', 'deploy.yml'),
       'on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    defaults:\n      run:\n        working-directory: deploy\n    steps:\n      - run: |\n          docker compose \\\n            -f compose.yaml -f compose.prod.yaml pull\n'
     )
-    expect(await scan()).toEqual([
-      ['deploy/compose.prod.yaml', 3, 'ghcr.io/acme/web:1.4.2'],
-      ['deploy/compose.yaml', 5, 'docker.io/library/postgres:16']
-    ])
+    expect(await scan()).toEqual(BOTH_PROJECTS)
   })
 
   it('COMPOSE_FILE from the job env names them the same way', async () => {
@@ -241,9 +249,35 @@ describe('the Compose files a workflow names', () => {
       join(root, '.github', 'workflows', 'deploy.yml'),
       'on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    env:\n      COMPOSE_FILE: deploy/compose.yaml:deploy/compose.prod.yaml\n    steps:\n      - run: docker compose up -d --wait\n'
     )
-    expect(await scan()).toEqual([
-      ['deploy/compose.prod.yaml', 3, 'ghcr.io/acme/web:1.4.2'],
-      ['deploy/compose.yaml', 5, 'docker.io/library/postgres:16']
-    ])
+    expect(await scan()).toEqual(BOTH_PROJECTS)
+  })
+})
+
+describe("a Compose file a workflow names that is not its folder's default", () => {
+  it('is read only as the step says, whatever override file is beside it', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'bid-compose-named-'))
+    try {
+      mkdirSync(join(root, '.github', 'workflows'), { recursive: true })
+      writeFileSync(join(root, 'ci.yaml'), 'services:\n  web:\n    image: ghcr.io/acme/web:ci\n')
+      writeFileSync(
+        join(root, 'compose.yaml'),
+        'services:\n  web:\n    image: ghcr.io/acme/web:base\n'
+      )
+      writeFileSync(join(root, 'compose.override.yaml'), 'services:\n  web:\n    image: x:dev\n')
+      writeFileSync(
+        join(root, '.github', 'workflows', 'ci.yml'),
+        'on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: docker compose -f ci.yaml up\n'
+      )
+      const found = await discoverDirectory(root)
+      expect(found.errors).toEqual([])
+      expect(found.references.map(r => [r.file, r.image && formatReference(r.image)])).toEqual([
+        // the step's project: ci.yaml alone
+        ['ci.yaml', 'ghcr.io/acme/web:ci'],
+        // the folder's: compose.yaml with its override
+        ['compose.override.yaml', 'docker.io/library/x:dev']
+      ])
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
   })
 })

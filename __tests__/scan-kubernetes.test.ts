@@ -6,6 +6,7 @@ import { discover } from '../src/sources/discover.js'
 import { scanHelmValues } from '../src/sources/helm-values.js'
 import { kindSpec, sourceFor } from '../src/sources/index.js'
 import { applyOverrides, scanManifests } from '../src/sources/kubernetes.js'
+import { isPatched } from '../src/sources/kustomize-selector.js'
 import type { FoundReference } from '../src/sources/source.js'
 
 const shown = (references: FoundReference[]) =>
@@ -372,6 +373,108 @@ describe('Kubernetes files in a repository', () => {
       // the overlay: the patch's tag under the overlay's new name, placed on what changed it last
       ['overlays/prod/kustomization.yaml', 9, 'kustomize', 'ghcr.io/acme/nginx:1.27']
     ])
+  })
+
+  // kustomize's PatchTransformer (plugin/builtin/patchtransformer): `patch:` inline or `path:`;
+  // a patch that parses as a list of operations is JSON 6902 and needs a `target:`; a
+  // strategic-merge patch with a `target:` applies to what the target selects, whatever its
+  // own name; selector names and kinds are regular expressions, anchored `^(?:…)$`
+  // (api/types/selector.go); the images transformer runs after the patches
+  it('applies inline and JSON 6902 patches and target selectors as kustomize does: each patched container reported where its patch sets it', async () => {
+    const web = (name: string) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: nginx:1.25\n        - name: proxy\n          image: envoyproxy/envoy:v1.30.1\n`
+    const overlay = [
+      'resources:', // 1
+      '  - ../../base/web.yaml', // 2
+      '  - ../../base/report.yaml', // 3
+      'patches:', // 4
+      '  - target:', // 5
+      '      kind: Deployment', // 6
+      '      name: web', // 7
+      '    patch: |-', // 8
+      '      - op: replace', // 9
+      '        path: /spec/template/spec/containers/0/image', // 10
+      '        value: nginx:1.27', // 11
+      '  - target: {kind: Deployment, name: "web-.*"}', // 12
+      '    patch: |-', // 13
+      '      apiVersion: apps/v1', // 14
+      '      kind: Deployment', // 15
+      '      metadata:', // 16
+      '        name: not-important', // 17
+      '      spec:', // 18
+      '        template:', // 19
+      '          spec:', // 20
+      '            containers:', // 21
+      '              - name: proxy', // 22
+      '                image: envoyproxy/envoy:v1.31.0', // 23
+      '              - name: log', // 24
+      '                image: fluent/fluent-bit:3.1', // 25
+      'patchesJson6902:', // 26
+      '  - target: {group: batch, version: v1, kind: CronJob, name: report}', // 27
+      '    path: report-image.json', // 28
+      'images:', // 29
+      '  - name: envoyproxy/envoy', // 30
+      '    newName: ghcr.io/acme/envoy', // 31
+      ''
+    ].join('\n')
+    write({
+      'base/web.yaml': `${web('web')}---\n${web('web-canary')}`,
+      'base/report.yaml':
+        'apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: report\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n            - name: report\n              image: busybox:1.36\n',
+      'overlays/prod/kustomization.yaml': overlay,
+      'overlays/prod/report-image.json':
+        '[\n  {\n    "op": "replace",\n    "path": "/spec/jobTemplate/spec/template/spec/containers/0/image",\n    "value": "ghcr.io/acme/report:2.0"\n  }\n]\n'
+    })
+    const found = await scan()
+    expect(found.errors).toEqual([])
+    expect(
+      found.references.map(r => [
+        r.file,
+        r.line,
+        r.column,
+        r.kind,
+        r.image ? formatReference(r.image) : r.error
+      ])
+    ).toEqual([
+      // web's app (line 10) is its JSON patch's and web-canary's proxy its strategic-merge
+      // patch's: web-canary's app is what the base writes
+      ['base/web.yaml', 23, 18, 'kubernetes', 'docker.io/library/nginx:1.25'],
+      // the inline JSON patch's value, at its place in the kustomization
+      [
+        'overlays/prod/kustomization.yaml',
+        11,
+        16,
+        'kustomize-json-patch',
+        'docker.io/library/nginx:1.27'
+      ],
+      // a container the inline strategic-merge patch adds
+      ['overlays/prod/kustomization.yaml', 25, 24, 'kubernetes', 'docker.io/fluent/fluent-bit:3.1'],
+      // web's envoy (`web-.*` does not select web) and the patch's, renamed by the images: after
+      ['overlays/prod/kustomization.yaml', 31, 14, 'kustomize', 'ghcr.io/acme/envoy:v1.31.0'],
+      ['overlays/prod/kustomization.yaml', 31, 14, 'kustomize', 'ghcr.io/acme/envoy:v1.30.1'],
+      // the JSON patch file replaces the CronJob's only container: busybox:1.36 is pulled by no build
+      ['overlays/prod/report-image.json', 5, 14, 'kustomize-json-patch', 'ghcr.io/acme/report:2.0']
+    ])
+    const value = found.references.find(r => r.kind === 'kustomize-json-patch')!
+    expect(kindSpec(value).pin({ ...value, image: value.image! }, `sha256:${'a'.repeat(64)}`)).toBe(
+      `value: nginx:1.27@sha256:${'a'.repeat(64)}`
+    )
+  })
+
+  it('reads a selector pattern in linear time, and one it cannot read as selecting every name', () => {
+    const names = 'web-' + 'a'.repeat(5000)
+    const patched = [{ kind: 'Deployment', name: '.*a.*a.*a.*a.*a.*a.*a.*b', container: 'app' }]
+    const at = { kind: 'Deployment', name: names, container: 'app', list: 'containers', index: 0 }
+    const started = performance.now()
+    expect(isPatched(patched, at)).toBe(false)
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect(isPatched([{ ...patched[0], name: 'web|api' }], { ...at, name: 'api' })).toBe(true)
+    expect(isPatched([{ ...patched[0], name: 'web|api' }], { ...at, name: 'web-1' })).toBe(false)
+    expect(isPatched([{ ...patched[0], name: '(web|api)-[0-9]+' }], { ...at, name: 'x' })).toBe(
+      true
+    )
+    expect(isPatched([{ ...patched[0], name: 'w.b' }], { ...at, name: 'wxb' })).toBe(true)
+    expect(isPatched([{ ...patched[0], name: 'w\\.b' }], { ...at, name: 'wxb' })).toBe(false)
   })
 
   it('reads a manifest listed by a kustomization only as it builds it, overlays on top of the base', async () => {

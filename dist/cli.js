@@ -4219,10 +4219,10 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
     var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
-    var isMap7 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
+    var isMap8 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
     var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
-    var isScalar5 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
-    var isSeq7 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
+    var isScalar6 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isSeq8 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
     function isCollection(node) {
       if (node && typeof node === "object")
         switch (node[NODE_TYPE]) {
@@ -4243,7 +4243,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node) => (isScalar5(node) || isCollection(node)) && !!node.anchor;
+    var hasAnchor = (node) => (isScalar6(node) || isCollection(node)) && !!node.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -4255,11 +4255,11 @@ var require_identity = __commonJS({
     exports.isAlias = isAlias2;
     exports.isCollection = isCollection;
     exports.isDocument = isDocument;
-    exports.isMap = isMap7;
+    exports.isMap = isMap8;
     exports.isNode = isNode;
     exports.isPair = isPair;
-    exports.isScalar = isScalar5;
-    exports.isSeq = isSeq7;
+    exports.isScalar = isScalar6;
+    exports.isSeq = isSeq8;
   }
 });
 
@@ -4909,7 +4909,7 @@ var require_Scalar = __commonJS({
     var Node = require_Node();
     var toJS = require_toJS();
     var isScalarValue = (value) => !value || typeof value !== "function" && typeof value !== "object";
-    var Scalar = class extends Node.NodeBase {
+    var Scalar2 = class extends Node.NodeBase {
       constructor(value) {
         super(identity.SCALAR);
         this.value = value;
@@ -4921,12 +4921,12 @@ var require_Scalar = __commonJS({
         return String(this.value);
       }
     };
-    Scalar.BLOCK_FOLDED = "BLOCK_FOLDED";
-    Scalar.BLOCK_LITERAL = "BLOCK_LITERAL";
-    Scalar.PLAIN = "PLAIN";
-    Scalar.QUOTE_DOUBLE = "QUOTE_DOUBLE";
-    Scalar.QUOTE_SINGLE = "QUOTE_SINGLE";
-    exports.Scalar = Scalar;
+    Scalar2.BLOCK_FOLDED = "BLOCK_FOLDED";
+    Scalar2.BLOCK_LITERAL = "BLOCK_LITERAL";
+    Scalar2.PLAIN = "PLAIN";
+    Scalar2.QUOTE_DOUBLE = "QUOTE_DOUBLE";
+    Scalar2.QUOTE_SINGLE = "QUOTE_SINGLE";
+    exports.Scalar = Scalar2;
     exports.isScalarValue = isScalarValue;
   }
 });
@@ -4937,7 +4937,7 @@ var require_createNode = __commonJS({
     "use strict";
     var Alias = require_Alias();
     var identity = require_identity();
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var defaultTagPrefix = "tag:yaml.org,2002:";
     function findTagObject(value, tagName, tags) {
       if (tagName) {
@@ -4982,7 +4982,7 @@ var require_createNode = __commonJS({
           value = value.toJSON();
         }
         if (!value || typeof value !== "object") {
-          const node2 = new Scalar.Scalar(value);
+          const node2 = new Scalar2.Scalar(value);
           if (ref)
             ref.node = node2;
           return node2;
@@ -4993,7 +4993,7 @@ var require_createNode = __commonJS({
         onTagObj(tagObj);
         delete ctx.onTagObj;
       }
-      const node = tagObj?.createNode ? tagObj.createNode(ctx.schema, value, ctx) : typeof tagObj?.nodeClass?.from === "function" ? tagObj.nodeClass.from(ctx.schema, value, ctx) : new Scalar.Scalar(value);
+      const node = tagObj?.createNode ? tagObj.createNode(ctx.schema, value, ctx) : typeof tagObj?.nodeClass?.from === "function" ? tagObj.nodeClass.from(ctx.schema, value, ctx) : new Scalar2.Scalar(value);
       if (tagName)
         node.tag = tagName;
       else if (!tagObj.default)
@@ -5306,7 +5306,7 @@ ${indent}${text2.slice(fold + 1, end2)}`;
 var require_stringifyString = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyString.js"(exports) {
     "use strict";
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var foldFlowLines = require_foldFlowLines();
     var getFoldOptions = (ctx, isBlock) => ({
       indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
@@ -5449,7 +5449,7 @@ ${indent}`) + "'";
         return quotedString(value, ctx);
       }
       const indent = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value) ? "  " : "");
-      const literal = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent.length);
+      const literal = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar2.Scalar.BLOCK_FOLDED ? false : type === Scalar2.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent.length);
       if (!value)
         return literal ? "|\n" : ">\n";
       let chomp;
@@ -5504,7 +5504,7 @@ ${indent}`) + "'";
         const foldedValue = value.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent}`);
         let literalFallback = false;
         const foldOptions = getFoldOptions(ctx, true);
-        if (blockQuote !== "folded" && type !== Scalar.Scalar.BLOCK_FOLDED) {
+        if (blockQuote !== "folded" && type !== Scalar2.Scalar.BLOCK_FOLDED) {
           foldOptions.onOverflow = () => {
             literalFallback = true;
           };
@@ -5527,7 +5527,7 @@ ${indent}${start}${value}${end}`;
       if (/^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/.test(value)) {
         return implicitKey || inFlow || !value.includes("\n") ? quotedString(value, ctx) : blockString(item, ctx, onComment, onChompKeep);
       }
-      if (!implicitKey && !inFlow && type !== Scalar.Scalar.PLAIN && value.includes("\n")) {
+      if (!implicitKey && !inFlow && type !== Scalar2.Scalar.PLAIN && value.includes("\n")) {
         return blockString(item, ctx, onComment, onChompKeep);
       }
       if (containsDocumentMarker(value)) {
@@ -5552,20 +5552,20 @@ ${indent}`);
       const { implicitKey, inFlow } = ctx;
       const ss = typeof item.value === "string" ? item : Object.assign({}, item, { value: String(item.value) });
       let { type } = item;
-      if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+      if (type !== Scalar2.Scalar.QUOTE_DOUBLE) {
         if (/[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u.test(ss.value))
-          type = Scalar.Scalar.QUOTE_DOUBLE;
+          type = Scalar2.Scalar.QUOTE_DOUBLE;
       }
       const _stringify = (_type) => {
         switch (_type) {
-          case Scalar.Scalar.BLOCK_FOLDED:
-          case Scalar.Scalar.BLOCK_LITERAL:
+          case Scalar2.Scalar.BLOCK_FOLDED:
+          case Scalar2.Scalar.BLOCK_LITERAL:
             return implicitKey || inFlow ? quotedString(ss.value, ctx) : blockString(ss, ctx, onComment, onChompKeep);
-          case Scalar.Scalar.QUOTE_DOUBLE:
+          case Scalar2.Scalar.QUOTE_DOUBLE:
             return doubleQuotedString(ss.value, ctx);
-          case Scalar.Scalar.QUOTE_SINGLE:
+          case Scalar2.Scalar.QUOTE_SINGLE:
             return singleQuotedString(ss.value, ctx);
-          case Scalar.Scalar.PLAIN:
+          case Scalar2.Scalar.PLAIN:
             return plainString(ss, ctx, onComment, onChompKeep);
           default:
             return null;
@@ -5714,7 +5714,7 @@ var require_stringifyPair = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyPair.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
@@ -5729,7 +5729,7 @@ var require_stringifyPair = __commonJS({
           throw new Error(msg);
         }
       }
-      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
+      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar2.Scalar.BLOCK_FOLDED || key.type === Scalar2.Scalar.BLOCK_LITERAL : typeof key === "object"));
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
@@ -5869,19 +5869,19 @@ var require_merge = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/merge.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var MERGE_KEY = "<<";
     var merge = {
       identify: (value) => value === MERGE_KEY || typeof value === "symbol" && value.description === MERGE_KEY,
       default: "key",
       tag: "tag:yaml.org,2002:merge",
       test: /^<<$/,
-      resolve: () => Object.assign(new Scalar.Scalar(Symbol(MERGE_KEY)), {
+      resolve: () => Object.assign(new Scalar2.Scalar(Symbol(MERGE_KEY)), {
         addToJSMap: addMergeToJSMap
       }),
       stringify: () => MERGE_KEY
     };
-    var isMergeKey = (ctx, key) => (merge.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge.tag && tag.default);
+    var isMergeKey = (ctx, key) => (merge.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar2.Scalar.PLAIN) && merge.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge.tag && tag.default);
     function addMergeToJSMap(ctx, map, value) {
       const source = resolveAliasValue(ctx, value);
       if (identity.isSeq(source))
@@ -6188,7 +6188,7 @@ var require_YAMLMap = __commonJS({
     var Collection = require_Collection();
     var identity = require_identity();
     var Pair = require_Pair();
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     function findPair(items, key) {
       const k = identity.isScalar(key) ? key.value : key;
       for (const it of items) {
@@ -6255,7 +6255,7 @@ var require_YAMLMap = __commonJS({
         if (prev) {
           if (!overwrite)
             throw new Error(`Key ${_pair.key} already set`);
-          if (identity.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
+          if (identity.isScalar(prev.value) && Scalar2.isScalarValue(_pair.value))
             prev.value.value = _pair.value;
           else
             prev.value = _pair.value;
@@ -6353,7 +6353,7 @@ var require_YAMLSeq = __commonJS({
     var stringifyCollection = require_stringifyCollection();
     var Collection = require_Collection();
     var identity = require_identity();
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var toJS = require_toJS();
     var YAMLSeq = class extends Collection.Collection {
       static get tagName() {
@@ -6410,7 +6410,7 @@ var require_YAMLSeq = __commonJS({
         if (typeof idx !== "number")
           throw new Error(`Expected a valid index, not ${key}.`);
         const prev = this.items[idx];
-        if (identity.isScalar(prev) && Scalar.isScalarValue(value))
+        if (identity.isScalar(prev) && Scalar2.isScalarValue(value))
           prev.value = value;
         else
           this.items[idx] = value;
@@ -6506,14 +6506,14 @@ var require_string = __commonJS({
 var require_null = __commonJS({
   "node_modules/yaml/dist/schema/common/null.js"(exports) {
     "use strict";
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var nullTag = {
       identify: (value) => value == null,
-      createNode: () => new Scalar.Scalar(null),
+      createNode: () => new Scalar2.Scalar(null),
       default: true,
       tag: "tag:yaml.org,2002:null",
       test: /^(?:~|[Nn]ull|NULL)?$/,
-      resolve: () => new Scalar.Scalar(null),
+      resolve: () => new Scalar2.Scalar(null),
       stringify: ({ source }, ctx) => typeof source === "string" && nullTag.test.test(source) ? source : ctx.options.nullStr
     };
     exports.nullTag = nullTag;
@@ -6524,13 +6524,13 @@ var require_null = __commonJS({
 var require_bool = __commonJS({
   "node_modules/yaml/dist/schema/core/bool.js"(exports) {
     "use strict";
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var boolTag = {
       identify: (value) => typeof value === "boolean",
       default: true,
       tag: "tag:yaml.org,2002:bool",
       test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
-      resolve: (str) => new Scalar.Scalar(str[0] === "t" || str[0] === "T"),
+      resolve: (str) => new Scalar2.Scalar(str[0] === "t" || str[0] === "T"),
       stringify({ source, value }, ctx) {
         if (source && boolTag.test.test(source)) {
           const sv = source[0] === "t" || source[0] === "T";
@@ -6575,7 +6575,7 @@ var require_stringifyNumber = __commonJS({
 var require_float = __commonJS({
   "node_modules/yaml/dist/schema/core/float.js"(exports) {
     "use strict";
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var stringifyNumber = require_stringifyNumber();
     var floatNaN = {
       identify: (value) => typeof value === "number",
@@ -6603,7 +6603,7 @@ var require_float = __commonJS({
       tag: "tag:yaml.org,2002:float",
       test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
       resolve(str) {
-        const node = new Scalar.Scalar(parseFloat(str));
+        const node = new Scalar2.Scalar(parseFloat(str));
         const dot = str.indexOf(".");
         if (dot !== -1 && str[str.length - 1] === "0")
           node.minFractionDigits = str.length - dot - 1;
@@ -6694,7 +6694,7 @@ var require_schema = __commonJS({
 var require_schema2 = __commonJS({
   "node_modules/yaml/dist/schema/json/schema.js"(exports) {
     "use strict";
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var map = require_map();
     var seq = require_seq();
     function intIdentify(value) {
@@ -6711,7 +6711,7 @@ var require_schema2 = __commonJS({
       },
       {
         identify: (value) => value == null,
-        createNode: () => new Scalar.Scalar(null),
+        createNode: () => new Scalar2.Scalar(null),
         default: true,
         tag: "tag:yaml.org,2002:null",
         test: /^null$/,
@@ -6762,7 +6762,7 @@ var require_binary = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/binary.js"(exports) {
     "use strict";
     var node_buffer = __require("buffer");
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var stringifyString = require_stringifyString();
     var binary = {
       identify: (value) => value instanceof Uint8Array,
@@ -6806,15 +6806,15 @@ var require_binary = __commonJS({
         } else {
           throw new Error("This environment does not support writing binary tags; either Buffer or btoa is required");
         }
-        type ?? (type = Scalar.Scalar.BLOCK_LITERAL);
-        if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+        type ?? (type = Scalar2.Scalar.BLOCK_LITERAL);
+        if (type !== Scalar2.Scalar.QUOTE_DOUBLE) {
           const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
           const n = Math.ceil(str.length / lineWidth);
           const lines2 = new Array(n);
           for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
             lines2[i] = str.substr(o, lineWidth);
           }
-          str = lines2.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
+          str = lines2.join(type === Scalar2.Scalar.BLOCK_LITERAL ? "\n" : " ");
         }
         return stringifyString.stringifyString({ comment, type, value: str }, ctx, onComment, onChompKeep);
       }
@@ -6829,7 +6829,7 @@ var require_pairs = __commonJS({
     "use strict";
     var identity = require_identity();
     var Pair = require_Pair();
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var YAMLSeq = require_YAMLSeq();
     function resolvePairs(seq, onError) {
       if (identity.isSeq(seq)) {
@@ -6840,7 +6840,7 @@ var require_pairs = __commonJS({
           else if (identity.isMap(item)) {
             if (item.items.length > 1)
               onError("Each pair must have its own sequence indicator");
-            const pair = item.items[0] || new Pair.Pair(new Scalar.Scalar(null));
+            const pair = item.items[0] || new Pair.Pair(new Scalar2.Scalar(null));
             if (item.commentBefore)
               pair.key.commentBefore = pair.key.commentBefore ? `${item.commentBefore}
 ${pair.key.commentBefore}` : item.commentBefore;
@@ -6983,7 +6983,7 @@ var require_omap = __commonJS({
 var require_bool2 = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/bool.js"(exports) {
     "use strict";
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     function boolStringify({ value, source }, ctx) {
       const boolObj = value ? trueTag : falseTag;
       if (source && boolObj.test.test(source))
@@ -6995,7 +6995,7 @@ var require_bool2 = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:bool",
       test: /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
-      resolve: () => new Scalar.Scalar(true),
+      resolve: () => new Scalar2.Scalar(true),
       stringify: boolStringify
     };
     var falseTag = {
@@ -7003,7 +7003,7 @@ var require_bool2 = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:bool",
       test: /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,
-      resolve: () => new Scalar.Scalar(false),
+      resolve: () => new Scalar2.Scalar(false),
       stringify: boolStringify
     };
     exports.falseTag = falseTag;
@@ -7015,7 +7015,7 @@ var require_bool2 = __commonJS({
 var require_float2 = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/float.js"(exports) {
     "use strict";
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var stringifyNumber = require_stringifyNumber();
     var floatNaN = {
       identify: (value) => typeof value === "number",
@@ -7043,7 +7043,7 @@ var require_float2 = __commonJS({
       tag: "tag:yaml.org,2002:float",
       test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
       resolve(str) {
-        const node = new Scalar.Scalar(parseFloat(str.replace(/_/g, "")));
+        const node = new Scalar2.Scalar(parseFloat(str.replace(/_/g, "")));
         const dot = str.indexOf(".");
         if (dot !== -1) {
           const f = str.substring(dot + 1).replace(/_/g, "");
@@ -8367,9 +8367,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap7 = fc.start.source === "{";
-      const fcName = isMap7 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap7 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap8 = fc.start.source === "{";
+      const fcName = isMap8 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap8 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -8405,7 +8405,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap7 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap8 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError(
               key,
               // checked by containsNewline()
@@ -8445,7 +8445,7 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap7 && !sep3 && !props.found) {
+        if (!isMap8 && !sep3 && !props.found) {
           const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -8468,7 +8468,7 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap7 && !props.found && ctx.options.strict) {
+            if (!isMap8 && !props.found && ctx.options.strict) {
               if (sep3)
                 for (const st of sep3) {
                   if (st === valueProps.found)
@@ -8500,7 +8500,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap7) {
+          if (isMap8) {
             const map = coll;
             if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
               onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -8516,7 +8516,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap7 ? "}" : "]";
+      const expectedEnd = isMap8 ? "}" : "]";
       const [ce, ...ee] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -8551,7 +8551,7 @@ var require_compose_collection = __commonJS({
   "node_modules/yaml/dist/compose/compose-collection.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
     var resolveBlockMap = require_resolve_block_map();
@@ -8600,7 +8600,7 @@ var require_compose_collection = __commonJS({
       }
       const coll = resolveCollection(CN, ctx, token, onError, tagName, tag);
       const res = tag.resolve?.(coll, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg), ctx.options) ?? coll;
-      const node = identity.isNode(res) ? res : new Scalar.Scalar(res);
+      const node = identity.isNode(res) ? res : new Scalar2.Scalar(res);
       node.range = coll.range;
       node.tag = tagName;
       if (tag?.format)
@@ -8615,13 +8615,13 @@ var require_compose_collection = __commonJS({
 var require_resolve_block_scalar = __commonJS({
   "node_modules/yaml/dist/compose/resolve-block-scalar.js"(exports) {
     "use strict";
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     function resolveBlockScalar(ctx, scalar, onError) {
       const start = scalar.offset;
       const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
       if (!header)
         return { value: "", type: null, comment: "", range: [start, start, start] };
-      const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
+      const type = header.mode === ">" ? Scalar2.Scalar.BLOCK_FOLDED : Scalar2.Scalar.BLOCK_LITERAL;
       const lines2 = scalar.source ? splitLines(scalar.source) : [];
       let chompStart = lines2.length;
       for (let i = lines2.length - 1; i >= 0; --i) {
@@ -8683,7 +8683,7 @@ var require_resolve_block_scalar = __commonJS({
           onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
           indent = "";
         }
-        if (type === Scalar.Scalar.BLOCK_LITERAL) {
+        if (type === Scalar2.Scalar.BLOCK_LITERAL) {
           value += sep3 + indent.slice(trimIndent) + content;
           sep3 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
@@ -8798,7 +8798,7 @@ var require_resolve_block_scalar = __commonJS({
 var require_resolve_flow_scalar = __commonJS({
   "node_modules/yaml/dist/compose/resolve-flow-scalar.js"(exports) {
     "use strict";
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var resolveEnd = require_resolve_end();
     function resolveFlowScalar(scalar, strict, onError) {
       const { offset, type, source, end } = scalar;
@@ -8807,15 +8807,15 @@ var require_resolve_flow_scalar = __commonJS({
       const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
       switch (type) {
         case "scalar":
-          _type = Scalar.Scalar.PLAIN;
+          _type = Scalar2.Scalar.PLAIN;
           value = plainValue(source, _onError);
           break;
         case "single-quoted-scalar":
-          _type = Scalar.Scalar.QUOTE_SINGLE;
+          _type = Scalar2.Scalar.QUOTE_SINGLE;
           value = singleQuotedValue(source, _onError);
           break;
         case "double-quoted-scalar":
-          _type = Scalar.Scalar.QUOTE_DOUBLE;
+          _type = Scalar2.Scalar.QUOTE_DOUBLE;
           value = doubleQuotedValue(source, _onError);
           break;
         /* istanbul ignore next should not happen */
@@ -9020,7 +9020,7 @@ var require_compose_scalar = __commonJS({
   "node_modules/yaml/dist/compose/compose-scalar.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var resolveBlockScalar = require_resolve_block_scalar();
     var resolveFlowScalar = require_resolve_flow_scalar();
     function composeScalar(ctx, token, tagToken, onError) {
@@ -9038,11 +9038,11 @@ var require_compose_scalar = __commonJS({
       let scalar;
       try {
         const res = tag.resolve(value, (msg) => onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg), ctx.options);
-        scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
+        scalar = identity.isScalar(res) ? res : new Scalar2.Scalar(res);
       } catch (error) {
         const msg = error instanceof Error ? error.message : String(error);
         onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
-        scalar = new Scalar.Scalar(value);
+        scalar = new Scalar2.Scalar(value);
       }
       scalar.range = range;
       scalar.source = value;
@@ -9803,7 +9803,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection = (token) => !!token && "items" in token;
-    var isScalar5 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar6 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -9887,7 +9887,7 @@ var require_cst = __commonJS({
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
     exports.isCollection = isCollection;
-    exports.isScalar = isScalar5;
+    exports.isScalar = isScalar6;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -11495,7 +11495,7 @@ var require_dist = __commonJS({
     var Alias = require_Alias();
     var identity = require_identity();
     var Pair = require_Pair();
-    var Scalar = require_Scalar();
+    var Scalar2 = require_Scalar();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
     var cst = require_cst();
@@ -11520,7 +11520,7 @@ var require_dist = __commonJS({
     exports.isScalar = identity.isScalar;
     exports.isSeq = identity.isSeq;
     exports.Pair = Pair.Pair;
-    exports.Scalar = Scalar.Scalar;
+    exports.Scalar = Scalar2.Scalar;
     exports.YAMLMap = YAMLMap.YAMLMap;
     exports.YAMLSeq = YAMLSeq.YAMLSeq;
     exports.CST = cst;
@@ -28848,7 +28848,7 @@ function firstLines(text2) {
 }
 function fromJson(text2) {
   const document = JSON.parse(text2);
-  const lineOf = firstLines(text2);
+  const lineOf2 = firstLines(text2);
   const toExpr = (value, line) => {
     if (typeof value === "string") return parseHclString(value, line);
     if (Array.isArray(value)) return { type: "tuple", items: value.map((v) => toExpr(v, line)), line };
@@ -28856,7 +28856,7 @@ function fromJson(text2) {
       return {
         type: "object",
         items: Object.entries(value).map(([key, v]) => {
-          const at = lineOf(key);
+          const at = lineOf2(key);
           return { key, value: toExpr(v, at), line: at };
         }),
         line
@@ -28866,7 +28866,7 @@ function fromJson(text2) {
   const blocks = [];
   for (const type of ["variable", "target", "group"]) {
     for (const [label, attributes] of Object.entries(document[type] ?? {})) {
-      const line = lineOf(label);
+      const line = lineOf2(label);
       blocks.push({
         type,
         labels: [label],
@@ -29012,8 +29012,11 @@ var composeSource = {
     }
   ],
   scan: (file, text2, context) => {
-    const files = context.passed;
-    if (files && "partOf" in files) return emptyScan();
+    const given = context.passed;
+    if (given && "partOf" in given) return emptyScan();
+    const isDefaultProject = baseOf(context.readBeside) === posix3.basename(file) && overriddenBy(context.readBeside);
+    if (given && "asDefault" in given && !isDefaultProject) return emptyScan();
+    const files = given && "overrides" in given ? given : null;
     if (!files && overriddenBy(context.readBeside) === posix3.basename(file) && baseOf(context.readBeside))
       return emptyScan();
     const dotenv = context.readBeside(".env");
@@ -29253,13 +29256,15 @@ function addBuild(service, builds, platform, interpolate, lookup, localImages, r
       });
       return;
     }
+    const platforms = buildPlatforms(service, found.platforms, interpolate, result);
+    if (platform !== null && !platforms.includes(platform)) platforms.push(platform);
     result.follows.push(
       follow(
         dockerfileSource,
         {
           buildArgs: found.buildArgs,
           ...localImages.length > 0 ? { localImages } : {},
-          ...platform !== null ? { platforms: [platform] } : {}
+          ...platforms.length > 0 ? { platforms } : {}
         },
         {
           path: found.dockerfile,
@@ -29278,6 +29283,24 @@ function addBuild(service, builds, platform, interpolate, lookup, localImages, r
       message: `service "${service}" build: ${error.message}`
     });
   }
+}
+function buildPlatforms(service, listed, interpolate, result) {
+  const platforms = [];
+  for (const { node, file, lineCounter } of listed) {
+    try {
+      if (!(0, import_yaml2.isScalar)(node)) throw new PlatformError(String(node), "it is not a string");
+      const platform = parsePlatform(interpolate(String(node.value)));
+      if (!platforms.includes(platform)) platforms.push(platform);
+    } catch (error) {
+      if (!(error instanceof ExpansionError || error instanceof PlatformError)) throw error;
+      result.warnings.push({
+        file,
+        line: lineCounter.linePos(node.range?.[0] ?? 0).line,
+        message: `service "${service}" build.platforms: ${error.message}; not tracked`
+      });
+    }
+  }
+  return platforms;
 }
 function addImage(service, shape, image, platform, interpolate, local, result) {
   const { line, col } = image.lineCounter.linePos(image.node.range?.[0] ?? 0);
@@ -29317,7 +29340,8 @@ function composeBuild(builds, interpolate, lookup) {
   let dockerfile = "Dockerfile";
   let inline = false;
   const buildArgs = {};
-  for (const { document, node: build, file } of builds) {
+  const platforms = [];
+  for (const { document, node: build, file, lineCounter } of builds) {
     const here = (path2) => path2.startsWith("/") ? path2 : posix3.join(posix3.dirname(file), path2);
     if ((0, import_yaml2.isScalar)(build)) {
       const written = interpolate(String(build.value));
@@ -29340,6 +29364,9 @@ function composeBuild(builds, interpolate, lookup) {
       dockerfile = interpolate(String(dockerfileNode.value));
       inline = false;
     }
+    const listed = get("platforms");
+    for (const item of (0, import_yaml2.isSeq)(listed) ? listed.items : [])
+      platforms.push({ document, node: item, file, lineCounter });
     const args = get("args");
     const entries = [];
     if ((0, import_yaml2.isMap)(args)) {
@@ -29365,7 +29392,7 @@ function composeBuild(builds, interpolate, lookup) {
   }
   if (inline) return null;
   const path = dockerfile.startsWith("/") ? dockerfile : posix3.join(context, dockerfile);
-  return { dockerfile: path, buildArgs };
+  return { dockerfile: path, buildArgs, platforms };
 }
 function withoutComment(value) {
   for (let at = 1; at < value.length; at++) {
@@ -29663,8 +29690,49 @@ function realpathOrNull(path) {
   }
 }
 
+// src/sources/kustomize-selector.ts
+function isPatched(patched, at) {
+  return patched.some(
+    (p) => selects(p.kind, at.kind) && selects(p.name, at.name) && (p.container === at.container || p.container === `${at.list}/${at.index}` || p.container === `${at.list}/*`)
+  );
+}
+function selects(pattern, value) {
+  if (pattern === null || pattern === "") return true;
+  if (/(?<!\\)(?:[()[\]{}+?^$]|(?<!\.)\*)/.test(pattern)) return true;
+  return pattern.split(/(?<!\\)\|/).some((alternative) => wildcardMatch(alternative, value));
+}
+function wildcardMatch(pattern, value) {
+  const tokens = [];
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === "\\" && i + 1 < pattern.length) tokens.push(pattern[++i]);
+    else if (pattern[i] === "." && pattern[i + 1] === "*") {
+      tokens.push("*");
+      i++;
+    } else tokens.push(pattern[i] === "." ? null : pattern[i]);
+  }
+  let t = 0;
+  let v = 0;
+  let run2 = -1;
+  let runEnd = 0;
+  while (v < value.length) {
+    if (tokens[t] === "*" && t < tokens.length) {
+      run2 = t++;
+      runEnd = v;
+    } else if (t < tokens.length && (tokens[t] === null || tokens[t] === value[v])) {
+      t++;
+      v++;
+    } else if (run2 >= 0) {
+      t = run2 + 1;
+      v = ++runEnd;
+    } else return false;
+  }
+  while (tokens[t] === "*") t++;
+  return t === tokens.length;
+}
+
 // src/sources/kubernetes.ts
 var KUSTOMIZE_KIND = "kustomize";
+var JSON_PATCH_KIND = "kustomize-json-patch";
 var POD_SPEC_PATHS = [
   ["spec"],
   ["spec", "template", "spec"],
@@ -29729,8 +29797,8 @@ function scanManifests(file, text2, layers2 = [], patched = []) {
         continue;
       }
       if ((0, import_yaml6.isMap)(yaml.contents))
-        readObject(yaml, yaml.contents, parsed.lineCounter, 0, (node, position, container) => {
-          if (!patched.includes(container))
+        forEachContainer(yaml, yaml.contents, parsed.lineCounter, (node, position, at) => {
+          if (!isPatched(patched, at))
             addImage2(file, node, { ...position, line: shift(position.line) }, layers2, result);
         });
     }
@@ -29766,12 +29834,17 @@ function lineAt(text2, offset) {
   for (let at = text2.indexOf("\n"); at >= 0 && at < offset; at = text2.indexOf("\n", at + 1)) line++;
   return line;
 }
-function readObject(document, object, lines2, depth, onImage) {
+function forEachContainer(document, object, lines2, onImage, depth = 0) {
   const items = field(document, object, "items");
   if ((0, import_yaml6.isSeq)(items) && depth < MAX_LIST_DEPTH) {
     for (const item of items.items)
-      if ((0, import_yaml6.isMap)(item)) readObject(document, item, lines2, depth + 1, onImage);
+      if ((0, import_yaml6.isMap)(item)) forEachContainer(document, item, lines2, onImage, depth + 1);
   }
+  const metadata = field(document, object, "metadata");
+  const identity = {
+    kind: scalarText(field(document, object, "kind")) ?? "",
+    name: ((0, import_yaml6.isMap)(metadata) ? scalarText(field(document, metadata, "name")) : null) ?? ""
+  };
   for (const path of POD_SPEC_PATHS) {
     let node = object;
     for (const key of path) node = (0, import_yaml6.isMap)(node) ? field(document, node, key) : void 0;
@@ -29779,44 +29852,24 @@ function readObject(document, object, lines2, depth, onImage) {
     for (const list of CONTAINER_LISTS) {
       const containers = field(document, node, list);
       if (!(0, import_yaml6.isSeq)(containers)) continue;
-      for (const container of containers.items) {
-        if (!(0, import_yaml6.isMap)(container)) continue;
+      containers.items.forEach((container, index) => {
+        if (!(0, import_yaml6.isMap)(container)) return;
         const image = field(document, container, "image");
+        const name = scalarText(field(document, container, "name"));
         if (image !== void 0)
-          onImage(image, positionOf(lines2, image), containerKey(document, object, container));
-      }
+          onImage(image, positionOf(lines2, image), { ...identity, container: name, list, index });
+      });
     }
   }
 }
-function containerKey(document, object, container) {
-  const metadata = field(document, object, "metadata");
-  const name = (0, import_yaml6.isMap)(metadata) ? scalarText(field(document, metadata, "name")) : null;
-  return `${scalarText(field(document, object, "kind")) ?? ""}/${name ?? ""}/${scalarText(field(document, container, "name")) ?? ""}`;
-}
-function containersPatched(file, text2) {
-  const keys = [];
-  for (const document of documentsOf(text2)) {
-    const parsed = parseYamlStream(file, document.text);
-    if ("error" in parsed) continue;
-    for (const yaml of parsed.documents)
-      if (yaml.errors.length === 0 && (0, import_yaml6.isMap)(yaml.contents))
-        readObject(
-          yaml,
-          yaml.contents,
-          parsed.lineCounter,
-          0,
-          (_node, _position, container) => keys.push(container)
-        );
-  }
-  return keys;
-}
-function addImage2(file, node, { line, col }, layers2, result) {
+function addImage2(file, node, { line, col }, layers2, result, key = "image") {
   const written = scalarText(node);
+  const ownKind = key === "image" ? "kubernetes" : JSON_PATCH_KIND;
   if (written?.includes("{{")) {
     result.notices.push({
       file,
       line,
-      message: `image: ${excerpt(written, 300)} is a template: not scanned`
+      message: `${key}: ${excerpt(written, 300)} is a template: not scanned`
     });
     return;
   }
@@ -29825,19 +29878,19 @@ function addImage2(file, node, { line, col }, layers2, result) {
       file,
       line,
       column: col,
-      kind: "kubernetes",
-      source: "image:",
-      error: "image: is empty or not a string"
+      kind: ownKind,
+      source: `${key}:`,
+      error: `${key}: is empty or not a string`
     });
     return;
   }
   const { image, by } = applyOverrides(written, layers2);
-  const at = by ?? { file, line, column: col, source: `image: ${excerpt(written, 300)}` };
+  const at = by ?? { file, line, column: col, source: `${key}: ${excerpt(written, 300)}` };
   result.references.push({
     file: at.file,
     line: at.line,
     column: at.column,
-    kind: by ? KUSTOMIZE_KIND : "kubernetes",
+    kind: by ? KUSTOMIZE_KIND : ownKind,
     source: at.source,
     ...imageOrError(image)
   });
@@ -29864,8 +29917,201 @@ function splitImage(image) {
 }
 
 // src/sources/kustomize.ts
-var import_yaml8 = __toESM(require_dist(), 1);
+var import_yaml10 = __toESM(require_dist(), 1);
 import { posix as posix5 } from "node:path";
+
+// src/sources/kustomize-patches.ts
+var import_yaml8 = __toESM(require_dist(), 1);
+var JSON_PATCH_SPEC = {
+  name: JSON_PATCH_KIND,
+  description: "the `value:` of a Kustomize JSON 6902 patch that sets a container's image (`op: replace`, `path: /spec/template/spec/containers/0/image`)",
+  fence: "yaml",
+  pin: (reference, digest) => `value: ${pinWord(reference.source.replace(/^value:\s*/, ""), digest)}`
+};
+var jsonPatchSource = {
+  name: "Kustomize JSON patch",
+  patterns: [],
+  follows: [],
+  kinds: [JSON_PATCH_SPEC],
+  scan: (file, text2, context) => {
+    const result = emptyScan();
+    readJsonPatch(file, text2, context.passed ?? { layers: [] }, result);
+    return result;
+  }
+};
+function patchesOf(document, root, lineCounter) {
+  const patches = [];
+  const strategic = field(document, root, "patchesStrategicMerge");
+  for (const item of (0, import_yaml8.isSeq)(strategic) ? strategic.items : []) {
+    const text2 = scalarText(item);
+    if (text2 === null) continue;
+    const line = positionOf(lineCounter, item).line;
+    if (/\.ya?ml$/i.test(text2) && !text2.includes("\n"))
+      patches.push({ target: null, path: text2, inline: null, line });
+    else patches.push({ target: null, path: null, inline: item, line });
+  }
+  for (const key of ["patches", "patchesJson6902"]) {
+    const listed = field(document, root, key);
+    for (const item of (0, import_yaml8.isSeq)(listed) ? listed.items : []) {
+      if (!(0, import_yaml8.isMap)(item)) continue;
+      const path = field(document, item, "path");
+      const inline = field(document, item, "patch");
+      const at = path ?? inline;
+      if (scalarText(at) === null) continue;
+      patches.push({
+        target: selectorOf(document, field(document, item, "target")),
+        path: path === void 0 ? null : scalarText(path),
+        inline: path === void 0 ? inline ?? null : null,
+        line: positionOf(lineCounter, at).line
+      });
+    }
+  }
+  return patches;
+}
+function selectorOf(document, node) {
+  if (!(0, import_yaml8.isMap)(node)) return null;
+  return {
+    kind: scalarText(field(document, node, "kind")),
+    name: scalarText(field(document, node, "name"))
+  };
+}
+function applyPatches(file, text2, patches, passed, read, result) {
+  const patched = [];
+  for (const patch of patches) {
+    const written = patch.path !== null ? read(patch.path) : inlineText(patch.inline);
+    const json2 = written !== null && isJsonPatch(written);
+    if (written !== null) patched.push(...containersChanged(file, written, json2, patch.target));
+    if (patch.path !== null) {
+      const by = `kustomization ${file} (a patch)`;
+      const at = {
+        path: patch.path,
+        verb: "builds",
+        by,
+        line: patch.line
+      };
+      result.follows.push(
+        json2 ? follow(jsonPatchSource, passed, at) : follow(kubernetesSource, passed, at)
+      );
+    } else if (written !== null && patch.inline !== null) {
+      const inline = shiftedTo(text2, patch.inline, written);
+      const patchFile = `${file}\0patch`;
+      const own = emptyScan();
+      if (json2) readJsonPatch(patchFile, written, passed, own);
+      else Object.assign(own, scanManifests(patchFile, written, passed.layers));
+      for (const reference of own.references)
+        if (reference.file === patchFile) Object.assign(reference, { file }, inline(reference));
+      for (const problem of [...own.errors, ...own.notices])
+        if (problem.file === patchFile)
+          Object.assign(problem, {
+            file,
+            line: inline({ line: problem.line ?? 1, column: 1 }).line
+          });
+      result.references.push(...own.references);
+      result.errors.push(...own.errors);
+      result.notices.push(...own.notices);
+    }
+  }
+  return patched;
+}
+function inlineText(node) {
+  const text2 = scalarText(node ?? void 0);
+  return text2 === null ? null : text2.trim();
+}
+function shiftedTo(text2, node, written) {
+  const start = node.range?.[0] ?? 0;
+  const indicatorLine = lineOf(text2, start);
+  const block = (0, import_yaml8.isScalar)(node) && (node.type === import_yaml8.Scalar.BLOCK_LITERAL || node.type === import_yaml8.Scalar.BLOCK_FOLDED);
+  if (!block) return () => ({ line: indicatorLine, column: 1 });
+  const raw = text2.slice(text2.indexOf("\n", start) + 1);
+  const firstLine = written.split("\n", 1)[0];
+  const lines2 = raw.split("\n", 256);
+  const skipped = Math.max(
+    0,
+    lines2.findIndex((l) => l.trim() === firstLine.trim())
+  );
+  const indent = /^[ \t]*/.exec(lines2[skipped] ?? "")?.[0].length ?? 0;
+  return ({ line, column }) => ({
+    line: indicatorLine + skipped + line,
+    column: column + indent
+  });
+}
+function lineOf(text2, offset) {
+  let line = 1;
+  for (let at = text2.indexOf("\n"); at >= 0 && at < offset; at = text2.indexOf("\n", at + 1)) line++;
+  return line;
+}
+function isJsonPatch(text2) {
+  return /^\s*(?:\[|-)/.test(text2.replace(/^(?:\s*#.*\n)*/, ""));
+}
+function containersChanged(file, text2, json2, target) {
+  const changed = [];
+  if (json2) {
+    if (target === null) return changed;
+    forEachOperation(file, text2, (operation2) => {
+      const at = containerPath(operation2.path);
+      if (at && operation2.op !== "add")
+        changed.push({ ...target, container: `${at.list}/${at.index ?? "*"}` });
+    });
+    return changed;
+  }
+  const parsed = parseYamlStream(file, text2);
+  if ("error" in parsed) return changed;
+  for (const document of parsed.documents)
+    if (document.errors.length === 0 && (0, import_yaml8.isMap)(document.contents))
+      forEachContainer(
+        document,
+        document.contents,
+        parsed.lineCounter,
+        (_node, _position, at) => changed.push({
+          kind: target ? target.kind : escapeSelector(at.kind),
+          name: target ? target.name : escapeSelector(at.name),
+          container: at.container ?? `${at.list}/${at.index}`
+        })
+      );
+  return changed;
+}
+function escapeSelector(text2) {
+  return text2.replace(/[.*|\\()[\]{}+?^$]/g, "\\$&");
+}
+function containerPath(path) {
+  const match = /^\/spec(?:\/template\/spec|\/jobTemplate\/spec\/template\/spec)?\/(initContainers|containers|ephemeralContainers)(?:\/(\d+|-)(\/image)?)?$/.exec(
+    path
+  );
+  if (!match) return null;
+  return { list: match[1], index: match[2] ?? null, image: match[3] !== void 0 };
+}
+function forEachOperation(file, text2, each) {
+  const parsed = parseYamlStream(file, text2);
+  if ("error" in parsed) return;
+  const [document] = parsed.documents;
+  if (!document || document.errors.length > 0 || !(0, import_yaml8.isSeq)(document.contents)) return;
+  for (const item of document.contents.items) {
+    if (!(0, import_yaml8.isMap)(item)) continue;
+    const op = scalarText(field(document, item, "op"));
+    const path = scalarText(field(document, item, "path"));
+    if (op !== null && path !== null)
+      each({ op, path, value: field(document, item, "value") }, document, parsed.lineCounter);
+  }
+}
+function readJsonPatch(file, text2, passed, result) {
+  forEachOperation(file, text2, ({ op, path, value }, document, lineCounter) => {
+    const at = containerPath(path);
+    if (!at || op !== "add" && op !== "replace" || value === void 0) return;
+    if (at.image) {
+      addImage2(file, value, positionOf(lineCounter, value), passed.layers, result, "value");
+      return;
+    }
+    const containers = at.index === null ? (0, import_yaml8.isSeq)(value) ? value.items : [] : [value];
+    for (const container of containers) {
+      if (!(0, import_yaml8.isMap)(container)) continue;
+      const image = field(document, container, "image");
+      if (image !== void 0)
+        addImage2(file, image, positionOf(lineCounter, image), passed.layers, result, "image");
+    }
+  });
+}
+
+// src/sources/kustomize.ts
 var KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 var OVERRIDE_KEYS = ["newName", "newTag", "digest"];
 var kustomizeSource = {
@@ -29875,7 +30121,7 @@ var kustomizeSource = {
   looksLike: (text2) => /^kind[ \t]*:[ \t]*["']?(Kustomization|Component)\b|^(resources|bases|components)[ \t]*:/m.test(
     text2
   ),
-  follows: [kubernetesSource],
+  follows: [kubernetesSource, jsonPatchSource],
   kinds: [
     {
       name: KUSTOMIZE_KIND,
@@ -29890,11 +30136,11 @@ function scanKustomization(file, text2, outer, read = () => null) {
   const exists = (path) => read(path) !== null;
   return scanYaml(file, text2, ({ document, lineCounter }, result) => {
     const root = document.contents;
-    if (!(0, import_yaml8.isMap)(root)) return;
+    if (!(0, import_yaml10.isMap)(root)) return;
     const images = field(document, root, "images");
     const own = [];
-    for (const entry of (0, import_yaml8.isSeq)(images) ? images.items : []) {
-      if (!(0, import_yaml8.isMap)(entry)) continue;
+    for (const entry of (0, import_yaml10.isSeq)(images) ? images.items : []) {
+      if (!(0, import_yaml10.isMap)(entry)) continue;
       const name = scalarText(field(document, entry, "name"));
       if (name === null) continue;
       const set = Object.fromEntries(
@@ -29909,21 +30155,13 @@ function scanKustomization(file, text2, outer, read = () => null) {
       own.push({ name, ...set, file, line, column: col, source: excerpt(shown.join(", "), 300) });
     }
     const layers2 = [own, ...outer.layers];
-    const patched = [...outer.patched ?? []];
-    for (const { path, line } of patchFiles(document, root, lineCounter)) {
-      const text3 = read(path);
-      if (text3 !== null) patched.push(...containersPatched(path, text3));
-      result.follows.push(
-        follow(
-          kubernetesSource,
-          { layers: layers2 },
-          { path, verb: "builds", by: `kustomization ${file} (a patch)`, line }
-        )
-      );
-    }
+    const patched = [
+      ...outer.patched ?? [],
+      ...applyPatches(file, text2, patchesOf(document, root, lineCounter), { layers: layers2 }, read, result)
+    ];
     for (const key of ["resources", "bases", "components"]) {
       const listed = field(document, root, key);
-      for (const item of (0, import_yaml8.isSeq)(listed) ? listed.items : []) {
+      for (const item of (0, import_yaml10.isSeq)(listed) ? listed.items : []) {
         const path = scalarText(item);
         if (path === null) continue;
         const { line } = positionOf(lineCounter, item);
@@ -29949,25 +30187,9 @@ function scanKustomization(file, text2, outer, read = () => null) {
     }
   });
 }
-function patchFiles(document, root, lineCounter) {
-  const files = [];
-  const strategic = field(document, root, "patchesStrategicMerge");
-  for (const item of (0, import_yaml8.isSeq)(strategic) ? strategic.items : []) {
-    const path = scalarText(item);
-    if (path !== null && !path.includes("\n") && /\.ya?ml$/i.test(path))
-      files.push({ path, line: positionOf(lineCounter, item).line });
-  }
-  const patches = field(document, root, "patches");
-  for (const item of (0, import_yaml8.isSeq)(patches) ? patches.items : []) {
-    const path = (0, import_yaml8.isMap)(item) ? field(document, item, "path") : void 0;
-    const text2 = scalarText(path);
-    if (text2 !== null) files.push({ path: text2, line: positionOf(lineCounter, path).line });
-  }
-  return files;
-}
 
 // src/sources/workflow.ts
-var import_yaml10 = __toESM(require_dist(), 1);
+var import_yaml12 = __toESM(require_dist(), 1);
 import { posix as posix6 } from "node:path";
 var pinValue = (reference, digest) => {
   const key = reference.source.slice(0, reference.source.indexOf(": "));
@@ -30029,9 +30251,9 @@ function replaceExpressions(text2, replace) {
 function literalEnv({ get }, map) {
   const env = {};
   const node = get(map, "env");
-  if ((0, import_yaml10.isMap)(node)) {
+  if ((0, import_yaml12.isMap)(node)) {
     for (const pair of node.items)
-      if ((0, import_yaml10.isScalar)(pair.key) && (0, import_yaml10.isScalar)(pair.value) && !String(pair.value.value).includes("${{"))
+      if ((0, import_yaml12.isScalar)(pair.key) && (0, import_yaml12.isScalar)(pair.value) && !String(pair.value.value).includes("${{"))
         env[String(pair.key.value)] = String(pair.value.value);
   }
   return env;
@@ -30042,16 +30264,16 @@ function scanWorkflow(file, content) {
       file,
       at: (node) => positionOf(lineCounter, node),
       result,
-      get: (map, key) => (0, import_yaml10.isMap)(map) ? field(document, map, key) : void 0,
+      get: (map, key) => (0, import_yaml12.isMap)(map) ? field(document, map, key) : void 0,
       resolve: (node) => deref(document, node)
     };
     const root = document.contents;
     const workflowEnv = literalEnv(reading, root);
     const jobs = reading.get(root, "jobs");
-    if (!(0, import_yaml10.isMap)(jobs)) return;
+    if (!(0, import_yaml12.isMap)(jobs)) return;
     for (const jobPair of jobs.items) {
       const job = reading.resolve(jobPair.value);
-      if ((0, import_yaml10.isMap)(job) && (0, import_yaml10.isScalar)(jobPair.key))
+      if ((0, import_yaml12.isMap)(job) && (0, import_yaml12.isScalar)(jobPair.key))
         scanJob(reading, String(jobPair.key.value), job, workflowEnv);
     }
   });
@@ -30074,14 +30296,14 @@ function scanJob(reading, jobId, job, workflowEnv) {
     combinations
   };
   const container = get(job, "container");
-  if ((0, import_yaml10.isMap)(container))
+  if ((0, import_yaml12.isMap)(container))
     addImage3(reading, values, get(container, "image"), "workflow-container", "image");
   else addImage3(reading, values, container, "workflow-container", "container");
   const services = get(job, "services");
-  if ((0, import_yaml10.isMap)(services))
+  if ((0, import_yaml12.isMap)(services))
     for (const pair of services.items) {
       const service = reading.resolve(pair.value);
-      if ((0, import_yaml10.isMap)(service))
+      if ((0, import_yaml12.isMap)(service))
         addImage3(reading, values, get(service, "image"), "workflow-service", "image");
       else
         addImage3(
@@ -30093,12 +30315,12 @@ function scanJob(reading, jobId, job, workflowEnv) {
         );
     }
   const steps = get(job, "steps");
-  if (!(0, import_yaml10.isSeq)(steps)) return;
+  if (!(0, import_yaml12.isSeq)(steps)) return;
   const jobWorkdir = scalarText(get(get(get(job, "defaults"), "run"), "working-directory"));
   steps.items.forEach((item, index) => {
     const step = reading.resolve(item);
     const run2 = get(step, "run");
-    if ((0, import_yaml10.isScalar)(run2) && typeof run2.value === "string")
+    if ((0, import_yaml12.isScalar)(run2) && typeof run2.value === "string")
       result.follows.push(
         ...composeRuns(reading, run2.value, {
           env: { ...values.env, ...literalEnv(reading, step) },
@@ -30108,7 +30330,7 @@ function scanJob(reading, jobId, job, workflowEnv) {
         })
       );
     const uses = get(step, "uses");
-    if (!(0, import_yaml10.isScalar)(uses) || typeof uses.value !== "string") return;
+    if (!(0, import_yaml12.isScalar)(uses) || typeof uses.value !== "string") return;
     if (uses.value.startsWith("docker://")) addImage3(reading, values, uses, "workflow-step", "uses");
     else if (/^docker\/bake-action@/.test(uses.value))
       bakeStep(
@@ -30170,13 +30392,19 @@ function composeRuns({ file, result }, script, {
           { partOf: project },
           { path, fromRoot: true, verb: "names", by, line }
         )
+      ),
+      // `docker compose` in that folder without `-f` merges its override file over it
+      follow(
+        composeSource,
+        { asDefault: true },
+        { path: project, fromRoot: true, verb: "names", by, line }
       )
     );
   }
   return follows;
 }
 function addImage3({ file, at, result }, { env, combinations }, node, kind, key) {
-  if (!(0, import_yaml10.isScalar)(node) || typeof node.value !== "string") return;
+  if (!(0, import_yaml12.isScalar)(node) || typeof node.value !== "string") return;
   const raw = node.value;
   const { line, col } = at(node);
   const image = raw.startsWith("docker://") ? raw.slice("docker://".length) : raw;
@@ -30222,16 +30450,16 @@ var MAX_MATRIX2 = 256;
 function countCombinations(matrix) {
   let count = 1;
   for (const pair of matrix.items)
-    if ((0, import_yaml10.isScalar)(pair.key) && !["include", "exclude"].includes(String(pair.key.value)) && (0, import_yaml10.isSeq)(pair.value))
+    if ((0, import_yaml12.isScalar)(pair.key) && !["include", "exclude"].includes(String(pair.key.value)) && (0, import_yaml12.isSeq)(pair.value))
       count = Math.min(count * pair.value.items.length, 1e12);
   return count;
 }
 function matrixValue(node, depth = 0) {
-  if ((0, import_yaml10.isScalar)(node)) return String(node.value);
-  if (!(0, import_yaml10.isMap)(node) || depth > 8) return null;
+  if ((0, import_yaml12.isScalar)(node)) return String(node.value);
+  if (!(0, import_yaml12.isMap)(node) || depth > 8) return null;
   const value = {};
   for (const pair of node.items) {
-    const inner = (0, import_yaml10.isScalar)(pair.key) ? matrixValue(pair.value, depth + 1) : null;
+    const inner = (0, import_yaml12.isScalar)(pair.key) ? matrixValue(pair.value, depth + 1) : null;
     if (inner === null) return null;
     value[String(pair.key.value)] = inner;
   }
@@ -30245,7 +30473,7 @@ function valueAt(combination, path) {
 }
 function matrixOf2(matrix) {
   if (matrix === void 0) return [];
-  if (!(0, import_yaml10.isMap)(matrix)) return null;
+  if (!(0, import_yaml12.isMap)(matrix)) return null;
   const plain = (node) => {
     const value = matrixValue(node);
     return typeof value === "object" && value !== null ? value : null;
@@ -30254,18 +30482,18 @@ function matrixOf2(matrix) {
   let include = [];
   let exclude = [];
   for (const pair of matrix.items) {
-    if (!(0, import_yaml10.isScalar)(pair.key)) return null;
+    if (!(0, import_yaml12.isScalar)(pair.key)) return null;
     const key = String(pair.key.value);
     const value = pair.value;
     if (key === "include" || key === "exclude") {
-      if (!(0, import_yaml10.isSeq)(value)) return null;
+      if (!(0, import_yaml12.isSeq)(value)) return null;
       const entries = value.items.map(plain);
       if (entries.some((e) => e === null)) return null;
       if (key === "include") include = entries;
       else exclude = entries;
       continue;
     }
-    const values = (0, import_yaml10.isSeq)(value) ? value.items.map((item) => matrixValue(item)) : [null];
+    const values = (0, import_yaml12.isSeq)(value) ? value.items.map((item) => matrixValue(item)) : [null];
     if (values.some((v) => v === null)) return null;
     if (combinations.length * values.length > MAX_MATRIX2)
       return { tooMany: countCombinations(matrix) };
@@ -30310,14 +30538,18 @@ function buildPushStep(reading, inputs, by, line, literal) {
   const { file, result, get } = reading;
   const input = (name) => {
     const node = get(inputs, name);
-    return (0, import_yaml10.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;
+    return (0, import_yaml12.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;
   };
   const rawContext = input("context")?.text ?? ".";
   const rawFile = input("file")?.text;
   const rawArgs = lines(input("build-args")?.text);
-  const matrixUsed = [rawContext, rawFile ?? "", ...rawArgs].some((t) => /\$\{\{\s*matrix\./.test(t));
+  const rawPlatforms = input("platforms");
+  const matrixUsed = [rawContext, rawFile ?? "", rawPlatforms?.text ?? "", ...rawArgs].some(
+    (t) => /\$\{\{\s*matrix\./.test(t)
+  );
   const variants = matrixUsed && literal.combinations?.length ? literal.combinations : [{}];
   const builds = /* @__PURE__ */ new Map();
+  const platformsOf = stepPlatforms(reading, rawPlatforms, by, line, literal.env);
   for (const variant of variants) {
     const one = (text2) => substitute(text2, literal.env, [variant]);
     const filled = [rawContext, rawFile ?? ""].map(one);
@@ -30338,7 +30570,12 @@ function buildPushStep(reading, inputs, by, line, literal) {
       if (eq > 0 && "texts" in value && value.texts.length === 1)
         args[entry.slice(0, eq).trim()] = value.texts[0];
     }
-    const build = { context: context2, ...rawFile !== void 0 ? { file: dockerfile } : {}, args };
+    const build = {
+      context: context2,
+      ...rawFile !== void 0 ? { file: dockerfile } : {},
+      args,
+      platforms: platformsOf(variant)
+    };
     builds.set(JSON.stringify(build), build);
   }
   const context = [...builds.values()][0].context;
@@ -30351,9 +30588,8 @@ function buildPushStep(reading, inputs, by, line, literal) {
     return [];
   }
   const contexts = buildContexts(reading, input("build-contexts"));
-  const platforms = stepPlatforms(reading, input("platforms"), by, line, literal.env);
   return [...builds.values()].map(
-    (build) => follow(
+    ({ platforms, ...build }) => follow(
       dockerfileSource,
       { buildArgs: build.args, contexts, ...platforms.length > 0 ? { platforms } : {} },
       {
@@ -30367,32 +30603,45 @@ function buildPushStep(reading, inputs, by, line, literal) {
   );
 }
 function stepPlatforms({ file, result }, input, by, line, env) {
-  if (!input) return [];
-  const filled = substitute(input.text, env, null);
-  if ("runtime" in filled || filled.texts.length !== 1) {
-    result.notices.push({
-      file,
-      line,
-      message: `${by}: platforms ${input.text} are set at run time; the run's platforms are tracked`
-    });
-    return [];
-  }
-  try {
-    const listed = lines(filled.texts[0]).flatMap((l) => l.split(","));
-    return [
-      ...new Set(
-        listed.map((p) => p.trim()).filter(Boolean).map((p) => parsePlatform(p))
-      )
-    ];
-  } catch (error) {
-    if (!(error instanceof PlatformError)) throw error;
-    result.warnings.push({
-      file,
-      line,
-      message: `${by}: platforms: ${error.message}; the run's platforms are tracked`
-    });
-    return [];
-  }
+  const said = /* @__PURE__ */ new Set();
+  const sayOnce = (problem, to) => {
+    if (!said.has(problem.message)) to.push(problem);
+    said.add(problem.message);
+  };
+  return (combination) => {
+    if (!input) return [];
+    const filled = substitute(input.text, env, [combination]);
+    if ("runtime" in filled || filled.texts.length !== 1) {
+      sayOnce(
+        {
+          file,
+          line,
+          message: `${by}: platforms ${input.text} are set at run time; the run's platforms are tracked`
+        },
+        result.notices
+      );
+      return [];
+    }
+    try {
+      const listed = lines(filled.texts[0]).flatMap((l) => l.split(","));
+      return [
+        ...new Set(
+          listed.map((p) => p.trim()).filter(Boolean).map((p) => parsePlatform(p))
+        )
+      ];
+    } catch (error) {
+      if (!(error instanceof PlatformError)) throw error;
+      sayOnce(
+        {
+          file,
+          line,
+          message: `${by}: platforms: ${error.message}; the run's platforms are tracked`
+        },
+        result.warnings
+      );
+      return [];
+    }
+  };
 }
 function buildContexts({ file, at, result }, named) {
   if (named === null) return [];
@@ -30434,6 +30683,7 @@ var SOURCES = [
   dockerfileSource,
   kustomizeSource,
   kubernetesSource,
+  jsonPatchSource,
   helmValuesSource
 ];
 var DEFAULT_PATTERNS = [...new Set(SOURCES.flatMap((s) => s.patterns))];

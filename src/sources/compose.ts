@@ -24,9 +24,11 @@ import {
 /**
  * What a workflow step passes to the Compose files it names (`docker compose -f a -f b`,
  * `COMPOSE_FILE=a:b`): the first is the project, merged with the others in order, and no
- * default override file; the others are read as part of it only.
+ * default override file; the others are read as part of it only. The first is still the
+ * folder's default project, merged with its override file, for a `docker compose` run
+ * there without `-f` (`asDefault`): read only when that override file exists.
  */
-export type ComposeFiles = { overrides: string[] } | { partOf: string }
+export type ComposeFiles = { overrides: string[] } | { partOf: string } | { asDefault: true }
 
 export const composeSource: Source<ComposeFiles> = {
   name: 'Compose file',
@@ -55,8 +57,12 @@ export const composeSource: Source<ComposeFiles> = {
     }
   ],
   scan: (file, text, context) => {
-    const files = context.passed
-    if (files && 'partOf' in files) return emptyScan()
+    const given = context.passed
+    if (given && 'partOf' in given) return emptyScan()
+    const isDefaultProject =
+      baseOf(context.readBeside) === posix.basename(file) && overriddenBy(context.readBeside)
+    if (given && 'asDefault' in given && !isDefaultProject) return emptyScan()
+    const files = given && 'overrides' in given ? given : null
     // an override file is part of the project of the Compose file beside it: read with it
     if (
       !files &&
@@ -426,13 +432,17 @@ function addBuild(
       })
       return
     }
+    // `build.platforms` are what is built (it must hold the service's `platform`, compose-go
+    // loader/validate.go); else the service's platform
+    const platforms = buildPlatforms(service, found.platforms, interpolate, result)
+    if (platform !== null && !platforms.includes(platform)) platforms.push(platform)
     result.follows.push(
       follow(
         dockerfileSource,
         {
           buildArgs: found.buildArgs,
           ...(localImages.length > 0 ? { localImages } : {}),
-          ...(platform !== null ? { platforms: [platform] } : {})
+          ...(platforms.length > 0 ? { platforms } : {})
         },
         {
           path: found.dockerfile,
@@ -451,6 +461,31 @@ function addBuild(
       message: `service "${service}" build: ${error.message}`
     })
   }
+}
+
+/** A build's `platforms`, interpolated and normalized; one it cannot read is a warning. */
+function buildPlatforms(
+  service: string,
+  listed: readonly Located[],
+  interpolate: (text: string) => string,
+  result: SourceScan
+): string[] {
+  const platforms: string[] = []
+  for (const { node, file, lineCounter } of listed) {
+    try {
+      if (!isScalar(node)) throw new PlatformError(String(node), 'it is not a string')
+      const platform = parsePlatform(interpolate(String(node.value)))
+      if (!platforms.includes(platform)) platforms.push(platform)
+    } catch (error) {
+      if (!(error instanceof ExpansionError || error instanceof PlatformError)) throw error
+      result.warnings.push({
+        file,
+        line: lineCounter.linePos(node.range?.[0] ?? 0).line,
+        message: `service "${service}" build.platforms: ${error.message}; not tracked`
+      })
+    }
+  }
+  return platforms
 }
 
 function addImage(
@@ -506,12 +541,14 @@ function composeBuild(
   builds: readonly Located[],
   interpolate: (text: string) => string,
   lookup: Lookup
-): { dockerfile: string; buildArgs: Record<string, string> } | null {
+): { dockerfile: string; buildArgs: Record<string, string>; platforms: Located[] } | null {
   let context = posix.dirname(builds[0].file)
   let dockerfile = 'Dockerfile'
   let inline = false
   const buildArgs: Record<string, string> = {}
-  for (const { document, node: build, file } of builds) {
+  // lists merge by appending (compose-go override/merge.go)
+  const platforms: Located[] = []
+  for (const { document, node: build, file, lineCounter } of builds) {
     const here = (path: string) =>
       path.startsWith('/') ? path : posix.join(posix.dirname(file), path)
     if (isScalar(build)) {
@@ -535,6 +572,9 @@ function composeBuild(
       dockerfile = interpolate(String(dockerfileNode.value))
       inline = false
     }
+    const listed = get('platforms')
+    for (const item of isSeq(listed) ? listed.items : [])
+      platforms.push({ document, node: item as Node, file, lineCounter })
     const args = get('args')
     const entries: [string, string | undefined][] = []
     if (isMap(args)) {
@@ -561,7 +601,7 @@ function composeBuild(
   }
   if (inline) return null
   const path = dockerfile.startsWith('/') ? dockerfile : posix.join(context, dockerfile)
-  return { dockerfile: path, buildArgs }
+  return { dockerfile: path, buildArgs, platforms }
 }
 
 /** An unquoted `.env` value up to a ` #` comment; one pass (the obvious regular expression is quadratic). */

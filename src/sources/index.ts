@@ -10,6 +10,7 @@ import { dockerfileSource } from './dockerfile.js'
 import { helmValuesSource } from './helm-values.js'
 import { kubernetesSource } from './kubernetes.js'
 import { kustomizeSource } from './kustomize.js'
+import { jsonPatchSource } from './kustomize-patches.js'
 import { workflowSource } from './workflow.js'
 import type { FoundReference, ReferenceKindSpec, Source } from './source.js'
 
@@ -20,6 +21,7 @@ export const SOURCES: readonly Source[] = [
   dockerfileSource,
   kustomizeSource,
   kubernetesSource,
+  jsonPatchSource,
   helmValuesSource
 ]
 

@@ -14,10 +14,13 @@ import {
   type SourceScan
 } from './source.js'
 import { MAX_FILE_BYTES, MAX_MANIFEST_BYTES, mebibytes } from './read-file.js'
+import { isPatched, type ContainerAt, type PatchedContainer } from './kustomize-selector.js'
 import { field, parseYamlStream, positionOf, scalarText, yamlError } from './yaml.js'
 
 /** The kind of a reference a Kustomize `images:` entry makes: declared by the kustomization source. */
 export const KUSTOMIZE_KIND = 'kustomize'
+/** The kind of a reference a Kustomize JSON 6902 patch's `value:` makes: declared by the JSON patch source. */
+export const JSON_PATCH_KIND = 'kustomize-json-patch'
 
 /** One Kustomize `images:` entry: the image `name` it matches, and what it sets. */
 export interface ImageOverride {
@@ -37,10 +40,10 @@ export interface ImageOverride {
 export interface KustomizeImages {
   layers: ImageOverride[][]
   /**
-   * Containers whose image a patch of a kustomization above sets (`Kind/name/container`):
-   * the patch's image is what is pulled, reported where the patch sets it.
+   * Containers whose image a patch of a kustomization above changes: the patch's image is
+   * what is pulled, reported where the patch sets it.
    */
-  patched?: readonly string[]
+  patched?: readonly PatchedContainer[]
 }
 
 /** Where a Pod spec is: a Pod, a workload's template, a CronJob's job template. */
@@ -81,7 +84,7 @@ export function scanManifests(
   file: string,
   text: string,
   layers: readonly ImageOverride[][] = [],
-  patched: readonly string[] = []
+  patched: readonly PatchedContainer[] = []
 ): SourceScan {
   const result = emptyScan()
   const template = text.indexOf('{{')
@@ -127,8 +130,8 @@ export function scanManifests(
         continue
       }
       if (isMap(yaml.contents))
-        readObject(yaml, yaml.contents, parsed.lineCounter, 0, (node, position, container) => {
-          if (!patched.includes(container))
+        forEachContainer(yaml, yaml.contents, parsed.lineCounter, (node, position, at) => {
+          if (!isPatched(patched, at))
             addImage(file, node, { ...position, line: shift(position.line) }, layers, result)
         })
     }
@@ -177,18 +180,23 @@ function lineAt(text: string, offset: number): number {
   return line
 }
 
-function readObject(
+/** Every container's `image:` in an object (a `List`'s items too), with the container as a patch selects it. */
+export function forEachContainer(
   document: Document,
   object: YAMLMap,
   lines: LineCounter,
-  depth: number,
-  /** `container`: `Kind/name/container`, as a patch names it. */
-  onImage: (node: Node, position: { line: number; col: number }, container: string) => void
+  onImage: (node: Node, position: { line: number; col: number }, at: ContainerAt) => void,
+  depth = 0
 ): void {
   const items = field(document, object, 'items')
   if (isSeq(items) && depth < MAX_LIST_DEPTH) {
     for (const item of items.items)
-      if (isMap(item)) readObject(document, item, lines, depth + 1, onImage)
+      if (isMap(item)) forEachContainer(document, item, lines, onImage, depth + 1)
+  }
+  const metadata = field(document, object, 'metadata')
+  const identity = {
+    kind: scalarText(field(document, object, 'kind')) ?? '',
+    name: (isMap(metadata) ? scalarText(field(document, metadata, 'name')) : null) ?? ''
   }
   for (const path of POD_SPEC_PATHS) {
     let node: Node | undefined = object
@@ -197,55 +205,34 @@ function readObject(
     for (const list of CONTAINER_LISTS) {
       const containers = field(document, node, list)
       if (!isSeq(containers)) continue
-      for (const container of containers.items) {
-        if (!isMap(container)) continue
+      containers.items.forEach((container, index) => {
+        if (!isMap(container)) return
         const image = field(document, container, 'image')
+        const name = scalarText(field(document, container, 'name'))
         if (image !== undefined)
-          onImage(image, positionOf(lines, image), containerKey(document, object, container))
-      }
+          onImage(image, positionOf(lines, image), { ...identity, container: name, list, index })
+      })
     }
   }
 }
 
-/** A container as a strategic-merge patch matches it: its object's kind and name, its own name. */
-function containerKey(document: Document, object: YAMLMap, container: YAMLMap): string {
-  const metadata = field(document, object, 'metadata')
-  const name = isMap(metadata) ? scalarText(field(document, metadata, 'name')) : null
-  return `${scalarText(field(document, object, 'kind')) ?? ''}/${name ?? ''}/${scalarText(field(document, container, 'name')) ?? ''}`
-}
-
-/**
- * The containers whose image a patch file sets, as `Kind/name/container`: a strategic-merge
- * patch merges containers by name, so that container's image is the patch's. Pure.
- */
-export function containersPatched(file: string, text: string): string[] {
-  const keys: string[] = []
-  for (const document of documentsOf(text)) {
-    const parsed = parseYamlStream(file, document.text)
-    if ('error' in parsed) continue
-    for (const yaml of parsed.documents)
-      if (yaml.errors.length === 0 && isMap(yaml.contents))
-        readObject(yaml, yaml.contents, parsed.lineCounter, 0, (_node, _position, container) =>
-          keys.push(container)
-        )
-  }
-  return keys
-}
-
-function addImage(
+/** The image a container pulls, overrides applied; `key` is how the line writes it (`image:`, a JSON patch's `value:`). */
+export function addImage(
   file: string,
   node: Node,
   { line, col }: { line: number; col: number },
   layers: readonly ImageOverride[][],
-  result: SourceScan
+  result: SourceScan,
+  key: 'image' | 'value' = 'image'
 ): void {
   const written = scalarText(node)
+  const ownKind = key === 'image' ? 'kubernetes' : JSON_PATCH_KIND
   if (written?.includes('{{')) {
     // only the template's renderer knows the image
     result.notices.push({
       file,
       line,
-      message: `image: ${excerpt(written, 300)} is a template: not scanned`
+      message: `${key}: ${excerpt(written, 300)} is a template: not scanned`
     })
     return
   }
@@ -254,19 +241,19 @@ function addImage(
       file,
       line,
       column: col,
-      kind: 'kubernetes',
-      source: 'image:',
-      error: 'image: is empty or not a string'
+      kind: ownKind,
+      source: `${key}:`,
+      error: `${key}: is empty or not a string`
     })
     return
   }
   const { image, by } = applyOverrides(written, layers)
-  const at = by ?? { file, line, column: col, source: `image: ${excerpt(written, 300)}` }
+  const at = by ?? { file, line, column: col, source: `${key}: ${excerpt(written, 300)}` }
   result.references.push({
     file: at.file,
     line: at.line,
     column: at.column,
-    kind: by ? KUSTOMIZE_KIND : 'kubernetes',
+    kind: by ? KUSTOMIZE_KIND : ownKind,
     source: at.source,
     ...imageOrError(image)
   })

@@ -4,14 +4,14 @@
  * Each kustomization found is one that may be built; what it lists is read as it says.
  */
 import { posix } from 'node:path'
-import { isMap, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml'
+import { isMap, isSeq, type Node } from 'yaml'
 import {
-  containersPatched,
   KUSTOMIZE_KIND,
   kubernetesSource,
   type ImageOverride,
   type KustomizeImages
 } from './kubernetes.js'
+import { applyPatches, jsonPatchSource, patchesOf } from './kustomize-patches.js'
 import { excerpt, follow, isRemoteContext, type Source, type SourceScan } from './source.js'
 import { field, positionOf, scalarText, scanYaml } from './yaml.js'
 
@@ -27,7 +27,7 @@ export const kustomizeSource: Source<KustomizeImages> = {
     /^kind[ \t]*:[ \t]*["']?(Kustomization|Component)\b|^(resources|bases|components)[ \t]*:/m.test(
       text
     ),
-  follows: [kubernetesSource],
+  follows: [kubernetesSource, jsonPatchSource],
   kinds: [
     {
       name: KUSTOMIZE_KIND,
@@ -75,19 +75,11 @@ function scanKustomization(
     }
     const layers = [own, ...outer.layers]
     // a patch is no resource: what it sets is reported where it sets it, this kustomization's
-    // images applied after it, and the containers it sets are not the bases' any more
-    const patched = [...(outer.patched ?? [])]
-    for (const { path, line } of patchFiles(document, root, lineCounter)) {
-      const text = read(path)
-      if (text !== null) patched.push(...containersPatched(path, text))
-      result.follows.push(
-        follow(
-          kubernetesSource,
-          { layers },
-          { path, verb: 'builds', by: `kustomization ${file} (a patch)`, line }
-        )
-      )
-    }
+    // images applied after it, and the containers it changes are not the bases' any more
+    const patched = [
+      ...(outer.patched ?? []),
+      ...applyPatches(file, text, patchesOf(document, root, lineCounter), { layers }, read, result)
+    ]
     for (const key of ['resources', 'bases', 'components']) {
       const listed = field(document, root, key)
       for (const item of isSeq(listed) ? listed.items : []) {
@@ -120,29 +112,4 @@ function scanKustomization(
       }
     }
   })
-}
-
-/**
- * The patch files a kustomization applies, as kustomize reads them: `patchesStrategicMerge`
- * entries that are paths (not inline YAML), and `patches` entries with a `path`.
- */
-function patchFiles(
-  document: Document,
-  root: YAMLMap,
-  lineCounter: LineCounter
-): { path: string; line: number }[] {
-  const files: { path: string; line: number }[] = []
-  const strategic = field(document, root, 'patchesStrategicMerge')
-  for (const item of isSeq(strategic) ? strategic.items : []) {
-    const path = scalarText(item as Node)
-    if (path !== null && !path.includes('\n') && /\.ya?ml$/i.test(path))
-      files.push({ path, line: positionOf(lineCounter, item as Node).line })
-  }
-  const patches = field(document, root, 'patches')
-  for (const item of isSeq(patches) ? patches.items : []) {
-    const path = isMap(item) ? field(document, item, 'path') : undefined
-    const text = scalarText(path)
-    if (text !== null) files.push({ path: text, line: positionOf(lineCounter, path).line })
-  }
-  return files
 }

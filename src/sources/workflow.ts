@@ -17,6 +17,7 @@ import {
   type Follow,
   type ReferenceKindSpec,
   type Source,
+  type ScanWarning,
   type SourceScan
 } from './source.js'
 
@@ -283,6 +284,12 @@ function composeRuns(
           { partOf: project },
           { path, fromRoot: true, verb: 'names', by, line }
         )
+      ),
+      // `docker compose` in that folder without `-f` merges its override file over it
+      follow(
+        composeSource,
+        { asDefault: true },
+        { path: project, fromRoot: true, verb: 'names', by, line }
       )
     )
   }
@@ -493,10 +500,17 @@ function buildPushStep(
   const rawContext = input('context')?.text ?? '.'
   const rawFile = input('file')?.text
   const rawArgs = lines(input('build-args')?.text)
+  const rawPlatforms = input('platforms')
   // one build per matrix combination its inputs name, literal env and matrix values filled in
-  const matrixUsed = [rawContext, rawFile ?? '', ...rawArgs].some(t => /\$\{\{\s*matrix\./.test(t))
+  const matrixUsed = [rawContext, rawFile ?? '', rawPlatforms?.text ?? '', ...rawArgs].some(t =>
+    /\$\{\{\s*matrix\./.test(t)
+  )
   const variants = matrixUsed && literal.combinations?.length ? literal.combinations : [{}]
-  const builds = new Map<string, { context: string; file?: string; args: Record<string, string> }>()
+  const builds = new Map<
+    string,
+    { context: string; file?: string; args: Record<string, string>; platforms: string[] }
+  >()
+  const platformsOf = stepPlatforms(reading, rawPlatforms, by, line, literal.env)
   for (const variant of variants) {
     const one = (text: string) => substitute(text, literal.env, [variant])
     const filled = [rawContext, rawFile ?? ''].map(one)
@@ -518,7 +532,12 @@ function buildPushStep(
       if (eq > 0 && 'texts' in value && value.texts.length === 1)
         args[entry.slice(0, eq).trim()] = value.texts[0]
     }
-    const build = { context, ...(rawFile !== undefined ? { file: dockerfile } : {}), args }
+    const build = {
+      context,
+      ...(rawFile !== undefined ? { file: dockerfile } : {}),
+      args,
+      platforms: platformsOf(variant)
+    }
     builds.set(JSON.stringify(build), build)
   }
   const context = [...builds.values()][0].context
@@ -531,8 +550,7 @@ function buildPushStep(
     return []
   }
   const contexts = buildContexts(reading, input('build-contexts'))
-  const platforms = stepPlatforms(reading, input('platforms'), by, line, literal.env)
-  return [...builds.values()].map(build =>
+  return [...builds.values()].map(({ platforms, ...build }) =>
     follow(
       dockerfileSource,
       { buildArgs: build.args, contexts, ...(platforms.length > 0 ? { platforms } : {}) },
@@ -549,8 +567,9 @@ function buildPushStep(
 
 /**
  * A build-push-action step's `platforms` (a comma or newline list, as docker/actions-toolkit's
- * `getInputList` reads it), normalized: what the build targets. Empty when it names none or
- * they are known only at run time (a notice): the run's platforms apply then.
+ * `getInputList` reads it), normalized, for one matrix combination: what the build targets.
+ * Empty when it names none or they are known only at run time (a notice, each said once): the
+ * run's platforms apply then.
  */
 function stepPlatforms(
   { file, result }: WorkflowReading,
@@ -558,35 +577,48 @@ function stepPlatforms(
   by: string,
   line: number,
   env: Record<string, string>
-): string[] {
-  if (!input) return []
-  const filled = substitute(input.text, env, null)
-  if ('runtime' in filled || filled.texts.length !== 1) {
-    result.notices.push({
-      file,
-      line,
-      message: `${by}: platforms ${input.text} are set at run time; the run's platforms are tracked`
-    })
-    return []
+): (combination: Combination) => string[] {
+  const said = new Set<string>()
+  const sayOnce = (problem: ScanWarning, to: ScanWarning[]) => {
+    if (!said.has(problem.message)) to.push(problem)
+    said.add(problem.message)
   }
-  try {
-    const listed = lines(filled.texts[0]).flatMap(l => l.split(','))
-    return [
-      ...new Set(
-        listed
-          .map(p => p.trim())
-          .filter(Boolean)
-          .map(p => parsePlatform(p))
+  return combination => {
+    if (!input) return []
+    const filled = substitute(input.text, env, [combination])
+    if ('runtime' in filled || filled.texts.length !== 1) {
+      sayOnce(
+        {
+          file,
+          line,
+          message: `${by}: platforms ${input.text} are set at run time; the run's platforms are tracked`
+        },
+        result.notices
       )
-    ]
-  } catch (error) {
-    if (!(error instanceof PlatformError)) throw error
-    result.warnings.push({
-      file,
-      line,
-      message: `${by}: platforms: ${error.message}; the run's platforms are tracked`
-    })
-    return []
+      return []
+    }
+    try {
+      const listed = lines(filled.texts[0]).flatMap(l => l.split(','))
+      return [
+        ...new Set(
+          listed
+            .map(p => p.trim())
+            .filter(Boolean)
+            .map(p => parsePlatform(p))
+        )
+      ]
+    } catch (error) {
+      if (!(error instanceof PlatformError)) throw error
+      sayOnce(
+        {
+          file,
+          line,
+          message: `${by}: platforms: ${error.message}; the run's platforms are tracked`
+        },
+        result.warnings
+      )
+      return []
+    }
   }
 }
 
