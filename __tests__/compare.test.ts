@@ -135,6 +135,62 @@ describe('compare', () => {
     })
   })
 
+  it('records the tracked platforms of an index it read, and compares the next move with them', () => {
+    const tracked = ['linux/amd64']
+    const moved = compare(
+      [found('python:3.12-slim')],
+      resolutions({ [py]: { digest: d('b') } }),
+      baseline({ [py]: entry(d('a')) }),
+      {
+        ...options,
+        platforms: tracked,
+        platformChanges: new Map([
+          [
+            py,
+            {
+              before: { 'linux/amd64': d('1'), 'linux/arm64': d('2') },
+              after: { 'linux/amd64': d('1'), 'linux/arm64': d('3') }
+            }
+          ]
+        ])
+      }
+    )
+    expect(moved.findings[0].status).toBe('index-churn')
+    // only what is tracked: the lockfile does not change with platforms nobody builds
+    expect(moved.next.images[py].platforms).toEqual({ 'linux/amd64': d('1') })
+    // the next move, compared with what was recorded: other platforms are not known
+    const next = compare(
+      [found('python:3.12-slim')],
+      resolutions({ [py]: { digest: d('c') } }),
+      moved.next,
+      {
+        ...options,
+        platforms: tracked,
+        platformChanges: new Map([
+          [
+            py,
+            {
+              before: moved.next.images[py].platforms!,
+              after: { 'linux/amd64': d('1'), 'linux/arm64': d('4') },
+              beforeTrackedOnly: true
+            }
+          ]
+        ])
+      }
+    )
+    expect(next.findings[0]).toMatchObject({
+      status: 'index-churn',
+      reason: 'only other platforms, attestations or index annotations changed'
+    })
+    // an image that is new, or whose index was not read, records no platforms
+    expect(
+      compare([found('python:3.12-slim')], resolutions({ [py]: { digest: d('b') } }), null, {
+        ...options,
+        platforms: tracked
+      }).next.images[py].platforms
+    ).toBeUndefined()
+  })
+
   it('reports pinned references, stale when the tag moved on', () => {
     const pinned = found(`python:3.12-slim@${d('a')}`)
     const fresh = compare([pinned], resolutions({ [py]: { digest: d('a') } }), null, options)

@@ -242,7 +242,7 @@ describe('check in the steady state', () => {
     expect((await check('--update', '--platforms', 'linux/arm64', '--accept')).status).toBe(0)
   })
 
-  it('reads the old and new index only of the image that moved, then is back to one HEAD each', async () => {
+  it('reads the old and new index only of the image that moved, then is back to one HEAD each; the next move needs no old index', async () => {
     await pushPython('1') // another platform rebuilt: the index moved, linux/amd64 did not
     const churned = await check('--update')
     expect(churned.status).toBe(0)
@@ -260,6 +260,19 @@ describe('check in the steady state', () => {
     proxy.reset()
     expect((await check()).status).toBe(0)
     expect(manifestRequests()).toEqual([
+      'HEAD /v2/library/python/manifests/3.13-slim',
+      'HEAD /v2/team/tool/manifests/1'
+    ])
+    // the baseline now has linux/amd64's digest: the next move reads only the new index
+    await pushPython('2')
+    proxy.reset()
+    const again = await check('--update')
+    expect(JSON.parse(again.stdout).findings[0]).toMatchObject({
+      status: 'index-churn',
+      reason: 'only other platforms, attestations or index annotations changed'
+    })
+    expect(manifestRequests()).toEqual([
+      'GET /v2/library/python/manifests/DIGEST',
       'HEAD /v2/library/python/manifests/3.13-slim',
       'HEAD /v2/team/tool/manifests/1'
     ])

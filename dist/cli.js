@@ -26554,9 +26554,13 @@ async function platformChanges(moved, client) {
     return platformDigestsOfImage({ ...image, digest }, client, top);
   };
   await Promise.all(
-    moved.map(async ({ key, image, before, after }) => {
+    moved.map(async ({ key, image, before, after, tracked, recorded }) => {
       try {
-        found.set(key, { before: await all(image, before), after: await all(image, after) });
+        const known = recorded && tracked.every((p) => recorded[p] !== void 0);
+        found.set(
+          key,
+          known ? { before: recorded, after: await all(image, after), beforeTrackedOnly: true } : { before: await all(image, before), after: await all(image, after) }
+        );
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;
       }
@@ -26613,10 +26617,14 @@ function compare(references, resolutions, baseline, options) {
   const reading = { images: {}, scanned, complete: true };
   const accepting = { images: {}, scanned, complete: true };
   const seenAt = /* @__PURE__ */ new Map();
+  const trackedFor = /* @__PURE__ */ new Map();
   for (const reference of references) {
     if (!reference.image) continue;
     const key = formatReference(reference.image);
     seenAt.set(key, [...seenAt.get(key) ?? [], reference.file]);
+    const tracked = trackedFor.get(key) ?? /* @__PURE__ */ new Set();
+    for (const p of trackedPlatforms(reference, options)) tracked.add(p);
+    trackedFor.set(key, tracked);
   }
   const judged = references.map((reference) => judge(reference, resolutions, baseline, options));
   const { acceptance, refused } = matchAcceptance(
@@ -26637,8 +26645,13 @@ function compare(references, resolutions, baseline, options) {
         };
       return finding;
     }
+    const platforms = recordedPlatforms(
+      options.platformChanges?.get(finding.image),
+      trackedFor.get(finding.image)
+    );
     const recorded = previous?.digest === finding.current.digest ? { ...previous, ...where } : {
       digest: finding.current.digest,
+      ...platforms ? { platforms } : {},
       ...where,
       recordedAt: options.now,
       ...options.run ? { run: options.run } : {},
@@ -26721,10 +26734,11 @@ function judge(reference, resolutions, baseline, options) {
     return { reference, image, parsed, status: "unchanged", previous, current };
   const change = options.platformChanges?.get(image);
   if (change) {
-    const tracked = reference.trackedPlatforms?.length ? reference.trackedPlatforms : options.platforms;
-    const changed = tracked.filter((p) => change.before[p] !== change.after[p]);
+    const changed = trackedPlatforms(reference, options).filter(
+      (p) => change.before[p] !== change.after[p]
+    );
     if (changed.length === 0) {
-      const others = [.../* @__PURE__ */ new Set([...Object.keys(change.before), ...Object.keys(change.after)])].filter((p) => change.before[p] !== change.after[p]).sort();
+      const others = change.beforeTrackedOnly ? null : [.../* @__PURE__ */ new Set([...Object.keys(change.before), ...Object.keys(change.after)])].filter((p) => change.before[p] !== change.after[p]).sort();
       return {
         reference,
         image,
@@ -26732,7 +26746,7 @@ function judge(reference, resolutions, baseline, options) {
         status: "index-churn",
         previous,
         current,
-        reason: others.length === 0 ? "only attestations or index annotations changed" : `only other platforms were rebuilt: ${others.join(", ")}`
+        reason: others === null ? "only other platforms, attestations or index annotations changed" : others.length === 0 ? "only attestations or index annotations changed" : `only other platforms were rebuilt: ${others.join(", ")}`
       };
     }
     return {
@@ -26746,6 +26760,19 @@ function judge(reference, resolutions, baseline, options) {
     };
   }
   return { reference, image, parsed, status: "drifted", previous, current };
+}
+function trackedPlatforms(reference, options) {
+  return reference.trackedPlatforms?.length ? reference.trackedPlatforms : options.platforms;
+}
+function recordedPlatforms(change, tracked) {
+  if (!change || !tracked || tracked.size === 0) return void 0;
+  const platforms = {};
+  for (const platform of [...tracked].sort()) {
+    const digest = change.after[platform];
+    if (digest === void 0) return void 0;
+    platforms[platform] = digest;
+  }
+  return platforms;
 }
 
 // src/pipeline/run.ts
@@ -32123,7 +32150,7 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
       accept: request2.policy.accept,
       scanned: discovered.files,
       unreadable: discovered.errors,
-      platformChanges: baseline ? await platformChanges(movedImages(discovered, resolutions, baseline), client) : void 0,
+      platformChanges: baseline ? await platformChanges(movedImages(discovered, resolutions, baseline, platforms), client) : void 0,
       now: request2.now,
       run: request2.run,
       commit: request2.commit
@@ -32181,7 +32208,7 @@ function findUses(finding, explanations, cwd) {
     packages.diff.removed.map((p) => ({ name: p.name, sharedObject: sharedObject(p.name) }))
   );
 }
-function movedImages(discovered, resolutions, baseline) {
+function movedImages(discovered, resolutions, baseline, platforms) {
   const moved = /* @__PURE__ */ new Map();
   for (const reference of discovered.references) {
     const image = reference.image;
@@ -32189,13 +32216,17 @@ function movedImages(discovered, resolutions, baseline) {
     const key = formatReference(image);
     const previous = baseline.images[key];
     const now = resolutions.get(resolutionKey(image));
-    if (previous && now && "digest" in now && now.digest !== previous.digest)
-      moved.set(key, {
-        key,
-        image: tagOf(image) ?? image,
-        before: previous.digest,
-        after: now.digest
-      });
+    if (!previous || !now || !("digest" in now) || now.digest === previous.digest) continue;
+    const tracked = reference.trackedPlatforms?.length ? reference.trackedPlatforms : platforms;
+    const known = moved.get(key);
+    moved.set(key, {
+      key,
+      image: tagOf(image) ?? image,
+      before: previous.digest,
+      after: now.digest,
+      tracked: [.../* @__PURE__ */ new Set([...known?.tracked ?? [], ...tracked])],
+      ...previous.platforms ? { recorded: previous.platforms } : {}
+    });
   }
   return [...moved.values()];
 }

@@ -121,10 +121,14 @@ export function compare(
   const reading: Reading = { images: {}, scanned, complete: true }
   const accepting: Reading = { images: {}, scanned, complete: true }
   const seenAt = new Map<string, string[]>()
+  const trackedFor = new Map<string, Set<string>>()
   for (const reference of references) {
     if (!reference.image) continue
     const key = formatReference(reference.image)
     seenAt.set(key, [...(seenAt.get(key) ?? []), reference.file])
+    const tracked = trackedFor.get(key) ?? new Set()
+    for (const p of trackedPlatforms(reference, options)) tracked.add(p)
+    trackedFor.set(key, tracked)
   }
   const judged = references.map(reference => judge(reference, resolutions, baseline, options))
   const { acceptance, refused } = matchAcceptance(
@@ -145,11 +149,18 @@ export function compare(
         }
       return finding
     }
+    // the tracked platforms' digests, where the index was read: the next drift compares them
+    // without reading this index again
+    const platforms = recordedPlatforms(
+      options.platformChanges?.get(finding.image),
+      trackedFor.get(finding.image)
+    )
     const recorded: BaselineEntry =
       previous?.digest === finding.current.digest
         ? { ...previous, ...where }
         : {
             digest: finding.current.digest,
+            ...(platforms ? { platforms } : {}),
             ...where,
             recordedAt: options.now,
             ...(options.run ? { run: options.run } : {}),
@@ -246,15 +257,15 @@ function judge(
     return { reference, image, parsed, status: 'unchanged', previous, current }
   const change = options.platformChanges?.get(image)
   if (change) {
-    // a literal `FROM --platform=…` is what that line builds; otherwise the run's platforms
-    const tracked = reference.trackedPlatforms?.length
-      ? reference.trackedPlatforms
-      : options.platforms
-    const changed = tracked.filter(p => change.before[p] !== change.after[p])
+    const changed = trackedPlatforms(reference, options).filter(
+      p => change.before[p] !== change.after[p]
+    )
     if (changed.length === 0) {
-      const others = [...new Set([...Object.keys(change.before), ...Object.keys(change.after)])]
-        .filter(p => change.before[p] !== change.after[p])
-        .sort()
+      const others = change.beforeTrackedOnly
+        ? null
+        : [...new Set([...Object.keys(change.before), ...Object.keys(change.after)])]
+            .filter(p => change.before[p] !== change.after[p])
+            .sort()
       return {
         reference,
         image,
@@ -263,9 +274,11 @@ function judge(
         previous,
         current,
         reason:
-          others.length === 0
-            ? 'only attestations or index annotations changed'
-            : `only other platforms were rebuilt: ${others.join(', ')}`
+          others === null
+            ? 'only other platforms, attestations or index annotations changed'
+            : others.length === 0
+              ? 'only attestations or index annotations changed'
+              : `only other platforms were rebuilt: ${others.join(', ')}`
       }
     }
     return {
@@ -279,4 +292,24 @@ function judge(
     }
   }
   return { reference, image, parsed, status: 'drifted', previous, current }
+}
+
+/** What a reference is built for: a literal `FROM --platform=…` or its build's platforms, else the run's. */
+function trackedPlatforms(reference: FoundReference, options: CompareOptions): string[] {
+  return reference.trackedPlatforms?.length ? reference.trackedPlatforms : options.platforms
+}
+
+/** The new index's digests of the platforms an image is tracked for; undefined when any is unknown. */
+function recordedPlatforms(
+  change: PlatformChange | undefined,
+  tracked: ReadonlySet<string> | undefined
+): Record<string, string> | undefined {
+  if (!change || !tracked || tracked.size === 0) return undefined
+  const platforms: Record<string, string> = {}
+  for (const platform of [...tracked].sort()) {
+    const digest = change.after[platform]
+    if (digest === undefined) return undefined
+    platforms[platform] = digest
+  }
+  return platforms
 }

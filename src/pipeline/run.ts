@@ -162,7 +162,7 @@ async function decideAndSave(
       scanned: discovered.files,
       unreadable: discovered.errors,
       platformChanges: baseline
-        ? await platformChanges(movedImages(discovered, resolutions, baseline), client)
+        ? await platformChanges(movedImages(discovered, resolutions, baseline, platforms), client)
         : undefined,
       now: request.now,
       run: request.run,
@@ -235,7 +235,8 @@ function findUses(
 function movedImages(
   discovered: Discovered,
   resolutions: Map<string, Resolution>,
-  baseline: Baseline
+  baseline: Baseline,
+  platforms: string[]
 ): MovedImage[] {
   const moved = new Map<string, MovedImage>()
   for (const reference of discovered.references) {
@@ -244,13 +245,17 @@ function movedImages(
     const key = formatReference(image)
     const previous = baseline.images[key]
     const now = resolutions.get(resolutionKey(image))
-    if (previous && now && 'digest' in now && now.digest !== previous.digest)
-      moved.set(key, {
-        key,
-        image: tagOf(image) ?? image,
-        before: previous.digest,
-        after: now.digest
-      })
+    if (!previous || !now || !('digest' in now) || now.digest === previous.digest) continue
+    const tracked = reference.trackedPlatforms?.length ? reference.trackedPlatforms : platforms
+    const known = moved.get(key)
+    moved.set(key, {
+      key,
+      image: tagOf(image) ?? image,
+      before: previous.digest,
+      after: now.digest,
+      tracked: [...new Set([...(known?.tracked ?? []), ...tracked])],
+      ...(previous.platforms ? { recorded: previous.platforms } : {})
+    })
   }
   return [...moved.values()]
 }

@@ -128,18 +128,28 @@ export interface MovedImage {
   image: ImageReference
   before: string
   after: string
+  /** The platforms its references track (normalized). */
+  tracked: string[]
+  /** The platform digests the baseline recorded for `before`, when it did. */
+  recorded?: Record<string, string>
 }
 
-/** Every platform's manifest digest in the old and the new index of a moved image. */
+/** The platforms' manifest digests in the old and the new index of a moved image. */
 export interface PlatformChange {
   before: Record<string, string>
   after: Record<string, string>
+  /**
+   * `before` holds only the tracked platforms, as the baseline recorded them: which other
+   * platforms changed is not known.
+   */
+  beforeTrackedOnly?: boolean
 }
 
 /**
- * Reads the old and new index of each image whose digest moved, once per image, so that
- * compare can tell drift of a tracked platform from index churn. An index that cannot be
- * read is left out: the index digest alone decides.
+ * Reads the new index of each image whose digest moved, once per image, and the old one
+ * only when the baseline did not record the tracked platforms' digests, so that compare
+ * can tell drift of a tracked platform from index churn. An index that cannot be read is
+ * left out: the index digest alone decides.
  */
 export async function platformChanges(
   moved: MovedImage[],
@@ -157,9 +167,15 @@ export async function platformChanges(
     return platformDigestsOfImage({ ...image, digest }, client, top)
   }
   await Promise.all(
-    moved.map(async ({ key, image, before, after }) => {
+    moved.map(async ({ key, image, before, after, tracked, recorded }) => {
       try {
-        found.set(key, { before: await all(image, before), after: await all(image, after) })
+        const known = recorded && tracked.every(p => recorded[p] !== undefined)
+        found.set(
+          key,
+          known
+            ? { before: recorded, after: await all(image, after), beforeTrackedOnly: true }
+            : { before: await all(image, before), after: await all(image, after) }
+        )
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error
       }
