@@ -137,7 +137,7 @@ describe.each(NODES)('the action under %s', (_, node) => {
           c => c.command === 'warning' && c.properties.line === '4'
         )
         expect(warning?.message).toBe(
-          `${world.otherProxy.host} answered HTTP 503 for the manifest of ${world.otherProxy.host}/team/base:1`
+          `${world.otherProxy.host} answered HTTP 503 for the manifest of ${world.otherProxy.host}/team/base:1; the registry is unavailable for now: run again later`
         )
         expect(down.post!.status).toBe(0)
         const after = await runner.runJob()

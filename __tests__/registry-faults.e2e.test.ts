@@ -105,14 +105,16 @@ describe('a registry that misbehaves (fault-injecting proxy in front of the real
       .digest(parseReference(`127.0.0.1:${port}/library/app:v1`))
       .catch(e => e)) as RegistryError
     expect(error.kind).toBe('network')
-    expect(error.message).toBe(`127.0.0.1:${port}: connection failed (ECONNREFUSED)`)
+    expect(error.message).toBe(
+      `127.0.0.1:${port}: connection failed (ECONNREFUSED); check that this runner can reach the registry`
+    )
     expect(client.stats.retries).toBe(4)
     const [[, resolution]] = await resolveAll([found(`127.0.0.1:${port}/library/app:v1`)], client)
     expect(resolution).toEqual({
       failure: {
         kind: 'network',
         registry: `127.0.0.1:${port}`,
-        message: `127.0.0.1:${port}/library/app:v1: 127.0.0.1:${port}: connection failed (ECONNREFUSED)`
+        message: `127.0.0.1:${port}/library/app:v1: 127.0.0.1:${port}: connection failed (ECONNREFUSED); check that this runner can reach the registry`
       }
     })
   })

@@ -121,7 +121,7 @@ describe('registry protocol details', () => {
         '<html><head><title>502 Bad\n Gateway</title></head><body>' + 'x'.repeat(100_000)
       ),
       false,
-      'quay.io answered HTTP 502 for the manifest of quay.io/prometheus/node-exportr:v1.8.2; quay.io said: 502 Bad Gateway'
+      'quay.io answered HTTP 502 for the manifest of quay.io/prometheus/node-exportr:v1.8.2; quay.io said: 502 Bad Gateway; the registry is unavailable for now: run again later'
     ]
   ])('%s', (_what, response, loggedIn, message) => {
     const reference = parseReference('quay.io/prometheus/node-exportr:v1.8.2')

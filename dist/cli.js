@@ -31355,7 +31355,10 @@ function networkError(error, host, timeoutMs) {
   const code = error.code ?? error.cause?.code ?? "";
   const message = error.message;
   if (code === "ENOTFOUND" || code === "EAI_AGAIN")
-    return new RegistryError("network", `${host}: DNS lookup failed (${code})`);
+    return new RegistryError(
+      "network",
+      `${host}: DNS lookup failed (${code}); check the registry's name, and that this runner can resolve it`
+    );
   if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code + message))
     return new RegistryError(
       "network",
@@ -31366,7 +31369,10 @@ function networkError(error, host, timeoutMs) {
       "timeout",
       `${host}: no complete answer within ${timeoutMs / 1e3} s (input timeout)`
     );
-  return new RegistryError("network", `${host}: connection failed (${code || message})`);
+  return new RegistryError(
+    "network",
+    `${host}: connection failed (${code || message}); check that this runner can reach the registry`
+  );
 }
 
 // src/registry/transport/limit.ts
@@ -31873,8 +31879,14 @@ function registryFailure(response, reference, what, loggedIn, remaining) {
       `${registry} is rate limiting pulls of ${name} (${status} after retries${theirs})${remaining !== void 0 ? `; remaining quota ${remaining}` : ""}`,
       registry
     );
+  if (response.status >= 500)
+    return new RegistryError(
+      "server",
+      `${registry} answered ${status} for the ${what} of ${name}${theirs}; the registry is unavailable for now: run again later`,
+      registry
+    );
   return new RegistryError(
-    response.status >= 500 ? "server" : "bad-response",
+    "bad-response",
     `${registry} answered ${status} for the ${what} of ${name}${theirs}`,
     registry
   );

@@ -471,8 +471,14 @@ export function registryFailure(
       `${registry} is rate limiting pulls of ${name} (${status} after retries${theirs})${remaining !== undefined ? `; remaining quota ${remaining}` : ''}`,
       registry
     )
+  if (response.status >= 500)
+    return new RegistryError(
+      'server',
+      `${registry} answered ${status} for the ${what} of ${name}${theirs}; the registry is unavailable for now: run again later`,
+      registry
+    )
   return new RegistryError(
-    response.status >= 500 ? 'server' : 'bad-response',
+    'bad-response',
     `${registry} answered ${status} for the ${what} of ${name}${theirs}`,
     registry
   )

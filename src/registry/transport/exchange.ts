@@ -123,7 +123,10 @@ function networkError(error: unknown, host: string, timeoutMs: number): Registry
     (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? ''
   const message = (error as Error).message
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-    return new RegistryError('network', `${host}: DNS lookup failed (${code})`)
+    return new RegistryError(
+      'network',
+      `${host}: DNS lookup failed (${code}); check the registry's name, and that this runner can resolve it`
+    )
   if (/CERT|SSL|TLS|SELF_SIGNED/i.test(code + message))
     return new RegistryError(
       'network',
@@ -138,5 +141,8 @@ function networkError(error: unknown, host: string, timeoutMs: number): Registry
       'timeout',
       `${host}: no complete answer within ${timeoutMs / 1000} s (input timeout)`
     )
-  return new RegistryError('network', `${host}: connection failed (${code || message})`)
+  return new RegistryError(
+    'network',
+    `${host}: connection failed (${code || message}); check that this runner can reach the registry`
+  )
 }
