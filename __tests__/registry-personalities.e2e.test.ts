@@ -277,6 +277,32 @@ describe('registries as they ask for credentials', () => {
     expect(got.requests.filter(r => r.host === 'token').map(r => r.method)).not.toContain('POST')
   })
 
+  it.each([
+    ['a number', { token: 5 }],
+    ['a header break', { token: 'abc\r\nX-Injected: 1' }],
+    ['nothing', { expires_in: 300 }]
+  ])(
+    "a token service's answer holding %s is an error for its images, never sent on",
+    async (_, body) => {
+      const hostile: Personality = {
+        challenges: ['Bearer realm="{realm}",service="hostile"'],
+        tokenPath: '/token',
+        tokenBody: () => body,
+        privateRepositories: []
+      }
+      const got = await resolveThrough(hostile, null)
+      for (const reference of [got.public, got.private]) {
+        expect(reference.digest).toBeNull()
+        expect(reference.error).toContain(
+          `token service for ${front!.host} (${front!.host}) answered without a token`
+        )
+      }
+      expect(sentTo(got.requests, 'registry')).toEqual(
+        got.requests.filter(r => r.host === 'registry').map(() => 'none')
+      )
+    }
+  )
+
   // GHCR (closed source; as podman-desktop's and Renovate's fixtures record it): `Bearer
   // realm="https://ghcr.io/token",service="ghcr.io",scope="repository:NAME:pull"`; GET
   // /token anonymous for public packages, Basic (user and a token) for private ones

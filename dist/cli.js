@@ -30927,15 +30927,17 @@ var Authenticator = class {
         `token service for ${registry} (${url.host}) did not answer JSON`
       );
     }
-    const token = body.token || body.access_token;
-    if (!token)
+    const field2 = (key) => isRecord(body) && typeof body[key] === "string" ? body[key] : "";
+    const token = field2("token") || field2("access_token");
+    if (!/^[!-~]+$/.test(token))
       throw new RegistryError(
         "bad-response",
         `token service for ${registry} (${url.host}) answered without a token`
       );
+    const expires = isRecord(body) ? body.expires_in : void 0;
     return {
       token,
-      expiresIn: typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60
+      expiresIn: typeof expires === "number" && expires > 0 ? expires : 60
     };
   }
 };

@@ -3,6 +3,7 @@
  * sending credentials only to the host they belong to.
  */
 import type { Credential, Keychain } from './credentials.js'
+import { isRecord } from '../json.js'
 import { RegistryError } from './errors.js'
 import type { HttpRequest, HttpResponse, Transport } from './transport.js'
 
@@ -237,7 +238,7 @@ export class Authenticator {
         `token service for ${registry} (${url.host}) answered HTTP ${response.status}`
       )
     }
-    let body: { token?: string; access_token?: string; expires_in?: number }
+    let body: unknown
     try {
       body = JSON.parse(response.body.toString('utf8'))
     } catch {
@@ -246,15 +247,20 @@ export class Authenticator {
         `token service for ${registry} (${url.host}) did not answer JSON`
       )
     }
-    const token = body.token || body.access_token
-    if (!token)
+    // `token`, or OAuth2's `access_token` (ACR answers only that; Harbor sends both, one empty)
+    const field = (key: string) =>
+      isRecord(body) && typeof body[key] === 'string' ? (body[key] as string) : ''
+    const token = field('token') || field('access_token')
+    // visible ASCII only: it becomes a header
+    if (!/^[!-~]+$/.test(token))
       throw new RegistryError(
         'bad-response',
         `token service for ${registry} (${url.host}) answered without a token`
       )
+    const expires = isRecord(body) ? body.expires_in : undefined
     return {
       token,
-      expiresIn: typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60
+      expiresIn: typeof expires === 'number' && expires > 0 ? expires : 60
     }
   }
 }
