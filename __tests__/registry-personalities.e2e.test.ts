@@ -303,6 +303,26 @@ describe('registries as they ask for credentials', () => {
     }
   )
 
+  it.each([302, 307] as const)(
+    'a token service that redirects (%d) to another host never gets the identity token there',
+    async status => {
+      const acr: Personality = {
+        challenges: ['Bearer realm="{realm}",service="acme.azurecr.io"'],
+        tokenPath: '/oauth2/token',
+        tokenRedirect: status,
+        tokenMethods: ['POST'],
+        tokenBody: token => ({ access_token: token }),
+        identityTokens: { 'entra-refresh-token': USER },
+        privateRepositories: [PUBLIC, PRIVATE]
+      }
+      const got = await resolveThrough(acr, { identitytoken: 'entra-refresh-token' })
+      // the other host is never asked
+      expect(got.requests.filter(r => r.host === 'token')).toEqual([])
+      expect(got.public.error).toContain(`${front!.host} redirected a token request to localhost:`)
+      expect(got.public.error).toContain('never sent to another host')
+    }
+  )
+
   // GHCR (closed source; as podman-desktop's and Renovate's fixtures record it): `Bearer
   // realm="https://ghcr.io/token",service="ghcr.io",scope="repository:NAME:pull"`; GET
   // /token anonymous for public packages, Basic (user and a token) for private ones

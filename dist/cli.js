@@ -31459,6 +31459,11 @@ function followingRedirects(next) {
           "bad-response",
           `${from.host} redirected ${from.protocol.slice(0, -1)} to ${to.protocol.slice(0, -1)} (${to.host}); refused: a redirect never changes the scheme`
         );
+      if (request2.body !== void 0 && to.origin !== credentialOrigin)
+        throw new RegistryError(
+          "bad-response",
+          `${new URL(request2.url).host} redirected a token request to ${to.host}; refused: credentials for ${new URL(request2.url).host} are never sent to another host`
+        );
       url = to.toString();
     }
     throw new RegistryError(

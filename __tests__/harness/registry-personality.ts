@@ -18,6 +18,8 @@ export interface Personality {
   tokenPath: string | null
   /** The token service on another host than the registry (GitLab's gitlab.com/jwt/auth). */
   tokenElsewhere?: boolean
+  /** The registry's token path redirects (this status) to the same path on the other host. */
+  tokenRedirect?: 302 | 307
   /** What the token service takes: GET with Basic or anonymous, POST an OAuth2 refresh-token form. */
   tokenMethods?: ('GET' | 'POST')[]
   /** The token service's JSON for a token; `{ token, expires_in: 300 }` when not said. */
@@ -107,7 +109,7 @@ export class PersonalityFront {
     const tls = { key: readFileSync(this.keyPath), cert: readFileSync(this.certPath) }
     this.registry = createServer(tls, (req, res) => void this.serveRegistry(req, res))
     this.registryPort = await listen(this.registry)
-    if (this.personality.tokenElsewhere) {
+    if (this.personality.tokenElsewhere || this.personality.tokenRedirect) {
       this.tokens = createServer(tls, (req, res) => void this.serveToken(req, res))
       this.tokenPort = await listen(this.tokens)
     }
@@ -154,8 +156,13 @@ export class PersonalityFront {
 
   private async serveRegistry(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '').split('?')[0]
-    if (!this.personality.tokenElsewhere && path === this.personality.tokenPath)
-      return this.serveToken(req, res)
+    if (!this.personality.tokenElsewhere && path === this.personality.tokenPath) {
+      const status = this.personality.tokenRedirect
+      if (!status) return this.serveToken(req, res)
+      this.record(req, 'registry', status)
+      res.writeHead(status, { Location: `https://localhost:${this.tokenPort}${req.url ?? '/'}` })
+      return void res.end()
+    }
     const p = this.personality
     const repository = /^\/v2\/(.+)\/(?:manifests|blobs|tags)\//.exec(path)?.[1] ?? ''
     const needsAccount = p.privateRepositories.includes(repository)

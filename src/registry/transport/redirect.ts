@@ -1,7 +1,8 @@
 /**
- * Redirects followed by hand: credentials go only to the origin they were given for, a
- * redirect never changes the scheme (https to http would send the rest in clear), and at
- * most 5 hops.
+ * Redirects followed by hand: credentials go only to the origin they were given for (an
+ * Authorization header, and a request's body, which is a credential: the refresh-token
+ * grant of a token request), a redirect never changes the scheme (https to http would send
+ * the rest in clear), and at most 5 hops.
  */
 import { RegistryError } from '../errors.js'
 import type { RoundTripper } from './http.js'
@@ -28,6 +29,11 @@ export function followingRedirects(next: RoundTripper): RoundTripper {
         throw new RegistryError(
           'bad-response',
           `${from.host} redirected ${from.protocol.slice(0, -1)} to ${to.protocol.slice(0, -1)} (${to.host}); refused: a redirect never changes the scheme`
+        )
+      if (request.body !== undefined && to.origin !== credentialOrigin)
+        throw new RegistryError(
+          'bad-response',
+          `${new URL(request.url).host} redirected a token request to ${to.host}; refused: credentials for ${new URL(request.url).host} are never sent to another host`
         )
       url = to.toString()
     }
