@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -82,5 +83,52 @@ describe('a repository that points outside itself', () => {
       ['Dockerfile', 'docker.io/library/node:22'],
       ['api/Dockerfile', 'docker.io/library/python:3.12-slim']
     ])
+  })
+})
+
+/**
+ * The committed baseline is a file of the pull request too: read through the same rules as
+ * every other file (inside the workspace, links resolved; a regular file; bounded), and an
+ * error about it never quotes what it holds.
+ */
+describe('a lockfile that is not what it says', () => {
+  let outside = ''
+  let dir = ''
+  const TOKEN = 'ghp_the0secret0token0of0the0runner'
+  const check = () =>
+    runNode(CLI, ['check', '--json'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: dir }
+    })
+  beforeEach(() => {
+    outside = mkdtempSync(join(tmpdir(), 'bid-outside-'))
+    writeFileSync(join(outside, 'token'), `${TOKEN}\n`)
+    dir = mkdtempSync(join(tmpdir(), 'bid-repo-'))
+    // no image to ask a registry for: the baseline is all there is to read
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\n')
+  })
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true })
+    rmSync(outside, { recursive: true, force: true })
+  })
+
+  it.each([
+    ['a link to a file outside the workspace', 'leads outside'],
+    ['a link to /dev/zero', 'leads outside'],
+    ['a link to a FIFO inside the workspace', 'not a regular file'],
+    ['not JSON, holding a secret', 'is not valid JSON']
+  ])('%s: refused, saying why, its content never shown', async (what, why) => {
+    const lockfile = join(dir, '.base-image-drift.json')
+    if (what.includes('outside')) symlinkSync(join(outside, 'token'), lockfile)
+    else if (what.includes('/dev/zero')) symlinkSync('/dev/zero', lockfile)
+    else if (what.includes('FIFO')) {
+      execFileSync('mkfifo', [join(dir, 'pipe')])
+      symlinkSync(join(dir, 'pipe'), lockfile)
+    } else writeFileSync(lockfile, `{"schema": ${TOKEN}}\n`)
+    const ran = await check()
+    expect(ran.stdout + ran.stderr).not.toContain(TOKEN)
+    expect(ran.stderr).toContain('.base-image-drift.json')
+    expect(ran.stderr).toContain(why)
+    expect(ran.status).toBe(3)
   })
 })

@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       env,
       onSecret: core.setSecret
     },
-    store: cacheStore ?? new LockfileStore(resolve(cwd, inputs.lockfile), inputs.lockfile),
+    store: cacheStore ?? new LockfileStore(cwd, inputs.lockfile),
     policy,
     save: recording.records,
     explainBudgetMiB: inputs.explainBudgetMiB,

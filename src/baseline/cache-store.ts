@@ -141,7 +141,11 @@ export class CacheStore implements BaselineStore {
           `the cache entry ${restored.key} was restored but no baseline file came out of it at ${path}`
         )
       }
-    const read = await readBaselineFile(cached, `the cached baseline ${restored.key}`)
+    const read = await readBaselineFile(
+      cached,
+      `the cached baseline ${restored.key}`,
+      dirname(cached)
+    )
     await removeCached(cached)
     if (read.state !== 'found') return { outcome: 'hit', restored: read }
     this.restoredKey = restored.key

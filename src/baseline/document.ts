@@ -58,7 +58,10 @@ export function parseBaseline(text: string, source: string): Baseline {
   try {
     document = JSON.parse(text)
   } catch (error) {
-    fail(`is not valid JSON (${(error as Error).message})`)
+    // where, never what: the parser's message quotes the text
+    const at = /position (\d+)/.exec((error as Error).message)
+    const line = at ? text.slice(0, Number(at[1])).split('\n').length : null
+    fail(`is not valid JSON${line !== null ? ` (line ${line})` : ''}`)
   }
   if (typeof document !== 'object' || document === null || Array.isArray(document))
     fail('is not a base-image-drift baseline')

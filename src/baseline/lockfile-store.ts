@@ -1,20 +1,29 @@
 /**
  * The baseline as a committed file (input `lockfile`, CLI `--baseline`), written whole or not at all.
  */
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { rename, rm, writeFile } from 'node:fs/promises'
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { isInside, readRegularFile } from '../sources/read-file.js'
 import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
 import type { BaselineStore, Restored } from './store.js'
 
 /** A committed baseline file (input `lockfile`, CLI `--baseline`); missing means first run. */
 export class LockfileStore implements BaselineStore {
-  /** `name` is how messages call the file: as the user wrote it. */
+  private readonly path: string
+  /** The directory the file must really be in, links resolved: the workspace for a relative name. */
+  private readonly root: string
+
+  /** `name` is the file as the user wrote it, relative to `cwd` or absolute; messages call it so. */
   constructor(
-    private readonly path: string,
-    private readonly name = path
-  ) {}
+    cwd: string,
+    private readonly name: string
+  ) {
+    this.path = resolve(cwd, name)
+    this.root = isAbsolute(name) ? dirname(this.path) : cwd
+  }
 
   async restore(): Promise<Restored> {
-    const read = await readBaselineFile(this.path, this.name)
+    const read = await readBaselineFile(this.path, this.name, this.root)
     return read.state === 'found' ? { ...read, from: this.name } : read
   }
 
@@ -27,22 +36,27 @@ export class LockfileStore implements BaselineStore {
 /** Far more than any repository's images; a larger file is not a baseline we wrote. */
 const MAX_BASELINE_BYTES = 16 * 1024 * 1024
 
-export async function readBaselineFile(path: string, name = path): Promise<Restored> {
-  let text: string
-  try {
-    const { size } = await stat(path)
-    if (size > MAX_BASELINE_BYTES)
-      return { state: 'unusable', why: `${name} is larger than 16 MiB (${size} bytes)` }
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'none' }
+/**
+ * A baseline file read as hostile input: a regular file inside `root` (a link that leads out
+ * is not followed), bounded, and no error quotes what it holds.
+ */
+export async function readBaselineFile(
+  path: string,
+  name: string,
+  root: string
+): Promise<Restored> {
+  if (!isInside(path, root))
     return {
       state: 'unusable',
-      why: `${name} cannot be read (${(error as NodeJS.ErrnoException).code})`
+      why: `${name} leads outside ${root} (a symbolic link?); it is not read`
     }
-  }
+  const read = readRegularFile(path, MAX_BASELINE_BYTES)
+  if ('why' in read)
+    return read.code === 'ENOENT'
+      ? { state: 'none' }
+      : { state: 'unusable', why: `${name}: ${read.why}` }
   try {
-    return { state: 'found', baseline: parseBaseline(text, name) }
+    return { state: 'found', baseline: parseBaseline(read.text, name) }
   } catch (error) {
     if (error instanceof BaselineError) return { state: 'unusable', why: error.message }
     throw error

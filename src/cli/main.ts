@@ -106,7 +106,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     ...scanning,
     until: 'check',
     registry,
-    store: new LockfileStore(resolve(io.cwd, options.baseline), options.baseline),
+    store: new LockfileStore(io.cwd, options.baseline),
     policy: policyOf(options),
     explainBudgetMiB: options.explainBudgetMiB,
     save: options.update,

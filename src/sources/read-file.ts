@@ -4,7 +4,7 @@
  * be a release manifest), no binary file. Each refusal is
  * an error on that file, never a silent gap.
  */
-import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import type { ScanWarning } from './source.js'
 import { statOrNull } from './select.js'
@@ -52,35 +52,12 @@ export class RepositoryReader {
       this.refuse(file, 'not read: it leads outside the scanned directory')
       return null
     }
-    // synchronous reads: for thousands of small files, a thread-pool hop per call costs more
-    // CPU than the reads themselves, and nothing else runs while the scan does
-    let fd: number | null = null
-    try {
-      fd = openSync(absolute, 'r')
-      const size = fstatSync(fd).size
-      const limit = /\.ya?ml$/i.test(file) ? MAX_MANIFEST_BYTES : MAX_FILE_BYTES
-      if (size > limit) {
-        this.refuse(file, `not scanned: larger than ${mebibytes(limit)} (${size} bytes)`)
-        return null
-      }
-      const bytes = Buffer.allocUnsafe(size)
-      const length = readSync(fd, bytes, 0, size, 0)
-      if (bytes.subarray(0, length).includes(0)) {
-        this.refuse(file, 'not scanned: a binary file (contains NUL bytes)')
-        return null
-      }
-      const text = bytes.toString('utf8', 0, length)
-      // a byte-order mark (Windows editors write one) is no part of any file read here:
-      // BuildKit's Dockerfile parser, YAML, HCL and JSON readers all skip it
-      return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (!mustExist && code === 'ENOENT') return null
-      this.refuse(file, `not scanned: cannot read it (${code ?? String(error)})`)
-      return null
-    } finally {
-      if (fd !== null) closeSync(fd)
-    }
+    const limit = /\.ya?ml$/i.test(file) ? MAX_MANIFEST_BYTES : MAX_FILE_BYTES
+    const read = readRegularFile(absolute, limit)
+    if ('text' in read) return read.text
+    if (!mustExist && read.code === 'ENOENT') return null
+    this.refuse(file, `not scanned: ${read.why}`)
+    return null
   }
 
   /** A file read twice (selected, then followed) is refused once. */
@@ -90,6 +67,45 @@ export class RepositoryReader {
     this.refused.add(key)
     this.errors.push({ file, message })
   }
+}
+
+/**
+ * A regular file's text, read whole and bounded (a device or a FIFO is never read: `/dev/zero`
+ * never ends), without a byte-order mark; or why not, never quoting what it holds.
+ */
+export function readRegularFile(
+  absolute: string,
+  limit: number
+): { text: string } | { why: string; code?: string } {
+  // synchronous reads: for thousands of small files, a thread-pool hop per call costs more
+  // CPU than the reads themselves, and nothing else runs while the scan does
+  let fd: number | null = null
+  try {
+    // without blocking: opening a FIFO to read waits for a writer that never comes
+    fd = openSync(absolute, constants.O_RDONLY | constants.O_NONBLOCK)
+    const stats = fstatSync(fd)
+    if (!stats.isFile()) return { why: 'not a regular file' }
+    if (stats.size > limit) return { why: `larger than ${mebibytes(limit)} (${stats.size} bytes)` }
+    const bytes = Buffer.allocUnsafe(stats.size)
+    const length = readSync(fd, bytes, 0, stats.size, 0)
+    if (bytes.subarray(0, length).includes(0)) return { why: 'a binary file (contains NUL bytes)' }
+    const text = bytes.toString('utf8', 0, length)
+    // a byte-order mark (Windows editors write one) is no part of any file read here:
+    // BuildKit's Dockerfile parser, YAML, HCL and JSON readers all skip it
+    return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    return { why: `cannot read it (${code ?? String(error)})`, code }
+  } finally {
+    if (fd !== null) closeSync(fd)
+  }
+}
+
+/** Whether a path, links resolved, is inside a directory (links resolved too). */
+export function isInside(absolute: string, directory: string): boolean {
+  const real = realpathOrNull(absolute) ?? absolute
+  const root = realpathOrNull(directory) ?? directory
+  return real === root || real.startsWith(root + sep)
 }
 
 function realpathOrNull(path: string): string | null {
