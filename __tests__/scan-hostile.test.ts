@@ -5,6 +5,7 @@ import { composeSource, parseDotenv } from '../src/sources/compose.js'
 import { dockerfileSource } from '../src/sources/dockerfile.js'
 import { MAX_NESTING } from '../src/sources/expand.js'
 import { workflowSource } from '../src/sources/workflow.js'
+import { formatReference } from '../src/reference/reference.js'
 import {
   context,
   hostileLine,
@@ -119,6 +120,27 @@ describe('scanning hostile files', () => {
     expect(performance.now() - started).toBeLessThan(1000)
     expect(scanned.errors.map(e => e.message)).toEqual([
       'target "a": its matrix has 100000000 combinations, more than 256; not expanded'
+    ])
+  })
+
+  it('a .env whose values each double the last stops at its budget, an error on that line; the file is still read', () => {
+    // 27 lines, 419 bytes: A27 would be 2^27 characters
+    const dotenv = Array.from({ length: 27 }, (_, i) => `A${i + 1}=\${A${i}}\${A${i}}`)
+    dotenv.unshift('A0=x')
+    const compose = 'services:\n  web:\n    image: app:${A3}\n  db:\n    image: postgres:16\n'
+    const started = performance.now()
+    const scanned = composeSource.scan('compose.yaml', compose, context(dotenv.join('\n')))
+    expect(performance.now() - started).toBeLessThan(2000)
+    // 64 KiB is 2^16: the line that would make A17 is refused, and each after it
+    expect(scanned.errors[0]).toEqual({
+      file: '.env',
+      line: 18,
+      message: 'A17: "${A16}${A16}" expands to more than 64 KiB; not expanded'
+    })
+    expect(scanned.errors.length).toBeLessThanOrEqual(dotenv.length)
+    expect(scanned.references.map(r => r.image && formatReference(r.image))).toEqual([
+      'docker.io/library/app:xxxxxxxx',
+      'docker.io/library/postgres:16'
     ])
   })
 

@@ -6,7 +6,7 @@ import { isMap, isScalar, isSeq, type Node, type Scalar, type YAMLMap } from 'ya
 import { parsePlatform, PlatformError } from '../reference/platform.js'
 import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
 import { posix } from 'node:path'
-import { expand, ExpansionError, type Lookup } from './expand.js'
+import { expand, ExpansionError, FILE_BUDGET_CHARS, type Lookup } from './expand.js'
 import { guardedLookup } from './variables.js'
 import { dockerfileSource } from './dockerfile.js'
 import { deref, field, parseYaml, scalarText, type ParsedYaml } from './yaml.js'
@@ -73,8 +73,12 @@ export const composeSource: Source<ComposeFiles> = {
     // Compose reads `.env` beside the file; the variables passed in win over it
     const dotenv = context.readBeside('.env')
     const passed = guardedLookup(context.variables, context.secrets)
-    const variables = { ...(dotenv ? parseDotenv(dotenv, passed) : {}), ...context.variables }
-    return scanCompose(
+    const problems: { line: number; message: string }[] = []
+    const variables = {
+      ...(dotenv ? parseDotenv(dotenv, passed, problems) : {}),
+      ...context.variables
+    }
+    const scanned = scanCompose(
       file,
       text,
       variables,
@@ -82,6 +86,9 @@ export const composeSource: Source<ComposeFiles> = {
       context.readBeside,
       files ? files.overrides : null
     )
+    const envFile = posix.join(posix.dirname(file), '.env')
+    scanned.errors.push(...problems.map(p => ({ file: envFile, ...p })))
+    return scanned
   }
 }
 
@@ -153,7 +160,9 @@ export function scanCompose(
     return result
   }
 
-  const interpolate = (text: string) => expand(text, lookup, { compose: true })
+  // one budget for the whole file: each value may be large, not all of them
+  const budget = { chars: FILE_BUDGET_CHARS }
+  const interpolate = (text: string) => expand(text, lookup, { compose: true, budget })
   followIncludes(own, root as YAMLMap, file, interpolate, result)
   const parsed = new Map<string, ParsedYaml | null>([[file, own]])
   const load = (path: string): ParsedYaml | null => {
@@ -623,12 +632,17 @@ function withoutComment(value: string): string {
  */
 export function parseDotenv(
   text: string,
-  passed: Lookup = () => undefined
+  passed: Lookup = () => undefined,
+  /** Lines whose values were not expanded, and why. */
+  problems: { line: number; message: string }[] = []
 ): Record<string, string> {
   const values: Record<string, string> = {}
   const lookup: Lookup = name =>
     passed(name) ?? (Object.hasOwn(values, name) ? values[name] : undefined)
+  const budget = { chars: FILE_BUDGET_CHARS }
+  let lineNumber = 0
   for (const raw of text.split(/\r?\n/)) {
+    lineNumber++
     const line = raw.trim()
     if (line === '' || line.startsWith('#')) continue
     const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line)
@@ -645,10 +659,12 @@ export function parseDotenv(
           .replace(/\\(["\\])/g, '$1')
       : withoutComment(match[2])
     try {
-      values[match[1]] = expand(value, lookup, { compose: true, unsetIsEmpty: true })
+      values[match[1]] = expand(value, lookup, { compose: true, unsetIsEmpty: true, budget })
     } catch (error) {
       if (!(error instanceof ExpansionError)) throw error
       delete values[match[1]]
+      problems.push({ line: lineNumber, message: `${match[1]}: ${error.message}` })
+      if (budget.chars < 0) break
     }
   }
   return values

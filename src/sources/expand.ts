@@ -13,7 +13,12 @@ export interface ExpandOptions {
   compose?: boolean
   /** An unset `$V` is empty instead of an error (as a Compose `.env` file reads it). */
   unsetIsEmpty?: boolean
+  /** Characters the expansions of a whole file may make, shared by its values; spent as they are made. */
+  budget?: { chars: number }
 }
+
+/** The longest value an expansion makes: an image reference is at most a few hundred characters. */
+export const MAX_EXPANDED_CHARS = 64 * 1024
 
 export type Lookup = (name: string) => string | undefined
 
@@ -24,6 +29,9 @@ export class ExpansionError extends Error {
     this.name = 'ExpansionError'
   }
 }
+
+/** What one file's expansions may make in all (a `.env` of values built from each other). */
+export const FILE_BUDGET_CHARS = 1024 * 1024
 
 /** Deeper `${A:-${B:-…}}` nesting is refused: no real file needs it, and each level costs stack. */
 export const MAX_NESTING = 64
@@ -71,7 +79,20 @@ class Expander {
         continue
       }
       if (c === '$') {
-        out += this.variable()
+        const value = this.variable()
+        // counted before it is kept: values that each double the last grow without end
+        if (out.length + value.length > MAX_EXPANDED_CHARS)
+          throw new ExpansionError(
+            `"${excerpt(this.text)}" expands to more than ${MAX_EXPANDED_CHARS / 1024} KiB; not expanded`
+          )
+        if (this.options.budget) {
+          this.options.budget.chars -= value.length
+          if (this.options.budget.chars < 0)
+            throw new ExpansionError(
+              `the file's expansions make more than ${FILE_BUDGET_CHARS / (1024 * 1024)} MiB; "${excerpt(this.text)}" and what follows are not expanded`
+            )
+        }
+        out += value
         continue
       }
       out += c
