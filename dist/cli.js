@@ -27821,12 +27821,14 @@ var Parser = class {
 };
 
 // src/sources/expand.ts
+var MAX_EXPANDED_CHARS = 64 * 1024;
 var ExpansionError = class extends Error {
   constructor(message) {
     super(message);
     this.name = "ExpansionError";
   }
 };
+var FILE_BUDGET_CHARS = 1024 * 1024;
 var MAX_NESTING = 64;
 var NAME_START = /[A-Za-z_]/;
 var NAME_CHAR = /[A-Za-z0-9_]/;
@@ -27870,7 +27872,19 @@ var Expander = class {
         continue;
       }
       if (c === "$") {
-        out += this.variable();
+        const value = this.variable();
+        if (out.length + value.length > MAX_EXPANDED_CHARS)
+          throw new ExpansionError(
+            `"${excerpt(this.text)}" expands to more than ${MAX_EXPANDED_CHARS / 1024} KiB; not expanded`
+          );
+        if (this.options.budget) {
+          this.options.budget.chars -= value.length;
+          if (this.options.budget.chars < 0)
+            throw new ExpansionError(
+              `the file's expansions make more than ${FILE_BUDGET_CHARS / (1024 * 1024)} MiB; "${excerpt(this.text)}" and what follows are not expanded`
+            );
+        }
+        out += value;
         continue;
       }
       out += c;
@@ -29212,8 +29226,12 @@ var composeSource = {
       return emptyScan();
     const dotenv = context.readBeside(".env");
     const passed = guardedLookup(context.variables, context.secrets);
-    const variables = { ...dotenv ? parseDotenv(dotenv, passed) : {}, ...context.variables };
-    return scanCompose(
+    const problems = [];
+    const variables = {
+      ...dotenv ? parseDotenv(dotenv, passed, problems) : {},
+      ...context.variables
+    };
+    const scanned = scanCompose(
       file,
       text2,
       variables,
@@ -29221,6 +29239,9 @@ var composeSource = {
       context.readBeside,
       files ? files.overrides : null
     );
+    const envFile = posix4.join(posix4.dirname(file), ".env");
+    scanned.errors.push(...problems.map((p) => ({ file: envFile, ...p })));
+    return scanned;
   }
 };
 var DEFAULT_FILE_NAMES = [
@@ -29265,7 +29286,8 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
       });
     return result;
   }
-  const interpolate = (text2) => expand(text2, lookup, { compose: true });
+  const budget = { chars: FILE_BUDGET_CHARS };
+  const interpolate = (text2) => expand(text2, lookup, { compose: true, budget });
   followIncludes(own, root, file, interpolate, result);
   const parsed = /* @__PURE__ */ new Map([[file, own]]);
   const load = (path) => {
@@ -29594,10 +29616,13 @@ function withoutComment(value) {
   }
   return value;
 }
-function parseDotenv(text2, passed = () => void 0) {
+function parseDotenv(text2, passed = () => void 0, problems = []) {
   const values = {};
   const lookup = (name) => passed(name) ?? (Object.hasOwn(values, name) ? values[name] : void 0);
+  const budget = { chars: FILE_BUDGET_CHARS };
+  let lineNumber = 0;
   for (const raw of text2.split(/\r?\n/)) {
+    lineNumber++;
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
     const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line);
@@ -29609,10 +29634,12 @@ function parseDotenv(text2, passed = () => void 0) {
     }
     const value = quoted ? quoted[2].replace(/\\n/g, "\n").replace(/\\\$/g, "$$$$").replace(/\\(["\\])/g, "$1") : withoutComment(match[2]);
     try {
-      values[match[1]] = expand(value, lookup, { compose: true, unsetIsEmpty: true });
+      values[match[1]] = expand(value, lookup, { compose: true, unsetIsEmpty: true, budget });
     } catch (error) {
       if (!(error instanceof ExpansionError)) throw error;
       delete values[match[1]];
+      problems.push({ line: lineNumber, message: `${match[1]}: ${error.message}` });
+      if (budget.chars < 0) break;
     }
   }
   return values;
@@ -30212,8 +30239,22 @@ function scanKustomization(file, text2, outer, read = () => null) {
         } else {
           const names = KUSTOMIZATION_NAMES.map((name) => posix5.join(path, name));
           const found = names.find(exists) ?? names[0];
+          const chain = [...outer.via ?? [], file];
+          const target = posix5.normalize(posix5.join(posix5.dirname(file), found));
+          if (chain.includes(target)) {
+            result.errors.push({
+              file,
+              line,
+              message: `${excerpt(path)} lists a kustomization already being built (${[...chain.slice(chain.indexOf(target)), target].join(" \u2192 ")}); not followed`
+            });
+            continue;
+          }
           result.follows.push(
-            follow(kustomizeSource, { layers: layers2, patched }, { path: found, verb: "builds", by, line })
+            follow(
+              kustomizeSource,
+              { layers: layers2, patched, via: chain },
+              { path: found, verb: "builds", by, line }
+            )
           );
         }
       }
@@ -31938,6 +31979,8 @@ var FALLBACK_KINDS = [
 // src/sources/discover.ts
 import { dirname as dirname3, isAbsolute as isAbsolute2, posix as posix7, relative as relative2, resolve as resolve4 } from "node:path";
 var YIELD_EVERY_MS = 20;
+var MAX_READINGS_PER_FILE = 256;
+var MAX_READINGS = 2e4;
 async function discover(options) {
   const selected = await selectFiles(options.select, options.cwd, DEFAULT_PATTERNS);
   const reader = new RepositoryReader(options.cwd, selected.roots);
@@ -31973,7 +32016,9 @@ var ReadingPlan = class {
   entries = /* @__PURE__ */ new Map();
   queues = READ_ORDER.map(() => []);
   texts = /* @__PURE__ */ new Map();
+  looked = /* @__PURE__ */ new Map();
   oversized = /* @__PURE__ */ new Set();
+  readings = 0;
   rank = 0;
   found = {
     references: [],
@@ -31987,10 +32032,20 @@ var ReadingPlan = class {
   }
   async run() {
     let lastYield = performance.now();
+    const deadline = this.options.deadline;
     for (this.rank = 0; this.rank < this.queues.length; this.rank++) {
       const queue = this.queues[this.rank];
       for (let at = 0; at < queue.length; at++) {
-        if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+        const now = performance.now();
+        if (deadline && now > deadline.at) {
+          const left = this.queues.slice(this.rank).reduce((n, q) => n + q.length, 0) - at;
+          this.found.errors.push({
+            file: queue[at].file,
+            message: `the scan did not end within the run's limit (${deadline.described}): this file and ${left - 1} more readings were not scanned`
+          });
+          return { ...this.found, references: dedupe(this.found.references) };
+        }
+        if (now - lastYield >= YIELD_EVERY_MS) {
           await new Promise((resolve7) => setImmediate(resolve7));
           lastYield = performance.now();
         }
@@ -32030,6 +32085,12 @@ var ReadingPlan = class {
       for (const follow2 of scanned.follows) this.follow(entry.file, follow2);
     }
   }
+  /** A file looked for beside another (a `.env`, a kustomization's entries): read once however often it is asked for. */
+  beside(file) {
+    const key = posix7.normalize(file);
+    if (!this.looked.has(key)) this.looked.set(key, this.reader.read(key, false));
+    return this.looked.get(key) ?? null;
+  }
   text(file) {
     if (!this.texts.has(file)) this.texts.set(file, this.reader.read(file));
     return this.texts.get(file) ?? null;
@@ -32061,7 +32122,7 @@ var ReadingPlan = class {
         helmImageKeys: this.options.helmImageKeys ?? [],
         secrets: this.options.secrets,
         passed,
-        readBeside: (name) => this.reader.read(posix7.join(posix7.dirname(file), name), false)
+        readBeside: (name) => this.beside(posix7.join(posix7.dirname(file), name))
       });
     } catch (error) {
       return {
@@ -32093,13 +32154,26 @@ var ReadingPlan = class {
     const entry = this.entry(path, follow2.source);
     const key = readingKey(follow2.passed);
     const reading = entry.readings.get(key);
-    if (reading) reading.by.push(follow2.by);
-    else
-      entry.readings.set(key, {
-        passed: follow2.passed,
-        by: [follow2.by],
-        builds: follow2.verb === "builds"
-      });
+    if (reading) {
+      reading.by.push(follow2.by);
+      return;
+    }
+    if (entry.readings.size >= MAX_READINGS_PER_FILE || this.readings >= MAX_READINGS) {
+      if (!entry.capped) {
+        entry.capped = true;
+        this.found.errors.push({
+          ...at,
+          message: `${follow2.by} ${follow2.verb} ${path}, which is read in more than ${entry.readings.size >= MAX_READINGS_PER_FILE ? `${MAX_READINGS_PER_FILE} ways` : `${MAX_READINGS} ways in all files`}; the others are not scanned`
+        });
+      }
+      return;
+    }
+    this.readings++;
+    entry.readings.set(key, {
+      passed: follow2.passed,
+      by: [follow2.by],
+      builds: follow2.verb === "builds"
+    });
   }
 };
 function readingKey(passed) {
@@ -32131,7 +32205,13 @@ async function run(request2) {
   const platforms = asked.length > 0 ? asked : [normalizePlatform(request2.runnerPlatform)];
   const restoring = request2.until === "check" ? request2.store.restore() : null;
   restoring?.catch(() => void 0);
-  const discovered = await discover({
+  const runMs = "registry" in request2 ? request2.registry.runTimeoutMs ?? request2.registry.timeoutMs * RUN_TIMEOUT_FACTOR : DEFAULTS.timeoutSeconds * 1e3 * RUN_TIMEOUT_FACTOR;
+  const client = request2.until === "scan" ? null : new RegistryClient(request2.registry);
+  const discovering = discover({
+    deadline: {
+      at: performance.now() + runMs,
+      described: `${runMs / 1e3} s (${RUN_TIMEOUT_FACTOR} \xD7 timeout)`
+    },
     cwd: request2.cwd,
     select: request2.select,
     buildArgs: request2.buildArgs,
@@ -32141,8 +32221,11 @@ async function run(request2) {
     helmImageKeys: request2.helmImageKeys,
     secrets: request2.secrets ?? []
   });
-  if (request2.until === "scan") return { discovered };
-  const client = new RegistryClient(request2.registry);
+  const discovered = await discovering.catch(async (error) => {
+    await client?.close();
+    throw error;
+  });
+  if (request2.until === "scan" || client === null) return { discovered };
   try {
     if (request2.until === "resolve" || restoring === null) {
       const resolutions2 = await resolveAll(discovered.references, client, asked);

@@ -29,6 +29,7 @@ import {
 import { discover, type DiscoverOptions, type Discovered } from '../sources/discover.js'
 import { counted } from '../words.js'
 import { ConfigError } from '../config/values.js'
+import { DEFAULTS, RUN_TIMEOUT_FACTOR } from '../config/defaults.js'
 
 /** What to scan: the files, the build args and the variables, as discovery takes them. */
 export interface ScanRequest extends Pick<
@@ -107,7 +108,17 @@ export async function run(
   const restoring = request.until === 'check' ? request.store.restore() : null
   // a store that throws is reported where it is awaited, not as an unhandled rejection meanwhile
   restoring?.catch(() => undefined)
-  const discovered = await discover({
+  // one limit for the whole run: the scan and the registries' requests both end inside it
+  const runMs =
+    'registry' in request
+      ? (request.registry.runTimeoutMs ?? request.registry.timeoutMs * RUN_TIMEOUT_FACTOR)
+      : DEFAULTS.timeoutSeconds * 1000 * RUN_TIMEOUT_FACTOR
+  const client = request.until === 'scan' ? null : new RegistryClient(request.registry)
+  const discovering = discover({
+    deadline: {
+      at: performance.now() + runMs,
+      described: `${runMs / 1000} s (${RUN_TIMEOUT_FACTOR} × timeout)`
+    },
     cwd: request.cwd,
     select: request.select,
     buildArgs: request.buildArgs,
@@ -117,8 +128,12 @@ export async function run(
     helmImageKeys: request.helmImageKeys,
     secrets: request.secrets ?? []
   })
-  if (request.until === 'scan') return { discovered }
-  const client = new RegistryClient(request.registry)
+  // a scan that fails (a path that does not exist) leaves no client open
+  const discovered = await discovering.catch(async error => {
+    await client?.close()
+    throw error
+  })
+  if (request.until === 'scan' || client === null) return { discovered }
   try {
     if (request.until === 'resolve' || restoring === null) {
       // `resolve` shows the platform digests it was asked for

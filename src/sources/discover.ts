@@ -22,6 +22,13 @@ export { MissingPathError, type FileSelection } from './select.js'
 
 /** How long the scan works before it lets other work (the cache restore) run. */
 const YIELD_EVERY_MS = 20
+/**
+ * The most ways one file is read (distinct things passed to it: the builds of a Dockerfile,
+ * the overlays above a manifest) and the most readings in a run: far more than real
+ * repositories make, few enough that a layout of diamonds (2^16 paths) ends in seconds.
+ */
+export const MAX_READINGS_PER_FILE = 256
+export const MAX_READINGS = 20_000
 
 export interface DiscoverOptions {
   /** Directory that globs and reported paths are relative to; nothing outside it (or the paths named) is read. */
@@ -36,6 +43,8 @@ export interface DiscoverOptions {
   /** Helm values keys a chart renders as images, beyond the conventions read anyway. */
   helmImageKeys?: readonly string[]
   secrets: readonly string[]
+  /** When the scan must have ended (`performance.now()` time): what is left unread then is an error. */
+  deadline?: { at: number; described: string }
 }
 
 export interface Discovered {
@@ -94,6 +103,8 @@ interface Entry {
   readings: Map<string, Reading>
   done: Set<string>
   queued: boolean
+  /** Its readings reached their bound, and that was said. */
+  capped?: boolean
 }
 
 /**
@@ -105,7 +116,9 @@ class ReadingPlan {
   private readonly entries = new Map<string, Entry>()
   private readonly queues: Entry[][] = READ_ORDER.map(() => [])
   private readonly texts = new Map<string, string | null>()
+  private readonly looked = new Map<string, string | null>()
   private readonly oversized = new Set<string>()
+  private readings = 0
   private rank = 0
   private readonly found = {
     references: [] as FoundReference[],
@@ -127,11 +140,21 @@ class ReadingPlan {
   async run(): Promise<Omit<Discovered, 'files'>> {
     // the scan is synchronous work: now and then it lets the cache restore beside it read its answers
     let lastYield = performance.now()
+    const deadline = this.options.deadline
     for (this.rank = 0; this.rank < this.queues.length; this.rank++) {
       // by index: the queue grows while it is read (a Compose include), and shifting is linear
       const queue = this.queues[this.rank]
       for (let at = 0; at < queue.length; at++) {
-        if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+        const now = performance.now()
+        if (deadline && now > deadline.at) {
+          const left = this.queues.slice(this.rank).reduce((n, q) => n + q.length, 0) - at
+          this.found.errors.push({
+            file: queue[at].file,
+            message: `the scan did not end within the run's limit (${deadline.described}): this file and ${left - 1} more readings were not scanned`
+          })
+          return { ...this.found, references: dedupe(this.found.references) }
+        }
+        if (now - lastYield >= YIELD_EVERY_MS) {
           await new Promise(resolve => setImmediate(resolve))
           lastYield = performance.now()
         }
@@ -180,6 +203,13 @@ class ReadingPlan {
     }
   }
 
+  /** A file looked for beside another (a `.env`, a kustomization's entries): read once however often it is asked for. */
+  private beside(file: string): string | null {
+    const key = posix.normalize(file)
+    if (!this.looked.has(key)) this.looked.set(key, this.reader.read(key, false))
+    return this.looked.get(key) ?? null
+  }
+
   private text(file: string): string | null {
     if (!this.texts.has(file)) this.texts.set(file, this.reader.read(file))
     return this.texts.get(file) ?? null
@@ -213,7 +243,7 @@ class ReadingPlan {
         helmImageKeys: this.options.helmImageKeys ?? [],
         secrets: this.options.secrets,
         passed,
-        readBeside: name => this.reader.read(posix.join(posix.dirname(file), name), false)
+        readBeside: name => this.beside(posix.join(posix.dirname(file), name))
       })
     } catch (error) {
       return {
@@ -248,13 +278,30 @@ class ReadingPlan {
     const entry = this.entry(path, follow.source)
     const key = readingKey(follow.passed)
     const reading = entry.readings.get(key)
-    if (reading) reading.by.push(follow.by)
-    else
-      entry.readings.set(key, {
-        passed: follow.passed,
-        by: [follow.by],
-        builds: follow.verb === 'builds'
-      })
+    if (reading) {
+      reading.by.push(follow.by)
+      return
+    }
+    if (entry.readings.size >= MAX_READINGS_PER_FILE || this.readings >= MAX_READINGS) {
+      if (!entry.capped) {
+        entry.capped = true
+        this.found.errors.push({
+          ...at,
+          message: `${follow.by} ${follow.verb} ${path}, which is read in more than ${
+            entry.readings.size >= MAX_READINGS_PER_FILE
+              ? `${MAX_READINGS_PER_FILE} ways`
+              : `${MAX_READINGS} ways in all files`
+          }; the others are not scanned`
+        })
+      }
+      return
+    }
+    this.readings++
+    entry.readings.set(key, {
+      passed: follow.passed,
+      by: [follow.by],
+      builds: follow.verb === 'builds'
+    })
   }
 }
 

@@ -44,6 +44,8 @@ export interface KustomizeImages {
    * what is pulled, reported where the patch sets it.
    */
   patched?: readonly PatchedContainer[]
+  /** The kustomizations that listed this one, outermost first: one listed again is a cycle. */
+  via?: readonly string[]
 }
 
 /** Where a Pod spec is: a Pod, a workload's template, a CronJob's job template. */

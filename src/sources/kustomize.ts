@@ -105,8 +105,23 @@ function scanKustomization(
           // a directory: the kustomization in it, by the names kustomize looks for
           const names = KUSTOMIZATION_NAMES.map(name => posix.join(path, name))
           const found = names.find(exists) ?? names[0]
+          const chain = [...(outer.via ?? []), file]
+          const target = posix.normalize(posix.join(posix.dirname(file), found))
+          if (chain.includes(target)) {
+            // kustomize refuses it too: a kustomization cannot be built inside itself
+            result.errors.push({
+              file,
+              line,
+              message: `${excerpt(path)} lists a kustomization already being built (${[...chain.slice(chain.indexOf(target)), target].join(' → ')}); not followed`
+            })
+            continue
+          }
           result.follows.push(
-            follow(kustomizeSource, { layers, patched }, { path: found, verb: 'builds', by, line })
+            follow(
+              kustomizeSource,
+              { layers, patched, via: chain },
+              { path: found, verb: 'builds', by, line }
+            )
           )
         }
       }

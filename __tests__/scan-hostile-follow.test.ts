@@ -1,0 +1,138 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { formatReference } from '../src/reference/reference.js'
+import { discover, MAX_READINGS_PER_FILE } from '../src/sources/discover.js'
+import { DEFAULT_PATTERNS } from '../src/sources/index.js'
+import { discoverDirectory } from './helpers/references.js'
+
+// A pull request writes the files that name other files: a kustomization's resources, a
+// Compose include, a workflow's Bake files. Following them ends, whatever they say: a cycle
+// is one error naming it, a file is read at most a bounded number of ways, and the scan ends
+// within the run's limit. The figures in the names were measured before the bounds: killed
+// at 45–60 s of CPU and 1.1–2 GiB for the first three.
+describe('following files a pull request wrote', () => {
+  let root = ''
+  const write = (files: Record<string, string>) => {
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(join(root, dirname(path)), { recursive: true })
+      writeFileSync(join(root, path), text)
+    }
+  }
+  const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
+    const started = performance.now()
+    const value = await work()
+    return [value, performance.now() - started]
+  }
+  const DEPLOYMENT =
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n'
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'bid-follow-'))
+  })
+  afterEach(() => rmSync(root, { recursive: true, force: true }))
+
+  // kustomize refuses it too (api/krusty: "cycle detected" for a kustomization that
+  // reaches itself through its resources)
+  it('a kustomization that lists itself: one error naming the cycle, the manifest still read', async () => {
+    write({
+      'k8s/kustomization.yaml': 'resources:\n  - .\n  - web.yaml\n',
+      'k8s/web.yaml': DEPLOYMENT
+    })
+    const [found, ms] = await timed(() => discoverDirectory(root))
+    expect(ms).toBeLessThan(5000)
+    expect(found.errors).toEqual([
+      {
+        file: 'k8s/kustomization.yaml',
+        line: 2,
+        message:
+          '. lists a kustomization already being built (k8s/kustomization.yaml → k8s/kustomization.yaml); not followed'
+      }
+    ])
+    expect(found.references.map(r => r.image && formatReference(r.image))).toEqual([
+      'docker.io/library/nginx:1.27'
+    ])
+  })
+
+  it('two kustomizations that list each other: one error naming the cycle', async () => {
+    write({
+      'a/kustomization.yaml': 'resources:\n  - ../b\n',
+      'b/kustomization.yaml': 'resources:\n  - ../a\n  - web.yaml\n',
+      'b/web.yaml': DEPLOYMENT
+    })
+    const [found, ms] = await timed(() => discoverDirectory(root))
+    expect(ms).toBeLessThan(5000)
+    expect(found.errors).toEqual([
+      {
+        file: 'b/kustomization.yaml',
+        line: 2,
+        message:
+          '../a lists a kustomization already being built (a/kustomization.yaml → b/kustomization.yaml → a/kustomization.yaml); not followed'
+      }
+    ])
+    expect(found.references).toHaveLength(1)
+  })
+
+  it(`16 levels of diamonds (2^16 paths to the bottom): each file read at most ${MAX_READINGS_PER_FILE} ways, said once`, async () => {
+    const files: Record<string, string> = { 'l16/a/web.yaml': DEPLOYMENT }
+    for (let level = 0; level < 16; level++)
+      for (const side of ['a', 'b'])
+        files[`l${level}/${side}/kustomization.yaml`] =
+          `resources:\n  - ../../l${level + 1}/a\n  - ../../l${level + 1}/b\n`
+    files['l16/a/kustomization.yaml'] = 'resources:\n  - web.yaml\n'
+    files['l16/b/kustomization.yaml'] = 'resources:\n  - ../a/web.yaml\n'
+    write(files)
+    const [found, ms] = await timed(() => discoverDirectory(root))
+    expect(ms).toBeLessThan(20_000)
+    expect(found.errors.length).toBeGreaterThan(0)
+    for (const error of found.errors)
+      expect(error.message).toMatch(
+        new RegExp(
+          `which is read in more than ${MAX_READINGS_PER_FILE} ways; the others are not scanned$`
+        )
+      )
+    // said once for each file that reached the bound
+    const capped = found.errors.map(e => e.message.split(' builds ')[1])
+    expect(new Set(capped).size).toBe(capped.length)
+    expect(found.references.map(r => r.image && formatReference(r.image))).toEqual([
+      'docker.io/library/nginx:1.27'
+    ])
+  })
+
+  it('a folder listed 30,000 times, its kustomization 1 MiB: read once, not once an entry', async () => {
+    const big = `resources:\n  - web.yaml\n# ${'x'.repeat(1024 * 1024 - 64)}\n`
+    write({
+      'app/kustomization.yaml': `resources:\n${'  - ../base\n'.repeat(30_000)}`,
+      'base/kustomization.yaml': big,
+      'base/web.yaml': DEPLOYMENT
+    })
+    const [found, ms] = await timed(() => discoverDirectory(root))
+    // measured before: 41 s of CPU
+    expect(ms).toBeLessThan(10_000)
+    expect(found.errors).toEqual([])
+    expect(found.references).toHaveLength(1)
+  })
+
+  it("a scan past the run's limit stops there, with an error naming what was not read", async () => {
+    write({
+      Dockerfile: 'FROM alpine:3.20\n',
+      'compose.yaml': 'services:\n  a:\n    image: redis:7\n'
+    })
+    const found = await discover({
+      cwd: root,
+      select: { globs: DEFAULT_PATTERNS },
+      buildArgs: {},
+      targetPlatforms: ['linux/amd64'],
+      buildPlatform: 'linux/amd64',
+      variables: {},
+      secrets: [],
+      deadline: { at: performance.now() - 1, described: '300 s (10 × timeout)' }
+    })
+    expect(found.errors).toEqual([
+      {
+        file: 'compose.yaml',
+        message:
+          "the scan did not end within the run's limit (300 s (10 × timeout)): this file and 1 more readings were not scanned"
+      }
+    ])
+  })
+})
