@@ -4,7 +4,12 @@ import { scanHelmValues } from '../src/sources/helm-values.js'
 import { kubernetesSource } from '../src/sources/kubernetes.js'
 import { kustomizeSource } from '../src/sources/kustomize.js'
 import { workflowSource } from '../src/sources/workflow.js'
-import { MAX_FLOW_DEPTH, MAX_FLOW_PER_LINE } from '../src/sources/yaml.js'
+import {
+  MAX_FLOW_DEPTH,
+  MAX_FLOW_PER_DOCUMENT,
+  MAX_FLOW_PER_LINE,
+  MAX_OPEN_QUOTE_LINES
+} from '../src/sources/yaml.js'
 import type { SourceScan } from '../src/sources/source.js'
 import {
   context,
@@ -141,6 +146,50 @@ describe('hostile YAML values', () => {
         { file: 'compose.yaml', line, message: `not scanned: ${why}` }
       ])
       within(performance.now() - started, text.length, composePace)
+    }
+  })
+
+  // measured before the document bounds: ~1 MB of such lines took the library 10–21 s and up to
+  // 1.7 GiB before it refused them (an ordinary 1 MB manifest: 2.2 s, 183 MiB)
+  it('refuses a document of short lines that each cost the library an error: quotes, flow commas, stray closers', () => {
+    const manifest = (body: string) => `apiVersion: v1\nkind: Pod\nspec:\n${body}`
+    for (const [body, why] of [
+      [
+        '"\n'.repeat(520_000),
+        `more than ${MAX_OPEN_QUOTE_LINES} lines open or close a quoted string in one document`
+      ],
+      [
+        `  a: [\n${',\n'.repeat(520_000)}]\n`,
+        `more than ${MAX_FLOW_PER_DOCUMENT} flow brackets and commas in one document`
+      ],
+      [
+        '}\n'.repeat(520_000),
+        `more than ${MAX_FLOW_PER_DOCUMENT} flow brackets and commas in one document`
+      ]
+    ]) {
+      const text = manifest(body)
+      const started = performance.now()
+      const scanned = kubernetesSource.scan('k8s/pod.yaml', text, context())
+      expect(scanned.errors.map(e => e.message)).toEqual([`not scanned: ${why}`])
+      // refused by the guard's one pass, not after the library's
+      expect(performance.now() - started).toBeLessThan(500)
+    }
+  })
+
+  it('the worst document the bounds let through is parsed in linear time', () => {
+    const manifestPace = pace(kubernetesSource, 'k8s/all.yaml', ORDINARY_MANIFESTS)
+    // just under each bound, in a file of ordinary length; measured: 32,766 flow commas
+    // 0.8 s, 32,768 stray closers 0.45 s, 4,096 open quotes 0.1 s (64 KB each)
+    for (const body of [
+      `  a: [\n${',\n'.repeat(MAX_FLOW_PER_DOCUMENT - 2)}]\n`,
+      '}\n'.repeat(MAX_FLOW_PER_DOCUMENT),
+      '"\n'.repeat(MAX_OPEN_QUOTE_LINES)
+    ]) {
+      const text = `apiVersion: v1\nkind: Pod\nspec:\n${body}`
+      const started = performance.now()
+      const scanned = kubernetesSource.scan('k8s/pod.yaml', text, context())
+      expect(scanned.errors).toHaveLength(1)
+      within(performance.now() - started, text.length, manifestPace, YAML_ERRORS_RATIO)
     }
   })
 })

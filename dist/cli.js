@@ -29098,6 +29098,8 @@ import { posix as posix4 } from "node:path";
 var import_yaml = __toESM(require_dist(), 1);
 var MAX_FLOW_PER_LINE = 1024;
 var MAX_FLOW_DEPTH = 64;
+var MAX_FLOW_PER_DOCUMENT = 32768;
+var MAX_OPEN_QUOTE_LINES = 4096;
 function parseYaml(file, text2) {
   const parsed = parseYamlDocuments(file, text2, false);
   return "error" in parsed ? parsed : { document: parsed.documents[0], lineCounter: parsed.lineCounter };
@@ -29162,18 +29164,34 @@ function guard(text2) {
   let line = 1;
   let onLine = 0;
   let depth = 0;
-  for (let at = 0; at < text2.length; at++) {
-    const c = text2.charCodeAt(at);
+  let flow = 0;
+  let quotesOnLine = 0;
+  let openQuoteLines = 0;
+  for (let at = 0; at <= text2.length; at++) {
+    const c = at < text2.length ? text2.charCodeAt(at) : 10;
     if (c === 10) {
+      if (quotesOnLine % 2 === 1 && ++openQuoteLines > MAX_OPEN_QUOTE_LINES)
+        return {
+          line,
+          why: `more than ${MAX_OPEN_QUOTE_LINES} lines open or close a quoted string in one document`
+        };
       line++;
       onLine = 0;
-    } else if (c === 91 || c === 123) {
+      quotesOnLine = 0;
+      continue;
+    }
+    if (c === 91 || c === 123) {
       onLine++;
+      flow++;
       if (++depth > MAX_FLOW_DEPTH)
         return { line, why: `brackets nested more than ${MAX_FLOW_DEPTH} deep` };
     } else if (c === 93 || c === 125) {
       onLine++;
+      flow++;
       depth = Math.max(0, depth - 1);
+    } else if (c === 44) {
+      if (depth === 0) continue;
+      flow++;
     } else if (c === 34 || // "
     c === 39 || // '
     c === 38 || // & anchor
@@ -29182,11 +29200,17 @@ function guard(text2) {
     c === 58 && (text2.charCodeAt(at + 1) === 32 || text2.charCodeAt(at + 1) === 9) || // ": "
     // "- " and "? " after a space: `- - - …` nests a sequence per dash, deep enough to
     // overflow the library's stack
-    (c === 45 || c === 63) && (text2.charCodeAt(at + 1) === 32 || text2.charCodeAt(at + 1) === 9) && (at === 0 || text2.charCodeAt(at - 1) === 32 || text2.charCodeAt(at - 1) === 9))
+    (c === 45 || c === 63) && (text2.charCodeAt(at + 1) === 32 || text2.charCodeAt(at + 1) === 9) && (at === 0 || text2.charCodeAt(at - 1) === 32 || text2.charCodeAt(at - 1) === 9)) {
       onLine++;
-    else continue;
+      if (c === 34) quotesOnLine++;
+    } else continue;
     if (onLine > MAX_FLOW_PER_LINE)
       return { line, why: `more than ${MAX_FLOW_PER_LINE} YAML indicators on one line` };
+    if (flow > MAX_FLOW_PER_DOCUMENT)
+      return {
+        line,
+        why: `more than ${MAX_FLOW_PER_DOCUMENT} flow brackets and commas in one document`
+      };
   }
   return null;
 }

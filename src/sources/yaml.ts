@@ -23,6 +23,14 @@ import { emptyScan, type ScanWarning, type SourceScan } from './source.js'
 export const MAX_FLOW_PER_LINE = 1024
 /** How deep `[` and `{` may nest. */
 export const MAX_FLOW_DEPTH = 64
+/**
+ * What one document may hold of what costs the library most per byte: flow punctuation
+ * (`,` inside brackets, brackets that close nothing) and lines that open or close a
+ * double-quoted string over lines (an odd number of `"`). Each such token that goes wrong is
+ * an error the library builds at length; ordinary block YAML holds few of either.
+ */
+export const MAX_FLOW_PER_DOCUMENT = 32_768
+export const MAX_OPEN_QUOTE_LINES = 4096
 
 export interface ParsedYaml {
   document: Document
@@ -136,23 +144,40 @@ export function field(document: Document, map: YAMLMap, key: string, depth = 0):
   return undefined
 }
 
-/** One pass over the text: brackets per line and their nesting (quotes not told apart: a bound, not a parser). */
+/** One pass over the text: brackets per line and their nesting, and the costly tokens of the whole (quotes not told apart: a bound, not a parser). */
 function guard(text: string): { line: number; why: string } | null {
   let line = 1
   let onLine = 0
   let depth = 0
-  for (let at = 0; at < text.length; at++) {
-    const c = text.charCodeAt(at)
+  let flow = 0
+  let quotesOnLine = 0
+  let openQuoteLines = 0
+  for (let at = 0; at <= text.length; at++) {
+    const c = at < text.length ? text.charCodeAt(at) : 10
     if (c === 10) {
+      if (quotesOnLine % 2 === 1 && ++openQuoteLines > MAX_OPEN_QUOTE_LINES)
+        return {
+          line,
+          why: `more than ${MAX_OPEN_QUOTE_LINES} lines open or close a quoted string in one document`
+        }
       line++
       onLine = 0
-    } else if (c === 91 || c === 123) {
+      quotesOnLine = 0
+      continue
+    }
+    if (c === 91 || c === 123) {
       onLine++
+      flow++
       if (++depth > MAX_FLOW_DEPTH)
         return { line, why: `brackets nested more than ${MAX_FLOW_DEPTH} deep` }
     } else if (c === 93 || c === 125) {
       onLine++
+      flow++
       depth = Math.max(0, depth - 1)
+    } else if (c === 44) {
+      // a comma is flow punctuation only inside brackets
+      if (depth === 0) continue
+      flow++
     } else if (
       c === 34 || // "
       c === 39 || // '
@@ -165,11 +190,17 @@ function guard(text: string): { line: number; why: string } | null {
       ((c === 45 || c === 63) &&
         (text.charCodeAt(at + 1) === 32 || text.charCodeAt(at + 1) === 9) &&
         (at === 0 || text.charCodeAt(at - 1) === 32 || text.charCodeAt(at - 1) === 9))
-    )
+    ) {
       onLine++
-    else continue
+      if (c === 34) quotesOnLine++
+    } else continue
     if (onLine > MAX_FLOW_PER_LINE)
       return { line, why: `more than ${MAX_FLOW_PER_LINE} YAML indicators on one line` }
+    if (flow > MAX_FLOW_PER_DOCUMENT)
+      return {
+        line,
+        why: `more than ${MAX_FLOW_PER_DOCUMENT} flow brackets and commas in one document`
+      }
   }
   return null
 }
