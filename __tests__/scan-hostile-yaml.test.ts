@@ -192,4 +192,44 @@ describe('hostile YAML values', () => {
       within(performance.now() - started, text.length, manifestPace, YAML_ERRORS_RATIO)
     }
   })
+
+  // measured before: killed at 45 s of CPU for each of the three
+  it('merge keys that double at each of 24 levels (under 1 KB) are looked through once each', () => {
+    const levels = ['x-m0: &m0 {image: "redis:7"}']
+    for (let i = 1; i <= 24; i++) levels.push(`x-m${i}: &m${i} {<<: [*m${i - 1}, *m${i - 1}]}`)
+    const text = `${levels.join('\n')}\nservices:\n  cache:\n    <<: *m24\n`
+    expect(text.length).toBeLessThan(1024)
+    const started = performance.now()
+    const scanned = composeSource.scan('compose.yaml', text, context())
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect(scanned.references.map(r => r.image?.repository)).toEqual(['library/redis'])
+  })
+
+  it('6,000 containers whose image is one alias: each alias found in the index of anchors, not by a walk', () => {
+    const containers = Array.from({ length: 6000 }, (_, i) => `    - name: c${i}\n      image: *i`)
+    const text = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {a: &i "nginx:1.27"}\nspec:\n  containers:\n${containers.join('\n')}\n`
+    const started = performance.now()
+    const scanned = kubernetesSource.scan('k8s/pod.yaml', text, context())
+    expect(performance.now() - started).toBeLessThan(3000)
+    expect(scanned.errors).toEqual([])
+    // every container pulls the anchor's image, written once
+    expect(new Set(scanned.references.map(r => `${r.line} ${r.image?.tag}`))).toEqual(
+      new Set(['5 1.27'])
+    )
+  })
+
+  it('a List whose items merge the level below, 8 items at each of 7 levels: each list read once', () => {
+    const levels = ['x0: &l0 {kind: Pod, spec: {containers: [{name: a, image: "nginx:1.27"}]}}']
+    for (let i = 1; i <= 7; i++)
+      levels.push(
+        `x${i}: &l${i} {kind: List, items: [${Array(8)
+          .fill(`{<<: *l${i - 1}}`)
+          .join(', ')}]}`
+      )
+    const text = `apiVersion: v1\nkind: List\nmeta: {${levels.join(', ')}}\nitems: [{<<: *l7}]\n`
+    const started = performance.now()
+    const scanned = kubernetesSource.scan('k8s/list.yaml', text, context())
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect(scanned.references.map(r => r.image?.tag)).toEqual(['1.27'])
+  })
 })

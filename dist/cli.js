@@ -8274,7 +8274,7 @@ var require_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove node");
-    function visit(node, visitor) {
+    function visit2(node, visitor) {
       const visitor_ = initVisitor(visitor);
       if (identity.isDocument(node)) {
         const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
@@ -8283,9 +8283,9 @@ var require_visit = __commonJS({
       } else
         visit_(null, node, visitor_, Object.freeze([]));
     }
-    visit.BREAK = BREAK;
-    visit.SKIP = SKIP;
-    visit.REMOVE = REMOVE;
+    visit2.BREAK = BREAK;
+    visit2.SKIP = SKIP;
+    visit2.REMOVE = REMOVE;
     function visit_(key, node, visitor, path) {
       const ctrl = callVisitor(key, node, visitor, path);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
@@ -8419,7 +8419,7 @@ var require_visit = __commonJS({
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
-    exports.visit = visit;
+    exports.visit = visit2;
     exports.visitAsync = visitAsync;
   }
 });
@@ -8429,7 +8429,7 @@ var require_directives = __commonJS({
   "node_modules/yaml/dist/doc/directives.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var visit = require_visit();
+    var visit2 = require_visit();
     var escapeChars = {
       "!": "%21",
       ",": "%2C",
@@ -8573,7 +8573,7 @@ var require_directives = __commonJS({
         let tagNames;
         if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
           const tags = {};
-          visit.visit(doc.contents, (_key, node) => {
+          visit2.visit(doc.contents, (_key, node) => {
             if (identity.isNode(node) && node.tag)
               tags[node.tag] = true;
           });
@@ -8600,7 +8600,7 @@ var require_anchors = __commonJS({
   "node_modules/yaml/dist/doc/anchors.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var visit = require_visit();
+    var visit2 = require_visit();
     function anchorIsValid(anchor) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
         const sa = JSON.stringify(anchor);
@@ -8611,7 +8611,7 @@ var require_anchors = __commonJS({
     }
     function anchorNames(root) {
       const anchors = /* @__PURE__ */ new Set();
-      visit.visit(root, {
+      visit2.visit(root, {
         Value(_key, node) {
           if (node.anchor)
             anchors.add(node.anchor);
@@ -8791,7 +8791,7 @@ var require_Alias = __commonJS({
   "node_modules/yaml/dist/nodes/Alias.js"(exports) {
     "use strict";
     var anchors = require_anchors();
-    var visit = require_visit();
+    var visit2 = require_visit();
     var identity = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
@@ -8817,7 +8817,7 @@ var require_Alias = __commonJS({
           nodes = ctx.aliasResolveCache;
         } else {
           nodes = [];
-          visit.visit(doc, {
+          visit2.visit(doc, {
             Node: (_key, node) => {
               if (identity.isAlias(node) || identity.hasAnchor(node))
                 nodes.push(node);
@@ -13739,15 +13739,15 @@ var require_cst_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove item");
-    function visit(cst, visitor) {
+    function visit2(cst, visitor) {
       if ("type" in cst && cst.type === "document")
         cst = { start: cst.start, value: cst.value };
       _visit(Object.freeze([]), cst, visitor);
     }
-    visit.BREAK = BREAK;
-    visit.SKIP = SKIP;
-    visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path) => {
+    visit2.BREAK = BREAK;
+    visit2.SKIP = SKIP;
+    visit2.REMOVE = REMOVE;
+    visit2.itemAtPath = (cst, path) => {
       let item = cst;
       for (const [field2, index] of path) {
         const tok = item?.[field2];
@@ -13758,8 +13758,8 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path) => {
-      const parent = visit.itemAtPath(cst, path.slice(0, -1));
+    visit2.parentCollection = (cst, path) => {
+      const parent = visit2.itemAtPath(cst, path.slice(0, -1));
       const field2 = path[path.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
@@ -13790,7 +13790,7 @@ var require_cst_visit = __commonJS({
       }
       return typeof ctrl === "function" ? ctrl(item, path) : ctrl;
     }
-    exports.visit = visit;
+    exports.visit = visit2;
   }
 });
 
@@ -15506,7 +15506,7 @@ var require_dist = __commonJS({
     var lineCounter = require_line_counter();
     var parser = require_parser();
     var publicApi = require_public_api();
-    var visit = require_visit();
+    var visit2 = require_visit();
     exports.Composer = composer.Composer;
     exports.Document = Document.Document;
     exports.Schema = Schema.Schema;
@@ -15534,8 +15534,8 @@ var require_dist = __commonJS({
     exports.parseAllDocuments = publicApi.parseAllDocuments;
     exports.parseDocument = publicApi.parseDocument;
     exports.stringify = publicApi.stringify;
-    exports.visit = visit.visit;
-    exports.visitAsync = visit.visitAsync;
+    exports.visit = visit2.visit;
+    exports.visitAsync = visit2.visitAsync;
   }
 });
 
@@ -28847,13 +28847,13 @@ function mixinsOf(targets, groups, named, scope) {
   };
   const inherited = new Set([...targets.values()].flatMap((t) => names(t.attributes.get("inherits"))));
   const built = /* @__PURE__ */ new Set();
-  const visit = (name, depth) => {
+  const visit2 = (name, depth) => {
     if (built.has(name) || depth > 32) return;
     built.add(name);
     for (const member of names(groups.get(name)?.attributes.get("targets")))
-      visit(member, depth + 1);
+      visit2(member, depth + 1);
   };
-  for (const name of [...groups.keys(), ...named]) visit(name, 0);
+  for (const name of [...groups.keys(), ...named]) visit2(name, 0);
   return new Set([...inherited].filter((name) => !built.has(name)));
 }
 function contextReference(file, name, image, line) {
@@ -29140,25 +29140,63 @@ function positionOf(lineCounter, node) {
 function scalarText(node) {
   return (0, import_yaml.isScalar)(node) && node.value !== null ? String(node.value) : null;
 }
+var ANCHORS = /* @__PURE__ */ new WeakMap();
+function anchorsOf(document) {
+  let anchors = ANCHORS.get(document);
+  if (!anchors) {
+    const found = /* @__PURE__ */ new Map();
+    (0, import_yaml.visit)(document, {
+      Node(_, node) {
+        if (!(0, import_yaml.isAlias)(node) && node.anchor) {
+          const list = found.get(node.anchor) ?? [];
+          list.push({ at: node.range?.[0] ?? 0, node });
+          found.set(node.anchor, list);
+        }
+      }
+    });
+    anchors = found;
+    ANCHORS.set(document, anchors);
+  }
+  return anchors;
+}
 function deref(document, node) {
   if (node === null || node === void 0) return void 0;
-  return (0, import_yaml.isAlias)(node) ? node.resolve(document) ?? void 0 : node;
-}
-function field(document, map, key, depth = 0) {
-  for (const pair of map.items)
-    if ((0, import_yaml.isScalar)(pair.key) && pair.key.value === key) return deref(document, pair.value);
-  if (depth >= 32) return void 0;
-  for (const pair of map.items) {
-    if (!((0, import_yaml.isScalar)(pair.key) && pair.key.value === "<<")) continue;
-    const value = deref(document, pair.value);
-    for (const source of (0, import_yaml.isSeq)(value) ? value.items : [value]) {
-      const merged2 = deref(document, source);
-      if (!(0, import_yaml.isMap)(merged2)) continue;
-      const found = field(document, merged2, key, depth + 1);
-      if (found !== void 0) return found;
-    }
+  if (!(0, import_yaml.isAlias)(node)) return node;
+  const candidates = anchorsOf(document).get(node.source);
+  if (!candidates) return void 0;
+  const at = node.range?.[0] ?? Infinity;
+  let low = 0;
+  let high = candidates.length - 1;
+  let best;
+  while (low <= high) {
+    const middle = low + high >> 1;
+    if (candidates[middle].at < at) {
+      best = candidates[middle].node;
+      low = middle + 1;
+    } else high = middle - 1;
   }
-  return void 0;
+  return best;
+}
+function field(document, map, key) {
+  const seen = /* @__PURE__ */ new Set();
+  const look = (current, depth) => {
+    seen.add(current);
+    for (const pair of current.items)
+      if ((0, import_yaml.isScalar)(pair.key) && pair.key.value === key) return deref(document, pair.value);
+    if (depth >= 32) return void 0;
+    for (const pair of current.items) {
+      if (!((0, import_yaml.isScalar)(pair.key) && pair.key.value === "<<")) continue;
+      const value = deref(document, pair.value);
+      for (const source of (0, import_yaml.isSeq)(value) ? value.items : [value]) {
+        const merged2 = deref(document, source);
+        if (!(0, import_yaml.isMap)(merged2) || seen.has(merged2)) continue;
+        const found = look(merged2, depth + 1);
+        if (found !== void 0) return found;
+      }
+    }
+    return void 0;
+  };
+  return look(map, 0);
 }
 function guard(text2) {
   let line = 1;
@@ -29708,9 +29746,9 @@ function scanHelmValues(file, text2, appVersion, imageKeys = []) {
     const global2 = (0, import_yaml4.isMap)(root) ? field(document, root, "global") : void 0;
     const globalImage = (0, import_yaml4.isMap)(global2) ? field(document, global2, "image") : void 0;
     const registry = ((0, import_yaml4.isMap)(global2) ? scalarText(field(document, global2, "imageRegistry")) : null) || ((0, import_yaml4.isMap)(globalImage) ? scalarText(field(document, globalImage, "registry")) : null) || null;
-    const visit = (node, depth) => {
+    const visit2 = (node, depth) => {
       if (depth > MAX_DEPTH2) return;
-      if ((0, import_yaml4.isSeq)(node)) for (const item of node.items) visit(item, depth + 1);
+      if ((0, import_yaml4.isSeq)(node)) for (const item of node.items) visit2(item, depth + 1);
       if (!(0, import_yaml4.isMap)(node)) return;
       for (const pair of node.items) {
         const value = pair.value;
@@ -29723,10 +29761,10 @@ function scanHelmValues(file, text2, appVersion, imageKeys = []) {
             continue;
           }
         }
-        visit(value, depth + 1);
+        visit2(value, depth + 1);
       }
     };
-    visit(root, 0);
+    visit2(root, 0);
   });
 }
 function imageMap(document, image, file, lines2, appVersion, globalRegistry, result) {
@@ -29918,11 +29956,12 @@ function lineAt(text2, offset) {
   for (let at = text2.indexOf("\n"); at >= 0 && at < offset; at = text2.indexOf("\n", at + 1)) line++;
   return line;
 }
-function forEachContainer(document, object, lines2, onImage, depth = 0) {
+function forEachContainer(document, object, lines2, onImage, depth = 0, seen = /* @__PURE__ */ new Set()) {
   const items = field(document, object, "items");
-  if ((0, import_yaml6.isSeq)(items) && depth < MAX_LIST_DEPTH) {
+  if ((0, import_yaml6.isSeq)(items) && depth < MAX_LIST_DEPTH && !seen.has(items)) {
+    seen.add(items);
     for (const item of items.items)
-      if ((0, import_yaml6.isMap)(item)) forEachContainer(document, item, lines2, onImage, depth + 1);
+      if ((0, import_yaml6.isMap)(item)) forEachContainer(document, item, lines2, onImage, depth + 1, seen);
   }
   const metadata = field(document, object, "metadata");
   const identity = {
@@ -29935,7 +29974,8 @@ function forEachContainer(document, object, lines2, onImage, depth = 0) {
     if (!(0, import_yaml6.isMap)(node)) continue;
     for (const list of CONTAINER_LISTS) {
       const containers = field(document, node, list);
-      if (!(0, import_yaml6.isSeq)(containers)) continue;
+      if (!(0, import_yaml6.isSeq)(containers) || seen.has(containers)) continue;
+      seen.add(containers);
       containers.items.forEach((container, index) => {
         if (!(0, import_yaml6.isMap)(container)) return;
         const image = field(document, container, "image");
@@ -30796,16 +30836,16 @@ function sourceFor(path, text2, chosenByUser = false) {
 }
 var READ_ORDER = (() => {
   const ordered = [];
-  const visit = (source, path) => {
+  const visit2 = (source, path) => {
     if (ordered.includes(source)) return;
     if (path.includes(source))
       throw new Error(`sources follow each other in a cycle: ${source.name}`);
     for (const follower of SOURCES)
       if (follower !== source && follower.follows.includes(source))
-        visit(follower, [...path, source]);
+        visit2(follower, [...path, source]);
     ordered.push(source);
   };
-  for (const source of SOURCES) visit(source, []);
+  for (const source of SOURCES) visit2(source, []);
   return ordered;
 })();
 function kindSpec(reference) {

@@ -188,12 +188,15 @@ export function forEachContainer(
   object: YAMLMap,
   lines: LineCounter,
   onImage: (node: Node, position: { line: number; col: number }, at: ContainerAt) => void,
-  depth = 0
+  depth = 0,
+  /** What was read already: aliases and merge keys make one node reachable many ways (8 items × 7 levels of one List). */
+  seen = new Set<Node>()
 ): void {
   const items = field(document, object, 'items')
-  if (isSeq(items) && depth < MAX_LIST_DEPTH) {
+  if (isSeq(items) && depth < MAX_LIST_DEPTH && !seen.has(items)) {
+    seen.add(items)
     for (const item of items.items)
-      if (isMap(item)) forEachContainer(document, item, lines, onImage, depth + 1)
+      if (isMap(item)) forEachContainer(document, item, lines, onImage, depth + 1, seen)
   }
   const metadata = field(document, object, 'metadata')
   const identity = {
@@ -206,7 +209,8 @@ export function forEachContainer(
     if (!isMap(node)) continue
     for (const list of CONTAINER_LISTS) {
       const containers = field(document, node, list)
-      if (!isSeq(containers)) continue
+      if (!isSeq(containers) || seen.has(containers)) continue
+      seen.add(containers)
       containers.items.forEach((container, index) => {
         if (!isMap(container)) return
         const image = field(document, container, 'image')
