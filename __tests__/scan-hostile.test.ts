@@ -4,7 +4,7 @@ import { bakeSource } from '../src/sources/bake.js'
 import { composeSource, parseDotenv } from '../src/sources/compose.js'
 import { dockerfileSource } from '../src/sources/dockerfile.js'
 import { MAX_NESTING } from '../src/sources/expand.js'
-import { workflowSource } from '../src/sources/workflow.js'
+import { MAX_WORKFLOW_LEGS, workflowSource } from '../src/sources/workflow.js'
 import { formatReference } from '../src/reference/reference.js'
 import {
   context,
@@ -121,6 +121,30 @@ describe('scanning hostile files', () => {
     expect(scanned.errors.map(e => e.message)).toEqual([
       'target "a": its matrix has 100000000 combinations, more than 256; not expanded'
     ])
+  })
+
+  // measured before: 5,397 jobs × 256 legs overflowed the stack (exit 3, every finding lost);
+  // 2,000 jobs sharing one matrix through an alias took 20 s of CPU
+  it(`a workflow's jobs × matrices past ${MAX_WORKFLOW_LEGS} jobs in all: an error on the job that passes it, the jobs before read`, () => {
+    const matrix = `[${Array.from({ length: 256 }, (_, i) => i).join(', ')}]`
+    const jobs = Array.from(
+      { length: 2000 },
+      (_, i) =>
+        `  j${i}:\n    runs-on: x\n    strategy: ${i === 0 ? `&s {matrix: {v: ${matrix}}}` : '*s'}\n    container: app:\${{ matrix.v }}`
+    )
+    const text = `on: push\njobs:\n${jobs.join('\n')}\n`
+    const started = performance.now()
+    const scanned = workflowSource.scan('.github/workflows/ci.yml', text, context())
+    expect(performance.now() - started).toBeLessThan(3000)
+    expect(scanned.errors).toEqual([
+      {
+        file: '.github/workflows/ci.yml',
+        // j16's first line
+        line: 3 + 16 * 4 + 1,
+        message: `job "j16": the workflow's jobs and matrices make more than ${MAX_WORKFLOW_LEGS} jobs; this job and the ones after it are not read`
+      }
+    ])
+    expect(scanned.references).toHaveLength(MAX_WORKFLOW_LEGS)
   })
 
   it('a .env whose values each double the last stops at its budget, an error on that line; the file is still read', () => {

@@ -30403,7 +30403,8 @@ function scanWorkflow(file, content) {
       at: (node) => positionOf(lineCounter, node),
       result,
       get: (map, key) => (0, import_yaml12.isMap)(map) ? field(document, map, key) : void 0,
-      resolve: (node) => deref(document, node)
+      resolve: (node) => deref(document, node),
+      legsLeft: MAX_WORKFLOW_LEGS
     };
     const root = document.contents;
     const workflowEnv = literalEnv(reading, root);
@@ -30413,6 +30414,7 @@ function scanWorkflow(file, content) {
       const job = reading.resolve(jobPair.value);
       if ((0, import_yaml12.isMap)(job) && (0, import_yaml12.isScalar)(jobPair.key))
         scanJob(reading, String(jobPair.key.value), job, workflowEnv);
+      if (reading.legsLeft < 0) break;
     }
   });
 }
@@ -30425,6 +30427,17 @@ function scanJob(reading, jobId, job, workflowEnv) {
       file,
       line: matrixNode ? at(matrixNode).line : 1,
       message: `job "${jobId}": its matrix has ${combinations.tooMany} combinations, more than the ${MAX_MATRIX2} GitHub runs; not expanded`
+    });
+    return;
+  }
+  const legs = Math.max(1, combinations?.length ?? 1);
+  reading.legsLeft -= legs;
+  if (reading.legsLeft < 0) {
+    result.errors.push({
+      file,
+      // the job's own line: a matrix shared through an alias is written elsewhere
+      line: at(job).line,
+      message: `job "${jobId}": the workflow's jobs and matrices make more than ${MAX_WORKFLOW_LEGS} jobs; this job and the ones after it are not read`
     });
     return;
   }
@@ -30585,6 +30598,7 @@ function bakeStep({ file, result, get }, inputs, by, line) {
   }
 }
 var MAX_MATRIX2 = 256;
+var MAX_WORKFLOW_LEGS = 4096;
 function countCombinations(matrix) {
   let count = 1;
   for (const pair of matrix.items)
@@ -32142,10 +32156,8 @@ var ReadingPlan = class {
       const scanned = this.scanSafely(entry, text2, reading.passed);
       if (reading.builds)
         for (const reference of scanned.references) reference.builtBy = reading.by.join(", ");
-      this.found.references.push(...scanned.references);
-      this.found.warnings.push(...scanned.warnings);
-      this.found.errors.push(...scanned.errors);
-      this.found.notices.push(...scanned.notices);
+      for (const kind of ["references", "warnings", "errors", "notices"])
+        for (const found of scanned[kind]) this.found[kind].push(found);
       for (const follow2 of scanned.follows) this.follow(entry.file, follow2);
     }
   }

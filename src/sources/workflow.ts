@@ -103,6 +103,8 @@ interface WorkflowReading {
   get: (map: unknown, key: string) => Node | undefined
   /** A node, or what the alias it is points to. */
   resolve: (node: unknown) => Node | undefined
+  /** Jobs the file's matrices may still expand to. */
+  legsLeft: number
 }
 
 /** A job's literal values: its env (with the workflow's), and its matrix combinations. */
@@ -131,7 +133,8 @@ export function scanWorkflow(file: string, content: string): SourceScan {
       at: (node: Node) => positionOf(lineCounter, node),
       result,
       get: (map, key) => (isMap(map) ? field(document, map, key) : undefined),
-      resolve: node => deref(document, node as Node | undefined)
+      resolve: node => deref(document, node as Node | undefined),
+      legsLeft: MAX_WORKFLOW_LEGS
     }
     const root = document.contents
     const workflowEnv = literalEnv(reading, root)
@@ -141,6 +144,7 @@ export function scanWorkflow(file: string, content: string): SourceScan {
       const job = reading.resolve(jobPair.value)
       if (isMap(job) && isScalar(jobPair.key))
         scanJob(reading, String(jobPair.key.value), job, workflowEnv)
+      if (reading.legsLeft < 0) break
     }
   })
 }
@@ -160,6 +164,19 @@ function scanJob(
       file,
       line: matrixNode ? at(matrixNode).line : 1,
       message: `job "${jobId}": its matrix has ${combinations.tooMany} combinations, more than the ${MAX_MATRIX} GitHub runs; not expanded`
+    })
+    return
+  }
+  // one budget for the file: thousands of jobs sharing one matrix through an alias are as
+  // many expansions as their legs
+  const legs = Math.max(1, combinations?.length ?? 1)
+  reading.legsLeft -= legs
+  if (reading.legsLeft < 0) {
+    result.errors.push({
+      file,
+      // the job's own line: a matrix shared through an alias is written elsewhere
+      line: at(job).line,
+      message: `job "${jobId}": the workflow's jobs and matrices make more than ${MAX_WORKFLOW_LEGS} jobs; this job and the ones after it are not read`
     })
     return
   }
@@ -362,6 +379,8 @@ function bakeStep(
 
 /** GitHub runs at most this many jobs of one matrix. */
 export const MAX_MATRIX = 256
+/** The most jobs one workflow file's matrices expand to, all jobs together. */
+export const MAX_WORKFLOW_LEGS = 4096
 
 /** How many combinations a matrix's lists make, without forming them (a count, capped at 10^12). */
 function countCombinations(matrix: YAMLMap): number {
