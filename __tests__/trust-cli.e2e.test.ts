@@ -84,6 +84,27 @@ describe('check never forgets a known-good digest', () => {
     }
   )
 
+  it('a Compose file edited into something no longer read keeps its entry, and says so', async () => {
+    // another file still read: the scan is not empty
+    await new ImagePusher(registry).pushImage('library/alpine', {}, { tag: '3.20' })
+    const alpine = `${registry.host}/library/alpine:3.20`
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${alpine}\n`)
+    writeFileSync(join(dir, 'compose.yaml'), `services:\n  db:\n    image: ${image}\n`)
+    expect((await check('--update')).status).toBe(0)
+    // a stray edit: no `services:` at the top, so no source reads the file
+    writeFileSync(join(dir, 'compose.yaml'), `  services:\n  db:\n    image: ${image}\n`)
+    const edited = await check('--update')
+    expect(edited.status).toBe(0)
+    expect(edited.stderr).toContain(
+      'warning: compose.yaml: recorded with 1 image but its content is no longer of a kind read here; its entry is kept in the baseline'
+    )
+    expect(
+      Object.keys(
+        JSON.parse(readFileSync(join(dir, '.base-image-drift.json'), 'utf8')).images
+      ).sort()
+    ).toEqual([alpine, image])
+  })
+
   it.each([
     [
       'git merge-conflict markers',

@@ -26482,16 +26482,6 @@ function commaList(text2) {
   return text2.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
-// src/baseline/store.ts
-var UnusableBaselineError = class extends Error {
-  constructor(why) {
-    super(
-      `the baseline cannot be used: ${why}. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)`
-    );
-    this.name = "UnusableBaselineError";
-  }
-};
-
 // src/baseline/merge.ts
 function seenFile(seenAt) {
   return seenAt.replace(/:\d+$/, "");
@@ -26519,6 +26509,16 @@ function mergeReading(base, reading) {
 function filesOf(seenAt) {
   return [...new Set(seenAt.map(seenFile))].sort();
 }
+
+// src/baseline/store.ts
+var UnusableBaselineError = class extends Error {
+  constructor(why) {
+    super(
+      `the baseline cannot be used: ${why}. It was left as it is; fix it, or accept this run's digests as the new baseline (input accept: true, or --accept --update)`
+    );
+    this.name = "UnusableBaselineError";
+  }
+};
 
 // src/registry/errors.ts
 var RegistryError = class extends Error {
@@ -32064,6 +32064,7 @@ async function discover(options) {
   const reader = new RepositoryReader(options.cwd, selected.roots);
   const plan = new ReadingPlan(options, reader);
   const files = [];
+  const passedOver = [];
   const ownGlobs = "globs" in options.select && options.select.globs.some((glob) => !DEFAULT_PATTERNS.includes(glob));
   for (const file of selected.files) {
     const text2 = reader.read(file);
@@ -32080,9 +32081,10 @@ async function discover(options) {
         file,
         message: `not scanned: not a file of a kind read here (${SOURCES.map((s) => s.name).join(", ")})`
       });
+    else passedOver.push(file);
   }
   const found = await plan.run();
-  return { files, ...found, errors: [...reader.errors, ...found.errors] };
+  return { files, passedOver, ...found, errors: [...reader.errors, ...found.errors] };
 }
 var ReadingPlan = class {
   constructor(options, reader) {
@@ -32325,6 +32327,7 @@ async function run(request2) {
 }
 async function decideAndSave(request2, restored, discovered, resolutions, client, platforms) {
   const baseline = restored.state === "found" ? restored.baseline : null;
+  if (baseline) discovered.warnings.push(...noLongerRead(baseline, discovered));
   const { findings, next, accepting, reading, acceptance, refused } = compare(
     discovered.references,
     resolutions,
@@ -32413,6 +32416,17 @@ function movedImages(discovered, resolutions, baseline, platforms) {
     });
   }
   return [...moved.values()];
+}
+function noLongerRead(baseline, discovered) {
+  const passedOver = new Set(discovered.passedOver);
+  const kept = /* @__PURE__ */ new Map();
+  for (const entry of Object.values(baseline.images))
+    for (const file of new Set((entry.seenAt ?? []).map(seenFile)))
+      if (passedOver.has(file)) kept.set(file, (kept.get(file) ?? 0) + 1);
+  return [...kept].map(([file, count]) => ({
+    file,
+    message: `recorded with ${counted(count, "image")} but its content is no longer of a kind read here; ${count === 1 ? "its entry is" : "their entries are"} kept in the baseline`
+  }));
 }
 var EXPLAINED_AT_ONCE = 2;
 async function explainAll(findings, client, platforms, budgetBytes) {

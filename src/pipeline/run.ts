@@ -3,7 +3,7 @@
  * decide → save. The action and the CLI only map their inputs in and the result out.
  */
 import type { Baseline } from '../baseline/document.js'
-import type { Reading } from '../baseline/merge.js'
+import { seenFile, type Reading } from '../baseline/merge.js'
 import { UnusableBaselineError, type BaselineStore, type Restored } from '../baseline/store.js'
 import { compare, type DriftedFinding, type Finding } from '../compare/compare.js'
 import { decide, type Policy, type Verdict } from '../decide/policy.js'
@@ -27,6 +27,7 @@ import {
   type Resolution
 } from '../resolve/resolve.js'
 import { discover, type DiscoverOptions, type Discovered } from '../sources/discover.js'
+import type { ScanWarning } from '../sources/source.js'
 import { counted } from '../words.js'
 import { ConfigError } from '../config/values.js'
 import { DEFAULTS, RUN_TIMEOUT_FACTOR } from '../config/defaults.js'
@@ -167,6 +168,7 @@ async function decideAndSave(
   platforms: string[]
 ): Promise<Omit<Checked, keyof Resolved>> {
   const baseline = restored.state === 'found' ? restored.baseline : null
+  if (baseline) discovered.warnings.push(...noLongerRead(baseline, discovered))
   const { findings, next, accepting, reading, acceptance, refused } = compare(
     discovered.references,
     resolutions,
@@ -273,6 +275,22 @@ function movedImages(
     })
   }
   return [...moved.values()]
+}
+
+/**
+ * The files the baseline saw images in that are still here but no longer read as any kind
+ * (an edit made a Compose file something else): their entries are kept, and that is said.
+ */
+function noLongerRead(baseline: Baseline, discovered: Discovered): ScanWarning[] {
+  const passedOver = new Set(discovered.passedOver)
+  const kept = new Map<string, number>()
+  for (const entry of Object.values(baseline.images))
+    for (const file of new Set((entry.seenAt ?? []).map(seenFile)))
+      if (passedOver.has(file)) kept.set(file, (kept.get(file) ?? 0) + 1)
+  return [...kept].map(([file, count]) => ({
+    file,
+    message: `recorded with ${counted(count, 'image')} but its content is no longer of a kind read here; ${count === 1 ? 'its entry is' : 'their entries are'} kept in the baseline`
+  }))
 }
 
 /** Images explained at once: each may hold its package databases in memory. */

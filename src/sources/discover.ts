@@ -49,6 +49,8 @@ export interface DiscoverOptions {
 
 export interface Discovered {
   files: string[]
+  /** Files the patterns matched that no source reads (their content is of no kind read here). */
+  passedOver: string[]
   references: FoundReference[]
   warnings: ScanWarning[]
   /** Files, or parts of them, that could not be read. */
@@ -63,6 +65,7 @@ export async function discover(options: DiscoverOptions): Promise<Discovered> {
   const reader = new RepositoryReader(options.cwd, selected.roots)
   const plan = new ReadingPlan(options, reader)
   const files: string[] = []
+  const passedOver: string[] = []
   // the user's own globs say which files to read, whatever their names: their content says how
   const ownGlobs =
     'globs' in options.select && options.select.globs.some(glob => !DEFAULT_PATTERNS.includes(glob))
@@ -82,9 +85,10 @@ export async function discover(options: DiscoverOptions): Promise<Discovered> {
         file,
         message: `not scanned: not a file of a kind read here (${SOURCES.map(s => s.name).join(', ')})`
       })
+    else passedOver.push(file)
   }
   const found = await plan.run()
-  return { files, ...found, errors: [...reader.errors, ...found.errors] }
+  return { files, passedOver, ...found, errors: [...reader.errors, ...found.errors] }
 }
 
 /** One way a file is read: what its followers pass (null: on its own) and who they are. */
@@ -137,7 +141,7 @@ class ReadingPlan {
     this.entry(file, source).onItsOwn = true
   }
 
-  async run(): Promise<Omit<Discovered, 'files'>> {
+  async run(): Promise<Omit<Discovered, 'files' | 'passedOver'>> {
     // the scan is synchronous work: now and then it lets the cache restore beside it read its answers
     let lastYield = performance.now()
     const deadline = this.options.deadline
