@@ -31,6 +31,18 @@ describe('a cache call in a worker thread', () => {
     expect(printed).toEqual(['Cache Size: ~0 MB (123 B)\n'])
   })
 
+  // measured before: a 500 whose body carried `::` lines put 3 forged commands in the log
+  it('a line that carries a service answer is text, whatever it holds; the library’s debug lines pass', async () => {
+    const body =
+      'internal\n::error file=Dockerfile::forged\n  ::add-mask::forged-mask\n::stop-commands::x'
+    const { result } = await inWorker<string>(fixture('retry-line.mjs'), { body }, 5_000)
+    expect(result).toBe('answered')
+    const lines = printed.join('').split('\n')
+    expect(lines[0]).toBe('::debug::[Request] POST http://cache/twirp/CreateCacheEntry')
+    expect(lines.slice(1).filter(line => line.trimStart().startsWith('::'))).toEqual([])
+    expect(printed.join('')).toContain('forged')
+  })
+
   it('a line printed after the deadline never reaches the step’s output', async () => {
     const stdoutWrite = process.stdout.write
     const { result, problems } = await inWorker<string>(

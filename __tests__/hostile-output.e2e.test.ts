@@ -48,3 +48,61 @@ describe('outside text in the log and the terminal', () => {
     expect(ran.stdout).toContain('\\u001b]52;c;ZXZpbA==\\u0007\\u001b[2K')
   })
 })
+
+/** Text from outside that reaches a log by other ways: a cache service's answer, a file's name. */
+describe('outside text by other ways', () => {
+  let workspace = ''
+  beforeEach(() => {
+    workspace = mkdtempSync(join(tmpdir(), 'bid-output-'))
+  })
+  afterEach(() => rmSync(workspace, { recursive: true, force: true }))
+  const FORGED =
+    '\n::error file=Dockerfile,line=1::forged\n::add-mask::forged-mask\n  ::stop-commands::forged-stop\n'
+  /** Lines the runner would read as the forged commands (after leading white space). */
+  const forgedLines = (log: string) =>
+    log
+      .split('\n')
+      .map(line => line.trimStart())
+      .filter(line =>
+        /^::(?:error file=Dockerfile,line=1::forged|add-mask::forged|stop-commands::forged)/.test(
+          line
+        )
+      )
+
+  // measured before: 3 forged command lines from the cache service's answer
+  it.each([
+    // statuses the library does not retry: the test never waits out its backoff
+    ['restores', 'GetCacheEntryDownloadURL', 400],
+    ['saves', 'CreateCacheEntry', 400]
+  ])(
+    'a cache service that answers with :: lines when it %s forges no command',
+    async (_, method, status) => {
+      writeFileSync(join(workspace, 'Dockerfile'), 'FROM scratch\n')
+      const cache = await new CacheService().start()
+      cache.failMethod = { method, status, msg: `internal error${FORGED}` }
+      const runner = new ActionRunner(workspace, cache.env)
+      try {
+        const job = await runner.runJob()
+        const logs = [job.main.stdout, job.post?.stdout ?? ''].join('\n')
+        // the library's debug lines may quote the answer, escaped: no other command carries it
+        const commands = [...job.main.commands, ...(job.post?.commands ?? [])]
+        expect(commands.filter(c => c.command !== 'debug' && /^::|\n::/.test(c.message))).toEqual(
+          []
+        )
+        expect(forgedLines(logs)).toEqual([])
+      } finally {
+        runner.dispose()
+        await cache.stop()
+      }
+    }
+  )
+
+  // measured before: 2 forged command lines in the CLI's output, which runs in jobs too
+  it('a file whose name holds a line break and :: forges no command in the CLI output', async () => {
+    writeFileSync(join(workspace, `Dockerfile.x${FORGED.replace(/\n$/, '')}`), 'FROM $NOPE\n')
+    writeFileSync(join(workspace, 'Dockerfile'), 'FROM alpine:3.20\n')
+    const ran = await runNode(CLI, ['scan', '.'], { cwd: workspace })
+    expect(ran.stdout + ran.stderr).toContain('forged')
+    expect(forgedLines(ran.stdout + ran.stderr)).toEqual([])
+  })
+})

@@ -1,4 +1,4 @@
-import { logLine, terminalText } from '../src/report/plain-text.js'
+import { logLine, terminalText } from '../src/plain-text.js'
 
 describe('text for terminals and the log', () => {
   it('shows ESC, BEL, CR and C1 controls instead of sending them, and keeps newlines and tabs', () => {

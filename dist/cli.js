@@ -32457,7 +32457,7 @@ async function explainAll(findings, client, platforms, budgetBytes) {
   );
 }
 
-// src/report/plain-text.ts
+// src/plain-text.ts
 function isControl(code) {
   return code < 32 && code !== 10 && code !== 9 || code >= 127 && code <= 159;
 }
@@ -32471,6 +32471,9 @@ function terminalText(text2) {
     from = at + 1;
   }
   return from === 0 ? text2 : out + text2.slice(from);
+}
+function inertText(text2) {
+  return terminalText(text2).replace(/^([ \t]*)::/gm, "$1:\u200B:");
 }
 
 // src/report/explanation-text.ts
@@ -33142,7 +33145,12 @@ function mirrorsFlag(entries) {
 
 // src/cli/main.ts
 var UNRESOLVED_EXIT = 4;
-async function runCli(argv, io) {
+async function runCli(argv, given) {
+  const io = {
+    ...given,
+    stdout: (text2) => given.stdout(inertText(text2)),
+    stderr: (text2) => given.stderr(inertText(text2))
+  };
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.kind === "help") {
@@ -33162,7 +33170,8 @@ ${USAGE}
 `);
       return 2;
     }
-    io.stderr(terminalText(`base-image-drift: ${error.message ?? String(error)}`) + "\n");
+    io.stderr(`base-image-drift: ${error.message ?? String(error)}
+`);
     return 3;
   }
 }
@@ -33186,7 +33195,7 @@ async function command(options, io) {
     const { discovered } = await run({ ...scanning, until: "scan" });
     warn(discovered, io);
     if (options.json) json({ references: discovered.references.map(referenceJson) }, io);
-    else io.stdout(terminalText(formatScanText(discovered.references)));
+    else io.stdout(formatScanText(discovered.references));
     return 0;
   }
   if (options.command === "resolve") {
@@ -33199,7 +33208,7 @@ async function command(options, io) {
     const references = discovered.references;
     const resolution = (r) => r.image ? resolutions.get(resolutionKey(r.image)) : void 0;
     if (options.json) json({ references: references.map((r) => resolvedJson(r, resolution(r))) }, io);
-    else io.stdout(terminalText(formatResolveText(references, resolutions)));
+    else io.stdout(formatResolveText(references, resolutions));
     const unresolved = references.filter((r) => {
       const resolved = resolution(r);
       return !resolved || "failure" in resolved;
@@ -33241,10 +33250,7 @@ function writeCheck(result, options, io) {
       },
       io
     );
-  else
-    io.stdout(
-      terminalText(formatCheckText(result.findings, result.explanations, result.verdict, context))
-    );
+  else io.stdout(formatCheckText(result.findings, result.explanations, result.verdict, context));
   if (options.sarif) {
     const hint = "base-image-drift check --accept --update";
     writeSarif(
@@ -33254,16 +33260,16 @@ function writeCheck(result, options, io) {
   }
 }
 function warn(discovered, io, mirrorFallbacks = []) {
-  for (const fallback of mirrorFallbacks) io.stderr(terminalText(`warning: ${fallback}`) + "\n");
+  for (const fallback of mirrorFallbacks) io.stderr(`warning: ${fallback}
+`);
   for (const [level, list] of [
     ["error", discovered.errors],
     ["warning", discovered.warnings],
     ["notice", discovered.notices]
   ])
     for (const w of list)
-      io.stderr(
-        terminalText(`${level}: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}`) + "\n"
-      );
+      io.stderr(`${level}: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.message}
+`);
 }
 function json(value, io) {
   io.stdout(JSON.stringify(value, null, 2) + "\n");

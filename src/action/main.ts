@@ -36,7 +36,7 @@ import {
 import { findingJson } from '../report/findings.js'
 import { publish } from '../report/github.js'
 import { renderMarkdown } from '../report/markdown.js'
-import { logLine } from '../report/plain-text.js'
+import { logLine } from '../plain-text.js'
 import { jsonWithinBytes, STEP_TEXT_BYTES, withinBytes } from '../report/limits.js'
 import { writeSarif } from '../report/sarif.js'
 import { readInputs, type ActionInputs } from './inputs.js'

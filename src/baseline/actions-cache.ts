@@ -11,6 +11,7 @@
 import { createInterface } from 'node:readline'
 import { Worker } from 'node:worker_threads'
 import type { CacheCall, EntryFormat } from './cache-worker.js'
+import { inertText } from '../plain-text.js'
 
 /** The worker's script: beside the bundle that runs this (dist/index.js). */
 const CACHE_WORKER = new URL('./cache-worker.js', import.meta.url)
@@ -93,6 +94,7 @@ export function withDeadline<T>(call: Promise<T>, deadlineMs = CACHE_DEADLINE_MS
   return Promise.race([call, deadline]).finally(() => clearInterval(timer))
 }
 
+const DEBUG_LINE = /^::debug::/
 const LIBRARY_PROBLEM =
   /^(?:::(?:error|warning)(?: [^:]*)?::)?(Failed to (?:save|restore): .*|Cache reservation failed: .*|uploadCacheArchiveSDK: .*|Unable to .*)$/
 
@@ -115,7 +117,9 @@ export async function inWorker<T>(
   lines.on('line', line => {
     if (!open) return
     const match = LIBRARY_PROBLEM.exec(line)
-    if (!match) process.stdout.write(`${line}\n`)
+    // the library's own debug lines pass; any other line, which may carry a service's
+    // answer (core.info prints it as it is), is text, never a command
+    if (!match) process.stdout.write(`${DEBUG_LINE.test(line) ? line : inertText(line)}\n`)
     else
       problems.push(
         match[1]

@@ -7,7 +7,7 @@ import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError, parseVariables } from '../config/values.js'
 import { run, type Checked } from '../pipeline/run.js'
 import { hostPlatform } from '../reference/platform.js'
-import { terminalText } from '../report/plain-text.js'
+import { inertText } from '../plain-text.js'
 import { annotationsFor } from '../report/annotations.js'
 import { formatCheckText } from '../report/check-text.js'
 import { findingJson } from '../report/findings.js'
@@ -35,7 +35,13 @@ export interface CliIO {
 }
 
 /** Runs the command line and returns its exit status. */
-export async function runCli(argv: string[], io: CliIO): Promise<number> {
+export async function runCli(argv: string[], given: CliIO): Promise<number> {
+  // everything written goes through one rule: file names, registry text and errors alike
+  const io: CliIO = {
+    ...given,
+    stdout: text => given.stdout(inertText(text)),
+    stderr: text => given.stderr(inertText(text))
+  }
   try {
     const parsed = parseCommandLine(argv)
     if (parsed.kind === 'help') {
@@ -56,7 +62,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       io.stderr(`base-image-drift: ${error.message}\n\n${USAGE}\n`)
       return 2
     }
-    io.stderr(terminalText(`base-image-drift: ${(error as Error).message ?? String(error)}`) + '\n')
+    io.stderr(`base-image-drift: ${(error as Error).message ?? String(error)}` + '\n')
     return 3
   }
 }
@@ -81,7 +87,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     const { discovered } = await run({ ...scanning, until: 'scan' })
     warn(discovered, io)
     if (options.json) json({ references: discovered.references.map(referenceJson) }, io)
-    else io.stdout(terminalText(formatScanText(discovered.references)))
+    else io.stdout(formatScanText(discovered.references))
     return 0
   }
   if (options.command === 'resolve') {
@@ -95,7 +101,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     const resolution = (r: FoundReference) =>
       r.image ? resolutions.get(resolutionKey(r.image)) : undefined
     if (options.json) json({ references: references.map(r => resolvedJson(r, resolution(r))) }, io)
-    else io.stdout(terminalText(formatResolveText(references, resolutions)))
+    else io.stdout(formatResolveText(references, resolutions))
     const unresolved = references.filter(r => {
       const resolved = resolution(r)
       return !resolved || 'failure' in resolved
@@ -139,10 +145,7 @@ function writeCheck(result: Checked, options: CliCommand, io: CliIO): void {
       },
       io
     )
-  else
-    io.stdout(
-      terminalText(formatCheckText(result.findings, result.explanations, result.verdict, context))
-    )
+  else io.stdout(formatCheckText(result.findings, result.explanations, result.verdict, context))
   if (options.sarif) {
     const hint = 'base-image-drift check --accept --update'
     writeSarif(
@@ -158,16 +161,14 @@ function warn(
   io: CliIO,
   mirrorFallbacks: readonly string[] = []
 ): void {
-  for (const fallback of mirrorFallbacks) io.stderr(terminalText(`warning: ${fallback}`) + '\n')
+  for (const fallback of mirrorFallbacks) io.stderr(`warning: ${fallback}` + '\n')
   for (const [level, list] of [
     ['error', discovered.errors],
     ['warning', discovered.warnings],
     ['notice', discovered.notices]
   ] as const)
     for (const w of list)
-      io.stderr(
-        terminalText(`${level}: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`) + '\n'
-      )
+      io.stderr(`${level}: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}` + '\n')
 }
 
 function json(value: unknown, io: CliIO): void {

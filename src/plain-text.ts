@@ -23,6 +23,15 @@ export function terminalText(text: string): string {
   return from === 0 ? text : out + text.slice(from)
 }
 
+/**
+ * Text for a terminal that may be a job's log (the CLI runs in Actions too): controls shown,
+ * and no line read as a workflow command (the runner reads one where a line starts with `::`
+ * after its leading white space).
+ */
+export function inertText(text: string): string {
+  return terminalText(text).replace(/^([ \t]*)::/gm, '$1:\u200b:')
+}
+
 /** One line of the job's log: line breaks folded, controls shown, and `::` never a command. */
 export function logLine(text: string): string {
   return terminalText(text.replace(/[\r\n]+/g, ' ')).replace(/::/g, ':\u200b:')
