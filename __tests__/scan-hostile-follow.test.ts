@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { formatReference } from '../src/reference/reference.js'
-import { discover, MAX_READINGS_PER_FILE } from '../src/sources/discover.js'
+import { discover, MAX_READINGS_PER_FILE, MAX_REFERENCES } from '../src/sources/discover.js'
 import { DEFAULT_PATTERNS } from '../src/sources/index.js'
 import { discoverDirectory } from './helpers/references.js'
 
@@ -134,5 +134,20 @@ describe('following files a pull request wrote', () => {
           "the scan did not end within the run's limit (300 s (10 × timeout)): this file and 1 more readings were not scanned"
       }
     ])
+  })
+
+  it(`more than ${MAX_REFERENCES} image references in all: an error, the files after it not scanned`, async () => {
+    const many = 'FROM alpine:3.20\n'.repeat(60_000)
+    write({ 'a/Dockerfile': many, 'b/Dockerfile': many, 'c/Dockerfile': many })
+    const [found, ms] = await timed(() => discoverDirectory(root))
+    expect(ms).toBeLessThan(20_000)
+    expect(found.errors).toEqual([
+      {
+        file: 'b/Dockerfile',
+        message: `more than ${MAX_REFERENCES} image references in all; the files after this one were not scanned`
+      }
+    ])
+    expect(found.references.length).toBeGreaterThan(MAX_REFERENCES)
+    expect(found.references.some(r => r.file === 'c/Dockerfile')).toBe(false)
   })
 })

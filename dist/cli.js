@@ -26940,7 +26940,6 @@ function recordedPlatforms(change, tracked) {
 }
 
 // src/pipeline/run.ts
-import { readFileSync } from "node:fs";
 import { resolve as resolve5 } from "node:path";
 
 // src/explain/packages.ts
@@ -28365,6 +28364,9 @@ var PlatformScan = class {
       ...syntax.problems.map((p) => ({ file, line: p.line, message: p.message }))
     );
     this.stageNames = syntax.instructions.filter((i) => i.keyword === "from").map((i) => stageNameOf(i, syntax.escape) ?? "");
+    this.stageNames.forEach((name, index) => {
+      if (name !== "" && !this.firstStage.has(name)) this.firstStage.set(name, index);
+    });
     const directive = syntax.directives.find((d) => d.name === "syntax");
     if (directive) this.add(directive, "syntax", { text: directive.value }, null, null);
   }
@@ -28383,6 +28385,8 @@ var PlatformScan = class {
   stageArgs = /* @__PURE__ */ new Map();
   stageIndex = -1;
   stageNames;
+  /** Each stage name's first stage: lookups in constant time, for files of thousands of stages. */
+  firstStage = /* @__PURE__ */ new Map();
   globalLookup = (name) => this.globals.has(name) ? this.globals.get(name) : this.automatic.get(name);
   stageLookup = (name) => this.stageArgs.get(name);
   read(instruction) {
@@ -28416,7 +28420,7 @@ var PlatformScan = class {
   }
   /** A stage name or index, or a named build context: not an image. */
   isStage(value) {
-    return /^\d+$/.test(value) || this.stageNames.includes(value.toLowerCase()) || this.contexts.includes(value.toLowerCase());
+    return /^\d+$/.test(value) || this.firstStage.has(value.toLowerCase()) || this.contexts.includes(value.toLowerCase());
   }
   arg(instruction) {
     const global2 = this.stageIndex < 0;
@@ -28436,7 +28440,7 @@ var PlatformScan = class {
     this.stageArgs = /* @__PURE__ */ new Map();
     const { flags, rest } = splitFlags(instruction.args, this.syntax.escape);
     const platform = flags.get("platform")?.[0] ?? null;
-    const earlier = this.stageNames.slice(0, this.stageIndex);
+    const earlier = (name) => (this.firstStage.get(name) ?? Infinity) < this.stageIndex;
     const tracked = platform === null ? null : platformValue(
       platform,
       (word, lookup) => this.expand(word, lookup),
@@ -28447,7 +28451,7 @@ var PlatformScan = class {
     if (structure !== null) return this.refuse(instruction, "from", structure);
     const problem = tracked !== null && "error" in tracked ? tracked.error : null;
     const image = problem === null ? evaluate(() => this.expand(rest[0], this.globalLookup)) : { error: problem };
-    if ("text" in image && (image.text === "scratch" || earlier.includes(image.text.toLowerCase()) || this.contexts.includes(image.text.toLowerCase())))
+    if ("text" in image && (image.text === "scratch" || earlier(image.text.toLowerCase()) || this.contexts.includes(image.text.toLowerCase())))
       return;
     const found = this.add(instruction, "from", image, this.stage, platform);
     if (tracked !== null && "text" in tracked) found.trackedPlatforms = [tracked.text];
@@ -32059,6 +32063,7 @@ import { dirname as dirname3, isAbsolute as isAbsolute2, posix as posix7, relati
 var YIELD_EVERY_MS = 20;
 var MAX_READINGS_PER_FILE = 256;
 var MAX_READINGS = 2e4;
+var MAX_REFERENCES = 1e5;
 async function discover(options) {
   const selected = await selectFiles(options.select, options.cwd, DEFAULT_PATTERNS);
   const reader = new RepositoryReader(options.cwd, selected.roots);
@@ -32130,6 +32135,13 @@ var ReadingPlan = class {
           lastYield = performance.now();
         }
         this.scanEntry(queue[at]);
+        if (this.found.references.length > MAX_REFERENCES) {
+          this.found.errors.push({
+            file: queue[at].file,
+            message: `more than ${MAX_REFERENCES} image references in all; the files after this one were not scanned`
+          });
+          return { ...this.found, references: dedupe(this.found.references) };
+        }
       }
     }
     return { ...this.found, references: dedupe(this.found.references) };
@@ -32383,12 +32395,10 @@ function findUses(finding, explanations, cwd) {
   const linesNeeding = kindSpec(finding.reference).packageUses;
   if (!linesNeeding || !packages || !("diff" in packages)) return;
   if (packages.diff.removed.length === 0) return;
-  let text2;
-  try {
-    text2 = readFileSync(resolve5(cwd, finding.reference.file), "utf8");
-  } catch {
-    return;
-  }
+  const path = resolve5(cwd, finding.reference.file);
+  const read = isInside(path, cwd) ? readRegularFile(path, MAX_FILE_BYTES) : null;
+  if (!read || !("text" in read)) return;
+  const text2 = read.text;
   finding.packageUses = linesNeeding(
     finding.reference,
     text2,

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path'
 import { cacheAccess, restoreEntry, saveEntry } from './actions-cache.js'
 import type { EntryFormat } from './cache-worker.js'
 import { keySafe } from './cache-key.js'
-import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
+import { serializeBaseline, type Baseline } from './document.js'
 import { mergeReading, type Reading } from './merge.js'
 import { readBaselineFile, writeBaselineFile } from './lockfile-store.js'
 import type { BaselineStore, Restored } from './store.js'
@@ -315,14 +315,7 @@ async function restoreNewer(
   const restored = await restoreEntry(staging.path, staging.prefix)
   if (restored.outcome !== 'hit')
     return restored.outcome === 'failed' ? restored.why : 'the newer baseline is gone'
-  try {
-    return {
-      key: restored.key,
-      baseline: parseBaseline(await readFile(cached, 'utf8'), restored.key)
-    }
-  } catch (error) {
-    if (error instanceof BaselineError || (error as NodeJS.ErrnoException).code === 'ENOENT')
-      return `the newer baseline ${restored.key} cannot be read: ${(error as Error).message}`
-    throw error
-  }
+  const read = await readBaselineFile(cached, restored.key, dirname(cached))
+  if (read.state === 'found') return { key: restored.key, baseline: read.baseline }
+  return `the newer baseline ${restored.key} cannot be read: ${'why' in read ? read.why : 'no file came out of it'}`
 }

@@ -7,11 +7,11 @@ import { seenFile, type Reading } from '../baseline/merge.js'
 import { UnusableBaselineError, type BaselineStore, type Restored } from '../baseline/store.js'
 import { compare, type DriftedFinding, type Finding } from '../compare/compare.js'
 import { decide, type Policy, type Verdict } from '../decide/policy.js'
-import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { sharedObject } from '../explain/packages.js'
 import { explainDrift, type ExplainResult } from '../explain/read.js'
 import { kindSpec } from '../sources/index.js'
+import { isInside, MAX_FILE_BYTES, readRegularFile } from '../sources/read-file.js'
 import { normalizePlatform } from '../reference/platform.js'
 import { formatReference, tagOf } from '../reference/reference.js'
 import {
@@ -235,12 +235,11 @@ function findUses(
   const linesNeeding = kindSpec(finding.reference).packageUses
   if (!linesNeeding || !packages || !('diff' in packages)) return
   if (packages.diff.removed.length === 0) return
-  let text: string
-  try {
-    text = readFileSync(resolve(cwd, finding.reference.file), 'utf8')
-  } catch {
-    return // it was read a moment ago; if it is gone now, there is nothing to point at
-  }
+  // through the same rules as the scan: it was read a moment ago, and must still be that file
+  const path = resolve(cwd, finding.reference.file)
+  const read = isInside(path, cwd) ? readRegularFile(path, MAX_FILE_BYTES) : null
+  if (!read || !('text' in read)) return
+  const text = read.text
   finding.packageUses = linesNeeding(
     finding.reference,
     text,

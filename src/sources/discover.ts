@@ -29,6 +29,8 @@ const YIELD_EVERY_MS = 20
  */
 export const MAX_READINGS_PER_FILE = 256
 export const MAX_READINGS = 20_000
+/** The most image references one run gathers: ten thousand distinct images in one pull request take 4 s. */
+export const MAX_REFERENCES = 100_000
 
 export interface DiscoverOptions {
   /** Directory that globs and reported paths are relative to; nothing outside it (or the paths named) is read. */
@@ -163,6 +165,13 @@ class ReadingPlan {
           lastYield = performance.now()
         }
         this.scanEntry(queue[at])
+        if (this.found.references.length > MAX_REFERENCES) {
+          this.found.errors.push({
+            file: queue[at].file,
+            message: `more than ${MAX_REFERENCES} image references in all; the files after this one were not scanned`
+          })
+          return { ...this.found, references: dedupe(this.found.references) }
+        }
       }
     }
     return { ...this.found, references: dedupe(this.found.references) }

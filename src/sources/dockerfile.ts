@@ -234,6 +234,8 @@ class PlatformScan {
   private stageArgs = new Map<string, string | undefined>()
   private stageIndex = -1
   private readonly stageNames: string[]
+  /** Each stage name's first stage: lookups in constant time, for files of thousands of stages. */
+  private readonly firstStage = new Map<string, number>()
   private readonly globalLookup: Lookup = name =>
     this.globals.has(name) ? this.globals.get(name) : this.automatic.get(name)
   private readonly stageLookup: Lookup = name => this.stageArgs.get(name)
@@ -251,6 +253,9 @@ class PlatformScan {
     this.stageNames = syntax.instructions
       .filter(i => i.keyword === 'from')
       .map(i => stageNameOf(i, syntax.escape) ?? '')
+    this.stageNames.forEach((name, index) => {
+      if (name !== '' && !this.firstStage.has(name)) this.firstStage.set(name, index)
+    })
     const directive = syntax.directives.find(d => d.name === 'syntax')
     if (directive) this.add(directive, 'syntax', { text: directive.value }, null, null)
   }
@@ -293,7 +298,7 @@ class PlatformScan {
   private isStage(value: string): boolean {
     return (
       /^\d+$/.test(value) ||
-      this.stageNames.includes(value.toLowerCase()) ||
+      this.firstStage.has(value.toLowerCase()) ||
       this.contexts.includes(value.toLowerCase())
     )
   }
@@ -320,7 +325,7 @@ class PlatformScan {
     this.stageArgs = new Map()
     const { flags, rest } = splitFlags(instruction.args, this.syntax.escape)
     const platform = flags.get('platform')?.[0] ?? null
-    const earlier = this.stageNames.slice(0, this.stageIndex)
+    const earlier = (name: string) => (this.firstStage.get(name) ?? Infinity) < this.stageIndex
     const tracked =
       platform === null
         ? null
@@ -341,7 +346,7 @@ class PlatformScan {
     if (
       'text' in image &&
       (image.text === 'scratch' ||
-        earlier.includes(image.text.toLowerCase()) ||
+        earlier(image.text.toLowerCase()) ||
         this.contexts.includes(image.text.toLowerCase()))
     )
       return
