@@ -98,7 +98,7 @@ describe('bad input', () => {
     expect(result.errors).toEqual([
       { file: 'Dockerfile.big', message: 'not scanned: larger than 1 MiB (1048588 bytes)' },
       { file: 'Dockerfile.bin', message: 'not scanned: a binary file (contains NUL bytes)' },
-      { file: 'Dockerfile.dir', message: 'not scanned: cannot read it (EISDIR)' }
+      { file: 'Dockerfile.dir', message: 'not scanned: a directory, not a file' }
     ])
   })
 

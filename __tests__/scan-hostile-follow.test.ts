@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { formatReference } from '../src/reference/reference.js'
@@ -51,6 +51,21 @@ describe('following files a pull request wrote', () => {
     expect(found.references.map(r => r.image && formatReference(r.image))).toEqual([
       'docker.io/library/nginx:1.27'
     ])
+  })
+
+  it('a kustomization that lists a link to its own folder: one file by its real path, its readings bounded', async () => {
+    write({
+      'k8s/kustomization.yaml': 'resources:\n  - loop\n  - web.yaml\n',
+      'k8s/web.yaml': DEPLOYMENT
+    })
+    symlinkSync('.', join(root, 'k8s', 'loop'))
+    const [found, ms] = await timed(() => discoverDirectory(root))
+    expect(ms).toBeLessThan(10_000)
+    expect(found.errors).toHaveLength(1)
+    expect(found.errors[0].message).toMatch(
+      /read in more than 256 ways; the others are not scanned$/
+    )
+    expect(found.references.map(r => r.file)).toEqual(['k8s/web.yaml'])
   })
 
   it('two kustomizations that list each other: one error naming the cycle', async () => {

@@ -26127,7 +26127,8 @@ function readRegularFile(absolute, limit) {
   try {
     fd = openSync(absolute, constants.O_RDONLY | constants.O_NONBLOCK);
     const stats = fstatSync(fd);
-    if (!stats.isFile()) return { why: "not a regular file" };
+    if (stats.isDirectory()) return { why: "a directory, not a file" };
+    if (!stats.isFile()) return { why: "not a regular file (a FIFO, a socket or a device)" };
     if (stats.size > limit) return { why: `larger than ${mebibytes(limit)} (${stats.size} bytes)` };
     const bytes = Buffer.allocUnsafe(stats.size);
     const length = readSync(fd, bytes, 0, stats.size, 0);
@@ -26145,6 +26146,9 @@ function isInside(absolute, directory) {
   const real = realpathOrNull(absolute) ?? absolute;
   const root = realpathOrNull(directory) ?? directory;
   return real === root || real.startsWith(root + sep2);
+}
+function realPath(absolute) {
+  return realpathOrNull(absolute) ?? absolute;
 }
 function realpathOrNull(path) {
   try {
@@ -32104,6 +32108,7 @@ var ReadingPlan = class {
   looked = /* @__PURE__ */ new Map();
   oversized = /* @__PURE__ */ new Set();
   readings = 0;
+  allCapped = false;
   rank = 0;
   found = {
     references: [],
@@ -32146,8 +32151,9 @@ var ReadingPlan = class {
     }
     return { ...this.found, references: dedupe(this.found.references) };
   }
+  /** A file as its source reads it, by its real path: a link, or a folder reached two ways, is one file. */
   entry(file, source) {
-    const key = `${source.name}\0${file}`;
+    const key = `${source.name}\0${realPath(resolve4(this.options.cwd, file))}`;
     let entry = this.entries.get(key);
     if (!entry) {
       entry = { file, source, onItsOwn: false, readings: /* @__PURE__ */ new Map(), done: /* @__PURE__ */ new Set(), queued: false };
@@ -32234,7 +32240,7 @@ var ReadingPlan = class {
       });
       return;
     }
-    if (!this.entries.has(`${follow2.source.name}\0${path}`) && statOrNull(target) === null) {
+    if (statOrNull(target) === null) {
       this.found.errors.push({
         ...at,
         message: `${follow2.by} ${follow2.verb} ${path}, which does not exist`
@@ -32248,14 +32254,22 @@ var ReadingPlan = class {
       reading.by.push(follow2.by);
       return;
     }
-    if (entry.readings.size >= MAX_READINGS_PER_FILE || this.readings >= MAX_READINGS) {
-      if (!entry.capped) {
-        entry.capped = true;
+    if (this.readings >= MAX_READINGS) {
+      if (!this.allCapped)
         this.found.errors.push({
           ...at,
-          message: `${follow2.by} ${follow2.verb} ${path}, which is read in more than ${entry.readings.size >= MAX_READINGS_PER_FILE ? `${MAX_READINGS_PER_FILE} ways` : `${MAX_READINGS} ways in all files`}; the others are not scanned`
+          message: `${follow2.by} ${follow2.verb} ${path}: the files followed are read in more than ${MAX_READINGS} ways in all; the others are not scanned`
         });
-      }
+      this.allCapped = true;
+      return;
+    }
+    if (entry.readings.size >= MAX_READINGS_PER_FILE) {
+      if (!entry.capped)
+        this.found.errors.push({
+          ...at,
+          message: `${follow2.by} ${follow2.verb} ${path}, which is read in more than ${MAX_READINGS_PER_FILE} ways; the others are not scanned`
+        });
+      entry.capped = true;
       return;
     }
     this.readings++;

@@ -6,7 +6,7 @@
  */
 import { dirname, isAbsolute, posix, relative, resolve } from 'node:path'
 import { DEFAULT_PATTERNS, READ_ORDER, SOURCES, sourceFor } from './index.js'
-import { MAX_FILE_BYTES, mebibytes, RepositoryReader } from './read-file.js'
+import { MAX_FILE_BYTES, mebibytes, realPath, RepositoryReader } from './read-file.js'
 import { selectFiles, statOrNull, toPosix, type FileSelection } from './select.js'
 import {
   emptyScan,
@@ -125,6 +125,7 @@ class ReadingPlan {
   private readonly looked = new Map<string, string | null>()
   private readonly oversized = new Set<string>()
   private readings = 0
+  private allCapped = false
   private rank = 0
   private readonly found = {
     references: [] as FoundReference[],
@@ -177,8 +178,9 @@ class ReadingPlan {
     return { ...this.found, references: dedupe(this.found.references) }
   }
 
+  /** A file as its source reads it, by its real path: a link, or a folder reached two ways, is one file. */
   private entry(file: string, source: Source): Entry {
-    const key = `${source.name}\0${file}`
+    const key = `${source.name}\0${realPath(resolve(this.options.cwd, file))}`
     let entry = this.entries.get(key)
     if (!entry) {
       entry = { file, source, onItsOwn: false, readings: new Map(), done: new Set(), queued: false }
@@ -280,7 +282,7 @@ class ReadingPlan {
       })
       return
     }
-    if (!this.entries.has(`${follow.source.name}\0${path}`) && statOrNull(target) === null) {
+    if (statOrNull(target) === null) {
       this.found.errors.push({
         ...at,
         message: `${follow.by} ${follow.verb} ${path}, which does not exist`
@@ -294,18 +296,23 @@ class ReadingPlan {
       reading.by.push(follow.by)
       return
     }
-    if (entry.readings.size >= MAX_READINGS_PER_FILE || this.readings >= MAX_READINGS) {
-      if (!entry.capped) {
-        entry.capped = true
+    if (this.readings >= MAX_READINGS) {
+      // said once for the run: past this, every file followed would say it again
+      if (!this.allCapped)
         this.found.errors.push({
           ...at,
-          message: `${follow.by} ${follow.verb} ${path}, which is read in more than ${
-            entry.readings.size >= MAX_READINGS_PER_FILE
-              ? `${MAX_READINGS_PER_FILE} ways`
-              : `${MAX_READINGS} ways in all files`
-          }; the others are not scanned`
+          message: `${follow.by} ${follow.verb} ${path}: the files followed are read in more than ${MAX_READINGS} ways in all; the others are not scanned`
         })
-      }
+      this.allCapped = true
+      return
+    }
+    if (entry.readings.size >= MAX_READINGS_PER_FILE) {
+      if (!entry.capped)
+        this.found.errors.push({
+          ...at,
+          message: `${follow.by} ${follow.verb} ${path}, which is read in more than ${MAX_READINGS_PER_FILE} ways; the others are not scanned`
+        })
+      entry.capped = true
       return
     }
     this.readings++

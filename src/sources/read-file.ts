@@ -84,7 +84,8 @@ export function readRegularFile(
     // without blocking: opening a FIFO to read waits for a writer that never comes
     fd = openSync(absolute, constants.O_RDONLY | constants.O_NONBLOCK)
     const stats = fstatSync(fd)
-    if (!stats.isFile()) return { why: 'not a regular file' }
+    if (stats.isDirectory()) return { why: 'a directory, not a file' }
+    if (!stats.isFile()) return { why: 'not a regular file (a FIFO, a socket or a device)' }
     if (stats.size > limit) return { why: `larger than ${mebibytes(limit)} (${stats.size} bytes)` }
     const bytes = Buffer.allocUnsafe(stats.size)
     const length = readSync(fd, bytes, 0, stats.size, 0)
@@ -106,6 +107,11 @@ export function isInside(absolute: string, directory: string): boolean {
   const real = realpathOrNull(absolute) ?? absolute
   const root = realpathOrNull(directory) ?? directory
   return real === root || real.startsWith(root + sep)
+}
+
+/** A path with its links resolved, or as it is when it does not exist. */
+export function realPath(absolute: string): string {
+  return realpathOrNull(absolute) ?? absolute
 }
 
 function realpathOrNull(path: string): string | null {
