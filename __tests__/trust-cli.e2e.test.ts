@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FaultProxy } from './harness/fault-proxy.js'
@@ -83,6 +83,30 @@ describe('check never forgets a known-good digest', () => {
       expect(statuses(repaired)).toEqual([`${file} drifted`])
     }
   )
+
+  // measured before: after a pull request added byte-order marks, check --update dropped
+  // the four entries of those files without a word
+  it('a byte-order mark added to each file changes nothing: every entry is still read and kept', async () => {
+    const files: Record<string, string> = {
+      Dockerfile: `FROM ${image}\n`,
+      'compose.yaml': `services:\n  db:\n    image: ${image}\n`,
+      'k8s/pod.yaml': `apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: ${image}\n`,
+      'k8s/kustomization.yaml': 'resources:\n  - pod.yaml\n'
+    }
+    mkdirSync(join(dir, 'k8s'))
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text)
+    expect((await check('--update')).status).toBe(0)
+    const before = readFileSync(join(dir, '.base-image-drift.json'), 'utf8')
+    for (const [file, text] of Object.entries(files))
+      writeFileSync(join(dir, file), `\ufeff${text}`)
+    const marked = await check('--update')
+    expect(marked.status).toBe(0)
+    expect(marked.stderr).toBe('')
+    expect(statuses(marked).sort()).toEqual(
+      ['Dockerfile unchanged', 'compose.yaml unchanged', 'k8s/pod.yaml unchanged'].sort()
+    )
+    expect(readFileSync(join(dir, '.base-image-drift.json'), 'utf8')).toBe(before)
+  })
 
   it('a Compose file edited into something no longer read keeps its entry, and says so', async () => {
     // another file still read: the scan is not empty
