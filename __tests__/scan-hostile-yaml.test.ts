@@ -218,6 +218,22 @@ describe('hostile YAML values', () => {
     )
   })
 
+  it('a List whose items are aliases of the level below, 8 at each of 7 levels: the Pod read once, where it is written', () => {
+    const levels = ['x0: &l0 {kind: Pod, spec: {containers: [{name: a, image: "nginx:1.27"}]}}']
+    for (let i = 1; i <= 7; i++)
+      levels.push(
+        `x${i}: &l${i} {kind: List, items: [${Array(8)
+          .fill(`*l${i - 1}`)
+          .join(', ')}]}`
+      )
+    const text = `apiVersion: v1\nkind: List\nmeta: {${levels.join(', ')}}\nitems: [*l7]\n`
+    expect(text.length).toBeLessThan(1024)
+    const started = performance.now()
+    const scanned = kubernetesSource.scan('k8s/list.yaml', text, context())
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect(scanned.references.map(r => [r.line, r.image?.tag])).toEqual([[3, '1.27']])
+  })
+
   it('a List whose items merge the level below, 8 items at each of 7 levels: each list read once', () => {
     const levels = ['x0: &l0 {kind: Pod, spec: {containers: [{name: a, image: "nginx:1.27"}]}}']
     for (let i = 1; i <= 7; i++)

@@ -29968,8 +29968,13 @@ function forEachContainer(document, object, lines2, onImage, depth = 0, seen = /
   const items = field(document, object, "items");
   if ((0, import_yaml6.isSeq)(items) && depth < MAX_LIST_DEPTH && !seen.has(items)) {
     seen.add(items);
-    for (const item of items.items)
-      if ((0, import_yaml6.isMap)(item)) forEachContainer(document, item, lines2, onImage, depth + 1, seen);
+    for (const item of items.items) {
+      const object2 = deref(document, item);
+      if ((0, import_yaml6.isMap)(object2) && !seen.has(object2)) {
+        seen.add(object2);
+        forEachContainer(document, object2, lines2, onImage, depth + 1, seen);
+      }
+    }
   }
   const metadata = field(document, object, "metadata");
   const identity = {
@@ -29984,7 +29989,8 @@ function forEachContainer(document, object, lines2, onImage, depth = 0, seen = /
       const containers = field(document, node, list);
       if (!(0, import_yaml6.isSeq)(containers) || seen.has(containers)) continue;
       seen.add(containers);
-      containers.items.forEach((container, index) => {
+      containers.items.forEach((item, index) => {
+        const container = deref(document, item);
         if (!(0, import_yaml6.isMap)(container)) return;
         const image = field(document, container, "image");
         const name = scalarText(field(document, container, "name"));

@@ -15,7 +15,7 @@ import {
 } from './source.js'
 import { MAX_FILE_BYTES, MAX_MANIFEST_BYTES, mebibytes } from './read-file.js'
 import { isPatched, type ContainerAt, type PatchedContainer } from './kustomize-selector.js'
-import { field, parseYamlStream, positionOf, scalarText, yamlError } from './yaml.js'
+import { deref, field, parseYamlStream, positionOf, scalarText, yamlError } from './yaml.js'
 
 /** The kind of a reference a Kustomize `images:` entry makes: declared by the kustomization source. */
 export const KUSTOMIZE_KIND = 'kustomize'
@@ -195,8 +195,14 @@ export function forEachContainer(
   const items = field(document, object, 'items')
   if (isSeq(items) && depth < MAX_LIST_DEPTH && !seen.has(items)) {
     seen.add(items)
-    for (const item of items.items)
-      if (isMap(item)) forEachContainer(document, item, lines, onImage, depth + 1, seen)
+    for (const item of items.items) {
+      // an item may be an alias of an object written elsewhere: read where it is written, once
+      const object = deref(document, item as Node)
+      if (isMap(object) && !seen.has(object)) {
+        seen.add(object)
+        forEachContainer(document, object, lines, onImage, depth + 1, seen)
+      }
+    }
   }
   const metadata = field(document, object, 'metadata')
   const identity = {
@@ -211,7 +217,8 @@ export function forEachContainer(
       const containers = field(document, node, list)
       if (!isSeq(containers) || seen.has(containers)) continue
       seen.add(containers)
-      containers.items.forEach((container, index) => {
+      containers.items.forEach((item, index) => {
+        const container = deref(document, item as Node)
         if (!isMap(container)) return
         const image = field(document, container, 'image')
         const name = scalarText(field(document, container, 'name'))
