@@ -27,6 +27,18 @@ import {
 // a pull request writes, quoted or not, and hands them to the yaml library: whatever they are,
 // the scan answers in time proportional to the file, refusing what would not be.
 
+/**
+ * What a scan says of a hostile file is well formed: each reference an image or the reason
+ * it is none, each problem on a line the file has.
+ */
+function expectWellFormed(scanned: SourceScan, text: string): void {
+  const lines = text.split('\n').length
+  for (const reference of scanned.references)
+    expect(reference.image !== undefined || (reference.error ?? '') !== '').toBe(true)
+  for (const problem of [...scanned.errors, ...scanned.warnings, ...scanned.notices])
+    expect(problem.line ?? 1).toBeLessThanOrEqual(lines)
+}
+
 describe('hostile YAML values', () => {
   const composePace = pace(composeSource, 'compose.yaml', ORDINARY_COMPOSE)
 
@@ -37,7 +49,7 @@ describe('hostile YAML values', () => {
         const started = performance.now()
         const scanned = composeSource.scan('compose.yaml', text, context())
         within(performance.now() - started, text.length, composePace, YAML_ERRORS_RATIO)
-        expect(scanned.references.length + scanned.errors.length).toBeGreaterThanOrEqual(0)
+        expectWellFormed(scanned, text)
       }),
       {
         numRuns: 15,
@@ -65,8 +77,9 @@ describe('hostile YAML values', () => {
           `on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          build-contexts: ${shown}\n`
         ][place]
         const started = performance.now()
-        workflowSource.scan('.github/workflows/ci.yml', text, context())
+        const scanned = workflowSource.scan('.github/workflows/ci.yml', text, context())
         within(performance.now() - started, text.length, workflowPace, YAML_ERRORS_RATIO)
+        expectWellFormed(scanned, text)
       }),
       {
         numRuns: 20,
@@ -103,8 +116,9 @@ describe('hostile YAML values', () => {
         ]
         const [text, scan] = kinds[kind]
         const started = performance.now()
-        scan(text)
+        const scanned = scan(text)
         within(performance.now() - started, text.length, manifestPace, YAML_ERRORS_RATIO)
+        expectWellFormed(scanned, text)
       }),
       {
         numRuns: 20,
