@@ -26158,6 +26158,12 @@ function realpathOrNull(path) {
   }
 }
 
+// src/errors.ts
+function messageOf(error) {
+  const message = error?.message;
+  return typeof message === "string" ? message : String(error);
+}
+
 // src/baseline/document.ts
 var BASELINE_SCHEMA = "https://github.com/base-image-drift/base-image-drift/baseline";
 var BASELINE_SCHEMA_VERSION = 1;
@@ -26180,7 +26186,7 @@ function parseBaseline(text2, source) {
   try {
     document = JSON.parse(text2);
   } catch (error) {
-    const at = /position (\d+)/.exec(error.message);
+    const at = /position (\d+)/.exec(messageOf(error));
     const line = at ? text2.slice(0, Number(at[1])).split("\n").length : null;
     fail(`is not valid JSON${line !== null ? ` (line ${line})` : ""}`);
   }
@@ -26293,7 +26299,7 @@ async function writeBaselineFile(path, baseline, name = path) {
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => void 0);
     throw new Error(
-      `could not write the baseline ${name} (${error.code ?? error.message})`,
+      `could not write the baseline ${name} (${error.code ?? messageOf(error)})`,
       { cause: error }
     );
   }
@@ -31494,7 +31500,7 @@ async function exchange(agent, req, host, signal, limitMs, timeoutMs, deadline) 
 }
 function networkError(error, host, timeoutMs) {
   const code = error.code ?? error.cause?.code ?? "";
-  const message = error.message;
+  const message = messageOf(error);
   if (code === "ENOTFOUND" || code === "EAI_AGAIN")
     return new RegistryError(
       "network",
@@ -32229,7 +32235,7 @@ var ReadingPlan = class {
     } catch (error) {
       return {
         ...emptyScan(),
-        errors: [{ file, message: `not scanned: ${error.message ?? String(error)}` }]
+        errors: [{ file, message: `not scanned: ${messageOf(error)}` }]
       };
     }
   }
@@ -32473,7 +32479,7 @@ async function explainAll(findings, client, platforms, budgetBytes) {
       } catch (error) {
         explained.set(image, {
           platform: null,
-          unavailable: `what changed could not be read (${error.message ?? String(error)}); only the digests are known`
+          unavailable: `what changed could not be read (${messageOf(error)}); only the digests are known`
         });
       }
     }
@@ -33121,7 +33127,9 @@ function parseCommandLine(argv) {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: FLAGS });
   } catch (error) {
-    throw new UsageError(error.message.split("\n")[0].replace(/\. To specify.*$/, ""));
+    throw new UsageError(
+      messageOf(error).split("\n")[0].replace(/\. To specify.*$/, "")
+    );
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: "help" };
@@ -33200,7 +33208,7 @@ ${USAGE}
 `);
       return 2;
     }
-    io.stderr(`base-image-drift: ${error.message ?? String(error)}
+    io.stderr(`base-image-drift: ${messageOf(error)}
 `);
     return 3;
   }

@@ -29,6 +29,7 @@ import type { Acceptance } from '../compare/accept.js'
 import { hostPlatform } from '../reference/platform.js'
 import { parseMirrors } from '../registry/mirrors.js'
 import { parseReference } from '../reference/reference.js'
+import { messageOf } from '../errors.js'
 
 /** Every input of action.yml, validated; a bad value fails with the input's name. */
 export interface ActionInputs {
@@ -161,7 +162,7 @@ function acceptInput(lines: string[]): Acceptance {
     try {
       image = parseReference(entry)
     } catch (error) {
-      throw refuse(entry, (error as Error).message)
+      throw refuse(entry, messageOf(error))
     }
     // a bare word ("yes") is far more likely a mistyped true than the image library/yes:latest,
     // and a digest alone names no tag whose drift could be accepted

@@ -40,6 +40,7 @@ import { logLine } from '../plain-text.js'
 import { jsonWithinBytes, STEP_TEXT_BYTES, withinBytes } from '../report/limits.js'
 import { writeSarif } from '../report/sarif.js'
 import { readInputs, type ActionInputs } from './inputs.js'
+import { messageOf } from '../errors.js'
 
 /**
  * The action's main step: inputs in; annotations, report, outputs and the job's result
@@ -61,7 +62,7 @@ export async function runMain(): Promise<void> {
       core.error(error.message)
       process.exitCode = 2
     } else {
-      core.error(`base-image-drift: ${(error as Error).message}`)
+      core.error(`base-image-drift: ${messageOf(error)}`)
       process.exitCode = 3
     }
   }

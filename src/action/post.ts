@@ -3,6 +3,7 @@
  */
 import * as core from '@actions/core'
 import { CacheStore, uploadStaged } from '../baseline/cache-store.js'
+import { messageOf } from '../errors.js'
 
 /**
  * The action's post step: uploads the baseline main staged, if it staged one. A cache that
@@ -18,6 +19,6 @@ export async function runPost(): Promise<void> {
     if (uploaded.outcome === 'failed') core.warning(uploaded.message)
     else core.info(uploaded.message)
   } catch (error) {
-    core.warning(`baseline not saved to the cache (${(error as Error).message})`)
+    core.warning(`baseline not saved to the cache (${messageOf(error)})`)
   }
 }

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline'
 import { Worker } from 'node:worker_threads'
 import type { CacheCall, EntryFormat } from './cache-worker.js'
 import { inertText } from '../plain-text.js'
+import { messageOf } from '../errors.js'
 
 /** The worker's script: beside the bundle that runs this (dist/index.js). */
 const CACHE_WORKER = new URL('./cache-worker.js', import.meta.url)
@@ -141,8 +142,7 @@ export async function inWorker<T>(
     return { result: await withDeadline(answered, deadlineMs), problems }
   } catch (error) {
     // an error thrown in the worker arrives rebuilt: keep its message, whatever its realm
-    const message = (error as { message?: unknown } | null)?.message
-    return { result: new Error(typeof message === 'string' ? message : String(error)), problems }
+    return { result: new Error(messageOf(error)), problems }
   } finally {
     open = false
     lines.close()

@@ -4,6 +4,7 @@
  */
 import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
 import { isDigest } from '../reference/digest.js'
+import { messageOf } from '../errors.js'
 
 /** Where a reference pointed at the last successful build. */
 export interface BaselineEntry {
@@ -59,7 +60,7 @@ export function parseBaseline(text: string, source: string): Baseline {
     document = JSON.parse(text)
   } catch (error) {
     // where, never what: the parser's message quotes the text
-    const at = /position (\d+)/.exec((error as Error).message)
+    const at = /position (\d+)/.exec(messageOf(error))
     const line = at ? text.slice(0, Number(at[1])).split('\n').length : null
     fail(`is not valid JSON${line !== null ? ` (line ${line})` : ''}`)
   }

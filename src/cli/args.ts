@@ -22,6 +22,7 @@ import {
   parseTimeout
 } from '../config/values.js'
 import { SEVERITIES, type Severity } from '../explain/diff.js'
+import { messageOf } from '../errors.js'
 
 export type CommandName = 'scan' | 'resolve' | 'check'
 
@@ -150,7 +151,11 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: FLAGS })
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0].replace(/\. To specify.*$/, ''))
+    throw new UsageError(
+      messageOf(error)
+        .split('\n')[0]
+        .replace(/\. To specify.*$/, '')
+    )
   }
   const { values, positionals } = parsed
   if (values.help) return { kind: 'help' }

@@ -23,6 +23,7 @@ import { MissingPathError, type Discovered } from '../sources/discover.js'
 import type { FoundReference } from '../sources/source.js'
 import { VERSION } from '../version.js'
 import { parseCommandLine, USAGE, UsageError, type CliCommand } from './args.js'
+import { messageOf } from '../errors.js'
 
 /** `resolve`: some reference could not be determined or resolved (1 is only ever drift). */
 const UNRESOLVED_EXIT = 4
@@ -62,7 +63,7 @@ export async function runCli(argv: string[], given: CliIO): Promise<number> {
       io.stderr(`base-image-drift: ${error.message}\n\n${USAGE}\n`)
       return 2
     }
-    io.stderr(`base-image-drift: ${(error as Error).message ?? String(error)}` + '\n')
+    io.stderr(`base-image-drift: ${messageOf(error)}` + '\n')
     return 3
   }
 }

@@ -31,6 +31,7 @@ import type { ScanWarning } from '../sources/source.js'
 import { counted } from '../words.js'
 import { ConfigError } from '../config/values.js'
 import { DEFAULTS, RUN_TIMEOUT_FACTOR } from '../config/defaults.js'
+import { messageOf } from '../errors.js'
 
 /** What to scan: the files, the build args and the variables, as discovery takes them. */
 export interface ScanRequest extends Pick<
@@ -318,7 +319,7 @@ async function explainAll(
       } catch (error) {
         explained.set(image, {
           platform: null,
-          unavailable: `what changed could not be read (${(error as Error).message ?? String(error)}); only the digests are known`
+          unavailable: `what changed could not be read (${messageOf(error)}); only the digests are known`
         })
       }
     }

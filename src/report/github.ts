@@ -4,6 +4,7 @@
 import type * as GitHub from '@actions/github'
 import type { CommentMode } from '../config/defaults.js'
 import type { Annotation } from './annotations.js'
+import { messageOf } from '../errors.js'
 
 export interface Publication {
   token: string
@@ -210,7 +211,7 @@ function explain(
   if (status === 403 || status === 404) {
     return `could not ${what} (HTTP ${status}): the github-token needs the \`${permission}\` permission, which pull requests from forks never get; the job summary and annotations carry the report`
   }
-  return `could not ${what}: ${(error as Error).message}`
+  return `could not ${what}: ${messageOf(error)}`
 }
 
 class ApiTimeout extends Error {

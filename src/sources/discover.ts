@@ -17,6 +17,7 @@ import {
   type Source,
   type SourceScan
 } from './source.js'
+import { messageOf } from '../errors.js'
 
 export { MissingPathError, type FileSelection } from './select.js'
 
@@ -262,7 +263,7 @@ class ReadingPlan {
     } catch (error) {
       return {
         ...emptyScan(),
-        errors: [{ file, message: `not scanned: ${(error as Error).message ?? String(error)}` }]
+        errors: [{ file, message: `not scanned: ${messageOf(error)}` }]
       }
     }
   }

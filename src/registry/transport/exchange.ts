@@ -14,6 +14,7 @@ import type {
   RunDeadline,
   TransportStats
 } from './http.js'
+import { messageOf } from '../../errors.js'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -121,7 +122,7 @@ async function exchange(
 function networkError(error: unknown, host: string, timeoutMs: number): RegistryError {
   const code =
     (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? ''
-  const message = (error as Error).message
+  const message = messageOf(error)
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
     return new RegistryError(
       'network',
