@@ -167,6 +167,41 @@ describe('the folders of src/ show the data flow', () => {
     expect(cycles).toEqual([])
   })
 
+  it('no module imports one that imports it back, however far round', () => {
+    /** Module → the modules it imports, as paths under src/ (types included). */
+    const modules = new Map<string, string[]>()
+    for (const entry of readdirSync(resolve(ROOT, 'src'), {
+      withFileTypes: true,
+      recursive: true
+    })) {
+      if (!entry.isFile() || !entry.name.endsWith('.ts')) continue
+      const path = join(entry.parentPath, entry.name)
+      const text = readFileSync(path, 'utf8')
+      modules.set(
+        path,
+        [...text.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)].map(m =>
+          resolve(entry.parentPath, `${m[1]}.ts`)
+        )
+      )
+    }
+    const onPath = new Set<string>()
+    const done = new Set<string>()
+    const cycles: string[] = []
+    const visit = (module: string): void => {
+      if (done.has(module)) return
+      if (onPath.has(module)) {
+        cycles.push(module.slice(resolve(ROOT, 'src').length + 1))
+        return
+      }
+      onPath.add(module)
+      for (const next of modules.get(module) ?? []) visit(next)
+      onPath.delete(module)
+      done.add(module)
+    }
+    for (const module of modules.keys()) visit(module)
+    expect(cycles).toEqual([])
+  })
+
   it('sources → resolve → compare → explain → decide → report: no stage imports a later one', () => {
     const flow = ['sources', 'resolve', 'compare', 'explain', 'decide', 'report']
     const backwards = flow.flatMap((stage, i) =>

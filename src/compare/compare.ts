@@ -7,7 +7,7 @@ import { accepts, matchAcceptance, type Acceptance } from './accept.js'
 import { formatReference, type ImageReference } from '../reference/reference.js'
 import type { RegistryErrorKind } from '../registry/errors.js'
 import { resolutionKey, type PlatformChange, type Resolution } from '../resolve/resolve.js'
-import type { PackageUse } from '../sources/dockerfile-uses.js'
+import type { PackageUse } from '../sources/source.js'
 import { UNREADABLE_KIND, type FoundReference, type ScanWarning } from '../sources/source.js'
 
 /** Where a reference (its tag) points now. */

@@ -4,16 +4,7 @@
  * COPY/ADD lines that copy that shared object. Pure.
  */
 import { parseDockerfileSyntax, splitWords } from './dockerfile-syntax.js'
-
-export interface PackageUse {
-  file: string
-  line: number
-  column: number
-  /** The removed package. */
-  package: string
-  /** What the line does with it. */
-  does: 'installs' | 'uses' | 'copies'
-}
+import type { PackageUse, RemovedPackage } from './source.js'
 
 const INSTALLERS = new Set([
   'apt-get',
@@ -27,12 +18,6 @@ const INSTALLERS = new Set([
 ])
 /** Where a package name or a file name ends: anything that cannot be part of one. */
 const SEPARATORS = /[^A-Za-z0-9.+_-]+/
-
-/** A package the new image no longer has, and the shared object it provided, if it is a library. */
-export interface RemovedPackage {
-  name: string
-  sharedObject: string | null
-}
 
 export function packageUses(
   file: string,

@@ -10,7 +10,6 @@ import {
   parseReference,
   type ImageReference
 } from '../reference/reference.js'
-import type { PackageUse, RemovedPackage } from './dockerfile-uses.js'
 
 /** One image a build pulls, where it is named, and what it normalizes to. */
 export interface FoundReference {
@@ -113,6 +112,23 @@ export interface ScanContext<Passed = unknown> {
   passed: Passed | null
   /** Reads a file beside the scanned one (`.env`), or below or above it within the scanned root; null when it does not exist. */
   readBeside: (name: string) => string | null
+}
+
+/** A line of the user's file that needs a package the new image no longer has. */
+export interface PackageUse {
+  file: string
+  line: number
+  column: number
+  /** The removed package. */
+  package: string
+  /** What the line does with it. */
+  does: 'installs' | 'uses' | 'copies'
+}
+
+/** A package the new image no longer has, and the shared object it provided, if it is a library. */
+export interface RemovedPackage {
+  name: string
+  sharedObject: string | null
 }
 
 /** How one kind of reference is shown and pinned. */
