@@ -8,7 +8,6 @@ import { parseSbom, type Package } from './packages.js'
 
 const PREDICATE_TYPE = 'in-toto.io/predicate-type'
 const SBOM_PREDICATES = [/^https:\/\/spdx\.dev\/Document/, /^https:\/\/cyclonedx\.org\/bom/]
-/** An SBOM larger than this is not read. */
 /** An SBOM is parsed whole: bounded so one image's costs stay within a few hundred MiB. */
 const MAX_SBOM_BYTES = 16 * 1024 * 1024
 

@@ -25,7 +25,6 @@ export function findingLabelWithReason(finding: Finding): string {
     : findingLabel(finding)
 }
 
-/** Most important first; among drift, the most severe change first. */
 /**
  * How many images were compared with the baseline and how many it did not have (new): a
  * headline says both, so "no drift" never hides an image nobody compared.

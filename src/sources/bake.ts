@@ -1,5 +1,7 @@
 /**
- * Buildx Bake files as buildx evaluates them: targets, inheritance, matrices, variables and contexts.
+ * Buildx Bake files as buildx evaluates them: every target's Dockerfile, scanned with the
+ * target's args (inherited, overridden, per literal matrix value, with variable defaults),
+ * for its platforms, and its named contexts.
  */
 import { posix } from 'node:path'
 import { formatReference } from '../reference/reference.js'
@@ -22,10 +24,6 @@ import { dockerfileSource } from './dockerfile.js'
 
 const OVERRIDE = /^(.*\/)?docker-bake\.override\.(hcl|json)$/
 
-/**
- * Buildx Bake files: every target's Dockerfile, scanned with the target's args (inherited,
- * overridden, per literal matrix value, with variable defaults), and its named contexts.
- */
 /** How a `docker/bake-action` step runs a Bake file: where (paths resolve against it) and what it builds. */
 export interface BakeInvocation {
   /** Relative to the scanned root. */

@@ -20,7 +20,6 @@ import {
   type SourceScan
 } from './source.js'
 
-/** Compose files: services' `image:`, and the Dockerfiles of services that build. */
 /**
  * What a workflow step passes to the Compose files it names (`docker compose -f a -f b`,
  * `COMPOSE_FILE=a:b`): the first is the project, merged with the others in order, and no

@@ -1,13 +1,9 @@
 /**
- * Dockerfile syntax as BuildKit's parser reads it: directives, continuations, heredocs, instructions.
- */
-import { excerpt } from './source.js'
-
-/**
  * Dockerfile syntax as BuildKit's parser reads it: parser directives, instructions joined
  * across continuation lines (with the `# escape=` character), comment lines inside
  * continuations dropped, heredoc bodies consumed as text. Positions are 1-based.
  */
+import { excerpt } from './source.js'
 
 export interface Directive {
   name: string
