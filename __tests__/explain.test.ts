@@ -1,4 +1,4 @@
-import { baseOs, explain, type ImageFacts } from '../src/explain/diff.js'
+import { baseOs, diffImages, type ImageFacts } from '../src/explain/diff.js'
 import { explanationMarkdown, explanationSummary } from '../src/report/explanation-text.js'
 
 const facts = (
@@ -46,7 +46,7 @@ describe('explaining a drift', () => {
 
   it('ranks a base OS change first, then a runtime major/minor change, then a rebuild', () => {
     const debian = (suite: string) => [`ADD rootfs # debian.sh --arch 'amd64' out/ '${suite}' '@1'`]
-    const os = explain(
+    const os = diffImages(
       facts(['PYTHON_VERSION=3.12.2'], debian('bullseye')),
       facts(['PYTHON_VERSION=3.12.3'], debian('bookworm')),
       'linux/amd64'
@@ -55,7 +55,7 @@ describe('explaining a drift', () => {
     expect(explanationSummary(os)).toBe(
       'Debian bullseye → bookworm; PYTHON_VERSION 3.12.2 → 3.12.3'
     )
-    const runtime = explain(
+    const runtime = diffImages(
       facts(['NODE_VERSION=20.11.0']),
       facts(['NODE_VERSION=22.1.0']),
       'linux/amd64'
@@ -63,13 +63,13 @@ describe('explaining a drift', () => {
     expect(runtime.severity).toBe('major')
     expect(explanationSummary(runtime)).toBe('NODE_VERSION 20.11.0 → 22.1.0')
     expect(
-      explain(facts(['NODE_VERSION=20.11.0']), facts(['NODE_VERSION=20.11.1']), 'linux/amd64')
+      diffImages(facts(['NODE_VERSION=20.11.0']), facts(['NODE_VERSION=20.11.1']), 'linux/amd64')
         .severity
     ).toBe('rebuild')
   })
 
   it('lists changed, added and removed variables, labels and layer changes', () => {
-    const e = explain(
+    const e = diffImages(
       facts(['A=1', 'GONE=x'], [], { 'org.opencontainers.image.revision': 'abc' }),
       facts(
         ['A=2', 'NEW=y'],
@@ -91,7 +91,7 @@ describe('explaining a drift', () => {
   })
 
   it('leaves out layer sizes that print the same: a few bytes of rebuild timestamps are no news', () => {
-    const e = explain(
+    const e = diffImages(
       facts(['A=1'], [], {}, { count: 2, size: 3 * 1024 * 1024 }),
       facts(['A=2'], [], {}, { count: 2, size: 3 * 1024 * 1024 + 17 }),
       'linux/amd64'
@@ -114,7 +114,7 @@ describe('explaining by packages', () => {
       { name: 'libssl1.1', version: '1.1.1w', type: 'deb' }
     ])
     const after = withPackages(facts(['A=1']), deb(25, '1.0-2'))
-    const e = explain(before, after, 'linux/amd64')
+    const e = diffImages(before, after, 'linux/amd64')
     expect(e.severity).toBe('removed')
     const markdown = explanationMarkdown(e).join('\n')
     expect(markdown).toContain(
@@ -133,7 +133,7 @@ describe('explaining by packages', () => {
   })
 
   it('says why packages were not compared, and still explains the rest', () => {
-    const e = explain(
+    const e = diffImages(
       {
         ...facts(['A=1']),
         contents: { packages: null, osRelease: null, incomplete: 'the budget' }

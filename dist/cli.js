@@ -26702,14 +26702,14 @@ async function resolveOne(image, client, platforms) {
     return platforms.length > 0 ? { digest, platforms: await platformDigests(image, client, platforms) } : { digest };
   }
   if (platforms.length === 0) return { digest: await client.digest(image) };
-  const top = await client.index(image);
+  const top = await client.manifest(image);
   return {
     digest: top.digest,
     platforms: await platformDigests({ ...image, digest: top.digest }, client, platforms, top)
   };
 }
 async function platformDigests(image, client, platforms, fetched) {
-  const top = fetched ?? await client.index(image);
+  const top = fetched ?? await client.manifest(image);
   if (top.value.kind === "index") return trackedDigests(platformEntries(top.value), platforms);
   const configDigest = top.value.config.digest;
   const own = platformOf(
@@ -26720,7 +26720,7 @@ async function platformDigests(image, client, platforms, fetched) {
 async function platformChanges(moved, client) {
   const found = /* @__PURE__ */ new Map();
   const all = async (image, digest) => {
-    const top = await client.index({ ...image, digest });
+    const top = await client.manifest({ ...image, digest });
     if (top.value.kind === "index")
       return Object.fromEntries(
         platformEntries(top.value).reverse().map((e) => [e.platform, e.digest])
@@ -27109,7 +27109,7 @@ function baseOs(config) {
   if (name && version) return `${name} ${version}`;
   return null;
 }
-function explain(before, after, platform) {
+function diffImages(before, after, platform) {
   const env = diffMaps(envMap(before.config), envMap(after.config));
   const labels = diffMaps(before.config.config?.Labels ?? {}, after.config.config?.Labels ?? {});
   const annotations = diffMaps(before.annotations, after.annotations);
@@ -27369,7 +27369,7 @@ async function readSbom(client, reference, image) {
     (d) => isAttestation(d) && d.annotations["vnd.docker.reference.digest"] === image.digest
   );
   if (!attestation) return null;
-  const manifest = await client.index({ ...reference, digest: attestation.digest });
+  const manifest = await client.manifest({ ...reference, digest: attestation.digest });
   if (manifest.value.kind !== "image") return null;
   for (const layer of manifest.value.layers) {
     const predicate = layer.annotations[PREDICATE_TYPE] ?? "";
@@ -27406,7 +27406,7 @@ async function explainDrift(finding, client, platforms, budgetBytes) {
       contents(client, old, before, budgetBytes),
       contents(client, now, after, budgetBytes)
     ]);
-    const explanation = explain(
+    const explanation = diffImages(
       facts(before, beforeContents),
       facts(after, afterContents),
       after.platform
@@ -31771,13 +31771,13 @@ var RegistryClient = class {
     const type = head.headers["content-type"]?.split(";")[0].trim();
     const manifestType = type === void 0 || MANIFEST_TYPES.includes(type);
     if (head.status === 200 && header && isSha256(header) && manifestType) return header;
-    return (await this.indexAt(reference)).digest;
+    return (await this.manifestAt(reference)).digest;
   }
   /** The top-level manifest of a reference (an index, for multi-platform images), parsed and checked against its digest. */
-  index(reference) {
-    return this.through(reference, (at) => this.indexAt(at));
+  manifest(reference) {
+    return this.through(reference, (at) => this.manifestAt(at));
   }
-  indexAt(reference) {
+  manifestAt(reference) {
     const key = (digest) => `${reference.registry}/${reference.repository}@${digest}`;
     const known = reference.digest ? this.manifests.get(key(reference.digest)) : void 0;
     if (known) return known;
@@ -31829,7 +31829,7 @@ var RegistryClient = class {
     return this.through(reference, (at) => this.imageAt(at, platform));
   }
   async imageAt(reference, platform) {
-    const top = await this.indexAt(reference);
+    const top = await this.manifestAt(reference);
     let manifest = top.value;
     let digest = top.digest;
     let chosen = platform ?? DEFAULT_PLATFORM;
@@ -31844,7 +31844,7 @@ var RegistryClient = class {
         );
       }
       chosen = entry.platform;
-      const platformManifest = await this.indexAt({ ...reference, digest: entry.digest });
+      const platformManifest = await this.manifestAt({ ...reference, digest: entry.digest });
       if (platformManifest.value.kind !== "image") {
         throw new RegistryError(
           "bad-response",
@@ -32941,8 +32941,7 @@ function outcomeText(findings, verdict, context) {
   for (const [registry, remaining] of Object.entries(context.rateLimitRemaining))
     parts.push(`rate limit: ${remaining} pulls left on ${registry}`);
   const counts = /* @__PURE__ */ new Map();
-  for (const f of findings)
-    counts.set(findingLabel(f), (counts.get(findingLabel(f)) ?? 0) + 1);
+  for (const f of findings) counts.set(findingLabel(f), (counts.get(findingLabel(f)) ?? 0) + 1);
   parts.push(
     `${findings.length} references: ${[...counts].map(([label, n]) => `${n} ${label}`).join(", ") || "none"}`
   );

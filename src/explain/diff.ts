@@ -107,7 +107,7 @@ export function baseOs(config: ImageConfig): string | null {
   return null
 }
 
-export function explain(before: ImageFacts, after: ImageFacts, platform: string): Explanation {
+export function diffImages(before: ImageFacts, after: ImageFacts, platform: string): Explanation {
   const env = diffMaps(envMap(before.config), envMap(after.config))
   const labels = diffMaps(before.config.config?.Labels ?? {}, after.config.config?.Labels ?? {})
   const annotations = diffMaps(before.annotations, after.annotations)

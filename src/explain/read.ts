@@ -8,7 +8,7 @@ import { RegistryError } from '../registry/errors.js'
 import type { PlatformImage, RegistryClient } from '../registry/remote.js'
 import {
   baseOs,
-  explain,
+  diffImages,
   type Explanation,
   type ImageContents,
   type ImageFacts,
@@ -55,7 +55,7 @@ export async function explainDrift(
       contents(client, old, before, budgetBytes),
       contents(client, now, after, budgetBytes)
     ])
-    const explanation = explain(
+    const explanation = diffImages(
       facts(before, beforeContents),
       facts(after, afterContents),
       after.platform

@@ -25,7 +25,7 @@ export async function readSbom(
     d => isAttestation(d) && d.annotations['vnd.docker.reference.digest'] === image.digest
   )
   if (!attestation) return null
-  const manifest = await client.index({ ...reference, digest: attestation.digest })
+  const manifest = await client.manifest({ ...reference, digest: attestation.digest })
   if (manifest.value.kind !== 'image') return null
   for (const layer of manifest.value.layers) {
     const predicate = layer.annotations[PREDICATE_TYPE] ?? ''

@@ -149,15 +149,15 @@ export class RegistryClient {
     const type = head.headers['content-type']?.split(';')[0].trim()
     const manifestType = type === undefined || MANIFEST_TYPES.includes(type)
     if (head.status === 200 && header && isSha256(header) && manifestType) return header
-    return (await this.indexAt(reference)).digest
+    return (await this.manifestAt(reference)).digest
   }
 
   /** The top-level manifest of a reference (an index, for multi-platform images), parsed and checked against its digest. */
-  index(reference: ImageReference): Promise<Fetched<Manifest>> {
-    return this.through(reference, at => this.indexAt(at))
+  manifest(reference: ImageReference): Promise<Fetched<Manifest>> {
+    return this.through(reference, at => this.manifestAt(at))
   }
 
-  private indexAt(reference: ImageReference): Promise<Fetched<Manifest>> {
+  private manifestAt(reference: ImageReference): Promise<Fetched<Manifest>> {
     const key = (digest: string) => `${reference.registry}/${reference.repository}@${digest}`
     const known = reference.digest ? this.manifests.get(key(reference.digest)) : undefined
     if (known) return known
@@ -216,7 +216,7 @@ export class RegistryClient {
     reference: ImageReference,
     platform: string | null
   ): Promise<PlatformImage> {
-    const top = await this.indexAt(reference)
+    const top = await this.manifestAt(reference)
     let manifest = top.value
     let digest = top.digest
     let chosen = platform ?? DEFAULT_PLATFORM
@@ -233,7 +233,7 @@ export class RegistryClient {
         )
       }
       chosen = entry.platform
-      const platformManifest = await this.indexAt({ ...reference, digest: entry.digest })
+      const platformManifest = await this.manifestAt({ ...reference, digest: entry.digest })
       if (platformManifest.value.kind !== 'image') {
         throw new RegistryError(
           'bad-response',

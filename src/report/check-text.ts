@@ -4,7 +4,17 @@
 import type { DriftedFinding, Finding } from '../compare/compare.js'
 import type { Verdict } from '../decide/policy.js'
 // the same words as the job summary's, for a terminal
-import * as words from './findings.js'
+import {
+  byImportance,
+  comparedTally,
+  digestChange,
+  errorTitle,
+  findingLabel,
+  findingLabelWithReason,
+  sourceCompareUrl,
+  stayOnRelease,
+  useSentence
+} from './findings.js'
 import type { Explanations } from './findings.js'
 import { explanationText } from './explanation-text.js'
 import { pinLine } from './remedy.js'
@@ -26,13 +36,13 @@ export function formatCheckText(
   verdict: Verdict,
   context: CheckContext
 ): string {
-  const sorted = [...findings].sort(words.byImportance(explanations))
+  const sorted = [...findings].sort(byImportance(explanations))
   const rows = sorted.map(f => [
     `${f.reference.file}:${f.reference.line}`,
     f.reference.kind,
     f.image ?? f.reference.source,
-    words.digestChange(f),
-    words.findingLabelWithReason(f)
+    digestChange(f),
+    findingLabelWithReason(f)
   ])
   const parts = [
     formatTable(['FILE:LINE', 'KIND', 'IMAGE', 'DIGEST (BASELINE → NOW)', 'FINDING'], rows)
@@ -41,7 +51,7 @@ export function formatCheckText(
     const at = `${finding.reference.file}:${finding.reference.line}`
     if (finding.status === 'drifted') parts.push('', ...driftText(finding, explanations))
     else if (finding.status === 'error')
-      parts.push('', `${at}: ${words.errorTitle(finding.error)}: ${finding.error.message}`)
+      parts.push('', `${at}: ${errorTitle(finding.error)}: ${finding.error.message}`)
   }
   parts.push('', ...outcomeText(findings, verdict, context))
   return parts.join('\n') + '\n'
@@ -51,8 +61,8 @@ export function formatCheckText(
 function driftText(finding: DriftedFinding, explanations: Explanations): string[] {
   const { previous, current } = finding
   const explanation = explanations.get(finding.image)
-  const stay = words.stayOnRelease(finding, explanation)
-  const compare = words.sourceCompareUrl(explanation)
+  const stay = stayOnRelease(finding, explanation)
+  const compare = sourceCompareUrl(explanation)
   return [
     `${finding.reference.file}:${finding.reference.line}: ${finding.image} changed under its tag`,
     `  was ${previous.digest}${previous.recordedAt ? ` (recorded ${previous.recordedAt})` : ''}`,
@@ -62,7 +72,7 @@ function driftText(finding: DriftedFinding, explanations: Explanations): string[
       : []),
     ...(explanation ? explanationText(explanation, '  ') : []),
     ...(finding.packageUses ?? []).map(
-      use => `  ${use.file}:${use.line}: ${words.useSentence(use, finding, explanation)}`
+      use => `  ${use.file}:${use.line}: ${useSentence(use, finding, explanation)}`
     ),
     `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
     ...(stay ? [`  or stay on the old release: ${stay.reference}`] : []),
@@ -87,7 +97,7 @@ function outcomeText(findings: Finding[], verdict: Verdict, context: CheckContex
         : `No baseline at ${context.baseline}: run with --update to record one.`
     )
   } else if (verdict.drifted === 0) {
-    const { compared, fresh } = words.comparedTally(findings)
+    const { compared, fresh } = comparedTally(findings)
     const uncompared = context.updated
       ? 'recorded without comparison'
       : 'not compared, not recorded'
@@ -100,8 +110,7 @@ function outcomeText(findings: Finding[], verdict: Verdict, context: CheckContex
   for (const [registry, remaining] of Object.entries(context.rateLimitRemaining))
     parts.push(`rate limit: ${remaining} pulls left on ${registry}`)
   const counts = new Map<string, number>()
-  for (const f of findings)
-    counts.set(words.findingLabel(f), (counts.get(words.findingLabel(f)) ?? 0) + 1)
+  for (const f of findings) counts.set(findingLabel(f), (counts.get(findingLabel(f)) ?? 0) + 1)
   parts.push(
     `${findings.length} references: ${[...counts].map(([label, n]) => `${n} ${label}`).join(', ') || 'none'}`
   )

@@ -105,13 +105,13 @@ function oneWarningPerCause(refusals: Refusal[], publication: Publication): stri
     return !(r.error instanceof ApiTimeout) && (status === 403 || status === 404)
   })
   if (denied.length < 2)
-    return refusals.map(r => explain(r.error, r.what, r.permission, publication))
+    return refusals.map(r => refusalMessage(r.error, r.what, r.permission, publication))
   const status = (denied[0].error as { status: number }).status
   return [
     `could not ${denied.map(r => r.what).join(' or ')} (HTTP ${status}): the github-token needs the ${denied.map(r => `\`${r.permission}\``).join(' and ')} permissions, which pull requests from forks never get; the job summary and annotations carry the report`,
     ...refusals
       .filter(r => !denied.includes(r))
-      .map(r => explain(r.error, r.what, r.permission, publication))
+      .map(r => refusalMessage(r.error, r.what, r.permission, publication))
   ]
 }
 
@@ -199,7 +199,7 @@ async function checkRun(
   }
 }
 
-function explain(
+function refusalMessage(
   error: unknown,
   what: string,
   permission: string,

@@ -95,7 +95,7 @@ async function resolveOne(
       : { digest }
   }
   if (platforms.length === 0) return { digest: await client.digest(image) }
-  const top = await client.index(image)
+  const top = await client.manifest(image)
   return {
     digest: top.digest,
     platforms: await platformDigests({ ...image, digest: top.digest }, client, platforms, top)
@@ -112,7 +112,7 @@ async function platformDigests(
   platforms: string[],
   fetched?: Fetched<Manifest>
 ): Promise<Record<string, string>> {
-  const top = fetched ?? (await client.index(image))
+  const top = fetched ?? (await client.manifest(image))
   if (top.value.kind === 'index') return trackedDigests(platformEntries(top.value), platforms)
   const configDigest = top.value.config.digest
   const own = platformOf(
@@ -157,7 +157,7 @@ export async function platformChanges(
 ): Promise<Map<string, PlatformChange>> {
   const found = new Map<string, PlatformChange>()
   const all = async (image: ImageReference, digest: string) => {
-    const top = await client.index({ ...image, digest })
+    const top = await client.manifest({ ...image, digest })
     if (top.value.kind === 'index')
       return Object.fromEntries(
         platformEntries(top.value)
