@@ -8,7 +8,7 @@ import { formatReference, type ImageReference } from '../reference/reference.js'
 import type { RegistryErrorKind } from '../registry/errors.js'
 import { resolutionKey, type PlatformChange, type Resolution } from '../resolve/resolve.js'
 import type { PackageUse } from '../sources/source.js'
-import { UNREADABLE_KIND, type FoundReference, type ScanWarning } from '../sources/source.js'
+import { UNREADABLE_KIND, type FoundReference, type ScanProblem } from '../sources/source.js'
 
 /** Where a reference (its tag) points now. */
 export interface Current {
@@ -84,7 +84,7 @@ export interface CompareOptions {
    */
   scanned?: string[]
   /** Files, or parts of them, that could not be read: error findings; while there are any, no entry is dropped. */
-  unreadable?: ScanWarning[]
+  unreadable?: ScanProblem[]
   /** Every platform's digest in the old and new index of images that moved, keyed as the baseline is. */
   platformChanges?: ReadonlyMap<string, PlatformChange>
   now: string

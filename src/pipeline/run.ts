@@ -27,7 +27,7 @@ import {
   type Resolution
 } from '../resolve/resolve.js'
 import { discover, type DiscoverOptions, type Discovered } from '../sources/discover.js'
-import type { ScanWarning } from '../sources/source.js'
+import type { ScanProblem } from '../sources/source.js'
 import { counted } from '../words.js'
 import { ConfigError } from '../config/values.js'
 import { DEFAULTS, RUN_TIMEOUT_FACTOR } from '../config/defaults.js'
@@ -281,7 +281,7 @@ function movedImages(
  * The files the baseline saw images in that are still here but no longer read as any kind
  * (an edit made a Compose file something else): their entries are kept, and that is said.
  */
-function noLongerRead(baseline: Baseline, discovered: Discovered): ScanWarning[] {
+function noLongerRead(baseline: Baseline, discovered: Discovered): ScanProblem[] {
   const passedOver = new Set(discovered.passedOver)
   const kept = new Map<string, number>()
   for (const entry of Object.values(baseline.images))

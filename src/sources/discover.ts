@@ -13,7 +13,7 @@ import {
   referenceKey,
   type Follow,
   type FoundReference,
-  type ScanWarning,
+  type ScanProblem,
   type Source,
   type SourceScan
 } from './source.js'
@@ -55,11 +55,11 @@ export interface Discovered {
   /** Files the patterns matched that no source reads (their content is of no kind read here). */
   passedOver: string[]
   references: FoundReference[]
-  warnings: ScanWarning[]
+  warnings: ScanProblem[]
   /** Files, or parts of them, that could not be read. */
-  errors: ScanWarning[]
+  errors: ScanProblem[]
   /** What is set only at run time and so not checked. */
-  notices: ScanWarning[]
+  notices: ScanProblem[]
 }
 
 /** Finds, reads and scans the selected files and the files they follow. */
@@ -130,9 +130,9 @@ class ReadingPlan {
   private rank = 0
   private readonly found = {
     references: [] as FoundReference[],
-    warnings: [] as ScanWarning[],
-    errors: [] as ScanWarning[],
-    notices: [] as ScanWarning[]
+    warnings: [] as ScanProblem[],
+    errors: [] as ScanProblem[],
+    notices: [] as ScanProblem[]
   }
 
   constructor(

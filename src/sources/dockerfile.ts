@@ -18,7 +18,7 @@ import {
   pinWord,
   referenceKey,
   type FoundReference,
-  type ScanWarning,
+  type ScanProblem,
   type Source
 } from './source.js'
 
@@ -141,7 +141,7 @@ export function scanDockerfile(
   file: string,
   content: string,
   options: DockerfileOptions = {}
-): { references: FoundReference[]; warnings: ScanWarning[]; notices: ScanWarning[] } {
+): { references: FoundReference[]; warnings: ScanProblem[]; notices: ScanProblem[] } {
   const syntax = parseDockerfileSyntax(content)
   const template = syntax.instructions.find(
     i => i.keyword.startsWith('{') || (i.keyword === 'from' && i.args.includes('{{'))
@@ -163,7 +163,7 @@ export function scanDockerfile(
   const platforms = options.targetPlatforms?.length ? options.targetPlatforms : [DEFAULT_PLATFORM]
   const references = new Map<string, FoundReference>()
   const unbuildable = new Map<string, FoundReference>()
-  const warnings = new Map<string, ScanWarning>()
+  const warnings = new Map<string, ScanProblem>()
   // each image is tracked for the platforms it is pulled for: `FROM img:$TARGETARCH` for one
   const pulledFor = new Map<string, string[]>()
   for (const platform of platforms) {
@@ -228,7 +228,7 @@ class PlatformScan {
     references: [] as FoundReference[],
     /** Lines BuildKit refuses to parse: errors of the file, which then builds nothing. */
     unbuildable: [] as FoundReference[],
-    warnings: [] as ScanWarning[]
+    warnings: [] as ScanProblem[]
   }
   private readonly globals = new Map<string, string | undefined>()
   private stageArgs = new Map<string, string | undefined>()
@@ -248,7 +248,7 @@ class PlatformScan {
     private readonly contexts: readonly string[]
   ) {
     this.result.warnings.push(
-      ...syntax.problems.map((p): ScanWarning => ({ file, line: p.line, message: p.message }))
+      ...syntax.problems.map((p): ScanProblem => ({ file, line: p.line, message: p.message }))
     )
     this.stageNames = syntax.instructions
       .filter(i => i.keyword === 'from')

@@ -6,7 +6,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
-import type { ScanWarning } from './source.js'
+import type { ScanProblem } from './source.js'
 import { statOrNull } from './select.js'
 
 /** The most any file a build reads may hold: Dockerfiles, Compose, Bake, workflows, values. */
@@ -21,7 +21,7 @@ export function mebibytes(bytes: number): string {
 
 export class RepositoryReader {
   /** Files, or parts of them, that could not be read. */
-  readonly errors: ScanWarning[] = []
+  readonly errors: ScanProblem[] = []
   private readonly refused = new Set<string>()
   private readonly roots: string[]
 

@@ -38,8 +38,8 @@ export interface FoundReference {
   error: string | null
 }
 
-/** A file, or a part of one, that could not be read; never silently dropped. */
-export interface ScanWarning {
+/** Something a scan says of a file or a line of it: an error, a warning or a notice. */
+export interface ScanProblem {
   file: string
   line?: number
   message: string
@@ -77,14 +77,14 @@ export function follow<Passed>(
 
 export interface SourceScan {
   references: FoundReference[]
-  warnings: ScanWarning[]
+  warnings: ScanProblem[]
   /**
    * Files, or parts of them, that could not be read: errors (on-error applies), and the
    * baseline keeps the entries they had.
    */
-  errors: ScanWarning[]
+  errors: ScanProblem[]
   /** What is set only at run time and so not checked: said, never a warning or an error. */
-  notices: ScanWarning[]
+  notices: ScanProblem[]
   /** Other files to read as this one says (the Dockerfiles it builds, …). */
   follows: Follow[]
 }

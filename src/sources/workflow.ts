@@ -17,7 +17,7 @@ import {
   type Follow,
   type ReferenceKindSpec,
   type Source,
-  type ScanWarning,
+  type ScanProblem,
   type SourceScan
 } from './source.js'
 
@@ -598,7 +598,7 @@ function stepPlatforms(
   env: Record<string, string>
 ): (combination: Combination) => string[] {
   const said = new Set<string>()
-  const sayOnce = (problem: ScanWarning, to: ScanWarning[]) => {
+  const sayOnce = (problem: ScanProblem, to: ScanProblem[]) => {
     if (!said.has(problem.message)) to.push(problem)
     said.add(problem.message)
   }

@@ -18,7 +18,7 @@ import {
   type Node,
   type YAMLMap
 } from 'yaml'
-import { emptyScan, type ScanWarning, type SourceScan } from './source.js'
+import { emptyScan, type ScanProblem, type SourceScan } from './source.js'
 
 /** Indicators one line may hold: flow brackets, quotes, anchors, aliases, tags, `: `, `- `, `? `. */
 export const MAX_FLOW_PER_LINE = 1024
@@ -39,7 +39,7 @@ export interface ParsedYaml {
 }
 
 /** Parses a YAML file of one document, or says why it is not scanned, on its line. */
-export function parseYaml(file: string, text: string): ParsedYaml | { error: ScanWarning } {
+export function parseYaml(file: string, text: string): ParsedYaml | { error: ScanProblem } {
   const parsed = parseYamlDocuments(file, text, false)
   return 'error' in parsed
     ? parsed
@@ -64,7 +64,7 @@ export function parseYamlDocuments(
   file: string,
   text: string,
   many = true
-): { documents: Document[]; lineCounter: LineCounter } | { error: ScanWarning } {
+): { documents: Document[]; lineCounter: LineCounter } | { error: ScanProblem } {
   const parsed = parseYamlStream(file, text, many)
   if ('error' in parsed) return parsed
   const error = parsed.documents.flatMap(d => d.errors).at(0)
@@ -80,7 +80,7 @@ export function parseYamlStream(
   file: string,
   text: string,
   many = true
-): { documents: Document[]; lineCounter: LineCounter } | { error: ScanWarning } {
+): { documents: Document[]; lineCounter: LineCounter } | { error: ScanProblem } {
   const refused = guard(text)
   if (refused)
     return { error: { file, line: refused.line, message: `not scanned: ${refused.why}` } }
@@ -98,7 +98,7 @@ export function yamlError(
   file: string,
   error: Document['errors'][number],
   what: 'file' | 'document'
-): ScanWarning {
+): ScanProblem {
   return {
     file,
     line: error.linePos?.[0].line ?? 1,
