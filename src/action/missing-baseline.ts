@@ -155,7 +155,6 @@ export async function earlierRun(
   if (!repository) return undefined
   const file = encodeURIComponent(workflow.split('/').pop() ?? workflow)
   const runs = await githubJson(
-    env,
     token,
     `/repos/${repository}/actions/workflows/${file}/runs?branch=${encodeURIComponent(branch)}&status=success&per_page=1`,
     timeoutMs
@@ -165,7 +164,6 @@ export async function earlierRun(
   if (last === undefined) return null
   if (!isRecord(last) || typeof last.id !== 'number') return undefined
   const jobs = await githubJson(
-    env,
     token,
     `/repos/${repository}/actions/runs/${last.id}/jobs?per_page=100`,
     timeoutMs

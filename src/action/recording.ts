@@ -123,7 +123,7 @@ export async function defaultBranch(
   if (env.GITHUB_EVENT_NAME === 'schedule' && env.GITHUB_REF?.startsWith('refs/heads/'))
     return env.GITHUB_REF.slice('refs/heads/'.length)
   if (!env.GITHUB_REPOSITORY) return null
-  const body = await githubJson(env, token, `/repos/${env.GITHUB_REPOSITORY}`, timeoutMs)
+  const body = await githubJson(token, `/repos/${env.GITHUB_REPOSITORY}`, timeoutMs)
   const branch = isRecord(body) ? body.default_branch : undefined
   return typeof branch === 'string' ? branch : null
 }

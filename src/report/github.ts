@@ -5,6 +5,7 @@ import type * as GitHub from '@actions/github'
 import type { CommentMode } from '../config/defaults.js'
 import type { Annotation } from './annotations.js'
 import { messageOf } from '../errors.js'
+import { ApiTimeout, githubClient, type Octokit } from './github-client.js'
 
 export interface Publication {
   token: string
@@ -45,15 +46,7 @@ export async function publish(publication: Publication): Promise<string[]> {
     return [
       'github-token is empty: no pull-request comment or check run; the job summary and annotations carry the report'
     ]
-  const octokit = github.getOctokit(publication.token)
-  // the request left behind is dropped with the process (the action ends with process.exit)
-  octokit.hook.wrap('request', (request, options) => {
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ApiTimeout(publication.timeoutMs)), publication.timeoutMs)
-    })
-    return Promise.race([request(options), deadline]).finally(() => clearTimeout(timer))
-  })
+  const octokit = await githubClient(publication.token, publication.timeoutMs)
   if (pull !== undefined && commenting) {
     try {
       await stickyComment(
@@ -115,7 +108,6 @@ function oneWarningPerCause(refusals: Refusal[], publication: Publication): stri
   ]
 }
 
-type Octokit = ReturnType<typeof GitHub.getOctokit>
 type Repo = { owner: string; repo: string }
 
 async function stickyComment(
@@ -212,13 +204,6 @@ function refusalMessage(
     return `could not ${what} (HTTP ${status}): the github-token needs the \`${permission}\` permission, which pull requests from forks never get; the job summary and annotations carry the report`
   }
   return `could not ${what}: ${messageOf(error)}`
-}
-
-class ApiTimeout extends Error {
-  constructor(ms: number) {
-    super(`no answer within ${ms} ms`)
-    this.name = 'ApiTimeout'
-  }
 }
 
 function runUrl(context: typeof GitHub.context): string {
