@@ -27688,9 +27688,9 @@ var Parser = class {
     if (/[0-9]/.test(c)) {
       const number = /^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(
         this.text.slice(this.at, this.at + 64)
-      );
-      this.at += number[0].length;
-      return { type: "literal", value: Number(number[0]), line };
+      )?.[0] ?? c;
+      this.at += number.length;
+      return { type: "literal", value: Number(number), line };
     }
     if (IDENTIFIER_START.test(c)) {
       let name = this.identifier();
@@ -29784,10 +29784,10 @@ function scanHelmValues(file, text2, appVersion, imageKeys = []) {
 function imageMap(document, image, file, lines2, appVersion, globalRegistry, result) {
   const get = (key) => field(document, image, key);
   const named = ["repository", "image", "name"].find((key) => scalarText(get(key)) !== null);
-  if (named === void 0) return false;
+  const repository = named === void 0 ? null : scalarText(get(named));
+  if (named === void 0 || repository === null) return false;
   const parts = ["registry", "tag", "digest"].some((key) => get(key) !== void 0);
   if (named !== "repository" && !parts) return false;
-  const repository = scalarText(get(named));
   if (repository.includes("{{")) return true;
   const registry = globalRegistry ?? scalarText(get("registry"));
   const digest = scalarText(get("digest"));
@@ -30697,11 +30697,11 @@ function substitute(raw, env, combinations) {
   }
   const fill = (combination) => replaceExpressions(
     raw,
-    (expression) => expression.startsWith("env.") ? env[expression.slice(4)] : valueAt(combination, matrixPath(expression)) ?? ""
+    (expression) => expression.startsWith("env.") ? env[expression.slice(4)] : valueAt(combination, matrixPath(expression) ?? "") ?? ""
   );
   const texts = usesMatrix ? (combinations ?? []).filter(
     (c) => expressions.every(
-      (e) => !e.startsWith("matrix.") || valueAt(c, matrixPath(e)) !== void 0
+      (e) => !e.startsWith("matrix.") || valueAt(c, matrixPath(e) ?? "") !== void 0
     )
   ).map(fill) : [fill({})];
   return { texts: [...new Set(texts)] };
@@ -31778,13 +31778,14 @@ var RegistryClient = class {
     return this.through(reference, (at) => this.manifestAt(at));
   }
   manifestAt(reference) {
-    const key = (digest) => `${reference.registry}/${reference.repository}@${digest}`;
+    const key = (digest2) => `${reference.registry}/${reference.repository}@${digest2}`;
     const known = reference.digest ? this.manifests.get(key(reference.digest)) : void 0;
     if (known) return known;
     const fetched = this.fetchManifest(reference);
-    if (reference.digest) {
-      this.manifests.set(key(reference.digest), fetched);
-      fetched.catch(() => this.manifests.delete(key(reference.digest)));
+    const digest = reference.digest;
+    if (digest) {
+      this.manifests.set(key(digest), fetched);
+      fetched.catch(() => this.manifests.delete(key(digest)));
     } else
       fetched.then(
         (got) => this.manifests.set(key(got.digest), Promise.resolve(got)),

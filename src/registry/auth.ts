@@ -249,7 +249,7 @@ export class Authenticator {
     }
     // `token`, or OAuth2's `access_token` (ACR answers only that; Harbor sends both, one empty)
     const field = (key: string) =>
-      isRecord(body) && typeof body[key] === 'string' ? (body[key] as string) : ''
+      isRecord(body) && typeof body[key] === 'string' ? body[key] : ''
     const token = field('token') || field('access_token')
     // visible ASCII only: it becomes a header
     if (!/^[!-~]+$/.test(token))

@@ -175,7 +175,7 @@ export class Keychain {
         program,
         ['get'],
         {
-          env: (this.options.env ?? process.env) as NodeJS.ProcessEnv,
+          env: this.options.env ?? process.env,
           timeout: 30_000,
           shell: false
         },

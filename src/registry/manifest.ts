@@ -117,12 +117,12 @@ export function parseConfig(bytes: Buffer, what: string): ImageConfig {
   if (!isRecord(document)) throw new RegistryError('bad-response', `${what} is not a JSON object`)
   // only the fields read, each of the type it must have: `"history": 5` or `"Env": [1]` from a
   // registry are left out, never a crash further on
-  const doc = document as Record<string, unknown>
+  const doc = document
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
-  const inner = isRecord(doc.config) ? (doc.config as Record<string, unknown>) : {}
+  const inner = isRecord(doc.config) ? doc.config : {}
   const labels = isRecord(inner.Labels)
     ? Object.fromEntries(
-        Object.entries(inner.Labels as Record<string, unknown>).filter(
+        Object.entries(inner.Labels).filter(
           (entry): entry is [string, string] => typeof entry[1] === 'string'
         )
       )
@@ -138,7 +138,7 @@ export function parseConfig(bytes: Buffer, what: string): ImageConfig {
     },
     history: Array.isArray(doc.history)
       ? doc.history.filter(isRecord).map(h => {
-          const createdBy = text((h as Record<string, unknown>).created_by)
+          const createdBy = text(h.created_by)
           return createdBy !== undefined ? { created_by: createdBy } : {}
         })
       : []

@@ -162,10 +162,11 @@ export class RegistryClient {
     const known = reference.digest ? this.manifests.get(key(reference.digest)) : undefined
     if (known) return known
     const fetched = this.fetchManifest(reference)
-    if (reference.digest) {
-      this.manifests.set(key(reference.digest), fetched)
+    const digest = reference.digest
+    if (digest) {
+      this.manifests.set(key(digest), fetched)
       // a failed read is not remembered: a retry in the same run may succeed
-      fetched.catch(() => this.manifests.delete(key(reference.digest!)))
+      fetched.catch(() => this.manifests.delete(key(digest)))
     } else
       fetched.then(
         got => this.manifests.set(key(got.digest), Promise.resolve(got)),

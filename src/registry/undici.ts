@@ -15,10 +15,10 @@ import PoolModule from 'undici/lib/dispatcher/pool.js'
 import requestModule from 'undici/lib/api/api-request.js'
 import buildConnectorModule from 'undici/lib/core/connect.js'
 
-const Agent = AgentModule as unknown as typeof UndiciAgent
-const Client = ClientModule as unknown as typeof UndiciClient
-const Pool = PoolModule as unknown as typeof UndiciPool
-const buildConnector = buildConnectorModule as unknown as typeof undiciBuildConnector
+const Agent = AgentModule as typeof UndiciAgent
+const Client = ClientModule as typeof UndiciClient
+const Pool = PoolModule as typeof UndiciPool
+const buildConnector = buildConnectorModule as typeof undiciBuildConnector
 export type Agent = UndiciAgent
 
 export interface AgentOptions {
@@ -70,7 +70,7 @@ export function request(
 ): Promise<Dispatcher.ResponseData> {
   const { origin, pathname, search } = new URL(url)
   return (
-    requestModule as unknown as (
+    requestModule as (
       this: UndiciAgent,
       options: Dispatcher.RequestOptions
     ) => Promise<Dispatcher.ResponseData>

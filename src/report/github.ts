@@ -49,13 +49,7 @@ export async function publish(publication: Publication): Promise<string[]> {
   const octokit = await githubClient(publication.token, publication.timeoutMs)
   if (pull !== undefined && commenting) {
     try {
-      await stickyComment(
-        octokit,
-        context.repo,
-        pull.number as number,
-        publication,
-        runUrl(context)
-      )
+      await stickyComment(octokit, context.repo, pull.number, publication, runUrl(context))
     } catch (error) {
       warnings.push(refusal(error, 'comment on the pull request', 'pull-requests: write'))
     }

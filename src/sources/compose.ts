@@ -321,7 +321,7 @@ function resolveService(
   const base = baseFile === at.file ? at : load(baseFile)
   if (!base) return { error: `extends ${baseFileText}, which cannot be read` }
   const baseServices = isMap(base.document.contents)
-    ? field(base.document, base.document.contents as YAMLMap, 'services')
+    ? field(base.document, base.document.contents, 'services')
     : undefined
   const baseDefinition = isMap(baseServices)
     ? deref(base.document, field(base.document, baseServices, baseService))

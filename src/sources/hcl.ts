@@ -248,11 +248,13 @@ class Parser {
       return inner
     }
     if (/[0-9]/.test(c)) {
-      const number = /^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(
-        this.text.slice(this.at, this.at + 64)
-      )!
-      this.at += number[0].length
-      return { type: 'literal', value: Number(number[0]), line }
+      // a digit starts it: the match is at least that digit
+      const number =
+        /^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(
+          this.text.slice(this.at, this.at + 64)
+        )?.[0] ?? c
+      this.at += number.length
+      return { type: 'literal', value: Number(number), line }
     }
     if (IDENTIFIER_START.test(c)) {
       let name = this.identifier()

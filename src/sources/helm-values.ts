@@ -118,11 +118,11 @@ function imageMap(
 ): boolean {
   const get = (key: string) => field(document, image, key)
   const named = ['repository', 'image', 'name'].find(key => scalarText(get(key)) !== null)
-  if (named === undefined) return false
+  const repository = named === undefined ? null : scalarText(get(named))
+  if (named === undefined || repository === null) return false
   // `image` and `name` are many things: they name an image beside its other parts only
   const parts = ['registry', 'tag', 'digest'].some(key => get(key) !== undefined)
   if (named !== 'repository' && !parts) return false
-  const repository = scalarText(get(named))!
   // a value rendered by `tpl`: known only when the chart is installed
   if (repository.includes('{{')) return true
   const registry = globalRegistry ?? scalarText(get('registry'))

@@ -69,7 +69,7 @@ function scanKustomization(
       const changed = OVERRIDE_KEYS.map(key => field(document, entry, key))
         .filter(Boolean)
         .at(-1)
-      const { line, col } = positionOf(lineCounter, changed ?? (entry as Node))
+      const { line, col } = positionOf(lineCounter, changed ?? entry)
       const shown = [`name: ${name}`, ...Object.entries(set).map(([k, v]) => `${k}: ${v}`)]
       own.push({ name, ...set, file, line, column: col, source: excerpt(shown.join(', '), 300) })
     }

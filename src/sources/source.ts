@@ -72,7 +72,7 @@ export function follow<Passed>(
   passed: Passed | null,
   at: Omit<Follow, 'source' | 'passed'>
 ): Follow {
-  return { ...at, source: source as Source, passed }
+  return { ...at, source: source, passed }
 }
 
 export interface SourceScan {

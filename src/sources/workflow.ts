@@ -489,13 +489,13 @@ function substitute(
     replaceExpressions(raw, (expression: string) =>
       expression.startsWith('env.')
         ? env[expression.slice(4)]
-        : (valueAt(combination, matrixPath(expression)!) ?? '')
+        : (valueAt(combination, matrixPath(expression) ?? '') ?? '')
     )
   const texts = usesMatrix
     ? (combinations ?? [])
         .filter(c =>
           expressions.every(
-            e => !e.startsWith('matrix.') || valueAt(c, matrixPath(e)!) !== undefined
+            e => !e.startsWith('matrix.') || valueAt(c, matrixPath(e) ?? '') !== undefined
           )
         )
         .map(fill)
