@@ -10,8 +10,8 @@ import { decide } from '../src/decide/policy.js'
 import { SEVERITIES } from '../src/explain/diff.js'
 import type { Resolution } from '../src/resolve/resolve.js'
 import { found } from './helpers/references.js'
+import { sha } from './helpers/scan-context.js'
 
-const d = (c: string) => `sha256:${c.repeat(64)}`
 const NOW = '2026-11-26T12:00:00.000Z'
 const options = { platforms: [] as string[], accept: false, now: NOW, run: '7-1', commit: 'abc' }
 
@@ -38,9 +38,9 @@ describe('compare', () => {
     const { findings, next } = compare(
       refs,
       resolutions({
-        [py]: { digest: d('b') },
-        'docker.io/library/alpine:3.20': { digest: d('c') },
-        'docker.io/library/node:22': { digest: d('e') },
+        [py]: { digest: sha('b') },
+        'docker.io/library/alpine:3.20': { digest: sha('c') },
+        'docker.io/library/node:22': { digest: sha('e') },
         'docker.io/library/gone:1': {
           failure: {
             kind: 'not-found',
@@ -50,13 +50,13 @@ describe('compare', () => {
         }
       }),
       baseline({
-        [py]: entry(d('a')),
-        'docker.io/library/alpine:3.20': entry(d('c')),
-        'docker.io/library/gone:1': entry(d('f')),
+        [py]: entry(sha('a')),
+        'docker.io/library/alpine:3.20': entry(sha('c')),
+        'docker.io/library/gone:1': entry(sha('f')),
         // recorded from the Dockerfile this step scans, and no longer in it
-        'docker.io/library/removed:1': { ...entry(d('9')), seenAt: ['Dockerfile'] },
+        'docker.io/library/removed:1': { ...entry(sha('9')), seenAt: ['Dockerfile'] },
         // recorded from another workflow's file, which this step does not scan
-        'docker.io/library/other:1': { ...entry(d('8')), seenAt: ['deploy/compose.yaml'] }
+        'docker.io/library/other:1': { ...entry(sha('8')), seenAt: ['deploy/compose.yaml'] }
       }),
       options
     )
@@ -71,16 +71,16 @@ describe('compare', () => {
     // drift not accepted keeps the known-good digest; an error keeps its entry; a removed line
     // is dropped; what another step reads is kept
     expect(Object.fromEntries(Object.entries(next.images).map(([k, v]) => [k, v.digest]))).toEqual({
-      [py]: d('a'),
-      'docker.io/library/alpine:3.20': d('c'),
-      'docker.io/library/node:22': d('e'),
-      'docker.io/library/gone:1': d('f'),
-      'docker.io/library/other:1': d('8')
+      [py]: sha('a'),
+      'docker.io/library/alpine:3.20': sha('c'),
+      'docker.io/library/node:22': sha('e'),
+      'docker.io/library/gone:1': sha('f'),
+      'docker.io/library/other:1': sha('8')
     })
     // an unchanged entry keeps when it was recorded: a run that changed nothing writes the same text
     expect(next.images['docker.io/library/alpine:3.20'].recordedAt).toBe('2026-11-01T00:00:00Z')
     expect(next.images['docker.io/library/node:22']).toEqual({
-      digest: d('e'),
+      digest: sha('e'),
       seenAt: ['Dockerfile'],
       recordedAt: NOW,
       run: '7-1',
@@ -91,45 +91,47 @@ describe('compare', () => {
   it('records accepted drift', () => {
     const { findings, next } = compare(
       [found('python:3.12-slim')],
-      resolutions({ [py]: { digest: d('b') } }),
-      baseline({ [py]: entry(d('a')) }),
+      resolutions({ [py]: { digest: sha('b') } }),
+      baseline({ [py]: entry(sha('a')) }),
       { ...options, accept: true }
     )
     expect(findings[0].status).toBe('drifted')
-    expect(next.images[py].digest).toBe(d('b'))
+    expect(next.images[py].digest).toBe(sha('b'))
   })
 
   it('calls a change outside the tracked platforms index churn, saying why', () => {
-    const before = { 'linux/amd64': d('1'), 'linux/arm64': d('2') }
+    const before = { 'linux/amd64': sha('1'), 'linux/arm64': sha('2') }
     const run = (after: Record<string, string>, reference = found('python:3.12-slim')) =>
       compare(
         [reference],
-        resolutions({ [py]: { digest: d('b') } }),
-        baseline({ [py]: entry(d('a')) }),
+        resolutions({ [py]: { digest: sha('b') } }),
+        baseline({ [py]: entry(sha('a')) }),
         {
           ...options,
           platforms: ['linux/amd64'],
           platformChanges: new Map([[py, { before, after }]])
         }
       )
-    const churn = run({ 'linux/amd64': d('1'), 'linux/arm64': d('3') })
+    const churn = run({ 'linux/amd64': sha('1'), 'linux/arm64': sha('3') })
     expect(churn.findings[0]).toMatchObject({
       status: 'index-churn',
       reason: 'only other platforms were rebuilt: linux/arm64'
     })
-    expect(churn.next.images[py].digest).toBe(d('b'))
+    expect(churn.next.images[py].digest).toBe(sha('b'))
     expect(run(before).findings[0]).toMatchObject({
       status: 'index-churn',
       reason: 'only attestations or index annotations changed'
     })
-    const drift = run({ 'linux/amd64': d('4'), 'linux/arm64': d('2') })
+    const drift = run({ 'linux/amd64': sha('4'), 'linux/arm64': sha('2') })
     expect(drift.findings[0]).toMatchObject({
       status: 'drifted',
       changedPlatforms: ['linux/amd64']
     })
     // a literal FROM --platform=linux/arm64 tracks that platform, whatever the run tracks
     const arm = { ...found('python:3.12-slim'), trackedPlatforms: ['linux/arm64'] }
-    expect(run({ 'linux/amd64': d('1'), 'linux/arm64': d('3') }, arm).findings[0]).toMatchObject({
+    expect(
+      run({ 'linux/amd64': sha('1'), 'linux/arm64': sha('3') }, arm).findings[0]
+    ).toMatchObject({
       status: 'drifted',
       changedPlatforms: ['linux/arm64']
     })
@@ -139,8 +141,8 @@ describe('compare', () => {
     const tracked = ['linux/amd64']
     const moved = compare(
       [found('python:3.12-slim')],
-      resolutions({ [py]: { digest: d('b') } }),
-      baseline({ [py]: entry(d('a')) }),
+      resolutions({ [py]: { digest: sha('b') } }),
+      baseline({ [py]: entry(sha('a')) }),
       {
         ...options,
         platforms: tracked,
@@ -148,8 +150,8 @@ describe('compare', () => {
           [
             py,
             {
-              before: { 'linux/amd64': d('1'), 'linux/arm64': d('2') },
-              after: { 'linux/amd64': d('1'), 'linux/arm64': d('3') }
+              before: { 'linux/amd64': sha('1'), 'linux/arm64': sha('2') },
+              after: { 'linux/amd64': sha('1'), 'linux/arm64': sha('3') }
             }
           ]
         ])
@@ -157,11 +159,11 @@ describe('compare', () => {
     )
     expect(moved.findings[0].status).toBe('index-churn')
     // only what is tracked: the lockfile does not change with platforms nobody builds
-    expect(moved.next.images[py].platforms).toEqual({ 'linux/amd64': d('1') })
+    expect(moved.next.images[py].platforms).toEqual({ 'linux/amd64': sha('1') })
     // the next move, compared with what was recorded: other platforms are not known
     const next = compare(
       [found('python:3.12-slim')],
-      resolutions({ [py]: { digest: d('c') } }),
+      resolutions({ [py]: { digest: sha('c') } }),
       moved.next,
       {
         ...options,
@@ -171,7 +173,7 @@ describe('compare', () => {
             py,
             {
               before: moved.next.images[py].platforms!,
-              after: { 'linux/amd64': d('1'), 'linux/arm64': d('4') },
+              after: { 'linux/amd64': sha('1'), 'linux/arm64': sha('4') },
               beforeTrackedOnly: true
             }
           ]
@@ -184,7 +186,7 @@ describe('compare', () => {
     })
     // an image that is new, or whose index was not read, records no platforms
     expect(
-      compare([found('python:3.12-slim')], resolutions({ [py]: { digest: d('b') } }), null, {
+      compare([found('python:3.12-slim')], resolutions({ [py]: { digest: sha('b') } }), null, {
         ...options,
         platforms: tracked
       }).next.images[py].platforms
@@ -192,24 +194,24 @@ describe('compare', () => {
   })
 
   it('reports pinned references, stale when the tag moved on', () => {
-    const pinned = found(`python:3.12-slim@${d('a')}`)
-    const fresh = compare([pinned], resolutions({ [py]: { digest: d('a') } }), null, options)
+    const pinned = found(`python:3.12-slim@${sha('a')}`)
+    const fresh = compare([pinned], resolutions({ [py]: { digest: sha('a') } }), null, options)
     expect(fresh.findings[0]).toMatchObject({ status: 'pinned', stale: false })
-    const stale = compare([pinned], resolutions({ [py]: { digest: d('b') } }), null, options)
+    const stale = compare([pinned], resolutions({ [py]: { digest: sha('b') } }), null, options)
     expect(stale.findings[0]).toMatchObject({ status: 'pinned', stale: true })
-    expect(stale.next.images[`${py}@${d('a')}`].digest).toBe(d('a'))
+    expect(stale.next.images[`${py}@${sha('a')}`].digest).toBe(sha('a'))
   })
 
   it('fails on drift or errors only as the policy says', () => {
     const { findings } = compare(
       [found('python:3.12-slim'), found('gone:1', 2)],
       resolutions({
-        [py]: { digest: d('b') },
+        [py]: { digest: sha('b') },
         'docker.io/library/gone:1': {
           failure: { kind: 'server', registry: 'docker.io', message: 'x' }
         }
       }),
-      baseline({ [py]: entry(d('a')) }),
+      baseline({ [py]: entry(sha('a')) }),
       options
     )
     expect(
@@ -236,7 +238,7 @@ describe('compare', () => {
 
 describe('the baseline document', () => {
   const valid = baseline({
-    'docker.io/library/python:3.12-slim': entry(d('a'), { 'linux/amd64': d('b') })
+    'docker.io/library/python:3.12-slim': entry(sha('a'), { 'linux/amd64': sha('b') })
   })
 
   it('reads what it writes', () => {
@@ -255,7 +257,7 @@ describe('the baseline document', () => {
       /^b\.json was written by a newer base-image-drift \(baseline version 2; this one reads version 1\): upgrade base-image-drift$/
     ],
     [
-      JSON.stringify({ ...valid, images: { 'python:3.12': entry(d('a')) } }),
+      JSON.stringify({ ...valid, images: { 'python:3.12': entry(sha('a')) } }),
       /^b\.json has image "python:3.12", which is not in normalized form \(docker\.io\/library\/python:3\.12\)$/
     ],
     [
@@ -282,7 +284,7 @@ describe('accept entries matched to what drifted', () => {
     ['docker.io/library/python:3.12-slim', [hub], [hub]],
     ['index.docker.io/library/python:3.12-slim', [hub], [hub]],
     // a pinned form names its tag: the pin line the report shows, pasted back
-    [`python:3.12-slim@${d('a')}`, [hub], [hub]],
+    [`python:3.12-slim@${sha('a')}`, [hub], [hub]],
     // the registry left out: the one drifted image of that path and tag, on a mirror
     ['python:3.12-slim', [mirror, ghcr], [mirror]],
     [
@@ -320,13 +322,13 @@ describe('accept entries matched to what drifted', () => {
   it('a refused entry accepts nothing in compare, and says so', () => {
     const result = compare(
       [found(hub)],
-      resolutions({ [hub]: { digest: d('b') } }),
-      baseline({ [hub]: entry(d('a')) }),
+      resolutions({ [hub]: { digest: sha('b') } }),
+      baseline({ [hub]: entry(sha('a')) }),
       { ...options, accept: ['python:3.13-slim'] }
     )
     expect(result.refused).toEqual([
       `"python:3.13-slim" matches no image that drifted in this run; what drifted: ${hub} (accept: python:3.12-slim)`
     ])
-    expect(result.next.images[hub].digest).toBe(d('a'))
+    expect(result.next.images[hub].digest).toBe(sha('a'))
   })
 })

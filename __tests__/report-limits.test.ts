@@ -5,8 +5,8 @@ import { parseReference } from '../src/reference/reference.js'
 import { findingJson } from '../src/report/findings.js'
 import { jsonWithinBytes, STEP_TEXT_BYTES, withinBytes } from '../src/report/limits.js'
 import { renderMarkdown } from '../src/report/markdown.js'
+import { sha } from './helpers/scan-context.js'
 
-const d = (c: string) => `sha256:${c.repeat(64)}`
 const MiB = 1024 * 1024
 
 /** A drift whose image lost 30,000 packages and gained 30,000: what a hostile registry can say. */
@@ -23,12 +23,12 @@ function hugeDrift() {
   const image = 'docker.io/library/python:3.12-slim'
   const { findings } = compare(
     [reference],
-    new Map([[`${image}`, { digest: d('b') }]]),
+    new Map([[`${image}`, { digest: sha('b') }]]),
     {
       schema: 'https://github.com/base-image-drift/base-image-drift/baseline',
       version: 1,
 
-      images: { [image]: { digest: d('a'), recordedAt: '' } }
+      images: { [image]: { digest: sha('a'), recordedAt: '' } }
     },
     { platforms: [], accept: false, now: 'now' }
   )

@@ -3,8 +3,7 @@ import { decide } from '../src/decide/policy.js'
 import { renderMarkdown } from '../src/report/markdown.js'
 import { SEVERITIES } from '../src/explain/diff.js'
 import { found } from './helpers/references.js'
-
-const d = (c: string) => `sha256:${c.repeat(64)}`
+import { sha } from './helpers/scan-context.js'
 
 describe('the Markdown report', () => {
   const policy = {
@@ -17,7 +16,7 @@ describe('the Markdown report', () => {
   it('says plainly when there was no baseline, and shows the rate limit left', () => {
     const { findings } = compare(
       [found('python:3.12-slim')],
-      new Map([['docker.io/library/python:3.12-slim', { digest: d('a') }]]),
+      new Map([['docker.io/library/python:3.12-slim', { digest: sha('a') }]]),
       null,
       {
         platforms: [],
@@ -55,13 +54,13 @@ describe('the Markdown report', () => {
       version: 1 as const,
 
       images: {
-        'docker.io/library/redis:7': { digest: d('a'), recordedAt: '' },
-        'docker.io/library/alpine:3.20': { digest: d('c'), recordedAt: '' }
+        'docker.io/library/redis:7': { digest: sha('a'), recordedAt: '' },
+        'docker.io/library/alpine:3.20': { digest: sha('c'), recordedAt: '' }
       }
     }
     const resolutions = new Map([
-      ['docker.io/library/redis:7', { digest: d('b') }],
-      ['docker.io/library/alpine:3.20', { digest: d('e') }]
+      ['docker.io/library/redis:7', { digest: sha('b') }],
+      ['docker.io/library/alpine:3.20', { digest: sha('e') }]
     ])
     const { findings } = compare([compose, variable], resolutions, baseline, {
       platforms: [],
@@ -76,8 +75,8 @@ describe('the Markdown report', () => {
       acceptHint: 'run the gate on main with accept: true',
       records: true
     })
-    expect(report).toContain(`\`\`\`yaml\nimage: redis:7@${d('a')}\n\`\`\``)
-    expect(report).toContain(`\`\`\`dockerfile\nFROM alpine:\${V}@${d('c')} AS base\n\`\`\``)
+    expect(report).toContain(`\`\`\`yaml\nimage: redis:7@${sha('a')}\n\`\`\``)
+    expect(report).toContain(`\`\`\`dockerfile\nFROM alpine:\${V}@${sha('c')} AS base\n\`\`\``)
     expect(report).toContain('Or accept the new image: run the gate on main with accept: true.')
     expect(report).toContain(
       '- :x: 2 images changed under their tags since the last successful build'

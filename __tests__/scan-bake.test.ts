@@ -3,21 +3,11 @@ import { formatReference } from '../src/reference/reference.js'
 import { bakeSource, scanBake } from '../src/sources/bake.js'
 import { parseHcl } from '../src/sources/hcl.js'
 import { kindSpec } from '../src/sources/index.js'
-import type { ScanContext } from '../src/sources/source.js'
 import type { BakeInvocation } from '../src/sources/bake.js'
+import { scanContext } from './helpers/scan-context.js'
 
-const context = (
-  beside: Record<string, string> = {},
-  variables: Record<string, string> = {}
-): ScanContext<BakeInvocation> => ({
-  buildArgs: {},
-  targetPlatforms: ['linux/amd64'],
-  buildPlatform: 'linux/amd64',
-  variables,
-  secrets: [],
-  passed: null,
-  readBeside: name => beside[name] ?? null
-})
+const context = (beside: Record<string, string> = {}, variables: Record<string, string> = {}) =>
+  scanContext<BakeInvocation>(beside, { variables })
 
 const BAKE = `
 # the release images

@@ -6,6 +6,7 @@ import fg from 'fast-glob'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { scanContext } from './helpers/scan-context.js'
 
 const images = (scan: ReturnType<typeof scanCompose>) =>
   scan.references.map(r => [r.file, r.line, r.image ? formatReference(r.image) : r.error])
@@ -40,16 +41,11 @@ describe('a Compose project as Compose reads it', () => {
   })
 
   it('reads the image a .env value builds from other values', () => {
-    const scanned = composeSource.scan('compose.yaml', 'services:\n  api:\n    image: ${BASE}\n', {
-      buildArgs: {},
-      targetPlatforms: [],
-      buildPlatform: 'linux/amd64',
-      variables: {},
-      secrets: [],
-      passed: null,
-      readBeside: name =>
-        name === '.env' ? 'REGISTRY=ghcr.io/acme\nBASE=${REGISTRY}/python:3.12\n' : null
-    })
+    const scanned = composeSource.scan(
+      'compose.yaml',
+      'services:\n  api:\n    image: ${BASE}\n',
+      scanContext({ '.env': 'REGISTRY=ghcr.io/acme\nBASE=${REGISTRY}/python:3.12\n' })
+    )
     expect(images(scanned)).toEqual([['compose.yaml', 3, 'ghcr.io/acme/python:3.12']])
   })
 

@@ -1,21 +1,13 @@
 import { builds } from './helpers/references.js'
 import { bakeSource } from '../src/sources/bake.js'
 import { parseSbom, sharedObject } from '../src/explain/packages.js'
-import type { ScanContext } from '../src/sources/source.js'
 import type { BakeInvocation } from '../src/sources/bake.js'
 import { workflowSource } from '../src/sources/workflow.js'
+import { scanContext } from './helpers/scan-context.js'
 
 // What a few hundred bytes (or a large but ordinary file) could make the scan do before:
 // each case here took tens of seconds or ran out of memory; each is now linear in its input.
-const context: ScanContext<BakeInvocation> = {
-  buildArgs: {},
-  targetPlatforms: ['linux/amd64'],
-  buildPlatform: 'linux/amd64',
-  variables: {},
-  secrets: [],
-  passed: null,
-  readBeside: () => null
-}
+const context = scanContext<BakeInvocation>()
 const timed = <T>(run: () => T): [T, number] => {
   const started = performance.now()
   const value = run()

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { expect } from '@jest/globals'
 import type { ScanContext, Source } from '../../src/sources/source.js'
+import { scanContext } from './scan-context.js'
 
 /** What the hostile-input tests share: ordinary files to pace against, hostile lines, the bounds. */
 
@@ -9,15 +10,8 @@ import type { ScanContext, Source } from '../../src/sources/source.js'
 // to the file: measured against scanning an ordinary file of the same size, not a clock.
 
 export const SIZE = 192 * 1024
-export const context = (dotenv: string | null = null): ScanContext<never> => ({
-  buildArgs: {},
-  targetPlatforms: ['linux/amd64'],
-  buildPlatform: 'linux/amd64',
-  variables: { A: 'a' },
-  secrets: [],
-  passed: null,
-  readBeside: name => (name === '.env' ? dotenv : null)
-})
+export const context = (dotenv: string | null = null): ScanContext<never> =>
+  scanContext(dotenv === null ? {} : { '.env': dotenv }, { variables: { A: 'a' } })
 
 export const ORDINARY_DOCKERFILE = (() => {
   const stage = [
