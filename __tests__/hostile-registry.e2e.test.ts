@@ -15,9 +15,9 @@ import { parseReference } from '../src/reference/reference.js'
 import { RegistryError } from '../src/registry/errors.js'
 import { RegistryClient, type RegistryClientOptions } from '../src/registry/remote.js'
 import { FaultProxy, RecordingServer } from './harness/fault-proxy.js'
-import { ImagePusher } from './harness/images.js'
 import { close, listen } from './harness/ports.js'
 import { TestRegistry } from './harness/registry.js'
+import { startFaultyRegistry, stopFaultyRegistry } from './helpers/faulty-registry.js'
 import { CLI, runNode } from './helpers/run.js'
 
 const FAST: RegistryClientOptions = { timeoutMs: 1000, baseDelayMs: 10, maxDelayMs: 50 }
@@ -37,17 +37,8 @@ describe('a hostile registry', () => {
       (error: unknown) => error as RegistryError
     )
 
-  beforeAll(async () => {
-    await registry.start()
-    proxy = await new FaultProxy(registry.url).start()
-    digest = (
-      await new ImagePusher(registry).pushImage('library/app', { env: ['A=1'] }, { tag: 'v1' })
-    ).digest
-  })
-  afterAll(async () => {
-    await proxy.stop()
-    await registry.stop()
-  })
+  beforeAll(async () => ({ proxy, digest } = await startFaultyRegistry(registry)))
+  afterAll(() => stopFaultyRegistry(registry, proxy))
   beforeEach(() => proxy.reset())
   afterEach(async () => {
     await client?.close()

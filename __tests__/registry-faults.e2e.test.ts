@@ -6,6 +6,7 @@ import { FaultProxy, RecordingServer } from './harness/fault-proxy.js'
 import { ImagePusher } from './harness/images.js'
 import { freePort } from './harness/ports.js'
 import { TestRegistry } from './harness/registry.js'
+import { startFaultyRegistry, stopFaultyRegistry } from './helpers/faulty-registry.js'
 import { found } from './helpers/references.js'
 
 const FAST: RegistryClientOptions = { timeoutMs: 3000, baseDelayMs: 10, maxDelayMs: 50 }
@@ -17,17 +18,8 @@ describe('a registry that misbehaves (fault-injecting proxy in front of the real
   let client: RegistryClient
   const image = () => parseReference(`${proxy.host}/library/app:v1`)
 
-  beforeAll(async () => {
-    await registry.start()
-    proxy = await new FaultProxy(registry.url).start()
-    digest = (
-      await new ImagePusher(registry).pushImage('library/app', { env: ['A=1'] }, { tag: 'v1' })
-    ).digest
-  })
-  afterAll(async () => {
-    await proxy.stop()
-    await registry.stop()
-  })
+  beforeAll(async () => ({ proxy, digest } = await startFaultyRegistry(registry)))
+  afterAll(() => stopFaultyRegistry(registry, proxy))
   beforeEach(() => {
     proxy.reset()
     client = new RegistryClient(FAST)
