@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { formatReference } from '../src/reference/reference.js'
 import { READ_ORDER, SOURCES } from '../src/sources/index.js'
-import { RepositoryReader } from '../src/sources/read-file.js'
-import { selectFiles } from '../src/sources/select.js'
+import { RepositoryReader } from '../src/sources/read/read-file.js'
+import { selectFiles } from '../src/sources/read/select.js'
 
 /** The parts discovery is made of, each alone: selecting files, reading them, the read order. */
 describe('the parts of discovery', () => {

@@ -6,7 +6,7 @@ import {
   parseSbom,
   sharedObject
 } from '../src/explain/packages.js'
-import { packageUses } from '../src/sources/dockerfile-uses.js'
+import { packageUses } from '../src/sources/dockerfile/uses.js'
 
 describe('package databases', () => {
   it('reads installed dpkg packages, not those only configured or removed', () => {

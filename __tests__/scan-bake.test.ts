@@ -1,7 +1,7 @@
 import { builds } from './helpers/references.js'
 import { formatReference } from '../src/reference/reference.js'
 import { bakeSource, scanBake } from '../src/sources/bake.js'
-import { parseHcl } from '../src/sources/hcl.js'
+import { parseHcl } from '../src/sources/read/hcl.js'
 import { kindSpec } from '../src/sources/index.js'
 import type { BakeInvocation } from '../src/sources/bake.js'
 import { scanContext } from './helpers/scan-context.js'

@@ -1,5 +1,6 @@
 import { builds, discoverDirectory } from './helpers/references.js'
-import { composeSource, parseDotenv, scanCompose } from '../src/sources/compose.js'
+import { composeSource, scanCompose } from '../src/sources/compose/compose.js'
+import { parseDotenv } from '../src/sources/compose/dotenv.js'
 import { DEFAULT_PATTERNS, sourceFor } from '../src/sources/index.js'
 import { formatReference } from '../src/reference/reference.js'
 import fg from 'fast-glob'

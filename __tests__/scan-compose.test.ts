@@ -1,6 +1,6 @@
 import { builds } from './helpers/references.js'
 import { formatReference } from '../src/reference/reference.js'
-import { scanCompose } from '../src/sources/compose.js'
+import { scanCompose } from '../src/sources/compose/compose.js'
 
 describe('Compose scanning', () => {
   const compose = `services:

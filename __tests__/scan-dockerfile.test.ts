@@ -1,6 +1,6 @@
 import { formatReference } from '../src/reference/reference.js'
-import { scanDockerfile } from '../src/sources/dockerfile.js'
-import type { DockerfileOptions } from '../src/sources/dockerfile.js'
+import { scanDockerfile } from '../src/sources/dockerfile/dockerfile.js'
+import type { DockerfileOptions } from '../src/sources/dockerfile/dockerfile.js'
 
 /** Compact view of what a user reads in `scan`: line, kind, image or error, stage, platform. */
 function scan(content: string, options: DockerfileOptions = {}) {

@@ -2,8 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { formatReference } from '../src/reference/reference.js'
-import { discover, MAX_READINGS_PER_FILE, MAX_REFERENCES } from '../src/sources/discover.js'
-import { DEFAULT_PATTERNS } from '../src/sources/index.js'
+import { MAX_READINGS_PER_FILE, MAX_REFERENCES } from '../src/sources/discover.js'
 import { discoverDirectory } from './helpers/references.js'
 
 // A pull request writes the files that name other files: a kustomization's resources, a
@@ -133,14 +132,7 @@ describe('following files a pull request wrote', () => {
       Dockerfile: 'FROM alpine:3.20\n',
       'compose.yaml': 'services:\n  a:\n    image: redis:7\n'
     })
-    const found = await discover({
-      cwd: root,
-      select: { globs: DEFAULT_PATTERNS },
-      buildArgs: {},
-      targetPlatforms: ['linux/amd64'],
-      buildPlatform: 'linux/amd64',
-      variables: {},
-      secrets: [],
+    const found = await discoverDirectory(root, {
       deadline: { at: performance.now() - 1, described: '300 s (10 × timeout)' }
     })
     expect(found.errors).toEqual([

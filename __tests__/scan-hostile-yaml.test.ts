@@ -1,15 +1,15 @@
 import fc from 'fast-check'
-import { composeSource } from '../src/sources/compose.js'
+import { composeSource } from '../src/sources/compose/compose.js'
 import { scanHelmValues } from '../src/sources/helm-values.js'
 import { kubernetesSource } from '../src/sources/kubernetes.js'
-import { kustomizeSource } from '../src/sources/kustomize.js'
+import { kustomizeSource } from '../src/sources/kustomize/kustomize.js'
 import { workflowSource } from '../src/sources/workflow.js'
 import {
   MAX_FLOW_DEPTH,
   MAX_FLOW_PER_DOCUMENT,
   MAX_FLOW_PER_LINE,
   MAX_OPEN_QUOTE_LINES
-} from '../src/sources/yaml.js'
+} from '../src/sources/read/yaml.js'
 import type { SourceScan } from '../src/sources/source.js'
 import {
   context,

@@ -1,9 +1,10 @@
 import { builds } from './helpers/references.js'
 import fc from 'fast-check'
 import { bakeSource } from '../src/sources/bake.js'
-import { composeSource, parseDotenv } from '../src/sources/compose.js'
-import { dockerfileSource } from '../src/sources/dockerfile.js'
-import { MAX_NESTING } from '../src/sources/expand.js'
+import { composeSource } from '../src/sources/compose/compose.js'
+import { parseDotenv } from '../src/sources/compose/dotenv.js'
+import { dockerfileSource } from '../src/sources/dockerfile/dockerfile.js'
+import { MAX_NESTING } from '../src/sources/read/expand.js'
 import { MAX_WORKFLOW_LEGS, workflowSource } from '../src/sources/workflow.js'
 import { formatReference } from '../src/reference/reference.js'
 import {

@@ -6,7 +6,7 @@ import { discover } from '../src/sources/discover.js'
 import { scanHelmValues } from '../src/sources/helm-values.js'
 import { kindSpec, sourceFor } from '../src/sources/index.js'
 import { applyOverrides, scanManifests } from '../src/sources/kubernetes.js'
-import { isPatched } from '../src/sources/kustomize-selector.js'
+import { isPatched } from '../src/sources/kustomize/selector.js'
 import type { FoundReference } from '../src/sources/source.js'
 
 const shown = (references: FoundReference[]) =>

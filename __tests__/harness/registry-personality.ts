@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import { join } from 'node:path'
 import { endToEnd } from './fault-proxy.js'
 import { close, listen } from './ports.js'
+import { selfSignedCert } from './tls-cert.js'
 
 /**
  * How one registry asks for credentials and checks them, as its documentation and source
@@ -99,14 +98,7 @@ export class PersonalityFront {
   }
 
   async start(): Promise<this> {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=registry']
-        .concat(['-addext', 'subjectAltName=IP:0.0.0.0,IP:127.0.0.1,DNS:localhost'])
-        .concat(['-keyout', this.keyPath, '-out', this.certPath]),
-      { stdio: 'ignore' }
-    )
-    const tls = { key: readFileSync(this.keyPath), cert: readFileSync(this.certPath) }
+    const tls = selfSignedCert(this.certPath, this.keyPath, 'IP:0.0.0.0,IP:127.0.0.1,DNS:localhost')
     this.registry = createServer(tls, (req, res) => void this.serveRegistry(req, res))
     this.registryPort = await listen(this.registry)
     if (this.personality.tokenElsewhere || this.personality.tokenRedirect) {

@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http'
 import {
   createSecureServer,
@@ -12,6 +10,7 @@ import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { endToEnd } from './fault-proxy.js'
 import { Pauses } from './pauses.js'
+import { selfSignedCert } from './tls-cert.js'
 
 export type FrontProtocol = 'h2' | 'http/1.1'
 
@@ -55,14 +54,7 @@ export class TlsFront {
   }
 
   async start(): Promise<this> {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=front']
-        .concat(['-addext', 'subjectAltName=IP:0.0.0.0'])
-        .concat(['-keyout', this.keyPath, '-out', this.certPath]),
-      { stdio: 'ignore' }
-    )
-    const tls = { key: readFileSync(this.keyPath), cert: readFileSync(this.certPath) }
+    const tls = selfSignedCert(this.certPath, this.keyPath, 'IP:0.0.0.0')
     const handler = (req: FrontRequest, res: FrontResponse) => void this.handle(req, res)
     const server =
       this.protocol === 'h2'

@@ -1,7 +1,7 @@
-import { discover, type Discovered } from '../../src/sources/discover.js'
+import { discover, type Discovered, type DiscoverOptions } from '../../src/sources/discover.js'
 import { DEFAULT_PATTERNS } from '../../src/sources/index.js'
 import { parseReference } from '../../src/reference/reference.js'
-import { dockerfileSource, type DockerfileBuild } from '../../src/sources/dockerfile.js'
+import { dockerfileSource, type DockerfileBuild } from '../../src/sources/dockerfile/dockerfile.js'
 import type { FoundReference, SourceScan } from '../../src/sources/source.js'
 
 /** A reference as the scanner would report it from `FROM image` on line `line` of a Dockerfile. */
@@ -36,7 +36,10 @@ export function builds(scan: SourceScan) {
 }
 
 /** Every file of a directory, found and read as the action's default `files` do, for linux/amd64. */
-export function discoverDirectory(root: string): Promise<Discovered> {
+export function discoverDirectory(
+  root: string,
+  differs: Partial<DiscoverOptions> = {}
+): Promise<Discovered> {
   return discover({
     cwd: root,
     select: { globs: DEFAULT_PATTERNS },
@@ -44,6 +47,7 @@ export function discoverDirectory(root: string): Promise<Discovered> {
     targetPlatforms: ['linux/amd64'],
     buildPlatform: 'linux/amd64',
     variables: {},
-    secrets: []
+    secrets: [],
+    ...differs
   })
 }

@@ -3,7 +3,7 @@
  */
 import { rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import { isInside, readRegularFile } from '../sources/read-file.js'
+import { isInside, readRegularFile } from '../sources/read/read-file.js'
 import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
 import type { BaselineStore, Restored } from './store.js'
 import { messageOf } from '../errors.js'

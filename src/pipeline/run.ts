@@ -11,7 +11,7 @@ import { resolve } from 'node:path'
 import { sharedObject } from '../explain/packages.js'
 import { explainDrift, type ExplainResult } from '../explain/read.js'
 import { kindSpec } from '../sources/index.js'
-import { isInside, MAX_FILE_BYTES, readRegularFile } from '../sources/read-file.js'
+import { isInside, MAX_FILE_BYTES, readRegularFile } from '../sources/read/read-file.js'
 import { normalizePlatform } from '../reference/platform.js'
 import { formatReference, tagOf } from '../reference/reference.js'
 import {

@@ -6,7 +6,7 @@
 import { posix } from 'node:path'
 import { formatReference } from '../reference/reference.js'
 import { parsePlatform, PlatformError } from '../reference/platform.js'
-import { HclError, parseHcl, parseHclString, type Block, type Body, type Expr } from './hcl.js'
+import { HclError, parseHcl, parseHclString, type Block, type Body, type Expr } from './read/hcl.js'
 import {
   imageOrError,
   isRemoteContext,
@@ -18,9 +18,9 @@ import {
   type Source,
   type SourceScan
 } from './source.js'
-import { guardedLookup } from './variables.js'
-import { ExpansionError } from './expand.js'
-import { dockerfileSource } from './dockerfile.js'
+import { guardedLookup } from './read/variables.js'
+import { ExpansionError } from './read/expand.js'
+import { dockerfileSource } from './dockerfile/dockerfile.js'
 
 const OVERRIDE = /^(.*\/)?docker-bake\.override\.(hcl|json)$/
 

@@ -6,8 +6,8 @@
  */
 import { dirname, isAbsolute, posix, relative, resolve } from 'node:path'
 import { DEFAULT_PATTERNS, READ_ORDER, SOURCES, sourceFor } from './index.js'
-import { MAX_FILE_BYTES, mebibytes, realPath, RepositoryReader } from './read-file.js'
-import { selectFiles, statOrNull, toPosix, type FileSelection } from './select.js'
+import { MAX_FILE_BYTES, mebibytes, realPath, RepositoryReader } from './read/read-file.js'
+import { selectFiles, statOrNull, toPosix, type FileSelection } from './read/select.js'
 import {
   emptyScan,
   referenceKey,
@@ -19,7 +19,7 @@ import {
 } from './source.js'
 import { messageOf } from '../errors.js'
 
-export { MissingPathError, type FileSelection } from './select.js'
+export { MissingPathError, type FileSelection } from './read/select.js'
 
 /** How long the scan works before it lets other work (the cache restore) run. */
 const YIELD_EVERY_MS = 20

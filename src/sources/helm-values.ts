@@ -22,9 +22,10 @@ import {
   imageOrError,
   pinWord,
   type Source,
-  type SourceScan
+  type SourceScan,
+  scanYaml
 } from './source.js'
-import { field, positionOf, scalarText, scanYaml } from './yaml.js'
+import { field, positionOf, scalarText } from './read/yaml.js'
 
 /** How deep values are searched for images. */
 const MAX_DEPTH = 32

@@ -5,12 +5,12 @@
  */
 import picomatch from 'picomatch'
 import { bakeSource } from './bake.js'
-import { composeSource } from './compose.js'
-import { dockerfileSource } from './dockerfile.js'
+import { composeSource } from './compose/compose.js'
+import { dockerfileSource } from './dockerfile/dockerfile.js'
 import { helmValuesSource } from './helm-values.js'
 import { kubernetesSource } from './kubernetes.js'
-import { kustomizeSource } from './kustomize.js'
-import { jsonPatchSource } from './kustomize-patches.js'
+import { kustomizeSource } from './kustomize/kustomize.js'
+import { jsonPatchSource } from './kustomize/patches.js'
 import { workflowSource } from './workflow.js'
 import type { FoundReference, ReferenceKindSpec, Source } from './source.js'
 

@@ -13,9 +13,9 @@ import {
   type Source,
   type SourceScan
 } from './source.js'
-import { MAX_FILE_BYTES, MAX_MANIFEST_BYTES, mebibytes } from './read-file.js'
-import { isPatched, type ContainerAt, type PatchedContainer } from './kustomize-selector.js'
-import { deref, field, parseYamlStream, positionOf, scalarText, yamlError } from './yaml.js'
+import { MAX_FILE_BYTES, MAX_MANIFEST_BYTES, mebibytes } from './read/read-file.js'
+import { isPatched, type ContainerAt, type PatchedContainer } from './kustomize/selector.js'
+import { deref, field, parseYamlStream, positionOf, scalarText, yamlError } from './read/yaml.js'
 
 /** The kind of a reference a Kustomize `images:` entry makes: declared by the kustomization source. */
 export const KUSTOMIZE_KIND = 'kustomize'

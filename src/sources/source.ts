@@ -10,6 +10,11 @@ import {
   parseReference,
   type ImageReference
 } from '../reference/reference.js'
+import { parseYaml, type ParsedYaml } from './read/yaml.js'
+import type { ScanProblem } from './read/text.js'
+
+// the readers' words, part of every source's contract
+export { excerpt, type ScanProblem } from './read/text.js'
 
 /** One image a build pulls, where it is named, and what it normalizes to. */
 export interface FoundReference {
@@ -36,13 +41,6 @@ export interface FoundReference {
   /** How the file is built, when another file builds it: `service "web"`, `job "image" step 2 (…)`. */
   builtBy?: string
   error: string | null
-}
-
-/** Something a scan says of a file or a line of it: an error, a warning or a notice. */
-export interface ScanProblem {
-  file: string
-  line?: number
-  message: string
 }
 
 /**
@@ -207,7 +205,15 @@ export function pinWord(word: string, digest: string): string {
   return `${word.replace(/@[^@\s]*$/, '')}@${digest}`
 }
 
-/** A piece of a repository file as messages quote it: enough to find it, never a whole hostile line. */
-export function excerpt(text: string, max = 80): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text
+/** A scan of a one-document YAML file: `read` fills it, or the file's one error is all it holds. */
+export function scanYaml(
+  file: string,
+  text: string,
+  read: (parsed: ParsedYaml, result: SourceScan) => void
+): SourceScan {
+  const result = emptyScan()
+  const parsed = parseYaml(file, text)
+  if ('error' in parsed) result.errors.push(parsed.error)
+  else read(parsed, result)
+  return result
 }

@@ -4,9 +4,9 @@
 import { posix } from 'node:path'
 import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml'
 import { bakeSource } from './bake.js'
-import { composeSource } from './compose.js'
-import { dockerfileSource } from './dockerfile.js'
-import { deref, field, positionOf, scalarText, scanYaml } from './yaml.js'
+import { composeSource } from './compose/compose.js'
+import { dockerfileSource } from './dockerfile/dockerfile.js'
+import { deref, field, positionOf, scalarText } from './read/yaml.js'
 import { formatReference } from '../reference/reference.js'
 import { parsePlatform, PlatformError } from '../reference/platform.js'
 import {
@@ -18,7 +18,8 @@ import {
   type ReferenceKindSpec,
   type Source,
   type ScanProblem,
-  type SourceScan
+  type SourceScan,
+  scanYaml
 } from './source.js'
 
 /** The line as written (`key: value`), its value the image in full pinned to the digest. */

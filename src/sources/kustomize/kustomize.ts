@@ -10,10 +10,17 @@ import {
   kubernetesSource,
   type ImageOverride,
   type KustomizeImages
-} from './kubernetes.js'
-import { applyPatches, jsonPatchSource, patchesOf } from './kustomize-patches.js'
-import { excerpt, follow, isRemoteContext, type Source, type SourceScan } from './source.js'
-import { field, positionOf, scalarText, scanYaml } from './yaml.js'
+} from '../kubernetes.js'
+import { applyPatches, jsonPatchSource, patchesOf } from './patches.js'
+import {
+  excerpt,
+  follow,
+  isRemoteContext,
+  type Source,
+  type SourceScan,
+  scanYaml
+} from '../source.js'
+import { field, positionOf, scalarText } from '../read/yaml.js'
 
 /** The names `kustomize build DIR` looks for, in its order. */
 const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']

@@ -6,7 +6,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
-import type { ScanProblem } from './source.js'
+import type { ScanProblem } from './text.js'
 import { statOrNull } from './select.js'
 
 /** The most any file a build reads may hold: Dockerfiles, Compose, Bake, workflows, values. */

@@ -3,8 +3,8 @@
  * lines of the stages built on it that install the package or name its shared object,
  * COPY/ADD lines that copy that shared object. Pure.
  */
-import { parseDockerfileSyntax, splitWords } from './dockerfile-syntax.js'
-import type { PackageUse, RemovedPackage } from './source.js'
+import { parseDockerfileSyntax, splitWords } from './syntax.js'
+import type { PackageUse, RemovedPackage } from '../source.js'
 
 const INSTALLERS = new Set([
   'apt-get',

@@ -18,7 +18,7 @@ import {
   type Node,
   type YAMLMap
 } from 'yaml'
-import { emptyScan, type ScanProblem, type SourceScan } from './source.js'
+import type { ScanProblem } from './text.js'
 
 /** Indicators one line may hold: flow brackets, quotes, anchors, aliases, tags, `: `, `- `, `? `. */
 export const MAX_FLOW_PER_LINE = 1024
@@ -44,19 +44,6 @@ export function parseYaml(file: string, text: string): ParsedYaml | { error: Sca
   return 'error' in parsed
     ? parsed
     : { document: parsed.documents[0], lineCounter: parsed.lineCounter }
-}
-
-/** A scan of a one-document YAML file: `read` fills it, or the file's one error is all it holds. */
-export function scanYaml(
-  file: string,
-  text: string,
-  read: (parsed: ParsedYaml, result: SourceScan) => void
-): SourceScan {
-  const result = emptyScan()
-  const parsed = parseYaml(file, text)
-  if ('error' in parsed) result.errors.push(parsed.error)
-  else read(parsed, result)
-  return result
 }
 
 /** Parses a YAML stream (`---` between documents), or says why it is not scanned, on its line. */

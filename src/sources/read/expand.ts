@@ -4,7 +4,7 @@
  * (Compose also `${V:?e}`, `${V?e}`); `w` may itself contain variables.
  */
 
-import { excerpt } from './source.js'
+import { excerpt } from './text.js'
 
 export interface ExpandOptions {
   /** Dockerfile escape character (`\` or a backtick) that makes the next character literal. */

@@ -1,18 +1,18 @@
 /**
  * Dockerfiles and Containerfiles as BuildKit builds them: every image a build pulls, per platform.
  */
-import { DEFAULT_PLATFORM, parsePlatform, PlatformError } from '../reference/platform.js'
-import { formatReference } from '../reference/reference.js'
-import type { ImageReference } from '../reference/reference.js'
+import { DEFAULT_PLATFORM, parsePlatform, PlatformError } from '../../reference/platform.js'
+import { formatReference } from '../../reference/reference.js'
+import type { ImageReference } from '../../reference/reference.js'
 import {
   parseDockerfileSyntax,
   splitFlags,
   splitWords,
   type DockerfileSyntax,
   type Instruction
-} from './dockerfile-syntax.js'
-import { packageUses } from './dockerfile-uses.js'
-import { expand, ExpansionError, type Lookup } from './expand.js'
+} from './syntax.js'
+import { packageUses } from './uses.js'
+import { expand, ExpansionError, type Lookup } from '../read/expand.js'
 import {
   imageOrError,
   pinWord,
@@ -20,7 +20,7 @@ import {
   type FoundReference,
   type ScanProblem,
   type Source
-} from './source.js'
+} from '../source.js'
 
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/
 

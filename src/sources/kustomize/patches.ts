@@ -22,8 +22,8 @@ import {
   kubernetesSource,
   scanManifests,
   type KustomizeImages
-} from './kubernetes.js'
-import type { PatchedContainer } from './kustomize-selector.js'
+} from '../kubernetes.js'
+import type { PatchedContainer } from './selector.js'
 import {
   emptyScan,
   follow,
@@ -32,8 +32,8 @@ import {
   type Source,
   type SourceScan,
   type ReferenceKindSpec
-} from './source.js'
-import { field, parseYamlStream, positionOf, scalarText } from './yaml.js'
+} from '../source.js'
+import { field, parseYamlStream, positionOf, scalarText } from '../read/yaml.js'
 
 const JSON_PATCH_SPEC: ReferenceKindSpec = {
   name: JSON_PATCH_KIND,
