@@ -5,7 +5,8 @@
 import type { Credential, Keychain } from './credentials.js'
 import { isRecord } from '../json.js'
 import { RegistryError } from './errors.js'
-import type { HttpRequest, HttpResponse, Transport } from './transport.js'
+import type { HttpRequest, HttpResponse } from './transport.js'
+import type { RoundTripper } from './transport/http.js'
 
 /** A parsed `WWW-Authenticate` challenge. */
 export interface Challenge {
@@ -117,8 +118,9 @@ export class Authenticator {
   private readonly registries = new Map<string, RegistryAuthState>()
   private readonly tokens = new Map<string, CachedToken>()
 
+  /** `next`: the layer under it, which sends a request as it is (the transport, or a test's script). */
   constructor(
-    private readonly transport: Transport,
+    private readonly next: RoundTripper,
     private readonly keychain: Keychain
   ) {}
 
@@ -127,7 +129,7 @@ export class Authenticator {
     const state = this.state(registry)
     if (state.challenge === undefined) {
       if (!state.learning) {
-        const first = this.transport.send(req).then(response => challengeFrom(req, response))
+        const first = this.next(req).then(response => challengeFrom(req, response))
         state.learning = first.catch(() => undefined)
         const response = await first
         state.challenge =
@@ -138,13 +140,13 @@ export class Authenticator {
       }
     }
     let authorization = await this.authorization(registry, repository, false)
-    let response = challengeFrom(req, await this.transport.send({ ...req, authorization }))
+    let response = challengeFrom(req, await this.next({ ...req, authorization }))
     if (response.status === 401) {
       // the challenge may have changed, or a cached token expired early: learn and try once more
       state.challenge = parseChallenge(response.headers['www-authenticate']) ?? state.challenge
       authorization = await this.authorization(registry, repository, true)
       if (authorization !== undefined)
-        response = challengeFrom(req, await this.transport.send({ ...req, authorization }))
+        response = challengeFrom(req, await this.next({ ...req, authorization }))
     }
     return response
   }
@@ -216,7 +218,7 @@ export class Authenticator {
     this.stats.tokensFetched++
     let response: HttpResponse
     try {
-      response = await this.transport.send({ ...req, maxBodyBytes: 1024 * 1024 })
+      response = await this.next({ ...req, maxBodyBytes: 1024 * 1024 })
     } catch (error) {
       if (error instanceof RegistryError) {
         throw new RegistryError(

@@ -86,7 +86,7 @@ export class RegistryClient {
 
   constructor(options: RegistryClientOptions) {
     this.transport = new Transport(options)
-    this.auth = new Authenticator(this.transport, new Keychain(options))
+    this.auth = new Authenticator(this.transport.send, new Keychain(options))
     this.mirrors = options.mirrors ?? {}
     this.insecure = [
       ...(options.insecureRegistries ?? []),
