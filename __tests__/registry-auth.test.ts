@@ -1,6 +1,6 @@
 import { Authenticator } from '../src/registry/auth.js'
 import { Keychain } from '../src/registry/credentials.js'
-import type { HttpRequest, HttpResponse } from '../src/registry/transport.js'
+import type { HttpRequest, HttpResponse } from '../src/registry/transport/transport.js'
 
 const REGISTRY = 'r.example'
 const manifest = (repository: string) => `https://${REGISTRY}/v2/${repository}/manifests/1`

@@ -1,5 +1,5 @@
 import { parseReference } from '../src/reference/reference.js'
-import { RegistryError } from '../src/registry/errors.js'
+import { RegistryError } from '../src/registry/transport/errors.js'
 import { RegistryClient, type RegistryClientOptions } from '../src/registry/remote.js'
 import { resolveAll } from '../src/resolve/resolve.js'
 import { FaultProxy, RecordingServer } from './harness/fault-proxy.js'

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream'
-import { RegistryError } from '../src/registry/errors.js'
+import { RegistryError } from '../src/registry/transport/errors.js'
 import { readCapped } from '../src/registry/transport/body.js'
 import type { HttpRequest, HttpResponse, RoundTripper } from '../src/registry/transport/http.js'
 import { limited } from '../src/registry/transport/limit.js'

@@ -26530,7 +26530,7 @@ var UnusableBaselineError = class extends Error {
   }
 };
 
-// src/registry/errors.ts
+// src/registry/transport/errors.ts
 var RegistryError = class extends Error {
   constructor(kind, message, registry) {
     super(message);
@@ -30960,11 +30960,12 @@ function challengeFrom(req, response) {
   return response;
 }
 var Authenticator = class {
-  constructor(transport, keychain) {
-    this.transport = transport;
+  /** `next`: the layer under it, which sends a request as it is (the transport, or a test's script). */
+  constructor(next, keychain) {
+    this.next = next;
     this.keychain = keychain;
   }
-  transport;
+  next;
   keychain;
   stats = { tokensFetched: 0 };
   registries = /* @__PURE__ */ new Map();
@@ -30974,7 +30975,7 @@ var Authenticator = class {
     const state = this.state(registry);
     if (state.challenge === void 0) {
       if (!state.learning) {
-        const first = this.transport.send(req).then((response3) => challengeFrom(req, response3));
+        const first = this.next(req).then((response3) => challengeFrom(req, response3));
         state.learning = first.catch(() => void 0);
         const response2 = await first;
         state.challenge = response2.status === 401 ? parseChallenge(response2.headers["www-authenticate"]) : null;
@@ -30984,12 +30985,12 @@ var Authenticator = class {
       }
     }
     let authorization = await this.authorization(registry, repository, false);
-    let response = challengeFrom(req, await this.transport.send({ ...req, authorization }));
+    let response = challengeFrom(req, await this.next({ ...req, authorization }));
     if (response.status === 401) {
       state.challenge = parseChallenge(response.headers["www-authenticate"]) ?? state.challenge;
       authorization = await this.authorization(registry, repository, true);
       if (authorization !== void 0)
-        response = challengeFrom(req, await this.transport.send({ ...req, authorization }));
+        response = challengeFrom(req, await this.next({ ...req, authorization }));
     }
     return response;
   }
@@ -31045,7 +31046,7 @@ var Authenticator = class {
     this.stats.tokensFetched++;
     let response;
     try {
-      response = await this.transport.send({ ...req, maxBodyBytes: 1024 * 1024 });
+      response = await this.next({ ...req, maxBodyBytes: 1024 * 1024 });
     } catch (error) {
       if (error instanceof RegistryError) {
         throw new RegistryError(
@@ -31353,7 +31354,7 @@ function mirrorOf(reference, mirrors) {
   };
 }
 
-// src/registry/undici.ts
+// src/registry/transport/undici.ts
 var import_agent = __toESM(require_agent(), 1);
 var import_client = __toESM(require_client(), 1);
 var import_pool = __toESM(require_pool(), 1);
@@ -31659,7 +31660,7 @@ function parseRetryAfter(value, now = Date.now()) {
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
-// src/registry/transport.ts
+// src/registry/transport/transport.ts
 var Transport = class {
   stats = { requests: 0, retries: 0, limitedTo: {} };
   /** Sends a request, retrying what is worth retrying; returns the final response. */
@@ -31721,7 +31722,7 @@ var RegistryClient = class {
   down = /* @__PURE__ */ new Map();
   constructor(options) {
     this.transport = new Transport(options);
-    this.auth = new Authenticator(this.transport, new Keychain(options));
+    this.auth = new Authenticator(this.transport.send, new Keychain(options));
     this.mirrors = options.mirrors ?? {};
     this.insecure = [
       ...options.insecureRegistries ?? [],

@@ -7,7 +7,7 @@ import { PassThrough, Transform } from 'node:stream'
 import * as zlib from 'node:zlib'
 import tar from 'tar-stream'
 import type { ImageReference } from '../reference/reference.js'
-import { RegistryError } from '../registry/errors.js'
+import { RegistryError } from '../registry/transport/errors.js'
 import type { Descriptor } from '../registry/manifest.js'
 import type { RegistryClient } from '../registry/remote.js'
 

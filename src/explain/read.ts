@@ -4,7 +4,7 @@
 import type { DriftedFinding } from '../compare/compare.js'
 import { normalizePlatform } from '../reference/platform.js'
 import { tagOf } from '../reference/reference.js'
-import { RegistryError } from '../registry/errors.js'
+import { RegistryError } from '../registry/transport/errors.js'
 import type { PlatformImage, RegistryClient } from '../registry/remote.js'
 import {
   baseOs,

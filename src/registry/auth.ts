@@ -4,8 +4,8 @@
  */
 import type { Credential, Keychain } from './credentials.js'
 import { isRecord } from '../json.js'
-import { RegistryError } from './errors.js'
-import type { HttpRequest, HttpResponse } from './transport.js'
+import { RegistryError } from './transport/errors.js'
+import type { HttpRequest, HttpResponse } from './transport/transport.js'
 import type { RoundTripper } from './transport/http.js'
 
 /** A parsed `WWW-Authenticate` challenge. */

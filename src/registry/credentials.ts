@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { DOCKER_HUB } from '../reference/reference.js'
-import { RegistryError } from './errors.js'
+import { RegistryError } from './transport/errors.js'
 import { canonicalRegistry } from './hosts.js'
 import { isRecord } from '../json.js'
 

@@ -4,7 +4,7 @@
  */
 import { normalizePlatform, platformOf } from '../reference/platform.js'
 import { isDigest } from '../reference/digest.js'
-import { RegistryError } from './errors.js'
+import { RegistryError } from './transport/errors.js'
 import { isRecord } from '../json.js'
 
 export const MEDIA_TYPES = {

@@ -7,7 +7,7 @@ import { formatReference, type ImageReference } from '../reference/reference.js'
 import { DEFAULT_PLATFORM, platformOf } from '../reference/platform.js'
 import { Authenticator } from './auth.js'
 import { Keychain, type KeychainOptions } from './credentials.js'
-import { RegistryError, type RegistryErrorKind } from './errors.js'
+import { RegistryError, type RegistryErrorKind } from './transport/errors.js'
 import { registryBaseUrl } from './hosts.js'
 import { isRecord } from '../json.js'
 import { mirrorOf, type Mirrors } from './mirrors.js'
@@ -22,7 +22,7 @@ import {
   type ImageManifest,
   type Manifest
 } from './manifest.js'
-import { Transport, type HttpResponse, type TransportOptions } from './transport.js'
+import { Transport, type HttpResponse, type TransportOptions } from './transport/transport.js'
 
 const MANIFEST_TYPES: readonly string[] = Object.values(MEDIA_TYPES)
 const ACCEPT = MANIFEST_TYPES.join(', ')

@@ -3,7 +3,7 @@
  */
 import { normalizePlatform, platformOf } from '../reference/platform.js'
 import { formatReference, tagOf, type ImageReference } from '../reference/reference.js'
-import { RegistryError, type RegistryErrorKind } from '../registry/errors.js'
+import { RegistryError, type RegistryErrorKind } from '../registry/transport/errors.js'
 import {
   parseConfig,
   platformEntries,

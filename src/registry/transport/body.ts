@@ -3,7 +3,7 @@
  * byte is read, and a body that grows past it is cut off where it crosses it.
  */
 import type { Readable } from 'node:stream'
-import { RegistryError } from '../errors.js'
+import { RegistryError } from './errors.js'
 
 /** The body, or a `too-large` error; `failed` turns a stream error into the transport's own. */
 export async function readCapped(

@@ -4,8 +4,8 @@
  * on past it), the body read within its limit, and undici's failures as registry errors.
  */
 import type { Dispatcher } from 'undici'
-import { RegistryError } from '../errors.js'
-import { request as undiciRequest, type Agent } from '../undici.js'
+import { RegistryError } from './errors.js'
+import { request as undiciRequest, type Agent } from './undici.js'
 import { readCapped } from './body.js'
 import type {
   HttpRequest,

@@ -4,7 +4,7 @@
  * grant of a token request), a redirect never changes the scheme (https to http would send
  * the rest in clear), and at most 5 hops.
  */
-import { RegistryError } from '../errors.js'
+import { RegistryError } from './errors.js'
 import type { RoundTripper } from './http.js'
 
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308])

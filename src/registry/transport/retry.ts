@@ -3,7 +3,7 @@
  * exponential backoff and jitter, honouring Retry-After; never past the run's deadline, and
  * never for a Retry-After longer than the most the run waits.
  */
-import { RegistryError } from '../errors.js'
+import { RegistryError } from './errors.js'
 import type { HttpResponse, RoundTripper, RunDeadline, TransportStats } from './http.js'
 
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504])

@@ -4,15 +4,15 @@
  * through the rest), redirects followed by hand, concurrency limits, and one exchange over a
  * keep-alive undici agent, with deadlines per request and for the run.
  */
-import { RUN_TIMEOUT_FACTOR } from '../config/defaults.js'
+import { RUN_TIMEOUT_FACTOR } from '../../config/defaults.js'
 import { registryAgent, type Agent } from './undici.js'
-import { exchanging } from './transport/exchange.js'
-import type { HttpRequest, HttpResponse, RoundTripper, TransportStats } from './transport/http.js'
-import { limited } from './transport/limit.js'
-import { followingRedirects } from './transport/redirect.js'
-import { retrying } from './transport/retry.js'
+import { exchanging } from './exchange.js'
+import type { HttpRequest, HttpResponse, RoundTripper, TransportStats } from './http.js'
+import { limited } from './limit.js'
+import { followingRedirects } from './redirect.js'
+import { retrying } from './retry.js'
 
-export type { HttpRequest, HttpResponse } from './transport/http.js'
+export type { HttpRequest, HttpResponse } from './http.js'
 
 export interface TransportOptions {
   /** Per-request timeout (each attempt, from sending it to its last byte), in milliseconds. */
