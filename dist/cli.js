@@ -27344,18 +27344,44 @@ function majorMinor(version) {
   return version?.match(/^v?(\d+)(?:\.(\d+))?/)?.slice(1, 3).join(".");
 }
 
+// src/explain/databases.ts
+var DPKG_STATUS = "var/lib/dpkg/status";
+var DPKG_STATUS_D = "var/lib/dpkg/status.d/";
+var APK_INSTALLED = "lib/apk/db/installed";
+var DATABASES = [
+  {
+    name: "dpkg",
+    description: "the dpkg database",
+    holds: (path) => path === DPKG_STATUS || path.startsWith(DPKG_STATUS_D) && !path.endsWith(".md5sums"),
+    settles: (path) => path === DPKG_STATUS,
+    read: (files) => {
+      const texts = [...files].filter(([path]) => DATABASES[0].holds(path));
+      return texts.length > 0 ? texts.flatMap(([, text2]) => parseDpkgStatus(text2)) : null;
+    }
+  },
+  {
+    name: "apk",
+    description: "the apk database",
+    holds: (path) => path === APK_INSTALLED,
+    settles: (path) => path === APK_INSTALLED,
+    read: (files) => {
+      const text2 = files.get(APK_INSTALLED);
+      return text2 === void 0 ? null : parseApkInstalled(text2);
+    }
+  }
+];
+function databaseHolding(path) {
+  return DATABASES.find((database) => database.holds(path));
+}
+
 // src/explain/layers.ts
 var import_tar_stream = __toESM(require_tar_stream(), 1);
 import { posix as posix2 } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { PassThrough, Transform } from "node:stream";
 import * as zlib from "node:zlib";
-var DPKG_STATUS = "var/lib/dpkg/status";
-var DPKG_STATUS_D = "var/lib/dpkg/status.d/";
-var APK_INSTALLED = "lib/apk/db/installed";
 var OS_RELEASE = ["etc/os-release", "usr/lib/os-release"];
 var RPM_DATABASE = /^(usr\/lib\/sysimage\/rpm|var\/lib\/rpm)\/(rpmdb\.sqlite|Packages(\.db)?)$/;
-var SINGLE_FILES = [DPKG_STATUS, APK_INSTALLED, ...OS_RELEASE];
 var MAX_EXPANSION = 20;
 var MAX_FILE_BYTES2 = 32 * 1024 * 1024;
 var MAX_KEPT_BYTES = 48 * 1024 * 1024;
@@ -27378,16 +27404,23 @@ var LayerWalk = class {
   files = /* @__PURE__ */ new Map();
   /** Paths whose top-most state is known: read, or deleted by a whiteout above. */
   decided = /* @__PURE__ */ new Set();
+  /** A file that settles a package database is decided (kept, or hidden above). */
+  databaseSettled = false;
   /** Directories an upper layer replaced (opaque whiteout) or deleted, `dir/`. */
   hiddenDirs = /* @__PURE__ */ new Set();
   bytesRead = 0;
   expanded = 0;
-  statusD = false;
+  /** A database file was kept that does not settle its database (a directory of them). */
+  unsettled = false;
   rpm = false;
   kept = 0;
+  decide(path) {
+    this.decided.add(path);
+    if (databaseHolding(path)?.settles(path) === true) this.databaseSettled = true;
+  }
   /** Whether the layers read so far settle the package database and the OS release. */
   done() {
-    return !this.statusD && (this.decided.has(DPKG_STATUS) || this.decided.has(APK_INSTALLED)) && (!this.needOsRelease || OS_RELEASE.some((path) => this.decided.has(path)));
+    return !this.unsettled && this.databaseSettled && (!this.needOsRelease || OS_RELEASE.some((path) => this.decided.has(path)));
   }
   found() {
     return { files: this.files, bytesRead: this.bytesRead, ...this.rpm ? { rpm: true } : {} };
@@ -27437,7 +27470,7 @@ var LayerWalk = class {
         const outcome = await this.entry(entry, newlyHidden);
         if (outcome === "too-much") {
           for (const path of this.files.keys())
-            if (path.startsWith(DPKG_STATUS_D)) this.files.delete(path);
+            if (databaseHolding(path)?.settles(path) === false) this.files.delete(path);
           this.bytesRead += size;
           return this.stop(
             `its package databases hold more than ${MAX_KEPT_BYTES / 1024 / 1024} MiB; reading stopped`
@@ -27476,7 +27509,7 @@ var LayerWalk = class {
       newlyHidden.push(`${dir}/`);
     } else if (base.startsWith(".wh.")) {
       const gone = dir === "." ? base.slice(4) : `${dir}/${base.slice(4)}`;
-      if (!this.decided.has(gone) && !this.hidden(gone)) this.decided.add(gone);
+      if (!this.decided.has(gone) && !this.hidden(gone)) this.decide(gone);
       newlyHidden.push(`${gone}/`);
     } else if (RPM_DATABASE.test(path)) {
       this.rpm = true;
@@ -27484,8 +27517,8 @@ var LayerWalk = class {
       this.kept += entry.header.size ?? 0;
       if (this.kept > MAX_KEPT_BYTES) return "too-much";
       this.files.set(path, await text(entry));
-      this.decided.add(path);
-      if (path.startsWith(DPKG_STATUS_D)) this.statusD = true;
+      this.decide(path);
+      if (databaseHolding(path)?.settles(path) === false) this.unsettled = true;
       return "kept";
     }
     entry.resume();
@@ -27499,7 +27532,7 @@ var ExpansionLimit = class extends Error {
   }
 };
 function wanted(path) {
-  return SINGLE_FILES.includes(path) || path.startsWith(DPKG_STATUS_D) && !path.endsWith(".md5sums");
+  return OS_RELEASE.includes(path) || databaseHolding(path) !== void 0;
 }
 function normalize(name) {
   return posix2.normalize(name).replace(/^(\.\/|\/)+/, "").replace(/\/$/, "");
@@ -27627,7 +27660,7 @@ async function contents(client, reference, image, budgetBytes) {
     return {
       packages: sbom ? { from: "sbom", packages: sbom } : installed(files),
       osRelease: release === void 0 ? null : parseOsRelease(release),
-      ...fromLayers?.incomplete ? { incomplete: fromLayers.incomplete } : fromLayers?.rpm && !files.has(DPKG_STATUS) && !files.has(APK_INSTALLED) ? {
+      ...fromLayers?.incomplete ? { incomplete: fromLayers.incomplete } : fromLayers?.rpm && installed(files) === null ? {
         incomplete: "the image keeps its packages in an RPM database, which is not read (not supported)"
       } : {}
     };
@@ -27641,11 +27674,11 @@ async function contents(client, reference, image, budgetBytes) {
   }
 }
 function installed(files) {
-  const dpkg = [...files].filter(([path]) => path === DPKG_STATUS || path.startsWith(DPKG_STATUS_D));
-  if (dpkg.length > 0)
-    return { from: "dpkg", packages: dpkg.flatMap(([, text2]) => parseDpkgStatus(text2)) };
-  const apk = files.get(APK_INSTALLED);
-  return apk === void 0 ? null : { from: "apk", packages: parseApkInstalled(apk) };
+  for (const database of DATABASES) {
+    const packages = database.read(files);
+    if (packages) return { from: database.name, packages };
+  }
+  return null;
 }
 
 // src/sources/index.ts

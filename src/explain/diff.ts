@@ -3,7 +3,8 @@
  * reading is in read.ts, the words in report/.
  */
 import type { ImageConfig } from '../registry/manifest.js'
-import { diffPackages, type OsRelease, type PackageDiff, type PackageList } from './packages.js'
+import type { PackageList } from './databases.js'
+import { diffPackages, type OsRelease, type PackageDiff } from './packages.js'
 
 /** The parts of an image that explain a drift. */
 export interface ImageFacts {

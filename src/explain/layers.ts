@@ -10,15 +10,12 @@ import type { ImageReference } from '../reference/reference.js'
 import { RegistryError } from '../registry/transport/errors.js'
 import type { Descriptor } from '../registry/manifest.js'
 import type { RegistryClient } from '../registry/remote.js'
+import { databaseHolding } from './databases.js'
 
-/** The files inside an image that say what is installed and which OS it is. */
-export const DPKG_STATUS = 'var/lib/dpkg/status'
-export const DPKG_STATUS_D = 'var/lib/dpkg/status.d/'
-export const APK_INSTALLED = 'lib/apk/db/installed'
+/** The files inside an image that say which OS it is; what is installed: DATABASES. */
 export const OS_RELEASE = ['etc/os-release', 'usr/lib/os-release']
 /** RPM databases: recognised, not read. */
 const RPM_DATABASE = /^(usr\/lib\/sysimage\/rpm|var\/lib\/rpm)\/(rpmdb\.sqlite|Packages(\.db)?)$/
-const SINGLE_FILES = [DPKG_STATUS, APK_INSTALLED, ...OS_RELEASE]
 /** Layers expand by more than this only when built to (a decompression bomb): reading stops. */
 const MAX_EXPANSION = 20
 /** A package database larger than this is not one. */
@@ -74,11 +71,14 @@ class LayerWalk {
   private readonly files = new Map<string, string>()
   /** Paths whose top-most state is known: read, or deleted by a whiteout above. */
   private readonly decided = new Set<string>()
+  /** A file that settles a package database is decided (kept, or hidden above). */
+  private databaseSettled = false
   /** Directories an upper layer replaced (opaque whiteout) or deleted, `dir/`. */
   private readonly hiddenDirs = new Set<string>()
   private bytesRead = 0
   private expanded = 0
-  private statusD = false
+  /** A database file was kept that does not settle its database (a directory of them). */
+  private unsettled = false
   private rpm = false
   private kept = 0
 
@@ -87,11 +87,16 @@ class LayerWalk {
     private readonly needOsRelease: boolean
   ) {}
 
+  private decide(path: string): void {
+    this.decided.add(path)
+    if (databaseHolding(path)?.settles(path) === true) this.databaseSettled = true
+  }
+
   /** Whether the layers read so far settle the package database and the OS release. */
   done(): boolean {
     return (
-      !this.statusD &&
-      (this.decided.has(DPKG_STATUS) || this.decided.has(APK_INSTALLED)) &&
+      !this.unsettled &&
+      this.databaseSettled &&
       (!this.needOsRelease || OS_RELEASE.some(path => this.decided.has(path)))
     )
   }
@@ -153,7 +158,7 @@ class LayerWalk {
         if (outcome === 'too-much') {
           // a database read in part would list what it did not reach as removed: none of it is kept
           for (const path of this.files.keys())
-            if (path.startsWith(DPKG_STATUS_D)) this.files.delete(path)
+            if (databaseHolding(path)?.settles(path) === false) this.files.delete(path)
           this.bytesRead += size
           return this.stop(
             `its package databases hold more than ${MAX_KEPT_BYTES / 1024 / 1024} MiB; reading stopped`
@@ -194,7 +199,7 @@ class LayerWalk {
       newlyHidden.push(`${dir}/`)
     } else if (base.startsWith('.wh.')) {
       const gone = dir === '.' ? base.slice(4) : `${dir}/${base.slice(4)}`
-      if (!this.decided.has(gone) && !this.hidden(gone)) this.decided.add(gone)
+      if (!this.decided.has(gone) && !this.hidden(gone)) this.decide(gone)
       newlyHidden.push(`${gone}/`)
     } else if (RPM_DATABASE.test(path)) {
       this.rpm = true
@@ -209,8 +214,8 @@ class LayerWalk {
       // many status.d files of 32 MiB each from a little gzip: stop before they fill memory
       if (this.kept > MAX_KEPT_BYTES) return 'too-much'
       this.files.set(path, await text(entry))
-      this.decided.add(path)
-      if (path.startsWith(DPKG_STATUS_D)) this.statusD = true
+      this.decide(path)
+      if (databaseHolding(path)?.settles(path) === false) this.unsettled = true
       return 'kept'
     }
     entry.resume()
@@ -226,9 +231,7 @@ class ExpansionLimit extends Error {
 }
 
 function wanted(path: string): boolean {
-  return (
-    SINGLE_FILES.includes(path) || (path.startsWith(DPKG_STATUS_D) && !path.endsWith('.md5sums'))
-  )
+  return OS_RELEASE.includes(path) || databaseHolding(path) !== undefined
 }
 
 function normalize(name: string): string {

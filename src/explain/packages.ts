@@ -12,10 +12,6 @@ export interface Package {
 }
 
 /** An image's packages and where they were read from. */
-export interface PackageList {
-  from: 'sbom' | 'dpkg' | 'apk'
-  packages: Package[]
-}
 
 export interface VersionChange {
   name: string

@@ -14,8 +14,9 @@ import {
   type ImageFacts,
   type Unexplained
 } from './diff.js'
-import { APK_INSTALLED, DPKG_STATUS, DPKG_STATUS_D, OS_RELEASE, readImageFiles } from './layers.js'
-import { parseApkInstalled, parseDpkgStatus, parseOsRelease, type PackageList } from './packages.js'
+import { DATABASES, type PackageList } from './databases.js'
+import { OS_RELEASE, readImageFiles } from './layers.js'
+import { parseOsRelease } from './packages.js'
 import { readSbom } from './sbom.js'
 import type { ImageReference } from '../reference/reference.js'
 
@@ -143,7 +144,7 @@ async function contents(
       osRelease: release === undefined ? null : parseOsRelease(release),
       ...(fromLayers?.incomplete
         ? { incomplete: fromLayers.incomplete }
-        : fromLayers?.rpm && !files.has(DPKG_STATUS) && !files.has(APK_INSTALLED)
+        : fromLayers?.rpm && installed(files) === null
           ? {
               incomplete:
                 'the image keeps its packages in an RPM database, which is not read (not supported)'
@@ -160,11 +161,11 @@ async function contents(
   }
 }
 
-/** The package list the files hold: dpkg (with distroless status.d), else apk. */
+/** The package list the files hold: the first database that has any. */
 function installed(files: Map<string, string>): PackageList | null {
-  const dpkg = [...files].filter(([path]) => path === DPKG_STATUS || path.startsWith(DPKG_STATUS_D))
-  if (dpkg.length > 0)
-    return { from: 'dpkg', packages: dpkg.flatMap(([, text]) => parseDpkgStatus(text)) }
-  const apk = files.get(APK_INSTALLED)
-  return apk === undefined ? null : { from: 'apk', packages: parseApkInstalled(apk) }
+  for (const database of DATABASES) {
+    const packages = database.read(files)
+    if (packages) return { from: database.name, packages }
+  }
+  return null
 }

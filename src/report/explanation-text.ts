@@ -1,6 +1,7 @@
 /**
  * What changed inside a drifted image, in words: one summary line, Markdown and terminal forms.
  */
+import { DATABASES, type PackageList } from '../explain/databases.js'
 import type { PackageDiff } from '../explain/packages.js'
 import {
   isVersionVariable,
@@ -18,10 +19,11 @@ const SEVERITY_NOTE: Record<Explanation['severity'], string> = {
   rebuild: 'a rebuild: no OS release change, no package removed, no major version change'
 }
 
-const PACKAGE_SOURCE: Record<'sbom' | 'dpkg' | 'apk', string> = {
-  sbom: "the image's SBOM",
-  dpkg: 'the dpkg database',
-  apk: 'the apk database'
+/** Where a package list was read from, as the report says it. */
+function packageSource(from: PackageList['from']): string {
+  return from === 'sbom'
+    ? "the image's SBOM"
+    : (DATABASES.find(d => d.name === from)?.description ?? from)
 }
 /** Package rows shown before the rest are folded away. */
 const PACKAGE_ROWS = 10
@@ -158,7 +160,7 @@ function packagesMarkdown(e: Explanation): string[] {
     return [`Packages not compared: ${mdText(e.packages.unavailable)}.`, '']
   const { diff, from } = e.packages
   const rows = packageRows(diff)
-  if (rows.length === 0) return [`Packages (from ${PACKAGE_SOURCE[from]}): none changed.`, '']
+  if (rows.length === 0) return [`Packages (from ${packageSource(from)}): none changed.`, '']
   const table = (list: PackageRow[]) => [
     '| package | baseline | now |',
     '|---|---|---|',
@@ -168,7 +170,7 @@ function packagesMarkdown(e: Explanation): string[] {
     )
   ]
   const lines = [
-    `Packages (from ${PACKAGE_SOURCE[from]}): ${diff.removed.length} removed, ${diff.added.length} added, ${diff.changed.length} changed version.`,
+    `Packages (from ${packageSource(from)}): ${diff.removed.length} removed, ${diff.added.length} added, ${diff.changed.length} changed version.`,
     '',
     ...table(rows.slice(0, PACKAGE_ROWS)),
     ''
