@@ -214,14 +214,27 @@ describe('compare', () => {
       baseline({ [py]: entry(sha('a')) }),
       options
     )
-    expect(
-      decide(findings, { onDrift: 'fail', onError: 'warn', accept: false, failOn: SEVERITIES })
-    ).toEqual({
+    const verdict = decide(findings, {
+      onDrift: 'fail',
+      onError: 'warn',
+      accept: false,
+      failOn: SEVERITIES
+    })
+    expect(verdict).toMatchObject({
       failures: ['1 image changed under its tag since the last successful build'],
       drifted: 1,
       errors: 1,
       save: false
     })
+    // each finding's outcome, decided once: what every report reads
+    expect(findings.map(f => verdict.outcomes.get(f))).toEqual(['fails', 'warns'])
+    const accepting = decide(findings, {
+      onDrift: 'fail',
+      onError: 'fail',
+      accept: true,
+      failOn: SEVERITIES
+    })
+    expect(findings.map(f => accepting.outcomes.get(f))).toEqual(['accepted', 'fails'])
     expect(
       decide(findings, { onDrift: 'warn', onError: 'warn', accept: false, failOn: SEVERITIES })
         .failures

@@ -25978,7 +25978,17 @@ function decide(findings, policy, explanations = /* @__PURE__ */ new Map()) {
       `${counted(errors, "image reference")} could not be scanned or resolved (on-error: fail)`
     );
   }
-  return { failures, drifted, errors, save: failures.length === 0 };
+  const outcomes = /* @__PURE__ */ new Map();
+  for (const finding of findings) outcomes.set(finding, outcomeOf(finding, policy, explanations));
+  return { outcomes, failures, drifted, errors, save: failures.length === 0 };
+}
+function outcomeOf(finding, policy, explanations) {
+  if (finding.status === "drifted") {
+    if (accepts(policy.accept, finding.image)) return "accepted";
+    return policy.onDrift === "fail" && failsOn(explanations.get(finding.image), policy.failOn) ? "fails" : "warns";
+  }
+  if (finding.status === "error") return policy.onError === "fail" ? "fails" : "warns";
+  return "informational";
 }
 function failsOn(explanation, failOn) {
   return !explanation || !("severity" in explanation) || failOn.includes(explanation.severity);
@@ -32853,15 +32863,18 @@ function pinLine(finding, digest) {
 }
 
 // src/report/annotations.ts
-function annotationsFor(findings, explanations, policy, acceptHint) {
+function annotationsFor(findings, explanations, verdict, acceptHint) {
+  const level = (finding) => {
+    const outcome = verdict.outcomes.get(finding);
+    return outcome === "fails" ? "error" : outcome === "warns" ? "warning" : "notice";
+  };
   const all = [];
   for (const finding of [...findings].sort(byImportance(explanations))) {
     const { reference } = finding;
     const at = { file: reference.file, line: reference.line, column: reference.column };
     if (finding.status === "drifted") {
       const explanation = explanations.get(finding.image);
-      const accepted = accepts(policy.accept, finding.image);
-      const level = accepted ? "notice" : policy.onDrift === "fail" && failsOn(explanation, policy.failOn) ? "error" : "warning";
+      const accepted = verdict.outcomes.get(finding) === "accepted";
       const stay = stayOnRelease(finding, explanation);
       const remedy = accepted ? [`Accepted: the new digest is recorded as the baseline.`] : [
         `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
@@ -32872,7 +32885,7 @@ function annotationsFor(findings, explanations, policy, acceptHint) {
         ...at,
         rule: "drifted",
         identity: [reference.file, finding.image, finding.previous.digest].join("\0"),
-        level,
+        level: level(finding),
         title: `${finding.image} changed under its tag`,
         message: [
           changeSummary(explanation),
@@ -32887,7 +32900,7 @@ function annotationsFor(findings, explanations, policy, acceptHint) {
           file: use.file,
           line: use.line,
           column: use.column,
-          level,
+          level: level(finding),
           title: `${use.package} was removed from ${finding.image}`,
           message: useSentence(use, finding, explanation)
         });
@@ -32898,7 +32911,7 @@ function annotationsFor(findings, explanations, policy, acceptHint) {
         identity: [reference.file, finding.image ?? reference.source, finding.error.kind].join(
           "\0"
         ),
-        level: policy.onError === "fail" ? "error" : "warning",
+        level: level(finding),
         title: errorTitle(finding.error),
         message: finding.error.message
       });
@@ -33331,7 +33344,7 @@ function writeCheck(result, options, io) {
     const hint = "base-image-drift check --accept --update";
     writeSarif(
       resolve6(io.cwd, options.sarif),
-      annotationsFor(result.findings, result.explanations, result.policy, hint)
+      annotationsFor(result.findings, result.explanations, result.verdict, hint)
     );
   }
 }

@@ -206,7 +206,7 @@ function writeReport(
   const acceptHint = recording.records
     ? recording.acceptWhere
     : `${recording.acceptWhere}, then re-run this job`
-  const everyAnnotation = annotationsFor(findings, explanations, policy, acceptHint)
+  const everyAnnotation = annotationsFor(findings, explanations, result.verdict, acceptHint)
   // images the baseline lacked, recorded as they are now: a notice each, with its pin line
   const recordedNew = restored.state === 'found' && result.saved ? recordedNotices(findings) : []
   const { annotations, omitted } = withinLimits([...everyAnnotation, ...recordedNew])

@@ -151,7 +151,7 @@ function writeCheck(result: Checked, options: CliCommand, io: CliIO): void {
     const hint = 'base-image-drift check --accept --update'
     writeSarif(
       resolve(io.cwd, options.sarif),
-      annotationsFor(result.findings, result.explanations, result.policy, hint)
+      annotationsFor(result.findings, result.explanations, result.verdict, hint)
     )
   }
 }

@@ -22,7 +22,12 @@ export function policyOf({ onDrift, onError, accept, failOn }: Policy): Policy {
   return { onDrift, onError, accept, failOn }
 }
 
+/** What one finding does to the job: it fails it, warns, was accepted, or only informs. */
+export type Outcome = 'fails' | 'warns' | 'accepted' | 'informational'
+
 export interface Verdict {
+  /** Each finding's outcome, decided here once: reports, annotations and SARIF read it. */
+  outcomes: ReadonlyMap<Finding, Outcome>
   /** Why the job fails; empty when it passes. */
   failures: string[]
   drifted: number
@@ -56,7 +61,24 @@ export function decide(
       `${counted(errors, 'image reference')} could not be scanned or resolved (on-error: fail)`
     )
   }
-  return { failures, drifted, errors, save: failures.length === 0 }
+  const outcomes = new Map<Finding, Outcome>()
+  for (const finding of findings) outcomes.set(finding, outcomeOf(finding, policy, explanations))
+  return { outcomes, failures, drifted, errors, save: failures.length === 0 }
+}
+
+function outcomeOf(
+  finding: Finding,
+  policy: Policy,
+  explanations: ReadonlyMap<string, ExplainResult>
+): Outcome {
+  if (finding.status === 'drifted') {
+    if (accepts(policy.accept, finding.image)) return 'accepted'
+    return policy.onDrift === 'fail' && failsOn(explanations.get(finding.image), policy.failOn)
+      ? 'fails'
+      : 'warns'
+  }
+  if (finding.status === 'error') return policy.onError === 'fail' ? 'fails' : 'warns'
+  return 'informational'
 }
 
 /** Whether a drift fails under `fail-on`: by its severity, and always when it could not be explained. */

@@ -1,9 +1,8 @@
 /**
  * Annotations for drift, errors and stale pins, most important first, within GitHub's limits.
  */
-import { accepts } from '../compare/accept.js'
 import type { Finding } from '../compare/compare.js'
-import { failsOn, type Policy } from '../decide/policy.js'
+import type { Verdict } from '../decide/policy.js'
 import {
   byImportance,
   changeSummary,
@@ -36,21 +35,20 @@ export const ANNOTATIONS_PER_TYPE = 10
 export function annotationsFor(
   findings: Finding[],
   explanations: Explanations,
-  policy: Policy,
+  verdict: Pick<Verdict, 'outcomes'>,
   acceptHint: string
 ): Annotation[] {
+  const level = (finding: Finding): Annotation['level'] => {
+    const outcome = verdict.outcomes.get(finding)
+    return outcome === 'fails' ? 'error' : outcome === 'warns' ? 'warning' : 'notice'
+  }
   const all: Annotation[] = []
   for (const finding of [...findings].sort(byImportance(explanations))) {
     const { reference } = finding
     const at = { file: reference.file, line: reference.line, column: reference.column }
     if (finding.status === 'drifted') {
       const explanation = explanations.get(finding.image)
-      const accepted = accepts(policy.accept, finding.image)
-      const level = accepted
-        ? 'notice'
-        : policy.onDrift === 'fail' && failsOn(explanation, policy.failOn)
-          ? 'error'
-          : 'warning'
+      const accepted = verdict.outcomes.get(finding) === 'accepted'
       const stay = stayOnRelease(finding, explanation)
       const remedy = accepted
         ? [`Accepted: the new digest is recorded as the baseline.`]
@@ -63,7 +61,7 @@ export function annotationsFor(
         ...at,
         rule: 'drifted',
         identity: [reference.file, finding.image, finding.previous.digest].join('\0'),
-        level,
+        level: level(finding),
         title: `${finding.image} changed under its tag`,
         message: [
           changeSummary(explanation),
@@ -80,7 +78,7 @@ export function annotationsFor(
           file: use.file,
           line: use.line,
           column: use.column,
-          level,
+          level: level(finding),
           title: `${use.package} was removed from ${finding.image}`,
           message: useSentence(use, finding, explanation)
         })
@@ -91,7 +89,7 @@ export function annotationsFor(
         identity: [reference.file, finding.image ?? reference.source, finding.error.kind].join(
           '\0'
         ),
-        level: policy.onError === 'fail' ? 'error' : 'warning',
+        level: level(finding),
         title: errorTitle(finding.error),
         message: finding.error.message
       })
