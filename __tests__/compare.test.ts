@@ -249,6 +249,18 @@ describe('compare', () => {
   })
 })
 
+describe('the verdict of an empty scan', () => {
+  it('keeps a baseline that holds images when the scan found none, saying why; an empty one may be saved', () => {
+    const policy = { onDrift: 'fail', onError: 'warn', accept: false, failOn: SEVERITIES } as const
+    expect(decide([], policy, new Map(), { referencesFound: 0, recorded: 3 })).toMatchObject({
+      save: false,
+      keptBecause:
+        'no image references were found, so the baseline of 3 images was kept; check the files input'
+    })
+    expect(decide([], policy, new Map(), { referencesFound: 0, recorded: 0 }).save).toBe(true)
+  })
+})
+
 describe('the baseline document', () => {
   const valid = baseline({
     'docker.io/library/python:3.12-slim': entry(sha('a'), { 'linux/amd64': sha('b') })

@@ -25960,7 +25960,7 @@ function counted(n, noun, plural = `${noun}s`) {
 function policyOf({ onDrift, onError, accept, failOn }) {
   return { onDrift, onError, accept, failOn };
 }
-function decide(findings, policy, explanations = /* @__PURE__ */ new Map()) {
+function decide(findings, policy, explanations = /* @__PURE__ */ new Map(), scan = { referencesFound: 1, recorded: 0 }) {
   const drifts = findings.flatMap((f) => f.status === "drifted" ? [f] : []);
   const drifted = drifts.length;
   const errors = findings.filter((f) => f.status === "error").length;
@@ -25980,6 +25980,15 @@ function decide(findings, policy, explanations = /* @__PURE__ */ new Map()) {
   }
   const outcomes = /* @__PURE__ */ new Map();
   for (const finding of findings) outcomes.set(finding, outcomeOf(finding, policy, explanations));
+  if (failures.length === 0 && scan.recorded > 0 && scan.referencesFound === 0)
+    return {
+      outcomes,
+      failures,
+      drifted,
+      errors,
+      save: false,
+      keptBecause: `no image references were found, so the baseline of ${counted(scan.recorded, "image")} was kept; check the files input`
+    };
   return { outcomes, failures, drifted, errors, save: failures.length === 0 };
 }
 function outcomeOf(finding, policy, explanations) {
@@ -32440,12 +32449,10 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
   );
   for (const finding of findings)
     if (finding.status === "drifted") findUses(finding, explanations, request2.cwd);
-  const verdict = decide(findings, policy, explanations);
-  const before = Object.keys(baseline?.images ?? {}).length;
-  if (verdict.save && before > 0 && discovered.references.length === 0) {
-    verdict.save = false;
-    verdict.keptBecause = `no image references were found, so the baseline of ${counted(before, "image")} was kept; check the files input`;
-  }
+  const verdict = decide(findings, policy, explanations, {
+    referencesFound: discovered.references.length,
+    recorded: Object.keys(baseline?.images ?? {}).length
+  });
   const unrestored = restored.state === "unavailable" || restored.state === "none" && !!restored.unrestorable;
   const saving = request2.save && verdict.save && !unrestored;
   const saveProblem = saving ? await request2.store.save(next, reading) : null;

@@ -42,7 +42,9 @@ export interface Verdict {
 export function decide(
   findings: Finding[],
   policy: Policy,
-  explanations: ReadonlyMap<string, ExplainResult> = new Map()
+  explanations: ReadonlyMap<string, ExplainResult> = new Map(),
+  /** What the scan found, and how many images the baseline held. */
+  scan: { referencesFound: number; recorded: number } = { referencesFound: 1, recorded: 0 }
 ): Verdict {
   const drifts = findings.flatMap(f => (f.status === 'drifted' ? [f] : []))
   const drifted = drifts.length
@@ -63,6 +65,16 @@ export function decide(
   }
   const outcomes = new Map<Finding, Outcome>()
   for (const finding of findings) outcomes.set(finding, outcomeOf(finding, policy, explanations))
+  if (failures.length === 0 && scan.recorded > 0 && scan.referencesFound === 0)
+    // never overwrite a baseline with a worse one: an empty scan is more likely a wrong `files` than no images
+    return {
+      outcomes,
+      failures,
+      drifted,
+      errors,
+      save: false,
+      keptBecause: `no image references were found, so the baseline of ${counted(scan.recorded, 'image')} was kept; check the files input`
+    }
   return { outcomes, failures, drifted, errors, save: failures.length === 0 }
 }
 

@@ -197,13 +197,10 @@ async function decideAndSave(
   )
   for (const finding of findings)
     if (finding.status === 'drifted') findUses(finding, explanations, request.cwd)
-  const verdict = decide(findings, policy, explanations)
-  const before = Object.keys(baseline?.images ?? {}).length
-  if (verdict.save && before > 0 && discovered.references.length === 0) {
-    // never overwrite a baseline with a worse one: an empty scan is more likely a wrong `files` than no images
-    verdict.save = false
-    verdict.keptBecause = `no image references were found, so the baseline of ${counted(before, 'image')} was kept; check the files input`
-  }
+  const verdict = decide(findings, policy, explanations, {
+    referencesFound: discovered.references.length,
+    recorded: Object.keys(baseline?.images ?? {}).length
+  })
   // a baseline that could not be restored is not replaced by one that compared with nothing
   const unrestored =
     restored.state === 'unavailable' || (restored.state === 'none' && !!restored.unrestorable)
