@@ -32424,31 +32424,34 @@ async function run(request2) {
 async function decideAndSave(request2, restored, discovered, resolutions, client, platforms) {
   const baseline = restored.state === "found" ? restored.baseline : null;
   if (baseline) discovered.warnings.push(...noLongerRead(baseline, discovered));
-  const { findings, next, accepting, reading, acceptance, refused } = compare(
-    discovered.references,
-    resolutions,
-    baseline,
-    {
-      platforms,
-      accept: request2.policy.accept,
-      scanned: discovered.files,
-      unreadable: discovered.errors,
-      platformChanges: baseline ? await platformChanges(movedImages(discovered, resolutions, baseline, platforms), client) : void 0,
-      now: request2.now,
-      run: request2.run,
-      commit: request2.commit
-    }
-  );
+  const {
+    findings: compared,
+    next,
+    accepting,
+    reading,
+    acceptance,
+    refused
+  } = compare(discovered.references, resolutions, baseline, {
+    platforms,
+    accept: request2.policy.accept,
+    scanned: discovered.files,
+    unreadable: discovered.errors,
+    platformChanges: baseline ? await platformChanges(movedImages(discovered, resolutions, baseline, platforms), client) : void 0,
+    now: request2.now,
+    run: request2.run,
+    commit: request2.commit
+  });
   if (refused.length > 0) throw new ConfigError(`input accept: ${refused.join("; ")}`);
   const policy = { ...request2.policy, accept: acceptance };
   const explanations = await explainAll(
-    findings,
+    compared,
     client,
     platforms,
     request2.explainBudgetMiB * 1024 * 1024
   );
-  for (const finding of findings)
-    if (finding.status === "drifted") findUses(finding, explanations, request2.cwd);
+  const findings = compared.map(
+    (finding) => finding.status === "drifted" ? withUses(finding, explanations, request2.cwd) : finding
+  );
   const verdict = decide(findings, policy, explanations, {
     referencesFound: discovered.references.length,
     recorded: Object.keys(baseline?.images ?? {}).length
@@ -32471,21 +32474,21 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     replaced: restored.state === "unusable" ? restored.why : null
   };
 }
-function findUses(finding, explanations, cwd) {
+function withUses(finding, explanations, cwd) {
   const explanation = explanations.get(finding.image);
   const packages = explanation && "packages" in explanation ? explanation.packages : void 0;
   const linesNeeding = kindSpec(finding.reference).packageUses;
-  if (!linesNeeding || !packages || !("diff" in packages)) return;
-  if (packages.diff.removed.length === 0) return;
+  if (!linesNeeding || !packages || !("diff" in packages)) return finding;
+  if (packages.diff.removed.length === 0) return finding;
   const path = resolve5(cwd, finding.reference.file);
   const read = isInside(path, cwd) ? readRegularFile(path, MAX_FILE_BYTES) : null;
-  if (!read || !("text" in read)) return;
-  const text2 = read.text;
-  finding.packageUses = linesNeeding(
+  if (!read || !("text" in read)) return finding;
+  const packageUses2 = linesNeeding(
     finding.reference,
-    text2,
+    read.text,
     packages.diff.removed.map((p) => ({ name: p.name, sharedObject: sharedObject(p.name) }))
   );
+  return { ...finding, packageUses: packageUses2 };
 }
 function movedImages(discovered, resolutions, baseline, platforms) {
   const moved = /* @__PURE__ */ new Map();

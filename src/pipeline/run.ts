@@ -170,33 +170,37 @@ async function decideAndSave(
 ): Promise<Omit<Checked, keyof Resolved>> {
   const baseline = restored.state === 'found' ? restored.baseline : null
   if (baseline) discovered.warnings.push(...noLongerRead(baseline, discovered))
-  const { findings, next, accepting, reading, acceptance, refused } = compare(
-    discovered.references,
-    resolutions,
-    baseline,
-    {
-      platforms,
-      accept: request.policy.accept,
-      scanned: discovered.files,
-      unreadable: discovered.errors,
-      platformChanges: baseline
-        ? await platformChanges(movedImages(discovered, resolutions, baseline, platforms), client)
-        : undefined,
-      now: request.now,
-      run: request.run,
-      commit: request.commit
-    }
-  )
+  const {
+    findings: compared,
+    next,
+    accepting,
+    reading,
+    acceptance,
+    refused
+  } = compare(discovered.references, resolutions, baseline, {
+    platforms,
+    accept: request.policy.accept,
+    scanned: discovered.files,
+    unreadable: discovered.errors,
+    platformChanges: baseline
+      ? await platformChanges(movedImages(discovered, resolutions, baseline, platforms), client)
+      : undefined,
+    now: request.now,
+    run: request.run,
+    commit: request.commit
+  })
   if (refused.length > 0) throw new ConfigError(`input accept: ${refused.join('; ')}`)
   const policy = { ...request.policy, accept: acceptance }
   const explanations = await explainAll(
-    findings,
+    compared,
     client,
     platforms,
     request.explainBudgetMiB * 1024 * 1024
   )
-  for (const finding of findings)
-    if (finding.status === 'drifted') findUses(finding, explanations, request.cwd)
+  // a drift with the lines that need what it removed: a new finding, compare's left as it made it
+  const findings = compared.map(finding =>
+    finding.status === 'drifted' ? withUses(finding, explanations, request.cwd) : finding
+  )
   const verdict = decide(findings, policy, explanations, {
     referencesFound: discovered.references.length,
     recorded: Object.keys(baseline?.images ?? {}).length
@@ -223,26 +227,26 @@ async function decideAndSave(
 }
 
 /** The lines of a drifted reference's file that need a package the new image lost, where its kind can tell. */
-function findUses(
+function withUses(
   finding: DriftedFinding,
   explanations: ReadonlyMap<string, ExplainResult>,
   cwd: string
-): void {
+): DriftedFinding {
   const explanation = explanations.get(finding.image)
   const packages = explanation && 'packages' in explanation ? explanation.packages : undefined
   const linesNeeding = kindSpec(finding.reference).packageUses
-  if (!linesNeeding || !packages || !('diff' in packages)) return
-  if (packages.diff.removed.length === 0) return
+  if (!linesNeeding || !packages || !('diff' in packages)) return finding
+  if (packages.diff.removed.length === 0) return finding
   // through the same rules as the scan: it was read a moment ago, and must still be that file
   const path = resolve(cwd, finding.reference.file)
   const read = isInside(path, cwd) ? readRegularFile(path, MAX_FILE_BYTES) : null
-  if (!read || !('text' in read)) return
-  const text = read.text
-  finding.packageUses = linesNeeding(
+  if (!read || !('text' in read)) return finding
+  const packageUses = linesNeeding(
     finding.reference,
-    text,
+    read.text,
     packages.diff.removed.map(p => ({ name: p.name, sharedObject: sharedObject(p.name) }))
   )
+  return { ...finding, packageUses }
 }
 
 /** One entry per image whose index moved, however many lines name it: each index is read once. */
