@@ -26292,6 +26292,10 @@ var LockfileStore = class {
     await writeBaselineFile(this.path, baseline, this.name);
     return null;
   }
+  /** It was written by `save`, whole. */
+  async persistNow(saved) {
+    return saved ? `${this.name} was written, so the next run compares with it` : null;
+  }
 };
 var MAX_BASELINE_BYTES = 16 * 1024 * 1024;
 async function readBaselineFile(path, name, root) {

@@ -9,7 +9,8 @@ import { resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { savedKey, workflowFile } from '../baseline/cache-key.js'
-import { CacheStore, uploadStaged } from '../baseline/cache-store.js'
+import { CacheStore } from '../baseline/cache-store.js'
+import type { BaselineStore } from '../baseline/store.js'
 import { serializeBaseline, type Baseline } from '../baseline/document.js'
 import { LockfileStore } from '../baseline/lockfile-store.js'
 import type { Restored } from '../baseline/store.js'
@@ -75,8 +76,8 @@ async function main(): Promise<void> {
   // the cache's paths are relative to the workspace, which is where the runner starts a step anyway
   process.chdir(cwd)
   const { recording, facts } = await recordingOf(inputs, env)
-  const cacheStore = inputs.lockfile
-    ? null
+  const store: BaselineStore = inputs.lockfile
+    ? new LockfileStore(cwd, inputs.lockfile)
     : new CacheStore({
         prefix: inputs.cacheKey,
         legacyPrefix: inputs.legacyCacheKey,
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
       env,
       onSecret: core.setSecret
     },
-    store: cacheStore ?? new LockfileStore(cwd, inputs.lockfile),
+    store,
     policy,
     save: recording.records,
     explainBudgetMiB: inputs.explainBudgetMiB,
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
     timeoutMs: inputs.timeoutSeconds * 1000
   })
   for (const warning of published) core.warning(warning)
-  await finish(result, inputs, cacheStore, annotations)
+  await finish(result, inputs, store, annotations)
 }
 
 /** Whether this run records the baseline; an `accept` that could not reach another run is refused. */
@@ -261,7 +262,7 @@ function setOutputs(result: Checked, report: string, lockfileText: string | null
 async function finish(
   result: Checked,
   inputs: ActionInputs,
-  cacheStore: CacheStore | null,
+  store: BaselineStore,
   annotations: readonly { level: string }[]
 ): Promise<void> {
   const { verdict } = result
@@ -269,17 +270,8 @@ async function finish(
   if (result.saveProblem) core.warning(result.saveProblem)
   if (result.restored.state === 'none' && inputs.onMissingBaseline === 'fail') {
     // a failed job runs no post step: what this run found is saved now, so the next run compares
-    let saved = ''
-    if (cacheStore?.staging) {
-      const uploaded = await uploadStaged(cacheStore.staging)
-      CacheStore.clearState()
-      saved =
-        uploaded.outcome === 'saved'
-          ? `; ${uploaded.message}, so the next run compares with it`
-          : `; ${uploaded.message}`
-    } else if (result.saved)
-      saved = `; ${inputs.lockfile} was written, so the next run compares with it`
-    core.error(`no baseline found (on-missing-baseline: fail)${saved}`)
+    const saved = await store.persistNow(result.saved)
+    core.error(`no baseline found (on-missing-baseline: fail)${saved ? `; ${saved}` : ''}`)
     process.exitCode = 3
     return
   }

@@ -190,6 +190,17 @@ export class CacheStore implements BaselineStore {
     return null
   }
 
+  async persistNow(): Promise<string | null> {
+    if (!this.staging) return null
+    const uploaded = await uploadStaged(this.staging)
+    // the post step does not upload it again
+    CacheStore.clearState()
+    this.staging = null
+    return uploaded.outcome === 'saved'
+      ? `${uploaded.message}, so the next run compares with it`
+      : uploaded.message
+  }
+
   /** What the main step staged, as the post step reads it back; null when it staged nothing. */
   static stagingFromState(): Staging | null {
     const staging = {

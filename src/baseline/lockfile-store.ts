@@ -32,6 +32,11 @@ export class LockfileStore implements BaselineStore {
     await writeBaselineFile(this.path, baseline, this.name)
     return null
   }
+
+  /** It was written by `save`, whole. */
+  async persistNow(saved: boolean): Promise<string | null> {
+    return saved ? `${this.name} was written, so the next run compares with it` : null
+  }
 }
 
 /** Far more than any repository's images; a larger file is not a baseline we wrote. */

@@ -30,6 +30,11 @@ export interface BaselineStore {
    * instead of overwriting it.
    */
   save(baseline: Baseline, reading: Reading): Promise<string | null>
+  /**
+   * Makes what `save` recorded last at once, for a job about to fail (whose later steps do
+   * not run); says what became of it, or null when nothing was recorded.
+   */
+  persistNow(saved: boolean): Promise<string | null>
 }
 
 /** A stored baseline that cannot be used: the run stops rather than forget or overwrite it. */
