@@ -1,20 +1,11 @@
 /**
- * The action's entry: one bundle serves the main and the post step.
+ * The action's entry: the step `run()` is, with crashes reported as errors.
  */
 import * as core from '@actions/core'
-import { runMain } from './action/main.js'
-import { runPost } from './action/post.js'
 import { exitOnCrash } from './crash.js'
+import { run } from './main.js'
 
 exitOnCrash(message => core.error(message))
-
-// One bundle serves main and post, as in docker/actions-toolkit: main leaves a state
-// that only the post step of the same run can read.
-if (core.getState('isPost') === 'true') {
-  await runPost()
-} else {
-  if (process.env.GITHUB_STATE) core.saveState('isPost', 'true')
-  await runMain()
-}
+await run()
 // a cache call abandoned at its deadline would keep retrying in the background: the step is done
 process.exit()
