@@ -68,6 +68,24 @@ describe('following files a pull request wrote', () => {
     expect(found.references.map(r => r.file)).toEqual(['k8s/web.yaml'])
   })
 
+  // compose-go refuses it ("include cycle detected"): each file is still read once
+  it('two Compose files that include each other: one error naming the cycle, both read', async () => {
+    write({
+      'compose.yaml': 'include:\n  - b/compose.yaml\nservices:\n  a:\n    image: redis:7\n',
+      'b/compose.yaml': 'include:\n  - ../compose.yaml\nservices:\n  b:\n    image: nginx:1.27\n'
+    })
+    const [found, ms] = await timed(() => discoverDirectory(root))
+    expect(ms).toBeLessThan(5000)
+    expect(found.errors).toHaveLength(1)
+    expect(found.errors[0].message).toMatch(
+      /^include \S+ is a cycle \(.+ → .+ → .+\); not followed$/
+    )
+    expect(found.references.map(r => r.image && formatReference(r.image)).sort()).toEqual([
+      'docker.io/library/nginx:1.27',
+      'docker.io/library/redis:7'
+    ])
+  })
+
   it('two kustomizations that list each other: one error naming the cycle', async () => {
     write({
       'a/kustomization.yaml': 'resources:\n  - ../b\n',

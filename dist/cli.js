@@ -29410,7 +29410,8 @@ var composeSource = {
       variables,
       context.secrets,
       context.readBeside,
-      files ? files.overrides : null
+      files ? files.overrides : null,
+      given && "includedBy" in given ? given.includedBy : []
     );
     const envFile = posix4.join(posix4.dirname(file), ".env");
     scanned.errors.push(...problems.map((p) => ({ file: envFile, ...p })));
@@ -29435,7 +29436,7 @@ function baseOf(readBeside) {
 function overriddenBy(readBeside) {
   return OVERRIDE_FILE_NAMES.find((name) => readBeside(name) !== null) ?? null;
 }
-function scanCompose(file, content, variables, secrets = [], readRelative = () => null, overrides = null) {
+function scanCompose(file, content, variables, secrets = [], readRelative = () => null, overrides = null, includedBy = []) {
   const lookup = guardedLookup(variables, secrets);
   const result = emptyScan();
   const own = parseYaml(file, content);
@@ -29461,7 +29462,7 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
   }
   const budget = { chars: FILE_BUDGET_CHARS };
   const interpolate = (text2) => expand(text2, lookup, { compose: true, budget });
-  followIncludes(own, root, file, interpolate, result);
+  followIncludes(own, root, file, interpolate, result, includedBy);
   const parsed = /* @__PURE__ */ new Map([[file, own]]);
   const load = (path) => {
     if (!parsed.has(path)) {
@@ -29570,7 +29571,8 @@ function resolveService(at, definition, load, chain) {
   if ("error" in inherited) return inherited;
   return merged(inherited, own);
 }
-function followIncludes({ document, lineCounter }, root, file, interpolate, result) {
+function followIncludes({ document, lineCounter }, root, file, interpolate, result, includedBy) {
+  const chain = [...includedBy, file];
   const include = field(document, root, "include");
   if (!(0, import_yaml3.isSeq)(include)) return;
   for (const item of include.items) {
@@ -29582,14 +29584,21 @@ function followIncludes({ document, lineCounter }, root, file, interpolate, resu
       if (text2 === null) continue;
       const { line } = lineCounter.linePos(node?.range?.[0] ?? 0);
       try {
+        const path = posix4.normalize(posix4.join(posix4.dirname(file), interpolate(text2)));
+        if (chain.includes(path)) {
+          result.errors.push({
+            file,
+            line,
+            message: `include ${excerpt(text2)} is a cycle (${[...chain.slice(chain.indexOf(path)), path].join(" \u2192 ")}); not followed`
+          });
+          continue;
+        }
         result.follows.push(
-          follow(composeSource, null, {
-            path: posix4.normalize(posix4.join(posix4.dirname(file), interpolate(text2))),
-            fromRoot: true,
-            verb: "names",
-            by: "include",
-            line
-          })
+          follow(
+            composeSource,
+            { includedBy: chain },
+            { path, fromRoot: true, verb: "names", by: "include", line }
+          )
         );
       } catch (error) {
         if (!(error instanceof ExpansionError)) throw error;

@@ -16,6 +16,7 @@ import { guardedLookup } from '../read/variables.js'
 import { dockerfileSource } from '../dockerfile/dockerfile.js'
 import { deref, field, parseYaml, scalarText, type ParsedYaml } from '../read/yaml.js'
 import {
+  excerpt,
   isRemoteContext,
   pinImageLine,
   emptyScan,
@@ -32,7 +33,12 @@ import {
  * folder's default project, merged with its override file, for a `docker compose` run
  * there without `-f` (`asDefault`): read only when that override file exists.
  */
-export type ComposeFiles = { overrides: string[] } | { partOf: string } | { asDefault: true }
+export type ComposeFiles =
+  | { overrides: string[] }
+  | { partOf: string }
+  | { asDefault: true }
+  /** A file an `include` reads, with the chain of files that include it, outermost first. */
+  | { includedBy: string[] }
 
 export const composeSource: Source<ComposeFiles> = {
   name: 'Compose file',
@@ -88,7 +94,8 @@ export const composeSource: Source<ComposeFiles> = {
       variables,
       context.secrets,
       context.readBeside,
-      files ? files.overrides : null
+      files ? files.overrides : null,
+      given && 'includedBy' in given ? given.includedBy : []
     )
     const envFile = posix.join(posix.dirname(file), '.env')
     scanned.errors.push(...problems.map(p => ({ file: envFile, ...p })))
@@ -135,7 +142,9 @@ export function scanCompose(
   /** Reads a file relative to this one (an `extends: {file}`); null when it does not exist. */
   readRelative: (path: string) => string | null = () => null,
   /** The files merged over it, from the root, as `-f` names them; null: the folder's default override. */
-  overrides: readonly string[] | null = null
+  overrides: readonly string[] | null = null,
+  /** The files whose `include` reads this one, outermost first. */
+  includedBy: readonly string[] = []
 ): SourceScan {
   const lookup = guardedLookup(variables, secrets)
   const result = emptyScan()
@@ -167,7 +176,7 @@ export function scanCompose(
   // one budget for the whole file: each value may be large, not all of them
   const budget = { chars: FILE_BUDGET_CHARS }
   const interpolate = (text: string) => expand(text, lookup, { compose: true, budget })
-  followIncludes(own, root as YAMLMap, file, interpolate, result)
+  followIncludes(own, root as YAMLMap, file, interpolate, result, includedBy)
   const parsed = new Map<string, ParsedYaml | null>([[file, own]])
   const load = (path: string): ParsedYaml | null => {
     if (!parsed.has(path)) {
@@ -349,8 +358,10 @@ function followIncludes(
   root: YAMLMap,
   file: string,
   interpolate: (text: string) => string,
-  result: SourceScan
+  result: SourceScan,
+  includedBy: readonly string[]
 ): void {
+  const chain = [...includedBy, file]
   const include = field(document, root, 'include')
   if (!isSeq(include)) return
   for (const item of include.items) {
@@ -362,14 +373,22 @@ function followIncludes(
       if (text === null) continue
       const { line } = lineCounter.linePos(node?.range?.[0] ?? 0)
       try {
-        result.follows.push(
-          follow(composeSource, null, {
-            path: posix.normalize(posix.join(posix.dirname(file), interpolate(text))),
-            fromRoot: true,
-            verb: 'names',
-            by: 'include',
-            line
+        const path = posix.normalize(posix.join(posix.dirname(file), interpolate(text)))
+        // compose-go refuses it too ("include cycle detected")
+        if (chain.includes(path)) {
+          result.errors.push({
+            file,
+            line,
+            message: `include ${excerpt(text)} is a cycle (${[...chain.slice(chain.indexOf(path)), path].join(' → ')}); not followed`
           })
+          continue
+        }
+        result.follows.push(
+          follow(
+            composeSource,
+            { includedBy: chain },
+            { path, fromRoot: true, verb: 'names', by: 'include', line }
+          )
         )
       } catch (error) {
         if (!(error instanceof ExpansionError)) throw error
