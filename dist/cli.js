@@ -26853,25 +26853,30 @@ function deref(document, node) {
   return best;
 }
 function field(document, map, key) {
-  const seen = /* @__PURE__ */ new Set();
-  const look = (current, depth) => {
-    seen.add(current);
+  const own = (current) => {
     for (const pair of current.items)
       if ((0, import_yaml.isScalar)(pair.key) && pair.key.value === key) return deref(document, pair.value);
+    return void 0;
+  };
+  const found = own(map);
+  if (found !== void 0) return found;
+  const seen = /* @__PURE__ */ new Set([map]);
+  const merged2 = (current, depth) => {
     if (depth >= 32) return void 0;
     for (const pair of current.items) {
       if (!((0, import_yaml.isScalar)(pair.key) && pair.key.value === "<<")) continue;
       const value = deref(document, pair.value);
       for (const source of (0, import_yaml.isSeq)(value) ? value.items : [value]) {
-        const merged2 = deref(document, source);
-        if (!(0, import_yaml.isMap)(merged2) || seen.has(merged2)) continue;
-        const found = look(merged2, depth + 1);
-        if (found !== void 0) return found;
+        const next = deref(document, source);
+        if (!(0, import_yaml.isMap)(next) || seen.has(next)) continue;
+        seen.add(next);
+        const inNext = own(next) ?? merged2(next, depth + 1);
+        if (inNext !== void 0) return inNext;
       }
     }
     return void 0;
   };
-  return look(map, 0);
+  return merged2(map, 0);
 }
 function guard(text2) {
   let line = 1;
@@ -26981,7 +26986,7 @@ function compare(references, resolutions, baseline, options) {
     const key = formatReference(reference.image);
     seenAt.set(key, [...seenAt.get(key) ?? [], reference.file]);
     const tracked = trackedFor.get(key) ?? /* @__PURE__ */ new Set();
-    for (const p of trackedPlatforms(reference, options)) tracked.add(p);
+    for (const p of trackedPlatforms(reference, options.platforms)) tracked.add(p);
     trackedFor.set(key, tracked);
   }
   const judged = references.map((reference) => judge(reference, resolutions, baseline, options));
@@ -27092,7 +27097,7 @@ function judge(reference, resolutions, baseline, options) {
     return { reference, image, parsed, status: "unchanged", previous, current };
   const change = options.platformChanges?.get(image);
   if (change) {
-    const changed = trackedPlatforms(reference, options).filter(
+    const changed = trackedPlatforms(reference, options.platforms).filter(
       (p) => change.before[p] !== change.after[p]
     );
     if (changed.length === 0) {
@@ -27119,8 +27124,8 @@ function judge(reference, resolutions, baseline, options) {
   }
   return { reference, image, parsed, status: "drifted", previous, current };
 }
-function trackedPlatforms(reference, options) {
-  return reference.trackedPlatforms?.length ? reference.trackedPlatforms : options.platforms;
+function trackedPlatforms(reference, platforms) {
+  return reference.trackedPlatforms?.length ? reference.trackedPlatforms : platforms;
 }
 function recordedPlatforms(change, tracked) {
   if (!change || !tracked || tracked.size === 0) return void 0;
@@ -32189,6 +32194,7 @@ var ReadingPlan = class {
   queues = READ_ORDER.map(() => []);
   texts = /* @__PURE__ */ new Map();
   looked = /* @__PURE__ */ new Map();
+  realPaths = /* @__PURE__ */ new Map();
   oversized = /* @__PURE__ */ new Set();
   readings = 0;
   allCapped = false;
@@ -32236,7 +32242,7 @@ var ReadingPlan = class {
   }
   /** A file as its source reads it, by its real path: a link, or a folder reached two ways, is one file. */
   entry(file, source) {
-    const key = `${source.name}\0${realPath(resolve4(this.options.cwd, file))}`;
+    const key = `${source.name}\0${this.realPathOf(file)}`;
     let entry = this.entries.get(key);
     if (!entry) {
       entry = { file, source, onItsOwn: false, readings: /* @__PURE__ */ new Map(), done: /* @__PURE__ */ new Set(), queued: false };
@@ -32263,6 +32269,15 @@ var ReadingPlan = class {
         for (const found of scanned[kind]) this.found[kind].push(found);
       for (const follow2 of scanned.follows) this.follow(entry.file, follow2);
     }
+  }
+  /** A file's real path, asked of the file system once however often it is followed. */
+  realPathOf(file) {
+    let real = this.realPaths.get(file);
+    if (real === void 0) {
+      real = realPath(resolve4(this.options.cwd, file));
+      this.realPaths.set(file, real);
+    }
+    return real;
   }
   /** A file looked for beside another (a `.env`, a kustomization's entries): read once however often it is asked for. */
   beside(file) {
@@ -32323,7 +32338,7 @@ var ReadingPlan = class {
       });
       return;
     }
-    if (statOrNull(target) === null) {
+    if (!this.realPaths.has(path) && statOrNull(target) === null) {
       this.found.errors.push({
         ...at,
         message: `${follow2.by} ${follow2.verb} ${path}, which does not exist`
@@ -32512,7 +32527,7 @@ function movedImages(discovered, resolutions, baseline, platforms) {
     const previous = baseline.images[key];
     const now = resolutions.get(resolutionKey(image));
     if (!previous || !now || !("digest" in now) || now.digest === previous.digest) continue;
-    const tracked = reference.trackedPlatforms?.length ? reference.trackedPlatforms : platforms;
+    const tracked = trackedPlatforms(reference, platforms);
     const known = moved.get(key);
     moved.set(key, {
       key,

@@ -127,7 +127,7 @@ export function compare(
     const key = formatReference(reference.image)
     seenAt.set(key, [...(seenAt.get(key) ?? []), reference.file])
     const tracked = trackedFor.get(key) ?? new Set()
-    for (const p of trackedPlatforms(reference, options)) tracked.add(p)
+    for (const p of trackedPlatforms(reference, options.platforms)) tracked.add(p)
     trackedFor.set(key, tracked)
   }
   const judged = references.map(reference => judge(reference, resolutions, baseline, options))
@@ -257,7 +257,7 @@ function judge(
     return { reference, image, parsed, status: 'unchanged', previous, current }
   const change = options.platformChanges?.get(image)
   if (change) {
-    const changed = trackedPlatforms(reference, options).filter(
+    const changed = trackedPlatforms(reference, options.platforms).filter(
       p => change.before[p] !== change.after[p]
     )
     if (changed.length === 0) {
@@ -295,8 +295,8 @@ function judge(
 }
 
 /** What a reference is built for: a literal `FROM --platform=…` or its build's platforms, else the run's. */
-function trackedPlatforms(reference: FoundReference, options: CompareOptions): string[] {
-  return reference.trackedPlatforms?.length ? reference.trackedPlatforms : options.platforms
+export function trackedPlatforms(reference: FoundReference, platforms: string[]): string[] {
+  return reference.trackedPlatforms?.length ? reference.trackedPlatforms : platforms
 }
 
 /** The new index's digests of the platforms an image is tracked for; undefined when any is unknown. */

@@ -5,7 +5,7 @@
 import type { Baseline } from '../baseline/document.js'
 import { seenFile, type Reading } from '../baseline/merge.js'
 import { UnusableBaselineError, type BaselineStore, type Restored } from '../baseline/store.js'
-import { compare, type DriftedFinding, type Finding } from '../compare/compare.js'
+import { compare, trackedPlatforms, type DriftedFinding, type Finding } from '../compare/compare.js'
 import { decide, type Policy, type Verdict } from '../decide/policy.js'
 import { resolve } from 'node:path'
 import { sharedObject } from '../explain/packages.js'
@@ -264,7 +264,7 @@ function movedImages(
     const previous = baseline.images[key]
     const now = resolutions.get(resolutionKey(image))
     if (!previous || !now || !('digest' in now) || now.digest === previous.digest) continue
-    const tracked = reference.trackedPlatforms?.length ? reference.trackedPlatforms : platforms
+    const tracked = trackedPlatforms(reference, platforms)
     const known = moved.get(key)
     moved.set(key, {
       key,

@@ -124,6 +124,7 @@ class ReadingPlan {
   private readonly queues: Entry[][] = READ_ORDER.map(() => [])
   private readonly texts = new Map<string, string | null>()
   private readonly looked = new Map<string, string | null>()
+  private readonly realPaths = new Map<string, string>()
   private readonly oversized = new Set<string>()
   private readings = 0
   private allCapped = false
@@ -181,7 +182,7 @@ class ReadingPlan {
 
   /** A file as its source reads it, by its real path: a link, or a folder reached two ways, is one file. */
   private entry(file: string, source: Source): Entry {
-    const key = `${source.name}\0${realPath(resolve(this.options.cwd, file))}`
+    const key = `${source.name}\0${this.realPathOf(file)}`
     let entry = this.entries.get(key)
     if (!entry) {
       entry = { file, source, onItsOwn: false, readings: new Map(), done: new Set(), queued: false }
@@ -216,6 +217,16 @@ class ReadingPlan {
         for (const found of scanned[kind]) (this.found[kind] as unknown[]).push(found)
       for (const follow of scanned.follows) this.follow(entry.file, follow)
     }
+  }
+
+  /** A file's real path, asked of the file system once however often it is followed. */
+  private realPathOf(file: string): string {
+    let real = this.realPaths.get(file)
+    if (real === undefined) {
+      real = realPath(resolve(this.options.cwd, file))
+      this.realPaths.set(file, real)
+    }
+    return real
   }
 
   /** A file looked for beside another (a `.env`, a kustomization's entries): read once however often it is asked for. */
@@ -283,7 +294,8 @@ class ReadingPlan {
       })
       return
     }
-    if (statOrNull(target) === null) {
+    // a file already read or followed exists: only a new one is looked for
+    if (!this.realPaths.has(path) && statOrNull(target) === null) {
       this.found.errors.push({
         ...at,
         message: `${follow.by} ${follow.verb} ${path}, which does not exist`

@@ -160,25 +160,31 @@ export function deref(document: Document, node: Node | null | undefined): Node |
  * their number, not 2^24.
  */
 export function field(document: Document, map: YAMLMap, key: string): Node | undefined {
-  const seen = new Set<YAMLMap>()
-  const look = (current: YAMLMap, depth: number): Node | undefined => {
-    seen.add(current)
+  const own = (current: YAMLMap): Node | undefined => {
     for (const pair of current.items)
       if (isScalar(pair.key) && pair.key.value === key) return deref(document, pair.value as Node)
+    return undefined
+  }
+  const found = own(map)
+  if (found !== undefined) return found
+  // merge sources only where there are any: most lookups end above, with nothing allocated
+  const seen = new Set<YAMLMap>([map])
+  const merged = (current: YAMLMap, depth: number): Node | undefined => {
     if (depth >= 32) return undefined
     for (const pair of current.items) {
       if (!(isScalar(pair.key) && pair.key.value === '<<')) continue
       const value = deref(document, pair.value as Node)
       for (const source of isSeq(value) ? value.items : [value]) {
-        const merged = deref(document, source as Node)
-        if (!isMap(merged) || seen.has(merged)) continue
-        const found = look(merged, depth + 1)
-        if (found !== undefined) return found
+        const next = deref(document, source as Node)
+        if (!isMap(next) || seen.has(next)) continue
+        seen.add(next)
+        const inNext = own(next) ?? merged(next, depth + 1)
+        if (inNext !== undefined) return inNext
       }
     }
     return undefined
   }
-  return look(map, 0)
+  return merged(map, 0)
 }
 
 /** One pass over the text: brackets per line and their nesting, and the costly tokens of the whole (quotes not told apart: a bound, not a parser). */
