@@ -97,10 +97,8 @@ describe('the baseline under GitHub cache rules', () => {
       const recorded = await twoSteps('600')
       expect(recorded.posts.map(p => p?.status)).toEqual([0, 0])
       const keys = cache.keysIn(MAIN)
-      expect(keys).toEqual([
-        expect.stringMatching(/-600-1-drift-__acme_bid_2-[0-9a-f]{8}$/),
-        expect.stringMatching(/-600-1-drift-__acme_bid-[0-9a-f]{8}$/)
-      ])
+      // the second step's post step runs first and saves generation 1; the first step's, 2
+      expect(keys.map(key => key.split('-').at(-1))).toEqual(['1', '2'])
       const images = Object.keys(JSON.parse(cache.savedText(keys[1])).images)
       expect(images).toHaveLength(3)
       expect(images).toEqual(

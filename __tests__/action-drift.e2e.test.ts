@@ -33,11 +33,9 @@ describe.each(NODES)('the action under %s', (_, node) => {
         ])
         expect(statuses(job)).toEqual({ 1: 'new', 4: 'new' })
         expect(job.post!.status).toBe(0)
-        // the repository's fixed-length prefix, then run, attempt, job, step and a nonce
+        // the repository's fixed-length prefix, the ref's, and the ref's first generation
         expect(cache.savedKeys).toEqual([
-          expect.stringMatching(
-            /^base-image-drift-v2-[0-9a-f]{20}-\d+-1-drift-__acme_base-image-drift-[0-9a-f]{8}$/
-          )
+          expect.stringMatching(/^base-image-drift-v2-[0-9a-f]{20}-[0-9a-f]{12}-1$/)
         ])
       }))
 

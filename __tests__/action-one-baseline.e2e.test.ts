@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CacheService } from './harness/cache-service.js'
 import { ActionRunner, type JobResult } from './helpers/action-runner.js'
@@ -31,9 +32,23 @@ const drifted = (job: JobResult) =>
     .map(f => f.file)
 
 const others: ActionRunner[] = []
-afterAll(() => others.forEach(runner => runner.dispose()))
+const checkouts: string[] = []
+afterAll(() => {
+  others.forEach(runner => runner.dispose())
+  checkouts.forEach(dir => rmSync(dir, { recursive: true, force: true }))
+})
 function anotherRunner(world: World, cache: CacheService): ActionRunner {
   const runner = new ActionRunner(world.workspace, cache.env, node)
+  others.push(runner)
+  return runner
+}
+
+/** A matrix leg runs on a machine of its own, with a checkout of its own. */
+function anotherMachine(world: World, cache: CacheService): ActionRunner {
+  const checkout = mkdtempSync(join(tmpdir(), 'bid-leg-'))
+  checkouts.push(checkout)
+  cpSync(world.workspace, checkout, { recursive: true })
+  const runner = new ActionRunner(checkout, cache.env, node)
   others.push(runner)
   return runner
 }
@@ -95,10 +110,15 @@ describe("the repository's one baseline", () => {
       const leg = (service: string, machine: ActionRunner) =>
         machine.startJob({ files: `services/${service}/**` }, { GITHUB_RUN_ID: '700' })
       const api = await leg('api', runner)
-      const worker = await leg('worker', anotherRunner(world, cache))
-      // both post steps run at once: each finds the other's entry after saving, and merges
+      const worker = await leg('worker', anotherMachine(world, cache))
+      // both post steps run at once and save the same generation: one is refused the key,
+      // waits for the other's entry, and saves the next generation with both
       const posts = await Promise.all([api.finish(), worker.finish()])
       expect(posts.map(p => p!.status)).toEqual([0, 0])
+      expect(cache.keysIn(MAIN).map(key => key.split('-').at(-1))).toEqual(['1', '2'])
+      expect(
+        posts.filter(p => /\(merged into \S+-1, saved while this job ran\)/.test(p!.stdout))
+      ).toHaveLength(1)
       // what the next run restores: the newest entry
       const newest = JSON.parse(cache.savedText(cache.newestIn(MAIN)!)) as {
         images: Record<string, unknown>
@@ -111,6 +131,24 @@ describe("the repository's one baseline", () => {
       const next = await runner.runJob({ files: 'services/**' })
       expect(next.main.status).toBe(1)
       expect(drifted(next)).toEqual(['services/api/Dockerfile'])
+    }))
+
+  it('a save cancelled after reserving its key costs the next one a wait, never its baseline', () =>
+    scenario(async (world, runner, cache) => {
+      await runner.runJob()
+      const [first] = cache.keysIn(MAIN)
+      cache.abandonReservation(first.replace(/-1$/, '-2'), first)
+      writeFileSync(
+        join(world.workspace, 'tools.Dockerfile'),
+        `FROM ${world.hub.host}/library/python:3.13-slim\n`
+      )
+      const next = await runner.runJob()
+      expect(next.post!.status).toBe(0)
+      expect(next.post!.stdout).toContain(
+        `baseline saved to the Actions cache as ${first.replace(/-1$/, '-3')}`
+      )
+      await world.movePython312()
+      expect(drifted(await runner.runJob({}, {}))).toEqual(['Dockerfile'])
     }))
 
   it('an entry saved on a runner without zstd restores on one with it, and the other way round', () =>

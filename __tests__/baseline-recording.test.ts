@@ -4,7 +4,9 @@ import { decideRecording, type RunFacts } from '../src/action/recording.js'
 import {
   baselineKeyPrefix,
   legacyKeyPrefix,
-  savedKey,
+  generationKey,
+  generationOf,
+  refChain,
   workflowFile
 } from '../src/baseline/cache-key.js'
 import {
@@ -50,14 +52,18 @@ describe('baseline cache keys', () => {
     expect(legacyKeyPrefix('shop-', identity)).toBe('shop-')
   })
 
-  it('names run, attempt, job, step and a nonce in the saved key, and reads the workflow file from its ref', () => {
-    expect(
-      savedKey(
-        'base-image-drift-v2-0123-',
-        { run: '77', attempt: '2', job: 'build', step: '__acme/bid' },
-        'ab12'
-      )
-    ).toBe('base-image-drift-v2-0123-77-2-build-__acme_bid-ab12')
+  it("keys a ref's baselines by generation, and no ref's keys start another's", () => {
+    const main = refChain('base-image-drift-v2-0123-', 'refs/heads/main')
+    const pull = refChain('base-image-drift-v2-0123-', 'refs/pull/7/merge')
+    expect(main).toMatch(/^base-image-drift-v2-0123-[0-9a-f]{12}-$/)
+    expect(pull).toHaveLength(main.length)
+    expect(pull).not.toBe(main)
+    expect(generationKey(main, 7)).toBe(`${main}7`)
+    expect(generationOf(main, generationKey(main, 7))).toBe(7)
+    expect(generationOf(main, generationKey(pull, 7))).toBe(0)
+    // an entry an earlier version saved under run, attempt, job and step
+    expect(generationOf(main, `${main}77-2-build-__acme_bid-ab12`)).toBe(0)
+    expect(generationOf(main, `${main}007`)).toBe(0)
     expect(workflowFile('acme/shop/.github/workflows/ci.yml@refs/pull/7/merge')).toBe(
       '.github/workflows/ci.yml'
     )

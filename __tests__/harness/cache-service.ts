@@ -41,7 +41,7 @@ const WRITE = 2
  *   default branch); an entry lives in the scope of the ref that saved it;
  * - restore searches scope by scope in that order; in each, the exact key, then the newest
  *   entry whose key starts with the key, then the same for each restore key;
- * - keys are immutable per scope; a token without a writable scope cannot save
+ * - keys are immutable per scope, and one being created is taken; a token without a writable scope cannot save
  *   (`cache write denied: …`), one without a readable scope cannot restore;
  * - entries unused for 7 days are evicted, on a clock the test moves (`advanceDays`).
  * With `protocol: 'v1'` it speaks the REST protocol GHES and older runners use instead
@@ -205,6 +205,16 @@ export class CacheService {
     }
   }
 
+  /**
+   * A save that reserved `key` beside the saved entry `like` (same scope and version) and never
+   * finished: its job was cancelled between the reservation and the upload.
+   */
+  abandonReservation(key: string, like: string): void {
+    const entry = this.live.find(e => e.key === like)
+    if (!entry) throw new Error(`no saved entry ${like}`)
+    this.entries.push({ ...entry, key, blob: null, finalized: false, createdAt: this.now })
+  }
+
   private get live(): Entry[] {
     return this.entries.filter(e => e.finalized && e.blob !== null)
   }
@@ -229,8 +239,14 @@ export class CacheService {
             200,
             { ok: false, message: 'cache write denied: the token of this run is read-only' }
           ]
-        const taken = this.live.some(
-          e => e.scope === writable && e.key === request.key && e.version === request.version
+        // a key is taken while another job creates it, not only once saved: that job's
+        // library says "another job may be creating this cache" (an evicted key is free)
+        const taken = this.entries.some(
+          e =>
+            e.scope === writable &&
+            e.key === request.key &&
+            e.version === request.version &&
+            (!e.finalized || e.blob !== null)
         )
         if (taken)
           return [

@@ -6,9 +6,8 @@ import { policyOf } from '../decide/policy.js'
 import * as core from '@actions/core'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
-import { savedKey, workflowFile } from '../baseline/cache-key.js'
+import { refChain, workflowFile } from '../baseline/cache-key.js'
 import { CacheStore } from '../baseline/cache-store.js'
 import type { BaselineStore } from '../baseline/store.js'
 import { serializeBaseline, type Baseline } from '../baseline/document.js'
@@ -81,16 +80,8 @@ async function main(): Promise<void> {
     : new CacheStore({
         prefix: inputs.cacheKey,
         legacyPrefix: inputs.legacyCacheKey,
-        key: savedKey(
-          inputs.cacheKey,
-          {
-            run: env.GITHUB_RUN_ID ?? '0',
-            attempt: env.GITHUB_RUN_ATTEMPT ?? '1',
-            job: env.GITHUB_JOB ?? 'job',
-            step: env.GITHUB_ACTION ?? 'step'
-          },
-          randomBytes(4).toString('hex')
-        ),
+        // an entry lives in the scope of the ref that saved it
+        chain: refChain(inputs.cacheKey, env.GITHUB_REF ?? ''),
         workspace: cwd,
         temp: env.RUNNER_TEMP || tmpdir(),
         env

@@ -62,13 +62,26 @@ export async function restoreEntry(
   return result === undefined ? { outcome: 'miss' } : { outcome: 'hit', key: result }
 }
 
-/** Saves `path` under `key` as an entry every runner reads; null when saved, else why not. */
-export async function saveEntry(path: string, key: string): Promise<string | null> {
+export type CacheSave =
+  { outcome: 'saved' } | { outcome: 'taken' } | { outcome: 'failed'; why: string }
+
+/**
+ * The library's words for a key it could not reserve: another save holds it (keys are
+ * immutable, and one being created is taken). The v2 protocol says so for any failed
+ * reservation, so a caller that waits for the holder must bound the wait.
+ */
+const KEY_TAKEN = /^Unable to reserve cache with key .*, another job may be creating this cache/
+
+/** Saves `path` under `key` as an entry every runner reads; `taken` when another save holds the key. */
+export async function saveEntry(path: string, key: string): Promise<CacheSave> {
   const call: CacheCall = { op: 'save', path, key, lookupOnly: false, format: 'portable' }
   const { result, problems } = await inWorker<number>(CACHE_WORKER, call)
-  if (result instanceof Error) return result.message
-  if (problems.length > 0) return problems[0]
-  return result === -1 ? 'the cache service did not accept it' : null
+  if (result instanceof Error) return { outcome: 'failed', why: result.message }
+  if (problems.some(problem => KEY_TAKEN.test(problem))) return { outcome: 'taken' }
+  if (problems.length > 0) return { outcome: 'failed', why: problems[0] }
+  return result === -1
+    ? { outcome: 'failed', why: 'the cache service did not accept it' }
+    : { outcome: 'saved' }
 }
 
 /** How often the deadline counts the time that passed. */

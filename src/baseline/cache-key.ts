@@ -24,6 +24,8 @@ export interface LegacyIdentity {
 const KEY_NAME = 'base-image-drift'
 /** 80 bits of SHA-256: a collision between two steps of one repository is not a real risk. */
 const DIGEST_CHARS = 20
+/** 48 bits: the refs of one repository that save a baseline are far fewer than 2^24. */
+const REF_DIGEST_CHARS = 12
 
 /** `base-image-drift-v2-<20 hex>-`: the same for every run and step that uses the baseline `name`. */
 export function baselineKeyPrefix(name: string): string {
@@ -49,15 +51,26 @@ function hex(canonical: string): string {
 }
 
 /**
- * The key one step of one run saves under: the prefix, then run, attempt, job and step, and a
- * nonce, since matrix legs of one job share all the rest and each saves an entry of its own.
+ * Where the baselines one ref saves are kept: the prefix, then a fixed-length digest of the
+ * ref (the cache scope they are saved in), so that no ref's keys start another's.
  */
-export function savedKey(
-  prefix: string,
-  { run, attempt, job, step }: { run: string; attempt: string; job: string; step: string },
-  nonce: string
-): string {
-  return `${prefix}${[run, attempt, job, step, nonce].map(keySafe).join('-')}`
+export function refChain(prefix: string, ref: string): string {
+  return `${prefix}${hex(JSON.stringify(['ref', ref])).slice(0, REF_DIGEST_CHARS)}-`
+}
+
+/**
+ * The key of a ref's `generation`th baseline: `…-7`. Keys are immutable and one being created
+ * is taken, so of two steps saving the same generation one is refused, and merges into the
+ * other's before it takes the next.
+ */
+export function generationKey(chain: string, generation: number): string {
+  return `${chain}${generation}`
+}
+
+/** The generation a key of `chain` names; 0 for any other key. */
+export function generationOf(chain: string, key: string): number {
+  const rest = key.startsWith(chain) ? key.slice(chain.length) : ''
+  return /^[1-9]\d{0,8}$/.test(rest) ? Number(rest) : 0
 }
 
 /** A key, or a part of one, as a file name: anything but letters, digits, `.`, `_` and `-` as `_`. */

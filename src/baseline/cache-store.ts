@@ -7,12 +7,13 @@
  * and uploads the result under a key of its own, when it changes anything.
  */
 import * as core from '@actions/core'
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { cacheAccess, restoreEntry, saveEntry } from './actions-cache.js'
+import { CACHE_DEADLINE_MS, cacheAccess, restoreEntry, saveEntry } from './actions-cache.js'
 import type { EntryFormat } from './cache-worker.js'
-import { keySafe } from './cache-key.js'
+import { generationKey, generationOf, keySafe } from './cache-key.js'
 import { serializeBaseline, type Baseline } from './document.js'
 import { mergeReading, type Reading } from './merge.js'
 import { readBaselineFile, writeBaselineFile } from './lockfile-store.js'
@@ -28,7 +29,7 @@ const CACHE_PATH = `${CACHE_DIR}/baseline.json`
 
 /** What the main step leaves for the post step. */
 const STATE = {
-  key: 'baseline-cache-key',
+  chain: 'baseline-cache-chain',
   prefix: 'baseline-cache-prefix',
   path: 'baseline-cache-path',
   staged: 'baseline-staged'
@@ -36,8 +37,8 @@ const STATE = {
 
 /** Where a step's next baseline waits for the upload, and under which names. */
 export interface Staging {
-  /** The key to save under: prefix, run, attempt, step. */
-  key: string
+  /** The keys this ref saves under: the chain, then a generation number. */
+  chain: string
   prefix: string
   /** The cached path as the cache sees it: relative to the workspace, the working directory. */
   path: string
@@ -49,7 +50,8 @@ export interface CacheStoreOptions {
   prefix: string
   /** The prefix and path an earlier version saved this step's baseline under: read when the repository's baseline is missing. */
   legacyPrefix: string
-  key: string
+  /** The keys of this ref's baselines: the prefix and the ref (`refChain`). */
+  chain: string
   /** GITHUB_WORKSPACE: the cache's tar paths are relative to it, and so is the cached path. */
   workspace: string
   /** RUNNER_TEMP: emptied before every job, so nothing of an earlier job is ever read. */
@@ -165,7 +167,8 @@ export class CacheStore implements BaselineStore {
       this.options.temp,
       'base-image-drift',
       'staged',
-      `${keySafe(this.options.key)}.json`
+      // two steps of one job stage a baseline each
+      `${keySafe(this.options.chain)}${randomBytes(4).toString('hex')}.json`
     )
     await mkdir(dirname(staged), { recursive: true })
     await writeFile(
@@ -178,12 +181,12 @@ export class CacheStore implements BaselineStore {
       } satisfies StagedDocument)
     )
     this.staging = {
-      key: this.options.key,
+      chain: this.options.chain,
       prefix: this.options.prefix,
       path: CACHE_PATH,
       staged
     }
-    core.saveState(STATE.key, this.staging.key)
+    core.saveState(STATE.chain, this.staging.chain)
     core.saveState(STATE.prefix, this.staging.prefix)
     core.saveState(STATE.path, this.staging.path)
     core.saveState(STATE.staged, this.staging.staged)
@@ -204,7 +207,7 @@ export class CacheStore implements BaselineStore {
   /** What the main step staged, as the post step reads it back; null when it staged nothing. */
   static stagingFromState(): Staging | null {
     const staging = {
-      key: core.getState(STATE.key),
+      chain: core.getState(STATE.chain),
       prefix: core.getState(STATE.prefix),
       path: core.getState(STATE.path),
       staged: core.getState(STATE.staged)
@@ -228,81 +231,106 @@ interface StagedDocument {
   restoredText: string | null
 }
 
-/** How often an upload re-reads the newest entry to merge into it: saves racing the same second. */
-const MERGE_ROUNDS = 3
+/**
+ * How long another step's save of the same generation may take to appear: its own deadline,
+ * and a margin. Past it, that save was abandoned and its key is left reserved.
+ */
+const SETTLE_MS = CACHE_DEADLINE_MS + 2_000
+const POLL_MS = 250
+/** Steps saving at the same moment: each refused save merges one more of them. */
+const MAX_ROUNDS = 8
 
 /**
  * Uploads a staged baseline. A baseline saved by another run while this job ran is never
- * overwritten: this step's reading is merged into it. Nothing is saved when the result is
- * what is stored already. After saving, the newest entry is read again: when a run that
- * merged into the same entry saved after this one, this step merges into theirs, so two legs
- * ending in the same second both keep what they read. The cached path is relative to the
- * working directory, which is the workspace.
+ * overwritten: this step's reading is merged into it, and nothing is saved when the result is
+ * what is stored already. Each save takes the next generation of the ref's keys; when another
+ * step holds that key (saves in the same moment), this step waits for its entry, merges into
+ * it and takes the next one, so every step keeps what it read. The cached path is relative
+ * to the working directory, which is the workspace.
  */
 export async function uploadStaged(staging: Staging): Promise<Upload> {
   // written by this job's main step, in this job's temporary folder
   const staged = JSON.parse(await readFile(staging.staged, 'utf8')) as StagedDocument
   const cached = resolve(staging.path)
   await mkdir(dirname(cached), { recursive: true })
-  let saved: string | null = null
-  let merged = ''
-  // how long this step's last save took, and whether it has waited that long since
-  let saveTook = 0
-  let settled = true
+  const notSaved = (why: string): Upload => ({
+    outcome: 'failed',
+    message: `baseline not saved to the cache (${why})`
+  })
+  const holdsIt = (key: string): Upload => ({
+    outcome: 'skipped',
+    message: `baseline not saved: the newest one (${key}) already holds what this step read`
+  })
   try {
-    for (let round = 0; round < MERGE_ROUNDS; round++) {
-      const newest = await restoreEntry(staging.path, staging.prefix, { lookupOnly: true })
-      if (newest.outcome === 'failed')
-        return saved
-          ? {
-              outcome: 'saved',
-              message: `baseline saved to the Actions cache as ${saved}${merged}`
-            }
-          : {
-              outcome: 'failed',
-              message: `baseline not saved to the cache: could not check for a newer one (${newest.why})`
-            }
-      if (newest.outcome === 'hit' && newest.key === saved) {
-        if (settled) break
-        // a save that began while this one ran becomes visible within a few times as long as
-        // this one took (a loaded runner's save is slower): look once more then, so that of two
-        // saves in the same moment the one that finished first sees the other and merges it
-        settled = true
-        await new Promise(done => setTimeout(done, Math.min(Math.max(3 * saveTook, 2000), 10_000)))
-        round--
+    const newest = await restoreEntry(staging.path, staging.prefix, { lookupOnly: true })
+    if (newest.outcome === 'failed')
+      return notSaved(`could not check for a newer one: ${newest.why}`)
+    let saving = staged.baseline
+    let merged = ''
+    if (newest.outcome === 'hit' && newest.key !== staged.restoredKey) {
+      const newer = await restoreBaseline(staging.path, staging.prefix, cached)
+      if (typeof newer === 'string') return notSaved(newer)
+      saving = mergeReading(newer.baseline, staged.reading)
+      merged = ` (merged into ${newer.key}, saved while this job ran)`
+      if (serializeBaseline(saving) === serializeBaseline(newer.baseline)) return holdsIt(newer.key)
+    } else if (serializeBaseline(saving) === staged.restoredText)
+      return holdsIt(newest.outcome === 'hit' ? newest.key : 'restored')
+    const last = await restoreEntry(staging.path, staging.chain, { lookupOnly: true })
+    if (last.outcome === 'failed')
+      return notSaved(`could not read this ref's last key: ${last.why}`)
+    let generation = (last.outcome === 'hit' ? generationOf(staging.chain, last.key) : 0) + 1
+    let abandoned = false
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const key = generationKey(staging.chain, generation)
+      await writeBaselineFile(cached, saving)
+      const saved = await saveEntry(staging.path, key)
+      if (saved.outcome === 'saved')
+        return {
+          outcome: 'saved',
+          message: `baseline saved to the Actions cache as ${key}${merged}`
+        }
+      if (saved.outcome === 'failed') return notSaved(saved.why)
+      const theirs = await awaitGeneration(staging, generation, cached)
+      if (typeof theirs === 'string') return notSaved(theirs)
+      if (theirs === null) {
+        // a save that was abandoned holds the key; the next one is free, unless the service
+        // refuses every reservation (it answers so for its own failures too)
+        if (abandoned) return notSaved(`${key} is held by a save that never finished`)
+        abandoned = true
+        generation++
         continue
       }
-      let saving = staged.baseline
-      let stored = staged.restoredText
-      if (newest.outcome === 'hit' && newest.key !== staged.restoredKey) {
-        const newer = await restoreNewer(staging, cached)
-        if (typeof newer === 'string')
-          return { outcome: 'failed', message: `baseline not saved to the cache (${newer})` }
-        saving = mergeReading(newer.baseline, staged.reading)
-        stored = serializeBaseline(newer.baseline)
-        merged = ` (merged into ${newer.key}, saved while this job ran)`
-      }
-      if (serializeBaseline(saving) === stored) {
-        if (saved) break
-        return {
-          outcome: 'skipped',
-          message: `baseline not saved: the newest one (${newest.outcome === 'hit' ? newest.key : 'restored'}) already holds what this step read`
-        }
-      }
-      const key = round === 0 ? staging.key : `${staging.key}-${round}`
-      await writeBaselineFile(cached, saving)
-      const began = performance.now()
-      const problem = await saveEntry(staging.path, key)
-      if (problem)
-        return { outcome: 'failed', message: `baseline not saved to the cache (${problem})` }
-      saveTook = performance.now() - began
-      settled = false
-      saved = key
+      saving = mergeReading(theirs.baseline, staged.reading)
+      merged = ` (merged into ${theirs.key}, saved while this job ran)`
+      if (serializeBaseline(saving) === serializeBaseline(theirs.baseline))
+        return holdsIt(theirs.key)
+      generation = generationOf(staging.chain, theirs.key) + 1
     }
-    return { outcome: 'saved', message: `baseline saved to the Actions cache as ${saved}${merged}` }
+    return notSaved(`${MAX_ROUNDS} other steps saved this ref's baseline at the same moment`)
   } finally {
     await removeCached(cached)
     await rm(staging.staged, { force: true })
+  }
+}
+
+/**
+ * The ref's newest baseline once its generation is `generation` or later: another step's save
+ * of it, which this step's was refused for. Null when none appeared in time; a string, why it
+ * could not be read.
+ */
+async function awaitGeneration(
+  staging: Staging,
+  generation: number,
+  cached: string
+): Promise<{ key: string; baseline: Baseline } | string | null> {
+  const until = performance.now() + SETTLE_MS
+  for (;;) {
+    const last = await restoreEntry(staging.path, staging.chain, { lookupOnly: true })
+    if (last.outcome === 'failed') return `could not read the save that holds its key: ${last.why}`
+    if (last.outcome === 'hit' && generationOf(staging.chain, last.key) >= generation)
+      return restoreBaseline(staging.path, staging.chain, cached)
+    if (performance.now() >= until) return null
+    await new Promise(done => setTimeout(done, POLL_MS))
   }
 }
 
@@ -319,11 +347,13 @@ async function removeCached(path: string): Promise<void> {
   await rmdir(dirname(path)).catch(() => undefined)
 }
 
-async function restoreNewer(
-  staging: Staging,
+/** The newest baseline whose key starts with `prefix`, restored and read. */
+async function restoreBaseline(
+  path: string,
+  prefix: string,
   cached: string
 ): Promise<{ key: string; baseline: Baseline } | string> {
-  const restored = await restoreEntry(staging.path, staging.prefix)
+  const restored = await restoreEntry(path, prefix)
   if (restored.outcome !== 'hit')
     return restored.outcome === 'failed' ? restored.why : 'the newer baseline is gone'
   const read = await readBaselineFile(cached, restored.key, dirname(cached))
