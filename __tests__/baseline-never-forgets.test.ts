@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import type { Baseline } from '../src/baseline/document.js'
 import { compare } from '../src/compare/compare.js'
 import type { Resolution } from '../src/resolve/resolve.js'
-import type { FoundReference } from '../src/sources/source.js'
+import type { FoundReference } from '../src/sources/read/source.js'
 import { found } from './helpers/references.js'
 
 // A repository of a few files naming a few images, run many times. Between runs the files are

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { parse } from 'yaml'
 import { DEFAULTS } from '../src/config/defaults.js'
 import { USAGE } from '../src/cli/args.js'
+import { ACTION_OUTPUTS } from '../src/report/action-report.js'
 import { DEFAULT_PATTERNS, SOURCES } from '../src/sources/index.js'
 import { ROOT } from './helpers/run.js'
 
@@ -33,7 +34,6 @@ describe('action.yml, the README and the code agree', () => {
   const readByCode = [
     ...code.matchAll(/(?:core\.get(?:Multiline|Boolean)?Input|booleanInput)\('([a-z-]+)'/g)
   ].map(m => m[1])
-  const written = [...code.matchAll(/core\.setOutput\('([a-z-]+)'/g)].map(m => m[1])
 
   it('every declared input is read by the code and documented; nothing else is read', () => {
     const declared = Object.keys(action.inputs).sort()
@@ -43,7 +43,7 @@ describe('action.yml, the README and the code agree', () => {
 
   it('every declared output is set by the code and documented', () => {
     const declared = Object.keys(action.outputs).sort()
-    expect([...new Set(written)].sort()).toEqual(declared)
+    expect([...ACTION_OUTPUTS].sort()).toEqual(declared)
     expect(tableNames('Outputs').sort()).toEqual(declared)
   })
 
@@ -146,51 +146,55 @@ describe('every workflow in the README and .github/workflows', () => {
 })
 
 describe('the folders of src/ show the data flow', () => {
-  /** Folder → the folders its modules import (types included). */
-  const imports = new Map<string, Set<string>>()
-  for (const entry of readdirSync(resolve(ROOT, 'src'), { withFileTypes: true, recursive: true })) {
+  const SRC = resolve(ROOT, 'src')
+  /** Module → the modules it imports, as paths (types included). */
+  const modules = new Map<string, string[]>()
+  for (const entry of readdirSync(SRC, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue
-    const folder = entry.parentPath.slice(resolve(ROOT, 'src').length + 1)
-    if (folder === '') continue
-    const text = readFileSync(join(entry.parentPath, entry.name), 'utf8')
-    const used = imports.get(folder) ?? new Set<string>()
-    for (const m of text.matchAll(/from '\.\.\/([a-z-]+)\//g)) used.add(m[1])
-    imports.set(folder, used)
+    const path = join(entry.parentPath, entry.name)
+    const text = readFileSync(path, 'utf8')
+    modules.set(
+      path,
+      [...text.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)].map(m =>
+        resolve(entry.parentPath, `${m[1]}.ts`)
+      )
+    )
+  }
+  const folderOf = (module: string) => relative(SRC, dirname(module))
+  /**
+   * Folder (`sources/dockerfile`) → the folders its modules import; and the same by stage
+   * (`sources`). The top level's modules are entry points and shared leaves.
+   */
+  const folders = new Map<string, Set<string>>()
+  const stages = new Map<string, Set<string>>()
+  for (const [module, targets] of modules) {
+    const from = folderOf(module)
+    if (from === '') continue
+    for (const to of targets.map(folderOf)) {
+      if (to === '' || to === from) continue
+      folders.set(from, (folders.get(from) ?? new Set()).add(to))
+      const [stage, target] = [from.split('/')[0], to.split('/')[0]]
+      if (stage !== target) stages.set(stage, (stages.get(stage) ?? new Set()).add(target))
+    }
   }
 
-  it('no folder imports one that imports it back, however far round', () => {
+  it('no folder imports one that imports it back, however far round, parent and child folders included', () => {
     const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
-      [...(imports.get(from) ?? [])].some(
+      [...(folders.get(from) ?? [])].some(
         next => next === to || (!seen.has(next) && (seen.add(next), reaches(next, to, seen)))
       )
-    const cycles = [...imports.keys()].filter(folder => reaches(folder, folder))
+    const cycles = [...folders.keys()].filter(folder => reaches(folder, folder))
     expect(cycles).toEqual([])
   })
 
   it('no module imports one that imports it back, however far round', () => {
-    /** Module → the modules it imports, as paths under src/ (types included). */
-    const modules = new Map<string, string[]>()
-    for (const entry of readdirSync(resolve(ROOT, 'src'), {
-      withFileTypes: true,
-      recursive: true
-    })) {
-      if (!entry.isFile() || !entry.name.endsWith('.ts')) continue
-      const path = join(entry.parentPath, entry.name)
-      const text = readFileSync(path, 'utf8')
-      modules.set(
-        path,
-        [...text.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)].map(m =>
-          resolve(entry.parentPath, `${m[1]}.ts`)
-        )
-      )
-    }
     const onPath = new Set<string>()
     const done = new Set<string>()
     const cycles: string[] = []
     const visit = (module: string): void => {
       if (done.has(module)) return
       if (onPath.has(module)) {
-        cycles.push(module.slice(resolve(ROOT, 'src').length + 1))
+        cycles.push(relative(SRC, module))
         return
       }
       onPath.add(module)
@@ -207,7 +211,7 @@ describe('the folders of src/ show the data flow', () => {
     const backwards = flow.flatMap((stage, i) =>
       flow
         .slice(i + 1)
-        .flatMap(later => (imports.get(stage)?.has(later) ? [`${stage} → ${later}`] : []))
+        .flatMap(later => (stages.get(stage)?.has(later) ? [`${stage} → ${later}`] : []))
     )
     expect(backwards).toEqual([])
   })

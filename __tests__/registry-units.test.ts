@@ -27,24 +27,6 @@ describe('registry protocol details', () => {
     expect(parseChallenge(undefined)).toBeNull()
   })
 
-  // measured before the bound: a 15.8 KB challenge on each of 2,000 401s was 24 s of CPU
-  // against a 10 s run limit (a 68-byte one: 1.4 s)
-  it('reads a challenge in one pass over at most 8 KiB: a 15.8 KB one costs what its first 8 KiB do', () => {
-    const ordinary = 'Bearer realm="https://auth.example.com/token",service="registry.example.com"'
-    const huge = `Bearer realm="https://auth.example.com/token",${'x="y\\"z",'.repeat(1800)}service="s"`
-    expect(huge.length).toBeGreaterThan(15_800)
-    const time = (header: string) => {
-      const started = performance.now()
-      for (let i = 0; i < 2000; i++) parseChallenge(header)
-      return performance.now() - started
-    }
-    time(ordinary)
-    const perByte = time(ordinary) / ordinary.length
-    // linear in the 8 KiB read, with room for a loaded machine; a quadratic pass is far past it
-    expect(time(huge)).toBeLessThan(Math.max(40 * perByte * 8192, 200))
-    expect(parseChallenge(huge)?.params.realm).toBe('https://auth.example.com/token')
-  })
-
   // RFC 9110 §11.6.1: several challenges in one header or in several (joined by commas when
   // read); Gitea >= 1.26 answers a private owner's repository with a Bearer and a Basic
   // header, Forgejo and Codeberg with both in one header

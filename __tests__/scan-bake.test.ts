@@ -1,9 +1,9 @@
 import { builds } from './helpers/references.js'
 import { formatReference } from '../src/reference/reference.js'
-import { bakeSource, scanBake } from '../src/sources/bake.js'
+import { bakeSource, scanBake } from '../src/sources/bake/bake.js'
 import { parseHcl } from '../src/sources/read/hcl.js'
 import { kindSpec } from '../src/sources/index.js'
-import type { BakeInvocation } from '../src/sources/bake.js'
+import type { BakeInvocation } from '../src/sources/bake/bake.js'
 import { scanContext } from './helpers/scan-context.js'
 
 const context = (beside: Record<string, string> = {}, variables: Record<string, string> = {}) =>

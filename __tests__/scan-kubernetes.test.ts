@@ -5,9 +5,9 @@ import { formatReference } from '../src/reference/reference.js'
 import { discover } from '../src/sources/discover.js'
 import { scanHelmValues } from '../src/sources/helm-values.js'
 import { kindSpec, sourceFor } from '../src/sources/index.js'
-import { applyOverrides, scanManifests } from '../src/sources/kubernetes.js'
-import { isPatched } from '../src/sources/kustomize/selector.js'
-import type { FoundReference } from '../src/sources/source.js'
+import { applyOverrides, scanManifests } from '../src/sources/kubernetes/kubernetes.js'
+import { isPatched } from '../src/sources/kubernetes/selector.js'
+import type { FoundReference } from '../src/sources/read/source.js'
 
 const shown = (references: FoundReference[]) =>
   references.map(r => [
@@ -465,9 +465,8 @@ describe('Kubernetes files in a repository', () => {
     const names = 'web-' + 'a'.repeat(5000)
     const patched = [{ kind: 'Deployment', name: '.*a.*a.*a.*a.*a.*a.*a.*b', container: 'app' }]
     const at = { kind: 'Deployment', name: names, container: 'app', list: 'containers', index: 0 }
-    const started = performance.now()
+    // a backtracking match of this pattern takes longer than the test may run
     expect(isPatched(patched, at)).toBe(false)
-    expect(performance.now() - started).toBeLessThan(1000)
     expect(isPatched([{ ...patched[0], name: 'web|api' }], { ...at, name: 'api' })).toBe(true)
     expect(isPatched([{ ...patched[0], name: 'web|api' }], { ...at, name: 'web-1' })).toBe(false)
     expect(isPatched([{ ...patched[0], name: '(web|api)-[0-9]+' }], { ...at, name: 'x' })).toBe(

@@ -1,7 +1,7 @@
 import { builds } from './helpers/references.js'
 import { formatReference } from '../src/reference/reference.js'
 import { kindSpec } from '../src/sources/index.js'
-import { scanWorkflow } from '../src/sources/workflow.js'
+import { scanWorkflow } from '../src/sources/workflow/workflow.js'
 
 const images = (text: string) =>
   scanWorkflow('.github/workflows/ci.yml', text).references.map(r => [

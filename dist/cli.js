@@ -5796,10 +5796,10 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
     var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
-    var isMap8 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
+    var isMap9 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
     var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
-    var isScalar6 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
-    var isSeq8 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
+    var isScalar7 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isSeq9 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
     function isCollection(node) {
       if (node && typeof node === "object")
         switch (node[NODE_TYPE]) {
@@ -5809,7 +5809,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    function isNode(node) {
+    function isNode4(node) {
       if (node && typeof node === "object")
         switch (node[NODE_TYPE]) {
           case ALIAS:
@@ -5820,7 +5820,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node) => (isScalar6(node) || isCollection(node)) && !!node.anchor;
+    var hasAnchor = (node) => (isScalar7(node) || isCollection(node)) && !!node.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -5832,11 +5832,11 @@ var require_identity = __commonJS({
     exports.isAlias = isAlias2;
     exports.isCollection = isCollection;
     exports.isDocument = isDocument;
-    exports.isMap = isMap8;
-    exports.isNode = isNode;
+    exports.isMap = isMap9;
+    exports.isNode = isNode4;
     exports.isPair = isPair;
-    exports.isScalar = isScalar6;
-    exports.isSeq = isSeq8;
+    exports.isScalar = isScalar7;
+    exports.isSeq = isSeq9;
   }
 });
 
@@ -9944,9 +9944,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap8 = fc.start.source === "{";
-      const fcName = isMap8 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap8 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap9 = fc.start.source === "{";
+      const fcName = isMap9 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap9 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -9982,7 +9982,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap8 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap9 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError(
               key,
               // checked by containsNewline()
@@ -10022,7 +10022,7 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap8 && !sep3 && !props.found) {
+        if (!isMap9 && !sep3 && !props.found) {
           const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -10045,7 +10045,7 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap8 && !props.found && ctx.options.strict) {
+            if (!isMap9 && !props.found && ctx.options.strict) {
               if (sep3)
                 for (const st of sep3) {
                   if (st === valueProps.found)
@@ -10077,7 +10077,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap8) {
+          if (isMap9) {
             const map = coll;
             if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
               onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -10093,7 +10093,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap8 ? "}" : "]";
+      const expectedEnd = isMap9 ? "}" : "]";
       const [ce, ...ee] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -11380,7 +11380,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection = (token) => !!token && "items" in token;
-    var isScalar6 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar7 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -11464,7 +11464,7 @@ var require_cst = __commonJS({
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
     exports.isCollection = isCollection;
-    exports.isScalar = isScalar6;
+    exports.isScalar = isScalar7;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -26093,6 +26093,21 @@ function toPosix(path) {
   return path.split(sep).join("/");
 }
 
+// src/errors.ts
+function fieldOf(error, name) {
+  if (typeof error !== "object" || error === null) return void 0;
+  const value = Reflect.get(error, name);
+  return value;
+}
+function messageOf(error) {
+  const message = fieldOf(error, "message");
+  return typeof message === "string" ? message : String(error);
+}
+function codeOf(error) {
+  const code = fieldOf(error, "code") ?? fieldOf(fieldOf(error, "cause"), "code");
+  return typeof code === "string" ? code : void 0;
+}
+
 // src/sources/read/read-file.ts
 var MAX_FILE_BYTES = 1024 * 1024;
 var MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
@@ -26155,7 +26170,7 @@ function readRegularFile(absolute, limit) {
     const text2 = bytes.toString("utf8", 0, length);
     return { text: text2.charCodeAt(0) === 65279 ? text2.slice(1) : text2 };
   } catch (error) {
-    const code = error.code;
+    const code = codeOf(error);
     return { why: `cannot read it (${code ?? String(error)})`, code };
   } finally {
     if (fd !== null) closeSync(fd);
@@ -26177,10 +26192,9 @@ function realpathOrNull(path) {
   }
 }
 
-// src/errors.ts
-function messageOf(error) {
-  const message = error?.message;
-  return typeof message === "string" ? message : String(error);
+// src/json.ts
+function isRecord(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 // src/baseline/document.ts
@@ -26209,41 +26223,31 @@ function parseBaseline(text2, source) {
     const line = at ? text2.slice(0, Number(at[1])).split("\n").length : null;
     fail(`is not valid JSON${line !== null ? ` (line ${line})` : ""}`);
   }
-  if (typeof document !== "object" || document === null || Array.isArray(document))
-    fail("is not a base-image-drift baseline");
-  const doc = document;
+  const doc = isRecord(document) ? document : fail("is not a base-image-drift baseline");
   if (doc.schema !== BASELINE_SCHEMA)
     fail('is not a base-image-drift baseline (no matching "schema")');
-  if (typeof doc.version !== "number" || !Number.isInteger(doc.version))
-    fail('has no integer "version"');
-  if (doc.version > BASELINE_SCHEMA_VERSION) {
+  const version = typeof doc.version === "number" && Number.isInteger(doc.version) ? doc.version : fail('has no integer "version"');
+  if (version > BASELINE_SCHEMA_VERSION) {
     fail(
-      `was written by a newer base-image-drift (baseline version ${doc.version}; this one reads version ${BASELINE_SCHEMA_VERSION}): upgrade base-image-drift`
+      `was written by a newer base-image-drift (baseline version ${version}; this one reads version ${BASELINE_SCHEMA_VERSION}): upgrade base-image-drift`
     );
   }
-  if (doc.version < 1) fail(`has unknown version ${doc.version}`);
-  if (typeof doc.images !== "object" || doc.images === null || Array.isArray(doc.images))
-    fail('has no "images" object');
+  if (version < 1) fail(`has unknown version ${version}`);
+  const stored = isRecord(doc.images) ? doc.images : fail('has no "images" object');
   const images = {};
-  for (const [key, value] of Object.entries(doc.images)) {
+  for (const [key, value] of Object.entries(stored)) {
     const normalized = normalizedOrNull(key);
     if (normalized === null) fail(`has an invalid image "${key}"`);
     if (normalized !== key)
       fail(`has image "${key}", which is not in normalized form (${normalized})`);
-    const entry = value;
-    if (typeof entry !== "object" || entry === null || !isDigest(entry.digest)) {
-      fail(`has no valid digest for "${key}"`);
-    }
-    const platforms = entry.platforms;
-    if (platforms !== void 0) {
-      const valid = typeof platforms === "object" && platforms !== null && Object.values(platforms).every(isDigest);
-      if (!valid) fail(`has invalid platform digests for "${key}"`);
-    }
-    const seenAt = entry.seenAt;
-    if (seenAt !== void 0 && !(Array.isArray(seenAt) && seenAt.every((s) => typeof s === "string")))
-      fail(`has an invalid "seenAt" for "${key}"`);
+    const entry = isRecord(value) ? value : fail(`has no valid digest for "${key}"`);
+    const digest = isDigest(entry.digest) ? entry.digest : fail(`has no valid digest for "${key}"`);
+    const platforms = entry.platforms === void 0 ? void 0 : platformDigests(entry.platforms);
+    if (platforms === null) fail(`has invalid platform digests for "${key}"`);
+    const seenAt = entry.seenAt === void 0 ? void 0 : strings(entry.seenAt);
+    if (seenAt === null) fail(`has an invalid "seenAt" for "${key}"`);
     images[key] = {
-      digest: entry.digest,
+      digest,
       ...seenAt ? { seenAt } : {},
       ...platforms ? { platforms } : {},
       recordedAt: typeof entry.recordedAt === "string" ? entry.recordedAt : "",
@@ -26256,6 +26260,18 @@ function parseBaseline(text2, source) {
     version: BASELINE_SCHEMA_VERSION,
     images
   };
+}
+function platformDigests(value) {
+  if (!isRecord(value)) return null;
+  const digests = {};
+  for (const [platform, digest] of Object.entries(value)) {
+    if (!isDigest(digest)) return null;
+    digests[platform] = digest;
+  }
+  return digests;
+}
+function strings(value) {
+  return Array.isArray(value) && value.every((item) => typeof item === "string") ? value : null;
 }
 function normalizedOrNull(key) {
   try {
@@ -26321,10 +26337,9 @@ async function writeBaselineFile(path, baseline, name = path) {
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => void 0);
-    throw new Error(
-      `could not write the baseline ${name} (${error.code ?? messageOf(error)})`,
-      { cause: error }
-    );
+    throw new Error(`could not write the baseline ${name} (${codeOf(error) ?? messageOf(error)})`, {
+      cause: error
+    });
   }
 }
 
@@ -26485,10 +26500,10 @@ function parsePlatforms(text2, what, host) {
   });
 }
 function oneOf(value, allowed, what) {
-  if (!allowed.includes(value)) {
+  const chosen = allowed.find((option) => option === value);
+  if (chosen === void 0)
     throw new ConfigError(`${what} must be ${allowed.join(" or ")}, not "${value}"`);
-  }
-  return value;
+  return chosen;
 }
 function parseTimeout(text2, what) {
   const seconds = Number(text2);
@@ -26564,11 +26579,6 @@ var RegistryError = class extends Error {
   kind;
   registry;
 };
-
-// src/json.ts
-function isRecord(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 // src/registry/manifest.ts
 var MEDIA_TYPES = {
@@ -26722,16 +26732,16 @@ function failureOf(error, key, registry) {
 async function resolveOne(image, client, platforms) {
   if (image.tag === void 0) {
     const digest = image.digest ?? "";
-    return platforms.length > 0 ? { digest, platforms: await platformDigests(image, client, platforms) } : { digest };
+    return platforms.length > 0 ? { digest, platforms: await platformDigests2(image, client, platforms) } : { digest };
   }
   if (platforms.length === 0) return { digest: await client.digest(image) };
   const top = await client.manifest(image);
   return {
     digest: top.digest,
-    platforms: await platformDigests({ ...image, digest: top.digest }, client, platforms, top)
+    platforms: await platformDigests2({ ...image, digest: top.digest }, client, platforms, top)
   };
 }
-async function platformDigests(image, client, platforms, fetched) {
+async function platformDigests2(image, client, platforms, fetched) {
   const top = fetched ?? await client.manifest(image);
   if (top.value.kind === "index") return trackedDigests(platformEntries(top.value), platforms);
   const configDigest = top.value.config.digest;
@@ -26810,7 +26820,7 @@ function yamlError(file, error, what) {
   };
 }
 function positionOf(lineCounter, node) {
-  return lineCounter.linePos(node?.range?.[0] ?? 0);
+  return lineCounter.linePos(((0, import_yaml.isNode)(node) ? node.range?.[0] : void 0) ?? 0);
 }
 function scalarText(node) {
   return (0, import_yaml.isScalar)(node) && node.value !== null ? String(node.value) : null;
@@ -26835,7 +26845,7 @@ function anchorsOf(document) {
   return anchors;
 }
 function deref(document, node) {
-  if (node === null || node === void 0) return void 0;
+  if (!(0, import_yaml.isNode)(node)) return void 0;
   if (!(0, import_yaml.isAlias)(node)) return node;
   const candidates = anchorsOf(document).get(node.source);
   if (!candidates) return void 0;
@@ -26938,7 +26948,7 @@ function excerpt(text2, max = 80) {
   return text2.length > max ? `${text2.slice(0, max)}\u2026` : text2;
 }
 
-// src/sources/source.ts
+// src/sources/read/source.ts
 function follow(source, passed, at) {
   return { ...at, source, passed };
 }
@@ -27199,7 +27209,7 @@ function purlType(purl) {
   return match ? match[1].toLowerCase() : null;
 }
 function parseSbom(document) {
-  if (typeof document !== "object" || document === null) return null;
+  if (!isRecord(document)) return null;
   const doc = document;
   const packages = [];
   if (Array.isArray(doc.packages) && typeof doc.spdxVersion === "string") {
@@ -27526,7 +27536,7 @@ var LayerWalk = class {
       );
     if (failure instanceof RegistryError) throw failure;
     if (failure !== null && !stoppedEarly)
-      return this.stop(`layer ${layer.digest} could not be read (${failure.message})`);
+      return this.stop(`layer ${layer.digest} could not be read (${messageOf(failure)})`);
     return null;
   }
   async entry(entry, newlyHidden) {
@@ -27600,7 +27610,7 @@ async function readSbom(client, reference, image) {
       await client.blob(reference, layer.digest, MAX_SBOM_BYTES),
       `the SBOM ${layer.digest}`
     );
-    const packages = parseSbom(statement.predicate);
+    const packages = isRecord(statement) ? parseSbom(statement.predicate) : null;
     if (packages) return packages;
   }
   return null;
@@ -27712,7 +27722,7 @@ function installed(files) {
 // src/sources/index.ts
 var import_picomatch = __toESM(require_picomatch2(), 1);
 
-// src/sources/bake.ts
+// src/sources/bake/bake.ts
 import { posix as posix3 } from "node:path";
 
 // src/sources/read/hcl.ts
@@ -28050,6 +28060,230 @@ var Parser = class {
     }
   }
 };
+
+// src/sources/bake/evaluate.ts
+var Unknown = class {
+  constructor(reason, line) {
+    this.reason = reason;
+    this.line = line;
+  }
+  reason;
+  line;
+};
+var MAX_VALUE_LENGTH = 64 * 1024;
+var FUNCTIONS = {
+  equal: ([a, b]) => sameValue(a, b),
+  notequal: ([a, b]) => !sameValue(a, b),
+  and: ([a, b]) => typeof a === "boolean" && typeof b === "boolean" ? a && b : void 0,
+  or: ([a, b]) => typeof a === "boolean" && typeof b === "boolean" ? a || b : void 0,
+  not: ([a]) => typeof a === "boolean" ? !a : void 0,
+  lower: ([s]) => typeof s === "string" ? s.toLowerCase() : void 0,
+  upper: ([s]) => typeof s === "string" ? s.toUpperCase() : void 0,
+  trimspace: ([s]) => typeof s === "string" ? s.trim() : void 0,
+  trimprefix: ([s, p]) => typeof s === "string" && typeof p === "string" ? s.startsWith(p) ? s.slice(p.length) : s : void 0,
+  trimsuffix: ([s, p]) => typeof s === "string" && typeof p === "string" ? p && s.endsWith(p) ? s.slice(0, -p.length) : s : void 0,
+  // a /regex/ substring is a regular expression in cty's replace: left to Bake
+  replace: ([s, from, to]) => typeof s === "string" && typeof from === "string" && typeof to === "string" && !/^\/.*\/$/.test(from) ? s.split(from).join(to) : void 0,
+  join: ([separator, ...lists]) => {
+    if (typeof separator !== "string") return void 0;
+    const items = [];
+    for (const list of lists) {
+      if (!Array.isArray(list)) return void 0;
+      items.push(...list);
+    }
+    return items.map((v) => String(v)).join(separator);
+  },
+  split: ([separator, s]) => typeof separator === "string" && typeof s === "string" ? s.split(separator) : void 0,
+  coalesce: (args) => args.find((a) => a !== null && a !== "") ?? void 0,
+  length: ([v]) => typeof v === "string" ? [...v].length : Array.isArray(v) ? v.length : void 0
+};
+function call(expr, scope) {
+  const fn = Object.hasOwn(FUNCTIONS, expr.name) ? FUNCTIONS[expr.name] : void 0;
+  if (!fn) return new Unknown(`the function ${expr.name}() is evaluated by Bake`, expr.line);
+  const args = [];
+  for (const arg of expr.args) {
+    const value = evaluate(arg, scope);
+    if (value instanceof Unknown) return value;
+    args.push(value);
+  }
+  const result = fn(args);
+  if (result === void 0)
+    return new Unknown(`${expr.name}() with these arguments is evaluated by Bake`, expr.line);
+  if (typeof result === "string" && result.length > MAX_VALUE_LENGTH)
+    return new Unknown(`a value longer than ${MAX_VALUE_LENGTH / 1024} KiB`, expr.line);
+  return result;
+}
+function operation(expr, scope) {
+  const values = [];
+  for (const operand of expr.operands) {
+    const value = evaluate(operand, scope);
+    if (value instanceof Unknown) return value;
+    values.push(value);
+  }
+  const [a, b] = values;
+  const refuse = () => new Unknown(`"${expr.operator}" on these values is evaluated by Bake`, expr.line);
+  switch (expr.operator) {
+    case "==":
+      return sameValue(a, b);
+    case "!=":
+      return !sameValue(a, b);
+    case "&&":
+    case "||":
+      if (typeof a !== "boolean" || typeof b !== "boolean") return refuse();
+      return expr.operator === "&&" ? a && b : a || b;
+    case "!":
+      return typeof a === "boolean" ? !a : refuse();
+  }
+  const numbers = values.map(
+    (v) => typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN
+  );
+  if (numbers.some(Number.isNaN)) return refuse();
+  const [x, y] = numbers;
+  switch (expr.operator) {
+    case "-":
+      return values.length === 1 ? -x : x - y;
+    case "+":
+      return x + y;
+    case "*":
+      return x * y;
+    case "/":
+      return y === 0 ? refuse() : x / y;
+    case "%":
+      return y === 0 ? refuse() : x % y;
+    case "<":
+      return x < y;
+    case ">":
+      return x > y;
+    case "<=":
+      return x <= y;
+    case ">=":
+      return x >= y;
+  }
+  return refuse();
+}
+function sameValue(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+function evaluate(expr, scope) {
+  switch (expr.type) {
+    case "literal":
+      return expr.value;
+    case "variable":
+      return expr.name.includes(".") ? new Unknown(`${expr.name} is evaluated by Bake`, expr.line) : scope(expr.name);
+    case "call":
+      return call(expr, scope);
+    case "operation":
+      return operation(expr, scope);
+    case "conditional": {
+      const condition = evaluate(expr.condition, scope);
+      if (condition instanceof Unknown) return condition;
+      if (typeof condition !== "boolean")
+        return new Unknown("a condition that is not true or false", expr.line);
+      return evaluate(condition ? expr.then : expr.otherwise, scope);
+    }
+    case "unsupported":
+      return new Unknown(`"${expr.text}" is evaluated by Bake`, expr.line);
+    case "template": {
+      if (expr.parts.length === 1 && typeof expr.parts[0] !== "string")
+        return evaluate(expr.parts[0], scope);
+      let text2 = "";
+      for (const part of expr.parts) {
+        if (typeof part === "string") {
+          text2 += part;
+          continue;
+        }
+        const value = evaluate(part, scope);
+        if (value instanceof Unknown) return value;
+        text2 += typeof value === "object" && value !== null ? JSON.stringify(value) : String(value ?? "");
+        if (text2.length > MAX_VALUE_LENGTH)
+          return new Unknown(`a value longer than ${MAX_VALUE_LENGTH / 1024} KiB`, expr.line);
+      }
+      return text2;
+    }
+    case "tuple": {
+      const items = [];
+      for (const item of expr.items) {
+        const value = evaluate(item, scope);
+        if (value instanceof Unknown) return value;
+        items.push(value);
+      }
+      return items;
+    }
+    case "object": {
+      const object = {};
+      for (const item of expr.items) {
+        const value = evaluate(item.value, scope);
+        if (value instanceof Unknown) return value;
+        object[item.key] = value;
+      }
+      return object;
+    }
+  }
+}
+
+// src/sources/bake/json.ts
+function firstLines(text2) {
+  const lines2 = /* @__PURE__ */ new Map();
+  let line = 1;
+  for (let at = 0; at < text2.length; at++) {
+    const c = text2[at];
+    if (c === "\n") line++;
+    else if (c === '"') {
+      let end = at + 1;
+      while (end < text2.length && text2[end] !== '"') end += text2[end] === "\\" ? 2 : 1;
+      const raw = text2.slice(at, end + 1);
+      if (!lines2.has(raw)) lines2.set(raw, line);
+      for (let i = at; i < end; i++) if (text2[i] === "\n") line++;
+      at = end;
+    }
+  }
+  return (value) => lines2.get(JSON.stringify(value)) ?? 1;
+}
+function fromJson(text2) {
+  const document = JSON.parse(text2);
+  if (!isRecord(document)) throw new HclError("a Bake JSON file is an object of sections", 1);
+  const lineOf2 = firstLines(text2);
+  const toExpr = (value, line) => {
+    if (typeof value === "string") return parseHclString(value, line);
+    if (Array.isArray(value)) return { type: "tuple", items: value.map((v) => toExpr(v, line)), line };
+    if (isRecord(value))
+      return {
+        type: "object",
+        items: Object.entries(value).map(([key, v]) => {
+          const at = lineOf2(key);
+          return { key, value: toExpr(v, at), line: at };
+        }),
+        line
+      };
+    if (typeof value === "number" || typeof value === "boolean" || value === null)
+      return { type: "literal", value, line };
+    return { type: "literal", value: null, line };
+  };
+  const blocks = [];
+  for (const type of ["variable", "target", "group"]) {
+    const section = document[type] ?? {};
+    if (!isRecord(section)) throw new HclError(`"${type}" is not an object of names`, lineOf2(type));
+    for (const [label, attributes] of Object.entries(section)) {
+      const line = lineOf2(label);
+      if (!isRecord(attributes))
+        throw new HclError(`${type} "${label}" is not an object of attributes`, line);
+      blocks.push({
+        type,
+        labels: [label],
+        line,
+        body: {
+          blocks: [],
+          attributes: Object.entries(attributes).map(([name, value]) => ({
+            name,
+            value: toExpr(value, line),
+            line
+          }))
+        }
+      });
+    }
+  }
+  return { attributes: [], blocks };
+}
 
 // src/sources/read/expand.ts
 var MAX_EXPANDED_CHARS = 64 * 1024;
@@ -28607,12 +28841,7 @@ var PlatformScan = class {
   buildArgs;
   automatic;
   contexts;
-  result = {
-    references: [],
-    /** Lines BuildKit refuses to parse: errors of the file, which then builds nothing. */
-    unbuildable: [],
-    warnings: []
-  };
+  result = { references: [], unbuildable: [], warnings: [] };
   globals = /* @__PURE__ */ new Map();
   stageArgs = /* @__PURE__ */ new Map();
   stageIndex = -1;
@@ -28682,7 +28911,7 @@ var PlatformScan = class {
     const structure = fromProblem(rest, flags);
     if (structure !== null) return this.refuse(instruction, "from", structure);
     const problem = tracked !== null && "error" in tracked ? tracked.error : null;
-    const image = problem === null ? evaluate(() => this.expand(rest[0], this.globalLookup)) : { error: problem };
+    const image = problem === null ? evaluate2(() => this.expand(rest[0], this.globalLookup)) : { error: problem };
     if ("text" in image && (image.text === "scratch" || earlier(image.text.toLowerCase()) || this.contexts.includes(image.text.toLowerCase())))
       return;
     const found = this.add(instruction, "from", image, this.stage, platform);
@@ -28783,7 +29012,7 @@ function mountOption(mount, key) {
   }
   return void 0;
 }
-function evaluate(run2) {
+function evaluate2(run2) {
   try {
     const text2 = run2();
     return text2 === "" ? { error: "the image name expands to an empty string" } : { text: text2 };
@@ -28793,7 +29022,7 @@ function evaluate(run2) {
   }
 }
 function platformValue(flag, expandWith, lookup, buildPlatform) {
-  const value = evaluate(() => expandWith(flag, lookup));
+  const value = evaluate2(() => expandWith(flag, lookup));
   if ("error" in value) return { error: `--platform=${flag}: ${value.error}` };
   try {
     return { text: parsePlatform(value.text, buildPlatform) };
@@ -28817,7 +29046,7 @@ function platformArgs(target, build) {
   ]);
 }
 
-// src/sources/bake.ts
+// src/sources/bake/bake.ts
 var OVERRIDE = /^(.*\/)?docker-bake\.override\.(hcl|json)$/;
 var bakeSource = {
   name: "Bake file",
@@ -28845,15 +29074,6 @@ var bakeSource = {
     return scanBake(file, override === null ? [text2] : [text2, override], context);
   }
 };
-var Unknown = class {
-  constructor(reason, line) {
-    this.reason = reason;
-    this.line = line;
-  }
-  reason;
-  line;
-};
-var MAX_VALUE_LENGTH = 64 * 1024;
 var MAX_MATRIX = 256;
 var MatrixTooLarge = class extends Error {
   constructor(count, line) {
@@ -28938,7 +29158,7 @@ var BakeDefinitions = class {
     if (known !== void 0) return known;
     this.resolving.add(name);
     try {
-      const value2 = evaluate2(fallback, (n) => this.variable(n, line));
+      const value2 = evaluate(fallback, (n) => this.variable(n, line));
       this.defaults.set(name, value2);
       return value2;
     } finally {
@@ -28957,7 +29177,7 @@ var BakeDefinitions = class {
     this.visiting.add(name);
     const attributes = /* @__PURE__ */ new Map();
     const parents = own.attributes.get("inherits");
-    const names = parents ? evaluate2(parents, (n) => this.variable(n, own.line)) : [];
+    const names = parents ? evaluate(parents, (n) => this.variable(n, own.line)) : [];
     for (const parent of Array.isArray(names) ? names : [])
       if (typeof parent === "string") mergeInto(attributes, this.attributesOf(parent));
     const self = new Map(own.attributes);
@@ -29005,7 +29225,7 @@ function buildOf({ file, result, workdir }, target, scope, notice) {
   const text2 = (key, fallback) => {
     const expr = attributes.get(key);
     if (!expr) return fallback;
-    const value = evaluate2(expr, scope);
+    const value = evaluate(expr, scope);
     return value instanceof Unknown ? value : String(value);
   };
   const label = target.named ? text2("name", target.name) : target.name;
@@ -29023,7 +29243,7 @@ function buildOf({ file, result, workdir }, target, scope, notice) {
   const args = attributes.get("args");
   if (args?.type === "object")
     for (const item of args.items) {
-      const value = evaluate2(item.value, scope);
+      const value = evaluate(item.value, scope);
       if (value instanceof Unknown) notice(`arg ${item.key}: ${value.reason}; left out`, item.line);
       else if (value !== null) buildArgs[item.key] = String(value);
     }
@@ -29032,7 +29252,7 @@ function buildOf({ file, result, workdir }, target, scope, notice) {
   if (named?.type === "object")
     for (const item of named.items) {
       contexts.push(item.key);
-      const value = evaluate2(item.value, scope);
+      const value = evaluate(item.value, scope);
       if (value instanceof Unknown) {
         notice(`context ${item.key}: ${value.reason}; not checked`, item.line);
         continue;
@@ -29058,7 +29278,7 @@ function buildOf({ file, result, workdir }, target, scope, notice) {
 }
 function targetPlatforms(expr, scope, notice) {
   if (!expr) return [];
-  const value = evaluate2(expr, scope);
+  const value = evaluate(expr, scope);
   if (value instanceof Unknown) {
     notice(`platforms: ${value.reason}; the run's platforms are tracked`, value.line);
     return [];
@@ -29078,7 +29298,7 @@ function targetPlatforms(expr, scope, notice) {
 }
 function mixinsOf(targets, groups, named, scope) {
   const names = (expr) => {
-    const value = expr ? evaluate2(expr, scope) : [];
+    const value = expr ? evaluate(expr, scope) : [];
     return Array.isArray(value) ? value.filter((v) => typeof v === "string") : [];
   };
   const inherited = new Set([...targets.values()].flatMap((t) => names(t.attributes.get("inherits"))));
@@ -29115,215 +29335,21 @@ function mergeInto(into, from) {
 }
 function matrixOf(matrix, scope) {
   if (!matrix) return [{}];
-  const value = evaluate2(matrix, scope);
+  const value = evaluate(matrix, scope);
   if (value instanceof Unknown) return [value];
   if (typeof value !== "object" || value === null || Array.isArray(value))
     return [new Unknown("it is not a map of lists", matrix.line)];
-  const lists = Object.entries(value);
-  for (const [key, values] of lists)
+  const lists = [];
+  for (const [key, values] of Object.entries(value)) {
     if (!Array.isArray(values)) return [new Unknown(`${key} is not a list`, matrix.line)];
+    lists.push([key, values]);
+  }
   const count = lists.reduce((n, [, values]) => Math.min(n * values.length, 1e12), 1);
   if (count > MAX_MATRIX) throw new MatrixTooLarge(count, matrix.line);
   let combinations = [{}];
   for (const [key, values] of lists)
     combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
   return combinations;
-}
-var FUNCTIONS = {
-  equal: ([a, b]) => sameValue(a, b),
-  notequal: ([a, b]) => !sameValue(a, b),
-  and: ([a, b]) => typeof a === "boolean" && typeof b === "boolean" ? a && b : void 0,
-  or: ([a, b]) => typeof a === "boolean" && typeof b === "boolean" ? a || b : void 0,
-  not: ([a]) => typeof a === "boolean" ? !a : void 0,
-  lower: ([s]) => typeof s === "string" ? s.toLowerCase() : void 0,
-  upper: ([s]) => typeof s === "string" ? s.toUpperCase() : void 0,
-  trimspace: ([s]) => typeof s === "string" ? s.trim() : void 0,
-  trimprefix: ([s, p]) => typeof s === "string" && typeof p === "string" ? s.startsWith(p) ? s.slice(p.length) : s : void 0,
-  trimsuffix: ([s, p]) => typeof s === "string" && typeof p === "string" ? p && s.endsWith(p) ? s.slice(0, -p.length) : s : void 0,
-  // a /regex/ substring is a regular expression in cty's replace: left to Bake
-  replace: ([s, from, to]) => typeof s === "string" && typeof from === "string" && typeof to === "string" && !/^\/.*\/$/.test(from) ? s.split(from).join(to) : void 0,
-  join: ([separator, ...lists]) => typeof separator === "string" && lists.every(Array.isArray) ? lists.flat().map((v) => String(v)).join(separator) : void 0,
-  split: ([separator, s]) => typeof separator === "string" && typeof s === "string" ? s.split(separator) : void 0,
-  coalesce: (args) => args.find((a) => a !== null && a !== "") ?? void 0,
-  length: ([v]) => typeof v === "string" ? [...v].length : Array.isArray(v) ? v.length : void 0
-};
-function call(expr, scope) {
-  const fn = Object.hasOwn(FUNCTIONS, expr.name) ? FUNCTIONS[expr.name] : void 0;
-  if (!fn) return new Unknown(`the function ${expr.name}() is evaluated by Bake`, expr.line);
-  const args = [];
-  for (const arg of expr.args) {
-    const value = evaluate2(arg, scope);
-    if (value instanceof Unknown) return value;
-    args.push(value);
-  }
-  const result = fn(args);
-  if (result === void 0)
-    return new Unknown(`${expr.name}() with these arguments is evaluated by Bake`, expr.line);
-  if (typeof result === "string" && result.length > MAX_VALUE_LENGTH)
-    return new Unknown(`a value longer than ${MAX_VALUE_LENGTH / 1024} KiB`, expr.line);
-  return result;
-}
-function operation(expr, scope) {
-  const values = [];
-  for (const operand of expr.operands) {
-    const value = evaluate2(operand, scope);
-    if (value instanceof Unknown) return value;
-    values.push(value);
-  }
-  const [a, b] = values;
-  const refuse = () => new Unknown(`"${expr.operator}" on these values is evaluated by Bake`, expr.line);
-  switch (expr.operator) {
-    case "==":
-      return sameValue(a, b);
-    case "!=":
-      return !sameValue(a, b);
-    case "&&":
-    case "||":
-      if (typeof a !== "boolean" || typeof b !== "boolean") return refuse();
-      return expr.operator === "&&" ? a && b : a || b;
-    case "!":
-      return typeof a === "boolean" ? !a : refuse();
-  }
-  const numbers = values.map(
-    (v) => typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN
-  );
-  if (numbers.some(Number.isNaN)) return refuse();
-  const [x, y] = numbers;
-  switch (expr.operator) {
-    case "-":
-      return values.length === 1 ? -x : x - y;
-    case "+":
-      return x + y;
-    case "*":
-      return x * y;
-    case "/":
-      return y === 0 ? refuse() : x / y;
-    case "%":
-      return y === 0 ? refuse() : x % y;
-    case "<":
-      return x < y;
-    case ">":
-      return x > y;
-    case "<=":
-      return x <= y;
-    case ">=":
-      return x >= y;
-  }
-  return refuse();
-}
-function sameValue(a, b) {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-function evaluate2(expr, scope) {
-  switch (expr.type) {
-    case "literal":
-      return expr.value;
-    case "variable":
-      return expr.name.includes(".") ? new Unknown(`${expr.name} is evaluated by Bake`, expr.line) : scope(expr.name);
-    case "call":
-      return call(expr, scope);
-    case "operation":
-      return operation(expr, scope);
-    case "conditional": {
-      const condition = evaluate2(expr.condition, scope);
-      if (condition instanceof Unknown) return condition;
-      if (typeof condition !== "boolean")
-        return new Unknown("a condition that is not true or false", expr.line);
-      return evaluate2(condition ? expr.then : expr.otherwise, scope);
-    }
-    case "unsupported":
-      return new Unknown(`"${expr.text}" is evaluated by Bake`, expr.line);
-    case "template": {
-      if (expr.parts.length === 1 && typeof expr.parts[0] !== "string")
-        return evaluate2(expr.parts[0], scope);
-      let text2 = "";
-      for (const part of expr.parts) {
-        if (typeof part === "string") {
-          text2 += part;
-          continue;
-        }
-        const value = evaluate2(part, scope);
-        if (value instanceof Unknown) return value;
-        text2 += typeof value === "object" && value !== null ? JSON.stringify(value) : String(value ?? "");
-        if (text2.length > MAX_VALUE_LENGTH)
-          return new Unknown(`a value longer than ${MAX_VALUE_LENGTH / 1024} KiB`, expr.line);
-      }
-      return text2;
-    }
-    case "tuple": {
-      const items = [];
-      for (const item of expr.items) {
-        const value = evaluate2(item, scope);
-        if (value instanceof Unknown) return value;
-        items.push(value);
-      }
-      return items;
-    }
-    case "object": {
-      const object = {};
-      for (const item of expr.items) {
-        const value = evaluate2(item.value, scope);
-        if (value instanceof Unknown) return value;
-        object[item.key] = value;
-      }
-      return object;
-    }
-  }
-}
-function firstLines(text2) {
-  const lines2 = /* @__PURE__ */ new Map();
-  let line = 1;
-  for (let at = 0; at < text2.length; at++) {
-    const c = text2[at];
-    if (c === "\n") line++;
-    else if (c === '"') {
-      let end = at + 1;
-      while (end < text2.length && text2[end] !== '"') end += text2[end] === "\\" ? 2 : 1;
-      const raw = text2.slice(at, end + 1);
-      if (!lines2.has(raw)) lines2.set(raw, line);
-      for (let i = at; i < end; i++) if (text2[i] === "\n") line++;
-      at = end;
-    }
-  }
-  return (value) => lines2.get(JSON.stringify(value)) ?? 1;
-}
-function fromJson(text2) {
-  const document = JSON.parse(text2);
-  const lineOf2 = firstLines(text2);
-  const toExpr = (value, line) => {
-    if (typeof value === "string") return parseHclString(value, line);
-    if (Array.isArray(value)) return { type: "tuple", items: value.map((v) => toExpr(v, line)), line };
-    if (typeof value === "object" && value !== null)
-      return {
-        type: "object",
-        items: Object.entries(value).map(([key, v]) => {
-          const at = lineOf2(key);
-          return { key, value: toExpr(v, at), line: at };
-        }),
-        line
-      };
-    return { type: "literal", value, line };
-  };
-  const blocks = [];
-  for (const type of ["variable", "target", "group"]) {
-    for (const [label, attributes] of Object.entries(document[type] ?? {})) {
-      const line = lineOf2(label);
-      blocks.push({
-        type,
-        labels: [label],
-        line,
-        body: {
-          blocks: [],
-          attributes: Object.entries(attributes ?? {}).map(([name, value]) => ({
-            name,
-            value: toExpr(value, line),
-            line
-          }))
-        }
-      });
-    }
-  }
-  return { attributes: [], blocks };
 }
 
 // src/sources/compose/compose.ts
@@ -29452,7 +29478,7 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
   const { document } = own;
   const root = document.contents;
   const services = (0, import_yaml3.isMap)(root) ? field(document, root, "services") : void 0;
-  if (!(0, import_yaml3.isMap)(services)) {
+  if (!(0, import_yaml3.isMap)(root) || !(0, import_yaml3.isMap)(services)) {
     const legacy = (0, import_yaml3.isMap)(root) && root.items.some((pair) => {
       const value = deref(document, pair.value);
       return (0, import_yaml3.isMap)(value) && (value.has("image") || value.has("build"));
@@ -29766,7 +29792,7 @@ function composeBuild(builds, interpolate, lookup) {
     }
     const listed = get("platforms");
     for (const item of (0, import_yaml3.isSeq)(listed) ? listed.items : [])
-      platforms.push({ document, node: item, file, lineCounter });
+      if ((0, import_yaml3.isNode)(item)) platforms.push({ document, node: item, file, lineCounter });
     const args = get("args");
     const entries = [];
     if ((0, import_yaml3.isMap)(args)) {
@@ -29777,7 +29803,7 @@ function composeBuild(builds, interpolate, lookup) {
           (0, import_yaml3.isScalar)(item.value) && item.value.value !== null ? String(item.value.value) : void 0
         ]);
       }
-    } else if (args && "items" in args) {
+    } else if ((0, import_yaml3.isSeq)(args)) {
       for (const item of args.items) {
         if (!(0, import_yaml3.isScalar)(item)) continue;
         const text2 = String(item.value);
@@ -29897,10 +29923,10 @@ function appVersionOf(chart) {
   return match ? match[1] : null;
 }
 
-// src/sources/kubernetes.ts
+// src/sources/kubernetes/kubernetes.ts
 var import_yaml7 = __toESM(require_dist(), 1);
 
-// src/sources/kustomize/selector.ts
+// src/sources/kubernetes/selector.ts
 function isPatched(patched, at) {
   return patched.some(
     (p) => selects(p.kind, at.kind) && selects(p.name, at.name) && (p.container === at.container || p.container === `${at.list}/${at.index}` || p.container === `${at.list}/*`)
@@ -29940,7 +29966,7 @@ function wildcardMatch(pattern, value) {
   return t === tokens.length;
 }
 
-// src/sources/kubernetes.ts
+// src/sources/kubernetes/kubernetes.ts
 var KUSTOMIZE_KIND = "kustomize";
 var JSON_PATCH_KIND = "kustomize-json-patch";
 var POD_SPEC_PATHS = [
@@ -30166,7 +30192,7 @@ function patchesOf(document, root, lineCounter) {
     const line = positionOf(lineCounter, item).line;
     if (/\.ya?ml$/i.test(text2) && !text2.includes("\n"))
       patches.push({ target: null, path: text2, inline: null, line });
-    else patches.push({ target: null, path: null, inline: item, line });
+    else if ((0, import_yaml9.isNode)(item)) patches.push({ target: null, path: null, inline: item, line });
   }
   for (const key of ["patches", "patchesJson6902"]) {
     const listed = field(document, root, key);
@@ -30361,12 +30387,11 @@ function scanKustomization(file, text2, outer, read = () => null) {
       if (!(0, import_yaml11.isMap)(entry)) continue;
       const name = scalarText(field(document, entry, "name"));
       if (name === null) continue;
-      const set = Object.fromEntries(
-        OVERRIDE_KEYS.flatMap((key) => {
-          const value = scalarText(field(document, entry, key));
-          return value === null ? [] : [[key, value]];
-        })
-      );
+      const set = {};
+      for (const key of OVERRIDE_KEYS) {
+        const value = scalarText(field(document, entry, key));
+        if (value !== null) set[key] = value;
+      }
       const changed = OVERRIDE_KEYS.map((key) => field(document, entry, key)).filter(Boolean).at(-1);
       const { line, col } = positionOf(lineCounter, changed ?? entry);
       const shown = [`name: ${name}`, ...Object.entries(set).map(([k, v]) => `${k}: ${v}`)];
@@ -30420,9 +30445,131 @@ function scanKustomization(file, text2, outer, read = () => null) {
   });
 }
 
-// src/sources/workflow.ts
-var import_yaml13 = __toESM(require_dist(), 1);
+// src/sources/workflow/workflow.ts
+var import_yaml14 = __toESM(require_dist(), 1);
 import { posix as posix6 } from "node:path";
+
+// src/sources/workflow/matrix.ts
+var import_yaml13 = __toESM(require_dist(), 1);
+var MAX_MATRIX2 = 256;
+function countCombinations(matrix) {
+  let count = 1;
+  for (const pair of matrix.items)
+    if ((0, import_yaml13.isScalar)(pair.key) && !["include", "exclude"].includes(String(pair.key.value)) && (0, import_yaml13.isSeq)(pair.value))
+      count = Math.min(count * pair.value.items.length, 1e12);
+  return count;
+}
+function matrixValue(node, depth = 0) {
+  if ((0, import_yaml13.isScalar)(node)) return String(node.value);
+  if (!(0, import_yaml13.isMap)(node) || depth > 8) return null;
+  const value = {};
+  for (const pair of node.items) {
+    const inner = (0, import_yaml13.isScalar)(pair.key) ? matrixValue(pair.value, depth + 1) : null;
+    if (inner === null || !(0, import_yaml13.isScalar)(pair.key)) return null;
+    value[String(pair.key.value)] = inner;
+  }
+  return value;
+}
+function valueAt(combination, path) {
+  let value = combination;
+  for (const key of path.split("."))
+    value = typeof value === "object" && Object.hasOwn(value, key) ? value[key] : void 0;
+  return typeof value === "string" ? value : void 0;
+}
+function matrixOf2(matrix) {
+  if (matrix === void 0) return [];
+  if (!(0, import_yaml13.isMap)(matrix)) return null;
+  const plain = (node) => {
+    const value = matrixValue(node);
+    return typeof value === "object" && value !== null ? value : null;
+  };
+  let combinations = [{}];
+  let include = [];
+  let exclude = [];
+  for (const pair of matrix.items) {
+    if (!(0, import_yaml13.isScalar)(pair.key)) return null;
+    const key = String(pair.key.value);
+    const value = pair.value;
+    if (key === "include" || key === "exclude") {
+      const entries = (0, import_yaml13.isSeq)(value) ? literalList(value.items, plain) : null;
+      if (entries === null) return null;
+      if (key === "include") include = entries;
+      else exclude = entries;
+      continue;
+    }
+    const values = (0, import_yaml13.isSeq)(value) ? literalList(value.items, (item) => matrixValue(item)) : null;
+    if (values === null) return null;
+    if (combinations.length * values.length > MAX_MATRIX2)
+      return { tooMany: countCombinations(matrix) };
+    combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
+  }
+  const matches = (c, pattern) => Object.entries(pattern).every(([k, v]) => JSON.stringify(c[k]) === JSON.stringify(v));
+  combinations = combinations.filter((c) => !exclude.some((e) => matches(c, e)));
+  const base = new Set(combinations.flatMap((c) => Object.keys(c)));
+  for (const entry of include) {
+    const original = Object.fromEntries(Object.entries(entry).filter(([k]) => base.has(k)));
+    const targets = combinations.filter((c) => Object.keys(c).length > 0 && matches(c, original));
+    if (Object.keys(original).length > 0 && targets.length > 0)
+      for (const t of targets) Object.assign(t, entry);
+    else combinations.push({ ...entry });
+  }
+  return combinations.filter((c) => Object.keys(c).length > 0);
+}
+function literalList(items, read) {
+  const list = [];
+  for (const item of items) {
+    const value = read(item);
+    if (value === null) return null;
+    list.push(value);
+  }
+  return list;
+}
+
+// src/sources/workflow/expressions.ts
+function expressionsIn(text2) {
+  const found = [];
+  for (let start = text2.indexOf("${{"); start >= 0; start = text2.indexOf("${{", start)) {
+    const close = text2.indexOf("}}", start + 3);
+    if (close < 0) break;
+    found.push({ start, end: close + 2, inner: text2.slice(start + 3, close).trim() });
+    start = close + 2;
+  }
+  return found;
+}
+function replaceExpressions(text2, replace) {
+  let out = "";
+  let from = 0;
+  for (const e of expressionsIn(text2)) {
+    out += text2.slice(from, e.start) + replace(e.inner);
+    from = e.end;
+  }
+  return out + text2.slice(from);
+}
+function substitute(raw, env, combinations) {
+  const expressions = expressionsIn(raw).map((e) => e.inner);
+  if (expressions.length === 0) return { texts: [raw] };
+  const usesMatrix = expressions.some((e) => e.startsWith("matrix."));
+  const matrixPath = (e) => /^matrix\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)$/.exec(e)?.[1];
+  for (const expression of expressions) {
+    const env1 = /^env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expression);
+    if (env1 && env[env1[1]] !== void 0) continue;
+    const path = matrixPath(expression);
+    if (path && combinations?.some((c) => valueAt(c, path) !== void 0)) continue;
+    return { runtime: `\${{ ${expression} }}` };
+  }
+  const fill = (combination) => replaceExpressions(
+    raw,
+    (expression) => expression.startsWith("env.") ? env[expression.slice(4)] : valueAt(combination, matrixPath(expression) ?? "") ?? ""
+  );
+  const texts = usesMatrix ? (combinations ?? []).filter(
+    (c) => expressions.every(
+      (e) => !e.startsWith("matrix.") || valueAt(c, matrixPath(e) ?? "") !== void 0
+    )
+  ).map(fill) : [fill({})];
+  return { texts: [...new Set(texts)] };
+}
+
+// src/sources/workflow/workflow.ts
 var pinValue = (reference, digest) => {
   const key = reference.source.slice(0, reference.source.indexOf(": "));
   const prefix = reference.source.slice(key.length + 2).startsWith("docker://") ? "docker://" : "";
@@ -30461,31 +30608,13 @@ var workflowSource = {
   ],
   scan: (file, text2) => scanWorkflow(file, text2)
 };
-function expressionsIn(text2) {
-  const found = [];
-  for (let start = text2.indexOf("${{"); start >= 0; start = text2.indexOf("${{", start)) {
-    const close = text2.indexOf("}}", start + 3);
-    if (close < 0) break;
-    found.push({ start, end: close + 2, inner: text2.slice(start + 3, close).trim() });
-    start = close + 2;
-  }
-  return found;
-}
-function replaceExpressions(text2, replace) {
-  let out = "";
-  let from = 0;
-  for (const e of expressionsIn(text2)) {
-    out += text2.slice(from, e.start) + replace(e.inner);
-    from = e.end;
-  }
-  return out + text2.slice(from);
-}
+var MAX_WORKFLOW_LEGS = 4096;
 function literalEnv({ get }, map) {
   const env = {};
   const node = get(map, "env");
-  if ((0, import_yaml13.isMap)(node)) {
+  if ((0, import_yaml14.isMap)(node)) {
     for (const pair of node.items)
-      if ((0, import_yaml13.isScalar)(pair.key) && (0, import_yaml13.isScalar)(pair.value) && !String(pair.value.value).includes("${{"))
+      if ((0, import_yaml14.isScalar)(pair.key) && (0, import_yaml14.isScalar)(pair.value) && !String(pair.value.value).includes("${{"))
         env[String(pair.key.value)] = String(pair.value.value);
   }
   return env;
@@ -30496,17 +30625,17 @@ function scanWorkflow(file, content) {
       file,
       at: (node) => positionOf(lineCounter, node),
       result,
-      get: (map, key) => (0, import_yaml13.isMap)(map) ? field(document, map, key) : void 0,
+      get: (map, key) => (0, import_yaml14.isMap)(map) ? field(document, map, key) : void 0,
       resolve: (node) => deref(document, node),
       legsLeft: MAX_WORKFLOW_LEGS
     };
     const root = document.contents;
     const workflowEnv = literalEnv(reading, root);
     const jobs = reading.get(root, "jobs");
-    if (!(0, import_yaml13.isMap)(jobs)) return;
+    if (!(0, import_yaml14.isMap)(jobs)) return;
     for (const jobPair of jobs.items) {
       const job = reading.resolve(jobPair.value);
-      if ((0, import_yaml13.isMap)(job) && (0, import_yaml13.isScalar)(jobPair.key))
+      if ((0, import_yaml14.isMap)(job) && (0, import_yaml14.isScalar)(jobPair.key))
         scanJob(reading, String(jobPair.key.value), job, workflowEnv);
       if (reading.legsLeft < 0) break;
     }
@@ -30541,14 +30670,14 @@ function scanJob(reading, jobId, job, workflowEnv) {
     combinations
   };
   const container = get(job, "container");
-  if ((0, import_yaml13.isMap)(container))
+  if ((0, import_yaml14.isMap)(container))
     addImage3(reading, values, get(container, "image"), "workflow-container", "image");
   else addImage3(reading, values, container, "workflow-container", "container");
   const services = get(job, "services");
-  if ((0, import_yaml13.isMap)(services))
+  if ((0, import_yaml14.isMap)(services))
     for (const pair of services.items) {
       const service = reading.resolve(pair.value);
-      if ((0, import_yaml13.isMap)(service))
+      if ((0, import_yaml14.isMap)(service))
         addImage3(reading, values, get(service, "image"), "workflow-service", "image");
       else
         addImage3(
@@ -30556,16 +30685,16 @@ function scanJob(reading, jobId, job, workflowEnv) {
           values,
           service,
           "workflow-service",
-          String(pair.key.value)
+          (0, import_yaml14.isScalar)(pair.key) ? String(pair.key.value) : "service"
         );
     }
   const steps = get(job, "steps");
-  if (!(0, import_yaml13.isSeq)(steps)) return;
+  if (!(0, import_yaml14.isSeq)(steps)) return;
   const jobWorkdir = scalarText(get(get(get(job, "defaults"), "run"), "working-directory"));
   steps.items.forEach((item, index) => {
     const step = reading.resolve(item);
     const run2 = get(step, "run");
-    if ((0, import_yaml13.isScalar)(run2) && typeof run2.value === "string")
+    if ((0, import_yaml14.isScalar)(run2) && typeof run2.value === "string")
       result.follows.push(
         ...composeRuns(reading, run2.value, {
           env: { ...values.env, ...literalEnv(reading, step) },
@@ -30575,7 +30704,7 @@ function scanJob(reading, jobId, job, workflowEnv) {
         })
       );
     const uses = get(step, "uses");
-    if (!(0, import_yaml13.isScalar)(uses) || typeof uses.value !== "string") return;
+    if (!(0, import_yaml14.isScalar)(uses) || typeof uses.value !== "string") return;
     if (uses.value.startsWith("docker://")) addImage3(reading, values, uses, "workflow-step", "uses");
     else if (/^docker\/bake-action@/.test(uses.value))
       bakeStep(
@@ -30649,7 +30778,7 @@ function composeRuns({ file, result }, script, {
   return follows;
 }
 function addImage3({ file, at, result }, { env, combinations }, node, kind, key) {
-  if (!(0, import_yaml13.isScalar)(node) || typeof node.value !== "string") return;
+  if (!(0, import_yaml14.isScalar)(node) || typeof node.value !== "string") return;
   const raw = node.value;
   const { line, col } = at(node);
   const image = raw.startsWith("docker://") ? raw.slice("docker://".length) : raw;
@@ -30691,100 +30820,11 @@ function bakeStep({ file, result, get }, inputs, by, line) {
     );
   }
 }
-var MAX_MATRIX2 = 256;
-var MAX_WORKFLOW_LEGS = 4096;
-function countCombinations(matrix) {
-  let count = 1;
-  for (const pair of matrix.items)
-    if ((0, import_yaml13.isScalar)(pair.key) && !["include", "exclude"].includes(String(pair.key.value)) && (0, import_yaml13.isSeq)(pair.value))
-      count = Math.min(count * pair.value.items.length, 1e12);
-  return count;
-}
-function matrixValue(node, depth = 0) {
-  if ((0, import_yaml13.isScalar)(node)) return String(node.value);
-  if (!(0, import_yaml13.isMap)(node) || depth > 8) return null;
-  const value = {};
-  for (const pair of node.items) {
-    const inner = (0, import_yaml13.isScalar)(pair.key) ? matrixValue(pair.value, depth + 1) : null;
-    if (inner === null) return null;
-    value[String(pair.key.value)] = inner;
-  }
-  return value;
-}
-function valueAt(combination, path) {
-  let value = combination;
-  for (const key of path.split("."))
-    value = typeof value === "object" && Object.hasOwn(value, key) ? value[key] : void 0;
-  return typeof value === "string" ? value : void 0;
-}
-function matrixOf2(matrix) {
-  if (matrix === void 0) return [];
-  if (!(0, import_yaml13.isMap)(matrix)) return null;
-  const plain = (node) => {
-    const value = matrixValue(node);
-    return typeof value === "object" && value !== null ? value : null;
-  };
-  let combinations = [{}];
-  let include = [];
-  let exclude = [];
-  for (const pair of matrix.items) {
-    if (!(0, import_yaml13.isScalar)(pair.key)) return null;
-    const key = String(pair.key.value);
-    const value = pair.value;
-    if (key === "include" || key === "exclude") {
-      if (!(0, import_yaml13.isSeq)(value)) return null;
-      const entries = value.items.map(plain);
-      if (entries.some((e) => e === null)) return null;
-      if (key === "include") include = entries;
-      else exclude = entries;
-      continue;
-    }
-    const values = (0, import_yaml13.isSeq)(value) ? value.items.map((item) => matrixValue(item)) : [null];
-    if (values.some((v) => v === null)) return null;
-    if (combinations.length * values.length > MAX_MATRIX2)
-      return { tooMany: countCombinations(matrix) };
-    combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
-  }
-  const matches = (c, pattern) => Object.entries(pattern).every(([k, v]) => JSON.stringify(c[k]) === JSON.stringify(v));
-  combinations = combinations.filter((c) => !exclude.some((e) => matches(c, e)));
-  const base = new Set(combinations.flatMap((c) => Object.keys(c)));
-  for (const entry of include) {
-    const original = Object.fromEntries(Object.entries(entry).filter(([k]) => base.has(k)));
-    const targets = combinations.filter((c) => Object.keys(c).length > 0 && matches(c, original));
-    if (Object.keys(original).length > 0 && targets.length > 0)
-      for (const t of targets) Object.assign(t, entry);
-    else combinations.push({ ...entry });
-  }
-  return combinations.filter((c) => Object.keys(c).length > 0);
-}
-function substitute(raw, env, combinations) {
-  const expressions = expressionsIn(raw).map((e) => e.inner);
-  if (expressions.length === 0) return { texts: [raw] };
-  const usesMatrix = expressions.some((e) => e.startsWith("matrix."));
-  const matrixPath = (e) => /^matrix\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)$/.exec(e)?.[1];
-  for (const expression of expressions) {
-    const env1 = /^env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expression);
-    if (env1 && env[env1[1]] !== void 0) continue;
-    const path = matrixPath(expression);
-    if (path && combinations?.some((c) => valueAt(c, path) !== void 0)) continue;
-    return { runtime: `\${{ ${expression} }}` };
-  }
-  const fill = (combination) => replaceExpressions(
-    raw,
-    (expression) => expression.startsWith("env.") ? env[expression.slice(4)] : valueAt(combination, matrixPath(expression) ?? "") ?? ""
-  );
-  const texts = usesMatrix ? (combinations ?? []).filter(
-    (c) => expressions.every(
-      (e) => !e.startsWith("matrix.") || valueAt(c, matrixPath(e) ?? "") !== void 0
-    )
-  ).map(fill) : [fill({})];
-  return { texts: [...new Set(texts)] };
-}
 function buildPushStep(reading, inputs, by, line, literal) {
   const { file, result, get } = reading;
   const input = (name) => {
     const node = get(inputs, name);
-    return (0, import_yaml13.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;
+    return (0, import_yaml14.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;
   };
   const rawContext = input("context")?.text ?? ".";
   const rawFile = input("file")?.text;
@@ -30894,7 +30934,7 @@ function buildContexts({ file, at, result }, named) {
   const contexts = [];
   const offsetOf = lineOffsets(named.text);
   const { line: valueLine, col } = at(named.node);
-  const firstLine = valueLine + (String(named.node.type).startsWith("BLOCK") ? 1 : 0);
+  const firstLine = valueLine + ((0, import_yaml14.isScalar)(named.node) && String(named.node.type).startsWith("BLOCK") ? 1 : 0);
   for (const entry of lines(named.text)) {
     const match = /^([^=\s]+)=docker-image:\/\/(.+)$/.exec(entry);
     if (!match) continue;
@@ -31347,7 +31387,7 @@ var Keychain = class {
         },
         (error, stdout) => {
           if (!error) return resolve7(stdout);
-          if (error.code === "ENOENT") {
+          if (codeOf(error) === "ENOENT") {
             return reject(
               new RegistryError(
                 "credentials",
@@ -31574,7 +31614,7 @@ async function exchange(agent, req, host, signal, limitMs, timeoutMs, deadline) 
   return { ...answer, body };
 }
 function networkError(error, host, timeoutMs) {
-  const code = error.code ?? error.cause?.code ?? "";
+  const code = codeOf(error) ?? "";
   const message = messageOf(error);
   if (code === "ENOTFOUND" || code === "EAI_AGAIN")
     return new RegistryError(
@@ -32265,7 +32305,8 @@ var ReadingPlan = class {
       const scanned = this.scanSafely(entry, text2, reading.passed);
       if (reading.builds)
         for (const reference of scanned.references) reference.builtBy = reading.by.join(", ");
-      for (const kind of ["references", "warnings", "errors", "notices"])
+      for (const found of scanned.references) this.found.references.push(found);
+      for (const kind of ["warnings", "errors", "notices"])
         for (const found of scanned[kind]) this.found[kind].push(found);
       for (const follow2 of scanned.follows) this.follow(entry.file, follow2);
     }
@@ -33078,11 +33119,11 @@ function writeSarif(path, annotations) {
 }
 function renderSarif(annotations) {
   const ids = Object.keys(RULES);
-  const rules = ids.map((id) => ({
+  const rules = Object.entries(RULES).map(([id, rule]) => ({
     id,
-    name: RULES[id].name,
-    shortDescription: { text: RULES[id].text },
-    defaultConfiguration: { level: RULES[id].level },
+    name: rule.name,
+    shortDescription: { text: rule.text },
+    defaultConfiguration: { level: rule.level },
     helpUri: "https://github.com/base-image-drift/base-image-drift#how-drift-is-decided"
   }));
   return {
@@ -33225,14 +33266,17 @@ function parseCommandLine(argv) {
   if (values.version) return { kind: "version" };
   const [command2, ...paths] = positionals;
   if (command2 === void 0) throw new UsageError("missing command: use scan, resolve or check");
-  if (!COMMANDS.includes(command2))
+  const name = COMMANDS.find((known) => known === command2);
+  if (name === void 0)
     throw new UsageError(`unknown command "${command2}": use scan, resolve or check`);
-  for (const [flag, allowed] of Object.entries(ONLY_WITH))
-    if (values[flag] !== void 0 && !allowed.includes(command2))
+  for (const [flag, value] of Object.entries(values)) {
+    const allowed = new Map(Object.entries(ONLY_WITH)).get(flag);
+    if (value !== void 0 && allowed && !allowed.includes(name))
       throw new UsageError(
         `--${flag} is not an option of ${command2}: it goes with ${allowed.join(" or ")}`
       );
-  return { kind: "run", options: commandOptions(command2, paths, values) };
+  }
+  return { kind: "run", options: commandOptions(name, paths, values) };
 }
 function commandOptions(command2, paths, values) {
   return {

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { expect } from '@jest/globals'
-import type { ScanContext, Source } from '../../src/sources/source.js'
+import type { ScanContext, Source } from '../../src/sources/read/source.js'
 import { scanContext } from './scan-context.js'
 
 /** What the hostile-input tests share: ordinary files to pace against, hostile lines, the bounds. */

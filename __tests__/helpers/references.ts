@@ -2,7 +2,7 @@ import { discover, type Discovered, type DiscoverOptions } from '../../src/sourc
 import { DEFAULT_PATTERNS } from '../../src/sources/index.js'
 import { parseReference } from '../../src/reference/reference.js'
 import { dockerfileSource, type DockerfileBuild } from '../../src/sources/dockerfile/dockerfile.js'
-import type { FoundReference, SourceScan } from '../../src/sources/source.js'
+import type { FoundReference, SourceScan } from '../../src/sources/read/source.js'
 
 /** A reference as the scanner would report it from `FROM image` on line `line` of a Dockerfile. */
 export function found(image: string, line = 1, file = 'Dockerfile'): FoundReference {

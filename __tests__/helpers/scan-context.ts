@@ -1,4 +1,4 @@
-import type { ScanContext } from '../../src/sources/source.js'
+import type { ScanContext } from '../../src/sources/read/source.js'
 
 /** What a scan of one file is given, on a linux/amd64 runner: the files beside it by name, and what differs. */
 export function scanContext<Passed = never>(

@@ -9,8 +9,8 @@ export async function githubJson(token: string, path: string, timeoutMs: number)
   if (!token) return null
   try {
     const octokit = await githubClient(token, timeoutMs)
-    const response = await octokit.request(`GET ${path}`)
-    return response.data as unknown
+    const { data }: { data: unknown } = await octokit.request(`GET ${path}`)
+    return data
   } catch {
     return null
   }

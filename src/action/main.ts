@@ -10,10 +10,7 @@ import { tmpdir } from 'node:os'
 import { refChain, workflowFile } from '../baseline/cache-key.js'
 import { CacheStore } from '../baseline/cache-store.js'
 import type { BaselineStore } from '../baseline/store.js'
-import { serializeBaseline, type Baseline } from '../baseline/document.js'
 import { LockfileStore } from '../baseline/lockfile-store.js'
-import type { Restored } from '../baseline/store.js'
-import type { Finding } from '../compare/compare.js'
 import { ConfigError } from '../config/values.js'
 import { run, type Checked } from '../pipeline/run.js'
 import { counted } from '../words.js'
@@ -28,18 +25,15 @@ import {
 import { earlierRun, missingBaseline, recordingWorkflows } from './missing-baseline.js'
 import { hostPlatform } from '../reference/platform.js'
 import {
-  ANNOTATIONS_PER_TYPE,
-  annotationsFor,
-  recordedNotices,
-  withinLimits
-} from '../report/annotations.js'
-import { findingJson } from '../report/findings.js'
+  actionReport,
+  endingOf,
+  type LogEntry,
+  type MissingBaseline
+} from '../report/action-report.js'
 import { publish } from '../report/github.js'
-import { renderMarkdown } from '../report/markdown.js'
-import { logLine } from '../plain-text.js'
-import { jsonWithinBytes, STEP_TEXT_BYTES, withinBytes } from '../report/limits.js'
 import { writeSarif } from '../report/sarif.js'
 import { readInputs, type ActionInputs } from './inputs.js'
+import { readRunEvent, type RunEvent } from './event.js'
 import { messageOf } from '../errors.js'
 
 /**
@@ -74,10 +68,12 @@ async function main(): Promise<void> {
   const cwd = env.GITHUB_WORKSPACE || process.cwd()
   // the cache's paths are relative to the workspace, which is where the runner starts a step anyway
   process.chdir(cwd)
-  const { recording, facts } = await recordingOf(inputs, env)
+  const event = readRunEvent(env)
+  const { recording, facts } = await recordingOf(inputs, env, event)
   const store: BaselineStore = inputs.lockfile
     ? new LockfileStore(cwd, inputs.lockfile)
     : new CacheStore({
+        state: { save: core.saveState, get: core.getState },
         prefix: inputs.cacheKey,
         legacyPrefix: inputs.legacyCacheKey,
         // an entry lives in the scope of the ref that saved it
@@ -119,29 +115,60 @@ async function main(): Promise<void> {
     result.restored.state === 'none'
       ? await whyMissing(result, inputs, recording, facts, env)
       : null
-  const { annotations, everyAnnotation, report } = writeReport(result, inputs, recording, missing)
-  const drifted = result.findings.filter(f => f.status === 'drifted')
-  await core.summary.addRaw(report).write()
-  if (inputs.sarif) writeSarif(resolve(cwd, inputs.sarif), everyAnnotation)
-  const published = await publish({
-    token: inputs.githubToken,
-    report,
-    drifted: drifted.length > 0,
-    failed: result.verdict.failures.length > 0,
-    comment: inputs.comment,
-    checkName: inputs.checkName,
-    annotations: everyAnnotation,
-    marker: `<!-- base-image-drift: ${env.GITHUB_WORKFLOW ?? ''}/${env.GITHUB_JOB ?? ''} -->`,
-    timeoutMs: inputs.timeoutSeconds * 1000
-  })
+  const report = actionReport(result, { recording, missing, lockfile: inputs.lockfile })
+  for (const entry of report.log) print(entry)
+  for (const [name, value] of Object.entries(report.outputs)) core.setOutput(name, value)
+  await core.summary.addRaw(report.summary).write()
+  if (inputs.sarif) writeSarif(resolve(cwd, inputs.sarif), report.everyAnnotation)
+  const published = await publish(
+    {
+      token: inputs.githubToken,
+      report: report.summary,
+      drifted: report.outputs.drifted === 'true',
+      failed: result.verdict.failures.length > 0,
+      comment: inputs.comment,
+      checkName: inputs.checkName,
+      annotations: report.everyAnnotation,
+      marker: `<!-- base-image-drift: ${env.GITHUB_WORKFLOW ?? ''}/${env.GITHUB_JOB ?? ''} -->`,
+      timeoutMs: inputs.timeoutSeconds * 1000
+    },
+    event
+  )
   for (const warning of published) core.warning(warning)
-  await finish(result, inputs, store, annotations)
+  const ending = endingOf(result, inputs.onMissingBaseline, report.log)
+  for (const warning of ending.warnings) core.warning(warning)
+  if (ending.kind === 'missing-baseline') {
+    // a failed job runs no post step: what this run found is saved now, so the next run compares
+    const saved = await store.persistNow(result.saved)
+    core.error(`no baseline found (on-missing-baseline: fail)${saved ? `; ${saved}` : ''}`)
+    process.exitCode = 3
+  } else if (ending.kind === 'fails') {
+    if (ending.annotate) core.setFailed(ending.reason)
+    else {
+      process.exitCode = 1
+      core.info(`Failing: ${ending.reason}`)
+    }
+  }
+}
+
+function print(entry: LogEntry): void {
+  if (entry.level === 'info') return core.info(entry.message)
+  const properties = {
+    title: entry.title,
+    file: entry.file,
+    startLine: entry.line,
+    startColumn: entry.column
+  }
+  if (entry.level === 'error') core.error(entry.message, properties)
+  else if (entry.level === 'warning') core.warning(entry.message, properties)
+  else core.notice(entry.message, properties)
 }
 
 /** Whether this run records the baseline; an `accept` that could not reach another run is refused. */
 async function recordingOf(
   inputs: ActionInputs,
-  env: NodeJS.ProcessEnv
+  env: NodeJS.ProcessEnv,
+  event: RunEvent
 ): Promise<{ recording: Recording; facts: RunFacts }> {
   const facts: RunFacts = {
     eventName: env.GITHUB_EVENT_NAME ?? 'unknown',
@@ -149,7 +176,7 @@ async function recordingOf(
     // only the default-branch mode needs to know it (it may cost an API request)
     defaultBranch:
       inputs.saveBaseline === 'default-branch' && !inputs.lockfile
-        ? await defaultBranch(env, inputs.githubToken, inputs.timeoutSeconds * 1000)
+        ? await defaultBranch(env, event, inputs.githubToken, inputs.timeoutSeconds * 1000)
         : null,
     recordingBranches: inputs.recordingBranches,
     baseBranch: env.GITHUB_BASE_REF ?? '',
@@ -162,120 +189,12 @@ async function recordingOf(
     throw new ConfigError(
       `input accept: ${recording.statement}, so nothing it accepts would reach another run. To accept: ${recording.acceptWhere}`
     )
-  const event = env.GITHUB_EVENT_NAME ?? ''
-  if (inputs.accept !== false && !inputs.lockfile && !event.endsWith('_dispatch'))
+  if (inputs.accept !== false && !inputs.lockfile && !event.name.endsWith('_dispatch'))
     // an accept left in a workflow file accepts on every run: the gate is off for those images
     core.warning(
-      `input accept is set on a ${event} run: every such run accepts the drift it names, so the gate never fails for it; set accept only from a workflow_dispatch input`
+      `input accept is set on a ${event.name} run: every such run accepts the drift it names, so the gate never fails for it; set accept only from a workflow_dispatch input`
     )
   return { recording, facts }
-}
-
-/** The log's warnings and notices, the annotations, the report and the outputs of a run. */
-function writeReport(
-  result: Checked,
-  inputs: ActionInputs,
-  recording: Recording,
-  missing: Missing | null
-) {
-  const { findings, explanations, verdict, restored, policy } = result
-  const baselineProblem =
-    restored.state === 'unavailable'
-      ? restored.why
-      : result.replaced
-        ? `the stored baseline could not be used (${result.replaced}); accept: true replaces it with this run's digests`
-        : undefined
-  if (baselineProblem) core.warning(baselineProblem)
-  // where a run that cannot record finds none, the workflow file is what to change
-  if (missing) core.warning(missing.message, missing.file ? { file: missing.file } : {})
-  for (const fallback of result.stats.mirrorFallbacks) core.warning(fallback)
-  for (const warning of result.discovered.warnings)
-    core.warning(warning.message, { file: warning.file, startLine: warning.line })
-  // in the log only: what is known only at run time is not a problem of the files
-  for (const notice of result.discovered.notices)
-    core.info(logLine(`${notice.file}${notice.line ? `:${notice.line}` : ''}: ${notice.message}`))
-
-  const acceptHint = recording.records
-    ? recording.acceptWhere
-    : `${recording.acceptWhere}, then re-run this job`
-  const everyAnnotation = annotationsFor(findings, explanations, result.verdict, acceptHint)
-  // images the baseline lacked, recorded as they are now: a notice each, with its pin line
-  const recordedNew = restored.state === 'found' && result.saved ? recordedNotices(findings) : []
-  const { annotations, omitted } = withinLimits([...everyAnnotation, ...recordedNew])
-  for (const a of annotations) {
-    const properties = { title: a.title, file: a.file, startLine: a.line, startColumn: a.column }
-    if (a.level === 'error') core.error(a.message, properties)
-    else if (a.level === 'warning') core.warning(a.message, properties)
-    else core.notice(a.message, properties)
-  }
-  const lockfileText = inputs.lockfile ? lockfileToCommit(result) : null
-  const report = withinBytes(
-    renderMarkdown(findings, {
-      explanations,
-      baselineFound: result.baseline !== null,
-      baselineProblem,
-      missingBaseline: missing?.message,
-      verdict,
-      rateLimitRemaining: result.stats.rateLimitRemaining,
-      acceptHint,
-      unannotated: omitted,
-      records: recording.records,
-      accepted: result.saved ? policy.accept : false,
-      baselineStatement: baselineStatement(restored, recording.statement),
-      lockfileToCommit: lockfileText ? { name: inputs.lockfile, text: lockfileText } : undefined
-    })
-  )
-  setOutputs(result, report, lockfileText)
-  return { annotations, everyAnnotation, report }
-}
-
-function setOutputs(result: Checked, report: string, lockfileText: string | null): void {
-  const drifted = result.findings.filter(f => f.status === 'drifted')
-  core.setOutput('drifted', drifted.length > 0 ? 'true' : 'false')
-  const bounded = (name: string, list: Finding[]) => {
-    const { json, omitted } = jsonWithinBytes(list.map(f => findingJson(f, result.explanations)))
-    if (omitted > 0)
-      core.warning(
-        `output ${name}: ${counted(omitted, 'finding')} left out to stay under GitHub's 1 MiB; the job summary lists them`
-      )
-    return json
-  }
-  core.setOutput('changes', bounded('changes', drifted))
-  core.setOutput('images', bounded('images', result.findings))
-  core.setOutput('report', report)
-  core.setOutput('baseline-found', result.baseline !== null ? 'true' : 'false')
-  // a lockfile cut short is no lockfile: past the limit the summary says how to write it instead
-  const lockfileFits = lockfileText !== null && Buffer.byteLength(lockfileText) <= STEP_TEXT_BYTES
-  core.setOutput('lockfile', lockfileFits ? lockfileText : '')
-}
-
-/** The job's result: kept-baseline and save warnings, a missing baseline under `fail`, the verdict. */
-async function finish(
-  result: Checked,
-  inputs: ActionInputs,
-  store: BaselineStore,
-  annotations: readonly { level: string }[]
-): Promise<void> {
-  const { verdict } = result
-  if (verdict.keptBecause) core.warning(verdict.keptBecause)
-  if (result.saveProblem) core.warning(result.saveProblem)
-  if (result.restored.state === 'none' && inputs.onMissingBaseline === 'fail') {
-    // a failed job runs no post step: what this run found is saved now, so the next run compares
-    const saved = await store.persistNow(result.saved)
-    core.error(`no baseline found (on-missing-baseline: fail)${saved ? `; ${saved}` : ''}`)
-    process.exitCode = 3
-    return
-  }
-  if (verdict.failures.length > 0) {
-    const reason = verdict.failures.join('; ')
-    // the failure message is an error annotation too: past GitHub's limit it would push out a drift
-    if (annotations.filter(a => a.level === 'error').length < ANNOTATIONS_PER_TYPE)
-      core.setFailed(reason)
-    else {
-      process.exitCode = 1
-      core.info(`Failing: ${reason}`)
-    }
-  }
 }
 
 /** A lockfile run: it records when it rewrites the lockfile, and accepting is committing it. */
@@ -289,19 +208,13 @@ function lockfileRecording(name: string, update: boolean): Recording {
   }
 }
 
-/** Why no baseline was found, and the file to annotate with it. */
-interface Missing {
-  message: string
-  file?: string
-}
-
 async function whyMissing(
   result: Checked,
   inputs: ActionInputs,
   recording: Recording,
   facts: RunFacts,
   env: NodeJS.ProcessEnv
-): Promise<Missing> {
+): Promise<MissingBaseline> {
   const images = new Set(result.findings.flatMap(f => (f.image ? [f.image] : []))).size
   if (inputs.lockfile)
     return {
@@ -351,26 +264,4 @@ async function whyMissing(
     file:
       !recording.records && existsSync(resolve(cwd, facts.workflow)) ? facts.workflow : undefined
   }
-}
-
-function baselineStatement(restored: Restored, decided: string): string {
-  const from = restored.state === 'found' && restored.from ? `Compared with ${restored.from}; ` : ''
-  const sentence = `${from}${decided}.`
-  return sentence.charAt(0).toUpperCase() + sentence.slice(1)
-}
-
-/**
- * The lockfile that accepts this run's digests, when its images differ from what is
- * committed and this run did not write it: the summary carries it to commit.
- */
-function lockfileToCommit(result: Checked): string | null {
-  if (result.saved) return null
-  const digests = (baseline: Baseline | null) =>
-    JSON.stringify(
-      Object.entries(baseline?.images ?? {})
-        .map(([key, entry]) => [key, entry.digest])
-        .sort()
-    )
-  if (digests(result.accepting) === digests(result.baseline)) return null
-  return serializeBaseline(result.accepting)
 }

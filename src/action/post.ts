@@ -2,7 +2,7 @@
  * The action's post step (run only when the job succeeded): uploads the baseline the main step staged.
  */
 import * as core from '@actions/core'
-import { CacheStore, uploadStaged } from '../baseline/cache-store.js'
+import { stagingIn, uploadStaged } from '../baseline/cache-store.js'
 import { messageOf } from '../errors.js'
 
 /**
@@ -10,7 +10,7 @@ import { messageOf } from '../errors.js'
  * fails never fails the job.
  */
 export async function runPost(): Promise<void> {
-  const staging = CacheStore.stagingFromState()
+  const staging = stagingIn({ save: core.saveState, get: core.getState })
   if (!staging) return
   try {
     // the cached path is relative to the workspace, as the cache's tar paths are

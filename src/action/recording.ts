@@ -6,11 +6,11 @@
  * their pushes, schedules and dispatches save, and every other run compares with the newest
  * baseline of its base branch (when that branch records) or of the default branch.
  */
-import { readFileSync } from 'node:fs'
 import picomatch from 'picomatch'
 import type { SaveBaseline } from '../config/defaults.js'
 import { isRecord } from '../json.js'
 import { githubJson } from './github-api.js'
+import type { RunEvent } from './event.js'
 
 /** Events whose runs on the default branch record: they run the branch's own code, as merged. */
 const RECORDING_EVENTS = ['push', 'schedule', 'workflow_dispatch', 'repository_dispatch']
@@ -115,27 +115,15 @@ function shortRef(ref: string): string {
  */
 export async function defaultBranch(
   env: Record<string, string | undefined>,
+  event: Pick<RunEvent, 'defaultBranch'>,
   token: string,
   timeoutMs: number
 ): Promise<string | null> {
-  const fromEvent = eventDefaultBranch(env.GITHUB_EVENT_PATH)
-  if (fromEvent) return fromEvent
+  if (event.defaultBranch) return event.defaultBranch
   if (env.GITHUB_EVENT_NAME === 'schedule' && env.GITHUB_REF?.startsWith('refs/heads/'))
     return env.GITHUB_REF.slice('refs/heads/'.length)
   if (!env.GITHUB_REPOSITORY) return null
   const body = await githubJson(token, `/repos/${env.GITHUB_REPOSITORY}`, timeoutMs)
   const branch = isRecord(body) ? body.default_branch : undefined
   return typeof branch === 'string' ? branch : null
-}
-
-function eventDefaultBranch(path: string | undefined): string | null {
-  if (!path) return null
-  try {
-    const event: unknown = JSON.parse(readFileSync(path, 'utf8'))
-    const repository = isRecord(event) ? event.repository : undefined
-    const branch = isRecord(repository) ? repository.default_branch : undefined
-    return typeof branch === 'string' && branch !== '' ? branch : null
-  } catch {
-    return null
-  }
 }

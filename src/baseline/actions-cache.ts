@@ -92,13 +92,17 @@ const TICK_MS = 100
  * could wait counts: while the scan held the event loop, nothing could be read from the cache
  * service either, so a blocked stretch counts as one tick, not as its length.
  */
-export function withDeadline<T>(call: Promise<T>, deadlineMs = CACHE_DEADLINE_MS): Promise<T> {
+export function withDeadline<T>(
+  call: Promise<T>,
+  deadlineMs = CACHE_DEADLINE_MS,
+  clock: () => number = () => performance.now()
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_, reject) => {
     let waited = 0
-    let last = performance.now()
+    let last = clock()
     timer = setInterval(() => {
-      const now = performance.now()
+      const now = clock()
       waited += Math.min(now - last, 2 * TICK_MS)
       last = now
       if (waited >= deadlineMs)

@@ -6,7 +6,6 @@
  * the post step (which runs only when the job succeeded) merges that into the newest entry
  * and uploads the result under a key of its own, when it changes anything.
  */
-import * as core from '@actions/core'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises'
@@ -14,7 +13,8 @@ import { dirname, join, resolve } from 'node:path'
 import { CACHE_DEADLINE_MS, cacheAccess, restoreEntry, saveEntry } from './actions-cache.js'
 import type { EntryFormat } from './cache-worker.js'
 import { generationKey, generationOf, keySafe } from './cache-key.js'
-import { serializeBaseline, type Baseline } from './document.js'
+import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
+import { isRecord } from '../json.js'
 import { mergeReading, type Reading } from './merge.js'
 import { readBaselineFile, writeBaselineFile } from './lockfile-store.js'
 import type { BaselineStore, Restored } from './store.js'
@@ -46,7 +46,17 @@ export interface Staging {
   staged: string
 }
 
+/**
+ * What the main step leaves for the post step, as actions/cache passes it: the runner's step
+ * state (`core.saveState`, read back as `STATE_*`), or a test's map.
+ */
+export interface StateProvider {
+  save(name: string, value: string): void
+  get(name: string): string
+}
+
 export interface CacheStoreOptions {
+  state: StateProvider
   prefix: string
   /** The prefix and path an earlier version saved this step's baseline under: read when the repository's baseline is missing. */
   legacyPrefix: string
@@ -69,8 +79,8 @@ export class CacheStore implements BaselineStore {
   private restoredKey: string | null = null
   /** The restored baseline as written, when it is the repository's: a save that changes nothing is skipped. */
   private restoredText: string | null = null
-  /** The staging of the last save: the main step uploads it itself when it must. */
-  staging: Staging | null = null
+  /** The staging of the last save: uploaded by the post step, or at once by `persistNow`. */
+  private staging: Staging | null = null
 
   constructor(private readonly options: CacheStoreOptions) {}
 
@@ -173,12 +183,12 @@ export class CacheStore implements BaselineStore {
     await mkdir(dirname(staged), { recursive: true })
     await writeFile(
       staged,
-      JSON.stringify({
+      stagedText({
         baseline,
         reading,
         restoredKey: this.restoredKey,
         restoredText: this.restoredText
-      } satisfies StagedDocument)
+      })
     )
     this.staging = {
       chain: this.options.chain,
@@ -186,10 +196,11 @@ export class CacheStore implements BaselineStore {
       path: CACHE_PATH,
       staged
     }
-    core.saveState(STATE.chain, this.staging.chain)
-    core.saveState(STATE.prefix, this.staging.prefix)
-    core.saveState(STATE.path, this.staging.path)
-    core.saveState(STATE.staged, this.staging.staged)
+    const { state } = this.options
+    state.save(STATE.chain, this.staging.chain)
+    state.save(STATE.prefix, this.staging.prefix)
+    state.save(STATE.path, this.staging.path)
+    state.save(STATE.staged, this.staging.staged)
     return null
   }
 
@@ -197,31 +208,31 @@ export class CacheStore implements BaselineStore {
     if (!this.staging) return null
     const uploaded = await uploadStaged(this.staging)
     // the post step does not upload it again
-    CacheStore.clearState()
+    clearStaging(this.options.state)
     this.staging = null
     return uploaded.outcome === 'saved'
       ? `${uploaded.message}, so the next run compares with it`
       : uploaded.message
   }
-
-  /** What the main step staged, as the post step reads it back; null when it staged nothing. */
-  static stagingFromState(): Staging | null {
-    const staging = {
-      chain: core.getState(STATE.chain),
-      prefix: core.getState(STATE.prefix),
-      path: core.getState(STATE.path),
-      staged: core.getState(STATE.staged)
-    }
-    return Object.values(staging).every(Boolean) ? staging : null
-  }
-
-  /** Forgets the staging, so the post step does not upload what the main step already did. */
-  static clearState(): void {
-    for (const name of Object.values(STATE)) core.saveState(name, '')
-  }
 }
 
-interface StagedDocument {
+/** What the main step staged, as the post step reads it back; null when it staged nothing. */
+export function stagingIn(state: StateProvider): Staging | null {
+  const staging = {
+    chain: state.get(STATE.chain),
+    prefix: state.get(STATE.prefix),
+    path: state.get(STATE.path),
+    staged: state.get(STATE.staged)
+  }
+  return Object.values(staging).every(Boolean) ? staging : null
+}
+
+/** Forgets the staging, so the post step does not upload what the main step already did. */
+function clearStaging(state: StateProvider): void {
+  for (const name of Object.values(STATE)) state.save(name, '')
+}
+
+export interface StagedDocument {
   /** The restored baseline with this step's reading merged in. */
   baseline: Baseline
   reading: Reading
@@ -229,6 +240,76 @@ interface StagedDocument {
   restoredKey: string | null
   /** That entry as written, when it was the repository's baseline. */
   restoredText: string | null
+}
+
+/**
+ * The staged document as text. The baseline and the images read are written as baselines,
+ * so reading them back checks them as every baseline is checked.
+ */
+export function stagedText({
+  baseline,
+  reading,
+  restoredKey,
+  restoredText
+}: StagedDocument): string {
+  const read = Object.entries(reading.images)
+  return JSON.stringify({
+    baseline: serializeBaseline(baseline),
+    read: serializeBaseline({
+      ...baseline,
+      images: Object.fromEntries(read.map(([key, { entry }]) => [key, entry]))
+    }),
+    accepted: read.filter(([, { accepted }]) => accepted).map(([key]) => key),
+    comparedWith: Object.fromEntries(read.map(([key, { comparedWith }]) => [key, comparedWith])),
+    scanned: reading.scanned,
+    complete: reading.complete,
+    restoredKey,
+    restoredText
+  })
+}
+
+/** What `stagedText` wrote; an error naming what is wrong in anything else. */
+export function readStaged(text: string): StagedDocument {
+  const name = 'the staged baseline'
+  const fail = (why: string): never => {
+    throw new BaselineError(`${name} ${why}`)
+  }
+  let document: unknown
+  try {
+    document = JSON.parse(text)
+  } catch {
+    fail('is not valid JSON')
+  }
+  const doc = isRecord(document) ? document : fail('is not an object')
+  const textOf = (value: unknown, what: string) =>
+    typeof value === 'string' ? value : fail(`has no ${what}`)
+  const orNull = (value: unknown, what: string) => (value === null ? null : textOf(value, what))
+  const baseline = parseBaseline(textOf(doc.baseline, 'baseline'), name)
+  const read = parseBaseline(textOf(doc.read, 'images read'), name).images
+  const accepted = new Set(
+    Array.isArray(doc.accepted) ? doc.accepted : fail('has no list of accepted images')
+  )
+  const comparedWith = isRecord(doc.comparedWith)
+    ? doc.comparedWith
+    : fail('has no digests compared with')
+  const scanned = Array.isArray(doc.scanned) ? doc.scanned : fail('has no files scanned')
+  const images: Reading['images'] = {}
+  for (const [key, entry] of Object.entries(read))
+    images[key] = {
+      entry,
+      accepted: accepted.has(key),
+      comparedWith: orNull(comparedWith[key] ?? null, `digest compared with for ${key}`)
+    }
+  return {
+    baseline,
+    reading: {
+      images,
+      scanned: scanned.map(file => textOf(file, 'file name in the files scanned')),
+      complete: doc.complete === true
+    },
+    restoredKey: orNull(doc.restoredKey, 'restored key'),
+    restoredText: orNull(doc.restoredText, 'restored text')
+  }
 }
 
 /**
@@ -250,7 +331,7 @@ const MAX_ROUNDS = 8
  */
 export async function uploadStaged(staging: Staging): Promise<Upload> {
   // written by this job's main step, in this job's temporary folder
-  const staged = JSON.parse(await readFile(staging.staged, 'utf8')) as StagedDocument
+  const staged = readStaged(await readFile(staging.staged, 'utf8'))
   const cached = resolve(staging.path)
   await mkdir(dirname(cached), { recursive: true })
   const notSaved = (why: string): Upload => ({

@@ -5,6 +5,7 @@
 import { formatReference, InvalidReferenceError, parseReference } from '../reference/reference.js'
 import { isDigest } from '../reference/digest.js'
 import { messageOf } from '../errors.js'
+import { isRecord } from '../json.js'
 
 /** Where a reference pointed at the last successful build. */
 export interface BaselineEntry {
@@ -64,49 +65,36 @@ export function parseBaseline(text: string, source: string): Baseline {
     const line = at ? text.slice(0, Number(at[1])).split('\n').length : null
     fail(`is not valid JSON${line !== null ? ` (line ${line})` : ''}`)
   }
-  if (typeof document !== 'object' || document === null || Array.isArray(document))
-    fail('is not a base-image-drift baseline')
-  const doc = document as Record<string, unknown>
+  const doc = isRecord(document) ? document : fail('is not a base-image-drift baseline')
   if (doc.schema !== BASELINE_SCHEMA)
     fail('is not a base-image-drift baseline (no matching "schema")')
-  if (typeof doc.version !== 'number' || !Number.isInteger(doc.version))
-    fail('has no integer "version"')
-  if ((doc.version as number) > BASELINE_SCHEMA_VERSION) {
+  const version =
+    typeof doc.version === 'number' && Number.isInteger(doc.version)
+      ? doc.version
+      : fail('has no integer "version"')
+  if (version > BASELINE_SCHEMA_VERSION) {
     fail(
-      `was written by a newer base-image-drift (baseline version ${doc.version}; this one reads version ${BASELINE_SCHEMA_VERSION}): upgrade base-image-drift`
+      `was written by a newer base-image-drift (baseline version ${version}; this one reads version ${BASELINE_SCHEMA_VERSION}): upgrade base-image-drift`
     )
   }
-  if ((doc.version as number) < 1) fail(`has unknown version ${doc.version}`)
-  if (typeof doc.images !== 'object' || doc.images === null || Array.isArray(doc.images))
-    fail('has no "images" object')
+  if (version < 1) fail(`has unknown version ${version}`)
+  const stored = isRecord(doc.images) ? doc.images : fail('has no "images" object')
   const images: Record<string, BaselineEntry> = {}
-  for (const [key, value] of Object.entries(doc.images as Record<string, unknown>)) {
+  for (const [key, value] of Object.entries(stored)) {
     const normalized = normalizedOrNull(key)
     if (normalized === null) fail(`has an invalid image "${key}"`)
     if (normalized !== key)
       fail(`has image "${key}", which is not in normalized form (${normalized})`)
-    const entry = value as Record<string, unknown>
-    if (typeof entry !== 'object' || entry === null || !isDigest(entry.digest)) {
-      fail(`has no valid digest for "${key}"`)
-    }
-    const platforms = entry.platforms
-    if (platforms !== undefined) {
-      const valid =
-        typeof platforms === 'object' &&
-        platforms !== null &&
-        Object.values(platforms).every(isDigest)
-      if (!valid) fail(`has invalid platform digests for "${key}"`)
-    }
-    const seenAt = entry.seenAt
-    if (
-      seenAt !== undefined &&
-      !(Array.isArray(seenAt) && seenAt.every(s => typeof s === 'string'))
-    )
-      fail(`has an invalid "seenAt" for "${key}"`)
+    const entry = isRecord(value) ? value : fail(`has no valid digest for "${key}"`)
+    const digest = isDigest(entry.digest) ? entry.digest : fail(`has no valid digest for "${key}"`)
+    const platforms = entry.platforms === undefined ? undefined : platformDigests(entry.platforms)
+    if (platforms === null) fail(`has invalid platform digests for "${key}"`)
+    const seenAt = entry.seenAt === undefined ? undefined : strings(entry.seenAt)
+    if (seenAt === null) fail(`has an invalid "seenAt" for "${key}"`)
     images[key] = {
-      digest: entry.digest as string,
-      ...(seenAt ? { seenAt: seenAt as string[] } : {}),
-      ...(platforms ? { platforms: platforms as Record<string, string> } : {}),
+      digest,
+      ...(seenAt ? { seenAt } : {}),
+      ...(platforms ? { platforms } : {}),
       recordedAt: typeof entry.recordedAt === 'string' ? entry.recordedAt : '',
       ...(typeof entry.run === 'string' ? { run: entry.run } : {}),
       ...(typeof entry.commit === 'string' ? { commit: entry.commit } : {})
@@ -117,6 +105,21 @@ export function parseBaseline(text: string, source: string): Baseline {
     version: BASELINE_SCHEMA_VERSION,
     images
   }
+}
+
+/** Platform → manifest digest; null when it is anything else. */
+function platformDigests(value: unknown): Record<string, string> | null {
+  if (!isRecord(value)) return null
+  const digests: Record<string, string> = {}
+  for (const [platform, digest] of Object.entries(value)) {
+    if (!isDigest(digest)) return null
+    digests[platform] = digest
+  }
+  return digests
+}
+
+function strings(value: unknown): string[] | null {
+  return Array.isArray(value) && value.every(item => typeof item === 'string') ? value : null
 }
 
 function normalizedOrNull(key: string): string | null {

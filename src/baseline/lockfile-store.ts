@@ -6,7 +6,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { isInside, readRegularFile } from '../sources/read/read-file.js'
 import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
 import type { BaselineStore, Restored } from './store.js'
-import { messageOf } from '../errors.js'
+import { codeOf, messageOf } from '../errors.js'
 
 /** A committed baseline file (input `lockfile`, CLI `--baseline`); missing means first run. */
 export class LockfileStore implements BaselineStore {
@@ -81,9 +81,8 @@ export async function writeBaselineFile(
     await rename(temporary, path)
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => undefined)
-    throw new Error(
-      `could not write the baseline ${name} (${(error as NodeJS.ErrnoException).code ?? messageOf(error)})`,
-      { cause: error }
-    )
+    throw new Error(`could not write the baseline ${name} (${codeOf(error) ?? messageOf(error)})`, {
+      cause: error
+    })
   }
 }

@@ -162,14 +162,17 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   if (values.version) return { kind: 'version' }
   const [command, ...paths] = positionals
   if (command === undefined) throw new UsageError('missing command: use scan, resolve or check')
-  if (!COMMANDS.includes(command as CommandName))
+  const name = COMMANDS.find(known => known === command)
+  if (name === undefined)
     throw new UsageError(`unknown command "${command}": use scan, resolve or check`)
-  for (const [flag, allowed] of Object.entries(ONLY_WITH))
-    if (values[flag as keyof FlagValues] !== undefined && !allowed.includes(command as CommandName))
+  for (const [flag, value] of Object.entries(values)) {
+    const allowed = new Map(Object.entries(ONLY_WITH)).get(flag)
+    if (value !== undefined && allowed && !allowed.includes(name))
       throw new UsageError(
         `--${flag} is not an option of ${command}: it goes with ${allowed.join(' or ')}`
       )
-  return { kind: 'run', options: commandOptions(command as CommandName, paths, values) }
+  }
+  return { kind: 'run', options: commandOptions(name, paths, values) }
 }
 
 /** The flags' values, checked and with their defaults. */

@@ -20,7 +20,7 @@ import {
 import { writeSarif } from '../report/sarif.js'
 import { resolutionKey } from '../resolve/resolve.js'
 import { MissingPathError, type Discovered } from '../sources/discover.js'
-import type { FoundReference } from '../sources/source.js'
+import type { FoundReference } from '../sources/read/source.js'
 import { VERSION } from '../version.js'
 import { parseCommandLine, USAGE, UsageError, type CliCommand } from './args.js'
 import { messageOf } from '../errors.js'

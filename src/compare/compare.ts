@@ -7,8 +7,8 @@ import { accepts, matchAcceptance, type Acceptance } from './accept.js'
 import { formatReference, type ImageReference } from '../reference/reference.js'
 import type { RegistryErrorKind } from '../registry/transport/errors.js'
 import { resolutionKey, type PlatformChange, type Resolution } from '../resolve/resolve.js'
-import type { PackageUse } from '../sources/source.js'
-import { UNREADABLE_KIND, type FoundReference, type ScanProblem } from '../sources/source.js'
+import type { PackageUse } from '../sources/read/source.js'
+import { UNREADABLE_KIND, type FoundReference, type ScanProblem } from '../sources/read/source.js'
 
 /** Where a reference (its tag) points now. */
 export interface Current {

@@ -20,15 +20,25 @@ export const MAX_TIMEOUT_SECONDS = 300
 /** The whole run may take this many request timeouts, retries and Retry-After waits included. */
 export const RUN_TIMEOUT_FACTOR = 10
 
-export const DEFAULTS = {
+export const DEFAULTS: {
+  readonly timeoutSeconds: number
+  readonly onDrift: Reaction
+  readonly onError: Reaction
+  readonly onMissingBaseline: Reaction
+  readonly saveBaseline: SaveBaseline
+  readonly comment: CommentMode
+  readonly baselineFile: string
+  readonly explainBudgetMiB: number
+  readonly failOn: string
+} = {
   timeoutSeconds: 30,
-  onDrift: 'fail' as Reaction,
-  onError: 'warn' as Reaction,
-  onMissingBaseline: 'warn' as Reaction,
-  saveBaseline: 'default-branch' as SaveBaseline,
-  comment: 'on-drift' as CommentMode,
+  onDrift: 'fail',
+  onError: 'warn',
+  onMissingBaseline: 'warn',
+  saveBaseline: 'default-branch',
+  comment: 'on-drift',
   baselineFile: '.base-image-drift.json',
   /** Enough for the layers of a typical slim image (python:3.12-slim is about 45 MiB). */
   explainBudgetMiB: 100,
   failOn: 'os,removed,major,rebuild'
-} as const
+}

@@ -72,10 +72,10 @@ export function parsePlatforms(text: string, what: string, host?: string): strin
 }
 
 export function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
-  if (!(allowed as readonly string[]).includes(value)) {
+  const chosen = allowed.find(option => option === value)
+  if (chosen === undefined)
     throw new ConfigError(`${what} must be ${allowed.join(' or ')}, not "${value}"`)
-  }
-  return value as T
+  return chosen
 }
 
 export function parseTimeout(text: string, what: string): number {

@@ -8,6 +8,7 @@ import * as zlib from 'node:zlib'
 import tar from 'tar-stream'
 import type { ImageReference } from '../reference/reference.js'
 import { RegistryError } from '../registry/transport/errors.js'
+import { messageOf } from '../errors.js'
 import type { Descriptor } from '../registry/manifest.js'
 import type { RegistryClient } from '../registry/remote.js'
 import { databaseHolding } from './databases.js'
@@ -187,7 +188,7 @@ class LayerWalk {
       )
     if (failure instanceof RegistryError) throw failure
     if (failure !== null && !stoppedEarly)
-      return this.stop(`layer ${layer.digest} could not be read (${(failure as Error).message})`)
+      return this.stop(`layer ${layer.digest} could not be read (${messageOf(failure)})`)
     return null
   }
 

@@ -115,11 +115,11 @@ function purlType(purl: string | undefined): string | null {
  * the document is neither.
  */
 export function parseSbom(document: unknown): Package[] | null {
-  if (typeof document !== 'object' || document === null) return null
-  const doc = document as Record<string, unknown>
+  if (!isRecord(document)) return null
+  const doc = document
   const packages: Package[] = []
   if (Array.isArray(doc.packages) && typeof doc.spdxVersion === 'string') {
-    for (const entry of (doc.packages as unknown[]).filter(isRecord)) {
+    for (const entry of doc.packages.filter(isRecord)) {
       const refs = Array.isArray(entry.externalRefs) ? entry.externalRefs.filter(isRecord) : []
       const purl = refs.find(r => r.referenceType === 'purl')?.referenceLocator
       const type = purlType(typeof purl === 'string' ? purl : undefined)
@@ -129,7 +129,7 @@ export function parseSbom(document: unknown): Package[] | null {
     return packages
   }
   if (doc.bomFormat === 'CycloneDX' && Array.isArray(doc.components)) {
-    for (const entry of (doc.components as unknown[]).filter(isRecord)) {
+    for (const entry of doc.components.filter(isRecord)) {
       const type = purlType(typeof entry.purl === 'string' ? entry.purl : undefined)
       if (type && typeof entry.name === 'string' && typeof entry.version === 'string')
         packages.push({ name: entry.name, version: entry.version, type })

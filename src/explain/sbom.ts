@@ -3,6 +3,7 @@
  */
 import type { ImageReference } from '../reference/reference.js'
 import { isAttestation, parseRegistryJson } from '../registry/manifest.js'
+import { isRecord } from '../json.js'
 import type { PlatformImage, RegistryClient } from '../registry/remote.js'
 import { parseSbom, type Package } from './packages.js'
 
@@ -33,8 +34,8 @@ export async function readSbom(
     const statement = parseRegistryJson(
       await client.blob(reference, layer.digest, MAX_SBOM_BYTES),
       `the SBOM ${layer.digest}`
-    ) as { predicate?: unknown }
-    const packages = parseSbom(statement.predicate)
+    )
+    const packages = isRecord(statement) ? parseSbom(statement.predicate) : null
     if (packages) return packages
   }
   return null

@@ -27,7 +27,7 @@ import {
   type Resolution
 } from '../resolve/resolve.js'
 import { discover, type DiscoverOptions, type Discovered } from '../sources/discover.js'
-import type { ScanProblem } from '../sources/source.js'
+import type { ScanProblem } from '../sources/read/source.js'
 import { counted } from '../words.js'
 import { ConfigError } from '../config/values.js'
 import { DEFAULTS, RUN_TIMEOUT_FACTOR } from '../config/defaults.js'

@@ -10,6 +10,7 @@ import { DOCKER_HUB } from '../reference/reference.js'
 import { RegistryError } from './transport/errors.js'
 import { canonicalRegistry } from './hosts.js'
 import { isRecord } from '../json.js'
+import { codeOf } from '../errors.js'
 
 /** What a registry is logged in with. */
 export type Credential = { username: string; password: string } | { identityToken: string }
@@ -181,7 +182,7 @@ export class Keychain {
         },
         (error, stdout) => {
           if (!error) return resolve(stdout)
-          if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+          if (codeOf(error) === 'ENOENT') {
             return reject(
               new RegistryError(
                 'credentials',

@@ -107,11 +107,12 @@ export function explanationMarkdown(explanation: Explanation | Unexplained): str
   lines.push(`| layers | ${layers(e.layers.before)} | ${layers(e.layers.after)} |`)
   lines.push('')
   lines.push(...packagesMarkdown(e))
-  for (const [title, changes] of [
+  const named: [string, Change[]][] = [
     ['Environment', e.env],
     ['Labels', e.labels],
     ['Annotations', e.annotations]
-  ] as [string, Change[]][]) {
+  ]
+  for (const [title, changes] of named) {
     if (changes.length > 0)
       lines.push(`${title}: ${changes.map(c => mdCode(describe(c))).join(', ')}`, '')
   }

@@ -3,7 +3,7 @@
  */
 import { SEVERITIES } from '../explain/diff.js'
 import type { DriftedFinding, Finding, FindingError } from '../compare/compare.js'
-import type { PackageUse } from '../sources/source.js'
+import type { PackageUse } from '../sources/read/source.js'
 import { formatReference } from '../reference/reference.js'
 import type { ExplainResult } from '../explain/read.js'
 import { explanationSummary } from './explanation-text.js'

@@ -1,11 +1,19 @@
 /**
  * The sticky pull-request comment and the check run, through the GitHub REST API, with deadlines.
  */
-import type * as GitHub from '@actions/github'
 import type { CommentMode } from '../config/defaults.js'
 import type { Annotation } from './annotations.js'
-import { messageOf } from '../errors.js'
+import { messageOf, statusOf } from '../errors.js'
 import { ApiTimeout, githubClient, type Octokit } from './github-client.js'
+
+/** What a publication needs to know of the run (the action reads it from the event). */
+export interface PublishedEvent {
+  name: string
+  repository: Repo | null
+  pullRequest: { number: number; headSha: string | null } | null
+  sha: string
+  runUrl: string
+}
 
 export interface Publication {
   token: string
@@ -32,36 +40,29 @@ const LEVEL = { error: 'failure', warning: 'warning', notice: 'notice' } as cons
  * Returns warnings instead of throwing: without permission (fork pull requests) the summary
  * and annotations still carry the report.
  */
-export async function publish(publication: Publication): Promise<string[]> {
+export async function publish(publication: Publication, event: PublishedEvent): Promise<string[]> {
   const warnings: Refusal[] = []
-  // most runs have nothing to post: the GitHub client is loaded only when one does
-  const pullRequestEvent = /^pull_request/.test(process.env.GITHUB_EVENT_NAME ?? '')
-  if ((!pullRequestEvent || publication.comment === 'never') && !publication.checkName) return []
-  const github = await import('@actions/github')
-  const { context } = github
-  const pull = context.payload.pull_request
-  const commenting = pull !== undefined && publication.comment !== 'never'
+  const pull = /^pull_request/.test(event.name) ? event.pullRequest : null
+  const commenting = pull !== null && publication.comment !== 'never'
   if (!commenting && !publication.checkName) return []
   if (!publication.token)
     return [
       'github-token is empty: no pull-request comment or check run; the job summary and annotations carry the report'
     ]
+  if (!event.repository)
+    return ['GITHUB_REPOSITORY is not set: no pull-request comment or check run']
+  // most runs have nothing to post: the GitHub client is loaded only when one does
   const octokit = await githubClient(publication.token, publication.timeoutMs)
-  if (pull !== undefined && commenting) {
+  if (pull !== null && commenting) {
     try {
-      await stickyComment(octokit, context.repo, pull.number, publication, runUrl(context))
+      await stickyComment(octokit, event.repository, pull.number, publication, event.runUrl)
     } catch (error) {
       warnings.push(refusal(error, 'comment on the pull request', 'pull-requests: write'))
     }
   }
   if (publication.checkName) {
     try {
-      await checkRun(
-        octokit,
-        context.repo,
-        (pull?.head?.sha as string | undefined) ?? context.sha,
-        publication
-      )
+      await checkRun(octokit, event.repository, pull?.headSha ?? event.sha, publication)
     } catch (error) {
       warnings.push(
         refusal(error, `create the check run "${publication.checkName}"`, 'checks: write')
@@ -88,12 +89,12 @@ function refusal(error: unknown, what: string, permission: string): Refusal {
  */
 function oneWarningPerCause(refusals: Refusal[], publication: Publication): string[] {
   const denied = refusals.filter(r => {
-    const status = (r.error as { status?: number }).status
+    const status = statusOf(r.error)
     return !(r.error instanceof ApiTimeout) && (status === 403 || status === 404)
   })
   if (denied.length < 2)
     return refusals.map(r => refusalMessage(r.error, r.what, r.permission, publication))
-  const status = (denied[0].error as { status: number }).status
+  const status = statusOf(denied[0].error)
   return [
     `could not ${denied.map(r => r.what).join(' or ')} (HTTP ${status}): the github-token needs the ${denied.map(r => `\`${r.permission}\``).join(' and ')} permissions, which pull requests from forks never get; the job summary and annotations carry the report`,
     ...refusals
@@ -191,19 +192,13 @@ function refusalMessage(
   permission: string,
   publication: Publication
 ): string {
-  const status = (error as { status?: number }).status
+  const status = statusOf(error)
   if (error instanceof ApiTimeout)
     return `could not ${what}: the GitHub API gave no answer within ${publication.timeoutMs / 1000} s (input timeout); the job summary and annotations carry the report`
   if (status === 403 || status === 404) {
     return `could not ${what} (HTTP ${status}): the github-token needs the \`${permission}\` permission, which pull requests from forks never get; the job summary and annotations carry the report`
   }
   return `could not ${what}: ${messageOf(error)}`
-}
-
-function runUrl(context: typeof GitHub.context): string {
-  const { serverUrl, runId } = context
-  const repo = process.env.GITHUB_REPOSITORY ?? ''
-  return `${serverUrl}/${repo}/actions/runs/${runId}`
 }
 
 function truncate(text: string): string {

@@ -3,7 +3,7 @@
  */
 import type { ImageReference } from '../reference/reference.js'
 import { kindSpec } from '../sources/index.js'
-import type { FoundReference } from '../sources/source.js'
+import type { FoundReference } from '../sources/read/source.js'
 
 /**
  * The line to paste to keep the known-good image: the line as written (variables and all),

@@ -47,12 +47,12 @@ export function writeSarif(path: string, annotations: Annotation[]): void {
  * the same for the same problem from run to run.
  */
 export function renderSarif(annotations: Annotation[]): Log {
-  const ids = Object.keys(RULES) as AnnotationRule[]
-  const rules: ReportingDescriptor[] = ids.map(id => ({
+  const ids: string[] = Object.keys(RULES)
+  const rules: ReportingDescriptor[] = Object.entries(RULES).map(([id, rule]) => ({
     id,
-    name: RULES[id].name,
-    shortDescription: { text: RULES[id].text },
-    defaultConfiguration: { level: RULES[id].level },
+    name: rule.name,
+    shortDescription: { text: rule.text },
+    defaultConfiguration: { level: rule.level },
     helpUri: 'https://github.com/base-image-drift/base-image-drift#how-drift-is-decided'
   }))
   return {

@@ -3,7 +3,7 @@
  */
 import { formatReference } from '../reference/reference.js'
 import { resolutionKey, type Resolution } from '../resolve/resolve.js'
-import type { FoundReference } from '../sources/source.js'
+import type { FoundReference } from '../sources/read/source.js'
 import { formatTable } from './table.js'
 import { counted } from '../words.js'
 

@@ -11,7 +11,7 @@ import {
   type Manifest
 } from '../registry/manifest.js'
 import type { Fetched, RegistryClient } from '../registry/remote.js'
-import type { FoundReference } from '../sources/source.js'
+import type { FoundReference } from '../sources/read/source.js'
 
 /** Why a reference could not be resolved, kept typed to the report. */
 export interface ResolveFailure {

@@ -13,10 +13,11 @@ import {
   referenceKey,
   type Follow,
   type FoundReference,
+  type ScanContext,
   type ScanProblem,
   type Source,
   type SourceScan
-} from './source.js'
+} from './read/source.js'
 import { messageOf } from '../errors.js'
 
 export { MissingPathError, type FileSelection } from './read/select.js'
@@ -33,19 +34,14 @@ export const MAX_READINGS = 20_000
 /** The most image references one run gathers: ten thousand distinct images in one pull request take 4 s. */
 export const MAX_REFERENCES = 100_000
 
-export interface DiscoverOptions {
+/** What every file is scanned with (build args, platforms, variables, secrets), and where to look. */
+export interface DiscoverOptions extends Pick<
+  ScanContext,
+  'buildArgs' | 'targetPlatforms' | 'buildPlatform' | 'variables' | 'helmImageKeys' | 'secrets'
+> {
   /** Directory that globs and reported paths are relative to; nothing outside it (or the paths named) is read. */
   cwd: string
   select: FileSelection
-  buildArgs: Record<string, string>
-  targetPlatforms: string[]
-  /** The platform builds run on (BUILDPLATFORM): the runner's. */
-  buildPlatform: string
-  /** Variables for Compose interpolation. */
-  variables: Record<string, string | undefined>
-  /** Helm values keys a chart renders as images, beyond the conventions read anyway. */
-  helmImageKeys?: readonly string[]
-  secrets: readonly string[]
   /** When the scan must have ended (`performance.now()` time): what is left unread then is an error. */
   deadline?: { at: number; described: string }
 }
@@ -129,11 +125,11 @@ class ReadingPlan {
   private readings = 0
   private allCapped = false
   private rank = 0
-  private readonly found = {
-    references: [] as FoundReference[],
-    warnings: [] as ScanProblem[],
-    errors: [] as ScanProblem[],
-    notices: [] as ScanProblem[]
+  private readonly found: Pick<SourceScan, 'references' | 'warnings' | 'errors' | 'notices'> = {
+    references: [],
+    warnings: [],
+    errors: [],
+    notices: []
   }
 
   constructor(
@@ -213,8 +209,9 @@ class ReadingPlan {
       if (reading.builds)
         for (const reference of scanned.references) reference.builtBy = reading.by.join(', ')
       // one by one: spreading a file's hundred thousand references overflows the stack
-      for (const kind of ['references', 'warnings', 'errors', 'notices'] as const)
-        for (const found of scanned[kind]) (this.found[kind] as unknown[]).push(found)
+      for (const found of scanned.references) this.found.references.push(found)
+      for (const kind of ['warnings', 'errors', 'notices'] as const)
+        for (const found of scanned[kind]) this.found[kind].push(found)
       for (const follow of scanned.follows) this.follow(entry.file, follow)
     }
   }

@@ -7,15 +7,7 @@
  * chart) and `global.image.registry` replace every map's registry, as those charts render
  * it. An empty tag is the chart's `appVersion`, as most charts default it.
  */
-import {
-  isMap,
-  isScalar,
-  isSeq,
-  type Document,
-  type LineCounter,
-  type Node,
-  type YAMLMap
-} from 'yaml'
+import { isMap, isScalar, isSeq, type Document, type LineCounter, type YAMLMap } from 'yaml'
 import {
   emptyScan,
   excerpt,
@@ -24,7 +16,7 @@ import {
   type Source,
   type SourceScan,
   scanYaml
-} from './source.js'
+} from './read/source.js'
 import { field, positionOf, scalarText } from './read/yaml.js'
 
 /** How deep values are searched for images. */
@@ -82,13 +74,13 @@ export function scanHelmValues(
       (isMap(global) ? scalarText(field(document, global, 'imageRegistry')) : null) ||
       (isMap(globalImage) ? scalarText(field(document, globalImage, 'registry')) : null) ||
       null
-    const visit = (node: Node | undefined, depth: number): void => {
+    const visit = (node: unknown, depth: number): void => {
       if (depth > MAX_DEPTH) return
-      if (isSeq(node)) for (const item of node.items) visit(item as Node, depth + 1)
+      if (isSeq(node)) for (const item of node.items) visit(item, depth + 1)
       if (!isMap(node)) return
       for (const pair of node.items) {
-        const value = pair.value as Node | undefined
-        const key = scalarText(pair.key as Node)
+        const value = pair.value
+        const key = scalarText(pair.key)
         if (key !== null && isImageKey(key)) {
           if (
             isMap(value) &&

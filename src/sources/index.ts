@@ -4,15 +4,15 @@
  * from each source's own description (its names, then its content), never from list order.
  */
 import picomatch from 'picomatch'
-import { bakeSource } from './bake.js'
+import { bakeSource } from './bake/bake.js'
 import { composeSource } from './compose/compose.js'
 import { dockerfileSource } from './dockerfile/dockerfile.js'
 import { helmValuesSource } from './helm-values.js'
-import { kubernetesSource } from './kubernetes.js'
+import { kubernetesSource } from './kubernetes/kubernetes.js'
 import { kustomizeSource } from './kustomize/kustomize.js'
 import { jsonPatchSource } from './kustomize/patches.js'
-import { workflowSource } from './workflow.js'
-import type { FoundReference, ReferenceKindSpec, Source } from './source.js'
+import { workflowSource } from './workflow/workflow.js'
+import type { FoundReference, ReferenceKindSpec, Source } from './read/source.js'
 
 export const SOURCES: readonly Source[] = [
   workflowSource,

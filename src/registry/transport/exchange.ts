@@ -14,7 +14,7 @@ import type {
   RunDeadline,
   TransportStats
 } from './http.js'
-import { messageOf } from '../../errors.js'
+import { codeOf, messageOf } from '../../errors.js'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -120,8 +120,7 @@ async function exchange(
 }
 
 function networkError(error: unknown, host: string, timeoutMs: number): RegistryError {
-  const code =
-    (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? ''
+  const code = codeOf(error) ?? ''
   const message = messageOf(error)
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
     return new RegistryError(

@@ -2,7 +2,7 @@
  * Compose files as Compose reads them: services' images, the Dockerfiles they build, .env,
  * extends and include.
  */
-import { isMap, isScalar, isSeq, type Node, type Scalar, type YAMLMap } from 'yaml'
+import { isMap, isNode, isScalar, isSeq, type Node, type Scalar, type YAMLMap } from 'yaml'
 import { parsePlatform, PlatformError } from '../../reference/platform.js'
 import {
   formatReference,
@@ -24,7 +24,7 @@ import {
   type FoundReference,
   type Source,
   type SourceScan
-} from '../source.js'
+} from '../read/source.js'
 
 /**
  * What a workflow step passes to the Compose files it names (`docker compose -f a -f b`,
@@ -156,11 +156,11 @@ export function scanCompose(
   const { document } = own
   const root = document.contents
   const services = isMap(root) ? field(document, root, 'services') : undefined
-  if (!isMap(services)) {
+  if (!isMap(root) || !isMap(services)) {
     const legacy =
       isMap(root) &&
       root.items.some(pair => {
-        const value = deref(document, pair.value as Node)
+        const value = deref(document, pair.value)
         return isMap(value) && (value.has('image') || value.has('build'))
       })
     if (legacy)
@@ -176,7 +176,7 @@ export function scanCompose(
   // one budget for the whole file: each value may be large, not all of them
   const budget = { chars: FILE_BUDGET_CHARS }
   const interpolate = (text: string) => expand(text, lookup, { compose: true, budget })
-  followIncludes(own, root as YAMLMap, file, interpolate, result, includedBy)
+  followIncludes(own, root, file, interpolate, result, includedBy)
   const parsed = new Map<string, ParsedYaml | null>([[file, own]])
   const load = (path: string): ParsedYaml | null => {
     if (!parsed.has(path)) {
@@ -250,7 +250,7 @@ function mergeServices(
 ): void {
   for (const pair of services.items) {
     const service = String(isScalar(pair.key) ? pair.key.value : pair.key)
-    const definition = deref(at.document, pair.value as Node)
+    const definition = deref(at.document, pair.value)
     if (service === '<<' || !isMap(definition)) continue
     const over = resolveService(at, definition, load, [`${at.file}#${service}`])
     if ('error' in over) {
@@ -365,9 +365,9 @@ function followIncludes(
   const include = field(document, root, 'include')
   if (!isSeq(include)) return
   for (const item of include.items) {
-    const entry = deref(document, item as Node)
+    const entry = deref(document, item)
     const pathNode = isMap(entry) ? field(document, entry, 'path') : entry
-    const paths = isSeq(pathNode) ? pathNode.items.map(n => deref(document, n as Node)) : [pathNode]
+    const paths = isSeq(pathNode) ? pathNode.items.map(n => deref(document, n)) : [pathNode]
     for (const node of paths) {
       const text = scalarText(node)
       if (text === null) continue
@@ -606,7 +606,7 @@ function composeBuild(
     }
     const listed = get('platforms')
     for (const item of isSeq(listed) ? listed.items : [])
-      platforms.push({ document, node: item as Node, file, lineCounter })
+      if (isNode(item)) platforms.push({ document, node: item, file, lineCounter })
     const args = get('args')
     const entries: [string, string | undefined][] = []
     if (isMap(args)) {
@@ -617,8 +617,8 @@ function composeBuild(
           isScalar(item.value) && item.value.value !== null ? String(item.value.value) : undefined
         ])
       }
-    } else if (args && 'items' in args) {
-      for (const item of (args as unknown as { items: Node[] }).items) {
+    } else if (isSeq(args)) {
+      for (const item of args.items) {
         if (!isScalar(item)) continue
         const text = String(item.value)
         const eq = text.indexOf('=')

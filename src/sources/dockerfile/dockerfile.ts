@@ -20,7 +20,7 @@ import {
   type FoundReference,
   type ScanProblem,
   type Source
-} from '../source.js'
+} from '../read/source.js'
 
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/
 
@@ -224,12 +224,12 @@ function scanForPlatform(
 
 /** One pass over a Dockerfile's instructions for one target platform, with BuildKit's scoping of ARGs. */
 class PlatformScan {
-  readonly result = {
-    references: [] as FoundReference[],
+  readonly result: {
+    references: FoundReference[]
     /** Lines BuildKit refuses to parse: errors of the file, which then builds nothing. */
-    unbuildable: [] as FoundReference[],
-    warnings: [] as ScanProblem[]
-  }
+    unbuildable: FoundReference[]
+    warnings: ScanProblem[]
+  } = { references: [], unbuildable: [], warnings: [] }
   private readonly globals = new Map<string, string | undefined>()
   private stageArgs = new Map<string, string | undefined>()
   private stageIndex = -1

@@ -3,7 +3,7 @@
  * across continuation lines (with the `# escape=` character), comment lines inside
  * continuations dropped, heredoc bodies consumed as text. Positions are 1-based.
  */
-import { excerpt } from '../source.js'
+import { excerpt } from '../read/source.js'
 
 export interface Directive {
   name: string

@@ -4,7 +4,7 @@
  * COPY/ADD lines that copy that shared object. Pure.
  */
 import { parseDockerfileSyntax, splitWords } from './syntax.js'
-import type { PackageUse, RemovedPackage } from '../source.js'
+import type { PackageUse, RemovedPackage } from '../read/source.js'
 
 const INSTALLERS = new Set([
   'apt-get',

@@ -4,13 +4,13 @@
  * Each kustomization found is one that may be built; what it lists is read as it says.
  */
 import { posix } from 'node:path'
-import { isMap, isSeq, type Node } from 'yaml'
+import { isMap, isSeq } from 'yaml'
 import {
   KUSTOMIZE_KIND,
   kubernetesSource,
   type ImageOverride,
   type KustomizeImages
-} from '../kubernetes.js'
+} from '../kubernetes/kubernetes.js'
 import { applyPatches, jsonPatchSource, patchesOf } from './patches.js'
 import {
   excerpt,
@@ -19,7 +19,7 @@ import {
   type Source,
   type SourceScan,
   scanYaml
-} from '../source.js'
+} from '../read/source.js'
 import { field, positionOf, scalarText } from '../read/yaml.js'
 
 /** The names `kustomize build DIR` looks for, in its order. */
@@ -66,12 +66,11 @@ function scanKustomization(
       if (!isMap(entry)) continue
       const name = scalarText(field(document, entry, 'name'))
       if (name === null) continue
-      const set = Object.fromEntries(
-        OVERRIDE_KEYS.flatMap(key => {
-          const value = scalarText(field(document, entry, key))
-          return value === null ? [] : [[key, value]]
-        })
-      ) as Pick<ImageOverride, (typeof OVERRIDE_KEYS)[number]>
+      const set: Pick<ImageOverride, (typeof OVERRIDE_KEYS)[number]> = {}
+      for (const key of OVERRIDE_KEYS) {
+        const value = scalarText(field(document, entry, key))
+        if (value !== null) set[key] = value
+      }
       // the reference is placed on what changes the image: its digest, tag or name
       const changed = OVERRIDE_KEYS.map(key => field(document, entry, key))
         .filter(Boolean)
@@ -90,9 +89,9 @@ function scanKustomization(
     for (const key of ['resources', 'bases', 'components']) {
       const listed = field(document, root, key)
       for (const item of isSeq(listed) ? listed.items : []) {
-        const path = scalarText(item as Node)
+        const path = scalarText(item)
         if (path === null) continue
-        const { line } = positionOf(lineCounter, item as Node)
+        const { line } = positionOf(lineCounter, item)
         const by = `kustomization ${file}`
         // a URL or Git address, or kustomize's shorthand for a repository (`github.com/org/repo//dir?ref=v1`)
         if (

@@ -7,6 +7,7 @@
  */
 import {
   isMap,
+  isNode,
   isScalar,
   isSeq,
   Scalar,
@@ -22,8 +23,8 @@ import {
   kubernetesSource,
   scanManifests,
   type KustomizeImages
-} from '../kubernetes.js'
-import type { PatchedContainer } from './selector.js'
+} from '../kubernetes/kubernetes.js'
+import type { PatchedContainer } from '../kubernetes/selector.js'
 import {
   emptyScan,
   follow,
@@ -32,7 +33,7 @@ import {
   type Source,
   type SourceScan,
   type ReferenceKindSpec
-} from '../source.js'
+} from '../read/source.js'
 import { field, parseYamlStream, positionOf, scalarText } from '../read/yaml.js'
 
 const JSON_PATCH_SPEC: ReferenceKindSpec = {
@@ -76,13 +77,13 @@ export function patchesOf(document: Document, root: YAMLMap, lineCounter: LineCo
   const patches: Patch[] = []
   const strategic = field(document, root, 'patchesStrategicMerge')
   for (const item of isSeq(strategic) ? strategic.items : []) {
-    const text = scalarText(item as Node)
+    const text = scalarText(item)
     if (text === null) continue
-    const line = positionOf(lineCounter, item as Node).line
+    const line = positionOf(lineCounter, item).line
     // an entry is a file unless it is YAML itself (kustomize tries the file first)
     if (/\.ya?ml$/i.test(text) && !text.includes('\n'))
       patches.push({ target: null, path: text, inline: null, line })
-    else patches.push({ target: null, path: null, inline: item as Node, line })
+    else if (isNode(item)) patches.push({ target: null, path: null, inline: item, line })
   }
   for (const key of ['patches', 'patchesJson6902']) {
     const listed = field(document, root, key)

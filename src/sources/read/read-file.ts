@@ -8,6 +8,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } fro
 import { resolve, sep } from 'node:path'
 import type { ScanProblem } from './text.js'
 import { statOrNull } from './select.js'
+import { codeOf } from '../../errors.js'
 
 /** The most any file a build reads may hold: Dockerfiles, Compose, Bake, workflows, values. */
 export const MAX_FILE_BYTES = 1024 * 1024
@@ -95,7 +96,7 @@ export function readRegularFile(
     // BuildKit's Dockerfile parser, YAML, HCL and JSON readers all skip it
     return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text }
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
+    const code = codeOf(error)
     return { why: `cannot read it (${code ?? String(error)})`, code }
   } finally {
     if (fd !== null) closeSync(fd)

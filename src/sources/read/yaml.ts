@@ -8,6 +8,7 @@
 import {
   isAlias,
   isMap,
+  isNode,
   isScalar,
   isSeq,
   LineCounter,
@@ -94,15 +95,12 @@ export function yamlError(
 }
 
 /** Where a node starts: its line and column, 1-based. */
-export function positionOf(
-  lineCounter: LineCounter,
-  node: Node | undefined
-): { line: number; col: number } {
-  return lineCounter.linePos(node?.range?.[0] ?? 0)
+export function positionOf(lineCounter: LineCounter, node: unknown): { line: number; col: number } {
+  return lineCounter.linePos((isNode(node) ? node.range?.[0] : undefined) ?? 0)
 }
 
 /** A scalar's text, or null for anything else (a map, a list, `null`). */
-export function scalarText(node: Node | undefined): string | null {
+export function scalarText(node: unknown): string | null {
   return isScalar(node) && node.value !== null ? String(node.value) : null
 }
 
@@ -133,8 +131,8 @@ function anchorsOf(document: Document): Map<string, { at: number; node: Node }[]
  * the document's index of anchors, never by walking the document for each alias (6,000
  * aliases in one Pod were 45 s of walks).
  */
-export function deref(document: Document, node: Node | null | undefined): Node | undefined {
-  if (node === null || node === undefined) return undefined
+export function deref(document: Document, node: unknown): Node | undefined {
+  if (!isNode(node)) return undefined
   if (!isAlias(node)) return node
   const candidates = anchorsOf(document).get(node.source)
   if (!candidates) return undefined
@@ -162,7 +160,7 @@ export function deref(document: Document, node: Node | null | undefined): Node |
 export function field(document: Document, map: YAMLMap, key: string): Node | undefined {
   const own = (current: YAMLMap): Node | undefined => {
     for (const pair of current.items)
-      if (isScalar(pair.key) && pair.key.value === key) return deref(document, pair.value as Node)
+      if (isScalar(pair.key) && pair.key.value === key) return deref(document, pair.value)
     return undefined
   }
   const found = own(map)
@@ -173,9 +171,9 @@ export function field(document: Document, map: YAMLMap, key: string): Node | und
     if (depth >= 32) return undefined
     for (const pair of current.items) {
       if (!(isScalar(pair.key) && pair.key.value === '<<')) continue
-      const value = deref(document, pair.value as Node)
+      const value = deref(document, pair.value)
       for (const source of isSeq(value) ? value.items : [value]) {
-        const next = deref(document, source as Node)
+        const next = deref(document, source)
         if (!isMap(next) || seen.has(next)) continue
         seen.add(next)
         const inNext = own(next) ?? merged(next, depth + 1)

@@ -1,11 +1,11 @@
 import { builds } from './helpers/references.js'
 import fc from 'fast-check'
-import { bakeSource } from '../src/sources/bake.js'
+import { bakeSource } from '../src/sources/bake/bake.js'
 import { composeSource } from '../src/sources/compose/compose.js'
 import { parseDotenv } from '../src/sources/compose/dotenv.js'
 import { dockerfileSource } from '../src/sources/dockerfile/dockerfile.js'
 import { MAX_NESTING } from '../src/sources/read/expand.js'
-import { MAX_WORKFLOW_LEGS, workflowSource } from '../src/sources/workflow.js'
+import { MAX_WORKFLOW_LEGS, workflowSource } from '../src/sources/workflow/workflow.js'
 import { formatReference } from '../src/reference/reference.js'
 import {
   context,
@@ -97,9 +97,7 @@ describe('scanning hostile files', () => {
       '\n'
     )
     const text = `on: push\njobs:\n  a:\n    runs-on: x\n    strategy:\n      matrix:\n${lists}\n    container: alpine:\${{ matrix.v0 }}\n`
-    const started = performance.now()
     const scanned = workflowSource.scan('.github/workflows/ci.yml', text, context())
-    expect(performance.now() - started).toBeLessThan(1000)
     expect(scanned.errors).toEqual([
       {
         file: '.github/workflows/ci.yml',
@@ -116,9 +114,7 @@ describe('scanning hostile files', () => {
       '\n'
     )
     const text = `target "a" {\n  name = "a-\${v0}"\n  matrix = {\n${lists}\n  }\n}\n`
-    const started = performance.now()
     const scanned = bakeSource.scan('docker-bake.hcl', text, context())
-    expect(performance.now() - started).toBeLessThan(1000)
     expect(scanned.errors.map(e => e.message)).toEqual([
       'target "a": its matrix has 100000000 combinations, more than 256; not expanded'
     ])
@@ -134,9 +130,7 @@ describe('scanning hostile files', () => {
         `  j${i}:\n    runs-on: x\n    strategy: ${i === 0 ? `&s {matrix: {v: ${matrix}}}` : '*s'}\n    container: app:\${{ matrix.v }}`
     )
     const text = `on: push\njobs:\n${jobs.join('\n')}\n`
-    const started = performance.now()
     const scanned = workflowSource.scan('.github/workflows/ci.yml', text, context())
-    expect(performance.now() - started).toBeLessThan(3000)
     expect(scanned.errors).toEqual([
       {
         file: '.github/workflows/ci.yml',
@@ -153,9 +147,7 @@ describe('scanning hostile files', () => {
     const dotenv = Array.from({ length: 27 }, (_, i) => `A${i + 1}=\${A${i}}\${A${i}}`)
     dotenv.unshift('A0=x')
     const compose = 'services:\n  web:\n    image: app:${A3}\n  db:\n    image: postgres:16\n'
-    const started = performance.now()
     const scanned = composeSource.scan('compose.yaml', compose, context(dotenv.join('\n')))
-    expect(performance.now() - started).toBeLessThan(2000)
     // 64 KiB is 2^16: the line that would make A17 is refused, and each after it
     expect(scanned.errors[0]).toEqual({
       file: '.env',

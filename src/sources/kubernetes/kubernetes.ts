@@ -12,10 +12,10 @@ import {
   pinImageLine,
   type Source,
   type SourceScan
-} from './source.js'
-import { MAX_FILE_BYTES, MAX_MANIFEST_BYTES, mebibytes } from './read/read-file.js'
-import { isPatched, type ContainerAt, type PatchedContainer } from './kustomize/selector.js'
-import { deref, field, parseYamlStream, positionOf, scalarText, yamlError } from './read/yaml.js'
+} from '../read/source.js'
+import { MAX_FILE_BYTES, MAX_MANIFEST_BYTES, mebibytes } from '../read/read-file.js'
+import { isPatched, type ContainerAt, type PatchedContainer } from './selector.js'
+import { deref, field, parseYamlStream, positionOf, scalarText, yamlError } from '../read/yaml.js'
 
 /** The kind of a reference a Kustomize `images:` entry makes: declared by the kustomization source. */
 export const KUSTOMIZE_KIND = 'kustomize'
@@ -197,7 +197,7 @@ export function forEachContainer(
     seen.add(items)
     for (const item of items.items) {
       // an item may be an alias of an object written elsewhere: read where it is written, once
-      const object = deref(document, item as Node)
+      const object = deref(document, item)
       if (isMap(object) && !seen.has(object)) {
         seen.add(object)
         forEachContainer(document, object, lines, onImage, depth + 1, seen)
@@ -218,7 +218,7 @@ export function forEachContainer(
       if (!isSeq(containers) || seen.has(containers)) continue
       seen.add(containers)
       containers.items.forEach((item, index) => {
-        const container = deref(document, item as Node)
+        const container = deref(document, item)
         if (!isMap(container)) return
         const image = field(document, container, 'image')
         const name = scalarText(field(document, container, 'name'))

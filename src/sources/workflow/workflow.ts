@@ -3,12 +3,14 @@
  */
 import { posix } from 'node:path'
 import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml'
-import { bakeSource } from './bake.js'
-import { composeSource } from './compose/compose.js'
-import { dockerfileSource } from './dockerfile/dockerfile.js'
-import { deref, field, positionOf, scalarText } from './read/yaml.js'
-import { formatReference } from '../reference/reference.js'
-import { parsePlatform, PlatformError } from '../reference/platform.js'
+import { bakeSource } from '../bake/bake.js'
+import { composeSource } from '../compose/compose.js'
+import { dockerfileSource } from '../dockerfile/dockerfile.js'
+import { deref, field, positionOf, scalarText } from '../read/yaml.js'
+import { substitute } from './expressions.js'
+import { MAX_MATRIX, matrixOf, type Combination } from './matrix.js'
+import { formatReference } from '../../reference/reference.js'
+import { parsePlatform, PlatformError } from '../../reference/platform.js'
 import {
   imageOrError,
   isRemoteContext,
@@ -20,7 +22,7 @@ import {
   type ScanProblem,
   type SourceScan,
   scanYaml
-} from './source.js'
+} from '../read/source.js'
 
 /** The line as written (`key: value`), its value the image in full pinned to the digest. */
 const pinValue: ReferenceKindSpec['pin'] = (reference, digest) => {
@@ -69,31 +71,8 @@ export const workflowSource: Source = {
   scan: (file, text) => scanWorkflow(file, text)
 }
 
-/**
- * The `${{ … }}` expressions of a value, in one pass: each `${{` to the next `}}` (a lazy
- * regular expression would rescan the rest of the value from every unclosed `${{`).
- */
-function expressionsIn(text: string): { start: number; end: number; inner: string }[] {
-  const found: { start: number; end: number; inner: string }[] = []
-  for (let start = text.indexOf('${{'); start >= 0; start = text.indexOf('${{', start)) {
-    const close = text.indexOf('}}', start + 3)
-    if (close < 0) break
-    found.push({ start, end: close + 2, inner: text.slice(start + 3, close).trim() })
-    start = close + 2
-  }
-  return found
-}
-
-/** A value with each expression replaced. */
-function replaceExpressions(text: string, replace: (inner: string) => string): string {
-  let out = ''
-  let from = 0
-  for (const e of expressionsIn(text)) {
-    out += text.slice(from, e.start) + replace(e.inner)
-    from = e.end
-  }
-  return out + text.slice(from)
-}
+/** The most jobs one workflow file's matrices expand to, all jobs together. */
+export const MAX_WORKFLOW_LEGS = 4096
 
 /** What the parts of a workflow's scan share: the file, where a node is, what they fill. */
 interface WorkflowReading {
@@ -134,7 +113,7 @@ export function scanWorkflow(file: string, content: string): SourceScan {
       at: (node: Node) => positionOf(lineCounter, node),
       result,
       get: (map, key) => (isMap(map) ? field(document, map, key) : undefined),
-      resolve: node => deref(document, node as Node | undefined),
+      resolve: node => deref(document, node),
       legsLeft: MAX_WORKFLOW_LEGS
     }
     const root = document.contents
@@ -202,7 +181,7 @@ function scanJob(
           values,
           service,
           'workflow-service',
-          String((pair.key as { value: unknown }).value)
+          isScalar(pair.key) ? String(pair.key.value) : 'service'
         )
     }
   const steps = get(job, 'steps')
@@ -378,132 +357,6 @@ function bakeStep(
   }
 }
 
-/** GitHub runs at most this many jobs of one matrix. */
-export const MAX_MATRIX = 256
-/** The most jobs one workflow file's matrices expand to, all jobs together. */
-export const MAX_WORKFLOW_LEGS = 4096
-
-/** How many combinations a matrix's lists make, without forming them (a count, capped at 10^12). */
-function countCombinations(matrix: YAMLMap): number {
-  let count = 1
-  for (const pair of matrix.items)
-    if (
-      isScalar(pair.key) &&
-      !['include', 'exclude'].includes(String(pair.key.value)) &&
-      isSeq(pair.value)
-    )
-      count = Math.min(count * pair.value.items.length, 1e12)
-  return count
-}
-
-/** A matrix value: a scalar's text, or an object of them (`${{ matrix.image.tag }}`). */
-type MatrixValue = string | { [key: string]: MatrixValue }
-type Combination = Record<string, MatrixValue>
-
-/** A YAML node as a literal matrix value; null for anything else (a list in an entry, an alias). */
-function matrixValue(node: unknown, depth = 0): MatrixValue | null {
-  if (isScalar(node)) return String(node.value)
-  if (!isMap(node) || depth > 8) return null
-  const value: Record<string, MatrixValue> = {}
-  for (const pair of node.items) {
-    const inner = isScalar(pair.key) ? matrixValue(pair.value, depth + 1) : null
-    if (inner === null) return null
-    value[String((pair.key as { value: unknown }).value)] = inner
-  }
-  return value
-}
-
-/** `image.tag` of a combination, when it names a scalar. */
-function valueAt(combination: Combination, path: string): string | undefined {
-  let value: MatrixValue | undefined = combination
-  for (const key of path.split('.'))
-    value = typeof value === 'object' && Object.hasOwn(value, key) ? value[key] : undefined
-  return typeof value === 'string' ? value : undefined
-}
-
-/**
- * The combinations of a literal matrix, as GitHub forms them: the product of its lists,
- * less `exclude`, with `include` merged into matching combinations or added. Null when any
- * part is not literal (an expression, `fromJSON`).
- */
-function matrixOf(matrix: Node | undefined): Combination[] | { tooMany: number } | null {
-  if (matrix === undefined) return []
-  if (!isMap(matrix)) return null
-  const plain = (node: unknown): Combination | null => {
-    const value = matrixValue(node)
-    return typeof value === 'object' && value !== null ? value : null
-  }
-  let combinations: Combination[] = [{}]
-  let include: Combination[] = []
-  let exclude: Combination[] = []
-  for (const pair of matrix.items) {
-    if (!isScalar(pair.key)) return null
-    const key = String(pair.key.value)
-    const value = pair.value
-    if (key === 'include' || key === 'exclude') {
-      if (!isSeq(value)) return null
-      const entries = value.items.map(plain)
-      if (entries.some(e => e === null)) return null
-      if (key === 'include') include = entries as Combination[]
-      else exclude = entries as Combination[]
-      continue
-    }
-    const values = isSeq(value) ? value.items.map(item => matrixValue(item)) : [null]
-    if (values.some(v => v === null)) return null
-    // counted before the product is formed
-    if (combinations.length * values.length > MAX_MATRIX)
-      return { tooMany: countCombinations(matrix) }
-    combinations = combinations.flatMap(c => values.map(v => ({ ...c, [key]: v as MatrixValue })))
-  }
-  const matches = (c: Combination, pattern: Combination) =>
-    Object.entries(pattern).every(([k, v]) => JSON.stringify(c[k]) === JSON.stringify(v))
-  combinations = combinations.filter(c => !exclude.some(e => matches(c, e)))
-  const base = new Set(combinations.flatMap(c => Object.keys(c)))
-  for (const entry of include) {
-    const original = Object.fromEntries(Object.entries(entry).filter(([k]) => base.has(k)))
-    const targets = combinations.filter(c => Object.keys(c).length > 0 && matches(c, original))
-    if (Object.keys(original).length > 0 && targets.length > 0)
-      for (const t of targets) Object.assign(t, entry)
-    else combinations.push({ ...entry })
-  }
-  return combinations.filter(c => Object.keys(c).length > 0)
-}
-
-/** The texts an image value takes: its `${{ matrix.x }}` and `${{ env.X }}` filled in, or why it is known only at run time. */
-function substitute(
-  raw: string,
-  env: Record<string, string>,
-  combinations: Combination[] | null
-): { texts: string[] } | { runtime: string } {
-  const expressions = expressionsIn(raw).map(e => e.inner)
-  if (expressions.length === 0) return { texts: [raw] }
-  const usesMatrix = expressions.some(e => e.startsWith('matrix.'))
-  const matrixPath = (e: string) => /^matrix\.([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)$/.exec(e)?.[1]
-  for (const expression of expressions) {
-    const env1 = /^env\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(expression)
-    if (env1 && env[env1[1]] !== undefined) continue
-    const path = matrixPath(expression)
-    if (path && combinations?.some(c => valueAt(c, path) !== undefined)) continue
-    return { runtime: `\${{ ${expression} }}` }
-  }
-  const fill = (combination: Combination) =>
-    replaceExpressions(raw, (expression: string) =>
-      expression.startsWith('env.')
-        ? env[expression.slice(4)]
-        : (valueAt(combination, matrixPath(expression) ?? '') ?? '')
-    )
-  const texts = usesMatrix
-    ? (combinations ?? [])
-        .filter(c =>
-          expressions.every(
-            e => !e.startsWith('matrix.') || valueAt(c, matrixPath(e) ?? '') !== undefined
-          )
-        )
-        .map(fill)
-    : [fill({})]
-  return { texts: [...new Set(texts)] }
-}
-
 /** The Dockerfile a `docker/build-push-action` step builds, with its args and named contexts. */
 function buildPushStep(
   reading: WorkflowReading,
@@ -653,7 +506,7 @@ function buildContexts(
   const { line: valueLine, col } = at(named.node)
   // a block scalar's text starts on the line after its indicator
   const firstLine =
-    valueLine + (String((named.node as { type?: string }).type).startsWith('BLOCK') ? 1 : 0)
+    valueLine + (isScalar(named.node) && String(named.node.type).startsWith('BLOCK') ? 1 : 0)
   for (const entry of lines(named.text)) {
     const match = /^([^=\s]+)=docker-image:\/\/(.+)$/.exec(entry)
     if (!match) continue

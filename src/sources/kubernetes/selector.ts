@@ -1,5 +1,6 @@
 /**
- * Which containers of a build a Kustomize patch changes, as kustomize selects them: the
+ * Which containers of a manifest a Kustomize patch changes, as kustomize selects them (the
+ * manifest reader asks; the kustomization says what its patches select): the
  * resources by kind and name (its selector patterns, or the patch's own identity), the
  * container by name (strategic merge) or by place (JSON 6902).
  */

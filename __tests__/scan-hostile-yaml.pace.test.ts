@@ -1,16 +1,16 @@
 import fc from 'fast-check'
 import { composeSource } from '../src/sources/compose/compose.js'
 import { scanHelmValues } from '../src/sources/helm-values.js'
-import { kubernetesSource } from '../src/sources/kubernetes.js'
+import { kubernetesSource } from '../src/sources/kubernetes/kubernetes.js'
 import { kustomizeSource } from '../src/sources/kustomize/kustomize.js'
-import { workflowSource } from '../src/sources/workflow.js'
+import { workflowSource } from '../src/sources/workflow/workflow.js'
 import {
   MAX_FLOW_DEPTH,
   MAX_FLOW_PER_DOCUMENT,
   MAX_FLOW_PER_LINE,
   MAX_OPEN_QUOTE_LINES
 } from '../src/sources/read/yaml.js'
-import type { SourceScan } from '../src/sources/source.js'
+import type { SourceScan } from '../src/sources/read/source.js'
 import {
   context,
   MiB,

@@ -9,12 +9,12 @@ import {
   InvalidReferenceError,
   parseReference,
   type ImageReference
-} from '../reference/reference.js'
-import { parseYaml, type ParsedYaml } from './read/yaml.js'
-import type { ScanProblem } from './read/text.js'
+} from '../../reference/reference.js'
+import { parseYaml, type ParsedYaml } from './yaml.js'
+import type { ScanProblem } from './text.js'
 
 // the readers' words, part of every source's contract
-export { excerpt, type ScanProblem } from './read/text.js'
+export { excerpt, type ScanProblem } from './text.js'
 
 /** One image a build pulls, where it is named, and what it normalizes to. */
 export interface FoundReference {
