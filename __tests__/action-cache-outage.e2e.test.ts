@@ -30,7 +30,8 @@ describe.each(NODES)('the action under %s, with the Actions cache', (_, node) =>
     await world.movePython312()
     cache.failAll = 500
     const started = performance.now()
-    const outage = await runner.runJob()
+    // each cache call's deadline is the input timeout
+    const outage = await runner.runJob({ timeout: '3' })
     const seconds = (performance.now() - started) / 1000
     cache.failAll = null
     expect(outage.main.status).toBe(0)
@@ -44,8 +45,8 @@ describe.each(NODES)('the action under %s, with the Actions cache', (_, node) =>
     ])
     expect(outage.post!.commands.filter(c => c.command === 'warning')).toEqual([])
     expect(cache.savedKeys).toHaveLength(1)
-    // the library retries for about 25 s per call; the step gives up at its 10 s deadline
-    expect(seconds).toBeLessThan(15)
+    // the library retries for about 25 s per call; the step gives up at its 3 s deadline
+    expect(seconds).toBeLessThan(10)
 
     const next = await runner.runJob()
     expect(next.main.status).toBe(1)
@@ -88,7 +89,7 @@ function actionProcess(workspace: string): number | null {
 }
 
 describe('the cache deadline against a step held busy', () => {
-  it('a step frozen for longer than the 10 s deadline while the restore waits still finds the baseline', async () => {
+  it('a step frozen for longer than its cache deadline while the restore waits still finds the baseline', async () => {
     const world = new World()
     const cache = new CacheService()
     await world.start()
@@ -97,8 +98,9 @@ describe('the cache deadline against a step held busy', () => {
     try {
       expect((await runner.runJob()).post!.status).toBe(0)
       // the restore is in flight when the process stops running, as it is while a long scan holds the event loop
-      cache.latencyMs = 1500
-      const job = runner.runJob()
+      cache.latencyMs = 1000
+      // a restore is two requests: 2 s of answers inside a 4 s deadline
+      const job = runner.runJob({ timeout: '4' })
       let pid: number | null = null
       for (let i = 0; i < 100 && pid === null; i++) {
         await new Promise(resolve => setTimeout(resolve, 20))
@@ -107,7 +109,7 @@ describe('the cache deadline against a step held busy', () => {
       expect(pid).not.toBeNull()
       await new Promise(resolve => setTimeout(resolve, 300))
       process.kill(pid!, 'SIGSTOP')
-      await new Promise(resolve => setTimeout(resolve, 11_000))
+      await new Promise(resolve => setTimeout(resolve, 5_000))
       process.kill(pid!, 'SIGCONT')
       const held = await job
       expect(held.main.outputs['baseline-found']).toBe('true')

@@ -32,23 +32,20 @@ describe.each(NODES)('the action under %s, at its edges', (_, node) => {
 
   it.each([
     [{ 'on-drift': 'maybe' }, 'input on-drift must be fail or warn, not "maybe"'],
-    [{ 'on-error': 'ignore' }, 'input on-error must be fail or warn, not "ignore"'],
+    [{ 'on-error': 'ignore' }, 'input on-error must be auto, fail or warn, not "ignore"'],
     [
       { accept: 'yes' },
       'input accept must be true, false, or the images to accept with their tags (e.g. python:3.12-slim), not "yes": an image to accept is named with its tag'
     ],
     [
       { 'save-baseline': 'main' },
-      'input save-baseline must be default-branch or always or never, not "main"'
+      'input save-baseline must be default-branch, always or never, not "main"'
     ],
     [
       { 'on-missing-baseline': 'ignore' },
       'input on-missing-baseline must be fail or warn, not "ignore"'
     ],
-    [
-      { comment: 'sometimes' },
-      'input comment must be on-drift or always or never, not "sometimes"'
-    ],
+    [{ comment: 'sometimes' }, 'input comment must be on-drift, always or never, not "sometimes"'],
     [
       { platforms: 'linux/arm64/v8/extra' },
       'input platforms: "linux/arm64/v8/extra" is not a platform: it has more than three parts; use os/arch[/variant] (e.g. linux/arm64), an OS or an architecture alone (linux, arm64)'

@@ -249,7 +249,7 @@ describe('upgrading from the key scheme of an earlier version', () => {
       const upgraded = await runner.runJob()
       expect(upgraded.main.outputs['baseline-found']).toBe('true')
       expect(upgraded.main.summary).toContain(
-        "saved by an earlier version for this step and carried into the repository's baseline"
+        "Compared with the baseline an earlier version saved for this step in the Actions cache, carried into the repository's baseline"
       )
       expect(upgraded.post!.status).toBe(0)
       const saved = cache.keysIn(MAIN).filter(k => k.startsWith(baselineKeyPrefix('')))

@@ -59,6 +59,7 @@ describe('the staged baseline', () => {
       prefix: 'base-image-drift-v2-0123-',
       legacyPrefix: 'base-image-drift-4567-',
       chain: 'base-image-drift-v2-0123-abcdef012345-',
+      deadlineMs: 3000,
       workspace: temp,
       temp,
       env: {}
@@ -75,6 +76,7 @@ describe('the staged baseline', () => {
     const staging = stagingIn(state)
     expect(staging).toMatchObject({
       chain: 'base-image-drift-v2-0123-abcdef012345-',
+      deadlineMs: 3000,
       path: '.base-image-drift-cache/baseline.json'
     })
     expect(readStaged(readFileSync(staging!.staged, 'utf8')).reading).toEqual(reading)

@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
+import { promisify } from 'node:util'
 import { FaultProxy } from './harness/fault-proxy.js'
 import { ImagePusher } from './harness/images.js'
 import { TestRegistry } from './harness/registry.js'
@@ -54,9 +56,11 @@ describe('check in a terminal tells what changed', () => {
     expect(text.stdout).toContain(
       `  keep the known-good image:  image: ${registry.host}/library/node:lts@${oldDigest}`
     )
-    expect(text.stdout).toContain(
+    // the report on stdout; why it fails on stderr
+    expect(text.stderr).toContain(
       'FAIL: 1 image changed under its tag since the last successful build'
     )
+    expect(text.stdout).not.toContain('FAIL:')
     const json = JSON.parse((await run('--json')).stdout)
     expect(json.findings[0].explanation).toMatchObject({
       severity: 'os',
@@ -96,5 +100,52 @@ describe('check in a terminal tells what changed', () => {
         `what changed is not known: the old image ${before.previous} can no longer be fetched from ${registry.host.replace(/\./g, '\\.')} \\(.*HTTP 404[^)]*\\)\\); only the digests are known`
       )
     )
+  })
+})
+
+describe("check's advice runs as printed", () => {
+  const registry = new TestRegistry()
+  let dir = ''
+  const env = () => ({ PATH: process.env.PATH, HOME: dir })
+  const check = (...args: string[]) =>
+    runNode(CLI, ['check', 'svc', '--baseline', 'locks/base.json', ...args], {
+      cwd: dir,
+      env: env()
+    })
+  beforeAll(async () => {
+    await registry.start()
+    dir = mkdtempSync(join(tmpdir(), 'bid-advice-'))
+    mkdirSync(join(dir, 'svc'))
+    mkdirSync(join(dir, 'locks'))
+    writeFileSync(join(dir, 'svc', 'Dockerfile'), `FROM ${registry.host}/library/alpine:3\n`)
+    await new ImagePusher(registry).pushImage('library/alpine', { env: ['V=1'] }, { tag: '3' })
+    expect((await check('--update')).status).toBe(0)
+    await new ImagePusher(registry).pushImage('library/alpine', { env: ['V=2'] }, { tag: '3' })
+  })
+  afterAll(async () => {
+    await registry.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('repeats the path and flags the run used; --accept alone says nothing was recorded; the advice, run, records it', async () => {
+    const drifted = await check()
+    expect(drifted.status).toBe(1)
+    const advice = /or accept the new one: +(.+)$/m.exec(drifted.stdout)?.[1]
+    expect(advice).toBe(
+      `node ${relative(dir, CLI)} check svc --baseline locks/base.json --accept --update`
+    )
+    const before = readFileSync(join(dir, 'locks', 'base.json'), 'utf8')
+    const once = await check('--accept')
+    expect(once.status).toBe(0)
+    expect(once.stdout).toContain(
+      `Accepted for this run only: ${registry.host}/library/alpine:3; nothing was recorded. To record it: ${advice}`
+    )
+    expect(readFileSync(join(dir, 'locks', 'base.json'), 'utf8')).toBe(before)
+    // as a user pastes it into a shell
+    const ran = await promisify(execFile)('sh', ['-c', advice!], { cwd: dir, env: env() })
+    expect(ran.stdout).toContain(
+      `Accepted and recorded in locks/base.json: ${registry.host}/library/alpine:3.`
+    )
+    expect((await check()).status).toBe(0)
   })
 })

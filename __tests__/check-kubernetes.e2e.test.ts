@@ -67,6 +67,6 @@ describe('check on Kubernetes manifests, through the CLI', () => {
     )
     // the base's own build pulls 1.0, which did not move
     expect(text.stdout).not.toContain('deploy/base/web.yaml:8: ')
-    expect(text.stdout).toContain('FAIL: 2 images changed under their tags')
+    expect(text.stderr).toContain('FAIL: 2 images changed under their tags')
   })
 })

@@ -1,29 +1,52 @@
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { relative, resolve } from 'node:path'
 import { VERSION } from '../src/version.js'
 import { ACTION, CLI, ROOT, runNode } from './helpers/run.js'
 
 describe('the command line (dist/cli.js)', () => {
-  it('prints usage for --help and exits 0', async () => {
-    const ran = await runNode(CLI, ['--help'])
-    expect(ran.status).toBe(0)
-    expect(ran.stdout).toMatch(/^Usage:\n {2}base-image-drift scan/)
-    expect(ran.stdout).toContain(
-      'base-image-drift check   [PATH…] [--baseline FILE] [--update] [--accept] [--json]'
-    )
+  it('prints the commands, the options and every exit status for --help, help and -h, within 80 columns', async () => {
+    for (const args of [['--help'], ['help'], ['-h']]) {
+      const ran = await runNode(CLI, args)
+      expect(ran.status).toBe(0)
+      expect(ran.stdout).toMatch(
+        /^Usage: base-image-drift COMMAND \[PATH…\] \[OPTIONS\]\n\nCommands:\n {2}scan /
+      )
+      for (const status of ['0', '1', '2', '3', '4'])
+        expect(ran.stdout).toMatch(new RegExp(`^ {2}${status} {2}\\S`, 'm'))
+      expect(ran.stdout.split('\n').filter(line => line.length > 80)).toEqual([])
+    }
   })
 
-  it('prints the package version', async () => {
-    const ran = await runNode(CLI, ['--version'])
-    expect(ran.stdout.trim()).toBe(
-      JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')).version
-    )
-    expect(VERSION).toBe(ran.stdout.trim())
+  it("prints a command's own options for help COMMAND and COMMAND --help", async () => {
+    const help = await runNode(CLI, ['help', 'scan'])
+    expect(help.stdout).toMatch(/^Usage: base-image-drift scan \[PATH…\] \[OPTIONS\]\n/)
+    expect(help.stdout).toContain('--exclude GLOB')
+    expect(help.stdout).not.toContain('--baseline')
+    expect((await runNode(CLI, ['scan', '--help'])).stdout).toBe(help.stdout)
+    expect((await runNode(CLI, ['help', 'check'])).stdout).toContain('--baseline FILE')
+  })
+
+  it('prints the package version for --version and -V', async () => {
+    for (const flag of ['--version', '-V']) {
+      const ran = await runNode(CLI, [flag])
+      expect(ran.stdout.trim()).toBe(
+        JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')).version
+      )
+      expect(VERSION).toBe(ran.stdout.trim())
+    }
   })
 
   it.each([
-    [['bogus'], 'base-image-drift: unknown command "bogus": use scan, resolve or check'],
-    [[], 'base-image-drift: missing command: use scan, resolve or check'],
+    [['bogus'], 'base-image-drift: unknown command "bogus": use scan, resolve, check or help'],
+    [[], 'base-image-drift: missing command: use scan, resolve, check or help'],
+    [
+      ['help', 'bogus'],
+      'base-image-drift: no command "bogus": the commands are scan, resolve, check'
+    ],
+    [
+      ['check', '--explain-budget', '-1'],
+      'base-image-drift: --explain-budget must be a whole number of MiB from 0 up, not "-1"'
+    ],
     [['scan', '--nope'], "base-image-drift: Unknown option '--nope'"],
     [
       ['scan', '--baseline', 'x.json'],
@@ -50,12 +73,33 @@ describe('the command line (dist/cli.js)', () => {
       'base-image-drift: --timeout must be a number of seconds above 0 and at most 300, not "86400"'
     ],
     [['scan', 'no/such/dir'], 'base-image-drift: no/such/dir: no such file or directory']
-  ])('exits 2 on %j with a one-line reason, then the usage', async (args, reason) => {
+  ])('exits 2 on %j with a one-line reason, then where the options are', async (args, reason) => {
     const ran = await runNode(CLI, args)
     expect(ran.status).toBe(2)
-    expect(ran.stderr.split('\n')[0]).toBe(reason)
-    expect(ran.stderr).toContain('Usage:')
+    const [first, second] = ran.stderr.split('\n')
+    expect(first).toBe(reason)
+    const about = ['scan', 'resolve', 'check'].find(c => c === args[0])
+    // a path that does not exist is no question of options
+    expect(second).toBe(
+      reason.endsWith('no such file or directory')
+        ? ''
+        : `Run "node ${relative(ROOT, CLI)} help${about ? ` ${about}` : ''}" for the options.`
+    )
     expect(ran.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('takes choices in any case: --fail-on OS is os', async () => {
+    const ran = await runNode(CLI, [
+      'check',
+      '--fail-on',
+      'OS,Removed',
+      '--on-drift',
+      'WARN',
+      'no/such/dir'
+    ])
+    expect(ran.stderr.split('\n')[0]).toBe(
+      'base-image-drift: no/such/dir: no such file or directory'
+    )
   })
 })
 

@@ -47,9 +47,10 @@ describe('action.yml, the README and the code agree', () => {
     expect(tableNames('Outputs').sort()).toEqual(declared)
   })
 
+  // the Inputs table: input, type, default, meaning
   it('action.yml, the README and the CLI give the same defaults as the code', () => {
     const readmeDefault = (input: string) =>
-      new RegExp(`^\\|\\s*\`${input}\`\\s*\\|\\s*\`([^\`]*)\``, 'm').exec(readme)?.[1]
+      new RegExp(`^\\|\\s*\`${input}\`\\s*\\|[^|]*\\|\\s*\`([^\`]*)\``, 'm').exec(readme)?.[1]
     for (const [input, value] of [
       ['timeout', String(DEFAULTS.timeoutSeconds)],
       ['on-drift', DEFAULTS.onDrift],
@@ -214,5 +215,15 @@ describe('the folders of src/ show the data flow', () => {
         .flatMap(later => (stages.get(stage)?.has(later) ? [`${stage} → ${later}`] : []))
     )
     expect(backwards).toEqual([])
+  })
+})
+
+describe('the action as the typescript-action template has it', () => {
+  // @github/local-action imports the entry it is given and calls its run(): importing runs nothing
+  it('src/main.ts exports run() and does nothing on import', async () => {
+    const exitCode = process.exitCode
+    const main = (await import('../src/main.js')) as { run?: unknown }
+    expect(typeof main.run).toBe('function')
+    expect(process.exitCode).toBe(exitCode)
   })
 })

@@ -411,7 +411,7 @@ describe('explaining a drift by its packages', () => {
     const strict = await drift('--fail-on', 'rebuild')
     expect(strict.ran.status).toBe(1)
     expect((await check('--fail-on', 'minor')).stderr).toContain(
-      '--fail-on: each entry must be os or removed or major or rebuild, not "minor"'
+      '--fail-on: each entry must be os, removed, major or rebuild, not "minor"'
     )
   })
 })

@@ -82,7 +82,8 @@ describe('outside text by other ways', () => {
       cache.failMethod = { method, status, msg: `internal error${FORGED}` }
       const runner = new ActionRunner(workspace, cache.env)
       try {
-        const job = await runner.runJob()
+        // a refused save waits for another step's once, at most the cache deadline (timeout)
+        const job = await runner.runJob({ timeout: '2' })
         const logs = [job.main.stdout, job.post?.stdout ?? ''].join('\n')
         // the library's debug lines may quote the answer, escaped: no other command carries it
         const commands = [...job.main.commands, ...(job.post?.commands ?? [])]

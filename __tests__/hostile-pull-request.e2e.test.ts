@@ -14,7 +14,12 @@ const MARKER = '<!-- base-image-drift: ci/drift -->'
 
 /** Markdown with code spans removed: what GitHub renders as Markdown rather than shows as code. */
 function rendered(markdown: string): string {
-  return markdown.replace(/(`+)(?:(?!\1)[\s\S])*?\1/g, '')
+  return (
+    markdown
+      .replace(/(`+)(?:(?!\1)[\s\S])*?\1/g, '')
+      // the report's own folding and small print: tags it writes itself, around text of its own
+      .replace(/<\/?(?:details|summary|sub)>/g, '')
+  )
 }
 
 /** Cells per row of each table (consecutive `|` lines), counting only pipes that are not escaped. */

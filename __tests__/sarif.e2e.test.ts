@@ -9,6 +9,7 @@ import { ImagePusher } from './harness/images.js'
 import { TestRegistry } from './harness/registry.js'
 import { ActionRunner } from './helpers/action-runner.js'
 import { CLI, ROOT, runNode } from './helpers/run.js'
+import { VERSION } from '../src/version.js'
 
 const schema = JSON.parse(
   readFileSync(join(ROOT, '__tests__/fixtures/sarif/sarif-schema-2.1.0.json'), 'utf8')
@@ -18,7 +19,17 @@ type AjvClass = new (options: object) => {
   compile: (schema: object) => ((data: unknown) => boolean) & { errors?: unknown }
 }
 const Ajv = (AjvDraft04 as unknown as { default: AjvClass }).default
-const validate = new Ajv({ allErrors: true, strict: false }).compile(schema)
+// the schema's formats, checked as they are defined: a URI parses, a date-time is RFC 3339
+const validate = new Ajv({
+  allErrors: true,
+  strict: false,
+  formats: {
+    uri: (text: string) => URL.canParse(text),
+    'uri-reference': (text: string) => URL.canParse(text, 'file:///'),
+    'date-time': (text: string) =>
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(text)
+  }
+}).compile(schema)
 
 interface SarifResult {
   ruleId: string
@@ -95,10 +106,13 @@ describe('a SARIF log of the findings', () => {
       ['drifted', 'error', 'Dockerfile', 2, 1],
       ['not-checked', 'warning', 'Dockerfile', 3, 1]
     ])
-    expect(run.results[0].message.text).toContain(
-      `${registry.host}/library/python:3.12-slim changed under its tag\nPYTHON_VERSION 3.12.2 → 3.12.3`
+    // one line each, the remedy in it where there is one to paste
+    expect(run.results[0].message.text).toMatch(
+      new RegExp(
+        `^${registry.host.replace(/\./g, '\\.')}/library/python:3\\.12-slim changed under its tag: PYTHON_VERSION 3\\.12\\.2 → 3\\.12\\.3\\. Keep the known-good image: FROM \\S+@sha256:[0-9a-f]{64} AS app$`
+      )
     )
-    expect(run.results[0].message.text).toContain('Keep the known-good image: FROM ')
+    expect(run.results.filter(r => r.message.text.includes('\n'))).toEqual([])
     // a line added above moves the finding, not its identity
     writeFileSync(
       join(dir, 'Dockerfile'),
@@ -110,6 +124,45 @@ describe('a SARIF log of the findings', () => {
     expect(again.results.map(r => r.partialFingerprints)).toEqual(
       run.results.map(r => r.partialFingerprints)
     )
+  })
+
+  // GitHub's code scanning asks each rule for a full description and help, and a tool version
+  // (docs: "SARIF support for code scanning", supported reportingDescriptor properties)
+  it("gives every rule what GitHub's code scanning shows: descriptions, help, its own README section", async () => {
+    expect((await check('--sarif', 'rules.sarif')).status).toBe(1)
+    const log = JSON.parse(readFileSync(join(dir, 'rules.sarif'), 'utf8')) as {
+      runs: {
+        tool: {
+          driver: {
+            semanticVersion: string
+            rules: {
+              fullDescription: { text: string }
+              help: { text: string; markdown: string }
+              helpUri: string
+            }[]
+          }
+        }
+      }[]
+    }
+    const { driver } = log.runs[0].tool
+    expect(driver.semanticVersion).toBe(VERSION)
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const anchors = new Set(
+      [...readme.matchAll(/^#+ (.+)$/gm)].map(m =>
+        m[1]
+          .toLowerCase()
+          .replace(/[^\w\- ]/g, '')
+          .replace(/ /g, '-')
+      )
+    )
+    for (const rule of driver.rules) {
+      expect(rule.fullDescription.text.length).toBeGreaterThan(20)
+      expect(rule.help.markdown).toContain(rule.help.text)
+      // the README says what the alert's help says, in the rule's own section
+      expect(readme).toContain(rule.help.text)
+      expect(anchors).toContain(new URL(rule.helpUri).hash.slice(1))
+    }
+    expect(new Set(driver.rules.map(r => r.helpUri)).size).toBe(driver.rules.length)
   })
 
   it('the action writes it where the input says, valid, also when nothing drifted', async () => {

@@ -3419,8 +3419,8 @@ var require_pattern = __commonJS({
     }
     exports.endsWithSlashGlobStar = endsWithSlashGlobStar;
     function isAffectDepthOfReadingPattern(pattern) {
-      const basename = path.basename(pattern);
-      return endsWithSlashGlobStar(pattern) || isStaticPattern(basename);
+      const basename2 = path.basename(pattern);
+      return endsWithSlashGlobStar(pattern) || isStaticPattern(basename2);
     }
     exports.isAffectDepthOfReadingPattern = isAffectDepthOfReadingPattern;
     function expandPatternsWithBraceExpansion(patterns) {
@@ -3465,15 +3465,15 @@ var require_pattern = __commonJS({
     exports.removeDuplicateSlashes = removeDuplicateSlashes;
     function partitionAbsoluteAndRelative(patterns) {
       const absolute = [];
-      const relative3 = [];
+      const relative4 = [];
       for (const pattern of patterns) {
         if (isAbsolute3(pattern)) {
           absolute.push(pattern);
         } else {
-          relative3.push(pattern);
+          relative4.push(pattern);
         }
       }
-      return [absolute, relative3];
+      return [absolute, relative4];
     }
     exports.partitionAbsoluteAndRelative = partitionAbsoluteAndRelative;
     function isAbsolute3(pattern) {
@@ -25782,6 +25782,9 @@ var require_api_request = __commonJS({
   }
 });
 
+// src/cli.ts
+import { basename, relative as relative3 } from "node:path";
+
 // src/reference/digest.ts
 var GRAMMAR = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 var REGISTERED = { sha256: 64, sha512: 128, blake3: 64 };
@@ -25964,6 +25967,11 @@ function decide(findings, policy, explanations = /* @__PURE__ */ new Map(), scan
   const drifts = findings.flatMap((f) => f.status === "drifted" ? [f] : []);
   const drifted = drifts.length;
   const errors = findings.filter((f) => f.status === "error").length;
+  const images = new Set(findings.map(imageOf)).size;
+  const checked = new Set(findings.filter((f) => f.status !== "error").map(imageOf));
+  const unchecked = new Set(findings.filter((f) => f.status === "error").map(imageOf)).size;
+  const blind = errors > 0 && checked.size === 0;
+  const errorsFail = policy.onError === "fail" || policy.onError === "auto" && blind;
   const failures = [];
   const unaccepted = drifts.filter((f) => !accepts(policy.accept, f.image));
   const failing = unaccepted.filter((f) => failsOn(explanations.get(f.image), policy.failOn)).length;
@@ -25973,30 +25981,37 @@ function decide(findings, policy, explanations = /* @__PURE__ */ new Map(), scan
       `${counted(failing, "image")} changed under ${failing === 1 ? "its tag" : "their tags"} since the last successful build${warnOnly > 0 ? ` (${warnOnly} more of a severity that only warns: fail-on ${policy.failOn.join(",")})` : ""}`
     );
   }
-  if (errors > 0 && policy.onError === "fail") {
+  if (errors > 0 && errorsFail)
     failures.push(
-      `${counted(errors, "image reference")} could not be scanned or resolved (on-error: fail)`
+      policy.onError === "fail" ? `${counted(errors, "image reference")} could not be scanned or resolved (on-error: fail)` : `no image could be checked: all ${counted(errors, "image reference")} failed to scan or resolve (on-error: auto fails a run that checked nothing; on-error: warn only warns)`
     );
-  }
   const outcomes = /* @__PURE__ */ new Map();
-  for (const finding of findings) outcomes.set(finding, outcomeOf(finding, policy, explanations));
+  for (const finding of findings)
+    outcomes.set(finding, outcomeOf(finding, policy, explanations, errorsFail));
+  const base = { outcomes, failures, drifted, errors, unchecked, images };
   if (failures.length === 0 && scan.recorded > 0 && scan.referencesFound === 0)
     return {
-      outcomes,
-      failures,
-      drifted,
-      errors,
+      ...base,
       save: false,
       keptBecause: `no image references were found, so the baseline of ${counted(scan.recorded, "image")} was kept; check the files input`
     };
-  return { outcomes, failures, drifted, errors, save: failures.length === 0 };
+  if (blind)
+    return {
+      ...base,
+      save: false,
+      keptBecause: `no image could be checked, so nothing was recorded${scan.recorded > 0 ? `; the baseline of ${counted(scan.recorded, "image")} was kept` : ""}`
+    };
+  return { ...base, save: failures.length === 0 };
 }
-function outcomeOf(finding, policy, explanations) {
+function imageOf(finding) {
+  return finding.image ?? finding.reference.source;
+}
+function outcomeOf(finding, policy, explanations, errorsFail) {
   if (finding.status === "drifted") {
     if (accepts(policy.accept, finding.image)) return "accepted";
     return policy.onDrift === "fail" && failsOn(explanations.get(finding.image), policy.failOn) ? "fails" : "warns";
   }
-  if (finding.status === "error") return policy.onError === "fail" ? "fails" : "warns";
+  if (finding.status === "error") return errorsFail ? "fails" : "warns";
   return "informational";
 }
 function failsOn(explanation, failOn) {
@@ -26436,12 +26451,14 @@ function hostPlatform(runnerArch, nodeArch) {
 
 // src/config/defaults.ts
 var REACTIONS = ["fail", "warn"];
+var ERROR_REACTIONS = ["auto", "fail", "warn"];
 var MAX_TIMEOUT_SECONDS = 300;
 var RUN_TIMEOUT_FACTOR = 10;
 var DEFAULTS = {
-  timeoutSeconds: 30,
+  // a registry that never answers costs at most 10 × this: two minutes of a CI job
+  timeoutSeconds: 12,
   onDrift: "fail",
-  onError: "warn",
+  onError: "auto",
   onMissingBaseline: "warn",
   saveBaseline: "default-branch",
   comment: "on-drift",
@@ -26500,9 +26517,9 @@ function parsePlatforms(text2, what, host) {
   });
 }
 function oneOf(value, allowed, what) {
-  const chosen = allowed.find((option) => option === value);
+  const chosen = allowed.find((option) => option === value.trim().toLowerCase());
   if (chosen === void 0)
-    throw new ConfigError(`${what} must be ${allowed.join(" or ")}, not "${value}"`);
+    throw new ConfigError(`${what} must be ${choices(allowed)}, not "${value}"`);
   return chosen;
 }
 function parseTimeout(text2, what) {
@@ -26517,7 +26534,7 @@ function parseTimeout(text2, what) {
 function parseMiB(text2, what) {
   const mib = Number(text2);
   if (text2.trim() === "" || !Number.isInteger(mib) || mib < 0)
-    throw new ConfigError(`${what} must be a whole number of MiB (0 or more), not "${text2}"`);
+    throw new ConfigError(`${what} must be a whole number of MiB from 0 up, not "${text2}"`);
   return mib;
 }
 function parseSeverities(text2, allowed, what) {
@@ -26528,6 +26545,9 @@ function parseSeverities(text2, allowed, what) {
 }
 function commaList(text2) {
   return text2.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+function choices(allowed) {
+  return allowed.length < 2 ? allowed.join("") : `${allowed.slice(0, -1).join(", ")} or ${allowed.at(-1)}`;
 }
 
 // src/baseline/merge.ts
@@ -26697,7 +26717,7 @@ function resolutionKey(image) {
   return formatReference(tagOf(image) ?? image);
 }
 var IN_PROGRESS = 256;
-async function resolveAll(references, client, platforms = []) {
+async function resolveAll(references, client, platforms = [], onResolved = () => void 0) {
   const distinct = /* @__PURE__ */ new Map();
   for (const reference of references) {
     if (reference.image)
@@ -26706,6 +26726,7 @@ async function resolveAll(references, client, platforms = []) {
   const entries = [...distinct];
   const resolutions = [];
   let next = 0;
+  let done = 0;
   const worker = async () => {
     while (next < entries.length) {
       const i = next++;
@@ -26715,6 +26736,7 @@ async function resolveAll(references, client, platforms = []) {
       } catch (error) {
         resolutions[i] = { failure: failureOf(error, key, image.registry) };
       }
+      onResolved(++done, entries.length);
     }
   };
   await Promise.all(Array.from({ length: Math.min(IN_PROGRESS, entries.length) }, worker));
@@ -27279,15 +27301,15 @@ var SEVERITIES = ["os", "removed", "major", "rebuild"];
 var ALPINE = /alpine-minirootfs-(\d+\.\d+(?:\.\d+)?)/;
 var CREATED_BY_LOOKED_AT = 1024;
 function debianSuite(createdBy) {
-  const script = createdBy.indexOf("debian.sh");
-  if (script < 0) return null;
-  const stamp = createdBy.indexOf("'@", script);
+  const script2 = createdBy.indexOf("debian.sh");
+  if (script2 < 0) return null;
+  const stamp = createdBy.indexOf("'@", script2);
   if (stamp < 0 || !/^'@\d+'/.test(createdBy.slice(stamp, stamp + 24))) return null;
   let end = stamp - 1;
-  while (end > script && /\s/.test(createdBy[end])) end--;
+  while (end > script2 && /\s/.test(createdBy[end])) end--;
   if (end === stamp - 1 || createdBy[end] !== "'") return null;
   let start = end - 1;
-  while (start > script && /[a-z]/.test(createdBy[start])) start--;
+  while (start > script2 && /[a-z]/.test(createdBy[start])) start--;
   return createdBy[start] === "'" && start < end - 1 ? createdBy.slice(start + 1, end) : null;
 }
 var VERSION_VARIABLE = /_VERSION$/;
@@ -30726,14 +30748,14 @@ function scanJob(reading, jobId, job, workflowEnv) {
   });
 }
 var COMPOSE_COMMAND = /(?:^|[\s;&|(])docker(?:-compose|[ \t]+compose)\b((?:\\\r?\n|[^\n])*)/g;
-function composeRuns({ file, result }, script, {
+function composeRuns({ file, result }, script2, {
   env,
   workdir,
   by,
   line
 }) {
   const follows = [];
-  for (const match of script.matchAll(COMPOSE_COMMAND)) {
+  for (const match of script2.matchAll(COMPOSE_COMMAND)) {
     const words = match[1].replace(/\\\r?\n/g, " ").split(/[ \t]+/).filter(Boolean);
     const named = [];
     for (let i = 0; i < words.length; i++) {
@@ -32162,7 +32184,7 @@ function registryFailure(response, reference, what, loggedIn, remaining) {
 var MAX_SAID_CHARS = 300;
 function registrySaid(response) {
   const body = response.body?.subarray(0, 64 * 1024).toString("utf8") ?? "";
-  const oneLine = (text2) => excerptLine(text2.replace(/\s+/g, " ").trim());
+  const oneLine2 = (text2) => excerptLine(text2.replace(/\s+/g, " ").trim());
   try {
     const parsed = JSON.parse(body);
     const errors = isRecord(parsed) && Array.isArray(parsed.errors) ? parsed.errors.slice(0, 4) : [];
@@ -32170,13 +32192,13 @@ function registrySaid(response) {
     const entries = errors.filter(isRecord).map((e) => ({ code: field2(e, "code"), message: field2(e, "message") }));
     return {
       codes: entries.map((e) => e.code).filter((c) => /^[A-Z_]{1,40}$/.test(c)),
-      text: oneLine(
+      text: oneLine2(
         entries.map((e) => e.message).filter(Boolean).join("; ")
       )
     };
   } catch {
     const title = /<title[^>]*>([^<]{0,300})/i.exec(body)?.[1];
-    return { codes: [], text: title ? oneLine(title) : /^\s*</.test(body) ? "" : oneLine(body) };
+    return { codes: [], text: title ? oneLine2(title) : /^\s*</.test(body) ? "" : oneLine2(body) };
   }
 }
 function excerptLine(text2) {
@@ -32468,15 +32490,23 @@ async function run(request2) {
     await client?.close();
     throw error;
   });
+  const progress = request2.progress ?? (() => void 0);
+  progress({
+    phase: "scanned",
+    files: discovered.files.length,
+    references: discovered.references.length,
+    images: new Set(discovered.references.flatMap((r) => r.image ? [formatReference(r.image)] : [])).size
+  });
   if (request2.until === "scan" || client === null) return { discovered };
+  const resolved = (done, total) => progress({ phase: "resolving", done, total });
   try {
     if (request2.until === "resolve" || restoring === null) {
-      const resolutions2 = await resolveAll(discovered.references, client, asked);
+      const resolutions2 = await resolveAll(discovered.references, client, asked, resolved);
       return { discovered, resolutions: resolutions2, stats: client.stats };
     }
     const [restored, resolutions] = await Promise.all([
       restoring,
-      resolveAll(discovered.references, client)
+      resolveAll(discovered.references, client, [], resolved)
     ]);
     if (restored.state === "unusable" && request2.policy.accept !== true)
       throw new UnusableBaselineError(restored.why);
@@ -32512,6 +32542,8 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
   });
   if (refused.length > 0) throw new ConfigError(`input accept: ${refused.join("; ")}`);
   const policy = { ...request2.policy, accept: acceptance };
+  const drifted = new Set(compared.flatMap((f) => f.status === "drifted" ? [f.image] : [])).size;
+  if (drifted > 0) request2.progress?.({ phase: "explaining", images: drifted });
   const explanations = await explainAll(
     compared,
     client,
@@ -32721,10 +32753,18 @@ function layers(value) {
 }
 
 // src/report/table.ts
-function formatTable(header, rows) {
+function formatTable(header, rows, width = Infinity) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells) => cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  const lines2 = [line(header), ...rows.map(line)];
+  if (lines2.every((l) => l.length <= width)) return lines2.join("\n");
+  const last = header.length - 1;
+  return rows.map(
+    (row) => [
+      `${row[0]}  ${row[last] ?? ""}`.trimEnd(),
+      ...header.slice(1, last).flatMap((name, i) => row[i + 1] ? [`    ${name.toLowerCase()}: ${row[i + 1]}`] : [])
+    ].join("\n")
+  ).join("\n");
 }
 
 // src/report/scan-output.ts
@@ -32754,17 +32794,19 @@ function resolvedJson(reference, resolution) {
 function shortDigest(digest) {
   return digest ? digest.slice(0, 19) : "";
 }
-function formatScanText(references) {
+function formatScanText(references, width = Infinity) {
   return formatReferences(
+    width,
     references,
     ["FILE:LINE", "KIND", "IMAGE", "STAGE", "PLATFORM"],
     (r) => [r.stage ?? "", r.platform ?? ""],
     (r) => r.error
   );
 }
-function formatResolveText(references, resolutions) {
+function formatResolveText(references, resolutions, width = Infinity) {
   const resolution = (r) => r.image ? resolutions.get(resolutionKey(r.image)) : void 0;
   return formatReferences(
+    width,
     references,
     ["FILE:LINE", "KIND", "IMAGE", "DIGEST", "PLATFORMS"],
     (r) => {
@@ -32781,7 +32823,7 @@ function formatResolveText(references, resolutions) {
     }
   );
 }
-function formatReferences(references, header, extra, errorOf) {
+function formatReferences(width, references, header, extra, errorOf) {
   const ok = references.filter((r) => !errorOf(r));
   const failed = references.filter((r) => errorOf(r));
   const rows = ok.map((r) => [
@@ -32790,7 +32832,7 @@ function formatReferences(references, header, extra, errorOf) {
     r.image ? formatReference(r.image) : r.source,
     ...extra(r)
   ]);
-  const parts = [formatTable(header, rows)];
+  const parts = [formatTable(header, rows, width)];
   if (failed.length > 0) {
     parts.push("", `${counted(failed.length, "reference")} could not be determined:`);
     for (const r of failed)
@@ -32869,6 +32911,35 @@ function errorTitle(error) {
     default:
       return `${error.registry ?? "registry"} gave an unusable answer: image not checked`;
   }
+}
+function causeOf(error) {
+  switch (error.kind) {
+    case "scan":
+      return "the image cannot be determined from the file";
+    case "unauthorized":
+      return `refused by ${error.registry ?? "the registry"} (no such repository, or log in)`;
+    case "credentials":
+      return `credentials for ${error.registry ?? "the registry"} unusable`;
+    case "not-found":
+      return "no such tag or repository";
+    case "rate-limited":
+      return `${error.registry ?? "the registry"} is rate limiting`;
+    case "network":
+    case "timeout":
+    case "server":
+      return `${error.registry ?? "the registry"} unreachable`;
+    default:
+      return `${error.registry ?? "the registry"} gave an unusable answer`;
+  }
+}
+function uncheckedHeadline(findings) {
+  const errors = findings.flatMap((f) => f.status === "error" ? [f] : []);
+  if (errors.length === 0) return null;
+  const images = new Set(findings.map((f) => f.image ?? f.reference.source)).size;
+  const unchecked = new Set(errors.map((f) => f.image ?? f.reference.source)).size;
+  const causes = [...new Set(errors.map((f) => causeOf(f.error)))];
+  const cause = causes.length === 1 ? causes[0] : `${causes.length} causes, listed below`;
+  return `Could not check ${unchecked} of ${counted(images, "image")}: ${cause}`;
 }
 function digestChange(finding) {
   switch (finding.status) {
@@ -33019,18 +33090,27 @@ function formatCheckText(findings, explanations, verdict, context) {
     findingLabelWithReason(f)
   ]);
   const parts = [
-    formatTable(["FILE:LINE", "KIND", "IMAGE", "DIGEST (BASELINE \u2192 NOW)", "FINDING"], rows)
+    formatTable(
+      ["FILE:LINE", "KIND", "IMAGE", "DIGEST (BASELINE \u2192 NOW)", "FINDING"],
+      rows,
+      context.width
+    )
   ];
   for (const finding of sorted) {
     const at = `${finding.reference.file}:${finding.reference.line}`;
-    if (finding.status === "drifted") parts.push("", ...driftText(finding, explanations));
+    if (finding.status === "drifted")
+      parts.push("", ...driftText(finding, explanations, context.acceptCommand));
     else if (finding.status === "error")
       parts.push("", `${at}: ${errorTitle(finding.error)}: ${finding.error.message}`);
   }
   parts.push("", ...outcomeText(findings, verdict, context));
-  return parts.join("\n") + "\n";
+  const messages = [
+    ...verdict.failures.map((failure) => `FAIL: ${failure}`),
+    ...verdict.keptBecause ? [`warning: ${verdict.keptBecause}`] : []
+  ];
+  return { report: parts.join("\n") + "\n", messages };
 }
-function driftText(finding, explanations) {
+function driftText(finding, explanations, acceptCommand) {
   const { previous, current } = finding;
   const explanation = explanations.get(finding.image);
   const stay = stayOnRelease(finding, explanation);
@@ -33047,28 +33127,42 @@ function driftText(finding, explanations) {
     `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
     ...stay ? [`  or stay on the old release: ${stay.reference}`] : [],
     ...compare2 ? [`  source changes:             ${compare2}`] : [],
-    `  or accept the new one:      base-image-drift check --accept --update`
+    `  or accept the new one:      ${acceptCommand}`
   ];
 }
 function outcomeText(findings, verdict, context) {
   const parts = [];
+  const unchecked = uncheckedHeadline(findings);
+  if (unchecked) parts.push(`${unchecked}.`);
+  const blind = verdict.unchecked > 0 && verdict.unchecked === verdict.images;
   if (context.replaced) {
     parts.push(
       context.updated ? `Replaced the baseline in ${context.baseline}, which could not be used (${context.replaced}), with this run's digests.` : `The baseline in ${context.baseline} could not be used (${context.replaced}); add --update to replace it.`
     );
   } else if (!context.baselineFound) {
-    parts.push(
-      context.updated ? `First run: baseline recorded in ${context.baseline}, nothing compared.` : `No baseline at ${context.baseline}: run with --update to record one.`
-    );
-  } else if (verdict.drifted === 0) {
+    if (!blind)
+      parts.push(
+        context.updated ? `First run: baseline recorded in ${context.baseline}, nothing compared.` : `No baseline at ${context.baseline}: run with --update to record one.`
+      );
+  } else if (verdict.drifted === 0 && !blind) {
     const { compared, fresh } = comparedTally(findings);
     const uncompared = context.updated ? "recorded without comparison" : "not compared, not recorded";
     parts.push(
       `No drift against ${context.baseline}: ${compared} compared${fresh > 0 ? `, ${fresh} new (${uncompared})` : ""}.${context.updated ? " Baseline updated." : ""}`
     );
   }
-  for (const failure of verdict.failures) parts.push(`FAIL: ${failure}`);
-  if (verdict.keptBecause) parts.push(`warning: ${verdict.keptBecause}`);
+  const accepted = [
+    ...new Set(
+      findings.flatMap(
+        (f) => f.status === "drifted" && verdict.outcomes.get(f) === "accepted" ? [f.image] : []
+      )
+    )
+  ];
+  if (context.accept && accepted.length > 0)
+    parts.push(
+      context.updated ? `Accepted and recorded in ${context.baseline}: ${accepted.join(", ")}.` : `Accepted for this run only: ${accepted.join(", ")}; nothing was recorded. To record it: ${context.acceptCommand}`
+    );
+  else if (context.accept) parts.push("Nothing drifted, so --accept accepted nothing.");
   for (const [registry, remaining] of Object.entries(context.rateLimitRemaining))
     parts.push(`rate limit: ${remaining} pulls left on ${registry}`);
   const counts = /* @__PURE__ */ new Map();
@@ -33087,25 +33181,30 @@ import { writeFileSync } from "node:fs";
 var VERSION = "0.1.0";
 
 // src/report/sarif.ts
+var README = "https://github.com/base-image-drift/base-image-drift#";
 var RULES = {
   drifted: {
     name: "BaseImageDrifted",
     text: "A base image changed under its tag since the last successful build",
+    help: "The image this line names now has another digest than the one the last successful build used: upstream rebuilt the tag. Pin the known-good digest (the alert gives the line to paste) to build exactly what worked, or accept the new image by recording it as the baseline (the accept input, or check --accept --update).",
     level: "error"
   },
   "removed-package": {
     name: "RemovedPackageNeeded",
     text: "A line needs a package the drifted base image no longer has",
+    help: "The base image this build starts from changed under its tag, and the package this line installs, copies or uses is not in the new image any more. Pin the known-good digest of the base image, or change the line for the new release (a renamed package, a newer library).",
     level: "error"
   },
   "not-checked": {
     name: "ImageNotChecked",
     text: "An image reference could not be scanned or resolved, so drift could not be checked",
+    help: "The image on this line could not be determined from the file (a variable with no value, a template) or its registry did not answer with a digest (a typo in the name, a missing login, the registry down). The alert says which; until it is fixed, this image is not watched.",
     level: "warning"
   },
   "stale-pin": {
     name: "StalePin",
     text: "An image is pinned to a digest its tag has moved on from",
+    help: "The line pins a digest, so builds are reproducible, but its tag now points elsewhere: the pin keeps the build on an image that no longer gets the updates the tag does. Bump the pin when the new image is checked.",
     level: "note"
   }
 };
@@ -33123,8 +33222,10 @@ function renderSarif(annotations) {
     id,
     name: rule.name,
     shortDescription: { text: rule.text },
+    fullDescription: { text: `${rule.text}.` },
+    help: { text: rule.help, markdown: `**${rule.text}.** ${rule.help}` },
     defaultConfiguration: { level: rule.level },
-    helpUri: "https://github.com/base-image-drift/base-image-drift#how-drift-is-decided"
+    helpUri: `${README}${rule.name.toLowerCase()}`
   }));
   return {
     $schema: "https://json.schemastore.org/sarif-2.1.0.json",
@@ -33135,6 +33236,7 @@ function renderSarif(annotations) {
           driver: {
             name: "base-image-drift",
             version: VERSION,
+            semanticVersion: VERSION,
             informationUri: "https://github.com/base-image-drift/base-image-drift",
             rules
           }
@@ -33143,8 +33245,7 @@ function renderSarif(annotations) {
           ruleId: a.rule,
           ruleIndex: ids.indexOf(a.rule),
           level: LEVEL[a.level],
-          message: { text: `${a.title}
-${a.message}` },
+          message: { text: oneLine(a) },
           locations: [
             {
               physicalLocation: {
@@ -33169,54 +33270,190 @@ function uriOf(path) {
     )
   ).join("/");
 }
+function oneLine(a) {
+  const lines2 = a.message.split("\n").filter(Boolean);
+  const pin = lines2.find((line) => line.startsWith("Keep the known-good image:"));
+  const first = lines2[0] && lines2[0] !== pin && !lines2[0].startsWith("Or ") ? `: ${lines2[0]}` : "";
+  return `${a.title}${first}${pin ? `. ${pin}` : ""}`;
+}
+
+// src/report/progress.ts
+function progressLines(write, everyMs = 5e3, clock = () => performance.now()) {
+  let said = clock();
+  return (event) => {
+    if (event.phase === "scanned") {
+      write(
+        `Scanned ${counted(event.files, "file")}: ${counted(event.references, "image reference")}, ${counted(event.images, "distinct image")}`
+      );
+      said = clock();
+    } else if (event.phase === "resolving") {
+      const last = event.done === event.total;
+      if (!last && clock() - said < everyMs) return;
+      write(`Resolved ${event.done} of ${counted(event.total, "image")}${last ? "" : "\u2026"}`);
+      said = clock();
+    } else write(`Explaining what changed in ${counted(event.images, "drifted image")}\u2026`);
+  };
+}
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";
 var UsageError = class extends Error {
-  constructor(message) {
+  constructor(message, command2 = null) {
     super(message);
+    this.command = command2;
     this.name = "UsageError";
   }
+  command;
 };
-var USAGE = `Usage:
-  base-image-drift scan    [PATH\u2026] [--build-arg K=V]\u2026 [--var NAME[=V]]\u2026 [--exclude GLOB]\u2026 [--json]
-  base-image-drift resolve [PATH\u2026] [--build-arg K=V]\u2026 [--var NAME[=V]]\u2026 [--platforms P,\u2026] [--json]
-  base-image-drift check   [PATH\u2026] [--baseline FILE] [--update] [--accept] [--json]
-
-PATH is a file or a directory (default .); directories are searched for
-${SOURCES.map((s) => `${s.name}s`).join(", ")}.
-
-Options:
-  --build-arg K=V            value for a Dockerfile ARG declared before the first FROM (repeatable)
-  --var NAME[=VALUE]         a variable for Compose files' \${NAME}: its value, or without one
-                             the environment's; --var '*' passes the whole environment (repeatable)
-  --helm-image-key KEY       a Helm values key a chart renders as an image, beyond image and
-                             *Image (repeatable)
-  --exclude GLOB             do not search paths matching GLOB (besides node_modules, vendor
-                             and .git); files named as PATH are always read (repeatable)
-  --json                     print one JSON object on stdout
-  --platforms P,\u2026            platforms to track, e.g. linux/amd64,linux/arm64 (resolve, check)
-  --insecure-registries H,\u2026  registry hosts spoken to over plain HTTP (resolve, check)
-  --registry-mirror R=URL    ask registry R through its pull-through mirror at URL first,
-                             e.g. docker.io=https://mirror.example.com (repeatable)
-  --timeout SECONDS          per registry request, at most ${MAX_TIMEOUT_SECONDS}; the run stops
-                             asking after ${RUN_TIMEOUT_FACTOR} \xD7 this (default ${DEFAULTS.timeoutSeconds})
-  --baseline FILE            baseline file for check (default ${DEFAULTS.baselineFile})
-  --update                   check: write the new baseline to FILE when nothing fails
-  --accept                   check: accept drift (no failure) and record it with --update
-  --on-drift fail|warn       check: exit 1 on drift (fail, default) or only report it (warn)
-  --on-error warn|fail       check: exit 1 when an image cannot be scanned or resolved (fail)
-  --fail-on S,\u2026              check: severities of drift that fail: os, removed, major, rebuild
-                             (default ${DEFAULTS.failOn}); the others warn
-  --sarif FILE               check: also write the findings as a SARIF 2.1.0 log (code scanning)
-  --explain-budget MIB       check: compressed layer MiB read per drifted image to compare its
-                             packages (default ${DEFAULTS.explainBudgetMiB}; 0: SBOMs only)
-  -h, --help                 show this help
-  --version                  print the version
-
-Exit status: 0 nothing to fail on, 1 drift (or errors with --on-error fail), 2 usage error,
-3 any other failure (the message says which).`;
 var COMMANDS = ["scan", "resolve", "check"];
+var COMMAND_TEXT = {
+  scan: "list every image reference the files name, offline",
+  resolve: "ask each reference's registry for its current digest",
+  check: "compare the digests with the baseline file: drift exits 1"
+};
+var EXIT_STATUS = `Exit status:
+  0  nothing to fail on
+  1  drift, or images not checked (--on-error fail: any; auto, the default: all)
+  2  a usage error (the message says which flag)
+  3  any other failure (the message says which)
+  4  resolve: some reference could not be determined or resolved`;
+var OPTIONS = [
+  {
+    flag: "--build-arg K=V",
+    text: "value for a Dockerfile ARG declared before the first FROM (repeatable)",
+    commands: COMMANDS
+  },
+  {
+    flag: "--var NAME[=VALUE]",
+    text: "a variable for Compose files' ${NAME}: its value, or without one the environment's; --var '*' passes the whole environment (repeatable)",
+    commands: COMMANDS
+  },
+  {
+    flag: "--helm-image-key KEY",
+    text: "a Helm values key a chart renders as an image, beyond image and *Image (repeatable)",
+    commands: COMMANDS
+  },
+  {
+    flag: "--exclude GLOB",
+    text: "do not search paths matching GLOB (besides node_modules, vendor and .git); files named as PATH are always read (repeatable)",
+    commands: COMMANDS
+  },
+  { flag: "--json", text: "print one JSON object on stdout", commands: COMMANDS },
+  {
+    flag: "--platforms P,\u2026",
+    text: "platforms to track, e.g. linux/amd64,linux/arm64 (default: this machine's)",
+    commands: ["resolve", "check"]
+  },
+  {
+    flag: "--insecure-registries H,\u2026",
+    text: "registry hosts spoken to over plain HTTP",
+    commands: ["resolve", "check"]
+  },
+  {
+    flag: "--registry-mirror R=URL",
+    text: "ask registry R through its pull-through mirror at URL first, e.g. docker.io=https://mirror.example.com (repeatable)",
+    commands: ["resolve", "check"]
+  },
+  {
+    flag: "--timeout SECONDS",
+    text: `per registry request, above 0 and at most ${MAX_TIMEOUT_SECONDS}; the run stops asking after ${RUN_TIMEOUT_FACTOR} \xD7 this (default ${DEFAULTS.timeoutSeconds})`,
+    commands: ["resolve", "check"]
+  },
+  {
+    flag: "--baseline FILE",
+    text: `the baseline file (default ${DEFAULTS.baselineFile})`,
+    commands: ["check"]
+  },
+  {
+    flag: "--update",
+    text: "write the new baseline to FILE when nothing fails",
+    commands: ["check"]
+  },
+  {
+    flag: "--accept",
+    text: "accept drift: no failure; with --update, the new digests are written to FILE",
+    commands: ["check"]
+  },
+  {
+    flag: "--on-drift fail|warn",
+    text: `exit 1 on drift (fail), or only report it (warn) (default ${DEFAULTS.onDrift})`,
+    commands: ["check"]
+  },
+  {
+    flag: "--on-error auto|fail|warn",
+    text: `images that cannot be checked: fail on any, warn, or auto: fail only when none could be checked (default ${DEFAULTS.onError})`,
+    commands: ["check"]
+  },
+  {
+    flag: "--fail-on S,\u2026",
+    text: `severities of drift that fail: os, removed, major, rebuild (default ${DEFAULTS.failOn}); the others warn`,
+    commands: ["check"]
+  },
+  {
+    flag: "--sarif FILE",
+    text: "also write the findings as a SARIF 2.1.0 log (code scanning)",
+    commands: ["check"]
+  },
+  {
+    flag: "--explain-budget MIB",
+    text: `compressed layer MiB read per drifted image to compare its packages, 0 or more (default ${DEFAULTS.explainBudgetMiB}; 0: SBOMs only)`,
+    commands: ["check"]
+  },
+  { flag: "-h, --help", text: "show this help (help COMMAND: that command's)", commands: COMMANDS },
+  { flag: "-V, --version", text: "print the version", commands: COMMANDS }
+];
+var WIDTH = 80;
+var FLAG_COLUMN = 28;
+function wrapped(text2, indent) {
+  const lines2 = [];
+  let line = "";
+  for (const word of text2.split(" ")) {
+    if (line && indent + line.length + 1 + word.length > WIDTH) {
+      lines2.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines2, line];
+}
+function optionLines(commands) {
+  return OPTIONS.filter((o) => commands.some((c) => o.commands.includes(c))).flatMap((o) => {
+    const [first, ...rest] = wrapped(o.text, FLAG_COLUMN);
+    const head = o.flag.length + 2 < FLAG_COLUMN ? [`  ${o.flag.padEnd(FLAG_COLUMN - 2)}${first}`] : [`  ${o.flag}`, `${" ".repeat(FLAG_COLUMN)}${first}`];
+    return [...head, ...rest.map((line) => `${" ".repeat(FLAG_COLUMN)}${line}`)];
+  });
+}
+var KINDS = `PATH is a file or a directory (default .); directories are searched for
+${wrapped(SOURCES.map((s) => s.name.replace(/(ch|s)?$/, (end) => `${end}${end ? "es" : "s"}`)).join(", ") + ".", 0).join("\n")}`;
+function helpText(command2 = null) {
+  if (command2)
+    return [
+      `Usage: base-image-drift ${command2} [PATH\u2026] [OPTIONS]`,
+      "",
+      `${command2[0].toUpperCase()}${command2.slice(1)}: ${COMMAND_TEXT[command2]}.`,
+      "",
+      KINDS,
+      "",
+      "Options:",
+      ...optionLines([command2]),
+      "",
+      EXIT_STATUS
+    ].join("\n");
+  return [
+    "Usage: base-image-drift COMMAND [PATH\u2026] [OPTIONS]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.padEnd(10)}${COMMAND_TEXT[c]}`),
+    `  ${"help".padEnd(10)}help COMMAND shows a command's options`,
+    "",
+    KINDS,
+    "",
+    "Options:",
+    ...optionLines(COMMANDS),
+    "",
+    EXIT_STATUS
+  ].join("\n");
+}
+var USAGE = helpText();
 var FLAGS = {
   "build-arg": { type: "string", multiple: true },
   var: { type: "string", multiple: true },
@@ -33236,51 +33473,76 @@ var FLAGS = {
   "explain-budget": { type: "string" },
   sarif: { type: "string" },
   help: { type: "boolean", short: "h" },
-  version: { type: "boolean" }
+  version: { type: "boolean", short: "V" }
 };
-var ONLY_WITH = {
-  platforms: ["resolve", "check"],
-  "insecure-registries": ["resolve", "check"],
-  "registry-mirror": ["resolve", "check"],
-  timeout: ["resolve", "check"],
-  baseline: ["check"],
-  update: ["check"],
-  accept: ["check"],
-  "on-drift": ["check"],
-  "on-error": ["check"],
-  "fail-on": ["check"],
-  "explain-budget": ["check"],
-  sarif: ["check"]
-};
+var ONLY_WITH = new Map(
+  OPTIONS.filter((o) => o.commands.length < COMMANDS.length).map((o) => [
+    o.flag.split(" ")[0].slice(2),
+    o.commands
+  ])
+);
 function parseCommandLine(argv) {
+  const named = COMMANDS.find((known) => known === argv.find((a) => !a.startsWith("-")));
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: FLAGS });
+    parsed = parseArgs({
+      args: numbersAsValues(argv),
+      allowPositionals: true,
+      strict: true,
+      options: FLAGS
+    });
   } catch (error) {
     throw new UsageError(
-      messageOf(error).split("\n")[0].replace(/\. To specify.*$/, "")
+      messageOf(error).split("\n")[0].replace(/\. To specify.*$/, ""),
+      named ?? null
     );
   }
   const { values, positionals } = parsed;
-  if (values.help) return { kind: "help" };
-  if (values.version) return { kind: "version" };
   const [command2, ...paths] = positionals;
-  if (command2 === void 0) throw new UsageError("missing command: use scan, resolve or check");
+  if (command2 === "help") {
+    const about = paths[0];
+    if (about === void 0) return { kind: "help", command: null };
+    const known = COMMANDS.find((c) => c === about);
+    if (!known)
+      throw new UsageError(`no command "${about}": the commands are ${COMMANDS.join(", ")}`);
+    return { kind: "help", command: known };
+  }
   const name = COMMANDS.find((known) => known === command2);
+  if (values.help) return { kind: "help", command: name ?? null };
+  if (values.version) return { kind: "version" };
+  if (command2 === void 0)
+    throw new UsageError(`missing command: use ${COMMANDS.join(", ")} or help`);
   if (name === void 0)
-    throw new UsageError(`unknown command "${command2}": use scan, resolve or check`);
+    throw new UsageError(`unknown command "${command2}": use ${COMMANDS.join(", ")} or help`);
   for (const [flag, value] of Object.entries(values)) {
-    const allowed = new Map(Object.entries(ONLY_WITH)).get(flag);
+    const allowed = ONLY_WITH.get(flag);
     if (value !== void 0 && allowed && !allowed.includes(name))
       throw new UsageError(
-        `--${flag} is not an option of ${command2}: it goes with ${allowed.join(" or ")}`
+        `--${flag} is not an option of ${command2}: it goes with ${allowed.join(" or ")}`,
+        name
       );
   }
-  return { kind: "run", options: commandOptions(name, paths, values) };
+  try {
+    return { kind: "run", options: commandOptions(name, paths, values, argv) };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message, name);
+    throw error;
+  }
 }
-function commandOptions(command2, paths, values) {
+function numbersAsValues(argv) {
+  const out = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i].startsWith("--") ? argv[i].slice(2) : "";
+    const takesValue = Object.entries(FLAGS).some(([n, o]) => n === flag && o.type === "string");
+    if (takesValue && /^-\d/.test(argv[i + 1] ?? "")) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+function commandOptions(command2, paths, values, argv) {
   return {
     command: command2,
+    argv,
     paths: paths.length > 0 ? paths : ["."],
     buildArgs: parseBuildArgs(values["build-arg"] ?? [], "--build-arg"),
     variables: values.var ?? [],
@@ -33296,7 +33558,7 @@ function commandOptions(command2, paths, values) {
     update: values.update ?? false,
     accept: values.accept ?? false,
     onDrift: oneOf(values["on-drift"] ?? DEFAULTS.onDrift, REACTIONS, "--on-drift"),
-    onError: oneOf(values["on-error"] ?? DEFAULTS.onError, REACTIONS, "--on-error"),
+    onError: oneOf(values["on-error"] ?? DEFAULTS.onError, ERROR_REACTIONS, "--on-error"),
     sarif: values.sarif ?? null,
     failOn: parseSeverities(values["fail-on"] ?? DEFAULTS.failOn, SEVERITIES, "--fail-on"),
     explainBudgetMiB: parseMiB(
@@ -33314,18 +33576,42 @@ function mirrorsFlag(entries) {
   return mirrors;
 }
 
+// src/cli/colour.ts
+var RED = "\x1B[31m";
+var YELLOW = "\x1B[33m";
+var GREEN = "\x1B[32m";
+var RESET = "\x1B[0m";
+function wantsColour(env, terminal) {
+  if (env.FORCE_COLOR !== void 0 && env.FORCE_COLOR !== "0") return true;
+  if (env.NO_COLOR !== void 0 && env.NO_COLOR !== "") return false;
+  return terminal === true;
+}
+var LINES = [
+  [/^(?:Base image drift|FAIL)\b/, RED],
+  [/^Could not check\b/, YELLOW],
+  [/^(?:No drift|Accepted)\b/, GREEN],
+  [/ drifted(?: |$)/, RED],
+  [/ error(?: |$)/, YELLOW]
+];
+function coloured(text2) {
+  return text2.split("\n").map((line) => {
+    const colour = LINES.find(([pattern]) => pattern.test(line))?.[1];
+    return colour ? `${colour}${line}${RESET}` : line;
+  }).join("\n");
+}
+
 // src/cli/main.ts
 var UNRESOLVED_EXIT = 4;
 async function runCli(argv, given) {
   const io = {
     ...given,
-    stdout: (text2) => given.stdout(inertText(text2)),
+    stdout: (text2) => given.stdout(given.colour ? coloured(inertText(text2)) : inertText(text2)),
     stderr: (text2) => given.stderr(inertText(text2))
   };
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.kind === "help") {
-      io.stdout(USAGE + "\n");
+      io.stdout(helpText(parsed.command) + "\n");
       return 0;
     }
     if (parsed.kind === "version") {
@@ -33335,10 +33621,11 @@ async function runCli(argv, given) {
     return await command(parsed.options, io);
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError || error instanceof MissingPathError) {
+      const about = error instanceof UsageError ? error.command : null;
+      const hint = error instanceof MissingPathError ? "" : `Run "${given.program} help${about ? ` ${about}` : ""}" for the options.
+`;
       io.stderr(`base-image-drift: ${error.message}
-
-${USAGE}
-`);
+${hint}`);
       return 2;
     }
     io.stderr(`base-image-drift: ${messageOf(error)}
@@ -33354,7 +33641,9 @@ async function command(options, io) {
     platforms: options.platforms,
     runnerPlatform: hostPlatform(void 0, process.arch),
     variables: parseVariables(options.variables, io.env, "--var"),
-    helmImageKeys: options.helmImageKeys
+    helmImageKeys: options.helmImageKeys,
+    progress: io.progress ? progressLines((line) => io.stderr(`${line}
+`)) : void 0
   };
   const registry = {
     timeoutMs: options.timeoutSeconds * 1e3,
@@ -33366,7 +33655,7 @@ async function command(options, io) {
     const { discovered } = await run({ ...scanning, until: "scan" });
     warn(discovered, io);
     if (options.json) json({ references: discovered.references.map(referenceJson) }, io);
-    else io.stdout(formatScanText(discovered.references));
+    else io.stdout(formatScanText(discovered.references, io.columns));
     return 0;
   }
   if (options.command === "resolve") {
@@ -33379,7 +33668,7 @@ async function command(options, io) {
     const references = discovered.references;
     const resolution = (r) => r.image ? resolutions.get(resolutionKey(r.image)) : void 0;
     if (options.json) json({ references: references.map((r) => resolvedJson(r, resolution(r))) }, io);
-    else io.stdout(formatResolveText(references, resolutions));
+    else io.stdout(formatResolveText(references, resolutions, io.columns));
     const unresolved = references.filter((r) => {
       const resolved = resolution(r);
       return !resolved || "failure" in resolved;
@@ -33401,13 +33690,18 @@ async function command(options, io) {
   return result.verdict.failures.length > 0 ? 1 : 0;
 }
 function writeCheck(result, options, io) {
+  const acceptCommand = acceptInvocation(io.program, options.argv);
   const context = {
     baseline: options.baseline,
     baselineFound: result.baseline !== null,
     updated: result.saved,
+    accept: options.accept,
+    acceptCommand,
+    width: io.columns,
     replaced: result.replaced,
     rateLimitRemaining: result.stats.rateLimitRemaining
   };
+  const text2 = formatCheckText(result.findings, result.explanations, result.verdict, context);
   if (options.json)
     json(
       {
@@ -33421,14 +33715,21 @@ function writeCheck(result, options, io) {
       },
       io
     );
-  else io.stdout(formatCheckText(result.findings, result.explanations, result.verdict, context));
-  if (options.sarif) {
-    const hint = "base-image-drift check --accept --update";
+  else io.stdout(text2.report);
+  for (const message of text2.messages) io.stderr(`${message}
+`);
+  if (options.sarif)
     writeSarif(
       resolve6(io.cwd, options.sarif),
-      annotationsFor(result.findings, result.explanations, result.verdict, hint)
+      annotationsFor(result.findings, result.explanations, result.verdict, acceptCommand)
     );
-  }
+}
+function acceptInvocation(program, argv) {
+  const kept = argv.filter((arg) => arg !== "--accept" && arg !== "--update");
+  return [program, ...kept.map(shellWord), "--accept", "--update"].join(" ");
+}
+function shellWord(word) {
+  return /^[\w./:=,@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 function warn(discovered, io, mirrorFallbacks = []) {
   for (const fallback of mirrorFallbacks) io.stderr(`warning: ${fallback}
@@ -33460,9 +33761,15 @@ function exitOnCrash(report) {
 // src/cli.ts
 exitOnCrash((message) => process.stderr.write(`base-image-drift: ${message}
 `));
+var script = process.argv[1] ?? "";
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: (text2) => process.stdout.write(text2),
   stderr: (text2) => process.stderr.write(text2),
   cwd: process.cwd(),
-  env: process.env
+  env: process.env,
+  // advice is printed as a command that runs: the bin's name, or node and the script's path
+  program: basename(script) === "cli.js" ? `node ${relative3(process.cwd(), script)}` : "base-image-drift",
+  colour: wantsColour(process.env, process.stdout.isTTY),
+  progress: process.stderr.isTTY === true,
+  columns: process.stdout.isTTY ? process.stdout.columns : void 0
 });

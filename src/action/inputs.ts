@@ -6,6 +6,8 @@ import {
   COMMENT_MODES,
   DEFAULTS,
   REACTIONS,
+  ERROR_REACTIONS,
+  type ErrorReaction,
   SAVE_BASELINE_MODES,
   type CommentMode,
   type SaveBaseline,
@@ -59,7 +61,7 @@ export interface ActionInputs {
   lockfile: string
   updateLockfile: boolean
   onDrift: Reaction
-  onError: Reaction
+  onError: ErrorReaction
   /** true, false, or the images whose drift is accepted, as written. */
   accept: Acceptance
   comment: CommentMode
@@ -124,7 +126,11 @@ export function readInputs(env: Record<string, string | undefined> = process.env
     lockfile: core.getInput('lockfile'),
     updateLockfile: booleanInput('update-lockfile'),
     onDrift: oneOf(core.getInput('on-drift') || DEFAULTS.onDrift, REACTIONS, 'input on-drift'),
-    onError: oneOf(core.getInput('on-error') || DEFAULTS.onError, REACTIONS, 'input on-error'),
+    onError: oneOf(
+      core.getInput('on-error') || DEFAULTS.onError,
+      ERROR_REACTIONS,
+      'input on-error'
+    ),
     accept: acceptInput(core.getMultilineInput('accept')),
     comment: oneOf(core.getInput('comment') || DEFAULTS.comment, COMMENT_MODES, 'input comment'),
     checkName: core.getInput('check-name'),

@@ -34,6 +34,7 @@ import { publish } from '../report/github.js'
 import { writeSarif } from '../report/sarif.js'
 import { readInputs, type ActionInputs } from './inputs.js'
 import { readRunEvent, type RunEvent } from './event.js'
+import { progressLines } from '../report/progress.js'
 import { messageOf } from '../errors.js'
 
 /**
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
         legacyPrefix: inputs.legacyCacheKey,
         // an entry lives in the scope of the ref that saved it
         chain: refChain(inputs.cacheKey, env.GITHUB_REF ?? ''),
+        deadlineMs: inputs.timeoutSeconds * 1000,
         workspace: cwd,
         temp: env.RUNNER_TEMP || tmpdir(),
         env
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
     variables: inputs.variables,
     helmImageKeys: inputs.helmImageKeys,
     secrets: [inputs.githubToken, ...Object.values(inputs.registryAuth).map(a => a.password)],
+    progress: progressLines(line => core.info(line)),
     registry: {
       timeoutMs: inputs.timeoutSeconds * 1000,
       insecureRegistries: inputs.insecureRegistries,
@@ -124,6 +127,7 @@ async function main(): Promise<void> {
     {
       token: inputs.githubToken,
       report: report.summary,
+      commentText: report.comment,
       drifted: report.outputs.drifted === 'true',
       failed: result.verdict.failures.length > 0,
       comment: inputs.comment,

@@ -40,8 +40,9 @@ export function cacheAccess(env: Record<string, string | undefined>): {
 }
 
 /**
- * How long a cache call may take. The library retries a failing service for about 25 s
- * per call; past this the call is abandoned (the step ends the process when it is done).
+ * How long a cache call may take unless the step says (the input timeout). The library
+ * retries a failing service for about 25 s per call; past this the call is abandoned (the
+ * step ends the process when it is done).
  */
 export const CACHE_DEADLINE_MS = 10_000
 
@@ -53,10 +54,14 @@ export const CACHE_DEADLINE_MS = 10_000
 export async function restoreEntry(
   path: string,
   prefix: string,
-  { lookupOnly = false, format = 'portable' }: { lookupOnly?: boolean; format?: EntryFormat } = {}
+  {
+    lookupOnly = false,
+    format = 'portable',
+    deadlineMs = CACHE_DEADLINE_MS
+  }: { lookupOnly?: boolean; format?: EntryFormat; deadlineMs?: number } = {}
 ): Promise<CacheRestore> {
   const call: CacheCall = { op: 'restore', path, key: prefix, lookupOnly, format }
-  const { result, problems } = await inWorker<string | undefined>(CACHE_WORKER, call)
+  const { result, problems } = await inWorker<string | undefined>(CACHE_WORKER, call, deadlineMs)
   if (result instanceof Error) return { outcome: 'failed', why: result.message }
   if (problems.length > 0) return { outcome: 'failed', why: problems[0] }
   return result === undefined ? { outcome: 'miss' } : { outcome: 'hit', key: result }
@@ -73,9 +78,13 @@ export type CacheSave =
 const KEY_TAKEN = /^Unable to reserve cache with key .*, another job may be creating this cache/
 
 /** Saves `path` under `key` as an entry every runner reads; `taken` when another save holds the key. */
-export async function saveEntry(path: string, key: string): Promise<CacheSave> {
+export async function saveEntry(
+  path: string,
+  key: string,
+  deadlineMs = CACHE_DEADLINE_MS
+): Promise<CacheSave> {
   const call: CacheCall = { op: 'save', path, key, lookupOnly: false, format: 'portable' }
-  const { result, problems } = await inWorker<number>(CACHE_WORKER, call)
+  const { result, problems } = await inWorker<number>(CACHE_WORKER, call, deadlineMs)
   if (result instanceof Error) return { outcome: 'failed', why: result.message }
   if (problems.some(problem => KEY_TAKEN.test(problem))) return { outcome: 'taken' }
   if (problems.length > 0) return { outcome: 'failed', why: problems[0] }

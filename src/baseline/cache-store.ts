@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { CACHE_DEADLINE_MS, cacheAccess, restoreEntry, saveEntry } from './actions-cache.js'
+import { cacheAccess, restoreEntry, saveEntry } from './actions-cache.js'
 import type { EntryFormat } from './cache-worker.js'
 import { generationKey, generationOf, keySafe } from './cache-key.js'
 import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
@@ -30,6 +30,7 @@ const CACHE_PATH = `${CACHE_DIR}/baseline.json`
 /** What the main step leaves for the post step. */
 const STATE = {
   chain: 'baseline-cache-chain',
+  deadline: 'baseline-cache-deadline',
   prefix: 'baseline-cache-prefix',
   path: 'baseline-cache-path',
   staged: 'baseline-staged'
@@ -39,6 +40,8 @@ const STATE = {
 export interface Staging {
   /** The keys this ref saves under: the chain, then a generation number. */
   chain: string
+  /** How long one cache call may take (the input timeout). */
+  deadlineMs: number
   prefix: string
   /** The cached path as the cache sees it: relative to the workspace, the working directory. */
   path: string
@@ -62,6 +65,8 @@ export interface CacheStoreOptions {
   legacyPrefix: string
   /** The keys of this ref's baselines: the prefix and the ref (`refChain`). */
   chain: string
+  /** How long one cache call may take (the input timeout). */
+  deadlineMs: number
   /** GITHUB_WORKSPACE: the cache's tar paths are relative to it, and so is the cached path. */
   workspace: string
   /** RUNNER_TEMP: emptied before every job, so nothing of an earlier job is ever read. */
@@ -113,11 +118,15 @@ export class CacheStore implements BaselineStore {
       return legacy.restored.state === 'found'
         ? {
             ...legacy.restored,
-            from: `${legacy.restored.from}, saved by an earlier version for this step and carried into the repository's baseline`
+            from: `the baseline an earlier version saved for this step in the Actions cache, carried into the repository's baseline`
           }
         : legacy.restored
     }
-    const zstd = await restoreEntry(path, prefix, { lookupOnly: true, format: 'zstd' })
+    const zstd = await restoreEntry(path, prefix, {
+      lookupOnly: true,
+      format: 'zstd',
+      deadlineMs: this.options.deadlineMs
+    })
     return zstd.outcome === 'hit'
       ? {
           state: 'none',
@@ -136,7 +145,10 @@ export class CacheStore implements BaselineStore {
     // a file left by an earlier step of this job is never taken for what this restore found
     await removeCached(cached)
     await mkdir(dirname(cached), { recursive: true })
-    const restored = await restoreEntry(path, prefix, { format })
+    const restored = await restoreEntry(path, prefix, {
+      format,
+      deadlineMs: this.options.deadlineMs
+    })
     if (restored.outcome === 'failed')
       return {
         outcome: 'failed',
@@ -165,7 +177,11 @@ export class CacheStore implements BaselineStore {
     this.restoredText = path === CACHE_PATH ? serializeBaseline(read.baseline) : null
     return {
       outcome: 'hit',
-      restored: { ...read, from: `the Actions cache entry ${restored.key}` }
+      restored: {
+        ...read,
+        from: "the repository's baseline in the Actions cache",
+        entry: restored.key
+      }
     }
   }
 
@@ -192,12 +208,14 @@ export class CacheStore implements BaselineStore {
     )
     this.staging = {
       chain: this.options.chain,
+      deadlineMs: this.options.deadlineMs,
       prefix: this.options.prefix,
       path: CACHE_PATH,
       staged
     }
     const { state } = this.options
     state.save(STATE.chain, this.staging.chain)
+    state.save(STATE.deadline, String(this.staging.deadlineMs))
     state.save(STATE.prefix, this.staging.prefix)
     state.save(STATE.path, this.staging.path)
     state.save(STATE.staged, this.staging.staged)
@@ -224,7 +242,8 @@ export function stagingIn(state: StateProvider): Staging | null {
     path: state.get(STATE.path),
     staged: state.get(STATE.staged)
   }
-  return Object.values(staging).every(Boolean) ? staging : null
+  const deadlineMs = Number(state.get(STATE.deadline))
+  return Object.values(staging).every(Boolean) && deadlineMs > 0 ? { ...staging, deadlineMs } : null
 }
 
 /** Forgets the staging, so the post step does not upload what the main step already did. */
@@ -316,7 +335,7 @@ export function readStaged(text: string): StagedDocument {
  * How long another step's save of the same generation may take to appear: its own deadline,
  * and a margin. Past it, that save was abandoned and its key is left reserved.
  */
-const SETTLE_MS = CACHE_DEADLINE_MS + 2_000
+const SETTLE_MARGIN_MS = 2_000
 const POLL_MS = 250
 /** Steps saving at the same moment: each refused save merges one more of them. */
 const MAX_ROUNDS = 8
@@ -343,20 +362,26 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
     message: `baseline not saved: the newest one (${key}) already holds what this step read`
   })
   try {
-    const newest = await restoreEntry(staging.path, staging.prefix, { lookupOnly: true })
+    const newest = await restoreEntry(staging.path, staging.prefix, {
+      lookupOnly: true,
+      deadlineMs: staging.deadlineMs
+    })
     if (newest.outcome === 'failed')
       return notSaved(`could not check for a newer one: ${newest.why}`)
     let saving = staged.baseline
     let merged = ''
     if (newest.outcome === 'hit' && newest.key !== staged.restoredKey) {
-      const newer = await restoreBaseline(staging.path, staging.prefix, cached)
+      const newer = await restoreBaseline(staging.path, staging.prefix, cached, staging.deadlineMs)
       if (typeof newer === 'string') return notSaved(newer)
       saving = mergeReading(newer.baseline, staged.reading)
       merged = ` (merged into ${newer.key}, saved while this job ran)`
       if (serializeBaseline(saving) === serializeBaseline(newer.baseline)) return holdsIt(newer.key)
     } else if (serializeBaseline(saving) === staged.restoredText)
       return holdsIt(newest.outcome === 'hit' ? newest.key : 'restored')
-    const last = await restoreEntry(staging.path, staging.chain, { lookupOnly: true })
+    const last = await restoreEntry(staging.path, staging.chain, {
+      lookupOnly: true,
+      deadlineMs: staging.deadlineMs
+    })
     if (last.outcome === 'failed')
       return notSaved(`could not read this ref's last key: ${last.why}`)
     let generation = (last.outcome === 'hit' ? generationOf(staging.chain, last.key) : 0) + 1
@@ -364,19 +389,23 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const key = generationKey(staging.chain, generation)
       await writeBaselineFile(cached, saving)
-      const saved = await saveEntry(staging.path, key)
+      const saved = await saveEntry(staging.path, key, staging.deadlineMs)
       if (saved.outcome === 'saved')
         return {
           outcome: 'saved',
           message: `baseline saved to the Actions cache as ${key}${merged}`
         }
       if (saved.outcome === 'failed') return notSaved(saved.why)
+      // refused again right after a wait that found nothing: the service refuses every
+      // reservation (it answers so for its own failures too), and waiting again is no use
+      if (abandoned)
+        return notSaved(
+          `the cache service refused ${key} as it refused the key before it, and no other save of them appeared`
+        )
       const theirs = await awaitGeneration(staging, generation, cached)
       if (typeof theirs === 'string') return notSaved(theirs)
       if (theirs === null) {
-        // a save that was abandoned holds the key; the next one is free, unless the service
-        // refuses every reservation (it answers so for its own failures too)
-        if (abandoned) return notSaved(`${key} is held by a save that never finished`)
+        // a save that was abandoned holds the key: the next one is free
         abandoned = true
         generation++
         continue
@@ -404,12 +433,15 @@ async function awaitGeneration(
   generation: number,
   cached: string
 ): Promise<{ key: string; baseline: Baseline } | string | null> {
-  const until = performance.now() + SETTLE_MS
+  const until = performance.now() + staging.deadlineMs + SETTLE_MARGIN_MS
   for (;;) {
-    const last = await restoreEntry(staging.path, staging.chain, { lookupOnly: true })
+    const last = await restoreEntry(staging.path, staging.chain, {
+      lookupOnly: true,
+      deadlineMs: staging.deadlineMs
+    })
     if (last.outcome === 'failed') return `could not read the save that holds its key: ${last.why}`
     if (last.outcome === 'hit' && generationOf(staging.chain, last.key) >= generation)
-      return restoreBaseline(staging.path, staging.chain, cached)
+      return restoreBaseline(staging.path, staging.chain, cached, staging.deadlineMs)
     if (performance.now() >= until) return null
     await new Promise(done => setTimeout(done, POLL_MS))
   }
@@ -432,9 +464,10 @@ async function removeCached(path: string): Promise<void> {
 async function restoreBaseline(
   path: string,
   prefix: string,
-  cached: string
+  cached: string,
+  deadlineMs: number
 ): Promise<{ key: string; baseline: Baseline } | string> {
-  const restored = await restoreEntry(path, prefix)
+  const restored = await restoreEntry(path, prefix, { deadlineMs })
   if (restored.outcome !== 'hit')
     return restored.outcome === 'failed' ? restored.why : 'the newer baseline is gone'
   const read = await readBaselineFile(cached, restored.key, dirname(cached))

@@ -6,8 +6,11 @@ import type { Reading } from './merge.js'
 
 /** What restoring a baseline found. */
 export type Restored =
-  /** `from` says where it was found, for the report (a cache key, a file). */
-  | { state: 'found'; baseline: Baseline; from?: string }
+  /**
+   * `from` says where it was found, in words for the report (a file, the Actions cache);
+   * `entry`, the cache entry's key, for a details line.
+   */
+  | { state: 'found'; baseline: Baseline; from?: string; entry?: string }
   /**
    * Nothing this run can read: none stored yet (or evicted), or, with `unrestorable`, one
    * that exists but this runner cannot unpack, and why.

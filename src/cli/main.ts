@@ -18,11 +18,13 @@ import {
   resolvedJson
 } from '../report/scan-output.js'
 import { writeSarif } from '../report/sarif.js'
+import { progressLines } from '../report/progress.js'
 import { resolutionKey } from '../resolve/resolve.js'
 import { MissingPathError, type Discovered } from '../sources/discover.js'
 import type { FoundReference } from '../sources/read/source.js'
 import { VERSION } from '../version.js'
-import { parseCommandLine, USAGE, UsageError, type CliCommand } from './args.js'
+import { helpText, parseCommandLine, UsageError, type CliCommand } from './args.js'
+import { coloured } from './colour.js'
 import { messageOf } from '../errors.js'
 
 /** `resolve`: some reference could not be determined or resolved (1 is only ever drift). */
@@ -33,6 +35,14 @@ export interface CliIO {
   stderr: (text: string) => void
   cwd: string
   env: Record<string, string | undefined>
+  /** How this program was started (`base-image-drift`, `node dist/cli.js`): advice repeats it. */
+  program: string
+  /** Whether stdout takes colour: a terminal, unless NO_COLOR; FORCE_COLOR anywhere. */
+  colour: boolean
+  /** Whether stderr is a terminal: progress is shown there, never in a file or pipe. */
+  progress: boolean
+  /** The terminal's columns when stdout is one: tables keep within them. */
+  columns?: number
 }
 
 /** Runs the command line and returns its exit status. */
@@ -40,13 +50,13 @@ export async function runCli(argv: string[], given: CliIO): Promise<number> {
   // everything written goes through one rule: file names, registry text and errors alike
   const io: CliIO = {
     ...given,
-    stdout: text => given.stdout(inertText(text)),
+    stdout: text => given.stdout(given.colour ? coloured(inertText(text)) : inertText(text)),
     stderr: text => given.stderr(inertText(text))
   }
   try {
     const parsed = parseCommandLine(argv)
     if (parsed.kind === 'help') {
-      io.stdout(USAGE + '\n')
+      io.stdout(helpText(parsed.command) + '\n')
       return 0
     }
     if (parsed.kind === 'version') {
@@ -60,7 +70,13 @@ export async function runCli(argv: string[], given: CliIO): Promise<number> {
       error instanceof ConfigError ||
       error instanceof MissingPathError
     ) {
-      io.stderr(`base-image-drift: ${error.message}\n\n${USAGE}\n`)
+      const about = error instanceof UsageError ? error.command : null
+      // a path that does not exist is no question of options
+      const hint =
+        error instanceof MissingPathError
+          ? ''
+          : `Run "${given.program} help${about ? ` ${about}` : ''}" for the options.\n`
+      io.stderr(`base-image-drift: ${error.message}\n${hint}`)
       return 2
     }
     io.stderr(`base-image-drift: ${messageOf(error)}` + '\n')
@@ -76,7 +92,8 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     platforms: options.platforms,
     runnerPlatform: hostPlatform(undefined, process.arch),
     variables: parseVariables(options.variables, io.env, '--var'),
-    helmImageKeys: options.helmImageKeys
+    helmImageKeys: options.helmImageKeys,
+    progress: io.progress ? progressLines(line => io.stderr(`${line}\n`)) : undefined
   }
   const registry = {
     timeoutMs: options.timeoutSeconds * 1000,
@@ -88,7 +105,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     const { discovered } = await run({ ...scanning, until: 'scan' })
     warn(discovered, io)
     if (options.json) json({ references: discovered.references.map(referenceJson) }, io)
-    else io.stdout(formatScanText(discovered.references))
+    else io.stdout(formatScanText(discovered.references, io.columns))
     return 0
   }
   if (options.command === 'resolve') {
@@ -102,7 +119,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     const resolution = (r: FoundReference) =>
       r.image ? resolutions.get(resolutionKey(r.image)) : undefined
     if (options.json) json({ references: references.map(r => resolvedJson(r, resolution(r))) }, io)
-    else io.stdout(formatResolveText(references, resolutions))
+    else io.stdout(formatResolveText(references, resolutions, io.columns))
     const unresolved = references.filter(r => {
       const resolved = resolution(r)
       return !resolved || 'failure' in resolved
@@ -124,15 +141,20 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
   return result.verdict.failures.length > 0 ? 1 : 0
 }
 
-/** What `check` prints (a table or JSON) and the SARIF file it writes. */
+/** What `check` prints (a table or JSON), the SARIF file it writes, and its messages on stderr. */
 function writeCheck(result: Checked, options: CliCommand, io: CliIO): void {
+  const acceptCommand = acceptInvocation(io.program, options.argv)
   const context = {
     baseline: options.baseline,
     baselineFound: result.baseline !== null,
     updated: result.saved,
+    accept: options.accept,
+    acceptCommand,
+    width: io.columns,
     replaced: result.replaced,
     rateLimitRemaining: result.stats.rateLimitRemaining
   }
+  const text = formatCheckText(result.findings, result.explanations, result.verdict, context)
   if (options.json)
     json(
       {
@@ -146,14 +168,24 @@ function writeCheck(result: Checked, options: CliCommand, io: CliIO): void {
       },
       io
     )
-  else io.stdout(formatCheckText(result.findings, result.explanations, result.verdict, context))
-  if (options.sarif) {
-    const hint = 'base-image-drift check --accept --update'
+  else io.stdout(text.report)
+  for (const message of text.messages) io.stderr(`${message}\n`)
+  if (options.sarif)
     writeSarif(
       resolve(io.cwd, options.sarif),
-      annotationsFor(result.findings, result.explanations, result.verdict, hint)
+      annotationsFor(result.findings, result.explanations, result.verdict, acceptCommand)
     )
-  }
+}
+
+/** The command line that was run, with `--accept --update`: advice that runs as printed. */
+function acceptInvocation(program: string, argv: readonly string[]): string {
+  const kept = argv.filter(arg => arg !== '--accept' && arg !== '--update')
+  return [program, ...kept.map(shellWord), '--accept', '--update'].join(' ')
+}
+
+/** A word as a POSIX shell reads it back: as it is when plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w./:=,@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`
 }
 
 /** Errors, warnings and notices of the scan, on stderr, one line each. */

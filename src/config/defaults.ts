@@ -10,6 +10,12 @@ export type Reaction = 'fail' | 'warn'
 export type CommentMode = 'on-drift' | 'always' | 'never'
 export const COMMENT_MODES: readonly CommentMode[] = ['on-drift', 'always', 'never']
 export const REACTIONS: readonly Reaction[] = ['fail', 'warn']
+/**
+ * What images that cannot be checked do: fail, warn, or `auto`: warn while some image was
+ * checked, fail when none could be (a gate that cannot see is not "no drift").
+ */
+export type ErrorReaction = Reaction | 'auto'
+export const ERROR_REACTIONS: readonly ErrorReaction[] = ['auto', 'fail', 'warn']
 
 /** Which runs save the cache baseline: the default branch's, every run's, or none. */
 export type SaveBaseline = 'default-branch' | 'always' | 'never'
@@ -23,7 +29,7 @@ export const RUN_TIMEOUT_FACTOR = 10
 export const DEFAULTS: {
   readonly timeoutSeconds: number
   readonly onDrift: Reaction
-  readonly onError: Reaction
+  readonly onError: ErrorReaction
   readonly onMissingBaseline: Reaction
   readonly saveBaseline: SaveBaseline
   readonly comment: CommentMode
@@ -31,9 +37,10 @@ export const DEFAULTS: {
   readonly explainBudgetMiB: number
   readonly failOn: string
 } = {
-  timeoutSeconds: 30,
+  // a registry that never answers costs at most 10 × this: two minutes of a CI job
+  timeoutSeconds: 12,
   onDrift: 'fail',
-  onError: 'warn',
+  onError: 'auto',
   onMissingBaseline: 'warn',
   saveBaseline: 'default-branch',
   comment: 'on-drift',

@@ -72,9 +72,10 @@ export function parsePlatforms(text: string, what: string, host?: string): strin
 }
 
 export function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
-  const chosen = allowed.find(option => option === value)
+  // case does not matter: `--fail-on OS` is `os`
+  const chosen = allowed.find(option => option === value.trim().toLowerCase())
   if (chosen === undefined)
-    throw new ConfigError(`${what} must be ${allowed.join(' or ')}, not "${value}"`)
+    throw new ConfigError(`${what} must be ${choices(allowed)}, not "${value}"`)
   return chosen
 }
 
@@ -97,7 +98,7 @@ export function parseTimeout(text: string, what: string): number {
 export function parseMiB(text: string, what: string): number {
   const mib = Number(text)
   if (text.trim() === '' || !Number.isInteger(mib) || mib < 0)
-    throw new ConfigError(`${what} must be a whole number of MiB (0 or more), not "${text}"`)
+    throw new ConfigError(`${what} must be a whole number of MiB from 0 up, not "${text}"`)
   return mib
 }
 
@@ -118,4 +119,11 @@ export function commaList(text: string): string[] {
     .split(',')
     .map(s => s.trim())
     .filter(s => s !== '')
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function choices(allowed: readonly string[]): string {
+  return allowed.length < 2
+    ? allowed.join('')
+    : `${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}`
 }

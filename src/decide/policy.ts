@@ -1,7 +1,7 @@
 /**
  * Decide: what the findings do to the job (fail-on, on-drift, on-error, accept) and whether to save. Pure.
  */
-import type { Reaction } from '../config/defaults.js'
+import type { ErrorReaction, Reaction } from '../config/defaults.js'
 import type { Severity } from '../explain/diff.js'
 import type { ExplainResult } from '../explain/read.js'
 import { accepts, type Acceptance } from '../compare/accept.js'
@@ -10,7 +10,7 @@ import { counted } from '../words.js'
 
 export interface Policy {
   onDrift: Reaction
-  onError: Reaction
+  onError: ErrorReaction
   /** Drift recorded as accepted: all, none, or the images listed. */
   accept: Acceptance
   /** Severities of drift that fail the job; the others warn. A drift not explained always fails. */
@@ -32,6 +32,9 @@ export interface Verdict {
   failures: string[]
   drifted: number
   errors: number
+  /** Images that could not be checked (scanned, resolved), of all the images found. */
+  unchecked: number
+  images: number
   /** Whether this run's baseline may replace the stored one. */
   save: boolean
   /** Why a passing run keeps the stored baseline. */
@@ -49,6 +52,12 @@ export function decide(
   const drifts = findings.flatMap(f => (f.status === 'drifted' ? [f] : []))
   const drifted = drifts.length
   const errors = findings.filter(f => f.status === 'error').length
+  const images = new Set(findings.map(imageOf)).size
+  const checked = new Set(findings.filter(f => f.status !== 'error').map(imageOf))
+  const unchecked = new Set(findings.filter(f => f.status === 'error').map(imageOf)).size
+  // nothing at all could be checked: the run saw nothing, whatever it was asked
+  const blind = errors > 0 && checked.size === 0
+  const errorsFail = policy.onError === 'fail' || (policy.onError === 'auto' && blind)
   const failures: string[] = []
   const unaccepted = drifts.filter(f => !accepts(policy.accept, f.image))
   const failing = unaccepted.filter(f => failsOn(explanations.get(f.image), policy.failOn)).length
@@ -58,30 +67,42 @@ export function decide(
       `${counted(failing, 'image')} changed under ${failing === 1 ? 'its tag' : 'their tags'} since the last successful build${warnOnly > 0 ? ` (${warnOnly} more of a severity that only warns: fail-on ${policy.failOn.join(',')})` : ''}`
     )
   }
-  if (errors > 0 && policy.onError === 'fail') {
+  if (errors > 0 && errorsFail)
     failures.push(
-      `${counted(errors, 'image reference')} could not be scanned or resolved (on-error: fail)`
+      policy.onError === 'fail'
+        ? `${counted(errors, 'image reference')} could not be scanned or resolved (on-error: fail)`
+        : `no image could be checked: all ${counted(errors, 'image reference')} failed to scan or resolve (on-error: auto fails a run that checked nothing; on-error: warn only warns)`
     )
-  }
   const outcomes = new Map<Finding, Outcome>()
-  for (const finding of findings) outcomes.set(finding, outcomeOf(finding, policy, explanations))
+  for (const finding of findings)
+    outcomes.set(finding, outcomeOf(finding, policy, explanations, errorsFail))
+  const base = { outcomes, failures, drifted, errors, unchecked, images }
   if (failures.length === 0 && scan.recorded > 0 && scan.referencesFound === 0)
     // never overwrite a baseline with a worse one: an empty scan is more likely a wrong `files` than no images
     return {
-      outcomes,
-      failures,
-      drifted,
-      errors,
+      ...base,
       save: false,
       keptBecause: `no image references were found, so the baseline of ${counted(scan.recorded, 'image')} was kept; check the files input`
     }
-  return { outcomes, failures, drifted, errors, save: failures.length === 0 }
+  if (blind)
+    return {
+      ...base,
+      save: false,
+      keptBecause: `no image could be checked, so nothing was recorded${scan.recorded > 0 ? `; the baseline of ${counted(scan.recorded, 'image')} was kept` : ''}`
+    }
+  return { ...base, save: failures.length === 0 }
+}
+
+/** The image a finding is about: its reference, or the text when it could not be read. */
+function imageOf(finding: Finding): string {
+  return finding.image ?? finding.reference.source
 }
 
 function outcomeOf(
   finding: Finding,
   policy: Policy,
-  explanations: ReadonlyMap<string, ExplainResult>
+  explanations: ReadonlyMap<string, ExplainResult>,
+  errorsFail: boolean
 ): Outcome {
   if (finding.status === 'drifted') {
     if (accepts(policy.accept, finding.image)) return 'accepted'
@@ -89,7 +110,7 @@ function outcomeOf(
       ? 'fails'
       : 'warns'
   }
-  if (finding.status === 'error') return policy.onError === 'fail' ? 'fails' : 'warns'
+  if (finding.status === 'error') return errorsFail ? 'fails' : 'warns'
   return 'informational'
 }
 

@@ -45,7 +45,15 @@ export interface ScanRequest extends Pick<
   runnerPlatform: string
   /** The job's secrets, never interpolated into a reference. */
   secrets?: readonly string[]
+  /** Told as the run moves on: the front end says it, so a slow registry is never silence. */
+  progress?: (event: Progress) => void
 }
+
+/** Where a run is. */
+export type Progress =
+  | { phase: 'scanned'; files: number; references: number; images: number }
+  | { phase: 'resolving'; done: number; total: number }
+  | { phase: 'explaining'; images: number }
 
 export interface ResolveRequest extends Omit<ScanRequest, 'until'> {
   until: 'resolve'
@@ -135,17 +143,26 @@ export async function run(
     await client?.close()
     throw error
   })
+  const progress = request.progress ?? (() => undefined)
+  progress({
+    phase: 'scanned',
+    files: discovered.files.length,
+    references: discovered.references.length,
+    images: new Set(discovered.references.flatMap(r => (r.image ? [formatReference(r.image)] : [])))
+      .size
+  })
   if (request.until === 'scan' || client === null) return { discovered }
+  const resolved = (done: number, total: number) => progress({ phase: 'resolving', done, total })
   try {
     if (request.until === 'resolve' || restoring === null) {
       // `resolve` shows the platform digests it was asked for
-      const resolutions = await resolveAll(discovered.references, client, asked)
+      const resolutions = await resolveAll(discovered.references, client, asked, resolved)
       return { discovered, resolutions, stats: client.stats }
     }
     // the steady state is one HEAD per reference: indexes are read only where the digest moved
     const [restored, resolutions] = await Promise.all([
       restoring,
-      resolveAll(discovered.references, client)
+      resolveAll(discovered.references, client, [], resolved)
     ])
     if (restored.state === 'unusable' && request.policy.accept !== true)
       throw new UnusableBaselineError(restored.why)
@@ -191,6 +208,8 @@ async function decideAndSave(
   })
   if (refused.length > 0) throw new ConfigError(`input accept: ${refused.join('; ')}`)
   const policy = { ...request.policy, accept: acceptance }
+  const drifted = new Set(compared.flatMap(f => (f.status === 'drifted' ? [f.image] : []))).size
+  if (drifted > 0) request.progress?.({ phase: 'explaining', images: drifted })
   const explanations = await explainAll(
     compared,
     client,

@@ -19,7 +19,7 @@ import {
 } from './annotations.js'
 import { findingJson } from './findings.js'
 import { jsonWithinBytes, STEP_TEXT_BYTES, withinBytes } from './limits.js'
-import { renderMarkdown } from './markdown.js'
+import { renderMarkdown, type ReportContext as MarkdownContext } from './markdown.js'
 
 /** A line of the step's log: a warning or notice (annotated where it names a file), or plain text. */
 export interface LogEntry {
@@ -67,6 +67,8 @@ export interface ActionReport {
   /** Every annotation, uncapped: SARIF and a check run take them all. */
   everyAnnotation: Annotation[]
   summary: string
+  /** The sticky pull-request comment: shorter than the summary. */
+  comment: string
   outputs: Record<(typeof ACTION_OUTPUTS)[number], string>
 }
 
@@ -104,22 +106,24 @@ export function actionReport(result: Checked, context: ReportContext): ActionRep
   for (const { level, message, title, file, line, column } of annotations)
     log.push({ level, message, title, file, line, column })
   const lockfileText = context.lockfile ? lockfileToCommit(result) : null
-  const summary = withinBytes(
-    renderMarkdown(findings, {
-      explanations,
-      baselineFound: result.baseline !== null,
-      baselineProblem,
-      missingBaseline: missing?.message,
-      verdict,
-      rateLimitRemaining: result.stats.rateLimitRemaining,
-      acceptHint,
-      unannotated: omitted,
-      records: recording.records,
-      accepted: result.saved ? policy.accept : false,
-      baselineStatement: baselineStatement(restored, recording.statement),
-      lockfileToCommit: lockfileText ? { name: context.lockfile, text: lockfileText } : undefined
-    })
-  )
+  const reportContext: MarkdownContext = {
+    explanations,
+    baselineFound: result.baseline !== null,
+    baselineProblem,
+    missingBaseline: missing?.message,
+    verdict,
+    rateLimitRemaining: result.stats.rateLimitRemaining,
+    acceptHint,
+    unannotated: omitted,
+    records: recording.records,
+    accepted: result.saved ? policy.accept : false,
+    baselineStatement: baselineStatement(restored, recording.statement, context.lockfile),
+    cacheEntry: restored.state === 'found' ? restored.entry : undefined,
+    lockfileToCommit: lockfileText ? { name: context.lockfile, text: lockfileText } : undefined
+  }
+  const summary = withinBytes(renderMarkdown(findings, reportContext))
+  // the pull request's comment: the remedy, with the tables folded and the lockfile not repeated
+  const comment = withinBytes(renderMarkdown(findings, { ...reportContext, comment: true }))
   const drifted = findings.filter(f => f.status === 'drifted')
   const bounded = (name: string, list: Finding[]) => {
     const { json, omitted: left } = jsonWithinBytes(list.map(f => findingJson(f, explanations)))
@@ -140,7 +144,7 @@ export function actionReport(result: Checked, context: ReportContext): ActionRep
     'baseline-found': result.baseline !== null ? 'true' : 'false',
     lockfile: lockfileFits ? lockfileText : ''
   }
-  return { log, everyAnnotation, summary, outputs }
+  return { log, everyAnnotation, summary, comment, outputs }
 }
 
 /** How the job ends, once the report is out. */
@@ -171,8 +175,21 @@ export function endingOf(
   }
 }
 
-function baselineStatement(restored: Restored, decided: string): string {
-  const from = restored.state === 'found' && restored.from ? `Compared with ${restored.from}; ` : ''
+/**
+ * Where the baseline came from and who records it, once: a lockfile run's own words already
+ * name its file, and where the cache could not be read, the headline said so and nothing is
+ * recorded.
+ */
+function baselineStatement(
+  restored: Restored,
+  decided: string,
+  lockfile: string
+): string | undefined {
+  if (restored.state === 'unavailable') return undefined
+  const from =
+    restored.state === 'found' && restored.from && !lockfile
+      ? `Compared with ${restored.from}; `
+      : ''
   const sentence = `${from}${decided}.`
   return sentence.charAt(0).toUpperCase() + sentence.slice(1)
 }

@@ -13,6 +13,7 @@ import {
   findingLabelWithReason,
   sourceCompareUrl,
   stayOnRelease,
+  uncheckedHeadline,
   useSentence
 } from './findings.js'
 import type { Explanations } from './findings.js'
@@ -24,18 +25,27 @@ interface CheckContext {
   baseline: string
   baselineFound: boolean
   updated: boolean
+  /** `--accept` was given. */
+  accept: boolean
+  /** The command that accepts this run's drift, as the user ran this one. */
+  acceptCommand: string
+  /** The terminal's columns; unset: a file or a pipe, which gets the table whole. */
+  width?: number
   /** With --accept: why the baseline could not be used. */
   replaced: string | null
   rateLimitRemaining: Record<string, number>
 }
 
-/** `check` in a terminal: a table of every reference, then each drift with the line to paste. */
+/**
+ * `check` in a terminal: a table of every reference, then each drift with the line to paste,
+ * then what became of the run; and the failures and warnings, which go to stderr.
+ */
 export function formatCheckText(
   findings: Finding[],
   explanations: Explanations,
   verdict: Verdict,
   context: CheckContext
-): string {
+): { report: string; messages: string[] } {
   const sorted = [...findings].sort(byImportance(explanations))
   const rows = sorted.map(f => [
     `${f.reference.file}:${f.reference.line}`,
@@ -45,20 +55,33 @@ export function formatCheckText(
     findingLabelWithReason(f)
   ])
   const parts = [
-    formatTable(['FILE:LINE', 'KIND', 'IMAGE', 'DIGEST (BASELINE → NOW)', 'FINDING'], rows)
+    formatTable(
+      ['FILE:LINE', 'KIND', 'IMAGE', 'DIGEST (BASELINE → NOW)', 'FINDING'],
+      rows,
+      context.width
+    )
   ]
   for (const finding of sorted) {
     const at = `${finding.reference.file}:${finding.reference.line}`
-    if (finding.status === 'drifted') parts.push('', ...driftText(finding, explanations))
+    if (finding.status === 'drifted')
+      parts.push('', ...driftText(finding, explanations, context.acceptCommand))
     else if (finding.status === 'error')
       parts.push('', `${at}: ${errorTitle(finding.error)}: ${finding.error.message}`)
   }
   parts.push('', ...outcomeText(findings, verdict, context))
-  return parts.join('\n') + '\n'
+  const messages = [
+    ...verdict.failures.map(failure => `FAIL: ${failure}`),
+    ...(verdict.keptBecause ? [`warning: ${verdict.keptBecause}`] : [])
+  ]
+  return { report: parts.join('\n') + '\n', messages }
 }
 
 /** One drift: its digests, what changed, the lines that need what vanished, and the ways out. */
-function driftText(finding: DriftedFinding, explanations: Explanations): string[] {
+function driftText(
+  finding: DriftedFinding,
+  explanations: Explanations,
+  acceptCommand: string
+): string[] {
   const { previous, current } = finding
   const explanation = explanations.get(finding.image)
   const stay = stayOnRelease(finding, explanation)
@@ -77,13 +100,16 @@ function driftText(finding: DriftedFinding, explanations: Explanations): string[
     `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
     ...(stay ? [`  or stay on the old release: ${stay.reference}`] : []),
     ...(compare ? [`  source changes:             ${compare}`] : []),
-    `  or accept the new one:      base-image-drift check --accept --update`
+    `  or accept the new one:      ${acceptCommand}`
   ]
 }
 
-/** What became of the baseline, the failures, the rate limits and the counts. */
+/** What became of the baseline, what was accepted, the rate limits and the counts. */
 function outcomeText(findings: Finding[], verdict: Verdict, context: CheckContext): string[] {
   const parts: string[] = []
+  const unchecked = uncheckedHeadline(findings)
+  if (unchecked) parts.push(`${unchecked}.`)
+  const blind = verdict.unchecked > 0 && verdict.unchecked === verdict.images
   if (context.replaced) {
     parts.push(
       context.updated
@@ -91,12 +117,13 @@ function outcomeText(findings: Finding[], verdict: Verdict, context: CheckContex
         : `The baseline in ${context.baseline} could not be used (${context.replaced}); add --update to replace it.`
     )
   } else if (!context.baselineFound) {
-    parts.push(
-      context.updated
-        ? `First run: baseline recorded in ${context.baseline}, nothing compared.`
-        : `No baseline at ${context.baseline}: run with --update to record one.`
-    )
-  } else if (verdict.drifted === 0) {
+    if (!blind)
+      parts.push(
+        context.updated
+          ? `First run: baseline recorded in ${context.baseline}, nothing compared.`
+          : `No baseline at ${context.baseline}: run with --update to record one.`
+      )
+  } else if (verdict.drifted === 0 && !blind) {
     const { compared, fresh } = comparedTally(findings)
     const uncompared = context.updated
       ? 'recorded without comparison'
@@ -105,8 +132,20 @@ function outcomeText(findings: Finding[], verdict: Verdict, context: CheckContex
       `No drift against ${context.baseline}: ${compared} compared${fresh > 0 ? `, ${fresh} new (${uncompared})` : ''}.${context.updated ? ' Baseline updated.' : ''}`
     )
   }
-  for (const failure of verdict.failures) parts.push(`FAIL: ${failure}`)
-  if (verdict.keptBecause) parts.push(`warning: ${verdict.keptBecause}`)
+  const accepted = [
+    ...new Set(
+      findings.flatMap(f =>
+        f.status === 'drifted' && verdict.outcomes.get(f) === 'accepted' ? [f.image] : []
+      )
+    )
+  ]
+  if (context.accept && accepted.length > 0)
+    parts.push(
+      context.updated
+        ? `Accepted and recorded in ${context.baseline}: ${accepted.join(', ')}.`
+        : `Accepted for this run only: ${accepted.join(', ')}; nothing was recorded. To record it: ${context.acceptCommand}`
+    )
+  else if (context.accept) parts.push('Nothing drifted, so --accept accepted nothing.')
   for (const [registry, remaining] of Object.entries(context.rateLimitRemaining))
     parts.push(`rate limit: ${remaining} pulls left on ${registry}`)
   const counts = new Map<string, number>()

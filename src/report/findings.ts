@@ -8,6 +8,7 @@ import { formatReference } from '../reference/reference.js'
 import type { ExplainResult } from '../explain/read.js'
 import { explanationSummary } from './explanation-text.js'
 import { shortDigest } from './scan-output.js'
+import { counted } from '../words.js'
 
 /** Drifted first, then errors, stale pins, new, index churn, pinned, unchanged. */
 const ORDER = ['drifted', 'error', 'stale', 'new', 'index-churn', 'pinned', 'unchanged']
@@ -111,6 +112,43 @@ export function errorTitle(error: FindingError): string {
     default:
       return `${error.registry ?? 'registry'} gave an unusable answer: image not checked`
   }
+}
+
+/** Why an image could not be checked, in a few words for a headline. */
+function causeOf(error: FindingError): string {
+  switch (error.kind) {
+    case 'scan':
+      return 'the image cannot be determined from the file'
+    case 'unauthorized':
+      return `refused by ${error.registry ?? 'the registry'} (no such repository, or log in)`
+    case 'credentials':
+      return `credentials for ${error.registry ?? 'the registry'} unusable`
+    case 'not-found':
+      return 'no such tag or repository'
+    case 'rate-limited':
+      return `${error.registry ?? 'the registry'} is rate limiting`
+    case 'network':
+    case 'timeout':
+    case 'server':
+      return `${error.registry ?? 'the registry'} unreachable`
+    default:
+      return `${error.registry ?? 'the registry'} gave an unusable answer`
+  }
+}
+
+/**
+ * "Could not check 2 of 3 images: registry unreachable": what leads a report where some image
+ * was not checked, so that no headline says "no drift" over what nobody saw. Null when every
+ * image was checked.
+ */
+export function uncheckedHeadline(findings: Finding[]): string | null {
+  const errors = findings.flatMap(f => (f.status === 'error' ? [f] : []))
+  if (errors.length === 0) return null
+  const images = new Set(findings.map(f => f.image ?? f.reference.source)).size
+  const unchecked = new Set(errors.map(f => f.image ?? f.reference.source)).size
+  const causes = [...new Set(errors.map(f => causeOf(f.error)))]
+  const cause = causes.length === 1 ? causes[0] : `${causes.length} causes, listed below`
+  return `Could not check ${unchecked} of ${counted(images, 'image')}: ${cause}`
 }
 
 /** `sha256:aaaa… → sha256:bbbb…`, or one side, as the finding allows. */

@@ -17,8 +17,10 @@ export interface PublishedEvent {
 
 export interface Publication {
   token: string
-  /** The Markdown report, as in the job summary. */
+  /** The Markdown report, as in the job summary: the check run's. */
   report: string
+  /** The pull-request comment's text: the report with its tables folded. */
+  commentText: string
   drifted: boolean
   failed: boolean
   comment: CommentMode
@@ -122,7 +124,7 @@ async function stickyComment(
   const existing = comments.find(c => c.body?.includes(p.marker) && c.user?.login === author)
   let body: string
   if (p.drifted || p.comment === 'always') {
-    body = `${p.marker}\n${truncate(p.report)}`
+    body = `${p.marker}\n${truncate(p.commentText)}`
   } else if (existing) {
     // drift fixed since the last comment: say so rather than leave a stale alarm
     body = `${p.marker}\n## Base image drift resolved\n\nNo image changed under its tag in the latest run (${run}).`

@@ -7,6 +7,7 @@ import type { Verdict } from '../decide/policy.js'
 import type { DriftedFinding } from '../compare/compare.js'
 import {
   byImportance,
+  changeSummary,
   comparedTally,
   digestChange,
   errorTitle,
@@ -14,6 +15,7 @@ import {
   findingLabelWithReason,
   stayOnRelease,
   sourceCompareUrl,
+  uncheckedHeadline,
   useSentence,
   type Explanations
 } from './findings.js'
@@ -43,6 +45,10 @@ export interface ReportContext {
   accepted?: Acceptance
   /** Where the baseline came from and who records it, said under the headline. */
   baselineStatement?: string
+  /** The Actions cache entry compared with: a details line, never prose. */
+  cacheEntry?: string
+  /** For the pull-request comment: the tables folded, the lockfile not repeated. */
+  comment?: boolean
   /** The lockfile that accepts this run's digests, when the run did not write it. */
   lockfileToCommit?: { name: string; text: string }
 }
@@ -50,19 +56,35 @@ export interface ReportContext {
 /** Past this, the lockfile to commit is not printed whole: the job summary has a 1 MiB limit. */
 const LOCKFILE_SHOWN_BYTES = 256 * 1024
 
-/** The Markdown report: headline, a table of every reference, and a section per drift. */
+/**
+ * The Markdown report: the headline; under it, per drift, what changed in one line, the pin
+ * line and the way to accept; what could not be checked; then the table of every reference
+ * and each drift in detail (folded in the pull-request comment).
+ */
 export function renderMarkdown(findings: Finding[], context: ReportContext): string {
   const sorted = [...findings].sort(byImportance(context.explanations))
   const lines = [`## ${headline(findings, context)}`, '']
   if (context.missingBaseline)
     lines.push(`> [!WARNING]\n> ${mdText(sentence(context.missingBaseline))}`, '')
-  if (context.baselineStatement) lines.push(mdText(context.baselineStatement), '')
   if (context.verdict.failures.length > 0)
     lines.push(...context.verdict.failures.map(f => `- :x: ${f}`), '')
   if (context.verdict.keptBecause)
     lines.push(`> [!WARNING]\n> ${mdText(context.verdict.keptBecause)}`, '')
+  const drifts = sorted.flatMap(f => (f.status === 'drifted' ? [f] : []))
+  for (const finding of drifts) lines.push(...remedy(finding, context), '')
+  const errors = sorted.flatMap(f => (f.status === 'error' ? [f] : []))
+  if (errors.length > 0) {
+    lines.push('### Could not check', '')
+    for (const f of errors)
+      lines.push(
+        `- ${mdCode(`${f.reference.file}:${f.reference.line}`)} ${mdCode(f.reference.source)}: ${mdText(`${errorTitle(f.error)}: ${f.error.message}`)}`
+      )
+    lines.push('')
+  }
+  if (context.baselineStatement) lines.push(mdText(context.baselineStatement), '')
+  const details: string[] = []
   if (findings.length > 0) {
-    lines.push(
+    details.push(
       '| Where | Kind | Image | Digest (baseline → now) | Finding |',
       '|---|---|---|---|---|'
     )
@@ -75,23 +97,22 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
           ? `**${label}**`
           : mdText(findingLabelWithReason(finding))
       const digests = digestChange(finding)
-      lines.push(
+      details.push(
         `| ${where} | ${finding.reference.kind} | ${image} | ${digests ? mdCode(digests, true) : ''} | ${shown} |`
       )
     }
-    lines.push('')
+    details.push('')
   }
-  for (const finding of sorted)
-    if (finding.status === 'drifted') lines.push(...driftSection(finding, context), '')
-  const errors = sorted.flatMap(f => (f.status === 'error' ? [f] : []))
-  if (errors.length > 0) {
-    lines.push('### Could not check', '')
-    for (const f of errors)
-      lines.push(
-        `- ${mdCode(`${f.reference.file}:${f.reference.line}`)} ${mdCode(f.reference.source)}: ${mdText(`${errorTitle(f.error)}: ${f.error.message}`)}`
-      )
-    lines.push('')
-  }
+  for (const finding of drifts) details.push(...driftSection(finding, context), '')
+  if (context.comment && details.length > 0)
+    lines.push(
+      `<details><summary>Every reference${drifts.length > 0 ? ', and what changed in detail' : ''}</summary>`,
+      '',
+      ...details,
+      '</details>',
+      ''
+    )
+  else lines.push(...details)
   if (context.unannotated)
     lines.push(
       `${counted(context.unannotated, 'more finding')} ${context.unannotated === 1 ? 'was' : 'were'} not annotated (GitHub shows at most 10 of each type per step).`,
@@ -100,8 +121,47 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
   for (const [registry, remaining] of Object.entries(context.rateLimitRemaining)) {
     lines.push(`Rate limit: ${remaining} pulls left on ${mdText(registry)}.`, '')
   }
-  if (context.lockfileToCommit) lines.push(...lockfileSection(context.lockfileToCommit), '')
+  if (context.lockfileToCommit)
+    lines.push(
+      ...(context.comment
+        ? [
+            `To accept, commit the lockfile the job summary shows as ${mdCode(context.lockfileToCommit.name)}.`
+          ]
+        : lockfileSection(context.lockfileToCommit)),
+      ''
+    )
+  if (context.cacheEntry) lines.push(`<sub>Cache entry ${mdCode(context.cacheEntry)}</sub>`, '')
   return lines.join('\n')
+}
+
+/** One drift's way out, first: what changed in a line, the pin line, and how to accept. */
+function remedy(finding: DriftedFinding, context: ReportContext): string[] {
+  const { reference } = finding
+  const change = changeSummary(context.explanations.get(finding.image))
+  const pin = pinLine(finding, finding.previous.digest).replace(/[\r\n]+/g, ' ')
+  const fence = mdFence([pin])
+  const accepted = accepts(context.accepted ?? false, finding.image)
+  const explanation = context.explanations.get(finding.image)
+  return [
+    `**${mdCode(`${reference.file}:${reference.line}`)} ${mdCode(finding.image)}** changed under its tag${change ? `: ${mdText(change)}` : ''}.`,
+    '',
+    ...(finding.packageUses ?? []).map(
+      use =>
+        `- ${mdCode(`${use.file}:${use.line}`)}: ${mdText(useSentence(use, finding, explanation))}`
+    ),
+    ...(finding.packageUses?.length ? [''] : []),
+    ...(accepted
+      ? ['Accepted: the new digest is recorded as the baseline.']
+      : [
+          'Keep the known-good image by pinning it:',
+          '',
+          fence + pinFence(finding),
+          pin,
+          fence,
+          '',
+          `Or accept the new image: ${mdText(context.acceptHint)}.`
+        ])
+  ]
 }
 
 function lockfileSection({ name, text }: { name: string; text: string }): string[] {
@@ -132,8 +192,22 @@ function lockfileSection({ name, text }: { name: string; text: string }): string
   ]
 }
 
-/** Says what was compared and what was only recorded: "no drift" never hides an image nobody compared. */
+/**
+ * Says what was compared and what was only recorded: "no drift" never hides an image nobody
+ * compared or could not check. Drift leads; else what could not be checked does.
+ */
 function headline(findings: Finding[], context: ReportContext): string {
+  const settled = settledHeadline(findings, context)
+  const unchecked = uncheckedHeadline(findings)
+  if (!unchecked) return settled
+  if (context.verdict.unchecked === context.verdict.images) return unchecked
+  return settled.startsWith('Base image drift')
+    ? `${settled} · ${unchecked.charAt(0).toLowerCase()}${unchecked.slice(1)}`
+    : `${unchecked} · ${settled}`
+}
+
+/** The headline of what was compared or recorded. */
+function settledHeadline(findings: Finding[], context: ReportContext): string {
   const checked = counted(new Set(findings.map(f => f.image ?? f.reference.source)).size, 'image')
   if (!context.baselineFound && context.baselineProblem)
     return `No baseline to compare with, nothing compared (${checked}): ${mdText(context.baselineProblem)}`
@@ -161,30 +235,12 @@ function driftSection(finding: DriftedFinding, context: ReportContext): string[]
   ]
   const explanation = context.explanations.get(finding.image)
   if (explanation) lines.push(...explanationMarkdown(explanation), '')
-  if (finding.packageUses?.length) {
-    lines.push('Lines that need a removed package:', '')
-    for (const use of finding.packageUses)
-      lines.push(
-        `- ${mdCode(`${use.file}:${use.line}`)}: ${mdText(useSentence(use, finding, explanation))}`
-      )
-    lines.push('')
-  }
   lines.push(
     `Digest ${mdCode(finding.previous.digest)} (recorded ${mdText(finding.previous.recordedAt || 'earlier')}) is now ${mdCode(finding.current.digest)}.`
   )
   if (finding.changedPlatforms)
     lines.push(`Changed platforms: ${mdText(finding.changedPlatforms.join(', '))}.`)
-  const pin = pinLine(finding, finding.previous.digest).replace(/[\r\n]+/g, ' ')
-  const fence = mdFence([pin])
-  lines.push(
-    '',
-    'Keep the known-good image by pinning it:',
-    '',
-    fence + pinFence(finding),
-    pin,
-    fence,
-    ''
-  )
+  lines.push('')
   const stay = stayOnRelease(finding, explanation)
   if (stay)
     lines.push(
@@ -193,7 +249,6 @@ function driftSection(finding: DriftedFinding, context: ReportContext): string[]
     )
   const compare = sourceCompareUrl(explanation)
   if (compare) lines.push(`Source changes: [compare the revisions](${compare}).`, '')
-  lines.push(`Or accept the new image: ${mdText(context.acceptHint)}.`)
   return lines
 }
 

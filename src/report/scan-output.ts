@@ -41,8 +41,9 @@ export function shortDigest(digest: string | undefined | null): string {
 }
 
 /** The `scan` table: file:line, kind, image, stage, platform; errors last. */
-export function formatScanText(references: FoundReference[]): string {
+export function formatScanText(references: FoundReference[], width = Infinity): string {
   return formatReferences(
+    width,
     references,
     ['FILE:LINE', 'KIND', 'IMAGE', 'STAGE', 'PLATFORM'],
     r => [r.stage ?? '', r.platform ?? ''],
@@ -53,11 +54,13 @@ export function formatScanText(references: FoundReference[]): string {
 /** The `resolve` table: file:line, kind, image, digest now; errors last. */
 export function formatResolveText(
   references: FoundReference[],
-  resolutions: Map<string, Resolution>
+  resolutions: Map<string, Resolution>,
+  width = Infinity
 ): string {
   const resolution = (r: FoundReference) =>
     r.image ? resolutions.get(resolutionKey(r.image)) : undefined
   return formatReferences(
+    width,
     references,
     ['FILE:LINE', 'KIND', 'IMAGE', 'DIGEST', 'PLATFORMS'],
     r => {
@@ -76,6 +79,7 @@ export function formatResolveText(
 }
 
 function formatReferences(
+  width: number,
   references: FoundReference[],
   header: string[],
   extra: (r: FoundReference) => string[],
@@ -89,7 +93,7 @@ function formatReferences(
     r.image ? formatReference(r.image) : r.source,
     ...extra(r)
   ])
-  const parts = [formatTable(header, rows)]
+  const parts = [formatTable(header, rows, width)]
   if (failed.length > 0) {
     parts.push('', `${counted(failed.length, 'reference')} could not be determined:`)
     for (const r of failed)

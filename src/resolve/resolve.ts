@@ -45,7 +45,9 @@ const IN_PROGRESS = 256
 export async function resolveAll(
   references: FoundReference[],
   client: RegistryClient,
-  platforms: string[] = []
+  platforms: string[] = [],
+  /** Told after each image: how many are done of how many. */
+  onResolved: (done: number, total: number) => void = () => undefined
 ): Promise<Map<string, Resolution>> {
   const distinct = new Map<string, ImageReference>()
   for (const reference of references) {
@@ -55,6 +57,7 @@ export async function resolveAll(
   const entries = [...distinct]
   const resolutions: Resolution[] = []
   let next = 0
+  let done = 0
   const worker = async () => {
     while (next < entries.length) {
       const i = next++
@@ -64,6 +67,7 @@ export async function resolveAll(
       } catch (error) {
         resolutions[i] = { failure: failureOf(error, key, image.registry) }
       }
+      onResolved(++done, entries.length)
     }
   }
   await Promise.all(Array.from({ length: Math.min(IN_PROGRESS, entries.length) }, worker))
