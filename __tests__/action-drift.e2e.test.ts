@@ -27,6 +27,18 @@ describe.each(NODES)('the action under %s', (_, node) => {
         expect(job.main.summary).toContain(
           '## No baseline found: 2 images recorded without comparison'
         )
+        // where the run is, in a folded group of the log, each image in the debug log
+        const log = job.main.stdout.split('\n')
+        const group = log.indexOf('::group::Checking base images')
+        const end = log.indexOf('::endgroup::')
+        expect([group >= 0, end > group]).toEqual([true, true])
+        expect(log.slice(group, end)).toEqual(
+          expect.arrayContaining([
+            'Scanned 1 file: 2 image references, 2 distinct images',
+            'Resolved 2 of 2 images',
+            expect.stringMatching(/^::debug::resolved \S+\/library\/python:3\.12-slim$/)
+          ])
+        )
         // no GitHub API to ask whether an earlier run recorded one: both causes are said
         expect(job.main.commands.filter(c => c.command === 'warning').map(c => c.message)).toEqual([
           "no baseline found: a first run, or one evicted (unused for 7 days, or past the repository's 10 GB cache limit); 2 images recorded without comparison, and compared from the next run on; set on-missing-baseline: fail to fail instead"

@@ -160,16 +160,18 @@ describe('text for a terminal', () => {
   it('says where a run is: each phase, and resolving at most every 5 s, the last always', () => {
     const lines: string[] = []
     let now = 0
+    const debug: string[] = []
     const say = progressLines(
       line => lines.push(line),
       5000,
-      () => now
+      () => now,
+      line => debug.push(line)
     )
     say({ phase: 'scanned', files: 3, references: 4, images: 2 })
-    say({ phase: 'resolving', done: 1, total: 3 })
+    say({ phase: 'resolving', done: 1, total: 3, image: 'a:1' })
     now = 6000
-    say({ phase: 'resolving', done: 2, total: 3 })
-    say({ phase: 'resolving', done: 3, total: 3 })
+    say({ phase: 'resolving', done: 2, total: 3, image: 'b:1' })
+    say({ phase: 'resolving', done: 3, total: 3, image: 'c:1' })
     say({ phase: 'explaining', images: 1 })
     expect(lines).toEqual([
       'Scanned 3 files: 4 image references, 2 distinct images',
@@ -177,5 +179,6 @@ describe('text for a terminal', () => {
       'Resolved 3 of 3 images',
       'Explaining what changed in 1 drifted image…'
     ])
+    expect(debug).toEqual(['resolved a:1', 'resolved b:1', 'resolved c:1'])
   })
 })

@@ -26736,7 +26736,7 @@ async function resolveAll(references, client, platforms = [], onResolved = () =>
       } catch (error) {
         resolutions[i] = { failure: failureOf(error, key, image.registry) };
       }
-      onResolved(++done, entries.length);
+      onResolved(++done, entries.length, key);
     }
   };
   await Promise.all(Array.from({ length: Math.min(IN_PROGRESS, entries.length) }, worker));
@@ -32498,7 +32498,7 @@ async function run(request2) {
     images: new Set(discovered.references.flatMap((r) => r.image ? [formatReference(r.image)] : [])).size
   });
   if (request2.until === "scan" || client === null) return { discovered };
-  const resolved = (done, total) => progress({ phase: "resolving", done, total });
+  const resolved = (done, total, image) => progress({ phase: "resolving", done, total, image });
   try {
     if (request2.until === "resolve" || restoring === null) {
       const resolutions2 = await resolveAll(discovered.references, client, asked, resolved);
@@ -33278,9 +33278,10 @@ function oneLine(a) {
 }
 
 // src/report/progress.ts
-function progressLines(write, everyMs = 5e3, clock = () => performance.now()) {
+function progressLines(write, everyMs = 5e3, clock = () => performance.now(), detail = () => void 0) {
   let said = clock();
   return (event) => {
+    if (event.phase === "resolving") detail(`resolved ${event.image}`);
     if (event.phase === "scanned") {
       write(
         `Scanned ${counted(event.files, "file")}: ${counted(event.references, "image reference")}, ${counted(event.images, "distinct image")}`

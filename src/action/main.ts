@@ -85,6 +85,8 @@ async function main(): Promise<void> {
         env
       })
   const policy = policyOf(inputs)
+  // the scan, the registries and the cache library's lines, folded in the log
+  core.startGroup('Checking base images')
   const result = await run({
     until: 'check',
     cwd,
@@ -95,7 +97,12 @@ async function main(): Promise<void> {
     variables: inputs.variables,
     helmImageKeys: inputs.helmImageKeys,
     secrets: [inputs.githubToken, ...Object.values(inputs.registryAuth).map(a => a.password)],
-    progress: progressLines(line => core.info(line)),
+    progress: progressLines(
+      line => core.info(line),
+      undefined,
+      undefined,
+      line => core.debug(line)
+    ),
     registry: {
       timeoutMs: inputs.timeoutSeconds * 1000,
       insecureRegistries: inputs.insecureRegistries,
@@ -113,7 +120,7 @@ async function main(): Promise<void> {
     now: new Date().toISOString(),
     run: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}` : undefined,
     commit: env.GITHUB_SHA
-  })
+  }).finally(() => core.endGroup())
   const missing =
     result.restored.state === 'none'
       ? await whyMissing(result, inputs, recording, facts, env)

@@ -52,7 +52,7 @@ export interface ScanRequest extends Pick<
 /** Where a run is. */
 export type Progress =
   | { phase: 'scanned'; files: number; references: number; images: number }
-  | { phase: 'resolving'; done: number; total: number }
+  | { phase: 'resolving'; done: number; total: number; image: string }
   | { phase: 'explaining'; images: number }
 
 export interface ResolveRequest extends Omit<ScanRequest, 'until'> {
@@ -152,7 +152,8 @@ export async function run(
       .size
   })
   if (request.until === 'scan' || client === null) return { discovered }
-  const resolved = (done: number, total: number) => progress({ phase: 'resolving', done, total })
+  const resolved = (done: number, total: number, image: string) =>
+    progress({ phase: 'resolving', done, total, image })
   try {
     if (request.until === 'resolve' || restoring === null) {
       // `resolve` shows the platform digests it was asked for

@@ -5,14 +5,19 @@
 import type { Progress } from '../pipeline/run.js'
 import { counted } from '../words.js'
 
-/** Lines for `write`, resolving counted at most once per `everyMs` (the last one always). */
+/**
+ * Lines for `write`, resolving counted at most once per `everyMs` (the last one always); each
+ * image resolved for `detail` (the log's debug lines).
+ */
 export function progressLines(
   write: (line: string) => void,
   everyMs = 5_000,
-  clock: () => number = () => performance.now()
+  clock: () => number = () => performance.now(),
+  detail: (line: string) => void = () => undefined
 ): (event: Progress) => void {
   let said = clock()
   return event => {
+    if (event.phase === 'resolving') detail(`resolved ${event.image}`)
     if (event.phase === 'scanned') {
       write(
         `Scanned ${counted(event.files, 'file')}: ${counted(event.references, 'image reference')}, ${counted(event.images, 'distinct image')}`

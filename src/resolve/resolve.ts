@@ -46,8 +46,8 @@ export async function resolveAll(
   references: FoundReference[],
   client: RegistryClient,
   platforms: string[] = [],
-  /** Told after each image: how many are done of how many. */
-  onResolved: (done: number, total: number) => void = () => undefined
+  /** Told after each image: how many are done of how many, and which one this was. */
+  onResolved: (done: number, total: number, image: string) => void = () => undefined
 ): Promise<Map<string, Resolution>> {
   const distinct = new Map<string, ImageReference>()
   for (const reference of references) {
@@ -67,7 +67,7 @@ export async function resolveAll(
       } catch (error) {
         resolutions[i] = { failure: failureOf(error, key, image.registry) }
       }
-      onResolved(++done, entries.length)
+      onResolved(++done, entries.length, key)
     }
   }
   await Promise.all(Array.from({ length: Math.min(IN_PROGRESS, entries.length) }, worker))
