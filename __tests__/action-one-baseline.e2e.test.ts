@@ -142,7 +142,8 @@ describe("the repository's one baseline", () => {
         join(world.workspace, 'tools.Dockerfile'),
         `FROM ${world.hub.host}/library/python:3.13-slim\n`
       )
-      const next = await runner.runJob()
+      // the wait for the abandoned save is the cache deadline (the input timeout) and a margin
+      const next = await runner.runJob({ timeout: '2' })
       expect(next.post!.status).toBe(0)
       expect(next.post!.stdout).toContain(
         `baseline saved to the Actions cache as ${first.replace(/-1$/, '-3')}`
