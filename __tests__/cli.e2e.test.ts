@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs'
-import { relative, resolve } from 'node:path'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative, resolve } from 'node:path'
 import { VERSION } from '../src/version.js'
 import { ACTION, CLI, ROOT, runNode } from './helpers/run.js'
 
@@ -83,9 +84,24 @@ describe('the command line (dist/cli.js)', () => {
     expect(second).toBe(
       reason.endsWith('no such file or directory')
         ? ''
-        : `Run "node ${relative(ROOT, CLI)} help${about ? ` ${about}` : ''}" for the options.`
+        : `The options: node ${relative(ROOT, CLI)} help${about ? ` ${about}` : ''}`
     )
     expect(ran.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('colours text under FORCE_COLOR, never --json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bid-colour-'))
+    try {
+      mkdirSync(join(dir, 'an error dir'))
+      writeFileSync(join(dir, 'an error dir', 'Dockerfile'), 'FROM $NOPE\n')
+      const env = { PATH: process.env.PATH, FORCE_COLOR: '1' }
+      const json = await runNode(CLI, ['scan', '--json', '.'], { cwd: dir, env })
+      expect(() => JSON.parse(json.stdout)).not.toThrow()
+      expect(json.stdout).not.toContain('\x1b[')
+      expect((await runNode(CLI, ['help'], { cwd: dir, env })).stdout).not.toContain('\x1b[')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('takes choices in any case: --fail-on OS is os', async () => {

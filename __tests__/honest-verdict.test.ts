@@ -1,5 +1,6 @@
 import { BASELINE_SCHEMA, type Baseline } from '../src/baseline/document.js'
 import { coloured, wantsColour } from '../src/cli/colour.js'
+import { acceptInvocation } from '../src/cli/main.js'
 import { compare } from '../src/compare/compare.js'
 import type { ErrorReaction } from '../src/config/defaults.js'
 import { decide } from '../src/decide/policy.js'
@@ -131,6 +132,47 @@ describe('a run that could not check every image', () => {
       'FAIL: no image could be checked: all 2 image references failed to scan or resolve (on-error: auto fails a run that checked nothing; on-error: warn only warns)',
       'warning: no image could be checked, so nothing was recorded'
     ])
+  })
+})
+
+describe('what could not be checked, at its edges', () => {
+  it('a line pinned to a digest is checked whatever the registry says: all pinned, the registry down, the run passes', () => {
+    const pinned = compare(
+      [found(`python:3.12-slim@${sha('a')}`)],
+      new Map([
+        [`${PY}@${sha('a')}`, down()],
+        [PY, down()]
+      ]),
+      null,
+      { platforms: [], accept: false, now: 'now' }
+    ).findings
+    const verdict = decide(pinned, policy('auto'), new Map(), { referencesFound: 1, recorded: 0 })
+    expect([verdict.unchecked, verdict.failures]).toEqual([0, []])
+  })
+
+  it('when nothing could be checked and the baseline could not be read either, the headline says both', () => {
+    const blind = findingsOf({ [PY]: down(), [REDIS]: down() }, null)
+    const headline = renderMarkdown(blind, {
+      explanations: new Map(),
+      baselineFound: false,
+      baselineProblem: 'the baseline cache could not be read (503)',
+      verdict: decide(blind, policy('auto'), new Map(), scan),
+      rateLimitRemaining: {},
+      acceptHint: 'x',
+      records: true
+    }).split('\n')[0]
+    expect(headline).toBe(
+      '## Could not check 2 of 2 images: docker.io unreachable · no baseline to compare with: the baseline cache could not be read (503)'
+    )
+  })
+
+  it('the advice repeats the command line, quoted for a shell, with the flags before a --', () => {
+    expect(acceptInvocation('node dist/cli.js', ['check', 'my app', '--accept'])).toBe(
+      "node dist/cli.js check 'my app' --accept --update"
+    )
+    expect(acceptInvocation('base-image-drift', ['check', '--', '-old/Dockerfile'])).toBe(
+      'base-image-drift check --accept --update -- -old/Dockerfile'
+    )
   })
 })
 

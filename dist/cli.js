@@ -25968,8 +25968,8 @@ function decide(findings, policy, explanations = /* @__PURE__ */ new Map(), scan
   const drifted = drifts.length;
   const errors = findings.filter((f) => f.status === "error").length;
   const images = new Set(findings.map(imageOf)).size;
-  const checked = new Set(findings.filter((f) => f.status !== "error").map(imageOf));
-  const unchecked = new Set(findings.filter((f) => f.status === "error").map(imageOf)).size;
+  const checked = new Set(findings.filter((f) => !isUnchecked(f)).map(imageOf));
+  const unchecked = new Set(findings.filter(isUnchecked).map(imageOf)).size;
   const blind = errors > 0 && checked.size === 0;
   const errorsFail = policy.onError === "fail" || policy.onError === "auto" && blind;
   const failures = [];
@@ -26002,6 +26002,9 @@ function decide(findings, policy, explanations = /* @__PURE__ */ new Map(), scan
       keptBecause: `no image could be checked, so nothing was recorded${scan.recorded > 0 ? `; the baseline of ${counted(scan.recorded, "image")} was kept` : ""}`
     };
   return { ...base, save: failures.length === 0 };
+}
+function isUnchecked(finding) {
+  return finding.status === "error" && finding.reference.image?.digest === void 0;
 }
 function imageOf(finding) {
   return finding.image ?? finding.reference.source;
@@ -32933,7 +32936,7 @@ function causeOf(error) {
   }
 }
 function uncheckedHeadline(findings) {
-  const errors = findings.flatMap((f) => f.status === "error" ? [f] : []);
+  const errors = findings.flatMap((f) => f.status === "error" && isUnchecked(f) ? [f] : []);
   if (errors.length === 0) return null;
   const images = new Set(findings.map((f) => f.image ?? f.reference.source)).size;
   const unchecked = new Set(errors.map((f) => f.image ?? f.reference.source)).size;
@@ -33533,6 +33536,7 @@ function parseCommandLine(argv) {
 function numbersAsValues(argv) {
   const out = [];
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--") return [...out, ...argv.slice(i)];
     const flag = argv[i].startsWith("--") ? argv[i].slice(2) : "";
     const takesValue = Object.entries(FLAGS).some(([n, o]) => n === flag && o.type === "string");
     if (takesValue && /^-\d/.test(argv[i + 1] ?? "")) out.push(`${argv[i]}=${argv[++i]}`);
@@ -33591,8 +33595,9 @@ var LINES = [
   [/^(?:Base image drift|FAIL)\b/, RED],
   [/^Could not check\b/, YELLOW],
   [/^(?:No drift|Accepted)\b/, GREEN],
-  [/ drifted(?: |$)/, RED],
-  [/ error(?: |$)/, YELLOW]
+  // a table row (or record) whose finding, its last column, is drifted or error
+  [/ {2}drifted$/, RED],
+  [/ {2}error$/, YELLOW]
 ];
 function coloured(text2) {
   return text2.split("\n").map((line) => {
@@ -33604,13 +33609,15 @@ function coloured(text2) {
 // src/cli/main.ts
 var UNRESOLVED_EXIT = 4;
 async function runCli(argv, given) {
+  let colour = false;
   const io = {
     ...given,
-    stdout: (text2) => given.stdout(given.colour ? coloured(inertText(text2)) : inertText(text2)),
+    stdout: (text2) => given.stdout(colour ? coloured(inertText(text2)) : inertText(text2)),
     stderr: (text2) => given.stderr(inertText(text2))
   };
   try {
     const parsed = parseCommandLine(argv);
+    colour = given.colour && parsed.kind === "run" && !parsed.options.json;
     if (parsed.kind === "help") {
       io.stdout(helpText(parsed.command) + "\n");
       return 0;
@@ -33623,7 +33630,7 @@ async function runCli(argv, given) {
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError || error instanceof MissingPathError) {
       const about = error instanceof UsageError ? error.command : null;
-      const hint = error instanceof MissingPathError ? "" : `Run "${given.program} help${about ? ` ${about}` : ""}" for the options.
+      const hint = error instanceof MissingPathError ? "" : `The options: ${given.program} help${about ? ` ${about}` : ""}
 `;
       io.stderr(`base-image-drift: ${error.message}
 ${hint}`);
@@ -33726,8 +33733,15 @@ function writeCheck(result, options, io) {
     );
 }
 function acceptInvocation(program, argv) {
-  const kept = argv.filter((arg) => arg !== "--accept" && arg !== "--update");
-  return [program, ...kept.map(shellWord), "--accept", "--update"].join(" ");
+  const end = argvEnd(argv);
+  const flags = argv.slice(0, end).filter((arg) => arg !== "--accept" && arg !== "--update");
+  return [program, ...[...flags, "--accept", "--update", ...argv.slice(end)].map(shellWord)].join(
+    " "
+  );
+}
+function argvEnd(argv) {
+  const end = argv.indexOf("--");
+  return end < 0 ? argv.length : end;
 }
 function shellWord(word) {
   return /^[\w./:=,@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
@@ -33769,7 +33783,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   cwd: process.cwd(),
   env: process.env,
   // advice is printed as a command that runs: the bin's name, or node and the script's path
-  program: basename(script) === "cli.js" ? `node ${relative3(process.cwd(), script)}` : "base-image-drift",
+  program: basename(script) === "cli.js" ? `node ${shellWord(relative3(process.cwd(), script))}` : "base-image-drift",
   colour: wantsColour(process.env, process.stdout.isTTY),
   progress: process.stderr.isTTY === true,
   columns: process.stdout.isTTY ? process.stdout.columns : void 0

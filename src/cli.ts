@@ -3,7 +3,7 @@
  * where npm linked the bin.
  */
 import { basename, relative } from 'node:path'
-import { runCli } from './cli/main.js'
+import { runCli, shellWord } from './cli/main.js'
 import { exitOnCrash } from './crash.js'
 import { wantsColour } from './cli/colour.js'
 
@@ -17,7 +17,9 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   // advice is printed as a command that runs: the bin's name, or node and the script's path
   program:
-    basename(script) === 'cli.js' ? `node ${relative(process.cwd(), script)}` : 'base-image-drift',
+    basename(script) === 'cli.js'
+      ? `node ${shellWord(relative(process.cwd(), script))}`
+      : 'base-image-drift',
   colour: wantsColour(process.env, process.stdout.isTTY),
   progress: process.stderr.isTTY === true,
   columns: process.stdout.isTTY ? process.stdout.columns : undefined

@@ -336,6 +336,8 @@ export function readStaged(text: string): StagedDocument {
  * and a margin. Past it, that save was abandoned and its key is left reserved.
  */
 const SETTLE_MARGIN_MS = 2_000
+/** A save slower than this is taken for abandoned, whatever the timeout: the wait stays short. */
+const MAX_SETTLE_MS = 30_000
 const POLL_MS = 250
 /** Steps saving at the same moment: each refused save merges one more of them. */
 const MAX_ROUNDS = 8
@@ -362,28 +364,26 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
     message: `baseline not saved: the newest one (${key}) already holds what this step read`
   })
   try {
-    const newest = await restoreEntry(staging.path, staging.prefix, {
-      lookupOnly: true,
-      deadlineMs: staging.deadlineMs
-    })
+    const lookup = (prefix: string) =>
+      restoreEntry(staging.path, prefix, { lookupOnly: true, deadlineMs: staging.deadlineMs })
+    // this ref's newest generation first: the base to merge into and the generation after it
+    // come from the same answer, so no save between two lookups is skipped
+    const last = await lookup(staging.chain)
+    if (last.outcome === 'failed') return notSaved(`could not check for a newer one: ${last.why}`)
+    // without one yet, what this ref's runs restore: the base branch's, or an older entry's
+    const newest = last.outcome === 'hit' ? last : await lookup(staging.prefix)
     if (newest.outcome === 'failed')
       return notSaved(`could not check for a newer one: ${newest.why}`)
     let saving = staged.baseline
     let merged = ''
     if (newest.outcome === 'hit' && newest.key !== staged.restoredKey) {
-      const newer = await restoreBaseline(staging.path, staging.prefix, cached, staging.deadlineMs)
+      const newer = await restoreBaseline(staging.path, newest.key, cached, staging.deadlineMs)
       if (typeof newer === 'string') return notSaved(newer)
       saving = mergeReading(newer.baseline, staged.reading)
       merged = ` (merged into ${newer.key}, saved while this job ran)`
       if (serializeBaseline(saving) === serializeBaseline(newer.baseline)) return holdsIt(newer.key)
     } else if (serializeBaseline(saving) === staged.restoredText)
       return holdsIt(newest.outcome === 'hit' ? newest.key : 'restored')
-    const last = await restoreEntry(staging.path, staging.chain, {
-      lookupOnly: true,
-      deadlineMs: staging.deadlineMs
-    })
-    if (last.outcome === 'failed')
-      return notSaved(`could not read this ref's last key: ${last.why}`)
     let generation = (last.outcome === 'hit' ? generationOf(staging.chain, last.key) : 0) + 1
     let abandoned = false
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -410,6 +410,7 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
         generation++
         continue
       }
+      abandoned = false
       saving = mergeReading(theirs.baseline, staged.reading)
       merged = ` (merged into ${theirs.key}, saved while this job ran)`
       if (serializeBaseline(saving) === serializeBaseline(theirs.baseline))
@@ -433,15 +434,19 @@ async function awaitGeneration(
   generation: number,
   cached: string
 ): Promise<{ key: string; baseline: Baseline } | string | null> {
-  const until = performance.now() + staging.deadlineMs + SETTLE_MARGIN_MS
+  // the refused key itself: a restore finds the exact key first, then a later generation
+  // (`…-1` starts `…-10`); never an older one committed late
+  const refused = generationKey(staging.chain, generation)
+  const until = performance.now() + Math.min(staging.deadlineMs, MAX_SETTLE_MS) + SETTLE_MARGIN_MS
   for (;;) {
-    const last = await restoreEntry(staging.path, staging.chain, {
+    const found = await restoreEntry(staging.path, refused, {
       lookupOnly: true,
       deadlineMs: staging.deadlineMs
     })
-    if (last.outcome === 'failed') return `could not read the save that holds its key: ${last.why}`
-    if (last.outcome === 'hit' && generationOf(staging.chain, last.key) >= generation)
-      return restoreBaseline(staging.path, staging.chain, cached, staging.deadlineMs)
+    if (found.outcome === 'failed')
+      return `could not read the save that holds its key: ${found.why}`
+    if (found.outcome === 'hit' && generationOf(staging.chain, found.key) >= generation)
+      return restoreBaseline(staging.path, found.key, cached, staging.deadlineMs)
     if (performance.now() >= until) return null
     await new Promise(done => setTimeout(done, POLL_MS))
   }
@@ -453,7 +458,6 @@ function unavailable(why: string): Restored {
     why: `${why}, so drift could not be checked; no baseline is saved by this run, and the next run compares with the last good one`
   }
 }
-
 /** Removes the cached file, and its folder once empty: nothing is left in the workspace. */
 async function removeCached(path: string): Promise<void> {
   await rm(path, { force: true })

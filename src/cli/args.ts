@@ -334,6 +334,8 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
 function numbersAsValues(argv: string[]): string[] {
   const out: string[] = []
   for (let i = 0; i < argv.length; i++) {
+    // after `--`, every word is a path
+    if (argv[i] === '--') return [...out, ...argv.slice(i)]
     const flag = argv[i].startsWith('--') ? argv[i].slice(2) : ''
     const takesValue = Object.entries(FLAGS).some(([n, o]) => n === flag && o.type === 'string')
     if (takesValue && /^-\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`)

@@ -23,8 +23,9 @@ const LINES: [RegExp, string][] = [
   [/^(?:Base image drift|FAIL)\b/, RED],
   [/^Could not check\b/, YELLOW],
   [/^(?:No drift|Accepted)\b/, GREEN],
-  [/ drifted(?: |$)/, RED],
-  [/ error(?: |$)/, YELLOW]
+  // a table row (or record) whose finding, its last column, is drifted or error
+  [/ {2}drifted$/, RED],
+  [/ {2}error$/, YELLOW]
 ]
 
 /** `text` with each line coloured by what it is. */

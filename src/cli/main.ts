@@ -47,14 +47,17 @@ export interface CliIO {
 
 /** Runs the command line and returns its exit status. */
 export async function runCli(argv: string[], given: CliIO): Promise<number> {
-  // everything written goes through one rule: file names, registry text and errors alike
+  // everything written goes through one rule: file names, registry text and errors alike;
+  // colour only for a command's report in text, never into --json or the help
+  let colour = false
   const io: CliIO = {
     ...given,
-    stdout: text => given.stdout(given.colour ? coloured(inertText(text)) : inertText(text)),
+    stdout: text => given.stdout(colour ? coloured(inertText(text)) : inertText(text)),
     stderr: text => given.stderr(inertText(text))
   }
   try {
     const parsed = parseCommandLine(argv)
+    colour = given.colour && parsed.kind === 'run' && !parsed.options.json
     if (parsed.kind === 'help') {
       io.stdout(helpText(parsed.command) + '\n')
       return 0
@@ -75,7 +78,7 @@ export async function runCli(argv: string[], given: CliIO): Promise<number> {
       const hint =
         error instanceof MissingPathError
           ? ''
-          : `Run "${given.program} help${about ? ` ${about}` : ''}" for the options.\n`
+          : `The options: ${given.program} help${about ? ` ${about}` : ''}\n`
       io.stderr(`base-image-drift: ${error.message}\n${hint}`)
       return 2
     }
@@ -177,14 +180,26 @@ function writeCheck(result: Checked, options: CliCommand, io: CliIO): void {
     )
 }
 
-/** The command line that was run, with `--accept --update`: advice that runs as printed. */
-function acceptInvocation(program: string, argv: readonly string[]): string {
-  const kept = argv.filter(arg => arg !== '--accept' && arg !== '--update')
-  return [program, ...kept.map(shellWord), '--accept', '--update'].join(' ')
+/**
+ * The command line that was run, with `--accept --update` among its flags (before a `--`,
+ * after which every word is a path): advice that runs as printed.
+ */
+export function acceptInvocation(program: string, argv: readonly string[]): string {
+  const end = argvEnd(argv)
+  const flags = argv.slice(0, end).filter(arg => arg !== '--accept' && arg !== '--update')
+  return [program, ...[...flags, '--accept', '--update', ...argv.slice(end)].map(shellWord)].join(
+    ' '
+  )
+}
+
+/** Where the flags end: at a `--`, or at the end. */
+function argvEnd(argv: readonly string[]): number {
+  const end = argv.indexOf('--')
+  return end < 0 ? argv.length : end
 }
 
 /** A word as a POSIX shell reads it back: as it is when plain, else in single quotes. */
-function shellWord(word: string): string {
+export function shellWord(word: string): string {
   return /^[\w./:=,@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`
 }
 

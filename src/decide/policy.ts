@@ -53,8 +53,8 @@ export function decide(
   const drifted = drifts.length
   const errors = findings.filter(f => f.status === 'error').length
   const images = new Set(findings.map(imageOf)).size
-  const checked = new Set(findings.filter(f => f.status !== 'error').map(imageOf))
-  const unchecked = new Set(findings.filter(f => f.status === 'error').map(imageOf)).size
+  const checked = new Set(findings.filter(f => !isUnchecked(f)).map(imageOf))
+  const unchecked = new Set(findings.filter(isUnchecked).map(imageOf)).size
   // nothing at all could be checked: the run saw nothing, whatever it was asked
   const blind = errors > 0 && checked.size === 0
   const errorsFail = policy.onError === 'fail' || (policy.onError === 'auto' && blind)
@@ -91,6 +91,14 @@ export function decide(
       keptBecause: `no image could be checked, so nothing was recorded${scan.recorded > 0 ? `; the baseline of ${counted(scan.recorded, 'image')} was kept` : ''}`
     }
   return { ...base, save: failures.length === 0 }
+}
+
+/**
+ * An image nobody could check: an error, unless the line pins a digest, which builds the
+ * same image whatever the registry says (only whether its tag moved on is not known).
+ */
+export function isUnchecked(finding: Finding): boolean {
+  return finding.status === 'error' && finding.reference.image?.digest === undefined
 }
 
 /** The image a finding is about: its reference, or the text when it could not be read. */

@@ -9,6 +9,7 @@ import type { ExplainResult } from '../explain/read.js'
 import { explanationSummary } from './explanation-text.js'
 import { shortDigest } from './scan-output.js'
 import { counted } from '../words.js'
+import { isUnchecked } from '../decide/policy.js'
 
 /** Drifted first, then errors, stale pins, new, index churn, pinned, unchanged. */
 const ORDER = ['drifted', 'error', 'stale', 'new', 'index-churn', 'pinned', 'unchanged']
@@ -142,7 +143,7 @@ function causeOf(error: FindingError): string {
  * image was checked.
  */
 export function uncheckedHeadline(findings: Finding[]): string | null {
-  const errors = findings.flatMap(f => (f.status === 'error' ? [f] : []))
+  const errors = findings.flatMap(f => (f.status === 'error' && isUnchecked(f) ? [f] : []))
   if (errors.length === 0) return null
   const images = new Set(findings.map(f => f.image ?? f.reference.source)).size
   const unchecked = new Set(errors.map(f => f.image ?? f.reference.source)).size

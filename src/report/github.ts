@@ -123,7 +123,8 @@ async function stickyComment(
   const author = await tokenIdentity(octokit)
   const existing = comments.find(c => c.body?.includes(p.marker) && c.user?.login === author)
   let body: string
-  if (p.drifted || p.comment === 'always') {
+  // a failing run is said whatever failed it: never "resolved" over images nobody checked
+  if (p.drifted || p.failed || p.comment === 'always') {
     body = `${p.marker}\n${truncate(p.commentText)}`
   } else if (existing) {
     // drift fixed since the last comment: say so rather than leave a stale alarm
@@ -162,7 +163,9 @@ async function checkRun(
   for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST)
     batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST))
   const title = p.failed
-    ? 'Base images drifted'
+    ? p.drifted
+      ? 'Base images drifted'
+      : 'Base images could not be checked'
     : p.drifted
       ? 'Base images drifted (warning)'
       : 'No base image drift'

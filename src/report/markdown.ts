@@ -200,7 +200,10 @@ function headline(findings: Finding[], context: ReportContext): string {
   const settled = settledHeadline(findings, context)
   const unchecked = uncheckedHeadline(findings)
   if (!unchecked) return settled
-  if (context.verdict.unchecked === context.verdict.images) return unchecked
+  if (context.verdict.unchecked === context.verdict.images)
+    return !context.baselineFound && context.baselineProblem
+      ? `${unchecked} · no baseline to compare with: ${mdText(context.baselineProblem)}`
+      : unchecked
   return settled.startsWith('Base image drift')
     ? `${settled} · ${unchecked.charAt(0).toLowerCase()}${unchecked.slice(1)}`
     : `${unchecked} · ${settled}`
