@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CacheService } from './harness/cache-service.js'
@@ -182,6 +182,24 @@ describe.each(NODES)('reporting a drift under %s', (_, node) => {
     expect(clean.main.status).toBe(0)
     expect(api.comments).toHaveLength(1)
     expect(api.comments[0].body).toContain('## Base image drift resolved')
+  })
+
+  it('a run that could check no image fails and says so in the comment, never "resolved"', async () => {
+    const dockerfile = join(workspace, 'Dockerfile')
+    const written = readFileSync(dockerfile, 'utf8')
+    try {
+      // a registry nothing listens on
+      writeFileSync(dockerfile, written.replace(registry.host, '127.0.0.1:9'))
+      const blind = await runner.runJob({ timeout: '2' }, {}, on.pullRequest(7))
+      expect(blind.main.status).toBe(1)
+      expect(api.comments).toHaveLength(1)
+      expect(api.comments[0].body).toMatch(
+        /^<!-- base-image-drift: ci\/drift -->\n## Could not check 1 of 1 image: 127\.0\.0\.1:9 unreachable\n/
+      )
+      expect(api.comments[0].body).not.toContain('resolved')
+    } finally {
+      writeFileSync(dockerfile, written)
+    }
   })
 
   it('degrades to one warning when the token may not comment, keeping summary and annotations', async () => {
