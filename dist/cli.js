@@ -33175,6 +33175,17 @@ function outcomeText(findings, verdict, context) {
   );
   return parts;
 }
+function checkJson(result, baseline) {
+  return {
+    baseline,
+    baselineFound: result.baseline !== null,
+    updated: result.saved,
+    drifted: result.verdict.drifted > 0,
+    failures: result.verdict.failures,
+    findings: result.findings.map((f) => findingJson(f, result.explanations)),
+    rateLimitRemaining: result.stats.rateLimitRemaining
+  };
+}
 
 // src/report/sarif.ts
 import { createHash as createHash2 } from "node:crypto";
@@ -33710,19 +33721,7 @@ function writeCheck(result, options, io) {
     rateLimitRemaining: result.stats.rateLimitRemaining
   };
   const text2 = formatCheckText(result.findings, result.explanations, result.verdict, context);
-  if (options.json)
-    json(
-      {
-        baseline: options.baseline,
-        baselineFound: context.baselineFound,
-        updated: result.saved,
-        drifted: result.verdict.drifted > 0,
-        failures: result.verdict.failures,
-        findings: result.findings.map((f) => findingJson(f, result.explanations)),
-        rateLimitRemaining: context.rateLimitRemaining
-      },
-      io
-    );
+  if (options.json) json(checkJson(result, options.baseline), io);
   else io.stdout(text2.report);
   for (const message of text2.messages) io.stderr(`${message}
 `);

@@ -9,8 +9,7 @@ import { run, type Checked } from '../pipeline/run.js'
 import { hostPlatform } from '../reference/platform.js'
 import { inertText } from '../plain-text.js'
 import { annotationsFor } from '../report/annotations.js'
-import { formatCheckText } from '../report/check-text.js'
-import { findingJson } from '../report/findings.js'
+import { checkJson, formatCheckText } from '../report/check-text.js'
 import {
   formatResolveText,
   formatScanText,
@@ -158,19 +157,7 @@ function writeCheck(result: Checked, options: CliCommand, io: CliIO): void {
     rateLimitRemaining: result.stats.rateLimitRemaining
   }
   const text = formatCheckText(result.findings, result.explanations, result.verdict, context)
-  if (options.json)
-    json(
-      {
-        baseline: options.baseline,
-        baselineFound: context.baselineFound,
-        updated: result.saved,
-        drifted: result.verdict.drifted > 0,
-        failures: result.verdict.failures,
-        findings: result.findings.map(f => findingJson(f, result.explanations)),
-        rateLimitRemaining: context.rateLimitRemaining
-      },
-      io
-    )
+  if (options.json) json(checkJson(result, options.baseline), io)
   else io.stdout(text.report)
   for (const message of text.messages) io.stderr(`${message}\n`)
   if (options.sarif)

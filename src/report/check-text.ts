@@ -20,6 +20,8 @@ import type { Explanations } from './findings.js'
 import { explanationText } from './explanation-text.js'
 import { pinLine } from './remedy.js'
 import { formatTable } from './table.js'
+import { findingJson } from './findings.js'
+import type { Checked } from '../pipeline/run.js'
 
 interface CheckContext {
   baseline: string
@@ -154,4 +156,17 @@ function outcomeText(findings: Finding[], verdict: Verdict, context: CheckContex
     `${findings.length} references: ${[...counts].map(([label, n]) => `${n} ${label}`).join(', ') || 'none'}`
   )
   return parts
+}
+
+/** `check --json`: the run's outcome and every finding, as one object. */
+export function checkJson(result: Checked, baseline: string): object {
+  return {
+    baseline,
+    baselineFound: result.baseline !== null,
+    updated: result.saved,
+    drifted: result.verdict.drifted > 0,
+    failures: result.verdict.failures,
+    findings: result.findings.map(f => findingJson(f, result.explanations)),
+    rateLimitRemaining: result.stats.rateLimitRemaining
+  }
 }
