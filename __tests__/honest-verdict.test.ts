@@ -203,12 +203,11 @@ describe('text for a terminal', () => {
     const lines: string[] = []
     let now = 0
     const debug: string[] = []
-    const say = progressLines(
-      line => lines.push(line),
-      5000,
-      () => now,
-      line => debug.push(line)
-    )
+    const say = progressLines(line => lines.push(line), {
+      everyMs: 5000,
+      clock: () => now,
+      detail: line => debug.push(line)
+    })
     say({ phase: 'scanned', files: 3, references: 4, images: 2 })
     say({ phase: 'resolving', done: 1, total: 3, image: 'a:1' })
     now = 6000

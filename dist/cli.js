@@ -25970,7 +25970,7 @@ function decide(findings, policy, explanations = /* @__PURE__ */ new Map(), scan
   const images = new Set(findings.map(imageOf)).size;
   const checked = new Set(findings.filter((f) => !isUnchecked(f)).map(imageOf));
   const unchecked = new Set(findings.filter(isUnchecked).map(imageOf)).size;
-  const blind = errors > 0 && checked.size === 0;
+  const blind = unchecked > 0 && checked.size === 0;
   const errorsFail = policy.onError === "fail" || policy.onError === "auto" && blind;
   const failures = [];
   const unaccepted = drifts.filter((f) => !accepts(policy.accept, f.image));
@@ -25988,7 +25988,7 @@ function decide(findings, policy, explanations = /* @__PURE__ */ new Map(), scan
   const outcomes = /* @__PURE__ */ new Map();
   for (const finding of findings)
     outcomes.set(finding, outcomeOf(finding, policy, explanations, errorsFail));
-  const base = { outcomes, failures, drifted, errors, unchecked, images };
+  const base = { outcomes, failures, drifted, errors, unchecked, images, blind };
   if (failures.length === 0 && scan.recorded > 0 && scan.referencesFound === 0)
     return {
       ...base,
@@ -32896,24 +32896,9 @@ function sourceCompareUrl(explanation) {
   return `https://github.com/${repo}/compare/${source.before}...${source.after}`;
 }
 function errorTitle(error) {
-  switch (error.kind) {
-    case "scan":
-      return "not scanned: the image cannot be determined from the file";
-    case "unauthorized":
-      return `refused by ${error.registry ?? "the registry"} (no such repository, or log in): image not checked`;
-    case "credentials":
-      return `credentials for ${error.registry ?? "the registry"} unusable: image not checked`;
-    case "not-found":
-      return "no such tag or repository: image not checked";
-    case "rate-limited":
-      return `${error.registry ?? "registry"} is rate limiting: image not checked`;
-    case "network":
-    case "timeout":
-    case "server":
-      return `${error.registry ?? "registry"} unreachable or failing: image not checked`;
-    default:
-      return `${error.registry ?? "registry"} gave an unusable answer: image not checked`;
-  }
+  if (error.kind === "scan") return `not scanned: ${causeOf(error)}`;
+  const failing = ["network", "timeout", "server"].includes(error.kind) ? " or failing" : "";
+  return `${causeOf(error)}${failing}: image not checked`;
 }
 function causeOf(error) {
   switch (error.kind) {
@@ -33137,7 +33122,7 @@ function outcomeText(findings, verdict, context) {
   const parts = [];
   const unchecked = uncheckedHeadline(findings);
   if (unchecked) parts.push(`${unchecked}.`);
-  const blind = verdict.unchecked > 0 && verdict.unchecked === verdict.images;
+  const { blind } = verdict;
   if (context.replaced) {
     parts.push(
       context.updated ? `Replaced the baseline in ${context.baseline}, which could not be used (${context.replaced}), with this run's digests.` : `The baseline in ${context.baseline} could not be used (${context.replaced}); add --update to replace it.`
@@ -33292,7 +33277,11 @@ function oneLine(a) {
 }
 
 // src/report/progress.ts
-function progressLines(write, everyMs = 5e3, clock = () => performance.now(), detail = () => void 0) {
+function progressLines(write, {
+  everyMs = 5e3,
+  clock = () => performance.now(),
+  detail = () => void 0
+} = {}) {
   let said = clock();
   return (event) => {
     if (event.phase === "resolving") detail(`resolved ${event.image}`);

@@ -97,12 +97,7 @@ async function main(): Promise<void> {
     variables: inputs.variables,
     helmImageKeys: inputs.helmImageKeys,
     secrets: [inputs.githubToken, ...Object.values(inputs.registryAuth).map(a => a.password)],
-    progress: progressLines(
-      line => core.info(line),
-      undefined,
-      undefined,
-      line => core.debug(line)
-    ),
+    progress: progressLines(line => core.info(line), { detail: line => core.debug(line) }),
     registry: {
       timeoutMs: inputs.timeoutSeconds * 1000,
       insecureRegistries: inputs.insecureRegistries,

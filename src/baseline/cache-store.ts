@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { cacheAccess, restoreEntry, saveEntry } from './actions-cache.js'
+import { cacheAccess, restoreEntry, saveEntry, type CacheRestore } from './actions-cache.js'
 import type { EntryFormat } from './cache-worker.js'
 import { generationKey, generationOf, keySafe } from './cache-key.js'
 import { BaselineError, parseBaseline, serializeBaseline, type Baseline } from './document.js'
@@ -376,12 +376,16 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
       return notSaved(`could not check for a newer one: ${newest.why}`)
     let saving = staged.baseline
     let merged = ''
+    /** This step's reading on top of a baseline saved while its job ran; false: it holds it already. */
+    const mergeInto = (newer: { key: string; baseline: Baseline }): boolean => {
+      saving = mergeReading(newer.baseline, staged.reading)
+      merged = ` (merged into ${newer.key}, saved while this job ran)`
+      return serializeBaseline(saving) !== serializeBaseline(newer.baseline)
+    }
     if (newest.outcome === 'hit' && newest.key !== staged.restoredKey) {
       const newer = await restoreBaseline(staging.path, newest.key, cached, staging.deadlineMs)
       if (typeof newer === 'string') return notSaved(newer)
-      saving = mergeReading(newer.baseline, staged.reading)
-      merged = ` (merged into ${newer.key}, saved while this job ran)`
-      if (serializeBaseline(saving) === serializeBaseline(newer.baseline)) return holdsIt(newer.key)
+      if (!mergeInto(newer)) return holdsIt(newer.key)
     } else if (serializeBaseline(saving) === staged.restoredText)
       return holdsIt(newest.outcome === 'hit' ? newest.key : 'restored')
     let generation = (last.outcome === 'hit' ? generationOf(staging.chain, last.key) : 0) + 1
@@ -402,7 +406,7 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
         return notSaved(
           `the cache service refused ${key} as it refused the key before it, and no other save of them appeared`
         )
-      const theirs = await awaitGeneration(staging, generation, cached)
+      const theirs = await awaitGeneration(staging, generation, cached, lookup)
       if (typeof theirs === 'string') return notSaved(theirs)
       if (theirs === null) {
         // a save that was abandoned holds the key: the next one is free
@@ -411,10 +415,7 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
         continue
       }
       abandoned = false
-      saving = mergeReading(theirs.baseline, staged.reading)
-      merged = ` (merged into ${theirs.key}, saved while this job ran)`
-      if (serializeBaseline(saving) === serializeBaseline(theirs.baseline))
-        return holdsIt(theirs.key)
+      if (!mergeInto(theirs)) return holdsIt(theirs.key)
       generation = generationOf(staging.chain, theirs.key) + 1
     }
     return notSaved(`${MAX_ROUNDS} other steps saved this ref's baseline at the same moment`)
@@ -432,17 +433,15 @@ export async function uploadStaged(staging: Staging): Promise<Upload> {
 async function awaitGeneration(
   staging: Staging,
   generation: number,
-  cached: string
+  cached: string,
+  lookup: (prefix: string) => Promise<CacheRestore>
 ): Promise<{ key: string; baseline: Baseline } | string | null> {
   // the refused key itself: a restore finds the exact key first, then a later generation
   // (`…-1` starts `…-10`); never an older one committed late
   const refused = generationKey(staging.chain, generation)
   const until = performance.now() + Math.min(staging.deadlineMs, MAX_SETTLE_MS) + SETTLE_MARGIN_MS
   for (;;) {
-    const found = await restoreEntry(staging.path, refused, {
-      lookupOnly: true,
-      deadlineMs: staging.deadlineMs
-    })
+    const found = await lookup(refused)
     if (found.outcome === 'failed')
       return `could not read the save that holds its key: ${found.why}`
     if (found.outcome === 'hit' && generationOf(staging.chain, found.key) >= generation)

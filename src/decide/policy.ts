@@ -35,6 +35,8 @@ export interface Verdict {
   /** Images that could not be checked (scanned, resolved), of all the images found. */
   unchecked: number
   images: number
+  /** No image could be checked: the run saw nothing, whatever it was asked. */
+  blind: boolean
   /** Whether this run's baseline may replace the stored one. */
   save: boolean
   /** Why a passing run keeps the stored baseline. */
@@ -55,8 +57,7 @@ export function decide(
   const images = new Set(findings.map(imageOf)).size
   const checked = new Set(findings.filter(f => !isUnchecked(f)).map(imageOf))
   const unchecked = new Set(findings.filter(isUnchecked).map(imageOf)).size
-  // nothing at all could be checked: the run saw nothing, whatever it was asked
-  const blind = errors > 0 && checked.size === 0
+  const blind = unchecked > 0 && checked.size === 0
   const errorsFail = policy.onError === 'fail' || (policy.onError === 'auto' && blind)
   const failures: string[] = []
   const unaccepted = drifts.filter(f => !accepts(policy.accept, f.image))
@@ -76,7 +77,7 @@ export function decide(
   const outcomes = new Map<Finding, Outcome>()
   for (const finding of findings)
     outcomes.set(finding, outcomeOf(finding, policy, explanations, errorsFail))
-  const base = { outcomes, failures, drifted, errors, unchecked, images }
+  const base = { outcomes, failures, drifted, errors, unchecked, images, blind }
   if (failures.length === 0 && scan.recorded > 0 && scan.referencesFound === 0)
     // never overwrite a baseline with a worse one: an empty scan is more likely a wrong `files` than no images
     return {

@@ -111,7 +111,7 @@ function outcomeText(findings: Finding[], verdict: Verdict, context: CheckContex
   const parts: string[] = []
   const unchecked = uncheckedHeadline(findings)
   if (unchecked) parts.push(`${unchecked}.`)
-  const blind = verdict.unchecked > 0 && verdict.unchecked === verdict.images
+  const { blind } = verdict
   if (context.replaced) {
     parts.push(
       context.updated

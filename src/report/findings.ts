@@ -95,24 +95,10 @@ export function sourceCompareUrl(explanation: ExplainResult | undefined): string
 
 /** A title that says what to do about an error: log in, the tag is gone, wait, the registry is down. */
 export function errorTitle(error: FindingError): string {
-  switch (error.kind) {
-    case 'scan':
-      return 'not scanned: the image cannot be determined from the file'
-    case 'unauthorized':
-      return `refused by ${error.registry ?? 'the registry'} (no such repository, or log in): image not checked`
-    case 'credentials':
-      return `credentials for ${error.registry ?? 'the registry'} unusable: image not checked`
-    case 'not-found':
-      return 'no such tag or repository: image not checked'
-    case 'rate-limited':
-      return `${error.registry ?? 'registry'} is rate limiting: image not checked`
-    case 'network':
-    case 'timeout':
-    case 'server':
-      return `${error.registry ?? 'registry'} unreachable or failing: image not checked`
-    default:
-      return `${error.registry ?? 'registry'} gave an unusable answer: image not checked`
-  }
+  if (error.kind === 'scan') return `not scanned: ${causeOf(error)}`
+  // a failing registry is one of the causes a title names; a headline says "unreachable"
+  const failing = ['network', 'timeout', 'server'].includes(error.kind) ? ' or failing' : ''
+  return `${causeOf(error)}${failing}: image not checked`
 }
 
 /** Why an image could not be checked, in a few words for a headline. */

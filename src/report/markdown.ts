@@ -200,7 +200,7 @@ function headline(findings: Finding[], context: ReportContext): string {
   const settled = settledHeadline(findings, context)
   const unchecked = uncheckedHeadline(findings)
   if (!unchecked) return settled
-  if (context.verdict.unchecked === context.verdict.images)
+  if (context.verdict.blind)
     return !context.baselineFound && context.baselineProblem
       ? `${unchecked} · no baseline to compare with: ${mdText(context.baselineProblem)}`
       : unchecked

@@ -11,9 +11,11 @@ import { counted } from '../words.js'
  */
 export function progressLines(
   write: (line: string) => void,
-  everyMs = 5_000,
-  clock: () => number = () => performance.now(),
-  detail: (line: string) => void = () => undefined
+  {
+    everyMs = 5_000,
+    clock = () => performance.now(),
+    detail = () => undefined
+  }: { everyMs?: number; clock?: () => number; detail?: (line: string) => void } = {}
 ): (event: Progress) => void {
   let said = clock()
   return event => {
