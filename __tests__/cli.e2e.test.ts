@@ -38,11 +38,11 @@ describe('the command line (dist/cli.js)', () => {
   })
 
   it.each([
-    [['bogus'], 'base-image-drift: unknown command "bogus": use scan, resolve, check or help'],
-    [[], 'base-image-drift: missing command: use scan, resolve, check or help'],
+    [['bogus'], 'base-image-drift: unknown command "bogus": use scan, resolve, check, pin or help'],
+    [[], 'base-image-drift: missing command: use scan, resolve, check, pin or help'],
     [
       ['help', 'bogus'],
-      'base-image-drift: no command "bogus": the commands are scan, resolve, check'
+      'base-image-drift: no command "bogus": the commands are scan, resolve, check, pin'
     ],
     [
       ['check', '--explain-budget', '-1'],
@@ -51,7 +51,7 @@ describe('the command line (dist/cli.js)', () => {
     [['scan', '--nope'], "base-image-drift: Unknown option '--nope'"],
     [
       ['scan', '--baseline', 'x.json'],
-      'base-image-drift: --baseline is not an option of scan: it goes with check'
+      'base-image-drift: --baseline is not an option of scan: it goes with check or pin'
     ],
     [
       ['scan', '--build-arg', 'oops'],
@@ -79,7 +79,7 @@ describe('the command line (dist/cli.js)', () => {
     expect(ran.status).toBe(2)
     const [first, second] = ran.stderr.split('\n')
     expect(first).toBe(reason)
-    const about = ['scan', 'resolve', 'check'].find(c => c === args[0])
+    const about = ['scan', 'resolve', 'check', 'pin'].find(c => c === args[0])
     // a path that does not exist is no question of options
     expect(second).toBe(
       reason.endsWith('no such file or directory')

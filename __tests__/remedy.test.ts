@@ -1,86 +1,154 @@
-import { parseReference } from '../src/reference/reference.js'
-import { pinLine } from '../src/report/remedy.js'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { formatReference, parseReference } from '../src/reference/reference.js'
 import { SOURCES } from '../src/sources/index.js'
-import { found } from './helpers/references.js'
+import type { FoundReference } from '../src/sources/read/source.js'
+import { pinLineIn } from './helpers/pin.js'
+import { discoverDirectory } from './helpers/references.js'
+import { sha } from './helpers/scan-context.js'
 
-const digest = `sha256:${'a'.repeat(64)}`
+const digest = sha('a')
 
-/**
- * Each kind's pin line, in the form its own file writes it: [kind, the line as written,
- * its image, the line pinned]. Every kind a source declares is here.
- */
-const PINS: [string, string, string, string][] = [
+/** A repository with every kind of reference, each written as teams write it: quotes, comments, variables. */
+const FILES: Record<string, string> = {
+  Dockerfile: [
+    '# syntax=docker/dockerfile:1',
+    'ARG PYTHON_VERSION=3.12',
+    'FROM --platform=$BUILDPLATFORM python:${PYTHON_VERSION}-slim AS build',
+    'COPY --from=nginx:1.27 /etc/nginx /etc/nginx',
+    'RUN --mount=type=bind,from=0 --mount=type=cache,from=ghcr.io/org/cache:1,target=/c make',
+    ''
+  ].join('\n'),
+  'compose.yaml': 'services:\n  cache:\n    image: "redis:7"   # sessions\n',
+  'k8s/base/web.yaml':
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.24\n        - name: sidecar\n          image: busybox:1.36\n',
+  'k8s/job.yaml':
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: job\nspec:\n  containers:\n    - name: job\n      image: 'ghcr.io/acme/job:2'\n",
+  'k8s/base/kustomization.yaml':
+    'resources:\n  - web.yaml\nimages:\n  - name: nginx\n    newTag: "1.25" # LTS\npatches:\n  - path: sidecar.json\n    target: {kind: Deployment, name: web}\n',
+  'k8s/base/sidecar.json':
+    '[\n  {\n    "op": "replace",\n    "path": "/spec/template/spec/containers/1/image",\n    "value": "busybox:1.37"\n  }\n]\n',
+  'chart/Chart.yaml': 'apiVersion: v2\nname: api\nversion: 1.0.0\nappVersion: "3.2.1"\n',
+  'chart/values.yaml':
+    "image:\n  repository: ghcr.io/acme/api\n  tag: '3.2.1'\npauseImage: registry.k8s.io/pause:3.9 # sandbox\n",
+  '.github/workflows/ci.yml': [
+    'on: push',
+    'jobs:',
+    '  test:',
+    '    runs-on: ubuntu-latest',
+    '    container: {image: "node:22", options: --user 1001}',
+    '    services:',
+    '      db:',
+    '        image: postgres:16',
+    '    steps:',
+    '      - uses: docker://alpine:3.20',
+    '      - uses: docker/build-push-action@v6',
+    '        with:',
+    '          context: app',
+    '          build-contexts: |',
+    '            base=docker-image://alpine:3.19',
+    ''
+  ].join('\n'),
+  'app/Dockerfile': 'FROM base\n',
+  'docker-bake.hcl':
+    'target "default" {\n  context = "bake"\n  contexts = {\n    base = "docker-image://alpine:3.18" # the runtime\n  }\n}\n',
+  'bake/Dockerfile': 'FROM base\n'
+}
+
+/** Each kind's first reference, pinned in its own file's form. */
+const PINS: [kind: string, file: string, image: string, pinned: string][] = [
+  ['syntax', 'Dockerfile', 'docker/dockerfile:1', `# syntax=docker/dockerfile:1@${digest}`],
   [
     'from',
-    'FROM --platform=$BUILDPLATFORM python:3.12-slim AS build',
+    'Dockerfile',
     'python:3.12-slim',
-    `FROM --platform=$BUILDPLATFORM python:3.12-slim@${digest} AS build`
+    // the ARG is kept: the pin is written through it
+    `FROM --platform=$BUILDPLATFORM python:\${PYTHON_VERSION}-slim@${digest} AS build`
   ],
   [
     'copy-from',
-    'COPY --from=nginx:1.27 /etc/nginx /etc/nginx',
+    'Dockerfile',
     'nginx:1.27',
     `COPY --from=nginx:1.27@${digest} /etc/nginx /etc/nginx`
   ],
   [
     'mount-from',
-    'RUN --mount=type=bind,from=0 --mount=type=cache,from=ghcr.io/org/cache:1,target=/c make',
+    'Dockerfile',
     'ghcr.io/org/cache:1',
     `RUN --mount=type=bind,from=0 --mount=type=cache,from=ghcr.io/org/cache:1@${digest},target=/c make`
   ],
-  [
-    'syntax',
-    '# syntax=docker/dockerfile:1',
-    'docker/dockerfile:1',
-    `# syntax=docker.io/docker/dockerfile:1@${digest}`
-  ],
-  ['compose', 'image: redis:7', 'redis:7', `image: redis:7@${digest}`],
-  ['kubernetes', 'image: nginx:1.27', 'nginx:1.27', `image: nginx:1.27@${digest}`],
+  ['compose', 'compose.yaml', 'redis:7', `image: "redis:7@${digest}"   # sessions`],
+  ['kubernetes', 'k8s/job.yaml', 'ghcr.io/acme/job:2', `image: 'ghcr.io/acme/job:2@${digest}'`],
   [
     'kustomize',
-    'name: nginx, newTag: 1.27',
-    'nginx:1.27',
-    `- {name: nginx, newTag: 1.27, digest: ${digest}}`
+    'k8s/base/kustomization.yaml',
+    'nginx:1.25',
+    // Kustomize writes `name:newTag@digest` when an entry has both (api/filters/imagetag/updater.go)
+    `newTag: "1.25" # LTS\ndigest: ${digest}`
   ],
-  ['kustomize-json-patch', 'value: nginx:1.27', 'nginx:1.27', `value: nginx:1.27@${digest}`],
-  ['helm-values', 'tag: "3.2.1"', 'ghcr.io/acme/api:3.2.1', `tag: "3.2.1@${digest}"`],
+  [
+    'kustomize-json-patch',
+    'k8s/base/sidecar.json',
+    'busybox:1.37',
+    `"value": "busybox:1.37@${digest}"`
+  ],
+  ['helm-values', 'chart/values.yaml', 'ghcr.io/acme/api:3.2.1', `tag: '3.2.1@${digest}'`],
   [
     'helm-values-reference',
-    'pauseImage: registry.k8s.io/pause:3.9',
+    'chart/values.yaml',
     'registry.k8s.io/pause:3.9',
-    `pauseImage: "registry.k8s.io/pause:3.9@${digest}"`
+    `pauseImage: registry.k8s.io/pause:3.9@${digest} # sandbox`
   ],
-  ['workflow-container', 'image: node:22', 'node:22', `image: docker.io/library/node:22@${digest}`],
   [
-    'workflow-service',
-    'image: postgres:16',
-    'postgres:16',
-    `image: docker.io/library/postgres:16@${digest}`
+    'workflow-container',
+    '.github/workflows/ci.yml',
+    'node:22',
+    `container: {image: "node:22@${digest}", options: --user 1001}`
   ],
+  ['workflow-service', '.github/workflows/ci.yml', 'postgres:16', `image: postgres:16@${digest}`],
   [
     'workflow-step',
-    'uses: docker://alpine:3.20',
+    '.github/workflows/ci.yml',
     'alpine:3.20',
-    `uses: docker://docker.io/library/alpine:3.20@${digest}`
+    `- uses: docker://alpine:3.20@${digest}`
   ],
   [
     'build-context',
-    'base=docker-image://alpine:3.20',
-    'alpine:3.20',
-    `base=docker-image://docker.io/library/alpine:3.20@${digest}`
+    '.github/workflows/ci.yml',
+    'alpine:3.19',
+    `base=docker-image://alpine:3.19@${digest}`
   ],
   [
     'bake-context',
-    'base = "docker-image://alpine:3.20"',
-    'alpine:3.20',
-    `base = "docker-image://docker.io/library/alpine:3.20@${digest}"`
+    'docker-bake.hcl',
+    'alpine:3.18',
+    `base = "docker-image://alpine:3.18@${digest}" # the runtime`
   ]
 ]
 
-describe('the pin line', () => {
-  it.each(PINS)('%s: %s', (kind, source, image, pinned) => {
-    const reference = { ...found(image), kind, source }
-    expect(pinLine({ reference, parsed: parseReference(image) }, digest)).toBe(pinned)
+describe('the pin line, in the form its own file writes it', () => {
+  let root: string
+  let references: FoundReference[]
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'bid-remedy-'))
+    for (const [path, text] of Object.entries(FILES)) {
+      mkdirSync(dirname(join(root, path)), { recursive: true })
+      writeFileSync(join(root, path), text)
+    }
+    const found = await discoverDirectory(root)
+    expect(found.errors).toEqual([])
+    references = found.references
+  })
+  afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+  it.each(PINS)('%s in %s', (kind, file, image, pinned) => {
+    const reference = references.find(
+      r => r.kind === kind && r.image && formatReference(r.image) === normalized(image)
+    )
+    expect(reference?.file).toBe(file)
+    expect(pinLineIn(FILES[file], reference!, digest)).toBe(pinned)
   })
 
   it('covers every kind a source declares', () => {
@@ -88,3 +156,5 @@ describe('the pin line', () => {
     expect(PINS.map(([kind]) => kind).sort()).toEqual([...kinds].sort())
   })
 })
+
+const normalized = (image: string) => formatReference(parseReference(image))

@@ -3,6 +3,8 @@ import { decide } from '../src/decide/policy.js'
 import { renderMarkdown } from '../src/report/markdown.js'
 import { SEVERITIES } from '../src/explain/diff.js'
 import { found } from './helpers/references.js'
+import { pinPlaces } from '../src/pin/place.js'
+import { FileText } from '../src/sources/read/pin-site.js'
 import { sha } from './helpers/scan-context.js'
 
 describe('the Markdown report', () => {
@@ -43,7 +45,16 @@ describe('the Markdown report', () => {
   })
 
   it('pins Compose and variable-built lines in their own form', () => {
-    const compose = { ...found('redis:7'), kind: 'compose' as const, source: 'image: redis:7' }
+    const texts: Record<string, string> = {
+      'compose.yaml': 'services:\n  cache:\n    image: redis:7\n',
+      Dockerfile: 'ARG V=3.20\nFROM alpine:${V} AS base\n'
+    }
+    const compose = {
+      ...found('redis:7', 3, 'compose.yaml'),
+      column: 12,
+      kind: 'compose' as const,
+      source: 'image: redis:7'
+    }
     const variable = {
       ...found('alpine:3.20', 2),
       source: 'FROM alpine:${V} AS base',
@@ -62,11 +73,18 @@ describe('the Markdown report', () => {
       ['docker.io/library/redis:7', { digest: sha('b') }],
       ['docker.io/library/alpine:3.20', { digest: sha('e') }]
     ])
-    const { findings } = compare([compose, variable], resolutions, baseline, {
+    const compared = compare([compose, variable], resolutions, baseline, {
       platforms: [],
       accept: false,
       now: 'now'
-    })
+    }).findings
+    // as the run places each drift's pin in its file
+    const findings = compared.map(f => ({
+      ...f,
+      pin: pinPlaces(new FileText(f.reference.file, texts[f.reference.file]), [f.reference]).get(
+        f.reference
+      )
+    }))
     const report = renderMarkdown(findings, {
       explanations: new Map(),
       baselineFound: true,

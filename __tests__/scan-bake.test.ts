@@ -2,9 +2,9 @@ import { builds } from './helpers/references.js'
 import { formatReference } from '../src/reference/reference.js'
 import { bakeSource, scanBake } from '../src/sources/bake/bake.js'
 import { parseHcl } from '../src/sources/read/hcl.js'
-import { kindSpec } from '../src/sources/index.js'
 import type { BakeInvocation } from '../src/sources/bake/bake.js'
 import { scanContext } from './helpers/scan-context.js'
+import { pinLineIn } from './helpers/pin.js'
 
 const context = (beside: Record<string, string> = {}, variables: Record<string, string> = {}) =>
   scanContext<BakeInvocation>(beside, { variables })
@@ -170,9 +170,9 @@ describe('scanning a Buildx Bake file', () => {
       ]
     ])
     const [reference] = scanned.references
-    expect(
-      kindSpec(reference).pin({ ...reference, image: reference.image! }, `sha256:${'b'.repeat(64)}`)
-    ).toBe(`base = "docker-image://docker.io/library/python:3.12-slim@sha256:${'b'.repeat(64)}"`)
+    expect(pinLineIn(BAKE, reference, `sha256:${'b'.repeat(64)}`)).toBe(
+      `base = "docker-image://python:\${PYTHON}-slim@sha256:${'b'.repeat(64)}"`
+    )
   })
 
   it('merges docker-bake.override.hcl as Bake does, and takes a variable the workflow gives', () => {

@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path'
 import { formatReference } from '../src/reference/reference.js'
 import { discover } from '../src/sources/discover.js'
 import { scanHelmValues } from '../src/sources/helm-values.js'
-import { kindSpec, sourceFor } from '../src/sources/index.js'
+import { sourceFor } from '../src/sources/index.js'
+import { pinLineIn } from './helpers/pin.js'
 import { applyOverrides, scanManifests } from '../src/sources/kubernetes/kubernetes.js'
 import { isPatched } from '../src/sources/kubernetes/selector.js'
 import type { FoundReference } from '../src/sources/read/source.js'
@@ -90,9 +91,7 @@ describe('Kubernetes manifests', () => {
   it('pins on the image line, and says an empty or wrong image is an error on its line', () => {
     const [reference] = scanManifests('k8s/web.yaml', DEPLOYMENT).references.slice(1)
     const digest = `sha256:${'a'.repeat(64)}`
-    expect(kindSpec(reference).pin({ ...reference, image: reference.image! }, digest)).toBe(
-      `image: nginx:1.27@${digest}`
-    )
+    expect(pinLineIn(DEPLOYMENT, reference, digest)).toBe(`image: nginx:1.27@${digest}`)
     const broken =
       'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - image:\n    - image: Nginx\n'
     expect(shown(scanManifests('pod.yaml', broken).references)).toEqual([
@@ -222,7 +221,7 @@ describe('Helm values', () => {
       ['chart/values.yaml', 10, 'helm-values', `docker.io/library/busybox@sha256:${'d'.repeat(64)}`]
     ])
     const [first] = scanned.references
-    expect(kindSpec(first).pin({ ...first, image: first.image! }, `sha256:${'e'.repeat(64)}`)).toBe(
+    expect(pinLineIn(values, first, `sha256:${'e'.repeat(64)}`)).toBe(
       `tag: "2.1.0@sha256:${'e'.repeat(64)}"`
     )
   })
@@ -264,8 +263,8 @@ describe('Helm values', () => {
       ['chart/values.yaml', 14, 'helm-values-reference', 'registry.k8s.io/pause:3.10']
     ])
     const pause = scanned.references[3]
-    expect(kindSpec(pause).pin({ ...pause, image: pause.image! }, `sha256:${'e'.repeat(64)}`)).toBe(
-      `pauseImage: "registry.k8s.io/pause:3.10@sha256:${'e'.repeat(64)}"`
+    expect(pinLineIn(values, pause, `sha256:${'e'.repeat(64)}`)).toBe(
+      `pauseImage: registry.k8s.io/pause:3.10@sha256:${'e'.repeat(64)}`
     )
     // a chart's own key, named by the input helm-image-keys
     expect(
@@ -456,7 +455,7 @@ describe('Kubernetes files in a repository', () => {
       ['overlays/prod/report-image.json', 5, 14, 'kustomize-json-patch', 'ghcr.io/acme/report:2.0']
     ])
     const value = found.references.find(r => r.kind === 'kustomize-json-patch')!
-    expect(kindSpec(value).pin({ ...value, image: value.image! }, `sha256:${'a'.repeat(64)}`)).toBe(
+    expect(pinLineIn(overlay, value, `sha256:${'a'.repeat(64)}`)).toBe(
       `value: nginx:1.27@sha256:${'a'.repeat(64)}`
     )
   })
@@ -505,8 +504,12 @@ describe('Kubernetes files in a repository', () => {
     ])
     const [override] = found.references
     expect(
-      kindSpec(override).pin({ ...override, image: override.image! }, 'sha256:' + 'f'.repeat(64))
-    ).toBe(`- {name: nginx, newTag: 1.27, digest: sha256:${'f'.repeat(64)}}`)
+      pinLineIn(
+        'resources:\n  - web.yaml\nimages:\n  - name: nginx\n    newTag: "1.27"\n',
+        override,
+        'sha256:' + 'f'.repeat(64)
+      )
+    ).toBe(`newTag: "1.27"\ndigest: sha256:${'f'.repeat(64)}`)
   })
 
   it('reads a chart: values beside Chart.yaml, templates as a notice; values elsewhere are not Helm', async () => {

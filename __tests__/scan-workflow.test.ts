@@ -1,7 +1,7 @@
 import { builds } from './helpers/references.js'
 import { formatReference } from '../src/reference/reference.js'
-import { kindSpec } from '../src/sources/index.js'
 import { scanWorkflow } from '../src/sources/workflow/workflow.js'
+import { pinLineIn } from './helpers/pin.js'
 
 const images = (text: string) =>
   scanWorkflow('.github/workflows/ci.yml', text).references.map(r => [
@@ -43,14 +43,11 @@ describe('scanning a GitHub workflow', () => {
       [18, 'workflow-container', 'docker.io/library/python:3.12-slim']
     ])
     const [container, , cache, step] = scanWorkflow('.github/workflows/ci.yml', workflow).references
-    const pin = (r: typeof container) =>
-      kindSpec(r).pin({ ...r, image: r.image! }, `sha256:${'a'.repeat(64)}`)
-    expect(pin(container)).toBe(
-      `container: docker.io/library/node:22-bookworm@sha256:${'a'.repeat(64)}`
-    )
-    expect(pin(cache)).toBe(`cache: docker.io/library/redis:7-alpine@sha256:${'a'.repeat(64)}`)
+    const pin = (r: typeof container) => pinLineIn(workflow, r, `sha256:${'a'.repeat(64)}`)
+    expect(pin(container)).toBe(`container: node:22-bookworm@sha256:${'a'.repeat(64)}`)
+    expect(pin(cache)).toBe(`cache: redis:7-alpine@sha256:${'a'.repeat(64)}`)
     expect(pin(step)).toBe(
-      `uses: docker://ghcr.io/hadolint/hadolint:v2.12.0@sha256:${'a'.repeat(64)}`
+      `- uses: docker://ghcr.io/hadolint/hadolint:v2.12.0@sha256:${'a'.repeat(64)}`
     )
   })
 
@@ -71,9 +68,9 @@ describe('scanning a GitHub workflow', () => {
       [5, 'workflow-service', 'docker.io/library/postgres:16']
     ])
     const [container] = scanWorkflow('.github/workflows/ci.yml', workflow).references
-    expect(
-      kindSpec(container).pin({ ...container, image: container.image! }, `sha256:${'b'.repeat(64)}`)
-    ).toBe(`container: docker://docker.io/library/rust:1.90.0@sha256:${'b'.repeat(64)}`)
+    expect(pinLineIn(workflow, container, `sha256:${'b'.repeat(64)}`)).toBe(
+      `container: docker://rust:1.90.0@sha256:${'b'.repeat(64)}`
+    )
   })
 
   it('gives one reference per literal matrix value, include and exclude honoured; run-time values are notices', () => {

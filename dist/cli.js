@@ -4564,41 +4564,41 @@ var require_queue = __commonJS({
       queue.drained = drained;
       return queue;
       function push(value) {
-        var p = new Promise(function(resolve7, reject) {
+        var p = new Promise(function(resolve8, reject) {
           pushCb(value, function(err, result) {
             if (err) {
               reject(err);
               return;
             }
-            resolve7(result);
+            resolve8(result);
           });
         });
         p.catch(noop);
         return p;
       }
       function unshift(value) {
-        var p = new Promise(function(resolve7, reject) {
+        var p = new Promise(function(resolve8, reject) {
           unshiftCb(value, function(err, result) {
             if (err) {
               reject(err);
               return;
             }
-            resolve7(result);
+            resolve8(result);
           });
         });
         p.catch(noop);
         return p;
       }
       function drained() {
-        var p = new Promise(function(resolve7) {
+        var p = new Promise(function(resolve8) {
           process.nextTick(function() {
             if (queue.idle()) {
-              resolve7();
+              resolve8();
             } else {
               var previousDrain = queue.drain;
               queue.drain = function() {
                 if (typeof previousDrain === "function") previousDrain();
-                resolve7();
+                resolve8();
                 queue.drain = previousDrain;
               };
             }
@@ -5084,9 +5084,9 @@ var require_stream3 = __commonJS({
         });
       }
       _getStat(filepath) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           this._stat(filepath, this._fsStatSettings, (error, stats) => {
-            return error === null ? resolve7(stats) : reject(error);
+            return error === null ? resolve8(stats) : reject(error);
           });
         });
       }
@@ -5110,10 +5110,10 @@ var require_async5 = __commonJS({
         this._readerStream = new stream_1.default(this._settings);
       }
       dynamic(root, options) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           this._walkAsync(root, options, (error, entries) => {
             if (error === null) {
-              resolve7(entries);
+              resolve8(entries);
             } else {
               reject(error);
             }
@@ -5123,10 +5123,10 @@ var require_async5 = __commonJS({
       async static(patterns, options) {
         const entries = [];
         const stream = this._readerStream.static(patterns, options);
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           stream.once("error", reject);
           stream.on("data", (entry) => entries.push(entry));
-          stream.once("end", () => resolve7(entries));
+          stream.once("end", () => resolve8(entries));
         });
       }
     };
@@ -5796,9 +5796,9 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
     var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
-    var isMap9 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
-    var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
-    var isScalar7 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isMap10 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
+    var isPair2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
+    var isScalar8 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
     var isSeq9 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
     function isCollection(node) {
       if (node && typeof node === "object")
@@ -5820,7 +5820,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node) => (isScalar7(node) || isCollection(node)) && !!node.anchor;
+    var hasAnchor = (node) => (isScalar8(node) || isCollection(node)) && !!node.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -5832,10 +5832,10 @@ var require_identity = __commonJS({
     exports.isAlias = isAlias2;
     exports.isCollection = isCollection;
     exports.isDocument = isDocument;
-    exports.isMap = isMap9;
+    exports.isMap = isMap10;
     exports.isNode = isNode4;
-    exports.isPair = isPair;
-    exports.isScalar = isScalar7;
+    exports.isPair = isPair2;
+    exports.isScalar = isScalar8;
     exports.isSeq = isSeq9;
   }
 });
@@ -5848,7 +5848,7 @@ var require_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove node");
-    function visit2(node, visitor) {
+    function visit3(node, visitor) {
       const visitor_ = initVisitor(visitor);
       if (identity.isDocument(node)) {
         const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
@@ -5857,9 +5857,9 @@ var require_visit = __commonJS({
       } else
         visit_(null, node, visitor_, Object.freeze([]));
     }
-    visit2.BREAK = BREAK;
-    visit2.SKIP = SKIP;
-    visit2.REMOVE = REMOVE;
+    visit3.BREAK = BREAK;
+    visit3.SKIP = SKIP;
+    visit3.REMOVE = REMOVE;
     function visit_(key, node, visitor, path) {
       const ctrl = callVisitor(key, node, visitor, path);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
@@ -5993,7 +5993,7 @@ var require_visit = __commonJS({
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
-    exports.visit = visit2;
+    exports.visit = visit3;
     exports.visitAsync = visitAsync;
   }
 });
@@ -6003,7 +6003,7 @@ var require_directives = __commonJS({
   "node_modules/yaml/dist/doc/directives.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var visit2 = require_visit();
+    var visit3 = require_visit();
     var escapeChars = {
       "!": "%21",
       ",": "%2C",
@@ -6147,7 +6147,7 @@ var require_directives = __commonJS({
         let tagNames;
         if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
           const tags = {};
-          visit2.visit(doc.contents, (_key, node) => {
+          visit3.visit(doc.contents, (_key, node) => {
             if (identity.isNode(node) && node.tag)
               tags[node.tag] = true;
           });
@@ -6174,7 +6174,7 @@ var require_anchors = __commonJS({
   "node_modules/yaml/dist/doc/anchors.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var visit2 = require_visit();
+    var visit3 = require_visit();
     function anchorIsValid(anchor) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
         const sa = JSON.stringify(anchor);
@@ -6185,7 +6185,7 @@ var require_anchors = __commonJS({
     }
     function anchorNames(root) {
       const anchors = /* @__PURE__ */ new Set();
-      visit2.visit(root, {
+      visit3.visit(root, {
         Value(_key, node) {
           if (node.anchor)
             anchors.add(node.anchor);
@@ -6365,7 +6365,7 @@ var require_Alias = __commonJS({
   "node_modules/yaml/dist/nodes/Alias.js"(exports) {
     "use strict";
     var anchors = require_anchors();
-    var visit2 = require_visit();
+    var visit3 = require_visit();
     var identity = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
@@ -6391,7 +6391,7 @@ var require_Alias = __commonJS({
           nodes = ctx.aliasResolveCache;
         } else {
           nodes = [];
-          visit2.visit(doc, {
+          visit3.visit(doc, {
             Node: (_key, node) => {
               if (identity.isAlias(node) || identity.hasAnchor(node))
                 nodes.push(node);
@@ -9944,9 +9944,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap9 = fc.start.source === "{";
-      const fcName = isMap9 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap9 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap10 = fc.start.source === "{";
+      const fcName = isMap10 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap10 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -9982,7 +9982,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap9 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap10 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError(
               key,
               // checked by containsNewline()
@@ -10022,7 +10022,7 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap9 && !sep3 && !props.found) {
+        if (!isMap10 && !sep3 && !props.found) {
           const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -10045,7 +10045,7 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap9 && !props.found && ctx.options.strict) {
+            if (!isMap10 && !props.found && ctx.options.strict) {
               if (sep3)
                 for (const st of sep3) {
                   if (st === valueProps.found)
@@ -10077,7 +10077,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap9) {
+          if (isMap10) {
             const map = coll;
             if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
               onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -10093,7 +10093,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap9 ? "}" : "]";
+      const expectedEnd = isMap10 ? "}" : "]";
       const [ce, ...ee] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -11313,15 +11313,15 @@ var require_cst_visit = __commonJS({
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove item");
-    function visit2(cst, visitor) {
+    function visit3(cst, visitor) {
       if ("type" in cst && cst.type === "document")
         cst = { start: cst.start, value: cst.value };
       _visit(Object.freeze([]), cst, visitor);
     }
-    visit2.BREAK = BREAK;
-    visit2.SKIP = SKIP;
-    visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path) => {
+    visit3.BREAK = BREAK;
+    visit3.SKIP = SKIP;
+    visit3.REMOVE = REMOVE;
+    visit3.itemAtPath = (cst, path) => {
       let item = cst;
       for (const [field2, index] of path) {
         const tok = item?.[field2];
@@ -11332,8 +11332,8 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path) => {
-      const parent = visit2.itemAtPath(cst, path.slice(0, -1));
+    visit3.parentCollection = (cst, path) => {
+      const parent = visit3.itemAtPath(cst, path.slice(0, -1));
       const field2 = path[path.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
@@ -11364,7 +11364,7 @@ var require_cst_visit = __commonJS({
       }
       return typeof ctrl === "function" ? ctrl(item, path) : ctrl;
     }
-    exports.visit = visit2;
+    exports.visit = visit3;
   }
 });
 
@@ -11380,7 +11380,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection = (token) => !!token && "items" in token;
-    var isScalar7 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar8 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -11464,7 +11464,7 @@ var require_cst = __commonJS({
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
     exports.isCollection = isCollection;
-    exports.isScalar = isScalar7;
+    exports.isScalar = isScalar8;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -13080,7 +13080,7 @@ var require_dist = __commonJS({
     var lineCounter = require_line_counter();
     var parser = require_parser();
     var publicApi = require_public_api();
-    var visit2 = require_visit();
+    var visit3 = require_visit();
     exports.Composer = composer.Composer;
     exports.Document = Document.Document;
     exports.Schema = Schema.Schema;
@@ -13108,8 +13108,8 @@ var require_dist = __commonJS({
     exports.parseAllDocuments = publicApi.parseAllDocuments;
     exports.parseDocument = publicApi.parseDocument;
     exports.stringify = publicApi.stringify;
-    exports.visit = visit2.visit;
-    exports.visitAsync = visit2.visitAsync;
+    exports.visit = visit3.visit;
+    exports.visitAsync = visit3.visitAsync;
   }
 });
 
@@ -14357,8 +14357,8 @@ var require_streamx = __commonJS({
             return this;
           },
           next() {
-            return new Promise(function(resolve7, reject) {
-              promiseResolve = resolve7;
+            return new Promise(function(resolve8, reject) {
+              promiseResolve = resolve8;
               promiseReject = reject;
               const data = stream.read();
               if (data !== null) ondata(data);
@@ -14391,11 +14391,11 @@ var require_streamx = __commonJS({
         }
         function destroy(err) {
           stream.destroy(err);
-          return new Promise((resolve7, reject) => {
-            if (stream._duplexState & DESTROYED) return resolve7({ value: void 0, done: true });
+          return new Promise((resolve8, reject) => {
+            if (stream._duplexState & DESTROYED) return resolve8({ value: void 0, done: true });
             stream.once("close", function() {
               if (err) reject(err);
-              else resolve7({ value: void 0, done: true });
+              else resolve8({ value: void 0, done: true });
             });
           });
         }
@@ -14439,8 +14439,8 @@ var require_streamx = __commonJS({
         const writes = pending + (ws._duplexState & WRITE_WRITING ? 1 : 0);
         if (writes === 0) return Promise.resolve(true);
         if (state.drains === null) state.drains = [];
-        return new Promise((resolve7) => {
-          state.drains.push({ writes, resolve: resolve7 });
+        return new Promise((resolve8) => {
+          state.drains.push({ writes, resolve: resolve8 });
         });
       }
       write(data) {
@@ -14545,10 +14545,10 @@ var require_streamx = __commonJS({
       cb(null);
     }
     function pipelinePromise(...streams) {
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve8, reject) => {
         return pipeline2(...streams, (err) => {
           if (err) return reject(err);
-          resolve7();
+          resolve8();
         });
       });
     }
@@ -15218,16 +15218,16 @@ var require_extract = __commonJS({
           entryCallback = null;
           cb(err);
         }
-        function onnext(resolve7, reject) {
+        function onnext(resolve8, reject) {
           if (error) {
             return reject(error);
           }
           if (entryStream) {
-            resolve7({ value: entryStream, done: false });
+            resolve8({ value: entryStream, done: false });
             entryStream = null;
             return;
           }
-          promiseResolve = resolve7;
+          promiseResolve = resolve8;
           promiseReject = reject;
           consumeCallback(null);
           if (extract._finished && promiseResolve) {
@@ -15255,11 +15255,11 @@ var require_extract = __commonJS({
         function destroy(err) {
           extract.destroy(err);
           consumeCallback(err);
-          return new Promise((resolve7, reject) => {
-            if (extract.destroyed) return resolve7({ value: void 0, done: true });
+          return new Promise((resolve8, reject) => {
+            if (extract.destroyed) return resolve8({ value: void 0, done: true });
             extract.once("close", function() {
               if (err) reject(err);
-              else resolve7({ value: void 0, done: true });
+              else resolve8({ value: void 0, done: true });
             });
           });
         }
@@ -17638,9 +17638,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve7, reject) => {
+          return new Promise((resolve8, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve7(data);
+              return err ? reject(err) : resolve8(data);
             });
           });
         }
@@ -17678,9 +17678,9 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve7, reject) => {
+          return new Promise((resolve8, reject) => {
             this.destroy(err, (err2, data) => {
-              return err2 ? reject(err2) : resolve7(data);
+              return err2 ? reject(err2) : resolve8(data);
             });
           });
         }
@@ -17956,8 +17956,8 @@ var require_pool_base = __commonJS({
           }
           return Promise.all(closeAll);
         } else {
-          return new Promise((resolve7) => {
-            this[kClosedResolve] = resolve7;
+          return new Promise((resolve8) => {
+            this[kClosedResolve] = resolve8;
           });
         }
       }
@@ -20523,11 +20523,11 @@ var require_webidl = __commonJS({
             }
           }
           let value = dictionary?.[key];
-          const hasDefault = defaultValue !== void 0;
-          if (hasDefault && value === void 0) {
+          const hasDefault2 = defaultValue !== void 0;
+          if (hasDefault2 && value === void 0) {
             value = defaultValue();
           }
-          if (required || hasDefault || value !== void 0) {
+          if (required || hasDefault2 || value !== void 0) {
             value = converter(value, prefix, `${argument}.${key}`);
             if (options.allowedValues && !options.allowedValues.includes(value)) {
               throw webidl.errors.exception({
@@ -22080,8 +22080,8 @@ var require_promise = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve7, reject) => {
-        res = resolve7;
+      const promise = new Promise((resolve8, reject) => {
+        res = resolve8;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -23507,12 +23507,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve7, reject) => {
+      const waitForDrain = () => new Promise((resolve8, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve7;
+          callback = resolve8;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -24396,12 +24396,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve7, reject) => {
+      const waitForDrain = () => new Promise((resolve8, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve7;
+          callback = resolve8;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -24718,16 +24718,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       [kClose]() {
-        return new Promise((resolve7) => {
+        return new Promise((resolve8) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve7;
+            this[kClosedResolve] = resolve8;
           } else {
-            resolve7(null);
+            resolve8(null);
           }
         });
       }
       [kDestroy](err) {
-        return new Promise((resolve7) => {
+        return new Promise((resolve8) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -24740,7 +24740,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve7(null);
+            resolve8(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -25424,7 +25424,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return Promise.resolve(null);
         }
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           if (this[kContentLength] && this[kContentLength] > limit || this[kBytesRead] > limit) {
             this.destroy(new AbortError());
           }
@@ -25438,11 +25438,11 @@ var require_readable = __commonJS({
               if (signal.aborted) {
                 reject(signal.reason ?? new AbortError());
               } else {
-                resolve7(null);
+                resolve8(null);
               }
             });
           } else {
-            this.on("close", resolve7);
+            this.on("close", resolve8);
           }
           this.on("error", noop).on("data", () => {
             if (this[kBytesRead] > limit) {
@@ -25470,7 +25470,7 @@ var require_readable = __commonJS({
     }
     function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve8, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -25485,7 +25485,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve7,
+              resolve: resolve8,
               reject,
               length: 0,
               body: []
@@ -25559,18 +25559,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2, encoding) {
-      const { type, body, resolve: resolve7, stream, length } = consume2;
+      const { type, body, resolve: resolve8, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve7(chunksDecode(body, length, encoding));
+          resolve8(chunksDecode(body, length, encoding));
         } else if (type === "json") {
-          resolve7(JSON.parse(chunksDecode(body, length, encoding)));
+          resolve8(JSON.parse(chunksDecode(body, length, encoding)));
         } else if (type === "arrayBuffer") {
-          resolve7(chunksConcat(body, length).buffer);
+          resolve8(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve7(new Blob(body, { type: stream[kContentType] }));
+          resolve8(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve7(chunksConcat(body, length));
+          resolve8(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -25760,9 +25760,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve8, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve7(data);
+            return err ? reject(err) : resolve8(data);
           });
         });
       }
@@ -26022,7 +26022,7 @@ function failsOn(explanation, failOn) {
 }
 
 // src/cli/main.ts
-import { resolve as resolve6 } from "node:path";
+import { resolve as resolve7 } from "node:path";
 
 // src/baseline/lockfile-store.ts
 import { rename, rm, writeFile } from "node:fs/promises";
@@ -26281,12 +26281,12 @@ function parseBaseline(text2, source) {
 }
 function platformDigests(value) {
   if (!isRecord(value)) return null;
-  const digests = {};
+  const digests2 = {};
   for (const [platform, digest] of Object.entries(value)) {
     if (!isDigest(digest)) return null;
-    digests[platform] = digest;
+    digests2[platform] = digest;
   }
-  return digests;
+  return digests2;
 }
 function strings(value) {
   return Array.isArray(value) && value.every((item) => typeof item === "string") ? value : null;
@@ -26679,12 +26679,12 @@ function platformEntries(index) {
   return index.manifests.filter((d) => d.platform?.os && d.platform.architecture && !isAttestation(d)).map((d) => ({ digest: d.digest, platform: platformOf(d.platform ?? {}) }));
 }
 function trackedDigests(entries, tracked) {
-  const digests = {};
+  const digests2 = {};
   for (const platform of tracked) {
     const entry = entries.find((e) => e.platform === normalizePlatform(platform));
-    if (entry) digests[normalizePlatform(platform)] = entry.digest;
+    if (entry) digests2[normalizePlatform(platform)] = entry.digest;
   }
-  return digests;
+  return digests2;
 }
 function descriptor(value, what) {
   if (!isRecord(value) || !isDigest(value.digest))
@@ -26994,12 +26994,6 @@ function imageOrError(text2) {
 var UNREADABLE_KIND = "file";
 function isRemoteContext(context) {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith("git@");
-}
-function pinImageLine(reference, digest) {
-  return `image: ${pinWord(reference.source.replace(/^image:\s*/, ""), digest)}`;
-}
-function pinWord(word, digest) {
-  return `${word.replace(/@[^@\s]*$/, "")}@${digest}`;
 }
 function scanYaml(file, text2, read) {
   const result = emptyScan();
@@ -28310,6 +28304,172 @@ function fromJson(text2) {
   return { attributes: [], blocks };
 }
 
+// src/sources/read/pin-site.ts
+var import_yaml3 = __toESM(require_dist(), 1);
+function isPinSite(place) {
+  return !("unpinnable" in place);
+}
+var FileText = class {
+  constructor(file, text2) {
+    this.file = file;
+    this.text = text2;
+  }
+  file;
+  text;
+  starts = null;
+  documents;
+  /** The offset of a 1-based line and column. */
+  offsetOf(line, column) {
+    return (this.lineStarts()[line - 1] ?? this.text.length) + column - 1;
+  }
+  /** The 1-based line an offset is on. */
+  lineAt(offset) {
+    const starts = this.lineStarts();
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const middle = low + high + 1 >> 1;
+      if (starts[middle] <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return low + 1;
+  }
+  /** Where the line an offset is on ends, before its line break. */
+  lineEnd(offset) {
+    const next = this.text.indexOf("\n", offset);
+    const end = next < 0 ? this.text.length : next;
+    return end > offset && this.text[end - 1] === "\r" ? end - 1 : end;
+  }
+  /** The file's line break: CRLF when its first line ends so. */
+  get lineBreak() {
+    const first = this.text.indexOf("\n");
+    return first > 0 && this.text[first - 1] === "\r" ? "\r\n" : "\n";
+  }
+  /** The YAML documents, or null when the file does not parse. */
+  yaml() {
+    if (this.documents === void 0) {
+      const parsed = parseYamlStream(this.file, this.text);
+      this.documents = "error" in parsed || parsed.documents.some((d) => d.errors.length > 0) ? null : parsed.documents;
+    }
+    return this.documents;
+  }
+  lineStarts() {
+    if (this.starts === null) {
+      this.starts = [0];
+      for (let at = this.text.indexOf("\n"); at >= 0; at = this.text.indexOf("\n", at + 1))
+        this.starts.push(at + 1);
+    }
+    return this.starts;
+  }
+};
+function siteOf(file, start, end, before, after = "") {
+  const line = file.lineAt(start);
+  const endLine = file.lineAt(end);
+  const linesStart = file.offsetOf(line, 1);
+  return {
+    start,
+    end,
+    before,
+    after,
+    line,
+    endLine,
+    lines: file.text.slice(linesStart, file.lineEnd(end)),
+    linesStart
+  };
+}
+function valueSite(file, start, end, unset = () => null) {
+  for (const name of variablesWithoutDefault(file.text.slice(start, end))) {
+    const why = unset(name);
+    if (why !== null) return { unpinnable: why };
+  }
+  const at = file.text.lastIndexOf("@", end - 1);
+  return at >= start ? siteOf(file, at, end, "@") : siteOf(file, end, end, "@");
+}
+function setElsewhere(variable, name) {
+  return `its image comes from ${variable}, which has no default here: pin it where ${name} is set`;
+}
+function yamlScalarAt(file, line, column) {
+  const documents = file.yaml();
+  if (documents === null) return { unpinnable: "the file is not valid YAML" };
+  const offset = file.offsetOf(line, column);
+  let found = null;
+  for (const document of documents) {
+    (0, import_yaml3.visit)(document, {
+      Scalar(_key, node, path) {
+        if (node.range?.[0] !== offset) return void 0;
+        const parent = path.at(-1);
+        const map2 = (0, import_yaml3.isPair)(parent) ? path.at(-2) : null;
+        found = { scalar: node, map: (0, import_yaml3.isMap)(map2) ? map2 : null };
+        return import_yaml3.visit.BREAK;
+      }
+    });
+    if (found) break;
+  }
+  if (found === null) return inlineScalarAt(file, offset);
+  const { scalar, map } = found;
+  const [start, end] = scalar.range ?? [offset, offset];
+  if (scalar.type === "BLOCK_LITERAL" || scalar.type === "BLOCK_FOLDED")
+    return { unpinnable: "it is a block scalar (`|` or `>`): write it on one line to pin it" };
+  const quoted = scalar.type === "QUOTE_DOUBLE" || scalar.type === "QUOTE_SINGLE";
+  const inner = quoted ? [start + 1, end - 1] : [start, end];
+  if (file.text.slice(inner[0], inner[1]) !== String(scalar.value))
+    return { unpinnable: "its value is written with escapes or over several lines" };
+  return { scalar, map, start: inner[0], end: inner[1] };
+}
+function inlineScalarAt(file, offset) {
+  const rest = file.text.slice(offset, file.lineEnd(offset));
+  const quote = rest[0];
+  const close = quote === '"' || quote === "'" ? rest.indexOf(quote, 1) : -1;
+  if (close > 0) return { scalar: null, map: null, start: offset + 1, end: offset + close };
+  const plain = /^[^\s,\]}"'#]+/.exec(rest)?.[0];
+  return plain ? { scalar: null, map: null, start: offset, end: offset + plain.length } : { unpinnable: "its value is not written where it is read" };
+}
+function yamlValueSite(file, line, column, unset) {
+  const scalar = yamlScalarAt(file, line, column);
+  return "unpinnable" in scalar ? scalar : valueSite(file, scalar.start, scalar.end, unset);
+}
+function pairOf(map, key) {
+  return map.items.find((pair) => (0, import_yaml3.isScalar)(pair.key) && pair.key.value === key);
+}
+function yamlKeySite(file, map, key, first = []) {
+  const pair = pairOf(map, key);
+  if (pair && (0, import_yaml3.isScalar)(pair.value) && pair.value.range) {
+    const [start, end2] = pair.value.range;
+    const quoted = pair.value.type === "QUOTE_DOUBLE" || pair.value.type === "QUOTE_SINGLE";
+    return quoted ? siteOf(file, start + 1, end2 - 1, "") : siteOf(file, start, end2, "");
+  }
+  if (pair) return { unpinnable: `its \`${key}:\` is not a plain value` };
+  const last = map.items.at(-1);
+  const lastEnd = (0, import_yaml3.isScalar)(last?.value) ? last.value.range?.[1] : void 0;
+  const firstKey = map.items[0]?.key;
+  const keyStart = (0, import_yaml3.isScalar)(firstKey) ? firstKey.range?.[0] : void 0;
+  if (lastEnd === void 0 || keyStart === void 0)
+    return { unpinnable: "its entry is not a map of plain values" };
+  const entries = [...first, `${key}: `];
+  if (map.flow) return siteOf(file, lastEnd, lastEnd, entries.map((e) => `, ${e}`).join(""));
+  const indent = " ".repeat(keyStart - file.offsetOf(file.lineAt(keyStart), 1));
+  const end = file.lineEnd(lastEnd);
+  return siteOf(file, end, end, entries.map((e) => `${file.lineBreak}${indent}${e}`).join(""));
+}
+function variablesWithoutDefault(value) {
+  const names = [];
+  for (const [, braced, hasDefault2, bare] of value.slice(0, 1024).matchAll(VARIABLE))
+    if (braced !== void 0 && hasDefault2 === void 0 || bare !== void 0)
+      names.push(braced ?? bare);
+  return names;
+}
+var VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)|:?[+?])?[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+function prefixedValueSite(file, line, prefix, unset) {
+  const lineStart = file.offsetOf(line, 1);
+  const lineText = file.text.slice(lineStart, file.lineEnd(lineStart));
+  const at = lineText.indexOf(prefix);
+  if (at < 0) return { unpinnable: `its \`${prefix}\` value is not written on one line` };
+  const rest = lineText.slice(at + prefix.length);
+  const length = /^[^"'\s,]*/.exec(rest)?.[0].length ?? 0;
+  const start = lineStart + at + prefix.length;
+  return valueSite(file, start, start + length, unset);
+}
+
 // src/sources/read/expand.ts
 var MAX_EXPANDED_CHARS = 64 * 1024;
 var ExpansionError = class extends Error {
@@ -28647,6 +28807,82 @@ function escapeRegExp(text2) {
   return text2.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+// src/sources/dockerfile/pin.ts
+var PLATFORM_ARGS = /^(TARGET|BUILD)(PLATFORM|OS|ARCH|VARIANT)$/;
+function locateInDockerfile(file, reference) {
+  const lineStart = file.offsetOf(reference.line, 1);
+  if (reference.kind === "syntax") {
+    const lineText = file.text.slice(lineStart, file.lineEnd(lineStart));
+    const equals = lineText.indexOf("=");
+    const value2 = lineText.slice(equals + 1);
+    const start = lineStart + equals + 1 + (value2.length - value2.trimStart().length);
+    return valueSite(file, start, lineStart + equals + 1 + value2.trimEnd().length);
+  }
+  const words = instructionWords(file, lineStart, escapeOf(file.text));
+  const value = reference.kind === "from" ? unquoted(words.find((word, i) => i > 0 && !word.text.startsWith("--"))) : reference.kind === "copy-from" ? flagValue(words, /^--from=/i) : flagValue(words, /^--mount=(?:.*,)?from=/i);
+  if (!value) return { unpinnable: "its image is not written on its instruction" };
+  return valueSite(
+    file,
+    value.start,
+    value.end,
+    (name) => PLATFORM_ARGS.test(name) ? `its image depends on the platform (\`$${name}\`): one digest cannot pin each platform's image` : hasDefault(file.text, name) ? null : setElsewhere(`ARG ${name}`, name)
+  );
+}
+function escapeOf(text2) {
+  const directive = /^(?:[ \t]*#[^\n]*\n)*?[ \t]*#[ \t]*escape[ \t]*=[ \t]*([\\`])/i.exec(
+    text2.slice(0, 4096)
+  );
+  return directive?.[1] ?? "\\";
+}
+function hasDefault(text2, name) {
+  return new RegExp(`^[ \\t]*ARG[ \\t]+(?:[^\\n]*[ \\t])?${name}=`, "im").test(text2);
+}
+function instructionWords(file, at, escape) {
+  const { text: text2 } = file;
+  const words = [];
+  let i = at;
+  while (i < text2.length) {
+    while (text2[i] === " " || text2[i] === "	") i++;
+    if (text2[i] === escape && /^[ \t]*\r?\n/.test(text2.slice(i + 1, i + 256))) {
+      i = text2.indexOf("\n", i) + 1;
+      while (/^[ \t]*(#|\r?\n)/.test(text2.slice(i, i + 256))) i = text2.indexOf("\n", i) + 1;
+      if (i === 0) break;
+      continue;
+    }
+    if (i >= text2.length || text2[i] === "\n" || text2[i] === "\r") break;
+    const start = i;
+    let quote = null;
+    while (i < text2.length && text2[i] !== "\n" && text2[i] !== "\r") {
+      const c = text2[i];
+      if (c === escape && quote !== "'" && i + 1 < text2.length && text2[i + 1] !== "\n") i++;
+      else if (quote !== null) quote = c === quote ? null : quote;
+      else if (c === '"' || c === "'") quote = c;
+      else if (c === " " || c === "	") break;
+      i++;
+    }
+    words.push({ start, end: i, text: text2.slice(start, i) });
+  }
+  return words;
+}
+function unquoted(word) {
+  if (!word) return void 0;
+  const quote = word.text[0];
+  if ((quote === '"' || quote === "'") && word.text.length > 1 && word.text.endsWith(quote))
+    return { start: word.start + 1, end: word.end - 1, text: word.text.slice(1, -1) };
+  return word;
+}
+function flagValue(words, flag) {
+  for (const word of words) {
+    const match = flag.exec(word.text);
+    if (!match || /^\d+(,|$)/.test(word.text.slice(match[0].length))) continue;
+    const start = word.start + match[0].length;
+    const comma = word.text.indexOf(",", match[0].length);
+    const end = comma < 0 ? word.end : word.start + comma;
+    return { start, end, text: word.text.slice(start - word.start, end - word.start) };
+  }
+  return void 0;
+}
+
 // src/sources/dockerfile/uses.ts
 var INSTALLERS = /* @__PURE__ */ new Set([
   "apt-get",
@@ -28729,12 +28965,7 @@ var dockerfileSource = {
       name: "from",
       description: "`FROM [--platform=P] IMAGE [AS name]`, unless IMAGE is `scratch` or an earlier stage",
       fence: "dockerfile",
-      pin: (reference, digest) => {
-        const words = reference.source.split(/\s+/);
-        const index = words.findIndex((word, i) => i > 0 && !word.startsWith("--"));
-        words[index] = pinWord(words[index], digest);
-        return words.join(" ");
-      },
+      locate: locateInDockerfile,
       // the RUN, COPY and ADD lines of the stages built on it
       packageUses: (reference, text2, removed) => packageUses(reference.file, text2, reference.line, removed)
     },
@@ -28742,19 +28973,19 @@ var dockerfileSource = {
       name: "copy-from",
       description: "`COPY --from=IMAGE`, unless the value is a stage name or index (BuildKit expands no variables there)",
       fence: "dockerfile",
-      pin: (reference, digest) => pinFlag(reference, digest, /^(--from=)(.+)$/i, "--from=")
+      locate: locateInDockerfile
     },
     {
       name: "mount-from",
       description: "`RUN --mount=\u2026,from=IMAGE,\u2026`, unless the value is a stage name or index",
       fence: "dockerfile",
-      pin: (reference, digest) => pinFlag(reference, digest, /^(--mount=.*?\bfrom=)([^,]+)(.*)$/i, "from=")
+      locate: locateInDockerfile
     },
     {
       name: "syntax",
       description: "the `# syntax=IMAGE` parser directive (the frontend image BuildKit pulls)",
       fence: "dockerfile",
-      pin: (reference, digest) => `# syntax=${pinWord(formatReference(reference.image), digest)}`
+      locate: locateInDockerfile
     }
   ],
   scan: (file, text2, context) => {
@@ -28770,14 +29001,6 @@ var dockerfileSource = {
     return { ...scanned, errors: [], follows: [] };
   }
 };
-function pinFlag(reference, digest, option, bare) {
-  const words = reference.source.split(/\s+/);
-  const index = words.findIndex((word) => option.test(word) && !/from=\d+(,|$)/i.test(word));
-  const match = option.exec(words[index] ?? "");
-  if (!match) return `${bare}${pinWord(formatReference(reference.image), digest)}`;
-  words[index] = `${match[1]}${pinWord(match[2], digest)}${match[3] ?? ""}`;
-  return words.join(" ");
-}
 function scanDockerfile(file, content, options = {}) {
   const syntax = parseDockerfileSyntax(content);
   const template = syntax.instructions.find(
@@ -28917,7 +29140,7 @@ var PlatformScan = class {
       global2 ? this.globalLookup : this.stageLookup,
       // build args and the automatic platform ARGs override defaults; in a stage, a bare
       // `ARG NAME` takes the global value
-      (name, hasDefault) => this.buildArgs[name] ?? this.automatic.get(name) ?? (!global2 && !hasDefault ? this.globals.get(name) : void 0),
+      (name, hasDefault2) => this.buildArgs[name] ?? this.automatic.get(name) ?? (!global2 && !hasDefault2 ? this.globals.get(name) : void 0),
       (message) => this.result.warnings.push({ file: this.file, line: instruction.line, message })
     );
   }
@@ -29084,7 +29307,13 @@ var bakeSource = {
       name: "bake-context",
       description: 'a Bake target\'s named context `contexts = { NAME = "docker-image://IMAGE" }` (a Dockerfile `FROM NAME` is that image)',
       fence: "hcl",
-      pin: (reference, digest) => `${reference.source.slice(0, reference.source.indexOf("=") + 1)} "docker-image://${pinWord(formatReference({ ...reference.image, digest: void 0 }), digest)}"`
+      // `${TAG}` is written through when the file gives the variable a default
+      locate: (file, reference) => prefixedValueSite(
+        file,
+        reference.line,
+        "docker-image://",
+        (name) => hasVariableDefault(file.text, name) ? null : setElsewhere(`variable "${name}"`, name)
+      )
     }
   ],
   scan: (file, text2, context) => {
@@ -29328,13 +29557,13 @@ function mixinsOf(targets, groups, named, scope) {
   };
   const inherited = new Set([...targets.values()].flatMap((t) => names(t.attributes.get("inherits"))));
   const built = /* @__PURE__ */ new Set();
-  const visit2 = (name, depth) => {
+  const visit3 = (name, depth) => {
     if (built.has(name) || depth > 32) return;
     built.add(name);
     for (const member of names(groups.get(name)?.attributes.get("targets")))
-      visit2(member, depth + 1);
+      visit3(member, depth + 1);
   };
-  for (const name of [...groups.keys(), ...named]) visit2(name, 0);
+  for (const name of [...groups.keys(), ...named]) visit3(name, 0);
   return new Set([...inherited].filter((name) => !built.has(name)));
 }
 function contextReference(file, name, image, line) {
@@ -29376,9 +29605,15 @@ function matrixOf(matrix, scope) {
     combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
   return combinations;
 }
+function hasVariableDefault(text2, name) {
+  const block = new RegExp(`variable[ \\t]+"${name}"[ \\t]*\\{`).exec(text2);
+  if (!block) return false;
+  const body = text2.slice(block.index + block[0].length, text2.indexOf("}", block.index));
+  return /(^|\s)default[ \t]*=/.test(body);
+}
 
 // src/sources/compose/compose.ts
-var import_yaml3 = __toESM(require_dist(), 1);
+var import_yaml5 = __toESM(require_dist(), 1);
 import { posix as posix4 } from "node:path";
 
 // src/sources/compose/dotenv.ts
@@ -29442,7 +29677,13 @@ var composeSource = {
       name: "compose",
       description: "a Compose service `image:` for a service that has no `build:` (with `build:`, the Dockerfile it builds is scanned instead, with the service's `build.args`)",
       fence: "yaml",
-      pin: pinImageLine
+      // `${TAG:-7}` has a default to write the pin through; `${TAG}` is set elsewhere
+      locate: (file, reference) => yamlValueSite(
+        file,
+        reference.line,
+        reference.column,
+        (name) => setElsewhere(`\${${name}}`, name)
+      )
     }
   ],
   scan: (file, text2, context) => {
@@ -29502,11 +29743,11 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
   }
   const { document } = own;
   const root = document.contents;
-  const services = (0, import_yaml3.isMap)(root) ? field(document, root, "services") : void 0;
-  if (!(0, import_yaml3.isMap)(root) || !(0, import_yaml3.isMap)(services)) {
-    const legacy = (0, import_yaml3.isMap)(root) && root.items.some((pair) => {
+  const services = (0, import_yaml5.isMap)(root) ? field(document, root, "services") : void 0;
+  if (!(0, import_yaml5.isMap)(root) || !(0, import_yaml5.isMap)(services)) {
+    const legacy = (0, import_yaml5.isMap)(root) && root.items.some((pair) => {
       const value = deref(document, pair.value);
-      return (0, import_yaml3.isMap)(value) && (value.has("image") || value.has("build"));
+      return (0, import_yaml5.isMap)(value) && (value.has("image") || value.has("build"));
     });
     if (legacy)
       result.warnings.push({
@@ -29561,15 +29802,15 @@ function mergeOverride(file, path, readRelative, load, effective, result) {
     return;
   }
   const root = parsed.document.contents;
-  const services = (0, import_yaml3.isMap)(root) ? field(parsed.document, root, "services") : void 0;
-  if (!(0, import_yaml3.isMap)(services)) return;
+  const services = (0, import_yaml5.isMap)(root) ? field(parsed.document, root, "services") : void 0;
+  if (!(0, import_yaml5.isMap)(services)) return;
   mergeServices({ ...parsed, file: path }, services, load, effective, result);
 }
 function mergeServices(at, services, load, effective, result) {
   for (const pair of services.items) {
-    const service = String((0, import_yaml3.isScalar)(pair.key) ? pair.key.value : pair.key);
+    const service = String((0, import_yaml5.isScalar)(pair.key) ? pair.key.value : pair.key);
     const definition = deref(at.document, pair.value);
-    if (service === "<<" || !(0, import_yaml3.isMap)(definition)) continue;
+    if (service === "<<" || !(0, import_yaml5.isMap)(definition)) continue;
     const over = resolveService(at, definition, load, [`${at.file}#${service}`]);
     if ("error" in over) {
       const { line } = at.lineCounter.linePos(definition.range?.[0] ?? 0);
@@ -29594,9 +29835,9 @@ function resolveService(at, definition, load, chain) {
   const imageNode = get("image");
   const platformNode = get("platform");
   const own = {
-    builds: buildNode !== void 0 && !((0, import_yaml3.isScalar)(buildNode) && buildNode.value === null) ? [{ ...at, node: buildNode }] : [],
-    ...(0, import_yaml3.isScalar)(imageNode) ? { image: { ...at, node: imageNode } } : {},
-    platform: (0, import_yaml3.isScalar)(platformNode) ? {
+    builds: buildNode !== void 0 && !((0, import_yaml5.isScalar)(buildNode) && buildNode.value === null) ? [{ ...at, node: buildNode }] : [],
+    ...(0, import_yaml5.isScalar)(imageNode) ? { image: { ...at, node: imageNode } } : {},
+    platform: (0, import_yaml5.isScalar)(platformNode) ? {
       text: String(platformNode.value),
       file: at.file,
       line: at.lineCounter.linePos(platformNode.range?.[0] ?? 0).line
@@ -29604,9 +29845,9 @@ function resolveService(at, definition, load, chain) {
   };
   const extendsNode = get("extends");
   if (extendsNode === void 0) return own;
-  const baseService = (0, import_yaml3.isScalar)(extendsNode) ? String(extendsNode.value) : (0, import_yaml3.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "service")) : null;
+  const baseService = (0, import_yaml5.isScalar)(extendsNode) ? String(extendsNode.value) : (0, import_yaml5.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "service")) : null;
   if (!baseService) return { error: "extends names no service" };
-  const baseFileText = (0, import_yaml3.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "file")) : null;
+  const baseFileText = (0, import_yaml5.isMap)(extendsNode) ? scalarText(field(at.document, extendsNode, "file")) : null;
   const baseFile = baseFileText ? posix4.normalize(posix4.join(posix4.dirname(at.file), baseFileText)) : at.file;
   const key = `${baseFile}#${baseService}`;
   if (chain.includes(key)) return { error: `extends goes round in a circle through ${baseService}` };
@@ -29614,9 +29855,9 @@ function resolveService(at, definition, load, chain) {
     return { error: `extends is nested more than ${MAX_EXTENDS} deep` };
   const base = baseFile === at.file ? at : load(baseFile);
   if (!base) return { error: `extends ${baseFileText}, which cannot be read` };
-  const baseServices = (0, import_yaml3.isMap)(base.document.contents) ? field(base.document, base.document.contents, "services") : void 0;
-  const baseDefinition = (0, import_yaml3.isMap)(baseServices) ? deref(base.document, field(base.document, baseServices, baseService)) : void 0;
-  if (!(0, import_yaml3.isMap)(baseDefinition))
+  const baseServices = (0, import_yaml5.isMap)(base.document.contents) ? field(base.document, base.document.contents, "services") : void 0;
+  const baseDefinition = (0, import_yaml5.isMap)(baseServices) ? deref(base.document, field(base.document, baseServices, baseService)) : void 0;
+  if (!(0, import_yaml5.isMap)(baseDefinition))
     return {
       error: `extends service "${baseService}", which ${baseFileText ?? "this file"} does not define`
     };
@@ -29630,11 +29871,11 @@ function resolveService(at, definition, load, chain) {
 function followIncludes({ document, lineCounter }, root, file, interpolate, result, includedBy) {
   const chain = [...includedBy, file];
   const include = field(document, root, "include");
-  if (!(0, import_yaml3.isSeq)(include)) return;
+  if (!(0, import_yaml5.isSeq)(include)) return;
   for (const item of include.items) {
     const entry = deref(document, item);
-    const pathNode = (0, import_yaml3.isMap)(entry) ? field(document, entry, "path") : entry;
-    const paths = (0, import_yaml3.isSeq)(pathNode) ? pathNode.items.map((n) => deref(document, n)) : [pathNode];
+    const pathNode = (0, import_yaml5.isMap)(entry) ? field(document, entry, "path") : entry;
+    const paths = (0, import_yaml5.isSeq)(pathNode) ? pathNode.items.map((n) => deref(document, n)) : [pathNode];
     for (const node of paths) {
       const text2 = scalarText(node);
       if (text2 === null) continue;
@@ -29739,7 +29980,7 @@ function buildPlatforms(service, listed, interpolate, result) {
   const platforms = [];
   for (const { node, file, lineCounter } of listed) {
     try {
-      if (!(0, import_yaml3.isScalar)(node)) throw new PlatformError(String(node), "it is not a string");
+      if (!(0, import_yaml5.isScalar)(node)) throw new PlatformError(String(node), "it is not a string");
       const platform = parsePlatform(interpolate(String(node.value)));
       if (!platforms.includes(platform)) platforms.push(platform);
     } catch (error) {
@@ -29794,43 +30035,43 @@ function composeBuild(builds, interpolate, lookup) {
   const platforms = [];
   for (const { document, node: build, file, lineCounter } of builds) {
     const here = (path2) => path2.startsWith("/") ? path2 : posix4.join(posix4.dirname(file), path2);
-    if ((0, import_yaml3.isScalar)(build)) {
+    if ((0, import_yaml5.isScalar)(build)) {
       const written = interpolate(String(build.value));
       if (isRemoteContext(written)) return null;
       context = here(written);
       inline = false;
       continue;
     }
-    if (!(0, import_yaml3.isMap)(build)) return null;
+    if (!(0, import_yaml5.isMap)(build)) return null;
     const get = (key) => field(document, build, key);
     if (get("dockerfile_inline") !== void 0) inline = true;
     const contextNode = get("context");
     const dockerfileNode = get("dockerfile");
-    if ((0, import_yaml3.isScalar)(contextNode)) {
+    if ((0, import_yaml5.isScalar)(contextNode)) {
       const written = interpolate(String(contextNode.value));
       if (isRemoteContext(written)) return null;
       context = here(written);
     }
-    if ((0, import_yaml3.isScalar)(dockerfileNode)) {
+    if ((0, import_yaml5.isScalar)(dockerfileNode)) {
       dockerfile = interpolate(String(dockerfileNode.value));
       inline = false;
     }
     const listed = get("platforms");
-    for (const item of (0, import_yaml3.isSeq)(listed) ? listed.items : [])
-      if ((0, import_yaml3.isNode)(item)) platforms.push({ document, node: item, file, lineCounter });
+    for (const item of (0, import_yaml5.isSeq)(listed) ? listed.items : [])
+      if ((0, import_yaml5.isNode)(item)) platforms.push({ document, node: item, file, lineCounter });
     const args = get("args");
     const entries = [];
-    if ((0, import_yaml3.isMap)(args)) {
+    if ((0, import_yaml5.isMap)(args)) {
       for (const item of args.items) {
-        const key = String((0, import_yaml3.isScalar)(item.key) ? item.key.value : item.key);
+        const key = String((0, import_yaml5.isScalar)(item.key) ? item.key.value : item.key);
         entries.push([
           key,
-          (0, import_yaml3.isScalar)(item.value) && item.value.value !== null ? String(item.value.value) : void 0
+          (0, import_yaml5.isScalar)(item.value) && item.value.value !== null ? String(item.value.value) : void 0
         ]);
       }
-    } else if ((0, import_yaml3.isSeq)(args)) {
+    } else if ((0, import_yaml5.isSeq)(args)) {
       for (const item of args.items) {
-        if (!(0, import_yaml3.isScalar)(item)) continue;
+        if (!(0, import_yaml5.isScalar)(item)) continue;
         const text2 = String(item.value);
         const eq = text2.indexOf("=");
         entries.push(eq < 0 ? [text2, void 0] : [text2.slice(0, eq), text2.slice(eq + 1)]);
@@ -29847,7 +30088,7 @@ function composeBuild(builds, interpolate, lookup) {
 }
 
 // src/sources/helm-values.ts
-var import_yaml5 = __toESM(require_dist(), 1);
+var import_yaml7 = __toESM(require_dist(), 1);
 var MAX_DEPTH2 = 32;
 var helmValuesSource = {
   name: "Helm values file",
@@ -29859,16 +30100,13 @@ var helmValuesSource = {
       name: "helm-values",
       description: "Helm values `image: {registry, repository, tag}` (or `image`/`name` for `repository`; `registry` and `tag` optional; an empty tag is the chart's `appVersion`), under `image` or a key ending in `Image`, in a `values*.yaml` beside `Chart.yaml`",
       fence: "yaml",
-      pin: (reference, digest) => `tag: "${reference.image.tag ?? "latest"}@${digest}"`
+      locate: locateImageMap
     },
     {
       name: "helm-values-reference",
       description: "a Helm value that is a whole reference, under `image` or a key ending in `Image` (`pauseImage: registry.k8s.io/pause:3.2`)",
       fence: "yaml",
-      pin: (reference, digest) => {
-        const key = reference.source.slice(0, reference.source.indexOf(":"));
-        return `${key}: "${pinWord(reference.source.slice(key.length + 2), digest)}"`;
-      }
+      locate: (file, reference) => yamlValueSite(file, reference.line, reference.column)
     }
   ],
   scan: (file, text2, context) => {
@@ -29882,28 +30120,28 @@ function scanHelmValues(file, text2, appVersion, imageKeys = []) {
   const isImageKey = (key) => IMAGE_KEY.test(key) || imageKeys.includes(key);
   return scanYaml(file, text2, ({ document, lineCounter }, result) => {
     const root = document.contents ?? void 0;
-    const global2 = (0, import_yaml5.isMap)(root) ? field(document, root, "global") : void 0;
-    const globalImage = (0, import_yaml5.isMap)(global2) ? field(document, global2, "image") : void 0;
-    const registry = ((0, import_yaml5.isMap)(global2) ? scalarText(field(document, global2, "imageRegistry")) : null) || ((0, import_yaml5.isMap)(globalImage) ? scalarText(field(document, globalImage, "registry")) : null) || null;
-    const visit2 = (node, depth) => {
+    const global2 = (0, import_yaml7.isMap)(root) ? field(document, root, "global") : void 0;
+    const globalImage = (0, import_yaml7.isMap)(global2) ? field(document, global2, "image") : void 0;
+    const registry = ((0, import_yaml7.isMap)(global2) ? scalarText(field(document, global2, "imageRegistry")) : null) || ((0, import_yaml7.isMap)(globalImage) ? scalarText(field(document, globalImage, "registry")) : null) || null;
+    const visit3 = (node, depth) => {
       if (depth > MAX_DEPTH2) return;
-      if ((0, import_yaml5.isSeq)(node)) for (const item of node.items) visit2(item, depth + 1);
-      if (!(0, import_yaml5.isMap)(node)) return;
+      if ((0, import_yaml7.isSeq)(node)) for (const item of node.items) visit3(item, depth + 1);
+      if (!(0, import_yaml7.isMap)(node)) return;
       for (const pair of node.items) {
         const value = pair.value;
         const key = scalarText(pair.key);
         if (key !== null && isImageKey(key)) {
-          if ((0, import_yaml5.isMap)(value) && imageMap(document, value, file, lineCounter, appVersion, registry, result))
+          if ((0, import_yaml7.isMap)(value) && imageMap(document, value, file, lineCounter, appVersion, registry, result))
             continue;
-          if ((0, import_yaml5.isScalar)(value) && typeof value.value === "string") {
+          if ((0, import_yaml7.isScalar)(value) && typeof value.value === "string") {
             plainImage(file, key, value.value, positionOf(lineCounter, value), result);
             continue;
           }
         }
-        visit2(value, depth + 1);
+        visit3(value, depth + 1);
       }
     };
-    visit2(root, 0);
+    visit3(root, 0);
   });
 }
 function imageMap(document, image, file, lines2, appVersion, globalRegistry, result) {
@@ -29947,9 +30185,21 @@ function appVersionOf(chart) {
   const match = /^appVersion[ \t]*:[ \t]*["']?([^"'\s#]+)/m.exec(chart);
   return match ? match[1] : null;
 }
+function locateImageMap(file, reference) {
+  const at = yamlScalarAt(file, reference.line, reference.column);
+  if ("unpinnable" in at) return at;
+  if (!at.map) return { unpinnable: "its image is not a map" };
+  if (pairOf(at.map, "digest")) return yamlKeySite(file, at.map, "digest");
+  const tag = reference.image.tag ?? "latest";
+  if (pairOf(at.map, "tag")?.value !== at.scalar) {
+    const added = yamlKeySite(file, at.map, "tag");
+    return isPinSite(added) ? { ...added, before: `${added.before}"${tag}@`, after: '"' } : added;
+  }
+  return at.start === at.end ? siteOf(file, at.start, at.end, `${tag}@`) : valueSite(file, at.start, at.end);
+}
 
 // src/sources/kubernetes/kubernetes.ts
-var import_yaml7 = __toESM(require_dist(), 1);
+var import_yaml9 = __toESM(require_dist(), 1);
 
 // src/sources/kubernetes/selector.ts
 function isPatched(patched, at) {
@@ -30013,7 +30263,7 @@ var kubernetesSource = {
       name: "kubernetes",
       description: "`image:` of `containers`, `initContainers` and `ephemeralContainers` in a Pod spec: a Pod, a workload template (`spec.template.spec`), a CronJob (`spec.jobTemplate.spec.template.spec`), in every document and every `List` item",
       fence: "yaml",
-      pin: pinImageLine
+      locate: (file, reference) => yamlValueSite(file, reference.line, reference.column)
     }
   ],
   scan: (file, text2, context) => scanManifests(file, text2, context.passed?.layers ?? [], context.passed?.patched ?? [])
@@ -30057,7 +30307,7 @@ function scanManifests(file, text2, layers2 = [], patched = []) {
         }
         continue;
       }
-      if ((0, import_yaml7.isMap)(yaml.contents))
+      if ((0, import_yaml9.isMap)(yaml.contents))
         forEachContainer(yaml, yaml.contents, parsed.lineCounter, (node, position, at) => {
           if (!isPatched(patched, at))
             addImage2(file, node, { ...position, line: shift(position.line) }, layers2, result);
@@ -30097,11 +30347,11 @@ function lineAt(text2, offset) {
 }
 function forEachContainer(document, object, lines2, onImage, depth = 0, seen = /* @__PURE__ */ new Set()) {
   const items = field(document, object, "items");
-  if ((0, import_yaml7.isSeq)(items) && depth < MAX_LIST_DEPTH && !seen.has(items)) {
+  if ((0, import_yaml9.isSeq)(items) && depth < MAX_LIST_DEPTH && !seen.has(items)) {
     seen.add(items);
     for (const item of items.items) {
       const object2 = deref(document, item);
-      if ((0, import_yaml7.isMap)(object2) && !seen.has(object2)) {
+      if ((0, import_yaml9.isMap)(object2) && !seen.has(object2)) {
         seen.add(object2);
         forEachContainer(document, object2, lines2, onImage, depth + 1, seen);
       }
@@ -30110,19 +30360,19 @@ function forEachContainer(document, object, lines2, onImage, depth = 0, seen = /
   const metadata = field(document, object, "metadata");
   const identity = {
     kind: scalarText(field(document, object, "kind")) ?? "",
-    name: ((0, import_yaml7.isMap)(metadata) ? scalarText(field(document, metadata, "name")) : null) ?? ""
+    name: ((0, import_yaml9.isMap)(metadata) ? scalarText(field(document, metadata, "name")) : null) ?? ""
   };
   for (const path of POD_SPEC_PATHS) {
     let node = object;
-    for (const key of path) node = (0, import_yaml7.isMap)(node) ? field(document, node, key) : void 0;
-    if (!(0, import_yaml7.isMap)(node)) continue;
+    for (const key of path) node = (0, import_yaml9.isMap)(node) ? field(document, node, key) : void 0;
+    if (!(0, import_yaml9.isMap)(node)) continue;
     for (const list of CONTAINER_LISTS) {
       const containers = field(document, node, list);
-      if (!(0, import_yaml7.isSeq)(containers) || seen.has(containers)) continue;
+      if (!(0, import_yaml9.isSeq)(containers) || seen.has(containers)) continue;
       seen.add(containers);
       containers.items.forEach((item, index) => {
         const container = deref(document, item);
-        if (!(0, import_yaml7.isMap)(container)) return;
+        if (!(0, import_yaml9.isMap)(container)) return;
         const image = field(document, container, "image");
         const name = scalarText(field(document, container, "name"));
         if (image !== void 0)
@@ -30172,7 +30422,7 @@ function applyOverrides(written, layers2) {
     const override = layer.find((o) => o.name === name);
     if (!override) continue;
     by = override;
-    const tagged = override.digest ? `@${override.digest}` : override.newTag ? `:${override.newTag}` : suffix;
+    const tagged = (override.newTag ? `:${override.newTag}` : "") + (override.digest ? `@${override.digest}` : "") || suffix;
     image = `${override.newName ?? name}${tagged}`;
   }
   return { image, by };
@@ -30186,16 +30436,16 @@ function splitImage(image) {
 }
 
 // src/sources/kustomize/kustomize.ts
-var import_yaml11 = __toESM(require_dist(), 1);
+var import_yaml13 = __toESM(require_dist(), 1);
 import { posix as posix5 } from "node:path";
 
 // src/sources/kustomize/patches.ts
-var import_yaml9 = __toESM(require_dist(), 1);
+var import_yaml11 = __toESM(require_dist(), 1);
 var JSON_PATCH_SPEC = {
   name: JSON_PATCH_KIND,
   description: "the `value:` of a Kustomize JSON 6902 patch that sets a container's image (`op: replace`, `path: /spec/template/spec/containers/0/image`)",
   fence: "yaml",
-  pin: (reference, digest) => `value: ${pinWord(reference.source.replace(/^value:\s*/, ""), digest)}`
+  locate: (file, reference) => yamlValueSite(file, reference.line, reference.column)
 };
 var jsonPatchSource = {
   name: "Kustomize JSON patch",
@@ -30211,18 +30461,18 @@ var jsonPatchSource = {
 function patchesOf(document, root, lineCounter) {
   const patches = [];
   const strategic = field(document, root, "patchesStrategicMerge");
-  for (const item of (0, import_yaml9.isSeq)(strategic) ? strategic.items : []) {
+  for (const item of (0, import_yaml11.isSeq)(strategic) ? strategic.items : []) {
     const text2 = scalarText(item);
     if (text2 === null) continue;
     const line = positionOf(lineCounter, item).line;
     if (/\.ya?ml$/i.test(text2) && !text2.includes("\n"))
       patches.push({ target: null, path: text2, inline: null, line });
-    else if ((0, import_yaml9.isNode)(item)) patches.push({ target: null, path: null, inline: item, line });
+    else if ((0, import_yaml11.isNode)(item)) patches.push({ target: null, path: null, inline: item, line });
   }
   for (const key of ["patches", "patchesJson6902"]) {
     const listed = field(document, root, key);
-    for (const item of (0, import_yaml9.isSeq)(listed) ? listed.items : []) {
-      if (!(0, import_yaml9.isMap)(item)) continue;
+    for (const item of (0, import_yaml11.isSeq)(listed) ? listed.items : []) {
+      if (!(0, import_yaml11.isMap)(item)) continue;
       const path = field(document, item, "path");
       const inline = field(document, item, "patch");
       const at = path ?? inline;
@@ -30238,7 +30488,7 @@ function patchesOf(document, root, lineCounter) {
   return patches;
 }
 function selectorOf(document, node) {
-  if (!(0, import_yaml9.isMap)(node)) return null;
+  if (!(0, import_yaml11.isMap)(node)) return null;
   return {
     kind: scalarText(field(document, node, "kind")),
     name: scalarText(field(document, node, "name"))
@@ -30289,7 +30539,7 @@ function inlineText(node) {
 function shiftedTo(text2, node, written) {
   const start = node.range?.[0] ?? 0;
   const indicatorLine = lineOf(text2, start);
-  const block = (0, import_yaml9.isScalar)(node) && (node.type === import_yaml9.Scalar.BLOCK_LITERAL || node.type === import_yaml9.Scalar.BLOCK_FOLDED);
+  const block = (0, import_yaml11.isScalar)(node) && (node.type === import_yaml11.Scalar.BLOCK_LITERAL || node.type === import_yaml11.Scalar.BLOCK_FOLDED);
   if (!block) return () => ({ line: indicatorLine, column: 1 });
   const raw = text2.slice(text2.indexOf("\n", start) + 1);
   const firstLine = written.split("\n", 1)[0];
@@ -30326,7 +30576,7 @@ function containersChanged(file, text2, json2, target) {
   const parsed = parseYamlStream(file, text2);
   if ("error" in parsed) return changed;
   for (const document of parsed.documents)
-    if (document.errors.length === 0 && (0, import_yaml9.isMap)(document.contents))
+    if (document.errors.length === 0 && (0, import_yaml11.isMap)(document.contents))
       forEachContainer(
         document,
         document.contents,
@@ -30353,9 +30603,9 @@ function forEachOperation(file, text2, each) {
   const parsed = parseYamlStream(file, text2);
   if ("error" in parsed) return;
   const [document] = parsed.documents;
-  if (!document || document.errors.length > 0 || !(0, import_yaml9.isSeq)(document.contents)) return;
+  if (!document || document.errors.length > 0 || !(0, import_yaml11.isSeq)(document.contents)) return;
   for (const item of document.contents.items) {
-    if (!(0, import_yaml9.isMap)(item)) continue;
+    if (!(0, import_yaml11.isMap)(item)) continue;
     const op = scalarText(field(document, item, "op"));
     const path = scalarText(field(document, item, "path"));
     if (op !== null && path !== null)
@@ -30370,9 +30620,9 @@ function readJsonPatch(file, text2, passed, result) {
       addImage2(file, value, positionOf(lineCounter, value), passed.layers, result, "value");
       return;
     }
-    const containers = at.index === null ? (0, import_yaml9.isSeq)(value) ? value.items : [] : [value];
+    const containers = at.index === null ? (0, import_yaml11.isSeq)(value) ? value.items : [] : [value];
     for (const container of containers) {
-      if (!(0, import_yaml9.isMap)(container)) continue;
+      if (!(0, import_yaml11.isMap)(container)) continue;
       const image = field(document, container, "image");
       if (image !== void 0)
         addImage2(file, image, positionOf(lineCounter, image), passed.layers, result, "image");
@@ -30396,7 +30646,13 @@ var kustomizeSource = {
       name: KUSTOMIZE_KIND,
       description: "a Kustomize `images:` entry (`name`, `newName`, `newTag`, `digest`) that changes an image of the manifests its `resources` list",
       fence: "yaml",
-      pin: (reference, digest) => `- {${reference.source}, digest: ${digest}}`
+      locate: (file, reference) => {
+        const at = yamlScalarAt(file, reference.line, reference.column);
+        if ("unpinnable" in at) return at;
+        if (!at.map) return { unpinnable: "its `images:` entry is not a map" };
+        const tag = pairOf(at.map, "newTag") || !reference.image.tag ? [] : [`newTag: ${JSON.stringify(reference.image.tag)}`];
+        return yamlKeySite(file, at.map, "digest", tag);
+      }
     }
   ],
   scan: (file, text2, context) => scanKustomization(file, text2, context.passed ?? { layers: [] }, context.readBeside)
@@ -30405,11 +30661,11 @@ function scanKustomization(file, text2, outer, read = () => null) {
   const exists = (path) => read(path) !== null;
   return scanYaml(file, text2, ({ document, lineCounter }, result) => {
     const root = document.contents;
-    if (!(0, import_yaml11.isMap)(root)) return;
+    if (!(0, import_yaml13.isMap)(root)) return;
     const images = field(document, root, "images");
     const own = [];
-    for (const entry of (0, import_yaml11.isSeq)(images) ? images.items : []) {
-      if (!(0, import_yaml11.isMap)(entry)) continue;
+    for (const entry of (0, import_yaml13.isSeq)(images) ? images.items : []) {
+      if (!(0, import_yaml13.isMap)(entry)) continue;
       const name = scalarText(field(document, entry, "name"));
       if (name === null) continue;
       const set = {};
@@ -30429,7 +30685,7 @@ function scanKustomization(file, text2, outer, read = () => null) {
     ];
     for (const key of ["resources", "bases", "components"]) {
       const listed = field(document, root, key);
-      for (const item of (0, import_yaml11.isSeq)(listed) ? listed.items : []) {
+      for (const item of (0, import_yaml13.isSeq)(listed) ? listed.items : []) {
         const path = scalarText(item);
         if (path === null) continue;
         const { line } = positionOf(lineCounter, item);
@@ -30471,26 +30727,26 @@ function scanKustomization(file, text2, outer, read = () => null) {
 }
 
 // src/sources/workflow/workflow.ts
-var import_yaml14 = __toESM(require_dist(), 1);
+var import_yaml16 = __toESM(require_dist(), 1);
 import { posix as posix6 } from "node:path";
 
 // src/sources/workflow/matrix.ts
-var import_yaml13 = __toESM(require_dist(), 1);
+var import_yaml15 = __toESM(require_dist(), 1);
 var MAX_MATRIX2 = 256;
 function countCombinations(matrix) {
   let count = 1;
   for (const pair of matrix.items)
-    if ((0, import_yaml13.isScalar)(pair.key) && !["include", "exclude"].includes(String(pair.key.value)) && (0, import_yaml13.isSeq)(pair.value))
+    if ((0, import_yaml15.isScalar)(pair.key) && !["include", "exclude"].includes(String(pair.key.value)) && (0, import_yaml15.isSeq)(pair.value))
       count = Math.min(count * pair.value.items.length, 1e12);
   return count;
 }
 function matrixValue(node, depth = 0) {
-  if ((0, import_yaml13.isScalar)(node)) return String(node.value);
-  if (!(0, import_yaml13.isMap)(node) || depth > 8) return null;
+  if ((0, import_yaml15.isScalar)(node)) return String(node.value);
+  if (!(0, import_yaml15.isMap)(node) || depth > 8) return null;
   const value = {};
   for (const pair of node.items) {
-    const inner = (0, import_yaml13.isScalar)(pair.key) ? matrixValue(pair.value, depth + 1) : null;
-    if (inner === null || !(0, import_yaml13.isScalar)(pair.key)) return null;
+    const inner = (0, import_yaml15.isScalar)(pair.key) ? matrixValue(pair.value, depth + 1) : null;
+    if (inner === null || !(0, import_yaml15.isScalar)(pair.key)) return null;
     value[String(pair.key.value)] = inner;
   }
   return value;
@@ -30503,7 +30759,7 @@ function valueAt(combination, path) {
 }
 function matrixOf2(matrix) {
   if (matrix === void 0) return [];
-  if (!(0, import_yaml13.isMap)(matrix)) return null;
+  if (!(0, import_yaml15.isMap)(matrix)) return null;
   const plain = (node) => {
     const value = matrixValue(node);
     return typeof value === "object" && value !== null ? value : null;
@@ -30512,17 +30768,17 @@ function matrixOf2(matrix) {
   let include = [];
   let exclude = [];
   for (const pair of matrix.items) {
-    if (!(0, import_yaml13.isScalar)(pair.key)) return null;
+    if (!(0, import_yaml15.isScalar)(pair.key)) return null;
     const key = String(pair.key.value);
     const value = pair.value;
     if (key === "include" || key === "exclude") {
-      const entries = (0, import_yaml13.isSeq)(value) ? literalList(value.items, plain) : null;
+      const entries = (0, import_yaml15.isSeq)(value) ? literalList(value.items, plain) : null;
       if (entries === null) return null;
       if (key === "include") include = entries;
       else exclude = entries;
       continue;
     }
-    const values = (0, import_yaml13.isSeq)(value) ? literalList(value.items, (item) => matrixValue(item)) : null;
+    const values = (0, import_yaml15.isSeq)(value) ? literalList(value.items, (item) => matrixValue(item)) : null;
     if (values === null) return null;
     if (combinations.length * values.length > MAX_MATRIX2)
       return { tooMany: countCombinations(matrix) };
@@ -30595,10 +30851,13 @@ function substitute(raw, env, combinations) {
 }
 
 // src/sources/workflow/workflow.ts
-var pinValue = (reference, digest) => {
-  const key = reference.source.slice(0, reference.source.indexOf(": "));
-  const prefix = reference.source.slice(key.length + 2).startsWith("docker://") ? "docker://" : "";
-  return `${key}: ${prefix}${pinWord(formatReference({ ...reference.image, digest: void 0 }), digest)}`;
+var locateValue = (file, reference) => {
+  const scalar = yamlScalarAt(file, reference.line, reference.column);
+  if ("unpinnable" in scalar) return scalar;
+  return file.text.slice(scalar.start, scalar.end).includes("${{") ? EXPRESSION : valueSite(file, scalar.start, scalar.end);
+};
+var EXPRESSION = {
+  unpinnable: "its image is an expression (`${{ \u2026 }}`): pin it where the value is set"
 };
 var workflowSource = {
   name: "workflow",
@@ -30610,25 +30869,25 @@ var workflowSource = {
       name: "workflow-container",
       description: "a workflow job's `container:` (or `container.image`)",
       fence: "yaml",
-      pin: pinValue
+      locate: locateValue
     },
     {
       name: "workflow-service",
       description: "a workflow job's `services.NAME` (or `services.NAME.image`)",
       fence: "yaml",
-      pin: pinValue
+      locate: locateValue
     },
     {
       name: "workflow-step",
       description: "a workflow step that runs `uses: docker://IMAGE`",
       fence: "yaml",
-      pin: pinValue
+      locate: locateValue
     },
     {
       name: "build-context",
       description: "a `build-contexts` entry `NAME=docker-image://IMAGE` of `docker/build-push-action` (a Dockerfile `FROM NAME` is that image)",
       fence: "yaml",
-      pin: (reference, digest) => `${reference.source.slice(0, reference.source.indexOf("=") + 1)}docker-image://${pinWord(formatReference({ ...reference.image, digest: void 0 }), digest)}`
+      locate: (file, reference) => /\$\{\{/.test(reference.source) ? EXPRESSION : prefixedValueSite(file, reference.line, "docker-image://")
     }
   ],
   scan: (file, text2) => scanWorkflow(file, text2)
@@ -30637,9 +30896,9 @@ var MAX_WORKFLOW_LEGS = 4096;
 function literalEnv({ get }, map) {
   const env = {};
   const node = get(map, "env");
-  if ((0, import_yaml14.isMap)(node)) {
+  if ((0, import_yaml16.isMap)(node)) {
     for (const pair of node.items)
-      if ((0, import_yaml14.isScalar)(pair.key) && (0, import_yaml14.isScalar)(pair.value) && !String(pair.value.value).includes("${{"))
+      if ((0, import_yaml16.isScalar)(pair.key) && (0, import_yaml16.isScalar)(pair.value) && !String(pair.value.value).includes("${{"))
         env[String(pair.key.value)] = String(pair.value.value);
   }
   return env;
@@ -30650,17 +30909,17 @@ function scanWorkflow(file, content) {
       file,
       at: (node) => positionOf(lineCounter, node),
       result,
-      get: (map, key) => (0, import_yaml14.isMap)(map) ? field(document, map, key) : void 0,
+      get: (map, key) => (0, import_yaml16.isMap)(map) ? field(document, map, key) : void 0,
       resolve: (node) => deref(document, node),
       legsLeft: MAX_WORKFLOW_LEGS
     };
     const root = document.contents;
     const workflowEnv = literalEnv(reading, root);
     const jobs = reading.get(root, "jobs");
-    if (!(0, import_yaml14.isMap)(jobs)) return;
+    if (!(0, import_yaml16.isMap)(jobs)) return;
     for (const jobPair of jobs.items) {
       const job = reading.resolve(jobPair.value);
-      if ((0, import_yaml14.isMap)(job) && (0, import_yaml14.isScalar)(jobPair.key))
+      if ((0, import_yaml16.isMap)(job) && (0, import_yaml16.isScalar)(jobPair.key))
         scanJob(reading, String(jobPair.key.value), job, workflowEnv);
       if (reading.legsLeft < 0) break;
     }
@@ -30695,14 +30954,14 @@ function scanJob(reading, jobId, job, workflowEnv) {
     combinations
   };
   const container = get(job, "container");
-  if ((0, import_yaml14.isMap)(container))
+  if ((0, import_yaml16.isMap)(container))
     addImage3(reading, values, get(container, "image"), "workflow-container", "image");
   else addImage3(reading, values, container, "workflow-container", "container");
   const services = get(job, "services");
-  if ((0, import_yaml14.isMap)(services))
+  if ((0, import_yaml16.isMap)(services))
     for (const pair of services.items) {
       const service = reading.resolve(pair.value);
-      if ((0, import_yaml14.isMap)(service))
+      if ((0, import_yaml16.isMap)(service))
         addImage3(reading, values, get(service, "image"), "workflow-service", "image");
       else
         addImage3(
@@ -30710,16 +30969,16 @@ function scanJob(reading, jobId, job, workflowEnv) {
           values,
           service,
           "workflow-service",
-          (0, import_yaml14.isScalar)(pair.key) ? String(pair.key.value) : "service"
+          (0, import_yaml16.isScalar)(pair.key) ? String(pair.key.value) : "service"
         );
     }
   const steps = get(job, "steps");
-  if (!(0, import_yaml14.isSeq)(steps)) return;
+  if (!(0, import_yaml16.isSeq)(steps)) return;
   const jobWorkdir = scalarText(get(get(get(job, "defaults"), "run"), "working-directory"));
   steps.items.forEach((item, index) => {
     const step = reading.resolve(item);
     const run2 = get(step, "run");
-    if ((0, import_yaml14.isScalar)(run2) && typeof run2.value === "string")
+    if ((0, import_yaml16.isScalar)(run2) && typeof run2.value === "string")
       result.follows.push(
         ...composeRuns(reading, run2.value, {
           env: { ...values.env, ...literalEnv(reading, step) },
@@ -30729,7 +30988,7 @@ function scanJob(reading, jobId, job, workflowEnv) {
         })
       );
     const uses = get(step, "uses");
-    if (!(0, import_yaml14.isScalar)(uses) || typeof uses.value !== "string") return;
+    if (!(0, import_yaml16.isScalar)(uses) || typeof uses.value !== "string") return;
     if (uses.value.startsWith("docker://")) addImage3(reading, values, uses, "workflow-step", "uses");
     else if (/^docker\/bake-action@/.test(uses.value))
       bakeStep(
@@ -30803,7 +31062,7 @@ function composeRuns({ file, result }, script2, {
   return follows;
 }
 function addImage3({ file, at, result }, { env, combinations }, node, kind, key) {
-  if (!(0, import_yaml14.isScalar)(node) || typeof node.value !== "string") return;
+  if (!(0, import_yaml16.isScalar)(node) || typeof node.value !== "string") return;
   const raw = node.value;
   const { line, col } = at(node);
   const image = raw.startsWith("docker://") ? raw.slice("docker://".length) : raw;
@@ -30849,7 +31108,7 @@ function buildPushStep(reading, inputs, by, line, literal) {
   const { file, result, get } = reading;
   const input = (name) => {
     const node = get(inputs, name);
-    return (0, import_yaml14.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;
+    return (0, import_yaml16.isScalar)(node) && node.value !== null ? { text: String(node.value), node } : null;
   };
   const rawContext = input("context")?.text ?? ".";
   const rawFile = input("file")?.text;
@@ -30959,7 +31218,7 @@ function buildContexts({ file, at, result }, named) {
   const contexts = [];
   const offsetOf = lineOffsets(named.text);
   const { line: valueLine, col } = at(named.node);
-  const firstLine = valueLine + ((0, import_yaml14.isScalar)(named.node) && String(named.node.type).startsWith("BLOCK") ? 1 : 0);
+  const firstLine = valueLine + ((0, import_yaml16.isScalar)(named.node) && String(named.node.type).startsWith("BLOCK") ? 1 : 0);
   for (const entry of lines(named.text)) {
     const match = /^([^=\s]+)=docker-image:\/\/(.+)$/.exec(entry);
     if (!match) continue;
@@ -31009,16 +31268,16 @@ function sourceFor(path, text2, chosenByUser = false) {
 }
 var READ_ORDER = (() => {
   const ordered = [];
-  const visit2 = (source, path) => {
+  const visit3 = (source, path) => {
     if (ordered.includes(source)) return;
     if (path.includes(source))
       throw new Error(`sources follow each other in a cycle: ${source.name}`);
     for (const follower of SOURCES)
       if (follower !== source && follower.follows.includes(source))
-        visit2(follower, [...path, source]);
+        visit3(follower, [...path, source]);
     ordered.push(source);
   };
-  for (const source of SOURCES) visit2(source, []);
+  for (const source of SOURCES) visit3(source, []);
   return ordered;
 })();
 function kindSpec(reference) {
@@ -31401,7 +31660,7 @@ var Keychain = class {
     }
     const server = registry === DOCKER_HUB ? DOCKER_HUB_SERVER : registry;
     const program = `docker-credential-${name}`;
-    const output = await new Promise((resolve7, reject) => {
+    const output = await new Promise((resolve8, reject) => {
       const child = execFile(
         program,
         ["get"],
@@ -31411,7 +31670,7 @@ var Keychain = class {
           shell: false
         },
         (error, stdout) => {
-          if (!error) return resolve7(stdout);
+          if (!error) return resolve8(stdout);
           if (codeOf(error) === "ENOENT") {
             return reject(
               new RegistryError(
@@ -31420,7 +31679,7 @@ var Keychain = class {
               )
             );
           }
-          if (/not found/i.test(String(stdout))) return resolve7(null);
+          if (/not found/i.test(String(stdout))) return resolve8(null);
           reject(
             new RegistryError(
               "credentials",
@@ -31691,7 +31950,7 @@ var Limiter = class {
     return this.size;
   }
   async run(task) {
-    if (this.active >= this.size) await new Promise((resolve7) => this.waiting.push(resolve7));
+    if (this.active >= this.size) await new Promise((resolve8) => this.waiting.push(resolve8));
     else this.active++;
     try {
       return await task();
@@ -31760,7 +32019,7 @@ function followingRedirects(next) {
 
 // src/registry/transport/retry.ts
 var RETRY_STATUS = /* @__PURE__ */ new Set([429, 500, 502, 503, 504]);
-function retrying(next, options, deadline, stats, sleep = (ms) => new Promise((resolve7) => setTimeout(resolve7, ms))) {
+function retrying(next, options, deadline, stats, sleep = (ms) => new Promise((resolve8) => setTimeout(resolve8, ms))) {
   return async (request2) => {
     for (let attempt = 0; ; attempt++) {
       let outcome;
@@ -32290,7 +32549,7 @@ var ReadingPlan = class {
           return { ...this.found, references: dedupe(this.found.references) };
         }
         if (now - lastYield >= YIELD_EVERY_MS) {
-          await new Promise((resolve7) => setImmediate(resolve7));
+          await new Promise((resolve8) => setImmediate(resolve8));
           lastYield = performance.now();
         }
         this.scanEntry(queue[at]);
@@ -32467,6 +32726,51 @@ function dedupe(references) {
   );
 }
 
+// src/pin/place.ts
+function pinPlaces(file, references) {
+  const places = /* @__PURE__ */ new Map();
+  const imagesAt = /* @__PURE__ */ new Map();
+  for (const reference of references) {
+    if (!reference.image || reference.file !== file.file) continue;
+    let place;
+    try {
+      place = kindSpec(reference).locate(file, { ...reference, image: reference.image });
+    } catch {
+      place = { unpinnable: "its value could not be found in the file" };
+    }
+    places.set(reference, place);
+    if (!isPinSite(place)) continue;
+    const images = imagesAt.get(siteKey(place)) ?? /* @__PURE__ */ new Set();
+    images.add(formatReference({ ...reference.image, digest: void 0 }));
+    imagesAt.set(siteKey(place), images);
+  }
+  for (const [reference, place] of places) {
+    const images = isPinSite(place) ? imagesAt.get(siteKey(place)) : void 0;
+    if (images && images.size > 1)
+      places.set(reference, {
+        unpinnable: `the line names ${images.size} images (${[...images].join(", ")}) through its variables: one digest cannot pin them all`
+      });
+  }
+  return places;
+}
+function siteKey(site) {
+  return `${site.start}:${site.end}`;
+}
+function pinnedLines(site, digest) {
+  const from = site.start - site.linesStart;
+  const to = site.end - site.linesStart;
+  return site.lines.slice(0, from) + site.before + digest + site.after + site.lines.slice(to);
+}
+function applyPins(text2, pins) {
+  const ordered = [...new Map(pins.map((pin2) => [siteKey(pin2.site), pin2])).values()].sort(
+    (a, b) => b.site.start - a.site.start
+  );
+  let result = text2;
+  for (const { site, digest } of ordered)
+    result = result.slice(0, site.start) + site.before + digest + site.after + result.slice(site.end);
+  return result;
+}
+
 // src/pipeline/run.ts
 async function run(request2) {
   const asked = request2.platforms.map(normalizePlatform);
@@ -32553,8 +32857,11 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     platforms,
     request2.explainBudgetMiB * 1024 * 1024
   );
-  const findings = compared.map(
-    (finding) => finding.status === "drifted" ? withUses(finding, explanations, request2.cwd) : finding
+  const findings = withPins(
+    compared.map(
+      (finding) => finding.status === "drifted" ? withUses(finding, explanations, request2.cwd) : finding
+    ),
+    request2.cwd
   );
   const verdict = decide(findings, policy, explanations, {
     referencesFound: discovered.references.length,
@@ -32578,18 +32885,38 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     replaced: restored.state === "unusable" ? restored.why : null
   };
 }
+function withPins(findings, cwd) {
+  const wanted2 = (f) => f.status === "drifted" || f.status === "new" || f.status === "pinned" && f.stale;
+  const files = new Set(findings.filter(wanted2).map((f) => f.reference.file));
+  const places = /* @__PURE__ */ new Map();
+  for (const file of files) {
+    const text2 = readInside(cwd, file);
+    if (text2 === null) continue;
+    const references = findings.filter((f) => f.reference.file === file).map((f) => f.reference);
+    for (const [reference, place] of pinPlaces(new FileText(file, text2), references))
+      places.set(reference, place);
+  }
+  return findings.map((finding) => {
+    const pin2 = wanted2(finding) ? places.get(finding.reference) : void 0;
+    return pin2 && finding.status !== "error" ? { ...finding, pin: pin2 } : finding;
+  });
+}
+function readInside(cwd, file) {
+  const path = resolve5(cwd, file);
+  const read = isInside(path, cwd) ? readRegularFile(path, MAX_FILE_BYTES) : null;
+  return read && "text" in read ? read.text : null;
+}
 function withUses(finding, explanations, cwd) {
   const explanation = explanations.get(finding.image);
   const packages = explanation && "packages" in explanation ? explanation.packages : void 0;
   const linesNeeding = kindSpec(finding.reference).packageUses;
   if (!linesNeeding || !packages || !("diff" in packages)) return finding;
   if (packages.diff.removed.length === 0) return finding;
-  const path = resolve5(cwd, finding.reference.file);
-  const read = isInside(path, cwd) ? readRegularFile(path, MAX_FILE_BYTES) : null;
-  if (!read || !("text" in read)) return finding;
+  const text2 = readInside(cwd, finding.reference.file);
+  if (text2 === null) return finding;
   const packageUses2 = linesNeeding(
     finding.reference,
-    read.text,
+    text2,
     packages.diff.removed.map((p) => ({ name: p.name, sharedObject: sharedObject(p.name) }))
   );
   return { ...finding, packageUses: packageUses2 };
@@ -32654,6 +32981,117 @@ async function explainAll(findings, client, platforms, budgetBytes) {
       return result ? [[image, result]] : [];
     })
   );
+}
+
+// src/pipeline/pin.ts
+import { writeFileSync } from "node:fs";
+import { resolve as resolve6 } from "node:path";
+
+// src/pin/diff.ts
+var CONTEXT = 3;
+function unifiedDiff(file, text2, pins) {
+  const lines2 = text2.split("\n").map((line) => line.replace(/\r$/, ""));
+  if (lines2.at(-1) === "") lines2.pop();
+  const changes = [...pins].sort((a, b) => a.site.line - b.site.line).map(({ site, digest }) => ({
+    from: site.line,
+    to: site.endLine,
+    after: pinnedLines(site, digest).split(/\r?\n/)
+  }));
+  const hunks = [];
+  let previous = null;
+  for (const change of changes) {
+    if (previous && change.from - previous.to <= 2 * CONTEXT + 1)
+      hunks[hunks.length - 1].push(change);
+    else hunks.push([change]);
+    previous = change;
+  }
+  const out = [`--- a/${file}`, `+++ b/${file}`];
+  let shift = 0;
+  for (const hunk of hunks) {
+    const start = Math.max(1, hunk[0].from - CONTEXT);
+    const end = Math.min(lines2.length, hunk[hunk.length - 1].to + CONTEXT);
+    const body = [];
+    let line = start;
+    let added = 0;
+    for (const change of hunk) {
+      for (; line < change.from; line++) body.push(` ${lines2[line - 1]}`);
+      for (; line <= change.to; line++) body.push(`-${lines2[line - 1]}`);
+      for (const after of change.after) body.push(`+${after}`);
+      added += change.after.length - (change.to - change.from + 1);
+    }
+    for (; line <= end; line++) body.push(` ${lines2[line - 1]}`);
+    const count = end - start + 1;
+    out.push(`@@ -${start},${count} +${start + shift},${count + added} @@`, ...body);
+    shift += added;
+  }
+  return out.join("\n") + "\n";
+}
+
+// src/pipeline/pin.ts
+async function pinFiles(request2) {
+  const digestOf = await digests(request2);
+  const { discovered } = digestOf;
+  const results = [];
+  const diffs = [];
+  const byFile = /* @__PURE__ */ new Map();
+  for (const reference of discovered.references) {
+    if (!reference.image) continue;
+    const list = byFile.get(reference.file) ?? [];
+    list.push({ ...reference, image: reference.image });
+    byFile.set(reference.file, list);
+  }
+  for (const [file, references] of byFile) {
+    const text2 = readInside(request2.cwd, file);
+    const places = text2 === null ? null : pinPlaces(new FileText(file, text2), references);
+    const pins = [];
+    for (const reference of references) {
+      if (reference.image.digest) {
+        results.push({ reference, status: "already-pinned" });
+        continue;
+      }
+      const place = places?.get(reference) ?? { unpinnable: "the file could not be read again" };
+      const digest = digestOf.get(reference.image);
+      if (!isPinSite(place))
+        results.push({ reference, status: "unpinnable", why: place.unpinnable });
+      else if ("why" in digest) results.push({ reference, status: "unpinnable", why: digest.why });
+      else {
+        pins.push({ site: place, digest: digest.digest });
+        results.push({ reference, status: "pinned", digest: digest.digest });
+      }
+    }
+    if (text2 === null || pins.length === 0) continue;
+    diffs.push({ file, diff: unifiedDiff(file, text2, pins) });
+    if (request2.write) writeFileSync(resolve6(request2.cwd, file), applyPins(text2, pins));
+  }
+  return { discovered, results, diffs };
+}
+async function digests(request2) {
+  if (request2.to === "current") {
+    const { discovered: discovered2, resolutions } = await run({ ...request2, until: "resolve" });
+    return {
+      discovered: discovered2,
+      get: (image) => {
+        const resolved = resolutions.get(resolutionKey(image));
+        if (!resolved) return { why: "it was not resolved" };
+        return "failure" in resolved ? { why: resolved.failure.message } : { digest: resolved.digest };
+      }
+    };
+  }
+  const [{ discovered }, restored] = await Promise.all([
+    run({ ...request2, until: "scan" }),
+    request2.store.restore()
+  ]);
+  const images = restored.state === "found" ? restored.baseline.images : {};
+  return {
+    discovered,
+    get: (image) => {
+      const entry = images[formatReference(image)];
+      if (entry) return { digest: entry.digest };
+      return {
+        why: restored.state === "found" ? "it is not in the baseline: --to current pins it as it is now" : "there is no baseline to pin to: --to current pins each image as it is now"
+      };
+    }
+  };
 }
 
 // src/plain-text.ts
@@ -32997,7 +33435,13 @@ function findingJson(finding, explanations) {
 
 // src/report/remedy.ts
 function pinLine(finding, digest) {
-  return kindSpec(finding.reference).pin({ ...finding.reference, image: finding.parsed }, digest);
+  if (finding.pin && isPinSite(finding.pin)) return dedent(pinnedLines(finding.pin, digest));
+  return `${formatReference({ ...finding.parsed, digest: void 0 })}@${digest}`;
+}
+function dedent(text2) {
+  const lines2 = text2.split(/\r?\n/);
+  const indent = Math.min(...lines2.map((line) => /^[ \t]*/.exec(line)?.[0].length ?? 0));
+  return lines2.map((line) => line.slice(indent).trimEnd()).join("\n");
 }
 
 // src/report/annotations.ts
@@ -33112,7 +33556,9 @@ function driftText(finding, explanations, acceptCommand) {
     ...(finding.packageUses ?? []).map(
       (use) => `  ${use.file}:${use.line}: ${useSentence(use, finding, explanation)}`
     ),
-    `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
+    // a pin of several lines (a Kustomize entry's digest) keeps its lines under each other
+    `  keep the known-good image:  ${pinLine(finding, previous.digest).replaceAll("\n", `
+${" ".repeat(30)}`)}`,
     ...stay ? [`  or stay on the old release: ${stay.reference}`] : [],
     ...compare2 ? [`  source changes:             ${compare2}`] : [],
     `  or accept the new one:      ${acceptCommand}`
@@ -33174,7 +33620,7 @@ function checkJson(result, baseline) {
 
 // src/report/sarif.ts
 import { createHash as createHash2 } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { writeFileSync as writeFileSync2 } from "node:fs";
 
 // src/version.ts
 var VERSION = "0.1.0";
@@ -33213,7 +33659,7 @@ var LEVEL = {
   notice: "note"
 };
 function writeSarif(path, annotations) {
-  writeFileSync(path, JSON.stringify(renderSarif(annotations), null, 2) + "\n");
+  writeFileSync2(path, JSON.stringify(renderSarif(annotations), null, 2) + "\n");
 }
 function renderSarif(annotations) {
   const ids = Object.keys(RULES);
@@ -33271,9 +33717,9 @@ function uriOf(path) {
 }
 function oneLine(a) {
   const lines2 = a.message.split("\n").filter(Boolean);
-  const pin = lines2.find((line) => line.startsWith("Keep the known-good image:"));
-  const first = lines2[0] && lines2[0] !== pin && !lines2[0].startsWith("Or ") ? `: ${lines2[0]}` : "";
-  return `${a.title}${first}${pin ? `. ${pin}` : ""}`;
+  const pin2 = lines2.find((line) => line.startsWith("Keep the known-good image:"));
+  const first = lines2[0] && lines2[0] !== pin2 && !lines2[0].startsWith("Or ") ? `: ${lines2[0]}` : "";
+  return `${a.title}${first}${pin2 ? `. ${pin2}` : ""}`;
 }
 
 // src/report/progress.ts
@@ -33301,6 +33747,7 @@ function progressLines(write, {
 
 // src/cli/args.ts
 import { parseArgs } from "node:util";
+var PIN_TARGETS = ["baseline", "current"];
 var UsageError = class extends Error {
   constructor(message, command2 = null) {
     super(message);
@@ -33309,15 +33756,17 @@ var UsageError = class extends Error {
   }
   command;
 };
-var COMMANDS = ["scan", "resolve", "check"];
+var COMMANDS = ["scan", "resolve", "check", "pin"];
 var COMMAND_TEXT = {
   scan: "list every image reference the files name, offline",
   resolve: "ask each reference's registry for its current digest",
-  check: "compare the digests with the baseline file: drift exits 1"
+  check: "compare the digests with the baseline file: drift exits 1",
+  pin: "write each reference as tag@digest where it is written"
 };
 var EXIT_STATUS = `Exit status:
   0  nothing to fail on
-  1  drift, or images not checked (--on-error fail: any; auto, the default: all)
+  1  drift, or images not checked (--on-error fail: any; auto, the default:
+     all); pin --check: a reference not pinned to a digest
   2  a usage error (the message says which flag)
   3  any other failure (the message says which)
   4  resolve: some reference could not be determined or resolved`;
@@ -33342,31 +33791,35 @@ var OPTIONS = [
     text: "do not search paths matching GLOB (besides node_modules, vendor and .git); files named as PATH are always read (repeatable)",
     commands: COMMANDS
   },
-  { flag: "--json", text: "print one JSON object on stdout", commands: COMMANDS },
+  {
+    flag: "--json",
+    text: "print one JSON object on stdout",
+    commands: ["scan", "resolve", "check"]
+  },
   {
     flag: "--platforms P,\u2026",
     text: "platforms to track, e.g. linux/amd64,linux/arm64 (default: this machine's)",
-    commands: ["resolve", "check"]
+    commands: ["resolve", "check", "pin"]
   },
   {
     flag: "--insecure-registries H,\u2026",
     text: "registry hosts spoken to over plain HTTP",
-    commands: ["resolve", "check"]
+    commands: ["resolve", "check", "pin"]
   },
   {
     flag: "--registry-mirror R=URL",
     text: "ask registry R through its pull-through mirror at URL first, e.g. docker.io=https://mirror.example.com (repeatable)",
-    commands: ["resolve", "check"]
+    commands: ["resolve", "check", "pin"]
   },
   {
     flag: "--timeout SECONDS",
     text: `per registry request, above 0 and at most ${MAX_TIMEOUT_SECONDS}; the run stops asking after ${RUN_TIMEOUT_FACTOR} \xD7 this (default ${DEFAULTS.timeoutSeconds})`,
-    commands: ["resolve", "check"]
+    commands: ["resolve", "check", "pin"]
   },
   {
     flag: "--baseline FILE",
     text: `the baseline file (default ${DEFAULTS.baselineFile})`,
-    commands: ["check"]
+    commands: ["check", "pin"]
   },
   {
     flag: "--update",
@@ -33402,6 +33855,21 @@ var OPTIONS = [
     flag: "--explain-budget MIB",
     text: `compressed layer MiB read per drifted image to compare its packages, 0 or more (default ${DEFAULTS.explainBudgetMiB}; 0: SBOMs only)`,
     commands: ["check"]
+  },
+  {
+    flag: "--to baseline|current",
+    text: "pin: to the digest the baseline file recorded (baseline, the default), or to where each tag points now (current)",
+    commands: ["pin"]
+  },
+  {
+    flag: "--check",
+    text: "pin: write nothing; list the references not pinned and exit 1 if there are any",
+    commands: ["pin"]
+  },
+  {
+    flag: "--dry-run",
+    text: "pin: write nothing; print the change as a unified diff",
+    commands: ["pin"]
   },
   { flag: "-h, --help", text: "show this help (help COMMAND: that command's)", commands: COMMANDS },
   { flag: "-V, --version", text: "print the version", commands: COMMANDS }
@@ -33476,6 +33944,9 @@ var FLAGS = {
   "fail-on": { type: "string" },
   "explain-budget": { type: "string" },
   sarif: { type: "string" },
+  to: { type: "string" },
+  check: { type: "boolean" },
+  "dry-run": { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" }
 };
@@ -33572,7 +34043,10 @@ function commandOptions(command2, paths, values, argv) {
     ),
     insecureRegistries: commaList(values["insecure-registries"] ?? ""),
     registryMirrors: mirrorsFlag(values["registry-mirror"] ?? []),
-    timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), "--timeout")
+    timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), "--timeout"),
+    pinTo: oneOf(values.to ?? "baseline", PIN_TARGETS, "--to"),
+    check: values.check ?? false,
+    dryRun: values["dry-run"] ?? false
   };
 }
 function mirrorsFlag(entries) {
@@ -33683,6 +34157,7 @@ async function command(options, io) {
     });
     return unresolved.length > 0 || discovered.errors.length > 0 ? UNRESOLVED_EXIT : 0;
   }
+  if (options.command === "pin") return pin(options, scanning, registry, io);
   const result = await run({
     ...scanning,
     until: "check",
@@ -33696,6 +34171,39 @@ async function command(options, io) {
   warn(result.discovered, io, result.stats.mirrorFallbacks);
   writeCheck(result, options, io);
   return result.verdict.failures.length > 0 ? 1 : 0;
+}
+async function pin(options, scanning, registry, io) {
+  const write = !options.check && !options.dryRun;
+  const { discovered, results, diffs } = await pinFiles(
+    options.pinTo === "current" && !options.check ? { ...scanning, write, to: "current", registry } : { ...scanning, write, to: "baseline", store: new LockfileStore(io.cwd, options.baseline) }
+  );
+  warn(discovered, io);
+  const at = (r) => `${r.file}:${r.line}`;
+  const image = (r) => r.image ? formatReference(r.image) : "";
+  if (options.check) {
+    const unpinned = results.filter((r) => r.status !== "already-pinned");
+    for (const { reference } of unpinned)
+      io.stdout(`${at(reference)}: ${image(reference)} is not pinned to a digest
+`);
+    io.stdout(
+      unpinned.length === 0 ? `Every reference is pinned (${counted(results.length, "reference")}).
+` : `${counted(unpinned.length, "reference")} of ${results.length} not pinned: ${io.program} pin writes the pins.
+`
+    );
+    return unpinned.length > 0 ? 1 : 0;
+  }
+  if (options.dryRun) for (const { diff } of diffs) io.stdout(diff);
+  for (const result of results)
+    if (result.status === "unpinnable")
+      io.stderr(`not pinned: ${at(result.reference)}: ${image(result.reference)}: ${result.why}
+`);
+  const pinned = results.filter((r) => r.status === "pinned").length;
+  const verb = write ? "pinned" : "would pin";
+  io.stderr(
+    `${verb} ${counted(pinned, "reference")} in ${counted(diffs.length, "file")} to ${options.pinTo === "current" ? "their current digests" : `the digests of ${options.baseline}`}; ${results.length - pinned} left as they are
+`
+  );
+  return 0;
 }
 function writeCheck(result, options, io) {
   const acceptCommand = acceptInvocation(io.program, options.argv);
@@ -33716,7 +34224,7 @@ function writeCheck(result, options, io) {
 `);
   if (options.sarif)
     writeSarif(
-      resolve6(io.cwd, options.sarif),
+      resolve7(io.cwd, options.sarif),
       annotationsFor(result.findings, result.explanations, result.verdict, acceptCommand)
     );
 }

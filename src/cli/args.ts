@@ -26,8 +26,11 @@ import {
 } from '../config/values.js'
 import { SEVERITIES, type Severity } from '../explain/diff.js'
 import { messageOf } from '../errors.js'
+import type { PinTo } from '../pipeline/pin.js'
 
-export type CommandName = 'scan' | 'resolve' | 'check'
+const PIN_TARGETS = ['baseline', 'current'] as const
+
+export type CommandName = 'scan' | 'resolve' | 'check' | 'pin'
 
 export interface CliCommand {
   command: CommandName
@@ -56,6 +59,12 @@ export interface CliCommand {
   /** `--registry-mirror UPSTREAM=URL`: a pull-through mirror per upstream registry. */
   registryMirrors: Record<string, string>
   timeoutSeconds: number
+  /** pin: the digest each reference is pinned to: the baseline's, or where its tag points now. */
+  pinTo: PinTo
+  /** pin: exit 1 listing the references not pinned, writing nothing. */
+  check: boolean
+  /** pin: print the unified diff, writing nothing. */
+  dryRun: boolean
 }
 
 export type ParsedArgs =
@@ -75,19 +84,21 @@ export class UsageError extends Error {
   }
 }
 
-const COMMANDS: CommandName[] = ['scan', 'resolve', 'check']
+const COMMANDS: CommandName[] = ['scan', 'resolve', 'check', 'pin']
 
 /** What each command does, in one line. */
 const COMMAND_TEXT: Record<CommandName, string> = {
   scan: 'list every image reference the files name, offline',
   resolve: "ask each reference's registry for its current digest",
-  check: 'compare the digests with the baseline file: drift exits 1'
+  check: 'compare the digests with the baseline file: drift exits 1',
+  pin: 'write each reference as tag@digest where it is written'
 }
 
 /** The exit statuses, as every help shows them. */
 const EXIT_STATUS = `Exit status:
   0  nothing to fail on
-  1  drift, or images not checked (--on-error fail: any; auto, the default: all)
+  1  drift, or images not checked (--on-error fail: any; auto, the default:
+     all); pin --check: a reference not pinned to a digest
   2  a usage error (the message says which flag)
   3  any other failure (the message says which)
   4  resolve: some reference could not be determined or resolved`
@@ -114,31 +125,35 @@ const OPTIONS: { flag: string; text: string; commands: readonly CommandName[] }[
     text: 'do not search paths matching GLOB (besides node_modules, vendor and .git); files named as PATH are always read (repeatable)',
     commands: COMMANDS
   },
-  { flag: '--json', text: 'print one JSON object on stdout', commands: COMMANDS },
+  {
+    flag: '--json',
+    text: 'print one JSON object on stdout',
+    commands: ['scan', 'resolve', 'check']
+  },
   {
     flag: '--platforms P,…',
     text: "platforms to track, e.g. linux/amd64,linux/arm64 (default: this machine's)",
-    commands: ['resolve', 'check']
+    commands: ['resolve', 'check', 'pin']
   },
   {
     flag: '--insecure-registries H,…',
     text: 'registry hosts spoken to over plain HTTP',
-    commands: ['resolve', 'check']
+    commands: ['resolve', 'check', 'pin']
   },
   {
     flag: '--registry-mirror R=URL',
     text: 'ask registry R through its pull-through mirror at URL first, e.g. docker.io=https://mirror.example.com (repeatable)',
-    commands: ['resolve', 'check']
+    commands: ['resolve', 'check', 'pin']
   },
   {
     flag: '--timeout SECONDS',
     text: `per registry request, above 0 and at most ${MAX_TIMEOUT_SECONDS}; the run stops asking after ${RUN_TIMEOUT_FACTOR} × this (default ${DEFAULTS.timeoutSeconds})`,
-    commands: ['resolve', 'check']
+    commands: ['resolve', 'check', 'pin']
   },
   {
     flag: '--baseline FILE',
     text: `the baseline file (default ${DEFAULTS.baselineFile})`,
-    commands: ['check']
+    commands: ['check', 'pin']
   },
   {
     flag: '--update',
@@ -174,6 +189,21 @@ const OPTIONS: { flag: string; text: string; commands: readonly CommandName[] }[
     flag: '--explain-budget MIB',
     text: `compressed layer MiB read per drifted image to compare its packages, 0 or more (default ${DEFAULTS.explainBudgetMiB}; 0: SBOMs only)`,
     commands: ['check']
+  },
+  {
+    flag: '--to baseline|current',
+    text: 'pin: to the digest the baseline file recorded (baseline, the default), or to where each tag points now (current)',
+    commands: ['pin']
+  },
+  {
+    flag: '--check',
+    text: 'pin: write nothing; list the references not pinned and exit 1 if there are any',
+    commands: ['pin']
+  },
+  {
+    flag: '--dry-run',
+    text: 'pin: write nothing; print the change as a unified diff',
+    commands: ['pin']
   },
   { flag: '-h, --help', text: "show this help (help COMMAND: that command's)", commands: COMMANDS },
   { flag: '-V, --version', text: 'print the version', commands: COMMANDS }
@@ -262,6 +292,9 @@ const FLAGS = {
   'fail-on': { type: 'string' },
   'explain-budget': { type: 'string' },
   sarif: { type: 'string' },
+  to: { type: 'string' },
+  check: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' }
 } as const
@@ -378,7 +411,10 @@ function commandOptions(
     ),
     insecureRegistries: commaList(values['insecure-registries'] ?? ''),
     registryMirrors: mirrorsFlag(values['registry-mirror'] ?? []),
-    timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), '--timeout')
+    timeoutSeconds: parseTimeout(values.timeout ?? String(DEFAULTS.timeoutSeconds), '--timeout'),
+    pinTo: oneOf(values.to ?? 'baseline', PIN_TARGETS, '--to'),
+    check: values.check ?? false,
+    dryRun: values['dry-run'] ?? false
   }
 }
 

@@ -5,7 +5,10 @@ import { policyOf } from '../decide/policy.js'
 import { resolve } from 'node:path'
 import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError, parseVariables } from '../config/values.js'
-import { run, type Checked } from '../pipeline/run.js'
+import { run, type Checked, type ResolveRequest, type ScanRequest } from '../pipeline/run.js'
+import { pinFiles } from '../pipeline/pin.js'
+import { formatReference } from '../reference/reference.js'
+import { counted } from '../words.js'
 import { hostPlatform } from '../reference/platform.js'
 import { inertText } from '../plain-text.js'
 import { annotationsFor } from '../report/annotations.js'
@@ -128,6 +131,7 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
     })
     return unresolved.length > 0 || discovered.errors.length > 0 ? UNRESOLVED_EXIT : 0
   }
+  if (options.command === 'pin') return pin(options, scanning, registry, io)
   const result = await run({
     ...scanning,
     until: 'check',
@@ -141,6 +145,48 @@ async function command(options: CliCommand, io: CliIO): Promise<number> {
   warn(result.discovered, io, result.stats.mirrorFallbacks)
   writeCheck(result, options, io)
   return result.verdict.failures.length > 0 ? 1 : 0
+}
+
+/**
+ * `pin`: the references rewritten where they are written (or, with --dry-run, the diff that
+ * would do it; with --check, the references not pinned, exit 1 when there are any).
+ */
+async function pin(
+  options: CliCommand,
+  scanning: Omit<ScanRequest, 'until'>,
+  registry: ResolveRequest['registry'],
+  io: CliIO
+): Promise<number> {
+  const write = !options.check && !options.dryRun
+  const { discovered, results, diffs } = await pinFiles(
+    options.pinTo === 'current' && !options.check
+      ? { ...scanning, write, to: 'current', registry }
+      : { ...scanning, write, to: 'baseline', store: new LockfileStore(io.cwd, options.baseline) }
+  )
+  warn(discovered, io)
+  const at = (r: FoundReference) => `${r.file}:${r.line}`
+  const image = (r: FoundReference) => (r.image ? formatReference(r.image) : '')
+  if (options.check) {
+    const unpinned = results.filter(r => r.status !== 'already-pinned')
+    for (const { reference } of unpinned)
+      io.stdout(`${at(reference)}: ${image(reference)} is not pinned to a digest\n`)
+    io.stdout(
+      unpinned.length === 0
+        ? `Every reference is pinned (${counted(results.length, 'reference')}).\n`
+        : `${counted(unpinned.length, 'reference')} of ${results.length} not pinned: ${io.program} pin writes the pins.\n`
+    )
+    return unpinned.length > 0 ? 1 : 0
+  }
+  if (options.dryRun) for (const { diff } of diffs) io.stdout(diff)
+  for (const result of results)
+    if (result.status === 'unpinnable')
+      io.stderr(`not pinned: ${at(result.reference)}: ${image(result.reference)}: ${result.why}\n`)
+  const pinned = results.filter(r => r.status === 'pinned').length
+  const verb = write ? 'pinned' : 'would pin'
+  io.stderr(
+    `${verb} ${counted(pinned, 'reference')} in ${counted(diffs.length, 'file')} to ${options.pinTo === 'current' ? 'their current digests' : `the digests of ${options.baseline}`}; ${results.length - pinned} left as they are\n`
+  )
+  return 0
 }
 
 /** What `check` prints (a table or JSON), the SARIF file it writes, and its messages on stderr. */

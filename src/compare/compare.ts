@@ -8,6 +8,7 @@ import { formatReference, type ImageReference } from '../reference/reference.js'
 import type { RegistryErrorKind } from '../registry/transport/errors.js'
 import { resolutionKey, type PlatformChange, type Resolution } from '../resolve/resolve.js'
 import type { PackageUse } from '../sources/read/source.js'
+import type { PinPlace } from '../sources/read/pin-site.js'
 import { UNREADABLE_KIND, type FoundReference, type ScanProblem } from '../sources/read/source.js'
 
 /** Where a reference (its tag) points now. */
@@ -29,6 +30,8 @@ interface Found {
   image: string
   /** The same, parsed. */
   parsed: ImageReference
+  /** Where its digest is written in its file, when the run read the file for the remedy. */
+  pin?: PinPlace
 }
 
 /** What happened to one reference since the baseline: each status carries exactly its facts. */

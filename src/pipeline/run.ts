@@ -27,7 +27,9 @@ import {
   type Resolution
 } from '../resolve/resolve.js'
 import { discover, type DiscoverOptions, type Discovered } from '../sources/discover.js'
-import type { ScanProblem } from '../sources/read/source.js'
+import type { FoundReference, ScanProblem } from '../sources/read/source.js'
+import { FileText, type PinPlace } from '../sources/read/pin-site.js'
+import { pinPlaces } from '../pin/place.js'
 import { counted } from '../words.js'
 import { ConfigError } from '../config/values.js'
 import { DEFAULTS, RUN_TIMEOUT_FACTOR } from '../config/defaults.js'
@@ -217,9 +219,12 @@ async function decideAndSave(
     platforms,
     request.explainBudgetMiB * 1024 * 1024
   )
-  // a drift with the lines that need what it removed: a new finding, compare's left as it made it
-  const findings = compared.map(finding =>
-    finding.status === 'drifted' ? withUses(finding, explanations, request.cwd) : finding
+  // a drift with the lines that need what it removed, and each line's pin: new findings, compare's left as it made them
+  const findings = withPins(
+    compared.map(finding =>
+      finding.status === 'drifted' ? withUses(finding, explanations, request.cwd) : finding
+    ),
+    request.cwd
   )
   const verdict = decide(findings, policy, explanations, {
     referencesFound: discovered.references.length,
@@ -246,6 +251,36 @@ async function decideAndSave(
   }
 }
 
+/**
+ * Where each reference the report tells to pin is written: a drift (to its known-good
+ * digest), a new image (as it is now), a stale pin. Each file is read once, through the
+ * same rules as the scan.
+ */
+function withPins(findings: Finding[], cwd: string): Finding[] {
+  const wanted = (f: Finding) =>
+    f.status === 'drifted' || f.status === 'new' || (f.status === 'pinned' && f.stale)
+  const files = new Set(findings.filter(wanted).map(f => f.reference.file))
+  const places = new Map<FoundReference, PinPlace>()
+  for (const file of files) {
+    const text = readInside(cwd, file)
+    if (text === null) continue
+    const references = findings.filter(f => f.reference.file === file).map(f => f.reference)
+    for (const [reference, place] of pinPlaces(new FileText(file, text), references))
+      places.set(reference, place)
+  }
+  return findings.map(finding => {
+    const pin = wanted(finding) ? places.get(finding.reference) : undefined
+    return pin && finding.status !== 'error' ? { ...finding, pin } : finding
+  })
+}
+
+/** A file of the scanned root, read as the scan read it a moment ago; null when it is no longer that. */
+export function readInside(cwd: string, file: string): string | null {
+  const path = resolve(cwd, file)
+  const read = isInside(path, cwd) ? readRegularFile(path, MAX_FILE_BYTES) : null
+  return read && 'text' in read ? read.text : null
+}
+
 /** The lines of a drifted reference's file that need a package the new image lost, where its kind can tell. */
 function withUses(
   finding: DriftedFinding,
@@ -257,13 +292,11 @@ function withUses(
   const linesNeeding = kindSpec(finding.reference).packageUses
   if (!linesNeeding || !packages || !('diff' in packages)) return finding
   if (packages.diff.removed.length === 0) return finding
-  // through the same rules as the scan: it was read a moment ago, and must still be that file
-  const path = resolve(cwd, finding.reference.file)
-  const read = isInside(path, cwd) ? readRegularFile(path, MAX_FILE_BYTES) : null
-  if (!read || !('text' in read)) return finding
+  const text = readInside(cwd, finding.reference.file)
+  if (text === null) return finding
   const packageUses = linesNeeding(
     finding.reference,
-    read.text,
+    text,
     packages.diff.removed.map(p => ({ name: p.name, sharedObject: sharedObject(p.name) }))
   )
   return { ...finding, packageUses }

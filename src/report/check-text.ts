@@ -99,7 +99,8 @@ function driftText(
     ...(finding.packageUses ?? []).map(
       use => `  ${use.file}:${use.line}: ${useSentence(use, finding, explanation)}`
     ),
-    `  keep the known-good image:  ${pinLine(finding, previous.digest)}`,
+    // a pin of several lines (a Kustomize entry's digest) keeps its lines under each other
+    `  keep the known-good image:  ${pinLine(finding, previous.digest).replaceAll('\n', `\n${' '.repeat(30)}`)}`,
     ...(stay ? [`  or stay on the old release: ${stay.reference}`] : []),
     ...(compare ? [`  source changes:             ${compare}`] : []),
     `  or accept the new one:      ${acceptCommand}`

@@ -20,7 +20,7 @@ import {
   type Explanations
 } from './findings.js'
 import { explanationMarkdown } from './explanation-text.js'
-import { pinFence, pinLine } from './remedy.js'
+import { pinFence, pinLine, unpinnableWhy } from './remedy.js'
 import { counted } from '../words.js'
 import { mdCode, mdFence, mdText } from './markdown-escape.js'
 
@@ -138,8 +138,9 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
 function remedy(finding: DriftedFinding, context: ReportContext): string[] {
   const { reference } = finding
   const change = changeSummary(context.explanations.get(finding.image))
-  const pin = pinLine(finding, finding.previous.digest).replace(/[\r\n]+/g, ' ')
-  const fence = mdFence([pin])
+  const pin = pinLine(finding, finding.previous.digest)
+  const fence = mdFence(pin.split('\n'))
+  const unpinnable = unpinnableWhy(finding)
   const accepted = accepts(context.accepted ?? false, finding.image)
   const explanation = context.explanations.get(finding.image)
   return [
@@ -153,7 +154,9 @@ function remedy(finding: DriftedFinding, context: ReportContext): string[] {
     ...(accepted
       ? ['Accepted: the new digest is recorded as the baseline.']
       : [
-          'Keep the known-good image by pinning it:',
+          unpinnable
+            ? `Keep the known-good image by pinning it (not on this line: ${mdText(unpinnable)}):`
+            : 'Keep the known-good image by pinning it:',
           '',
           fence + pinFence(finding),
           pin,

@@ -12,12 +12,24 @@ import {
   emptyScan,
   excerpt,
   imageOrError,
-  pinWord,
+  type FoundReference,
   type Source,
   type SourceScan,
   scanYaml
 } from './read/source.js'
 import { field, positionOf, scalarText } from './read/yaml.js'
+import type { ImageReference } from '../reference/reference.js'
+import {
+  isPinSite,
+  pairOf,
+  type FileText,
+  type PinPlace,
+  siteOf,
+  valueSite,
+  yamlKeySite,
+  yamlScalarAt,
+  yamlValueSite
+} from './read/pin-site.js'
 
 /** How deep values are searched for images. */
 const MAX_DEPTH = 32
@@ -33,17 +45,14 @@ export const helmValuesSource: Source = {
       description:
         "Helm values `image: {registry, repository, tag}` (or `image`/`name` for `repository`; `registry` and `tag` optional; an empty tag is the chart's `appVersion`), under `image` or a key ending in `Image`, in a `values*.yaml` beside `Chart.yaml`",
       fence: 'yaml',
-      pin: (reference, digest) => `tag: "${reference.image.tag ?? 'latest'}@${digest}"`
+      locate: locateImageMap
     },
     {
       name: 'helm-values-reference',
       description:
         'a Helm value that is a whole reference, under `image` or a key ending in `Image` (`pauseImage: registry.k8s.io/pause:3.2`)',
       fence: 'yaml',
-      pin: (reference, digest) => {
-        const key = reference.source.slice(0, reference.source.indexOf(':'))
-        return `${key}: "${pinWord(reference.source.slice(key.length + 2), digest)}"`
-      }
+      locate: (file, reference) => yamlValueSite(file, reference.line, reference.column)
     }
   ],
   scan: (file, text, context) => {
@@ -161,4 +170,27 @@ function plainImage(
 function appVersionOf(chart: string): string | null {
   const match = /^appVersion[ \t]*:[ \t]*["']?([^"'\s#]+)/m.exec(chart)
   return match ? match[1] : null
+}
+
+/**
+ * An image map pinned as its chart renders it: into its `digest:` when it has one (Bitnami's
+ * charts), else onto its tag (`tag: "7.2@sha256:…"`, what `repository:tag` templates render);
+ * an empty or missing tag is the chart's appVersion, written out.
+ */
+function locateImageMap(
+  file: FileText,
+  reference: FoundReference & { image: ImageReference }
+): PinPlace {
+  const at = yamlScalarAt(file, reference.line, reference.column)
+  if ('unpinnable' in at) return at
+  if (!at.map) return { unpinnable: 'its image is not a map' }
+  if (pairOf(at.map, 'digest')) return yamlKeySite(file, at.map, 'digest')
+  const tag = reference.image.tag ?? 'latest'
+  if (pairOf(at.map, 'tag')?.value !== at.scalar) {
+    const added = yamlKeySite(file, at.map, 'tag')
+    return isPinSite(added) ? { ...added, before: `${added.before}"${tag}@`, after: '"' } : added
+  }
+  return at.start === at.end
+    ? siteOf(file, at.start, at.end, `${tag}@`)
+    : valueSite(file, at.start, at.end)
 }

@@ -4,15 +4,14 @@
  * for its platforms, and its named contexts.
  */
 import { posix } from 'node:path'
-import { formatReference } from '../../reference/reference.js'
 import { parsePlatform, PlatformError } from '../../reference/platform.js'
 import { HclError, parseHcl, type Block, type Body, type Expr } from '../read/hcl.js'
 import { evaluate, Unknown, type Value } from './evaluate.js'
 import { fromJson } from './json.js'
+import { prefixedValueSite, setElsewhere } from '../read/pin-site.js'
 import {
   imageOrError,
   isRemoteContext,
-  pinWord,
   emptyScan,
   follow,
   type FoundReference,
@@ -48,8 +47,11 @@ export const bakeSource: Source<BakeInvocation> = {
       description:
         'a Bake target\'s named context `contexts = { NAME = "docker-image://IMAGE" }` (a Dockerfile `FROM NAME` is that image)',
       fence: 'hcl',
-      pin: (reference, digest) =>
-        `${reference.source.slice(0, reference.source.indexOf('=') + 1)} "docker-image://${pinWord(formatReference({ ...reference.image, digest: undefined }), digest)}"`
+      // `${TAG}` is written through when the file gives the variable a default
+      locate: (file, reference) =>
+        prefixedValueSite(file, reference.line, 'docker-image://', name =>
+          hasVariableDefault(file.text, name) ? null : setElsewhere(`variable "${name}"`, name)
+        )
     }
   ],
   scan: (file, text, context) => {
@@ -410,4 +412,12 @@ function matrixOf(
   for (const [key, values] of lists)
     combinations = combinations.flatMap(c => values.map(v => ({ ...c, [key]: v })))
   return combinations
+}
+
+/** `variable "NAME" { default = … }` in an HCL Bake file: a `${NAME}` the pin can be written through. */
+function hasVariableDefault(text: string, name: string): boolean {
+  const block = new RegExp(`variable[ \\t]+"${name}"[ \\t]*\\{`).exec(text)
+  if (!block) return false
+  const body = text.slice(block.index + block[0].length, text.indexOf('}', block.index))
+  return /(^|\s)default[ \t]*=/.test(body)
 }

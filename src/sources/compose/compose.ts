@@ -15,10 +15,10 @@ import { parseDotenv } from './dotenv.js'
 import { guardedLookup } from '../read/variables.js'
 import { dockerfileSource } from '../dockerfile/dockerfile.js'
 import { deref, field, parseYaml, scalarText, type ParsedYaml } from '../read/yaml.js'
+import { setElsewhere, yamlValueSite } from '../read/pin-site.js'
 import {
   excerpt,
   isRemoteContext,
-  pinImageLine,
   emptyScan,
   follow,
   type FoundReference,
@@ -63,7 +63,11 @@ export const composeSource: Source<ComposeFiles> = {
       description:
         "a Compose service `image:` for a service that has no `build:` (with `build:`, the Dockerfile it builds is scanned instead, with the service's `build.args`)",
       fence: 'yaml',
-      pin: pinImageLine
+      // `${TAG:-7}` has a default to write the pin through; `${TAG}` is set elsewhere
+      locate: (file, reference) =>
+        yamlValueSite(file, reference.line, reference.column, name =>
+          setElsewhere(`\${${name}}`, name)
+        )
     }
   ],
   scan: (file, text, context) => {

@@ -3,7 +3,6 @@
  */
 import { DEFAULT_PLATFORM, parsePlatform, PlatformError } from '../../reference/platform.js'
 import { formatReference } from '../../reference/reference.js'
-import type { ImageReference } from '../../reference/reference.js'
 import {
   parseDockerfileSyntax,
   splitFlags,
@@ -11,11 +10,11 @@ import {
   type DockerfileSyntax,
   type Instruction
 } from './syntax.js'
+import { locateInDockerfile } from './pin.js'
 import { packageUses } from './uses.js'
 import { expand, ExpansionError, type Lookup } from '../read/expand.js'
 import {
   imageOrError,
-  pinWord,
   referenceKey,
   type FoundReference,
   type ScanProblem,
@@ -72,12 +71,7 @@ export const dockerfileSource: Source<DockerfileBuild> = {
       description:
         '`FROM [--platform=P] IMAGE [AS name]`, unless IMAGE is `scratch` or an earlier stage',
       fence: 'dockerfile',
-      pin: (reference, digest) => {
-        const words = reference.source.split(/\s+/)
-        const index = words.findIndex((word, i) => i > 0 && !word.startsWith('--'))
-        words[index] = pinWord(words[index], digest)
-        return words.join(' ')
-      },
+      locate: locateInDockerfile,
       // the RUN, COPY and ADD lines of the stages built on it
       packageUses: (reference, text, removed) =>
         packageUses(reference.file, text, reference.line, removed)
@@ -87,20 +81,19 @@ export const dockerfileSource: Source<DockerfileBuild> = {
       description:
         '`COPY --from=IMAGE`, unless the value is a stage name or index (BuildKit expands no variables there)',
       fence: 'dockerfile',
-      pin: (reference, digest) => pinFlag(reference, digest, /^(--from=)(.+)$/i, '--from=')
+      locate: locateInDockerfile
     },
     {
       name: 'mount-from',
       description: '`RUN --mount=…,from=IMAGE,…`, unless the value is a stage name or index',
       fence: 'dockerfile',
-      pin: (reference, digest) =>
-        pinFlag(reference, digest, /^(--mount=.*?\bfrom=)([^,]+)(.*)$/i, 'from=')
+      locate: locateInDockerfile
     },
     {
       name: 'syntax',
       description: 'the `# syntax=IMAGE` parser directive (the frontend image BuildKit pulls)',
       fence: 'dockerfile',
-      pin: (reference, digest) => `# syntax=${pinWord(formatReference(reference.image), digest)}`
+      locate: locateInDockerfile
     }
   ],
   scan: (file, text, context) => {
@@ -116,21 +109,6 @@ export const dockerfileSource: Source<DockerfileBuild> = {
     })
     return { ...scanned, errors: [], follows: [] }
   }
-}
-
-/** COPY --from=IMAGE, RUN --mount=…,from=IMAGE,…: the value pinned in its flag. */
-function pinFlag(
-  reference: FoundReference & { image: ImageReference },
-  digest: string,
-  option: RegExp,
-  bare: string
-): string {
-  const words = reference.source.split(/\s+/)
-  const index = words.findIndex(word => option.test(word) && !/from=\d+(,|$)/i.test(word))
-  const match = option.exec(words[index] ?? '')
-  if (!match) return `${bare}${pinWord(formatReference(reference.image), digest)}`
-  words[index] = `${match[1]}${pinWord(match[2], digest)}${match[3] ?? ''}`
-  return words.join(' ')
 }
 
 /**

@@ -5,17 +5,11 @@
  * that is one is said not to be scanned; the other documents of the file are read.
  */
 import { isMap, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml'
-import {
-  emptyScan,
-  excerpt,
-  imageOrError,
-  pinImageLine,
-  type Source,
-  type SourceScan
-} from '../read/source.js'
+import { emptyScan, excerpt, imageOrError, type Source, type SourceScan } from '../read/source.js'
 import { MAX_FILE_BYTES, MAX_MANIFEST_BYTES, mebibytes } from '../read/read-file.js'
 import { isPatched, type ContainerAt, type PatchedContainer } from './selector.js'
 import { deref, field, parseYamlStream, positionOf, scalarText, yamlError } from '../read/yaml.js'
+import { yamlValueSite } from '../read/pin-site.js'
 
 /** The kind of a reference a Kustomize `images:` entry makes: declared by the kustomization source. */
 export const KUSTOMIZE_KIND = 'kustomize'
@@ -74,7 +68,7 @@ export const kubernetesSource: Source<KustomizeImages> = {
       description:
         '`image:` of `containers`, `initContainers` and `ephemeralContainers` in a Pod spec: a Pod, a workload template (`spec.template.spec`), a CronJob (`spec.jobTemplate.spec.template.spec`), in every document and every `List` item',
       fence: 'yaml',
-      pin: pinImageLine
+      locate: (file, reference) => yamlValueSite(file, reference.line, reference.column)
     }
   ],
   scan: (file, text, context) =>
@@ -275,7 +269,8 @@ export function addImage(
 /**
  * The image after each kustomization's `images:`, innermost first, as Kustomize's image
  * transformer does it: an entry matches the image's name without tag or digest; `newName`
- * replaces the name, `newTag` the tag, and `digest` the tag (or digest) too.
+ * replaces the name; `newTag` and `digest` together give `:newTag@digest`, and either alone
+ * replaces both the tag and the digest written.
  */
 export function applyOverrides(
   written: string,
@@ -288,11 +283,9 @@ export function applyOverrides(
     const override = layer.find(o => o.name === name)
     if (!override) continue
     by = override
-    const tagged = override.digest
-      ? `@${override.digest}`
-      : override.newTag
-        ? `:${override.newTag}`
-        : suffix
+    const tagged =
+      (override.newTag ? `:${override.newTag}` : '') +
+        (override.digest ? `@${override.digest}` : '') || suffix
     image = `${override.newName ?? name}${tagged}`
   }
   return { image, by }

@@ -20,6 +20,7 @@ import {
   type SourceScan,
   scanYaml
 } from '../read/source.js'
+import { pairOf, yamlKeySite, yamlScalarAt } from '../read/pin-site.js'
 import { field, positionOf, scalarText } from '../read/yaml.js'
 
 /** The names `kustomize build DIR` looks for, in its order. */
@@ -41,7 +42,17 @@ export const kustomizeSource: Source<KustomizeImages> = {
       description:
         'a Kustomize `images:` entry (`name`, `newName`, `newTag`, `digest`) that changes an image of the manifests its `resources` list',
       fence: 'yaml',
-      pin: (reference, digest) => `- {${reference.source}, digest: ${digest}}`
+      locate: (file, reference) => {
+        const at = yamlScalarAt(file, reference.line, reference.column)
+        if ('unpinnable' in at) return at
+        if (!at.map) return { unpinnable: 'its `images:` entry is not a map' }
+        // an entry's digest alone drops the tag: the tag is written beside it, to keep watching it
+        const tag =
+          pairOf(at.map, 'newTag') || !reference.image.tag
+            ? []
+            : [`newTag: ${JSON.stringify(reference.image.tag)}`]
+        return yamlKeySite(file, at.map, 'digest', tag)
+      }
     }
   ],
   scan: (file, text, context) =>

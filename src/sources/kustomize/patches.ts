@@ -28,21 +28,20 @@ import type { PatchedContainer } from '../kubernetes/selector.js'
 import {
   emptyScan,
   follow,
-  pinWord,
   type Follow,
   type Source,
   type SourceScan,
   type ReferenceKindSpec
 } from '../read/source.js'
 import { field, parseYamlStream, positionOf, scalarText } from '../read/yaml.js'
+import { yamlValueSite } from '../read/pin-site.js'
 
 const JSON_PATCH_SPEC: ReferenceKindSpec = {
   name: JSON_PATCH_KIND,
   description:
     "the `value:` of a Kustomize JSON 6902 patch that sets a container's image (`op: replace`, `path: /spec/template/spec/containers/0/image`)",
   fence: 'yaml',
-  pin: (reference, digest) =>
-    `value: ${pinWord(reference.source.replace(/^value:\s*/, ''), digest)}`
+  locate: (file, reference) => yamlValueSite(file, reference.line, reference.column)
 }
 
 /** A JSON 6902 patch file, read only as the kustomization that applies it says. */

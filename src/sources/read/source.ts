@@ -1,7 +1,7 @@
 /**
  * The contract every source of image references fulfils (Dockerfiles, Compose files, …):
  * which files are its own (by name and content), how it scans one, which other files it
- * follows, and how a reference it found is pinned. Discovery, the remedy and the docs read
+ * follows, and where a reference it found is pinned. Discovery, the remedy and the docs read
  * the list in `index.ts`.
  */
 import {
@@ -12,6 +12,7 @@ import {
 } from '../../reference/reference.js'
 import { parseYaml, type ParsedYaml } from './yaml.js'
 import type { ScanProblem } from './text.js'
+import type { FileText, PinPlace } from './pin-site.js'
 
 // the readers' words, part of every source's contract
 export { excerpt, type ScanProblem } from './text.js'
@@ -136,8 +137,8 @@ export interface ReferenceKindSpec {
   description: string
   /** Language of the fenced block the pinned line is shown in. */
   fence: string
-  /** The line as written, its image pinned to `digest`. */
-  pin: (reference: FoundReference & { image: ImageReference }, digest: string) => string
+  /** Where the reference's digest is written in its file, or why it cannot be pinned there. */
+  locate: (file: FileText, reference: FoundReference & { image: ImageReference }) => PinPlace
   /** The lines of the reference's file (its text) that need a package the new image lost. */
   packageUses?: (
     reference: FoundReference,
@@ -193,16 +194,6 @@ export const UNREADABLE_KIND = 'file'
  */
 export function isRemoteContext(context: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(context) || context.startsWith('git@')
-}
-
-/** An `image: IMAGE` line as written, its image pinned: Compose services and Kubernetes containers. */
-export function pinImageLine(reference: FoundReference, digest: string): string {
-  return `image: ${pinWord(reference.source.replace(/^image:\s*/, ''), digest)}`
-}
-
-/** `image@digest`, replacing a digest already there. */
-export function pinWord(word: string, digest: string): string {
-  return `${word.replace(/@[^@\s]*$/, '')}@${digest}`
 }
 
 /** A scan of a one-document YAML file: `read` fills it, or the file's one error is all it holds. */

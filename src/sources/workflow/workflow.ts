@@ -7,14 +7,13 @@ import { bakeSource } from '../bake/bake.js'
 import { composeSource } from '../compose/compose.js'
 import { dockerfileSource } from '../dockerfile/dockerfile.js'
 import { deref, field, positionOf, scalarText } from '../read/yaml.js'
+import { prefixedValueSite, valueSite, yamlScalarAt } from '../read/pin-site.js'
 import { substitute } from './expressions.js'
 import { MAX_MATRIX, matrixOf, type Combination } from './matrix.js'
-import { formatReference } from '../../reference/reference.js'
 import { parsePlatform, PlatformError } from '../../reference/platform.js'
 import {
   imageOrError,
   isRemoteContext,
-  pinWord,
   follow,
   type Follow,
   type ReferenceKindSpec,
@@ -24,11 +23,17 @@ import {
   scanYaml
 } from '../read/source.js'
 
-/** The line as written (`key: value`), its value the image in full pinned to the digest. */
-const pinValue: ReferenceKindSpec['pin'] = (reference, digest) => {
-  const key = reference.source.slice(0, reference.source.indexOf(': '))
-  const prefix = reference.source.slice(key.length + 2).startsWith('docker://') ? 'docker://' : ''
-  return `${key}: ${prefix}${pinWord(formatReference({ ...reference.image, digest: undefined }), digest)}`
+/** A job's or step's image, pinned where it is written; an expression is set elsewhere. */
+const locateValue: ReferenceKindSpec['locate'] = (file, reference) => {
+  const scalar = yamlScalarAt(file, reference.line, reference.column)
+  if ('unpinnable' in scalar) return scalar
+  return file.text.slice(scalar.start, scalar.end).includes('${{')
+    ? EXPRESSION
+    : valueSite(file, scalar.start, scalar.end)
+}
+
+const EXPRESSION = {
+  unpinnable: 'its image is an expression (`${{ … }}`): pin it where the value is set'
 }
 
 /**
@@ -45,27 +50,29 @@ export const workflowSource: Source = {
       name: 'workflow-container',
       description: "a workflow job's `container:` (or `container.image`)",
       fence: 'yaml',
-      pin: pinValue
+      locate: locateValue
     },
     {
       name: 'workflow-service',
       description: "a workflow job's `services.NAME` (or `services.NAME.image`)",
       fence: 'yaml',
-      pin: pinValue
+      locate: locateValue
     },
     {
       name: 'workflow-step',
       description: 'a workflow step that runs `uses: docker://IMAGE`',
       fence: 'yaml',
-      pin: pinValue
+      locate: locateValue
     },
     {
       name: 'build-context',
       description:
         'a `build-contexts` entry `NAME=docker-image://IMAGE` of `docker/build-push-action` (a Dockerfile `FROM NAME` is that image)',
       fence: 'yaml',
-      pin: (reference, digest) =>
-        `${reference.source.slice(0, reference.source.indexOf('=') + 1)}docker-image://${pinWord(formatReference({ ...reference.image, digest: undefined }), digest)}`
+      locate: (file, reference) =>
+        /\$\{\{/.test(reference.source)
+          ? EXPRESSION
+          : prefixedValueSite(file, reference.line, 'docker-image://')
     }
   ],
   scan: (file, text) => scanWorkflow(file, text)

@@ -1,0 +1,66 @@
+/**
+ * Where each reference of a file is pinned, through its kind's locator: one site per place in
+ * the text, and a site that names several images (a line read with two builds' args, or
+ * once per platform through `$TARGETARCH`) cannot take one digest. Pure.
+ */
+import { formatReference } from '../reference/reference.js'
+import { kindSpec } from '../sources/index.js'
+import { isPinSite, type FileText, type PinPlace, type PinSite } from '../sources/read/pin-site.js'
+import type { FoundReference } from '../sources/read/source.js'
+
+/** The place of each reference of `file` that names an image. */
+export function pinPlaces(
+  file: FileText,
+  references: readonly FoundReference[]
+): Map<FoundReference, PinPlace> {
+  const places = new Map<FoundReference, PinPlace>()
+  const imagesAt = new Map<string, Set<string>>()
+  for (const reference of references) {
+    if (!reference.image || reference.file !== file.file) continue
+    let place: PinPlace
+    try {
+      place = kindSpec(reference).locate(file, { ...reference, image: reference.image })
+    } catch {
+      place = { unpinnable: 'its value could not be found in the file' }
+    }
+    places.set(reference, place)
+    if (!isPinSite(place)) continue
+    const images = imagesAt.get(siteKey(place)) ?? new Set<string>()
+    images.add(formatReference({ ...reference.image, digest: undefined }))
+    imagesAt.set(siteKey(place), images)
+  }
+  for (const [reference, place] of places) {
+    const images = isPinSite(place) ? imagesAt.get(siteKey(place)) : undefined
+    if (images && images.size > 1)
+      places.set(reference, {
+        unpinnable: `the line names ${images.size} images (${[...images].join(', ')}) through its variables: one digest cannot pin them all`
+      })
+  }
+  return places
+}
+
+function siteKey(site: PinSite): string {
+  return `${site.start}:${site.end}`
+}
+
+/** The lines a site touches, the digest written in. */
+export function pinnedLines(site: PinSite, digest: string): string {
+  const from = site.start - site.linesStart
+  const to = site.end - site.linesStart
+  return site.lines.slice(0, from) + site.before + digest + site.after + site.lines.slice(to)
+}
+
+/** A file's text with each site's digest written in; sites are distinct places of it. */
+export function applyPins(
+  text: string,
+  pins: readonly { site: PinSite; digest: string }[]
+): string {
+  const ordered = [...new Map(pins.map(pin => [siteKey(pin.site), pin])).values()].sort(
+    (a, b) => b.site.start - a.site.start
+  )
+  let result = text
+  for (const { site, digest } of ordered)
+    result =
+      result.slice(0, site.start) + site.before + digest + site.after + result.slice(site.end)
+  return result
+}

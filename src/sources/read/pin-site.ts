@@ -1,0 +1,285 @@
+/**
+ * Where a reference's digest is written in its file: the characters a pin replaces, found on
+ * the file's own text so that everything around them (quotes, comments, spacing, line
+ * endings, variables) stays as written. Pure.
+ */
+import { isMap, isPair, isScalar, visit, type Document, type Scalar, type YAMLMap } from 'yaml'
+import { parseYamlStream } from './yaml.js'
+
+/**
+ * A pin as an edit of the file: the characters from `start` to `end` (offsets in its text;
+ * an insertion when equal) become `before + digest + after`. It holds the lines it touches
+ * as written, so a pin line can be shown without the file.
+ */
+export interface PinSite {
+  start: number
+  end: number
+  before: string
+  after: string
+  /** The first and last line (1-based) the edit touches. */
+  line: number
+  endLine: number
+  /** Those lines as written, without the last one's line break, and the offset they start at. */
+  lines: string
+  linesStart: number
+}
+
+/** Why a reference cannot be pinned where it is written. */
+export interface Unpinnable {
+  unpinnable: string
+}
+
+export type PinPlace = PinSite | Unpinnable
+
+export function isPinSite(place: PinPlace): place is PinSite {
+  return !('unpinnable' in place)
+}
+
+/** A file's text with its line starts, and its YAML documents when a locator parses them, each computed once. */
+export class FileText {
+  private starts: number[] | null = null
+  private documents: Document[] | null | undefined
+
+  constructor(
+    readonly file: string,
+    readonly text: string
+  ) {}
+
+  /** The offset of a 1-based line and column. */
+  offsetOf(line: number, column: number): number {
+    return (this.lineStarts()[line - 1] ?? this.text.length) + column - 1
+  }
+
+  /** The 1-based line an offset is on. */
+  lineAt(offset: number): number {
+    const starts = this.lineStarts()
+    let low = 0
+    let high = starts.length - 1
+    while (low < high) {
+      const middle = (low + high + 1) >> 1
+      if (starts[middle] <= offset) low = middle
+      else high = middle - 1
+    }
+    return low + 1
+  }
+
+  /** Where the line an offset is on ends, before its line break. */
+  lineEnd(offset: number): number {
+    const next = this.text.indexOf('\n', offset)
+    const end = next < 0 ? this.text.length : next
+    return end > offset && this.text[end - 1] === '\r' ? end - 1 : end
+  }
+
+  /** The file's line break: CRLF when its first line ends so. */
+  get lineBreak(): string {
+    const first = this.text.indexOf('\n')
+    return first > 0 && this.text[first - 1] === '\r' ? '\r\n' : '\n'
+  }
+
+  /** The YAML documents, or null when the file does not parse. */
+  yaml(): Document[] | null {
+    if (this.documents === undefined) {
+      const parsed = parseYamlStream(this.file, this.text)
+      this.documents =
+        'error' in parsed || parsed.documents.some(d => d.errors.length > 0)
+          ? null
+          : parsed.documents
+    }
+    return this.documents
+  }
+
+  private lineStarts(): number[] {
+    if (this.starts === null) {
+      this.starts = [0]
+      for (let at = this.text.indexOf('\n'); at >= 0; at = this.text.indexOf('\n', at + 1))
+        this.starts.push(at + 1)
+    }
+    return this.starts
+  }
+}
+
+/** An edit of the characters from `start` to `end`, with the lines it touches. */
+export function siteOf(
+  file: FileText,
+  start: number,
+  end: number,
+  before: string,
+  after = ''
+): PinSite {
+  const line = file.lineAt(start)
+  const endLine = file.lineAt(end)
+  const linesStart = file.offsetOf(line, 1)
+  return {
+    start,
+    end,
+    before,
+    after,
+    line,
+    endLine,
+    lines: file.text.slice(linesStart, file.lineEnd(end)),
+    linesStart
+  }
+}
+
+/**
+ * The pin of a value written from `start` to `end`: a digest already there is replaced,
+ * else one is appended (`redis:7` → `redis:7@sha256:…`, `${TAG}-slim` → `${TAG}-slim@sha256:…`).
+ * A variable it names without a default of its own is asked of `unset`: why the pin cannot
+ * be written through it, or null when it can.
+ */
+export function valueSite(
+  file: FileText,
+  start: number,
+  end: number,
+  unset: (name: string) => string | null = () => null
+): PinPlace {
+  for (const name of variablesWithoutDefault(file.text.slice(start, end))) {
+    const why = unset(name)
+    if (why !== null) return { unpinnable: why }
+  }
+  const at = file.text.lastIndexOf('@', end - 1)
+  return at >= start ? siteOf(file, at, end, '@') : siteOf(file, end, end, '@')
+}
+
+/** Why a pin cannot be written through a variable set elsewhere. */
+export function setElsewhere(variable: string, name: string): string {
+  return `its image comes from ${variable}, which has no default here: pin it where ${name} is set`
+}
+
+/**
+ * The scalar that starts at a reference's line and column, the map it is a value of, and
+ * where its text is written (inside its quotes); or why it cannot be rewritten in place.
+ */
+export function yamlScalarAt(
+  file: FileText,
+  line: number,
+  column: number
+): { scalar: Scalar | null; map: YAMLMap | null; start: number; end: number } | Unpinnable {
+  const documents = file.yaml()
+  if (documents === null) return { unpinnable: 'the file is not valid YAML' }
+  const offset = file.offsetOf(line, column)
+  let found: { scalar: Scalar; map: YAMLMap | null } | null = null
+  for (const document of documents) {
+    visit(document, {
+      Scalar(_key, node, path) {
+        if (node.range?.[0] !== offset) return undefined
+        const parent = path.at(-1)
+        const map = isPair(parent) ? path.at(-2) : null
+        found = { scalar: node, map: isMap(map) ? map : null }
+        return visit.BREAK
+      }
+    })
+    if (found) break
+  }
+  // a value inside a block scalar (a kustomization's inline `patch: |`) is YAML of its own
+  if (found === null) return inlineScalarAt(file, offset)
+  const { scalar, map }: { scalar: Scalar; map: YAMLMap | null } = found
+  const [start, end] = scalar.range ?? [offset, offset]
+  if (scalar.type === 'BLOCK_LITERAL' || scalar.type === 'BLOCK_FOLDED')
+    return { unpinnable: 'it is a block scalar (`|` or `>`): write it on one line to pin it' }
+  const quoted = scalar.type === 'QUOTE_DOUBLE' || scalar.type === 'QUOTE_SINGLE'
+  const inner = quoted ? [start + 1, end - 1] : [start, end]
+  // an escape or a folded line would be rewritten wrong: the text must be the value itself
+  if (file.text.slice(inner[0], inner[1]) !== String(scalar.value))
+    return { unpinnable: 'its value is written with escapes or over several lines' }
+  return { scalar, map, start: inner[0], end: inner[1] }
+}
+
+/** A one-line value read from its first character: quoted, or plain up to a blank, a comma or a bracket. */
+function inlineScalarAt(
+  file: FileText,
+  offset: number
+): { scalar: null; map: null; start: number; end: number } | Unpinnable {
+  const rest = file.text.slice(offset, file.lineEnd(offset))
+  const quote = rest[0]
+  const close = quote === '"' || quote === "'" ? rest.indexOf(quote, 1) : -1
+  if (close > 0) return { scalar: null, map: null, start: offset + 1, end: offset + close }
+  const plain = /^[^\s,\]}"'#]+/.exec(rest)?.[0]
+  return plain
+    ? { scalar: null, map: null, start: offset, end: offset + plain.length }
+    : { unpinnable: 'its value is not written where it is read' }
+}
+
+/** A YAML value pinned in place: `image: "redis:7"` → `image: "redis:7@sha256:…"`. */
+export function yamlValueSite(
+  file: FileText,
+  line: number,
+  column: number,
+  unset?: (name: string) => string | null
+): PinPlace {
+  const scalar = yamlScalarAt(file, line, column)
+  return 'unpinnable' in scalar ? scalar : valueSite(file, scalar.start, scalar.end, unset)
+}
+
+/** The pair of a map whose key is `key`. */
+export function pairOf(map: YAMLMap, key: string) {
+  return map.items.find(pair => isScalar(pair.key) && pair.key.value === key)
+}
+
+/**
+ * A YAML value the map has under `key`, rewritten whole to the digest, or the key added after
+ * the map's last entry (on a line of its own in a block map, after a comma in a flow map),
+ * after the entries `first` (`newTag: 7`) when it is added.
+ */
+export function yamlKeySite(
+  file: FileText,
+  map: YAMLMap,
+  key: string,
+  first: readonly string[] = []
+): PinPlace {
+  const pair = pairOf(map, key)
+  if (pair && isScalar(pair.value) && pair.value.range) {
+    const [start, end] = pair.value.range
+    const quoted = pair.value.type === 'QUOTE_DOUBLE' || pair.value.type === 'QUOTE_SINGLE'
+    // `digest: ""`, `digest: ~`: the value is written inside the quotes, or replaces the null
+    return quoted ? siteOf(file, start + 1, end - 1, '') : siteOf(file, start, end, '')
+  }
+  if (pair) return { unpinnable: `its \`${key}:\` is not a plain value` }
+  const last = map.items.at(-1)
+  const lastEnd = isScalar(last?.value) ? last.value.range?.[1] : undefined
+  const firstKey = map.items[0]?.key
+  const keyStart = isScalar(firstKey) ? firstKey.range?.[0] : undefined
+  if (lastEnd === undefined || keyStart === undefined)
+    return { unpinnable: 'its entry is not a map of plain values' }
+  const entries = [...first, `${key}: `]
+  if (map.flow) return siteOf(file, lastEnd, lastEnd, entries.map(e => `, ${e}`).join(''))
+  const indent = ' '.repeat(keyStart - file.offsetOf(file.lineAt(keyStart), 1))
+  const end = file.lineEnd(lastEnd)
+  return siteOf(file, end, end, entries.map(e => `${file.lineBreak}${indent}${e}`).join(''))
+}
+
+/**
+ * The variables a value names (`$NAME`, `${NAME}`, `${NAME:+x}`) without a default of its
+ * own (`${NAME:-x}`, `${NAME-x}`); `$$` is a dollar sign.
+ */
+export function variablesWithoutDefault(value: string): string[] {
+  const names: string[] = []
+  // bounded: a value is one reference as written
+  for (const [, braced, hasDefault, bare] of value.slice(0, 1024).matchAll(VARIABLE))
+    if ((braced !== undefined && hasDefault === undefined) || bare !== undefined)
+      names.push(braced ?? bare)
+  return names
+}
+
+const VARIABLE =
+  /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)|:?[+?])?[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)/g
+
+/**
+ * The value after `prefix` on a line (`base=docker-image://alpine:3.20`, a Bake context's
+ * `"docker-image://…"`), up to a quote, a comma or white space.
+ */
+export function prefixedValueSite(
+  file: FileText,
+  line: number,
+  prefix: string,
+  unset?: (name: string) => string | null
+): PinPlace {
+  const lineStart = file.offsetOf(line, 1)
+  const lineText = file.text.slice(lineStart, file.lineEnd(lineStart))
+  const at = lineText.indexOf(prefix)
+  if (at < 0) return { unpinnable: `its \`${prefix}\` value is not written on one line` }
+  const rest = lineText.slice(at + prefix.length)
+  const length = /^[^"'\s,]*/.exec(rest)?.[0].length ?? 0
+  const start = lineStart + at + prefix.length
+  return valueSite(file, start, start + length, unset)
+}
