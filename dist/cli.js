@@ -26281,12 +26281,12 @@ function parseBaseline(text2, source) {
 }
 function platformDigests(value) {
   if (!isRecord(value)) return null;
-  const digests2 = {};
+  const digests = {};
   for (const [platform, digest] of Object.entries(value)) {
     if (!isDigest(digest)) return null;
-    digests2[platform] = digest;
+    digests[platform] = digest;
   }
-  return digests2;
+  return digests;
 }
 function strings(value) {
   return Array.isArray(value) && value.every((item) => typeof item === "string") ? value : null;
@@ -26465,6 +26465,8 @@ var DEFAULTS = {
   onMissingBaseline: "warn",
   saveBaseline: "default-branch",
   comment: "on-drift",
+  suggest: "pin",
+  writePins: "off",
   baselineFile: ".base-image-drift.json",
   /** Enough for the layers of a typical slim image (python:3.12-slim is about 45 MiB). */
   explainBudgetMiB: 100,
@@ -26679,12 +26681,12 @@ function platformEntries(index) {
   return index.manifests.filter((d) => d.platform?.os && d.platform.architecture && !isAttestation(d)).map((d) => ({ digest: d.digest, platform: platformOf(d.platform ?? {}) }));
 }
 function trackedDigests(entries, tracked) {
-  const digests2 = {};
+  const digests = {};
   for (const platform of tracked) {
     const entry = entries.find((e) => e.platform === normalizePlatform(platform));
-    if (entry) digests2[normalizePlatform(platform)] = entry.digest;
+    if (entry) digests[normalizePlatform(platform)] = entry.digest;
   }
-  return digests2;
+  return digests;
 }
 function descriptor(value, what) {
   if (!isRecord(value) || !isDigest(value.digest))
@@ -32956,16 +32958,22 @@ function noLongerRead(baseline, discovered) {
 }
 var EXPLAINED_AT_ONCE = 2;
 async function explainAll(findings, client, platforms, budgetBytes) {
-  const drifted = /* @__PURE__ */ new Map();
+  const moved = /* @__PURE__ */ new Map();
   for (const f of findings)
-    if (f.status === "drifted" && !drifted.has(f.image)) drifted.set(f.image, f);
-  const queue = [...drifted];
+    if (f.status === "drifted" && !moved.has(f.image))
+      moved.set(f.image, { move: f, budget: budgetBytes });
+    else if (f.status === "pinned" && f.stale && f.tagDigest && !moved.has(f.image))
+      moved.set(f.image, {
+        move: { parsed: f.parsed, previous: f.current, current: { digest: f.tagDigest } },
+        budget: 0
+      });
+  const queue = [...moved];
   const explained = /* @__PURE__ */ new Map();
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
-      const [image, finding] = next;
+      const [image, { move, budget }] = next;
       try {
-        explained.set(image, await explainDrift(finding, client, platforms, budgetBytes));
+        explained.set(image, await explainDrift(move, client, platforms, budget));
       } catch (error) {
         explained.set(image, {
           platform: null,
@@ -32976,7 +32984,7 @@ async function explainAll(findings, client, platforms, budgetBytes) {
   };
   await Promise.all(Array.from({ length: EXPLAINED_AT_ONCE }, worker));
   return new Map(
-    [...drifted.keys()].flatMap((image) => {
+    [...moved.keys()].flatMap((image) => {
       const result = explained.get(image);
       return result ? [[image, result]] : [];
     })
@@ -33028,29 +33036,26 @@ function unifiedDiff(file, text2, pins) {
 }
 
 // src/pipeline/pin.ts
-async function pinFiles(request2) {
-  const digestOf = await digests(request2);
-  const { discovered } = digestOf;
+function pinReferences(cwd, references, digestOf, write) {
   const results = [];
-  const diffs = [];
+  const changed = [];
   const byFile = /* @__PURE__ */ new Map();
-  for (const reference of discovered.references) {
-    if (!reference.image) continue;
-    const list = byFile.get(reference.file) ?? [];
-    list.push({ ...reference, image: reference.image });
-    byFile.set(reference.file, list);
-  }
-  for (const [file, references] of byFile) {
-    const text2 = readInside(request2.cwd, file);
-    const places = text2 === null ? null : pinPlaces(new FileText(file, text2), references);
+  for (const reference of references)
+    if (reference.image)
+      byFile.set(reference.file, [...byFile.get(reference.file) ?? [], reference]);
+  for (const [file, found] of byFile) {
+    const text2 = readInside(cwd, file);
+    const places = text2 === null ? null : pinPlaces(new FileText(file, text2), found);
     const pins = [];
-    for (const reference of references) {
-      if (reference.image.digest) {
+    for (const reference of found) {
+      const image = reference.image;
+      if (!image) continue;
+      if (image.digest) {
         results.push({ reference, status: "already-pinned" });
         continue;
       }
       const place = places?.get(reference) ?? { unpinnable: "the file could not be read again" };
-      const digest = digestOf.get(reference.image);
+      const digest = digestOf(image);
       if (!isPinSite(place))
         results.push({ reference, status: "unpinnable", why: place.unpinnable });
       else if ("why" in digest) results.push({ reference, status: "unpinnable", why: digest.why });
@@ -33060,37 +33065,25 @@ async function pinFiles(request2) {
       }
     }
     if (text2 === null || pins.length === 0) continue;
-    diffs.push({ file, diff: unifiedDiff(file, text2, pins) });
-    if (request2.write) writeFileSync(resolve6(request2.cwd, file), applyPins(text2, pins));
+    changed.push({ file, diff: unifiedDiff(file, text2, pins) });
+    if (write) writeFileSync(resolve6(cwd, file), applyPins(text2, pins));
   }
-  return { discovered, results, diffs };
+  return { results, changed };
 }
-async function digests(request2) {
-  if (request2.to === "current") {
-    const { discovered: discovered2, resolutions } = await run({ ...request2, until: "resolve" });
+function baselineDigests(baseline) {
+  return (image) => {
+    const entry = baseline?.images[formatReference(image)];
+    if (entry) return { digest: entry.digest };
     return {
-      discovered: discovered2,
-      get: (image) => {
-        const resolved = resolutions.get(resolutionKey(image));
-        if (!resolved) return { why: "it was not resolved" };
-        return "failure" in resolved ? { why: resolved.failure.message } : { digest: resolved.digest };
-      }
+      why: baseline ? "it is not in the baseline: pinning to the current digests pins it as it is now" : "there is no baseline to pin to: pinning to the current digests pins each image as it is now"
     };
-  }
-  const [{ discovered }, restored] = await Promise.all([
-    run({ ...request2, until: "scan" }),
-    request2.store.restore()
-  ]);
-  const images = restored.state === "found" ? restored.baseline.images : {};
-  return {
-    discovered,
-    get: (image) => {
-      const entry = images[formatReference(image)];
-      if (entry) return { digest: entry.digest };
-      return {
-        why: restored.state === "found" ? "it is not in the baseline: --to current pins it as it is now" : "there is no baseline to pin to: --to current pins each image as it is now"
-      };
-    }
+  };
+}
+function currentDigests(resolutions) {
+  return (image) => {
+    const resolved = resolutions.get(resolutionKey(image));
+    if (!resolved) return { why: "its registry was not asked" };
+    return "failure" in resolved ? { why: resolved.failure.message } : { digest: resolved.digest };
   };
 }
 
@@ -34174,9 +34167,18 @@ async function command(options, io) {
 }
 async function pin(options, scanning, registry, io) {
   const write = !options.check && !options.dryRun;
-  const { discovered, results, diffs } = await pinFiles(
-    options.pinTo === "current" && !options.check ? { ...scanning, write, to: "current", registry } : { ...scanning, write, to: "baseline", store: new LockfileStore(io.cwd, options.baseline) }
-  );
+  const current = options.pinTo === "current" && !options.check;
+  const { discovered, digestOf } = current ? await run({ ...scanning, until: "resolve", registry }).then((r) => ({
+    discovered: r.discovered,
+    digestOf: currentDigests(r.resolutions)
+  })) : await Promise.all([
+    run({ ...scanning, until: "scan" }),
+    new LockfileStore(io.cwd, options.baseline).restore()
+  ]).then(([scanned, restored]) => ({
+    discovered: scanned.discovered,
+    digestOf: baselineDigests(restored.state === "found" ? restored.baseline : null)
+  }));
+  const { results, changed: diffs } = pinReferences(io.cwd, discovered.references, digestOf, write);
   warn(discovered, io);
   const at = (r) => `${r.file}:${r.line}`;
   const image = (r) => r.image ? formatReference(r.image) : "";

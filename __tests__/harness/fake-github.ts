@@ -10,13 +10,28 @@ export interface RecordedRequest {
 
 /**
  * A local stand-in for the GitHub REST API (GITHUB_API_URL) that records every request:
- * issue comments and check runs, with switches for a missing permission.
+ * issue comments, check runs, and pull-request reviews with their diff and threads, with
+ * switches for a missing permission.
  */
 export class FakeGitHub {
   readonly requests: RecordedRequest[] = []
   readonly comments: { id: number; body: string; user: { login: string } }[] = []
-  /** Answer 403 to creating comments (a fork pull request's read-only token). */
+  /** Answer 403 to creating comments and reviews (a fork pull request's read-only token). */
   denyComments = false
+  /** The pull request's files, with the `patch` GitHub shows of each. */
+  pullFiles: { filename: string; patch?: string }[] = []
+  /** Review comments on the pull request: each one a thread of its own. */
+  readonly reviewComments: {
+    id: number
+    body: string
+    path: string
+    line: number
+    start_line: number | null
+    user: { login: string }
+  }[] = []
+  readonly reviews: { id: number; body: string; event: string; commit_id?: string }[] = []
+  /** Review comments whose threads someone resolved (GraphQL's `isResolved`). */
+  readonly resolved = new Set<number>()
   /** Answer 403 to creating check runs (a token without `checks: write`). */
   denyChecks = false
   /** What `GET /repos/{owner}/{repo}` says the default branch is; null answers 404. */
@@ -107,10 +122,76 @@ export class FakeGitHub {
         req.method === 'PATCH' &&
         (match = /^\/repos\/[^/]+\/[^/]+\/issues\/comments\/(\d+)$/.exec(path))
       ) {
+        if (this.denyComments)
+          return json(403, { message: 'Resource not accessible by integration' })
         const comment = this.comments.find(c => c.id === Number(match![1]))
         if (!comment) return json(404, { message: 'Not Found' })
         comment.body = String(body?.body)
         json(200, comment)
+      } else if (req.method === 'GET' && /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/files$/.test(path)) {
+        json(200, this.pullFiles)
+      } else if (
+        req.method === 'GET' &&
+        /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/comments$/.test(path)
+      ) {
+        json(200, this.reviewComments)
+      } else if (
+        req.method === 'POST' &&
+        /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/reviews$/.test(path)
+      ) {
+        if (this.denyComments)
+          return json(403, { message: 'Resource not accessible by integration' })
+        const comments = (body?.comments ?? []) as Record<string, unknown>[]
+        // GitHub takes a comment only on a line inside one of the diff's hunks
+        const outside = comments.find(c => !this.inDiff(String(c.path), Number(c.line)))
+        if (outside)
+          return json(422, {
+            message: 'Unprocessable Entity',
+            errors: ['Line could not be resolved']
+          })
+        const review = {
+          id: this.nextId++,
+          body: String(body?.body ?? ''),
+          event: String(body?.event),
+          ...(body?.commit_id ? { commit_id: String(body.commit_id) } : {})
+        }
+        this.reviews.push(review)
+        for (const c of comments)
+          this.reviewComments.push({
+            id: this.nextId++,
+            body: String(c.body),
+            path: String(c.path),
+            line: Number(c.line),
+            start_line: typeof c.start_line === 'number' ? c.start_line : null,
+            user: { login: 'github-actions[bot]' }
+          })
+        json(200, review)
+      } else if (
+        req.method === 'PATCH' &&
+        (match = /^\/repos\/[^/]+\/[^/]+\/pulls\/comments\/(\d+)$/.exec(path))
+      ) {
+        if (this.denyComments)
+          return json(403, { message: 'Resource not accessible by integration' })
+        const comment = this.reviewComments.find(c => c.id === Number(match![1]))
+        if (!comment) return json(404, { message: 'Not Found' })
+        comment.body = String(body?.body)
+        json(200, comment)
+      } else if (req.method === 'POST' && path === '/graphql') {
+        json(200, {
+          data: {
+            repository: {
+              pullRequest: {
+                reviewThreads: {
+                  nodes: this.reviewComments.map(c => ({
+                    isResolved: this.resolved.has(c.id),
+                    comments: { nodes: [{ databaseId: c.id }] }
+                  })),
+                  pageInfo: { hasNextPage: false, endCursor: null }
+                }
+              }
+            }
+          }
+        })
       } else if (req.method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/check-runs$/.test(path)) {
         if (this.denyChecks) return json(403, { message: 'Resource not accessible by integration' })
         json(201, { id: this.nextId++, ...body })
@@ -122,6 +203,14 @@ export class FakeGitHub {
     })
     this.port = await listen(this.server)
     return this
+  }
+
+  /** Whether a line of the new file is inside a hunk of the file's patch (`@@ -a,b +c,d @@`: c to c+d-1). */
+  private inDiff(file: string, line: number): boolean {
+    const patch = this.pullFiles.find(f => f.filename === file)?.patch ?? ''
+    for (const [, start, count] of patch.matchAll(/^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@/gm))
+      if (line >= Number(start) && line < Number(start) + Number(count ?? 1)) return true
+    return false
   }
 
   async stop(): Promise<void> {

@@ -4,12 +4,16 @@
 import * as core from '@actions/core'
 import {
   COMMENT_MODES,
+  SUGGEST_MODES,
+  WRITE_PINS_MODES,
   DEFAULTS,
   REACTIONS,
   ERROR_REACTIONS,
   type ErrorReaction,
   SAVE_BASELINE_MODES,
   type CommentMode,
+  type SuggestMode,
+  type WritePins,
   type SaveBaseline,
   type Reaction
 } from '../config/defaults.js'
@@ -65,6 +69,8 @@ export interface ActionInputs {
   /** true, false, or the images whose drift is accepted, as written. */
   accept: Acceptance
   comment: CommentMode
+  suggest: SuggestMode
+  writePins: WritePins
   checkName: string
   /** Where to write a SARIF log; empty: none. */
   sarif: string
@@ -133,6 +139,12 @@ export function readInputs(env: Record<string, string | undefined> = process.env
     ),
     accept: acceptInput(core.getMultilineInput('accept')),
     comment: oneOf(core.getInput('comment') || DEFAULTS.comment, COMMENT_MODES, 'input comment'),
+    suggest: oneOf(core.getInput('suggest') || DEFAULTS.suggest, SUGGEST_MODES, 'input suggest'),
+    writePins: oneOf(
+      core.getInput('write-pins') || DEFAULTS.writePins,
+      WRITE_PINS_MODES,
+      'input write-pins'
+    ),
     checkName: core.getInput('check-name'),
     sarif: core.getInput('sarif'),
     explainBudgetMiB: parseMiB(

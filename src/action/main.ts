@@ -31,6 +31,8 @@ import {
   type MissingBaseline
 } from '../report/action-report.js'
 import { publish } from '../report/github.js'
+import { suggestionsFor } from '../report/suggestions.js'
+import { baselineDigests, currentDigests, pinReferences } from '../pipeline/pin.js'
 import { writeSarif } from '../report/sarif.js'
 import { readInputs, type ActionInputs } from './inputs.js'
 import { readRunEvent, type RunEvent } from './event.js'
@@ -120,7 +122,20 @@ async function main(): Promise<void> {
     result.restored.state === 'none'
       ? await whyMissing(result, inputs, recording, facts, env)
       : null
-  const report = actionReport(result, { recording, missing, lockfile: inputs.lockfile })
+  // the files rewritten for a later commit step, before the report that tells of them
+  const pinned =
+    inputs.writePins === 'off'
+      ? null
+      : pinReferences(
+          cwd,
+          result.discovered.references,
+          inputs.writePins === 'baseline'
+            ? baselineDigests(result.baseline)
+            : currentDigests(result.resolutions),
+          true
+        )
+  const report = actionReport(result, { recording, missing, lockfile: inputs.lockfile, pinned })
+  const marker = `<!-- base-image-drift: ${env.GITHUB_WORKFLOW ?? ''}/${env.GITHUB_JOB ?? ''} -->`
   for (const entry of report.log) print(entry)
   for (const [name, value] of Object.entries(report.outputs)) core.setOutput(name, value)
   await core.summary.addRaw(report.summary).write()
@@ -135,7 +150,9 @@ async function main(): Promise<void> {
       comment: inputs.comment,
       checkName: inputs.checkName,
       annotations: report.everyAnnotation,
-      marker: `<!-- base-image-drift: ${env.GITHUB_WORKFLOW ?? ''}/${env.GITHUB_JOB ?? ''} -->`,
+      marker,
+      suggest: inputs.suggest === 'pin',
+      suggestions: suggestionsFor(result.findings, result.explanations, marker),
       timeoutMs: inputs.timeoutSeconds * 1000
     },
     event

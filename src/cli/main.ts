@@ -6,7 +6,7 @@ import { resolve } from 'node:path'
 import { LockfileStore } from '../baseline/lockfile-store.js'
 import { ConfigError, parseVariables } from '../config/values.js'
 import { run, type Checked, type ResolveRequest, type ScanRequest } from '../pipeline/run.js'
-import { pinFiles } from '../pipeline/pin.js'
+import { baselineDigests, currentDigests, pinReferences } from '../pipeline/pin.js'
 import { formatReference } from '../reference/reference.js'
 import { counted } from '../words.js'
 import { hostPlatform } from '../reference/platform.js'
@@ -158,11 +158,21 @@ async function pin(
   io: CliIO
 ): Promise<number> {
   const write = !options.check && !options.dryRun
-  const { discovered, results, diffs } = await pinFiles(
-    options.pinTo === 'current' && !options.check
-      ? { ...scanning, write, to: 'current', registry }
-      : { ...scanning, write, to: 'baseline', store: new LockfileStore(io.cwd, options.baseline) }
-  )
+  // --check needs no registry: it reads only what the files write
+  const current = options.pinTo === 'current' && !options.check
+  const { discovered, digestOf } = current
+    ? await run({ ...scanning, until: 'resolve', registry }).then(r => ({
+        discovered: r.discovered,
+        digestOf: currentDigests(r.resolutions)
+      }))
+    : await Promise.all([
+        run({ ...scanning, until: 'scan' }),
+        new LockfileStore(io.cwd, options.baseline).restore()
+      ]).then(([scanned, restored]) => ({
+        discovered: scanned.discovered,
+        digestOf: baselineDigests(restored.state === 'found' ? restored.baseline : null)
+      }))
+  const { results, changed: diffs } = pinReferences(io.cwd, discovered.references, digestOf, write)
   warn(discovered, io)
   const at = (r: FoundReference) => `${r.file}:${r.line}`
   const image = (r: FoundReference) => (r.image ? formatReference(r.image) : '')

@@ -10,6 +10,14 @@ export type Reaction = 'fail' | 'warn'
 export type CommentMode = 'on-drift' | 'always' | 'never'
 export const COMMENT_MODES: readonly CommentMode[] = ['on-drift', 'always', 'never']
 export const REACTIONS: readonly Reaction[] = ['fail', 'warn']
+
+/** Whether a pull request's drifted lines get their pins as suggested changes. */
+export type SuggestMode = 'pin' | 'off'
+export const SUGGEST_MODES: readonly SuggestMode[] = ['pin', 'off']
+
+/** Whether the files are rewritten to `tag@digest` for a later commit step, and to which digests. */
+export type WritePins = 'off' | 'baseline' | 'current'
+export const WRITE_PINS_MODES: readonly WritePins[] = ['off', 'baseline', 'current']
 /**
  * What images that cannot be checked do: fail, warn, or `auto`: warn while some image was
  * checked, fail when none could be (a gate that cannot see is not "no drift").
@@ -33,6 +41,8 @@ export const DEFAULTS: {
   readonly onMissingBaseline: Reaction
   readonly saveBaseline: SaveBaseline
   readonly comment: CommentMode
+  readonly suggest: SuggestMode
+  readonly writePins: WritePins
   readonly baselineFile: string
   readonly explainBudgetMiB: number
   readonly failOn: string
@@ -44,6 +54,8 @@ export const DEFAULTS: {
   onMissingBaseline: 'warn',
   saveBaseline: 'default-branch',
   comment: 'on-drift',
+  suggest: 'pin',
+  writePins: 'off',
   baselineFile: '.base-image-drift.json',
   /** Enough for the layers of a typical slim image (python:3.12-slim is about 45 MiB). */
   explainBudgetMiB: 100,

@@ -1,7 +1,6 @@
 /**
  * Explain: reads the old and new images of a drift from the registry and says what changed between them.
  */
-import type { DriftedFinding } from '../compare/compare.js'
 import { normalizePlatform } from '../reference/platform.js'
 import { tagOf } from '../reference/reference.js'
 import { RegistryError } from '../registry/transport/errors.js'
@@ -28,8 +27,17 @@ export type ExplainResult = Explanation | Unexplained
  * first changed tracked platform, else the first tracked one, else the default platform
  * (or the image's only one).
  */
+/** An image that moved: a drift (baseline → now), or a stale pin (the pin → where its tag is now). */
+export interface ImageMove {
+  parsed: ImageReference
+  previous: { digest: string }
+  current: { digest: string }
+  /** With tracked platforms: those whose digest changed. */
+  changedPlatforms?: string[]
+}
+
 export async function explainDrift(
-  finding: DriftedFinding,
+  finding: ImageMove,
   client: RegistryClient,
   platforms: string[],
   /** Compressed layer bytes each image's package database may cost; 0 reads SBOMs only. */

@@ -9,7 +9,7 @@ import { compare, trackedPlatforms, type DriftedFinding, type Finding } from '..
 import { decide, type Policy, type Verdict } from '../decide/policy.js'
 import { resolve } from 'node:path'
 import { sharedObject } from '../explain/packages.js'
-import { explainDrift, type ExplainResult } from '../explain/read.js'
+import { explainDrift, type ExplainResult, type ImageMove } from '../explain/read.js'
 import { kindSpec } from '../sources/index.js'
 import { isInside, MAX_FILE_BYTES, readRegularFile } from '../sources/read/read-file.js'
 import { normalizePlatform } from '../reference/platform.js'
@@ -360,16 +360,24 @@ async function explainAll(
   platforms: string[],
   budgetBytes: number
 ): Promise<Map<string, ExplainResult>> {
-  const drifted = new Map<string, DriftedFinding>()
+  // a drift, and what bumping a stale pin would change: the pin is no way to stop looking
+  const moved = new Map<string, { move: ImageMove; budget: number }>()
   for (const f of findings)
-    if (f.status === 'drifted' && !drifted.has(f.image)) drifted.set(f.image, f)
-  const queue = [...drifted]
+    if (f.status === 'drifted' && !moved.has(f.image))
+      moved.set(f.image, { move: f, budget: budgetBytes })
+    else if (f.status === 'pinned' && f.stale && f.tagDigest && !moved.has(f.image))
+      // a stale pin is told every run until it is bumped: its configs and SBOMs, never its layers
+      moved.set(f.image, {
+        move: { parsed: f.parsed, previous: f.current, current: { digest: f.tagDigest } },
+        budget: 0
+      })
+  const queue = [...moved]
   const explained = new Map<string, ExplainResult>()
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
-      const [image, finding] = next
+      const [image, { move, budget }] = next
       try {
-        explained.set(image, await explainDrift(finding, client, platforms, budgetBytes))
+        explained.set(image, await explainDrift(move, client, platforms, budget))
       } catch (error) {
         explained.set(image, {
           platform: null,
@@ -381,7 +389,7 @@ async function explainAll(
   await Promise.all(Array.from({ length: EXPLAINED_AT_ONCE }, worker))
   // in the findings' order, as before
   return new Map(
-    [...drifted.keys()].flatMap(image => {
+    [...moved.keys()].flatMap(image => {
       const result = explained.get(image)
       return result ? [[image, result] as const] : []
     })

@@ -20,6 +20,8 @@ import {
 import { findingJson } from './findings.js'
 import { jsonWithinBytes, STEP_TEXT_BYTES, withinBytes } from './limits.js'
 import { renderMarkdown, type ReportContext as MarkdownContext } from './markdown.js'
+import { pinnedSection } from './pinned.js'
+import type { PinOutcome } from '../pipeline/pin.js'
 
 /** A line of the step's log: a warning or notice (annotated where it names a file), or plain text. */
 export interface LogEntry {
@@ -49,6 +51,8 @@ export interface ReportContext {
   missing: MissingBaseline | null
   /** The committed lockfile's name; empty with the Actions cache. */
   lockfile: string
+  /** What input write-pins rewrote; null when it is off. */
+  pinned: PinOutcome | null
 }
 
 /** The step's outputs, as action.yml declares them: the type makes a run set every one. */
@@ -58,7 +62,8 @@ export const ACTION_OUTPUTS = [
   'images',
   'report',
   'baseline-found',
-  'lockfile'
+  'lockfile',
+  'pinned-files'
 ] as const
 
 export interface ActionReport {
@@ -121,7 +126,9 @@ export function actionReport(result: Checked, context: ReportContext): ActionRep
     cacheEntry: restored.state === 'found' ? restored.entry : undefined,
     lockfileToCommit: lockfileText ? { name: context.lockfile, text: lockfileText } : undefined
   }
-  const summary = withinBytes(renderMarkdown(findings, reportContext))
+  const summary = withinBytes(
+    renderMarkdown(findings, reportContext) + (context.pinned ? pinnedSection(context.pinned) : '')
+  )
   // the pull request's comment: the remedy, with the tables folded and the lockfile not repeated
   const comment = withinBytes(renderMarkdown(findings, { ...reportContext, comment: true }))
   const drifted = findings.filter(f => f.status === 'drifted')
@@ -142,7 +149,8 @@ export function actionReport(result: Checked, context: ReportContext): ActionRep
     images: bounded('images', findings),
     report: summary,
     'baseline-found': result.baseline !== null ? 'true' : 'false',
-    lockfile: lockfileFits ? lockfileText : ''
+    lockfile: lockfileFits ? lockfileText : '',
+    'pinned-files': context.pinned?.changed.map(c => c.file).join('\n') ?? ''
   }
   return { log, everyAnnotation, summary, comment, outputs }
 }

@@ -5,6 +5,7 @@ import type { CommentMode } from '../config/defaults.js'
 import type { Annotation } from './annotations.js'
 import { messageOf, statusOf } from '../errors.js'
 import { ApiTimeout, githubClient, type Octokit } from './github-client.js'
+import { diffLines, settledBody, type Suggestion } from './suggestions.js'
 
 /** What a publication needs to know of the run (the action reads it from the event). */
 export interface PublishedEvent {
@@ -29,6 +30,10 @@ export interface Publication {
   annotations: Annotation[]
   /** Tells this job's sticky comment apart from other jobs'. */
   marker: string
+  /** Input suggest: post the drifted lines' pins as suggested changes on the pull request. */
+  suggest: boolean
+  /** Each drifted line's pin, as a suggested change. */
+  suggestions: Suggestion[]
   /** Each API request's deadline (input timeout): a stalled API never holds the job. */
   timeoutMs: number
 }
@@ -46,7 +51,8 @@ export async function publish(publication: Publication, event: PublishedEvent): 
   const warnings: Refusal[] = []
   const pull = /^pull_request/.test(event.name) ? event.pullRequest : null
   const commenting = pull !== null && publication.comment !== 'never'
-  if (!commenting && !publication.checkName) return []
+  const suggesting = pull !== null && publication.suggest
+  if (!commenting && !suggesting && !publication.checkName) return []
   if (!publication.token)
     return [
       'github-token is empty: no pull-request comment or check run; the job summary and annotations carry the report'
@@ -60,6 +66,13 @@ export async function publish(publication: Publication, event: PublishedEvent): 
       await stickyComment(octokit, event.repository, pull.number, publication, event.runUrl)
     } catch (error) {
       warnings.push(refusal(error, 'comment on the pull request', 'pull-requests: write'))
+    }
+  }
+  if (pull !== null && suggesting) {
+    try {
+      await suggestPins(octokit, event.repository, pull, publication)
+    } catch (error) {
+      warnings.push(refusal(error, 'suggest pins as review comments', 'pull-requests: write'))
     }
   }
   if (publication.checkName) {
@@ -97,8 +110,9 @@ function oneWarningPerCause(refusals: Refusal[], publication: Publication): stri
   if (denied.length < 2)
     return refusals.map(r => refusalMessage(r.error, r.what, r.permission, publication))
   const status = statusOf(denied[0].error)
+  const permissions = [...new Set(denied.map(r => `\`${r.permission}\``))]
   return [
-    `could not ${denied.map(r => r.what).join(' or ')} (HTTP ${status}): the github-token needs the ${denied.map(r => `\`${r.permission}\``).join(' and ')} permissions, which pull requests from forks never get; the job summary and annotations carry the report`,
+    `could not ${denied.map(r => r.what).join(' or ')} (HTTP ${status}): the github-token needs the ${permissions.join(' and ')} ${permissions.length === 1 ? 'permission' : 'permissions'}, which pull requests from forks never get; the job summary and annotations carry the report`,
     ...refusals
       .filter(r => !denied.includes(r))
       .map(r => refusalMessage(r.error, r.what, r.permission, publication))
@@ -134,6 +148,120 @@ async function stickyComment(
   }
   if (existing) await octokit.rest.issues.updateComment({ ...repo, comment_id: existing.id, body })
   else await octokit.rest.issues.createComment({ ...repo, issue_number: issue, body })
+}
+
+/**
+ * The drifted lines' pins as one review of suggested changes, on the lines of the diff (the
+ * only ones GitHub takes them on). A suggestion of an earlier run is edited, never posted
+ * again; one whose thread was resolved is left as it is; one whose line no longer drifts
+ * says so.
+ */
+async function suggestPins(
+  octokit: Octokit,
+  repo: Repo,
+  pull: { number: number; headSha: string | null },
+  p: Publication
+): Promise<void> {
+  const pullRequest = { ...repo, pull_number: pull.number, per_page: 100 }
+  const author = await tokenIdentity(octokit)
+  const ours = (await octokit.paginate(octokit.rest.pulls.listReviewComments, pullRequest)).filter(
+    c => c.user?.login === author && c.body.startsWith('<!-- base-image-drift suggestion ')
+  )
+  if (p.suggestions.length === 0 && ours.length === 0) return
+  const resolved = ours.length > 0 ? await resolvedComments(octokit, repo, pull.number) : null
+  const wanted = new Map(p.suggestions.map(s => [s.key, s]))
+  for (const comment of ours) {
+    const key = comment.body.split('\n', 1)[0]
+    // a resolved thread is the team's word: left alone, as is every one when that cannot be told
+    if (resolved === null || resolved.has(comment.id)) {
+      wanted.delete(key)
+      continue
+    }
+    const body = wanted.get(key)?.body ?? settledBody(key)
+    wanted.delete(key)
+    if (body !== comment.body)
+      await octokit.rest.pulls.updateReviewComment({ ...repo, comment_id: comment.id, body })
+  }
+  if (wanted.size === 0) return
+  const files = await octokit.paginate(octokit.rest.pulls.listFiles, pullRequest)
+  const shown = new Map(files.map(f => [f.filename, diffLines(f.patch ?? '')]))
+  const onDiff = [...wanted.values()].filter(s => {
+    const lines = shown.get(s.file)
+    for (let line = s.startLine; line <= s.line; line++) if (!lines?.has(line)) return false
+    return true
+  })
+  if (onDiff.length === 0) return
+  await octokit.rest.pulls.createReview({
+    ...repo,
+    pull_number: pull.number,
+    ...(pull.headSha ? { commit_id: pull.headSha } : {}),
+    event: 'COMMENT',
+    body: `Base image drift: ${onDiff.length === 1 ? 'a line' : `${onDiff.length} lines`} of this pull request can keep the known-good image. Commit the suggestions, one by one or as a batch.`,
+    comments: onDiff.map(s => ({
+      path: s.file,
+      line: s.line,
+      side: 'RIGHT' as const,
+      ...(s.startLine < s.line ? { start_line: s.startLine, start_side: 'RIGHT' as const } : {}),
+      body: s.body
+    }))
+  })
+}
+
+/** The ids of review comments whose threads are resolved; null when the API cannot say. */
+async function resolvedComments(
+  octokit: Octokit,
+  repo: Repo,
+  number: number
+): Promise<Set<number> | null> {
+  const resolved = new Set<number>()
+  let cursor: string | null = null
+  try {
+    // the REST API does not tell a thread's resolution: GraphQL's reviewThreads does
+    for (let page = 0; page < 50; page++) {
+      const answer: ReviewThreads = await octokit.graphql(REVIEW_THREADS, {
+        ...repo,
+        number,
+        cursor
+      })
+      const threads = answer.repository?.pullRequest?.reviewThreads
+      if (!threads) return null
+      for (const thread of threads.nodes ?? [])
+        if (thread?.isResolved)
+          for (const comment of thread.comments?.nodes ?? [])
+            if (typeof comment?.databaseId === 'number') resolved.add(comment.databaseId)
+      if (!threads.pageInfo?.hasNextPage) return resolved
+      cursor = threads.pageInfo.endCursor ?? null
+    }
+    return resolved
+  } catch {
+    return null
+  }
+}
+
+const REVIEW_THREADS = `query($owner: String!, $repo: String!, $number: Int!, $cursor: String) {
+  repository(owner: $owner, name: $repo) {
+    pullRequest(number: $number) {
+      reviewThreads(first: 100, after: $cursor) {
+        nodes { isResolved comments(first: 100) { nodes { databaseId } } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}`
+
+/** The answer to REVIEW_THREADS, every part optional: it is read, never trusted. */
+interface ReviewThreads {
+  repository?: {
+    pullRequest?: {
+      reviewThreads?: {
+        nodes?: ({
+          isResolved?: boolean
+          comments?: { nodes?: ({ databaseId?: unknown } | null)[] }
+        } | null)[]
+        pageInfo?: { hasNextPage?: boolean; endCursor?: string | null }
+      }
+    }
+  } | null
 }
 
 /** Whose comments this token writes: its user, or for the workflow's GITHUB_TOKEN (which cannot ask), the Actions bot. */

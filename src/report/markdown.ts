@@ -5,6 +5,8 @@ import { accepts, type Acceptance } from '../compare/accept.js'
 import type { Finding } from '../compare/compare.js'
 import type { Verdict } from '../decide/policy.js'
 import type { DriftedFinding } from '../compare/compare.js'
+
+type PinnedFinding = Extract<Finding, { status: 'pinned' }>
 import {
   byImportance,
   changeSummary,
@@ -80,6 +82,13 @@ export function renderMarkdown(findings: Finding[], context: ReportContext): str
         `- ${mdCode(`${f.reference.file}:${f.reference.line}`)} ${mdCode(f.reference.source)}: ${mdText(`${errorTitle(f.error)}: ${f.error.message}`)}`
       )
     lines.push('')
+  }
+  const stale = sorted.flatMap(f =>
+    f.status === 'pinned' && f.stale && f.tagDigest ? [{ ...f, tagDigest: f.tagDigest }] : []
+  )
+  if (stale.length > 0) {
+    lines.push('### Pins whose tag moved on', '')
+    for (const finding of stale) lines.push(...bump(finding, context), '')
   }
   if (context.baselineStatement) lines.push(mdText(context.baselineStatement), '')
   const details: string[] = []
@@ -164,6 +173,23 @@ function remedy(finding: DriftedFinding, context: ReportContext): string[] {
           '',
           `Or accept the new image: ${mdText(context.acceptHint)}.`
         ])
+  ]
+}
+
+/**
+ * A pin whose tag has moved on: still built as pinned, no failure, but what taking the tag's
+ * new image would change, and the bumped line, so pinning is no way to stop looking.
+ */
+function bump(finding: PinnedFinding & { tagDigest: string }, context: ReportContext): string[] {
+  const change = changeSummary(context.explanations.get(finding.image))
+  const line = pinLine(finding, finding.tagDigest)
+  const fence = mdFence(line.split('\n'))
+  return [
+    `**${mdCode(`${finding.reference.file}:${finding.reference.line}`)} ${mdCode(finding.image)}** is pinned; its tag now points to ${mdCode(finding.tagDigest)}${change ? `, which changes: ${mdText(change)}` : ''}. To take it, bump the pin once the new image is checked:`,
+    '',
+    fence + pinFence(finding),
+    line,
+    fence
   ]
 }
 
