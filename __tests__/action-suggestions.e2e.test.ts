@@ -205,4 +205,23 @@ describe('pins suggested on a drifted pull request', () => {
     await runner.runJob({ suggest: 'off' }, {}, on.pullRequest(7))
     expect(api.requests.some(r => r.path.includes('/pulls/'))).toBe(false)
   })
+
+  it('write-pins rewrites the files for a later commit step, lists them and shows the diff', async () => {
+    try {
+      const job = await runner.runJob({ 'write-pins': 'baseline' }, {}, on.pullRequest(7))
+      expect(job.main.outputs['pinned-files'].split('\n').sort()).toEqual([
+        'Dockerfile',
+        'compose.yaml',
+        'deploy/kustomization.yaml'
+      ])
+      // the known-good digests, each in its file's own form
+      expect(readFileSync(join(workspace, 'compose.yaml'), 'utf8')).toBe(
+        files['compose.yaml'].replace('redis:7"', `redis:7@${known.redis}"`)
+      )
+      expect(job.main.summary).toContain('### Pinned for the commit step')
+      expect(job.main.summary).toContain(`+    digest: ${known.web}`)
+    } finally {
+      for (const [path, text] of Object.entries(files)) writeFileSync(join(workspace, path), text)
+    }
+  })
 })

@@ -5,6 +5,8 @@ import { formatReference, parseReference } from '../src/reference/reference.js'
 import { SOURCES } from '../src/sources/index.js'
 import type { FoundReference } from '../src/sources/read/source.js'
 import { pinLineIn } from './helpers/pin.js'
+import { pinPlaces } from '../src/pin/place.js'
+import { FileText } from '../src/sources/read/pin-site.js'
 import { discoverDirectory } from './helpers/references.js'
 import { sha } from './helpers/scan-context.js'
 
@@ -158,3 +160,64 @@ describe('the pin line, in the form its own file writes it', () => {
 })
 
 const normalized = (image: string) => formatReference(parseReference(image))
+
+describe('what cannot be pinned on its line, and why', () => {
+  const LAYOUTS: [what: string, files: Record<string, string>, why: string][] = [
+    [
+      'an ARG with no default in the file',
+      { Dockerfile: 'ARG BASE\nFROM ${BASE}\n' },
+      'its image comes from ARG BASE, which has no default here: pin it where BASE is set'
+    ],
+    [
+      'a tag per platform',
+      { Dockerfile: 'FROM ghcr.io/acme/app:$TARGETARCH\n' },
+      "its image depends on the platform (`$TARGETARCH`): one digest cannot pin each platform's image"
+    ],
+    [
+      'a Compose variable with no default',
+      { 'compose.yaml': 'services:\n  cache:\n    image: redis:${REDIS_TAG}\n' },
+      'its image comes from ${REDIS_TAG}, which has no default here: pin it where REDIS_TAG is set'
+    ],
+    [
+      'a workflow expression',
+      {
+        '.github/workflows/ci.yml':
+          'on: push\njobs:\n  test:\n    strategy:\n      matrix:\n        image: ["node:22"]\n    runs-on: ubuntu-latest\n    container: ${{ matrix.image }}\n    steps: [{run: npm test}]\n'
+      },
+      'its image is an expression (`${{ … }}`): pin it where the value is set'
+    ],
+    [
+      'one line that two builds read as two images',
+      {
+        'compose.yaml':
+          'services:\n  api:\n    build: {context: ., args: {PY: "3.11"}}\n  worker:\n    build: {context: ., args: {PY: "3.12"}}\n',
+        Dockerfile: 'ARG PY=3.12\nFROM python:${PY}-slim\n'
+      },
+      'the line names 2 images (docker.io/library/python:3.11-slim, docker.io/library/python:3.12-slim) through its variables: one digest cannot pin them all'
+    ]
+  ]
+
+  it.each(LAYOUTS)('%s', async (_, files, why) => {
+    const root = mkdtempSync(join(tmpdir(), 'bid-unpinnable-'))
+    try {
+      for (const [path, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(root, path)), { recursive: true })
+        writeFileSync(join(root, path), text)
+      }
+      const found = await discoverDirectory(root, {
+        buildArgs: { BASE: 'alpine:3.20' },
+        variables: { REDIS_TAG: '7' }
+      })
+      expect(found.references.length).toBeGreaterThan(0)
+      for (const reference of found.references) {
+        const places = pinPlaces(
+          new FileText(reference.file, files[reference.file]),
+          found.references
+        )
+        expect(places.get(reference)).toEqual({ unpinnable: why })
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+})

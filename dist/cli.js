@@ -28384,6 +28384,11 @@ function valueSite(file, start, end, unset = () => null) {
     const why = unset(name);
     if (why !== null) return { unpinnable: why };
   }
+  const written = file.text.slice(start, end);
+  if (!/[@$]|:[^/]*$/.test(written)) return siteOf(file, end, end, ":latest@");
+  return digestAfter(file, start, end);
+}
+function digestAfter(file, start, end) {
   const at = file.text.lastIndexOf("@", end - 1);
   return at >= start ? siteOf(file, at, end, "@") : siteOf(file, end, end, "@");
 }
@@ -30197,7 +30202,7 @@ function locateImageMap(file, reference) {
     const added = yamlKeySite(file, at.map, "tag");
     return isPinSite(added) ? { ...added, before: `${added.before}"${tag}@`, after: '"' } : added;
   }
-  return at.start === at.end ? siteOf(file, at.start, at.end, `${tag}@`) : valueSite(file, at.start, at.end);
+  return at.start === at.end ? siteOf(file, at.start, at.end, `${tag}@`) : digestAfter(file, at.start, at.end);
 }
 
 // src/sources/kubernetes/kubernetes.ts
@@ -32992,7 +32997,7 @@ async function explainAll(findings, client, platforms, budgetBytes) {
 }
 
 // src/pipeline/pin.ts
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { resolve as resolve6 } from "node:path";
 
 // src/pin/diff.ts
@@ -33044,7 +33049,7 @@ function pinReferences(cwd, references, digestOf, write) {
     if (reference.image)
       byFile.set(reference.file, [...byFile.get(reference.file) ?? [], reference]);
   for (const [file, found] of byFile) {
-    const text2 = readInside(cwd, file);
+    const text2 = readScanned(cwd, file);
     const places = text2 === null ? null : pinPlaces(new FileText(file, text2), found);
     const pins = [];
     for (const reference of found) {
@@ -33066,10 +33071,19 @@ function pinReferences(cwd, references, digestOf, write) {
     }
     if (text2 === null || pins.length === 0) continue;
     changed.push({ file, diff: unifiedDiff(file, text2, pins) });
-    if (write) writeFileSync(resolve6(cwd, file), applyPins(text2, pins));
+    if (write) writeKeepingMark(resolve6(cwd, file), applyPins(text2, pins));
   }
   return { results, changed };
 }
+function readScanned(cwd, file) {
+  const read = readRegularFile(resolve6(cwd, file), MAX_MANIFEST_BYTES);
+  return "text" in read ? read.text : null;
+}
+function writeKeepingMark(path, text2) {
+  const start = readFileSync(path).subarray(0, 3);
+  writeFileSync(path, (start.equals(BYTE_ORDER_MARK) ? "\uFEFF" : "") + text2);
+}
+var BYTE_ORDER_MARK = Buffer.from([239, 187, 191]);
 function baselineDigests(baseline) {
   return (image) => {
     const entry = baseline?.images[formatReference(image)];

@@ -3,7 +3,7 @@
  * the baseline recorded (the known-good one) or to where its tag points now. The files are
  * read and written here; where each digest goes is the pure `pin/` core's.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Baseline } from '../baseline/document.js'
 import { unifiedDiff } from '../pin/diff.js'
@@ -12,7 +12,7 @@ import { formatReference, type ImageReference } from '../reference/reference.js'
 import { resolutionKey, type Resolution } from '../resolve/resolve.js'
 import { FileText, isPinSite, type PinSite } from '../sources/read/pin-site.js'
 import type { FoundReference } from '../sources/read/source.js'
-import { readInside } from './run.js'
+import { MAX_MANIFEST_BYTES, readRegularFile } from '../sources/read/read-file.js'
 
 export type PinTo = 'baseline' | 'current'
 
@@ -45,7 +45,7 @@ export function pinReferences(
     if (reference.image)
       byFile.set(reference.file, [...(byFile.get(reference.file) ?? []), reference])
   for (const [file, found] of byFile) {
-    const text = readInside(cwd, file)
+    const text = readScanned(cwd, file)
     const places = text === null ? null : pinPlaces(new FileText(file, text), found)
     const pins: { site: PinSite; digest: string }[] = []
     for (const reference of found) {
@@ -67,10 +67,27 @@ export function pinReferences(
     }
     if (text === null || pins.length === 0) continue
     changed.push({ file, diff: unifiedDiff(file, text, pins) })
-    if (write) writeFileSync(resolve(cwd, file), applyPins(text, pins))
+    if (write) writeKeepingMark(resolve(cwd, file), applyPins(text, pins))
   }
   return { results, changed }
 }
+
+/**
+ * A file the scan read, read again to be rewritten: where the scan found it (a path the user
+ * named may be `../app`), up to the largest file any source reads.
+ */
+function readScanned(cwd: string, file: string): string | null {
+  const read = readRegularFile(resolve(cwd, file), MAX_MANIFEST_BYTES)
+  return 'text' in read ? read.text : null
+}
+
+/** A file's new text, after the byte-order mark it starts with, if it does (the read leaves it out). */
+function writeKeepingMark(path: string, text: string): void {
+  const start = readFileSync(path).subarray(0, 3)
+  writeFileSync(path, (start.equals(BYTE_ORDER_MARK) ? '\ufeff' : '') + text)
+}
+
+const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf])
 
 /** Each image's digest as the baseline recorded it: the known-good one. */
 export function baselineDigests(baseline: Baseline | null): DigestOf {

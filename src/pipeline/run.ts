@@ -275,7 +275,7 @@ function withPins(findings: Finding[], cwd: string): Finding[] {
 }
 
 /** A file of the scanned root, read as the scan read it a moment ago; null when it is no longer that. */
-export function readInside(cwd: string, file: string): string | null {
+function readInside(cwd: string, file: string): string | null {
   const path = resolve(cwd, file)
   const read = isInside(path, cwd) ? readRegularFile(path, MAX_FILE_BYTES) : null
   return read && 'text' in read ? read.text : null

@@ -25,7 +25,7 @@ import {
   type FileText,
   type PinPlace,
   siteOf,
-  valueSite,
+  digestAfter,
   yamlKeySite,
   yamlScalarAt,
   yamlValueSite
@@ -192,5 +192,5 @@ function locateImageMap(
   }
   return at.start === at.end
     ? siteOf(file, at.start, at.end, `${tag}@`)
-    : valueSite(file, at.start, at.end)
+    : digestAfter(file, at.start, at.end)
 }

@@ -137,6 +137,14 @@ export function valueSite(
     const why = unset(name)
     if (why !== null) return { unpinnable: why }
   }
+  // a name alone is its `latest` tag: written out, so that the pin is still watched by its tag
+  const written = file.text.slice(start, end)
+  if (!/[@$]|:[^/]*$/.test(written)) return siteOf(file, end, end, ':latest@')
+  return digestAfter(file, start, end)
+}
+
+/** A digest after what is written from `start` to `end` (a reference, a tag): one already there replaced. */
+export function digestAfter(file: FileText, start: number, end: number): PinSite {
   const at = file.text.lastIndexOf('@', end - 1)
   return at >= start ? siteOf(file, at, end, '@') : siteOf(file, end, end, '@')
 }
