@@ -20523,11 +20523,11 @@ var require_webidl = __commonJS({
             }
           }
           let value = dictionary?.[key];
-          const hasDefault2 = defaultValue !== void 0;
-          if (hasDefault2 && value === void 0) {
+          const hasDefault = defaultValue !== void 0;
+          if (hasDefault && value === void 0) {
             value = defaultValue();
           }
-          if (required || hasDefault2 || value !== void 0) {
+          if (required || hasDefault || value !== void 0) {
             value = converter(value, prefix, `${argument}.${key}`);
             if (options.allowedValues && !options.allowedValues.includes(value)) {
               throw webidl.errors.exception({
@@ -28319,7 +28319,6 @@ var FileText = class {
   file;
   text;
   starts = null;
-  documents;
   /** The offset of a 1-based line and column. */
   offsetOf(line, column) {
     return (this.lineStarts()[line - 1] ?? this.text.length) + column - 1;
@@ -28347,14 +28346,6 @@ var FileText = class {
     const first = this.text.indexOf("\n");
     return first > 0 && this.text[first - 1] === "\r" ? "\r\n" : "\n";
   }
-  /** The YAML documents, or null when the file does not parse. */
-  yaml() {
-    if (this.documents === void 0) {
-      const parsed = parseYamlStream(this.file, this.text);
-      this.documents = "error" in parsed || parsed.documents.some((d) => d.errors.length > 0) ? null : parsed.documents;
-    }
-    return this.documents;
-  }
   lineStarts() {
     if (this.starts === null) {
       this.starts = [0];
@@ -28364,6 +28355,17 @@ var FileText = class {
     return this.starts;
   }
 };
+function perFile(compute) {
+  const computed = /* @__PURE__ */ new WeakMap();
+  return (file) => {
+    let known = computed.get(file);
+    if (!known) {
+      known = { value: compute(file) };
+      computed.set(file, known);
+    }
+    return known.value;
+  };
+}
 function siteOf(file, start, end, before, after = "") {
   const line = file.lineAt(start);
   const endLine = file.lineAt(end);
@@ -28389,30 +28391,18 @@ function valueSite(file, start, end, unset = () => null) {
   return digestAfter(file, start, end);
 }
 function digestAfter(file, start, end) {
-  const at = file.text.lastIndexOf("@", end - 1);
-  return at >= start ? siteOf(file, at, end, "@") : siteOf(file, end, end, "@");
+  const at = file.text.slice(start, end).lastIndexOf("@");
+  return at >= 0 ? siteOf(file, start + at, end, "@") : siteOf(file, end, end, "@");
 }
 function setElsewhere(variable, name) {
   return `its image comes from ${variable}, which has no default here: pin it where ${name} is set`;
 }
 function yamlScalarAt(file, line, column) {
-  const documents = file.yaml();
-  if (documents === null) return { unpinnable: "the file is not valid YAML" };
+  const scalars = scalarsOf(file);
+  if (scalars === null) return { unpinnable: "the file is not valid YAML" };
   const offset = file.offsetOf(line, column);
-  let found = null;
-  for (const document of documents) {
-    (0, import_yaml3.visit)(document, {
-      Scalar(_key, node, path) {
-        if (node.range?.[0] !== offset) return void 0;
-        const parent = path.at(-1);
-        const map2 = (0, import_yaml3.isPair)(parent) ? path.at(-2) : null;
-        found = { scalar: node, map: (0, import_yaml3.isMap)(map2) ? map2 : null };
-        return import_yaml3.visit.BREAK;
-      }
-    });
-    if (found) break;
-  }
-  if (found === null) return inlineScalarAt(file, offset);
+  const found = scalars.get(offset);
+  if (found === void 0) return inlineScalarAt(file, offset);
   const { scalar, map } = found;
   const [start, end] = scalar.range ?? [offset, offset];
   if (scalar.type === "BLOCK_LITERAL" || scalar.type === "BLOCK_FOLDED")
@@ -28422,6 +28412,21 @@ function yamlScalarAt(file, line, column) {
   if (file.text.slice(inner[0], inner[1]) !== String(scalar.value))
     return { unpinnable: "its value is written with escapes or over several lines" };
   return { scalar, map, start: inner[0], end: inner[1] };
+}
+var scalarsOf = perFile(readScalars);
+function readScalars(file) {
+  const parsed = parseYamlStream(file.file, file.text);
+  if ("error" in parsed || parsed.documents.some((d) => d.errors.length > 0)) return null;
+  const scalars = /* @__PURE__ */ new Map();
+  for (const document of parsed.documents)
+    (0, import_yaml3.visit)(document, {
+      Scalar(_key, node, path) {
+        const parent = path.at(-1);
+        const map = (0, import_yaml3.isPair)(parent) ? path.at(-2) : null;
+        if (node.range) scalars.set(node.range[0], { scalar: node, map: (0, import_yaml3.isMap)(map) ? map : null });
+      }
+    });
+  return scalars;
 }
 function inlineScalarAt(file, offset) {
   const rest = file.text.slice(offset, file.lineEnd(offset));
@@ -28460,8 +28465,8 @@ function yamlKeySite(file, map, key, first = []) {
 }
 function variablesWithoutDefault(value) {
   const names = [];
-  for (const [, braced, hasDefault2, bare] of value.slice(0, 1024).matchAll(VARIABLE))
-    if (braced !== void 0 && hasDefault2 === void 0 || bare !== void 0)
+  for (const [, braced, hasDefault, bare] of value.slice(0, 1024).matchAll(VARIABLE))
+    if (braced !== void 0 && hasDefault === void 0 || bare !== void 0)
       names.push(braced ?? bare);
   return names;
 }
@@ -28825,25 +28830,31 @@ function locateInDockerfile(file, reference) {
     const start = lineStart + equals + 1 + (value2.length - value2.trimStart().length);
     return valueSite(file, start, lineStart + equals + 1 + value2.trimEnd().length);
   }
-  const words = instructionWords(file, lineStart, escapeOf(file.text));
+  const words = instructionWords(file, lineStart, escapeOf(file));
   const value = reference.kind === "from" ? unquoted(words.find((word, i) => i > 0 && !word.text.startsWith("--"))) : reference.kind === "copy-from" ? flagValue(words, /^--from=/i) : flagValue(words, /^--mount=(?:.*,)?from=/i);
   if (!value) return { unpinnable: "its image is not written on its instruction" };
   return valueSite(
     file,
     value.start,
     value.end,
-    (name) => PLATFORM_ARGS.test(name) ? `its image depends on the platform (\`$${name}\`): one digest cannot pin each platform's image` : hasDefault(file.text, name) ? null : setElsewhere(`ARG ${name}`, name)
+    (name) => PLATFORM_ARGS.test(name) ? `its image depends on the platform (\`$${name}\`): one digest cannot pin each platform's image` : argDefaults(file).has(name) ? null : setElsewhere(`ARG ${name}`, name)
   );
 }
-function escapeOf(text2) {
+var escapeOf = perFile((file) => {
   const directive = /^(?:[ \t]*#[^\n]*\n)*?[ \t]*#[ \t]*escape[ \t]*=[ \t]*([\\`])/i.exec(
-    text2.slice(0, 4096)
+    file.text.slice(0, 4096)
   );
   return directive?.[1] ?? "\\";
-}
-function hasDefault(text2, name) {
-  return new RegExp(`^[ \\t]*ARG[ \\t]+(?:[^\\n]*[ \\t])?${name}=`, "im").test(text2);
-}
+});
+var argDefaults = perFile((file) => {
+  const names = /* @__PURE__ */ new Set();
+  for (const [, args] of file.text.matchAll(/^[ \t]*ARG[ \t]+([^\n]*)/gim))
+    for (const word of args.split(/\s+/)) {
+      const equals = word.indexOf("=");
+      if (equals > 0) names.add(word.slice(0, equals));
+    }
+  return names;
+});
 function instructionWords(file, at, escape) {
   const { text: text2 } = file;
   const words = [];
@@ -29147,7 +29158,7 @@ var PlatformScan = class {
       global2 ? this.globalLookup : this.stageLookup,
       // build args and the automatic platform ARGs override defaults; in a stage, a bare
       // `ARG NAME` takes the global value
-      (name, hasDefault2) => this.buildArgs[name] ?? this.automatic.get(name) ?? (!global2 && !hasDefault2 ? this.globals.get(name) : void 0),
+      (name, hasDefault) => this.buildArgs[name] ?? this.automatic.get(name) ?? (!global2 && !hasDefault ? this.globals.get(name) : void 0),
       (message) => this.result.warnings.push({ file: this.file, line: instruction.line, message })
     );
   }
@@ -29319,7 +29330,7 @@ var bakeSource = {
         file,
         reference.line,
         "docker-image://",
-        (name) => hasVariableDefault(file.text, name) ? null : setElsewhere(`variable "${name}"`, name)
+        (name) => variableDefaults(file).has(name) ? null : setElsewhere(`variable "${name}"`, name)
       )
     }
   ],
@@ -29612,12 +29623,12 @@ function matrixOf(matrix, scope) {
     combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
   return combinations;
 }
-function hasVariableDefault(text2, name) {
-  const block = new RegExp(`variable[ \\t]+"${name}"[ \\t]*\\{`).exec(text2);
-  if (!block) return false;
-  const body = text2.slice(block.index + block[0].length, text2.indexOf("}", block.index));
-  return /(^|\s)default[ \t]*=/.test(body);
-}
+var variableDefaults = perFile((file) => {
+  const names = /* @__PURE__ */ new Set();
+  for (const block of file.text.matchAll(/variable[ \t]+"([^"\n]+)"[ \t]*\{([^}]*)/g))
+    if (/(^|\s)default[ \t]*=/.test(block[2])) names.add(block[1]);
+  return names;
+});
 
 // src/sources/compose/compose.ts
 var import_yaml5 = __toESM(require_dist(), 1);
@@ -32760,6 +32771,15 @@ function pinPlaces(file, references) {
   }
   return places;
 }
+function byFile(references) {
+  const files = /* @__PURE__ */ new Map();
+  for (const reference of references) {
+    const list = files.get(reference.file);
+    if (list) list.push(reference);
+    else files.set(reference.file, [reference]);
+  }
+  return files;
+}
 function siteKey(site) {
   return `${site.start}:${site.end}`;
 }
@@ -32895,11 +32915,11 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
 function withPins(findings, cwd) {
   const wanted2 = (f) => f.status === "drifted" || f.status === "new" || f.status === "pinned" && f.stale;
   const files = new Set(findings.filter(wanted2).map((f) => f.reference.file));
+  const told = byFile(findings.flatMap((f) => files.has(f.reference.file) ? [f.reference] : []));
   const places = /* @__PURE__ */ new Map();
-  for (const file of files) {
+  for (const [file, references] of told) {
     const text2 = readInside(cwd, file);
     if (text2 === null) continue;
-    const references = findings.filter((f) => f.reference.file === file).map((f) => f.reference);
     for (const [reference, place] of pinPlaces(new FileText(file, text2), references))
       places.set(reference, place);
   }
@@ -33044,11 +33064,7 @@ function unifiedDiff(file, text2, pins) {
 function pinReferences(cwd, references, digestOf, write) {
   const results = [];
   const changed = [];
-  const byFile = /* @__PURE__ */ new Map();
-  for (const reference of references)
-    if (reference.image)
-      byFile.set(reference.file, [...byFile.get(reference.file) ?? [], reference]);
-  for (const [file, found] of byFile) {
+  for (const [file, found] of byFile(references.filter((r) => r.image))) {
     const text2 = readScanned(cwd, file);
     const places = text2 === null ? null : pinPlaces(new FileText(file, text2), found);
     const pins = [];

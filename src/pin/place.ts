@@ -39,6 +39,17 @@ export function pinPlaces(
   return places
 }
 
+/** References by the file they are in, in their order. */
+export function byFile<T extends { file: string }>(references: Iterable<T>): Map<string, T[]> {
+  const files = new Map<string, T[]>()
+  for (const reference of references) {
+    const list = files.get(reference.file)
+    if (list) list.push(reference)
+    else files.set(reference.file, [reference])
+  }
+  return files
+}
+
 function siteKey(site: PinSite): string {
   return `${site.start}:${site.end}`
 }

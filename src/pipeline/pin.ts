@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Baseline } from '../baseline/document.js'
 import { unifiedDiff } from '../pin/diff.js'
-import { applyPins, pinPlaces } from '../pin/place.js'
+import { applyPins, byFile, pinPlaces } from '../pin/place.js'
 import { formatReference, type ImageReference } from '../reference/reference.js'
 import { resolutionKey, type Resolution } from '../resolve/resolve.js'
 import { FileText, isPinSite, type PinSite } from '../sources/read/pin-site.js'
@@ -40,11 +40,7 @@ export function pinReferences(
 ): PinOutcome {
   const results: PinResult[] = []
   const changed: PinOutcome['changed'] = []
-  const byFile = new Map<string, FoundReference[]>()
-  for (const reference of references)
-    if (reference.image)
-      byFile.set(reference.file, [...(byFile.get(reference.file) ?? []), reference])
-  for (const [file, found] of byFile) {
+  for (const [file, found] of byFile(references.filter(r => r.image))) {
     const text = readScanned(cwd, file)
     const places = text === null ? null : pinPlaces(new FileText(file, text), found)
     const pins: { site: PinSite; digest: string }[] = []

@@ -29,7 +29,7 @@ import {
 import { discover, type DiscoverOptions, type Discovered } from '../sources/discover.js'
 import type { FoundReference, ScanProblem } from '../sources/read/source.js'
 import { FileText, type PinPlace } from '../sources/read/pin-site.js'
-import { pinPlaces } from '../pin/place.js'
+import { byFile, pinPlaces } from '../pin/place.js'
 import { counted } from '../words.js'
 import { ConfigError } from '../config/values.js'
 import { DEFAULTS, RUN_TIMEOUT_FACTOR } from '../config/defaults.js'
@@ -260,11 +260,12 @@ function withPins(findings: Finding[], cwd: string): Finding[] {
   const wanted = (f: Finding) =>
     f.status === 'drifted' || f.status === 'new' || (f.status === 'pinned' && f.stale)
   const files = new Set(findings.filter(wanted).map(f => f.reference.file))
+  // every reference of those files: a line that names two images cannot take one digest
+  const told = byFile(findings.flatMap(f => (files.has(f.reference.file) ? [f.reference] : [])))
   const places = new Map<FoundReference, PinPlace>()
-  for (const file of files) {
+  for (const [file, references] of told) {
     const text = readInside(cwd, file)
     if (text === null) continue
-    const references = findings.filter(f => f.reference.file === file).map(f => f.reference)
     for (const [reference, place] of pinPlaces(new FileText(file, text), references))
       places.set(reference, place)
   }

@@ -5,7 +5,7 @@ import type { CommentMode } from '../config/defaults.js'
 import type { Annotation } from './annotations.js'
 import { messageOf, statusOf } from '../errors.js'
 import { ApiTimeout, githubClient, type Octokit } from './github-client.js'
-import { diffLines, settledBody, type Suggestion } from './suggestions.js'
+import { diffLines, settledBody, suggestionPrefix, type Suggestion } from './suggestions.js'
 
 /** What a publication needs to know of the run (the action reads it from the event). */
 export interface PublishedEvent {
@@ -165,7 +165,7 @@ async function suggestPins(
   const pullRequest = { ...repo, pull_number: pull.number, per_page: 100 }
   const author = await tokenIdentity(octokit)
   const ours = (await octokit.paginate(octokit.rest.pulls.listReviewComments, pullRequest)).filter(
-    c => c.user?.login === author && c.body.startsWith('<!-- base-image-drift suggestion ')
+    c => c.user?.login === author && c.body.startsWith(suggestionPrefix(p.marker))
   )
   if (p.suggestions.length === 0 && ours.length === 0) return
   const resolved = ours.length > 0 ? await resolvedComments(octokit, repo, pull.number) : null

@@ -20,9 +20,17 @@ export interface Suggestion {
   body: string
 }
 
-/** The text a suggestion carries: its key first, so the next run finds it. */
-export function suggestionKey(marker: string, file: string, line: number): string {
-  return `<!-- base-image-drift suggestion ${marker.replace(/^<!--\s*|\s*-->$/g, '')} ${file}:${line} -->`
+/**
+ * What a job's suggestions start with, so that its next run finds them and no other job's:
+ * an HTML comment, its words percent-encoded so that no file name can end it.
+ */
+export function suggestionPrefix(marker: string): string {
+  return `<!-- base-image-drift suggestion ${encodeURIComponent(marker.replace(/^<!--\s*|\s*-->$/g, ''))} `
+}
+
+/** The first line of a suggestion: its job's prefix, its file and first line. */
+function suggestionKey(marker: string, file: string, line: number): string {
+  return `${suggestionPrefix(marker)}${encodeURIComponent(file)}:${line} -->`
 }
 
 /** One suggestion per drifted line that can be pinned where it is written. */

@@ -8,7 +8,7 @@ import { parsePlatform, PlatformError } from '../../reference/platform.js'
 import { HclError, parseHcl, type Block, type Body, type Expr } from '../read/hcl.js'
 import { evaluate, Unknown, type Value } from './evaluate.js'
 import { fromJson } from './json.js'
-import { prefixedValueSite, setElsewhere } from '../read/pin-site.js'
+import { perFile, prefixedValueSite, setElsewhere } from '../read/pin-site.js'
 import {
   imageOrError,
   isRemoteContext,
@@ -50,7 +50,7 @@ export const bakeSource: Source<BakeInvocation> = {
       // `${TAG}` is written through when the file gives the variable a default
       locate: (file, reference) =>
         prefixedValueSite(file, reference.line, 'docker-image://', name =>
-          hasVariableDefault(file.text, name) ? null : setElsewhere(`variable "${name}"`, name)
+          variableDefaults(file).has(name) ? null : setElsewhere(`variable "${name}"`, name)
         )
     }
   ],
@@ -414,10 +414,10 @@ function matrixOf(
   return combinations
 }
 
-/** `variable "NAME" { default = … }` in an HCL Bake file: a `${NAME}` the pin can be written through. */
-function hasVariableDefault(text: string, name: string): boolean {
-  const block = new RegExp(`variable[ \\t]+"${name}"[ \\t]*\\{`).exec(text)
-  if (!block) return false
-  const body = text.slice(block.index + block[0].length, text.indexOf('}', block.index))
-  return /(^|\s)default[ \t]*=/.test(body)
-}
+/** The variables an HCL Bake file gives a default (`variable "NAME" { default = … }`): a `${NAME}` the pin can be written through. */
+const variableDefaults = perFile(file => {
+  const names = new Set<string>()
+  for (const block of file.text.matchAll(/variable[ \t]+"([^"\n]+)"[ \t]*\{([^}]*)/g))
+    if (/(^|\s)default[ \t]*=/.test(block[2])) names.add(block[1])
+  return names
+})

@@ -3,7 +3,7 @@
  * file's text (continuation lines, quotes and the `# escape=` character as BuildKit reads
  * them), with its ARG spellings kept when the pin can be written through them. Pure.
  */
-import { setElsewhere, valueSite, type FileText, type PinPlace } from '../read/pin-site.js'
+import { perFile, setElsewhere, valueSite, type FileText, type PinPlace } from '../read/pin-site.js'
 import type { FoundReference } from '../read/source.js'
 
 /** ARGs BuildKit sets per platform: an image named through one is a different image per platform. */
@@ -24,7 +24,7 @@ export function locateInDockerfile(file: FileText, reference: FoundReference): P
     const start = lineStart + equals + 1 + (value.length - value.trimStart().length)
     return valueSite(file, start, lineStart + equals + 1 + value.trimEnd().length)
   }
-  const words = instructionWords(file, lineStart, escapeOf(file.text))
+  const words = instructionWords(file, lineStart, escapeOf(file))
   const value =
     reference.kind === 'from'
       ? unquoted(words.find((word, i) => i > 0 && !word.text.startsWith('--')))
@@ -35,24 +35,30 @@ export function locateInDockerfile(file: FileText, reference: FoundReference): P
   return valueSite(file, value.start, value.end, name =>
     PLATFORM_ARGS.test(name)
       ? `its image depends on the platform (\`$${name}\`): one digest cannot pin each platform's image`
-      : hasDefault(file.text, name)
+      : argDefaults(file).has(name)
         ? null
         : setElsewhere(`ARG ${name}`, name)
   )
 }
 
 /** The `# escape=` parser directive's character, else the backslash. */
-function escapeOf(text: string): string {
+const escapeOf = perFile(file => {
   const directive = /^(?:[ \t]*#[^\n]*\n)*?[ \t]*#[ \t]*escape[ \t]*=[ \t]*([\\`])/i.exec(
-    text.slice(0, 4096)
+    file.text.slice(0, 4096)
   )
   return directive?.[1] ?? '\\'
-}
+})
 
-/** `ARG NAME=value` anywhere in the file: the name has a default here. */
-function hasDefault(text: string, name: string): boolean {
-  return new RegExp(`^[ \\t]*ARG[ \\t]+(?:[^\\n]*[ \\t])?${name}=`, 'im').test(text)
-}
+/** The ARGs the file gives a default (`ARG NAME=value`, one or several a line). */
+const argDefaults = perFile(file => {
+  const names = new Set<string>()
+  for (const [, args] of file.text.matchAll(/^[ \t]*ARG[ \t]+([^\n]*)/gim))
+    for (const word of args.split(/\s+/)) {
+      const equals = word.indexOf('=')
+      if (equals > 0) names.add(word.slice(0, equals))
+    }
+  return names
+})
 
 /**
  * The words of the instruction that starts at `at`, with their offsets: over continuation

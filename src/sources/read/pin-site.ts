@@ -3,7 +3,7 @@
  * the file's own text so that everything around them (quotes, comments, spacing, line
  * endings, variables) stays as written. Pure.
  */
-import { isMap, isPair, isScalar, visit, type Document, type Scalar, type YAMLMap } from 'yaml'
+import { isMap, isPair, isScalar, visit, type Scalar, type YAMLMap } from 'yaml'
 import { parseYamlStream } from './yaml.js'
 
 /**
@@ -35,10 +35,9 @@ export function isPinSite(place: PinPlace): place is PinSite {
   return !('unpinnable' in place)
 }
 
-/** A file's text with its line starts, and its YAML documents when a locator parses them, each computed once. */
+/** A file's text, with its line starts computed once. */
 export class FileText {
   private starts: number[] | null = null
-  private documents: Document[] | null | undefined
 
   constructor(
     readonly file: string,
@@ -76,18 +75,6 @@ export class FileText {
     return first > 0 && this.text[first - 1] === '\r' ? '\r\n' : '\n'
   }
 
-  /** The YAML documents, or null when the file does not parse. */
-  yaml(): Document[] | null {
-    if (this.documents === undefined) {
-      const parsed = parseYamlStream(this.file, this.text)
-      this.documents =
-        'error' in parsed || parsed.documents.some(d => d.errors.length > 0)
-          ? null
-          : parsed.documents
-    }
-    return this.documents
-  }
-
   private lineStarts(): number[] {
     if (this.starts === null) {
       this.starts = [0]
@@ -95,6 +82,22 @@ export class FileText {
         this.starts.push(at + 1)
     }
     return this.starts
+  }
+}
+
+/**
+ * What a locator reads of a whole file (its YAML scalars, its ARG defaults), computed once
+ * however many of its references ask: a file of many references is read once, not once each.
+ */
+export function perFile<T>(compute: (file: FileText) => T): (file: FileText) => T {
+  const computed = new WeakMap<FileText, { value: T }>()
+  return file => {
+    let known = computed.get(file)
+    if (!known) {
+      known = { value: compute(file) }
+      computed.set(file, known)
+    }
+    return known.value
   }
 }
 
@@ -145,8 +148,8 @@ export function valueSite(
 
 /** A digest after what is written from `start` to `end` (a reference, a tag): one already there replaced. */
 export function digestAfter(file: FileText, start: number, end: number): PinSite {
-  const at = file.text.lastIndexOf('@', end - 1)
-  return at >= start ? siteOf(file, at, end, '@') : siteOf(file, end, end, '@')
+  const at = file.text.slice(start, end).lastIndexOf('@')
+  return at >= 0 ? siteOf(file, start + at, end, '@') : siteOf(file, end, end, '@')
 }
 
 /** Why a pin cannot be written through a variable set elsewhere. */
@@ -163,25 +166,13 @@ export function yamlScalarAt(
   line: number,
   column: number
 ): { scalar: Scalar | null; map: YAMLMap | null; start: number; end: number } | Unpinnable {
-  const documents = file.yaml()
-  if (documents === null) return { unpinnable: 'the file is not valid YAML' }
+  const scalars = scalarsOf(file)
+  if (scalars === null) return { unpinnable: 'the file is not valid YAML' }
   const offset = file.offsetOf(line, column)
-  let found: { scalar: Scalar; map: YAMLMap | null } | null = null
-  for (const document of documents) {
-    visit(document, {
-      Scalar(_key, node, path) {
-        if (node.range?.[0] !== offset) return undefined
-        const parent = path.at(-1)
-        const map = isPair(parent) ? path.at(-2) : null
-        found = { scalar: node, map: isMap(map) ? map : null }
-        return visit.BREAK
-      }
-    })
-    if (found) break
-  }
+  const found = scalars.get(offset)
   // a value inside a block scalar (a kustomization's inline `patch: |`) is YAML of its own
-  if (found === null) return inlineScalarAt(file, offset)
-  const { scalar, map }: { scalar: Scalar; map: YAMLMap | null } = found
+  if (found === undefined) return inlineScalarAt(file, offset)
+  const { scalar, map } = found
   const [start, end] = scalar.range ?? [offset, offset]
   if (scalar.type === 'BLOCK_LITERAL' || scalar.type === 'BLOCK_FOLDED')
     return { unpinnable: 'it is a block scalar (`|` or `>`): write it on one line to pin it' }
@@ -191,6 +182,24 @@ export function yamlScalarAt(
   if (file.text.slice(inner[0], inner[1]) !== String(scalar.value))
     return { unpinnable: 'its value is written with escapes or over several lines' }
   return { scalar, map, start: inner[0], end: inner[1] }
+}
+
+/** Each scalar of the file's YAML documents by the offset it starts at, with the map it is a value of; null when the file does not parse. */
+const scalarsOf = perFile(readScalars)
+
+function readScalars(file: FileText): Map<number, { scalar: Scalar; map: YAMLMap | null }> | null {
+  const parsed = parseYamlStream(file.file, file.text)
+  if ('error' in parsed || parsed.documents.some(d => d.errors.length > 0)) return null
+  const scalars = new Map<number, { scalar: Scalar; map: YAMLMap | null }>()
+  for (const document of parsed.documents)
+    visit(document, {
+      Scalar(_key, node, path) {
+        const parent = path.at(-1)
+        const map = isPair(parent) ? path.at(-2) : null
+        if (node.range) scalars.set(node.range[0], { scalar: node, map: isMap(map) ? map : null })
+      }
+    })
+  return scalars
 }
 
 /** A one-line value read from its first character: quoted, or plain up to a blank, a comma or a bracket. */
