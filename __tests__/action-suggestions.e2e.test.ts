@@ -178,6 +178,11 @@ describe('pins suggested on a drifted pull request', () => {
         `its tag now points to \`${rebuilt.web}\`, which changes: 1 other config change`
       )
       expect(job.main.summary).toContain(`\`\`\`yaml\ndigest: ${rebuilt.web}\n\`\`\``)
+      const stale = job.main.commands.find(
+        c => c.command === 'notice' && c.properties.file === 'deploy/kustomization.yaml'
+      )
+      expect(stale?.properties.title).toMatch(/is pinned to a digest its tag has moved on from$/)
+      expect(stale?.message).toContain(`To take it once checked: digest: ${rebuilt.web}`)
     } finally {
       writeFileSync(path, written)
     }

@@ -194,6 +194,20 @@ describe('Kubernetes manifests', () => {
       ]).image
     ).toBe('acme/app:2')
     expect(applyOverrides('nginxx:1', [[{ name: 'nginx', newTag: '2', ...at }]]).by).toBeNull()
+    // api/filters/imagetag/updater.go: newTag and digest together give both; either alone
+    // replaces the tag and the digest written
+    const digest = `sha256:${'d'.repeat(64)}`
+    expect(
+      applyOverrides('nginx:1.27@sha256:' + 'e'.repeat(64), [
+        [{ name: 'nginx', newTag: '1.28', digest, ...at }]
+      ]).image
+    ).toBe(`nginx:1.28@${digest}`)
+    expect(applyOverrides('nginx:1.27', [[{ name: 'nginx', digest, ...at }]]).image).toBe(
+      `nginx@${digest}`
+    )
+    expect(
+      applyOverrides(`nginx:1.27@${digest}`, [[{ name: 'nginx', newTag: '1.28', ...at }]]).image
+    ).toBe('nginx:1.28')
   })
 })
 

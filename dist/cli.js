@@ -32464,7 +32464,7 @@ function registryFailure(response, reference, what, loggedIn, remaining) {
 var MAX_SAID_CHARS = 300;
 function registrySaid(response) {
   const body = response.body?.subarray(0, 64 * 1024).toString("utf8") ?? "";
-  const oneLine2 = (text2) => excerptLine(text2.replace(/\s+/g, " ").trim());
+  const oneLine3 = (text2) => excerptLine(text2.replace(/\s+/g, " ").trim());
   try {
     const parsed = JSON.parse(body);
     const errors = isRecord(parsed) && Array.isArray(parsed.errors) ? parsed.errors.slice(0, 4) : [];
@@ -32472,13 +32472,13 @@ function registrySaid(response) {
     const entries = errors.filter(isRecord).map((e) => ({ code: field2(e, "code"), message: field2(e, "message") }));
     return {
       codes: entries.map((e) => e.code).filter((c) => /^[A-Z_]{1,40}$/.test(c)),
-      text: oneLine2(
+      text: oneLine3(
         entries.map((e) => e.message).filter(Boolean).join("; ")
       )
     };
   } catch {
     const title = /<title[^>]*>([^<]{0,300})/i.exec(body)?.[1];
-    return { codes: [], text: title ? oneLine2(title) : /^\s*</.test(body) ? "" : oneLine2(body) };
+    return { codes: [], text: title ? oneLine3(title) : /^\s*</.test(body) ? "" : oneLine3(body) };
   }
 }
 function excerptLine(text2) {
@@ -33482,7 +33482,7 @@ function annotationsFor(findings, explanations, verdict, acceptHint) {
       const accepted = verdict.outcomes.get(finding) === "accepted";
       const stay = stayOnRelease(finding, explanation);
       const remedy = accepted ? [`Accepted: the new digest is recorded as the baseline.`] : [
-        `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
+        `Keep the known-good image: ${oneLine(pinLine(finding, finding.previous.digest))}`,
         stay && `or stay on ${stay.release} with ${stay.reference},`,
         `or accept the new one (${acceptHint}).`
       ];
@@ -33527,11 +33527,22 @@ function annotationsFor(findings, explanations, verdict, acceptHint) {
         identity: [reference.file, finding.image].join("\0"),
         level: "notice",
         title: `${finding.image} is pinned to a digest its tag has moved on from`,
-        message: `The tag now points at ${finding.tagDigest ?? "another digest"}.`
+        message: staleMessage(finding, explanations.get(finding.image))
       });
     }
   }
   return all;
+}
+function staleMessage(finding, explanation) {
+  if (!finding.tagDigest) return "The tag now points at another digest.";
+  const change = changeSummary(explanation);
+  return [
+    `The tag now points at ${finding.tagDigest}${change ? `, which changes: ${change}` : ""}.`,
+    `To take it once checked: ${oneLine(pinLine(finding, finding.tagDigest))}`
+  ].join("\n");
+}
+function oneLine(pin2) {
+  return pin2.replaceAll("\n", ", ");
 }
 
 // src/report/check-text.ts
@@ -33713,7 +33724,7 @@ function renderSarif(annotations) {
           ruleId: a.rule,
           ruleIndex: ids.indexOf(a.rule),
           level: LEVEL[a.level],
-          message: { text: oneLine(a) },
+          message: { text: oneLine2(a) },
           locations: [
             {
               physicalLocation: {
@@ -33738,7 +33749,7 @@ function uriOf(path) {
     )
   ).join("/");
 }
-function oneLine(a) {
+function oneLine2(a) {
   const lines2 = a.message.split("\n").filter(Boolean);
   const pin2 = lines2.find((line) => line.startsWith("Keep the known-good image:"));
   const first = lines2[0] && lines2[0] !== pin2 && !lines2[0].startsWith("Or ") ? `: ${lines2[0]}` : "";

@@ -53,7 +53,7 @@ export function annotationsFor(
       const remedy = accepted
         ? [`Accepted: the new digest is recorded as the baseline.`]
         : [
-            `Keep the known-good image: ${pinLine(finding, finding.previous.digest)}`,
+            `Keep the known-good image: ${oneLine(pinLine(finding, finding.previous.digest))}`,
             stay && `or stay on ${stay.release} with ${stay.reference},`,
             `or accept the new one (${acceptHint}).`
           ]
@@ -100,7 +100,7 @@ export function annotationsFor(
         identity: [reference.file, finding.image].join('\0'),
         level: 'notice',
         title: `${finding.image} is pinned to a digest its tag has moved on from`,
-        message: `The tag now points at ${finding.tagDigest ?? 'another digest'}.`
+        message: staleMessage(finding, explanations.get(finding.image))
       })
     }
   }
@@ -122,7 +122,7 @@ export function recordedNotices(findings: Finding[]): Omit<Annotation, 'rule' | 
             column: f.reference.column,
             level: 'notice' as const,
             title: `${f.image} recorded without comparison`,
-            message: `Not in the baseline, so recorded as it is now: ${f.current.digest}. To keep exactly this image: ${pinLine(f, f.current.digest)}`
+            message: `Not in the baseline, so recorded as it is now: ${f.current.digest}. To keep exactly this image: ${oneLine(pinLine(f, f.current.digest))}`
           }
         ]
       : []
@@ -143,4 +143,22 @@ export function withinLimits<T extends Pick<Annotation, 'level'>>(
     shown.push(annotation)
   }
   return { annotations: shown, omitted: all.length - shown.length }
+}
+
+/** Where a stale pin's tag points now, what taking it would change, and the bumped line. */
+function staleMessage(
+  finding: Extract<Finding, { status: 'pinned' }>,
+  explanation: ReturnType<Explanations['get']>
+): string {
+  if (!finding.tagDigest) return 'The tag now points at another digest.'
+  const change = changeSummary(explanation)
+  return [
+    `The tag now points at ${finding.tagDigest}${change ? `, which changes: ${change}` : ''}.`,
+    `To take it once checked: ${oneLine(pinLine(finding, finding.tagDigest))}`
+  ].join('\n')
+}
+
+/** A pin of several lines (a Kustomize entry's tag and digest) on the one line a message has. */
+function oneLine(pin: string): string {
+  return pin.replaceAll('\n', ', ')
 }
