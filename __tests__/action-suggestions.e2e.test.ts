@@ -14,15 +14,16 @@ import { on } from './helpers/trigger.js'
 /** A file's lines as GitHub's "Commit suggestion" leaves them: the commented lines replaced by the block's. */
 function applySuggestion(
   text: string,
-  comment: { body: string; line: number; start_line: number | null }
+  comment: { body: string; line: number | null; start_line: number | null }
 ) {
   const body = comment.body.split('\n')
   const open = body.findIndex(line => /^`{3,}suggestion$/.test(line))
   const fence = body[open].replace('suggestion', '')
   const close = body.indexOf(fence, open + 1)
   const lines = text.split('\n')
-  const first = (comment.start_line ?? comment.line) - 1
-  lines.splice(first, comment.line - first, ...body.slice(open + 1, close))
+  const last = comment.line ?? 0
+  const first = (comment.start_line ?? last) - 1
+  lines.splice(first, last - first, ...body.slice(open + 1, close))
   return lines.join('\n')
 }
 
@@ -227,6 +228,42 @@ describe('pins suggested on a drifted pull request', () => {
       expect(job.main.summary).toContain(`+    digest: ${known.web}`)
     } finally {
       for (const [path, text] of Object.entries(files)) writeFileSync(join(workspace, path), text)
+    }
+  })
+
+  it("posts no suggestion where the head's line differs from what the run read, and a new one for an outdated one", async () => {
+    api.reviewComments.length = 0
+    api.reviews.length = 0
+    // the base branch changed the Dockerfile above the line: the head's line 2 is another line
+    const head = files.Dockerfile.replace('ARG PY=3.12\n', 'ARG PY=3.12\nARG EXTRA=1\n')
+    api.pullFiles = [
+      { filename: 'Dockerfile', patch: addedFile(head) },
+      {
+        filename: 'deploy/kustomization.yaml',
+        patch: addedFile(files['deploy/kustomization.yaml'])
+      }
+    ]
+    try {
+      await runner.runJob({}, {}, on.pullRequest(7))
+      expect(api.reviewComments.map(c => c.path)).toEqual(['deploy/kustomization.yaml'])
+      // GitHub marks a comment outdated once its line changed: it is left, and posted anew
+      const outdated = api.reviewComments[0]
+      Object.assign(outdated, { line: null })
+      const body = outdated.body
+      await runner.runJob({}, {}, on.pullRequest(7))
+      expect(outdated.body).toBe(body)
+      expect(api.reviewComments.map(c => [c.path, c.line])).toEqual([
+        ['deploy/kustomization.yaml', null],
+        ['deploy/kustomization.yaml', 6]
+      ])
+    } finally {
+      api.pullFiles = [
+        { filename: 'Dockerfile', patch: addedFile(files.Dockerfile) },
+        {
+          filename: 'deploy/kustomization.yaml',
+          patch: addedFile(files['deploy/kustomization.yaml'])
+        }
+      ]
     }
   })
 })

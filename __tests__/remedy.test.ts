@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { formatReference, parseReference } from '../src/reference/reference.js'
@@ -6,6 +6,7 @@ import { SOURCES } from '../src/sources/index.js'
 import type { FoundReference } from '../src/sources/read/source.js'
 import { pinLineIn } from './helpers/pin.js'
 import { pinPlaces } from '../src/pin/place.js'
+import { pinReferences } from '../src/pipeline/pin.js'
 import { FileText } from '../src/sources/read/pin-site.js'
 import { discoverDirectory } from './helpers/references.js'
 import { sha } from './helpers/scan-context.js'
@@ -216,6 +217,141 @@ describe('what cannot be pinned on its line, and why', () => {
         )
         expect(places.get(reference)).toEqual({ unpinnable: why })
       }
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('pinning what is hard to pin', () => {
+  const digest = sha('f')
+  // [what, files, the file pinned, its text after, or why it is left]
+  const CASES: [string, Record<string, string>, string, string][] = [
+    [
+      'a continuation whose comment ends the file',
+      { Dockerfile: '# syntax=docker/dockerfile:1\nFROM redis:7 \\\n# the end' },
+      'Dockerfile',
+      `# syntax=docker/dockerfile:1@${digest}\nFROM redis:7@${digest} \\\n# the end`
+    ],
+    [
+      'an escape right after the image, the next line going on with AS',
+      { Dockerfile: 'FROM redis:7\\\r\n  AS build\r\nRUN true\r\n' },
+      'Dockerfile',
+      `FROM redis:7@${digest}\\\r\n  AS build\r\nRUN true\r\n`
+    ],
+    [
+      'an image split over two lines',
+      { Dockerfile: 'FROM redis:\\\n7\n' },
+      'Dockerfile',
+      'its image is split over continuation lines: join it to pin it'
+    ],
+    [
+      '# escape= after a comment, which BuildKit does not read as a directive',
+      { Dockerfile: '# hello\n# escape=`\nFROM \\\n  alpine:3\n' },
+      'Dockerfile',
+      `# hello\n# escape=\`\nFROM \\\n  alpine:3@${digest}\n`
+    ],
+    [
+      "the image of a line's second --mount, its first a stage",
+      {
+        Dockerfile:
+          'FROM alpine:3 AS builder\nFROM alpine:3\nRUN --mount=from=builder,target=/a --mount=type=bind,from=nginx:1,target=/b true\n'
+      },
+      'Dockerfile',
+      `FROM alpine:3@${digest} AS builder\nFROM alpine:3@${digest}\nRUN --mount=from=builder,target=/a --mount=type=bind,from=nginx:1@${digest},target=/b true\n`
+    ],
+    [
+      'a digest a variable gives',
+      { Dockerfile: `ARG BASE=redis:7@${sha('a')}\nFROM \${BASE}\n` },
+      'Dockerfile',
+      'its digest comes from a variable: pin it where the variable is set'
+    ],
+    [
+      "a digest in a Compose variable's default",
+      { 'compose.yaml': `services:\n  cache:\n    image: \${IMG:-redis:7@${sha('a')}}\n` },
+      'compose.yaml',
+      'its digest is in a variable: pin it where the variable is set'
+    ],
+    [
+      'two images on one line of a flow map',
+      { 'compose.yaml': 'services: {a: {image: redis:7}, b: {image: "nginx:1"}}\n' },
+      'compose.yaml',
+      `services: {a: {image: redis:7@${digest}}, b: {image: "nginx:1@${digest}"}}\n`
+    ],
+    [
+      'two Bake contexts on one line',
+      {
+        'docker-bake.hcl':
+          'target "default" {\n  context = "app"\n  contexts = { a = "docker-image://alpine:3.18", b = "docker-image://redis:7" }\n}\n',
+        'app/Dockerfile': 'FROM a\nFROM b\n'
+      },
+      'docker-bake.hcl',
+      `target "default" {\n  context = "app"\n  contexts = { a = "docker-image://alpine:3.18@${digest}", b = "docker-image://redis:7@${digest}" }\n}\n`
+    ],
+    [
+      'a Kustomize entry with an empty digest and no newTag: the tag is kept beside it',
+      {
+        'k/kustomization.yaml':
+          'resources: [web.yaml]\nimages:\n  - name: nginx\n    newName: ghcr.io/acme/nginx\n    digest: ""\n',
+        'k/web.yaml':
+          'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n    - {name: web, image: "nginx:1.25"}\n'
+      },
+      'k/kustomization.yaml',
+      `resources: [web.yaml]\nimages:\n  - name: nginx\n    newName: ghcr.io/acme/nginx\n    newTag: "1.25"\n    digest: "${digest}"\n`
+    ],
+    [
+      'Helm: an empty digest, a number tag, a null tag',
+      {
+        'chart/Chart.yaml': 'apiVersion: v2\nname: c\nversion: 1.0.0\nappVersion: "2.0.1"\n',
+        'chart/values.yaml':
+          'image:\n  repository: bitnami/redis\n  tag: 7.2\n  digest:\nworker:\n  image:\n    repository: acme/worker\n    tag: 3\njob:\n  image:\n    repository: acme/job\n    tag: null\n'
+      },
+      'chart/values.yaml',
+      `image:\n  repository: bitnami/redis\n  tag: 7.2\n  digest: ${digest}\nworker:\n  image:\n    repository: acme/worker\n    tag: 3@${digest}\njob:\n  image:\n    repository: acme/job\n    tag: 2.0.1@${digest}\n`
+    ]
+  ]
+
+  CASES.push([
+    'a Helm tag that is a number rendered otherwise',
+    {
+      'chart/Chart.yaml': 'apiVersion: v2\nname: c\nversion: 1.0.0\n',
+      'chart/values.yaml': 'image:\n  repository: acme/worker\n  tag: 1.10\n'
+    },
+    'chart/values.yaml',
+    'its tag 1.10 is a number Helm renders as 1.1: quote it to pin it'
+  ])
+
+  it.each(CASES)('%s', async (_, files, file, after) => {
+    const root = mkdtempSync(join(tmpdir(), 'bid-hard-pins-'))
+    try {
+      for (const [path, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(root, path)), { recursive: true })
+        writeFileSync(join(root, path), text)
+      }
+      const before = await discoverDirectory(root)
+      expect(before.errors).toEqual([])
+      const { results } = pinReferences(root, before.references, () => ({ digest }), true)
+      const pinned = readFileSync(join(root, file), 'utf8')
+      if (after.startsWith('its ')) {
+        // said of the pin line the report shows (a bump of a stale pin, too), and never written
+        const places = pinPlaces(new FileText(file, files[file]), before.references)
+        expect([...places.values()]).toContainEqual({ unpinnable: after })
+        expect(results.every(r => r.status !== 'pinned')).toBe(true)
+        expect(pinned).toBe(files[file])
+        return
+      }
+      expect(pinned).toBe(after)
+      // read back: every reference of the file is the same image, now at the digest
+      const again = await discoverDirectory(root)
+      expect(again.errors).toEqual([])
+      const of = (refs: FoundReference[]) =>
+        refs
+          .filter(r => r.file === file)
+          .map(r => formatReference({ ...r.image!, digest: undefined }))
+      expect(of(again.references).sort()).toEqual(of(before.references).sort())
+      expect(
+        again.references.filter(r => r.file === file).every(r => r.image?.digest === digest)
+      ).toBe(true)
     } finally {
       rmSync(root, { recursive: true, force: true })
     }

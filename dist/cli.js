@@ -28382,17 +28382,21 @@ function siteOf(file, start, end, before, after = "") {
   };
 }
 function valueSite(file, start, end, unset = () => null) {
-  for (const name of variablesWithoutDefault(file.text.slice(start, end))) {
+  const written = file.text.slice(start, end);
+  for (const name of variablesWithoutDefault(written)) {
     const why = unset(name);
     if (why !== null) return { unpinnable: why };
   }
-  const written = file.text.slice(start, end);
   if (!/[@$]|:[^/]*$/.test(written)) return siteOf(file, end, end, ":latest@");
   return digestAfter(file, start, end);
 }
 function digestAfter(file, start, end) {
-  const at = file.text.slice(start, end).lastIndexOf("@");
-  return at >= 0 ? siteOf(file, start + at, end, "@") : siteOf(file, end, end, "@");
+  const written = file.text.slice(start, end);
+  const at = written.lastIndexOf("@");
+  if (at < 0) return siteOf(file, end, end, "@");
+  if (/[$}]/.test(written.slice(at)))
+    return { unpinnable: "its digest is in a variable: pin it where the variable is set" };
+  return siteOf(file, start + at, end, "@");
 }
 function setElsewhere(variable, name) {
   return `its image comes from ${variable}, which has no default here: pin it where ${name} is set`;
@@ -28409,7 +28413,8 @@ function yamlScalarAt(file, line, column) {
     return { unpinnable: "it is a block scalar (`|` or `>`): write it on one line to pin it" };
   const quoted = scalar.type === "QUOTE_DOUBLE" || scalar.type === "QUOTE_SINGLE";
   const inner = quoted ? [start + 1, end - 1] : [start, end];
-  if (file.text.slice(inner[0], inner[1]) !== String(scalar.value))
+  const text2 = file.text.slice(inner[0], inner[1]);
+  if (quoted ? text2 !== String(scalar.value) : /[\r\n]/.test(text2))
     return { unpinnable: "its value is written with escapes or over several lines" };
   return { scalar, map, start: inner[0], end: inner[1] };
 }
@@ -28445,23 +28450,35 @@ function pairOf(map, key) {
 }
 function yamlKeySite(file, map, key, first = []) {
   const pair = pairOf(map, key);
-  if (pair && (0, import_yaml3.isScalar)(pair.value) && pair.value.range) {
-    const [start, end2] = pair.value.range;
-    const quoted = pair.value.type === "QUOTE_DOUBLE" || pair.value.type === "QUOTE_SINGLE";
-    return quoted ? siteOf(file, start + 1, end2 - 1, "") : siteOf(file, start, end2, "");
+  const keyStart = (node) => (0, import_yaml3.isScalar)(node) ? node.range?.[0] : void 0;
+  const separator = (at) => map.flow ? ", " : `${file.lineBreak}${" ".repeat(at - file.offsetOf(file.lineAt(at), 1))}`;
+  if (pair) {
+    const value = pair.value;
+    const from = keyStart(pair.key);
+    if (from === void 0 || value !== null && !(0, import_yaml3.isScalar)(value))
+      return { unpinnable: `its \`${key}:\` is not a plain value` };
+    const colon = file.text.indexOf(":", (0, import_yaml3.isScalar)(pair.key) ? pair.key.range?.[1] ?? from : from);
+    const [start, end2] = (0, import_yaml3.isScalar)(value) && value.range || [colon + 1, colon + 1];
+    const quote = (0, import_yaml3.isScalar)(value) && value.type === "QUOTE_DOUBLE" ? '"' : (0, import_yaml3.isScalar)(value) && value.type === "QUOTE_SINGLE" ? "'" : "";
+    if (first.length > 0)
+      return siteOf(
+        file,
+        from,
+        end2,
+        `${first.map((e) => e + separator(from)).join("")}${key}: ${quote}`,
+        quote
+      );
+    if (quote) return siteOf(file, start + 1, end2 - 1, "");
+    return start < end2 && (0, import_yaml3.isScalar)(value) && value.value !== null ? siteOf(file, start, end2, "") : siteOf(file, colon + 1, end2, " ");
   }
-  if (pair) return { unpinnable: `its \`${key}:\` is not a plain value` };
   const last = map.items.at(-1);
   const lastEnd = (0, import_yaml3.isScalar)(last?.value) ? last.value.range?.[1] : void 0;
-  const firstKey = map.items[0]?.key;
-  const keyStart = (0, import_yaml3.isScalar)(firstKey) ? firstKey.range?.[0] : void 0;
-  if (lastEnd === void 0 || keyStart === void 0)
+  const firstKey = keyStart(map.items[0]?.key);
+  if (lastEnd === void 0 || firstKey === void 0)
     return { unpinnable: "its entry is not a map of plain values" };
   const entries = [...first, `${key}: `];
-  if (map.flow) return siteOf(file, lastEnd, lastEnd, entries.map((e) => `, ${e}`).join(""));
-  const indent = " ".repeat(keyStart - file.offsetOf(file.lineAt(keyStart), 1));
-  const end = file.lineEnd(lastEnd);
-  return siteOf(file, end, end, entries.map((e) => `${file.lineBreak}${indent}${e}`).join(""));
+  const end = map.flow ? lastEnd : file.lineEnd(lastEnd);
+  return siteOf(file, end, end, entries.map((e) => separator(firstKey) + e).join(""));
 }
 function variablesWithoutDefault(value) {
   const names = [];
@@ -28471,15 +28488,32 @@ function variablesWithoutDefault(value) {
   return names;
 }
 var VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)|:?[+?])?[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
-function prefixedValueSite(file, line, prefix, unset) {
-  const lineStart = file.offsetOf(line, 1);
+function prefixedValueSite(file, reference, prefix, unset) {
+  const lineStart = file.offsetOf(reference.line, 1);
   const lineText = file.text.slice(lineStart, file.lineEnd(lineStart));
-  const at = lineText.indexOf(prefix);
-  if (at < 0) return { unpinnable: `its \`${prefix}\` value is not written on one line` };
-  const rest = lineText.slice(at + prefix.length);
-  const length = /^[^"'\s,]*/.exec(rest)?.[0].length ?? 0;
-  const start = lineStart + at + prefix.length;
-  return valueSite(file, start, start + length, unset);
+  const values = [];
+  for (let at = lineText.indexOf(prefix); at >= 0; at = lineText.indexOf(prefix, at + 1)) {
+    const text2 = /^[^"'\s,]*/.exec(lineText.slice(at + prefix.length))?.[0] ?? "";
+    const start = lineStart + at + prefix.length;
+    values.push({ start, end: start + text2.length, text: text2 });
+  }
+  const value = valueNaming(values, reference.image);
+  return "unpinnable" in value ? value : valueSite(file, value.start, value.end, unset);
+}
+function valueNaming(values, image) {
+  const named = formatReference({ ...image, digest: void 0 });
+  const literal = values.find((value) => !value.text.includes("$") && namesImage(value.text, named));
+  if (literal) return literal;
+  const throughVariables = values.filter((value) => value.text.includes("$"));
+  if (throughVariables.length === 1) return throughVariables[0];
+  return values.length === 0 ? { unpinnable: "its image is not written on its line" } : { unpinnable: "its line names several images through variables: pin each by hand" };
+}
+function namesImage(text2, image) {
+  try {
+    return formatReference({ ...parseReference(text2), digest: void 0 }) === image;
+  } catch {
+    return false;
+  }
 }
 
 // src/sources/read/expand.ts
@@ -28831,8 +28865,9 @@ function locateInDockerfile(file, reference) {
     return valueSite(file, start, lineStart + equals + 1 + value2.trimEnd().length);
   }
   const words = instructionWords(file, lineStart, escapeOf(file));
-  const value = reference.kind === "from" ? unquoted(words.find((word, i) => i > 0 && !word.text.startsWith("--"))) : reference.kind === "copy-from" ? flagValue(words, /^--from=/i) : flagValue(words, /^--mount=(?:.*,)?from=/i);
-  if (!value) return { unpinnable: "its image is not written on its instruction" };
+  const candidates = reference.kind === "from" ? [unquoted(words.find((word, i) => i > 0 && !word.text.startsWith("--")))] : flagValues(words, reference.kind === "copy-from" ? /^--from=/i : /^--mount=/i);
+  const value = theImage(candidates, reference);
+  if ("unpinnable" in value) return value;
   return valueSite(
     file,
     value.start,
@@ -28840,12 +28875,13 @@ function locateInDockerfile(file, reference) {
     (name) => PLATFORM_ARGS.test(name) ? `its image depends on the platform (\`$${name}\`): one digest cannot pin each platform's image` : argDefaults(file).has(name) ? null : setElsewhere(`ARG ${name}`, name)
   );
 }
-var escapeOf = perFile((file) => {
-  const directive = /^(?:[ \t]*#[^\n]*\n)*?[ \t]*#[ \t]*escape[ \t]*=[ \t]*([\\`])/i.exec(
-    file.text.slice(0, 4096)
-  );
-  return directive?.[1] ?? "\\";
-});
+function theImage(candidates, reference) {
+  const values = candidates.filter((word) => word !== void 0);
+  if (values.some((word) => word.split))
+    return { unpinnable: "its image is split over continuation lines: join it to pin it" };
+  return valueNaming(values, reference.image);
+}
+var escapeOf = perFile((file) => parseDockerfileSyntax(file.text).escape);
 var argDefaults = perFile((file) => {
   const names = /* @__PURE__ */ new Set();
   for (const [, args] of file.text.matchAll(/^[ \t]*ARG[ \t]+([^\n]*)/gim))
@@ -28858,27 +28894,48 @@ var argDefaults = perFile((file) => {
 function instructionWords(file, at, escape) {
   const { text: text2 } = file;
   const words = [];
+  const continued = (i2) => {
+    if (text2[i2] !== escape) return -1;
+    let j = i2 + 1;
+    while (text2[j] === " " || text2[j] === "	") j++;
+    if (text2[j] === "\r") j++;
+    if (text2[j] !== "\n") return -1;
+    j++;
+    for (; ; ) {
+      let k = j;
+      while (text2[k] === " " || text2[k] === "	") k++;
+      if (text2[k] !== "#" && text2[k] !== "\n" && text2[k] !== "\r") return j;
+      const next = text2.indexOf("\n", k);
+      if (next < 0) return text2.length;
+      j = next + 1;
+    }
+  };
   let i = at;
   while (i < text2.length) {
     while (text2[i] === " " || text2[i] === "	") i++;
-    if (text2[i] === escape && /^[ \t]*\r?\n/.test(text2.slice(i + 1, i + 256))) {
-      i = text2.indexOf("\n", i) + 1;
-      while (/^[ \t]*(#|\r?\n)/.test(text2.slice(i, i + 256))) i = text2.indexOf("\n", i) + 1;
-      if (i === 0) break;
+    const next = continued(i);
+    if (next >= 0) {
+      i = next;
       continue;
     }
     if (i >= text2.length || text2[i] === "\n" || text2[i] === "\r") break;
     const start = i;
     let quote = null;
+    let split = false;
     while (i < text2.length && text2[i] !== "\n" && text2[i] !== "\r") {
       const c = text2[i];
-      if (c === escape && quote !== "'" && i + 1 < text2.length && text2[i + 1] !== "\n") i++;
+      const after = c === escape && quote !== "'" ? continued(i) : -1;
+      if (after >= 0) {
+        split = after < text2.length && text2[after] !== " " && text2[after] !== "	";
+        break;
+      }
+      if (c === escape && quote !== "'" && i + 1 < text2.length) i++;
       else if (quote !== null) quote = c === quote ? null : quote;
       else if (c === '"' || c === "'") quote = c;
       else if (c === " " || c === "	") break;
       i++;
     }
-    words.push({ start, end: i, text: text2.slice(start, i) });
+    words.push({ start, end: i, text: text2.slice(start, i), split });
   }
   return words;
 }
@@ -28886,19 +28943,24 @@ function unquoted(word) {
   if (!word) return void 0;
   const quote = word.text[0];
   if ((quote === '"' || quote === "'") && word.text.length > 1 && word.text.endsWith(quote))
-    return { start: word.start + 1, end: word.end - 1, text: word.text.slice(1, -1) };
+    return { ...word, start: word.start + 1, end: word.end - 1, text: word.text.slice(1, -1) };
   return word;
 }
-function flagValue(words, flag) {
+function flagValues(words, flag) {
+  const values = [];
   for (const word of words) {
     const match = flag.exec(word.text);
-    if (!match || /^\d+(,|$)/.test(word.text.slice(match[0].length))) continue;
-    const start = word.start + match[0].length;
-    const comma = word.text.indexOf(",", match[0].length);
-    const end = comma < 0 ? word.end : word.start + comma;
-    return { start, end, text: word.text.slice(start - word.start, end - word.start) };
+    if (!match) continue;
+    const options = /^--mount=/i.test(match[0]) ? [...word.text.matchAll(/(?<=[=,])from=([^,]*)/gi)].map((m) => (m.index ?? 0) + 5) : [match[0].length];
+    for (const at of options) {
+      const comma = word.text.indexOf(",", at);
+      const end = comma < 0 ? word.text.length : comma;
+      const text2 = word.text.slice(at, end);
+      if (!/^\d+$/.test(text2))
+        values.push({ start: word.start + at, end: word.start + end, text: text2, split: word.split });
+    }
   }
-  return void 0;
+  return values;
 }
 
 // src/sources/dockerfile/uses.ts
@@ -29328,7 +29390,7 @@ var bakeSource = {
       // `${TAG}` is written through when the file gives the variable a default
       locate: (file, reference) => prefixedValueSite(
         file,
-        reference.line,
+        reference,
         "docker-image://",
         (name) => variableDefaults(file).has(name) ? null : setElsewhere(`variable "${name}"`, name)
       )
@@ -30209,11 +30271,20 @@ function locateImageMap(file, reference) {
   if (!at.map) return { unpinnable: "its image is not a map" };
   if (pairOf(at.map, "digest")) return yamlKeySite(file, at.map, "digest");
   const tag = reference.image.tag ?? "latest";
-  if (pairOf(at.map, "tag")?.value !== at.scalar) {
-    const added = yamlKeySite(file, at.map, "tag");
-    return isPinSite(added) ? { ...added, before: `${added.before}"${tag}@`, after: '"' } : added;
+  const written = pairOf(at.map, "tag");
+  const value = written?.value;
+  if (written && (0, import_yaml7.isScalar)(value) && value.value !== null && value.value !== "") {
+    if (at.scalar !== value) return { unpinnable: "its tag is not written where it is read" };
+    const text2 = file.text.slice(at.start, at.end);
+    if (typeof value.value !== "string" && text2 !== String(value.value))
+      return {
+        unpinnable: `its tag ${text2} is a number Helm renders as ${String(value.value)}: quote it to pin it`
+      };
+    return digestAfter(file, at.start, at.end);
   }
-  return at.start === at.end ? siteOf(file, at.start, at.end, `${tag}@`) : digestAfter(file, at.start, at.end);
+  const site = yamlKeySite(file, at.map, "tag");
+  if (!isPinSite(site)) return site;
+  return written ? { ...site, before: `${site.before}${tag}@` } : { ...site, before: `${site.before}"${tag}@`, after: '"' };
 }
 
 // src/sources/kubernetes/kubernetes.ts
@@ -30905,7 +30976,7 @@ var workflowSource = {
       name: "build-context",
       description: "a `build-contexts` entry `NAME=docker-image://IMAGE` of `docker/build-push-action` (a Dockerfile `FROM NAME` is that image)",
       fence: "yaml",
-      locate: (file, reference) => /\$\{\{/.test(reference.source) ? EXPRESSION : prefixedValueSite(file, reference.line, "docker-image://")
+      locate: (file, reference) => /\$\{\{/.test(reference.source) ? EXPRESSION : prefixedValueSite(file, reference, "docker-image://")
     }
   ],
   scan: (file, text2) => scanWorkflow(file, text2)
@@ -32756,6 +32827,8 @@ function pinPlaces(file, references) {
     } catch {
       place = { unpinnable: "its value could not be found in the file" };
     }
+    if (reference.image.digest && isPinSite(place) && place.start === place.end && /^:?[^:]*@/.test(place.before))
+      place = { unpinnable: "its digest comes from a variable: pin it where the variable is set" };
     places.set(reference, place);
     if (!isPinSite(place)) continue;
     const images = imagesAt.get(siteKey(place)) ?? /* @__PURE__ */ new Set();
@@ -32790,12 +32863,16 @@ function pinnedLines(site, digest) {
 }
 function applyPins(text2, pins) {
   const ordered = [...new Map(pins.map((pin2) => [siteKey(pin2.site), pin2])).values()].sort(
-    (a, b) => b.site.start - a.site.start
+    (a, b) => a.site.start - b.site.start
   );
-  let result = text2;
-  for (const { site, digest } of ordered)
-    result = result.slice(0, site.start) + site.before + digest + site.after + result.slice(site.end);
-  return result;
+  const parts = [];
+  let at = 0;
+  for (const { site, digest } of ordered) {
+    parts.push(text2.slice(at, site.start), site.before, digest, site.after);
+    at = site.end;
+  }
+  parts.push(text2.slice(at));
+  return parts.join("");
 }
 
 // src/pipeline/run.ts
@@ -32930,7 +33007,7 @@ function withPins(findings, cwd) {
 }
 function readInside(cwd, file) {
   const path = resolve5(cwd, file);
-  const read = isInside(path, cwd) ? readRegularFile(path, MAX_FILE_BYTES) : null;
+  const read = isInside(path, cwd) ? readRegularFile(path, MAX_MANIFEST_BYTES) : null;
   return read && "text" in read ? read.text : null;
 }
 function withUses(finding, explanations, cwd) {
@@ -33025,11 +33102,7 @@ var CONTEXT = 3;
 function unifiedDiff(file, text2, pins) {
   const lines2 = text2.split("\n").map((line) => line.replace(/\r$/, ""));
   if (lines2.at(-1) === "") lines2.pop();
-  const changes = [...pins].sort((a, b) => a.site.line - b.site.line).map(({ site, digest }) => ({
-    from: site.line,
-    to: site.endLine,
-    after: pinnedLines(site, digest).split(/\r?\n/)
-  }));
+  const changes = changedLines(text2, pins);
   const hunks = [];
   let previous = null;
   for (const change of changes) {
@@ -33058,6 +33131,31 @@ function unifiedDiff(file, text2, pins) {
     shift += added;
   }
   return out.join("\n") + "\n";
+}
+function changedLines(text2, pins) {
+  const sorted = [...pins].sort((a, b) => a.site.start - b.site.start);
+  const groups = [];
+  for (const pin2 of sorted) {
+    const last = groups.at(-1);
+    const end = pin2.site.linesStart + pin2.site.lines.length;
+    if (last && pin2.site.line <= last.to) {
+      last.pins.push(pin2);
+      last.to = Math.max(last.to, pin2.site.endLine);
+      last.end = Math.max(last.end, end);
+    } else groups.push({ pins: [pin2], to: pin2.site.endLine, end });
+  }
+  return groups.map(({ pins: group, to, end }) => {
+    const base = group[0].site.linesStart;
+    const shifted = group.map(({ site, digest }) => ({
+      site: { ...site, start: site.start - base, end: site.end - base },
+      digest
+    }));
+    return {
+      from: group[0].site.line,
+      to,
+      after: applyPins(text2.slice(base, end), shifted).split(/\r?\n/)
+    };
+  });
 }
 
 // src/pipeline/pin.ts
@@ -34208,17 +34306,25 @@ async function command(options, io) {
 }
 async function pin(options, scanning, registry, io) {
   const write = !options.check && !options.dryRun;
-  const current = options.pinTo === "current" && !options.check;
-  const { discovered, digestOf } = current ? await run({ ...scanning, until: "resolve", registry }).then((r) => ({
+  const { discovered, digestOf } = options.check ? (
+    // --check needs no registry and no baseline: it reads only what the files write
+    await run({ ...scanning, until: "scan" }).then((r) => ({
+      discovered: r.discovered,
+      digestOf: () => ({ why: "not pinning" })
+    }))
+  ) : options.pinTo === "current" ? await run({ ...scanning, until: "resolve", registry }).then((r) => ({
     discovered: r.discovered,
     digestOf: currentDigests(r.resolutions)
   })) : await Promise.all([
     run({ ...scanning, until: "scan" }),
     new LockfileStore(io.cwd, options.baseline).restore()
-  ]).then(([scanned, restored]) => ({
-    discovered: scanned.discovered,
-    digestOf: baselineDigests(restored.state === "found" ? restored.baseline : null)
-  }));
+  ]).then(([scanned, restored]) => {
+    if (restored.state !== "found")
+      throw new Error(
+        `${restored.state === "unusable" ? restored.why : `no baseline to pin to in ${options.baseline}`}: \`${io.program} check --update\` records one, or \`pin --to current\` pins each image as it is now`
+      );
+    return { discovered: scanned.discovered, digestOf: baselineDigests(restored.baseline) };
+  });
   const { results, changed: diffs } = pinReferences(io.cwd, discovered.references, digestOf, write);
   warn(discovered, io);
   const at = (r) => `${r.file}:${r.line}`;

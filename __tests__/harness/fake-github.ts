@@ -25,7 +25,8 @@ export class FakeGitHub {
     id: number
     body: string
     path: string
-    line: number
+    /** null once outdated: its line changed since it was posted. */
+    line: number | null
     start_line: number | null
     user: { login: string }
   }[] = []

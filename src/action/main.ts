@@ -153,6 +153,7 @@ async function main(): Promise<void> {
       marker,
       suggest: inputs.suggest === 'pin',
       suggestions: suggestionsFor(result.findings, result.explanations, marker),
+      scannedFiles: result.discovered.files,
       timeoutMs: inputs.timeoutSeconds * 1000
     },
     event

@@ -159,19 +159,27 @@ async function pin(
 ): Promise<number> {
   const write = !options.check && !options.dryRun
   // --check needs no registry: it reads only what the files write
-  const current = options.pinTo === 'current' && !options.check
-  const { discovered, digestOf } = current
-    ? await run({ ...scanning, until: 'resolve', registry }).then(r => ({
+  const { discovered, digestOf } = options.check
+    ? // --check needs no registry and no baseline: it reads only what the files write
+      await run({ ...scanning, until: 'scan' }).then(r => ({
         discovered: r.discovered,
-        digestOf: currentDigests(r.resolutions)
+        digestOf: () => ({ why: 'not pinning' })
       }))
-    : await Promise.all([
-        run({ ...scanning, until: 'scan' }),
-        new LockfileStore(io.cwd, options.baseline).restore()
-      ]).then(([scanned, restored]) => ({
-        discovered: scanned.discovered,
-        digestOf: baselineDigests(restored.state === 'found' ? restored.baseline : null)
-      }))
+    : options.pinTo === 'current'
+      ? await run({ ...scanning, until: 'resolve', registry }).then(r => ({
+          discovered: r.discovered,
+          digestOf: currentDigests(r.resolutions)
+        }))
+      : await Promise.all([
+          run({ ...scanning, until: 'scan' }),
+          new LockfileStore(io.cwd, options.baseline).restore()
+        ]).then(([scanned, restored]) => {
+          if (restored.state !== 'found')
+            throw new Error(
+              `${restored.state === 'unusable' ? restored.why : `no baseline to pin to in ${options.baseline}`}: \`${io.program} check --update\` records one, or \`pin --to current\` pins each image as it is now`
+            )
+          return { discovered: scanned.discovered, digestOf: baselineDigests(restored.baseline) }
+        })
   const { results, changed: diffs } = pinReferences(io.cwd, discovered.references, digestOf, write)
   warn(discovered, io)
   const at = (r: FoundReference) => `${r.file}:${r.line}`

@@ -22,11 +22,6 @@ import type { ImageReference } from '../reference/reference.js'
 /** What changed inside a drifted image, or why only the digests are known. */
 export type ExplainResult = Explanation | Unexplained
 
-/**
- * Reads the old and new images of a drifted reference and explains the change, for the
- * first changed tracked platform, else the first tracked one, else the default platform
- * (or the image's only one).
- */
 /** An image that moved: a drift (baseline → now), or a stale pin (the pin → where its tag is now). */
 export interface ImageMove {
   parsed: ImageReference
@@ -36,6 +31,11 @@ export interface ImageMove {
   changedPlatforms?: string[]
 }
 
+/**
+ * Reads the old and new images of a moved reference and explains the change, for the
+ * first changed tracked platform, else the first tracked one, else the default platform
+ * (or the image's only one).
+ */
 export async function explainDrift(
   finding: ImageMove,
   client: RegistryClient,

@@ -1,27 +1,20 @@
 /**
- * A unified diff of a file's pins, as `diff -u` and `git apply` read it: each pin's lines
- * before and after, with three lines of context, nearby pins in one hunk. Pure.
+ * A unified diff of a file's pins, as `diff -u` prints it: each changed line before and after,
+ * with three lines of context, nearby pins in one hunk, line endings shown as `\n` (`git
+ * apply --ignore-whitespace` takes it for a CRLF file). Pure.
  */
-import { pinnedLines } from './place.js'
+import { applyPins } from './place.js'
 import type { PinSite } from '../sources/read/pin-site.js'
 
 const CONTEXT = 3
 
-export function unifiedDiff(
-  file: string,
-  text: string,
-  pins: readonly { site: PinSite; digest: string }[]
-): string {
+type Pin = { site: PinSite; digest: string }
+
+export function unifiedDiff(file: string, text: string, pins: readonly Pin[]): string {
   const lines = text.split('\n').map(line => line.replace(/\r$/, ''))
   if (lines.at(-1) === '') lines.pop()
-  const changes = [...pins]
-    .sort((a, b) => a.site.line - b.site.line)
-    .map(({ site, digest }) => ({
-      from: site.line,
-      to: site.endLine,
-      after: pinnedLines(site, digest).split(/\r?\n/)
-    }))
-  // pins whose context would touch share a hunk
+  const changes = changedLines(text, pins)
+  // changes whose context would touch share a hunk
   const hunks: (typeof changes)[] = []
   let previous: (typeof changes)[number] | null = null
   for (const change of changes) {
@@ -51,4 +44,34 @@ export function unifiedDiff(
     shift += added
   }
   return out.join('\n') + '\n'
+}
+
+/** The lines the pins change, in order, pins on the same lines as one change: the lines from `from` to `to` become `after`. */
+function changedLines(
+  text: string,
+  pins: readonly Pin[]
+): { from: number; to: number; after: string[] }[] {
+  const sorted = [...pins].sort((a, b) => a.site.start - b.site.start)
+  const groups: { pins: Pin[]; to: number; end: number }[] = []
+  for (const pin of sorted) {
+    const last = groups.at(-1)
+    const end = pin.site.linesStart + pin.site.lines.length
+    if (last && pin.site.line <= last.to) {
+      last.pins.push(pin)
+      last.to = Math.max(last.to, pin.site.endLine)
+      last.end = Math.max(last.end, end)
+    } else groups.push({ pins: [pin], to: pin.site.endLine, end })
+  }
+  return groups.map(({ pins: group, to, end }) => {
+    const base = group[0].site.linesStart
+    const shifted = group.map(({ site, digest }) => ({
+      site: { ...site, start: site.start - base, end: site.end - base },
+      digest
+    }))
+    return {
+      from: group[0].site.line,
+      to,
+      after: applyPins(text.slice(base, end), shifted).split(/\r?\n/)
+    }
+  })
 }

@@ -23,6 +23,14 @@ export function pinPlaces(
     } catch {
       place = { unpinnable: 'its value could not be found in the file' }
     }
+    // a digest the line does not write (`FROM ${BASE}`, BASE's default pinned) is its variable's
+    if (
+      reference.image.digest &&
+      isPinSite(place) &&
+      place.start === place.end &&
+      /^:?[^:]*@/.test(place.before)
+    )
+      place = { unpinnable: 'its digest comes from a variable: pin it where the variable is set' }
     places.set(reference, place)
     if (!isPinSite(place)) continue
     const images = imagesAt.get(siteKey(place)) ?? new Set<string>()
@@ -67,11 +75,15 @@ export function applyPins(
   pins: readonly { site: PinSite; digest: string }[]
 ): string {
   const ordered = [...new Map(pins.map(pin => [siteKey(pin.site), pin])).values()].sort(
-    (a, b) => b.site.start - a.site.start
+    (a, b) => a.site.start - b.site.start
   )
-  let result = text
-  for (const { site, digest } of ordered)
-    result =
-      result.slice(0, site.start) + site.before + digest + site.after + result.slice(site.end)
-  return result
+  // in one pass: slicing the whole text once per pin is quadratic in a file of many
+  const parts: string[] = []
+  let at = 0
+  for (const { site, digest } of ordered) {
+    parts.push(text.slice(at, site.start), site.before, digest, site.after)
+    at = site.end
+  }
+  parts.push(text.slice(at))
+  return parts.join('')
 }

@@ -11,7 +11,7 @@ import { resolve } from 'node:path'
 import { sharedObject } from '../explain/packages.js'
 import { explainDrift, type ExplainResult, type ImageMove } from '../explain/read.js'
 import { kindSpec } from '../sources/index.js'
-import { isInside, MAX_FILE_BYTES, readRegularFile } from '../sources/read/read-file.js'
+import { isInside, MAX_MANIFEST_BYTES, readRegularFile } from '../sources/read/read-file.js'
 import { normalizePlatform } from '../reference/platform.js'
 import { formatReference, tagOf } from '../reference/reference.js'
 import {
@@ -278,7 +278,8 @@ function withPins(findings: Finding[], cwd: string): Finding[] {
 /** A file of the scanned root, read as the scan read it a moment ago; null when it is no longer that. */
 function readInside(cwd: string, file: string): string | null {
   const path = resolve(cwd, file)
-  const read = isInside(path, cwd) ? readRegularFile(path, MAX_FILE_BYTES) : null
+  // as large as any source reads: a manifest up to 16 MiB
+  const read = isInside(path, cwd) ? readRegularFile(path, MAX_MANIFEST_BYTES) : null
   return read && 'text' in read ? read.text : null
 }
 

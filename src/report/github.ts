@@ -34,6 +34,8 @@ export interface Publication {
   suggest: boolean
   /** Each drifted line's pin, as a suggested change. */
   suggestions: Suggestion[]
+  /** The files this run read: only their suggestions of earlier runs are said to be settled. */
+  scannedFiles: readonly string[]
   /** Each API request's deadline (input timeout): a stalled API never holds the job. */
   timeoutMs: number
 }
@@ -152,9 +154,10 @@ async function stickyComment(
 
 /**
  * The drifted lines' pins as one review of suggested changes, on the lines of the diff (the
- * only ones GitHub takes them on). A suggestion of an earlier run is edited, never posted
- * again; one whose thread was resolved is left as it is; one whose line no longer drifts
- * says so.
+ * only ones GitHub takes them on) that read in the pull request's head as they do here (the
+ * run reads the merge commit). A suggestion of an earlier run is edited, never posted again;
+ * one whose thread was resolved, or that is outdated, is left as it is; one whose line this
+ * run read no longer drifting says so.
  */
 async function suggestPins(
   octokit: Octokit,
@@ -170,25 +173,28 @@ async function suggestPins(
   if (p.suggestions.length === 0 && ours.length === 0) return
   const resolved = ours.length > 0 ? await resolvedComments(octokit, repo, pull.number) : null
   const wanted = new Map(p.suggestions.map(s => [s.key, s]))
+  const scanned = new Set(p.scannedFiles)
   for (const comment of ours) {
+    // an outdated suggestion (its line changed since) can no longer be committed: a new one is posted
+    if (comment.line === null || comment.line === undefined) continue
     const key = comment.body.split('\n', 1)[0]
     // a resolved thread is the team's word: left alone, as is every one when that cannot be told
     if (resolved === null || resolved.has(comment.id)) {
       wanted.delete(key)
       continue
     }
-    const body = wanted.get(key)?.body ?? settledBody(key)
+    const body = wanted.get(key)?.body ?? (scanned.has(comment.path) ? settledBody(key) : null)
     wanted.delete(key)
-    if (body !== comment.body)
+    if (body !== null && body !== comment.body)
       await octokit.rest.pulls.updateReviewComment({ ...repo, comment_id: comment.id, body })
   }
   if (wanted.size === 0) return
   const files = await octokit.paginate(octokit.rest.pulls.listFiles, pullRequest)
   const shown = new Map(files.map(f => [f.filename, diffLines(f.patch ?? '')]))
+  // each line on the diff and, in the head, as the suggestion replaces it
   const onDiff = [...wanted.values()].filter(s => {
     const lines = shown.get(s.file)
-    for (let line = s.startLine; line <= s.line; line++) if (!lines?.has(line)) return false
-    return true
+    return s.original.every((text, i) => lines?.get(s.startLine + i) === text)
   })
   if (onDiff.length === 0) return
   await octokit.rest.pulls.createReview({
@@ -232,7 +238,8 @@ async function resolvedComments(
       if (!threads.pageInfo?.hasNextPage) return resolved
       cursor = threads.pageInfo.endCursor ?? null
     }
-    return resolved
+    // more threads than it reads: not told, so every one is left alone
+    return null
   } catch {
     return null
   }

@@ -5,8 +5,6 @@ import { accepts, type Acceptance } from '../compare/accept.js'
 import type { Finding } from '../compare/compare.js'
 import type { Verdict } from '../decide/policy.js'
 import type { DriftedFinding } from '../compare/compare.js'
-
-type PinnedFinding = Extract<Finding, { status: 'pinned' }>
 import {
   byImportance,
   changeSummary,
@@ -175,6 +173,8 @@ function remedy(finding: DriftedFinding, context: ReportContext): string[] {
         ])
   ]
 }
+
+type PinnedFinding = Extract<Finding, { status: 'pinned' }>
 
 /**
  * A pin whose tag has moved on: still built as pinned, no failure, but what taking the tag's

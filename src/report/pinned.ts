@@ -14,7 +14,8 @@ export function pinnedSection(outcome: PinOutcome): string {
   const pinned = outcome.results.filter(r => r.status === 'pinned').length
   const unpinnable = outcome.results.flatMap(r => (r.status === 'unpinnable' ? [r] : []))
   const diff = outcome.changed.flatMap(c => c.diff.trimEnd().split('\n'))
-  const fence = mdFence(diff)
+  const shown = diff.slice(0, SHOWN_DIFF_LINES)
+  const fence = mdFence(shown)
   return [
     '',
     '### Pinned for the commit step',
@@ -23,13 +24,7 @@ export function pinnedSection(outcome: PinOutcome): string {
       ? 'No reference was rewritten.'
       : `${counted(pinned, 'reference')} rewritten to \`tag@digest\` in ${counted(outcome.changed.length, 'file')}: ${outcome.changed.map(c => mdCode(c.file)).join(', ')}.`,
     ...(diff.length > 0
-      ? [
-          '',
-          `${fence}diff`,
-          ...diff.slice(0, SHOWN_DIFF_LINES),
-          ...(diff.length > SHOWN_DIFF_LINES ? ['…'] : []),
-          fence
-        ]
+      ? ['', `${fence}diff`, ...shown, ...(diff.length > SHOWN_DIFF_LINES ? ['…'] : []), fence]
       : []),
     ...(unpinnable.length > 0 ? ['', 'Left as written:', ''] : []),
     ...unpinnable.map(

@@ -17,6 +17,8 @@ export interface Suggestion {
   line: number
   /** What tells it apart on the next run: its job's marker, its file and first line. */
   key: string
+  /** The lines it replaces, as this run read them: the head must read the same. */
+  original: string[]
   body: string
 }
 
@@ -53,6 +55,7 @@ export function suggestionsFor(
       startLine: site.line,
       line: site.endLine,
       key,
+      original: site.lines.split(/\r?\n/),
       body: suggestionBody(key, finding, site, explanations.get(finding.image))
     })
   }
@@ -86,16 +89,17 @@ export function settledBody(key: string): string {
 
 /**
  * The lines of the new file a pull request's diff shows (added and context lines of each
- * hunk of its `patch`): the lines GitHub takes review comments on.
+ * hunk of its `patch`), by number: the lines GitHub takes review comments on, as the head
+ * writes them.
  */
-export function diffLines(patch: string): Set<number> {
-  const lines = new Set<number>()
+export function diffLines(patch: string): Map<number, string> {
+  const lines = new Map<number, string>()
   let line = 0
   for (const text of patch.split('\n')) {
     const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(text)
     if (hunk) line = Number(hunk[1])
     else if (line === 0 || text.startsWith('-') || text.startsWith('\\')) continue
-    else lines.add(line++)
+    else lines.set(line++, text.slice(1).replace(/\r$/, ''))
   }
   return lines
 }

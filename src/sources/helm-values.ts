@@ -24,7 +24,6 @@ import {
   pairOf,
   type FileText,
   type PinPlace,
-  siteOf,
   digestAfter,
   yamlKeySite,
   yamlScalarAt,
@@ -186,11 +185,22 @@ function locateImageMap(
   if (!at.map) return { unpinnable: 'its image is not a map' }
   if (pairOf(at.map, 'digest')) return yamlKeySite(file, at.map, 'digest')
   const tag = reference.image.tag ?? 'latest'
-  if (pairOf(at.map, 'tag')?.value !== at.scalar) {
-    const added = yamlKeySite(file, at.map, 'tag')
-    return isPinSite(added) ? { ...added, before: `${added.before}"${tag}@`, after: '"' } : added
+  const written = pairOf(at.map, 'tag')
+  const value = written?.value
+  if (written && isScalar(value) && value.value !== null && value.value !== '') {
+    if (at.scalar !== value) return { unpinnable: 'its tag is not written where it is read' }
+    // `tag: 1.10` is the number 1.1 to Helm: pinned, it would become the text 1.10
+    const text = file.text.slice(at.start, at.end)
+    if (typeof value.value !== 'string' && text !== String(value.value))
+      return {
+        unpinnable: `its tag ${text} is a number Helm renders as ${String(value.value)}: quote it to pin it`
+      }
+    return digestAfter(file, at.start, at.end)
   }
-  return at.start === at.end
-    ? siteOf(file, at.start, at.end, `${tag}@`)
-    : digestAfter(file, at.start, at.end)
+  // no tag, or an empty one: the appVersion it stands for, written out
+  const site = yamlKeySite(file, at.map, 'tag')
+  if (!isPinSite(site)) return site
+  return written
+    ? { ...site, before: `${site.before}${tag}@` }
+    : { ...site, before: `${site.before}"${tag}@`, after: '"' }
 }

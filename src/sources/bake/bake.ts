@@ -49,7 +49,7 @@ export const bakeSource: Source<BakeInvocation> = {
       fence: 'hcl',
       // `${TAG}` is written through when the file gives the variable a default
       locate: (file, reference) =>
-        prefixedValueSite(file, reference.line, 'docker-image://', name =>
+        prefixedValueSite(file, reference, 'docker-image://', name =>
           variableDefaults(file).has(name) ? null : setElsewhere(`variable "${name}"`, name)
         )
     }

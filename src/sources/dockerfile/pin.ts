@@ -3,7 +3,17 @@
  * file's text (continuation lines, quotes and the `# escape=` character as BuildKit reads
  * them), with its ARG spellings kept when the pin can be written through them. Pure.
  */
-import { perFile, setElsewhere, valueSite, type FileText, type PinPlace } from '../read/pin-site.js'
+import {
+  perFile,
+  setElsewhere,
+  valueSite,
+  type FileText,
+  type PinPlace,
+  type Unpinnable,
+  valueNaming
+} from '../read/pin-site.js'
+import type { ImageReference } from '../../reference/reference.js'
+import { parseDockerfileSyntax } from './syntax.js'
 import type { FoundReference } from '../read/source.js'
 
 /** ARGs BuildKit sets per platform: an image named through one is a different image per platform. */
@@ -13,9 +23,14 @@ interface Word {
   start: number
   end: number
   text: string
+  /** The escape cuts it and the next line goes on with it. */
+  split: boolean
 }
 
-export function locateInDockerfile(file: FileText, reference: FoundReference): PinPlace {
+export function locateInDockerfile(
+  file: FileText,
+  reference: FoundReference & { image: ImageReference }
+): PinPlace {
   const lineStart = file.offsetOf(reference.line, 1)
   if (reference.kind === 'syntax') {
     const lineText = file.text.slice(lineStart, file.lineEnd(lineStart))
@@ -25,13 +40,12 @@ export function locateInDockerfile(file: FileText, reference: FoundReference): P
     return valueSite(file, start, lineStart + equals + 1 + value.trimEnd().length)
   }
   const words = instructionWords(file, lineStart, escapeOf(file))
-  const value =
+  const candidates =
     reference.kind === 'from'
-      ? unquoted(words.find((word, i) => i > 0 && !word.text.startsWith('--')))
-      : reference.kind === 'copy-from'
-        ? flagValue(words, /^--from=/i)
-        : flagValue(words, /^--mount=(?:.*,)?from=/i)
-  if (!value) return { unpinnable: 'its image is not written on its instruction' }
+      ? [unquoted(words.find((word, i) => i > 0 && !word.text.startsWith('--')))]
+      : flagValues(words, reference.kind === 'copy-from' ? /^--from=/i : /^--mount=/i)
+  const value = theImage(candidates, reference)
+  if ('unpinnable' in value) return value
   return valueSite(file, value.start, value.end, name =>
     PLATFORM_ARGS.test(name)
       ? `its image depends on the platform (\`$${name}\`): one digest cannot pin each platform's image`
@@ -41,13 +55,19 @@ export function locateInDockerfile(file: FileText, reference: FoundReference): P
   )
 }
 
-/** The `# escape=` parser directive's character, else the backslash. */
-const escapeOf = perFile(file => {
-  const directive = /^(?:[ \t]*#[^\n]*\n)*?[ \t]*#[ \t]*escape[ \t]*=[ \t]*([\\`])/i.exec(
-    file.text.slice(0, 4096)
-  )
-  return directive?.[1] ?? '\\'
-})
+/** Of the values an instruction writes (two `--mount`s, a stage and an image), the reference's image. */
+function theImage(
+  candidates: (Word | undefined)[],
+  reference: FoundReference & { image: ImageReference }
+): Word | Unpinnable {
+  const values = candidates.filter((word): word is Word => word !== undefined)
+  if (values.some(word => word.split))
+    return { unpinnable: 'its image is split over continuation lines: join it to pin it' }
+  return valueNaming(values, reference.image)
+}
+
+/** The escape character as BuildKit reads the parser directives: only at the file's top. */
+const escapeOf = perFile(file => parseDockerfileSyntax(file.text).escape)
 
 /** The ARGs the file gives a default (`ARG NAME=value`, one or several a line). */
 const argDefaults = perFile(file => {
@@ -62,33 +82,57 @@ const argDefaults = perFile(file => {
 
 /**
  * The words of the instruction that starts at `at`, with their offsets: over continuation
- * lines (the escape character at a line's end) and the comment lines between them.
+ * lines (the escape character, then only blanks, at a line's end) and the comment and empty
+ * lines between them. A word the escape cuts with the next line going on at once is `split`.
  */
 function instructionWords(file: FileText, at: number, escape: string): Word[] {
   const { text } = file
   const words: Word[] = []
+  // where the continuation that starts at `i` goes on: after its line break and any comment
+  // or empty lines; -1 when `i` starts none
+  const continued = (i: number): number => {
+    if (text[i] !== escape) return -1
+    let j = i + 1
+    while (text[j] === ' ' || text[j] === '\t') j++
+    if (text[j] === '\r') j++
+    if (text[j] !== '\n') return -1
+    j++
+    for (;;) {
+      let k = j
+      while (text[k] === ' ' || text[k] === '\t') k++
+      if (text[k] !== '#' && text[k] !== '\n' && text[k] !== '\r') return j
+      const next = text.indexOf('\n', k)
+      if (next < 0) return text.length
+      j = next + 1
+    }
+  }
   let i = at
   while (i < text.length) {
     while (text[i] === ' ' || text[i] === '\t') i++
-    if (text[i] === escape && /^[ \t]*\r?\n/.test(text.slice(i + 1, i + 256))) {
-      // a continuation: the instruction goes on after the line break and any comment lines
-      i = text.indexOf('\n', i) + 1
-      while (/^[ \t]*(#|\r?\n)/.test(text.slice(i, i + 256))) i = text.indexOf('\n', i) + 1
-      if (i === 0) break
+    const next = continued(i)
+    if (next >= 0) {
+      i = next
       continue
     }
     if (i >= text.length || text[i] === '\n' || text[i] === '\r') break
     const start = i
     let quote: string | null = null
+    let split = false
     while (i < text.length && text[i] !== '\n' && text[i] !== '\r') {
       const c = text[i]
-      if (c === escape && quote !== "'" && i + 1 < text.length && text[i + 1] !== '\n') i++
+      const after = c === escape && quote !== "'" ? continued(i) : -1
+      if (after >= 0) {
+        // BuildKit joins the lines: a word goes on unless the next line starts with a blank
+        split = after < text.length && text[after] !== ' ' && text[after] !== '\t'
+        break
+      }
+      if (c === escape && quote !== "'" && i + 1 < text.length) i++
       else if (quote !== null) quote = c === quote ? null : quote
       else if (c === '"' || c === "'") quote = c
       else if (c === ' ' || c === '\t') break
       i++
     }
-    words.push({ start, end: i, text: text.slice(start, i) })
+    words.push({ start, end: i, text: text.slice(start, i), split })
   }
   return words
 }
@@ -98,19 +142,27 @@ function unquoted(word: Word | undefined): Word | undefined {
   if (!word) return undefined
   const quote = word.text[0]
   if ((quote === '"' || quote === "'") && word.text.length > 1 && word.text.endsWith(quote))
-    return { start: word.start + 1, end: word.end - 1, text: word.text.slice(1, -1) }
+    return { ...word, start: word.start + 1, end: word.end - 1, text: word.text.slice(1, -1) }
   return word
 }
 
-/** The value of a flag (`--from=IMAGE`, `--mount=…,from=IMAGE,…`) within its word, up to a comma. */
-function flagValue(words: Word[], flag: RegExp): Word | undefined {
+/** The values of a flag within its words: `--from=IMAGE`, each `from=` of a `--mount=…`, up to a comma. */
+function flagValues(words: Word[], flag: RegExp): Word[] {
+  const values: Word[] = []
   for (const word of words) {
     const match = flag.exec(word.text)
-    if (!match || /^\d+(,|$)/.test(word.text.slice(match[0].length))) continue
-    const start = word.start + match[0].length
-    const comma = word.text.indexOf(',', match[0].length)
-    const end = comma < 0 ? word.end : word.start + comma
-    return { start, end, text: word.text.slice(start - word.start, end - word.start) }
+    if (!match) continue
+    const options = /^--mount=/i.test(match[0])
+      ? [...word.text.matchAll(/(?<=[=,])from=([^,]*)/gi)].map(m => (m.index ?? 0) + 5)
+      : [match[0].length]
+    for (const at of options) {
+      const comma = word.text.indexOf(',', at)
+      const end = comma < 0 ? word.text.length : comma
+      const text = word.text.slice(at, end)
+      // a stage index is no image
+      if (!/^\d+$/.test(text))
+        values.push({ start: word.start + at, end: word.start + end, text, split: word.split })
+    }
   }
-  return undefined
+  return values
 }

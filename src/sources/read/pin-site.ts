@@ -5,6 +5,7 @@
  */
 import { isMap, isPair, isScalar, visit, type Scalar, type YAMLMap } from 'yaml'
 import { parseYamlStream } from './yaml.js'
+import { formatReference, parseReference, type ImageReference } from '../../reference/reference.js'
 
 /**
  * A pin as an edit of the file: the characters from `start` to `end` (offsets in its text;
@@ -136,20 +137,25 @@ export function valueSite(
   end: number,
   unset: (name: string) => string | null = () => null
 ): PinPlace {
-  for (const name of variablesWithoutDefault(file.text.slice(start, end))) {
+  const written = file.text.slice(start, end)
+  for (const name of variablesWithoutDefault(written)) {
     const why = unset(name)
     if (why !== null) return { unpinnable: why }
   }
   // a name alone is its `latest` tag: written out, so that the pin is still watched by its tag
-  const written = file.text.slice(start, end)
   if (!/[@$]|:[^/]*$/.test(written)) return siteOf(file, end, end, ':latest@')
   return digestAfter(file, start, end)
 }
 
 /** A digest after what is written from `start` to `end` (a reference, a tag): one already there replaced. */
-export function digestAfter(file: FileText, start: number, end: number): PinSite {
-  const at = file.text.slice(start, end).lastIndexOf('@')
-  return at >= 0 ? siteOf(file, start + at, end, '@') : siteOf(file, end, end, '@')
+export function digestAfter(file: FileText, start: number, end: number): PinPlace {
+  const written = file.text.slice(start, end)
+  const at = written.lastIndexOf('@')
+  if (at < 0) return siteOf(file, end, end, '@')
+  // `${IMAGE:-redis:7@sha256:…}`: the digest is a variable's, written where it is set
+  if (/[$}]/.test(written.slice(at)))
+    return { unpinnable: 'its digest is in a variable: pin it where the variable is set' }
+  return siteOf(file, start + at, end, '@')
 }
 
 /** Why a pin cannot be written through a variable set elsewhere. */
@@ -178,8 +184,9 @@ export function yamlScalarAt(
     return { unpinnable: 'it is a block scalar (`|` or `>`): write it on one line to pin it' }
   const quoted = scalar.type === 'QUOTE_DOUBLE' || scalar.type === 'QUOTE_SINGLE'
   const inner = quoted ? [start + 1, end - 1] : [start, end]
-  // an escape or a folded line would be rewritten wrong: the text must be the value itself
-  if (file.text.slice(inner[0], inner[1]) !== String(scalar.value))
+  // an escape or a folded line would be rewritten wrong: a quoted text must be the value itself
+  const text = file.text.slice(inner[0], inner[1])
+  if (quoted ? text !== String(scalar.value) : /[\r\n]/.test(text))
     return { unpinnable: 'its value is written with escapes or over several lines' }
   return { scalar, map, start: inner[0], end: inner[1] }
 }
@@ -234,9 +241,9 @@ export function pairOf(map: YAMLMap, key: string) {
 }
 
 /**
- * A YAML value the map has under `key`, rewritten whole to the digest, or the key added after
- * the map's last entry (on a line of its own in a block map, after a comma in a flow map),
- * after the entries `first` (`newTag: 7`) when it is added.
+ * A YAML value the map has under `key`, rewritten whole to the digest (inside its quotes, if
+ * it has them), or the key added after the map's last entry (on a line of its own in a block
+ * map, after a comma in a flow map); the entries `first` (`newTag: "7"`) go before it.
  */
 export function yamlKeySite(
   file: FileText,
@@ -245,24 +252,45 @@ export function yamlKeySite(
   first: readonly string[] = []
 ): PinPlace {
   const pair = pairOf(map, key)
-  if (pair && isScalar(pair.value) && pair.value.range) {
-    const [start, end] = pair.value.range
-    const quoted = pair.value.type === 'QUOTE_DOUBLE' || pair.value.type === 'QUOTE_SINGLE'
-    // `digest: ""`, `digest: ~`: the value is written inside the quotes, or replaces the null
-    return quoted ? siteOf(file, start + 1, end - 1, '') : siteOf(file, start, end, '')
+  const keyStart = (node: unknown) => (isScalar(node) ? node.range?.[0] : undefined)
+  // each entry on a line of its own at the map's indentation, or after a comma in a flow map
+  const separator = (at: number) =>
+    map.flow ? ', ' : `${file.lineBreak}${' '.repeat(at - file.offsetOf(file.lineAt(at), 1))}`
+  if (pair) {
+    const value = pair.value
+    const from = keyStart(pair.key)
+    if (from === undefined || (value !== null && !isScalar(value)))
+      return { unpinnable: `its \`${key}:\` is not a plain value` }
+    const colon = file.text.indexOf(':', isScalar(pair.key) ? (pair.key.range?.[1] ?? from) : from)
+    const [start, end] = (isScalar(value) && value.range) || [colon + 1, colon + 1]
+    const quote =
+      isScalar(value) && value.type === 'QUOTE_DOUBLE'
+        ? '"'
+        : isScalar(value) && value.type === 'QUOTE_SINGLE'
+          ? "'"
+          : ''
+    if (first.length > 0)
+      return siteOf(
+        file,
+        from,
+        end,
+        `${first.map(e => e + separator(from)).join('')}${key}: ${quote}`,
+        quote
+      )
+    // `digest: ""` takes the digest inside its quotes; `digest:` and `digest: ~` a value
+    if (quote) return siteOf(file, start + 1, end - 1, '')
+    return start < end && isScalar(value) && value.value !== null
+      ? siteOf(file, start, end, '')
+      : siteOf(file, colon + 1, end, ' ')
   }
-  if (pair) return { unpinnable: `its \`${key}:\` is not a plain value` }
   const last = map.items.at(-1)
   const lastEnd = isScalar(last?.value) ? last.value.range?.[1] : undefined
-  const firstKey = map.items[0]?.key
-  const keyStart = isScalar(firstKey) ? firstKey.range?.[0] : undefined
-  if (lastEnd === undefined || keyStart === undefined)
+  const firstKey = keyStart(map.items[0]?.key)
+  if (lastEnd === undefined || firstKey === undefined)
     return { unpinnable: 'its entry is not a map of plain values' }
   const entries = [...first, `${key}: `]
-  if (map.flow) return siteOf(file, lastEnd, lastEnd, entries.map(e => `, ${e}`).join(''))
-  const indent = ' '.repeat(keyStart - file.offsetOf(file.lineAt(keyStart), 1))
-  const end = file.lineEnd(lastEnd)
-  return siteOf(file, end, end, entries.map(e => `${file.lineBreak}${indent}${e}`).join(''))
+  const end = map.flow ? lastEnd : file.lineEnd(lastEnd)
+  return siteOf(file, end, end, entries.map(e => separator(firstKey) + e).join(''))
 }
 
 /**
@@ -283,20 +311,49 @@ const VARIABLE =
 
 /**
  * The value after `prefix` on a line (`base=docker-image://alpine:3.20`, a Bake context's
- * `"docker-image://…"`), up to a quote, a comma or white space.
+ * `"docker-image://…"`), up to a quote, a comma or white space: of several, the reference's.
  */
 export function prefixedValueSite(
   file: FileText,
-  line: number,
+  reference: { line: number; image: ImageReference },
   prefix: string,
   unset?: (name: string) => string | null
 ): PinPlace {
-  const lineStart = file.offsetOf(line, 1)
+  const lineStart = file.offsetOf(reference.line, 1)
   const lineText = file.text.slice(lineStart, file.lineEnd(lineStart))
-  const at = lineText.indexOf(prefix)
-  if (at < 0) return { unpinnable: `its \`${prefix}\` value is not written on one line` }
-  const rest = lineText.slice(at + prefix.length)
-  const length = /^[^"'\s,]*/.exec(rest)?.[0].length ?? 0
-  const start = lineStart + at + prefix.length
-  return valueSite(file, start, start + length, unset)
+  const values: { start: number; end: number; text: string }[] = []
+  for (let at = lineText.indexOf(prefix); at >= 0; at = lineText.indexOf(prefix, at + 1)) {
+    const text = /^[^"'\s,]*/.exec(lineText.slice(at + prefix.length))?.[0] ?? ''
+    const start = lineStart + at + prefix.length
+    values.push({ start, end: start + text.length, text })
+  }
+  const value = valueNaming(values, reference.image)
+  return 'unpinnable' in value ? value : valueSite(file, value.start, value.end, unset)
+}
+
+/**
+ * Of the values a line or an instruction writes, the one that is the reference's image:
+ * written as it (`redis:7` is `docker.io/library/redis:7`), else the one value written
+ * through variables.
+ */
+export function valueNaming<Value extends { text: string }>(
+  values: readonly Value[],
+  image: ImageReference
+): Value | Unpinnable {
+  const named = formatReference({ ...image, digest: undefined })
+  const literal = values.find(value => !value.text.includes('$') && namesImage(value.text, named))
+  if (literal) return literal
+  const throughVariables = values.filter(value => value.text.includes('$'))
+  if (throughVariables.length === 1) return throughVariables[0]
+  return values.length === 0
+    ? { unpinnable: 'its image is not written on its line' }
+    : { unpinnable: 'its line names several images through variables: pin each by hand' }
+}
+
+function namesImage(text: string, image: string): boolean {
+  try {
+    return formatReference({ ...parseReference(text), digest: undefined }) === image
+  } catch {
+    return false
+  }
 }

@@ -72,7 +72,7 @@ export const workflowSource: Source = {
       locate: (file, reference) =>
         /\$\{\{/.test(reference.source)
           ? EXPRESSION
-          : prefixedValueSite(file, reference.line, 'docker-image://')
+          : prefixedValueSite(file, reference, 'docker-image://')
     }
   ],
   scan: (file, text) => scanWorkflow(file, text)
