@@ -1,4 +1,5 @@
 import { pinPlaces } from '../src/pin/place.js'
+import { bakeSource } from '../src/sources/bake/bake.js'
 import { dockerfileSource } from '../src/sources/dockerfile/dockerfile.js'
 import { kubernetesSource } from '../src/sources/kubernetes/kubernetes.js'
 import { FileText } from '../src/sources/read/pin-site.js'
@@ -44,6 +45,20 @@ describe('placing the pins of a large file', () => {
       'Dockerfile',
       (n: number) =>
         Array.from({ length: n }, (_, i) => `FROM ghcr.io/acme/app${i}:1.${i} AS s${i}\n`).join('')
+    ],
+    [
+      'one RUN of thousands of --mount lines (its words read once, not once per image)',
+      dockerfileSource,
+      'Dockerfile',
+      (n: number) =>
+        `FROM alpine:3\nRUN ${Array.from({ length: n }, (_, i) => `--mount=type=bind,from=ghcr.io/acme/img${i}:1,target=/m${i}`).join(' \\\n    ')} true\n`
+    ],
+    [
+      'a Bake line of thousands of contexts',
+      bakeSource,
+      'docker-bake.hcl',
+      (n: number) =>
+        `target "default" {\n  contexts = { ${Array.from({ length: n }, (_, i) => `c${i} = "docker-image://ghcr.io/acme/img${i}:1"`).join(', ')} }\n}\n`
     ],
     [
       'a Pod of thousands of containers (one YAML parse, not one per image)',

@@ -321,6 +321,38 @@ describe('pinning what is hard to pin', () => {
     'its tag 1.10 is a number Helm renders as 1.1: quote it to pin it'
   ])
 
+  CASES.push(
+    [
+      'an unpinned context beside a pinned one of the same image',
+      {
+        'docker-bake.hcl': `target "default" {\n  context = "app"\n  contexts = { a = "docker-image://redis:7@${sha('1')}", b = "docker-image://redis:7" }\n}\n`,
+        'app/Dockerfile': 'FROM a\nFROM b\n'
+      },
+      'docker-bake.hcl',
+      `target "default" {\n  context = "app"\n  contexts = { a = "docker-image://redis:7@${sha('1')}", b = "docker-image://redis:7@${digest}" }\n}\n`
+    ],
+    [
+      'empty values followed by a comment',
+      {
+        'k/kustomization.yaml':
+          'resources: [web.yaml]\nimages:\n  - name: nginx\n    newTag: "1.25"\n    digest:   # filled in by pin\n',
+        'k/web.yaml':
+          'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n    - {name: web, image: nginx}\n'
+      },
+      'k/kustomization.yaml',
+      `resources: [web.yaml]\nimages:\n  - name: nginx\n    newTag: "1.25"\n    digest: ${digest}   # filled in by pin\n`
+    ],
+    [
+      'an empty Helm tag followed by a comment',
+      {
+        'chart/Chart.yaml': 'apiVersion: v2\nname: c\nversion: 1.0.0\nappVersion: "2.0.1"\n',
+        'chart/values.yaml': 'image:\n  repository: acme/api\n  tag:   # the appVersion\n'
+      },
+      'chart/values.yaml',
+      `image:\n  repository: acme/api\n  tag: 2.0.1@${digest}   # the appVersion\n`
+    ]
+  )
+
   it.each(CASES)('%s', async (_, files, file, after) => {
     const root = mkdtempSync(join(tmpdir(), 'bid-hard-pins-'))
     try {
@@ -349,9 +381,11 @@ describe('pinning what is hard to pin', () => {
           .filter(r => r.file === file)
           .map(r => formatReference({ ...r.image!, digest: undefined }))
       expect(of(again.references).sort()).toEqual(of(before.references).sort())
+      // each pinned, to this digest unless it was pinned already
       expect(
-        again.references.filter(r => r.file === file).every(r => r.image?.digest === digest)
+        again.references.filter(r => r.file === file).every(r => r.image?.digest !== undefined)
       ).toBe(true)
+      expect(again.references.some(r => r.file === file && r.image?.digest === digest)).toBe(true)
     } finally {
       rmSync(root, { recursive: true, force: true })
     }

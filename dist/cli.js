@@ -3126,14 +3126,14 @@ var require_picomatch = __commonJS({
       if (!input || typeof input !== "string") {
         throw new TypeError("Expected a non-empty string");
       }
-      let parsed = { negated: false, fastpaths: true };
+      let parsed2 = { negated: false, fastpaths: true };
       if (options.fastpaths !== false && (input[0] === "." || input[0] === "*")) {
-        parsed.output = parse.fastpaths(input, options);
+        parsed2.output = parse.fastpaths(input, options);
       }
-      if (!parsed.output) {
-        parsed = parse(input, options);
+      if (!parsed2.output) {
+        parsed2 = parse(input, options);
       }
-      return picomatch2.compileRe(parsed, options, returnOutput, returnState);
+      return picomatch2.compileRe(parsed2, options, returnOutput, returnState);
     };
     picomatch2.toRegex = (source, options) => {
       try {
@@ -22295,9 +22295,9 @@ Content-Type: ${value.type || "application/octet-stream"}\r
             if (mimeType !== null) {
               switch (mimeType.essence) {
                 case "multipart/form-data": {
-                  const parsed = multipartFormDataParser(value, mimeType);
+                  const parsed2 = multipartFormDataParser(value, mimeType);
                   const fd = new FormData();
-                  setFormDataState(fd, parsed);
+                  setFormDataState(fd, parsed2);
                   return fd;
                 }
                 case "application/x-www-form-urlencoded": {
@@ -26820,14 +26820,14 @@ var MAX_FLOW_DEPTH = 64;
 var MAX_FLOW_PER_DOCUMENT = 32768;
 var MAX_OPEN_QUOTE_LINES = 4096;
 function parseYaml(file, text2) {
-  const parsed = parseYamlDocuments(file, text2, false);
-  return "error" in parsed ? parsed : { document: parsed.documents[0], lineCounter: parsed.lineCounter };
+  const parsed2 = parseYamlDocuments(file, text2, false);
+  return "error" in parsed2 ? parsed2 : { document: parsed2.documents[0], lineCounter: parsed2.lineCounter };
 }
 function parseYamlDocuments(file, text2, many = true) {
-  const parsed = parseYamlStream(file, text2, many);
-  if ("error" in parsed) return parsed;
-  const error = parsed.documents.flatMap((d) => d.errors).at(0);
-  if (error === void 0) return parsed;
+  const parsed2 = parseYamlStream(file, text2, many);
+  if ("error" in parsed2) return parsed2;
+  const error = parsed2.documents.flatMap((d) => d.errors).at(0);
+  if (error === void 0) return parsed2;
   return { error: yamlError(file, error, "file") };
 }
 function parseYamlStream(file, text2, many = true) {
@@ -26999,9 +26999,9 @@ function isRemoteContext(context) {
 }
 function scanYaml(file, text2, read) {
   const result = emptyScan();
-  const parsed = parseYaml(file, text2);
-  if ("error" in parsed) result.errors.push(parsed.error);
-  else read(parsed, result);
+  const parsed2 = parseYaml(file, text2);
+  if ("error" in parsed2) result.errors.push(parsed2.error);
+  else read(parsed2, result);
   return result;
 }
 
@@ -27091,8 +27091,8 @@ function judge(reference, resolutions, baseline, options) {
       error: { kind: "scan", message: reference.error ?? "not scanned" }
     };
   }
-  const parsed = reference.image;
-  const image = formatReference(parsed);
+  const parsed2 = reference.image;
+  const image = formatReference(parsed2);
   const previous = baseline?.images[image];
   const resolution = resolutions.get(resolutionKey(reference.image));
   if (!resolution || "failure" in resolution) {
@@ -27115,7 +27115,7 @@ function judge(reference, resolutions, baseline, options) {
     return {
       reference,
       image,
-      parsed,
+      parsed: parsed2,
       status: "pinned",
       ...previous ? { previous } : {},
       current: { digest: reference.image.digest },
@@ -27123,9 +27123,9 @@ function judge(reference, resolutions, baseline, options) {
       tagDigest: reference.image.tag !== void 0 ? resolution.digest : null
     };
   }
-  if (!previous) return { reference, image, parsed, status: "new", current };
+  if (!previous) return { reference, image, parsed: parsed2, status: "new", current };
   if (previous.digest === resolution.digest)
-    return { reference, image, parsed, status: "unchanged", previous, current };
+    return { reference, image, parsed: parsed2, status: "unchanged", previous, current };
   const change = options.platformChanges?.get(image);
   if (change) {
     const changed = trackedPlatforms(reference, options.platforms).filter(
@@ -27136,7 +27136,7 @@ function judge(reference, resolutions, baseline, options) {
       return {
         reference,
         image,
-        parsed,
+        parsed: parsed2,
         status: "index-churn",
         previous,
         current,
@@ -27146,14 +27146,14 @@ function judge(reference, resolutions, baseline, options) {
     return {
       reference,
       image,
-      parsed,
+      parsed: parsed2,
       status: "drifted",
       previous,
       current,
       changedPlatforms: changed
     };
   }
-  return { reference, image, parsed, status: "drifted", previous, current };
+  return { reference, image, parsed: parsed2, status: "drifted", previous, current };
 }
 function trackedPlatforms(reference, platforms) {
   return reference.trackedPlatforms?.length ? reference.trackedPlatforms : platforms;
@@ -28420,10 +28420,10 @@ function yamlScalarAt(file, line, column) {
 }
 var scalarsOf = perFile(readScalars);
 function readScalars(file) {
-  const parsed = parseYamlStream(file.file, file.text);
-  if ("error" in parsed || parsed.documents.some((d) => d.errors.length > 0)) return null;
+  const parsed2 = parseYamlStream(file.file, file.text);
+  if ("error" in parsed2 || parsed2.documents.some((d) => d.errors.length > 0)) return null;
   const scalars = /* @__PURE__ */ new Map();
-  for (const document of parsed.documents)
+  for (const document of parsed2.documents)
     (0, import_yaml3.visit)(document, {
       Scalar(_key, node, path) {
         const parent = path.at(-1);
@@ -28458,7 +28458,8 @@ function yamlKeySite(file, map, key, first = []) {
     if (from === void 0 || value !== null && !(0, import_yaml3.isScalar)(value))
       return { unpinnable: `its \`${key}:\` is not a plain value` };
     const colon = file.text.indexOf(":", (0, import_yaml3.isScalar)(pair.key) ? pair.key.range?.[1] ?? from : from);
-    const [start, end2] = (0, import_yaml3.isScalar)(value) && value.range || [colon + 1, colon + 1];
+    const range = (0, import_yaml3.isScalar)(value) ? value.range : void 0;
+    const [start, end2] = range && range[0] < range[1] ? range : [colon + 1, colon + 1];
     const quote = (0, import_yaml3.isScalar)(value) && value.type === "QUOTE_DOUBLE" ? '"' : (0, import_yaml3.isScalar)(value) && value.type === "QUOTE_SINGLE" ? "'" : "";
     if (first.length > 0)
       return siteOf(
@@ -28489,30 +28490,54 @@ function variablesWithoutDefault(value) {
 }
 var VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)|:?[+?])?[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
 function prefixedValueSite(file, reference, prefix, unset) {
-  const lineStart = file.offsetOf(reference.line, 1);
-  const lineText = file.text.slice(lineStart, file.lineEnd(lineStart));
-  const values = [];
-  for (let at = lineText.indexOf(prefix); at >= 0; at = lineText.indexOf(prefix, at + 1)) {
-    const text2 = /^[^"'\s,]*/.exec(lineText.slice(at + prefix.length))?.[0] ?? "";
-    const start = lineStart + at + prefix.length;
-    values.push({ start, end: start + text2.length, text: text2 });
-  }
-  const value = valueNaming(values, reference.image);
+  const value = prefixedValues(file).get(`${reference.line}\0${prefix}`, () => {
+    const lineStart = file.offsetOf(reference.line, 1);
+    const lineText = file.text.slice(lineStart, file.lineEnd(lineStart));
+    const values = [];
+    for (let at = lineText.indexOf(prefix); at >= 0; at = lineText.indexOf(prefix, at + 1)) {
+      const text2 = /^[^"'\s,]*/.exec(lineText.slice(at + prefix.length))?.[0] ?? "";
+      const start = lineStart + at + prefix.length;
+      values.push({ start, end: start + text2.length, text: text2 });
+    }
+    return values;
+  })(reference.image);
   return "unpinnable" in value ? value : valueSite(file, value.start, value.end, unset);
 }
-function valueNaming(values, image) {
-  const named = formatReference({ ...image, digest: void 0 });
-  const literal = values.find((value) => !value.text.includes("$") && namesImage(value.text, named));
-  if (literal) return literal;
+var prefixedValues = perFile(
+  () => new ValuesByPlace()
+);
+var ValuesByPlace = class {
+  places = /* @__PURE__ */ new Map();
+  /** The place's values by image; `read` says why none can be pinned when none can. */
+  get(place, read) {
+    let naming = this.places.get(place);
+    if (!naming) {
+      const values = read();
+      naming = "unpinnable" in values ? () => values : valueNaming(values);
+      this.places.set(place, naming);
+    }
+    return naming;
+  }
+};
+function valueNaming(values) {
+  const exactly = /* @__PURE__ */ new Map();
+  const byName = /* @__PURE__ */ new Map();
   const throughVariables = values.filter((value) => value.text.includes("$"));
-  if (throughVariables.length === 1) return throughVariables[0];
-  return values.length === 0 ? { unpinnable: "its image is not written on its line" } : { unpinnable: "its line names several images through variables: pin each by hand" };
+  for (const value of values) {
+    if (value.text.includes("$")) continue;
+    const image = parsed(value.text);
+    if (!image) continue;
+    if (!exactly.has(formatReference(image))) exactly.set(formatReference(image), value);
+    const name = formatReference({ ...image, digest: void 0 });
+    if (!byName.has(name)) byName.set(name, value);
+  }
+  return (image) => exactly.get(formatReference(image)) ?? byName.get(formatReference({ ...image, digest: void 0 })) ?? (throughVariables.length === 1 ? throughVariables[0] : throughVariables.length > 1 ? { unpinnable: "its line names several images through variables: pin each by hand" } : { unpinnable: "its image is not written where it is read" });
 }
-function namesImage(text2, image) {
+function parsed(text2) {
   try {
-    return formatReference({ ...parseReference(text2), digest: void 0 }) === image;
+    return parseReference(text2);
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -28710,23 +28735,24 @@ function guardedLookup(variables, secrets) {
 var KNOWN_DIRECTIVES = /* @__PURE__ */ new Set(["syntax", "escape", "check"]);
 var HEREDOC_KEYWORDS = /* @__PURE__ */ new Set(["run", "copy", "add"]);
 var HEREDOC_WORD = /^\d*<<(-?)(.+)$/;
-function parseDockerfileSyntax(content) {
-  const lines2 = content.replace(/^\uFEFF/, "").split("\n").map((l) => l.endsWith("\r") ? l.slice(0, -1) : l);
-  const result = { directives: [], escape: "\\", instructions: [], problems: [] };
+function readDirectives(lines2) {
+  const directives = [];
+  const problems = [];
+  let escape = "\\";
   let index = 0;
   for (; index < lines2.length; index++) {
     const match = parseDirective(lines2[index]);
     if (!match || !KNOWN_DIRECTIVES.has(match.name.toLowerCase())) break;
     const name = match.name.toLowerCase();
-    if (result.directives.some((d) => d.name === name)) {
-      result.problems.push({
+    if (directives.some((d) => d.name === name)) {
+      problems.push({
         line: index + 1,
         message: `only one "# ${name}=" parser directive is allowed`
       });
       continue;
     }
     const column = lines2[index].length - lines2[index].trimStart().length + 1;
-    result.directives.push({
+    directives.push({
       name,
       value: match.value,
       line: index + 1,
@@ -28734,16 +28760,23 @@ function parseDockerfileSyntax(content) {
       text: lines2[index].trim()
     });
   }
-  const escapeDirective = result.directives.find((d) => d.name === "escape");
+  const escapeDirective = directives.find((d) => d.name === "escape");
   if (escapeDirective) {
     if (escapeDirective.value === "\\" || escapeDirective.value === "`")
-      result.escape = escapeDirective.value;
+      escape = escapeDirective.value;
     else
-      result.problems.push({
+      problems.push({
         line: escapeDirective.line,
         message: `invalid escape character "${excerpt(escapeDirective.value)}": use \\ or \``
       });
   }
+  return { directives, escape, problems, end: index };
+}
+function parseDockerfileSyntax(content) {
+  const lines2 = content.replace(/^\uFEFF/, "").split("\n").map((l) => l.endsWith("\r") ? l.slice(0, -1) : l);
+  const { directives, escape, problems, end } = readDirectives(lines2);
+  const result = { directives, escape, instructions: [], problems };
+  let index = end;
   const continuation = new RegExp(`${escapeRegExp(result.escape)}[ \\t]*$`);
   const isComment = (line) => line.trimStart().startsWith("#");
   while (index < lines2.length) {
@@ -28864,9 +28897,12 @@ function locateInDockerfile(file, reference) {
     const start = lineStart + equals + 1 + (value2.length - value2.trimStart().length);
     return valueSite(file, start, lineStart + equals + 1 + value2.trimEnd().length);
   }
-  const words = instructionWords(file, lineStart, escapeOf(file));
-  const candidates = reference.kind === "from" ? [unquoted(words.find((word, i) => i > 0 && !word.text.startsWith("--")))] : flagValues(words, reference.kind === "copy-from" ? /^--from=/i : /^--mount=/i);
-  const value = theImage(candidates, reference);
+  const value = instructionValues(file).get(`${lineStart}\0${reference.kind}`, () => {
+    const all = instructionWords(file, lineStart, escapeOf(file));
+    const values = reference.kind === "from" ? [unquoted(all.find((word, i) => i > 0 && !word.text.startsWith("--")))] : flagValues(all, reference.kind === "copy-from" ? /^--from=/i : /^--mount=/i);
+    const words = values.filter((word) => word !== void 0);
+    return words.some((word) => word.split) ? { unpinnable: "its image is split over continuation lines: join it to pin it" } : words;
+  })(reference.image);
   if ("unpinnable" in value) return value;
   return valueSite(
     file,
@@ -28875,13 +28911,10 @@ function locateInDockerfile(file, reference) {
     (name) => PLATFORM_ARGS.test(name) ? `its image depends on the platform (\`$${name}\`): one digest cannot pin each platform's image` : argDefaults(file).has(name) ? null : setElsewhere(`ARG ${name}`, name)
   );
 }
-function theImage(candidates, reference) {
-  const values = candidates.filter((word) => word !== void 0);
-  if (values.some((word) => word.split))
-    return { unpinnable: "its image is split over continuation lines: join it to pin it" };
-  return valueNaming(values, reference.image);
-}
-var escapeOf = perFile((file) => parseDockerfileSyntax(file.text).escape);
+var instructionValues = perFile(() => new ValuesByPlace());
+var escapeOf = perFile(
+  (file) => readDirectives(file.text.split("\n").map((line) => line.replace(/\r$/, ""))).escape
+);
 var argDefaults = perFile((file) => {
   const names = /* @__PURE__ */ new Set();
   for (const [, args] of file.text.matchAll(/^[ \t]*ARG[ \t]+([^\n]*)/gim))
@@ -29840,14 +29873,14 @@ function scanCompose(file, content, variables, secrets = [], readRelative = () =
   const budget = { chars: FILE_BUDGET_CHARS };
   const interpolate = (text2) => expand(text2, lookup, { compose: true, budget });
   followIncludes(own, root, file, interpolate, result, includedBy);
-  const parsed = /* @__PURE__ */ new Map([[file, own]]);
+  const parsed2 = /* @__PURE__ */ new Map([[file, own]]);
   const load = (path) => {
-    if (!parsed.has(path)) {
+    if (!parsed2.has(path)) {
       const text2 = readRelative(posix4.relative(posix4.dirname(file), path) || path);
       const loaded = text2 === null ? null : parseYaml(path, text2);
-      parsed.set(path, loaded && "error" in loaded ? null : loaded);
+      parsed2.set(path, loaded && "error" in loaded ? null : loaded);
     }
-    return parsed.get(path) ?? null;
+    return parsed2.get(path) ?? null;
   };
   const effective = /* @__PURE__ */ new Map();
   mergeServices({ ...own, file }, services, load, effective, result);
@@ -29876,15 +29909,15 @@ function mergeOverride(file, path, readRelative, load, effective, result) {
     result.errors.push({ file: path, message: `not scanned: merged over ${file}, but not there` });
     return;
   }
-  const parsed = parseYaml(path, text2);
-  if ("error" in parsed) {
-    result.errors.push(parsed.error);
+  const parsed2 = parseYaml(path, text2);
+  if ("error" in parsed2) {
+    result.errors.push(parsed2.error);
     return;
   }
-  const root = parsed.document.contents;
-  const services = (0, import_yaml5.isMap)(root) ? field(parsed.document, root, "services") : void 0;
+  const root = parsed2.document.contents;
+  const services = (0, import_yaml5.isMap)(root) ? field(parsed2.document, root, "services") : void 0;
   if (!(0, import_yaml5.isMap)(services)) return;
-  mergeServices({ ...parsed, file: path }, services, load, effective, result);
+  mergeServices({ ...parsed2, file: path }, services, load, effective, result);
 }
 function mergeServices(at, services, load, effective, result) {
   for (const pair of services.items) {
@@ -30250,15 +30283,15 @@ function imageMap(document, image, file, lines2, appVersion, globalRegistry, res
 }
 function plainImage(file, key, text2, { line, col }, result) {
   if (text2.includes("{{") || !/[:@/]/.test(text2)) return;
-  const parsed = imageOrError(text2);
-  if (!parsed.image) return;
+  const parsed2 = imageOrError(text2);
+  if (!parsed2.image) return;
   result.references.push({
     file,
     line,
     column: col,
     kind: "helm-values-reference",
     source: excerpt(`${key}: ${text2}`, 300),
-    ...parsed
+    ...parsed2
   });
 }
 function appVersionOf(chart) {
@@ -30375,12 +30408,12 @@ function scanManifests(file, text2, layers2 = [], patched = []) {
       });
       continue;
     }
-    const parsed = parseYamlStream(file, document.text);
-    if ("error" in parsed) {
-      result.errors.push({ ...parsed.error, line: shift(parsed.error.line ?? 1) });
+    const parsed2 = parseYamlStream(file, document.text);
+    if ("error" in parsed2) {
+      result.errors.push({ ...parsed2.error, line: shift(parsed2.error.line ?? 1) });
       continue;
     }
-    for (const yaml of parsed.documents) {
+    for (const yaml of parsed2.documents) {
       const [error] = yaml.errors;
       if (error) {
         const marker = document.text.indexOf("{{");
@@ -30397,7 +30430,7 @@ function scanManifests(file, text2, layers2 = [], patched = []) {
         continue;
       }
       if ((0, import_yaml9.isMap)(yaml.contents))
-        forEachContainer(yaml, yaml.contents, parsed.lineCounter, (node, position, at) => {
+        forEachContainer(yaml, yaml.contents, parsed2.lineCounter, (node, position, at) => {
           if (!isPatched(patched, at))
             addImage2(file, node, { ...position, line: shift(position.line) }, layers2, result);
         });
@@ -30662,14 +30695,14 @@ function containersChanged(file, text2, json2, target) {
     });
     return changed;
   }
-  const parsed = parseYamlStream(file, text2);
-  if ("error" in parsed) return changed;
-  for (const document of parsed.documents)
+  const parsed2 = parseYamlStream(file, text2);
+  if ("error" in parsed2) return changed;
+  for (const document of parsed2.documents)
     if (document.errors.length === 0 && (0, import_yaml11.isMap)(document.contents))
       forEachContainer(
         document,
         document.contents,
-        parsed.lineCounter,
+        parsed2.lineCounter,
         (_node, _position, at) => changed.push({
           kind: target ? target.kind : escapeSelector(at.kind),
           name: target ? target.name : escapeSelector(at.name),
@@ -30689,16 +30722,16 @@ function containerPath(path) {
   return { list: match[1], index: match[2] ?? null, image: match[3] !== void 0 };
 }
 function forEachOperation(file, text2, each) {
-  const parsed = parseYamlStream(file, text2);
-  if ("error" in parsed) return;
-  const [document] = parsed.documents;
+  const parsed2 = parseYamlStream(file, text2);
+  if ("error" in parsed2) return;
+  const [document] = parsed2.documents;
   if (!document || document.errors.length > 0 || !(0, import_yaml11.isSeq)(document.contents)) return;
   for (const item of document.contents.items) {
     if (!(0, import_yaml11.isMap)(item)) continue;
     const op = scalarText(field(document, item, "op"));
     const path = scalarText(field(document, item, "path"));
     if (op !== null && path !== null)
-      each({ op, path, value: field(document, item, "value") }, document, parsed.lineCounter);
+      each({ op, path, value: field(document, item, "value") }, document, parsed2.lineCounter);
   }
 }
 function readJsonPatch(file, text2, passed, result) {
@@ -31713,16 +31746,16 @@ var Keychain = class {
       const path = join(dir, "config.json");
       this.config = readFile(path, "utf8").then(
         (text2) => {
-          let parsed;
+          let parsed2;
           try {
-            parsed = JSON.parse(text2);
+            parsed2 = JSON.parse(text2);
           } catch {
             throw new RegistryError("credentials", `${path} is not valid JSON; fix or remove it`);
           }
-          if (!isRecord(parsed))
+          if (!isRecord(parsed2))
             throw new RegistryError("credentials", `${path} is not a JSON object; fix or remove it`);
           const section = (name) => {
-            const value = parsed[name];
+            const value = parsed2[name];
             if (value === void 0 || value === null) return {};
             if (isRecord(value)) return value;
             throw new RegistryError("credentials", `${path}: ${name} must be an object`);
@@ -31730,7 +31763,7 @@ var Keychain = class {
           return {
             path,
             auths: section("auths"),
-            credsStore: parsed.credsStore,
+            credsStore: parsed2.credsStore,
             credHelpers: section("credHelpers")
           };
         },
@@ -31780,23 +31813,23 @@ var Keychain = class {
       child.stdin?.end(server);
     });
     if (output === null) return null;
-    let parsed;
+    let parsed2;
     try {
-      parsed = JSON.parse(output);
+      parsed2 = JSON.parse(output);
     } catch {
       throw new RegistryError(
         "credentials",
         `credential helper ${program} did not print JSON for ${registry}`
       );
     }
-    if (!isRecord(parsed) || parsed.Secret !== void 0 && typeof parsed.Secret !== "string" || parsed.Username !== void 0 && typeof parsed.Username !== "string")
+    if (!isRecord(parsed2) || parsed2.Secret !== void 0 && typeof parsed2.Secret !== "string" || parsed2.Username !== void 0 && typeof parsed2.Username !== "string")
       throw new RegistryError(
         "credentials",
         `credential helper ${program} printed something other than {"Username": "\u2026", "Secret": "\u2026"} for ${registry}`
       );
-    if (!parsed.Secret) return null;
-    if (parsed.Username === "<token>") return this.secret({ identityToken: parsed.Secret });
-    return this.secret({ username: parsed.Username ?? "", password: parsed.Secret });
+    if (!parsed2.Secret) return null;
+    if (parsed2.Username === "<token>") return this.secret({ identityToken: parsed2.Secret });
+    return this.secret({ username: parsed2.Username ?? "", password: parsed2.Secret });
   }
 };
 
@@ -31807,13 +31840,13 @@ function parseMirrors(entries) {
     const eq = entry.indexOf("=");
     const upstream = eq > 0 ? canonicalRegistry(entry.slice(0, eq)) : "";
     const url = entry.slice(eq + 1).trim();
-    let parsed;
+    let parsed2;
     try {
-      parsed = new URL(url);
+      parsed2 = new URL(url);
     } catch {
-      parsed = null;
+      parsed2 = null;
     }
-    if (!upstream || !parsed || !["http:", "https:"].includes(parsed.protocol) || parsed.search || parsed.hash || parsed.username)
+    if (!upstream || !parsed2 || !["http:", "https:"].includes(parsed2.protocol) || parsed2.search || parsed2.hash || parsed2.username)
       return {
         error: `"${entry}" is not UPSTREAM=URL (e.g. docker.io=https://mirror.example.com), with an http or https URL and no query or credentials`
       };
@@ -31824,9 +31857,9 @@ function parseMirrors(entries) {
 function mirrorOf(reference, mirrors) {
   const url = mirrors[reference.registry];
   if (url === void 0) return null;
-  const parsed = new URL(url);
-  const prefix = parsed.pathname.replace(/^\/+|\/+$/g, "");
-  const mirror = { host: parsed.host, prefix, insecure: parsed.protocol === "http:" };
+  const parsed2 = new URL(url);
+  const prefix = parsed2.pathname.replace(/^\/+|\/+$/g, "");
+  const mirror = { host: parsed2.host, prefix, insecure: parsed2.protocol === "http:" };
   return {
     mirror,
     reference: {
@@ -32537,8 +32570,8 @@ function registrySaid(response) {
   const body = response.body?.subarray(0, 64 * 1024).toString("utf8") ?? "";
   const oneLine3 = (text2) => excerptLine(text2.replace(/\s+/g, " ").trim());
   try {
-    const parsed = JSON.parse(body);
-    const errors = isRecord(parsed) && Array.isArray(parsed.errors) ? parsed.errors.slice(0, 4) : [];
+    const parsed2 = JSON.parse(body);
+    const errors = isRecord(parsed2) && Array.isArray(parsed2.errors) ? parsed2.errors.slice(0, 4) : [];
     const field2 = (e, key) => typeof e[key] === "string" ? e[key] : "";
     const entries = errors.filter(isRecord).map((e) => ({ code: field2(e, "code"), message: field2(e, "message") }));
     return {
@@ -33094,7 +33127,7 @@ async function explainAll(findings, client, platforms, budgetBytes) {
 }
 
 // src/pipeline/pin.ts
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync as closeSync2, openSync as openSync2, readSync as readSync2, writeFileSync } from "node:fs";
 import { resolve as resolve6 } from "node:path";
 
 // src/pin/diff.ts
@@ -33178,6 +33211,11 @@ function pinReferences(cwd, references, digestOf, write) {
       if (!isPinSite(place))
         results.push({ reference, status: "unpinnable", why: place.unpinnable });
       else if ("why" in digest) results.push({ reference, status: "unpinnable", why: digest.why });
+      else if (
+        // a value a reference of the same line already pinned (two mounts of one image)
+        text2?.slice(place.start, place.end) === place.before + digest.digest + place.after
+      )
+        results.push({ reference, status: "already-pinned" });
       else {
         pins.push({ site: place, digest: digest.digest });
         results.push({ reference, status: "pinned", digest: digest.digest });
@@ -33194,7 +33232,13 @@ function readScanned(cwd, file) {
   return "text" in read ? read.text : null;
 }
 function writeKeepingMark(path, text2) {
-  const start = readFileSync(path).subarray(0, 3);
+  const start = Buffer.alloc(3);
+  const fd = openSync2(path, "r");
+  try {
+    readSync2(fd, start, 0, 3, 0);
+  } finally {
+    closeSync2(fd);
+  }
   writeFileSync(path, (start.equals(BYTE_ORDER_MARK) ? "\uFEFF" : "") + text2);
 }
 var BYTE_ORDER_MARK = Buffer.from([239, 187, 191]);
@@ -34090,9 +34134,9 @@ var ONLY_WITH = new Map(
 );
 function parseCommandLine(argv) {
   const named = COMMANDS.find((known) => known === argv.find((a) => !a.startsWith("-")));
-  let parsed;
+  let parsed2;
   try {
-    parsed = parseArgs({
+    parsed2 = parseArgs({
       args: numbersAsValues(argv),
       allowPositionals: true,
       strict: true,
@@ -34104,7 +34148,7 @@ function parseCommandLine(argv) {
       named ?? null
     );
   }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parsed2;
   const [command2, ...paths] = positionals;
   if (command2 === "help") {
     const about = paths[0];
@@ -34222,17 +34266,17 @@ async function runCli(argv, given) {
     stderr: (text2) => given.stderr(inertText(text2))
   };
   try {
-    const parsed = parseCommandLine(argv);
-    colour = given.colour && parsed.kind === "run" && !parsed.options.json;
-    if (parsed.kind === "help") {
-      io.stdout(helpText(parsed.command) + "\n");
+    const parsed2 = parseCommandLine(argv);
+    colour = given.colour && parsed2.kind === "run" && !parsed2.options.json;
+    if (parsed2.kind === "help") {
+      io.stdout(helpText(parsed2.command) + "\n");
       return 0;
     }
-    if (parsed.kind === "version") {
+    if (parsed2.kind === "version") {
       io.stdout(VERSION + "\n");
       return 0;
     }
-    return await command(parsed.options, io);
+    return await command(parsed2.options, io);
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError || error instanceof MissingPathError) {
       const about = error instanceof UsageError ? error.command : null;
@@ -34305,14 +34349,25 @@ async function command(options, io) {
   return result.verdict.failures.length > 0 ? 1 : 0;
 }
 async function pin(options, scanning, registry, io) {
-  const write = !options.check && !options.dryRun;
-  const { discovered, digestOf } = options.check ? (
-    // --check needs no registry and no baseline: it reads only what the files write
-    await run({ ...scanning, until: "scan" }).then((r) => ({
-      discovered: r.discovered,
-      digestOf: () => ({ why: "not pinning" })
-    }))
-  ) : options.pinTo === "current" ? await run({ ...scanning, until: "resolve", registry }).then((r) => ({
+  const at = (r) => `${r.file}:${r.line}`;
+  const image = (r) => r.image ? formatReference(r.image) : "";
+  if (options.check) {
+    const { discovered: discovered2 } = await run({ ...scanning, until: "scan" });
+    warn(discovered2, io);
+    const images = discovered2.references.filter((r) => r.image);
+    const unpinned = images.filter((r) => !r.image?.digest);
+    for (const reference of unpinned)
+      io.stdout(`${at(reference)}: ${image(reference)} is not pinned to a digest
+`);
+    io.stdout(
+      unpinned.length === 0 ? `Every reference is pinned (${counted(images.length, "reference")}).
+` : `${counted(unpinned.length, "reference")} of ${images.length} not pinned: ${io.program} pin writes the pins.
+`
+    );
+    return unpinned.length > 0 ? 1 : 0;
+  }
+  const write = !options.dryRun;
+  const { discovered, digestOf } = options.pinTo === "current" ? await run({ ...scanning, until: "resolve", registry }).then((r) => ({
     discovered: r.discovered,
     digestOf: currentDigests(r.resolutions)
   })) : await Promise.all([
@@ -34327,20 +34382,6 @@ async function pin(options, scanning, registry, io) {
   });
   const { results, changed: diffs } = pinReferences(io.cwd, discovered.references, digestOf, write);
   warn(discovered, io);
-  const at = (r) => `${r.file}:${r.line}`;
-  const image = (r) => r.image ? formatReference(r.image) : "";
-  if (options.check) {
-    const unpinned = results.filter((r) => r.status !== "already-pinned");
-    for (const { reference } of unpinned)
-      io.stdout(`${at(reference)}: ${image(reference)} is not pinned to a digest
-`);
-    io.stdout(
-      unpinned.length === 0 ? `Every reference is pinned (${counted(results.length, "reference")}).
-` : `${counted(unpinned.length, "reference")} of ${results.length} not pinned: ${io.program} pin writes the pins.
-`
-    );
-    return unpinned.length > 0 ? 1 : 0;
-  }
   if (options.dryRun) for (const { diff } of diffs) io.stdout(diff);
   for (const result of results)
     if (result.status === "unpinnable")

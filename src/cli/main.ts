@@ -157,15 +157,26 @@ async function pin(
   registry: ResolveRequest['registry'],
   io: CliIO
 ): Promise<number> {
-  const write = !options.check && !options.dryRun
-  // --check needs no registry: it reads only what the files write
-  const { discovered, digestOf } = options.check
-    ? // --check needs no registry and no baseline: it reads only what the files write
-      await run({ ...scanning, until: 'scan' }).then(r => ({
-        discovered: r.discovered,
-        digestOf: () => ({ why: 'not pinning' })
-      }))
-    : options.pinTo === 'current'
+  const at = (r: FoundReference) => `${r.file}:${r.line}`
+  const image = (r: FoundReference) => (r.image ? formatReference(r.image) : '')
+  if (options.check) {
+    // no registry, no baseline and no rewriting: only what the files write
+    const { discovered } = await run({ ...scanning, until: 'scan' })
+    warn(discovered, io)
+    const images = discovered.references.filter(r => r.image)
+    const unpinned = images.filter(r => !r.image?.digest)
+    for (const reference of unpinned)
+      io.stdout(`${at(reference)}: ${image(reference)} is not pinned to a digest\n`)
+    io.stdout(
+      unpinned.length === 0
+        ? `Every reference is pinned (${counted(images.length, 'reference')}).\n`
+        : `${counted(unpinned.length, 'reference')} of ${images.length} not pinned: ${io.program} pin writes the pins.\n`
+    )
+    return unpinned.length > 0 ? 1 : 0
+  }
+  const write = !options.dryRun
+  const { discovered, digestOf } =
+    options.pinTo === 'current'
       ? await run({ ...scanning, until: 'resolve', registry }).then(r => ({
           discovered: r.discovered,
           digestOf: currentDigests(r.resolutions)
@@ -182,19 +193,6 @@ async function pin(
         })
   const { results, changed: diffs } = pinReferences(io.cwd, discovered.references, digestOf, write)
   warn(discovered, io)
-  const at = (r: FoundReference) => `${r.file}:${r.line}`
-  const image = (r: FoundReference) => (r.image ? formatReference(r.image) : '')
-  if (options.check) {
-    const unpinned = results.filter(r => r.status !== 'already-pinned')
-    for (const { reference } of unpinned)
-      io.stdout(`${at(reference)}: ${image(reference)} is not pinned to a digest\n`)
-    io.stdout(
-      unpinned.length === 0
-        ? `Every reference is pinned (${counted(results.length, 'reference')}).\n`
-        : `${counted(unpinned.length, 'reference')} of ${results.length} not pinned: ${io.program} pin writes the pins.\n`
-    )
-    return unpinned.length > 0 ? 1 : 0
-  }
   if (options.dryRun) for (const { diff } of diffs) io.stdout(diff)
   for (const result of results)
     if (result.status === 'unpinnable')

@@ -3,7 +3,7 @@
  * the baseline recorded (the known-good one) or to where its tag points now. The files are
  * read and written here; where each digest goes is the pure `pin/` core's.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Baseline } from '../baseline/document.js'
 import { unifiedDiff } from '../pin/diff.js'
@@ -56,6 +56,12 @@ export function pinReferences(
       if (!isPinSite(place))
         results.push({ reference, status: 'unpinnable', why: place.unpinnable })
       else if ('why' in digest) results.push({ reference, status: 'unpinnable', why: digest.why })
+      else if (
+        // a value a reference of the same line already pinned (two mounts of one image)
+        text?.slice(place.start, place.end) ===
+        place.before + digest.digest + place.after
+      )
+        results.push({ reference, status: 'already-pinned' })
       else {
         pins.push({ site: place, digest: digest.digest })
         results.push({ reference, status: 'pinned', digest: digest.digest })
@@ -79,7 +85,13 @@ function readScanned(cwd: string, file: string): string | null {
 
 /** A file's new text, after the byte-order mark it starts with, if it does (the read leaves it out). */
 function writeKeepingMark(path: string, text: string): void {
-  const start = readFileSync(path).subarray(0, 3)
+  const start = Buffer.alloc(3)
+  const fd = openSync(path, 'r')
+  try {
+    readSync(fd, start, 0, 3, 0)
+  } finally {
+    closeSync(fd)
+  }
   writeFileSync(path, (start.equals(BYTE_ORDER_MARK) ? '\ufeff' : '') + text)
 }
 

@@ -172,30 +172,39 @@ async function suggestPins(
   )
   if (p.suggestions.length === 0 && ours.length === 0) return
   const resolved = ours.length > 0 ? await resolvedComments(octokit, repo, pull.number) : null
+  const files = await octokit.paginate(octokit.rest.pulls.listFiles, pullRequest)
+  const shown = new Map(files.map(f => [f.filename, diffLines(f.patch ?? '')]))
+  // a line on the diff that, in the head, reads as the suggestion replaces it
+  const onHead = (s: Suggestion) =>
+    s.original.every((text, i) => shown.get(s.file)?.get(s.startLine + i) === text)
   const wanted = new Map(p.suggestions.map(s => [s.key, s]))
   const scanned = new Set(p.scannedFiles)
   for (const comment of ours) {
-    // an outdated suggestion (its line changed since) can no longer be committed: a new one is posted
-    if (comment.line === null || comment.line === undefined) continue
     const key = comment.body.split('\n', 1)[0]
     // a resolved thread is the team's word: left alone, as is every one when that cannot be told
     if (resolved === null || resolved.has(comment.id)) {
       wanted.delete(key)
       continue
     }
-    const body = wanted.get(key)?.body ?? (scanned.has(comment.path) ? settledBody(key) : null)
+    // an outdated suggestion (its line changed since) can no longer be committed: a new one is posted
+    if (comment.line === null || comment.line === undefined) continue
+    const suggestion = wanted.get(key)
     wanted.delete(key)
+    const body = suggestion
+      ? // edited only where it still sits on the lines it replaces, as the head reads them
+        comment.line === suggestion.line &&
+        (comment.start_line ?? comment.line) === suggestion.startLine &&
+        onHead(suggestion)
+        ? suggestion.body
+        : null
+      : scanned.has(comment.path)
+        ? settledBody(key)
+        : null
     if (body !== null && body !== comment.body)
       await octokit.rest.pulls.updateReviewComment({ ...repo, comment_id: comment.id, body })
   }
   if (wanted.size === 0) return
-  const files = await octokit.paginate(octokit.rest.pulls.listFiles, pullRequest)
-  const shown = new Map(files.map(f => [f.filename, diffLines(f.patch ?? '')]))
-  // each line on the diff and, in the head, as the suggestion replaces it
-  const onDiff = [...wanted.values()].filter(s => {
-    const lines = shown.get(s.file)
-    return s.original.every((text, i) => lines?.get(s.startLine + i) === text)
-  })
+  const onDiff = [...wanted.values()].filter(onHead)
   if (onDiff.length === 0) return
   await octokit.rest.pulls.createReview({
     ...repo,

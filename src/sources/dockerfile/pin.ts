@@ -9,11 +9,10 @@ import {
   valueSite,
   type FileText,
   type PinPlace,
-  type Unpinnable,
-  valueNaming
+  ValuesByPlace
 } from '../read/pin-site.js'
 import type { ImageReference } from '../../reference/reference.js'
-import { parseDockerfileSyntax } from './syntax.js'
+import { readDirectives } from './syntax.js'
 import type { FoundReference } from '../read/source.js'
 
 /** ARGs BuildKit sets per platform: an image named through one is a different image per platform. */
@@ -39,12 +38,18 @@ export function locateInDockerfile(
     const start = lineStart + equals + 1 + (value.length - value.trimStart().length)
     return valueSite(file, start, lineStart + equals + 1 + value.trimEnd().length)
   }
-  const words = instructionWords(file, lineStart, escapeOf(file))
-  const candidates =
-    reference.kind === 'from'
-      ? [unquoted(words.find((word, i) => i > 0 && !word.text.startsWith('--')))]
-      : flagValues(words, reference.kind === 'copy-from' ? /^--from=/i : /^--mount=/i)
-  const value = theImage(candidates, reference)
+  // each instruction's words read once, however many of its values are references
+  const value = instructionValues(file).get(`${lineStart}\0${reference.kind}`, () => {
+    const all = instructionWords(file, lineStart, escapeOf(file))
+    const values =
+      reference.kind === 'from'
+        ? [unquoted(all.find((word, i) => i > 0 && !word.text.startsWith('--')))]
+        : flagValues(all, reference.kind === 'copy-from' ? /^--from=/i : /^--mount=/i)
+    const words = values.filter((word): word is Word => word !== undefined)
+    return words.some(word => word.split)
+      ? { unpinnable: 'its image is split over continuation lines: join it to pin it' }
+      : words
+  })(reference.image)
   if ('unpinnable' in value) return value
   return valueSite(file, value.start, value.end, name =>
     PLATFORM_ARGS.test(name)
@@ -55,19 +60,12 @@ export function locateInDockerfile(
   )
 }
 
-/** Of the values an instruction writes (two `--mount`s, a stage and an image), the reference's image. */
-function theImage(
-  candidates: (Word | undefined)[],
-  reference: FoundReference & { image: ImageReference }
-): Word | Unpinnable {
-  const values = candidates.filter((word): word is Word => word !== undefined)
-  if (values.some(word => word.split))
-    return { unpinnable: 'its image is split over continuation lines: join it to pin it' }
-  return valueNaming(values, reference.image)
-}
+const instructionValues = perFile(() => new ValuesByPlace<Word>())
 
 /** The escape character as BuildKit reads the parser directives: only at the file's top. */
-const escapeOf = perFile(file => parseDockerfileSyntax(file.text).escape)
+const escapeOf = perFile(
+  file => readDirectives(file.text.split('\n').map(line => line.replace(/\r$/, ''))).escape
+)
 
 /** The ARGs the file gives a default (`ARG NAME=value`, one or several a line). */
 const argDefaults = perFile(file => {

@@ -36,27 +36,34 @@ const KNOWN_DIRECTIVES = new Set(['syntax', 'escape', 'check'])
 const HEREDOC_KEYWORDS = new Set(['run', 'copy', 'add'])
 const HEREDOC_WORD = /^\d*<<(-?)(.+)$/
 
-export function parseDockerfileSyntax(content: string): DockerfileSyntax {
-  const lines = content
-    .replace(/^\uFEFF/, '')
-    .split('\n')
-    .map(l => (l.endsWith('\r') ? l.slice(0, -1) : l))
-  const result: DockerfileSyntax = { directives: [], escape: '\\', instructions: [], problems: [] }
-
+/**
+ * The parser directives at the top of the file, up to its first other line, and the escape
+ * character they set; `end` is the index of the first line after them. Only the top is read:
+ * a file's escape character is known without parsing the rest.
+ */
+export function readDirectives(lines: readonly string[]): {
+  directives: Directive[]
+  escape: string
+  problems: { line: number; message: string }[]
+  end: number
+} {
+  const directives: Directive[] = []
+  const problems: { line: number; message: string }[] = []
+  let escape = '\\'
   let index = 0
   for (; index < lines.length; index++) {
     const match = parseDirective(lines[index])
     if (!match || !KNOWN_DIRECTIVES.has(match.name.toLowerCase())) break
     const name = match.name.toLowerCase()
-    if (result.directives.some(d => d.name === name)) {
-      result.problems.push({
+    if (directives.some(d => d.name === name)) {
+      problems.push({
         line: index + 1,
         message: `only one "# ${name}=" parser directive is allowed`
       })
       continue
     }
     const column = lines[index].length - lines[index].trimStart().length + 1
-    result.directives.push({
+    directives.push({
       name,
       value: match.value,
       line: index + 1,
@@ -64,16 +71,27 @@ export function parseDockerfileSyntax(content: string): DockerfileSyntax {
       text: lines[index].trim()
     })
   }
-  const escapeDirective = result.directives.find(d => d.name === 'escape')
+  const escapeDirective = directives.find(d => d.name === 'escape')
   if (escapeDirective) {
     if (escapeDirective.value === '\\' || escapeDirective.value === '`')
-      result.escape = escapeDirective.value
+      escape = escapeDirective.value
     else
-      result.problems.push({
+      problems.push({
         line: escapeDirective.line,
         message: `invalid escape character "${excerpt(escapeDirective.value)}": use \\ or \``
       })
   }
+  return { directives, escape, problems, end: index }
+}
+
+export function parseDockerfileSyntax(content: string): DockerfileSyntax {
+  const lines = content
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .map(l => (l.endsWith('\r') ? l.slice(0, -1) : l))
+  const { directives, escape, problems, end } = readDirectives(lines)
+  const result: DockerfileSyntax = { directives, escape, instructions: [], problems }
+  let index = end
 
   const continuation = new RegExp(`${escapeRegExp(result.escape)}[ \\t]*$`)
   const isComment = (line: string) => line.trimStart().startsWith('#')

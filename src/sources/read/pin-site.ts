@@ -262,7 +262,9 @@ export function yamlKeySite(
     if (from === undefined || (value !== null && !isScalar(value)))
       return { unpinnable: `its \`${key}:\` is not a plain value` }
     const colon = file.text.indexOf(':', isScalar(pair.key) ? (pair.key.range?.[1] ?? from) : from)
-    const [start, end] = (isScalar(value) && value.range) || [colon + 1, colon + 1]
+    // an empty value's range starts at the comment after it, if any: the value goes after the colon
+    const range = isScalar(value) ? value.range : undefined
+    const [start, end] = range && range[0] < range[1] ? range : [colon + 1, colon + 1]
     const quote =
       isScalar(value) && value.type === 'QUOTE_DOUBLE'
         ? '"'
@@ -319,41 +321,79 @@ export function prefixedValueSite(
   prefix: string,
   unset?: (name: string) => string | null
 ): PinPlace {
-  const lineStart = file.offsetOf(reference.line, 1)
-  const lineText = file.text.slice(lineStart, file.lineEnd(lineStart))
-  const values: { start: number; end: number; text: string }[] = []
-  for (let at = lineText.indexOf(prefix); at >= 0; at = lineText.indexOf(prefix, at + 1)) {
-    const text = /^[^"'\s,]*/.exec(lineText.slice(at + prefix.length))?.[0] ?? ''
-    const start = lineStart + at + prefix.length
-    values.push({ start, end: start + text.length, text })
-  }
-  const value = valueNaming(values, reference.image)
+  const value = prefixedValues(file).get(`${reference.line}\0${prefix}`, () => {
+    const lineStart = file.offsetOf(reference.line, 1)
+    const lineText = file.text.slice(lineStart, file.lineEnd(lineStart))
+    const values: { start: number; end: number; text: string }[] = []
+    for (let at = lineText.indexOf(prefix); at >= 0; at = lineText.indexOf(prefix, at + 1)) {
+      const text = /^[^"'\s,]*/.exec(lineText.slice(at + prefix.length))?.[0] ?? ''
+      const start = lineStart + at + prefix.length
+      values.push({ start, end: start + text.length, text })
+    }
+    return values
+  })(reference.image)
   return 'unpinnable' in value ? value : valueSite(file, value.start, value.end, unset)
 }
 
+const prefixedValues = perFile(
+  () => new ValuesByPlace<{ start: number; end: number; text: string }>()
+)
+
 /**
- * Of the values a line or an instruction writes, the one that is the reference's image:
- * written as it (`redis:7` is `docker.io/library/redis:7`), else the one value written
- * through variables.
+ * The values of each place of a file (a line, an instruction), read once and indexed by the
+ * image they name: a line of thousands of values costs its length, not its length for each.
  */
-export function valueNaming<Value extends { text: string }>(
-  values: readonly Value[],
-  image: ImageReference
-): Value | Unpinnable {
-  const named = formatReference({ ...image, digest: undefined })
-  const literal = values.find(value => !value.text.includes('$') && namesImage(value.text, named))
-  if (literal) return literal
-  const throughVariables = values.filter(value => value.text.includes('$'))
-  if (throughVariables.length === 1) return throughVariables[0]
-  return values.length === 0
-    ? { unpinnable: 'its image is not written on its line' }
-    : { unpinnable: 'its line names several images through variables: pin each by hand' }
+export class ValuesByPlace<Value extends { text: string }> {
+  private readonly places = new Map<string, (image: ImageReference) => Value | Unpinnable>()
+
+  /** The place's values by image; `read` says why none can be pinned when none can. */
+  get(
+    place: string,
+    read: () => readonly Value[] | Unpinnable
+  ): (image: ImageReference) => Value | Unpinnable {
+    let naming = this.places.get(place)
+    if (!naming) {
+      const values = read()
+      naming = 'unpinnable' in values ? () => values : valueNaming(values)
+      this.places.set(place, naming)
+    }
+    return naming
+  }
 }
 
-function namesImage(text: string, image: string): boolean {
+/**
+ * Of the values a line or an instruction writes, the one that is a reference's image:
+ * written as it, digest and all (`redis:7` is `docker.io/library/redis:7`), else naming it
+ * with another digest, else the one value written through variables.
+ */
+function valueNaming<Value extends { text: string }>(
+  values: readonly Value[]
+): (image: ImageReference) => Value | Unpinnable {
+  const exactly = new Map<string, Value>()
+  const byName = new Map<string, Value>()
+  const throughVariables = values.filter(value => value.text.includes('$'))
+  for (const value of values) {
+    if (value.text.includes('$')) continue
+    const image = parsed(value.text)
+    if (!image) continue
+    if (!exactly.has(formatReference(image))) exactly.set(formatReference(image), value)
+    const name = formatReference({ ...image, digest: undefined })
+    if (!byName.has(name)) byName.set(name, value)
+  }
+  return image =>
+    exactly.get(formatReference(image)) ??
+    byName.get(formatReference({ ...image, digest: undefined })) ??
+    (throughVariables.length === 1
+      ? throughVariables[0]
+      : throughVariables.length > 1
+        ? { unpinnable: 'its line names several images through variables: pin each by hand' }
+        : { unpinnable: 'its image is not written where it is read' })
+}
+
+function parsed(text: string): ImageReference | null {
   try {
-    return formatReference({ ...parseReference(text), digest: undefined }) === image
+    return parseReference(text)
   } catch {
-    return false
+    return null
   }
 }
