@@ -417,3 +417,15 @@ describe('Dockerfile scanning', () => {
     )
   })
 })
+
+describe('a Dockerfile of one huge instruction', () => {
+  it('reports each of its thousands of mounts with the instruction cut short, so the report stays its size', () => {
+    const mounts = Array.from({ length: 8000 }, (_, i) => `--mount=from=img${i}:1,target=/m${i}`)
+    const text = `FROM alpine:3\nRUN ${mounts.join(' \\\n    ')} true\n`
+    const { references } = scanDockerfile('Dockerfile', text)
+    expect(references).toHaveLength(8001)
+    // 8,000 copies of a 340 KB instruction were 2.7 GB of JSON: scan --json could not print it
+    expect(Math.max(...references.map(r => r.source.length))).toBeLessThanOrEqual(301)
+    expect(references[1].source).toMatch(/^RUN --mount=from=img0:1,target=\/m0 /)
+  })
+})

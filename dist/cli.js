@@ -29310,7 +29310,7 @@ var PlatformScan = class {
       line: at.line,
       column: at.column,
       kind,
-      source: at.text,
+      source: excerpt(at.text, 300),
       error
     });
   }
@@ -29320,7 +29320,8 @@ var PlatformScan = class {
       line: at.line,
       column: at.column,
       kind,
-      source: at.text,
+      // an instruction of thousands of mounts is one line of the report per reference, not thousands
+      source: excerpt(at.text, 300),
       ...stage !== null ? { stage } : {},
       ...platform !== null ? { platform } : {},
       ..."error" in value ? { error: value.error } : imageOrError(value.text)

@@ -14,6 +14,7 @@ import { locateInDockerfile } from './pin.js'
 import { packageUses } from './uses.js'
 import { expand, ExpansionError, type Lookup } from '../read/expand.js'
 import {
+  excerpt,
   imageOrError,
   referenceKey,
   type FoundReference,
@@ -368,7 +369,7 @@ class PlatformScan {
       line: at.line,
       column: at.column,
       kind,
-      source: at.text,
+      source: excerpt(at.text, 300),
       error
     })
   }
@@ -385,7 +386,8 @@ class PlatformScan {
       line: at.line,
       column: at.column,
       kind,
-      source: at.text,
+      // an instruction of thousands of mounts is one line of the report per reference, not thousands
+      source: excerpt(at.text, 300),
       ...(stage !== null ? { stage } : {}),
       ...(platform !== null ? { platform } : {}),
       ...('error' in value ? { error: value.error } : imageOrError(value.text))
