@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { pinReferences } from '../src/pipeline/pin.js'
 import { formatReference, type ImageReference } from '../src/reference/reference.js'
 import type { FoundReference } from '../src/sources/read/source.js'
-import { discoverDirectory } from './helpers/references.js'
+import { discoverDirectory, writeTree } from './helpers/references.js'
 
 /** mulberry32: the same random repositories on every run, a failure reproducible by its seed. */
 function random(seed: number) {
@@ -208,10 +208,7 @@ describe('pin then scan is scan with the digests added', () => {
       const files = repository(random(seed))
       const root = mkdtempSync(join(tmpdir(), 'bid-pin-property-'))
       try {
-        for (const [path, text] of Object.entries(files)) {
-          mkdirSync(dirname(join(root, path)), { recursive: true })
-          writeFileSync(join(root, path), text)
-        }
+        writeTree(root, files)
         const before = await discoverDirectory(root)
         expect(before.errors).toEqual([])
         const pinned = pinReferences(root, before.references, digestOf, true)

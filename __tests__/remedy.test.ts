@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { formatReference, parseReference } from '../src/reference/reference.js'
 import { SOURCES } from '../src/sources/index.js'
 import type { FoundReference } from '../src/sources/read/source.js'
@@ -8,7 +8,7 @@ import { pinLineIn } from './helpers/pin.js'
 import { pinPlaces } from '../src/pin/place.js'
 import { pinReferences } from '../src/pipeline/pin.js'
 import { FileText } from '../src/sources/read/pin-site.js'
-import { discoverDirectory } from './helpers/references.js'
+import { discoverDirectory, writeTree } from './helpers/references.js'
 import { sha } from './helpers/scan-context.js'
 
 const digest = sha('a')
@@ -136,10 +136,7 @@ describe('the pin line, in the form its own file writes it', () => {
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'bid-remedy-'))
-    for (const [path, text] of Object.entries(FILES)) {
-      mkdirSync(dirname(join(root, path)), { recursive: true })
-      writeFileSync(join(root, path), text)
-    }
+    writeTree(root, FILES)
     const found = await discoverDirectory(root)
     expect(found.errors).toEqual([])
     references = found.references
@@ -201,10 +198,7 @@ describe('what cannot be pinned on its line, and why', () => {
   it.each(LAYOUTS)('%s', async (_, files, why) => {
     const root = mkdtempSync(join(tmpdir(), 'bid-unpinnable-'))
     try {
-      for (const [path, text] of Object.entries(files)) {
-        mkdirSync(dirname(join(root, path)), { recursive: true })
-        writeFileSync(join(root, path), text)
-      }
+      writeTree(root, files)
       const found = await discoverDirectory(root, {
         buildArgs: { BASE: 'alpine:3.20' },
         variables: { REDIS_TAG: '7' }
@@ -356,10 +350,7 @@ describe('pinning what is hard to pin', () => {
   it.each(CASES)('%s', async (_, files, file, after) => {
     const root = mkdtempSync(join(tmpdir(), 'bid-hard-pins-'))
     try {
-      for (const [path, text] of Object.entries(files)) {
-        mkdirSync(dirname(join(root, path)), { recursive: true })
-        writeFileSync(join(root, path), text)
-      }
+      writeTree(root, files)
       const before = await discoverDirectory(root)
       expect(before.errors).toEqual([])
       const { results } = pinReferences(root, before.references, () => ({ digest }), true)

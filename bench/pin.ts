@@ -12,7 +12,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync
 } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,6 +19,7 @@ import { join } from 'node:path'
 import { pinReferences } from '../src/pipeline/pin.js'
 import { formatReference, type ImageReference } from '../src/reference/reference.js'
 import { discover } from '../src/sources/discover.js'
+import { bestOfFive, cpuMs, listDockerfiles } from './lib/cpu.js'
 
 const FILES = 2000
 const COMPOSE_FILES = 200
@@ -36,11 +36,6 @@ for (let i = 0; i < FILES; i++) {
 const digestOf = (image: ImageReference) => ({
   digest: `sha256:${createHash('sha256').update(formatReference(image)).digest('hex')}`
 })
-
-function cpuMs(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start)
-  return (used.user + used.system) / 1000
-}
 
 /** A fresh copy of the tree for each run: pinning changes it. */
 function copy(): string {
@@ -100,13 +95,8 @@ async function peer(): Promise<{ cpu: number; wall: number; pinned: number; pinn
 // the first run is what one CLI invocation pays (cold JIT); then best of 5
 const coldOurs = await ours()
 const coldPeer = await peer()
-const best = async (run: typeof ours) => {
-  const runs = []
-  for (let i = 0; i < 5; i++) runs.push(await run())
-  return runs.sort((a, b) => a.cpu - b.cpu)[0]
-}
-const a = await best(ours)
-const b = await best(peer)
+const a = await bestOfFive(ours)
+const b = await bestOfFive(peer)
 rmSync(template, { recursive: true, force: true })
 
 console.log(
@@ -124,13 +114,3 @@ console.log(
 console.log(
   `  ratio CPU ours/peer: ${(a.cpu / b.cpu).toFixed(2)} warm, ${(coldOurs.cpu / coldPeer.cpu).toFixed(2)} cold; placing and writing ${a.pinning.toFixed(0)} ms against the scan's ${(a.cpu - a.pinning).toFixed(0)} ms: ${a.pinning < a.cpu - a.pinning ? 'met' : 'MISSED'} (warm)`
 )
-
-function listDockerfiles(dir: string): string[] {
-  const found: string[] = []
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name)
-    if (statSync(path).isDirectory()) found.push(...listDockerfiles(path))
-    else if (/(Dockerfile|Containerfile)(\.(build|dev))?$/.test(name)) found.push(path)
-  }
-  return found
-}

@@ -1,20 +1,13 @@
 // Scanning speed: a tree of 2,000 Dockerfiles (the corpus's, repeated), scanned by
 // base-image-drift and, as a peer, parsed by dockerfile-ast (the parser of VS Code's
 // Dockerfile language server), in the same run. Target: under 1 s of CPU for the tree.
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync
-} from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DockerfileParser } from 'dockerfile-ast'
 import { discover } from '../src/sources/discover.js'
+import { bestOfFive, cpuMs, listDockerfiles } from './lib/cpu.js'
 
 const FILES = 2000
 /** Workflows beside the Dockerfiles (a large monorepo's CI), each with a matrix, services and a build step. */
@@ -40,11 +33,6 @@ for (let i = 0; i < WORKFLOWS; i++)
     join(root, '.github/workflows', `svc-${i}.yml`),
     workflow.replace('context: python-api', `context: svc-${i}`)
   )
-
-function cpuMs(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start)
-  return (used.user + used.system) / 1000
-}
 
 async function ours(): Promise<{ cpu: number; wall: number; references: number }> {
   const cpu = process.cpuUsage()
@@ -75,13 +63,8 @@ async function peer(): Promise<{ cpu: number; wall: number; references: number }
 // the first run is what one CLI invocation or action step pays (cold JIT); then best of 5
 const coldOurs = await ours()
 const coldPeer = await peer()
-const best = async (run: typeof ours) => {
-  const runs = []
-  for (let i = 0; i < 5; i++) runs.push(await run())
-  return runs.sort((a, b) => a.cpu - b.cpu)[0]
-}
-const a = await best(ours)
-const b = await best(peer)
+const a = await bestOfFive(ours)
+const b = await bestOfFive(peer)
 rmSync(root, { recursive: true, force: true })
 
 console.log(
@@ -99,13 +82,3 @@ console.log(
 console.log(
   `  ratio CPU ours/peer: ${(a.cpu / b.cpu).toFixed(2)} warm, ${(coldOurs.cpu / coldPeer.cpu).toFixed(2)} cold; target < 1000 ms CPU: ${coldOurs.cpu < 1000 ? 'met' : 'MISSED'} (cold run)`
 )
-
-function listDockerfiles(dir: string): string[] {
-  const found: string[] = []
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name)
-    if (statSync(path).isDirectory()) found.push(...listDockerfiles(path))
-    else if (/(Dockerfile|Containerfile)(\.(build|dev))?$/.test(name)) found.push(path)
-  }
-  return found
-}

@@ -28912,9 +28912,10 @@ function locateInDockerfile(file, reference) {
   );
 }
 var instructionValues = perFile(() => new ValuesByPlace());
-var escapeOf = perFile(
-  (file) => readDirectives(file.text.split("\n").map((line) => line.replace(/\r$/, ""))).escape
-);
+var escapeOf = perFile((file) => {
+  const top = /^(?:[ \t]*#[^\n]*(?:\n|$))*/.exec(file.text)?.[0] ?? "";
+  return readDirectives(top.split("\n").map((line) => line.replace(/\r$/, ""))).escape;
+});
 var argDefaults = perFile((file) => {
   const names = /* @__PURE__ */ new Set();
   for (const [, args] of file.text.matchAll(/^[ \t]*ARG[ \t]+([^\n]*)/gim))
@@ -32995,11 +32996,12 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     platforms,
     request2.explainBudgetMiB * 1024 * 1024
   );
+  const read = readingInside(request2.cwd);
   const findings = withPins(
     compared.map(
-      (finding) => finding.status === "drifted" ? withUses(finding, explanations, request2.cwd) : finding
+      (finding) => finding.status === "drifted" ? withUses(finding, explanations, read) : finding
     ),
-    request2.cwd
+    read
   );
   const verdict = decide(findings, policy, explanations, {
     referencesFound: discovered.references.length,
@@ -33023,13 +33025,13 @@ async function decideAndSave(request2, restored, discovered, resolutions, client
     replaced: restored.state === "unusable" ? restored.why : null
   };
 }
-function withPins(findings, cwd) {
+function withPins(findings, read) {
   const wanted2 = (f) => f.status === "drifted" || f.status === "new" || f.status === "pinned" && f.stale;
   const files = new Set(findings.filter(wanted2).map((f) => f.reference.file));
   const told = byFile(findings.flatMap((f) => files.has(f.reference.file) ? [f.reference] : []));
   const places = /* @__PURE__ */ new Map();
   for (const [file, references] of told) {
-    const text2 = readInside(cwd, file);
+    const text2 = read(file);
     if (text2 === null) continue;
     for (const [reference, place] of pinPlaces(new FileText(file, text2), references))
       places.set(reference, place);
@@ -33039,18 +33041,24 @@ function withPins(findings, cwd) {
     return pin2 && finding.status !== "error" ? { ...finding, pin: pin2 } : finding;
   });
 }
-function readInside(cwd, file) {
-  const path = resolve5(cwd, file);
-  const read = isInside(path, cwd) ? readRegularFile(path, MAX_MANIFEST_BYTES) : null;
-  return read && "text" in read ? read.text : null;
+function readingInside(cwd) {
+  const texts = /* @__PURE__ */ new Map();
+  return (file) => {
+    if (!texts.has(file)) {
+      const path = resolve5(cwd, file);
+      const read = isInside(path, cwd) ? readRegularFile(path, MAX_MANIFEST_BYTES) : null;
+      texts.set(file, read && "text" in read ? read.text : null);
+    }
+    return texts.get(file) ?? null;
+  };
 }
-function withUses(finding, explanations, cwd) {
+function withUses(finding, explanations, read) {
   const explanation = explanations.get(finding.image);
   const packages = explanation && "packages" in explanation ? explanation.packages : void 0;
   const linesNeeding = kindSpec(finding.reference).packageUses;
   if (!linesNeeding || !packages || !("diff" in packages)) return finding;
   if (packages.diff.removed.length === 0) return finding;
-  const text2 = readInside(cwd, finding.reference.file);
+  const text2 = read(finding.reference.file);
   if (text2 === null) return finding;
   const packageUses2 = linesNeeding(
     finding.reference,
@@ -33213,7 +33221,7 @@ function pinReferences(cwd, references, digestOf, write) {
         results.push({ reference, status: "unpinnable", why: place.unpinnable });
       else if ("why" in digest) results.push({ reference, status: "unpinnable", why: digest.why });
       else if (
-        // a value a reference of the same line already pinned (two mounts of one image)
+        // an edit that changes nothing (the value already carries this digest) is no pin
         text2?.slice(place.start, place.end) === place.before + digest.digest + place.after
       )
         results.push({ reference, status: "already-pinned" });

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { discover, type Discovered, type DiscoverOptions } from '../../src/sources/discover.js'
 import { DEFAULT_PATTERNS } from '../../src/sources/index.js'
 import { parseReference } from '../../src/reference/reference.js'
@@ -50,4 +52,12 @@ export function discoverDirectory(
     secrets: [],
     ...differs
   })
+}
+
+/** Writes a repository's files under `root`, folders and all: `{ 'k8s/web.yaml': text }`. */
+export function writeTree(root: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true })
+    writeFileSync(join(root, path), text)
+  }
 }

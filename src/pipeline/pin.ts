@@ -57,7 +57,7 @@ export function pinReferences(
         results.push({ reference, status: 'unpinnable', why: place.unpinnable })
       else if ('why' in digest) results.push({ reference, status: 'unpinnable', why: digest.why })
       else if (
-        // a value a reference of the same line already pinned (two mounts of one image)
+        // an edit that changes nothing (the value already carries this digest) is no pin
         text?.slice(place.start, place.end) ===
         place.before + digest.digest + place.after
       )

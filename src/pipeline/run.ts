@@ -219,12 +219,14 @@ async function decideAndSave(
     platforms,
     request.explainBudgetMiB * 1024 * 1024
   )
-  // a drift with the lines that need what it removed, and each line's pin: new findings, compare's left as it made them
+  // a drift with the lines that need what it removed, and each line's pin: new findings,
+  // compare's left as it made them; each file read again once for both
+  const read = readingInside(request.cwd)
   const findings = withPins(
     compared.map(finding =>
-      finding.status === 'drifted' ? withUses(finding, explanations, request.cwd) : finding
+      finding.status === 'drifted' ? withUses(finding, explanations, read) : finding
     ),
-    request.cwd
+    read
   )
   const verdict = decide(findings, policy, explanations, {
     referencesFound: discovered.references.length,
@@ -256,7 +258,7 @@ async function decideAndSave(
  * digest), a new image (as it is now), a stale pin. Each file is read once, through the
  * same rules as the scan.
  */
-function withPins(findings: Finding[], cwd: string): Finding[] {
+function withPins(findings: Finding[], read: (file: string) => string | null): Finding[] {
   const wanted = (f: Finding) =>
     f.status === 'drifted' || f.status === 'new' || (f.status === 'pinned' && f.stale)
   const files = new Set(findings.filter(wanted).map(f => f.reference.file))
@@ -264,7 +266,7 @@ function withPins(findings: Finding[], cwd: string): Finding[] {
   const told = byFile(findings.flatMap(f => (files.has(f.reference.file) ? [f.reference] : [])))
   const places = new Map<FoundReference, PinPlace>()
   for (const [file, references] of told) {
-    const text = readInside(cwd, file)
+    const text = read(file)
     if (text === null) continue
     for (const [reference, place] of pinPlaces(new FileText(file, text), references))
       places.set(reference, place)
@@ -275,26 +277,34 @@ function withPins(findings: Finding[], cwd: string): Finding[] {
   })
 }
 
-/** A file of the scanned root, read as the scan read it a moment ago; null when it is no longer that. */
-function readInside(cwd: string, file: string): string | null {
-  const path = resolve(cwd, file)
-  // as large as any source reads: a manifest up to 16 MiB
-  const read = isInside(path, cwd) ? readRegularFile(path, MAX_MANIFEST_BYTES) : null
-  return read && 'text' in read ? read.text : null
+/**
+ * Files of the scanned root, each read once as the scan read it a moment ago (as large as
+ * any source reads: a manifest up to 16 MiB); null when one is no longer that.
+ */
+function readingInside(cwd: string): (file: string) => string | null {
+  const texts = new Map<string, string | null>()
+  return file => {
+    if (!texts.has(file)) {
+      const path = resolve(cwd, file)
+      const read = isInside(path, cwd) ? readRegularFile(path, MAX_MANIFEST_BYTES) : null
+      texts.set(file, read && 'text' in read ? read.text : null)
+    }
+    return texts.get(file) ?? null
+  }
 }
 
 /** The lines of a drifted reference's file that need a package the new image lost, where its kind can tell. */
 function withUses(
   finding: DriftedFinding,
   explanations: ReadonlyMap<string, ExplainResult>,
-  cwd: string
+  read: (file: string) => string | null
 ): DriftedFinding {
   const explanation = explanations.get(finding.image)
   const packages = explanation && 'packages' in explanation ? explanation.packages : undefined
   const linesNeeding = kindSpec(finding.reference).packageUses
   if (!linesNeeding || !packages || !('diff' in packages)) return finding
   if (packages.diff.removed.length === 0) return finding
-  const text = readInside(cwd, finding.reference.file)
+  const text = read(finding.reference.file)
   if (text === null) return finding
   const packageUses = linesNeeding(
     finding.reference,

@@ -63,16 +63,19 @@ export async function publish(publication: Publication, event: PublishedEvent): 
     return ['GITHUB_REPOSITORY is not set: no pull-request comment or check run']
   // most runs have nothing to post: the GitHub client is loaded only when one does
   const octokit = await githubClient(publication.token, publication.timeoutMs)
+  // whose comments this token writes, asked once for the comment and the suggestions
+  let identity: Promise<string> | null = null
+  const author = () => (identity ??= tokenIdentity(octokit))
   if (pull !== null && commenting) {
     try {
-      await stickyComment(octokit, event.repository, pull.number, publication, event.runUrl)
+      await stickyComment(octokit, event.repository, pull.number, publication, event.runUrl, author)
     } catch (error) {
       warnings.push(refusal(error, 'comment on the pull request', 'pull-requests: write'))
     }
   }
   if (pull !== null && suggesting) {
     try {
-      await suggestPins(octokit, event.repository, pull, publication)
+      await suggestPins(octokit, event.repository, pull, publication, author)
     } catch (error) {
       warnings.push(refusal(error, 'suggest pins as review comments', 'pull-requests: write'))
     }
@@ -128,7 +131,8 @@ async function stickyComment(
   repo: Repo,
   issue: number,
   p: Publication,
-  run: string
+  run: string,
+  author: () => Promise<string>
 ): Promise<void> {
   const comments = await octokit.paginate(octokit.rest.issues.listComments, {
     ...repo,
@@ -136,8 +140,8 @@ async function stickyComment(
     per_page: 100
   })
   // anyone can post a comment carrying the marker: only our own is ever edited
-  const author = await tokenIdentity(octokit)
-  const existing = comments.find(c => c.body?.includes(p.marker) && c.user?.login === author)
+  const login = await author()
+  const existing = comments.find(c => c.body?.includes(p.marker) && c.user?.login === login)
   let body: string
   // a failing run is said whatever failed it: never "resolved" over images nobody checked
   if (p.drifted || p.failed || p.comment === 'always') {
@@ -163,12 +167,13 @@ async function suggestPins(
   octokit: Octokit,
   repo: Repo,
   pull: { number: number; headSha: string | null },
-  p: Publication
+  p: Publication,
+  author: () => Promise<string>
 ): Promise<void> {
   const pullRequest = { ...repo, pull_number: pull.number, per_page: 100 }
-  const author = await tokenIdentity(octokit)
+  const login = await author()
   const ours = (await octokit.paginate(octokit.rest.pulls.listReviewComments, pullRequest)).filter(
-    c => c.user?.login === author && c.body.startsWith(suggestionPrefix(p.marker))
+    c => c.user?.login === login && c.body.startsWith(suggestionPrefix(p.marker))
   )
   if (p.suggestions.length === 0 && ours.length === 0) return
   const resolved = ours.length > 0 ? await resolvedComments(octokit, repo, pull.number) : null

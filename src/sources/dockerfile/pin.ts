@@ -62,10 +62,11 @@ export function locateInDockerfile(
 
 const instructionValues = perFile(() => new ValuesByPlace<Word>())
 
-/** The escape character as BuildKit reads the parser directives: only at the file's top. */
-const escapeOf = perFile(
-  file => readDirectives(file.text.split('\n').map(line => line.replace(/\r$/, ''))).escape
-)
+/** The escape character as BuildKit reads the parser directives: in the comment lines at the file's top only. */
+const escapeOf = perFile(file => {
+  const top = /^(?:[ \t]*#[^\n]*(?:\n|$))*/.exec(file.text)?.[0] ?? ''
+  return readDirectives(top.split('\n').map(line => line.replace(/\r$/, ''))).escape
+})
 
 /** The ARGs the file gives a default (`ARG NAME=value`, one or several a line). */
 const argDefaults = perFile(file => {
